@@ -1,0 +1,1009 @@
+//! The canonical event: one envelope, one body per kind.
+//!
+//! Wire form (NDJSON line, JSON body, JSON Schema in `docs/events.schema.json`):
+//!
+//! ```json
+//! {"id":"acs-991","source":"lenel-lyon","site":"LYS","occurred_at":"2026-11-02T22:14:07+01:00",
+//!  "kind":"access.granted","door":"LYS-D-CAGE","badge":"B-1042","direction":"in"}
+//! ```
+//!
+//! `kind` is `family.kind`. Fields a kind requires are plain fields of its body
+//! struct, so a missing one is a deserialization error naming it. Checks that
+//! types cannot express (positive quantities, finite numbers) live in
+//! [`Event::validate`].
+
+use crate::ids::*;
+use chrono::{DateTime, Datelike, FixedOffset, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::net::IpAddr;
+
+/// One canonical event. Accepted events are immutable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Event {
+    /// Producer-assigned id, unique per `source`: the idempotency key.
+    pub id: EventId,
+    /// The system that produced the event.
+    pub source: SourceId,
+    /// The site the event happened at.
+    pub site: SiteId,
+    /// When it happened: RFC 3339 with an explicit UTC offset, which is kept.
+    #[serde(with = "rfc3339")]
+    #[schemars(with = "String", regex(pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"))]
+    pub occurred_at: DateTime<FixedOffset>,
+    /// When Stockade accepted it (UTC). Set by Stockade; ignored on input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<DateTime<Utc>>,
+    /// Where the event came from when it was captured as GS1 EPCIS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epcis: Option<EpcisOrigin>,
+    /// Quality flags Stockade attached on acceptance (for example an unknown door).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+    /// The kind and its fields.
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+/// Provenance of an event captured through the EPCIS interface.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EpcisOrigin {
+    /// `ObjectEvent`, `AggregationEvent`, `TransactionEvent`, `TransformationEvent`, `AssociationEvent`.
+    pub event_type: String,
+    /// CBV 2.0 event hash id (`ni:///sha-256;...?ver=CBV2.0`).
+    pub event_hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub biz_step: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disposition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_point: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub biz_location: Option<String>,
+    /// Instance-level identifiers (EPCs) the event counted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub epcs: Vec<String>,
+}
+
+/// Serde for `DateTime<FixedOffset>` that insists on an explicit offset and
+/// says so in its error.
+pub mod rfc3339 {
+    use chrono::{DateTime, FixedOffset, SecondsFormat};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<FixedOffset>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, false))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<FixedOffset>, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        parse(&s).map_err(serde::de::Error::custom)
+    }
+
+    /// Parses RFC 3339; a time without an offset gets an error that says so.
+    pub fn parse(s: &str) -> Result<DateTime<FixedOffset>, String> {
+        DateTime::parse_from_rfc3339(s).map_err(|e| {
+            let has_offset = s.ends_with('Z')
+                || s.ends_with('z')
+                || s.len() > 6 && matches!(s.as_bytes()[s.len() - 6], b'+' | b'-');
+            if has_offset {
+                format!("time {s:?} is not RFC 3339 ({e})")
+            } else {
+                format!(
+                    "time {s:?} has no UTC offset; write it as RFC 3339 with an offset, e.g. 2026-11-25T08:00:00+01:00"
+                )
+            }
+        })
+    }
+}
+
+/// Event families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    Inventory,
+    Access,
+    Video,
+    Identity,
+    Hr,
+    Asset,
+}
+
+impl Family {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Inventory => "inventory",
+            Family::Access => "access",
+            Family::Video => "video",
+            Family::Identity => "identity",
+            Family::Hr => "hr",
+            Family::Asset => "asset",
+        }
+    }
+}
+
+macro_rules! event_kinds {
+    ($( $variant:ident ( $body:ty ) = $family:ident, $name:literal, $doc:literal; )*) => {
+        /// The kind and the fields of an event. Serialized with a `kind` tag
+        /// (`family.kind`) beside the envelope fields.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+        #[serde(tag = "kind")]
+        pub enum EventBody {
+            $(
+                #[doc = $doc]
+                #[serde(rename = $name)]
+                $variant($body),
+            )*
+        }
+
+        /// The kind of an event without its fields.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum EventKind {
+            $( $variant, )*
+        }
+
+        impl EventKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [EventKind] = &[$(EventKind::$variant,)*];
+
+            /// The wire name, `family.kind`.
+            pub fn as_str(self) -> &'static str {
+                match self { $( EventKind::$variant => $name, )* }
+            }
+
+            pub fn family(self) -> Family {
+                match self { $( EventKind::$variant => Family::$family, )* }
+            }
+
+            /// Parses a wire name.
+            pub fn parse(s: &str) -> Option<EventKind> {
+                match s { $( $name => Some(EventKind::$variant), )* _ => None }
+            }
+        }
+
+        impl EventBody {
+            pub fn kind(&self) -> EventKind {
+                match self { $( EventBody::$variant(_) => EventKind::$variant, )* }
+            }
+        }
+    };
+}
+
+event_kinds! {
+    InventoryReceived(Receipt) = Inventory, "inventory.received", "Goods received into a location (dock, receiving lane).";
+    InventoryPutAway(Transfer) = Inventory, "inventory.put_away", "Goods moved from receiving into storage.";
+    InventoryMoved(Transfer) = Inventory, "inventory.moved", "Goods moved between storage locations.";
+    InventoryPicked(Pick) = Inventory, "inventory.picked", "Goods picked from storage for an order.";
+    InventoryPacked(Pack) = Inventory, "inventory.packed", "Goods packed for an order (no change of location unless given).";
+    InventoryShipped(Shipment) = Inventory, "inventory.shipped", "Goods shipped out of the site.";
+    InventoryReturned(Receipt) = Inventory, "inventory.returned", "Goods returned into a location.";
+    InventoryAdjusted(Adjustment) = Inventory, "inventory.adjusted", "A book adjustment with its reason and approver.";
+    InventoryCounted(Count) = Inventory, "inventory.counted", "A physical count of a location and SKU (cycle or full).";
+    InventoryScrapped(Scrap) = Inventory, "inventory.scrapped", "Goods written off and destroyed.";
+    AccessGranted(BadgeRead) = Access, "access.granted", "A badge was accepted at a door.";
+    AccessDenied(BadgeRead) = Access, "access.denied", "A badge was refused at a door.";
+    AccessDoorForced(DoorAlarm) = Access, "access.door_forced", "A door opened without a grant.";
+    AccessDoorHeldOpen(DoorAlarm) = Access, "access.door_held_open", "A door stayed open past its limit.";
+    AccessDoorUnlockedManually(DoorAlarm) = Access, "access.door_unlocked_manually", "A door was unlocked by an operator or key override.";
+    VideoPeopleCount(PeopleCount) = Video, "video.people_count", "People counted crossing a line at a door or entering a zone.";
+    VideoTailgating(Tailgating) = Video, "video.tailgating", "More people passed a door than were granted.";
+    VideoLoitering(Loitering) = Video, "video.loitering", "Someone stayed in an area longer than expected.";
+    VideoMotion(Motion) = Video, "video.motion", "Motion in a zone.";
+    VideoCameraOffline(CameraHealth) = Video, "video.camera_offline", "A camera stopped delivering video.";
+    VideoCameraTamper(CameraHealth) = Video, "video.camera_tamper", "A camera was covered, moved or defocused.";
+    IdentityLogin(Login) = Identity, "identity.login", "A login attempt to a system.";
+    IdentityPrivilegeUse(PrivilegeUse) = Identity, "identity.privilege_use", "An account used an elevated privilege.";
+    IdentityApiKeyUsed(ApiKeyUse) = Identity, "identity.api_key_used", "An API key was used.";
+    IdentityCredentialIssued(Credential) = Identity, "identity.credential_issued", "A credential (badge, account, API key, certificate) was issued.";
+    IdentityCredentialRevoked(Credential) = Identity, "identity.credential_revoked", "A credential was revoked.";
+    IdentityCredentialExpired(Credential) = Identity, "identity.credential_expired", "A credential expired.";
+    HrHired(Hire) = Hr, "hr.hired", "A person joined.";
+    HrRoleChanged(RoleChange) = Hr, "hr.role_changed", "A person's role changed.";
+    HrTerminated(Termination) = Hr, "hr.terminated", "A person left or was dismissed.";
+    HrLeaveStarted(Leave) = Hr, "hr.leave_started", "A person went on leave.";
+    HrLeaveEnded(Leave) = Hr, "hr.leave_ended", "A person came back from leave.";
+    AssetSeen(AssetSeen) = Asset, "asset.seen", "A device was seen on the network.";
+    AssetFirmwareReported(Firmware) = Asset, "asset.firmware_reported", "A device reported its firmware version.";
+    AssetConfigChanged(ConfigChange) = Asset, "asset.config_changed", "A device's configuration changed.";
+    AssetOffline(AssetOffline) = Asset, "asset.offline", "A device stopped reporting.";
+}
+
+// ---- inventory ----
+
+/// Goods arriving at a location.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Receipt {
+    pub sku: Sku,
+    /// Units (or the SKU's unit of measure); positive.
+    pub quantity: f64,
+    pub to_location: LocationId,
+    /// Advance shipping notice, purchase order or return authorisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<VendorId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountId>,
+}
+
+/// Goods moving from one location to another inside the site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Transfer {
+    pub sku: Sku,
+    pub quantity: f64,
+    pub from_location: LocationId,
+    pub to_location: LocationId,
+    /// Work order that authorised the move, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_order: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountId>,
+}
+
+/// Goods picked from storage for an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Pick {
+    pub sku: Sku,
+    pub quantity: f64,
+    pub from_location: LocationId,
+    /// Staging or packing location the goods go to, if tracked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_location: Option<LocationId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountId>,
+}
+
+/// Goods packed for an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Pack {
+    pub sku: Sku,
+    pub quantity: f64,
+    /// Packing station; packing moves nothing in the book.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<LocationId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonId>,
+}
+
+/// Goods leaving the site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Shipment {
+    pub sku: Sku,
+    pub quantity: f64,
+    pub from_location: LocationId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+    /// The carrier (a vendor) taking the goods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<VendorId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub door: Option<DoorId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonId>,
+}
+
+/// A change of the book that no movement explains.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Adjustment {
+    pub sku: Sku,
+    pub location: LocationId,
+    /// Signed change in units; not zero.
+    pub delta: f64,
+    /// Why (damage, found, count correction, ...).
+    pub reason: String,
+    /// Who approved it; absent means unapproved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approver: Option<PersonId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountId>,
+}
+
+/// Cycle count or full (wall-to-wall) count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CountType {
+    Cycle,
+    Full,
+}
+
+/// A physical count of one SKU at one location.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Count {
+    pub sku: Sku,
+    pub location: LocationId,
+    /// Units found; zero or more.
+    pub quantity: f64,
+    pub count_type: CountType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonId>,
+}
+
+/// Goods written off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Scrap {
+    pub sku: Sku,
+    pub quantity: f64,
+    pub from_location: LocationId,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approver: Option<PersonId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonId>,
+}
+
+// ---- access ----
+
+/// Direction of travel through a door or across a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    In,
+    Out,
+}
+
+/// A badge presented at a reader.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BadgeRead {
+    pub door: DoorId,
+    pub badge: BadgeId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reader: Option<ReaderId>,
+    /// The zone entered (or left); derived from the door when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<ZoneId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+    /// Why a read was denied (expired, no right, anti-passback...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A door alarm or override.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DoorAlarm {
+    pub door: DoorId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<ZoneId>,
+    /// How long the door stayed open, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<f64>,
+    /// Who unlocked it, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonId>,
+}
+
+// ---- video ----
+
+/// People counted by a camera's line crossing or zone counter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PeopleCount {
+    pub camera: CameraId,
+    pub people: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub door: Option<DoorId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<ZoneId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+}
+
+/// More people through a door than badges granted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Tailgating {
+    pub camera: CameraId,
+    pub door: DoorId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub people: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub badge: Option<BadgeId>,
+}
+
+/// Someone lingering.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Loitering {
+    pub camera: CameraId,
+    pub duration_s: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<ZoneId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub door: Option<DoorId>,
+}
+
+/// Motion in a zone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Motion {
+    pub camera: CameraId,
+    pub zone: ZoneId,
+}
+
+/// A camera's health changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CameraHealth {
+    pub camera: CameraId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+// ---- identity ----
+
+/// Result of an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+/// A login attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Login {
+    pub system: SystemId,
+    pub account: AccountId,
+    pub result: Outcome,
+    /// Whether a second factor was used.
+    pub mfa: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub source_ip: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonId>,
+}
+
+/// Use of an elevated privilege.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PrivilegeUse {
+    pub system: SystemId,
+    pub account: AccountId,
+    /// The privilege or role used (`admin`, `inventory.adjust`...).
+    pub privilege: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonId>,
+}
+
+/// An API key was used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ApiKeyUse {
+    pub system: SystemId,
+    pub api_key: ApiKeyId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub source_ip: Option<IpAddr>,
+    /// The vendor that holds the key, if it is a vendor key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<VendorId>,
+}
+
+/// What kind of credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialType {
+    Badge,
+    Account,
+    ApiKey,
+    Certificate,
+}
+
+/// A credential's life-cycle step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Credential {
+    pub credential_type: CredentialType,
+    /// The credential's public identifier (badge number, account, key id).
+    pub credential: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<VendorId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<SystemId>,
+}
+
+// ---- HR ----
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Hire {
+    pub person: PersonId,
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<PersonId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RoleChange {
+    pub person: PersonId,
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_role: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Termination {
+    pub person: PersonId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Leave {
+    pub person: PersonId,
+}
+
+// ---- assets ----
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AssetSeen {
+    pub asset: AssetId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub ip: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_segment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Firmware {
+    pub asset: AssetId,
+    pub firmware_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConfigChange {
+    pub asset: AssetId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AssetOffline {
+    pub asset: AssetId,
+}
+
+// ---- entity references ----
+
+/// A typed reference from an event to an entity it concerns.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+pub enum EntityRef {
+    Site(SiteId),
+    Zone(ZoneId),
+    Door(DoorId),
+    Reader(ReaderId),
+    Camera(CameraId),
+    Person(PersonId),
+    Badge(BadgeId),
+    Vendor(VendorId),
+    Sku(Sku),
+    Location(LocationId),
+    Account(AccountId),
+    System(SystemId),
+    ApiKey(ApiKeyId),
+    Asset(AssetId),
+}
+
+impl EntityRef {
+    /// The entity type's name, as used in flags and errors.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EntityRef::Site(_) => "site",
+            EntityRef::Zone(_) => "zone",
+            EntityRef::Door(_) => "door",
+            EntityRef::Reader(_) => "reader",
+            EntityRef::Camera(_) => "camera",
+            EntityRef::Person(_) => "person",
+            EntityRef::Badge(_) => "badge",
+            EntityRef::Vendor(_) => "vendor",
+            EntityRef::Sku(_) => "sku",
+            EntityRef::Location(_) => "location",
+            EntityRef::Account(_) => "account",
+            EntityRef::System(_) => "system",
+            EntityRef::ApiKey(_) => "api_key",
+            EntityRef::Asset(_) => "asset",
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        match self {
+            EntityRef::Site(x) => x.as_str(),
+            EntityRef::Zone(x) => x.as_str(),
+            EntityRef::Door(x) => x.as_str(),
+            EntityRef::Reader(x) => x.as_str(),
+            EntityRef::Camera(x) => x.as_str(),
+            EntityRef::Person(x) => x.as_str(),
+            EntityRef::Badge(x) => x.as_str(),
+            EntityRef::Vendor(x) => x.as_str(),
+            EntityRef::Sku(x) => x.as_str(),
+            EntityRef::Location(x) => x.as_str(),
+            EntityRef::Account(x) => x.as_str(),
+            EntityRef::System(x) => x.as_str(),
+            EntityRef::ApiKey(x) => x.as_str(),
+            EntityRef::Asset(x) => x.as_str(),
+        }
+    }
+}
+
+/// Why an event that parsed is still not acceptable.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("field `{field}`: {reason}")]
+pub struct InvalidEvent {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> InvalidEvent {
+    InvalidEvent { field, reason: reason.into() }
+}
+
+fn positive(field: &'static str, q: f64) -> Result<(), InvalidEvent> {
+    if q.is_finite() && q > 0.0 {
+        Ok(())
+    } else {
+        Err(invalid(field, format!("must be a positive number, got {q}")))
+    }
+}
+
+fn non_negative(field: &'static str, q: f64) -> Result<(), InvalidEvent> {
+    if q.is_finite() && q >= 0.0 {
+        Ok(())
+    } else {
+        Err(invalid(field, format!("must be zero or more, got {q}")))
+    }
+}
+
+fn text(field: &'static str, s: &str) -> Result<(), InvalidEvent> {
+    if s.trim().is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    if s.len() > 2000 {
+        return Err(invalid(field, "must be at most 2000 bytes"));
+    }
+    Ok(())
+}
+
+impl Event {
+    pub fn kind(&self) -> EventKind {
+        self.body.kind()
+    }
+
+    /// Parses one JSON event and validates it.
+    pub fn from_json(bytes: &[u8]) -> Result<Event, EventError> {
+        let ev: Event = serde_json::from_slice(bytes).map_err(EventError::from_json)?;
+        ev.validate()?;
+        Ok(ev)
+    }
+
+    /// Checks what the types cannot: numbers in range, non-empty text, a sane year.
+    pub fn validate(&self) -> Result<(), InvalidEvent> {
+        let year = self.occurred_at.year();
+        if !(1970..=2200).contains(&year) {
+            return Err(invalid("occurred_at", format!("year {year} is out of range 1970..=2200")));
+        }
+        match &self.body {
+            EventBody::InventoryReceived(r) | EventBody::InventoryReturned(r) => positive("quantity", r.quantity),
+            EventBody::InventoryPutAway(t) | EventBody::InventoryMoved(t) => {
+                positive("quantity", t.quantity)?;
+                if t.from_location == t.to_location {
+                    return Err(invalid("to_location", "must differ from from_location"));
+                }
+                Ok(())
+            }
+            EventBody::InventoryPicked(p) => positive("quantity", p.quantity),
+            EventBody::InventoryPacked(p) => positive("quantity", p.quantity),
+            EventBody::InventoryShipped(s) => positive("quantity", s.quantity),
+            EventBody::InventoryAdjusted(a) => {
+                if !a.delta.is_finite() || a.delta == 0.0 {
+                    return Err(invalid("delta", format!("must be a non-zero number, got {}", a.delta)));
+                }
+                text("reason", &a.reason)
+            }
+            EventBody::InventoryCounted(c) => non_negative("quantity", c.quantity),
+            EventBody::InventoryScrapped(s) => {
+                positive("quantity", s.quantity)?;
+                text("reason", &s.reason)
+            }
+            EventBody::AccessDoorForced(d) | EventBody::AccessDoorHeldOpen(d) | EventBody::AccessDoorUnlockedManually(d) => {
+                d.duration_s.map_or(Ok(()), |s| non_negative("duration_s", s))
+            }
+            EventBody::VideoLoitering(l) => non_negative("duration_s", l.duration_s),
+            EventBody::IdentityPrivilegeUse(p) => text("privilege", &p.privilege),
+            EventBody::IdentityCredentialIssued(c)
+            | EventBody::IdentityCredentialRevoked(c)
+            | EventBody::IdentityCredentialExpired(c) => text("credential", &c.credential),
+            EventBody::HrHired(h) => text("role", &h.role),
+            EventBody::HrRoleChanged(r) => text("role", &r.role),
+            EventBody::AssetFirmwareReported(f) => text("firmware_version", &f.firmware_version),
+            _ => Ok(()),
+        }
+    }
+
+    /// The entities this event concerns, site first.
+    pub fn entities(&self) -> Vec<EntityRef> {
+        use EntityRef as E;
+        let mut out = vec![E::Site(self.site.clone())];
+        let opt = |out: &mut Vec<EntityRef>, e: Option<EntityRef>| {
+            if let Some(e) = e {
+                out.push(e);
+            }
+        };
+        match &self.body {
+            EventBody::InventoryReceived(r) | EventBody::InventoryReturned(r) => {
+                out.push(E::Sku(r.sku.clone()));
+                out.push(E::Location(r.to_location.clone()));
+                opt(&mut out, r.vendor.clone().map(E::Vendor));
+                opt(&mut out, r.person.clone().map(E::Person));
+                opt(&mut out, r.account.clone().map(E::Account));
+            }
+            EventBody::InventoryPutAway(t) | EventBody::InventoryMoved(t) => {
+                out.push(E::Sku(t.sku.clone()));
+                out.push(E::Location(t.from_location.clone()));
+                out.push(E::Location(t.to_location.clone()));
+                opt(&mut out, t.person.clone().map(E::Person));
+                opt(&mut out, t.account.clone().map(E::Account));
+            }
+            EventBody::InventoryPicked(p) => {
+                out.push(E::Sku(p.sku.clone()));
+                out.push(E::Location(p.from_location.clone()));
+                opt(&mut out, p.to_location.clone().map(E::Location));
+                opt(&mut out, p.person.clone().map(E::Person));
+                opt(&mut out, p.account.clone().map(E::Account));
+            }
+            EventBody::InventoryPacked(p) => {
+                out.push(E::Sku(p.sku.clone()));
+                opt(&mut out, p.location.clone().map(E::Location));
+                opt(&mut out, p.person.clone().map(E::Person));
+            }
+            EventBody::InventoryShipped(s) => {
+                out.push(E::Sku(s.sku.clone()));
+                out.push(E::Location(s.from_location.clone()));
+                opt(&mut out, s.carrier.clone().map(E::Vendor));
+                opt(&mut out, s.door.clone().map(E::Door));
+                opt(&mut out, s.person.clone().map(E::Person));
+            }
+            EventBody::InventoryAdjusted(a) => {
+                out.push(E::Sku(a.sku.clone()));
+                out.push(E::Location(a.location.clone()));
+                opt(&mut out, a.approver.clone().map(E::Person));
+                opt(&mut out, a.person.clone().map(E::Person));
+                opt(&mut out, a.account.clone().map(E::Account));
+            }
+            EventBody::InventoryCounted(c) => {
+                out.push(E::Sku(c.sku.clone()));
+                out.push(E::Location(c.location.clone()));
+                opt(&mut out, c.person.clone().map(E::Person));
+            }
+            EventBody::InventoryScrapped(s) => {
+                out.push(E::Sku(s.sku.clone()));
+                out.push(E::Location(s.from_location.clone()));
+                opt(&mut out, s.approver.clone().map(E::Person));
+                opt(&mut out, s.person.clone().map(E::Person));
+            }
+            EventBody::AccessGranted(b) | EventBody::AccessDenied(b) => {
+                out.push(E::Door(b.door.clone()));
+                out.push(E::Badge(b.badge.clone()));
+                opt(&mut out, b.reader.clone().map(E::Reader));
+                opt(&mut out, b.zone.clone().map(E::Zone));
+                opt(&mut out, b.person.clone().map(E::Person));
+            }
+            EventBody::AccessDoorForced(d) | EventBody::AccessDoorHeldOpen(d) | EventBody::AccessDoorUnlockedManually(d) => {
+                out.push(E::Door(d.door.clone()));
+                opt(&mut out, d.zone.clone().map(E::Zone));
+                opt(&mut out, d.person.clone().map(E::Person));
+            }
+            EventBody::VideoPeopleCount(p) => {
+                out.push(E::Camera(p.camera.clone()));
+                opt(&mut out, p.door.clone().map(E::Door));
+                opt(&mut out, p.zone.clone().map(E::Zone));
+            }
+            EventBody::VideoTailgating(t) => {
+                out.push(E::Camera(t.camera.clone()));
+                out.push(E::Door(t.door.clone()));
+                opt(&mut out, t.badge.clone().map(E::Badge));
+            }
+            EventBody::VideoLoitering(l) => {
+                out.push(E::Camera(l.camera.clone()));
+                opt(&mut out, l.zone.clone().map(E::Zone));
+                opt(&mut out, l.door.clone().map(E::Door));
+            }
+            EventBody::VideoMotion(m) => {
+                out.push(E::Camera(m.camera.clone()));
+                out.push(E::Zone(m.zone.clone()));
+            }
+            EventBody::VideoCameraOffline(c) | EventBody::VideoCameraTamper(c) => out.push(E::Camera(c.camera.clone())),
+            EventBody::IdentityLogin(l) => {
+                out.push(E::System(l.system.clone()));
+                out.push(E::Account(l.account.clone()));
+                opt(&mut out, l.person.clone().map(E::Person));
+            }
+            EventBody::IdentityPrivilegeUse(p) => {
+                out.push(E::System(p.system.clone()));
+                out.push(E::Account(p.account.clone()));
+                opt(&mut out, p.person.clone().map(E::Person));
+            }
+            EventBody::IdentityApiKeyUsed(k) => {
+                out.push(E::System(k.system.clone()));
+                out.push(E::ApiKey(k.api_key.clone()));
+                opt(&mut out, k.vendor.clone().map(E::Vendor));
+            }
+            EventBody::IdentityCredentialIssued(c)
+            | EventBody::IdentityCredentialRevoked(c)
+            | EventBody::IdentityCredentialExpired(c) => {
+                opt(&mut out, c.person.clone().map(E::Person));
+                opt(&mut out, c.vendor.clone().map(E::Vendor));
+                opt(&mut out, c.system.clone().map(E::System));
+                if c.credential_type == CredentialType::Badge {
+                    opt(&mut out, BadgeId::new(c.credential.clone()).ok().map(E::Badge));
+                }
+            }
+            EventBody::HrHired(h) => {
+                out.push(E::Person(h.person.clone()));
+                opt(&mut out, h.manager.clone().map(E::Person));
+            }
+            EventBody::HrRoleChanged(r) => out.push(E::Person(r.person.clone())),
+            EventBody::HrTerminated(t) => out.push(E::Person(t.person.clone())),
+            EventBody::HrLeaveStarted(l) | EventBody::HrLeaveEnded(l) => out.push(E::Person(l.person.clone())),
+            EventBody::AssetSeen(a) => out.push(E::Asset(a.asset.clone())),
+            EventBody::AssetFirmwareReported(f) => out.push(E::Asset(f.asset.clone())),
+            EventBody::AssetConfigChanged(c) => {
+                out.push(E::Asset(c.asset.clone()));
+                opt(&mut out, c.person.clone().map(E::Person));
+                opt(&mut out, c.account.clone().map(E::Account));
+            }
+            EventBody::AssetOffline(a) => out.push(E::Asset(a.asset.clone())),
+        }
+        out
+    }
+
+    /// The event as stored and hashed: compact JSON in declaration order.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        // Serializing plain structs, enums, strings and numbers cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// SHA-256 of [`Event::canonical_bytes`].
+    pub fn digest(bytes: &[u8]) -> [u8; 32] {
+        Sha256::digest(bytes).into()
+    }
+
+    /// Time it happened, UTC, as microseconds since the Unix epoch.
+    pub fn occurred_us(&self) -> i64 {
+        self.occurred_at.timestamp_micros()
+    }
+
+    /// Offset of the original time, in seconds east of UTC.
+    pub fn offset_s(&self) -> i32 {
+        self.occurred_at.offset().local_minus_utc()
+    }
+}
+
+/// Why a line or body could not become an event.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EventError {
+    #[error("malformed JSON: {0}")]
+    Syntax(String),
+    #[error("{0}")]
+    Data(String),
+    #[error("{0}")]
+    Invalid(#[from] InvalidEvent),
+}
+
+impl EventError {
+    fn from_json(e: serde_json::Error) -> EventError {
+        use serde_json::error::Category;
+        let msg = e.to_string();
+        // serde_json appends " at line L column C"; for a one-line event the
+        // column is what helps.
+        match e.classify() {
+            Category::Syntax | Category::Eof | Category::Io => EventError::Syntax(msg),
+            Category::Data => {
+                if let Some(k) = unknown_kind(&msg) {
+                    EventError::Data(k)
+                } else {
+                    EventError::Data(msg)
+                }
+            }
+        }
+    }
+}
+
+/// Rewrites serde's long "unknown variant" message into a short one.
+fn unknown_kind(msg: &str) -> Option<String> {
+    let rest = msg.strip_prefix("unknown variant `")?;
+    let end = rest.find('`')?;
+    Some(format!(
+        "field `kind`: unknown kind `{}`; see GET /api/v1/schema/events for the list",
+        &rest[..end]
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(s: &str) -> Result<Event, EventError> {
+        Event::from_json(s.as_bytes())
+    }
+
+    const GRANTED: &str = r#"{"id":"a1","source":"acs","site":"LYS","occurred_at":"2026-11-02T22:14:07.250+01:00","kind":"access.granted","door":"D1","badge":"B1","direction":"in"}"#;
+
+    #[test]
+    fn parses_and_keeps_offset() {
+        let ev = line(GRANTED).unwrap();
+        assert_eq!(ev.kind(), EventKind::AccessGranted);
+        assert_eq!(ev.offset_s(), 3600);
+        assert_eq!(ev.occurred_us(), 1_793_654_047_250_000);
+        let back = String::from_utf8(ev.canonical_bytes()).unwrap();
+        assert!(back.contains(r#""occurred_at":"2026-11-02T22:14:07.250+01:00""#), "{back}");
+        assert_eq!(line(&back).unwrap(), ev);
+    }
+
+    #[test]
+    fn time_without_offset_is_rejected_with_a_hint() {
+        let bad = GRANTED.replace("+01:00", "");
+        let err = line(&bad).unwrap_err().to_string();
+        assert!(err.contains("has no UTC offset"), "{err}");
+    }
+
+    #[test]
+    fn unknown_kind_names_the_kind() {
+        let bad = GRANTED.replace("access.granted", "access.teleported");
+        let err = line(&bad).unwrap_err().to_string();
+        assert!(err.contains("unknown kind `access.teleported`"), "{err}");
+    }
+
+    #[test]
+    fn missing_field_is_named() {
+        let bad = GRANTED.replace(r#""badge":"B1","#, "");
+        let err = line(&bad).unwrap_err().to_string();
+        assert!(err.contains("missing field `badge`"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let bad = r#"{"id":"x","source":"wms","site":"S","occurred_at":"2026-01-01T00:00:00Z","kind":"inventory.received","sku":"K","quantity":"ten","to_location":"L"}"#;
+        let err = line(bad).unwrap_err().to_string();
+        assert!(err.contains("invalid type"), "{err}");
+    }
+
+    #[test]
+    fn malformed_json_is_a_syntax_error() {
+        assert!(matches!(line("{\"id\":"), Err(EventError::Syntax(_))));
+    }
+
+    #[test]
+    fn semantic_checks() {
+        let zero = r#"{"id":"x","source":"wms","site":"S","occurred_at":"2026-01-01T00:00:00Z","kind":"inventory.received","sku":"K","quantity":0,"to_location":"L"}"#;
+        assert!(line(zero).unwrap_err().to_string().contains("field `quantity`"));
+        let adj = r#"{"id":"x","source":"wms","site":"S","occurred_at":"2026-01-01T00:00:00Z","kind":"inventory.adjusted","sku":"K","location":"L","delta":0,"reason":"x"}"#;
+        assert!(line(adj).unwrap_err().to_string().contains("field `delta`"));
+        let empty_id = GRANTED.replace(r#""id":"a1""#, r#""id":"""#);
+        assert!(line(&empty_id).unwrap_err().to_string().contains("EventId is empty"));
+    }
+
+    #[test]
+    fn every_kind_round_trips_its_name() {
+        for k in EventKind::ALL {
+            assert_eq!(EventKind::parse(k.as_str()), Some(*k));
+            assert!(k.as_str().starts_with(k.family().as_str()));
+        }
+        assert_eq!(EventKind::ALL.len(), 36);
+    }
+}

@@ -1,0 +1,522 @@
+//! Reference data: the sites, zones, doors, people and goods events refer to.
+//!
+//! Loaded from YAML or CSV (`stockade import`) or through the API. Every record
+//! has a typed id; records refer to each other by id and [`ReferenceData::check`]
+//! says which references dangle.
+
+use crate::event::EntityRef;
+use crate::ids::*;
+use chrono_tz::Tz;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// A warehouse, DC or hub.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Site {
+    pub id: SiteId,
+    pub name: String,
+    /// IANA time zone (`Europe/Paris`), so that "after hours" means the site's hours.
+    #[serde(with = "tz")]
+    #[schemars(with = "String")]
+    pub timezone: Tz,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+mod tz {
+    use chrono_tz::Tz;
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(t: &Tz, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(t.name())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse::<Tz>()
+            .map_err(|_| serde::de::Error::custom(format!("unknown IANA time zone {s:?} (e.g. Europe/Paris)")))
+    }
+}
+
+/// Security tier of a zone, from least to most sensitive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SecurityTier {
+    Public,
+    General,
+    Dock,
+    HighValueCage,
+    ItOtRoom,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Zone {
+    pub id: ZoneId,
+    pub site: SiteId,
+    pub name: String,
+    pub tier: SecurityTier,
+}
+
+/// A door joins two zones; `to_zone` is the side a grant lets you into.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Door {
+    pub id: DoorId,
+    pub site: SiteId,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_zone: Option<ZoneId>,
+    pub to_zone: ZoneId,
+    /// A dock door (trucks), as opposed to a personnel door.
+    #[serde(default)]
+    pub dock: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Reader {
+    pub id: ReaderId,
+    pub door: DoorId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<crate::event::Direction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Camera {
+    pub id: CameraId,
+    pub site: SiteId,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub doors: Vec<DoorId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<ZoneId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EmploymentStatus {
+    Active,
+    OnLeave,
+    Terminated,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Person {
+    pub id: PersonId,
+    pub name: String,
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<PersonId>,
+    pub status: EmploymentStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteId>,
+    /// Set for contractors and vendor staff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<VendorId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BadgeStatus {
+    Active,
+    Suspended,
+    Revoked,
+    Lost,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Badge {
+    pub id: BadgeId,
+    pub person: PersonId,
+    pub status: BadgeStatus,
+    /// Zones this badge may open.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<ZoneId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Vendor {
+    pub id: VendorId,
+    pub name: String,
+    /// What the vendor does for us (carrier, maintenance, security, IT...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+}
+
+/// Value tier of a SKU: theft risk grows with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueTier {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SkuRecord {
+    pub id: Sku,
+    pub description: String,
+    /// Value of one unit, in the operator's currency.
+    pub unit_value: f64,
+    pub value_tier: ValueTier,
+    /// GS1 GTIN-14, so that EPCIS SGTINs and LGTINs map to this SKU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gtin: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StorageLocation {
+    pub id: LocationId,
+    pub site: SiteId,
+    pub zone: ZoneId,
+    /// The GS1 SGLN used as EPCIS readPoint/bizLocation
+    /// (`urn:epc:id:sgln:0614141.07346.1234`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sgln: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Shift {
+    pub id: ShiftId,
+    pub site: SiteId,
+    pub name: String,
+    /// Local start time at the site, `HH:MM`.
+    pub start: String,
+    /// Local end time at the site, `HH:MM`; before `start` means it ends the next day.
+    pub end: String,
+    /// ISO weekdays (1 = Monday ... 7 = Sunday) the shift runs.
+    pub weekdays: Vec<u8>,
+}
+
+/// A whole reference data set, as in a YAML import file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceData {
+    #[serde(default)]
+    pub sites: Vec<Site>,
+    #[serde(default)]
+    pub zones: Vec<Zone>,
+    #[serde(default)]
+    pub doors: Vec<Door>,
+    #[serde(default)]
+    pub readers: Vec<Reader>,
+    #[serde(default)]
+    pub cameras: Vec<Camera>,
+    #[serde(default)]
+    pub people: Vec<Person>,
+    #[serde(default)]
+    pub badges: Vec<Badge>,
+    #[serde(default)]
+    pub vendors: Vec<Vendor>,
+    #[serde(default)]
+    pub skus: Vec<SkuRecord>,
+    #[serde(default)]
+    pub locations: Vec<StorageLocation>,
+    #[serde(default)]
+    pub shifts: Vec<Shift>,
+}
+
+/// The kinds of reference records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RecordKind {
+    Site,
+    Zone,
+    Door,
+    Reader,
+    Camera,
+    Person,
+    Badge,
+    Vendor,
+    Sku,
+    Location,
+    Shift,
+}
+
+impl RecordKind {
+    pub const ALL: [RecordKind; 11] = [
+        RecordKind::Site,
+        RecordKind::Zone,
+        RecordKind::Door,
+        RecordKind::Reader,
+        RecordKind::Camera,
+        RecordKind::Person,
+        RecordKind::Badge,
+        RecordKind::Vendor,
+        RecordKind::Sku,
+        RecordKind::Location,
+        RecordKind::Shift,
+    ];
+
+    /// Singular name, as in `EntityRef` and the API path (`/api/v1/reference/doors`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Site => "site",
+            RecordKind::Zone => "zone",
+            RecordKind::Door => "door",
+            RecordKind::Reader => "reader",
+            RecordKind::Camera => "camera",
+            RecordKind::Person => "person",
+            RecordKind::Badge => "badge",
+            RecordKind::Vendor => "vendor",
+            RecordKind::Sku => "sku",
+            RecordKind::Location => "location",
+            RecordKind::Shift => "shift",
+        }
+    }
+
+    /// Plural name, as the YAML section and the CSV file name (`doors.csv`).
+    pub fn plural(self) -> &'static str {
+        match self {
+            RecordKind::Site => "sites",
+            RecordKind::Zone => "zones",
+            RecordKind::Door => "doors",
+            RecordKind::Reader => "readers",
+            RecordKind::Camera => "cameras",
+            RecordKind::Person => "people",
+            RecordKind::Badge => "badges",
+            RecordKind::Vendor => "vendors",
+            RecordKind::Sku => "skus",
+            RecordKind::Location => "locations",
+            RecordKind::Shift => "shifts",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RecordKind> {
+        RecordKind::ALL.into_iter().find(|k| k.as_str() == s || k.plural() == s)
+    }
+}
+
+/// One reference record as stored: its kind, id, site (when it has one) and JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordRow {
+    pub kind: RecordKind,
+    pub id: String,
+    pub site: Option<String>,
+    pub json: serde_json::Value,
+}
+
+impl ReferenceData {
+    pub fn len(&self) -> usize {
+        self.rows().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends another set.
+    pub fn extend(&mut self, other: ReferenceData) {
+        self.sites.extend(other.sites);
+        self.zones.extend(other.zones);
+        self.doors.extend(other.doors);
+        self.readers.extend(other.readers);
+        self.cameras.extend(other.cameras);
+        self.people.extend(other.people);
+        self.badges.extend(other.badges);
+        self.vendors.extend(other.vendors);
+        self.skus.extend(other.skus);
+        self.locations.extend(other.locations);
+        self.shifts.extend(other.shifts);
+    }
+
+    /// Flattens the set into storable rows.
+    pub fn rows(&self) -> Vec<RecordRow> {
+        fn push<T: Serialize>(out: &mut Vec<RecordRow>, kind: RecordKind, id: &str, site: Option<&str>, r: &T) {
+            out.push(RecordRow {
+                kind,
+                id: id.to_owned(),
+                site: site.map(str::to_owned),
+                json: serde_json::to_value(r).unwrap_or_default(),
+            });
+        }
+        let mut out = Vec::new();
+        for r in &self.sites {
+            push(&mut out, RecordKind::Site, r.id.as_str(), Some(r.id.as_str()), r);
+        }
+        for r in &self.zones {
+            push(&mut out, RecordKind::Zone, r.id.as_str(), Some(r.site.as_str()), r);
+        }
+        for r in &self.doors {
+            push(&mut out, RecordKind::Door, r.id.as_str(), Some(r.site.as_str()), r);
+        }
+        for r in &self.readers {
+            push(&mut out, RecordKind::Reader, r.id.as_str(), None, r);
+        }
+        for r in &self.cameras {
+            push(&mut out, RecordKind::Camera, r.id.as_str(), Some(r.site.as_str()), r);
+        }
+        for r in &self.people {
+            push(&mut out, RecordKind::Person, r.id.as_str(), r.site.as_ref().map(|s| s.as_str()), r);
+        }
+        for r in &self.badges {
+            push(&mut out, RecordKind::Badge, r.id.as_str(), None, r);
+        }
+        for r in &self.vendors {
+            push(&mut out, RecordKind::Vendor, r.id.as_str(), None, r);
+        }
+        for r in &self.skus {
+            push(&mut out, RecordKind::Sku, r.id.as_str(), None, r);
+        }
+        for r in &self.locations {
+            push(&mut out, RecordKind::Location, r.id.as_str(), Some(r.site.as_str()), r);
+        }
+        for r in &self.shifts {
+            push(&mut out, RecordKind::Shift, r.id.as_str(), Some(r.site.as_str()), r);
+        }
+        out
+    }
+
+    /// Rebuilds a set from stored rows.
+    pub fn from_rows(rows: impl IntoIterator<Item = RecordRow>) -> Result<ReferenceData, serde_json::Error> {
+        let mut d = ReferenceData::default();
+        for r in rows {
+            let j = r.json;
+            match r.kind {
+                RecordKind::Site => d.sites.push(serde_json::from_value(j)?),
+                RecordKind::Zone => d.zones.push(serde_json::from_value(j)?),
+                RecordKind::Door => d.doors.push(serde_json::from_value(j)?),
+                RecordKind::Reader => d.readers.push(serde_json::from_value(j)?),
+                RecordKind::Camera => d.cameras.push(serde_json::from_value(j)?),
+                RecordKind::Person => d.people.push(serde_json::from_value(j)?),
+                RecordKind::Badge => d.badges.push(serde_json::from_value(j)?),
+                RecordKind::Vendor => d.vendors.push(serde_json::from_value(j)?),
+                RecordKind::Sku => d.skus.push(serde_json::from_value(j)?),
+                RecordKind::Location => d.locations.push(serde_json::from_value(j)?),
+                RecordKind::Shift => d.shifts.push(serde_json::from_value(j)?),
+            }
+        }
+        Ok(d)
+    }
+
+    /// Checks the set on its own terms, with `known` holding what is already
+    /// stored: references that dangle, duplicate ids, bad shift times.
+    /// Returns one message per problem.
+    pub fn check(&self, known: &ReferenceIndex) -> Vec<String> {
+        let mut idx = known.clone();
+        idx.add(self);
+        let mut problems = Vec::new();
+        let mut need = |what: &str, e: EntityRef| {
+            if !idx.contains(&e) {
+                problems.push(format!("{what} refers to unknown {} {:?}", e.type_name(), e.id()));
+            }
+        };
+        for z in &self.zones {
+            need(&format!("zone {}", z.id), EntityRef::Site(z.site.clone()));
+        }
+        for d in &self.doors {
+            let w = format!("door {}", d.id);
+            need(&w, EntityRef::Site(d.site.clone()));
+            need(&w, EntityRef::Zone(d.to_zone.clone()));
+            if let Some(z) = &d.from_zone {
+                need(&w, EntityRef::Zone(z.clone()));
+            }
+        }
+        for r in &self.readers {
+            need(&format!("reader {}", r.id), EntityRef::Door(r.door.clone()));
+        }
+        for c in &self.cameras {
+            let w = format!("camera {}", c.id);
+            need(&w, EntityRef::Site(c.site.clone()));
+            c.doors.iter().for_each(|d| need(&w, EntityRef::Door(d.clone())));
+            c.zones.iter().for_each(|z| need(&w, EntityRef::Zone(z.clone())));
+        }
+        for p in &self.people {
+            let w = format!("person {}", p.id);
+            if let Some(m) = &p.manager {
+                need(&w, EntityRef::Person(m.clone()));
+            }
+            if let Some(s) = &p.site {
+                need(&w, EntityRef::Site(s.clone()));
+            }
+            if let Some(v) = &p.vendor {
+                need(&w, EntityRef::Vendor(v.clone()));
+            }
+        }
+        for b in &self.badges {
+            let w = format!("badge {}", b.id);
+            need(&w, EntityRef::Person(b.person.clone()));
+            b.zones.iter().for_each(|z| need(&w, EntityRef::Zone(z.clone())));
+        }
+        for l in &self.locations {
+            let w = format!("location {}", l.id);
+            need(&w, EntityRef::Site(l.site.clone()));
+            need(&w, EntityRef::Zone(l.zone.clone()));
+        }
+        for s in &self.shifts {
+            need(&format!("shift {}", s.id), EntityRef::Site(s.site.clone()));
+        }
+        for s in &self.skus {
+            if !(s.unit_value.is_finite() && s.unit_value >= 0.0) {
+                problems.push(format!("sku {}: unit_value must be zero or more", s.id));
+            }
+        }
+        for s in &self.shifts {
+            for (f, v) in [("start", &s.start), ("end", &s.end)] {
+                if chrono::NaiveTime::parse_from_str(v, "%H:%M").is_err() {
+                    problems.push(format!("shift {}: {f} {v:?} is not HH:MM", s.id));
+                }
+            }
+            if s.weekdays.iter().any(|d| !(1..=7).contains(d)) {
+                problems.push(format!("shift {}: weekdays must be 1 (Monday) to 7 (Sunday)", s.id));
+            }
+        }
+        let mut seen = HashSet::new();
+        for r in self.rows() {
+            if !seen.insert((r.kind, r.id.clone())) {
+                problems.push(format!("{} {:?} appears twice", r.kind.as_str(), r.id));
+            }
+        }
+        problems
+    }
+}
+
+/// Which entities exist, for fast checks of event references.
+#[derive(Debug, Clone, Default)]
+pub struct ReferenceIndex {
+    known: std::collections::HashMap<RecordKind, HashSet<String>>,
+}
+
+impl ReferenceIndex {
+    pub fn new(data: &ReferenceData) -> Self {
+        let mut idx = ReferenceIndex::default();
+        idx.add(data);
+        idx
+    }
+
+    pub fn add(&mut self, data: &ReferenceData) {
+        for r in data.rows() {
+            self.known.entry(r.kind).or_default().insert(r.id);
+        }
+    }
+
+    /// Whether Stockade keeps reference data for this entity type at all.
+    pub fn tracks(e: &EntityRef) -> Option<RecordKind> {
+        Some(match e {
+            EntityRef::Site(_) => RecordKind::Site,
+            EntityRef::Zone(_) => RecordKind::Zone,
+            EntityRef::Door(_) => RecordKind::Door,
+            EntityRef::Reader(_) => RecordKind::Reader,
+            EntityRef::Camera(_) => RecordKind::Camera,
+            EntityRef::Person(_) => RecordKind::Person,
+            EntityRef::Badge(_) => RecordKind::Badge,
+            EntityRef::Vendor(_) => RecordKind::Vendor,
+            EntityRef::Sku(_) => RecordKind::Sku,
+            EntityRef::Location(_) => RecordKind::Location,
+            _ => return None,
+        })
+    }
+
+    /// True if the entity is known, or of a type without reference data.
+    pub fn contains(&self, e: &EntityRef) -> bool {
+        match Self::tracks(e) {
+            Some(kind) => self.known.get(&kind).is_some_and(|ids| ids.contains(e.id())),
+            None => true,
+        }
+    }
+
+    /// The references of an event that are not known.
+    pub fn unknown<'a>(&self, refs: &'a [EntityRef]) -> impl Iterator<Item = &'a EntityRef> {
+        refs.iter().filter(|e| !self.contains(e))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.known.is_empty()
+    }
+}
