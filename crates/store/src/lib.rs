@@ -1,1 +1,195 @@
+//! Storage for Stockade: one interface ([`Store`]), drivers behind it, and the
+//! group commit that makes durable ingestion fast.
+//!
+//! Invariants:
+//! - An event is in the store exactly once per (source, id): re-sending it is
+//!   reported as a duplicate and changes nothing.
+//! - Stored events are never updated or deleted through this interface.
+//! - [`Store::append`] returns only after the batch is durable (committed with
+//!   `synchronous=FULL` on SQLite), and the inventory book, movements and counts
+//!   are written in the same transaction as the events they come from.
+//! - The interface carries no driver types: the same conformance suite
+//!   ([`conformance`]) runs against every driver.
 #![forbid(unsafe_code)]
+
+pub mod conformance;
+mod group;
+mod sql;
+
+pub use group::GroupCommit;
+pub use sql::SqlStore;
+
+use async_trait::async_trait;
+use stockade_model::book::{Movement, Observation};
+use stockade_model::{RecordKind, RecordRow};
+
+/// Errors from a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("the store is shutting down")]
+    Closed,
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An event ready to store: validated, serialized, hashed, its book effects derived.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub source: String,
+    pub event_id: String,
+    pub kind: &'static str,
+    pub site: String,
+    pub occurred_us: i64,
+    pub offset_s: i32,
+    pub received_us: i64,
+    /// SHA-256 of `payload`.
+    pub hash: [u8; 32],
+    /// Canonical JSON of the event.
+    pub payload: String,
+    pub movements: Vec<Movement>,
+    pub observation: Option<Observation>,
+}
+
+/// What happened to one event of an append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored now, with this sequence number.
+    Accepted(i64),
+    /// The same (source, id) was stored before (or earlier in the batch).
+    Duplicate,
+}
+
+/// A stored event, as read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub source: String,
+    pub event_id: String,
+    pub kind: String,
+    pub site: String,
+    pub occurred_us: i64,
+    pub offset_s: i32,
+    pub received_us: i64,
+    pub hash: [u8; 32],
+    pub payload: String,
+}
+
+/// Filter for listing events.
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    pub site: Option<String>,
+    pub kind: Option<String>,
+    pub from_us: Option<i64>,
+    pub to_us: Option<i64>,
+    /// Only events with `seq` greater than this (for paging).
+    pub after_seq: Option<i64>,
+    pub limit: u32,
+}
+
+/// One line of the perpetual book.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookLine {
+    pub site: String,
+    pub location: String,
+    pub sku: String,
+    pub quantity: f64,
+}
+
+/// The latest count at a place, and the book as of that count's time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountLine {
+    pub site: String,
+    pub location: String,
+    pub sku: String,
+    pub counted_us: i64,
+    pub counted: f64,
+    pub book: f64,
+}
+
+/// Filter for the book and counts.
+#[derive(Debug, Clone, Default)]
+pub struct BookQuery {
+    pub site: Option<String>,
+    pub location: Option<String>,
+    pub sku: Option<String>,
+}
+
+/// Roles a token can carry. Deny by default: a role grants only what it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Send events and reference data.
+    Ingest,
+    /// Read events, the book, reference data.
+    Analyst,
+    /// Everything, including tokens.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Ingest => "ingest",
+            Role::Analyst => "analyst",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "ingest" => Some(Role::Ingest),
+            "analyst" => Some(Role::Analyst),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// An API token as stored: only the SHA-256 of its secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRecord {
+    pub id: String,
+    pub secret_hash: [u8; 32],
+    pub role: Role,
+    pub name: String,
+    pub created_us: i64,
+    pub revoked_us: Option<i64>,
+}
+
+/// The storage interface. Every driver passes [`conformance`].
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores a batch in one transaction and returns one outcome per input,
+    /// in input order. Durable when it returns.
+    async fn append(&self, batch: &[NewEvent]) -> Result<Vec<Appended>>;
+
+    /// Reads events in sequence order.
+    async fn events(&self, q: &EventQuery) -> Result<Vec<StoredEvent>>;
+
+    /// Number of stored events.
+    async fn event_count(&self) -> Result<i64>;
+
+    /// Inserts or replaces reference records; returns how many were written.
+    async fn put_reference(&self, rows: &[RecordRow], now_us: i64) -> Result<usize>;
+
+    /// Every reference record, or those of one kind.
+    async fn reference(&self, kind: Option<RecordKind>) -> Result<Vec<RecordRow>>;
+
+    /// The perpetual book.
+    async fn book(&self, q: &BookQuery) -> Result<Vec<BookLine>>;
+
+    /// The latest count per place, with the book as of its time.
+    async fn counts(&self, q: &BookQuery) -> Result<Vec<CountLine>>;
+
+    async fn put_token(&self, t: &TokenRecord) -> Result<()>;
+
+    /// The live (not revoked) token with this secret hash.
+    async fn token_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<TokenRecord>>;
+}

@@ -1,0 +1,195 @@
+//! The conformance suite every [`Store`] driver must pass. Each check takes a
+//! fresh, empty store; driver tests call [`run_all`].
+
+use crate::*;
+use stockade_model::book::{Movement, Observation};
+use stockade_model::{LocationId, RecordKind, RecordRow, SiteId, Sku};
+
+fn ev(source: &str, id: &str, site: &str, occurred_us: i64) -> NewEvent {
+    let payload = format!(r#"{{"id":"{id}","source":"{source}"}}"#);
+    NewEvent {
+        source: source.into(),
+        event_id: id.into(),
+        kind: "access.granted",
+        site: site.into(),
+        occurred_us,
+        offset_s: 3600,
+        received_us: occurred_us + 5,
+        hash: stockade_model::Event::digest(payload.as_bytes()),
+        payload,
+        movements: vec![],
+        observation: None,
+    }
+}
+
+fn mv(site: &str, loc: &str, sku: &str, delta: f64) -> Movement {
+    Movement {
+        site: SiteId::new(site).unwrap(),
+        location: LocationId::new(loc).unwrap(),
+        sku: Sku::new(sku).unwrap(),
+        delta,
+    }
+}
+
+/// Runs every check, each on a store from `fresh`.
+pub async fn run_all<F, Fut>(fresh: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Box<dyn Store>>,
+{
+    append_is_idempotent(&*fresh().await).await;
+    append_preserves_order_and_payload(&*fresh().await).await;
+    large_batches_span_chunks(&*fresh().await).await;
+    book_follows_movements(&*fresh().await).await;
+    counts_compare_with_book_as_of_their_time(&*fresh().await).await;
+    reference_upserts(&*fresh().await).await;
+    tokens_hash_only_and_revoke(&*fresh().await).await;
+    event_queries_filter(&*fresh().await).await;
+}
+
+pub async fn append_is_idempotent(s: &dyn Store) {
+    let a = ev("acs", "1", "S", 1_000);
+    let b = ev("acs", "2", "S", 2_000);
+    let other_source = ev("vms", "1", "S", 3_000);
+    let r = s.append(&[a.clone(), b.clone(), a.clone()]).await.unwrap();
+    assert!(matches!(r[0], Appended::Accepted(_)));
+    assert!(matches!(r[1], Appended::Accepted(_)));
+    assert_eq!(r[2], Appended::Duplicate, "a repeat inside one batch is a duplicate");
+    let r = s.append(&[b, other_source]).await.unwrap();
+    assert_eq!(r[0], Appended::Duplicate, "a repeat across batches is a duplicate");
+    assert!(matches!(r[1], Appended::Accepted(_)), "ids are unique per source only");
+    assert_eq!(s.event_count().await.unwrap(), 3);
+}
+
+pub async fn append_preserves_order_and_payload(s: &dyn Store) {
+    let batch: Vec<_> = (0..5).map(|i| ev("wms", &format!("e{i}"), "S", i * 10)).collect();
+    let r = s.append(&batch).await.unwrap();
+    let seqs: Vec<i64> = r
+        .iter()
+        .map(|a| match a {
+            Appended::Accepted(s) => *s,
+            Appended::Duplicate => panic!("unexpected duplicate"),
+        })
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "sequence numbers follow input order: {seqs:?}");
+    let back = s.events(&EventQuery { limit: 100, ..Default::default() }).await.unwrap();
+    assert_eq!(back.len(), 5);
+    for (b, e) in back.iter().zip(&batch) {
+        assert_eq!(b.event_id, e.event_id);
+        assert_eq!(b.payload, e.payload);
+        assert_eq!(b.hash, e.hash);
+        assert_eq!(b.offset_s, 3600);
+        assert_eq!(b.received_us, e.received_us);
+    }
+}
+
+pub async fn large_batches_span_chunks(s: &dyn Store) {
+    let batch: Vec<_> = (0..1000).map(|i| ev("wms", &format!("e{i}"), "S", i)).collect();
+    let r = s.append(&batch).await.unwrap();
+    assert_eq!(r.iter().filter(|a| matches!(a, Appended::Accepted(_))).count(), 1000);
+    let again = s.append(&batch[500..]).await.unwrap();
+    assert!(again.iter().all(|a| *a == Appended::Duplicate));
+    assert_eq!(s.event_count().await.unwrap(), 1000);
+}
+
+pub async fn book_follows_movements(s: &dyn Store) {
+    let mut recv = ev("wms", "r1", "S", 100);
+    recv.movements = vec![mv("S", "DOCK", "K", 10.0)];
+    let mut put = ev("wms", "p1", "S", 200);
+    put.movements = vec![mv("S", "DOCK", "K", -6.0), mv("S", "BIN", "K", 6.0)];
+    s.append(&[recv.clone(), put]).await.unwrap();
+    // A duplicate must not move the book again.
+    s.append(&[recv]).await.unwrap();
+    let book = s.book(&BookQuery::default()).await.unwrap();
+    let q = |loc: &str| book.iter().find(|b| b.location == loc).map(|b| b.quantity);
+    assert_eq!(q("DOCK"), Some(4.0));
+    assert_eq!(q("BIN"), Some(6.0));
+    let only_bin = s
+        .book(&BookQuery { location: Some("BIN".into()), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(only_bin.len(), 1);
+}
+
+pub async fn counts_compare_with_book_as_of_their_time(s: &dyn Store) {
+    let mut recv = ev("wms", "r1", "S", 100);
+    recv.movements = vec![mv("S", "BIN", "K", 10.0)];
+    let mut count = ev("wms", "c1", "S", 300);
+    count.observation = Some(Observation {
+        site: SiteId::new("S").unwrap(),
+        location: LocationId::new("BIN").unwrap(),
+        sku: Sku::new("K").unwrap(),
+        counted: 7.0,
+    });
+    // A pick that happened before the count but arrives after it.
+    let mut late_pick = ev("wms", "p1", "S", 200);
+    late_pick.movements = vec![mv("S", "BIN", "K", -2.0)];
+    // A pick after the count does not change that count's variance.
+    let mut after = ev("wms", "p2", "S", 400);
+    after.movements = vec![mv("S", "BIN", "K", -1.0)];
+    s.append(&[recv, count]).await.unwrap();
+    s.append(&[late_pick, after]).await.unwrap();
+    let counts = s.counts(&BookQuery::default()).await.unwrap();
+    assert_eq!(counts.len(), 1);
+    assert_eq!(counts[0].counted, 7.0);
+    assert_eq!(counts[0].book, 8.0, "book as of the count: 10 - 2");
+    assert_eq!(counts[0].counted_us, 300);
+    // A newer count replaces the older one.
+    let mut recount = ev("wms", "c2", "S", 500);
+    recount.observation = Some(Observation {
+        site: SiteId::new("S").unwrap(),
+        location: LocationId::new("BIN").unwrap(),
+        sku: Sku::new("K").unwrap(),
+        counted: 7.0,
+    });
+    s.append(&[recount]).await.unwrap();
+    let counts = s.counts(&BookQuery::default()).await.unwrap();
+    assert_eq!(counts.len(), 1);
+    assert_eq!(counts[0].book, 7.0);
+}
+
+pub async fn reference_upserts(s: &dyn Store) {
+    let row = |id: &str, name: &str| RecordRow {
+        kind: RecordKind::Site,
+        id: id.into(),
+        site: Some(id.into()),
+        json: serde_json::json!({"id": id, "name": name, "timezone": "Europe/Paris"}),
+    };
+    s.put_reference(&[row("A", "old"), row("B", "b")], 1).await.unwrap();
+    s.put_reference(&[row("A", "new")], 2).await.unwrap();
+    let all = s.reference(None).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].json["name"], "new");
+    assert!(s.reference(Some(RecordKind::Door)).await.unwrap().is_empty());
+}
+
+pub async fn tokens_hash_only_and_revoke(s: &dyn Store) {
+    let mut t = TokenRecord {
+        id: "tok1".into(),
+        secret_hash: [7; 32],
+        role: Role::Ingest,
+        name: "edge gateway".into(),
+        created_us: 1,
+        revoked_us: None,
+    };
+    s.put_token(&t).await.unwrap();
+    assert_eq!(s.token_by_hash(&[7; 32]).await.unwrap(), Some(t.clone()));
+    assert_eq!(s.token_by_hash(&[8; 32]).await.unwrap(), None);
+    t.revoked_us = Some(2);
+    s.put_token(&t).await.unwrap();
+    assert_eq!(s.token_by_hash(&[7; 32]).await.unwrap(), None, "revoked tokens do not authenticate");
+}
+
+pub async fn event_queries_filter(s: &dyn Store) {
+    let mut batch = vec![ev("a", "1", "S1", 100), ev("a", "2", "S2", 200), ev("a", "3", "S1", 300)];
+    batch[2].kind = "access.denied";
+    s.append(&batch).await.unwrap();
+    let q = |q: EventQuery| async move { s.events(&q).await.unwrap().into_iter().map(|e| e.event_id).collect::<Vec<_>>() };
+    assert_eq!(q(EventQuery { site: Some("S1".into()), limit: 10, ..Default::default() }).await, ["1", "3"]);
+    assert_eq!(q(EventQuery { kind: Some("access.denied".into()), limit: 10, ..Default::default() }).await, ["3"]);
+    assert_eq!(q(EventQuery { from_us: Some(150), to_us: Some(300), limit: 10, ..Default::default() }).await, ["2"]);
+    let first = s.events(&EventQuery { limit: 1, ..Default::default() }).await.unwrap();
+    assert_eq!(first.len(), 1);
+    let rest = q(EventQuery { after_seq: Some(first[0].seq), limit: 10, ..Default::default() }).await;
+    assert_eq!(rest, ["2", "3"]);
+}

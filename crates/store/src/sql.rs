@@ -1,0 +1,537 @@
+//! The SQL driver: SQLite (embedded default) and PostgreSQL through sqlx's
+//! `Any` driver, so both run the same statements.
+//!
+//! Portability rules kept here: `$n` placeholders in order of appearance,
+//! times as BIGINT microseconds, ids as TEXT, hashes as BLOB/BYTEA, no
+//! driver-specific functions in queries; only the migrations differ.
+
+use crate::*;
+use async_trait::async_trait;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, AssertSqlSafe, Executor, Row, SqlSafeStr};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::Path;
+use stockade_model::RecordKind;
+
+/// Rows per multi-row INSERT. 128 events x 9 columns stays far below both
+/// SQLite's (32766) and PostgreSQL's (65535) limits on bound parameters.
+const CHUNK: usize = 128;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A [`Store`] on SQLite or PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    writer: AnyPool,
+    reader: AnyPool,
+    dialect: Dialect,
+}
+
+fn migrations(dialect: Dialect) -> Migrator {
+    let (v1,) = match dialect {
+        Dialect::Sqlite => (include_str!("../migrations/sqlite/0001_foundation.sql"),),
+        Dialect::Postgres => (include_str!("../migrations/postgres/0001_foundation.sql"),),
+    };
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        Cow::Borrowed("foundation"),
+        MigrationType::Simple,
+        v1.into_sql_str(),
+        false,
+    )])
+}
+
+impl SqlStore {
+    /// Opens (creating if needed) the embedded store in a data directory.
+    pub async fn open_dir(dir: &Path) -> Result<SqlStore> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Database(sqlx::Error::Configuration(
+                format!("cannot create data directory {}: {e}", dir.display()).into(),
+            ))
+        })?;
+        let path = dir.join("stockade.db");
+        SqlStore::open(&format!("sqlite://{}?mode=rwc", path.display())).await
+    }
+
+    /// Opens a store by URL: `sqlite://PATH?mode=rwc` or `postgres://...`.
+    pub async fn open(url: &str) -> Result<SqlStore> {
+        sqlx::any::install_default_drivers();
+        let dialect = if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Dialect::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        let (writer, reader) = match dialect {
+            Dialect::Sqlite => {
+                // One writer connection: SQLite has one writer anyway, and a
+                // single connection never meets SQLITE_BUSY from itself.
+                let writer = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA journal_mode=WAL").await?;
+                            // FULL: a commit is on disk when it returns (the
+                            // durability promise of ingestion).
+                            conn.execute("PRAGMA synchronous=FULL").await?;
+                            conn.execute("PRAGMA busy_timeout=10000").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(url)
+                    .await?;
+                // Migrate before readers open, so they see the schema.
+                migrations(dialect).run(&writer).await?;
+                let reader = AnyPoolOptions::new()
+                    .max_connections(4)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA busy_timeout=10000").await?;
+                            conn.execute("PRAGMA query_only=ON").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(url)
+                    .await?;
+                (writer, reader)
+            }
+            Dialect::Postgres => {
+                let pool = AnyPoolOptions::new().max_connections(8).connect(url).await?;
+                migrations(dialect).run(&pool).await?;
+                (pool.clone(), pool)
+            }
+        };
+        Ok(SqlStore { writer, reader, dialect })
+    }
+
+    /// Whether this store is the embedded SQLite one.
+    pub fn is_embedded(&self) -> bool {
+        self.dialect == Dialect::Sqlite
+    }
+
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+/// `($1,$2,..),($k,..)` for `rows` rows of `cols` columns.
+fn values_clause(rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    let mut n = 1;
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push(',');
+            }
+            s.push('$');
+            s.push_str(&n.to_string());
+            n += 1;
+        }
+        s.push(')');
+    }
+    s
+}
+
+/// Splits `n` into a few chunk sizes (full chunks, then powers of two) so the
+/// number of distinct statements, and so prepared-statement cache entries, stays small.
+fn chunk_sizes(mut n: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    while n >= CHUNK {
+        out.push(CHUNK);
+        n -= CHUNK;
+    }
+    let mut p = CHUNK / 2;
+    while n > 0 {
+        if n >= p {
+            out.push(p);
+            n -= p;
+        }
+        p /= 2;
+    }
+    out
+}
+
+fn insert_events_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO events (source, event_id, kind, site, occurred_us, offset_s, received_us, hash, payload) VALUES {} \
+         ON CONFLICT (source, event_id) DO NOTHING RETURNING seq, source, event_id",
+        values_clause(rows, 9)
+    )
+}
+
+fn insert_movements_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO inventory_movements (seq, site, location, sku, occurred_us, delta) VALUES {}",
+        values_clause(rows, 6)
+    )
+}
+
+fn upsert_book_sql(rows: usize) -> String {
+    format!(
+        "INSERT INTO inventory_book (site, location, sku, quantity, updated_seq) VALUES {} \
+         ON CONFLICT (site, location, sku) DO UPDATE SET quantity = inventory_book.quantity + excluded.quantity, \
+         updated_seq = excluded.updated_seq",
+        values_clause(rows, 5)
+    )
+}
+
+fn hash32(v: Vec<u8>) -> Result<[u8; 32]> {
+    v.try_into().map_err(|v: Vec<u8>| StoreError::Corrupt(format!("hash of {} bytes", v.len())))
+}
+
+fn event_from_row(r: &AnyRow) -> Result<StoredEvent> {
+    Ok(StoredEvent {
+        seq: r.try_get(0)?,
+        source: r.try_get(1)?,
+        event_id: r.try_get(2)?,
+        kind: r.try_get(3)?,
+        site: r.try_get(4)?,
+        occurred_us: r.try_get(5)?,
+        offset_s: i32::try_from(r.try_get::<i64, _>(6)?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        received_us: r.try_get(7)?,
+        hash: hash32(r.try_get(8)?)?,
+        payload: r.try_get(9)?,
+    })
+}
+
+fn book_where(q: &BookQuery, alias: &str, first_param: usize) -> (String, Vec<String>) {
+    let mut clauses = Vec::new();
+    let mut binds = Vec::new();
+    for (col, v) in [("site", &q.site), ("location", &q.location), ("sku", &q.sku)] {
+        if let Some(v) = v {
+            binds.push(v.clone());
+            clauses.push(format!("{alias}{col} = ${}", first_param + binds.len() - 1));
+        }
+    }
+    if clauses.is_empty() {
+        (String::new(), binds)
+    } else {
+        (format!(" WHERE {}", clauses.join(" AND ")), binds)
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn append(&self, batch: &[NewEvent]) -> Result<Vec<Appended>> {
+        let mut out = vec![Appended::Duplicate; batch.len()];
+        // First occurrence of each key in the batch; later ones are duplicates.
+        let mut first: HashMap<(&str, &str), usize> = HashMap::with_capacity(batch.len());
+        let mut unique = Vec::with_capacity(batch.len());
+        for (i, e) in batch.iter().enumerate() {
+            if let std::collections::hash_map::Entry::Vacant(v) = first.entry((&e.source, &e.event_id)) {
+                v.insert(i);
+                unique.push(i);
+            }
+        }
+
+        let mut tx = self.writer.begin().await?;
+        let mut pos = 0;
+        for n in chunk_sizes(unique.len()) {
+            let idx = &unique[pos..pos + n];
+            pos += n;
+            let sql = insert_events_sql(n);
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for &i in idx {
+                let e = &batch[i];
+                q = q
+                    .bind(e.source.as_str())
+                    .bind(e.event_id.as_str())
+                    .bind(e.kind)
+                    .bind(e.site.as_str())
+                    .bind(e.occurred_us)
+                    .bind(i64::from(e.offset_s))
+                    .bind(e.received_us)
+                    .bind(&e.hash[..])
+                    .bind(e.payload.as_str());
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                let seq: i64 = row.try_get(0)?;
+                let source: String = row.try_get(1)?;
+                let id: String = row.try_get(2)?;
+                if let Some(&i) = first.get(&(source.as_str(), id.as_str())) {
+                    out[i] = Appended::Accepted(seq);
+                }
+            }
+        }
+
+        // Book effects of what was accepted now.
+        let mut moves = Vec::new();
+        let mut book: HashMap<(&str, &str, &str), (f64, i64)> = HashMap::new();
+        for (i, e) in batch.iter().enumerate() {
+            let Appended::Accepted(seq) = out[i] else { continue };
+            for m in &e.movements {
+                moves.push((seq, e.occurred_us, m));
+                let entry = book
+                    .entry((m.site.as_str(), m.location.as_str(), m.sku.as_str()))
+                    .or_insert((0.0, seq));
+                entry.0 += m.delta;
+                entry.1 = entry.1.max(seq);
+            }
+            if let Some(o) = &e.observation {
+                sqlx::query(
+                    "INSERT INTO inventory_counts (seq, site, location, sku, occurred_us, counted) VALUES ($1,$2,$3,$4,$5,$6)",
+                )
+                .bind(seq)
+                .bind(o.site.as_str())
+                .bind(o.location.as_str())
+                .bind(o.sku.as_str())
+                .bind(e.occurred_us)
+                .bind(o.counted)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let mut pos = 0;
+        for n in chunk_sizes(moves.len()) {
+            let mut q = sqlx::query(AssertSqlSafe(insert_movements_sql(n)));
+            for (seq, occurred_us, m) in &moves[pos..pos + n] {
+                q = q
+                    .bind(*seq)
+                    .bind(m.site.as_str())
+                    .bind(m.location.as_str())
+                    .bind(m.sku.as_str())
+                    .bind(*occurred_us)
+                    .bind(m.delta);
+            }
+            pos += n;
+            q.execute(&mut *tx).await?;
+        }
+        let book: Vec<_> = book.into_iter().collect();
+        let mut pos = 0;
+        for n in chunk_sizes(book.len()) {
+            let mut q = sqlx::query(AssertSqlSafe(upsert_book_sql(n)));
+            for ((site, location, sku), (delta, seq)) in &book[pos..pos + n] {
+                q = q.bind(*site).bind(*location).bind(*sku).bind(*delta).bind(*seq);
+            }
+            pos += n;
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn events(&self, q: &EventQuery) -> Result<Vec<StoredEvent>> {
+        let mut sql = String::from(
+            "SELECT seq, source, event_id, kind, site, occurred_us, offset_s, received_us, hash, payload FROM events",
+        );
+        let mut clauses: Vec<String> = Vec::new();
+        let mut n = 0;
+        let mut p = || {
+            n += 1;
+            format!("${n}")
+        };
+        if q.site.is_some() {
+            clauses.push(format!("site = {}", p()));
+        }
+        if q.kind.is_some() {
+            clauses.push(format!("kind = {}", p()));
+        }
+        if q.from_us.is_some() {
+            clauses.push(format!("occurred_us >= {}", p()));
+        }
+        if q.to_us.is_some() {
+            clauses.push(format!("occurred_us < {}", p()));
+        }
+        if q.after_seq.is_some() {
+            clauses.push(format!("seq > {}", p()));
+        }
+        if !clauses.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&clauses.join(" AND "));
+        }
+        sql.push_str(&format!(" ORDER BY seq LIMIT {}", p()));
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        if let Some(s) = &q.site {
+            query = query.bind(s.as_str());
+        }
+        if let Some(k) = &q.kind {
+            query = query.bind(k.as_str());
+        }
+        if let Some(t) = q.from_us {
+            query = query.bind(t);
+        }
+        if let Some(t) = q.to_us {
+            query = query.bind(t);
+        }
+        if let Some(s) = q.after_seq {
+            query = query.bind(s);
+        }
+        query = query.bind(i64::from(q.limit));
+        query.fetch_all(&self.reader).await?.iter().map(event_from_row).collect()
+    }
+
+    async fn event_count(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM events").fetch_one(&self.reader).await?.try_get(0)?)
+    }
+
+    async fn put_reference(&self, rows: &[RecordRow], now_us: i64) -> Result<usize> {
+        let mut tx = self.writer.begin().await?;
+        for r in rows {
+            sqlx::query(
+                "INSERT INTO reference_records (kind, id, site, body, updated_us) VALUES ($1,$2,$3,$4,$5) \
+                 ON CONFLICT (kind, id) DO UPDATE SET site = excluded.site, body = excluded.body, updated_us = excluded.updated_us",
+            )
+            .bind(r.kind.as_str())
+            .bind(r.id.as_str())
+            .bind(r.site.as_deref())
+            .bind(r.json.to_string())
+            .bind(now_us)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len())
+    }
+
+    async fn reference(&self, kind: Option<RecordKind>) -> Result<Vec<RecordRow>> {
+        let rows = match kind {
+            Some(k) => {
+                sqlx::query("SELECT kind, id, site, body FROM reference_records WHERE kind = $1 ORDER BY id")
+                    .bind(k.as_str())
+                    .fetch_all(&self.reader)
+                    .await?
+            }
+            None => {
+                sqlx::query("SELECT kind, id, site, body FROM reference_records ORDER BY kind, id")
+                    .fetch_all(&self.reader)
+                    .await?
+            }
+        };
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get(0)?;
+                let body: String = r.try_get(3)?;
+                Ok(RecordRow {
+                    kind: RecordKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("record kind {kind:?}")))?,
+                    id: r.try_get(1)?,
+                    site: r.try_get(2)?,
+                    json: serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn book(&self, q: &BookQuery) -> Result<Vec<BookLine>> {
+        let (w, binds) = book_where(q, "", 1);
+        let sql = format!("SELECT site, location, sku, quantity FROM inventory_book{w} ORDER BY site, location, sku");
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for b in &binds {
+            query = query.bind(b.as_str());
+        }
+        query
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(BookLine {
+                    site: r.try_get(0)?,
+                    location: r.try_get(1)?,
+                    sku: r.try_get(2)?,
+                    quantity: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn counts(&self, q: &BookQuery) -> Result<Vec<CountLine>> {
+        let (w, binds) = book_where(q, "c.", 1);
+        let latest = "NOT EXISTS (SELECT 1 FROM inventory_counts c2 WHERE c2.site = c.site AND c2.location = c.location \
+             AND c2.sku = c.sku AND (c2.occurred_us > c.occurred_us OR (c2.occurred_us = c.occurred_us AND c2.seq > c.seq)))";
+        let w = if w.is_empty() { format!(" WHERE {latest}") } else { format!("{w} AND {latest}") };
+        // The book as of the count's time: movements that happened at or
+        // before it, whenever they arrived (late events are placed correctly).
+        let sql = format!(
+            "SELECT c.site, c.location, c.sku, c.occurred_us, c.counted, \
+             COALESCE((SELECT SUM(m.delta) FROM inventory_movements m WHERE m.site = c.site AND m.location = c.location \
+             AND m.sku = c.sku AND m.occurred_us <= c.occurred_us), 0.0) \
+             FROM inventory_counts c{w} ORDER BY c.site, c.location, c.sku"
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for b in &binds {
+            query = query.bind(b.as_str());
+        }
+        query
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(CountLine {
+                    site: r.try_get(0)?,
+                    location: r.try_get(1)?,
+                    sku: r.try_get(2)?,
+                    counted_us: r.try_get(3)?,
+                    counted: r.try_get(4)?,
+                    book: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn put_token(&self, t: &TokenRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, secret_hash, role, name, created_us, revoked_us) VALUES ($1,$2,$3,$4,$5,$6) \
+             ON CONFLICT (id) DO UPDATE SET revoked_us = excluded.revoked_us",
+        )
+        .bind(t.id.as_str())
+        .bind(&t.secret_hash[..])
+        .bind(t.role.as_str())
+        .bind(t.name.as_str())
+        .bind(t.created_us)
+        .bind(t.revoked_us)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn token_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<TokenRecord>> {
+        let row = sqlx::query(
+            "SELECT id, secret_hash, role, name, created_us, revoked_us FROM api_tokens WHERE secret_hash = $1 AND revoked_us IS NULL",
+        )
+        .bind(&secret_hash[..])
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|r| {
+            let role: String = r.try_get(2)?;
+            Ok(TokenRecord {
+                id: r.try_get(0)?,
+                secret_hash: hash32(r.try_get(1)?)?,
+                role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+                name: r.try_get(3)?,
+                created_us: r.try_get(4)?,
+                revoked_us: r.try_get(5)?,
+            })
+        })
+        .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_the_batch_with_few_shapes() {
+        for n in 0..1000 {
+            let c = chunk_sizes(n);
+            assert_eq!(c.iter().sum::<usize>(), n);
+            assert!(c.iter().all(|s| s.is_power_of_two() && *s <= CHUNK));
+        }
+    }
+
+    #[test]
+    fn values_clause_numbers_in_order() {
+        assert_eq!(values_clause(2, 2), "($1,$2),($3,$4)");
+    }
+}

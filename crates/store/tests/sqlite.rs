@@ -1,0 +1,71 @@
+//! The conformance suite on the embedded SQLite driver, plus what only the
+//! embedded store promises (data survives a reopen).
+
+use std::sync::Arc;
+use stockade_store::{conformance, GroupCommit, SqlStore, Store};
+
+#[tokio::test]
+async fn sqlite_passes_conformance() {
+    let dirs = std::sync::Mutex::new(Vec::new());
+    conformance::run_all(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_path_buf();
+        dirs.lock().unwrap().push(dir);
+        async move { Box::new(SqlStore::open_dir(&path).await.unwrap()) as Box<dyn Store> }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn events_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = SqlStore::open_dir(dir.path()).await.unwrap();
+        conformance::append_preserves_order_and_payload(&s).await;
+        s.close().await;
+    }
+    let s = SqlStore::open_dir(dir.path()).await.unwrap();
+    assert_eq!(s.event_count().await.unwrap(), 5);
+}
+
+#[tokio::test]
+async fn group_commit_answers_each_caller() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqlStore::open_dir(dir.path()).await.unwrap());
+    let gc = GroupCommit::start(store.clone(), 10_000);
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let gc = gc.clone();
+        tasks.push(tokio::spawn(async move {
+            let batch = (0..50)
+                .map(|i| {
+                    let mut e = stockade_store::NewEvent {
+                        source: "s".into(),
+                        // Callers overlap on half their ids.
+                        event_id: format!("{}", (t % 2) * 1000 + i),
+                        kind: "access.granted",
+                        site: "S".into(),
+                        occurred_us: i,
+                        offset_s: 0,
+                        received_us: i,
+                        hash: [0; 32],
+                        payload: "{}".into(),
+                        movements: vec![],
+                        observation: None,
+                    };
+                    e.hash[0] = t as u8;
+                    e
+                })
+                .collect();
+            gc.append(batch).await.unwrap()
+        }));
+    }
+    let mut accepted = 0;
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert_eq!(r.len(), 50);
+        accepted += r.iter().filter(|a| matches!(a, stockade_store::Appended::Accepted(_))).count();
+    }
+    assert_eq!(accepted, 100, "two distinct id sets of 50");
+    assert_eq!(store.event_count().await.unwrap(), 100);
+}
