@@ -1,0 +1,487 @@
+//! CSV exports to events, driven by a column-mapping file (YAML), so that an
+//! export from an access-control, video, IAM, HR or WMS product loads without
+//! code. The format is documented with examples in `docs/CSV-MAPPING.md`.
+//!
+//! ```yaml
+//! delimiter: ","
+//! kind: { column: result, map: { granted: access.granted, denied: access.denied } }
+//! id: { template: "{time}|{door}|{badge}" }          # optional; default: hash of the row
+//! occurred_at: { column: time, format: "%Y-%m-%d %H:%M:%S", timezone: Europe/Paris }
+//! fields:
+//!   source: { constant: lenel-lyon }
+//!   site: { column: site }
+//!   door: { column: door }
+//!   badge: { column: badge }
+//!   direction: { column: direction, map: { IN: in, OUT: out } }
+//! ```
+
+use crate::LineError;
+use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use stockade_model::Event;
+
+/// A problem with the mapping file or the CSV as a whole (not one row).
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    #[error("mapping file is not valid: {0}")]
+    Yaml(#[from] serde_yaml_ng::Error),
+    #[error("mapping: {0}")]
+    Invalid(String),
+    #[error("CSV header: {0}")]
+    Header(String),
+    #[error("CSV is missing column(s) the mapping uses: {}", .0.join(", "))]
+    MissingColumns(Vec<String>),
+}
+
+/// Where a value comes from.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    /// Take the value of this column.
+    #[serde(default)]
+    pub column: Option<String>,
+    /// Use this value for every row.
+    #[serde(default)]
+    pub constant: Option<String>,
+    /// Build the value from columns: `"{site}-{door}"`.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// Translate values (after trimming); a value not in the map is an error.
+    #[serde(default)]
+    pub map: Option<BTreeMap<String, String>>,
+    /// Used when the cell is empty.
+    #[serde(default)]
+    pub default: Option<String>,
+    /// JSON type of the field: string, number, integer or boolean. Known
+    /// numeric and boolean fields (quantity, delta, people, mfa...) need no hint.
+    #[serde(default, rename = "type")]
+    pub value_type: Option<ValueType>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueType {
+    String,
+    Number,
+    Integer,
+    Boolean,
+}
+
+/// The event time: a field spec plus how to read it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeSpec {
+    #[serde(flatten)]
+    pub field: FieldSpec,
+    /// `rfc3339` (default), `unix` (seconds), `unix_ms`, or a chrono strftime
+    /// format such as `%d/%m/%Y %H:%M:%S`.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// IANA zone for local times without an offset (`Europe/Paris`); DST-aware.
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+/// A whole mapping file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvMapping {
+    #[serde(default = "comma")]
+    pub delimiter: char,
+    /// The event kind (`family.kind`), usually chosen by a column's value.
+    pub kind: FieldSpec,
+    /// The producer's event id; without it the id is a hash of the row, so
+    /// re-loading the same export creates no duplicates.
+    #[serde(default)]
+    pub id: Option<FieldSpec>,
+    pub occurred_at: TimeSpec,
+    /// Every other event field (`source`, `site`, `door`, `quantity`...).
+    pub fields: BTreeMap<String, FieldSpec>,
+}
+
+fn comma() -> char {
+    ','
+}
+
+fn default_type(field: &str) -> ValueType {
+    match field {
+        "quantity" | "delta" | "duration_s" => ValueType::Number,
+        "people" => ValueType::Integer,
+        "mfa" | "dock" => ValueType::Boolean,
+        _ => ValueType::String,
+    }
+}
+
+/// Columns a template names.
+fn template_columns(t: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = t;
+    while let Some(i) = rest.find('{') {
+        rest = &rest[i + 1..];
+        if let Some(j) = rest.find('}') {
+            out.push(rest[..j].to_owned());
+            rest = &rest[j + 1..];
+        } else {
+            break;
+        }
+    }
+    out
+}
+
+impl FieldSpec {
+    fn check(&self, name: &str) -> Result<(), MappingError> {
+        let sources = [self.column.is_some(), self.constant.is_some(), self.template.is_some()];
+        if sources.iter().filter(|s| **s).count() != 1 {
+            return Err(MappingError::Invalid(format!(
+                "`{name}` needs exactly one of column, constant or template"
+            )));
+        }
+        Ok(())
+    }
+
+    fn columns(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.column.iter().cloned().collect();
+        if let Some(t) = &self.template {
+            v.extend(template_columns(t));
+        }
+        v
+    }
+
+    /// The value for one row, or None if empty with no default.
+    fn value(&self, name: &str, row: &Row<'_>) -> Result<Option<String>, (String, String)> {
+        let raw = if let Some(c) = &self.constant {
+            c.clone()
+        } else if let Some(col) = &self.column {
+            row.get(col).trim().to_owned()
+        } else if let Some(t) = &self.template {
+            let mut s = t.clone();
+            for col in template_columns(t) {
+                s = s.replace(&format!("{{{col}}}"), row.get(&col).trim());
+            }
+            s
+        } else {
+            String::new()
+        };
+        let raw = if raw.is_empty() {
+            match &self.default {
+                Some(d) => d.clone(),
+                None => return Ok(None),
+            }
+        } else {
+            raw
+        };
+        match &self.map {
+            Some(m) => match m.get(&raw) {
+                Some(v) => Ok(Some(v.clone())),
+                None => Err((
+                    name.to_owned(),
+                    format!(
+                        "value {raw:?} is not in the mapping's map (known: {})",
+                        m.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                )),
+            },
+            None => Ok(Some(raw)),
+        }
+    }
+}
+
+struct Row<'a> {
+    headers: &'a BTreeMap<String, usize>,
+    record: &'a csv::StringRecord,
+}
+
+impl Row<'_> {
+    fn get(&self, col: &str) -> &str {
+        self.headers.get(col).and_then(|&i| self.record.get(i)).unwrap_or("")
+    }
+}
+
+impl CsvMapping {
+    pub fn from_yaml(text: &str) -> Result<CsvMapping, MappingError> {
+        let m: CsvMapping = serde_yaml_ng::from_str(text)?;
+        m.kind.check("kind")?;
+        if let Some(id) = &m.id {
+            id.check("id")?;
+        }
+        m.occurred_at.field.check("occurred_at")?;
+        for (name, f) in &m.fields {
+            f.check(name)?;
+            if matches!(name.as_str(), "kind" | "id" | "occurred_at") {
+                return Err(MappingError::Invalid(format!("`{name}` belongs at the top level, not under fields")));
+            }
+        }
+        if let Some(tz) = &m.occurred_at.timezone {
+            tz.parse::<Tz>()
+                .map_err(|_| MappingError::Invalid(format!("unknown IANA time zone {tz:?}")))?;
+        }
+        if !m.delimiter.is_ascii() {
+            return Err(MappingError::Invalid("delimiter must be one ASCII character".into()));
+        }
+        Ok(m)
+    }
+
+    fn columns(&self) -> Vec<String> {
+        let mut v = self.kind.columns();
+        if let Some(id) = &self.id {
+            v.extend(id.columns());
+        }
+        v.extend(self.occurred_at.field.columns());
+        for f in self.fields.values() {
+            v.extend(f.columns());
+        }
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Reads a CSV export: checks the header against the mapping, then yields
+    /// one result per data row (line numbers count the header as line 1).
+    pub fn read<R: std::io::Read>(&self, input: R) -> Result<CsvEvents<'_, R>, MappingError> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(self.delimiter as u8)
+            .flexible(true)
+            .from_reader(input);
+        let headers: BTreeMap<String, usize> = rdr
+            .headers()
+            .map_err(|e| MappingError::Header(e.to_string()))?
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.trim().trim_start_matches('\u{feff}').to_owned(), i))
+            .collect();
+        let missing: Vec<String> = self.columns().into_iter().filter(|c| !headers.contains_key(c)).collect();
+        if !missing.is_empty() {
+            return Err(MappingError::MissingColumns(missing));
+        }
+        Ok(CsvEvents { mapping: self, headers, records: rdr.into_records() })
+    }
+
+    fn time(&self, row: &Row<'_>) -> Result<Option<DateTime<FixedOffset>>, (String, String)> {
+        let Some(raw) = self.occurred_at.field.value("occurred_at", row)? else {
+            return Ok(None);
+        };
+        let err = |m: String| ("occurred_at".to_owned(), m);
+        let tz: Option<Tz> = self.occurred_at.timezone.as_deref().and_then(|t| t.parse().ok());
+        let fmt = self.occurred_at.format.as_deref().unwrap_or("rfc3339");
+        let t = match fmt {
+            "rfc3339" => stockade_model::event::rfc3339::parse(&raw).map_err(err)?,
+            "unix" | "unix_ms" => {
+                let n: i64 = raw.parse().map_err(|_| err(format!("{raw:?} is not an integer")))?;
+                let t = if fmt == "unix" {
+                    DateTime::from_timestamp(n, 0)
+                } else {
+                    DateTime::from_timestamp_millis(n)
+                };
+                t.ok_or_else(|| err(format!("{raw:?} is out of range")))?.fixed_offset()
+            }
+            f => match DateTime::parse_from_str(&raw, f) {
+                Ok(t) => t,
+                Err(_) => {
+                    let naive = NaiveDateTime::parse_from_str(&raw, f)
+                        .map_err(|e| err(format!("{raw:?} does not match format {f:?}: {e}")))?;
+                    let Some(tz) = tz else {
+                        return Err(err(format!(
+                            "{raw:?} has no UTC offset and the mapping gives no timezone"
+                        )));
+                    };
+                    // In the autumn DST overlap take the earlier instant; in
+                    // the spring gap the local time does not exist.
+                    tz.from_local_datetime(&naive)
+                        .earliest()
+                        .ok_or_else(|| err(format!("{raw:?} does not exist in {tz} (DST gap)")))?
+                        .fixed_offset()
+                }
+            },
+        };
+        Ok(Some(t))
+    }
+
+    fn event(&self, line: usize, row: &Row<'_>) -> Result<Event, LineError> {
+        let fail = |(field, reason): (String, String)| LineError::new(line, Some(&field), reason);
+        let mut obj = Map::new();
+        let kind = self.kind.value("kind", row).map_err(fail)?;
+        let kind = kind.ok_or_else(|| LineError::new(line, Some("kind"), "is empty"))?;
+        obj.insert("kind".into(), Value::String(kind));
+        for (name, spec) in &self.fields {
+            let Some(v) = spec.value(name, row).map_err(fail)? else { continue };
+            let ty = spec.value_type.unwrap_or_else(|| default_type(name));
+            let value = match ty {
+                ValueType::String => Value::String(v),
+                ValueType::Number => v
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number)
+                    .ok_or_else(|| LineError::new(line, Some(name), format!("{v:?} is not a number")))?,
+                ValueType::Integer => v
+                    .parse::<i64>()
+                    .map(|n| Value::Number(n.into()))
+                    .map_err(|_| LineError::new(line, Some(name), format!("{v:?} is not an integer")))?,
+                ValueType::Boolean => match v.to_ascii_lowercase().as_str() {
+                    "true" | "yes" | "y" | "1" => Value::Bool(true),
+                    "false" | "no" | "n" | "0" => Value::Bool(false),
+                    _ => return Err(LineError::new(line, Some(name), format!("{v:?} is not a boolean"))),
+                },
+            };
+            obj.insert(name.clone(), value);
+        }
+        let t = self
+            .time(row)
+            .map_err(fail)?
+            .ok_or_else(|| LineError::new(line, Some("occurred_at"), "is empty"))?;
+        obj.insert("occurred_at".into(), Value::String(t.to_rfc3339()));
+        let id = match &self.id {
+            Some(spec) => spec
+                .value("id", row)
+                .map_err(fail)?
+                .ok_or_else(|| LineError::new(line, Some("id"), "is empty"))?,
+            None => {
+                let mut h = Sha256::new();
+                for f in row.record.iter() {
+                    h.update(f.as_bytes());
+                    h.update([0x1f]);
+                }
+                format!("csv-{}", &hex::encode(h.finalize())[..32])
+            }
+        };
+        obj.insert("id".into(), Value::String(id));
+        let bytes = serde_json::to_vec(&Value::Object(obj)).unwrap_or_default();
+        crate::parse_line(line, &bytes)
+    }
+}
+
+/// Iterator over the rows of a CSV export.
+pub struct CsvEvents<'m, R> {
+    mapping: &'m CsvMapping,
+    headers: BTreeMap<String, usize>,
+    records: csv::StringRecordsIntoIter<R>,
+}
+
+impl<R: std::io::Read> Iterator for CsvEvents<'_, R> {
+    type Item = Result<Event, LineError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rec = self.records.next()?;
+        Some(match rec {
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                Err(LineError::new(line, None, format!("unreadable CSV row: {e}")))
+            }
+            Ok(record) => {
+                let line = record.position().map_or(0, |p| p.line() as usize);
+                let row = Row { headers: &self.headers, record: &record };
+                self.mapping.event(line, &row)
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ACCESS: &str = r#"
+kind: { column: result, map: { granted: access.granted, denied: access.denied } }
+occurred_at: { column: time, format: "%Y-%m-%d %H:%M:%S", timezone: Europe/Paris }
+fields:
+  source: { constant: acs-lyon }
+  site: { column: site }
+  door: { column: door }
+  badge: { column: badge }
+  direction: { column: direction, map: { IN: in, OUT: out } }
+"#;
+
+    fn events(mapping: &str, csv: &str) -> Vec<Result<Event, LineError>> {
+        let m = CsvMapping::from_yaml(mapping).unwrap();
+        m.read(csv.as_bytes()).unwrap().collect()
+    }
+
+    #[test]
+    fn kind_chosen_by_column_and_local_time_converted_with_dst() {
+        let csv = "time,site,door,badge,result,direction\n\
+                   2026-07-01 09:00:00,LYS,D1,B1,granted,IN\n\
+                   2026-12-01 09:00:00,LYS,D1,B2,denied,OUT\n";
+        let evs: Vec<Event> = events(ACCESS, csv).into_iter().map(Result::unwrap).collect();
+        assert_eq!(evs[0].kind().as_str(), "access.granted");
+        assert_eq!(evs[0].offset_s(), 7200, "summer time in Paris");
+        assert_eq!(evs[1].kind().as_str(), "access.denied");
+        assert_eq!(evs[1].offset_s(), 3600, "winter time in Paris");
+        assert_ne!(evs[0].id, evs[1].id, "row-hash ids differ per row");
+        // The same row gives the same id, so a re-load is idempotent.
+        let again: Vec<Event> = events(ACCESS, csv).into_iter().map(Result::unwrap).collect();
+        assert_eq!(evs[0].id, again[0].id);
+    }
+
+    #[test]
+    fn bad_rows_name_line_and_field_and_do_not_stop_the_file() {
+        let csv = "time,site,door,badge,result,direction\n\
+                   2026-07-01 09:00:00,LYS,D1,B1,granted,IN\n\
+                   2026-07-01 09:00:00,LYS,D1,B1,teleported,IN\n\
+                   yesterday,LYS,D1,B1,granted,IN\n\
+                   2026-07-01 09:00:00,LYS,D1,,granted,IN\n\
+                   2026-07-01 09:01:00,LYS,D1,B1,granted,SIDEWAYS\n\
+                   2026-07-01 09:02:00,LYS,D2,B1,denied,OUT\n";
+        let r = events(ACCESS, csv);
+        assert_eq!(r.len(), 6);
+        assert!(r[0].is_ok() && r[5].is_ok());
+        let e = r[1].as_ref().unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (3, Some("kind")));
+        let e = r[2].as_ref().unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (4, Some("occurred_at")));
+        let e = r[3].as_ref().unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (5, Some("badge")), "{e}");
+        let e = r[4].as_ref().unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (6, Some("direction")));
+    }
+
+    #[test]
+    fn missing_columns_are_reported_before_any_row() {
+        let m = CsvMapping::from_yaml(ACCESS).unwrap();
+        let Err(MappingError::MissingColumns(cols)) = m.read("time,site,door\n".as_bytes()) else {
+            panic!("expected missing columns")
+        };
+        assert_eq!(cols, ["badge", "direction", "result"]);
+    }
+
+    #[test]
+    fn bad_mappings_are_refused() {
+        assert!(CsvMapping::from_yaml("kind: {column: a, constant: b}\noccurred_at: {column: t}\nfields: {}").is_err());
+        assert!(CsvMapping::from_yaml("kind: {column: a}\noccurred_at: {column: t, timezone: Mars/Olympus}\nfields: {}").is_err());
+        assert!(CsvMapping::from_yaml("kind: {column: a}\noccurred_at: {column: t}\nfields: {}\nextra: 1").is_err());
+    }
+
+    #[test]
+    fn numbers_and_templates() {
+        let mapping = r#"
+kind: { constant: inventory.adjusted }
+id: { template: "{site}/{txn}" }
+occurred_at: { column: at }
+fields:
+  source: { constant: wms }
+  site: { column: site }
+  location: { column: loc }
+  sku: { column: sku }
+  delta: { column: delta }
+  reason: { column: reason }
+  approver: { column: approver }
+"#;
+        let csv = "at,site,loc,sku,delta,reason,approver,txn\n\
+                   2026-07-01T09:00:00Z,LYS,A-01,SKU1,-3,damage,,T1\n\
+                   2026-07-01T09:00:00Z,LYS,A-01,SKU1,lots,damage,P9,T2\n";
+        let r = events(mapping, csv);
+        let ev = r[0].as_ref().unwrap();
+        assert_eq!(ev.id.as_str(), "LYS/T1");
+        match &ev.body {
+            stockade_model::EventBody::InventoryAdjusted(a) => {
+                assert_eq!(a.delta, -3.0);
+                assert_eq!(a.approver, None, "an empty cell is an absent field");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(r[1].as_ref().unwrap_err().field.as_deref(), Some("delta"));
+    }
+}

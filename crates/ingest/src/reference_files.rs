@@ -1,0 +1,128 @@
+//! Reference data files: one YAML document with a section per kind, or one
+//! CSV file per kind (named after it: `doors.csv`). In CSV, list cells
+//! (`zones`, `doors`, `weekdays`) separate items with `;`, and an empty cell
+//! is an absent field. Schema: `docs/reference.schema.json`.
+
+use serde_json::{Map, Value};
+use stockade_model::{RecordKind, ReferenceData};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReferenceFileError {
+    #[error("{0}")]
+    Yaml(#[from] serde_yaml_ng::Error),
+    #[error("line {line}: {reason}")]
+    Row { line: usize, reason: String },
+    #[error("CSV: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("cannot tell the record kind of {0:?}: name CSV files after a kind (sites.csv, zones.csv, doors.csv, readers.csv, cameras.csv, people.csv, badges.csv, vendors.csv, skus.csv, locations.csv, shifts.csv)")]
+    UnknownKind(String),
+}
+
+/// Parses a YAML reference file.
+pub fn from_yaml(text: &str) -> Result<ReferenceData, ReferenceFileError> {
+    Ok(serde_yaml_ng::from_str(text)?)
+}
+
+/// The record kind a CSV file holds, from its file name.
+pub fn kind_of_file(name: &str) -> Result<RecordKind, ReferenceFileError> {
+    let stem = std::path::Path::new(name)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    RecordKind::parse(stem).ok_or_else(|| ReferenceFileError::UnknownKind(name.to_owned()))
+}
+
+fn is_list(kind: RecordKind, col: &str) -> bool {
+    matches!(
+        (kind, col),
+        (RecordKind::Camera, "doors" | "zones") | (RecordKind::Badge, "zones") | (RecordKind::Shift, "weekdays")
+    )
+}
+
+fn scalar(col: &str, v: &str) -> Value {
+    match col {
+        "unit_value" | "weekdays" => v.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or_else(
+            || Value::String(v.to_owned()),
+            |n| {
+                // Whole numbers stay integers so that integer fields accept them.
+                if v.parse::<i64>().is_ok() {
+                    Value::Number(v.parse::<i64>().unwrap_or_default().into())
+                } else {
+                    Value::Number(n)
+                }
+            },
+        ),
+        "dock" => Value::Bool(matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "1")),
+        _ => Value::String(v.to_owned()),
+    }
+}
+
+/// Parses a CSV reference file of one kind.
+pub fn from_csv<R: std::io::Read>(kind: RecordKind, input: R) -> Result<ReferenceData, ReferenceFileError> {
+    let mut rdr = csv::Reader::from_reader(input);
+    let headers: Vec<String> = rdr.headers()?.iter().map(|h| h.trim().to_owned()).collect();
+    let mut rows = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec?;
+        let line = rec.position().map_or(0, |p| p.line() as usize);
+        let mut obj = Map::new();
+        for (h, v) in headers.iter().zip(rec.iter()) {
+            let v = v.trim();
+            if v.is_empty() {
+                continue;
+            }
+            let value = if is_list(kind, h) {
+                Value::Array(v.split(';').map(str::trim).filter(|s| !s.is_empty()).map(|s| scalar(h, s)).collect())
+            } else {
+                scalar(h, v)
+            };
+            obj.insert(h.clone(), value);
+        }
+        let mut section = Map::new();
+        section.insert(kind.plural().into(), Value::Array(vec![Value::Object(obj)]));
+        let one: ReferenceData = serde_json::from_value(Value::Object(section))
+            .map_err(|e| ReferenceFileError::Row { line, reason: e.to_string() })?;
+        rows.push(one);
+    }
+    let mut all = ReferenceData::default();
+    for r in rows {
+        all.extend(r);
+    }
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_lists_numbers_and_errors() {
+        let d = from_csv(
+            RecordKind::Camera,
+            "id,site,doors,zones\nCAM1,LYS,D1;D2,\n".as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(d.cameras[0].doors.len(), 2);
+        assert!(d.cameras[0].zones.is_empty());
+        let d = from_csv(RecordKind::Sku, "id,description,unit_value,value_tier\nK1,Phone,799.5,high\n".as_bytes()).unwrap();
+        assert_eq!(d.skus[0].unit_value, 799.5);
+        let e = from_csv(RecordKind::Sku, "id,description,unit_value,value_tier\nK1,Phone,799,priceless\n".as_bytes())
+            .unwrap_err();
+        assert!(e.to_string().starts_with("line 2:"), "{e}");
+        assert!(e.to_string().contains("priceless"), "{e}");
+    }
+
+    #[test]
+    fn kinds_from_file_names() {
+        assert_eq!(kind_of_file("ref/people.csv").unwrap(), RecordKind::Person);
+        assert!(kind_of_file("stuff.csv").is_err());
+    }
+
+    #[test]
+    fn yaml_rejects_unknown_sections_and_zones() {
+        assert!(from_yaml("sites:\n- {id: A, name: A, timezone: Europe/Paris}\n").is_ok());
+        assert!(from_yaml("planets: []\n").is_err());
+        let e = from_yaml("sites:\n- {id: A, name: A, timezone: Europe/Lyon}\n").unwrap_err();
+        assert!(e.to_string().contains("unknown IANA time zone"), "{e}");
+    }
+}
