@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod book;
+pub mod clock;
 pub mod event;
 pub mod ids;
 pub mod reference;

@@ -1,1 +1,82 @@
+//! The HTTP face of Stockade: API, authentication, limits, metrics, and the
+//! wiring of the live ingest pipeline.
+//!
+//! Invariants:
+//! - This is the only crate that knows HTTP: status codes, JSON shapes and
+//!   RFC 9457 problems. Handlers only extract, call the domain and map errors.
+//! - Deny by default: every route under `/api/v1` and `/epcis` requires a
+//!   token; only `/healthz`, `/metrics` and the published schemas are open.
+//! - Bodies are read up to a configured limit; beyond it the request fails
+//!   with 413 and nothing of it is stored.
 #![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod intake;
+pub mod openapi;
+pub mod problem;
+pub mod telemetry;
+
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use stockade_model::clock::Clock;
+use stockade_store::Store;
+
+pub use intake::{IngestReport, Intake, LineResult};
+
+/// Server settings, with the defaults documented on each field.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest request body accepted, in bytes (default 64 MiB).
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { max_body_bytes: 64 * 1024 * 1024 }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub intake: Intake,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<ServerConfig>,
+}
+
+/// Builds the whole application router.
+pub fn app(state: AppState) -> Router {
+    let (router, _) = api::routes(state.clone()).split_for_parts();
+    router
+        .layer(axum::middleware::from_fn(telemetry::track))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until ctrl-c / SIGTERM, then finishes in-flight requests.
+pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let addr: Option<SocketAddr> = listener.local_addr().ok();
+    tracing::info!(?addr, "listening");
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown())
+        .await
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,98 @@
+//! Routes. Open: health, metrics, published schemas. Everything else passes
+//! through the bearer-token layer first.
+
+pub mod events;
+pub mod inventory;
+pub mod meta;
+pub mod reference;
+
+use crate::AppState;
+use axum::body::Body;
+use axum::http::{HeaderMap, header};
+use std::sync::OnceLock;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::problem::Problem;
+
+fn open_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(meta::healthz))
+        .routes(routes!(meta::metrics))
+        .routes(routes!(meta::openapi_json))
+        .routes(routes!(meta::events_schema))
+        .routes(routes!(meta::reference_schema))
+}
+
+fn protected_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(events::post_events, events::list_events))
+        .routes(routes!(reference::post_reference))
+        .routes(routes!(reference::list_reference))
+        .routes(routes!(inventory::book))
+        .routes(routes!(inventory::variance))
+}
+
+/// Every route, with authentication on the protected ones.
+pub fn routes(state: AppState) -> OpenApiRouter<AppState> {
+    open_routes().merge(
+        protected_routes().route_layer(axum::middleware::from_fn_with_state(state, crate::auth::authenticate)),
+    )
+}
+
+/// The OpenAPI document, built once.
+pub fn openapi() -> &'static serde_json::Value {
+    static DOC: OnceLock<serde_json::Value> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut api = open_routes().merge(protected_routes()).into_openapi();
+        api.info.title = "Stockade API".into();
+        api.info.version = env!("CARGO_PKG_VERSION").into();
+        api.info.description = Some(
+            "Loss prevention and security operations for warehouses. Errors are RFC 9457 problem+json. \
+             Authenticate with `Authorization: Bearer <token>` (create one with `stockade token create`)."
+                .into(),
+        );
+        let mut doc = crate::openapi::document(api);
+        if let Some(c) = doc.pointer_mut("/components").and_then(|c| c.as_object_mut()) {
+            c.insert(
+                "securitySchemes".into(),
+                serde_json::json!({"bearer": {"type": "http", "scheme": "bearer", "description": "API token"}}),
+            );
+        }
+        doc
+    })
+}
+
+/// The media type of a request, lower-cased, without parameters.
+pub(crate) fn media_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Reads a body up to the configured limit.
+pub(crate) async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<bytes::Bytes, Problem> {
+    let limit = state.config.max_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(Problem::too_large(limit));
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|_| Problem::too_large(limit))
+}
+
+/// Parses an RFC 3339 query parameter.
+pub(crate) fn query_time(name: &str, v: &Option<String>) -> Result<Option<i64>, Problem> {
+    v.as_deref()
+        .map(|s| {
+            stockade_model::event::rfc3339::parse(s)
+                .map(|t| t.timestamp_micros())
+                .map_err(|e| Problem::bad_request(format!("query parameter `{name}`: {e}")))
+        })
+        .transpose()
+}

@@ -1,0 +1,171 @@
+//! The live ingest pipeline: parse, check references, prepare, group-commit,
+//! and report per line. The HTTP API and `stockade ingest` both use it.
+
+use serde::Serialize;
+use std::sync::{Arc, RwLock};
+use stockade_ingest::{LineError, UnknownEntities, check_references, prepare};
+use stockade_model::clock::Clock;
+use stockade_model::{Event, ReferenceData, ReferenceIndex};
+use stockade_store::{Appended, GroupCommit, Store, StoreError};
+use utoipa::ToSchema;
+
+/// Outcome of one line or event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum LineResult {
+    Accepted { line: usize, seq: i64 },
+    Duplicate { line: usize },
+    Rejected {
+        line: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        field: Option<String>,
+        reason: String,
+    },
+}
+
+/// What happened to a batch.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct IngestReport {
+    pub accepted: usize,
+    pub duplicates: usize,
+    pub rejected: usize,
+    pub results: Vec<LineResult>,
+}
+
+impl IngestReport {
+    pub fn merge(&mut self, other: IngestReport) {
+        self.accepted += other.accepted;
+        self.duplicates += other.duplicates;
+        self.rejected += other.rejected;
+        self.results.extend(other.results);
+    }
+}
+
+/// Why a reference import was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("the reference data has problems; nothing was stored:\n  {}", .0.join("\n  "))]
+    Problems(Vec<String>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Reference data as the pipeline sees it: swapped whole on every import.
+#[derive(Default)]
+pub struct ReferenceView {
+    pub data: ReferenceData,
+    pub index: ReferenceIndex,
+}
+
+/// The pipeline. Cheap to clone.
+#[derive(Clone)]
+pub struct Intake {
+    commit: GroupCommit,
+    store: Arc<dyn Store>,
+    reference: Arc<RwLock<Arc<ReferenceView>>>,
+    policy: UnknownEntities,
+    clock: Arc<dyn Clock>,
+}
+
+impl Intake {
+    /// Starts the pipeline's writer over a store and loads its reference data.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        policy: UnknownEntities,
+    ) -> Result<Intake, StoreError> {
+        let intake = Intake {
+            commit: GroupCommit::start(store.clone(), 65_536),
+            store,
+            reference: Arc::default(),
+            policy,
+            clock,
+        };
+        intake.reload_reference().await?;
+        Ok(intake)
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The current reference data.
+    pub fn reference(&self) -> Arc<ReferenceView> {
+        self.reference.read().map(|g| g.clone()).unwrap_or_default()
+    }
+
+    /// Re-reads reference data from the store.
+    pub async fn reload_reference(&self) -> Result<(), StoreError> {
+        let rows = self.store.reference(None).await?;
+        let data = ReferenceData::from_rows(rows).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let view = Arc::new(ReferenceView { index: ReferenceIndex::new(&data), data });
+        if let Ok(mut g) = self.reference.write() {
+            *g = view;
+        }
+        Ok(())
+    }
+
+    /// Checks a reference set against what is stored and stores it (insert or
+    /// replace by kind and id). All or nothing: any problem rejects the whole set.
+    pub async fn import_reference(&self, data: ReferenceData) -> Result<usize, ImportError> {
+        let problems = data.check(&self.reference().index);
+        if !problems.is_empty() {
+            return Err(ImportError::Problems(problems));
+        }
+        let n = self.store.put_reference(&data.rows(), self.clock.now().timestamp_micros()).await?;
+        self.reload_reference().await?;
+        Ok(n)
+    }
+
+    /// Checks, stores and reports a batch of parsed lines. Nothing valid is
+    /// dropped because of an invalid neighbour; the report follows input order.
+    pub async fn ingest(&self, items: Vec<(usize, Result<Event, LineError>)>) -> Result<IngestReport, StoreError> {
+        let view = self.reference();
+        let now = self.clock.now();
+        let mut report = IngestReport::default();
+        let mut slots: Vec<Option<LineResult>> = Vec::with_capacity(items.len());
+        let mut ready = Vec::with_capacity(items.len());
+        let mut ready_lines = Vec::with_capacity(items.len());
+        for (line, item) in items {
+            match item.and_then(|ev| check_references(line, ev, &view.index, self.policy)) {
+                Ok(ev) => {
+                    ready.push(prepare(ev, now));
+                    ready_lines.push((slots.len(), line));
+                    slots.push(None);
+                }
+                Err(e) => slots.push(Some(LineResult::Rejected { line: e.line, field: e.field, reason: e.reason })),
+            }
+        }
+        let outcomes = self.commit.append(ready).await?;
+        for ((slot, line), outcome) in ready_lines.into_iter().zip(outcomes) {
+            slots[slot] = Some(match outcome {
+                Appended::Accepted(seq) => LineResult::Accepted { line, seq },
+                Appended::Duplicate => LineResult::Duplicate { line },
+            });
+        }
+        for r in slots.into_iter().flatten() {
+            match r {
+                LineResult::Accepted { .. } => report.accepted += 1,
+                LineResult::Duplicate { .. } => report.duplicates += 1,
+                LineResult::Rejected { .. } => report.rejected += 1,
+            }
+            report.results.push(r);
+        }
+        metrics::counter!("stockade_events_total", "outcome" => "accepted").increment(report.accepted as u64);
+        metrics::counter!("stockade_events_total", "outcome" => "duplicate").increment(report.duplicates as u64);
+        metrics::counter!("stockade_events_total", "outcome" => "rejected").increment(report.rejected as u64);
+        Ok(report)
+    }
+
+    /// Parses and ingests an NDJSON body.
+    pub async fn ingest_ndjson(&self, body: &[u8]) -> Result<IngestReport, StoreError> {
+        let items = stockade_ingest::ndjson_lines(body)
+            .map(|(n, l)| (n, stockade_ingest::parse_line(n, l)))
+            .collect();
+        self.ingest(items).await
+    }
+}

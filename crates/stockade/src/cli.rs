@@ -1,0 +1,174 @@
+//! Every command and flag of `stockade`, with its help text, in one place.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "stockade", version, about = "Loss prevention and security operations for warehouses")]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text", env = "STOCKADE_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the demo: a fresh embedded instance with sample data, served on HTTP.
+    Demo(DemoArgs),
+    /// Serve the HTTP API over a data directory.
+    Serve(ServeArgs),
+    /// Ingest event files (NDJSON, or CSV with --mapping) locally or into a running server.
+    Ingest(IngestArgs),
+    /// Import reference data files (YAML, or CSV named after their kind: doors.csv).
+    Import(ImportArgs),
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Measure ingest throughput (figures for docs/BENCHMARKS.md).
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// Data directory of the embedded store (created if missing).
+    #[arg(long, env = "STOCKADE_DATA", default_value = "stockade-data")]
+    pub data: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum UnknownEntitiesArg {
+    /// Accept events that name unknown entities, and flag them.
+    Flag,
+    /// Reject them.
+    Reject,
+}
+
+impl From<UnknownEntitiesArg> for stockade_ingest::UnknownEntities {
+    fn from(a: UnknownEntitiesArg) -> Self {
+        match a {
+            UnknownEntitiesArg::Flag => stockade_ingest::UnknownEntities::Flag,
+            UnknownEntitiesArg::Reject => stockade_ingest::UnknownEntities::Reject,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// What to do with events naming sites, doors, badges... not in the reference data.
+    #[arg(long, value_enum, default_value = "flag", env = "STOCKADE_UNKNOWN_ENTITIES")]
+    pub unknown_entities: UnknownEntitiesArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// Address to listen on.
+    #[arg(long, env = "STOCKADE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "STOCKADE_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, env = "STOCKADE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Keep the demo's data here instead of a fresh temporary directory.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Load the sample data, print what was loaded, and exit without serving.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum FileFormat {
+    /// Decide from the extension: .ndjson/.jsonl, .csv.
+    Auto,
+    Ndjson,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files to ingest.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Column mapping for CSV files (see docs/CSV-MAPPING.md).
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: FileFormat,
+    /// Send to a running server instead of a local data directory.
+    #[arg(long, env = "STOCKADE_SERVER")]
+    pub server: Option<String>,
+    /// API token (role ingest) for --server.
+    #[arg(long, env = "STOCKADE_TOKEN")]
+    pub token: Option<String>,
+    /// Data directory, when not sending to a server.
+    #[arg(long, env = "STOCKADE_DATA", default_value = "stockade-data")]
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// Events per batch.
+    #[arg(long, default_value_t = 4096)]
+    pub batch: usize,
+    /// Hide the progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// YAML files (all kinds) or CSV files named after their kind.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; its secret is printed once, on the last line.
+    Create {
+        /// ingest (send events and reference data), analyst (read) or admin (everything).
+        #[arg(long)]
+        role: String,
+        /// A name to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Events to ingest per run.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: usize,
+    /// Events per HTTP request.
+    #[arg(long, default_value_t = 1000)]
+    pub http_batch: usize,
+    /// Concurrent HTTP clients.
+    #[arg(long, default_value_t = 8)]
+    pub clients: usize,
+    /// Runs of each measurement (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+}

@@ -1,0 +1,46 @@
+//! `stockade demo`: a fresh embedded instance with the sample reference data
+//! and events under `examples/`, served on HTTP with an admin token.
+//!
+//! The samples are compiled into the binary, so the demo needs no files.
+
+use crate::cli::DemoArgs;
+use anyhow::{Context, Result};
+use std::sync::Arc;
+use stockade_ingest::reference_files;
+use stockade_model::clock::Clock;
+use stockade_server::{AppState, Intake, ServerConfig};
+use stockade_store::Role;
+
+const REFERENCE: &str = include_str!("../../../examples/reference.yaml");
+const EVENTS: &str = include_str!("../../../examples/events.ndjson");
+
+pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
+    // A fresh directory per run unless one is given; removed on exit.
+    let temp = tempfile::Builder::new().prefix("stockade-demo-").tempdir()?;
+    let dir = a.data.clone().unwrap_or_else(|| temp.path().to_owned());
+    let store = crate::open(&dir).await?;
+    let intake = Intake::start(store.clone(), clock.clone(), Default::default()).await?;
+    let reference = reference_files::from_yaml(REFERENCE).context("sample reference data")?;
+    let records = intake.import_reference(reference).await?;
+    let report = intake.ingest_ndjson(EVENTS.as_bytes()).await?;
+    let (_, token) = stockade_server::auth::create_token(&*store, &*clock, Role::Admin, "demo").await?;
+    println!("Stockade demo: {records} reference records, {} events accepted, data in {}", report.accepted, dir.display());
+    if a.no_serve {
+        println!("admin token: {token}");
+        return Ok(());
+    }
+    let listener = tokio::net::TcpListener::bind(&a.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (pass --listen 127.0.0.1:0 for any free port)", a.listen))?;
+    let addr = listener.local_addr()?;
+    println!("Serving on http://{addr}  (ctrl-c to stop)");
+    println!("Login (admin API token): {token}");
+    println!("Try:");
+    println!("  curl -H 'Authorization: Bearer {token}' http://{addr}/api/v1/inventory/variance");
+    println!("  curl -H 'Authorization: Bearer {token}' 'http://{addr}/api/v1/events?limit=5'");
+    println!("  curl http://{addr}/api/openapi.json");
+    let state = AppState { store, intake, clock, config: Arc::new(ServerConfig::default()) };
+    stockade_server::serve(state, listener).await?;
+    drop(temp);
+    Ok(())
+}

@@ -1,0 +1,307 @@
+//! `stockade import` and `stockade ingest`: files into a local data directory
+//! or a running server, in batches, with a progress bar on long files.
+
+use crate::cli::{FileFormat, IngestArgs};
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use stockade_ingest::LineError;
+use stockade_ingest::csv_map::CsvMapping;
+use stockade_ingest::reference_files;
+use stockade_model::clock::Clock;
+use stockade_model::{Event, ReferenceData};
+use stockade_server::{IngestReport, Intake, LineResult};
+use tokio::task::JoinSet;
+
+type Batch = Vec<(usize, Result<Event, LineError>)>;
+
+/// Reads reference files into one set (so files may refer to each other).
+pub fn read_reference(files: &[PathBuf]) -> Result<ReferenceData> {
+    let mut all = ReferenceData::default();
+    for f in files {
+        let name = f.display().to_string();
+        let ext = f.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
+        let data = match ext.as_str() {
+            "yaml" | "yml" | "json" => {
+                let text = std::fs::read_to_string(f).with_context(|| format!("reading {name}"))?;
+                reference_files::from_yaml(&text).with_context(|| format!("in {name}"))?
+            }
+            "csv" => {
+                let kind = reference_files::kind_of_file(&name)?;
+                let file = std::fs::File::open(f).with_context(|| format!("reading {name}"))?;
+                reference_files::from_csv(kind, file).with_context(|| format!("in {name}"))?
+            }
+            _ => bail!("{name}: reference files are .yaml, .yml, .json or .csv"),
+        };
+        all.extend(data);
+    }
+    Ok(all)
+}
+
+pub async fn import(intake: &Intake, files: &[PathBuf]) -> Result<usize> {
+    let data = read_reference(files)?;
+    Ok(intake.import_reference(data).await?)
+}
+
+fn format_of(path: &Path, requested: FileFormat) -> Result<FileFormat> {
+    if requested != FileFormat::Auto {
+        return Ok(requested);
+    }
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("ndjson" | "jsonl") => Ok(FileFormat::Ndjson),
+        Some("csv") => Ok(FileFormat::Csv),
+        _ => bail!("{}: cannot tell the format from the extension; pass --format ndjson or --format csv", path.display()),
+    }
+}
+
+/// Where batches go.
+#[derive(Clone)]
+enum Sink {
+    Local(Intake),
+    Remote { client: reqwest::Client, url: String, token: String },
+}
+
+impl Sink {
+    async fn send(&self, batch: Batch) -> Result<IngestReport> {
+        match self {
+            Sink::Local(intake) => Ok(intake.ingest(batch).await?),
+            Sink::Remote { client, url, token } => {
+                let mut report = IngestReport::default();
+                let mut body = Vec::new();
+                let mut lines = Vec::new();
+                for (line, item) in batch {
+                    match item {
+                        Ok(ev) => {
+                            body.extend_from_slice(&ev.canonical_bytes());
+                            body.push(b'\n');
+                            lines.push(line);
+                        }
+                        Err(e) => {
+                            report.rejected += 1;
+                            report.results.push(LineResult::Rejected { line: e.line, field: e.field, reason: e.reason });
+                        }
+                    }
+                }
+                if lines.is_empty() {
+                    return Ok(report);
+                }
+                let resp = client
+                    .post(format!("{}/api/v1/events", url.trim_end_matches('/')))
+                    .bearer_auth(token)
+                    .header("content-type", "application/x-ndjson")
+                    .body(body)
+                    .send()
+                    .await
+                    .with_context(|| format!("sending to {url}"))?;
+                let status = resp.status();
+                let text = resp.text().await?;
+                if !status.is_success() {
+                    bail!("server answered {status}: {text}");
+                }
+                let v: serde_json::Value = serde_json::from_str(&text).context("server reply")?;
+                let orig = |n: &serde_json::Value| n.as_u64().and_then(|n| lines.get(n as usize - 1)).copied().unwrap_or(0);
+                for r in v["results"].as_array().into_iter().flatten() {
+                    let line = orig(&r["line"]);
+                    match r["status"].as_str() {
+                        Some("accepted") => {
+                            report.accepted += 1;
+                            report.results.push(LineResult::Accepted { line, seq: r["seq"].as_i64().unwrap_or(0) });
+                        }
+                        Some("duplicate") => {
+                            report.duplicates += 1;
+                            report.results.push(LineResult::Duplicate { line });
+                        }
+                        _ => {
+                            report.rejected += 1;
+                            report.results.push(LineResult::Rejected {
+                                line,
+                                field: r["field"].as_str().map(str::to_owned),
+                                reason: r["reason"].as_str().unwrap_or_default().to_owned(),
+                            });
+                        }
+                    }
+                }
+                Ok(report)
+            }
+        }
+    }
+}
+
+fn progress(len: u64, quiet: bool, name: &str) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}, {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_message(name.to_owned());
+    pb
+}
+
+/// Reads a file into batches on a blocking thread.
+fn spawn_reader(
+    path: PathBuf,
+    format: FileFormat,
+    mapping: Option<Arc<CsvMapping>>,
+    batch: usize,
+    pb: ProgressBar,
+    tx: tokio::sync::mpsc::Sender<Batch>,
+) -> std::thread::JoinHandle<Result<()>> {
+    std::thread::spawn(move || -> Result<()> {
+        let file = std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        let mut current: Batch = Vec::with_capacity(batch);
+        let flush = |current: &mut Batch| -> Result<()> {
+            if !current.is_empty() {
+                let full = std::mem::replace(current, Vec::with_capacity(batch));
+                tx.blocking_send(full).map_err(|_| anyhow::anyhow!("ingest stopped"))?;
+            }
+            Ok(())
+        };
+        match format {
+            FileFormat::Csv => {
+                let Some(mapping) = mapping else {
+                    bail!("{}: CSV needs --mapping FILE (see docs/CSV-MAPPING.md)", path.display());
+                };
+                let reader = pb.wrap_read(file);
+                let rows = mapping.read(reader).with_context(|| format!("{}", path.display()))?;
+                for (i, r) in rows.enumerate() {
+                    let line = match &r {
+                        Err(e) => e.line,
+                        Ok(_) => 0,
+                    };
+                    current.push((if line == 0 { i + 2 } else { line }, r));
+                    if current.len() >= batch {
+                        flush(&mut current)?;
+                    }
+                }
+            }
+            _ => {
+                let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+                let mut buf = Vec::with_capacity(512);
+                let mut n = 0usize;
+                loop {
+                    buf.clear();
+                    let read = reader.read_until(b'\n', &mut buf)?;
+                    if read == 0 {
+                        break;
+                    }
+                    n += 1;
+                    pb.inc(read as u64);
+                    let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    if line.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    current.push((n, stockade_ingest::parse_line(n, line)));
+                    if current.len() >= batch {
+                        flush(&mut current)?;
+                    }
+                }
+            }
+        }
+        flush(&mut current)?;
+        Ok(())
+    })
+}
+
+/// Ingests one file through a sink; returns its report.
+async fn ingest_file(
+    path: &Path,
+    format: FileFormat,
+    mapping: Option<Arc<CsvMapping>>,
+    sink: &Sink,
+    batch: usize,
+    quiet: bool,
+) -> Result<IngestReport> {
+    let len = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
+    let pb = progress(len, quiet || len < 8 << 20, &path.display().to_string());
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(4);
+    let reader = spawn_reader(path.to_owned(), format, mapping, batch, pb.clone(), tx);
+    let mut report = IngestReport::default();
+    let mut inflight = JoinSet::new();
+    while let Some(b) = rx.recv().await {
+        // A few batches in flight let the group commit gather them into one
+        // transaction while the reader parses the next.
+        while inflight.len() >= 4 {
+            if let Some(r) = inflight.join_next().await {
+                report.merge(r??);
+            }
+        }
+        let sink = sink.clone();
+        inflight.spawn(async move { sink.send(b).await });
+    }
+    while let Some(r) = inflight.join_next().await {
+        report.merge(r??);
+    }
+    reader.join().map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
+    pb.finish_and_clear();
+    Ok(report)
+}
+
+/// Ingests one file into a local pipeline, without progress output.
+pub async fn ingest_local(intake: &Intake, path: &Path, format: FileFormat, batch: usize) -> Result<IngestReport> {
+    ingest_file(path, format, None, &Sink::Local(intake.clone()), batch, true).await
+}
+
+pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
+    let mapping = match &a.mapping {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Some(Arc::new(CsvMapping::from_yaml(&text).with_context(|| format!("in {}", p.display()))?))
+        }
+        None => None,
+    };
+    let sink = match &a.server {
+        Some(url) => {
+            let Some(token) = a.token.clone() else {
+                bail!("--server needs --token (or STOCKADE_TOKEN) with the ingest role");
+            };
+            Sink::Remote { client: reqwest::Client::new(), url: url.clone(), token }
+        }
+        None => {
+            let store = crate::open(&a.data).await?;
+            Sink::Local(Intake::start(store, clock, a.pipeline.unknown_entities.into()).await?)
+        }
+    };
+    let batch = a.batch.clamp(1, 100_000);
+    let mut any_rejected = false;
+    for path in &a.files {
+        let format = format_of(path, a.format)?;
+        let started = std::time::Instant::now();
+        let mut report = ingest_file(path, format, mapping.clone(), &sink, batch, a.quiet).await?;
+        let secs = started.elapsed().as_secs_f64();
+        let total = report.accepted + report.duplicates + report.rejected;
+        eprintln!(
+            "{}: {} accepted, {} duplicates, {} rejected ({total} in {secs:.2}s, {:.0} events/s)",
+            path.display(),
+            report.accepted,
+            report.duplicates,
+            report.rejected,
+            total as f64 / secs.max(1e-9)
+        );
+        let mut rejections: Vec<_> = report
+            .results
+            .drain(..)
+            .filter_map(|r| match r {
+                LineResult::Rejected { line, field, reason } => Some(LineError { line, field, reason }),
+                _ => None,
+            })
+            .collect();
+        rejections.sort_by_key(|e| e.line);
+        for e in rejections.iter().take(50) {
+            eprintln!("  {}: {e}", path.display());
+        }
+        if rejections.len() > 50 {
+            eprintln!("  ... and {} more rejected lines", rejections.len() - 50);
+        }
+        any_rejected |= !rejections.is_empty();
+    }
+    // Exit 2: everything valid was stored, but some lines were rejected.
+    Ok(if any_rejected { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
