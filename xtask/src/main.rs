@@ -43,11 +43,7 @@ fn cargo() -> Command {
 }
 
 fn has_nextest() -> bool {
-    cargo()
-        .args(["nextest", "--version"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
+    cargo().args(["nextest", "--version"]).output().map(|o| o.status.success()).unwrap_or(false)
 }
 
 fn ci() -> Result<()> {
@@ -91,7 +87,5 @@ fn check_schema(root: &Path) -> Result<()> {
 }
 
 fn bench(args: Vec<String>) -> Result<()> {
-    run(cargo()
-        .args(["run", "--release", "--quiet", "-p", "stockade", "--", "bench"])
-        .args(args))
+    run(cargo().args(["run", "--release", "--quiet", "-p", "stockade", "--", "bench"]).args(args))
 }

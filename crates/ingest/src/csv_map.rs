@@ -136,9 +136,7 @@ impl FieldSpec {
     fn check(&self, name: &str) -> Result<(), MappingError> {
         let sources = [self.column.is_some(), self.constant.is_some(), self.template.is_some()];
         if sources.iter().filter(|s| **s).count() != 1 {
-            return Err(MappingError::Invalid(format!(
-                "`{name}` needs exactly one of column, constant or template"
-            )));
+            return Err(MappingError::Invalid(format!("`{name}` needs exactly one of column, constant or template")));
         }
         Ok(())
     }
@@ -216,8 +214,7 @@ impl CsvMapping {
             }
         }
         if let Some(tz) = &m.occurred_at.timezone {
-            tz.parse::<Tz>()
-                .map_err(|_| MappingError::Invalid(format!("unknown IANA time zone {tz:?}")))?;
+            tz.parse::<Tz>().map_err(|_| MappingError::Invalid(format!("unknown IANA time zone {tz:?}")))?;
         }
         if !m.delimiter.is_ascii() {
             return Err(MappingError::Invalid("delimiter must be one ASCII character".into()));
@@ -242,10 +239,7 @@ impl CsvMapping {
     /// Reads a CSV export: checks the header against the mapping, then yields
     /// one result per data row (line numbers count the header as line 1).
     pub fn read<R: std::io::Read>(&self, input: R) -> Result<CsvEvents<'_, R>, MappingError> {
-        let mut rdr = csv::ReaderBuilder::new()
-            .delimiter(self.delimiter as u8)
-            .flexible(true)
-            .from_reader(input);
+        let mut rdr = csv::ReaderBuilder::new().delimiter(self.delimiter as u8).flexible(true).from_reader(input);
         let headers: BTreeMap<String, usize> = rdr
             .headers()
             .map_err(|e| MappingError::Header(e.to_string()))?
@@ -271,11 +265,7 @@ impl CsvMapping {
             "rfc3339" => stockade_model::event::rfc3339::parse(&raw).map_err(err)?,
             "unix" | "unix_ms" => {
                 let n: i64 = raw.parse().map_err(|_| err(format!("{raw:?} is not an integer")))?;
-                let t = if fmt == "unix" {
-                    DateTime::from_timestamp(n, 0)
-                } else {
-                    DateTime::from_timestamp_millis(n)
-                };
+                let t = if fmt == "unix" { DateTime::from_timestamp(n, 0) } else { DateTime::from_timestamp_millis(n) };
                 t.ok_or_else(|| err(format!("{raw:?} is out of range")))?.fixed_offset()
             }
             f => match DateTime::parse_from_str(&raw, f) {
@@ -284,9 +274,7 @@ impl CsvMapping {
                     let naive = NaiveDateTime::parse_from_str(&raw, f)
                         .map_err(|e| err(format!("{raw:?} does not match format {f:?}: {e}")))?;
                     let Some(tz) = tz else {
-                        return Err(err(format!(
-                            "{raw:?} has no UTC offset and the mapping gives no timezone"
-                        )));
+                        return Err(err(format!("{raw:?} has no UTC offset and the mapping gives no timezone")));
                     };
                     // In the autumn DST overlap take the earlier instant; in
                     // the spring gap the local time does not exist.
@@ -329,16 +317,12 @@ impl CsvMapping {
             };
             obj.insert(name.clone(), value);
         }
-        let t = self
-            .time(row)
-            .map_err(fail)?
-            .ok_or_else(|| LineError::new(line, Some("occurred_at"), "is empty"))?;
+        let t = self.time(row).map_err(fail)?.ok_or_else(|| LineError::new(line, Some("occurred_at"), "is empty"))?;
         obj.insert("occurred_at".into(), Value::String(t.to_rfc3339()));
         let id = match &self.id {
-            Some(spec) => spec
-                .value("id", row)
-                .map_err(fail)?
-                .ok_or_else(|| LineError::new(line, Some("id"), "is empty"))?,
+            Some(spec) => {
+                spec.value("id", row).map_err(fail)?.ok_or_else(|| LineError::new(line, Some("id"), "is empty"))?
+            }
             None => {
                 let mut h = Sha256::new();
                 for f in row.record.iter() {
@@ -450,7 +434,10 @@ fields:
     #[test]
     fn bad_mappings_are_refused() {
         assert!(CsvMapping::from_yaml("kind: {column: a, constant: b}\noccurred_at: {column: t}\nfields: {}").is_err());
-        assert!(CsvMapping::from_yaml("kind: {column: a}\noccurred_at: {column: t, timezone: Mars/Olympus}\nfields: {}").is_err());
+        assert!(
+            CsvMapping::from_yaml("kind: {column: a}\noccurred_at: {column: t, timezone: Mars/Olympus}\nfields: {}")
+                .is_err()
+        );
         assert!(CsvMapping::from_yaml("kind: {column: a}\noccurred_at: {column: t}\nfields: {}\nextra: 1").is_err());
     }
 

@@ -14,7 +14,9 @@ pub enum ReferenceFileError {
     Row { line: usize, reason: String },
     #[error("CSV: {0}")]
     Csv(#[from] csv::Error),
-    #[error("cannot tell the record kind of {0:?}: name CSV files after a kind (sites.csv, zones.csv, doors.csv, readers.csv, cameras.csv, people.csv, badges.csv, vendors.csv, skus.csv, locations.csv, shifts.csv)")]
+    #[error(
+        "cannot tell the record kind of {0:?}: name CSV files after a kind (sites.csv, zones.csv, doors.csv, readers.csv, cameras.csv, people.csv, badges.csv, vendors.csv, skus.csv, locations.csv, shifts.csv)"
+    )]
     UnknownKind(String),
 }
 
@@ -25,10 +27,7 @@ pub fn from_yaml(text: &str) -> Result<ReferenceData, ReferenceFileError> {
 
 /// The record kind a CSV file holds, from its file name.
 pub fn kind_of_file(name: &str) -> Result<RecordKind, ReferenceFileError> {
-    let stem = std::path::Path::new(name)
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or_default();
+    let stem = std::path::Path::new(name).file_stem().and_then(|s| s.to_str()).unwrap_or_default();
     RecordKind::parse(stem).ok_or_else(|| ReferenceFileError::UnknownKind(name.to_owned()))
 }
 
@@ -97,14 +96,11 @@ mod tests {
 
     #[test]
     fn csv_lists_numbers_and_errors() {
-        let d = from_csv(
-            RecordKind::Camera,
-            "id,site,doors,zones\nCAM1,LYS,D1;D2,\n".as_bytes(),
-        )
-        .unwrap();
+        let d = from_csv(RecordKind::Camera, "id,site,doors,zones\nCAM1,LYS,D1;D2,\n".as_bytes()).unwrap();
         assert_eq!(d.cameras[0].doors.len(), 2);
         assert!(d.cameras[0].zones.is_empty());
-        let d = from_csv(RecordKind::Sku, "id,description,unit_value,value_tier\nK1,Phone,799.5,high\n".as_bytes()).unwrap();
+        let d = from_csv(RecordKind::Sku, "id,description,unit_value,value_tier\nK1,Phone,799.5,high\n".as_bytes())
+            .unwrap();
         assert_eq!(d.skus[0].unit_value, 799.5);
         let e = from_csv(RecordKind::Sku, "id,description,unit_value,value_tier\nK1,Phone,799,priceless\n".as_bytes())
             .unwrap_err();

@@ -39,10 +39,9 @@ pub fn movements(ev: &Event) -> Vec<Movement> {
         EventBody::InventoryReceived(r) | EventBody::InventoryReturned(r) => {
             vec![m(&r.to_location, &r.sku, r.quantity)]
         }
-        EventBody::InventoryPutAway(t) | EventBody::InventoryMoved(t) => vec![
-            m(&t.from_location, &t.sku, -t.quantity),
-            m(&t.to_location, &t.sku, t.quantity),
-        ],
+        EventBody::InventoryPutAway(t) | EventBody::InventoryMoved(t) => {
+            vec![m(&t.from_location, &t.sku, -t.quantity), m(&t.to_location, &t.sku, t.quantity)]
+        }
         EventBody::InventoryPicked(p) => {
             let mut v = vec![m(&p.from_location, &p.sku, -p.quantity)];
             if let Some(to) = &p.to_location {
@@ -81,7 +80,9 @@ mod tests {
 
     #[test]
     fn transfer_conserves_stock() {
-        let e = ev(r#"{"id":"1","source":"wms","site":"S","occurred_at":"2026-01-01T00:00:00Z","kind":"inventory.moved","sku":"K","quantity":3,"from_location":"A","to_location":"B"}"#);
+        let e = ev(
+            r#"{"id":"1","source":"wms","site":"S","occurred_at":"2026-01-01T00:00:00Z","kind":"inventory.moved","sku":"K","quantity":3,"from_location":"A","to_location":"B"}"#,
+        );
         let mv = movements(&e);
         assert_eq!(mv.len(), 2);
         assert_eq!(mv.iter().map(|m| m.delta).sum::<f64>(), 0.0);
@@ -91,7 +92,9 @@ mod tests {
 
     #[test]
     fn counts_do_not_move_stock() {
-        let e = ev(r#"{"id":"1","source":"wms","site":"S","occurred_at":"2026-01-01T00:00:00Z","kind":"inventory.counted","sku":"K","quantity":7,"location":"A","count_type":"cycle"}"#);
+        let e = ev(
+            r#"{"id":"1","source":"wms","site":"S","occurred_at":"2026-01-01T00:00:00Z","kind":"inventory.counted","sku":"K","quantity":7,"location":"A","count_type":"cycle"}"#,
+        );
         assert!(movements(&e).is_empty());
         assert_eq!(observation(&e).unwrap().counted, 7.0);
     }

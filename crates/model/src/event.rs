@@ -84,9 +84,8 @@ pub mod rfc3339 {
     /// Parses RFC 3339; a time without an offset gets an error that says so.
     pub fn parse(s: &str) -> Result<DateTime<FixedOffset>, String> {
         DateTime::parse_from_rfc3339(s).map_err(|e| {
-            let has_offset = s.ends_with('Z')
-                || s.ends_with('z')
-                || s.len() > 6 && matches!(s.as_bytes()[s.len() - 6], b'+' | b'-');
+            let has_offset =
+                s.ends_with('Z') || s.ends_with('z') || s.len() > 6 && matches!(s.as_bytes()[s.len() - 6], b'+' | b'-');
             if has_offset {
                 format!("time {s:?} is not RFC 3339 ({e})")
             } else {
@@ -654,19 +653,11 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> InvalidEvent {
 }
 
 fn positive(field: &'static str, q: f64) -> Result<(), InvalidEvent> {
-    if q.is_finite() && q > 0.0 {
-        Ok(())
-    } else {
-        Err(invalid(field, format!("must be a positive number, got {q}")))
-    }
+    if q.is_finite() && q > 0.0 { Ok(()) } else { Err(invalid(field, format!("must be a positive number, got {q}"))) }
 }
 
 fn non_negative(field: &'static str, q: f64) -> Result<(), InvalidEvent> {
-    if q.is_finite() && q >= 0.0 {
-        Ok(())
-    } else {
-        Err(invalid(field, format!("must be zero or more, got {q}")))
-    }
+    if q.is_finite() && q >= 0.0 { Ok(()) } else { Err(invalid(field, format!("must be zero or more, got {q}"))) }
 }
 
 fn text(field: &'static str, s: &str) -> Result<(), InvalidEvent> {
@@ -720,7 +711,9 @@ impl Event {
                 positive("quantity", s.quantity)?;
                 text("reason", &s.reason)
             }
-            EventBody::AccessDoorForced(d) | EventBody::AccessDoorHeldOpen(d) | EventBody::AccessDoorUnlockedManually(d) => {
+            EventBody::AccessDoorForced(d)
+            | EventBody::AccessDoorHeldOpen(d)
+            | EventBody::AccessDoorUnlockedManually(d) => {
                 d.duration_s.map_or(Ok(()), |s| non_negative("duration_s", s))
             }
             EventBody::VideoLoitering(l) => non_negative("duration_s", l.duration_s),
@@ -803,7 +796,9 @@ impl Event {
                 opt(&mut out, b.zone.clone().map(E::Zone));
                 opt(&mut out, b.person.clone().map(E::Person));
             }
-            EventBody::AccessDoorForced(d) | EventBody::AccessDoorHeldOpen(d) | EventBody::AccessDoorUnlockedManually(d) => {
+            EventBody::AccessDoorForced(d)
+            | EventBody::AccessDoorHeldOpen(d)
+            | EventBody::AccessDoorUnlockedManually(d) => {
                 out.push(E::Door(d.door.clone()));
                 opt(&mut out, d.zone.clone().map(E::Zone));
                 opt(&mut out, d.person.clone().map(E::Person));
@@ -928,10 +923,7 @@ impl EventError {
 fn unknown_kind(msg: &str) -> Option<String> {
     let rest = msg.strip_prefix("unknown variant `")?;
     let end = rest.find('`')?;
-    Some(format!(
-        "field `kind`: unknown kind `{}`; see GET /api/v1/schema/events for the list",
-        &rest[..end]
-    ))
+    Some(format!("field `kind`: unknown kind `{}`; see GET /api/v1/schema/events for the list", &rest[..end]))
 }
 
 #[cfg(test)]

@@ -45,10 +45,7 @@ impl Caller {
         if allows(self.role, p) {
             Ok(())
         } else {
-            Err(Problem::forbidden(format!(
-                "this token has role {:?}, which does not allow {p:?}",
-                self.role.as_str()
-            )))
+            Err(Problem::forbidden(format!("this token has role {:?}, which does not allow {p:?}", self.role.as_str())))
         }
     }
 }
@@ -57,11 +54,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
-        parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(|| Problem::unauthorized("no authenticated caller"))
+        parts.extensions.get::<Caller>().cloned().ok_or_else(|| Problem::unauthorized("no authenticated caller"))
     }
 }
 
@@ -72,11 +65,10 @@ pub fn token_hash(token: &str) -> [u8; 32] {
 
 /// Middleware: resolves `Authorization: Bearer <token>` to a [`Caller`].
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, Problem> {
-    let header = req
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| Problem::unauthorized("send `Authorization: Bearer <token>`; create one with `stockade token create`"))?;
+    let header =
+        req.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(|| {
+            Problem::unauthorized("send `Authorization: Bearer <token>`; create one with `stockade token create`")
+        })?;
     let token = header
         .strip_prefix("Bearer ")
         .ok_or_else(|| Problem::unauthorized("the Authorization header must use the Bearer scheme"))?

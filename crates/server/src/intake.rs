@@ -13,8 +13,13 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum LineResult {
-    Accepted { line: usize, seq: i64 },
-    Duplicate { line: usize },
+    Accepted {
+        line: usize,
+        seq: i64,
+    },
+    Duplicate {
+        line: usize,
+    },
     Rejected {
         line: usize,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -163,9 +168,7 @@ impl Intake {
 
     /// Parses and ingests an NDJSON body.
     pub async fn ingest_ndjson(&self, body: &[u8]) -> Result<IngestReport, StoreError> {
-        let items = stockade_ingest::ndjson_lines(body)
-            .map(|(n, l)| (n, stockade_ingest::parse_line(n, l)))
-            .collect();
+        let items = stockade_ingest::ndjson_lines(body).map(|(n, l)| (n, stockade_ingest::parse_line(n, l))).collect();
         self.ingest(items).await
     }
 }

@@ -49,6 +49,8 @@ pub struct AppState {
 
 /// Builds the whole application router.
 pub fn app(state: AppState) -> Router {
+    // Install the metrics recorder before anything records.
+    telemetry::handle();
     let (router, _) = api::routes(state.clone()).split_for_parts();
     router
         .layer(axum::middleware::from_fn(telemetry::track))

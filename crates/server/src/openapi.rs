@@ -23,10 +23,10 @@ fn rewrite_refs(v: &mut Value) {
         Value::Object(m) => {
             for (k, x) in m.iter_mut() {
                 if k == "$ref" {
-                    if let Value::String(s) = x {
-                        if let Some(rest) = s.strip_prefix("#/$defs/") {
-                            *s = format!("#/components/schemas/{rest}");
-                        }
+                    if let Value::String(s) = x
+                        && let Some(rest) = s.strip_prefix("#/$defs/")
+                    {
+                        *s = format!("#/components/schemas/{rest}");
                     }
                 } else {
                     rewrite_refs(x);
@@ -45,10 +45,7 @@ pub fn document(api: utoipa::openapi::OpenApi) -> Value {
     let mut reference = stockade_model::schema::reference_schema();
     rewrite_refs(&mut events);
     rewrite_refs(&mut reference);
-    if let Some(schemas) = doc
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    {
+    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
         graft(schemas, "Event", events);
         graft(schemas, "ReferenceData", reference);
     }

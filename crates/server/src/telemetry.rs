@@ -23,10 +23,7 @@ pub fn handle() -> &'static PrometheusHandle {
 
 /// Middleware: counts requests and records their latency by route.
 pub async fn track(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = req.method().to_string();
     let started = std::time::Instant::now();
     let resp = next.run(req).await;

@@ -13,15 +13,25 @@ use stockade_store::Role;
 
 /// A synthetic event line of about 200 bytes (a badge read or a stock move).
 fn line(i: usize) -> String {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         format!(
             r#"{{"id":"e{i:010}","source":"acs-bench","site":"S{:02}","occurred_at":"2026-11-02T08:{:02}:{:02}.{:03}+01:00","kind":"access.granted","door":"D-{:03}","badge":"B-{:06}","direction":"in"}}"#,
-            i % 16, (i / 60) % 60, i % 60, i % 1000, i % 200, i % 50_000
+            i % 16,
+            (i / 60) % 60,
+            i % 60,
+            i % 1000,
+            i % 200,
+            i % 50_000
         )
     } else {
         format!(
             r#"{{"id":"e{i:010}","source":"wms-bench","site":"S{:02}","occurred_at":"2026-11-02T08:{:02}:{:02}+01:00","kind":"inventory.moved","sku":"K{:05}","quantity":2,"from_location":"A-{:04}","to_location":"B-{:04}"}}"#,
-            i % 16, (i / 60) % 60, i % 60, i % 20_000, i % 3000, (i * 7) % 3000
+            i % 16,
+            (i / 60) % 60,
+            i % 60,
+            i % 20_000,
+            i % 3000,
+            (i * 7) % 3000
         )
     }
 }

@@ -24,7 +24,11 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
     let records = intake.import_reference(reference).await?;
     let report = intake.ingest_ndjson(EVENTS.as_bytes()).await?;
     let (_, token) = stockade_server::auth::create_token(&*store, &*clock, Role::Admin, "demo").await?;
-    println!("Stockade demo: {records} reference records, {} events accepted, data in {}", report.accepted, dir.display());
+    println!(
+        "Stockade demo: {records} reference records, {} events accepted, data in {}",
+        report.accepted,
+        dir.display()
+    );
     if a.no_serve {
         println!("admin token: {token}");
         return Ok(());

@@ -53,7 +53,9 @@ fn format_of(path: &Path, requested: FileFormat) -> Result<FileFormat> {
     match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
         Some("ndjson" | "jsonl") => Ok(FileFormat::Ndjson),
         Some("csv") => Ok(FileFormat::Csv),
-        _ => bail!("{}: cannot tell the format from the extension; pass --format ndjson or --format csv", path.display()),
+        _ => {
+            bail!("{}: cannot tell the format from the extension; pass --format ndjson or --format csv", path.display())
+        }
     }
 }
 
@@ -81,7 +83,11 @@ impl Sink {
                         }
                         Err(e) => {
                             report.rejected += 1;
-                            report.results.push(LineResult::Rejected { line: e.line, field: e.field, reason: e.reason });
+                            report.results.push(LineResult::Rejected {
+                                line: e.line,
+                                field: e.field,
+                                reason: e.reason,
+                            });
                         }
                     }
                 }
@@ -102,7 +108,8 @@ impl Sink {
                     bail!("server answered {status}: {text}");
                 }
                 let v: serde_json::Value = serde_json::from_str(&text).context("server reply")?;
-                let orig = |n: &serde_json::Value| n.as_u64().and_then(|n| lines.get(n as usize - 1)).copied().unwrap_or(0);
+                let orig =
+                    |n: &serde_json::Value| n.as_u64().and_then(|n| lines.get(n as usize - 1)).copied().unwrap_or(0);
                 for r in v["results"].as_array().into_iter().flatten() {
                     let line = orig(&r["line"]);
                     match r["status"].as_str() {
@@ -136,9 +143,11 @@ fn progress(len: u64, quiet: bool, name: &str) -> ProgressBar {
     }
     let pb = ProgressBar::new(len);
     pb.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}, {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}, {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     pb.set_message(name.to_owned());
     pb

@@ -45,9 +45,8 @@ fn init_logs(format: LogFormat) {
 }
 
 async fn open(data: &std::path::Path) -> Result<Arc<dyn Store>> {
-    let store = SqlStore::open_dir(data)
-        .await
-        .with_context(|| format!("opening the data directory {}", data.display()))?;
+    let store =
+        SqlStore::open_dir(data).await.with_context(|| format!("opening the data directory {}", data.display()))?;
     Ok(Arc::new(store))
 }
 
@@ -57,12 +56,8 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Serve(a) => {
             let store = open(&a.data.data).await?;
             let intake = Intake::start(store.clone(), clock.clone(), a.pipeline.unknown_entities.into()).await?;
-            let state = AppState {
-                store,
-                intake,
-                clock,
-                config: Arc::new(ServerConfig { max_body_bytes: a.max_body_bytes }),
-            };
+            let state =
+                AppState { store, intake, clock, config: Arc::new(ServerConfig { max_body_bytes: a.max_body_bytes }) };
             let listener = tokio::net::TcpListener::bind(&a.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", a.listen))?;

@@ -104,10 +104,7 @@ pub async fn book_follows_movements(s: &dyn Store) {
     let q = |loc: &str| book.iter().find(|b| b.location == loc).map(|b| b.quantity);
     assert_eq!(q("DOCK"), Some(4.0));
     assert_eq!(q("BIN"), Some(6.0));
-    let only_bin = s
-        .book(&BookQuery { location: Some("BIN".into()), ..Default::default() })
-        .await
-        .unwrap();
+    let only_bin = s.book(&BookQuery { location: Some("BIN".into()), ..Default::default() }).await.unwrap();
     assert_eq!(only_bin.len(), 1);
 }
 
@@ -184,7 +181,8 @@ pub async fn event_queries_filter(s: &dyn Store) {
     let mut batch = vec![ev("a", "1", "S1", 100), ev("a", "2", "S2", 200), ev("a", "3", "S1", 300)];
     batch[2].kind = "access.denied";
     s.append(&batch).await.unwrap();
-    let q = |q: EventQuery| async move { s.events(&q).await.unwrap().into_iter().map(|e| e.event_id).collect::<Vec<_>>() };
+    let q =
+        |q: EventQuery| async move { s.events(&q).await.unwrap().into_iter().map(|e| e.event_id).collect::<Vec<_>>() };
     assert_eq!(q(EventQuery { site: Some("S1".into()), limit: 10, ..Default::default() }).await, ["1", "3"]);
     assert_eq!(q(EventQuery { kind: Some("access.denied".into()), limit: 10, ..Default::default() }).await, ["3"]);
     assert_eq!(q(EventQuery { from_us: Some(150), to_us: Some(300), limit: 10, ..Default::default() }).await, ["2"]);

@@ -76,7 +76,12 @@ async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, max_group: u
         };
         let started = std::time::Instant::now();
         let result = store.append(&events).await;
-        tracing::debug!(events = events.len(), groups = replies.len(), ms = started.elapsed().as_millis() as u64, "group commit");
+        tracing::debug!(
+            events = events.len(),
+            groups = replies.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "group commit"
+        );
         let ends: Vec<usize> = replies.iter().skip(1).map(|(s, _)| *s).chain([events.len()]).collect();
         for ((start, reply), end) in replies.into_iter().zip(ends) {
             let part = match &result {

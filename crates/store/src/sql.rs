@@ -223,11 +223,7 @@ fn book_where(q: &BookQuery, alias: &str, first_param: usize) -> (String, Vec<St
             clauses.push(format!("{alias}{col} = ${}", first_param + binds.len() - 1));
         }
     }
-    if clauses.is_empty() {
-        (String::new(), binds)
-    } else {
-        (format!(" WHERE {}", clauses.join(" AND ")), binds)
-    }
+    if clauses.is_empty() { (String::new(), binds) } else { (format!(" WHERE {}", clauses.join(" AND ")), binds) }
 }
 
 #[async_trait]
@@ -281,9 +277,7 @@ impl Store for SqlStore {
             let Appended::Accepted(seq) = out[i] else { continue };
             for m in &e.movements {
                 moves.push((seq, e.occurred_us, m));
-                let entry = book
-                    .entry((m.site.as_str(), m.location.as_str(), m.sku.as_str()))
-                    .or_insert((0.0, seq));
+                let entry = book.entry((m.site.as_str(), m.location.as_str(), m.sku.as_str())).or_insert((0.0, seq));
                 entry.0 += m.delta;
                 entry.1 = entry.1.max(seq);
             }
@@ -422,7 +416,8 @@ impl Store for SqlStore {
                 let kind: String = r.try_get(0)?;
                 let body: String = r.try_get(3)?;
                 Ok(RecordRow {
-                    kind: RecordKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("record kind {kind:?}")))?,
+                    kind: RecordKind::parse(&kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("record kind {kind:?}")))?,
                     id: r.try_get(1)?,
                     site: r.try_get(2)?,
                     json: serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?,

@@ -5,7 +5,7 @@
 
 use sqlx::Executor;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use stockade_store::{conformance, SqlStore, Store};
+use stockade_store::{SqlStore, Store, conformance};
 
 fn server() -> String {
     std::env::var("STOCKADE_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())

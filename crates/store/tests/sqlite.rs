@@ -2,7 +2,7 @@
 //! embedded store promises (data survives a reopen).
 
 use std::sync::Arc;
-use stockade_store::{conformance, GroupCommit, SqlStore, Store};
+use stockade_store::{GroupCommit, SqlStore, Store, conformance};
 
 #[tokio::test]
 async fn sqlite_passes_conformance() {

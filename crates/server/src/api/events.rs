@@ -1,10 +1,10 @@
 //! Event ingestion (NDJSON batches) and listing.
 
 use super::{media_type, query_time, read_body};
+use crate::AppState;
 use crate::auth::{Caller, Permission};
 use crate::intake::IngestReport;
 use crate::problem::Problem;
-use crate::AppState;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -122,10 +122,10 @@ pub async fn list_events(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<EventPage>, Problem> {
     caller.require(Permission::Read)?;
-    if let Some(k) = &q.kind {
-        if stockade_model::EventKind::parse(k).is_none() {
-            return Err(Problem::bad_request(format!("unknown kind {k:?}")));
-        }
+    if let Some(k) = &q.kind
+        && stockade_model::EventKind::parse(k).is_none()
+    {
+        return Err(Problem::bad_request(format!("unknown kind {k:?}")));
     }
     let limit = q.limit.unwrap_or(100);
     if limit == 0 || limit > 10_000 {
@@ -144,7 +144,8 @@ pub async fn list_events(
     let events = rows
         .into_iter()
         .map(|r| {
-            let event = serde_json::from_str(&r.payload).map_err(|e| Problem::internal(format!("stored event {}: {e}", r.seq)))?;
+            let event = serde_json::from_str(&r.payload)
+                .map_err(|e| Problem::internal(format!("stored event {}: {e}", r.seq)))?;
             Ok(StoredEventView { seq: r.seq, hash: hex::encode(r.hash), event })
         })
         .collect::<Result<_, Problem>>()?;

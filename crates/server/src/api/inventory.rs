@@ -1,8 +1,8 @@
 //! The perpetual book and count variance.
 
+use crate::AppState;
 use crate::auth::{Caller, Permission};
 use crate::problem::Problem;
-use crate::AppState;
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
@@ -53,7 +53,11 @@ fn unit_values(st: &AppState) -> HashMap<String, f64> {
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-pub async fn book(State(st): State<AppState>, caller: Caller, Query(f): Query<Filter>) -> Result<Json<BookView>, Problem> {
+pub async fn book(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(f): Query<Filter>,
+) -> Result<Json<BookView>, Problem> {
     caller.require(Permission::Read)?;
     let values = unit_values(&st);
     let lines: Vec<BookLineView> = st
@@ -63,7 +67,14 @@ pub async fn book(State(st): State<AppState>, caller: Caller, Query(f): Query<Fi
         .into_iter()
         .map(|l| {
             let unit_value = values.get(&l.sku).copied();
-            BookLineView { value: unit_value.map(|v| v * l.quantity), unit_value, site: l.site, location: l.location, sku: l.sku, quantity: l.quantity }
+            BookLineView {
+                value: unit_value.map(|v| v * l.quantity),
+                unit_value,
+                site: l.site,
+                location: l.location,
+                sku: l.sku,
+                quantity: l.quantity,
+            }
         })
         .collect();
     Ok(Json(BookView {
@@ -115,7 +126,11 @@ pub struct VarianceView {
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-pub async fn variance(State(st): State<AppState>, caller: Caller, Query(f): Query<Filter>) -> Result<Json<VarianceView>, Problem> {
+pub async fn variance(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(f): Query<Filter>,
+) -> Result<Json<VarianceView>, Problem> {
     caller.require(Permission::Read)?;
     let values = unit_values(&st);
     let lines: Vec<VarianceLine> = st

@@ -35,9 +35,8 @@ fn protected_routes() -> OpenApiRouter<AppState> {
 
 /// Every route, with authentication on the protected ones.
 pub fn routes(state: AppState) -> OpenApiRouter<AppState> {
-    open_routes().merge(
-        protected_routes().route_layer(axum::middleware::from_fn_with_state(state, crate::auth::authenticate)),
-    )
+    open_routes()
+        .merge(protected_routes().route_layer(axum::middleware::from_fn_with_state(state, crate::auth::authenticate)))
 }
 
 /// The OpenAPI document, built once.
@@ -76,10 +75,8 @@ pub(crate) fn media_type(headers: &HeaderMap) -> String {
 /// Reads a body up to the configured limit.
 pub(crate) async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<bytes::Bytes, Problem> {
     let limit = state.config.max_body_bytes;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(Problem::too_large(limit));
     }

@@ -1,10 +1,10 @@
 //! Reference data: import (JSON or YAML) and listing.
 
 use super::{media_type, read_body};
+use crate::AppState;
 use crate::auth::{Caller, Permission};
 use crate::intake::ImportError;
 use crate::problem::Problem;
-use crate::AppState;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -30,11 +30,7 @@ pub struct ImportReport {
 fn import_problem(e: ImportError) -> Problem {
     match e {
         ImportError::Problems(problems) => {
-            let errors = problems
-                .into_iter()
-                .enumerate()
-                .map(|(i, p)| LineError::new(i + 1, None, p))
-                .collect();
+            let errors = problems.into_iter().enumerate().map(|(i, p)| LineError::new(i + 1, None, p)).collect();
             Problem::unprocessable("the reference data has problems; nothing was stored", errors)
         }
         ImportError::Store(e) => e.into(),
@@ -63,7 +59,8 @@ pub async fn post_reference(
     let data: ReferenceData = match media.as_str() {
         "application/json" => {
             let bytes = read_body(&st, &headers, body).await?;
-            serde_json::from_slice(&bytes).map_err(|e| Problem::unprocessable(format!("reference data: {e}"), vec![]))?
+            serde_json::from_slice(&bytes)
+                .map_err(|e| Problem::unprocessable(format!("reference data: {e}"), vec![]))?
         }
         "application/yaml" | "application/x-yaml" | "text/yaml" => {
             let bytes = read_body(&st, &headers, body).await?;

@@ -1,0 +1,264 @@
+//! The HTTP API through a real server on a free port, as a client sees it.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use stockade_ingest::UnknownEntities;
+use stockade_model::clock::SystemClock;
+use stockade_server::{AppState, Intake, ServerConfig};
+use stockade_store::{Role, SqlStore, Store};
+
+const REFERENCE: &str = include_str!("../../../examples/reference.yaml");
+const EVENTS: &str = include_str!("../../../examples/events.ndjson");
+
+struct Server {
+    url: String,
+    admin: String,
+    ingest: String,
+    analyst: String,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(policy: UnknownEntities, max_body_bytes: usize) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqlStore::open_dir(dir.path()).await.unwrap());
+    let clock = Arc::new(SystemClock);
+    let intake = Intake::start(store.clone(), clock.clone(), policy).await.unwrap();
+    let token = |role| {
+        let (store, clock) = (store.clone(), clock.clone());
+        async move { stockade_server::auth::create_token(&*store, &*clock, role, "test").await.unwrap().1 }
+    };
+    let (admin, ingest, analyst) = (token(Role::Admin).await, token(Role::Ingest).await, token(Role::Analyst).await);
+    let state = AppState { store, intake, clock, config: Arc::new(ServerConfig { max_body_bytes }) };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(stockade_server::serve(state, listener));
+    Server { url, admin, ingest, analyst, client: reqwest::Client::new(), _dir: dir }
+}
+
+impl Server {
+    async fn post(
+        &self,
+        path: &str,
+        token: &str,
+        ctype: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, String, Value) {
+        let r = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .header("content-type", ctype)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        let v = r.json().await.unwrap_or(Value::Null);
+        (status, ct, v)
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, String, Value) {
+        let mut req = self.client.get(format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        let text = r.text().await.unwrap();
+        (status, ct, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn load_examples(&self) {
+        let (s, _, v) = self.post("/api/v1/reference", &self.ingest, "application/yaml", REFERENCE).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, _, v) = self.post("/api/v1/events", &self.ingest, "application/x-ndjson", EVENTS).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["rejected"], 0, "{v}");
+    }
+}
+
+const GOOD: &str = r#"{"id":"a1","source":"acs","site":"LYS","occurred_at":"2026-11-02T22:14:07+01:00","kind":"access.granted","door":"LYS-D-CAGE","badge":"B-1003"}"#;
+
+#[tokio::test]
+async fn deny_by_default() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    let (st, ct, v) = s.get("/api/v1/events", None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert_eq!(ct, "application/problem+json");
+    assert_eq!(v["status"], 401);
+    assert!(v["type"].as_str().unwrap().starts_with("https://"));
+    let (st, _, _) = s.get("/api/v1/events", Some("stk_nope_nope")).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    // An analyst may read but not ingest; an ingest token may not read.
+    let (st, _, v) = s.post("/api/v1/events", &s.analyst, "application/x-ndjson", GOOD).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
+    let (st, _, _) = s.get("/api/v1/inventory", Some(&s.ingest)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _, _) = s.get("/api/v1/inventory", Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::OK);
+    // An admin may do both.
+    assert_eq!(s.get("/api/v1/inventory", Some(&s.admin)).await.0, StatusCode::OK);
+    let (st, _, v) = s.post("/api/v1/events", &s.admin, "application/x-ndjson", GOOD).await;
+    assert_eq!((st, v["accepted"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
+    // Open endpoints.
+    assert_eq!(s.get("/healthz", None).await.0, StatusCode::OK);
+    assert_eq!(s.get("/api/v1/schema/events", None).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn per_line_results_and_idempotent_resend() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    let body = [
+        GOOD.to_owned(),
+        "{not json".to_owned(),
+        GOOD.replace("\"a1\"", "\"a2\"").replace("access.granted", "access.teleported"),
+        GOOD.replace("\"a1\"", "\"a3\"").replace("+01:00", ""),
+        GOOD.replace("\"a1\"", "\"a4\"").replace(r#","badge":"B-1003""#, ""),
+        GOOD.replace("\"a1\"", "\"a5\"").replace(r#""door":"LYS-D-CAGE""#, r#""door":7"#),
+        String::new(),
+        GOOD.replace("\"a1\"", "\"a6\""),
+    ]
+    .join("\n");
+    let (st, _, v) = s.post("/api/v1/events", &s.ingest, "application/x-ndjson", body.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["accepted"].as_u64(), v["rejected"].as_u64(), v["duplicates"].as_u64()),
+        (Some(2), Some(5), Some(0)),
+        "{v}"
+    );
+    let r = v["results"].as_array().unwrap();
+    assert_eq!(r[0]["status"], "accepted");
+    assert_eq!(r[1]["line"], 2);
+    assert!(r[1]["reason"].as_str().unwrap().contains("malformed JSON"));
+    assert!(r[2]["reason"].as_str().unwrap().contains("unknown kind `access.teleported`"), "{}", r[2]);
+    assert!(r[3]["reason"].as_str().unwrap().contains("no UTC offset"));
+    assert_eq!(r[4]["field"], "badge");
+    assert!(r[5]["reason"].as_str().unwrap().contains("invalid type"));
+    assert_eq!(r[6]["line"], 8, "blank line 7 is skipped, numbering is kept");
+    assert_eq!(r[6]["status"], "accepted");
+    // Re-sending changes nothing.
+    let (_, _, v) = s.post("/api/v1/events", &s.ingest, "application/x-ndjson", body).await;
+    assert_eq!((v["accepted"].as_u64(), v["duplicates"].as_u64()), (Some(0), Some(2)), "{v}");
+    let (_, _, page) = s.get("/api/v1/events", Some(&s.analyst)).await;
+    assert_eq!(page["events"].as_array().unwrap().len(), 2);
+    // Unknown entities were flagged, not dropped.
+    let flags = &page["events"][0]["event"]["flags"];
+    assert!(flags.as_array().unwrap().iter().any(|f| f == "unknown_door:LYS-D-CAGE"), "{flags}");
+    // A JSON array works too.
+    let arr = json!([serde_json::from_str::<Value>(&GOOD.replace("\"a1\"", "\"b1\"")).unwrap()]);
+    let (st, _, v) = s.post("/api/v1/events", &s.ingest, "application/json", arr.to_string()).await;
+    assert_eq!((st, v["accepted"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
+}
+
+#[tokio::test]
+async fn bad_requests_are_problems_and_store_nothing() {
+    let s = start(UnknownEntities::Flag, 4096).await;
+    let big = std::iter::repeat_n(GOOD, 100).collect::<Vec<_>>().join("\n");
+    let (st, ct, v) = s.post("/api/v1/events", &s.ingest, "application/x-ndjson", big).await;
+    assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert_eq!(ct, "application/problem+json");
+    let (st, _, v) = s.post("/api/v1/events", &s.ingest, "text/csv", GOOD).await;
+    assert_eq!(st, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{v}");
+    let (st, _, _) = s.post("/api/v1/events", &s.ingest, "application/json", "[1,").await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let (st, _, v) = s.get("/api/v1/events?from=yesterday", Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    let (st, _, _) = s.get("/api/v1/events?limit=0", Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, _, _) = s.get("/api/v1/events?kind=nope", Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (_, _, h) = s.get("/healthz", None).await;
+    assert_eq!(h["events"], 0, "nothing of a refused request was stored");
+}
+
+#[tokio::test]
+async fn unknown_entities_can_be_rejected() {
+    let s = start(UnknownEntities::Reject, 1 << 20).await;
+    s.load_examples().await;
+    let unknown_door = GOOD.replace("LYS-D-CAGE", "LYS-D-NOWHERE");
+    let body = format!("{}\n{unknown_door}", GOOD.replace("\"a1\"", "\"z1\""));
+    let (_, _, v) = s.post("/api/v1/events", &s.ingest, "application/x-ndjson", body).await;
+    assert_eq!(v["accepted"], 1, "{v}");
+    assert_eq!(v["results"][1]["field"], "door");
+    assert!(v["results"][1]["reason"].as_str().unwrap().contains("LYS-D-NOWHERE"));
+}
+
+#[tokio::test]
+async fn reference_import_checks_and_lists() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    let dangling = json!({"zones": [{"id": "Z", "site": "NOWHERE", "name": "z", "tier": "dock"}]});
+    let (st, ct, v) = s.post("/api/v1/reference", &s.ingest, "application/json", dangling.to_string()).await;
+    assert_eq!((st, ct.as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "application/problem+json"));
+    assert!(v["errors"][0]["reason"].as_str().unwrap().contains("unknown site \"NOWHERE\""), "{v}");
+    let (st, _, _) = s.post("/api/v1/reference", &s.ingest, "application/json", r#"{"planets":[]}"#).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    s.load_examples().await;
+    let (st, _, v) = s.get("/api/v1/reference/sites", Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    assert_eq!(v[0]["timezone"], "America/Chicago");
+    assert_eq!(s.get("/api/v1/reference/planets", Some(&s.analyst)).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn book_and_variance_from_the_sample_day() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    s.load_examples().await;
+    let (_, _, book) = s.get("/api/v1/inventory?sku=SKU-PHONE-X", Some(&s.analyst)).await;
+    let q = |loc: &str| {
+        book["lines"].as_array().unwrap().iter().find(|l| l["location"] == loc).map(|l| l["quantity"].as_f64().unwrap())
+    };
+    // 40 received at the dock and put away to the cage; 2 picked to packing
+    // and shipped from there; 3 written off without approval.
+    assert_eq!(q("LYS-DOCK-IN"), Some(0.0));
+    assert_eq!(q("LYS-CAGE-01"), Some(35.0));
+    assert_eq!(q("LYS-PACK-01"), Some(0.0));
+    let (_, _, var) = s.get("/api/v1/inventory/variance?site=LYS", Some(&s.analyst)).await;
+    let line = &var["lines"][0];
+    assert_eq!((line["counted"].as_f64(), line["book"].as_f64()), (Some(33.0), Some(35.0)), "{var}");
+    assert_eq!(line["variance_units"], -2.0);
+    assert_eq!(line["variance_value"], -1798.0);
+    assert_eq!(var["summary"]["shrink_value"], 1798.0);
+    assert_eq!(var["summary"]["record_accuracy"], 0.0);
+}
+
+#[tokio::test]
+async fn openapi_covers_every_route_and_metrics_count_events() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    s.load_examples().await;
+    let (st, _, doc) = s.get("/api/openapi.json", None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/healthz",
+        "/metrics",
+        "/api/openapi.json",
+        "/api/v1/schema/events",
+        "/api/v1/schema/reference",
+        "/api/v1/events",
+        "/api/v1/reference",
+        "/api/v1/reference/{kind}",
+        "/api/v1/inventory",
+        "/api/v1/inventory/variance",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing from OpenAPI");
+    }
+    // The event schema is the model's, grafted in with working references.
+    let text = doc.to_string();
+    assert!(
+        doc["components"]["schemas"]["Event"]["properties"]["occurred_at"].is_object(),
+        "{}",
+        doc["components"]["schemas"]["Event"]
+    );
+    assert!(text.contains("\"inventory.received\""));
+    assert!(!text.contains("#/$defs/"), "all references point into components");
+    let (_, ct, m) = s.get("/metrics", None).await;
+    assert!(ct.starts_with("text/plain"));
+    let m = m.as_str().unwrap().to_owned();
+    assert!(m.contains("stockade_events_total"), "{m}");
+    assert!(m.contains("stockade_http_requests_total"));
+}

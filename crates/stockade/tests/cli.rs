@@ -1,0 +1,147 @@
+//! The `stockade` binary as a user runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_stockade"));
+    c.env("RUST_LOG", "warn").env_remove("STOCKADE_DATA").env_remove("STOCKADE_TOKEN");
+    c
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[test]
+fn token_create_prints_the_token_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let o = run(&["token", "create", "--role", "ingest", "--data", d]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    let last = stdout.lines().last().unwrap();
+    assert!(last.starts_with("stk_") && last.len() > 70, "{last}");
+    let o = run(&["token", "create", "--role", "root", "--data", d]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("unknown role \"root\""), "{}", text(&o));
+}
+
+#[test]
+fn import_and_ingest_every_sample_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let ex = examples();
+    let o = run(&["import", ex.join("reference.yaml").to_str().unwrap(), "--data", d]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("imported 40 reference records"), "{}", text(&o));
+    let o = run(&["ingest", ex.join("events.ndjson").to_str().unwrap(), "--data", d, "--unknown-entities", "reject"]);
+    assert!(text(&o).contains("14 accepted, 0 duplicates, 0 rejected"), "{}", text(&o));
+    // Every documented CSV export loads through its mapping.
+    for (name, rows) in [
+        ("access-control", 3),
+        ("door-sensors", 2),
+        ("camera-line-crossing", 2),
+        ("logins", 2),
+        ("api-keys", 1),
+        ("hr-changes", 2),
+        ("wms-adjustments", 2),
+    ] {
+        let csv = ex.join(format!("exports/{name}.csv"));
+        let map = ex.join(format!("mappings/{name}.yaml"));
+        let o = run(&["ingest", csv.to_str().unwrap(), "--mapping", map.to_str().unwrap(), "--data", d]);
+        assert!(o.status.success(), "{name}: {}", text(&o));
+        assert!(text(&o).contains(&format!("{rows} accepted, 0 duplicates, 0 rejected")), "{name}: {}", text(&o));
+        // Loading the same export again creates nothing new.
+        let o = run(&["ingest", csv.to_str().unwrap(), "--mapping", map.to_str().unwrap(), "--data", d]);
+        assert!(text(&o).contains(&format!("0 accepted, {rows} duplicates")), "{name}: {}", text(&o));
+    }
+}
+
+#[test]
+fn bad_lines_are_reported_with_line_numbers_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let file = dir.path().join("mixed.ndjson");
+    let good = r#"{"id":"1","source":"s","site":"S","occurred_at":"2026-01-01T00:00:00Z","kind":"hr.leave_started","person":"P"}"#;
+    std::fs::write(&file, format!("{good}\n{{oops\n{}\n", good.replace(r#""id":"1""#, r#""id":"2""#))).unwrap();
+    let o = run(&["ingest", file.to_str().unwrap(), "--data", d]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("2 accepted, 0 duplicates, 1 rejected"), "{}", text(&o));
+    assert!(text(&o).contains("line 2: malformed JSON"), "{}", text(&o));
+}
+
+#[test]
+fn clear_errors_for_unusable_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let ex = examples();
+    let csv = ex.join("exports/access-control.csv");
+    let o = run(&["ingest", csv.to_str().unwrap(), "--data", d]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("CSV needs --mapping"), "{}", text(&o));
+    let o = run(&["ingest", "/nonexistent/x.ndjson", "--data", d]);
+    assert!(text(&o).contains("/nonexistent/x.ndjson"), "{}", text(&o));
+    let o = run(&["ingest", ex.join("reference.yaml").to_str().unwrap(), "--data", d]);
+    assert!(text(&o).contains("cannot tell the format"), "{}", text(&o));
+    // A mapping that uses a column the export lacks.
+    let wrong = ex.join("mappings/logins.yaml");
+    let o = run(&["ingest", csv.to_str().unwrap(), "--mapping", wrong.to_str().unwrap(), "--data", d]);
+    assert!(text(&o).contains("missing column(s)"), "{}", text(&o));
+    let o = run(&["ingest", ex.join("events.ndjson").to_str().unwrap(), "--server", "http://127.0.0.1:9"]);
+    assert!(text(&o).contains("--server needs --token"), "{}", text(&o));
+}
+
+#[test]
+fn ingest_into_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let o = run(&["token", "create", "--role", "ingest", "--data", d]);
+    let token = String::from_utf8(o.stdout).unwrap().lines().last().unwrap().to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = bin().args(["serve", "--data", d, "--listen", &format!("127.0.0.1:{port}")]).spawn().unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let ex = examples();
+    let csv = ex.join("exports/access-control.csv");
+    let map = ex.join("mappings/access-control.yaml");
+    let o = run(&[
+        "ingest",
+        csv.to_str().unwrap(),
+        "--mapping",
+        map.to_str().unwrap(),
+        "--server",
+        &url,
+        "--token",
+        &token,
+    ]);
+    let o2 = run(&["ingest", ex.join("events.ndjson").to_str().unwrap(), "--server", &url, "--token", "stk_bad"]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("3 accepted"), "{}", text(&o));
+    assert!(!o2.status.success());
+    assert!(text(&o2).contains("401"), "{}", text(&o2));
+}
+
+#[test]
+fn demo_loads_sample_data() {
+    let o = run(&["demo", "--no-serve"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("40 reference records, 14 events accepted"), "{out}");
+    assert!(out.contains("admin token: stk_"), "{out}");
+}
