@@ -51,8 +51,12 @@ pub struct Event {
 pub struct EpcisOrigin {
     /// `ObjectEvent`, `AggregationEvent`, `TransactionEvent`, `TransformationEvent`, `AssociationEvent`.
     pub event_type: String,
-    /// CBV 2.0 event hash id (`ni:///sha-256;...?ver=CBV2.0`).
-    pub event_hash: String,
+    /// The EPCIS `eventID`, when the producer gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// SHA-256 (hex) of the EPCIS event as received, keys sorted: the
+    /// idempotency key when there is no `eventID`.
+    pub content_digest: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub biz_step: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -180,6 +184,7 @@ event_kinds! {
     InventoryAdjusted(Adjustment) = Inventory, "inventory.adjusted", "A book adjustment with its reason and approver.";
     InventoryCounted(Count) = Inventory, "inventory.counted", "A physical count of a location and SKU (cycle or full).";
     InventoryScrapped(Scrap) = Inventory, "inventory.scrapped", "Goods written off and destroyed.";
+    InventoryObserved(Sighting) = Inventory, "inventory.observed", "Goods seen (an EPCIS event with no book effect: inspecting, commissioning...).";
     AccessGranted(BadgeRead) = Access, "access.granted", "A badge was accepted at a door.";
     AccessDenied(BadgeRead) = Access, "access.denied", "A badge was refused at a door.";
     AccessDoorForced(DoorAlarm) = Access, "access.door_forced", "A door opened without a grant.";
@@ -341,6 +346,20 @@ pub struct Scrap {
     pub approver: Option<PersonId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub person: Option<PersonId>,
+}
+
+/// Goods seen without a movement the book tracks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Sighting {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<Sku>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<LocationId>,
+    /// What happened, in the source's words (an EPCIS business step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 // ---- access ----
@@ -707,6 +726,7 @@ impl Event {
                 text("reason", &a.reason)
             }
             EventBody::InventoryCounted(c) => non_negative("quantity", c.quantity),
+            EventBody::InventoryObserved(o) => o.quantity.map_or(Ok(()), |q| non_negative("quantity", q)),
             EventBody::InventoryScrapped(s) => {
                 positive("quantity", s.quantity)?;
                 text("reason", &s.reason)
@@ -788,6 +808,10 @@ impl Event {
                 out.push(E::Location(s.from_location.clone()));
                 opt(&mut out, s.approver.clone().map(E::Person));
                 opt(&mut out, s.person.clone().map(E::Person));
+            }
+            EventBody::InventoryObserved(o) => {
+                opt(&mut out, o.sku.clone().map(E::Sku));
+                opt(&mut out, o.location.clone().map(E::Location));
             }
             EventBody::AccessGranted(b) | EventBody::AccessDenied(b) => {
                 out.push(E::Door(b.door.clone()));
@@ -996,6 +1020,6 @@ mod tests {
             assert_eq!(EventKind::parse(k.as_str()), Some(*k));
             assert!(k.as_str().starts_with(k.family().as_str()));
         }
-        assert_eq!(EventKind::ALL.len(), 36);
+        assert_eq!(EventKind::ALL.len(), 37);
     }
 }

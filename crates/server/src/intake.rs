@@ -5,7 +5,7 @@ use serde::Serialize;
 use std::sync::{Arc, RwLock};
 use stockade_ingest::{LineError, UnknownEntities, check_references, prepare};
 use stockade_model::clock::Clock;
-use stockade_model::{Event, ReferenceData, ReferenceIndex};
+use stockade_model::{Event, ReferenceData, ReferenceIndex, SiteId, SourceId};
 use stockade_store::{Appended, GroupCommit, Store, StoreError};
 use utoipa::ToSchema;
 
@@ -46,6 +46,15 @@ impl IngestReport {
     }
 }
 
+/// Why an EPCIS capture failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error(transparent)]
+    Document(#[from] stockade_epcis::DocumentError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Why a reference import was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -60,6 +69,8 @@ pub enum ImportError {
 pub struct ReferenceView {
     pub data: ReferenceData,
     pub index: ReferenceIndex,
+    /// GTIN and SGLN lookups for EPCIS capture.
+    pub epcis: stockade_epcis::Directory,
 }
 
 /// The pipeline. Cheap to clone.
@@ -107,7 +118,11 @@ impl Intake {
     pub async fn reload_reference(&self) -> Result<(), StoreError> {
         let rows = self.store.reference(None).await?;
         let data = ReferenceData::from_rows(rows).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let view = Arc::new(ReferenceView { index: ReferenceIndex::new(&data), data });
+        let view = Arc::new(ReferenceView {
+            index: ReferenceIndex::new(&data),
+            epcis: stockade_epcis::Directory::new(&data),
+            data,
+        });
         if let Ok(mut g) = self.reference.write() {
             *g = view;
         }
@@ -164,6 +179,24 @@ impl Intake {
         metrics::counter!("stockade_events_total", "outcome" => "duplicate").increment(report.duplicates as u64);
         metrics::counter!("stockade_events_total", "outcome" => "rejected").increment(report.rejected as u64);
         Ok(report)
+    }
+
+    /// Validates an EPCIS 2.0 capture document and ingests its events. The
+    /// document is refused whole if it is not valid; after that each EPCIS
+    /// event (numbered from 1 in `eventList`) gets its own results.
+    pub async fn ingest_epcis(
+        &self,
+        bytes: &[u8],
+        source: &SourceId,
+        default_site: Option<&SiteId>,
+    ) -> Result<IngestReport, CaptureError> {
+        let doc = stockade_epcis::validate(bytes)?;
+        let view = self.reference();
+        let items = stockade_epcis::map_document(&doc, &view.epcis, source, default_site)
+            .into_iter()
+            .map(|(i, r)| (i + 1, r.map_err(|reason| LineError::new(i + 1, None, reason))))
+            .collect();
+        Ok(self.ingest(items).await?)
     }
 
     /// Parses and ingests an NDJSON body.

@@ -45,6 +45,14 @@ pub struct AppState {
     pub intake: Intake,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
+    /// Recent EPCIS capture jobs, newest last.
+    pub captures: Arc<std::sync::Mutex<std::collections::VecDeque<api::epcis::CaptureJob>>>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, intake: Intake, clock: Arc<dyn Clock>, config: ServerConfig) -> AppState {
+        AppState { store, intake, clock, config: Arc::new(config), captures: Arc::default() }
+    }
 }
 
 /// Builds the whole application router.

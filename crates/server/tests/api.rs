@@ -30,7 +30,7 @@ async fn start(policy: UnknownEntities, max_body_bytes: usize) -> Server {
         async move { stockade_server::auth::create_token(&*store, &*clock, role, "test").await.unwrap().1 }
     };
     let (admin, ingest, analyst) = (token(Role::Admin).await, token(Role::Ingest).await, token(Role::Analyst).await);
-    let state = AppState { store, intake, clock, config: Arc::new(ServerConfig { max_body_bytes }) };
+    let state = AppState::new(store, intake, clock, ServerConfig { max_body_bytes });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(stockade_server::serve(state, listener));
@@ -244,6 +244,8 @@ async fn openapi_covers_every_route_and_metrics_count_events() {
         "/api/v1/reference/{kind}",
         "/api/v1/inventory",
         "/api/v1/inventory/variance",
+        "/epcis/capture",
+        "/epcis/capture/{captureID}",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing from OpenAPI");
     }
@@ -261,4 +263,38 @@ async fn openapi_covers_every_route_and_metrics_count_events() {
     let m = m.as_str().unwrap().to_owned();
     assert!(m.contains("stockade_events_total"), "{m}");
     assert!(m.contains("stockade_http_requests_total"));
+}
+
+#[tokio::test]
+async fn epcis_capture_stores_valid_documents_and_refuses_invalid_ones() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    s.load_examples().await;
+    let valid = include_str!("../../../tests/data/epcis/gs1/JSON/Example_9.6.1-ObjectEvent.jsonld");
+    let (st, _, job) = s.post("/epcis/capture?site=LYS", &s.ingest, "application/ld+json", valid).await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(job["success"], true);
+    let accepted = job["report"]["accepted"].as_u64().unwrap();
+    assert!(accepted >= 1, "{job}");
+    // The job can be read back; re-capturing creates nothing new.
+    let (st, _, again) =
+        s.get(&format!("/epcis/capture/{}", job["captureID"].as_str().unwrap()), Some(&s.ingest)).await;
+    assert_eq!((st, &again["report"]["accepted"]), (StatusCode::OK, &job["report"]["accepted"]));
+    let (_, _, dup) = s.post("/epcis/capture", &s.ingest, "application/json", valid).await;
+    assert_eq!(dup["report"]["accepted"], 0, "{dup}");
+    assert_eq!(dup["report"]["duplicates"].as_u64(), Some(accepted));
+    // Events carry their EPCIS provenance.
+    let (_, _, page) = s.get("/api/v1/events?kind=inventory.observed", Some(&s.analyst)).await;
+    assert_eq!(page["events"][0]["event"]["epcis"]["event_type"], "ObjectEvent", "{page}");
+
+    let invalid = include_str!(
+        "../../../tests/data/epcis/openepcis/2.0/EPCIS/JSON/Capture/Invalid/ObjectEvent_with_invalid_action.json"
+    );
+    let (st, ct, p) = s.post("/epcis/capture", &s.ingest, "application/ld+json", invalid).await;
+    assert_eq!((st, ct.as_str()), (StatusCode::BAD_REQUEST, "application/problem+json"));
+    assert!(p["errors"][0]["reason"].as_str().unwrap().contains("/action"), "{p}");
+    let (st, _, _) = s.post("/epcis/capture", &s.ingest, "application/xml", "<x/>").await;
+    assert_eq!(st, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (st, _, _) = s.post("/epcis/capture", &s.analyst, "application/json", valid).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert_eq!(s.get("/epcis/capture/nope", Some(&s.ingest)).await.0, StatusCode::NOT_FOUND);
 }

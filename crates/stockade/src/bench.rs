@@ -82,7 +82,7 @@ pub async fn run(a: BenchArgs) -> Result<()> {
         let store = crate::open(&dir).await?;
         let intake = Intake::start(store.clone(), clock.clone(), Default::default()).await?;
         let (_, token) = stockade_server::auth::create_token(&*store, &*clock, Role::Ingest, "bench").await?;
-        let state = AppState { store, intake, clock: clock.clone(), config: Arc::new(ServerConfig::default()) };
+        let state = AppState::new(store, intake, clock.clone(), ServerConfig::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}/api/v1/events", listener.local_addr()?);
         let server = tokio::spawn(stockade_server::serve(state, listener));

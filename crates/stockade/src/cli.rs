@@ -25,7 +25,7 @@ pub enum Command {
     Demo(DemoArgs),
     /// Serve the HTTP API over a data directory.
     Serve(ServeArgs),
-    /// Ingest event files (NDJSON, or CSV with --mapping) locally or into a running server.
+    /// Ingest event files (NDJSON, EPCIS 2.0 JSON, or CSV with --mapping) locally or into a running server.
     Ingest(IngestArgs),
     /// Import reference data files (YAML, or CSV named after their kind: doors.csv).
     Import(ImportArgs),
@@ -98,10 +98,12 @@ pub struct DemoArgs {
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum FileFormat {
-    /// Decide from the extension: .ndjson/.jsonl, .csv.
+    /// Decide from the extension: .ndjson/.jsonl, .csv, .json/.jsonld (EPCIS).
     Auto,
     Ndjson,
     Csv,
+    /// A GS1 EPCIS 2.0 JSON / JSON-LD capture document.
+    Epcis,
 }
 
 #[derive(Debug, Args)]
@@ -125,6 +127,12 @@ pub struct IngestArgs {
     pub data: PathBuf,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
+    /// Source recorded on events captured from EPCIS documents.
+    #[arg(long, default_value = "epcis")]
+    pub epcis_source: String,
+    /// Site for EPCIS events whose location is not in the reference data.
+    #[arg(long)]
+    pub site: Option<String>,
     /// Events per batch.
     #[arg(long, default_value_t = 4096)]
     pub batch: usize,

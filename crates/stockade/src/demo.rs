@@ -43,7 +43,7 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
     println!("  curl -H 'Authorization: Bearer {token}' http://{addr}/api/v1/inventory/variance");
     println!("  curl -H 'Authorization: Bearer {token}' 'http://{addr}/api/v1/events?limit=5'");
     println!("  curl http://{addr}/api/openapi.json");
-    let state = AppState { store, intake, clock, config: Arc::new(ServerConfig::default()) };
+    let state = AppState::new(store, intake, clock, ServerConfig::default());
     stockade_server::serve(state, listener).await?;
     drop(temp);
     Ok(())

@@ -12,7 +12,7 @@ use stockade_ingest::LineError;
 use stockade_ingest::csv_map::CsvMapping;
 use stockade_ingest::reference_files;
 use stockade_model::clock::Clock;
-use stockade_model::{Event, ReferenceData};
+use stockade_model::{Event, ReferenceData, SiteId, SourceId};
 use stockade_server::{IngestReport, Intake, LineResult};
 use tokio::task::JoinSet;
 
@@ -53,8 +53,9 @@ fn format_of(path: &Path, requested: FileFormat) -> Result<FileFormat> {
     match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
         Some("ndjson" | "jsonl") => Ok(FileFormat::Ndjson),
         Some("csv") => Ok(FileFormat::Csv),
+        Some("json" | "jsonld") => Ok(FileFormat::Epcis),
         _ => {
-            bail!("{}: cannot tell the format from the extension; pass --format ndjson or --format csv", path.display())
+            bail!("{}: cannot tell the format from the extension; pass --format ndjson, csv or epcis", path.display())
         }
     }
 }
@@ -67,6 +68,47 @@ enum Sink {
 }
 
 impl Sink {
+    /// Captures one EPCIS document.
+    async fn capture(&self, path: &Path, source: &SourceId, site: Option<&SiteId>) -> Result<IngestReport> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        match self {
+            Sink::Local(intake) => Ok(intake.ingest_epcis(&bytes, source, site).await?),
+            Sink::Remote { client, url, token } => {
+                let mut req = client
+                    .post(format!("{}/epcis/capture", url.trim_end_matches('/')))
+                    .bearer_auth(token)
+                    .header("content-type", "application/ld+json")
+                    .query(&[("source", source.as_str())]);
+                if let Some(site) = site {
+                    req = req.query(&[("site", site.as_str())]);
+                }
+                let resp = req.body(bytes).send().await.with_context(|| format!("sending to {url}"))?;
+                let status = resp.status();
+                let text = resp.text().await?;
+                if !status.is_success() {
+                    bail!("server answered {status}: {text}");
+                }
+                let v: serde_json::Value = serde_json::from_str(&text).context("server reply")?;
+                let r = &v["report"];
+                let count = |k: &str| r[k].as_u64().unwrap_or(0) as usize;
+                let mut report = IngestReport {
+                    accepted: count("accepted"),
+                    duplicates: count("duplicates"),
+                    rejected: count("rejected"),
+                    results: Vec::new(),
+                };
+                for x in r["results"].as_array().into_iter().flatten().filter(|x| x["status"] == "rejected") {
+                    report.results.push(LineResult::Rejected {
+                        line: x["line"].as_u64().unwrap_or(0) as usize,
+                        field: x["field"].as_str().map(str::to_owned),
+                        reason: x["reason"].as_str().unwrap_or_default().to_owned(),
+                    });
+                }
+                Ok(report)
+            }
+        }
+    }
+
     async fn send(&self, batch: Batch) -> Result<IngestReport> {
         match self {
             Sink::Local(intake) => Ok(intake.ingest(batch).await?),
@@ -279,11 +321,17 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         }
     };
     let batch = a.batch.clamp(1, 100_000);
+    let epcis_source = SourceId::new(a.epcis_source.clone()).context("--epcis-source")?;
+    let site = a.site.clone().map(SiteId::new).transpose().context("--site")?;
     let mut any_rejected = false;
     for path in &a.files {
         let format = format_of(path, a.format)?;
         let started = std::time::Instant::now();
-        let mut report = ingest_file(path, format, mapping.clone(), &sink, batch, a.quiet).await?;
+        let mut report = if format == FileFormat::Epcis {
+            sink.capture(path, &epcis_source, site.as_ref()).await.with_context(|| format!("{}", path.display()))?
+        } else {
+            ingest_file(path, format, mapping.clone(), &sink, batch, a.quiet).await?
+        };
         let secs = started.elapsed().as_secs_f64();
         let total = report.accepted + report.duplicates + report.rejected;
         eprintln!(

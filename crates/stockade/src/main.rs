@@ -56,8 +56,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Serve(a) => {
             let store = open(&a.data.data).await?;
             let intake = Intake::start(store.clone(), clock.clone(), a.pipeline.unknown_entities.into()).await?;
-            let state =
-                AppState { store, intake, clock, config: Arc::new(ServerConfig { max_body_bytes: a.max_body_bytes }) };
+            let state = AppState::new(store, intake, clock, ServerConfig { max_body_bytes: a.max_body_bytes });
             let listener = tokio::net::TcpListener::bind(&a.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", a.listen))?;

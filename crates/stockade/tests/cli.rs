@@ -67,6 +67,24 @@ fn import_and_ingest_every_sample_export() {
 }
 
 #[test]
+fn epcis_documents_ingest_idempotently() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let doc = examples().join("../tests/data/epcis/gs1/JSON/Example_9.6.3-AggregationEvent.jsonld");
+    let o = run(&["ingest", doc.to_str().unwrap(), "--data", d, "--site", "LYS"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains(" accepted, 0 duplicates, 0 rejected"), "{}", text(&o));
+    let o = run(&["ingest", doc.to_str().unwrap(), "--data", d, "--site", "LYS"]);
+    assert!(text(&o).contains("0 accepted, "), "{}", text(&o));
+    let bad = examples()
+        .join("../tests/data/epcis/openepcis/2.0/EPCIS/JSON/Capture/Invalid/ObjectEvent_with_quantity_as_text.json");
+    let o = run(&["ingest", bad.to_str().unwrap(), "--data", d]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("not a valid EPCIS 2.0 document"), "{}", text(&o));
+    assert!(text(&o).contains("quantity"), "{}", text(&o));
+}
+
+#[test]
 fn bad_lines_are_reported_with_line_numbers_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();

@@ -1,6 +1,7 @@
 //! Routes. Open: health, metrics, published schemas. Everything else passes
 //! through the bearer-token layer first.
 
+pub mod epcis;
 pub mod events;
 pub mod inventory;
 pub mod meta;
@@ -31,6 +32,8 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reference::list_reference))
         .routes(routes!(inventory::book))
         .routes(routes!(inventory::variance))
+        .routes(routes!(epcis::capture))
+        .routes(routes!(epcis::capture_job))
 }
 
 /// Every route, with authentication on the protected ones.

@@ -1,0 +1,272 @@
+//! EPCIS events onto canonical events.
+//!
+//! One EPCIS event becomes one canonical event per SKU it counts (instance
+//! level `epcList`/`childEPCs`: one unit per EPC; class level `quantityList`:
+//! the quantity given). The business step decides the kind:
+//!
+//! | CBV business step | kind | location used |
+//! |---|---|---|
+//! | receiving | `inventory.received` | to: bizLocation (else readPoint) |
+//! | shipping, departing | `inventory.shipped` | from |
+//! | picking | `inventory.picked` | from |
+//! | packing | `inventory.packed` | at |
+//! | cycle_counting, stock_taking | `inventory.counted` (count type `cycle`) | at |
+//! | destroying, decommissioning | `inventory.scrapped` (reason: the step) | from |
+//! | anything else, or no location | `inventory.observed` | at, if any |
+//!
+//! Transformation events (inputs consumed, outputs produced) and
+//! Association events are recorded as `inventory.observed`: the book does not
+//! model manufacturing or asset association.
+//!
+//! Ids: the EPCIS `eventID` when given, else `sha256:` + the digest of the
+//! event as received (keys sorted), with `#SKU` appended when an event
+//! counts several SKUs, so re-capturing a document creates no duplicates.
+
+use crate::keys;
+use chrono::{DateTime, FixedOffset};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use stockade_model::{
+    Count, CountType, EpcisOrigin, Event, EventBody, LocationId, Pack, Pick, Receipt, ReferenceData, Scrap, Shipment,
+    Sighting, SiteId, Sku, SourceId,
+};
+
+/// What the mapping needs from reference data.
+#[derive(Debug, Default, Clone)]
+pub struct Directory {
+    skus_by_gtin: HashMap<String, Sku>,
+    locations: HashMap<String, (SiteId, LocationId)>,
+}
+
+impl Directory {
+    pub fn new(data: &ReferenceData) -> Directory {
+        let mut d = Directory::default();
+        for s in &data.skus {
+            if let Some(g) = &s.gtin {
+                d.skus_by_gtin.insert(format!("{g:0>14}"), s.id.clone());
+            }
+        }
+        for l in &data.locations {
+            if let Some(key) = l.sgln.as_deref().and_then(keys::location_key) {
+                d.locations.insert(key, (l.site.clone(), l.id.clone()));
+            }
+        }
+        d
+    }
+
+    fn sku(&self, gtin: &str) -> Option<Sku> {
+        self.skus_by_gtin.get(gtin).cloned().or_else(|| Sku::new(format!("gtin:{gtin}")).ok())
+    }
+}
+
+/// Short CBV name of a business step or disposition in any of its forms:
+/// bare word, CURIE, URN or GS1 web URI.
+pub fn cbv_name(v: &str) -> &str {
+    for prefix in [
+        "https://ref.gs1.org/cbv/BizStep-",
+        "https://ref.gs1.org/cbv/Disp-",
+        "https://gs1.org/voc/BizStep-",
+        "https://gs1.org/voc/Disp-",
+        "urn:epcglobal:cbv:bizstep:",
+        "urn:epcglobal:cbv:disp:",
+        "cbv:BizStep-",
+        "cbv:Disp-",
+    ] {
+        if let Some(rest) = v.strip_prefix(prefix) {
+            return rest;
+        }
+    }
+    v
+}
+
+fn digest(v: &Value) -> String {
+    // serde_json's map is ordered by key, so this is a stable form.
+    hex::encode(Sha256::digest(v.to_string().as_bytes()))
+}
+
+/// Units counted per GTIN (None: identifiers that are not trade items).
+fn counted(ev: &Value) -> BTreeMap<Option<String>, f64> {
+    let mut out: BTreeMap<Option<String>, f64> = BTreeMap::new();
+    for list in ["epcList", "childEPCs"] {
+        for epc in ev.get(list).and_then(Value::as_array).into_iter().flatten() {
+            if let Some(s) = epc.as_str() {
+                *out.entry(keys::gtin(s)).or_default() += 1.0;
+            }
+        }
+    }
+    for list in ["quantityList", "childQuantityList"] {
+        for q in ev.get(list).and_then(Value::as_array).into_iter().flatten() {
+            let class = q.get("epcClass").and_then(Value::as_str).unwrap_or_default();
+            let n = q.get("quantity").and_then(Value::as_f64).unwrap_or(1.0);
+            *out.entry(keys::gtin(class)).or_default() += n;
+        }
+    }
+    out
+}
+
+fn event_time(ev: &Value) -> Result<DateTime<FixedOffset>, String> {
+    let t = ev.get("eventTime").and_then(Value::as_str).ok_or("eventTime is missing")?;
+    let t = stockade_model::event::rfc3339::parse(t)?;
+    // Keep the producer's declared offset when it parses.
+    let offset = ev
+        .get("eventTimeZoneOffset")
+        .and_then(Value::as_str)
+        .and_then(|o| DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{o}")).ok())
+        .map(|d| *d.offset());
+    Ok(offset.map_or(t, |o| t.with_timezone(&o)))
+}
+
+/// Maps every event of a validated document. Each result carries the event's
+/// index in `eventList`.
+pub fn map_document(
+    doc: &Value,
+    dir: &Directory,
+    source: &SourceId,
+    default_site: Option<&SiteId>,
+) -> Vec<(usize, Result<Event, String>)> {
+    let mut out = Vec::new();
+    for (i, ev) in crate::event_list(doc).iter().enumerate() {
+        match map_event(ev, dir, source, default_site) {
+            Ok(events) => out.extend(events.into_iter().map(|e| (i, Ok(e)))),
+            Err(e) => out.push((i, Err(e))),
+        }
+    }
+    out
+}
+
+fn map_event(
+    ev: &Value,
+    dir: &Directory,
+    source: &SourceId,
+    default_site: Option<&SiteId>,
+) -> Result<Vec<Event>, String> {
+    let event_type = ev.get("type").and_then(Value::as_str).unwrap_or("Event").to_owned();
+    let occurred_at = event_time(ev)?;
+    let biz_step = ev.get("bizStep").and_then(Value::as_str).map(str::to_owned);
+    let step = biz_step.as_deref().map(cbv_name).unwrap_or_default().to_owned();
+    let read_point = ev.pointer("/readPoint/id").and_then(Value::as_str).map(str::to_owned);
+    let biz_location = ev.pointer("/bizLocation/id").and_then(Value::as_str).map(str::to_owned);
+    let place = biz_location
+        .as_deref()
+        .or(read_point.as_deref())
+        .and_then(keys::location_key)
+        .and_then(|k| dir.locations.get(&k).cloned());
+    let site = place
+        .as_ref()
+        .map(|(s, _)| s.clone())
+        .or_else(|| default_site.cloned())
+        .map_or_else(|| SiteId::new("epcis-unknown-site"), Ok)
+        .map_err(|e| e.to_string())?;
+    let location = place.map(|(_, l)| l);
+    let event_id = ev.get("eventID").and_then(Value::as_str).map(str::to_owned);
+    let content_digest = digest(ev);
+    let base_id = event_id.clone().unwrap_or_else(|| format!("sha256:{content_digest}"));
+    let epcs: Vec<String> = ["epcList", "childEPCs"]
+        .iter()
+        .flat_map(|l| ev.get(*l).and_then(Value::as_array).into_iter().flatten())
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    let origin = EpcisOrigin {
+        event_type: event_type.clone(),
+        event_id: event_id.clone(),
+        content_digest,
+        biz_step: biz_step.clone(),
+        disposition: ev.get("disposition").and_then(Value::as_str).map(str::to_owned),
+        read_point,
+        biz_location,
+        epcs,
+    };
+    let books = matches!(event_type.as_str(), "ObjectEvent" | "AggregationEvent" | "TransactionEvent");
+    let mut groups: Vec<(Option<Sku>, Option<f64>)> =
+        counted(ev).into_iter().map(|(gtin, q)| (gtin.and_then(|g| dir.sku(&g)), Some(q))).collect();
+    if groups.is_empty() || !books {
+        // Nothing countable, or a kind the book does not model: one sighting.
+        groups = vec![(None, None)];
+    }
+    let several = groups.len() > 1;
+    let mut out = Vec::with_capacity(groups.len());
+    for (sku, quantity) in groups {
+        let body = match (books, &sku, quantity, &location) {
+            (true, Some(sku), Some(q), Some(loc)) if q > 0.0 => match step.as_str() {
+                "receiving" => Some(EventBody::InventoryReceived(Receipt {
+                    sku: sku.clone(),
+                    quantity: q,
+                    to_location: loc.clone(),
+                    reference: None,
+                    vendor: None,
+                    person: None,
+                    account: None,
+                })),
+                "shipping" | "departing" => Some(EventBody::InventoryShipped(Shipment {
+                    sku: sku.clone(),
+                    quantity: q,
+                    from_location: loc.clone(),
+                    order: None,
+                    carrier: None,
+                    door: None,
+                    person: None,
+                })),
+                "picking" => Some(EventBody::InventoryPicked(Pick {
+                    sku: sku.clone(),
+                    quantity: q,
+                    from_location: loc.clone(),
+                    to_location: None,
+                    order: None,
+                    person: None,
+                    account: None,
+                })),
+                "packing" => Some(EventBody::InventoryPacked(Pack {
+                    sku: sku.clone(),
+                    quantity: q,
+                    location: Some(loc.clone()),
+                    order: None,
+                    person: None,
+                })),
+                "cycle_counting" | "stock_taking" => Some(EventBody::InventoryCounted(Count {
+                    sku: sku.clone(),
+                    location: loc.clone(),
+                    quantity: q,
+                    count_type: CountType::Cycle,
+                    person: None,
+                })),
+                "destroying" | "decommissioning" => Some(EventBody::InventoryScrapped(Scrap {
+                    sku: sku.clone(),
+                    quantity: q,
+                    from_location: loc.clone(),
+                    reason: step.clone(),
+                    approver: None,
+                    person: None,
+                })),
+                _ => None,
+            },
+            _ => None,
+        };
+        let body = body.unwrap_or_else(|| {
+            EventBody::InventoryObserved(Sighting {
+                sku: sku.clone(),
+                quantity,
+                location: location.clone(),
+                detail: biz_step.clone().or_else(|| Some(event_type.clone())),
+            })
+        });
+        let id = match (&sku, several) {
+            (Some(s), true) => format!("{base_id}#{s}"),
+            (None, true) => format!("{base_id}#other"),
+            _ => base_id.clone(),
+        };
+        let event = Event {
+            id: stockade_model::EventId::new(id).map_err(|e| format!("eventID {e}"))?,
+            source: source.clone(),
+            site: site.clone(),
+            occurred_at,
+            received_at: None,
+            epcis: Some(origin.clone()),
+            flags: Vec::new(),
+            body,
+        };
+        event.validate().map_err(|e| e.to_string())?;
+        out.push(event);
+    }
+    Ok(out)
+}

@@ -1,0 +1,101 @@
+//! Validation of EPCIS 2.0 JSON documents against GS1's JSON Schema.
+//!
+//! We validate with format checks on (`date-time`, `uri`), which is what
+//! makes the schema enforce the CBV vocabularies: a business step must be a
+//! CBV word (`shipping`) or a URI, so `transforming` is refused.
+//!
+//! Errata applied to the 2023-05 schema (each needed by a valid document of
+//! the OpenEPCIS conformance set, and each allowed by EPCIS 2.0 / CBV 2.0):
+//! 1. `persistentDisposition` is allowed on Aggregation and Association
+//!    events (EPCIS 2.0 §7.4.1 lists it for every event type);
+//! 2. a `sensorReport` needs `type` *or* `exception` (EPCIS 2.0 §7.3.8.2:
+//!    an exception report has no measurement type);
+//! 3. measurement types added to the GS1 Web Vocabulary after the schema
+//!    (`Molar_concentration`, `EffectiveDoseRate`) are accepted.
+
+use serde_json::{Value, json};
+use std::sync::OnceLock;
+
+const SCHEMA: &str = include_str!("../schema/EPCIS-JSON-Schema.json");
+
+/// Why a document was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DocumentError {
+    #[error("malformed JSON: {0}")]
+    Json(String),
+    #[error("not a valid EPCIS 2.0 document:\n  {}", .0.join("\n  "))]
+    Invalid(Vec<String>),
+    #[error("the EPCIS schema could not be loaded: {0}")]
+    Schema(String),
+}
+
+fn errata(schema: &mut Value) {
+    for ev in ["AggregationEvent", "AssociationEvent"] {
+        let p = format!("/definitions/{ev}/allOf/1/propertyNames/anyOf/1/enum");
+        if let Some(Value::Array(names)) = schema.pointer_mut(&p)
+            && !names.contains(&json!("persistentDisposition"))
+        {
+            names.push(json!("persistentDisposition"));
+        }
+    }
+    if let Some(report) = schema.pointer_mut("/definitions/sensorReport").and_then(Value::as_object_mut)
+        && report.remove("required").is_some()
+    {
+        report.insert("anyOf".into(), json!([{"required": ["type"]}, {"required": ["exception"]}]));
+    }
+    if let Some(Value::Array(kinds)) = schema.pointer_mut("/definitions/measurementType/anyOf/1/enum") {
+        for k in ["Molar_concentration", "EffectiveDoseRate"] {
+            if !kinds.contains(&json!(k)) {
+                kinds.push(json!(k));
+            }
+        }
+    }
+}
+
+fn validator() -> Result<&'static jsonschema::Validator, DocumentError> {
+    static V: OnceLock<Result<jsonschema::Validator, String>> = OnceLock::new();
+    V.get_or_init(|| {
+        let mut schema: Value = serde_json::from_str(SCHEMA).map_err(|e| e.to_string())?;
+        errata(&mut schema);
+        jsonschema::draft7::options().should_validate_formats(true).build(&schema).map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(|e| DocumentError::Schema(e.clone()))
+}
+
+/// At most this many errors are listed for one document.
+const MAX_ERRORS: usize = 20;
+
+/// Parses and validates a capture document. Errors name the JSON pointer of
+/// the offending value (`/epcisBody/eventList/1/bizStep`).
+pub fn validate(bytes: &[u8]) -> Result<Value, DocumentError> {
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| DocumentError::Json(e.to_string()))?;
+    let v = validator()?;
+    let mut errors: Vec<String> = v
+        .iter_errors(&doc)
+        .take(MAX_ERRORS)
+        .map(|e| {
+            let at = e.instance_path().to_string();
+            format!("{}: {}", if at.is_empty() { "/" } else { &at }, short(&e.to_string()))
+        })
+        .collect();
+    // RFC 3339 is stricter than what `date-time` lets through in places (a
+    // leap second, lowercase `t`); the canonical model needs RFC 3339.
+    for (i, ev) in crate::event_list(&doc).iter().enumerate() {
+        if let Some(t) = ev.get("eventTime").and_then(Value::as_str)
+            && let Err(e) = stockade_model::event::rfc3339::parse(t)
+        {
+            errors.push(format!("/epcisBody/eventList/{i}/eventTime: {e}"));
+        }
+    }
+    if errors.is_empty() { Ok(doc) } else { Err(DocumentError::Invalid(errors)) }
+}
+
+/// Keeps schema messages readable: a whole event echoed back is cut.
+fn short(msg: &str) -> String {
+    if msg.len() > 300 {
+        format!("{}...", &msg[..msg.char_indices().nth(300).map_or(msg.len(), |(i, _)| i)])
+    } else {
+        msg.to_owned()
+    }
+}

@@ -1,0 +1,119 @@
+//! EPCIS 2.0 conformance: every GS1 example and every valid OpenEPCIS capture
+//! document is accepted and maps; every invalid one is refused with a reason.
+//! Data: tests/data/epcis (see the SOURCE.txt files there).
+
+use std::path::{Path, PathBuf};
+use stockade_epcis::{Directory, DocumentError, map_document, validate};
+use stockade_model::{EventBody, SourceId};
+
+fn data(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/epcis").join(rel)
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files(&p));
+        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("json" | "jsonld")) {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn every_valid_document_is_accepted_and_mapped() {
+    let source = SourceId::new("epcis").unwrap();
+    let mut docs = files(&data("gs1/JSON"));
+    docs.extend(files(&data("openepcis/2.0/EPCIS/JSON/Capture/Documents")));
+    assert!(docs.len() >= 60, "found {} documents", docs.len());
+    let mut events = 0;
+    for path in &docs {
+        let bytes = std::fs::read(path).unwrap();
+        let doc = validate(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let n = stockade_epcis::event_list(&doc).len();
+        assert!(n > 0, "{}: no events", path.display());
+        let mapped = map_document(&doc, &Directory::default(), &source, None);
+        for (i, r) in &mapped {
+            assert!(r.is_ok(), "{} event {i}: {:?}", path.display(), r);
+        }
+        // Every EPCIS event yields at least one canonical event.
+        let covered: std::collections::BTreeSet<usize> = mapped.iter().map(|(i, _)| *i).collect();
+        assert_eq!(covered.len(), n, "{}", path.display());
+        events += mapped.len();
+    }
+    assert!(events > 100);
+}
+
+#[test]
+fn every_invalid_document_is_refused_with_a_reason() {
+    let docs = files(&data("openepcis/2.0/EPCIS/JSON/Capture/Invalid"));
+    assert_eq!(docs.len(), 15);
+    for path in docs {
+        let bytes = std::fs::read(&path).unwrap();
+        match validate(&bytes) {
+            Ok(_) => panic!("{} was accepted", path.display()),
+            Err(DocumentError::Invalid(errors)) => {
+                assert!(!errors.is_empty());
+                assert!(errors.iter().all(|e| e.starts_with('/')), "{}: {errors:?}", path.display());
+            }
+            Err(e) => panic!("{}: unexpected {e}", path.display()),
+        }
+    }
+}
+
+#[test]
+fn reasons_name_the_field() {
+    let read = |f: &str| std::fs::read(data(&format!("openepcis/2.0/EPCIS/JSON/Capture/Invalid/{f}"))).unwrap();
+    let msg = validate(&read("ObjectEvent_with_non_standard_bizStep.json")).unwrap_err().to_string();
+    assert!(msg.contains("/epcisBody/eventList/0/bizStep"), "{msg}");
+    let msg = validate(&read("ObjectEvent_with_invalid_eventTime_format.json")).unwrap_err().to_string();
+    assert!(msg.contains("eventTime"), "{msg}");
+    let msg = validate(&read("EPCISDocument_without_context.json")).unwrap_err().to_string();
+    assert!(msg.contains("@context"), "{msg}");
+    assert!(matches!(validate(b"{\"type\":"), Err(DocumentError::Json(_))));
+}
+
+#[test]
+fn book_kinds_need_known_places_and_count_instances_and_classes() {
+    let reference = stockade_model::ReferenceData {
+        skus: vec![stockade_model::SkuRecord {
+            id: stockade_model::Sku::new("PHONE").unwrap(),
+            description: "phone".into(),
+            unit_value: 100.0,
+            value_tier: stockade_model::ValueTier::High,
+            gtin: Some("10614141073464".into()),
+        }],
+        locations: vec![stockade_model::StorageLocation {
+            id: stockade_model::LocationId::new("DOCK").unwrap(),
+            site: stockade_model::SiteId::new("LYS").unwrap(),
+            zone: stockade_model::ZoneId::new("Z").unwrap(),
+            sgln: Some("urn:epc:id:sgln:0012345.11111.0".into()),
+        }],
+        ..Default::default()
+    };
+    let dir = Directory::new(&reference);
+    let bytes = std::fs::read(data("gs1/JSON/EPCISQueryDocument.jsonld")).unwrap();
+    let doc = validate(&bytes).unwrap();
+    let mapped = map_document(&doc, &dir, &SourceId::new("epcis").unwrap(), None);
+    // Event 0: shipping with a read point only, not a known place: observed.
+    let (_, first) = &mapped[0];
+    let first = first.as_ref().unwrap();
+    assert!(matches!(first.body, EventBody::InventoryObserved(_)), "{first:?}");
+    assert_eq!(first.site.as_str(), "epcis-unknown-site");
+    // Event 1: receiving one SGTIN at a known bizLocation: received, 1 unit of PHONE at DOCK.
+    let (_, second) = &mapped[1];
+    let second = second.as_ref().unwrap();
+    match &second.body {
+        EventBody::InventoryReceived(r) => {
+            assert_eq!((r.sku.as_str(), r.quantity, r.to_location.as_str()), ("PHONE", 1.0, "DOCK"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(second.site.as_str(), "LYS");
+    assert_eq!(second.offset_s(), -6 * 3600, "the producer's offset is kept");
+    assert!(second.id.as_str().starts_with("ni:///sha-256;"), "the EPCIS eventID is the id");
+}
