@@ -12,6 +12,7 @@
 //!   tracks), so nothing captured is silently dropped.
 #![forbid(unsafe_code)]
 
+pub mod hash;
 pub mod keys;
 pub mod map;
 pub mod validate;

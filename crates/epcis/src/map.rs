@@ -18,14 +18,13 @@
 //! Association events are recorded as `inventory.observed`: the book does not
 //! model manufacturing or asset association.
 //!
-//! Ids: the EPCIS `eventID` when given, else `sha256:` + the digest of the
-//! event as received (keys sorted), with `#SKU` appended when an event
-//! counts several SKUs, so re-capturing a document creates no duplicates.
+//! Ids: the EPCIS `eventID` when given, else its CBV 2.0 event hash ID, with
+//! `#SKU` appended when an event counts several SKUs, so re-capturing a
+//! document (in any serialisation) creates no duplicates.
 
 use crate::keys;
 use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use stockade_model::{
     Count, CountType, EpcisOrigin, Event, EventBody, LocationId, Pack, Pick, Receipt, ReferenceData, Scrap, Shipment,
@@ -80,11 +79,6 @@ pub fn cbv_name(v: &str) -> &str {
     v
 }
 
-fn digest(v: &Value) -> String {
-    // serde_json's map is ordered by key, so this is a stable form.
-    hex::encode(Sha256::digest(v.to_string().as_bytes()))
-}
-
 /// Units counted per GTIN (None: identifiers that are not trade items).
 fn counted(ev: &Value) -> BTreeMap<Option<String>, f64> {
     let mut out: BTreeMap<Option<String>, f64> = BTreeMap::new();
@@ -126,8 +120,9 @@ pub fn map_document(
     default_site: Option<&SiteId>,
 ) -> Vec<(usize, Result<Event, String>)> {
     let mut out = Vec::new();
-    for (i, ev) in crate::event_list(doc).iter().enumerate() {
-        match map_event(ev, dir, source, default_site) {
+    let hashes = crate::hash::document_hashes(doc);
+    for ((i, ev), hash) in crate::event_list(doc).iter().enumerate().zip(hashes) {
+        match map_event(ev, hash, dir, source, default_site) {
             Ok(events) => out.extend(events.into_iter().map(|e| (i, Ok(e)))),
             Err(e) => out.push((i, Err(e))),
         }
@@ -137,6 +132,7 @@ pub fn map_document(
 
 fn map_event(
     ev: &Value,
+    event_hash: String,
     dir: &Directory,
     source: &SourceId,
     default_site: Option<&SiteId>,
@@ -160,8 +156,7 @@ fn map_event(
         .map_err(|e| e.to_string())?;
     let location = place.map(|(_, l)| l);
     let event_id = ev.get("eventID").and_then(Value::as_str).map(str::to_owned);
-    let content_digest = digest(ev);
-    let base_id = event_id.clone().unwrap_or_else(|| format!("sha256:{content_digest}"));
+    let base_id = event_id.clone().unwrap_or_else(|| event_hash.clone());
     let epcs: Vec<String> = ["epcList", "childEPCs"]
         .iter()
         .flat_map(|l| ev.get(*l).and_then(Value::as_array).into_iter().flatten())
@@ -170,7 +165,7 @@ fn map_event(
     let origin = EpcisOrigin {
         event_type: event_type.clone(),
         event_id: event_id.clone(),
-        content_digest,
+        event_hash,
         biz_step: biz_step.clone(),
         disposition: ev.get("disposition").and_then(Value::as_str).map(str::to_owned),
         read_point,

@@ -117,3 +117,14 @@ fn book_kinds_need_known_places_and_count_instances_and_classes() {
     assert_eq!(second.offset_s(), -6 * 3600, "the producer's offset is kept");
     assert!(second.id.as_str().starts_with("ni:///sha-256;"), "the EPCIS eventID is the id");
 }
+
+#[test]
+fn events_without_an_event_id_are_keyed_by_their_cbv_hash() {
+    let bytes = std::fs::read(data("event-hash/tests/examples/epcisDocWithSingleEvent.jsonld")).unwrap();
+    let doc = validate(&bytes).unwrap();
+    let mapped = map_document(&doc, &Directory::default(), &SourceId::new("epcis").unwrap(), None);
+    let ev = mapped[0].1.as_ref().unwrap();
+    let want = "ni:///sha-256;ffa491b16867e34a7791a8d5389d826afc24e63a121026b6a4004ace38631b4b?ver=CBV2.0";
+    assert_eq!(ev.id.as_str(), want);
+    assert_eq!(ev.epcis.as_ref().unwrap().event_hash, want);
+}

@@ -54,9 +54,9 @@ pub struct EpcisOrigin {
     /// The EPCIS `eventID`, when the producer gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
-    /// SHA-256 (hex) of the EPCIS event as received, keys sorted: the
-    /// idempotency key when there is no `eventID`.
-    pub content_digest: String,
+    /// CBV 2.0 event hash ID (`ni:///sha-256;…?ver=CBV2.0`): the same for
+    /// every serialisation of the event, and its id when it has no `eventID`.
+    pub event_hash: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub biz_step: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,0 +1,608 @@
+//! The CBV 2.0 EPCIS event hash ID (`ni:///sha-256;…?ver=CBV2.0`), CBV 2.0
+//! §8.9, as specified and exemplified by GS1's reference implementation
+//! (RalphTro/epcis-event-hash-generator): a canonical "pre-hash" string of the
+//! event, hashed with SHA-256.
+//!
+//! Written by hand because no Rust crate implements it. The rules, in order:
+//! fields in the canonical property order ([`ORDER`]), each `name=value`,
+//! concatenated without separators; repeated elements and unordered leftovers
+//! (extensions, ILMD, business transactions, sources, destinations) sorted by
+//! their rendered strings; times in UTC with milliseconds; numbers without
+//! trailing zeros; CBV words, URNs and CURIEs expanded to GS1 web URIs; EPCs
+//! as constrained canonical GS1 Digital Link URIs; extension names as
+//! `{namespace}local`. `eventID`, `recordTime` and comments are ignored, as
+//! are the fields a document lists under a `…:ignoreFields` key.
+
+use crate::keys::check_digit;
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// The hash ID of every event of a document, in `eventList` order.
+pub fn document_hashes(doc: &Value) -> Vec<String> {
+    let ctx = Context::of(doc);
+    crate::event_list(doc).iter().map(|ev| hash_id(&prehash_with(ev, &ctx))).collect()
+}
+
+/// `ni:///sha-256;{hex}?ver=CBV2.0` of a pre-hash string.
+pub fn hash_id(prehash: &str) -> String {
+    format!("ni:///sha-256;{}?ver=CBV2.0", hex::encode(Sha256::digest(prehash.as_bytes())))
+}
+
+/// The pre-hash strings of a document's events.
+pub fn document_prehashes(doc: &Value) -> Vec<String> {
+    let ctx = Context::of(doc);
+    crate::event_list(doc).iter().map(|ev| prehash_with(ev, &ctx)).collect()
+}
+
+/// Namespaces and ignored fields, from the document.
+struct Context {
+    namespaces: HashMap<String, String>,
+    ignored: Vec<String>,
+}
+
+impl Context {
+    fn of(doc: &Value) -> Context {
+        let mut namespaces: HashMap<String, String> = [
+            ("gs1", "https://gs1.org/voc/"),
+            ("cbv", "https://ref.gs1.org/cbv/"),
+            ("epcis", "https://ref.gs1.org/epcis/"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let mut add = |m: &Map<String, Value>| {
+            for (k, v) in m {
+                if let Some(uri) = v.as_str() {
+                    namespaces.insert(k.clone(), uri.to_owned());
+                }
+            }
+        };
+        match doc.get("@context") {
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).for_each(&mut add),
+            Some(Value::Object(m)) => add(m),
+            _ => {}
+        }
+        // A repository may list fields it adds (`repo:ignoreFields`) at the
+        // document, body or query-results level.
+        let ignored = [doc, &doc["epcisBody"], &doc["epcisBody"]["queryResults"]]
+            .into_iter()
+            .filter_map(Value::as_object)
+            .flatten()
+            .filter(|(k, _)| k.contains(':') && k.rsplit(':').next() == Some("ignoreFields"))
+            .flat_map(|(_, v)| v.as_array().cloned().unwrap_or_default())
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        Context { namespaces, ignored }
+    }
+
+    /// `prefix:local` as `{namespace}local` when the prefix is declared.
+    fn key(&self, k: &str) -> String {
+        if let Some((p, local)) = k.split_once(':')
+            && let Some(ns) = self.namespaces.get(p)
+        {
+            return format!("{{{ns}}}{local}");
+        }
+        k.to_owned()
+    }
+
+    /// CURIE values are expanded only for GS1's own vocabularies.
+    fn curie_value(&self, v: &str) -> Option<String> {
+        let (p, local) = v.split_once(':')?;
+        let ns = self.namespaces.get(p)?;
+        (ns.starts_with("https://ref.gs1.org") || ns.starts_with("https://gs1.org")).then(|| format!("{ns}{local}"))
+    }
+}
+
+/// One element of the event tree: a name, a text value, children.
+#[derive(Debug, Clone)]
+struct Node {
+    name: String,
+    value: String,
+    children: Vec<Node>,
+}
+
+/// Never part of the hash: the hash itself, capture bookkeeping, comments,
+/// and error declarations (a declared error must not change the event's id).
+const IGNORED: [&str; 6] = ["eventID", "recordTime", "errorDeclaration", "comment", "rdfs:comment", "#text"];
+
+/// Where a bare CBV word's vocabulary lives, by the field it is in.
+fn bare_word_vocabulary(parent: &str, field: &str) -> Option<&'static str> {
+    Some(match (parent, field) {
+        (_, "bizStep") => "https://ref.gs1.org/cbv/BizStep-",
+        (_, "disposition") | ("persistentDisposition", "set" | "unset") => "https://ref.gs1.org/cbv/Disp-",
+        ("bizTransactionList", "type") => "https://ref.gs1.org/cbv/BTT-",
+        ("sourceList" | "destinationList", "type") => "https://ref.gs1.org/cbv/SDT-",
+        ("errorDeclaration", "reason") => "https://ref.gs1.org/cbv/ER-",
+        ("sensorReport", "type" | "exception") => "https://gs1.org/voc/",
+        ("sensorReport", "component") => "https://ref.gs1.org/cbv/Comp-",
+        _ => return None,
+    })
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Builds the tree of one field. Arrays become repeated elements of the same name.
+fn build(ctx: &Context, parent: &str, raw_key: &str, v: &Value, out: &mut Vec<Node>) {
+    if IGNORED.contains(&raw_key) || ctx.ignored.iter().any(|f| f == raw_key) {
+        return;
+    }
+    let name = ctx.key(raw_key);
+    match v {
+        Value::Array(items) => {
+            for it in items {
+                build(ctx, parent, raw_key, it, out);
+            }
+        }
+        Value::Object(m) => {
+            let mut children = Vec::new();
+            for (k, x) in m {
+                build(ctx, raw_key, k, x, &mut children);
+            }
+            out.push(Node { name, value: String::new(), children });
+        }
+        other => {
+            let mut value = scalar(other).trim().to_owned();
+            if !value.contains(':')
+                && !value.is_empty()
+                && let Some(vocab) = bare_word_vocabulary(parent, raw_key)
+            {
+                value = format!("{vocab}{value}");
+            } else if let Some(expanded) = ctx.curie_value(&value) {
+                value = expanded;
+            }
+            out.push(Node { name, value, children: Vec::new() });
+        }
+    }
+}
+
+/// Sub-orders of the canonical property order (CBV 2.0 §8.9.2).
+const QTY: &[(&str, ())] = &[("epcClass", ()), ("quantity", ()), ("uom", ())];
+const META: &[(&str, ())] = &[
+    ("time", ()),
+    ("startTime", ()),
+    ("endTime", ()),
+    ("deviceID", ()),
+    ("deviceMetadata", ()),
+    ("rawData", ()),
+    ("dataProcessingMethod", ()),
+    ("bizRules", ()),
+];
+const REPORT: &[(&str, ())] = &[
+    ("type", ()),
+    ("exception", ()),
+    ("deviceID", ()),
+    ("deviceMetadata", ()),
+    ("rawData", ()),
+    ("dataProcessingMethod", ()),
+    ("time", ()),
+    ("microorganism", ()),
+    ("chemicalSubstance", ()),
+    ("value", ()),
+    ("component", ()),
+    ("stringValue", ()),
+    ("booleanValue", ()),
+    ("hexBinaryValue", ()),
+    ("uriValue", ()),
+    ("minValue", ()),
+    ("maxValue", ()),
+    ("meanValue", ()),
+    ("sDev", ()),
+    ("percRank", ()),
+    ("percValue", ()),
+    ("uom", ()),
+    ("coordinateReferenceSystem", ()),
+];
+
+/// Event-level fields in canonical order; lists are handled in [`render_field`].
+const ORDER: &[&str] = &[
+    "eventTime",
+    "eventTimeZoneOffset",
+    "certificationInfo",
+    "epcList",
+    "parentID",
+    "inputEPCList",
+    "childEPCs",
+    "quantityList",
+    "childQuantityList",
+    "inputQuantityList",
+    "outputEPCList",
+    "outputQuantityList",
+    "action",
+    "transformationID",
+    "bizStep",
+    "disposition",
+    "persistentDisposition",
+    "readPoint",
+    "bizLocation",
+    "sensorElementList",
+];
+
+fn is_time(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("time") && !n.contains("offset")
+}
+
+/// Canonical form of a value: time, CBV URN, number, GS1 key.
+fn canon(name: &str, v: &str) -> String {
+    let v = v.trim();
+    if is_time(name)
+        && let Some(t) = canon_time(v)
+    {
+        return t;
+    }
+    let v = cbv_urn(v);
+    if let Some(n) = canon_number(&v) {
+        return n;
+    }
+    normalise_key(&v).unwrap_or(v)
+}
+
+fn cbv_urn(v: &str) -> String {
+    for (urn, web) in [
+        ("urn:epcglobal:cbv:bizstep:", "https://ref.gs1.org/cbv/BizStep-"),
+        ("urn:epcglobal:cbv:disp:", "https://ref.gs1.org/cbv/Disp-"),
+        ("urn:epcglobal:cbv:btt:", "https://ref.gs1.org/cbv/BTT-"),
+        ("urn:epcglobal:cbv:sdt:", "https://ref.gs1.org/cbv/SDT-"),
+        ("urn:epcglobal:cbv:er:", "https://ref.gs1.org/cbv/ER-"),
+    ] {
+        if let Some(rest) = v.strip_prefix(urn) {
+            return format!("{web}{rest}");
+        }
+    }
+    v.to_owned()
+}
+
+/// UTC with millisecond precision; digits beyond the third round half up.
+fn canon_time(v: &str) -> Option<String> {
+    let t: DateTime<Utc> = match DateTime::parse_from_rfc3339(v) {
+        Ok(t) => t.with_timezone(&Utc),
+        Err(_) => NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S%.f").ok()?.and_utc(),
+    };
+    let rest = t.timestamp_subsec_nanos() % 1_000_000;
+    let t = t - chrono::Duration::nanoseconds(i64::from(rest));
+    let t = if rest >= 500_000 { t + chrono::Duration::milliseconds(1) } else { t };
+    Some(t.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+/// Numbers without trailing zeros (`1.0` → `1`, `12.10` → `12.1`).
+fn canon_number(v: &str) -> Option<String> {
+    let b = v.as_bytes();
+    let numeric = !b.is_empty()
+        && b.iter().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'+' | b'e' | b'E'))
+        && b.iter().any(u8::is_ascii_digit);
+    if !numeric {
+        return None;
+    }
+    let f: f64 = v.parse().ok()?;
+    if !f.is_finite() {
+        return None;
+    }
+    if f.fract() == 0.0 && f.abs() < 1e21 {
+        return Some(format!("{}", f as i128));
+    }
+    Some(format!("{f}"))
+}
+
+fn all_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn with_check(body: &str) -> Option<String> {
+    Some(format!("{body}{}", check_digit(body)?))
+}
+
+/// GS1 Digital Link percent-encoding of characters EPC URIs allow but DL does not.
+fn dl_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '!' => out.push_str("%21"),
+            '(' => out.push_str("%28"),
+            ')' => out.push_str("%29"),
+            '*' => out.push_str("%2A"),
+            '+' => out.push_str("%2B"),
+            ',' => out.push_str("%2C"),
+            ':' => out.push_str("%3A"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const DL: &str = "https://id.gs1.org";
+
+/// An EPC URI, EPC class/pattern URI or GS1 Digital Link URI as a
+/// constrained canonical GS1 Digital Link URI (CBV 2.0 rules 17-18); None if
+/// the value is not a GS1 key.
+pub fn normalise_key(v: &str) -> Option<String> {
+    if let Some(rest) = v.strip_prefix("urn:epc:") {
+        return epc_urn(rest);
+    }
+    digital_link(v)
+}
+
+fn epc_urn(rest: &str) -> Option<String> {
+    let (scheme, body) = rest.split_once(':').and_then(|(kind, rest)| {
+        let (scheme, body) = rest.split_once(':')?;
+        Some((format!("{kind}:{scheme}"), body))
+    })?;
+    let p: Vec<&str> = body.split('.').collect();
+    let gtin = |cp: &str, ir: &str| -> Option<String> {
+        (all_digits(cp) && all_digits(ir) && cp.len() + ir.len() == 13)
+            .then(|| with_check(&format!("{}{cp}{}", &ir[..1], &ir[1..])))?
+    };
+    // Company prefix and reference make 12 digits (the reference may be
+    // empty when the prefix has 12 digits).
+    let twelve = |cp: &str, r: &str| -> Option<String> {
+        (all_digits(cp) && (r.is_empty() || all_digits(r)) && cp.len() + r.len() == 12)
+            .then(|| with_check(&format!("{cp}{r}")))?
+    };
+    let tail = |from: usize| p[from..].join(".");
+    match (scheme.as_str(), p.len()) {
+        ("id:sgtin", 3..) => Some(format!("{DL}/01/{}/21/{}", gtin(p[0], p[1])?, dl_escape(&tail(2)))),
+        ("id:sscc", 2) => {
+            let (cp, sr) = (p[0], p[1]);
+            (all_digits(cp) && all_digits(sr) && cp.len() + sr.len() == 17)
+                .then(|| with_check(&format!("{}{cp}{}", &sr[..1], &sr[1..])))?
+                .map(|s| format!("{DL}/00/{s}"))
+        }
+        ("id:sgln", 3..) => {
+            let gln = twelve(p[0], p[1])?;
+            let ext = tail(2);
+            Some(if ext == "0" { format!("{DL}/414/{gln}") } else { format!("{DL}/414/{gln}/254/{}", dl_escape(&ext)) })
+        }
+        ("id:grai", 3..) => Some(format!("{DL}/8003/0{}{}", twelve(p[0], p[1])?, dl_escape(&tail(2)))),
+        ("id:giai", 2..) => Some(format!("{DL}/8004/{}{}", p[0], dl_escape(&tail(1)))),
+        ("id:gsrn", 2) => Some(format!("{DL}/8018/{}", with_check(&format!("{}{}", p[0], p[1]))?)),
+        ("id:gsrnp", 2) => Some(format!("{DL}/8017/{}", with_check(&format!("{}{}", p[0], p[1]))?)),
+        ("id:gdti", 3..) => Some(format!("{DL}/253/{}{}", twelve(p[0], p[1])?, dl_escape(&tail(2)))),
+        ("id:cpi", 3..) => {
+            let serial = p[p.len() - 1];
+            let cpr = p[1..p.len() - 1].join(".");
+            Some(format!("{DL}/8010/{}{}/8011/{serial}", p[0], dl_escape(&cpr)))
+        }
+        ("id:sgcn", 3) => Some(format!("{DL}/255/{}{}", twelve(p[0], p[1])?, p[2])),
+        ("id:ginc", 2..) => Some(format!("{DL}/401/{}{}", p[0], dl_escape(&tail(1)))),
+        ("id:gsin", 2) => Some(format!("{DL}/402/{}", with_check(&format!("{}{}", p[0], p[1]))?)),
+        ("id:itip", 5..) => Some(format!("{DL}/8006/{}{}{}/21/{}", gtin(p[0], p[1])?, p[2], p[3], dl_escape(&tail(4)))),
+        ("id:upui", 3..) => Some(format!("{DL}/01/{}/235/{}", gtin(p[0], p[1])?, dl_escape(&tail(2)))),
+        ("id:pgln", 2) => Some(format!("{DL}/417/{}", twelve(p[0], p[1])?)),
+        ("class:lgtin", 3..) => Some(format!("{DL}/01/{}/10/{}", gtin(p[0], p[1])?, dl_escape(&tail(2)))),
+        ("idpat:sgtin", 3) if p[2] == "*" => Some(format!("{DL}/01/{}", gtin(p[0], p[1])?)),
+        ("idpat:grai", 3) if p[2] == "*" => Some(format!("{DL}/8003/0{}", twelve(p[0], p[1])?)),
+        ("idpat:gdti", 3) if p[2] == "*" => Some(format!("{DL}/253/{}", twelve(p[0], p[1])?)),
+        ("idpat:sgcn", 3) if p[2] == "*" => Some(format!("{DL}/255/{}", twelve(p[0], p[1])?)),
+        ("idpat:cpi", 3) if p[2] == "*" => Some(format!("{DL}/8010/{}{}", p[0], dl_escape(p[1]))),
+        ("idpat:itip", 5) if p[4] == "*" => Some(format!("{DL}/8006/{}{}{}", gtin(p[0], p[1])?, p[2], p[3])),
+        _ => None,
+    }
+}
+
+/// Primary keys and the qualifiers kept at the finest level of identification.
+const KEYS: &[(&str, &[&str])] = &[
+    ("01", &["21", "10", "235"]),
+    ("00", &[]),
+    ("253", &[]),
+    ("255", &[]),
+    ("401", &[]),
+    ("402", &[]),
+    ("414", &["254"]),
+    ("417", &[]),
+    ("8003", &[]),
+    ("8004", &[]),
+    ("8006", &["21", "10"]),
+    ("8010", &["8011"]),
+    ("8017", &[]),
+    ("8018", &[]),
+];
+
+fn short_name(s: &str) -> &str {
+    match s {
+        "gtin" => "01",
+        "sscc" => "00",
+        "gln" => "414",
+        "party" => "417",
+        "grai" => "8003",
+        "giai" => "8004",
+        "gsrn" => "8018",
+        "gsrnp" => "8017",
+        "gdti" => "253",
+        "gcn" => "255",
+        "ginc" => "401",
+        "gsin" => "402",
+        "itip" => "8006",
+        "cpid" => "8010",
+        "cpsn" => "8011",
+        "lot" => "10",
+        "ser" => "21",
+        "exten" => "254",
+        other => other,
+    }
+}
+
+fn digital_link(v: &str) -> Option<String> {
+    let rest = v.strip_prefix("https://").or_else(|| v.strip_prefix("http://"))?;
+    let rest = rest.split(['?', '#']).next()?;
+    // Short names (GS1 Digital Link 1.2 §4.7) become numeric AIs.
+    let segs: Vec<&str> = rest.split('/').skip(1).map(short_name).collect();
+    // The first AI that is a primary key starts the GS1 part of the path.
+    let start = segs.iter().position(|s| KEYS.iter().any(|(k, _)| k == s))?;
+    let (key, qualifiers) = KEYS.iter().find(|(k, _)| *k == segs[start])?;
+    let value = segs.get(start + 1).filter(|s| !s.is_empty())?;
+    let value = if *key == "01" { format!("{value:0>14}") } else { (*value).to_owned() };
+    let pairs: Vec<(&str, &str)> = segs[start + 2..].chunks(2).filter(|c| c.len() == 2).map(|c| (c[0], c[1])).collect();
+    let mut out = format!("{DL}/{key}/{value}");
+    // Keep only the finest qualifier level present, in the order the key lists them.
+    if let Some(q) = qualifiers.iter().find(|q| pairs.iter().any(|(a, _)| a == *q))
+        && let Some((_, qv)) = pairs.iter().find(|(a, _)| a == q)
+    {
+        out.push_str(&format!("/{q}/{qv}"));
+    }
+    Some(out)
+}
+
+/// Renders a node with everything below it, leftovers sorted.
+fn generic(n: &Node) -> String {
+    let mut s = n.name.clone();
+    if !n.value.is_empty() {
+        s.push('=');
+        s.push_str(&canon(&n.name, &n.value));
+    }
+    s.push_str(&generic_list(&n.children));
+    s
+}
+
+fn generic_list(nodes: &[Node]) -> String {
+    let mut parts: Vec<String> = nodes.iter().map(generic).collect();
+    parts.sort();
+    parts.concat()
+}
+
+/// Takes the nodes named `name` out of `nodes`.
+fn take(nodes: &mut Vec<Node>, name: &str) -> Vec<Node> {
+    let (hit, rest): (Vec<Node>, Vec<Node>) = std::mem::take(nodes).into_iter().partition(|n| n.name == name);
+    *nodes = rest;
+    hit
+}
+
+/// Renders ordered sub-fields, then the leftovers (extensions) sorted.
+fn ordered(mut children: Vec<Node>, order: &[(&str, ())]) -> String {
+    let mut s = String::new();
+    for (name, ()) in order {
+        let mut parts: Vec<String> = take(&mut children, name).iter().map(generic).collect();
+        parts.sort();
+        s.push_str(&parts.concat());
+    }
+    s + &generic_list(&children)
+}
+
+/// A list of identifiers: `epcList` + sorted `epc=…`.
+fn epc_list(name: &str, items: Vec<Node>) -> String {
+    let mut parts: Vec<String> =
+        items.iter().filter(|n| !n.value.is_empty()).map(|n| format!("epc={}", canon("epc", &n.value))).collect();
+    if parts.is_empty() {
+        return String::new();
+    }
+    parts.sort();
+    format!("{name}{}", parts.concat())
+}
+
+fn quantity_list(name: &str, items: Vec<Node>) -> String {
+    let mut parts: Vec<String> =
+        items.into_iter().map(|n| format!("quantityElement{}", ordered(n.children, QTY))).collect();
+    if parts.is_empty() {
+        return String::new();
+    }
+    parts.sort();
+    format!("{name}{}", parts.concat())
+}
+
+/// Business transactions, sources, destinations: `type=…` then the value.
+fn typed_list(name: &str, field: &str, items: Vec<Node>) -> String {
+    let mut parts: Vec<String> = items
+        .into_iter()
+        .map(|mut n| {
+            let ty = take(&mut n.children, "type");
+            let val = take(&mut n.children, field);
+            let mut s = String::new();
+            for t in ty.iter().filter(|t| !t.value.is_empty()) {
+                s.push_str(&format!("type={}", canon("type", &t.value)));
+            }
+            for v in val.iter().filter(|v| !v.value.is_empty()) {
+                s.push_str(&format!("{field}={}", canon(field, &v.value)));
+            }
+            s + &generic_list(&n.children)
+        })
+        .collect();
+    parts.sort();
+    format!("{name}{}", parts.concat())
+}
+
+fn sensor_list(items: Vec<Node>) -> String {
+    let mut parts: Vec<String> = items
+        .into_iter()
+        .map(|mut el| {
+            let mut s = String::from("sensorElement");
+            let mut metas: Vec<String> = take(&mut el.children, "sensorMetadata")
+                .into_iter()
+                .map(|m| format!("sensorMetadata{}", ordered(m.children, META)))
+                .collect();
+            metas.sort();
+            s.push_str(&metas.concat());
+            let mut reports: Vec<String> = take(&mut el.children, "sensorReport")
+                .into_iter()
+                .map(|r| format!("sensorReport{}", ordered(r.children, REPORT)))
+                .collect();
+            reports.sort();
+            s.push_str(&reports.concat());
+            s + &generic_list(&el.children)
+        })
+        .collect();
+    parts.sort();
+    format!("sensorElementList{}", parts.concat())
+}
+
+/// The pre-hash string of one event, with the namespaces of its document.
+fn prehash_with(ev: &Value, ctx: &Context) -> String {
+    let event_type = ev.get("type").and_then(Value::as_str).unwrap_or_default();
+    let mut nodes = Vec::new();
+    for (k, v) in ev.as_object().into_iter().flatten() {
+        if k != "type" {
+            build(ctx, "", k, v, &mut nodes);
+        }
+    }
+    let mut s = format!("eventType={event_type}");
+    for name in ORDER {
+        let items = take(&mut nodes, name);
+        if items.is_empty() {
+            continue;
+        }
+        s.push_str(&match *name {
+            "epcList" | "inputEPCList" | "outputEPCList" | "childEPCs" => epc_list(name, items),
+            "quantityList" | "childQuantityList" | "inputQuantityList" | "outputQuantityList" => {
+                quantity_list(name, items)
+            }
+            "persistentDisposition" => items
+                .into_iter()
+                .map(|n| format!("{name}{}", ordered(n.children, &[("set", ()), ("unset", ())])))
+                .collect(),
+            "readPoint" | "bizLocation" => {
+                items.into_iter().map(|n| format!("{name}{}", ordered(n.children, &[("id", ())]))).collect()
+            }
+            "sensorElementList" => sensor_list(items),
+            _ => {
+                let mut parts: Vec<String> = items.iter().map(generic).collect();
+                parts.sort();
+                parts.concat()
+            }
+        });
+    }
+    // Everything else, sorted as rendered: business transactions, sources and
+    // destinations, ILMD, error declarations, user extensions.
+    let mut rest: Vec<String> = Vec::new();
+    for (list, field) in
+        [("bizTransactionList", "bizTransaction"), ("sourceList", "source"), ("destinationList", "destination")]
+    {
+        let items = take(&mut nodes, list);
+        if !items.is_empty() {
+            rest.push(typed_list(list, field, items));
+        }
+    }
+    rest.extend(nodes.iter().map(generic));
+    rest.sort();
+    s + &rest.concat()
+}
+
+/// The pre-hash string of one event, outside any document (default namespaces).
+pub fn prehash(ev: &Value) -> String {
+    prehash_with(ev, &Context::of(&Value::Null))
+}
