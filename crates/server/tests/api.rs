@@ -6,7 +6,7 @@ use std::sync::Arc;
 use stockade_ingest::UnknownEntities;
 use stockade_model::clock::SystemClock;
 use stockade_server::{AppState, Intake, ServerConfig};
-use stockade_store::{Role, SqlStore, Store};
+use stockade_store::{EmbeddedStore, Role, Store};
 
 const REFERENCE: &str = include_str!("../../../examples/reference.yaml");
 const EVENTS: &str = include_str!("../../../examples/events.ndjson");
@@ -22,7 +22,7 @@ struct Server {
 
 async fn start(policy: UnknownEntities, max_body_bytes: usize) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(SqlStore::open_dir(dir.path()).await.unwrap());
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_dir(dir.path()).await.unwrap());
     let clock = Arc::new(SystemClock);
     let intake = Intake::start(store.clone(), clock.clone(), policy).await.unwrap();
     let token = |role| {

@@ -11,9 +11,11 @@ use stockade_model::clock::{Clock, SystemClock};
 use stockade_server::{AppState, Intake, ServerConfig};
 use stockade_store::Role;
 
-/// A synthetic event line of about 200 bytes (a badge read or a stock move).
-fn line(i: usize) -> String {
-    if i.is_multiple_of(2) {
+/// A synthetic event line of about 200 bytes: a stock move for a share of
+/// the events (spread evenly), a badge read for the rest.
+fn line(i: usize, inventory_share: f64) -> String {
+    let is_move = ((i + 1) as f64 * inventory_share).floor() > (i as f64 * inventory_share).floor();
+    if !is_move {
         format!(
             r#"{{"id":"e{i:010}","source":"acs-bench","site":"S{:02}","occurred_at":"2026-11-02T08:{:02}:{:02}.{:03}+01:00","kind":"access.granted","door":"D-{:03}","badge":"B-{:06}","direction":"in"}}"#,
             i % 16,
@@ -45,6 +47,10 @@ pub async fn run(a: BenchArgs) -> Result<()> {
     if a.events == 0 || a.runs == 0 || a.http_batch == 0 || a.clients == 0 {
         bail!("--events, --runs, --http-batch and --clients must be positive");
     }
+    if !(0.0..=1.0).contains(&a.inventory_share) {
+        bail!("--inventory-share must be between 0 and 1");
+    }
+    let share = a.inventory_share;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let work = tempfile::tempdir()?;
     let file = work.path().join("events.ndjson");
@@ -52,13 +58,18 @@ pub async fn run(a: BenchArgs) -> Result<()> {
     {
         let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
         for i in 0..a.events {
-            let l = line(i);
+            let l = line(i, share);
             bytes += l.len() + 1;
             writeln!(w, "{l}")?;
         }
         w.flush()?;
     }
-    println!("{} events, {:.0} bytes per event on average", a.events, bytes as f64 / a.events as f64);
+    println!(
+        "{} events, {:.0} bytes per event on average, {:.0}% stock moves",
+        a.events,
+        bytes as f64 / a.events as f64,
+        share * 100.0
+    );
 
     let mut file_rates = Vec::new();
     for run in 0..a.runs {
@@ -75,7 +86,7 @@ pub async fn run(a: BenchArgs) -> Result<()> {
         println!("file run {run}: {:.0} events/s", a.events as f64 / secs);
     }
 
-    let lines: Arc<Vec<String>> = Arc::new((0..a.events).map(line).collect());
+    let lines: Arc<Vec<String>> = Arc::new((0..a.events).map(|i| line(i, share)).collect());
     let mut http_rates = Vec::new();
     for run in 0..a.runs {
         let dir = work.path().join(format!("http-{run}"));

@@ -179,4 +179,8 @@ pub struct BenchArgs {
     /// Runs of each measurement (the median is reported).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// Share of events that are stock moves (each moves the book twice); the
+    /// rest are badge reads.
+    #[arg(long, default_value_t = 0.5)]
+    pub inventory_share: f64,
 }

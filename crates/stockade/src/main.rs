@@ -13,7 +13,7 @@ use cli::{Cli, Command, LogFormat, TokenCommand};
 use std::sync::Arc;
 use stockade_model::clock::{Clock, SystemClock};
 use stockade_server::{AppState, Intake, ServerConfig};
-use stockade_store::{Role, SqlStore, Store};
+use stockade_store::{EmbeddedStore, Role, Store};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -45,8 +45,9 @@ fn init_logs(format: LogFormat) {
 }
 
 async fn open(data: &std::path::Path) -> Result<Arc<dyn Store>> {
-    let store =
-        SqlStore::open_dir(data).await.with_context(|| format!("opening the data directory {}", data.display()))?;
+    let store = EmbeddedStore::open_dir(data)
+        .await
+        .with_context(|| format!("opening the data directory {}", data.display()))?;
     Ok(Arc::new(store))
 }
 

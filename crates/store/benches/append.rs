@@ -1,6 +1,6 @@
 //! Raw store append throughput (no parsing, no HTTP): `cargo bench -p stockade-store --bench append`.
 use std::time::Instant;
-use stockade_store::{NewEvent, SqlStore, Store};
+use stockade_store::{EmbeddedStore, NewEvent, SqlStore, Store};
 
 fn ev(i: usize) -> NewEvent {
     let payload = format!(
@@ -21,17 +21,26 @@ fn ev(i: usize) -> NewEvent {
     }
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let n: usize = std::env::var("N").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
     let batch: usize = std::env::var("BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(8192);
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqlStore::open_dir(dir.path()).await.unwrap();
     let events: Vec<NewEvent> = (0..n).map(ev).collect();
-    let t = Instant::now();
-    for chunk in events.chunks(batch) {
-        store.append(chunk).await.unwrap();
+    for (name, store) in [
+        (
+            "embedded (journal)",
+            Box::new(EmbeddedStore::open_dir(&tempfile::tempdir().unwrap().keep()).await.unwrap()) as Box<dyn Store>,
+        ),
+        (
+            "sql (SQLite rows)",
+            Box::new(SqlStore::open_dir(&tempfile::tempdir().unwrap().keep()).await.unwrap()) as Box<dyn Store>,
+        ),
+    ] {
+        let t = Instant::now();
+        for chunk in events.chunks(batch) {
+            store.append(chunk).await.unwrap();
+        }
+        let s = t.elapsed().as_secs_f64();
+        println!("append {name}: {n} events in batches of {batch}: {:.0} events/s", n as f64 / s);
     }
-    let s = t.elapsed().as_secs_f64();
-    println!("append: {n} events in batches of {batch}: {:.0} events/s", n as f64 / s);
 }

@@ -5,17 +5,20 @@
 //! - An event is in the store exactly once per (source, id): re-sending it is
 //!   reported as a duplicate and changes nothing.
 //! - Stored events are never updated or deleted through this interface.
-//! - [`Store::append`] returns only after the batch is durable (committed with
-//!   `synchronous=FULL` on SQLite), and the inventory book, movements and counts
-//!   are written in the same transaction as the events they come from.
+//! - [`Store::append`] returns only after the batch is durable (the journal's
+//!   `fdatasync`, or an SQL commit with `synchronous=FULL`), and reads after it
+//!   see its effect on the inventory book.
 //! - The interface carries no driver types: the same conformance suite
 //!   ([`conformance`]) runs against every driver.
 #![forbid(unsafe_code)]
 
 pub mod conformance;
+mod embedded;
 mod group;
+pub mod journal;
 mod sql;
 
+pub use embedded::EmbeddedStore;
 pub use group::GroupCommit;
 pub use sql::SqlStore;
 
@@ -34,6 +37,8 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("storage I/O failed: {0}")]
+    Io(String),
     #[error("the store is shutting down")]
     Closed,
 }

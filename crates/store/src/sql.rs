@@ -34,17 +34,27 @@ pub struct SqlStore {
 }
 
 fn migrations(dialect: Dialect) -> Migrator {
-    let (v1,) = match dialect {
-        Dialect::Sqlite => (include_str!("../migrations/sqlite/0001_foundation.sql"),),
-        Dialect::Postgres => (include_str!("../migrations/postgres/0001_foundation.sql"),),
+    let files: [(&'static str, &'static str); 3] = match dialect {
+        Dialect::Sqlite => [
+            ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
+            ("projection", include_str!("../migrations/sqlite/0002_projection.sql")),
+            ("book snapshot", include_str!("../migrations/sqlite/0003_book_snapshot.sql")),
+        ],
+        Dialect::Postgres => [
+            ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
+            ("projection", include_str!("../migrations/postgres/0002_projection.sql")),
+            ("book snapshot", include_str!("../migrations/postgres/0003_book_snapshot.sql")),
+        ],
     };
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        Cow::Borrowed("foundation"),
-        MigrationType::Simple,
-        v1.into_sql_str(),
-        false,
-    )])
+    Migrator::with_migrations(
+        files
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, sql))| {
+                Migration::new(i as i64 + 1, Cow::Borrowed(name), MigrationType::Simple, sql.into_sql_str(), false)
+            })
+            .collect(),
+    )
 }
 
 impl SqlStore {
@@ -270,56 +280,15 @@ impl Store for SqlStore {
             }
         }
 
-        // Book effects of what was accepted now.
-        let mut moves = Vec::new();
-        let mut book: HashMap<(&str, &str, &str), (f64, i64)> = HashMap::new();
-        for (i, e) in batch.iter().enumerate() {
-            let Appended::Accepted(seq) = out[i] else { continue };
-            for m in &e.movements {
-                moves.push((seq, e.occurred_us, m));
-                let entry = book.entry((m.site.as_str(), m.location.as_str(), m.sku.as_str())).or_insert((0.0, seq));
-                entry.0 += m.delta;
-                entry.1 = entry.1.max(seq);
-            }
-            if let Some(o) = &e.observation {
-                sqlx::query(
-                    "INSERT INTO inventory_counts (seq, site, location, sku, occurred_us, counted) VALUES ($1,$2,$3,$4,$5,$6)",
-                )
-                .bind(seq)
-                .bind(o.site.as_str())
-                .bind(o.location.as_str())
-                .bind(o.sku.as_str())
-                .bind(e.occurred_us)
-                .bind(o.counted)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        let mut pos = 0;
-        for n in chunk_sizes(moves.len()) {
-            let mut q = sqlx::query(AssertSqlSafe(insert_movements_sql(n, self.dialect)));
-            for (seq, occurred_us, m) in &moves[pos..pos + n] {
-                q = q
-                    .bind(*seq)
-                    .bind(m.site.as_str())
-                    .bind(m.location.as_str())
-                    .bind(m.sku.as_str())
-                    .bind(*occurred_us)
-                    .bind(m.delta);
-            }
-            pos += n;
-            q.execute(&mut *tx).await?;
-        }
-        let book: Vec<_> = book.into_iter().collect();
-        let mut pos = 0;
-        for n in chunk_sizes(book.len()) {
-            let mut q = sqlx::query(AssertSqlSafe(upsert_book_sql(n, self.dialect)));
-            for ((site, location, sku), (delta, seq)) in &book[pos..pos + n] {
-                q = q.bind(*site).bind(*location).bind(*sku).bind(*delta).bind(*seq);
-            }
-            pos += n;
-            q.execute(&mut *tx).await?;
-        }
+        let accepted: Vec<(i64, &NewEvent)> = batch
+            .iter()
+            .zip(&out)
+            .filter_map(|(e, a)| match a {
+                Appended::Accepted(seq) => Some((*seq, e)),
+                Appended::Duplicate => None,
+            })
+            .collect();
+        apply_book(&mut tx, &accepted, self.dialect).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -517,6 +486,151 @@ impl Store for SqlStore {
             })
         })
         .transpose()
+    }
+}
+
+/// Writes the book effects (movements, counts, book totals) of accepted events.
+async fn apply_book(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    accepted: &[(i64, &NewEvent)],
+    dialect: Dialect,
+) -> Result<()> {
+    let mut moves = Vec::new();
+    let mut book: HashMap<(&str, &str, &str), (f64, i64)> = HashMap::new();
+    for (seq, e) in accepted {
+        let seq = *seq;
+        for m in &e.movements {
+            moves.push((seq, e.occurred_us, m));
+            let entry = book.entry((m.site.as_str(), m.location.as_str(), m.sku.as_str())).or_insert((0.0, seq));
+            entry.0 += m.delta;
+            entry.1 = entry.1.max(seq);
+        }
+        if let Some(o) = &e.observation {
+            sqlx::query(
+                "INSERT INTO inventory_counts (seq, site, location, sku, occurred_us, counted) VALUES ($1,$2,$3,$4,$5,$6)",
+            )
+            .bind(seq)
+            .bind(o.site.as_str())
+            .bind(o.location.as_str())
+            .bind(o.sku.as_str())
+            .bind(e.occurred_us)
+            .bind(o.counted)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    let mut pos = 0;
+    for n in chunk_sizes(moves.len()) {
+        let mut q = sqlx::query(AssertSqlSafe(insert_movements_sql(n, dialect)));
+        for (seq, occurred_us, m) in &moves[pos..pos + n] {
+            q = q
+                .bind(*seq)
+                .bind(m.site.as_str())
+                .bind(m.location.as_str())
+                .bind(m.sku.as_str())
+                .bind(*occurred_us)
+                .bind(m.delta);
+        }
+        pos += n;
+        q.execute(&mut **tx).await?;
+    }
+    let book: Vec<_> = book.into_iter().collect();
+    let mut pos = 0;
+    for n in chunk_sizes(book.len()) {
+        let mut q = sqlx::query(AssertSqlSafe(upsert_book_sql(n, dialect)));
+        for ((site, location, sku), (delta, seq)) in &book[pos..pos + n] {
+            q = q.bind(*site).bind(*location).bind(*sku).bind(*delta).bind(*seq);
+        }
+        pos += n;
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+impl SqlStore {
+    /// Writes places of the in-memory book and the journal position they
+    /// reflect, in one transaction.
+    pub(crate) async fn save_book(
+        &self,
+        places: &[(stockade_model::book::Place, stockade_model::book::PlaceState)],
+        through: i64,
+    ) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        let mut pos = 0;
+        for n in chunk_sizes(places.len()) {
+            let sql = format!(
+                "INSERT INTO book_places (site, location, sku, quantity, count_seq, count_us, counted, book_at, approximate, recent) \
+                 VALUES {} ON CONFLICT (site, location, sku) DO UPDATE SET \
+                 quantity = excluded.quantity, count_seq = excluded.count_seq, count_us = excluded.count_us, \
+                 counted = excluded.counted, book_at = excluded.book_at, approximate = excluded.approximate, recent = excluded.recent",
+                values_clause(n, 10, self.dialect)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (p, st) in &places[pos..pos + n] {
+                let c = st.count.as_ref();
+                q = q
+                    .bind(p.site.as_str())
+                    .bind(p.location.as_str())
+                    .bind(p.sku.as_str())
+                    .bind(st.quantity)
+                    .bind(c.map(|c| c.seq))
+                    .bind(c.map(|c| c.occurred_us))
+                    .bind(c.map(|c| c.counted))
+                    .bind(c.map(|c| c.book_at))
+                    .bind(c.map(|c| i64::from(c.approximate)))
+                    .bind(serde_json::to_string(&st.recent).unwrap_or_else(|_| "[]".into()));
+            }
+            pos += n;
+            q.execute(&mut *tx).await?;
+        }
+        sqlx::query(
+            "INSERT INTO projection_state (name, seq) VALUES ('book_snapshot', $1) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
+        )
+        .bind(through)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The saved book and the journal position it reflects.
+    pub(crate) async fn load_book(&self) -> Result<(stockade_model::book::InventoryBook, i64)> {
+        let mut book = stockade_model::book::InventoryBook::default();
+        let rows = sqlx::query(
+            "SELECT site, location, sku, quantity, count_seq, count_us, counted, book_at, approximate, recent FROM book_places",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        for r in rows {
+            let count = match (r.try_get::<Option<i64>, _>(4)?, r.try_get::<Option<i64>, _>(5)?) {
+                (Some(seq), Some(occurred_us)) => Some(stockade_model::book::CountState {
+                    seq,
+                    occurred_us,
+                    counted: r.try_get::<Option<f64>, _>(6)?.unwrap_or_default(),
+                    book_at: r.try_get::<Option<f64>, _>(7)?.unwrap_or_default(),
+                    approximate: r.try_get::<Option<i64>, _>(8)?.unwrap_or_default() != 0,
+                }),
+                _ => None,
+            };
+            let recent: String = r.try_get(9)?;
+            book.restore(
+                stockade_model::book::Place { site: r.try_get(0)?, location: r.try_get(1)?, sku: r.try_get(2)? },
+                stockade_model::book::PlaceState {
+                    quantity: r.try_get(3)?,
+                    recent: serde_json::from_str(&recent)
+                        .map_err(|e| StoreError::Corrupt(format!("book snapshot: {e}")))?,
+                    count,
+                },
+            );
+        }
+        let row = sqlx::query("SELECT seq FROM projection_state WHERE name = 'book_snapshot'")
+            .fetch_optional(&self.reader)
+            .await?;
+        let through = match row {
+            Some(r) => r.try_get(0)?,
+            None => 0,
+        };
+        Ok((book, through))
     }
 }
 
