@@ -181,6 +181,6 @@ pub struct BenchArgs {
     pub runs: usize,
     /// Share of events that are stock moves (each moves the book twice); the
     /// rest are badge reads.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.2)]
     pub inventory_share: f64,
 }

@@ -18,6 +18,27 @@ use tokio::task::JoinSet;
 
 type Batch = Vec<(usize, Result<Event, LineError>)>;
 
+/// What the reader thread hands on: rows it parsed (CSV), or raw NDJSON lines
+/// (`first_line`, bytes) that the ingest tasks parse in parallel.
+enum Chunk {
+    Parsed(Batch),
+    Lines(usize, Vec<u8>),
+}
+
+impl Chunk {
+    fn into_batch(self) -> Batch {
+        match self {
+            Chunk::Parsed(b) => b,
+            Chunk::Lines(first, bytes) => stockade_ingest::ndjson_lines(&bytes)
+                .map(|(i, l)| {
+                    let n = first + i - 1;
+                    (n, stockade_ingest::parse_line(n, l))
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Reads reference files into one set (so files may refer to each other).
 pub fn read_reference(files: &[PathBuf]) -> Result<ReferenceData> {
     let mut all = ReferenceData::default();
@@ -202,15 +223,15 @@ fn spawn_reader(
     mapping: Option<Arc<CsvMapping>>,
     batch: usize,
     pb: ProgressBar,
-    tx: tokio::sync::mpsc::Sender<Batch>,
+    tx: tokio::sync::mpsc::Sender<Chunk>,
 ) -> std::thread::JoinHandle<Result<()>> {
     std::thread::spawn(move || -> Result<()> {
         let file = std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
         let mut current: Batch = Vec::with_capacity(batch);
+        let send = |c: Chunk| tx.blocking_send(c).map_err(|_| anyhow::anyhow!("ingest stopped"));
         let flush = |current: &mut Batch| -> Result<()> {
             if !current.is_empty() {
-                let full = std::mem::replace(current, Vec::with_capacity(batch));
-                tx.blocking_send(full).map_err(|_| anyhow::anyhow!("ingest stopped"))?;
+                send(Chunk::Parsed(std::mem::replace(current, Vec::with_capacity(batch))))?;
             }
             Ok(())
         };
@@ -233,26 +254,26 @@ fn spawn_reader(
                 }
             }
             _ => {
+                // Only split into lines here; parsing happens in the ingest
+                // tasks, on every core.
                 let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
-                let mut buf = Vec::with_capacity(512);
-                let mut n = 0usize;
+                let mut buf: Vec<u8> = Vec::with_capacity(batch * 256);
+                let (mut first, mut lines) = (1usize, 0usize);
                 loop {
-                    buf.clear();
                     let read = reader.read_until(b'\n', &mut buf)?;
                     if read == 0 {
                         break;
                     }
-                    n += 1;
                     pb.inc(read as u64);
-                    let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
-                    let line = line.strip_suffix(b"\r").unwrap_or(line);
-                    if line.iter().all(u8::is_ascii_whitespace) {
-                        continue;
+                    lines += 1;
+                    if lines >= batch {
+                        send(Chunk::Lines(first, std::mem::replace(&mut buf, Vec::with_capacity(batch * 256))))?;
+                        first += lines;
+                        lines = 0;
                     }
-                    current.push((n, stockade_ingest::parse_line(n, line)));
-                    if current.len() >= batch {
-                        flush(&mut current)?;
-                    }
+                }
+                if !buf.is_empty() {
+                    send(Chunk::Lines(first, buf))?;
                 }
             }
         }
@@ -272,7 +293,7 @@ async fn ingest_file(
 ) -> Result<IngestReport> {
     let len = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
     let pb = progress(len, quiet || len < 8 << 20, &path.display().to_string());
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(4);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(4);
     let reader = spawn_reader(path.to_owned(), format, mapping, batch, pb.clone(), tx);
     let mut report = IngestReport::default();
     let mut inflight = JoinSet::new();
@@ -285,7 +306,7 @@ async fn ingest_file(
             }
         }
         let sink = sink.clone();
-        inflight.spawn(async move { sink.send(b).await });
+        inflight.spawn(async move { sink.send(b.into_batch()).await });
     }
     while let Some(r) = inflight.join_next().await {
         report.merge(r??);

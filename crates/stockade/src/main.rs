@@ -15,6 +15,11 @@ use stockade_model::clock::{Clock, SystemClock};
 use stockade_server::{AppState, Intake, ServerConfig};
 use stockade_store::{EmbeddedStore, Role, Store};
 
+// Ingest allocates many small strings per event; mimalloc measured faster than
+// the system allocator on `stockade bench` (see docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logs(cli.log_format);
