@@ -286,7 +286,10 @@ fn canon_number(v: &str) -> Option<String> {
     if !f.is_finite() {
         return None;
     }
-    if f.fract() == 0.0 && f.abs() < 1e21 {
+    // Integral values print as the exact integer the double holds (as the
+    // reference implementation does: 1.1110000111100001e23 prints as
+    // 111100001111000003641344).
+    if f.fract() == 0.0 && f.abs() < 1e38 {
         return Some(format!("{}", f as i128));
     }
     Some(format!("{f}"))
@@ -474,15 +477,23 @@ fn take(nodes: &mut Vec<Node>, name: &str) -> Vec<Node> {
     hit
 }
 
-/// Renders ordered sub-fields, then the leftovers (extensions) sorted.
-fn ordered(mut children: Vec<Node>, order: &[(&str, ())]) -> String {
+/// Renders ordered sub-fields, then the user extensions (`{ns}name`) sorted.
+/// Other unexpected fields are returned: the reference implementation renders
+/// them at the end of the event, under their full path.
+fn ordered(mut children: Vec<Node>, order: &[(&str, ())]) -> (String, Vec<Node>) {
     let mut s = String::new();
     for (name, ()) in order {
         let mut parts: Vec<String> = take(&mut children, name).iter().map(generic).collect();
         parts.sort();
         s.push_str(&parts.concat());
     }
-    s + &generic_list(&children)
+    let (extensions, stray): (Vec<Node>, Vec<Node>) = children.into_iter().partition(|n| n.name.starts_with('{'));
+    (s + &generic_list(&extensions), stray)
+}
+
+/// Wraps stray fields in the path of the element they were found in.
+fn wrap(name: &str, stray: Vec<Node>) -> Option<Node> {
+    (!stray.is_empty()).then(|| Node { name: name.to_owned(), value: String::new(), children: stray })
 }
 
 /// A list of identifiers: `epcList` + sorted `epc=…`.
@@ -496,9 +507,17 @@ fn epc_list(name: &str, items: Vec<Node>) -> String {
     format!("{name}{}", parts.concat())
 }
 
-fn quantity_list(name: &str, items: Vec<Node>) -> String {
-    let mut parts: Vec<String> =
-        items.into_iter().map(|n| format!("quantityElement{}", ordered(n.children, QTY))).collect();
+fn quantity_list(name: &str, items: Vec<Node>, stray: &mut Vec<Node>) -> String {
+    let mut strays = Vec::new();
+    let mut parts: Vec<String> = items
+        .into_iter()
+        .map(|n| {
+            let (s, left) = ordered(n.children, QTY);
+            strays.extend(wrap("quantityElement", left));
+            format!("quantityElement{s}")
+        })
+        .collect();
+    stray.extend(wrap(name, strays));
     if parts.is_empty() {
         return String::new();
     }
@@ -527,26 +546,33 @@ fn typed_list(name: &str, field: &str, items: Vec<Node>) -> String {
     format!("{name}{}", parts.concat())
 }
 
-fn sensor_list(items: Vec<Node>) -> String {
+fn sensor_list(items: Vec<Node>, stray: &mut Vec<Node>) -> String {
+    let mut element_strays = Vec::new();
     let mut parts: Vec<String> = items
         .into_iter()
         .map(|mut el| {
+            let mut inner = Vec::new();
             let mut s = String::from("sensorElement");
-            let mut metas: Vec<String> = take(&mut el.children, "sensorMetadata")
-                .into_iter()
-                .map(|m| format!("sensorMetadata{}", ordered(m.children, META)))
-                .collect();
-            metas.sort();
-            s.push_str(&metas.concat());
-            let mut reports: Vec<String> = take(&mut el.children, "sensorReport")
-                .into_iter()
-                .map(|r| format!("sensorReport{}", ordered(r.children, REPORT)))
-                .collect();
-            reports.sort();
-            s.push_str(&reports.concat());
-            s + &generic_list(&el.children)
+            for (name, order) in [("sensorMetadata", META), ("sensorReport", REPORT)] {
+                let mut rendered: Vec<String> = take(&mut el.children, name)
+                    .into_iter()
+                    .map(|m| {
+                        let (r, left) = ordered(m.children, order);
+                        inner.extend(wrap(name, left));
+                        format!("{name}{r}")
+                    })
+                    .collect();
+                rendered.sort();
+                s.push_str(&rendered.concat());
+            }
+            let (extensions, left): (Vec<Node>, Vec<Node>) =
+                std::mem::take(&mut el.children).into_iter().partition(|n| n.name.starts_with('{'));
+            inner.extend(left);
+            element_strays.extend(wrap("sensorElement", inner));
+            s + &generic_list(&extensions)
         })
         .collect();
+    stray.extend(wrap("sensorElementList", element_strays));
     parts.sort();
     format!("sensorElementList{}", parts.concat())
 }
@@ -561,6 +587,7 @@ fn prehash_with(ev: &Value, ctx: &Context) -> String {
         }
     }
     let mut s = format!("eventType={event_type}");
+    let mut stray = Vec::new();
     for name in ORDER {
         let items = take(&mut nodes, name);
         if items.is_empty() {
@@ -569,16 +596,21 @@ fn prehash_with(ev: &Value, ctx: &Context) -> String {
         s.push_str(&match *name {
             "epcList" | "inputEPCList" | "outputEPCList" | "childEPCs" => epc_list(name, items),
             "quantityList" | "childQuantityList" | "inputQuantityList" | "outputQuantityList" => {
-                quantity_list(name, items)
+                quantity_list(name, items, &mut stray)
             }
-            "persistentDisposition" => items
-                .into_iter()
-                .map(|n| format!("{name}{}", ordered(n.children, &[("set", ()), ("unset", ())])))
-                .collect(),
-            "readPoint" | "bizLocation" => {
-                items.into_iter().map(|n| format!("{name}{}", ordered(n.children, &[("id", ())]))).collect()
+            "persistentDisposition" | "readPoint" | "bizLocation" => {
+                let order: &[(&str, ())] =
+                    if *name == "persistentDisposition" { &[("set", ()), ("unset", ())] } else { &[("id", ())] };
+                items
+                    .into_iter()
+                    .map(|n| {
+                        let (r, left) = ordered(n.children, order);
+                        stray.extend(wrap(name, left));
+                        format!("{name}{r}")
+                    })
+                    .collect()
             }
-            "sensorElementList" => sensor_list(items),
+            "sensorElementList" => sensor_list(items, &mut stray),
             _ => {
                 let mut parts: Vec<String> = items.iter().map(generic).collect();
                 parts.sort();
@@ -597,7 +629,7 @@ fn prehash_with(ev: &Value, ctx: &Context) -> String {
             rest.push(typed_list(list, field, items));
         }
     }
-    rest.extend(nodes.iter().map(generic));
+    rest.extend(nodes.iter().chain(&stray).map(generic));
     rest.sort();
     s + &rest.concat()
 }

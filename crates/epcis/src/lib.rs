@@ -16,9 +16,10 @@ pub mod hash;
 pub mod keys;
 pub mod map;
 pub mod validate;
+pub mod xml;
 
 pub use map::{Directory, map_document};
-pub use validate::{DocumentError, validate};
+pub use validate::{DocumentError, validate, validate_xml};
 
 /// The events of an EPCIS document or query document, in order.
 pub fn event_list(doc: &serde_json::Value) -> &[serde_json::Value] {

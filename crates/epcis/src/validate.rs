@@ -52,33 +52,59 @@ fn errata(schema: &mut Value) {
     }
 }
 
-fn validator() -> Result<&'static jsonschema::Validator, DocumentError> {
-    static V: OnceLock<Result<jsonschema::Validator, String>> = OnceLock::new();
-    V.get_or_init(|| {
-        let mut schema: Value = serde_json::from_str(SCHEMA).map_err(|e| e.to_string())?;
-        errata(&mut schema);
-        jsonschema::draft7::options().should_validate_formats(true).build(&schema).map_err(|e| e.to_string())
-    })
-    .as_ref()
-    .map_err(|e| DocumentError::Schema(e.clone()))
+/// The XML binding (its XSD) has no uniqueness constraint on lists, so a
+/// converted XML document is not held to JSON's `uniqueItems`.
+fn drop_unique_items(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.remove("uniqueItems");
+            m.values_mut().for_each(drop_unique_items);
+        }
+        Value::Array(a) => a.iter_mut().for_each(drop_unique_items),
+        _ => {}
+    }
+}
+
+fn build(for_xml: bool) -> Result<jsonschema::Validator, String> {
+    let mut schema: Value = serde_json::from_str(SCHEMA).map_err(|e| e.to_string())?;
+    errata(&mut schema);
+    if for_xml {
+        drop_unique_items(&mut schema);
+    }
+    jsonschema::draft7::options().should_validate_formats(true).build(&schema).map_err(|e| e.to_string())
+}
+
+fn validator(for_xml: bool) -> Result<&'static jsonschema::Validator, DocumentError> {
+    static JSON: OnceLock<Result<jsonschema::Validator, String>> = OnceLock::new();
+    static XML: OnceLock<Result<jsonschema::Validator, String>> = OnceLock::new();
+    let cell = if for_xml { &XML } else { &JSON };
+    cell.get_or_init(|| build(for_xml)).as_ref().map_err(|e| DocumentError::Schema(e.clone()))
 }
 
 /// At most this many errors are listed for one document.
 const MAX_ERRORS: usize = 20;
 
-/// Parses and validates a capture document. Errors name the JSON pointer of
-/// the offending value (`/epcisBody/eventList/1/bizStep`).
+/// Parses and validates a JSON / JSON-LD capture document. Errors name the
+/// JSON pointer of the offending value (`/epcisBody/eventList/1/bizStep`).
 pub fn validate(bytes: &[u8]) -> Result<Value, DocumentError> {
     let doc: Value = serde_json::from_slice(bytes).map_err(|e| DocumentError::Json(e.to_string()))?;
-    let v = validator()?;
-    let mut errors: Vec<String> = v
-        .iter_errors(&doc)
-        .take(MAX_ERRORS)
-        .map(|e| {
-            let at = e.instance_path().to_string();
-            format!("{}: {}", if at.is_empty() { "/" } else { &at }, short(&e.to_string()))
-        })
-        .collect();
+    validate_value(doc, Vec::new(), false)
+}
+
+/// Parses an XML capture document, converts it to its JSON-LD form
+/// ([`crate::xml`]) and validates that, so both syntaxes obey one set of rules.
+/// Errors point into the JSON form (`/epcisBody/eventList/0/action`).
+pub fn validate_xml(bytes: &[u8]) -> Result<Value, DocumentError> {
+    let (doc, problems) = crate::xml::to_json_checked(bytes)?;
+    validate_value(doc, problems, true)
+}
+
+fn validate_value(doc: Value, mut errors: Vec<String>, for_xml: bool) -> Result<Value, DocumentError> {
+    let v = validator(for_xml)?;
+    errors.extend(v.iter_errors(&doc).take(MAX_ERRORS).map(|e| {
+        let at = e.instance_path().to_string();
+        format!("{}: {}", if at.is_empty() { "/" } else { &at }, short(&e.to_string()))
+    }));
     // RFC 3339 is stricter than what `date-time` lets through in places (a
     // leap second, lowercase `t`); the canonical model needs RFC 3339.
     for (i, ev) in crate::event_list(&doc).iter().enumerate() {

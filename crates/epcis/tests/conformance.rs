@@ -128,3 +128,72 @@ fn events_without_an_event_id_are_keyed_by_their_cbv_hash() {
     assert_eq!(ev.id.as_str(), want);
     assert_eq!(ev.epcis.as_ref().unwrap().event_hash, want);
 }
+
+fn xml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(xml_files(&p));
+        } else if p.extension().and_then(|e| e.to_str()) == Some("xml") {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn every_valid_xml_capture_document_is_accepted_and_mapped() {
+    let source = SourceId::new("epcis").unwrap();
+    // JumbledFieldsOrder.xml breaks the field order that EPCglobal-epcis-2_0.xsd
+    // fixes (xsd:sequence), and the OpenEPCIS set itself rejects
+    // ObjectEvent_with_wrong_element_order.xml for the same fault; we follow
+    // the XSD (see `jumbled_xml_is_refused_for_its_order`).
+    let mut docs: Vec<PathBuf> = xml_files(&data("openepcis/2.0/EPCIS/XML/Capture/Documents"))
+        .into_iter()
+        .filter(|p| !p.ends_with("JumbledFieldsOrder.xml"))
+        .collect();
+    docs.extend(xml_files(&data("gs1/XML")).into_iter().filter(|p| {
+        // Master-data-only and capture-job examples carry no events to capture.
+        let text = std::fs::read_to_string(p).unwrap();
+        text.contains("<EventList")
+    }));
+    let mut failures = Vec::new();
+    for path in &docs {
+        let bytes = std::fs::read(path).unwrap();
+        match stockade_epcis::validate_xml(&bytes) {
+            Ok(doc) => {
+                let mapped = map_document(&doc, &Directory::default(), &source, None);
+                let events = stockade_epcis::event_list(&doc).len();
+                let covered: std::collections::BTreeSet<usize> = mapped.iter().map(|(i, _)| *i).collect();
+                if covered.len() != events || mapped.iter().any(|(_, r)| r.is_err()) {
+                    failures.push(format!("{}: mapping {:?}", path.display(), mapped.iter().find(|(_, r)| r.is_err())));
+                }
+            }
+            Err(e) => failures.push(format!("{}: {e}", path.display())),
+        }
+    }
+    assert!(docs.len() >= 40, "{}", docs.len());
+    assert!(failures.is_empty(), "{} of {}:\n{}", failures.len(), docs.len(), failures.join("\n"));
+}
+
+#[test]
+fn every_invalid_xml_capture_document_is_refused() {
+    let docs = xml_files(&data("openepcis/2.0/EPCIS/XML/Capture/Invalid"));
+    assert!(!docs.is_empty());
+    for path in docs {
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(stockade_epcis::validate_xml(&bytes).is_err(), "{} was accepted", path.display());
+    }
+}
+
+#[test]
+fn jumbled_xml_is_refused_for_its_order() {
+    let bytes = std::fs::read(data("openepcis/2.0/EPCIS/XML/Capture/Documents/JumbledFieldsOrder.xml")).unwrap();
+    let err = stockade_epcis::validate_xml(&bytes).unwrap_err().to_string();
+    assert!(err.contains("is out of order"), "{err}");
+    // Its JSON twin, where order carries no meaning, is accepted.
+    let json = std::fs::read(data("openepcis/2.0/EPCIS/JSON/Capture/Documents/JumbledFieldsOrder.json")).unwrap();
+    assert!(validate(&json).is_ok());
+}

@@ -81,3 +81,61 @@ fn keys_normalise_to_canonical_digital_links() {
     assert_eq!(n("http://transaction.acme.com/po/12345678"), None, "not a GS1 key");
     assert_eq!(n("urn:epc:id:sgtin:061414.107346.2017"), None, "wrong digit count");
 }
+
+#[test]
+fn every_xml_vector_hashes_exactly() {
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir()).unwrap().map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.extension().and_then(|e| e.to_str()) != Some("xml") {
+            continue;
+        }
+        let stem = path.with_extension("");
+        let hashes =
+            [path.with_extension("xml.hashes"), stem.with_extension("hashes")].into_iter().find(|p| p.exists());
+        let Some(hashes) = hashes else { continue };
+        let doc = stockade_epcis::xml::to_json(&std::fs::read(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let want = lines(&hashes);
+        let got = stockade_epcis::hash::document_hashes(&doc);
+        let pre = stockade_epcis::hash::document_prehashes(&doc);
+        let want_pre =
+            [path.with_extension("xml.prehashes"), stem.with_extension("prehashes")].into_iter().find(|p| p.exists());
+        let want_pre = want_pre.map(|p| lines(&p)).unwrap_or_default();
+        for (i, w) in want.iter().enumerate() {
+            checked += 1;
+            if got.get(i) != Some(w) {
+                failures.push(format!(
+                    "{} event {i}:\n  got  {}\n  want {}",
+                    path.file_name().unwrap().to_string_lossy(),
+                    pre.get(i).map(String::as_str).unwrap_or("-"),
+                    want_pre.get(i).map(String::as_str).unwrap_or("(no pre-hash)")
+                ));
+            }
+        }
+    }
+    assert!(checked >= 30, "only {checked} vectors");
+    assert!(failures.is_empty(), "{} of {checked} differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn xml_representations_of_one_event_hash_equal() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/epcis/event-hash/tests/expected_equal");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("xml") {
+            continue;
+        }
+        let doc = stockade_epcis::xml::to_json(&std::fs::read(&path).unwrap()).unwrap();
+        let hashes = stockade_epcis::hash::document_hashes(&doc);
+        assert!(hashes.len() >= 2, "{}", path.display());
+        assert!(
+            hashes.iter().all(|h| *h == hashes[0]),
+            "{}: {:#?}",
+            path.display(),
+            stockade_epcis::hash::document_prehashes(&doc)
+        );
+    }
+}

@@ -181,7 +181,7 @@ impl Intake {
         Ok(report)
     }
 
-    /// Validates an EPCIS 2.0 capture document and ingests its events. The
+    /// Validates an EPCIS 2.0 capture document (JSON-LD or XML) and ingests its events. The
     /// document is refused whole if it is not valid; after that each EPCIS
     /// event (numbered from 1 in `eventList`) gets its own results.
     pub async fn ingest_epcis(
@@ -190,7 +190,12 @@ impl Intake {
         source: &SourceId,
         default_site: Option<&SiteId>,
     ) -> Result<IngestReport, CaptureError> {
-        let doc = stockade_epcis::validate(bytes)?;
+        // XML or JSON-LD, told by the first character.
+        let doc = if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
+            stockade_epcis::validate_xml(bytes)?
+        } else {
+            stockade_epcis::validate(bytes)?
+        };
         let view = self.reference();
         let items = stockade_epcis::map_document(&doc, &view.epcis, source, default_site)
             .into_iter()

@@ -292,8 +292,15 @@ async fn epcis_capture_stores_valid_documents_and_refuses_invalid_ones() {
     let (st, ct, p) = s.post("/epcis/capture", &s.ingest, "application/ld+json", invalid).await;
     assert_eq!((st, ct.as_str()), (StatusCode::BAD_REQUEST, "application/problem+json"));
     assert!(p["errors"][0]["reason"].as_str().unwrap().contains("/action"), "{p}");
-    let (st, _, _) = s.post("/epcis/capture", &s.ingest, "application/xml", "<x/>").await;
+    let (st, _, _) = s.post("/epcis/capture", &s.ingest, "text/csv", "a,b").await;
     assert_eq!(st, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // XML is captured too, and refused with the same kind of problem when invalid.
+    let xml = include_str!("../../../tests/data/epcis/gs1/XML/Example_9.6.1-ObjectEvent-2020_06_18a.xml");
+    let (st, _, job) = s.post("/epcis/capture?site=LYS", &s.ingest, "application/xml", xml).await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{job}");
+    assert!(job["report"]["accepted"].as_u64().unwrap() + job["report"]["duplicates"].as_u64().unwrap() >= 1, "{job}");
+    let (st, ct, p) = s.post("/epcis/capture", &s.ingest, "application/xml", "<x/>").await;
+    assert_eq!((st, ct.as_str()), (StatusCode::BAD_REQUEST, "application/problem+json"), "{p}");
     let (st, _, _) = s.post("/epcis/capture", &s.analyst, "application/json", valid).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert_eq!(s.get("/epcis/capture/nope", Some(&s.ingest)).await.0, StatusCode::NOT_FOUND);

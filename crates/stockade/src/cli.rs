@@ -98,11 +98,11 @@ pub struct DemoArgs {
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum FileFormat {
-    /// Decide from the extension: .ndjson/.jsonl, .csv, .json/.jsonld (EPCIS).
+    /// Decide from the extension: .ndjson/.jsonl, .csv, .json/.jsonld/.xml (EPCIS).
     Auto,
     Ndjson,
     Csv,
-    /// A GS1 EPCIS 2.0 JSON / JSON-LD capture document.
+    /// A GS1 EPCIS 2.0 capture document, JSON / JSON-LD or XML.
     Epcis,
 }
 

@@ -74,7 +74,7 @@ fn format_of(path: &Path, requested: FileFormat) -> Result<FileFormat> {
     match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
         Some("ndjson" | "jsonl") => Ok(FileFormat::Ndjson),
         Some("csv") => Ok(FileFormat::Csv),
-        Some("json" | "jsonld") => Ok(FileFormat::Epcis),
+        Some("json" | "jsonld" | "xml") => Ok(FileFormat::Epcis),
         _ => {
             bail!("{}: cannot tell the format from the extension; pass --format ndjson, csv or epcis", path.display())
         }
@@ -98,7 +98,14 @@ impl Sink {
                 let mut req = client
                     .post(format!("{}/epcis/capture", url.trim_end_matches('/')))
                     .bearer_auth(token)
-                    .header("content-type", "application/ld+json")
+                    .header(
+                        "content-type",
+                        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
+                            "application/xml"
+                        } else {
+                            "application/ld+json"
+                        },
+                    )
                     .query(&[("source", source.as_str())]);
                 if let Some(site) = site {
                     req = req.query(&[("site", site.as_str())]);

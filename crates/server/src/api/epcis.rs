@@ -1,4 +1,4 @@
-//! The GS1 EPCIS 2.0 capture interface (REST binding, JSON / JSON-LD).
+//! The GS1 EPCIS 2.0 capture interface (REST binding; JSON / JSON-LD and XML).
 //!
 //! `POST /epcis/capture` validates the whole document first (a document that
 //! is not valid EPCIS 2.0 is refused with 400 and every error found, and
@@ -54,7 +54,10 @@ pub struct EpcisDocumentDoc(serde_json::Value);
 
 /// Capture an EPCIS 2.0 document.
 #[utoipa::path(post, path = "/epcis/capture", tag = "epcis", params(CaptureQuery),
-    request_body(content((EpcisDocumentDoc = "application/ld+json"), (EpcisDocumentDoc = "application/json"))),
+    request_body(content(
+        (EpcisDocumentDoc = "application/ld+json"),
+        (EpcisDocumentDoc = "application/json"),
+        (String = "application/xml"))),
     responses(
         (status = 202, body = CaptureJob, description = "captured; Location names the job"),
         (status = 400, body = Problem, content_type = "application/problem+json", description = "not valid EPCIS 2.0; every error listed, nothing stored"),
@@ -72,8 +75,8 @@ pub async fn capture(
 ) -> Result<Response, Problem> {
     caller.require(Permission::Ingest)?;
     let media = media_type(&headers);
-    if !matches!(media.as_str(), "application/json" | "application/ld+json") {
-        return Err(Problem::unsupported_media(&media, "application/ld+json or application/json"));
+    if !matches!(media.as_str(), "application/json" | "application/ld+json" | "application/xml" | "text/xml") {
+        return Err(Problem::unsupported_media(&media, "application/ld+json, application/json or application/xml"));
     }
     let source = SourceId::new(q.source.unwrap_or_else(|| "epcis".into()))
         .map_err(|e| Problem::bad_request(format!("query parameter `source`: {e}")))?;
