@@ -44,6 +44,15 @@ impl IngestReport {
         self.rejected += other.rejected;
         self.results.extend(other.results);
     }
+
+    /// Adds another report's counts and only its rejections (what a summary
+    /// of a large file needs; a million acceptances need not be kept).
+    pub fn merge_rejections(&mut self, other: IngestReport) {
+        self.accepted += other.accepted;
+        self.duplicates += other.duplicates;
+        self.rejected += other.rejected;
+        self.results.extend(other.results.into_iter().filter(|r| matches!(r, LineResult::Rejected { .. })));
+    }
 }
 
 /// Why an EPCIS capture failed.

@@ -309,14 +309,14 @@ async fn ingest_file(
         // transaction while the reader parses the next.
         while inflight.len() >= 4 {
             if let Some(r) = inflight.join_next().await {
-                report.merge(r??);
+                report.merge_rejections(r??);
             }
         }
         let sink = sink.clone();
         inflight.spawn(async move { sink.send(b.into_batch()).await });
     }
     while let Some(r) = inflight.join_next().await {
-        report.merge(r??);
+        report.merge_rejections(r??);
     }
     reader.join().map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
     pb.finish_and_clear();
