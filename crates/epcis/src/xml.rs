@@ -337,17 +337,21 @@ fn event_fields(e: &Element, m: &mut Map<String, Value>) {
     }
 }
 
-/// The XSD sequence of each event type: the common fields, then its own.
+/// Fields every event type starts with (EPCISEventType in EPCglobal-epcis-2_0.xsd).
+const BASE_SEQUENCE: [&str; 7] = [
+    "eventTime",
+    "recordTime",
+    "eventTimeZoneOffset",
+    "eventID",
+    "errorDeclaration",
+    "certificationInfo",
+    "baseExtension",
+];
+
+/// The XSD sequence of each event type's own fields, after [`BASE_SEQUENCE`].
 fn sequence(event_type: &str) -> Option<&'static [&'static str]> {
     Some(match event_type {
         "ObjectEvent" => &[
-            "eventTime",
-            "recordTime",
-            "eventTimeZoneOffset",
-            "eventID",
-            "errorDeclaration",
-            "certificationInfo",
-            "baseExtension",
             "epcList",
             "action",
             "bizStep",
@@ -364,13 +368,6 @@ fn sequence(event_type: &str) -> Option<&'static [&'static str]> {
             "extension",
         ],
         "AggregationEvent" => &[
-            "eventTime",
-            "recordTime",
-            "eventTimeZoneOffset",
-            "eventID",
-            "errorDeclaration",
-            "certificationInfo",
-            "baseExtension",
             "parentID",
             "childEPCs",
             "action",
@@ -387,13 +384,6 @@ fn sequence(event_type: &str) -> Option<&'static [&'static str]> {
             "extension",
         ],
         "TransactionEvent" => &[
-            "eventTime",
-            "recordTime",
-            "eventTimeZoneOffset",
-            "eventID",
-            "errorDeclaration",
-            "certificationInfo",
-            "baseExtension",
             "bizTransactionList",
             "parentID",
             "epcList",
@@ -410,13 +400,6 @@ fn sequence(event_type: &str) -> Option<&'static [&'static str]> {
             "extension",
         ],
         "TransformationEvent" => &[
-            "eventTime",
-            "recordTime",
-            "eventTimeZoneOffset",
-            "eventID",
-            "errorDeclaration",
-            "certificationInfo",
-            "baseExtension",
             "inputEPCList",
             "inputQuantityList",
             "outputEPCList",
@@ -435,13 +418,6 @@ fn sequence(event_type: &str) -> Option<&'static [&'static str]> {
             "extension",
         ],
         "AssociationEvent" => &[
-            "eventTime",
-            "recordTime",
-            "eventTimeZoneOffset",
-            "eventID",
-            "errorDeclaration",
-            "certificationInfo",
-            "baseExtension",
             "parentID",
             "childEPCs",
             "childQuantityList",
@@ -464,10 +440,11 @@ fn sequence(event_type: &str) -> Option<&'static [&'static str]> {
 /// XML fixes the order of an event's standard fields (EPCglobal-epcis-2_0.xsd);
 /// JSON does not, so the JSON schema cannot check it.
 fn check_order(index: usize, e: &Element, problems: &mut Vec<String>) {
-    let Some(seq) = sequence(e.local()) else {
+    let Some(own) = sequence(e.local()) else {
         problems.push(format!("/epcisBody/eventList/{index}: unknown event type <{}>", e.name));
         return;
     };
+    let seq: Vec<&str> = BASE_SEQUENCE.iter().chain(own).copied().collect();
     let mut at = 0;
     for c in e.children.iter().filter(|c| !c.name.contains(':')) {
         match seq[at..].iter().position(|s| *s == c.name) {
