@@ -303,5 +303,8 @@ async fn epcis_capture_stores_valid_documents_and_refuses_invalid_ones() {
     assert_eq!((st, ct.as_str()), (StatusCode::BAD_REQUEST, "application/problem+json"), "{p}");
     let (st, _, _) = s.post("/epcis/capture", &s.analyst, "application/json", valid).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _, p) = s.post("/epcis/capture?site=", &s.ingest, "application/json", valid).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("`site`"), "{p}");
     assert_eq!(s.get("/epcis/capture/nope", Some(&s.ingest)).await.0, StatusCode::NOT_FOUND);
 }

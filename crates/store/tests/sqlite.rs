@@ -69,3 +69,18 @@ async fn group_commit_answers_each_caller() {
     assert_eq!(accepted, 100, "two distinct id sets of 50");
     assert_eq!(store.event_count().await.unwrap(), 100);
 }
+
+#[tokio::test]
+async fn unsupported_database_urls_are_refused_by_name() {
+    let err = SqlStore::open("mysql://localhost/stockade").await.unwrap_err().to_string();
+    assert!(err.contains("unsupported database URL \"mysql://localhost/stockade\""), "{err}");
+}
+
+#[tokio::test]
+async fn an_unwritable_data_directory_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, b"x").unwrap();
+    let err = SqlStore::open_dir(&file.join("data")).await.unwrap_err().to_string();
+    assert!(err.contains("cannot create data directory"), "{err}");
+}
