@@ -256,7 +256,7 @@ fn map_event(
             site: site.clone(),
             occurred_at,
             received_at: None,
-            epcis: Some(origin.clone()),
+            epcis: Some(Box::new(origin.clone())),
             flags: Vec::new(),
             body,
         };

@@ -110,27 +110,31 @@ pub fn check_references(
     known: &ReferenceIndex,
     policy: UnknownEntities,
 ) -> Result<Event, LineError> {
-    let refs = ev.entities();
-    let unknown: Vec<_> = known.unknown(&refs).collect();
+    // Borrowed ids: the common case (everything known) allocates nothing.
+    let unknown: Vec<(stockade_model::EntityType, String)> = ev
+        .entity_ids()
+        .into_iter()
+        .filter(|(t, id)| !known.contains_id(*t, id))
+        .map(|(t, id)| (t, id.to_owned()))
+        .collect();
     if unknown.is_empty() {
         return Ok(ev);
     }
     match policy {
         UnknownEntities::Reject => {
-            let e = unknown[0];
+            let (t, id) = &unknown[0];
             Err(LineError::new(
                 line,
-                Some(e.type_name()),
+                Some(t.as_str()),
                 format!(
-                    "unknown {} {:?}: load it as reference data first (stockade import) or accept unknown entities with --unknown-entities flag",
-                    e.type_name(),
-                    e.id()
+                    "unknown {} {id:?}: load it as reference data first (stockade import) or accept unknown entities with --unknown-entities flag",
+                    t.as_str()
                 ),
             ))
         }
         UnknownEntities::Flag => {
-            for e in unknown {
-                let flag = format!("unknown_{}:{}", e.type_name(), e.id());
+            for (t, id) in unknown {
+                let flag = format!("unknown_{}:{id}", t.as_str());
                 if !ev.flags.contains(&flag) {
                     ev.flags.push(flag);
                 }
@@ -145,17 +149,20 @@ pub fn prepare(mut ev: Event, received_at: chrono::DateTime<chrono::Utc>) -> New
     ev.received_at = Some(received_at);
     let payload = ev.canonical_bytes();
     let hash = Event::digest(&payload);
+    let (movements, observation) = (book::movements(&ev), book::observation(&ev));
+    let (kind, occurred_us, offset_s) = (ev.kind().as_str(), ev.occurred_us(), ev.offset_s());
     NewEvent {
-        source: ev.source.as_str().to_owned(),
-        event_id: ev.id.as_str().to_owned(),
-        kind: ev.kind().as_str(),
-        site: ev.site.as_str().to_owned(),
-        occurred_us: ev.occurred_us(),
-        offset_s: ev.offset_s(),
+        // Moved, not copied: the event is not needed any more.
+        source: ev.source.into_string(),
+        event_id: ev.id.into_string(),
+        kind,
+        site: ev.site.into_string(),
+        occurred_us,
+        offset_s,
         received_us: received_at.timestamp_micros(),
         hash,
-        movements: book::movements(&ev),
-        observation: book::observation(&ev),
+        movements,
+        observation,
         // Canonical bytes come from serde_json, which writes UTF-8.
         payload: String::from_utf8(payload).unwrap_or_default(),
     }

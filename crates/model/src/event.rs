@@ -36,8 +36,9 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub received_at: Option<DateTime<Utc>>,
     /// Where the event came from when it was captured as GS1 EPCIS.
+    // Boxed: it is rare, and events move through the pipeline by value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub epcis: Option<EpcisOrigin>,
+    pub epcis: Option<Box<EpcisOrigin>>,
     /// Quality flags Stockade attached on acceptance (for example an unknown door).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
@@ -618,7 +619,68 @@ pub enum EntityRef {
     Asset(AssetId),
 }
 
+/// The type of an entity reference, without its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntityType {
+    Site,
+    Zone,
+    Door,
+    Reader,
+    Camera,
+    Person,
+    Badge,
+    Vendor,
+    Sku,
+    Location,
+    Account,
+    System,
+    ApiKey,
+    Asset,
+}
+
+impl EntityType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityType::Site => "site",
+            EntityType::Zone => "zone",
+            EntityType::Door => "door",
+            EntityType::Reader => "reader",
+            EntityType::Camera => "camera",
+            EntityType::Person => "person",
+            EntityType::Badge => "badge",
+            EntityType::Vendor => "vendor",
+            EntityType::Sku => "sku",
+            EntityType::Location => "location",
+            EntityType::Account => "account",
+            EntityType::System => "system",
+            EntityType::ApiKey => "api_key",
+            EntityType::Asset => "asset",
+        }
+    }
+}
+
 impl EntityRef {
+    /// A typed reference from a type and an id (None if the id is not a valid id).
+    pub fn of(t: EntityType, id: &str) -> Option<EntityRef> {
+        use EntityType as T;
+        Some(match t {
+            T::Site => EntityRef::Site(SiteId::new(id).ok()?),
+            T::Zone => EntityRef::Zone(ZoneId::new(id).ok()?),
+            T::Door => EntityRef::Door(DoorId::new(id).ok()?),
+            T::Reader => EntityRef::Reader(ReaderId::new(id).ok()?),
+            T::Camera => EntityRef::Camera(CameraId::new(id).ok()?),
+            T::Person => EntityRef::Person(PersonId::new(id).ok()?),
+            T::Badge => EntityRef::Badge(BadgeId::new(id).ok()?),
+            T::Vendor => EntityRef::Vendor(VendorId::new(id).ok()?),
+            T::Sku => EntityRef::Sku(Sku::new(id).ok()?),
+            T::Location => EntityRef::Location(LocationId::new(id).ok()?),
+            T::Account => EntityRef::Account(AccountId::new(id).ok()?),
+            T::System => EntityRef::System(SystemId::new(id).ok()?),
+            T::ApiKey => EntityRef::ApiKey(ApiKeyId::new(id).ok()?),
+            T::Asset => EntityRef::Asset(AssetId::new(id).ok()?),
+        })
+    }
+
     /// The entity type's name, as used in flags and errors.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -750,143 +812,150 @@ impl Event {
 
     /// The entities this event concerns, site first.
     pub fn entities(&self) -> Vec<EntityRef> {
-        use EntityRef as E;
-        let mut out = vec![E::Site(self.site.clone())];
-        let opt = |out: &mut Vec<EntityRef>, e: Option<EntityRef>| {
+        self.entity_ids().into_iter().filter_map(|(t, id)| EntityRef::of(t, id)).collect()
+    }
+
+    /// The entities this event concerns, site first, borrowed: (type, id).
+    pub fn entity_ids<'a>(&'a self) -> Vec<(EntityType, &'a str)> {
+        use EntityType as E;
+        let mut out = vec![(E::Site, self.site.as_str())];
+        let opt = |out: &mut Vec<(EntityType, &'a str)>, e: Option<(EntityType, &'a str)>| {
             if let Some(e) = e {
                 out.push(e);
             }
         };
         match &self.body {
             EventBody::InventoryReceived(r) | EventBody::InventoryReturned(r) => {
-                out.push(E::Sku(r.sku.clone()));
-                out.push(E::Location(r.to_location.clone()));
-                opt(&mut out, r.vendor.clone().map(E::Vendor));
-                opt(&mut out, r.person.clone().map(E::Person));
-                opt(&mut out, r.account.clone().map(E::Account));
+                out.push((E::Sku, r.sku.as_str()));
+                out.push((E::Location, r.to_location.as_str()));
+                opt(&mut out, r.vendor.as_ref().map(|v| (E::Vendor, v.as_str())));
+                opt(&mut out, r.person.as_ref().map(|v| (E::Person, v.as_str())));
+                opt(&mut out, r.account.as_ref().map(|v| (E::Account, v.as_str())));
             }
             EventBody::InventoryPutAway(t) | EventBody::InventoryMoved(t) => {
-                out.push(E::Sku(t.sku.clone()));
-                out.push(E::Location(t.from_location.clone()));
-                out.push(E::Location(t.to_location.clone()));
-                opt(&mut out, t.person.clone().map(E::Person));
-                opt(&mut out, t.account.clone().map(E::Account));
+                out.push((E::Sku, t.sku.as_str()));
+                out.push((E::Location, t.from_location.as_str()));
+                out.push((E::Location, t.to_location.as_str()));
+                opt(&mut out, t.person.as_ref().map(|v| (E::Person, v.as_str())));
+                opt(&mut out, t.account.as_ref().map(|v| (E::Account, v.as_str())));
             }
             EventBody::InventoryPicked(p) => {
-                out.push(E::Sku(p.sku.clone()));
-                out.push(E::Location(p.from_location.clone()));
-                opt(&mut out, p.to_location.clone().map(E::Location));
-                opt(&mut out, p.person.clone().map(E::Person));
-                opt(&mut out, p.account.clone().map(E::Account));
+                out.push((E::Sku, p.sku.as_str()));
+                out.push((E::Location, p.from_location.as_str()));
+                opt(&mut out, p.to_location.as_ref().map(|v| (E::Location, v.as_str())));
+                opt(&mut out, p.person.as_ref().map(|v| (E::Person, v.as_str())));
+                opt(&mut out, p.account.as_ref().map(|v| (E::Account, v.as_str())));
             }
             EventBody::InventoryPacked(p) => {
-                out.push(E::Sku(p.sku.clone()));
-                opt(&mut out, p.location.clone().map(E::Location));
-                opt(&mut out, p.person.clone().map(E::Person));
+                out.push((E::Sku, p.sku.as_str()));
+                opt(&mut out, p.location.as_ref().map(|v| (E::Location, v.as_str())));
+                opt(&mut out, p.person.as_ref().map(|v| (E::Person, v.as_str())));
             }
             EventBody::InventoryShipped(s) => {
-                out.push(E::Sku(s.sku.clone()));
-                out.push(E::Location(s.from_location.clone()));
-                opt(&mut out, s.carrier.clone().map(E::Vendor));
-                opt(&mut out, s.door.clone().map(E::Door));
-                opt(&mut out, s.person.clone().map(E::Person));
+                out.push((E::Sku, s.sku.as_str()));
+                out.push((E::Location, s.from_location.as_str()));
+                opt(&mut out, s.carrier.as_ref().map(|v| (E::Vendor, v.as_str())));
+                opt(&mut out, s.door.as_ref().map(|v| (E::Door, v.as_str())));
+                opt(&mut out, s.person.as_ref().map(|v| (E::Person, v.as_str())));
             }
             EventBody::InventoryAdjusted(a) => {
-                out.push(E::Sku(a.sku.clone()));
-                out.push(E::Location(a.location.clone()));
-                opt(&mut out, a.approver.clone().map(E::Person));
-                opt(&mut out, a.person.clone().map(E::Person));
-                opt(&mut out, a.account.clone().map(E::Account));
+                out.push((E::Sku, a.sku.as_str()));
+                out.push((E::Location, a.location.as_str()));
+                opt(&mut out, a.approver.as_ref().map(|v| (E::Person, v.as_str())));
+                opt(&mut out, a.person.as_ref().map(|v| (E::Person, v.as_str())));
+                opt(&mut out, a.account.as_ref().map(|v| (E::Account, v.as_str())));
             }
             EventBody::InventoryCounted(c) => {
-                out.push(E::Sku(c.sku.clone()));
-                out.push(E::Location(c.location.clone()));
-                opt(&mut out, c.person.clone().map(E::Person));
+                out.push((E::Sku, c.sku.as_str()));
+                out.push((E::Location, c.location.as_str()));
+                opt(&mut out, c.person.as_ref().map(|v| (E::Person, v.as_str())));
             }
             EventBody::InventoryScrapped(s) => {
-                out.push(E::Sku(s.sku.clone()));
-                out.push(E::Location(s.from_location.clone()));
-                opt(&mut out, s.approver.clone().map(E::Person));
-                opt(&mut out, s.person.clone().map(E::Person));
+                out.push((E::Sku, s.sku.as_str()));
+                out.push((E::Location, s.from_location.as_str()));
+                opt(&mut out, s.approver.as_ref().map(|v| (E::Person, v.as_str())));
+                opt(&mut out, s.person.as_ref().map(|v| (E::Person, v.as_str())));
             }
             EventBody::InventoryObserved(o) => {
-                opt(&mut out, o.sku.clone().map(E::Sku));
-                opt(&mut out, o.location.clone().map(E::Location));
+                opt(&mut out, o.sku.as_ref().map(|v| (E::Sku, v.as_str())));
+                opt(&mut out, o.location.as_ref().map(|v| (E::Location, v.as_str())));
             }
             EventBody::AccessGranted(b) | EventBody::AccessDenied(b) => {
-                out.push(E::Door(b.door.clone()));
-                out.push(E::Badge(b.badge.clone()));
-                opt(&mut out, b.reader.clone().map(E::Reader));
-                opt(&mut out, b.zone.clone().map(E::Zone));
-                opt(&mut out, b.person.clone().map(E::Person));
+                out.push((E::Door, b.door.as_str()));
+                out.push((E::Badge, b.badge.as_str()));
+                opt(&mut out, b.reader.as_ref().map(|v| (E::Reader, v.as_str())));
+                opt(&mut out, b.zone.as_ref().map(|v| (E::Zone, v.as_str())));
+                opt(&mut out, b.person.as_ref().map(|v| (E::Person, v.as_str())));
             }
             EventBody::AccessDoorForced(d)
             | EventBody::AccessDoorHeldOpen(d)
             | EventBody::AccessDoorUnlockedManually(d) => {
-                out.push(E::Door(d.door.clone()));
-                opt(&mut out, d.zone.clone().map(E::Zone));
-                opt(&mut out, d.person.clone().map(E::Person));
+                out.push((E::Door, d.door.as_str()));
+                opt(&mut out, d.zone.as_ref().map(|v| (E::Zone, v.as_str())));
+                opt(&mut out, d.person.as_ref().map(|v| (E::Person, v.as_str())));
             }
             EventBody::VideoPeopleCount(p) => {
-                out.push(E::Camera(p.camera.clone()));
-                opt(&mut out, p.door.clone().map(E::Door));
-                opt(&mut out, p.zone.clone().map(E::Zone));
+                out.push((E::Camera, p.camera.as_str()));
+                opt(&mut out, p.door.as_ref().map(|v| (E::Door, v.as_str())));
+                opt(&mut out, p.zone.as_ref().map(|v| (E::Zone, v.as_str())));
             }
             EventBody::VideoTailgating(t) => {
-                out.push(E::Camera(t.camera.clone()));
-                out.push(E::Door(t.door.clone()));
-                opt(&mut out, t.badge.clone().map(E::Badge));
+                out.push((E::Camera, t.camera.as_str()));
+                out.push((E::Door, t.door.as_str()));
+                opt(&mut out, t.badge.as_ref().map(|v| (E::Badge, v.as_str())));
             }
             EventBody::VideoLoitering(l) => {
-                out.push(E::Camera(l.camera.clone()));
-                opt(&mut out, l.zone.clone().map(E::Zone));
-                opt(&mut out, l.door.clone().map(E::Door));
+                out.push((E::Camera, l.camera.as_str()));
+                opt(&mut out, l.zone.as_ref().map(|v| (E::Zone, v.as_str())));
+                opt(&mut out, l.door.as_ref().map(|v| (E::Door, v.as_str())));
             }
             EventBody::VideoMotion(m) => {
-                out.push(E::Camera(m.camera.clone()));
-                out.push(E::Zone(m.zone.clone()));
+                out.push((E::Camera, m.camera.as_str()));
+                out.push((E::Zone, m.zone.as_str()));
             }
-            EventBody::VideoCameraOffline(c) | EventBody::VideoCameraTamper(c) => out.push(E::Camera(c.camera.clone())),
+            EventBody::VideoCameraOffline(c) | EventBody::VideoCameraTamper(c) => {
+                out.push((E::Camera, c.camera.as_str()))
+            }
             EventBody::IdentityLogin(l) => {
-                out.push(E::System(l.system.clone()));
-                out.push(E::Account(l.account.clone()));
-                opt(&mut out, l.person.clone().map(E::Person));
+                out.push((E::System, l.system.as_str()));
+                out.push((E::Account, l.account.as_str()));
+                opt(&mut out, l.person.as_ref().map(|v| (E::Person, v.as_str())));
             }
             EventBody::IdentityPrivilegeUse(p) => {
-                out.push(E::System(p.system.clone()));
-                out.push(E::Account(p.account.clone()));
-                opt(&mut out, p.person.clone().map(E::Person));
+                out.push((E::System, p.system.as_str()));
+                out.push((E::Account, p.account.as_str()));
+                opt(&mut out, p.person.as_ref().map(|v| (E::Person, v.as_str())));
             }
             EventBody::IdentityApiKeyUsed(k) => {
-                out.push(E::System(k.system.clone()));
-                out.push(E::ApiKey(k.api_key.clone()));
-                opt(&mut out, k.vendor.clone().map(E::Vendor));
+                out.push((E::System, k.system.as_str()));
+                out.push((E::ApiKey, k.api_key.as_str()));
+                opt(&mut out, k.vendor.as_ref().map(|v| (E::Vendor, v.as_str())));
             }
             EventBody::IdentityCredentialIssued(c)
             | EventBody::IdentityCredentialRevoked(c)
             | EventBody::IdentityCredentialExpired(c) => {
-                opt(&mut out, c.person.clone().map(E::Person));
-                opt(&mut out, c.vendor.clone().map(E::Vendor));
-                opt(&mut out, c.system.clone().map(E::System));
+                opt(&mut out, c.person.as_ref().map(|v| (E::Person, v.as_str())));
+                opt(&mut out, c.vendor.as_ref().map(|v| (E::Vendor, v.as_str())));
+                opt(&mut out, c.system.as_ref().map(|v| (E::System, v.as_str())));
                 if c.credential_type == CredentialType::Badge {
-                    opt(&mut out, BadgeId::new(c.credential.clone()).ok().map(E::Badge));
+                    opt(&mut out, Some((E::Badge, c.credential.as_str())));
                 }
             }
             EventBody::HrHired(h) => {
-                out.push(E::Person(h.person.clone()));
-                opt(&mut out, h.manager.clone().map(E::Person));
+                out.push((E::Person, h.person.as_str()));
+                opt(&mut out, h.manager.as_ref().map(|v| (E::Person, v.as_str())));
             }
-            EventBody::HrRoleChanged(r) => out.push(E::Person(r.person.clone())),
-            EventBody::HrTerminated(t) => out.push(E::Person(t.person.clone())),
-            EventBody::HrLeaveStarted(l) | EventBody::HrLeaveEnded(l) => out.push(E::Person(l.person.clone())),
-            EventBody::AssetSeen(a) => out.push(E::Asset(a.asset.clone())),
-            EventBody::AssetFirmwareReported(f) => out.push(E::Asset(f.asset.clone())),
+            EventBody::HrRoleChanged(r) => out.push((E::Person, r.person.as_str())),
+            EventBody::HrTerminated(t) => out.push((E::Person, t.person.as_str())),
+            EventBody::HrLeaveStarted(l) | EventBody::HrLeaveEnded(l) => out.push((E::Person, l.person.as_str())),
+            EventBody::AssetSeen(a) => out.push((E::Asset, a.asset.as_str())),
+            EventBody::AssetFirmwareReported(f) => out.push((E::Asset, f.asset.as_str())),
             EventBody::AssetConfigChanged(c) => {
-                out.push(E::Asset(c.asset.clone()));
-                opt(&mut out, c.person.clone().map(E::Person));
-                opt(&mut out, c.account.clone().map(E::Account));
+                out.push((E::Asset, c.asset.as_str()));
+                opt(&mut out, c.person.as_ref().map(|v| (E::Person, v.as_str())));
+                opt(&mut out, c.account.as_ref().map(|v| (E::Account, v.as_str())));
             }
-            EventBody::AssetOffline(a) => out.push(E::Asset(a.asset.clone())),
+            EventBody::AssetOffline(a) => out.push((E::Asset, a.asset.as_str())),
         }
         out
     }

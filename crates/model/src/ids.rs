@@ -54,6 +54,11 @@ macro_rules! typed_id {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// The id as a plain string, without copying it.
+            pub fn into_string(self) -> String {
+                self.0
+            }
         }
 
         impl fmt::Display for $name {

@@ -503,6 +503,25 @@ impl ReferenceIndex {
         })
     }
 
+    /// Like [`ReferenceIndex::contains`], for a borrowed (type, id).
+    pub fn contains_id(&self, t: crate::event::EntityType, id: &str) -> bool {
+        use crate::event::EntityType as T;
+        let kind = match t {
+            T::Site => RecordKind::Site,
+            T::Zone => RecordKind::Zone,
+            T::Door => RecordKind::Door,
+            T::Reader => RecordKind::Reader,
+            T::Camera => RecordKind::Camera,
+            T::Person => RecordKind::Person,
+            T::Badge => RecordKind::Badge,
+            T::Vendor => RecordKind::Vendor,
+            T::Sku => RecordKind::Sku,
+            T::Location => RecordKind::Location,
+            T::Account | T::System | T::ApiKey | T::Asset => return true,
+        };
+        self.known.get(&kind).is_some_and(|ids| ids.contains(id))
+    }
+
     /// True if the entity is known, or of a type without reference data.
     pub fn contains(&self, e: &EntityRef) -> bool {
         match Self::tracks(e) {
