@@ -681,24 +681,30 @@ impl EntityRef {
         })
     }
 
+    /// The entity's type.
+    pub fn entity_type(&self) -> EntityType {
+        use EntityType as T;
+        match self {
+            EntityRef::Site(_) => T::Site,
+            EntityRef::Zone(_) => T::Zone,
+            EntityRef::Door(_) => T::Door,
+            EntityRef::Reader(_) => T::Reader,
+            EntityRef::Camera(_) => T::Camera,
+            EntityRef::Person(_) => T::Person,
+            EntityRef::Badge(_) => T::Badge,
+            EntityRef::Vendor(_) => T::Vendor,
+            EntityRef::Sku(_) => T::Sku,
+            EntityRef::Location(_) => T::Location,
+            EntityRef::Account(_) => T::Account,
+            EntityRef::System(_) => T::System,
+            EntityRef::ApiKey(_) => T::ApiKey,
+            EntityRef::Asset(_) => T::Asset,
+        }
+    }
+
     /// The entity type's name, as used in flags and errors.
     pub fn type_name(&self) -> &'static str {
-        match self {
-            EntityRef::Site(_) => "site",
-            EntityRef::Zone(_) => "zone",
-            EntityRef::Door(_) => "door",
-            EntityRef::Reader(_) => "reader",
-            EntityRef::Camera(_) => "camera",
-            EntityRef::Person(_) => "person",
-            EntityRef::Badge(_) => "badge",
-            EntityRef::Vendor(_) => "vendor",
-            EntityRef::Sku(_) => "sku",
-            EntityRef::Location(_) => "location",
-            EntityRef::Account(_) => "account",
-            EntityRef::System(_) => "system",
-            EntityRef::ApiKey(_) => "api_key",
-            EntityRef::Asset(_) => "asset",
-        }
+        self.entity_type().as_str()
     }
 
     pub fn id(&self) -> &str {

@@ -487,26 +487,9 @@ impl ReferenceIndex {
     }
 
     /// Whether Stockade keeps reference data for this entity type at all.
-    pub fn tracks(e: &EntityRef) -> Option<RecordKind> {
-        Some(match e {
-            EntityRef::Site(_) => RecordKind::Site,
-            EntityRef::Zone(_) => RecordKind::Zone,
-            EntityRef::Door(_) => RecordKind::Door,
-            EntityRef::Reader(_) => RecordKind::Reader,
-            EntityRef::Camera(_) => RecordKind::Camera,
-            EntityRef::Person(_) => RecordKind::Person,
-            EntityRef::Badge(_) => RecordKind::Badge,
-            EntityRef::Vendor(_) => RecordKind::Vendor,
-            EntityRef::Sku(_) => RecordKind::Sku,
-            EntityRef::Location(_) => RecordKind::Location,
-            _ => return None,
-        })
-    }
-
-    /// Like [`ReferenceIndex::contains`], for a borrowed (type, id).
-    pub fn contains_id(&self, t: crate::event::EntityType, id: &str) -> bool {
+    pub fn tracks(t: crate::event::EntityType) -> Option<RecordKind> {
         use crate::event::EntityType as T;
-        let kind = match t {
+        Some(match t {
             T::Site => RecordKind::Site,
             T::Zone => RecordKind::Zone,
             T::Door => RecordKind::Door,
@@ -517,17 +500,21 @@ impl ReferenceIndex {
             T::Vendor => RecordKind::Vendor,
             T::Sku => RecordKind::Sku,
             T::Location => RecordKind::Location,
-            T::Account | T::System | T::ApiKey | T::Asset => return true,
-        };
-        self.known.get(&kind).is_some_and(|ids| ids.contains(id))
+            T::Account | T::System | T::ApiKey | T::Asset => return None,
+        })
+    }
+
+    /// True if an entity of this type and id is known, or of a type without reference data.
+    pub fn contains_id(&self, t: crate::event::EntityType, id: &str) -> bool {
+        match Self::tracks(t) {
+            Some(kind) => self.known.get(&kind).is_some_and(|ids| ids.contains(id)),
+            None => true,
+        }
     }
 
     /// True if the entity is known, or of a type without reference data.
     pub fn contains(&self, e: &EntityRef) -> bool {
-        match Self::tracks(e) {
-            Some(kind) => self.known.get(&kind).is_some_and(|ids| ids.contains(e.id())),
-            None => true,
-        }
+        self.contains_id(e.entity_type(), e.id())
     }
 
     /// The references of an event that are not known.
