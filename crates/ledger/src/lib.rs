@@ -20,6 +20,8 @@
 //! larger tree; every proof it produces verifies (property-tested).
 #![forbid(unsafe_code)]
 
+pub mod checkpoint;
+
 use tlog_tiles::tlog;
 pub use tlog_tiles::tlog::{EMPTY_HASH, HASH_SIZE, Hash};
 
