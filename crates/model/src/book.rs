@@ -128,12 +128,6 @@ pub struct Place {
     pub sku: String,
 }
 
-impl Place {
-    fn of(site: &SiteId, location: &LocationId, sku: &Sku) -> Place {
-        Place { site: site.as_str().to_owned(), location: location.as_str().to_owned(), sku: sku.as_str().to_owned() }
-    }
-}
-
 /// The latest count at a place and the book as of the count's time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CountState {
@@ -165,7 +159,12 @@ pub struct PlaceState {
 /// folded into `quantity` and forgotten individually.
 #[derive(Debug, Clone)]
 pub struct InventoryBook {
-    places: std::collections::HashMap<Place, PlaceState>,
+    /// Place key (`site\x1flocation\x1fsku`) to slot: looked up with a
+    /// reused buffer, so a known place costs no allocation.
+    slots: std::collections::HashMap<String, usize>,
+    places: Vec<Place>,
+    states: Vec<PlaceState>,
+    key: String,
     horizon_us: i64,
     newest_us: i64,
 }
@@ -181,23 +180,51 @@ impl Default for InventoryBook {
 
 impl InventoryBook {
     pub fn new(horizon_us: i64) -> InventoryBook {
-        InventoryBook { places: Default::default(), horizon_us, newest_us: i64::MIN }
+        InventoryBook {
+            slots: Default::default(),
+            places: Vec::new(),
+            states: Vec::new(),
+            key: String::new(),
+            horizon_us,
+            newest_us: i64::MIN,
+        }
     }
 
-    /// Applies one accepted event's effects. Returns the places it changed.
+    /// The slot of a place, created if new.
+    fn slot(&mut self, site: &str, location: &str, sku: &str) -> usize {
+        self.key.clear();
+        for (i, part) in [site, location, sku].into_iter().enumerate() {
+            if i > 0 {
+                // A control character: ids never contain one (see `ids`).
+                self.key.push('\x1f');
+            }
+            self.key.push_str(part);
+        }
+        if let Some(&slot) = self.slots.get(self.key.as_str()) {
+            return slot;
+        }
+        let slot = self.places.len();
+        self.slots.insert(self.key.clone(), slot);
+        self.places.push(Place { site: site.to_owned(), location: location.to_owned(), sku: sku.to_owned() });
+        self.states.push(PlaceState::default());
+        slot
+    }
+
+    /// Applies one accepted event's effects. Returns the slots of the places
+    /// it changed (see [`InventoryBook::at`]).
     pub fn apply(
         &mut self,
         seq: i64,
         occurred_us: i64,
         movements: &[Movement],
         observation: Option<&Observation>,
-    ) -> Vec<Place> {
+    ) -> Vec<usize> {
         self.newest_us = self.newest_us.max(occurred_us);
         let floor = self.newest_us.saturating_sub(self.horizon_us);
         let mut touched = Vec::with_capacity(movements.len() + 1);
         for m in movements {
-            let place = Place::of(&m.site, &m.location, &m.sku);
-            let st = self.places.entry(place.clone()).or_default();
+            let slot = self.slot(m.site.as_str(), m.location.as_str(), m.sku.as_str());
+            let st = &mut self.states[slot];
             st.quantity += m.delta;
             if let Some(c) = &mut st.count
                 && occurred_us <= c.occurred_us
@@ -211,11 +238,11 @@ impl InventoryBook {
             if st.recent.len() > 64 && st.recent.len().is_power_of_two() {
                 st.recent.retain(|(t, _)| *t >= floor);
             }
-            touched.push(place);
+            touched.push(slot);
         }
         if let Some(o) = observation {
-            let place = Place::of(&o.site, &o.location, &o.sku);
-            let st = self.places.entry(place.clone()).or_default();
+            let slot = self.slot(o.site.as_str(), o.location.as_str(), o.sku.as_str());
+            let st = &mut self.states[slot];
             let newer = st.count.as_ref().is_none_or(|c| (occurred_us, seq) > (c.occurred_us, c.seq));
             if newer {
                 // Movements that happened after the count but arrived before it.
@@ -228,18 +255,24 @@ impl InventoryBook {
                     approximate: occurred_us < floor,
                 });
             }
-            touched.push(place);
+            touched.push(slot);
         }
         touched
     }
 
+    /// The place in a slot returned by [`InventoryBook::apply`].
+    pub fn at(&self, slot: usize) -> Option<(&Place, &PlaceState)> {
+        Some((self.places.get(slot)?, self.states.get(slot)?))
+    }
+
     pub fn get(&self, place: &Place) -> Option<&PlaceState> {
-        self.places.get(place)
+        let key = format!("{}\x1f{}\x1f{}", place.site, place.location, place.sku);
+        self.slots.get(&key).and_then(|&s| self.states.get(s))
     }
 
     /// Every place, sorted.
     pub fn places(&self) -> Vec<(&Place, &PlaceState)> {
-        let mut v: Vec<_> = self.places.iter().collect();
+        let mut v: Vec<_> = self.places.iter().zip(&self.states).collect();
         v.sort_by(|a, b| a.0.cmp(b.0));
         v
     }
@@ -249,7 +282,8 @@ impl InventoryBook {
         for (t, _) in &state.recent {
             self.newest_us = self.newest_us.max(*t);
         }
-        self.places.insert(place, state);
+        let slot = self.slot(&place.site, &place.location, &place.sku);
+        self.states[slot] = state;
     }
 
     pub fn len(&self) -> usize {

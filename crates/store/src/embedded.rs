@@ -29,7 +29,8 @@ const SNAPSHOT_EVERY: i64 = 500_000;
 
 struct BookState {
     book: InventoryBook,
-    dirty: HashSet<Place>,
+    /// Slots of the places changed since the last snapshot.
+    dirty: HashSet<usize>,
     /// Journal position the in-memory book reflects.
     through: i64,
     /// Journal position of the last snapshot.
@@ -116,15 +117,16 @@ impl EmbeddedStore {
 /// snapshot includes them; the saved position never runs ahead of the data.
 async fn write_snapshot(sql: &SqlStore, book: &Mutex<BookState>, one_at_a_time: &tokio::sync::Mutex<()>) -> Result<()> {
     let _one = one_at_a_time.lock().await;
-    let (places, through) = {
+    let (places, slots, through) = {
         let mut st = book.lock().map_err(|_| poisoned())?;
-        let dirty = std::mem::take(&mut st.dirty);
-        let places: Vec<_> = dirty.into_iter().filter_map(|p| st.book.get(&p).cloned().map(|s| (p, s))).collect();
-        (places, st.through)
+        let dirty: Vec<usize> = std::mem::take(&mut st.dirty).into_iter().collect();
+        let places: Vec<(Place, _)> =
+            dirty.iter().filter_map(|&slot| st.book.at(slot).map(|(p, s)| (p.clone(), s.clone()))).collect();
+        (places, dirty, st.through)
     };
     if let Err(e) = sql.save_book(&places, through).await {
         if let Ok(mut st) = book.lock() {
-            st.dirty.extend(places.into_iter().map(|(p, _)| p));
+            st.dirty.extend(slots);
         }
         return Err(e);
     }
