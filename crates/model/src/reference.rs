@@ -517,11 +517,6 @@ impl ReferenceIndex {
         self.contains_id(e.entity_type(), e.id())
     }
 
-    /// The references of an event that are not known.
-    pub fn unknown<'a>(&self, refs: &'a [EntityRef]) -> impl Iterator<Item = &'a EntityRef> {
-        refs.iter().filter(|e| !self.contains(e))
-    }
-
     pub fn is_empty(&self) -> bool {
         self.known.is_empty()
     }

@@ -38,13 +38,6 @@ pub struct IngestReport {
 }
 
 impl IngestReport {
-    pub fn merge(&mut self, other: IngestReport) {
-        self.accepted += other.accepted;
-        self.duplicates += other.duplicates;
-        self.rejected += other.rejected;
-        self.results.extend(other.results);
-    }
-
     /// Adds another report's counts and only its rejections (what a summary
     /// of a large file needs; a million acceptances need not be kept).
     pub fn merge_rejections(&mut self, other: IngestReport) {
@@ -108,14 +101,6 @@ impl Intake {
         };
         intake.reload_reference().await?;
         Ok(intake)
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
     }
 
     /// The current reference data.

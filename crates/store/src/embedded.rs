@@ -73,7 +73,7 @@ impl EmbeddedStore {
         let (mut book, saved) = sql.load_book().await?;
         let mut dirty = HashSet::new();
         let mut from = saved;
-        let last = journal.last_seq() as i64;
+        let last = journal.len() as i64;
         if from < last {
             tracing::info!(from, to = last, "replaying the journal into the inventory book");
         }

@@ -330,18 +330,14 @@ impl Journal {
         })
     }
 
-    /// Number of events in the journal.
+    /// Number of events in the journal, which is also the highest sequence
+    /// number (sequence numbers start at 1 and have no gaps).
     pub fn len(&self) -> u64 {
         self.index.read().map(|i| i.count).unwrap_or(0)
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// The highest sequence number stored (0 when empty).
-    pub fn last_seq(&self) -> u64 {
-        self.len()
     }
 
     /// Appends the events that are new, durably; returns one outcome per input.

@@ -121,11 +121,6 @@ impl SqlStore {
         Ok(SqlStore { writer, reader, dialect })
     }
 
-    /// Whether this store is the embedded SQLite one.
-    pub fn is_embedded(&self) -> bool {
-        self.dialect == Dialect::Sqlite
-    }
-
     pub async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
