@@ -151,6 +151,7 @@ pub fn prepare(mut ev: Event, received_at: chrono::DateTime<chrono::Utc>) -> New
     let hash = Event::digest(&payload);
     let (movements, observation) = (book::movements(&ev), book::observation(&ev));
     let (kind, occurred_us, offset_s) = (ev.kind().as_str(), ev.occurred_us(), ev.offset_s());
+    let epcis_hash = ev.epcis.take().map(|o| o.event_hash);
     NewEvent {
         // Moved, not copied: the event is not needed any more.
         source: ev.source.into_string(),
@@ -163,6 +164,7 @@ pub fn prepare(mut ev: Event, received_at: chrono::DateTime<chrono::Utc>) -> New
         hash,
         movements,
         observation,
+        epcis_hash,
         // Canonical bytes come from serde_json, which writes UTF-8.
         payload: String::from_utf8(payload).unwrap_or_default(),
     }

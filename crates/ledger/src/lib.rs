@@ -21,6 +21,8 @@
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
+pub mod entry;
+pub mod tiles;
 
 use tlog_tiles::tlog;
 pub use tlog_tiles::tlog::{EMPTY_HASH, HASH_SIZE, Hash};

@@ -63,12 +63,11 @@ pub fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// Middleware: resolves `Authorization: Bearer <token>` to a [`Caller`].
-pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, Problem> {
-    let header =
-        req.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(|| {
-            Problem::unauthorized("send `Authorization: Bearer <token>`; create one with `stockade token create`")
-        })?;
+/// Resolves `Authorization: Bearer <token>` to a [`Caller`].
+async fn caller_of(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Caller, Problem> {
+    let header = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(|| {
+        Problem::unauthorized("send `Authorization: Bearer <token>`; create one with `stockade token create`")
+    })?;
     let token = header
         .strip_prefix("Bearer ")
         .ok_or_else(|| Problem::unauthorized("the Authorization header must use the Bearer scheme"))?
@@ -78,7 +77,22 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         .token_by_hash(&token_hash(token))
         .await?
         .ok_or_else(|| Problem::unauthorized("unknown or revoked token"))?;
-    req.extensions_mut().insert(Caller { token_id: record.id, role: record.role });
+    Ok(Caller { token_id: record.id, role: record.role })
+}
+
+/// Middleware: resolves the bearer token to a [`Caller`] for the handler.
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, Problem> {
+    let caller = caller_of(&state, req.headers()).await?;
+    req.extensions_mut().insert(caller);
+    Ok(next.run(req).await)
+}
+
+/// Middleware for the tlog-tiles read API: open when the instance publishes
+/// its log (`--public-tlog`), otherwise a token that may read.
+pub async fn tlog_reader(State(state): State<AppState>, req: Request, next: Next) -> Result<Response, Problem> {
+    if !state.config.public_tlog {
+        caller_of(&state, req.headers()).await?.require(Permission::Read)?;
+    }
     Ok(next.run(req).await)
 }
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use stockade_ingest::{LineError, UnknownEntities, check_references, prepare};
 use stockade_model::clock::Clock;
 use stockade_model::{Event, ReferenceData, ReferenceIndex, SiteId, SourceId};
-use stockade_store::{Appended, GroupCommit, Store, StoreError};
+use stockade_store::{Appended, GroupCommit, Ledger, Store, StoreError};
 use utoipa::ToSchema;
 
 /// Outcome of one line or event.
@@ -80,27 +80,39 @@ pub struct ReferenceView {
 pub struct Intake {
     commit: GroupCommit,
     store: Arc<dyn Store>,
+    ledger: Option<Arc<Ledger>>,
     reference: Arc<RwLock<Arc<ReferenceView>>>,
     policy: UnknownEntities,
     clock: Arc<dyn Clock>,
 }
 
 impl Intake {
-    /// Starts the pipeline's writer over a store and loads its reference data.
+    /// Starts the pipeline's writer over a store (and its evidence ledger,
+    /// which first catches up with the store) and loads its reference data.
     pub async fn start(
         store: Arc<dyn Store>,
+        ledger: Option<Arc<Ledger>>,
         clock: Arc<dyn Clock>,
         policy: UnknownEntities,
     ) -> Result<Intake, StoreError> {
+        if let Some(l) = &ledger {
+            l.catch_up(&*store).await?;
+        }
         let intake = Intake {
-            commit: GroupCommit::start(store.clone(), 65_536),
+            commit: GroupCommit::start_with_ledger(store.clone(), ledger.clone(), 65_536),
             store,
+            ledger,
             reference: Arc::default(),
             policy,
             clock,
         };
         intake.reload_reference().await?;
         Ok(intake)
+    }
+
+    /// The evidence ledger events are recorded in, if any.
+    pub fn ledger(&self) -> Option<&Arc<Ledger>> {
+        self.ledger.as_ref()
     }
 
     /// The current reference data.

@@ -30,11 +30,20 @@ pub use intake::{IngestReport, Intake, LineResult};
 pub struct ServerConfig {
     /// Largest request body accepted, in bytes (default 64 MiB).
     pub max_body_bytes: usize,
+    /// Serve the tlog-tiles read API (`/tlog/`) without a token, so that
+    /// auditors and mirrors can follow the log (default: off, a token that may read).
+    pub public_tlog: bool,
+    /// How often a ledger checkpoint is signed while new leaves arrive (default 2 s).
+    pub checkpoint_every: std::time::Duration,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { max_body_bytes: 64 * 1024 * 1024 }
+        ServerConfig {
+            max_body_bytes: 64 * 1024 * 1024,
+            public_tlog: false,
+            checkpoint_every: std::time::Duration::from_secs(2),
+        }
     }
 }
 
@@ -67,12 +76,19 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves until ctrl-c / SIGTERM, then finishes in-flight requests.
+/// Also signs ledger checkpoints while it serves.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(?addr, "listening");
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+    let checkpointer =
+        state.intake.ledger().map(|l| api::ledger::spawn_checkpointer(l.clone(), state.config.checkpoint_every));
+    let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown())
-        .await
+        .await;
+    if let Some(c) = checkpointer {
+        c.abort();
+    }
+    served
 }
 
 async fn shutdown() {

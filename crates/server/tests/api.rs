@@ -6,7 +6,7 @@ use std::sync::Arc;
 use stockade_ingest::UnknownEntities;
 use stockade_model::clock::SystemClock;
 use stockade_server::{AppState, Intake, ServerConfig};
-use stockade_store::{EmbeddedStore, Role, Store};
+use stockade_store::{EmbeddedStore, Ledger, Role, Store};
 
 const REFERENCE: &str = include_str!("../../../examples/reference.yaml");
 const EVENTS: &str = include_str!("../../../examples/events.ndjson");
@@ -17,24 +17,29 @@ struct Server {
     ingest: String,
     analyst: String,
     client: reqwest::Client,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 async fn start(policy: UnknownEntities, max_body_bytes: usize) -> Server {
+    start_with(policy, ServerConfig { max_body_bytes, ..Default::default() }).await
+}
+
+async fn start_with(policy: UnknownEntities, config: ServerConfig) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_dir(dir.path()).await.unwrap());
+    let ledger = Arc::new(Ledger::open(&dir.path().join("ledger"), "stockade.test/ledger").unwrap());
     let clock = Arc::new(SystemClock);
-    let intake = Intake::start(store.clone(), clock.clone(), policy).await.unwrap();
+    let intake = Intake::start(store.clone(), Some(ledger), clock.clone(), policy).await.unwrap();
     let token = |role| {
         let (store, clock) = (store.clone(), clock.clone());
         async move { stockade_server::auth::create_token(&*store, &*clock, role, "test").await.unwrap().1 }
     };
     let (admin, ingest, analyst) = (token(Role::Admin).await, token(Role::Ingest).await, token(Role::Analyst).await);
-    let state = AppState::new(store, intake, clock, ServerConfig { max_body_bytes });
+    let state = AppState::new(store, intake, clock, config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(stockade_server::serve(state, listener));
-    Server { url, admin, ingest, analyst, client: reqwest::Client::new(), _dir: dir }
+    Server { url, admin, ingest, analyst, client: reqwest::Client::new(), dir }
 }
 
 impl Server {
@@ -70,6 +75,15 @@ impl Server {
         let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
         let text = r.text().await.unwrap();
         (status, ct, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn bytes(&self, path: &str, token: Option<&str>) -> (StatusCode, Vec<u8>) {
+        let mut req = self.client.get(format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.unwrap();
+        (r.status(), r.bytes().await.unwrap().to_vec())
     }
 
     async fn load_examples(&self) {
@@ -246,6 +260,13 @@ async fn openapi_covers_every_route_and_metrics_count_events() {
         "/api/v1/inventory/variance",
         "/epcis/capture",
         "/epcis/capture/{captureID}",
+        "/api/v1/ledger",
+        "/api/v1/ledger/checkpoint",
+        "/api/v1/ledger/events/{seq}/proof",
+        "/api/v1/ledger/leaves/{index}/proof",
+        "/api/v1/ledger/consistency",
+        "/tlog/checkpoint",
+        "/tlog/tile/{path}",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing from OpenAPI");
     }
@@ -307,4 +328,141 @@ async fn epcis_capture_stores_valid_documents_and_refuses_invalid_ones() {
     assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
     assert!(p["detail"].as_str().unwrap().contains("`site`"), "{p}");
     assert_eq!(s.get("/epcis/capture/nope", Some(&s.ingest)).await.0, StatusCode::NOT_FOUND);
+}
+
+fn unb64(v: &Value) -> stockade_ledger::Hash {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap()).unwrap();
+    stockade_ledger::hash_from(&bytes).unwrap()
+}
+
+#[tokio::test]
+async fn every_event_has_a_leaf_that_proves_against_a_signed_checkpoint() {
+    use stockade_ledger::entry::{Entry, SaltKey, commitment};
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    s.load_examples().await;
+    let (st, _, info) = s.get("/api/v1/ledger", Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::OK, "{info}");
+    let vkey = info["verifier_key"].as_str().unwrap().to_owned();
+    assert!(vkey.starts_with("stockade.test/ledger+"), "{vkey}");
+    let events = EVENTS.lines().filter(|l| !l.trim().is_empty()).count() as u64;
+    assert_eq!(info["size"].as_u64(), Some(events), "one leaf per accepted event");
+
+    // The proof of event 3 verifies against the signed checkpoint it comes with.
+    let (st, _, p) = s.get("/api/v1/ledger/events/3/proof", Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    let note = p["checkpoint"].as_str().unwrap();
+    let cp = stockade_ledger::checkpoint::open(note.as_bytes(), &vkey).unwrap();
+    assert_eq!(cp.size(), p["tree_size"].as_u64().unwrap());
+    assert_eq!(*cp.hash(), unb64(&p["root"]));
+    let entry = p["entry"].as_str().unwrap().as_bytes().to_vec();
+    assert_eq!(stockade_ledger::leaf_hash(&entry), unb64(&p["leaf_hash"]));
+    let proof: Vec<_> = p["proof"].as_array().unwrap().iter().map(unb64).collect();
+    let index = p["leaf_index"].as_u64().unwrap();
+    stockade_ledger::verify_inclusion(index, cp.size(), stockade_ledger::leaf_hash(&entry), &proof, *cp.hash())
+        .unwrap();
+    // The entry commits to the stored event's canonical bytes with a salt, and says nothing else about it.
+    let (_, _, listed) = s.get("/api/v1/events?limit=5", Some(&s.analyst)).await;
+    let stored = listed["events"].as_array().unwrap().iter().find(|e| e["seq"] == 3).unwrap().clone();
+    let Entry::Event { seq, commit, epcis, .. } = Entry::decode(&entry).unwrap() else { panic!("not an event leaf") };
+    assert_eq!((seq, epcis), (3, None));
+    let salt_hex = std::fs::read_to_string(s.dir.path().join("ledger/salt.key")).unwrap();
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(salt_hex.trim(), &mut key).unwrap();
+    let mut digest = [0u8; 32];
+    hex::decode_to_slice(stored["hash"].as_str().unwrap(), &mut digest).unwrap();
+    assert_eq!(commit, commitment(&SaltKey::from_bytes(key).unwrap().event_salt(3), &digest), "{stored}");
+    assert!(!String::from_utf8_lossy(&entry).contains("B-10"), "no badge ids in a leaf");
+
+    // More events, a new checkpoint, and a consistency proof between the two.
+    let old = cp.size();
+    let (_, _, v) = s.post("/api/v1/events", &s.ingest, "application/x-ndjson", GOOD).await;
+    assert_eq!(v["accepted"], 1);
+    let (st, _, signed) = s.post("/api/v1/ledger/checkpoint", &s.admin, "application/json", "").await;
+    assert_eq!(st, StatusCode::OK, "{signed}");
+    assert_eq!(signed["size"].as_u64(), Some(old + 1));
+    let (st, _, c) = s.get(&format!("/api/v1/ledger/consistency?from={old}"), Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::OK, "{c}");
+    let proof: Vec<_> = c["proof"].as_array().unwrap().iter().map(unb64).collect();
+    stockade_ledger::verify_consistency(old, old + 1, &proof, *cp.hash(), unb64(&signed["root"])).unwrap();
+
+    // Bad requests.
+    let analyst = Some(s.analyst.as_str());
+    assert_eq!(s.get("/api/v1/ledger/events/999999/proof", analyst).await.0, StatusCode::NOT_FOUND);
+    let (st, _, v) = s.get("/api/v1/ledger/events/1/proof?size=999999", analyst).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(v["detail"].as_str().unwrap().contains("beyond"), "{v}");
+    assert_eq!(s.get("/api/v1/ledger/consistency?from=0", analyst).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(s.get("/api/v1/ledger/consistency?from=2&to=1", analyst).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(s.get("/api/v1/ledger/consistency?from=1&to=99999", analyst).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(s.get("/api/v1/ledger/leaves/99999/proof", analyst).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(s.get("/api/v1/ledger/events/x/proof", analyst).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(s.get("/api/v1/ledger/events/1/proof", Some(&s.ingest)).await.0, StatusCode::FORBIDDEN);
+    let (st, _, _) = s.post("/api/v1/ledger/checkpoint", &s.analyst, "application/json", "").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+}
+
+/// What a tlog-tiles client does: fetch the checkpoint, the tiles and the
+/// entry bundles, and check they rebuild the signed root.
+#[tokio::test]
+async fn the_tlog_tiles_api_mirrors_the_log() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    s.load_examples().await;
+    let (_, _, info) = s.get("/api/v1/ledger", Some(&s.analyst)).await;
+    let vkey = info["verifier_key"].as_str().unwrap().to_owned();
+    // Deny by default.
+    assert_eq!(s.bytes("/tlog/checkpoint", None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.bytes("/tlog/tile/0/000.p/1", None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.bytes("/tlog/checkpoint", Some(&s.ingest)).await.0, StatusCode::FORBIDDEN);
+    // Checkpoints are signed every few seconds; an admin can ask for one now.
+    let (st, _, _) = s.post("/api/v1/ledger/checkpoint", &s.admin, "application/json", "").await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, note) = s.bytes("/tlog/checkpoint", Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::OK);
+    let cp = stockade_ledger::checkpoint::open(&note, &vkey).unwrap();
+    let n = cp.size();
+    assert!(n > 1 && n < 256, "the sample day fits one partial tile ({n})");
+    let (st, tile) = s.bytes(&format!("/tlog/tile/0/000.p/{n}"), Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, bundle) = s.bytes(&format!("/tlog/tile/entries/000.p/{n}"), Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::OK);
+    let entries = stockade_ledger::tiles::decode_bundle(&bundle).unwrap();
+    assert_eq!(entries.len() as u64, n);
+    assert_eq!(tile.len() as u64, 32 * n);
+    let mut tree = stockade_ledger::Tree::new();
+    for (i, e) in entries.iter().enumerate() {
+        let h = stockade_ledger::leaf_hash(e);
+        assert_eq!(&tile[i * 32..i * 32 + 32], &h.0, "tile hash {i} is the leaf hash of entry {i}");
+        tree.push(h);
+    }
+    assert_eq!(tree.root(n).unwrap(), *cp.hash(), "the mirror rebuilds the signed root");
+    // Tiles beyond the log, and paths that are not tiles, are 404s.
+    for bad in
+        ["/tlog/tile/0/001", "/tlog/tile/0/000", "/tlog/tile/1/000.p/1", "/tlog/tile/0/000.p/0", "/tlog/tile/x/000"]
+    {
+        assert_eq!(s.bytes(bad, Some(&s.analyst)).await.0, StatusCode::NOT_FOUND, "{bad}");
+    }
+    let (st, _) = s.bytes(&format!("/tlog/tile/entries/000.p/{}", n + 1), Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // Published logs need no token.
+    let open = start_with(UnknownEntities::Flag, ServerConfig { public_tlog: true, ..Default::default() }).await;
+    assert_eq!(open.bytes("/tlog/checkpoint", None).await.0, StatusCode::OK);
+    assert_eq!(open.get("/api/v1/ledger", None).await.0, StatusCode::UNAUTHORIZED, "only the tiles are public");
+}
+
+#[tokio::test]
+async fn epcis_events_carry_their_cbv_hash_into_the_log() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    s.load_examples().await;
+    let doc = include_str!("../../../tests/data/epcis/gs1/JSON/Example_9.6.1-ObjectEvent.jsonld");
+    let (st, _, v) = s.post("/epcis/capture?site=LYS", &s.ingest, "application/ld+json", doc).await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{v}");
+    let (_, _, listed) = s.get("/api/v1/events?source=epcis&limit=100", Some(&s.analyst)).await;
+    let epcis = listed["events"].as_array().unwrap().iter().find(|e| e["event"]["epcis"].is_object()).unwrap().clone();
+    let (st, _, p) = s.get(&format!("/api/v1/ledger/events/{}/proof", epcis["seq"]), Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    let hash = epcis["event"]["epcis"]["event_hash"].as_str().unwrap();
+    assert!(hash.starts_with("ni:///sha-256;"));
+    assert!(p["entry"].as_str().unwrap().ends_with(&format!(" epcis={hash}")), "{p}");
 }

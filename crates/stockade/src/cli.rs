@@ -9,6 +9,10 @@ pub struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value = "text", env = "STOCKADE_LOG_FORMAT")]
     pub log_format: LogFormat,
+    /// Origin (a schema-less URL naming the log) given to the evidence ledger
+    /// when a data directory is first created; an existing log keeps its own.
+    #[arg(long, global = true, env = "STOCKADE_LEDGER_ORIGIN")]
+    pub ledger_origin: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -81,6 +85,22 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "STOCKADE_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Serve the evidence ledger's tlog-tiles read API (/tlog/) without a
+    /// token, for auditors and mirrors. Entries hold only salted commitments.
+    #[arg(long, env = "STOCKADE_PUBLIC_TLOG")]
+    pub public_tlog: bool,
+    /// Seconds between ledger checkpoints while new leaves arrive.
+    #[arg(long, env = "STOCKADE_CHECKPOINT_INTERVAL", default_value = "2", value_parser = seconds)]
+    pub checkpoint_interval: std::time::Duration,
+}
+
+/// A positive number of seconds.
+fn seconds(s: &str) -> Result<std::time::Duration, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(v.is_finite() && (0.01..=86_400.0).contains(&v)) {
+        return Err(format!("{s} seconds: use a value between 0.01 and 86400"));
+    }
+    Ok(std::time::Duration::from_secs_f64(v))
 }
 
 #[derive(Debug, Args)]
@@ -183,4 +203,14 @@ pub struct BenchArgs {
     /// rest are badge reads.
     #[arg(long, default_value_t = 0.2)]
     pub inventory_share: f64,
+    /// Ingest with the evidence ledger on, off, or both interleaved (to measure its cost).
+    #[arg(long, value_enum, default_value = "both")]
+    pub ledger: LedgerMode,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LedgerMode {
+    On,
+    Off,
+    Both,
 }

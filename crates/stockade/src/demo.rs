@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use std::sync::Arc;
 use stockade_ingest::reference_files;
 use stockade_model::clock::Clock;
-use stockade_server::{AppState, Intake, ServerConfig};
+use stockade_server::{AppState, ServerConfig};
 use stockade_store::Role;
 
 const REFERENCE: &str = include_str!("../../../examples/reference.yaml");
@@ -18,8 +18,9 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
     // A fresh directory per run unless one is given; removed on exit.
     let temp = tempfile::Builder::new().prefix("stockade-demo-").tempdir()?;
     let dir = a.data.clone().unwrap_or_else(|| temp.path().to_owned());
-    let store = crate::open(&dir).await?;
-    let intake = Intake::start(store.clone(), clock.clone(), Default::default()).await?;
+    let opened = crate::open(&dir).await?;
+    let intake = opened.intake(clock.clone(), Default::default()).await?;
+    let store = opened.store.clone();
     let reference = reference_files::from_yaml(REFERENCE).context("sample reference data")?;
     let records = intake.import_reference(reference).await?;
     let report = intake.ingest_ndjson(EVENTS.as_bytes()).await?;

@@ -343,10 +343,7 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
             };
             Sink::Remote { client: reqwest::Client::new(), url: url.clone(), token }
         }
-        None => {
-            let store = crate::open(&a.data).await?;
-            Sink::Local(Intake::start(store, clock, a.pipeline.unknown_entities.into()).await?)
-        }
+        None => Sink::Local(crate::open(&a.data).await?.intake(clock, a.pipeline.unknown_entities.into()).await?),
     };
     let batch = a.batch.clamp(1, 100_000);
     let epcis_source = SourceId::new(a.epcis_source.clone()).context("--epcis-source")?;

@@ -13,7 +13,7 @@ use cli::{Cli, Command, LogFormat, TokenCommand};
 use std::sync::Arc;
 use stockade_model::clock::{Clock, SystemClock};
 use stockade_server::{AppState, Intake, ServerConfig};
-use stockade_store::{EmbeddedStore, Role, Store};
+use stockade_store::{EmbeddedStore, Ledger, Role, Store};
 
 // Ingest allocates many small strings per event; mimalloc measured faster than
 // the system allocator on `stockade bench` (see docs/BENCHMARKS.md).
@@ -49,20 +49,57 @@ fn init_logs(format: LogFormat) {
     }
 }
 
-async fn open(data: &std::path::Path) -> Result<Arc<dyn Store>> {
+/// Origin given to a new evidence ledger (`--ledger-origin`), set once at start.
+static LEDGER_ORIGIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// A data directory, opened: the store and its evidence ledger.
+pub struct Opened {
+    pub store: Arc<dyn Store>,
+    pub ledger: Arc<Ledger>,
+}
+
+impl Opened {
+    /// Starts the ingest pipeline over the store, recording into the ledger.
+    pub async fn intake(&self, clock: Arc<dyn Clock>, policy: stockade_ingest::UnknownEntities) -> Result<Intake> {
+        Ok(Intake::start(self.store.clone(), Some(self.ledger.clone()), clock, policy).await?)
+    }
+}
+
+async fn open_store(data: &std::path::Path) -> Result<Arc<dyn Store>> {
     let store = EmbeddedStore::open_dir(data)
         .await
         .with_context(|| format!("opening the data directory {}", data.display()))?;
     Ok(Arc::new(store))
 }
 
+async fn open(data: &std::path::Path) -> Result<Opened> {
+    let store = open_store(data).await?;
+    let origin = match LEDGER_ORIGIN.get() {
+        Some(o) => o.clone(),
+        None => format!("stockade.local/ledger/{:08x}", rand::random::<u32>()),
+    };
+    let dir = data.join("ledger");
+    let ledger = tokio::task::spawn_blocking(move || Ledger::open(&dir, &origin))
+        .await?
+        .with_context(|| format!("opening the evidence ledger in {}", data.display()))?;
+    Ok(Opened { store, ledger: Arc::new(ledger) })
+}
+
 async fn run(cli: Cli) -> Result<std::process::ExitCode> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    if let Some(o) = cli.ledger_origin {
+        let _ = LEDGER_ORIGIN.set(o);
+    }
     match cli.command {
         Command::Serve(a) => {
-            let store = open(&a.data.data).await?;
-            let intake = Intake::start(store.clone(), clock.clone(), a.pipeline.unknown_entities.into()).await?;
-            let state = AppState::new(store, intake, clock, ServerConfig { max_body_bytes: a.max_body_bytes });
+            let opened = open(&a.data.data).await?;
+            let intake = opened.intake(clock.clone(), a.pipeline.unknown_entities.into()).await?;
+            let config = ServerConfig {
+                max_body_bytes: a.max_body_bytes,
+                public_tlog: a.public_tlog,
+                checkpoint_every: a.checkpoint_interval,
+            };
+            let state = AppState::new(opened.store, intake, clock, config);
             let listener = tokio::net::TcpListener::bind(&a.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", a.listen))?;
@@ -73,14 +110,13 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             let Some(role) = Role::parse(&role) else {
                 bail!("unknown role {role:?}: use ingest, analyst or admin");
             };
-            let store = open(&data.data).await?;
+            let store = open_store(&data.data).await?;
             let (record, secret) = stockade_server::auth::create_token(&*store, &*clock, role, &name).await?;
             eprintln!("created {} token {} ({name}); it is shown only once:", role.as_str(), record.id);
             println!("{secret}");
         }
         Command::Import(a) => {
-            let store = open(&a.data.data).await?;
-            let intake = Intake::start(store, clock, Default::default()).await?;
+            let intake = open(&a.data.data).await?.intake(clock, Default::default()).await?;
             let n = files::import(&intake, &a.files).await?;
             eprintln!("imported {n} reference records");
         }

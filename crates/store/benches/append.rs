@@ -18,6 +18,7 @@ fn ev(i: usize) -> NewEvent {
         payload,
         movements: vec![],
         observation: None,
+        epcis_hash: None,
     }
 }
 

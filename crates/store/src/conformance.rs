@@ -19,6 +19,7 @@ fn ev(source: &str, id: &str, site: &str, occurred_us: i64) -> NewEvent {
         payload,
         movements: vec![],
         observation: None,
+        epcis_hash: None,
     }
 }
 

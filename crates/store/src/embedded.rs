@@ -45,14 +45,6 @@ pub struct EmbeddedStore {
     snapshotting: Arc<tokio::sync::Mutex<()>>,
 }
 
-/// Runs blocking work (file I/O, fsync) without stalling the async runtime.
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
-        _ => f(),
-    }
-}
-
 fn poisoned() -> StoreError {
     StoreError::Corrupt("the inventory book lock is poisoned".into())
 }

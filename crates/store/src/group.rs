@@ -5,9 +5,19 @@
 //! one [`Store::append`] call and answers each caller with its own outcomes.
 //! While one transaction commits, the next group gathers, so the cost of the
 //! fsync is shared by everything that arrived meanwhile.
+//!
+//! With a [`Ledger`], a second stage gives the group's accepted events their
+//! leaves (one write and one `fdatasync` for the whole group) and only then
+//! answers: an event is acknowledged when both it and its leaf are durable.
+//! The stages overlap (the store writes group N+1 while the ledger syncs
+//! group N) and the ledger stage takes groups in order, so leaves follow `seq`.
+//! If the ledger fails, every later append is refused until a restart, whose
+//! [`Ledger::catch_up`] gives the stored events their leaves: the log never
+//! skips an event.
 
-use crate::{Appended, NewEvent, Result, Store, StoreError};
+use crate::{Appended, Ledger, NewEvent, Result, Store, StoreError, blocking};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{mpsc, oneshot};
 
 type Reply = oneshot::Sender<std::result::Result<Vec<Appended>, String>>;
@@ -15,6 +25,13 @@ type Reply = oneshot::Sender<std::result::Result<Vec<Appended>, String>>;
 struct Job {
     events: Vec<NewEvent>,
     reply: Reply,
+}
+
+/// A stored group waiting for its leaves.
+struct Stored {
+    events: Vec<NewEvent>,
+    outcome: std::result::Result<Vec<Appended>, String>,
+    replies: Vec<(usize, Reply)>,
 }
 
 /// Handle to the writer task. Cheap to clone.
@@ -26,8 +43,19 @@ pub struct GroupCommit {
 impl GroupCommit {
     /// Starts the writer task. `max_group` bounds the events per transaction.
     pub fn start(store: Arc<dyn Store>, max_group: usize) -> GroupCommit {
+        GroupCommit::start_with_ledger(store, None, max_group)
+    }
+
+    /// Starts the writer, and the ledger stage when there is a ledger.
+    pub fn start_with_ledger(store: Arc<dyn Store>, ledger: Option<Arc<Ledger>>, max_group: usize) -> GroupCommit {
         let (queue, rx) = mpsc::channel::<Job>(1024);
-        tokio::spawn(writer(store, rx, max_group.max(1)));
+        let failed = Arc::new(AtomicBool::new(false));
+        let next = ledger.map(|ledger| {
+            let (tx, stored) = mpsc::channel::<Stored>(4);
+            tokio::spawn(ledger_stage(ledger, stored, failed.clone()));
+            tx
+        });
+        tokio::spawn(writer(store, rx, max_group.max(1), next, failed));
         GroupCommit { queue }
     }
 
@@ -46,7 +74,26 @@ impl GroupCommit {
     }
 }
 
-async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, max_group: usize) {
+fn answer(outcome: &std::result::Result<Vec<Appended>, String>, replies: Vec<(usize, Reply)>, total: usize) {
+    let ends: Vec<usize> = replies.iter().skip(1).map(|(s, _)| *s).chain([total]).collect();
+    for ((start, reply), end) in replies.into_iter().zip(ends) {
+        let part = match outcome {
+            Ok(v) => Ok(v[start..end].to_vec()),
+            Err(e) => Err(e.clone()),
+        };
+        let _ = reply.send(part);
+    }
+}
+
+const LEDGER_FAILED: &str = "the evidence ledger could not record earlier events; restart to let it catch up";
+
+async fn writer(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<Job>,
+    max_group: usize,
+    ledger: Option<mpsc::Sender<Stored>>,
+    failed: Arc<AtomicBool>,
+) {
     while let Some(job) = rx.recv().await {
         let mut jobs = vec![job];
         let mut total = jobs[0].events.len();
@@ -59,36 +106,60 @@ async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, max_group: u
                 Err(_) => break,
             }
         }
-        let (events, replies): (Vec<_>, Vec<_>) = if jobs.len() == 1 {
-            let j = jobs.pop().map(|j| (j.events, vec![(0usize, j.reply)]));
-            match j {
-                Some((ev, r)) => (ev, r),
-                None => continue,
+        let mut events = Vec::with_capacity(total);
+        let mut replies = Vec::with_capacity(jobs.len());
+        for j in jobs {
+            replies.push((events.len(), j.reply));
+            if events.is_empty() {
+                events = j.events;
+            } else {
+                events.extend(j.events);
             }
-        } else {
-            let mut all = Vec::with_capacity(total);
-            let mut replies = Vec::with_capacity(jobs.len());
-            for j in jobs {
-                replies.push((all.len(), j.reply));
-                all.extend(j.events);
-            }
-            (all, replies)
-        };
+        }
+        if failed.load(Ordering::Acquire) {
+            answer(&Err(LEDGER_FAILED.into()), replies, events.len());
+            continue;
+        }
         let started = std::time::Instant::now();
-        let result = store.append(&events).await;
+        let outcome = store.append(&events).await.map_err(|e| e.to_string());
         tracing::debug!(
             events = events.len(),
             groups = replies.len(),
             ms = started.elapsed().as_millis() as u64,
             "group commit"
         );
-        let ends: Vec<usize> = replies.iter().skip(1).map(|(s, _)| *s).chain([events.len()]).collect();
-        for ((start, reply), end) in replies.into_iter().zip(ends) {
-            let part = match &result {
-                Ok(v) => Ok(v[start..end].to_vec()),
-                Err(e) => Err(e.to_string()),
-            };
-            let _ = reply.send(part);
+        match &ledger {
+            Some(next) if outcome.is_ok() => {
+                if let Err(mpsc::error::SendError(s)) = next.send(Stored { events, outcome, replies }).await {
+                    answer(&Err("the evidence ledger stopped".into()), s.replies, s.events.len());
+                }
+            }
+            _ => answer(&outcome, replies, events.len()),
+        }
+    }
+}
+
+async fn ledger_stage(ledger: Arc<Ledger>, mut rx: mpsc::Receiver<Stored>, failed: Arc<AtomicBool>) {
+    while let Some(Stored { events, outcome, replies }) = rx.recv().await {
+        if failed.load(Ordering::Acquire) {
+            answer(&Err(LEDGER_FAILED.into()), replies, events.len());
+            continue;
+        }
+        let entries = match &outcome {
+            Ok(v) => ledger.event_entries(events.iter().zip(v).filter_map(|(e, a)| match a {
+                Appended::Accepted(seq) => Some((*seq as u64, e)),
+                Appended::Duplicate => None,
+            })),
+            Err(_) => Vec::new(),
+        };
+        let result = if entries.is_empty() { Ok(0) } else { blocking(|| ledger.append(&entries)) };
+        match result {
+            Ok(_) => answer(&outcome, replies, events.len()),
+            Err(e) => {
+                failed.store(true, Ordering::Release);
+                tracing::error!(error = %e, "the evidence ledger failed; refusing appends until restart");
+                answer(&Err(format!("stored, but the evidence ledger failed: {e}")), replies, events.len());
+            }
         }
     }
 }

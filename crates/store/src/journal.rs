@@ -508,6 +508,7 @@ mod tests {
             payload,
             movements: vec![],
             observation: None,
+            epcis_hash: None,
         }
     }
 

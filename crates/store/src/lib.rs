@@ -16,10 +16,12 @@ pub mod conformance;
 mod embedded;
 mod group;
 pub mod journal;
+pub mod ledger;
 mod sql;
 
 pub use embedded::EmbeddedStore;
 pub use group::GroupCommit;
+pub use ledger::{Ledger, SignedCheckpoint};
 pub use sql::SqlStore;
 
 use async_trait::async_trait;
@@ -41,9 +43,19 @@ pub enum StoreError {
     Io(String),
     #[error("the store is shutting down")]
     Closed,
+    #[error("not found: {0}")]
+    NotFound(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Runs blocking work (file I/O, fsync) without stalling the async runtime.
+pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
 
 /// An event ready to store: validated, serialized, hashed, its book effects derived.
 #[derive(Debug, Clone)]
@@ -61,6 +73,9 @@ pub struct NewEvent {
     pub payload: String,
     pub movements: Vec<Movement>,
     pub observation: Option<Observation>,
+    /// The CBV 2.0 event hash of an event captured from EPCIS (its ledger
+    /// leaf carries it, so partners can find the event by it).
+    pub epcis_hash: Option<String>,
 }
 
 /// What happened to one event of an append.

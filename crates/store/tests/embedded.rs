@@ -38,6 +38,7 @@ fn receipt(i: usize, qty: f64) -> NewEvent {
             delta: qty,
         }],
         observation: None,
+        epcis_hash: None,
     }
 }
 

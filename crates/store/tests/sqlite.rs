@@ -52,6 +52,7 @@ async fn group_commit_answers_each_caller() {
                         payload: "{}".into(),
                         movements: vec![],
                         observation: None,
+                        epcis_hash: None,
                     };
                     e.hash[0] = t as u8;
                     e

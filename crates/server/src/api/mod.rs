@@ -4,6 +4,7 @@
 pub mod epcis;
 pub mod events;
 pub mod inventory;
+pub mod ledger;
 pub mod meta;
 pub mod reference;
 
@@ -34,11 +35,27 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(inventory::variance))
         .routes(routes!(epcis::capture))
         .routes(routes!(epcis::capture_job))
+        .routes(routes!(ledger::status))
+        .routes(routes!(ledger::sign))
+        .routes(routes!(ledger::event_proof))
+        .routes(routes!(ledger::leaf_proof))
+        .routes(routes!(ledger::consistency))
+}
+
+/// The C2SP tlog-tiles read API, as documented. (Served with a wildcard
+/// route, which OpenAPI cannot spell: see [`routes`].)
+fn tlog_docs() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(ledger::checkpoint)).routes(routes!(ledger::tile))
 }
 
 /// Every route, with authentication on the protected ones.
 pub fn routes(state: AppState) -> OpenApiRouter<AppState> {
+    let tlog = OpenApiRouter::new()
+        .routes(routes!(ledger::checkpoint))
+        .route("/tlog/tile/{*path}", axum::routing::get(ledger::tile))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::tlog_reader));
     open_routes()
+        .merge(tlog)
         .merge(protected_routes().route_layer(axum::middleware::from_fn_with_state(state, crate::auth::authenticate)))
 }
 
@@ -46,7 +63,7 @@ pub fn routes(state: AppState) -> OpenApiRouter<AppState> {
 pub fn openapi() -> &'static serde_json::Value {
     static DOC: OnceLock<serde_json::Value> = OnceLock::new();
     DOC.get_or_init(|| {
-        let mut api = open_routes().merge(protected_routes()).into_openapi();
+        let mut api = open_routes().merge(tlog_docs()).merge(protected_routes()).into_openapi();
         api.info.title = "Stockade API".into();
         api.info.version = env!("CARGO_PKG_VERSION").into();
         api.info.description = Some(

@@ -1,0 +1,310 @@
+//! The evidence ledger's read API: C2SP tlog-tiles under `/tlog/`
+//! (checkpoint, hash tiles, entry bundles) and JSON proofs under
+//! `/api/v1/ledger`.
+//!
+//! Hashes in JSON are standard base64, as in checkpoints and RFC 9162's
+//! JSON clients. A proof is given against the latest signed checkpoint unless
+//! a `size` is asked for, so that it verifies offline with the log's key.
+
+use crate::AppState;
+use crate::auth::{Caller, Permission};
+use crate::problem::Problem;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use stockade_ledger::tiles::{TilePath, encode_bundle};
+use stockade_ledger::{Hash, leaf_hash};
+use stockade_store::{Ledger, SignedCheckpoint, StoreError};
+use utoipa::{IntoParams, ToSchema};
+
+fn b64(h: &Hash) -> String {
+    base64::engine::general_purpose::STANDARD.encode(h.0)
+}
+
+fn ledger(st: &AppState) -> Result<&Arc<Ledger>, Problem> {
+    st.intake.ledger().ok_or_else(|| Problem::not_found("this instance keeps no evidence ledger"))
+}
+
+/// Proof requests name sizes and leaves; asking beyond the tree is the caller's mistake.
+fn proof_error(e: StoreError) -> Problem {
+    match e {
+        StoreError::NotFound(msg) => Problem::bad_request(msg),
+        other => Problem::from(other),
+    }
+}
+
+/// Blocking work on the ledger (disk reads, signing, fsync) off the async threads.
+async fn on_ledger<T: Send + 'static>(
+    l: &Arc<Ledger>,
+    f: impl FnOnce(&Ledger) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let l = l.clone();
+    tokio::task::spawn_blocking(move || f(&l)).await.map_err(|e| StoreError::Io(e.to_string()))?
+}
+
+/// The latest checkpoint, signing one first when none covers `need` leaves.
+async fn checkpoint_covering(l: &Arc<Ledger>, need: u64) -> Result<SignedCheckpoint, StoreError> {
+    match l.checkpoint() {
+        Some(cp) if cp.size >= need => Ok(cp),
+        _ => on_ledger(l, |l| l.sign_checkpoint()).await,
+    }
+}
+
+/// C2SP tlog-checkpoint: the latest signed checkpoint of the log.
+#[utoipa::path(get, path = "/tlog/checkpoint", tag = "ledger",
+    responses((status = 200, content_type = "text/plain; charset=utf-8", body = String,
+        description = "C2SP signed note holding a tlog-checkpoint"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn checkpoint(State(st): State<AppState>) -> Result<Response, Problem> {
+    let l = ledger(&st)?;
+    let cp = checkpoint_covering(l, 0).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], cp.note)
+        .into_response())
+}
+
+/// C2SP tlog-tiles: a hash tile (`tile/L/N[.p/W]`) or an entry bundle (`tile/entries/N[.p/W]`).
+#[utoipa::path(get, path = "/tlog/tile/{path}", tag = "ledger",
+    params(("path" = String, Path, description = "`L/N[.p/W]` or `entries/N[.p/W]`, N in C2SP's x000/000 form")),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn tile(State(st): State<AppState>, Path(path): Path<String>) -> Result<Response, Problem> {
+    let l = ledger(&st)?;
+    let tile = TilePath::parse(&path).map_err(|e| Problem::not_found(e.to_string()))?;
+    let (start, width) = tile.span();
+    let bytes = match tile {
+        TilePath::Hashes { level, index, width } => l.with_tree(|t| t.hash_tile(level, index, width)),
+        TilePath::Entries { .. } => on_ledger(l, move |l| l.entries(start, u64::from(width)))
+            .await
+            .map(|e| encode_bundle(e.iter().map(Vec::as_slice))),
+    };
+    let bytes = bytes.map_err(|e| match e {
+        StoreError::NotFound(_) => Problem::not_found(format!("tile {path} is not in the log yet")),
+        other => Problem::from(other),
+    })?;
+    // Tiles never change once they exist: a partial tile is a prefix of the full one.
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The log's identity and latest checkpoint.
+#[derive(Serialize, ToSchema)]
+pub struct LedgerStatus {
+    /// The checkpoint origin line.
+    pub origin: String,
+    /// The key that verifies checkpoints, in C2SP signed-note form.
+    pub verifier_key: String,
+    /// Leaves durable now (may be ahead of the checkpoint).
+    pub size: u64,
+    pub checkpoint: Option<CheckpointView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CheckpointView {
+    pub size: u64,
+    /// Root hash, base64.
+    pub root: String,
+    /// The signed note, as served at `/tlog/checkpoint`.
+    pub note: String,
+}
+
+impl From<&SignedCheckpoint> for CheckpointView {
+    fn from(cp: &SignedCheckpoint) -> Self {
+        CheckpointView { size: cp.size, root: b64(&cp.root), note: String::from_utf8_lossy(&cp.note).into_owned() }
+    }
+}
+
+/// The evidence ledger: origin, verifier key, size and latest checkpoint.
+#[utoipa::path(get, path = "/api/v1/ledger", tag = "ledger",
+    responses((status = 200, body = LedgerStatus),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn status(State(st): State<AppState>, caller: Caller) -> Result<Json<LedgerStatus>, Problem> {
+    caller.require(Permission::Read)?;
+    let l = ledger(&st)?;
+    Ok(Json(LedgerStatus {
+        origin: l.origin().to_owned(),
+        verifier_key: l.verifier_key().to_owned(),
+        size: l.size(),
+        checkpoint: l.checkpoint().as_ref().map(CheckpointView::from),
+    }))
+}
+
+/// Signs a checkpoint over every durable leaf now (they are also signed every few seconds).
+#[utoipa::path(post, path = "/api/v1/ledger/checkpoint", tag = "ledger",
+    responses((status = 200, body = CheckpointView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn sign(State(st): State<AppState>, caller: Caller) -> Result<Json<CheckpointView>, Problem> {
+    caller.require(Permission::Admin)?;
+    let l = ledger(&st)?;
+    let cp = on_ledger(l, |l| l.sign_checkpoint()).await?;
+    Ok(Json(CheckpointView::from(&cp)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProofQuery {
+    /// Tree size to prove against; default: the latest signed checkpoint
+    /// (signed now if it does not cover the leaf yet).
+    pub size: Option<u64>,
+}
+
+/// An inclusion proof (RFC 9162 §2.1.3).
+#[derive(Serialize, ToSchema)]
+pub struct InclusionProof {
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    /// The leaf's entry (what the leaf hash covers).
+    pub entry: String,
+    /// RFC 6962 leaf hash of the entry, base64.
+    pub leaf_hash: String,
+    /// Audit path, base64 hashes, leaf to root.
+    pub proof: Vec<String>,
+    /// Root of the tree of `tree_size` leaves, base64.
+    pub root: String,
+    /// The signed checkpoint of that size, when there is one.
+    pub checkpoint: Option<String>,
+}
+
+async fn inclusion(l: &Arc<Ledger>, index: u64, size: Option<u64>) -> Result<InclusionProof, Problem> {
+    let cp = match size {
+        None => Some(checkpoint_covering(l, index + 1).await?),
+        Some(_) => l.checkpoint(),
+    };
+    let size = size.or(cp.as_ref().map(|c| c.size)).unwrap_or(0);
+    let (proof, root) = l.with_tree(|t| Ok((t.inclusion_proof(index, size)?, t.root(size)?))).map_err(proof_error)?;
+    let entry = on_ledger(l, move |l| l.entries(index, 1)).await?.pop().unwrap_or_default();
+    Ok(InclusionProof {
+        leaf_index: index,
+        tree_size: size,
+        leaf_hash: b64(&leaf_hash(&entry)),
+        entry: String::from_utf8_lossy(&entry).into_owned(),
+        proof: proof.iter().map(b64).collect(),
+        root: b64(&root),
+        checkpoint: cp.filter(|c| c.size == size).map(|c| String::from_utf8_lossy(&c.note).into_owned()),
+    })
+}
+
+/// Inclusion proof of an event's leaf, by the event's `seq`.
+#[utoipa::path(get, path = "/api/v1/ledger/events/{seq}/proof", tag = "ledger",
+    params(("seq" = u64, Path, description = "The event's sequence number, as ingest reported it"), ProofQuery),
+    responses((status = 200, body = InclusionProof),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn event_proof(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(seq): Path<u64>,
+    Query(q): Query<ProofQuery>,
+) -> Result<Json<InclusionProof>, Problem> {
+    caller.require(Permission::Read)?;
+    let l = ledger(&st)?;
+    let index =
+        l.event_leaf(seq).ok_or_else(|| Problem::not_found(format!("no event with seq {seq} in the ledger")))?;
+    Ok(Json(inclusion(l, index, q.size).await?))
+}
+
+/// Inclusion proof of any leaf (event, evidence or custody), by leaf index.
+#[utoipa::path(get, path = "/api/v1/ledger/leaves/{index}/proof", tag = "ledger",
+    params(("index" = u64, Path, description = "Leaf index, from 0"), ProofQuery),
+    responses((status = 200, body = InclusionProof),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn leaf_proof(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(index): Path<u64>,
+    Query(q): Query<ProofQuery>,
+) -> Result<Json<InclusionProof>, Problem> {
+    caller.require(Permission::Read)?;
+    let l = ledger(&st)?;
+    if index >= l.size() {
+        return Err(Problem::bad_request(format!("leaf {index} is not in a log of {} leaves", l.size())));
+    }
+    Ok(Json(inclusion(l, index, q.size).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConsistencyQuery {
+    /// The older tree size (at least 1).
+    pub from: u64,
+    /// The newer tree size; default: the latest signed checkpoint.
+    pub to: Option<u64>,
+}
+
+/// A consistency proof (RFC 9162 §2.1.4).
+#[derive(Serialize, ToSchema)]
+pub struct ConsistencyProof {
+    pub from: u64,
+    pub to: u64,
+    pub from_root: String,
+    pub to_root: String,
+    pub proof: Vec<String>,
+}
+
+/// Consistency proof between two tree sizes.
+#[utoipa::path(get, path = "/api/v1/ledger/consistency", tag = "ledger",
+    params(ConsistencyQuery),
+    responses((status = 200, body = ConsistencyProof),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn consistency(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ConsistencyQuery>,
+) -> Result<Json<ConsistencyProof>, Problem> {
+    caller.require(Permission::Read)?;
+    let l = ledger(&st)?;
+    let to = match q.to {
+        Some(to) => to,
+        None => checkpoint_covering(l, 0).await?.size,
+    };
+    let (proof, from_root, to_root) =
+        l.with_tree(|t| Ok((t.consistency_proof(q.from, to)?, t.root(q.from)?, t.root(to)?))).map_err(proof_error)?;
+    Ok(Json(ConsistencyProof {
+        from: q.from,
+        to,
+        from_root: b64(&from_root),
+        to_root: b64(&to_root),
+        proof: proof.iter().map(b64).collect(),
+    }))
+}
+
+/// Signs a checkpoint every `every` while new leaves arrive.
+pub fn spawn_checkpointer(ledger: Arc<Ledger>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let behind = ledger.checkpoint().is_none_or(|c| c.size < ledger.size());
+            if behind {
+                match on_ledger(&ledger, |l| l.sign_checkpoint()).await {
+                    Ok(cp) => tracing::debug!(size = cp.size, "signed a ledger checkpoint"),
+                    Err(e) => tracing::warn!(error = %e, "could not sign a ledger checkpoint"),
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,518 @@
+//! The evidence ledger on disk: the log's entries, its keys and its latest
+//! signed checkpoint, in `DIR/ledger/`.
+//!
+//! ```text
+//! ledger/entries      u32 len, u32 crc32, entry bytes; one record per leaf, in leaf order
+//! ledger/log.key      the Ed25519 signing key, signed-note private form (0600)
+//! ledger/salt.key     the secret salts are derived from, hex (0600)
+//! ledger/checkpoint   the latest signed checkpoint (C2SP tlog-checkpoint note)
+//! ```
+//!
+//! The Merkle tree's hashes are kept in memory (64 bytes a leaf) and rebuilt
+//! from the entries when the ledger opens; proofs and tiles are served from
+//! memory.
+//!
+//! Invariants:
+//! - Leaves only append. A leaf joins the tree (and so any proof, tile or
+//!   checkpoint) only after its entry is on disk (`fdatasync`).
+//! - Event leaves are in event `seq` order, one per stored event; a store's
+//!   events that have no leaf yet (a crash between the journal's sync and the
+//!   ledger's) are given theirs by [`Ledger::catch_up`] before anything else
+//!   is appended, so leaves are the same whether or not a crash happened.
+//! - A torn record at the end of `entries` (never acknowledged) is cut off on
+//!   open; damage anywhere else refuses to open.
+//! - A checkpoint is signed only over leaves that are durable, and its size
+//!   never goes down.
+
+use crate::{EventQuery, NewEvent, Result, Store, StoreError, StoredEvent};
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, Read, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
+use stockade_ledger::checkpoint::{Checkpoint, LogKey};
+use stockade_ledger::entry::{Entry, SaltKey, commitment};
+use stockade_ledger::{Hash, Tree, TreeError, leaf_hash};
+
+/// A signed checkpoint and what it says.
+#[derive(Debug, Clone)]
+pub struct SignedCheckpoint {
+    pub size: u64,
+    pub root: Hash,
+    /// The C2SP signed note, as served at `/tlog/checkpoint`.
+    pub note: Vec<u8>,
+}
+
+struct LogState {
+    tree: Tree,
+    /// Byte offset of each entry's record in `entries`, plus the end.
+    offsets: Vec<u64>,
+    /// (event seq, leaf index), in increasing order of both.
+    events: Vec<(u64, u64)>,
+}
+
+/// The ledger. Appends are serialised; proofs and tiles are read beside them.
+pub struct Ledger {
+    dir: PathBuf,
+    key: LogKey,
+    origin: String,
+    salt: SaltKey,
+    state: RwLock<LogState>,
+    writer: Mutex<File>,
+    /// Readers of `entries` (positional reads; no seek state).
+    reader: File,
+    checkpoint: RwLock<Option<SignedCheckpoint>>,
+}
+
+fn io(path: &Path, e: std::io::Error) -> StoreError {
+    StoreError::Io(format!("ledger {}: {e}", path.display()))
+}
+
+fn corrupt(what: String) -> StoreError {
+    StoreError::Corrupt(format!("ledger: {what}"))
+}
+
+/// Writes a secret file readable only by its owner, durably.
+fn write_secret(path: &Path, contents: &str) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f =
+        OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(|e| io(&tmp, e))?;
+    f.write_all(contents.as_bytes()).and_then(|()| f.sync_all()).map_err(|e| io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io(path, e))?;
+    File::open(path.parent().unwrap_or(Path::new("."))).and_then(|d| d.sync_all()).map_err(|e| io(path, e))
+}
+
+/// The entry of a stored event.
+pub fn event_entry(salt: &SaltKey, seq: u64, received_us: i64, hash: &[u8; 32], epcis: Option<String>) -> Entry {
+    Entry::Event { seq, received_us, commit: commitment(&salt.event_salt(seq), hash), epcis }
+}
+
+/// The CBV event hash recorded in a stored event's payload, if it came from EPCIS.
+fn stored_epcis_hash(e: &StoredEvent) -> Result<Option<String>> {
+    if !e.payload.contains("\"epcis\"") {
+        return Ok(None);
+    }
+    let ev = stockade_model::Event::from_json(e.payload.as_bytes())
+        .map_err(|err| StoreError::Corrupt(format!("event {}: {err}", e.seq)))?;
+    Ok(ev.epcis.map(|o| o.event_hash))
+}
+
+impl Ledger {
+    /// Opens the ledger in `dir` (usually `DATA/ledger`), creating it and its
+    /// keys on first start. `origin` names a new log (a schema-less URL); an
+    /// existing log keeps the origin its key was made with.
+    pub fn open(dir: &Path, origin: &str) -> Result<Ledger> {
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let key_path = dir.join("log.key");
+        let key = match std::fs::read_to_string(&key_path) {
+            Ok(text) => LogKey::from_private(&text).map_err(|e| corrupt(format!("{}: {e}", key_path.display())))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if origin.is_empty() || origin.contains(['+', ' ', '\n']) {
+                    return Err(StoreError::Io(format!(
+                        "ledger origin {origin:?} must be a schema-less URL without spaces or '+'"
+                    )));
+                }
+                let (key, private) = LogKey::generate(origin).map_err(|e| corrupt(e.to_string()))?;
+                write_secret(&key_path, &private)?;
+                tracing::info!(origin, "created the ledger's signing key");
+                key
+            }
+            Err(e) => return Err(io(&key_path, e)),
+        };
+        let origin = key.verifier_key().split('+').next().unwrap_or_default().to_owned();
+        let salt_path = dir.join("salt.key");
+        let salt = match std::fs::read_to_string(&salt_path) {
+            Ok(text) => {
+                let mut b = [0u8; 32];
+                hex::decode_to_slice(text.trim(), &mut b)
+                    .map_err(|_| corrupt(format!("{} is not 32 bytes of hex", salt_path.display())))?;
+                SaltKey::from_bytes(b).map_err(|e| corrupt(e.to_string()))?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let s = SaltKey::generate().map_err(|e| corrupt(e.to_string()))?;
+                write_secret(&salt_path, &hex::encode(s.as_bytes()))?;
+                s
+            }
+            Err(e) => return Err(io(&salt_path, e)),
+        };
+
+        let path = dir.join("entries");
+        let file = OpenOptions::new().create(true).read(true).append(true).open(&path).map_err(|e| io(&path, e))?;
+        let state = load(&path, &file)?;
+        let reader = File::open(&path).map_err(|e| io(&path, e))?;
+
+        let cp_path = dir.join("checkpoint");
+        let checkpoint = match std::fs::read(&cp_path) {
+            Ok(note) => {
+                let cp = stockade_ledger::checkpoint::open(&note, key.verifier_key())
+                    .map_err(|e| corrupt(format!("{}: {e}", cp_path.display())))?;
+                let root = state.tree.root(cp.size()).map_err(|e| {
+                    corrupt(format!(
+                        "the signed checkpoint covers {} leaves but the log has {}: {e}",
+                        cp.size(),
+                        state.tree.size()
+                    ))
+                })?;
+                if root != *cp.hash() {
+                    return Err(corrupt(format!(
+                        "the log's root at size {} is not the one its signed checkpoint names",
+                        cp.size()
+                    )));
+                }
+                Some(SignedCheckpoint { size: cp.size(), root, note })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io(&cp_path, e)),
+        };
+        Ok(Ledger {
+            dir: dir.to_owned(),
+            key,
+            origin,
+            salt,
+            state: RwLock::new(state),
+            writer: Mutex::new(file),
+            reader,
+            checkpoint: RwLock::new(checkpoint),
+        })
+    }
+
+    /// The log's origin line.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The verifier key in signed-note form (`origin+keyid+base64`).
+    pub fn verifier_key(&self) -> &str {
+        self.key.verifier_key()
+    }
+
+    /// The salts' secret (for disclosing the salts of records in a package).
+    pub fn salt_key(&self) -> &SaltKey {
+        &self.salt
+    }
+
+    fn read_state(&self) -> Result<std::sync::RwLockReadGuard<'_, LogState>> {
+        self.state.read().map_err(|_| corrupt("lock poisoned".into()))
+    }
+
+    /// Number of leaves.
+    pub fn size(&self) -> u64 {
+        self.state.read().map(|s| s.tree.size()).unwrap_or(0)
+    }
+
+    /// The seq of the last event with a leaf (0 when none).
+    pub fn last_event_seq(&self) -> u64 {
+        self.state.read().ok().and_then(|s| s.events.last().map(|(seq, _)| *seq)).unwrap_or(0)
+    }
+
+    /// Appends entries durably; returns the index of the first.
+    pub fn append(&self, entries: &[Entry]) -> Result<u64> {
+        // Records are encoded in place; the leaf hashes read them from the buffer.
+        let mut buf = Vec::with_capacity(entries.len() * 160);
+        let mut leaves = Vec::with_capacity(entries.len());
+        let mut ends = Vec::with_capacity(entries.len());
+        for e in entries {
+            let start = buf.len();
+            buf.extend_from_slice(&[0; 8]);
+            e.encode_into(&mut buf).map_err(|err| corrupt(err.to_string()))?;
+            let body = &buf[start + 8..];
+            let (len, crc, leaf) = (body.len() as u32, crc32fast::hash(body), leaf_hash(body));
+            buf[start..start + 4].copy_from_slice(&len.to_le_bytes());
+            buf[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+            leaves.push(leaf);
+            ends.push(buf.len() as u64);
+        }
+        let path = self.dir.join("entries");
+        let writer = self.writer.lock().map_err(|_| corrupt("lock poisoned".into()))?;
+        // Checked under the writer lock: event leaves stay in seq order.
+        let mut last_seq = self.last_event_seq();
+        for e in entries {
+            if let Entry::Event { seq, .. } = e {
+                if *seq <= last_seq {
+                    return Err(corrupt(format!("event {seq} would follow event {last_seq} in the log")));
+                }
+                last_seq = *seq;
+            }
+        }
+        (&*writer).write_all(&buf).and_then(|()| writer.sync_data()).map_err(|e| io(&path, e))?;
+        let mut st = self.state.write().map_err(|_| corrupt("lock poisoned".into()))?;
+        let first = st.tree.size();
+        let base = st.offsets.last().copied().unwrap_or(0);
+        for ((e, leaf), end) in entries.iter().zip(leaves).zip(ends) {
+            let index = st.tree.push(leaf);
+            st.offsets.push(base + end);
+            if let Entry::Event { seq, .. } = e {
+                st.events.push((*seq, index));
+            }
+        }
+        Ok(first)
+    }
+
+    /// The entries of a group of newly stored events (`seq`s from the store).
+    pub fn event_entries<'a>(&self, stored: impl IntoIterator<Item = (u64, &'a NewEvent)>) -> Vec<Entry> {
+        stored
+            .into_iter()
+            .map(|(seq, e)| event_entry(&self.salt, seq, e.received_us, &e.hash, e.epcis_hash.clone()))
+            .collect()
+    }
+
+    /// Gives every stored event after the last one with a leaf its leaf.
+    /// Run when the log opens over a store, before new appends.
+    pub async fn catch_up(&self, store: &dyn Store) -> Result<u64> {
+        let mut added = 0u64;
+        loop {
+            let after = self.last_event_seq();
+            let q = EventQuery { after_seq: Some(after as i64), limit: 50_000, ..Default::default() };
+            let page = store.events(&q).await?;
+            if page.is_empty() {
+                break;
+            }
+            let entries = page
+                .iter()
+                .map(|e| Ok(event_entry(&self.salt, e.seq as u64, e.received_us, &e.hash, stored_epcis_hash(e)?)))
+                .collect::<Result<Vec<_>>>()?;
+            self.append(&entries)?;
+            added += entries.len() as u64;
+        }
+        if added > 0 {
+            tracing::info!(leaves = added, "gave stored events their ledger leaves");
+        }
+        Ok(added)
+    }
+
+    /// The leaf index of event `seq`.
+    pub fn event_leaf(&self, seq: u64) -> Option<u64> {
+        let st = self.state.read().ok()?;
+        st.events.binary_search_by_key(&seq, |(s, _)| *s).ok().map(|i| st.events[i].1)
+    }
+
+    /// Entries `start .. start + count`, read from disk.
+    pub fn entries(&self, start: u64, count: u64) -> Result<Vec<Vec<u8>>> {
+        let (from, to) = {
+            let st = self.read_state()?;
+            let end = start.checked_add(count).filter(|&e| e <= st.tree.size()).ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "entries {start}..{} of a log of {}",
+                    start.saturating_add(count),
+                    st.tree.size()
+                ))
+            })?;
+            let off = |i: u64| if i == 0 { 0 } else { st.offsets[i as usize - 1] };
+            (off(start), off(end))
+        };
+        let mut buf = vec![0u8; (to - from) as usize];
+        let path = self.dir.join("entries");
+        self.reader.read_exact_at(&mut buf, from).map_err(|e| io(&path, e))?;
+        let mut out = Vec::with_capacity(count as usize);
+        let mut at = 0usize;
+        while at < buf.len() {
+            let (len, crc, body) =
+                split_record(&buf[at..]).ok_or_else(|| corrupt(format!("entry at byte {}", from + at as u64)))?;
+            if crc32fast::hash(body) != crc {
+                return Err(corrupt(format!("entry at byte {} fails its checksum", from + at as u64)));
+            }
+            out.push(body.to_vec());
+            at += 8 + len;
+        }
+        Ok(out)
+    }
+
+    /// Runs `f` on the tree (for proofs and tiles).
+    pub fn with_tree<T>(&self, f: impl FnOnce(&Tree) -> std::result::Result<T, TreeError>) -> Result<T> {
+        let st = self.read_state()?;
+        f(&st.tree).map_err(|e| match e {
+            TreeError::Storage(msg) => StoreError::Corrupt(msg),
+            other => StoreError::NotFound(other.to_string()),
+        })
+    }
+
+    /// The latest signed checkpoint.
+    pub fn checkpoint(&self) -> Option<SignedCheckpoint> {
+        self.checkpoint.read().ok().and_then(|c| c.clone())
+    }
+
+    /// Signs a checkpoint over every durable leaf, unless the latest already
+    /// covers them; returns the latest.
+    pub fn sign_checkpoint(&self) -> Result<SignedCheckpoint> {
+        // One signer at a time, so that sizes never go down.
+        let _writer = self.writer.lock().map_err(|_| corrupt("lock poisoned".into()))?;
+        let (size, root) = {
+            let st = self.read_state()?;
+            let size = st.tree.size();
+            (size, st.tree.root(size).map_err(|e| corrupt(e.to_string()))?)
+        };
+        if let Some(cp) = self.checkpoint()
+            && cp.size == size
+        {
+            return Ok(cp);
+        }
+        let note = self.key.sign(&self.origin, size, root).map_err(|e| corrupt(e.to_string()))?;
+        let path = self.dir.join("checkpoint");
+        let tmp = self.dir.join("checkpoint.tmp");
+        std::fs::write(&tmp, &note)
+            .and_then(|()| File::open(&tmp)?.sync_all())
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| io(&path, e))?;
+        let cp = SignedCheckpoint { size, root, note };
+        if let Ok(mut slot) = self.checkpoint.write() {
+            *slot = Some(cp.clone());
+        }
+        Ok(cp)
+    }
+
+    /// The checkpoint's parsed form (origin, size, root).
+    pub fn parse_checkpoint(note: &[u8], verifier_key: &str) -> Result<Checkpoint> {
+        stockade_ledger::checkpoint::open(note, verifier_key).map_err(|e| corrupt(e.to_string()))
+    }
+}
+
+fn split_record(buf: &[u8]) -> Option<(usize, u32, &[u8])> {
+    let len = u32::from_le_bytes(buf.get(0..4)?.try_into().ok()?) as usize;
+    let crc = u32::from_le_bytes(buf.get(4..8)?.try_into().ok()?);
+    Some((len, crc, buf.get(8..8 + len)?))
+}
+
+/// Reads every entry, rebuilding the tree; cuts a torn final record.
+fn load(path: &Path, file: &File) -> Result<LogState> {
+    let total = file.metadata().map_err(|e| io(path, e))?.len();
+    let mut r = BufReader::with_capacity(1 << 20, File::open(path).map_err(|e| io(path, e))?);
+    let mut st = LogState { tree: Tree::new(), offsets: Vec::new(), events: Vec::new() };
+    let mut at = 0u64;
+    let mut head = [0u8; 8];
+    let mut body = Vec::new();
+    while at < total {
+        let torn = |what: &str| -> Result<()> {
+            tracing::warn!(offset = at, what, "cutting a torn record off the end of the ledger");
+            file.set_len(at).and_then(|()| file.sync_all()).map_err(|e| io(path, e))
+        };
+        if total - at < 8 {
+            torn("short header")?;
+            break;
+        }
+        r.read_exact(&mut head).map_err(|e| io(path, e))?;
+        let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as u64;
+        let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+        if total - at - 8 < len {
+            torn("short body")?;
+            break;
+        }
+        body.resize(len as usize, 0);
+        r.read_exact(&mut body).map_err(|e| io(path, e))?;
+        let last = at + 8 + len == total;
+        let valid = crc32fast::hash(&body) == crc;
+        if !valid && last {
+            torn("checksum")?;
+            break;
+        }
+        if !valid {
+            return Err(corrupt(format!("{} at byte {at}: checksum mismatch", path.display())));
+        }
+        let entry = Entry::decode(&body).map_err(|e| corrupt(format!("{} at byte {at}: {e}", path.display())))?;
+        let index = st.tree.push(leaf_hash(&body));
+        if let Entry::Event { seq, .. } = entry {
+            if st.events.last().is_some_and(|(s, _)| *s >= seq) {
+                return Err(corrupt(format!("{} at byte {at}: event {seq} out of order", path.display())));
+            }
+            st.events.push((seq, index));
+        }
+        at += 8 + len;
+        st.offsets.push(at);
+    }
+    Ok(st)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stockade_ledger::{verify_consistency, verify_inclusion};
+
+    fn ev(seq: u64) -> Entry {
+        Entry::Event { seq, received_us: seq as i64, commit: [seq as u8; 32], epcis: None }
+    }
+
+    #[test]
+    fn leaves_persist_and_prove() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, vkey) = {
+            let l = Ledger::open(dir.path(), "stockade.test/log").unwrap();
+            assert_eq!(l.append(&(1..=10).map(ev).collect::<Vec<_>>()).unwrap(), 0);
+            assert_eq!(l.append(&[ev(11)]).unwrap(), 10);
+            assert!(l.append(&[ev(11)]).is_err(), "an event cannot have two leaves");
+            let cp = l.sign_checkpoint().unwrap();
+            assert_eq!(cp.size, 11);
+            (cp.root, l.verifier_key().to_owned())
+        };
+        let l = Ledger::open(dir.path(), "ignored/for/an/existing/log").unwrap();
+        assert_eq!(l.origin(), "stockade.test/log");
+        assert_eq!(l.verifier_key(), vkey, "the key persists");
+        assert_eq!(l.size(), 11);
+        assert_eq!(l.last_event_seq(), 11);
+        assert_eq!(l.checkpoint().unwrap().root, root);
+        let leaf = l.event_leaf(7).unwrap();
+        let entry = l.entries(leaf, 1).unwrap().remove(0);
+        assert_eq!(Entry::decode(&entry).unwrap(), ev(7));
+        let proof = l.with_tree(|t| t.inclusion_proof(leaf, 11)).unwrap();
+        verify_inclusion(leaf, 11, leaf_hash(&entry), &proof, root).unwrap();
+        l.append(&[ev(12)]).unwrap();
+        let cp = l.sign_checkpoint().unwrap();
+        let proof = l.with_tree(|t| t.consistency_proof(11, 12)).unwrap();
+        verify_consistency(11, 12, &proof, root, cp.root).unwrap();
+        assert!(matches!(l.entries(10, 5), Err(StoreError::NotFound(_))));
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_and_damage_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let l = Ledger::open(dir.path(), "stockade.test/log").unwrap();
+            l.append(&(1..=3).map(ev).collect::<Vec<_>>()).unwrap();
+        }
+        let path = dir.path().join("entries");
+        let good = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &good[..good.len() - 3]).unwrap();
+        assert_eq!(Ledger::open(dir.path(), "x").unwrap().size(), 2);
+        let mut bad = good.clone();
+        bad[12] ^= 1;
+        std::fs::write(&path, &bad).unwrap();
+        let err = Ledger::open(dir.path(), "x").err().unwrap();
+        assert!(err.to_string().contains("checksum"), "{err}");
+    }
+
+    #[test]
+    fn a_checkpoint_the_log_does_not_match_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let l = Ledger::open(dir.path(), "stockade.test/log").unwrap();
+            l.append(&(1..=3).map(ev).collect::<Vec<_>>()).unwrap();
+            l.sign_checkpoint().unwrap();
+        }
+        // Rewrite history: the same number of leaves, one of them different.
+        let path = dir.path().join("entries");
+        std::fs::remove_file(&path).unwrap();
+        {
+            let l = Ledger::open(dir.path(), "x");
+            assert!(l.is_err(), "a log shorter than its checkpoint");
+        }
+        std::fs::write(&path, b"").unwrap();
+        let mut st = load(&path, &File::open(&path).unwrap()).unwrap();
+        assert_eq!(st.tree.size(), 0);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        for e in [ev(1), ev(2), ev(4)] {
+            let b = e.encode().unwrap();
+            f.write_all(&(b.len() as u32).to_le_bytes()).unwrap();
+            f.write_all(&crc32fast::hash(&b).to_le_bytes()).unwrap();
+            f.write_all(&b).unwrap();
+            st.tree.push(leaf_hash(&b));
+        }
+        let err = Ledger::open(dir.path(), "x").err().unwrap();
+        assert!(err.to_string().contains("not the one its signed checkpoint names"), "{err}");
+    }
+
+    #[test]
+    fn bad_origins_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for o in ["", "a+b", "a b"] {
+            assert!(Ledger::open(dir.path(), o).is_err(), "{o:?}");
+        }
+    }
+}
