@@ -72,12 +72,47 @@ async fn caller_of(state: &AppState, headers: &axum::http::HeaderMap) -> Result<
         .strip_prefix("Bearer ")
         .ok_or_else(|| Problem::unauthorized("the Authorization header must use the Bearer scheme"))?
         .trim();
-    let record = state
-        .store
-        .token_by_hash(&token_hash(token))
-        .await?
-        .ok_or_else(|| Problem::unauthorized("unknown or revoked token"))?;
-    Ok(Caller { token_id: record.id, role: record.role })
+    let hash = token_hash(token);
+    if let Some(caller) = state.tokens.get(&hash) {
+        return Ok(caller);
+    }
+    let record =
+        state.store.token_by_hash(&hash).await?.ok_or_else(|| Problem::unauthorized("unknown or revoked token"))?;
+    let caller = Caller { token_id: record.id, role: record.role };
+    state.tokens.put(hash, caller.clone());
+    Ok(caller)
+}
+
+/// Tokens recently found valid, so that a busy client does not cost a
+/// database lookup per request. An entry lives [`TokenCache::TTL`]: a token
+/// revoked in the store stops working within that time. Only valid tokens are
+/// kept, and at most [`TokenCache::MAX`] of them.
+#[derive(Default)]
+pub struct TokenCache {
+    entries: std::sync::RwLock<std::collections::HashMap<[u8; 32], (Caller, std::time::Instant)>>,
+}
+
+impl TokenCache {
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(5);
+    pub const MAX: usize = 10_000;
+
+    fn get(&self, hash: &[u8; 32]) -> Option<Caller> {
+        let entries = self.entries.read().ok()?;
+        let (caller, at) = entries.get(hash)?;
+        (at.elapsed() < Self::TTL).then(|| caller.clone())
+    }
+
+    fn put(&self, hash: [u8; 32], caller: Caller) {
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= Self::MAX {
+                entries.retain(|_, (_, at)| at.elapsed() < Self::TTL);
+                if entries.len() >= Self::MAX {
+                    entries.clear();
+                }
+            }
+            entries.insert(hash, (caller, std::time::Instant::now()));
+        }
+    }
 }
 
 /// Middleware: resolves the bearer token to a [`Caller`] for the handler.

@@ -56,11 +56,13 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Recent EPCIS capture jobs, newest last.
     pub captures: Arc<std::sync::Mutex<std::collections::VecDeque<api::epcis::CaptureJob>>>,
+    /// Recently validated API tokens.
+    pub tokens: Arc<auth::TokenCache>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, intake: Intake, clock: Arc<dyn Clock>, config: ServerConfig) -> AppState {
-        AppState { store, intake, clock, config: Arc::new(config), captures: Arc::default() }
+        AppState { store, intake, clock, config: Arc::new(config), captures: Arc::default(), tokens: Arc::default() }
     }
 }
 

@@ -44,6 +44,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 pub async fn run(a: BenchArgs) -> Result<()> {
+    if let Some(leaves) = a.proofs {
+        return proofs(leaves, &a).await;
+    }
     if a.events == 0 || a.runs == 0 || a.http_batch == 0 || a.clients == 0 {
         bail!("--events, --runs, --http-batch and --clients must be positive");
     }
@@ -204,4 +207,118 @@ async fn http_run(
         bail!("http run accepted {accepted} of {} events", a.events);
     }
     Ok(a.events as f64 / secs)
+}
+
+/// A pseudo-random leaf index (xorshift), so proofs touch the whole tree.
+fn pick(state: &mut u64, n: u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state % n
+}
+
+/// Inclusion proofs over a ledger of `leaves` leaves: in process on every
+/// core, then over HTTP (`GET /api/v1/ledger/leaves/{i}/proof`).
+async fn proofs(leaves: u64, a: &BenchArgs) -> Result<()> {
+    if leaves == 0 || a.runs == 0 || a.requests == 0 || a.clients == 0 {
+        bail!("--proofs, --runs, --requests and --clients must be positive");
+    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let work = tempfile::tempdir()?;
+    let opened = crate::open(work.path()).await?;
+    let ledger = opened.ledger.clone();
+    let started = Instant::now();
+    {
+        let ledger = ledger.clone();
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            let salt = stockade_ledger::entry::SaltKey::generate()?;
+            let mut seq = 1u64;
+            while seq <= leaves {
+                let end = (seq + 100_000).min(leaves + 1);
+                let batch: Vec<_> = (seq..end)
+                    .map(|s| stockade_store::ledger::event_entry(&salt, s, s as i64, &[7; 32], None))
+                    .collect();
+                ledger.append(&batch)?;
+                seq = end;
+            }
+            ledger.sign_checkpoint()?;
+            Ok(())
+        })
+        .await??;
+    }
+    println!("built a ledger of {leaves} leaves in {:.1} s", started.elapsed().as_secs_f64());
+
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let per_thread = 1_000_000usize;
+    let mut local_rates = Vec::new();
+    for run in 0..a.runs {
+        let started = Instant::now();
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let ledger = ledger.clone();
+                std::thread::spawn(move || -> Result<usize> {
+                    let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ (t as u64 + 1);
+                    let mut total = 0usize;
+                    for _ in 0..per_thread {
+                        let i = pick(&mut state, leaves);
+                        total += ledger.with_tree(|tree| tree.inclusion_proof(i, leaves))?.len();
+                    }
+                    Ok(total)
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().map_err(|_| anyhow::anyhow!("a proof thread panicked"))??;
+        }
+        let rate = (threads * per_thread) as f64 / started.elapsed().as_secs_f64();
+        println!("in-process run {run}: {rate:.0} proofs/s ({threads} threads)");
+        local_rates.push(rate);
+    }
+
+    let intake = Intake::start(opened.store.clone(), Some(ledger.clone()), clock.clone(), Default::default()).await?;
+    let (_, token) = stockade_server::auth::create_token(&*opened.store, &*clock, Role::Analyst, "bench").await?;
+    let state = AppState::new(opened.store.clone(), intake, clock.clone(), ServerConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(stockade_server::serve(state, listener));
+    let client = reqwest::Client::new();
+    let mut http_rates = Vec::new();
+    for run in 0..a.runs {
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let started = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for c in 0..a.clients {
+            let (client, base, token, next, requests) =
+                (client.clone(), base.clone(), token.clone(), next.clone(), a.requests);
+            tasks.spawn(async move {
+                let mut state = 0x2545_f491_4f6c_dd1du64 ^ (c as u64 + 1);
+                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < requests {
+                    let i = pick(&mut state, leaves);
+                    let resp = client
+                        .get(format!("{base}/api/v1/ledger/leaves/{i}/proof?size={leaves}"))
+                        .bearer_auth(&token)
+                        .send()
+                        .await?;
+                    if !resp.status().is_success() {
+                        bail!("proof of leaf {i}: {}", resp.status());
+                    }
+                    resp.bytes().await?;
+                }
+                anyhow::Ok(())
+            });
+        }
+        while let Some(r) = tasks.join_next().await {
+            r??;
+        }
+        let rate = a.requests as f64 / started.elapsed().as_secs_f64();
+        println!("http run {run}: {rate:.0} proof requests/s ({} clients)", a.clients);
+        http_rates.push(rate);
+    }
+    server.abort();
+    println!();
+    println!("| inclusion proofs, {leaves} leaves | median |");
+    println!("|---|---|");
+    println!("| in process, {threads} threads | {:.0} proofs/s |", median(local_rates));
+    println!("| HTTP, {} clients, {} requests | {:.0} requests/s |", a.clients, a.requests, median(http_rates));
+    Ok(())
 }

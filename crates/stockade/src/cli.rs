@@ -38,8 +38,29 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// The evidence ledger: its verifier key, and a full re-check.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
     /// Measure ingest throughput (figures for docs/BENCHMARKS.md).
     Bench(BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Print the key that verifies the ledger's checkpoints (C2SP signed-note form).
+    Key {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Re-check the whole local log and store against the latest signed
+    /// checkpoint: every entry's checksum, the tree, the checkpoint's
+    /// signature and root, and every stored event against its leaf.
+    Verify {
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -206,6 +227,13 @@ pub struct BenchArgs {
     /// Ingest with the evidence ledger on, off, or both interleaved (to measure its cost).
     #[arg(long, value_enum, default_value = "both")]
     pub ledger: LedgerMode,
+    /// Measure inclusion proofs instead of ingest: build a ledger of this
+    /// many leaves, then prove leaves in process and over HTTP.
+    #[arg(long)]
+    pub proofs: Option<u64>,
+    /// Proof requests per HTTP measurement.
+    #[arg(long, default_value_t = 200_000)]
+    pub requests: usize,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

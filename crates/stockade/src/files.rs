@@ -385,5 +385,12 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         any_rejected |= !rejections.is_empty();
     }
     // Exit 2: everything valid was stored, but some lines were rejected.
+    // What was ingested locally is covered by a signed checkpoint before we exit.
+    if let Sink::Local(intake) = &sink
+        && let Some(ledger) = intake.ledger()
+    {
+        let cp = ledger.sign_checkpoint()?;
+        eprintln!("ledger checkpoint signed over {} leaves", cp.size);
+    }
     Ok(if any_rejected { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }

@@ -6,10 +6,11 @@ mod bench;
 mod cli;
 mod demo;
 mod files;
+mod ledger;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use cli::{Cli, Command, LogFormat, TokenCommand};
+use cli::{Cli, Command, LedgerCommand, LogFormat, TokenCommand};
 use std::sync::Arc;
 use stockade_model::clock::{Clock, SystemClock};
 use stockade_server::{AppState, Intake, ServerConfig};
@@ -123,6 +124,10 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Ingest(a) => return files::ingest(a, clock).await,
         Command::Demo(a) => demo::run(a, clock).await?,
         Command::Bench(a) => bench::run(a).await?,
+        Command::Ledger { command: LedgerCommand::Key { data } } => {
+            println!("{}", open(&data.data).await?.ledger.verifier_key());
+        }
+        Command::Ledger { command: LedgerCommand::Verify { data } } => return ledger::verify(&data.data).await,
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

@@ -163,3 +163,74 @@ fn demo_loads_sample_data() {
     assert!(out.contains("40 reference records, 14 events accepted"), "{out}");
     assert!(out.contains("admin token: stk_"), "{out}");
 }
+
+/// Rewrites ledger entry `index` in `DIR/ledger/entries` with a valid checksum.
+fn rewrite_entry(dir: &Path, index: usize, edit: impl Fn(&mut Vec<u8>)) {
+    let path = dir.join("ledger/entries");
+    let bytes = std::fs::read(&path).unwrap();
+    let mut out = Vec::new();
+    let mut at = 0;
+    let mut i = 0;
+    while at < bytes.len() {
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        let mut body = bytes[at + 8..at + 8 + len].to_vec();
+        if i == index {
+            edit(&mut body);
+        }
+        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+        out.extend_from_slice(&body);
+        at += 8 + len;
+        i += 1;
+    }
+    std::fs::write(&path, out).unwrap();
+}
+
+#[test]
+fn the_ledger_key_prints_and_verify_finds_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let o = run(&["ledger", "verify", "--data", d]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("holds no evidence ledger"), "{}", text(&o));
+    let events = examples().join("events.ndjson");
+    let o =
+        run(&["ingest", "--quiet", "--data", d, "--ledger-origin", "lys.example/stockade", events.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(&["ledger", "key", "--data", d]);
+    let key = String::from_utf8(o.stdout).unwrap();
+    assert!(key.starts_with("lys.example/stockade+") && key.trim().split('+').count() == 3, "{key}");
+    let o = run(&["ledger", "verify", "--data", d]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("signature and root verified") && text(&o).ends_with("OK\n"), "{}", text(&o));
+
+    // A leaf rewritten with a valid checksum: the signed root no longer matches.
+    let saved = std::fs::read(dir.path().join("ledger/entries")).unwrap();
+    rewrite_entry(dir.path(), 2, |b| {
+        let n = b.len();
+        b[n - 1] = if b[n - 1] == b'0' { b'1' } else { b'0' };
+    });
+    let o = run(&["ledger", "verify", "--data", d]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("not the one its signed checkpoint names"), "{}", text(&o));
+    // A flipped byte without a fixed checksum is caught before that.
+    let mut bad = saved.clone();
+    bad[20] ^= 1;
+    std::fs::write(dir.path().join("ledger/entries"), &bad).unwrap();
+    let o = run(&["ledger", "verify", "--data", d]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("checksum"), "{}", text(&o));
+    // The same checkpoint signed by another key (same origin) is refused.
+    std::fs::write(dir.path().join("ledger/entries"), &saved).unwrap();
+    assert!(run(&["ledger", "verify", "--data", d]).status.success());
+    let note = std::fs::read_to_string(dir.path().join("ledger/checkpoint")).unwrap();
+    let mut lines = note.lines();
+    let (size, root) = (lines.nth(1).unwrap().parse().unwrap(), lines.next().unwrap());
+    let root = stockade_ledger::Hash::parse_hash(root).unwrap();
+    let (other, _) = stockade_ledger::checkpoint::LogKey::generate("lys.example/stockade").unwrap();
+    std::fs::write(dir.path().join("ledger/checkpoint"), other.sign("lys.example/stockade", size, root).unwrap())
+        .unwrap();
+    let o = run(&["ledger", "verify", "--data", d]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("checkpoint"), "{}", text(&o));
+}
