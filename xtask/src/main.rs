@@ -47,6 +47,7 @@ fn has_nextest() -> bool {
 }
 
 fn ci() -> Result<()> {
+    install_test_tools()?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     check_schema(&root())?;
     run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
@@ -59,6 +60,31 @@ fn ci() -> Result<()> {
     // Doc tests are not run by nextest.
     run(cargo().args(["test", "--workspace", "--doc"]))?;
     Ok(())
+}
+
+/// Installs what the tests need and a fresh machine may lack: Go and its
+/// x/mod sources (the independent verifier of the ledger's checkpoints and
+/// proofs, `tests/interop/verify.go`), from Debian's packages.
+fn install_test_tools() -> Result<()> {
+    let have_go = Command::new("go").arg("version").output().is_ok_and(|o| o.status.success());
+    let have_mod = Path::new("/usr/share/gocode/src/golang.org/x/mod/sumdb/tlog").is_dir();
+    if have_go && have_mod {
+        return Ok(());
+    }
+    eprintln!("installing golang-go and golang-golang-x-mod-dev (for the ledger interop test)");
+    let sudo = |args: &[&str]| -> Command {
+        let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let mut c = if root { Command::new(args[0]) } else { Command::new("sudo") };
+        if root {
+            c.args(&args[1..]);
+        } else {
+            c.args(args);
+        }
+        c.env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    run(&mut sudo(&["apt-get", "update", "-q"]))?;
+    run(&mut sudo(&["apt-get", "install", "-y", "-q", "golang-go", "golang-golang-x-mod-dev"]))
 }
 
 fn schemas() -> Vec<(&'static str, serde_json::Value)> {

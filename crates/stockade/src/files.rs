@@ -307,7 +307,7 @@ async fn ingest_file(
     while let Some(b) = rx.recv().await {
         // A few batches in flight let the group commit gather them into one
         // transaction while the reader parses the next.
-        while inflight.len() >= 4 {
+        while inflight.len() >= 8 {
             if let Some(r) = inflight.join_next().await {
                 report.merge_rejections(r??);
             }

@@ -8,7 +8,7 @@ use stockade_store::{Appended, EmbeddedStore, GroupCommit, Ledger, NewEvent, Sto
 /// Every tenth event came from EPCIS: its payload names its CBV hash, as the
 /// pipeline's do, so that a leaf rebuilt from the stored event is the same.
 fn ev(i: usize) -> NewEvent {
-    let epcis_hash = (i % 10 == 0).then(|| format!("ni:///sha-256;{i:064x}?ver=CBV2.0"));
+    let epcis_hash = i.is_multiple_of(10).then(|| format!("ni:///sha-256;{i:064x}?ver=CBV2.0"));
     let origin = match &epcis_hash {
         Some(h) => format!(r#","epcis":{{"event_type":"ObjectEvent","event_hash":"{h}"}}"#),
         None => String::new(),
@@ -79,4 +79,83 @@ async fn acknowledged_events_have_leaves_and_a_crash_loses_none() {
     assert_eq!(ledger.catch_up(&*store).await.unwrap(), 30);
     assert_eq!(ledger.with_tree(|t| t.root(200)).unwrap(), root, "the same leaves, rebuilt");
     assert_eq!(ledger.catch_up(&*store).await.unwrap(), 0);
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Checkpoints and proofs verify with an independent implementation of the
+/// same specs: Go's golang.org/x/mod/sumdb/note and sumdb/tlog
+/// (`tests/interop/verify.go`; `cargo xtask ci` installs Go and x/mod).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_and_proofs_verify_with_go_sumdb() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_dir(dir.path()).await.unwrap());
+    let ledger = Arc::new(Ledger::open(&dir.path().join("ledger"), "stockade.test/interop").unwrap());
+    let gc = GroupCommit::start_with_ledger(store.clone(), Some(ledger.clone()), 1000);
+    gc.append((0..300).map(ev).collect()).await.unwrap();
+    let old = ledger.sign_checkpoint().unwrap();
+    gc.append((300..1000).map(ev).collect()).await.unwrap();
+    let cp = ledger.sign_checkpoint().unwrap();
+    let size = cp.size;
+    assert_eq!(size, 1000);
+    let mut inclusion = Vec::new();
+    for index in [0u64, 1, 255, 256, 299, 511, 998, 999] {
+        let entry = ledger.entries(index, 1).unwrap().remove(0);
+        let proof: Vec<String> =
+            ledger.with_tree(|t| t.inclusion_proof(index, size)).unwrap().iter().map(|h| b64(&h.0)).collect();
+        inclusion.push(serde_json::json!({"index": index, "entry_b64": b64(&entry), "proof": proof, "expect": true}));
+        // The same proof for a different entry must fail there too.
+        let mut forged = entry.clone();
+        forged[entry.len() - 1] ^= 1;
+        inclusion.push(serde_json::json!({"index": index, "entry_b64": b64(&forged), "proof": proof, "expect": false}));
+    }
+    let proof: Vec<String> =
+        ledger.with_tree(|t| t.consistency_proof(old.size, size)).unwrap().iter().map(|h| b64(&h.0)).collect();
+    let consistency = serde_json::json!([
+        {"old": old.size, "old_root": b64(&old.root.0), "proof": proof, "expect": true},
+        {"old": old.size, "old_root": b64(&cp.root.0), "proof": proof, "expect": false},
+    ]);
+    let input = serde_json::json!({
+        "vkey": ledger.verifier_key(),
+        "note": String::from_utf8(cp.note.clone()).unwrap(),
+        "inclusion": inclusion,
+        "consistency": consistency,
+    });
+    let out = go_verify(&input);
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.starts_with("checkpoint ok: origin stockade.test/interop, size 1000"), "{stdout}");
+    assert_eq!(stdout.matches("verified=true expected=true").count(), 9, "{stdout}");
+    assert_eq!(stdout.matches("verified=false expected=false").count(), 9, "{stdout}");
+
+    // A checkpoint signed by another key does not open with this log's key.
+    let mut forged = input.clone();
+    let (other, _) = stockade_ledger::checkpoint::LogKey::generate("stockade.test/interop").unwrap();
+    forged["note"] = String::from_utf8(other.sign("stockade.test/interop", size, cp.root).unwrap()).unwrap().into();
+    let out = go_verify(&forged);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("checkpoint:"));
+}
+
+fn go_verify(input: &serde_json::Value) -> std::process::Output {
+    use std::io::Write;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cache = std::env::temp_dir().join("stockade-go-cache");
+    let mut child = std::process::Command::new("go")
+        .args(["run", "tests/interop/verify.go"])
+        .current_dir(&root)
+        .env("GO111MODULE", "off")
+        .env("GOPATH", "/usr/share/gocode")
+        .env("GOCACHE", &cache)
+        .env("GOFLAGS", "")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("Go is needed for the interop test: `cargo xtask ci` installs golang-go and golang-golang-x-mod-dev");
+    child.stdin.take().unwrap().write_all(input.to_string().as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
 }
