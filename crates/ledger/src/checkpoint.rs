@@ -65,6 +65,13 @@ impl LogKey {
         &self.verifier_key
     }
 
+    /// Signs any text as a C2SP signed note (the text must end in a newline).
+    pub fn sign_note(&self, text: &str) -> Result<Vec<u8>, CheckpointError> {
+        let mut note = Note::new(text.as_bytes(), &[]).map_err(|e| CheckpointError::Malformed(format!("{e:?}")))?;
+        note.add_sigs(&[&self.signer]).map_err(|e| CheckpointError::Signature(format!("{e:?}")))?;
+        Ok(note.to_bytes())
+    }
+
     /// Signs the checkpoint for a tree of `size` leaves with root `hash`.
     pub fn sign(&self, origin: &str, size: u64, hash: Hash) -> Result<Vec<u8>, CheckpointError> {
         let cp = Checkpoint::new(origin, size, hash, "").map_err(|e| CheckpointError::Malformed(e.to_string()))?;

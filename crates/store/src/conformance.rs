@@ -46,6 +46,65 @@ where
     reference_upserts(&*fresh().await).await;
     tokens_hash_only_and_revoke(&*fresh().await).await;
     event_queries_filter(&*fresh().await).await;
+    evidence_and_custody(&*fresh().await).await;
+}
+
+/// Evidence records and custody chains: stored whole, in order, one entry per position.
+pub async fn evidence_and_custody(s: &dyn Store) {
+    use stockade_evidence::{Action, CustodyRecord, EvidenceRecord};
+    let record = |id: &str, incident: &str| EvidenceRecord {
+        id: id.into(),
+        incident: incident.into(),
+        class: "video".into(),
+        sha256: "ab".repeat(32),
+        size: 10,
+        media_type: "video/mp4".into(),
+        collected_by: "alice".into(),
+        collected_from: "camera:CAM-1".into(),
+        original_from: None,
+        original_to: None,
+        description: "clip".into(),
+        collected_us: 1,
+        retain_until_us: 2,
+    };
+    let custody = |id: &str, n: u64, action: Action, leaf: u64| StoredCustody {
+        record: CustodyRecord {
+            evidence: id.into(),
+            n,
+            action,
+            actor: "alice".into(),
+            at_us: 5 + n as i64,
+            reason: "why".into(),
+            party: None,
+        },
+        leaf_index: leaf,
+    };
+    let e1 = StoredEvidence { record: record("ev_1", "INC-1"), leaf_index: 10, expired_us: None };
+    let e2 = StoredEvidence { record: record("ev_2", "INC-1"), leaf_index: 12, expired_us: None };
+    s.add_evidence(&e1, &custody("ev_1", 0, Action::Collected, 11)).await.unwrap();
+    s.add_evidence(&e2, &custody("ev_2", 0, Action::Collected, 13)).await.unwrap();
+    assert!(
+        matches!(s.add_evidence(&e1, &custody("ev_1", 0, Action::Collected, 14)).await, Err(StoreError::Conflict(_))),
+        "an id is collected once"
+    );
+    assert_eq!(s.evidence("ev_1").await.unwrap(), Some(e1.clone()));
+    assert_eq!(s.evidence("nope").await.unwrap(), None);
+    let listed = s.incident_evidence("INC-1").await.unwrap();
+    assert_eq!(listed.iter().map(|e| e.record.id.as_str()).collect::<Vec<_>>(), ["ev_1", "ev_2"]);
+    assert!(s.incident_evidence("INC-2").await.unwrap().is_empty());
+    s.add_custody(&custody("ev_1", 1, Action::Viewed, 15)).await.unwrap();
+    assert!(
+        matches!(s.add_custody(&custody("ev_1", 1, Action::Downloaded, 16)).await, Err(StoreError::Conflict(_))),
+        "two actions cannot take the same place in a chain"
+    );
+    s.add_custody(&custody("ev_1", 2, Action::Expired, 17)).await.unwrap();
+    let chain = s.custody("ev_1").await.unwrap();
+    assert_eq!(
+        chain.iter().map(|c| (c.record.n, c.record.action)).collect::<Vec<_>>(),
+        [(0, Action::Collected), (1, Action::Viewed), (2, Action::Expired)]
+    );
+    assert_eq!(chain[1].leaf_index, 15);
+    assert_eq!(s.evidence("ev_1").await.unwrap().unwrap().expired_us, Some(7), "expiry marks the record");
 }
 
 pub async fn append_is_idempotent(s: &dyn Store) {

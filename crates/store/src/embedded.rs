@@ -220,4 +220,24 @@ impl Store for EmbeddedStore {
     async fn token_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<TokenRecord>> {
         self.sql.token_by_hash(secret_hash).await
     }
+
+    async fn add_evidence(&self, e: &StoredEvidence, first: &StoredCustody) -> Result<()> {
+        self.sql.add_evidence(e, first).await
+    }
+
+    async fn evidence(&self, id: &str) -> Result<Option<StoredEvidence>> {
+        self.sql.evidence(id).await
+    }
+
+    async fn incident_evidence(&self, incident: &str) -> Result<Vec<StoredEvidence>> {
+        self.sql.incident_evidence(incident).await
+    }
+
+    async fn add_custody(&self, c: &StoredCustody) -> Result<()> {
+        self.sql.add_custody(c).await
+    }
+
+    async fn custody(&self, evidence: &str) -> Result<Vec<StoredCustody>> {
+        self.sql.custody(evidence).await
+    }
 }

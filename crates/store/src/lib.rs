@@ -18,6 +18,7 @@ mod group;
 pub mod journal;
 pub mod ledger;
 mod sql;
+pub mod vault;
 
 pub use embedded::EmbeddedStore;
 pub use group::GroupCommit;
@@ -45,6 +46,8 @@ pub enum StoreError {
     Closed,
     #[error("not found: {0}")]
     NotFound(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -212,4 +215,37 @@ pub trait Store: Send + Sync + 'static {
 
     /// The live (not revoked) token with this secret hash.
     async fn token_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<TokenRecord>>;
+
+    /// Records a collected evidence item and the first entry of its custody
+    /// chain (`collected`), with their ledger leaves, in one transaction.
+    async fn add_evidence(&self, e: &StoredEvidence, first: &StoredCustody) -> Result<()>;
+
+    /// One evidence item.
+    async fn evidence(&self, id: &str) -> Result<Option<StoredEvidence>>;
+
+    /// The evidence items of an incident, oldest first.
+    async fn incident_evidence(&self, incident: &str) -> Result<Vec<StoredEvidence>>;
+
+    /// Appends a custody entry. Refused with [`StoreError::Conflict`] when
+    /// entry `n` exists already (someone else acted first). An `expired`
+    /// entry also marks the item expired.
+    async fn add_custody(&self, c: &StoredCustody) -> Result<()>;
+
+    /// An item's chain of custody, in order.
+    async fn custody(&self, evidence: &str) -> Result<Vec<StoredCustody>>;
+}
+
+/// An evidence record as stored, with its leaf.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvidence {
+    pub record: stockade_evidence::EvidenceRecord,
+    pub leaf_index: u64,
+    pub expired_us: Option<i64>,
+}
+
+/// A custody record as stored, with its leaf.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCustody {
+    pub record: stockade_evidence::CustodyRecord,
+    pub leaf_index: u64,
 }

@@ -34,16 +34,18 @@ pub struct SqlStore {
 }
 
 fn migrations(dialect: Dialect) -> Migrator {
-    let files: [(&'static str, &'static str); 3] = match dialect {
+    let files: [(&'static str, &'static str); 4] = match dialect {
         Dialect::Sqlite => [
             ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
             ("projection", include_str!("../migrations/sqlite/0002_projection.sql")),
             ("book snapshot", include_str!("../migrations/sqlite/0003_book_snapshot.sql")),
+            ("evidence", include_str!("../migrations/sqlite/0004_evidence.sql")),
         ],
         Dialect::Postgres => [
             ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
             ("projection", include_str!("../migrations/postgres/0002_projection.sql")),
             ("book snapshot", include_str!("../migrations/postgres/0003_book_snapshot.sql")),
+            ("evidence", include_str!("../migrations/postgres/0004_evidence.sql")),
         ],
     };
     Migrator::with_migrations(
@@ -462,6 +464,101 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn add_evidence(&self, e: &StoredEvidence, first: &StoredCustody) -> Result<()> {
+        let json = String::from_utf8(e.record.canonical()).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        let custody =
+            String::from_utf8(first.record.canonical()).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        let mut tx = self.writer.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO evidence (id, incident, record, leaf_index, expired_us) VALUES ($1,$2,$3,$4,NULL)",
+        )
+        .bind(e.record.id.as_str())
+        .bind(e.record.incident.as_str())
+        .bind(json)
+        .bind(e.leaf_index as i64)
+        .execute(&mut *tx)
+        .await;
+        if let Err(err) = inserted {
+            return Err(if is_unique_violation(&err) {
+                StoreError::Conflict(format!("evidence {} exists", e.record.id))
+            } else {
+                err.into()
+            });
+        }
+        sqlx::query("INSERT INTO custody (evidence, n, record, leaf_index) VALUES ($1,$2,$3,$4)")
+            .bind(first.record.evidence.as_str())
+            .bind(first.record.n as i64)
+            .bind(custody)
+            .bind(first.leaf_index as i64)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn evidence(&self, id: &str) -> Result<Option<StoredEvidence>> {
+        let row = sqlx::query("SELECT record, leaf_index, expired_us FROM evidence WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(evidence_row).transpose()
+    }
+
+    async fn incident_evidence(&self, incident: &str) -> Result<Vec<StoredEvidence>> {
+        let rows =
+            sqlx::query("SELECT record, leaf_index, expired_us FROM evidence WHERE incident = $1 ORDER BY leaf_index")
+                .bind(incident)
+                .fetch_all(&self.reader)
+                .await?;
+        rows.iter().map(evidence_row).collect()
+    }
+
+    async fn add_custody(&self, c: &StoredCustody) -> Result<()> {
+        let json = String::from_utf8(c.record.canonical()).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        let mut tx = self.writer.begin().await?;
+        let inserted = sqlx::query("INSERT INTO custody (evidence, n, record, leaf_index) VALUES ($1,$2,$3,$4)")
+            .bind(c.record.evidence.as_str())
+            .bind(c.record.n as i64)
+            .bind(json)
+            .bind(c.leaf_index as i64)
+            .execute(&mut *tx)
+            .await;
+        if let Err(err) = inserted {
+            return Err(if is_unique_violation(&err) {
+                StoreError::Conflict(format!("custody entry {} of {} exists", c.record.n, c.record.evidence))
+            } else {
+                err.into()
+            });
+        }
+        if c.record.action == stockade_evidence::Action::Expired {
+            sqlx::query("UPDATE evidence SET expired_us = $1 WHERE id = $2")
+                .bind(c.record.at_us)
+                .bind(c.record.evidence.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn custody(&self, evidence: &str) -> Result<Vec<StoredCustody>> {
+        let rows = sqlx::query("SELECT record, leaf_index FROM custody WHERE evidence = $1 ORDER BY n")
+            .bind(evidence)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let json: String = r.try_get(0)?;
+                let leaf: i64 = r.try_get(1)?;
+                Ok(StoredCustody {
+                    record: serde_json::from_str(&json)
+                        .map_err(|e| StoreError::Corrupt(format!("custody record: {e}")))?,
+                    leaf_index: leaf as u64,
+                })
+            })
+            .collect()
+    }
+
     async fn token_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<TokenRecord>> {
         let row = sqlx::query(
             "SELECT id, secret_hash, role, name, created_us, revoked_us FROM api_tokens WHERE secret_hash = $1 AND revoked_us IS NULL",
@@ -482,6 +579,20 @@ impl Store for SqlStore {
         })
         .transpose()
     }
+}
+
+fn evidence_row(r: &sqlx::any::AnyRow) -> Result<StoredEvidence> {
+    let json: String = r.try_get(0)?;
+    let leaf: i64 = r.try_get(1)?;
+    Ok(StoredEvidence {
+        record: serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("evidence record: {e}")))?,
+        leaf_index: leaf as u64,
+        expired_us: r.try_get(2)?,
+    })
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error().is_some_and(|d| d.is_unique_violation())
 }
 
 /// Writes the book effects (movements, counts, book totals) of accepted events.

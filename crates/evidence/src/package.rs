@@ -1,0 +1,672 @@
+//! Evidence packages: one tar archive per incident that a third party can
+//! check offline with the log's verifier key, and nothing else.
+//!
+//! Parts, in this order:
+//!
+//! ```text
+//! MANIFEST.txt          what the package holds, for people (rendered from manifest.json)
+//! manifest.json         every record, salt, leaf index and inclusion proof, and the checkpoint
+//! manifest.sig          a C2SP signed note, by the log's key, naming manifest.json's SHA-256
+//! events/<seq>.json     each related event's canonical bytes
+//! evidence/<id>         each evidence file (absent once expired: its record and tombstone remain)
+//! ```
+//!
+//! [`verify`] checks, and names the part that fails: the signature over the
+//! manifest, the checkpoint, every file's SHA-256 and size, every leaf
+//! (rebuilt from the records, salts and file hashes) against the checkpoint's
+//! root by its inclusion proof, every custody chain, MANIFEST.txt against the
+//! manifest, and finally the archive's own bytes (headers, padding) against
+//! the one canonical archive of those parts: so flipping any byte anywhere
+//! fails.
+
+use crate::{CustodyRecord, CustodyState, EvidenceRecord};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use stockade_ledger::entry::{Entry, commitment};
+use stockade_ledger::{Hash, hash_from, leaf_hash, verify_inclusion};
+
+pub const FORMAT: &str = "stockade-evidence-package/1";
+/// Largest part read into memory (everything but evidence files).
+const MAX_SMALL_PART: u64 = 256 << 20;
+
+/// The log the package's proofs are against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRef {
+    pub origin: String,
+    pub tree_size: u64,
+    /// Base64 root hash.
+    pub root: String,
+    /// The signed checkpoint (C2SP note).
+    pub checkpoint: String,
+}
+
+/// Where a record sits in the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proof {
+    /// Hex salt of the record's commitment.
+    pub salt: String,
+    pub leaf_index: u64,
+    /// Base64 audit path.
+    pub proof: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceItem {
+    pub record: EvidenceRecord,
+    /// The file's part, or none when it expired.
+    pub file: Option<String>,
+    #[serde(flatten)]
+    pub proof: Proof,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustodyItem {
+    pub record: CustodyRecord,
+    #[serde(flatten)]
+    pub proof: Proof,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventItem {
+    pub seq: u64,
+    pub received_us: i64,
+    /// SHA-256 of the event's canonical bytes, hex.
+    pub sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epcis: Option<String>,
+    pub file: String,
+    #[serde(flatten)]
+    pub proof: Proof,
+}
+
+/// manifest.json.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub incident: String,
+    pub created_us: i64,
+    pub created_by: String,
+    pub log: LogRef,
+    pub evidence: Vec<EvidenceItem>,
+    pub custody: Vec<CustodyItem>,
+    pub events: Vec<EventItem>,
+}
+
+/// The text `manifest.sig` signs.
+pub fn signed_text(manifest_json: &[u8]) -> String {
+    format!("{FORMAT}\nmanifest.json sha256 {}\n", hex::encode(Sha256::digest(manifest_json)))
+}
+
+fn time(us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(us)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| us.to_string())
+}
+
+/// MANIFEST.txt: the manifest for people. Deterministic, so it is checked too.
+pub fn render(m: &Manifest) -> String {
+    let mut s = String::new();
+    let mut line = |l: String| {
+        s.push_str(&l);
+        s.push('\n');
+    };
+    line(format!("Stockade evidence package — incident {}", m.incident));
+    line(format!("Created {} by {}", time(m.created_us), m.created_by));
+    line(format!("Log {} at {} leaves, root {}", m.log.origin, m.log.tree_size, m.log.root));
+    line(String::new());
+    line(format!("Evidence ({}):", m.evidence.len()));
+    for e in &m.evidence {
+        let r = &e.record;
+        line(format!("  {}  {}  {} bytes  sha256 {}", r.id, r.media_type, r.size, r.sha256));
+        line(format!("    collected {} by {} from {}", time(r.collected_us), r.collected_by, r.collected_from));
+        if let (Some(f), Some(t)) = (&r.original_from, &r.original_to) {
+            line(format!("    covers {f} to {t}"));
+        }
+        line(format!("    {}", r.description));
+        line(format!(
+            "    class {}, kept until {}; {}",
+            r.class,
+            time(r.retain_until_us),
+            match &e.file {
+                Some(f) => format!("file {f}"),
+                None => "expired: file deleted, record kept".into(),
+            }
+        ));
+        for c in m.custody.iter().filter(|c| c.record.evidence == r.id) {
+            let c = &c.record;
+            let party = c.party.as_ref().map(|p| format!(" to {p}")).unwrap_or_default();
+            line(format!("    #{} {} {}{} by {}: {}", c.n, time(c.at_us), c.action.as_str(), party, c.actor, c.reason));
+        }
+    }
+    line(String::new());
+    line(format!("Events ({}):", m.events.len()));
+    for e in &m.events {
+        line(format!("  seq {}  received {}  sha256 {}  {}", e.seq, time(e.received_us), e.sha256, e.file));
+    }
+    line(String::new());
+    line("Check offline: stockade verify PACKAGE --key VERIFIER_KEY".into());
+    s
+}
+
+/// A part to write: its path, size and content.
+pub struct Part<'a> {
+    pub path: String,
+    pub size: u64,
+    pub content: Box<dyn Read + 'a>,
+}
+
+impl<'a> Part<'a> {
+    pub fn bytes(path: impl Into<String>, bytes: &'a [u8]) -> Part<'a> {
+        Part { path: path.into(), size: bytes.len() as u64, content: Box::new(bytes) }
+    }
+}
+
+/// Writes the one canonical tar archive of `parts`: ustar headers with
+/// fixed mode, owner and time, in the order given.
+pub fn write_archive<'a, W: Write>(out: W, parts: impl IntoIterator<Item = Part<'a>>) -> std::io::Result<W> {
+    let mut b = tar::Builder::new(out);
+    for p in parts {
+        let mut h = tar::Header::new_ustar();
+        h.set_path(&p.path)?;
+        h.set_size(p.size);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_cksum();
+        b.append(&h, p.content.take(p.size))?;
+    }
+    b.into_inner()
+}
+
+/// The bytes of the three manifest parts.
+pub struct ManifestParts {
+    /// MANIFEST.txt
+    pub text: Vec<u8>,
+    /// manifest.json
+    pub json: Vec<u8>,
+    /// manifest.sig
+    pub sig: Vec<u8>,
+}
+
+impl ManifestParts {
+    /// Renders and signs a manifest, given a signer of notes.
+    pub fn new(m: &Manifest, sign: impl FnOnce(&str) -> Result<Vec<u8>, String>) -> Result<ManifestParts, String> {
+        let json = serde_json::to_vec_pretty(m).map_err(|e| e.to_string())?;
+        let sig = sign(&signed_text(&json))?;
+        Ok(ManifestParts { text: render(m).into_bytes(), json, sig })
+    }
+
+    /// The three parts, in package order.
+    pub fn parts(&self) -> Vec<Part<'_>> {
+        vec![
+            Part::bytes("MANIFEST.txt", &self.text),
+            Part::bytes("manifest.json", &self.json),
+            Part::bytes("manifest.sig", &self.sig),
+        ]
+    }
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub incident: String,
+    pub tree_size: u64,
+    pub checked: Vec<String>,
+    /// (part, what is wrong)
+    pub failures: Vec<(String, String)>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    fn fail(&mut self, part: &str, what: impl Into<String>) {
+        self.failures.push((part.to_owned(), what.into()));
+    }
+}
+
+/// A part as read: small parts whole, evidence files as hash and size.
+enum Seen {
+    Bytes(Vec<u8>),
+    Digest { sha256: [u8; 32], size: u64 },
+}
+
+fn b64_hash(s: &str) -> Option<Hash> {
+    base64::engine::general_purpose::STANDARD.decode(s).ok().and_then(|b| hash_from(&b).ok())
+}
+
+fn check_leaf(report: &mut Report, part: &str, entry: &Entry, p: &Proof, size: u64, root: Hash) {
+    let Ok(bytes) = entry.encode() else {
+        return report.fail(part, "its ledger entry cannot be encoded");
+    };
+    let proof: Option<Vec<Hash>> = p.proof.iter().map(|h| b64_hash(h)).collect();
+    let Some(proof) = proof else {
+        return report.fail(part, "its inclusion proof holds a malformed hash");
+    };
+    match verify_inclusion(p.leaf_index, size, leaf_hash(&bytes), &proof, root) {
+        Ok(()) => report.checked.push(format!("{part}: leaf {} is in the log", p.leaf_index)),
+        Err(e) => report.fail(part, format!("its leaf {} does not prove against the checkpoint: {e}", p.leaf_index)),
+    }
+}
+
+fn salt(p: &Proof) -> Option<[u8; 16]> {
+    let mut s = [0u8; 16];
+    hex::decode_to_slice(&p.salt, &mut s).ok().map(|()| s)
+}
+
+/// Reads every part of a package. `open` gives the package's bytes from the
+/// start (it is called twice: once to read the parts, once to compare the
+/// archive with its canonical form).
+pub fn verify<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, verifier_key: &str) -> Report {
+    let mut report = Report::default();
+    let mut parts: BTreeMap<String, Seen> = BTreeMap::new();
+    let mut order = Vec::new();
+    let whole = match open() {
+        Ok(r) => r,
+        Err(e) => {
+            report.fail("package", format!("cannot read it: {e}"));
+            return report;
+        }
+    };
+    let mut archive = tar::Archive::new(whole);
+    let entries = match archive.entries() {
+        Ok(e) => e,
+        Err(e) => {
+            report.fail("package", format!("not a tar archive: {e}"));
+            return report;
+        }
+    };
+    for entry in entries {
+        let mut entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let after = order.last().cloned().unwrap_or_else(|| "the start".into());
+                report.fail("archive", format!("a header after {after} is damaged: {e}"));
+                return report;
+            }
+        };
+        let path = match entry.path() {
+            Ok(p) => p.to_string_lossy().into_owned(),
+            Err(e) => {
+                report.fail("archive", format!("a part's name is unreadable: {e}"));
+                return report;
+            }
+        };
+        let size = entry.size();
+        let seen = if path.starts_with("evidence/") {
+            let mut h = Sha256::new();
+            let mut buf = vec![0u8; 1 << 16];
+            let mut n = 0u64;
+            loop {
+                match entry.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(k) => {
+                        h.update(&buf[..k]);
+                        n += k as u64;
+                    }
+                    Err(e) => {
+                        report.fail(&path, format!("truncated: {e}"));
+                        return report;
+                    }
+                }
+            }
+            Seen::Digest { sha256: h.finalize().into(), size: n }
+        } else {
+            if size > MAX_SMALL_PART {
+                report.fail(&path, format!("{size} bytes is too large for this part"));
+                return report;
+            }
+            let mut b = Vec::with_capacity(size as usize);
+            if let Err(e) = entry.read_to_end(&mut b) {
+                report.fail(&path, format!("truncated: {e}"));
+                return report;
+            }
+            Seen::Bytes(b)
+        };
+        if parts.insert(path.clone(), seen).is_some() {
+            report.fail(&path, "appears twice");
+        }
+        order.push(path);
+    }
+    let bytes = |parts: &BTreeMap<String, Seen>, p: &str| match parts.get(p) {
+        Some(Seen::Bytes(b)) => Some(b.clone()),
+        _ => None,
+    };
+
+    // The manifest and its signature.
+    let (Some(json), Some(sig), Some(txt)) =
+        (bytes(&parts, "manifest.json"), bytes(&parts, "manifest.sig"), bytes(&parts, "MANIFEST.txt"))
+    else {
+        report.fail("package", "manifest.json, manifest.sig and MANIFEST.txt must all be present");
+        return report;
+    };
+    match stockade_ledger::checkpoint::verify_note(&sig, verifier_key) {
+        Ok(text) if text == signed_text(&json).as_bytes() => {
+            report.checked.push("manifest.sig: signed by the log's key over manifest.json".into())
+        }
+        Ok(_) => report.fail("manifest.json", "its SHA-256 is not the one manifest.sig signs: it was altered"),
+        Err(e) => report.fail("manifest.sig", format!("not signed by this key: {e}")),
+    }
+    let m: Manifest = match serde_json::from_slice(&json) {
+        Ok(m) => m,
+        Err(e) => {
+            report.fail("manifest.json", format!("unreadable: {e}"));
+            return report;
+        }
+    };
+    report.incident = m.incident.clone();
+    if m.format != FORMAT {
+        report.fail("manifest.json", format!("format {:?} is not {FORMAT}", m.format));
+    }
+    if txt != render(&m).as_bytes() {
+        report.fail("MANIFEST.txt", "differs from what manifest.json says");
+    }
+
+    // The checkpoint.
+    let root = match stockade_ledger::checkpoint::open(m.log.checkpoint.as_bytes(), verifier_key) {
+        Ok(cp) => {
+            let root = *cp.hash();
+            if cp.size() != m.log.tree_size || b64_hash(&m.log.root) != Some(root) || cp.origin() != m.log.origin {
+                report.fail("manifest.json", "the log size, root or origin differ from the signed checkpoint");
+            }
+            report.tree_size = cp.size();
+            report.checked.push(format!("checkpoint: {} at {} leaves, signature verified", cp.origin(), cp.size()));
+            root
+        }
+        Err(e) => {
+            report.fail("manifest.json", format!("its checkpoint does not verify: {e}"));
+            return report;
+        }
+    };
+    let size = report.tree_size;
+    let mut expected = vec!["MANIFEST.txt".to_owned(), "manifest.json".to_owned(), "manifest.sig".to_owned()];
+
+    for e in &m.events {
+        let part = e.file.clone();
+        expected.push(part.clone());
+        let Some(Seen::Bytes(b)) = parts.get(&part) else {
+            report.fail(&part, "missing");
+            continue;
+        };
+        let digest: [u8; 32] = Sha256::digest(b).into();
+        if hex::encode(digest) != e.sha256 {
+            report.fail(&part, "its content does not match the SHA-256 recorded for the event: it was altered");
+            continue;
+        }
+        let Some(s) = salt(&e.proof) else {
+            report.fail(&part, "its salt in manifest.json is malformed");
+            continue;
+        };
+        let entry = Entry::Event {
+            seq: e.seq,
+            received_us: e.received_us,
+            commit: commitment(&s, &digest),
+            epcis: e.epcis.clone(),
+        };
+        check_leaf(&mut report, &part, &entry, &e.proof, size, root);
+    }
+
+    for item in &m.evidence {
+        let r = &item.record;
+        let label = format!("evidence {}", r.id);
+        if r.incident != m.incident {
+            report.fail(&label, format!("belongs to incident {}, not {}", r.incident, m.incident));
+        }
+        if let Some(part) = &item.file {
+            expected.push(part.clone());
+            match parts.get(part) {
+                Some(Seen::Digest { sha256, size }) => {
+                    if hex::encode(sha256) != r.sha256 || *size != r.size {
+                        report.fail(part, "its content does not match the SHA-256 and size recorded at collection");
+                    } else {
+                        report.checked.push(format!("{part}: {} bytes, SHA-256 matches", size));
+                    }
+                }
+                _ => report.fail(part, "missing"),
+            }
+        }
+        match (salt(&item.proof), r.entry(&salt(&item.proof).unwrap_or_default())) {
+            (Some(_), Ok(entry)) => check_leaf(&mut report, &label, &entry, &item.proof, size, root),
+            _ => report.fail(&label, "its salt or hash in manifest.json is malformed"),
+        }
+        let chain: Vec<CustodyRecord> =
+            m.custody.iter().filter(|c| c.record.evidence == r.id).map(|c| c.record.clone()).collect();
+        match CustodyState::of(&chain) {
+            Ok(st) if st.expired == item.file.is_none() => {}
+            Ok(_) => report.fail(&label, "its file's presence contradicts its custody chain (expired or not)"),
+            Err(e) => report.fail(&label, format!("its custody chain is not well formed: {e}")),
+        }
+    }
+    for c in &m.custody {
+        let label = format!("custody {}#{}", c.record.evidence, c.record.n);
+        if !m.evidence.iter().any(|e| e.record.id == c.record.evidence) {
+            report.fail(&label, "names evidence the package does not describe");
+        }
+        match salt(&c.proof) {
+            Some(s) => check_leaf(&mut report, &label, &c.record.entry(&s), &c.proof, size, root),
+            None => report.fail(&label, "its salt in manifest.json is malformed"),
+        }
+    }
+    for p in &order {
+        if !expected.contains(p) {
+            report.fail(p, "is not described by manifest.json");
+        }
+    }
+    if !report.ok() {
+        return report;
+    }
+
+    // Every part checks out: the archive itself must be the canonical one of
+    // those parts, so that no header or padding byte was touched either.
+    let canonical = (|| -> std::io::Result<bool> {
+        let mut actual = Sha256::new();
+        std::io::copy(&mut open()?, &mut HashWriter(&mut actual))?;
+        let mut archive = tar::Archive::new(open()?);
+        let mut rebuilt = HashWriter(&mut Sha256::new());
+        {
+            let mut b = tar::Builder::new(&mut rebuilt);
+            for entry in archive.entries()? {
+                let mut entry = entry?;
+                let path = entry.path()?.to_string_lossy().into_owned();
+                let mut h = tar::Header::new_ustar();
+                h.set_path(&path)?;
+                h.set_size(entry.size());
+                h.set_mode(0o644);
+                h.set_uid(0);
+                h.set_gid(0);
+                h.set_mtime(0);
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_cksum();
+                let size = entry.size();
+                b.append(&h, (&mut entry).take(size))?;
+            }
+            b.finish()?;
+        }
+        Ok(actual.finalize() == rebuilt.0.clone().finalize())
+    })();
+    match canonical {
+        Ok(true) => report.checked.push("archive: canonical (no header or padding byte altered)".into()),
+        Ok(false) => report.fail("archive", "its tar headers or padding were altered (the parts themselves verify)"),
+        Err(e) => report.fail("archive", format!("cannot be re-read: {e}")),
+    }
+    report
+}
+
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Action;
+    use stockade_ledger::Tree;
+    use stockade_ledger::checkpoint::LogKey;
+    use stockade_ledger::entry::SaltKey;
+
+    fn b64(h: &Hash) -> String {
+        base64::engine::general_purpose::STANDARD.encode(h.0)
+    }
+
+    /// A package of one event, one evidence file and its custody chain.
+    fn package(expired: bool) -> (Vec<u8>, String) {
+        let (key, _) = LogKey::generate("stockade.test/pkg").unwrap();
+        let salts = SaltKey::generate().unwrap();
+        let file = b"frame data of a camera clip".to_vec();
+        let event = br#"{"id":"e1","kind":"access.granted"}"#.to_vec();
+        let record = EvidenceRecord {
+            id: "ev_1".into(),
+            incident: "INC-7".into(),
+            class: "video".into(),
+            sha256: hex::encode(Sha256::digest(&file)),
+            size: file.len() as u64,
+            media_type: "video/mp4".into(),
+            collected_by: "alice (tok_1)".into(),
+            collected_from: "camera:CAM-3".into(),
+            original_from: Some("2026-11-02T22:00:00+01:00".into()),
+            original_to: Some("2026-11-02T22:05:00+01:00".into()),
+            description: "dock door 3".into(),
+            collected_us: 1_000,
+            retain_until_us: 2_000,
+        };
+        let mut chain = vec![CustodyRecord {
+            evidence: "ev_1".into(),
+            n: 0,
+            action: Action::Collected,
+            actor: "alice".into(),
+            at_us: 1_000,
+            reason: "incident".into(),
+            party: None,
+        }];
+        if expired {
+            chain.push(CustodyRecord { n: 1, action: Action::Expired, at_us: 3_000, ..chain[0].clone() });
+        }
+        // The log: a filler leaf, the event, the evidence, the custody records.
+        let digest: [u8; 32] = Sha256::digest(&event).into();
+        let ev_salt = salts.event_salt(2);
+        let mut entries = vec![
+            b"filler".to_vec(),
+            Entry::Event { seq: 2, received_us: 5, commit: commitment(&ev_salt, &digest), epcis: None }
+                .encode()
+                .unwrap(),
+            record.entry(&record.salt(&salts)).unwrap().encode().unwrap(),
+        ];
+        entries.extend(chain.iter().map(|c| c.entry(&c.salt(&salts)).encode().unwrap()));
+        let mut t = Tree::new();
+        for e in &entries {
+            t.push(leaf_hash(e));
+        }
+        let size = t.size();
+        let root = t.root(size).unwrap();
+        let proof = |i: u64, salt: &[u8]| Proof {
+            salt: hex::encode(salt),
+            leaf_index: i,
+            proof: t.inclusion_proof(i, size).unwrap().iter().map(b64).collect(),
+        };
+        let m = Manifest {
+            format: FORMAT.into(),
+            incident: "INC-7".into(),
+            created_us: 9_000,
+            created_by: "bob".into(),
+            log: LogRef {
+                origin: "stockade.test/pkg".into(),
+                tree_size: size,
+                root: b64(&root),
+                checkpoint: String::from_utf8(key.sign("stockade.test/pkg", size, root).unwrap()).unwrap(),
+            },
+            evidence: vec![EvidenceItem {
+                file: (!expired).then(|| "evidence/ev_1".into()),
+                proof: proof(2, &record.salt(&salts)),
+                record,
+            }],
+            custody: chain
+                .iter()
+                .enumerate()
+                .map(|(i, c)| CustodyItem { record: c.clone(), proof: proof(3 + i as u64, &c.salt(&salts)) })
+                .collect(),
+            events: vec![EventItem {
+                seq: 2,
+                received_us: 5,
+                sha256: hex::encode(digest),
+                epcis: None,
+                file: "events/2.json".into(),
+                proof: proof(1, &ev_salt),
+            }],
+        };
+        let (txt, json, sig) = manifest_parts(&m, |t| key.sign_note(t).map_err(|e| e.to_string())).unwrap();
+        let mut parts = vec![
+            Part::bytes("MANIFEST.txt", &txt),
+            Part::bytes("manifest.json", &json),
+            Part::bytes("manifest.sig", &sig),
+        ];
+        parts.push(Part::bytes("events/2.json", &event));
+        if !expired {
+            parts.push(Part::bytes("evidence/ev_1", &file));
+        }
+        (write_archive(Vec::new(), parts).unwrap(), key.verifier_key().to_owned())
+    }
+
+    fn check(bytes: &[u8], key: &str) -> Report {
+        verify(|| Ok(bytes), key)
+    }
+
+    #[test]
+    fn a_package_verifies_and_every_flipped_byte_fails_naming_a_part() {
+        let (pkg, key) = package(false);
+        let r = check(&pkg, &key);
+        assert!(r.ok(), "{:?}", r.failures);
+        assert_eq!(r.incident, "INC-7");
+        assert!(r.checked.iter().any(|c| c.starts_with("evidence/ev_1: ")), "{:?}", r.checked);
+        for i in 0..pkg.len() {
+            let mut bad = pkg.clone();
+            bad[i] ^= 0x20;
+            let r = check(&bad, &key);
+            assert!(!r.ok(), "flipping byte {i} went unnoticed");
+            assert!(!r.failures[0].0.is_empty());
+        }
+    }
+
+    #[test]
+    fn failures_name_the_part() {
+        let (pkg, key) = package(false);
+        let at = |needle: &[u8]| pkg.windows(needle.len()).position(|w| w == needle).unwrap();
+        let mut bad = pkg.clone();
+        bad[at(b"frame data")] ^= 1;
+        assert_eq!(check(&bad, &key).failures[0].0, "evidence/ev_1");
+        let mut bad = pkg.clone();
+        bad[at(br#""kind":"access"#) + 2] ^= 1;
+        assert_eq!(check(&bad, &key).failures[0].0, "events/2.json");
+        let mut bad = pkg.clone();
+        bad[at(b"dock door 3")] ^= 1;
+        let names: Vec<_> = check(&bad, &key).failures.into_iter().map(|f| f.0).collect();
+        assert!(names.contains(&"MANIFEST.txt".to_owned()), "{names:?}");
+        let (other, _) = LogKey::generate("stockade.test/pkg").unwrap();
+        let r = check(&pkg, other.verifier_key());
+        assert_eq!(r.failures[0].0, "manifest.sig", "{:?}", r.failures);
+        assert!(!check(&pkg[..pkg.len() / 2], &key).ok(), "truncated");
+        assert_eq!(check(b"not a tar file at all", &key).failures[0].0, "archive");
+    }
+
+    #[test]
+    fn expired_evidence_keeps_its_record_and_still_verifies() {
+        let (pkg, key) = package(true);
+        let r = check(&pkg, &key);
+        assert!(r.ok(), "{:?}", r.failures);
+        let txt = String::from_utf8_lossy(&pkg);
+        assert!(txt.contains("expired: file deleted, record kept"));
+    }
+}
