@@ -607,12 +607,8 @@ mod tests {
                 proof: proof(1, &ev_salt),
             }],
         };
-        let (txt, json, sig) = manifest_parts(&m, |t| key.sign_note(t).map_err(|e| e.to_string())).unwrap();
-        let mut parts = vec![
-            Part::bytes("MANIFEST.txt", &txt),
-            Part::bytes("manifest.json", &json),
-            Part::bytes("manifest.sig", &sig),
-        ];
+        let mp = ManifestParts::new(&m, |t| key.sign_note(t).map_err(|e| e.to_string())).unwrap();
+        let mut parts = mp.parts();
         parts.push(Part::bytes("events/2.json", &event));
         if !expired {
             parts.push(Part::bytes("evidence/ev_1", &file));
