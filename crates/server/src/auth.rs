@@ -21,15 +21,19 @@ pub enum Permission {
     Ingest,
     /// Read events, the book and reference data.
     Read,
-    /// Manage tokens and configuration.
+    /// Manage tokens and configuration; set and lift legal holds.
     Admin,
+    /// Upload evidence (people investigating, and systems exporting clips).
+    Collect,
+    /// Open evidence, transfer, seal and export it (each act is recorded).
+    Custody,
 }
 
 fn allows(role: Role, p: Permission) -> bool {
     match role {
         Role::Admin => true,
-        Role::Ingest => p == Permission::Ingest,
-        Role::Analyst => p == Permission::Read,
+        Role::Ingest => matches!(p, Permission::Ingest | Permission::Collect),
+        Role::Analyst => matches!(p, Permission::Read | Permission::Collect | Permission::Custody),
     }
 }
 
@@ -38,6 +42,15 @@ fn allows(role: Role, p: Permission) -> bool {
 pub struct Caller {
     pub token_id: String,
     pub role: Role,
+    /// The token's name, for custody records.
+    pub name: String,
+}
+
+impl Caller {
+    /// How custody records name the caller.
+    pub fn actor(&self) -> String {
+        format!("{} (token {})", self.name, self.token_id)
+    }
 }
 
 impl Caller {
@@ -78,7 +91,7 @@ async fn caller_of(state: &AppState, headers: &axum::http::HeaderMap) -> Result<
     }
     let record =
         state.store.token_by_hash(&hash).await?.ok_or_else(|| Problem::unauthorized("unknown or revoked token"))?;
-    let caller = Caller { token_id: record.id, role: record.role };
+    let caller = Caller { token_id: record.id, role: record.role, name: record.name };
     state.tokens.put(hash, caller.clone());
     Ok(caller)
 }

@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod custody;
 pub mod intake;
 pub mod openapi;
 pub mod problem;
@@ -58,11 +59,29 @@ pub struct AppState {
     pub captures: Arc<std::sync::Mutex<std::collections::VecDeque<api::epcis::CaptureJob>>>,
     /// Recently validated API tokens.
     pub tokens: Arc<auth::TokenCache>,
+    /// The evidence vault and chain of custody, when the instance keeps one.
+    pub custodian: Option<Arc<custody::Custodian>>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, intake: Intake, clock: Arc<dyn Clock>, config: ServerConfig) -> AppState {
-        AppState { store, intake, clock, config: Arc::new(config), captures: Arc::default(), tokens: Arc::default() }
+        AppState {
+            store,
+            intake,
+            clock,
+            config: Arc::new(config),
+            captures: Arc::default(),
+            tokens: Arc::default(),
+            custodian: None,
+        }
+    }
+}
+
+impl AppState {
+    /// With an evidence vault.
+    pub fn with_custodian(mut self, c: Arc<custody::Custodian>) -> AppState {
+        self.custodian = Some(c);
+        self
     }
 }
 
@@ -84,11 +103,25 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
     tracing::info!(?addr, "listening");
     let checkpointer =
         state.intake.ledger().map(|l| api::ledger::spawn_checkpointer(l.clone(), state.config.checkpoint_every));
+    let retention = state.custodian.clone().map(|c| {
+        // Retention runs every ten minutes (and on demand: POST /api/v1/evidence/expire).
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                match c.sweep("stockade retention").await {
+                    Ok(ids) if !ids.is_empty() => tracing::info!(expired = ids.len(), "retention expired evidence"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
+                }
+            }
+        })
+    });
     let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown())
         .await;
-    if let Some(c) = checkpointer {
-        c.abort();
+    for task in [checkpointer, retention].into_iter().flatten() {
+        task.abort();
     }
     served
 }

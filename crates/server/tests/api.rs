@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use stockade_ingest::UnknownEntities;
 use stockade_model::clock::SystemClock;
+use stockade_server::custody::Custodian;
 use stockade_server::{AppState, Intake, ServerConfig};
 use stockade_store::{EmbeddedStore, Ledger, Role, Store};
 
@@ -29,13 +30,16 @@ async fn start_with(policy: UnknownEntities, config: ServerConfig) -> Server {
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_dir(dir.path()).await.unwrap());
     let ledger = Arc::new(Ledger::open(&dir.path().join("ledger"), "stockade.test/ledger").unwrap());
     let clock = Arc::new(SystemClock);
-    let intake = Intake::start(store.clone(), Some(ledger), clock.clone(), policy).await.unwrap();
+    let intake = Intake::start(store.clone(), Some(ledger.clone()), clock.clone(), policy).await.unwrap();
     let token = |role| {
         let (store, clock) = (store.clone(), clock.clone());
         async move { stockade_server::auth::create_token(&*store, &*clock, role, "test").await.unwrap().1 }
     };
     let (admin, ingest, analyst) = (token(Role::Admin).await, token(Role::Ingest).await, token(Role::Analyst).await);
-    let state = AppState::new(store, intake, clock, config);
+    let policy = stockade_evidence::RetentionPolicy::default().with_overrides(&["scratch=0".into()]).unwrap();
+    let vault = stockade_store::vault::Vault::open(&dir.path().join("vault")).unwrap();
+    let custodian = Custodian::new(store.clone(), ledger, vault, policy, clock.clone(), 1 << 20);
+    let state = AppState::new(store, intake, clock, config).with_custodian(Arc::new(custodian));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(stockade_server::serve(state, listener));
@@ -267,6 +271,12 @@ async fn openapi_covers_every_route_and_metrics_count_events() {
         "/api/v1/ledger/consistency",
         "/tlog/checkpoint",
         "/tlog/tile/{path}",
+        "/api/v1/evidence",
+        "/api/v1/evidence/expire",
+        "/api/v1/evidence/{id}",
+        "/api/v1/evidence/{id}/content",
+        "/api/v1/evidence/{id}/custody",
+        "/api/v1/incidents/{incident}/package",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing from OpenAPI");
     }
@@ -465,4 +475,235 @@ async fn epcis_events_carry_their_cbv_hash_into_the_log() {
     let hash = epcis["event"]["epcis"]["event_hash"].as_str().unwrap();
     assert!(hash.starts_with("ni:///sha-256;"));
     assert!(p["entry"].as_str().unwrap().ends_with(&format!(" epcis={hash}")), "{p}");
+}
+
+impl Server {
+    async fn upload(&self, token: &str, query: &str, body: Vec<u8>) -> (StatusCode, Value) {
+        let r = self
+            .client
+            .post(format!("{}/api/v1/evidence?{query}", self.url))
+            .bearer_auth(token)
+            .header("content-type", "video/mp4")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let st = r.status();
+        (st, r.json().await.unwrap_or(Value::Null))
+    }
+
+    fn vault_objects(&self) -> usize {
+        fn count(p: &std::path::Path) -> usize {
+            std::fs::read_dir(p)
+                .map(|rd| rd.flatten().map(|e| if e.path().is_dir() { count(&e.path()) } else { 1 }).sum())
+                .unwrap_or(0)
+        }
+        count(&self.dir.path().join("vault/objects"))
+    }
+}
+
+const CLIP: &str =
+    "incident=INC-1&class=video&collected_from=camera:LYS-CAM-1&reason=shrink%20review&description=dock%203";
+
+#[tokio::test]
+async fn evidence_is_collected_read_with_custody_and_held() {
+    use sha2::Digest;
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    let clip: Vec<u8> = (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect();
+    let sha = hex::encode(sha2::Sha256::digest(&clip));
+    let (st, v) = s.upload(&s.analyst, &format!("{CLIP}&sha256={sha}"), clip.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let id = v["record"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(v["record"]["sha256"], sha);
+    assert_eq!(v["record"]["size"], clip.len());
+    assert!(v["record"]["collected_by"].as_str().unwrap().starts_with("test (token "));
+    assert_eq!(v["custody"][0]["action"], "collected");
+    // The leaf of the item and of its first custody entry are in the log.
+    let leaf = v["leaf_index"].as_u64().unwrap();
+    let (st, _, p) = s.get(&format!("/api/v1/ledger/leaves/{leaf}/proof"), Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    assert!(p["entry"].as_str().unwrap().starts_with(&format!("stockade/evidence id={id} sha256={sha} ")), "{p}");
+    assert!(!p["entry"].as_str().unwrap().contains("dock"), "no description in the public leaf");
+
+    // Reading the content is recorded first, and re-hashed on the way out.
+    let r = s
+        .client
+        .get(format!("{}/api/v1/evidence/{id}/content?purpose=download&reason=insurer%20asked", s.url))
+        .bearer_auth(&s.analyst)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-evidence-sha256"], sha.as_str());
+    assert_eq!(r.bytes().await.unwrap().to_vec(), clip);
+    let path = format!("/api/v1/evidence/{id}/content?purpose=view&reason=");
+    assert_eq!(s.get(&path, Some(&s.analyst)).await.0, StatusCode::BAD_REQUEST, "a reason is required");
+    let path = format!("/api/v1/evidence/{id}/content?purpose=steal&reason=x");
+    assert_eq!(s.get(&path, Some(&s.analyst)).await.0, StatusCode::BAD_REQUEST);
+    let path = format!("/api/v1/evidence/{id}/content?purpose=view&reason=x");
+    assert_eq!(s.get(&path, Some(&s.ingest)).await.0, StatusCode::FORBIDDEN, "collectors cannot read back");
+    assert_eq!(
+        s.get("/api/v1/evidence/ev_nope/content?purpose=view&reason=x", Some(&s.analyst)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, _, item) = s.get(&format!("/api/v1/evidence/{id}"), Some(&s.analyst)).await;
+    let actions: Vec<&str> =
+        item["custody"].as_array().unwrap().iter().map(|c| c["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["collected", "downloaded"]);
+    assert_eq!(item["custody"][1]["reason"], "insurer asked");
+
+    // Custody actions and legal holds.
+    let act = |body: Value, token: String| {
+        let (s, id) = (&s, id.clone());
+        async move { s.post(&format!("/api/v1/evidence/{id}/custody"), &token, "application/json", body.to_string()).await }
+    };
+    let (st, _, v) = act(json!({"action": "hold_set", "reason": "litigation"}), s.analyst.clone()).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
+    let (st, _, v) = act(json!({"action": "hold_set", "reason": "litigation"}), s.admin.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let (st, _, _) = act(json!({"action": "hold_set", "reason": "again"}), s.admin.clone()).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    let (st, _, v) = act(json!({"action": "expired", "reason": "tidy"}), s.admin.clone()).await;
+    assert_eq!(st, StatusCode::CONFLICT, "a hold blocks deletion: {v}");
+    let (st, _, _) = act(json!({"action": "transferred", "reason": "court"}), s.analyst.clone()).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "a transfer names its party");
+    let (st, _, v) =
+        act(json!({"action": "transferred", "reason": "court", "party": "Lyon court clerk"}), s.analyst.clone()).await;
+    assert_eq!((st, v["n"].as_u64()), (StatusCode::CREATED, Some(3)), "{v}");
+    let (st, _, _) = act(json!({"action": "sealed", "reason": "case closed"}), s.analyst.clone()).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, _, _) = act(json!({"action": "transferred", "reason": "x", "party": "y"}), s.analyst.clone()).await;
+    assert_eq!(st, StatusCode::CONFLICT, "sealed evidence is not transferred");
+    let (st, _, _) = act(json!({"action": "hold_lifted", "reason": "settled"}), s.admin.clone()).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, _, v) = act(json!({"action": "expired", "reason": "tidy"}), s.admin.clone()).await;
+    assert_eq!(st, StatusCode::CONFLICT, "video is kept 90 days: {v}");
+    assert!(v["detail"].as_str().unwrap().contains("kept until"), "{v}");
+    let (st, _, _) = act(json!({"action": "teleported", "reason": "x"}), s.admin.clone()).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, _, _) = act(json!({"action": "downloaded", "reason": "x"}), s.admin.clone()).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "reads are recorded by reading");
+    let (_, _, item) = s.get(&format!("/api/v1/evidence/{id}"), Some(&s.analyst)).await;
+    assert_eq!((item["held"].as_bool(), item["sealed"].as_bool()), (Some(false), Some(true)), "{item}");
+    assert_eq!(item["custody"].as_array().unwrap().len(), 6);
+}
+
+#[tokio::test]
+async fn bad_uploads_store_nothing() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    let body = b"some photo bytes".to_vec();
+    let wrong = "00".repeat(32);
+    let (st, v) = s.upload(&s.ingest, &format!("{CLIP}&sha256={wrong}"), body.clone()).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("nothing was stored"), "{v}");
+    let r = s
+        .client
+        .post(format!("{}/api/v1/evidence?{CLIP}", s.url))
+        .bearer_auth(&s.ingest)
+        .header("content-digest", format!("sha-256=:{}:", "A".repeat(43) + "="))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (st, v) = s.upload(&s.ingest, &CLIP.replace("class=video", "class=hologram"), body.clone()).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(v["detail"].as_str().unwrap().contains("unknown evidence class"), "{v}");
+    let (st, _) = s.upload(&s.ingest, &CLIP.replace("reason=shrink%20review", "reason="), body.clone()).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, _) = s.upload(&s.ingest, &format!("{CLIP}&original_from=yesterday"), body.clone()).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, _) = s.upload(&s.ingest, "class=video", body.clone()).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "incident and provenance are required");
+    let (st, _) = s.upload(&s.ingest, CLIP, Vec::new()).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "empty");
+    let (st, v) = s.upload(&s.ingest, CLIP, vec![7u8; (1 << 20) + 1]).await;
+    assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert_eq!(s.upload(&s.ingest, CLIP, body.clone()).await.0, StatusCode::CREATED);
+
+    // A body cut short: 100 bytes declared, 10 sent, connection closed.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = s.url.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/evidence?{CLIP} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: 100\r\n\r\n0123456789",
+        s.ingest
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    tcp.shutdown().await.unwrap();
+    let mut reply = Vec::new();
+    let _ = tcp.read_to_end(&mut reply).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(s.vault_objects(), 1, "only the one good upload is in the vault");
+    assert_eq!(std::fs::read_dir(s.dir.path().join("vault/tmp")).unwrap().count(), 0, "no leftovers");
+}
+
+#[tokio::test]
+async fn packages_verify_offline_and_expiry_keeps_the_log_whole() {
+    use stockade_evidence::package;
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    s.load_examples().await;
+    let (_, info) = (0, s.get("/api/v1/ledger", Some(&s.analyst)).await.2);
+    let key = info["verifier_key"].as_str().unwrap().to_owned();
+    let (st, clip) = s.upload(&s.analyst, CLIP, b"clip one".to_vec()).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let scratch = CLIP.replace("class=video", "class=scratch");
+    let (_, note) = s.upload(&s.analyst, &scratch, b"a scratch note, kept for no time".to_vec()).await;
+    let (_, held) = s.upload(&s.analyst, &scratch.replace("INC-1", "INC-2"), b"held scratch".to_vec()).await;
+    let held_id = held["record"]["id"].as_str().unwrap().to_owned();
+    let (st, _, _) = s
+        .post(
+            &format!("/api/v1/evidence/{held_id}/custody"),
+            &s.admin,
+            "application/json",
+            r#"{"action":"hold_set","reason":"lawsuit"}"#,
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+
+    // Retention: the scratch note expires, the held one and the video stay.
+    let (st, _, v) = s.post("/api/v1/evidence/expire", &s.admin, "application/json", "").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["expired"], json!([note["record"]["id"]]));
+    let note_id = note["record"]["id"].as_str().unwrap();
+    let path = format!("/api/v1/evidence/{note_id}/content?purpose=view&reason=x");
+    assert_eq!(s.get(&path, Some(&s.analyst)).await.0, StatusCode::GONE);
+    let (_, _, item) = s.get(&format!("/api/v1/evidence/{note_id}"), Some(&s.analyst)).await;
+    assert_eq!(item["expired"], true, "the record and its tombstone remain");
+    assert_eq!(s.vault_objects(), 2, "the expired file is gone");
+    assert_eq!(s.post("/api/v1/evidence/expire", &s.analyst, "application/json", "").await.0, StatusCode::FORBIDDEN);
+
+    // The package of INC-1 with two events.
+    let r = s
+        .client
+        .get(format!("{}/api/v1/incidents/INC-1/package?events=2,3&reason=insurer%20claim", s.url))
+        .bearer_auth(&s.analyst)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/x-tar");
+    let tar = r.bytes().await.unwrap().to_vec();
+    let report = package::verify(|| Ok(&tar[..]), &key);
+    assert!(report.ok(), "{:?}", report.failures);
+    assert_eq!(report.incident, "INC-1");
+    let text = String::from_utf8_lossy(&tar);
+    assert!(text.contains("expired: file deleted, record kept"), "the tombstone is in the package");
+    assert!(text.contains("exported") && text.contains("insurer claim"), "the export is in its own chain");
+    assert!(text.contains("clip one"));
+    // Ledger integrity after expiry: the log still proves and checks.
+    let (st, _, _) = s.post("/api/v1/ledger/checkpoint", &s.admin, "application/json", "").await;
+    assert_eq!(st, StatusCode::OK);
+    let mut bad = tar.clone();
+    let at = tar.windows(8).position(|w| w == b"clip one").unwrap();
+    bad[at] ^= 1;
+    let report = package::verify(|| Ok(&bad[..]), &key);
+    assert_eq!(report.failures[0].0, format!("evidence/{}", clip["record"]["id"].as_str().unwrap()));
+    // Bad requests.
+    let analyst = Some(s.analyst.as_str());
+    assert_eq!(s.get("/api/v1/incidents/INC-9/package?reason=x", analyst).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(s.get("/api/v1/incidents/INC-1/package?reason=", analyst).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(s.get("/api/v1/incidents/INC-1/package?reason=x&events=a", analyst).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(s.get("/api/v1/incidents/INC-1/package?reason=x&events=99999", analyst).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(s.get("/api/v1/incidents/INC-1/package?reason=x", Some(&s.ingest)).await.0, StatusCode::FORBIDDEN);
 }

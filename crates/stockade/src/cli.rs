@@ -38,6 +38,15 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Check an evidence package offline: signatures, every file's hash, every
+    /// leaf's inclusion proof, custody chains. Exit 0 when it verifies, 1 when not.
+    Verify {
+        /// The package (a .tar from GET /api/v1/incidents/{incident}/package).
+        package: PathBuf,
+        /// The log's verifier key (`stockade ledger key` prints it).
+        #[arg(long)]
+        key: String,
+    },
     /// The evidence ledger: its verifier key, and a full re-check.
     Ledger {
         #[command(subcommand)]
@@ -110,9 +119,22 @@ pub struct ServeArgs {
     /// token, for auditors and mirrors. Entries hold only salted commitments.
     #[arg(long, env = "STOCKADE_PUBLIC_TLOG")]
     pub public_tlog: bool,
+    #[command(flatten)]
+    pub vault: VaultArgs,
     /// Seconds between ledger checkpoints while new leaves arrive.
     #[arg(long, env = "STOCKADE_CHECKPOINT_INTERVAL", default_value = "2", value_parser = seconds)]
     pub checkpoint_interval: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct VaultArgs {
+    /// Retention window of an evidence class, CLASS=DAYS (repeatable); adds
+    /// to or overrides the defaults: video=90 photo=365 export=365 document=2555 other=365.
+    #[arg(long = "retention", value_name = "CLASS=DAYS")]
+    pub retention: Vec<String>,
+    /// Largest evidence file accepted, in bytes.
+    #[arg(long, env = "STOCKADE_MAX_EVIDENCE_BYTES", default_value_t = 64 << 30)]
+    pub max_evidence_bytes: u64,
 }
 
 /// A positive number of seconds.

@@ -43,8 +43,20 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
     println!("Try:");
     println!("  curl -H 'Authorization: Bearer {token}' http://{addr}/api/v1/inventory/variance");
     println!("  curl -H 'Authorization: Bearer {token}' 'http://{addr}/api/v1/events?limit=5'");
+    println!("  curl -H 'Authorization: Bearer {token}' http://{addr}/api/v1/ledger/events/1/proof");
+    println!(
+        "  curl -H 'Authorization: Bearer {token}' --data-binary @FILE \\\n    \
+         'http://{addr}/api/v1/evidence?incident=INC-1&class=video&collected_from=camera:LYS-CAM-1&reason=review'"
+    );
+    println!(
+        "  curl -H 'Authorization: Bearer {token}' -o INC-1.tar \\\n    \
+         'http://{addr}/api/v1/incidents/INC-1/package?events=1,2&reason=insurer'"
+    );
+    println!("  stockade verify INC-1.tar --key '{}'", opened.ledger.verifier_key());
     println!("  curl http://{addr}/api/openapi.json");
-    let state = AppState::new(store, intake, clock, ServerConfig::default());
+    let vault = crate::cli::VaultArgs { retention: Vec::new(), max_evidence_bytes: 64 << 30 };
+    let custodian = opened.custodian(&dir, &vault, clock.clone())?;
+    let state = AppState::new(store, intake, clock, ServerConfig::default()).with_custodian(custodian);
     stockade_server::serve(state, listener).await?;
     drop(temp);
     Ok(())

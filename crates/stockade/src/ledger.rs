@@ -1,5 +1,6 @@
 //! `stockade ledger verify`: re-checks a data directory's evidence ledger
 //! and store against the latest signed checkpoint, and says what fails.
+//! `stockade verify`: checks an evidence package offline.
 
 use anyhow::{Result, bail};
 use std::process::ExitCode;
@@ -86,6 +87,31 @@ pub async fn verify(data: &std::path::Path) -> Result<ExitCode> {
         if failures.len() > 50 {
             println!("... and {} more", failures.len() - 50);
         }
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// `stockade verify PACKAGE --key KEY`.
+pub fn verify_package(path: &std::path::Path, key: &str) -> Result<ExitCode> {
+    if !path.is_file() {
+        bail!("{} is not a file", path.display());
+    }
+    if stockade_ledger::checkpoint::verify_note(b"x\n", key).is_err_and(|e| e.to_string().starts_with("key")) {
+        bail!("{key:?} is not a verifier key (origin+keyid+base64; `stockade ledger key` prints it)");
+    }
+    let report = stockade_evidence::package::verify(|| std::fs::File::open(path).map(std::io::BufReader::new), key);
+    println!("package {} (incident {:?}, log size {})", path.display(), report.incident, report.tree_size);
+    for c in &report.checked {
+        println!("ok    {c}");
+    }
+    for (part, what) in &report.failures {
+        println!("FAIL  {part}: {what}");
+    }
+    if report.ok() {
+        println!("VERIFIED");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("NOT VERIFIED: {} problem(s)", report.failures.len());
         Ok(ExitCode::FAILURE)
     }
 }

@@ -60,6 +60,25 @@ pub struct Opened {
 }
 
 impl Opened {
+    /// The evidence vault and custodian over this data directory.
+    pub fn custodian(
+        &self,
+        data: &std::path::Path,
+        args: &cli::VaultArgs,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<stockade_server::custody::Custodian>> {
+        let policy = stockade_evidence::RetentionPolicy::default().with_overrides(&args.retention)?;
+        let vault = stockade_store::vault::Vault::open(&data.join("vault"))?;
+        Ok(Arc::new(stockade_server::custody::Custodian::new(
+            self.store.clone(),
+            self.ledger.clone(),
+            vault,
+            policy,
+            clock,
+            args.max_evidence_bytes,
+        )))
+    }
+
     /// Starts the ingest pipeline over the store, recording into the ledger.
     pub async fn intake(&self, clock: Arc<dyn Clock>, policy: stockade_ingest::UnknownEntities) -> Result<Intake> {
         Ok(Intake::start(self.store.clone(), Some(self.ledger.clone()), clock, policy).await?)
@@ -100,7 +119,8 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 public_tlog: a.public_tlog,
                 checkpoint_every: a.checkpoint_interval,
             };
-            let state = AppState::new(opened.store, intake, clock, config);
+            let custodian = opened.custodian(&a.data.data, &a.vault, clock.clone())?;
+            let state = AppState::new(opened.store, intake, clock, config).with_custodian(custodian);
             let listener = tokio::net::TcpListener::bind(&a.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", a.listen))?;
@@ -128,6 +148,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             println!("{}", open(&data.data).await?.ledger.verifier_key());
         }
         Command::Ledger { command: LedgerCommand::Verify { data } } => return ledger::verify(&data.data).await,
+        Command::Verify { package, key } => return ledger::verify_package(&package, &key),
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

@@ -199,7 +199,7 @@ fn the_ledger_key_prints_and_verify_finds_tampering() {
     assert!(o.status.success(), "{}", text(&o));
     let o = run(&["ledger", "key", "--data", d]);
     let key = String::from_utf8(o.stdout).unwrap();
-    assert!(key.starts_with("lys.example/stockade+") && key.trim().split('+').count() == 3, "{key}");
+    assert!(key.starts_with("lys.example/stockade+") && key.trim().splitn(3, '+').count() == 3, "{key}");
     let o = run(&["ledger", "verify", "--data", d]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("signature and root verified") && text(&o).ends_with("OK\n"), "{}", text(&o));
@@ -233,4 +233,86 @@ fn the_ledger_key_prints_and_verify_finds_tampering() {
     let o = run(&["ledger", "verify", "--data", d]);
     assert!(!o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("checkpoint"), "{}", text(&o));
+}
+
+/// The path an insurer takes: a package from a running server, checked
+/// offline with `stockade verify`, which names what a tampered copy breaks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packages_from_a_server_verify_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_owned();
+    let o = run(&["token", "create", "--role", "admin", "--data", &d]);
+    let token = String::from_utf8(o.stdout).unwrap().lines().last().unwrap().to_owned();
+    let key = String::from_utf8(run(&["ledger", "key", "--data", &d]).stdout).unwrap().trim().to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    /// Stops the server however the test ends.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let server =
+        Running(bin().args(["serve", "--data", &d, "--listen", &format!("127.0.0.1:{port}")]).spawn().unwrap());
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let client = reqwest::Client::new();
+    let events = std::fs::read_to_string(examples().join("events.ndjson")).unwrap();
+    let r = client
+        .post(format!("{url}/api/v1/events"))
+        .bearer_auth(&token)
+        .header("content-type", "application/x-ndjson")
+        .body(events)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let r = client
+        .post(format!("{url}/api/v1/evidence?incident=INC-4&class=photo&collected_from=camera:LYS-CAM-2&reason=review"))
+        .bearer_auth(&token)
+        .header("content-type", "image/jpeg")
+        .body(vec![0xffu8, 0xd8, 0xff, 0xe0, 1, 2, 3])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let tar = client
+        .get(format!("{url}/api/v1/incidents/INC-4/package?events=1,5&reason=claim"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    drop(server);
+    let pkg = dir.path().join("INC-4.tar");
+    std::fs::write(&pkg, &tar).unwrap();
+    let p = pkg.to_str().unwrap();
+    let o = run(&["verify", p, "--key", &key]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).ends_with("VERIFIED\n"), "{}", text(&o));
+    // One flipped byte in the event's bytes: named, and the exit code says so.
+    let mut bad = tar.to_vec();
+    let at = tar.windows(9).position(|w| w == b"\"source\":").unwrap();
+    bad[at + 2] ^= 1;
+    std::fs::write(&pkg, &bad).unwrap();
+    let o = run(&["verify", p, "--key", &key]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("FAIL  events/"), "{}", text(&o));
+    // A wrong or malformed key.
+    std::fs::write(&pkg, &tar).unwrap();
+    let o = run(&["verify", p, "--key", "stockade.local/x+00000000+AAAA"]);
+    assert!(!o.status.success());
+    let o = run(&["verify", p, "--key", "not a key"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("not a verifier key"), "{}", text(&o));
+    let o = run(&["verify", "/nonexistent.tar", "--key", &key]);
+    assert!(!o.status.success());
 }

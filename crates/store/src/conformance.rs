@@ -92,6 +92,9 @@ pub async fn evidence_and_custody(s: &dyn Store) {
     let listed = s.incident_evidence("INC-1").await.unwrap();
     assert_eq!(listed.iter().map(|e| e.record.id.as_str()).collect::<Vec<_>>(), ["ev_1", "ev_2"]);
     assert!(s.incident_evidence("INC-2").await.unwrap().is_empty());
+    assert_eq!(s.live_evidence_with_file(&"ab".repeat(32)).await.unwrap(), 2, "both items share the file");
+    assert_eq!(s.evidence_due(1).await.unwrap().len(), 0);
+    assert_eq!(s.evidence_due(2).await.unwrap().len(), 2);
     s.add_custody(&custody("ev_1", 1, Action::Viewed, 15)).await.unwrap();
     assert!(
         matches!(s.add_custody(&custody("ev_1", 1, Action::Downloaded, 16)).await, Err(StoreError::Conflict(_))),
@@ -105,6 +108,8 @@ pub async fn evidence_and_custody(s: &dyn Store) {
     );
     assert_eq!(chain[1].leaf_index, 15);
     assert_eq!(s.evidence("ev_1").await.unwrap().unwrap().expired_us, Some(7), "expiry marks the record");
+    assert_eq!(s.live_evidence_with_file(&"ab".repeat(32)).await.unwrap(), 1);
+    assert_eq!(s.evidence_due(2).await.unwrap().len(), 1, "expired items are not due again");
 }
 
 pub async fn append_is_idempotent(s: &dyn Store) {

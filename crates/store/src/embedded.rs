@@ -237,6 +237,14 @@ impl Store for EmbeddedStore {
         self.sql.add_custody(c).await
     }
 
+    async fn live_evidence_with_file(&self, sha256: &str) -> Result<u64> {
+        self.sql.live_evidence_with_file(sha256).await
+    }
+
+    async fn evidence_due(&self, now_us: i64) -> Result<Vec<StoredEvidence>> {
+        self.sql.evidence_due(now_us).await
+    }
+
     async fn custody(&self, evidence: &str) -> Result<Vec<StoredCustody>> {
         self.sql.custody(evidence).await
     }

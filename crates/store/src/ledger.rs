@@ -360,6 +360,12 @@ impl Ledger {
         Ok(cp)
     }
 
+    /// Signs a text with the log's key, as a C2SP signed note (evidence
+    /// packages sign their manifest this way).
+    pub fn sign_note(&self, text: &str) -> Result<Vec<u8>> {
+        self.key.sign_note(text).map_err(|e| corrupt(e.to_string()))
+    }
+
     /// The checkpoint's parsed form (origin, size, root).
     pub fn parse_checkpoint(note: &[u8], verifier_key: &str) -> Result<Checkpoint> {
         stockade_ledger::checkpoint::open(note, verifier_key).map_err(|e| corrupt(e.to_string()))

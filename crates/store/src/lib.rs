@@ -226,6 +226,12 @@ pub trait Store: Send + Sync + 'static {
     /// The evidence items of an incident, oldest first.
     async fn incident_evidence(&self, incident: &str) -> Result<Vec<StoredEvidence>>;
 
+    /// How many unexpired items have this file (files are shared by content).
+    async fn live_evidence_with_file(&self, sha256: &str) -> Result<u64>;
+
+    /// Unexpired items whose retention window ended at or before `now_us`.
+    async fn evidence_due(&self, now_us: i64) -> Result<Vec<StoredEvidence>>;
+
     /// Appends a custody entry. Refused with [`StoreError::Conflict`] when
     /// entry `n` exists already (someone else acted first). An `expired`
     /// entry also marks the item expired.

@@ -470,10 +470,13 @@ impl Store for SqlStore {
             String::from_utf8(first.record.canonical()).map_err(|err| StoreError::Corrupt(err.to_string()))?;
         let mut tx = self.writer.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO evidence (id, incident, record, leaf_index, expired_us) VALUES ($1,$2,$3,$4,NULL)",
+            "INSERT INTO evidence (id, incident, sha256, retain_until_us, record, leaf_index, expired_us) \
+             VALUES ($1,$2,$3,$4,$5,$6,NULL)",
         )
         .bind(e.record.id.as_str())
         .bind(e.record.incident.as_str())
+        .bind(e.record.sha256.as_str())
+        .bind(e.record.retain_until_us)
         .bind(json)
         .bind(e.leaf_index as i64)
         .execute(&mut *tx)
@@ -510,6 +513,25 @@ impl Store for SqlStore {
                 .bind(incident)
                 .fetch_all(&self.reader)
                 .await?;
+        rows.iter().map(evidence_row).collect()
+    }
+
+    async fn live_evidence_with_file(&self, sha256: &str) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM evidence WHERE sha256 = $1 AND expired_us IS NULL")
+            .bind(sha256)
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(n as u64)
+    }
+
+    async fn evidence_due(&self, now_us: i64) -> Result<Vec<StoredEvidence>> {
+        let rows = sqlx::query(
+            "SELECT record, leaf_index, expired_us FROM evidence WHERE retain_until_us <= $1 AND expired_us IS NULL \
+             ORDER BY retain_until_us",
+        )
+        .bind(now_us)
+        .fetch_all(&self.reader)
+        .await?;
         rows.iter().map(evidence_row).collect()
     }
 

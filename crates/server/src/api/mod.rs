@@ -3,6 +3,7 @@
 
 pub mod epcis;
 pub mod events;
+pub mod evidence;
 pub mod inventory;
 pub mod ledger;
 pub mod meta;
@@ -40,6 +41,12 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ledger::event_proof))
         .routes(routes!(ledger::leaf_proof))
         .routes(routes!(ledger::consistency))
+        .routes(routes!(evidence::collect))
+        .routes(routes!(evidence::expire))
+        .routes(routes!(evidence::item))
+        .routes(routes!(evidence::content))
+        .routes(routes!(evidence::act))
+        .routes(routes!(evidence::package))
 }
 
 /// The C2SP tlog-tiles read API, as documented. (Served with a wildcard

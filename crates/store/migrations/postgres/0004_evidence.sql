@@ -4,11 +4,15 @@
 CREATE TABLE evidence (
     id              TEXT PRIMARY KEY,
     incident        TEXT NOT NULL,
+    sha256          TEXT NOT NULL,
+    retain_until_us BIGINT NOT NULL,
     record          TEXT NOT NULL,
     leaf_index      BIGINT NOT NULL,
     expired_us      BIGINT
 );
 CREATE INDEX evidence_by_incident ON evidence (incident);
+CREATE INDEX evidence_by_file ON evidence (sha256);
+CREATE INDEX evidence_by_retention ON evidence (retain_until_us);
 
 CREATE TABLE custody (
     evidence        TEXT NOT NULL,

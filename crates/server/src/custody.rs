@@ -1,0 +1,388 @@
+//! The custodian: collects evidence into the vault, records every custody
+//! action (in the store and as a ledger leaf), enforces legal holds and
+//! retention, and builds evidence packages.
+//!
+//! Invariants:
+//! - An action is recorded (store row and durable leaf) before its effect:
+//!   a download's custody entry exists before the first byte is sent.
+//! - Actions on evidence are serialised, so a chain never forks.
+//! - Every read of a file re-hashes it; a package is refused if a file no
+//!   longer matches the SHA-256 recorded at collection.
+
+use futures::Stream;
+use std::sync::Arc;
+use stockade_evidence::package::{self, EventItem, EvidenceItem, LogRef, Manifest, ManifestParts, Part, Proof};
+use stockade_evidence::{Action, CustodyRecord, CustodyState, EvidenceRecord, Refusal, RetentionPolicy, may_expire};
+use stockade_model::clock::Clock;
+use stockade_store::vault::{Expect, UploadError, Vault};
+use stockade_store::{EventQuery, Ledger, Store, StoreError, StoredCustody, StoredEvidence};
+
+/// Why a custody operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CustodyError {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Upload(#[from] UploadError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no evidence {0}")]
+    Unknown(String),
+    #[error("{0}")]
+    Integrity(String),
+}
+
+/// What a collector says about an upload.
+#[derive(Debug, Clone, Default)]
+pub struct Collect {
+    pub incident: String,
+    pub class: String,
+    pub media_type: String,
+    pub collected_from: String,
+    pub original_from: Option<String>,
+    pub original_to: Option<String>,
+    pub description: String,
+    pub reason: String,
+}
+
+pub struct Custodian {
+    store: Arc<dyn Store>,
+    ledger: Arc<Ledger>,
+    vault: Vault,
+    policy: RetentionPolicy,
+    clock: Arc<dyn Clock>,
+    max_bytes: u64,
+    one_at_a_time: tokio::sync::Mutex<()>,
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::Io(e.to_string()))?
+}
+
+fn word(name: &str, v: &str) -> Result<(), Refusal> {
+    if v.is_empty() || v.len() > 200 || !v.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Refusal::Invalid(format!("`{name}` must be 1-200 printable characters without spaces, got {v:?}")));
+    }
+    Ok(())
+}
+
+impl Custodian {
+    pub fn new(
+        store: Arc<dyn Store>,
+        ledger: Arc<Ledger>,
+        vault: Vault,
+        policy: RetentionPolicy,
+        clock: Arc<dyn Clock>,
+        max_bytes: u64,
+    ) -> Custodian {
+        Custodian { store, ledger, vault, policy, clock, max_bytes, one_at_a_time: tokio::sync::Mutex::new(()) }
+    }
+
+    async fn record(&self, entries: Vec<stockade_ledger::entry::Entry>) -> Result<u64, StoreError> {
+        let ledger = self.ledger.clone();
+        blocking(move || ledger.append(&entries)).await
+    }
+
+    /// Streams a file into the vault and records its collection.
+    pub async fn collect<S, E>(
+        &self,
+        c: Collect,
+        actor: &str,
+        body: S,
+        declared_sha256: Option<[u8; 32]>,
+        declared_size: Option<u64>,
+    ) -> Result<(StoredEvidence, StoredCustody), CustodyError>
+    where
+        S: Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        // Everything that can be refused is refused before a byte is stored.
+        word("incident", &c.incident)?;
+        word("collected_from", &c.collected_from)?;
+        if c.reason.trim().is_empty() {
+            return Err(Refusal::Invalid("a `reason` for collecting is required".into()).into());
+        }
+        for (name, t) in [("original_from", &c.original_from), ("original_to", &c.original_to)] {
+            if let Some(t) = t {
+                stockade_model::event::rfc3339::parse(t).map_err(|e| Refusal::Invalid(format!("`{name}`: {e}")))?;
+            }
+        }
+        let now = self.clock.now().timestamp_micros();
+        let retain_until_us = self.policy.retain_until(&c.class, now)?;
+        let expect = Expect { sha256: declared_sha256, size: declared_size, max_bytes: self.max_bytes };
+        let (digest, size) = self.vault.put(body, &expect).await?;
+        let record = EvidenceRecord {
+            id: format!("ev_{}", hex::encode(rand::random::<[u8; 8]>())),
+            incident: c.incident,
+            class: c.class,
+            sha256: hex::encode(digest),
+            size,
+            media_type: c.media_type,
+            collected_by: actor.to_owned(),
+            collected_from: c.collected_from,
+            original_from: c.original_from,
+            original_to: c.original_to,
+            description: c.description,
+            collected_us: now,
+            retain_until_us,
+        };
+        let first = CustodyRecord {
+            evidence: record.id.clone(),
+            n: 0,
+            action: Action::Collected,
+            actor: actor.to_owned(),
+            at_us: now,
+            reason: c.reason,
+            party: None,
+        };
+        let salts = self.ledger.salt_key();
+        let entries = vec![record.entry(&record.salt(salts))?, first.entry(&first.salt(salts))];
+        let leaf = self.record(entries).await?;
+        let e = StoredEvidence { record, leaf_index: leaf, expired_us: None };
+        let f = StoredCustody { record: first, leaf_index: leaf + 1 };
+        self.store.add_evidence(&e, &f).await?;
+        metrics::counter!("stockade_evidence_collected_total").increment(1);
+        Ok((e, f))
+    }
+
+    /// An item and its chain.
+    pub async fn item(&self, id: &str) -> Result<(StoredEvidence, Vec<StoredCustody>), CustodyError> {
+        let e = self.store.evidence(id).await?.ok_or_else(|| CustodyError::Unknown(id.to_owned()))?;
+        let chain = self.store.custody(id).await?;
+        Ok((e, chain))
+    }
+
+    /// Records an action on an item, if its chain allows it now.
+    pub async fn act(
+        &self,
+        id: &str,
+        action: Action,
+        actor: &str,
+        reason: &str,
+        party: Option<String>,
+    ) -> Result<StoredCustody, CustodyError> {
+        if reason.trim().is_empty() {
+            return Err(Refusal::Invalid("a `reason` is required for every custody action".into()).into());
+        }
+        if action == Action::Collected {
+            return Err(Refusal::Invalid("evidence is collected by uploading it".into()).into());
+        }
+        if action == Action::Transferred && party.as_deref().is_none_or(|p| p.trim().is_empty()) {
+            return Err(Refusal::Invalid("a transfer names the receiving `party`".into()).into());
+        }
+        let _one = self.one_at_a_time.lock().await;
+        let (e, chain) = self.item(id).await?;
+        let records: Vec<CustodyRecord> = chain.iter().map(|c| c.record.clone()).collect();
+        let state = CustodyState::of(&records)?;
+        let now = self.clock.now().timestamp_micros();
+        if action == Action::Expired {
+            may_expire(&e.record, &state, now)?;
+        } else {
+            state.allows(action, id)?;
+        }
+        let rec = CustodyRecord {
+            evidence: id.to_owned(),
+            n: state.next,
+            action,
+            actor: actor.to_owned(),
+            at_us: now,
+            reason: reason.to_owned(),
+            party,
+        };
+        let leaf = self.record(vec![rec.entry(&rec.salt(self.ledger.salt_key()))]).await?;
+        let c = StoredCustody { record: rec, leaf_index: leaf };
+        self.store.add_custody(&c).await?;
+        if action == Action::Expired && self.store.live_evidence_with_file(&e.record.sha256).await? == 0 {
+            self.vault.remove(&e.record.sha256).await?;
+        }
+        Ok(c)
+    }
+
+    /// Records a view or download, then opens the file; the caller streams
+    /// it through [`HashCheck`].
+    pub async fn open(
+        &self,
+        id: &str,
+        action: Action,
+        actor: &str,
+        reason: &str,
+    ) -> Result<(EvidenceRecord, tokio::fs::File), CustodyError> {
+        if !matches!(action, Action::Viewed | Action::Downloaded) {
+            return Err(Refusal::Invalid("content is opened to view or to download".into()).into());
+        }
+        self.act(id, action, actor, reason, None).await?;
+        let (e, _) = self.item(id).await?;
+        let file = self.vault.open_object(&e.record.sha256).await?;
+        Ok((e.record, file))
+    }
+
+    /// Expires every item whose window is over and that no hold protects.
+    pub async fn sweep(&self, actor: &str) -> Result<Vec<String>, CustodyError> {
+        let now = self.clock.now().timestamp_micros();
+        let mut expired = Vec::new();
+        for e in self.store.evidence_due(now).await? {
+            match self.act(&e.record.id, Action::Expired, actor, "retention window ended", None).await {
+                Ok(_) => expired.push(e.record.id),
+                Err(CustodyError::Refused(Refusal::Conflict(why))) => tracing::info!(id = e.record.id, why, "kept"),
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(expired)
+    }
+
+    /// Builds the evidence package of an incident (its evidence, their
+    /// chains, the given events) into an anonymous temporary file. Each live
+    /// item gets an `exported` custody entry first, so the package shows its
+    /// own export.
+    pub async fn package(
+        &self,
+        incident: &str,
+        event_seqs: &[u64],
+        actor: &str,
+        reason: &str,
+    ) -> Result<std::fs::File, CustodyError> {
+        let items = self.store.incident_evidence(incident).await?;
+        if items.is_empty() && event_seqs.is_empty() {
+            return Err(CustodyError::Unknown(format!("for incident {incident}")));
+        }
+        for e in items.iter().filter(|e| e.expired_us.is_none()) {
+            self.act(&e.record.id, Action::Exported, actor, reason, None).await?;
+        }
+        let ledger = self.ledger.clone();
+        let cp = blocking(move || ledger.sign_checkpoint()).await?;
+        let size = cp.size;
+        let proof = |leaf: u64, salt: &[u8]| -> Result<Proof, CustodyError> {
+            let path = self.ledger.with_tree(|t| t.inclusion_proof(leaf, size))?;
+            Ok(Proof {
+                salt: hex::encode(salt),
+                leaf_index: leaf,
+                proof: path.iter().map(|h| base64_of(&h.0)).collect(),
+            })
+        };
+        let salts = self.ledger.salt_key();
+        let mut evidence = Vec::new();
+        let mut custody = Vec::new();
+        for e in &items {
+            let chain = self.store.custody(&e.record.id).await?;
+            evidence.push(EvidenceItem {
+                file: e.expired_us.is_none().then(|| format!("evidence/{}", e.record.id)),
+                proof: proof(e.leaf_index, &e.record.salt(salts))?,
+                record: e.record.clone(),
+            });
+            for c in chain {
+                custody.push(package::CustodyItem {
+                    proof: proof(c.leaf_index, &c.record.salt(salts))?,
+                    record: c.record,
+                });
+            }
+        }
+        let mut events = Vec::new();
+        let mut payloads = Vec::new();
+        for &seq in event_seqs {
+            let q = EventQuery { after_seq: Some(seq as i64 - 1), limit: 1, ..Default::default() };
+            let stored = self.store.events(&q).await?.into_iter().find(|e| e.seq as u64 == seq);
+            let stored = stored.ok_or_else(|| CustodyError::Unknown(format!("event with seq {seq}")))?;
+            if stockade_model::Event::digest(stored.payload.as_bytes()) != stored.hash {
+                return Err(CustodyError::Integrity(format!("event {seq}'s stored bytes no longer match their hash")));
+            }
+            let leaf = self
+                .ledger
+                .event_leaf(seq)
+                .filter(|l| *l < size)
+                .ok_or_else(|| CustodyError::Integrity(format!("event {seq} has no leaf in the signed log yet")))?;
+            let epcis = stockade_model::Event::from_json(stored.payload.as_bytes())
+                .map_err(|e| CustodyError::Integrity(format!("event {seq}: {e}")))?
+                .epcis
+                .map(|o| o.event_hash);
+            events.push(EventItem {
+                seq,
+                received_us: stored.received_us,
+                sha256: hex::encode(stored.hash),
+                epcis,
+                file: format!("events/{seq}.json"),
+                proof: proof(leaf, &salts.event_salt(seq))?,
+            });
+            payloads.push(stored.payload.into_bytes());
+        }
+        let manifest = Manifest {
+            format: package::FORMAT.into(),
+            incident: incident.to_owned(),
+            created_us: self.clock.now().timestamp_micros(),
+            created_by: actor.to_owned(),
+            log: LogRef {
+                origin: self.ledger.origin().to_owned(),
+                tree_size: size,
+                root: base64_of(&cp.root.0),
+                checkpoint: String::from_utf8_lossy(&cp.note).into_owned(),
+            },
+            evidence,
+            custody,
+            events,
+        };
+        let mp = ManifestParts::new(&manifest, |t| self.ledger.sign_note(t).map_err(|e| e.to_string()))
+            .map_err(CustodyError::Integrity)?;
+        let mut files = Vec::new();
+        for item in manifest.evidence.iter().filter(|i| i.file.is_some()) {
+            let f = self.vault.open_object(&item.record.sha256).await?.into_std().await;
+            files.push((item.record.clone(), f));
+        }
+        tokio::task::spawn_blocking(move || -> Result<std::fs::File, CustodyError> {
+            let io = |e: std::io::Error| CustodyError::Store(StoreError::Io(format!("writing the package: {e}")));
+            let out = tempfile::tempfile().map_err(io)?;
+            let mut parts = mp.parts();
+            for (m, p) in manifest.events.iter().zip(&payloads) {
+                parts.push(Part::bytes(m.file.clone(), p));
+            }
+            let checks: Vec<_> = files
+                .iter()
+                .map(|(r, _)| {
+                    (r.id.clone(), r.sha256.clone(), Arc::new(std::sync::Mutex::new(sha2::Sha256::default())))
+                })
+                .collect();
+            for ((r, f), (_, _, hasher)) in files.into_iter().zip(&checks) {
+                parts.push(Part {
+                    path: format!("evidence/{}", r.id),
+                    size: r.size,
+                    content: Box::new(HashingReader { inner: f, hasher: hasher.clone() }),
+                });
+            }
+            let mut out = package::write_archive(out, parts).map_err(io)?;
+            // Every read re-checks the hash: a file that changed in the vault fails the package.
+            for (id, sha, hasher) in checks {
+                let got = hasher.lock().map(|h| hex::encode(sha2::Digest::finalize(h.clone()))).unwrap_or_default();
+                if got != sha {
+                    tracing::error!(id, "evidence file no longer matches its SHA-256");
+                    return Err(CustodyError::Integrity(format!("evidence {id}'s file no longer matches its SHA-256")));
+                }
+            }
+            use std::io::Seek;
+            out.rewind().map_err(io)?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| CustodyError::Store(StoreError::Io(e.to_string())))?
+    }
+}
+
+fn base64_of(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+/// A reader that hashes what passes through it.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Arc<std::sync::Mutex<sha2::Sha256>>,
+}
+
+impl<R: std::io::Read> std::io::Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Ok(mut h) = self.hasher.lock() {
+            sha2::Digest::update(&mut *h, &buf[..n]);
+        }
+        Ok(n)
+    }
+}
