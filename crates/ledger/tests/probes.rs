@@ -1,6 +1,11 @@
 //! Conformance with transparency-dev's RFC 6962 / 9162 proof probes and with
 //! real Certificate Transparency data (Google's Argon2020 log).
 //! Data: tests/data/merkle (SOURCE.txt in each folder).
+//!
+//! transparency-dev's `subtreeinclusion` / `subtreeconsistency` probes are
+//! not copied or run: they test proofs about arbitrary subtrees `[start, end)`
+//! (Merkle Tree Certificates), which Stockade neither issues nor accepts; see
+//! docs/LEDGER.md.
 
 use base64::Engine;
 use serde::Deserialize;

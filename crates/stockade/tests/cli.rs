@@ -315,4 +315,20 @@ async fn packages_from_a_server_verify_offline() {
     assert!(text(&o).contains("not a verifier key"), "{}", text(&o));
     let o = run(&["verify", "/nonexistent.tar", "--key", &key]);
     assert!(!o.status.success());
+
+    // The whole data directory re-checks, evidence files included.
+    let o = run(&["ledger", "verify", "--data", &d]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("evidence: 1 items match their leaves and their files; 2 custody entries"),
+        "{}",
+        text(&o)
+    );
+    let objects = dir.path().join("vault/objects");
+    let sub = std::fs::read_dir(&objects).unwrap().next().unwrap().unwrap().path();
+    let file = std::fs::read_dir(sub).unwrap().next().unwrap().unwrap().path();
+    std::fs::write(&file, b"swapped photo").unwrap();
+    let o = run(&["ledger", "verify", "--data", &d]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("its file in the vault no longer matches its SHA-256"), "{}", text(&o));
 }
