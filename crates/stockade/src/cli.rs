@@ -47,6 +47,9 @@ pub enum Command {
         #[arg(long)]
         key: String,
     },
+    /// Score a detector's incidents against a simulation's ground truth
+    /// (recall per scenario, precision, false incidents per site-week, time to detect).
+    Eval(EvalArgs),
     /// The evidence ledger: its verifier key, and a full re-check.
     Ledger {
         #[command(subcommand)]
@@ -54,6 +57,19 @@ pub enum Command {
     },
     /// Measure ingest throughput (figures for docs/BENCHMARKS.md).
     Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The simulation's truth.json.
+    #[arg(long)]
+    pub truth: PathBuf,
+    /// The incidents to score, in the stockade-incidents/1 format (docs/EVAL.md).
+    #[arg(long)]
+    pub incidents: PathBuf,
+    /// Also write the scores as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -105,6 +105,22 @@ async fn open(data: &std::path::Path) -> Result<Opened> {
     Ok(Opened { store, ledger: Arc::new(ledger) })
 }
 
+/// `stockade eval`: scores incidents against a truth file.
+fn eval(a: &cli::EvalArgs) -> Result<()> {
+    let read = |p: &std::path::Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+    let truth =
+        stockade_twin::Truth::from_json(&read(&a.truth)?).with_context(|| format!("in {}", a.truth.display()))?;
+    let incidents = stockade_twin::Incidents::from_json(&read(&a.incidents)?)
+        .with_context(|| format!("in {}", a.incidents.display()))?;
+    let scores = stockade_twin::score(&truth, &incidents);
+    print!("{}", stockade_twin::score::render(&scores));
+    if let Some(out) = &a.json {
+        std::fs::write(out, serde_json::to_vec_pretty(&scores)?)
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(())
+}
+
 async fn run(cli: Cli) -> Result<std::process::ExitCode> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     if let Some(o) = cli.ledger_origin {
@@ -149,6 +165,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         }
         Command::Ledger { command: LedgerCommand::Verify { data } } => return ledger::verify(&data.data).await,
         Command::Verify { package, key } => return ledger::verify_package(&package, &key),
+        Command::Eval(a) => eval(&a)?,
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

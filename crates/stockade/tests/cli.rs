@@ -332,3 +332,60 @@ async fn packages_from_a_server_verify_offline() {
     assert!(!o.status.success());
     assert!(text(&o).contains("its file in the vault no longer matches its SHA-256"), "{}", text(&o));
 }
+
+#[test]
+fn eval_scores_hand_written_incidents_and_refuses_bad_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let ex = examples().join("eval");
+    let truth = ex.join("truth.json");
+    let incidents = ex.join("incidents.json");
+    let json = dir.path().join("scores.json");
+    let (t, i, j) = (truth.to_str().unwrap(), incidents.to_str().unwrap(), json.to_str().unwrap());
+    let o = run(&["eval", "--truth", t, "--incidents", i, "--json", j]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("recall                    33.3%"), "{out}");
+    assert!(out.contains("precision                 33.3% (1 of 3 incidents true)"), "{out}");
+    assert!(out.contains("authorised_after_hours_move (benign)"), "{out}");
+    let scores: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(scores["instances"][0]["detected_by"], "INC-1");
+    assert_eq!(scores["instances"][0]["time_to_detect_s"], 353.0);
+    assert_eq!(scores["false_incidents"], 2);
+
+    let original = std::fs::read_to_string(&truth).unwrap();
+    let bad = |name: &str, content: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, content).unwrap();
+        let o = run(&["eval", "--truth", p.to_str().unwrap(), "--incidents", i]);
+        assert!(!o.status.success(), "{name} accepted");
+        text(&o)
+    };
+    let e = bad("unknown.json", original.replace("dock_door_held_at_night", "dock_door_left_ajar"));
+    assert!(e.contains("unknown variant `dock_door_left_ajar`"), "{e}");
+    let e = bad(
+        "signal.json",
+        original.replace(
+            "\"first_signal\": \"2026-11-09T02:05:00+01:00\"",
+            "\"first_signal\": \"2026-11-09T03:05:00+01:00\"",
+        ),
+    );
+    assert!(e.contains("t-0003") && e.contains("first_signal must lie between start and end"), "{e}");
+    let e = bad(
+        "site.json",
+        original.replace("\"site\": \"ROT\",\n      \"actors\": []", "\"site\": \"PAR\",\n      \"actors\": []"),
+    );
+    assert!(e.contains("site PAR is not one of the truth's sites"), "{e}");
+    let e = bad("benign.json", original.replace("\"benign\": true", "\"benign\": false"));
+    assert!(e.contains("authorised_after_hours_move is benign"), "{e}");
+    let e = bad("format.json", original.replace("stockade-truth/1", "stockade-truth/9"));
+    assert!(e.contains("format"), "{e}");
+    let e = bad(
+        "period.json",
+        original.replace("\"to\": \"2026-11-16T00:00:00+01:00\"", "\"to\": \"2026-11-01T00:00:00+01:00\""),
+    );
+    assert!(e.contains("`to` must be after `from`"), "{e}");
+    let o = run(&["eval", "--truth", "/nonexistent/truth.json", "--incidents", i]);
+    assert!(!o.status.success() && text(&o).contains("reading /nonexistent/truth.json"), "{}", text(&o));
+    let o = run(&["eval", "--truth", t, "--incidents", i, "--json", "/nonexistent/dir/scores.json"]);
+    assert!(!o.status.success() && text(&o).contains("writing /nonexistent/dir/scores.json"), "{}", text(&o));
+}

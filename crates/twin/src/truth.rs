@@ -1,0 +1,243 @@
+//! The two documents the scorer reads, and their checks.
+//!
+//! `truth.json` (written by the simulator):
+//!
+//! ```json
+//! {"format": "stockade-truth/1", "seed": 7,
+//!  "from": "2026-11-02T00:00:00Z", "to": "2026-11-16T00:00:00Z", "sites": ["LYS", "ROT"],
+//!  "instances": [{"id": "t-0001", "scenario": "terminated_badge_in_use", "benign": false,
+//!    "site": "LYS", "actors": ["P-0042"], "entities": ["B-0042", "LYS-D-CAGE"],
+//!    "start": "…", "end": "…", "first_signal": "…",
+//!    "events": [{"source": "acs-lys", "id": "e-991"}]}]}
+//! ```
+//!
+//! `incidents.json` (written by any detector):
+//!
+//! ```json
+//! {"format": "stockade-incidents/1",
+//!  "incidents": [{"id": "INC-1", "site": "LYS", "opened_at": "…", "scenario": "…",
+//!    "entities": ["B-0042"], "from": "…", "to": "…", "events": [{"source": "acs-lys", "id": "e-991"}]}]}
+//! ```
+//!
+//! Times are RFC 3339 with an offset.
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// The scenario library (`../shared/design/PRODUCT.md`), plus the benign
+/// look-alikes injected to measure false alarms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scenario {
+    AfterHoursCageRemoval,
+    Tailgating,
+    TerminatedBadgeInUse,
+    DockCollusion,
+    PhantomReceipts,
+    RecordManipulation,
+    SlowSkimming,
+    VendorOutsideWindow,
+    CameraOfflineBeforeLoss,
+    BadgeSharing,
+    DockDoorHeldAtNight,
+    PrivilegeEscalation,
+    /// Benign: after-hours stock moves with an approved work order.
+    AuthorisedAfterHoursMove,
+    /// Benign: overtime or weekend work on the roster.
+    ScheduledOvertime,
+    /// Benign: an emergency door opening (fire drill, alarm).
+    EmergencyDoorOpening,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 15] = [
+        Scenario::AfterHoursCageRemoval,
+        Scenario::Tailgating,
+        Scenario::TerminatedBadgeInUse,
+        Scenario::DockCollusion,
+        Scenario::PhantomReceipts,
+        Scenario::RecordManipulation,
+        Scenario::SlowSkimming,
+        Scenario::VendorOutsideWindow,
+        Scenario::CameraOfflineBeforeLoss,
+        Scenario::BadgeSharing,
+        Scenario::DockDoorHeldAtNight,
+        Scenario::PrivilegeEscalation,
+        Scenario::AuthorisedAfterHoursMove,
+        Scenario::ScheduledOvertime,
+        Scenario::EmergencyDoorOpening,
+    ];
+
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    }
+
+    /// Whether instances of it are benign look-alikes.
+    pub fn is_benign(self) -> bool {
+        matches!(
+            self,
+            Scenario::AuthorisedAfterHoursMove | Scenario::ScheduledOvertime | Scenario::EmergencyDoorOpening
+        )
+    }
+}
+
+/// An event, by its producer's idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EventRef {
+    pub source: String,
+    pub id: String,
+}
+
+/// One injected instance of a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    pub id: String,
+    pub scenario: Scenario,
+    pub benign: bool,
+    pub site: String,
+    #[serde(default)]
+    pub actors: Vec<String>,
+    #[serde(default)]
+    pub entities: Vec<String>,
+    pub start: DateTime<FixedOffset>,
+    pub end: DateTime<FixedOffset>,
+    /// When the first event a detector could notice happened.
+    pub first_signal: DateTime<FixedOffset>,
+    pub events: Vec<EventRef>,
+}
+
+/// truth.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Truth {
+    pub format: String,
+    pub seed: u64,
+    pub from: DateTime<FixedOffset>,
+    pub to: DateTime<FixedOffset>,
+    pub sites: Vec<String>,
+    pub instances: Vec<Instance>,
+}
+
+/// One incident a detector raised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    pub id: String,
+    pub site: String,
+    /// When the detector raised it (the detection time).
+    pub opened_at: DateTime<FixedOffset>,
+    /// The detector's guess of the scenario, if it makes one (not scored).
+    #[serde(default)]
+    pub scenario: Option<String>,
+    /// People, badges, doors, accounts, SKUs... it names.
+    #[serde(default)]
+    pub entities: Vec<String>,
+    /// The span of activity it covers.
+    pub from: DateTime<FixedOffset>,
+    pub to: DateTime<FixedOffset>,
+    /// The events it cites.
+    #[serde(default)]
+    pub events: Vec<EventRef>,
+}
+
+/// incidents.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incidents {
+    pub format: String,
+    pub incidents: Vec<Incident>,
+}
+
+/// Why a document was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what}: {why}")]
+pub struct DocumentError {
+    pub what: String,
+    pub why: String,
+}
+
+fn err(what: impl Into<String>, why: impl Into<String>) -> DocumentError {
+    DocumentError { what: what.into(), why: why.into() }
+}
+
+pub const TRUTH_FORMAT: &str = "stockade-truth/1";
+pub const INCIDENTS_FORMAT: &str = "stockade-incidents/1";
+
+impl Truth {
+    /// Parses and checks truth.json.
+    pub fn from_json(bytes: &[u8]) -> Result<Truth, DocumentError> {
+        let t: Truth = serde_json::from_slice(bytes).map_err(|e| err("truth", e.to_string()))?;
+        if t.format != TRUTH_FORMAT {
+            return Err(err("truth", format!("format {:?} is not {TRUTH_FORMAT}", t.format)));
+        }
+        if t.sites.is_empty() {
+            return Err(err("truth", "no sites"));
+        }
+        if t.to <= t.from {
+            return Err(err("truth", "`to` must be after `from`"));
+        }
+        let mut ids = HashSet::new();
+        for i in &t.instances {
+            let what = format!("truth instance {}", i.id);
+            if !ids.insert(&i.id) {
+                return Err(err(what, "the id appears twice"));
+            }
+            if !t.sites.contains(&i.site) {
+                return Err(err(what, format!("site {} is not one of the truth's sites", i.site)));
+            }
+            if i.benign != i.scenario.is_benign() {
+                return Err(err(
+                    what,
+                    format!("{} is {}benign", i.scenario.as_str(), if i.benign { "not " } else { "" }),
+                ));
+            }
+            if !(i.start <= i.first_signal && i.first_signal <= i.end) {
+                return Err(err(what, "first_signal must lie between start and end"));
+            }
+            if i.start < t.from || i.end > t.to {
+                return Err(err(what, "it lies outside the simulated period"));
+            }
+            if i.events.is_empty() {
+                return Err(err(what, "an instance has at least one event"));
+            }
+        }
+        Ok(t)
+    }
+
+    /// Site-weeks simulated (the denominator of false alarms per site-week).
+    pub fn site_weeks(&self) -> f64 {
+        let days = (self.to - self.from).num_seconds() as f64 / 86_400.0;
+        self.sites.len() as f64 * days / 7.0
+    }
+}
+
+impl Incidents {
+    /// Parses and checks incidents.json.
+    pub fn from_json(bytes: &[u8]) -> Result<Incidents, DocumentError> {
+        let d: Incidents = serde_json::from_slice(bytes).map_err(|e| err("incidents", e.to_string()))?;
+        if d.format != INCIDENTS_FORMAT {
+            return Err(err("incidents", format!("format {:?} is not {INCIDENTS_FORMAT}", d.format)));
+        }
+        let mut ids = HashSet::new();
+        for i in &d.incidents {
+            if !ids.insert(&i.id) {
+                return Err(err(format!("incident {}", i.id), "the id appears twice"));
+            }
+            if i.to < i.from {
+                return Err(err(format!("incident {}", i.id), "`to` is before `from`"));
+            }
+        }
+        Ok(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenario_names_are_snake_case_and_complete() {
+        assert_eq!(Scenario::TerminatedBadgeInUse.as_str(), "terminated_badge_in_use");
+        assert_eq!(Scenario::ALL.iter().filter(|s| !s.is_benign()).count(), 12, "the twelve of PRODUCT.md");
+        let unknown = serde_json::from_str::<Scenario>("\"teleportation\"");
+        assert!(unknown.is_err());
+    }
+}
