@@ -140,25 +140,43 @@ async fn writer(
 }
 
 async fn ledger_stage(ledger: Arc<Ledger>, mut rx: mpsc::Receiver<Stored>, failed: Arc<AtomicBool>) {
-    while let Some(Stored { events, outcome, replies }) = rx.recv().await {
+    while let Some(first) = rx.recv().await {
+        // Groups that stored while the last append synced share this one's write and fsync.
+        let mut groups = vec![first];
+        while groups.len() < 8 {
+            match rx.try_recv() {
+                Ok(g) => groups.push(g),
+                Err(_) => break,
+            }
+        }
         if failed.load(Ordering::Acquire) {
-            answer(&Err(LEDGER_FAILED.into()), replies, events.len());
+            for g in groups {
+                answer(&Err(LEDGER_FAILED.into()), g.replies, g.events.len());
+            }
             continue;
         }
-        let entries = match &outcome {
-            Ok(v) => ledger.event_entries(events.iter().zip(v).filter_map(|(e, a)| match a {
-                Appended::Accepted(seq) => Some((*seq as u64, e)),
-                Appended::Duplicate => None,
-            })),
-            Err(_) => Vec::new(),
-        };
+        let mut entries = Vec::new();
+        for g in &groups {
+            if let Ok(v) = &g.outcome {
+                entries.extend(ledger.event_entries(g.events.iter().zip(v).filter_map(|(e, a)| match a {
+                    Appended::Accepted(seq) => Some((*seq as u64, e)),
+                    Appended::Duplicate => None,
+                })));
+            }
+        }
         let result = if entries.is_empty() { Ok(0) } else { blocking(|| ledger.append(&entries)) };
         match result {
-            Ok(_) => answer(&outcome, replies, events.len()),
+            Ok(_) => {
+                for g in groups {
+                    answer(&g.outcome, g.replies, g.events.len());
+                }
+            }
             Err(e) => {
                 failed.store(true, Ordering::Release);
                 tracing::error!(error = %e, "the evidence ledger failed; refusing appends until restart");
-                answer(&Err(format!("stored, but the evidence ledger failed: {e}")), replies, events.len());
+                for g in groups {
+                    answer(&Err(format!("stored, but the evidence ledger failed: {e}")), g.replies, g.events.len());
+                }
             }
         }
     }
