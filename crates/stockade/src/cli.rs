@@ -47,6 +47,10 @@ pub enum Command {
         #[arg(long)]
         key: String,
     },
+    /// Simulate a network of warehouses (normal operations with theft
+    /// scenarios and benign look-alikes) into files that `stockade import`
+    /// and `stockade ingest` load, plus truth.json for `stockade eval`.
+    Simulate(SimulateArgs),
     /// Score a detector's incidents against a simulation's ground truth
     /// (recall per scenario, precision, false incidents per site-week, time to detect).
     Eval(EvalArgs),
@@ -57,6 +61,28 @@ pub enum Command {
     },
     /// Measure ingest throughput (figures for docs/BENCHMARKS.md).
     Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Number of sites.
+    #[arg(long, default_value_t = 3)]
+    pub sites: u32,
+    /// Days to simulate.
+    #[arg(long, default_value_t = 14)]
+    pub days: u32,
+    /// Seed: the same seed gives byte-identical output.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// First day (YYYY-MM-DD).
+    #[arg(long, default_value = "2026-11-02")]
+    pub start: chrono::NaiveDate,
+    /// Instances of each scenario type to inject.
+    #[arg(long, default_value_t = 2)]
+    pub per_scenario: u32,
+    /// Output directory (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

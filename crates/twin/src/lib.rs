@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod score;
+pub mod sim;
 pub mod truth;
 
 pub use score::{Scores, score};

@@ -1,0 +1,883 @@
+//! The simulator: a network of warehouses operating normally for some days,
+//! with theft and misuse scenarios and benign look-alikes mixed in, written
+//! as the customers' systems would deliver it, plus `truth.json`.
+//!
+//! First increment: reference data (YAML), NDJSON feeds per source system
+//! (access control, video analytics, WMS, identity provider, HR), and five
+//! scenario types; see `docs/SIMULATOR.md` for the model and what remains.
+//!
+//! Invariants: the same configuration (seed included) gives byte-identical
+//! output; every event refers only to entities of the reference data; the
+//! book never goes negative from normal operations.
+
+use crate::truth::{EventRef, Instance, Scenario, TRUTH_FORMAT, Truth};
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+use std::fmt::Write as _;
+
+/// A small deterministic generator (SplitMix64). Written here rather than
+/// taken from a crate so that the output stays byte-identical whatever
+/// version of a random-number crate the build resolves.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x5851_f42d_4c95_7f2d)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next_u64()) * u128::from(n.max(1))) >> 64) as u64
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + self.below((hi - lo + 1).max(1) as u64) as i64
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * 1.0 < p
+    }
+
+    pub fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[self.below(v.len() as u64) as usize]
+    }
+}
+
+/// What to simulate.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub sites: u32,
+    pub days: u32,
+    pub seed: u64,
+    /// First simulated day (a Monday by default).
+    pub start: NaiveDate,
+    /// Instances of each scenario type to inject across the network.
+    pub per_scenario: u32,
+}
+
+/// Why a configuration is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if !(1..=500).contains(&self.sites) {
+            return Err(ConfigError(format!("--sites must be between 1 and 500, got {}", self.sites)));
+        }
+        if !(1..=366).contains(&self.days) {
+            return Err(ConfigError(format!("--days must be between 1 and 366, got {}", self.days)));
+        }
+        if self.per_scenario > 1000 {
+            return Err(ConfigError("at most 1000 instances per scenario".into()));
+        }
+        Ok(())
+    }
+}
+
+const ZONES: [(&str, &str, &str); 5] = [
+    ("LOBBY", "Lobby", "public"),
+    ("FLOOR", "Warehouse floor", "general"),
+    ("DOCK", "Dock", "dock"),
+    ("CAGE", "High-value cage", "high_value_cage"),
+    ("IT", "Server room", "it_ot_room"),
+];
+/// (door, name, from zone, to zone, dock)
+const DOORS: [(&str, &str, &str, &str, bool); 5] = [
+    ("MAIN", "Main entrance", "LOBBY", "FLOOR", false),
+    ("CAGE", "Cage door", "FLOOR", "CAGE", false),
+    ("DOCK1", "Dock door 1", "FLOOR", "DOCK", true),
+    ("DOCK2", "Dock door 2", "FLOOR", "DOCK", true),
+    ("IT", "Server room door", "FLOOR", "IT", false),
+];
+const TIMEZONES: [&str; 6] =
+    ["Europe/Paris", "America/Chicago", "Asia/Tokyo", "Europe/London", "America/New_York", "Australia/Sydney"];
+/// (role, people per site, zones beyond the floor)
+const ROLES: [(&str, u32, &[&str]); 8] = [
+    ("picker", 14, &["DOCK"]),
+    ("receiver", 4, &["DOCK"]),
+    ("shipper", 4, &["DOCK"]),
+    ("cage_operator", 2, &["DOCK", "CAGE"]),
+    ("supervisor", 2, &["DOCK", "CAGE"]),
+    ("it_admin", 1, &["IT"]),
+    ("site_manager", 1, &["DOCK", "CAGE", "IT"]),
+    ("security", 2, &["DOCK", "CAGE", "IT"]),
+];
+const SKUS: u32 = 200;
+const AISLES: u32 = 40;
+const CAGE_BINS: u32 = 6;
+
+struct Person {
+    id: String,
+    badge: String,
+    account: String,
+    role: &'static str,
+    /// 0 day shift (06-14), 1 late shift (14-22).
+    shift: u32,
+}
+
+struct Site {
+    id: String,
+    tz: Tz,
+    people: Vec<Person>,
+    /// stock[location][sku]
+    stock: Vec<Vec<i64>>,
+    /// Location ids: aisles, then cage bins, then DOCK-IN, then PACK.
+    locations: Vec<String>,
+}
+
+impl Site {
+    fn dock_in(&self) -> usize {
+        self.locations.len() - 2
+    }
+    fn pack(&self) -> usize {
+        self.locations.len() - 1
+    }
+    fn is_cage(&self, loc: usize) -> bool {
+        (AISLES as usize..(AISLES + CAGE_BINS) as usize).contains(&loc)
+    }
+}
+
+fn sku_id(k: usize) -> String {
+    format!("SKU-{k:04}")
+}
+
+/// Unit value and tier of SKU `k`: a few critical, some high, most low.
+fn sku_value(k: usize) -> (f64, &'static str) {
+    match k % 20 {
+        0 => (900.0 + (k % 7) as f64 * 50.0, "critical"),
+        1 | 2 => (250.0 + (k % 5) as f64 * 30.0, "high"),
+        3..=7 => (40.0 + (k % 9) as f64 * 5.0, "medium"),
+        _ => (3.0 + (k % 11) as f64, "low"),
+    }
+}
+
+/// The feeds, one per source system, and the events of the current day.
+struct Feeds {
+    day: Vec<(i64, u8, String)>,
+    seq: [u64; 5],
+    out: [String; 5],
+    skew_s: [i64; 5],
+}
+
+/// Source systems, in file order.
+const SOURCES: [&str; 5] = ["acs", "vms", "wms", "iam", "hr"];
+
+impl Feeds {
+    /// Adds an event: `body` is the kind-specific JSON fields after `"kind":`.
+    /// Returns its reference for the truth.
+    fn emit(&mut self, source: usize, site: &Site, at: DateTime<Utc>, kind: &str, body: &str) -> EventRef {
+        self.seq[source] += 1;
+        let src = format!("{}-{}", SOURCES[source], site.id.to_ascii_lowercase());
+        let id = format!("{}-{:08}", SOURCES[source], self.seq[source]);
+        // The source system's clock is a little off.
+        let stamped = at + Duration::seconds(self.skew_s[source]);
+        let local = stamped.with_timezone(&site.tz).fixed_offset();
+        let line = format!(
+            r#"{{"id":"{id}","source":"{src}","site":"{}","occurred_at":"{}","kind":"{kind}"{}{body}}}"#,
+            site.id,
+            local.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            if body.is_empty() { "" } else { "," }
+        );
+        self.day.push((at.timestamp(), source as u8, line));
+        EventRef { source: src, id }
+    }
+
+    /// Writes the day's events to their feeds: in time order, except that
+    /// some arrive late (out of order) and a few are delivered twice.
+    fn flush(&mut self, rng: &mut Rng) {
+        self.day.sort_by_key(|a| (a.0, a.1));
+        let n = self.day.len();
+        for i in 0..n {
+            if rng.chance(0.005) && i + 1 < n {
+                let j = (i + 1 + rng.below(40) as usize).min(n - 1);
+                self.day.swap(i, j);
+            }
+        }
+        for (_, source, line) in self.day.drain(..) {
+            let out = &mut self.out[source as usize];
+            out.push_str(&line);
+            out.push('\n');
+            if rng.chance(0.002) {
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// The simulator's output.
+pub struct Output {
+    pub reference_yaml: String,
+    /// (file name, NDJSON content), one per source system.
+    pub feeds: Vec<(String, String)>,
+    pub truth: Truth,
+    pub events: u64,
+}
+
+fn local(tz: &Tz, date: NaiveDate, h: u32, m: u32, s: u32) -> DateTime<Utc> {
+    let t = date.and_time(NaiveTime::from_hms_opt(h % 24, m % 60, s % 60).unwrap_or_default());
+    match tz.from_local_datetime(&t) {
+        chrono::LocalResult::Single(x) | chrono::LocalResult::Ambiguous(x, _) => x.with_timezone(&Utc),
+        // In a spring-forward gap: an hour later exists.
+        chrono::LocalResult::None => (tz.from_local_datetime(&(t + Duration::hours(1))).earliest())
+            .map(|x| x.with_timezone(&Utc))
+            .unwrap_or_else(|| Utc.from_utc_datetime(&t)),
+    }
+}
+
+fn fixed(t: DateTime<Utc>, tz: &Tz) -> DateTime<FixedOffset> {
+    t.with_timezone(tz).fixed_offset()
+}
+
+/// Runs the simulation.
+pub fn simulate(cfg: &Config) -> Result<Output, ConfigError> {
+    cfg.check()?;
+    let mut rng = Rng::new(cfg.seed);
+    let mut sites = Vec::new();
+    let mut yaml = String::from("# Generated by `stockade simulate`; load with `stockade import`.\n");
+    let _ = writeln!(yaml, "# seed {}, {} sites, {} days from {}", cfg.seed, cfg.sites, cfg.days, cfg.start);
+    let mut sec: [String; 11] = Default::default();
+    let [s_sites, s_zones, s_doors, s_readers, s_cameras, s_vendors, s_people, s_badges, s_skus, s_locations, s_shifts] =
+        &mut sec;
+    s_vendors.push_str("  - { id: V-CARRIER-1, name: \"Rapid Freight\", service: carrier }\n");
+    s_vendors.push_str("  - { id: V-CARRIER-2, name: \"Night Owl Logistics\", service: carrier }\n");
+    s_vendors.push_str("  - { id: V-HVAC, name: \"CoolAir Maintenance\", service: maintenance }\n");
+    for k in 0..SKUS as usize {
+        let (value, tier) = sku_value(k);
+        let _ = writeln!(
+            s_skus,
+            "  - {{ id: {}, description: \"Item {k}\", unit_value: {value:.2}, value_tier: {tier}, gtin: \"{}\" }}",
+            sku_id(k),
+            gtin(k)
+        );
+    }
+    for i in 0..cfg.sites {
+        let id = format!("S{:02}", i + 1);
+        let tzname = TIMEZONES[i as usize % TIMEZONES.len()];
+        let tz: Tz = tzname.parse().map_err(|_| ConfigError(format!("time zone {tzname}")))?;
+        let _ = writeln!(s_sites, "  - {{ id: {id}, name: \"Site {}\", timezone: {tzname} }}", i + 1);
+        for (z, name, tier) in ZONES {
+            let _ = writeln!(s_zones, "  - {{ id: {id}-{z}, site: {id}, name: \"{name}\", tier: {tier} }}");
+        }
+        for (d, name, from, to, dock) in DOORS {
+            let _ = writeln!(
+                s_doors,
+                "  - {{ id: {id}-D-{d}, site: {id}, name: \"{name}\", from_zone: {id}-{from}, to_zone: {id}-{to}{} }}",
+                if dock { ", dock: true" } else { "" }
+            );
+            let _ = writeln!(s_readers, "  - {{ id: {id}-R-{d}, door: {id}-D-{d}, direction: in }}");
+        }
+        for (c, door, zone) in [("MAIN", "MAIN", "LOBBY"), ("CAGE", "CAGE", "CAGE"), ("DOCK", "DOCK1", "DOCK")] {
+            let _ = writeln!(
+                s_cameras,
+                "  - {{ id: {id}-CAM-{c}, site: {id}, doors: [{id}-D-{door}], zones: [{id}-{zone}] }}"
+            );
+        }
+        for (shift, name, start, end) in [("DAY", "Day", "06:00", "14:00"), ("LATE", "Late", "14:00", "22:00")] {
+            let _ = writeln!(
+                s_shifts,
+                "  - {{ id: {id}-{shift}, site: {id}, name: {name}, start: \"{start}\", end: \"{end}\", weekdays: [1, 2, 3, 4, 5] }}"
+            );
+        }
+        let mut people = Vec::new();
+        let mut n = 0;
+        for (role, count, zones) in ROLES {
+            for _ in 0..count {
+                n += 1;
+                let pid = format!("{id}-P{n:03}");
+                let manager =
+                    if role == "site_manager" { String::new() } else { format!(", manager: {id}-P{:03}", 29) };
+                let _ = writeln!(
+                    s_people,
+                    "  - {{ id: {pid}, name: \"Person {n} of {id}\", role: {role}{manager}, status: active, site: {id} }}"
+                );
+                let zl: Vec<String> =
+                    std::iter::once("FLOOR").chain(zones.iter().copied()).map(|z| format!("{id}-{z}")).collect();
+                let badge = format!("{id}-B{n:03}");
+                let _ = writeln!(
+                    s_badges,
+                    "  - {{ id: {badge}, person: {pid}, status: active, zones: [{}] }}",
+                    zl.join(", ")
+                );
+                people.push(Person {
+                    id: pid,
+                    badge,
+                    account: format!("{}p{n:03}", id.to_ascii_lowercase()),
+                    role,
+                    shift: n % 2,
+                });
+            }
+        }
+        let mut locations = Vec::new();
+        for a in 0..AISLES {
+            locations.push(format!("{id}-A-{a:03}"));
+        }
+        for c in 0..CAGE_BINS {
+            locations.push(format!("{id}-CAGE-{c:02}"));
+        }
+        locations.push(format!("{id}-DOCK-IN"));
+        locations.push(format!("{id}-PACK"));
+        for (li, l) in locations.iter().enumerate() {
+            let zone = if li < AISLES as usize || l.ends_with("PACK") {
+                "FLOOR"
+            } else if l.contains("CAGE") {
+                "CAGE"
+            } else {
+                "DOCK"
+            };
+            let _ = writeln!(
+                s_locations,
+                "  - {{ id: {l}, site: {id}, zone: {id}-{zone}, sgln: \"urn:epc:id:sgln:0614141.{:05}.{li}\" }}",
+                i + 1
+            );
+        }
+        let stock = vec![vec![0i64; SKUS as usize]; locations.len()];
+        sites.push(Site { id, tz, people, stock, locations });
+    }
+    for (name, body) in [
+        ("sites", &sec[0]),
+        ("zones", &sec[1]),
+        ("doors", &sec[2]),
+        ("readers", &sec[3]),
+        ("cameras", &sec[4]),
+        ("vendors", &sec[5]),
+        ("people", &sec[6]),
+        ("badges", &sec[7]),
+        ("skus", &sec[8]),
+        ("locations", &sec[9]),
+        ("shifts", &sec[10]),
+    ] {
+        let _ = writeln!(yaml, "{name}:");
+        yaml.push_str(body);
+    }
+
+    let mut feeds = Feeds {
+        day: Vec::new(),
+        seq: [0; 5],
+        out: Default::default(),
+        skew_s: [0, rng.range(-20, 20), rng.range(-5, 5), 0, 0],
+    };
+    // Scenario plan: (day, site, scenario), spread over the period.
+    let mut plan = Vec::new();
+    let kinds = [
+        Scenario::TerminatedBadgeInUse,
+        Scenario::AfterHoursCageRemoval,
+        Scenario::DockDoorHeldAtNight,
+        Scenario::Tailgating,
+        Scenario::AuthorisedAfterHoursMove,
+    ];
+    for s in kinds {
+        for _ in 0..cfg.per_scenario {
+            // Terminations need a day before the misuse.
+            let first = if s == Scenario::TerminatedBadgeInUse { 1 } else { 0 };
+            if cfg.days > first {
+                plan.push((
+                    rng.range(i64::from(first), i64::from(cfg.days) - 1) as u32,
+                    rng.below(u64::from(cfg.sites)) as usize,
+                    s,
+                ));
+            }
+        }
+    }
+    plan.sort_by_key(|p| (p.0, p.1, p.2));
+    let mut instances = Vec::new();
+    let mut terminated: Vec<Vec<usize>> = vec![Vec::new(); sites.len()];
+
+    for d in 0..cfg.days {
+        let date = cfg.start + Duration::days(i64::from(d));
+        let weekday = date.weekday();
+        let workday = !matches!(weekday, Weekday::Sat | Weekday::Sun);
+        for si in 0..sites.len() {
+            if workday {
+                operate_day(&mut sites[si], &terminated[si], date, &mut rng, &mut feeds);
+            }
+            for &(_, _, scenario) in plan.iter().filter(|p| p.0 == d && p.1 == si) {
+                let n = instances.len() + 1;
+                if let Some(inst) = inject(scenario, n, &mut sites[si], &mut terminated[si], date, &mut rng, &mut feeds)
+                {
+                    instances.push(inst);
+                }
+            }
+        }
+        feeds.flush(&mut rng);
+    }
+    let tz0 = sites.first().map(|s| s.tz).unwrap_or(chrono_tz::UTC);
+    let from = local(&tz0, cfg.start, 0, 0, 0) - Duration::days(1);
+    let to = local(&tz0, cfg.start + Duration::days(i64::from(cfg.days)), 0, 0, 0) + Duration::days(1);
+    let truth = Truth {
+        format: TRUTH_FORMAT.into(),
+        seed: cfg.seed,
+        from: from.fixed_offset(),
+        to: to.fixed_offset(),
+        sites: sites.iter().map(|s| s.id.clone()).collect(),
+        instances,
+    };
+    let events = feeds.seq.iter().sum();
+    Ok(Output {
+        reference_yaml: yaml,
+        feeds: SOURCES.iter().zip(feeds.out).map(|(s, body)| (format!("{s}.ndjson"), body)).collect(),
+        truth,
+        events,
+    })
+}
+
+/// A GTIN-14 with a valid check digit for SKU `k`.
+fn gtin(k: usize) -> String {
+    let body = format!("1061414{:06}", k);
+    let sum: u32 =
+        body.bytes().rev().enumerate().map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 }).sum();
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
+
+/// One normal working day at a site: shifts, badges, logins, people counts,
+/// receiving, put-away, picking waves, packing, shipping, cycle counts.
+fn operate_day(site: &mut Site, gone: &[usize], date: NaiveDate, rng: &mut Rng, f: &mut Feeds) {
+    let tz = site.tz;
+    let mut arrivals_per_hour = [0u32; 24];
+    let sid = site.id.clone();
+    for (pi, p) in site.people.iter().enumerate() {
+        if gone.contains(&pi) || !rng.chance(0.95) {
+            continue;
+        }
+        let (start_h, end_h) = if p.shift == 0 { (6, 14) } else { (14, 22) };
+        let arrive = local(&tz, date, start_h, 0, 0) - Duration::seconds(rng.range(60, 900));
+        let site_ref = &*site;
+        if !rng.chance(0.005) {
+            f.emit(
+                0,
+                site_ref,
+                arrive,
+                "access.granted",
+                &format!(r#""door":"{sid}-D-MAIN","badge":"{}","person":"{}","direction":"in""#, p.badge, p.id),
+            );
+            if rng.chance(0.01) {
+                // A duplicate read: the same swipe reported twice.
+                f.emit(
+                    0,
+                    site_ref,
+                    arrive + Duration::seconds(1),
+                    "access.granted",
+                    &format!(r#""door":"{sid}-D-MAIN","badge":"{}","person":"{}","direction":"in""#, p.badge, p.id),
+                );
+            }
+        }
+        let h = arrive.with_timezone(&tz).time().format("%H").to_string().parse::<usize>().unwrap_or(0);
+        arrivals_per_hour[h % 24] += 1;
+        let mfa = matches!(p.role, "it_admin" | "site_manager" | "supervisor");
+        f.emit(3, site_ref, arrive + Duration::seconds(rng.range(120, 600)), "identity.login", &format!(
+            r#""system":"wms","account":"{}","result":"success","mfa":{mfa},"source_ip":"10.{}.{}.{}","person":"{}""#,
+            p.account, 20, rng.range(1, 9), rng.range(10, 250), p.id));
+        if p.role == "cage_operator" || (p.role == "supervisor" && rng.chance(0.3)) {
+            for _ in 0..rng.range(1, 3) {
+                let t = local(&tz, date, start_h + rng.range(0, 7) as u32, rng.range(0, 59) as u32, 0);
+                f.emit(
+                    0,
+                    site_ref,
+                    t,
+                    "access.granted",
+                    &format!(r#""door":"{sid}-D-CAGE","badge":"{}","person":"{}","direction":"in""#, p.badge, p.id),
+                );
+            }
+        }
+        // Overtime now and then.
+        let extra = if rng.chance(0.05) { rng.range(3600, 7200) } else { rng.range(0, 1200) };
+        let leave = local(&tz, date, end_h, 0, 0) + Duration::seconds(extra);
+        f.emit(
+            0,
+            site_ref,
+            leave,
+            "access.granted",
+            &format!(r#""door":"{sid}-D-MAIN","badge":"{}","person":"{}","direction":"out""#, p.badge, p.id),
+        );
+    }
+    for (h, &n) in arrivals_per_hour.iter().enumerate() {
+        if n > 0 {
+            // Cameras miscount a little.
+            let counted = (i64::from(n) + if rng.chance(0.1) { rng.range(-1, 1) } else { 0 }).max(0);
+            f.emit(
+                1,
+                site,
+                local(&tz, date, h as u32, 59, 0),
+                "video.people_count",
+                &format!(r#""camera":"{sid}-CAM-MAIN","door":"{sid}-D-MAIN","people":{counted},"direction":"in""#),
+            );
+        }
+    }
+    // Receiving: trucks against advance shipping notices, then put-away.
+    let dock_in = site.dock_in();
+    for truck in 0..rng.range(2, 4) {
+        let asn = format!("ASN-{}-{}-{truck}", sid, date.format("%m%d"));
+        let carrier = if rng.chance(0.7) { "V-CARRIER-1" } else { "V-CARRIER-2" };
+        let arrive = local(&tz, date, 7 + 2 * truck as u32, rng.range(0, 40) as u32, 0);
+        let receiver = site
+            .people
+            .iter()
+            .filter(|p| p.role == "receiver")
+            .nth(rng.below(4) as usize)
+            .map(|p| p.id.clone())
+            .unwrap_or_default();
+        for line in 0..rng.range(5, 15) {
+            let k = rng.below(u64::from(SKUS)) as usize;
+            let q = rng.range(20, 200);
+            let t = arrive + Duration::seconds(line * 40);
+            f.emit(2, site, t, "inventory.received", &format!(
+                r#""sku":"{}","quantity":{q},"to_location":"{}","reference":"{asn}","vendor":"{carrier}","person":"{receiver}""#,
+                sku_id(k), site.locations[dock_in]));
+            let to = if sku_value(k).1 == "critical" || sku_value(k).1 == "high" {
+                AISLES as usize + rng.below(u64::from(CAGE_BINS)) as usize
+            } else {
+                rng.below(u64::from(AISLES)) as usize
+            };
+            f.emit(
+                2,
+                site,
+                t + Duration::seconds(rng.range(1200, 3600)),
+                "inventory.put_away",
+                &format!(
+                    r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","person":"{receiver}""#,
+                    sku_id(k),
+                    site.locations[dock_in],
+                    site.locations[to]
+                ),
+            );
+            site.stock[to][k] += q;
+        }
+    }
+    // Picking waves, packing and shipping.
+    let pack = site.pack();
+    for (wave, hour) in [(0u32, 9u32), (1, 12), (2, 15)] {
+        let order_base = format!("SO-{}-{}-{wave}", sid, date.format("%m%d"));
+        for line in 0..rng.range(30, 80) {
+            let loc = rng.below((AISLES + CAGE_BINS) as u64) as usize;
+            let Some(k) = (0..SKUS as usize)
+                .map(|j| (j + rng.below(u64::from(SKUS)) as usize) % SKUS as usize)
+                .take(8)
+                .find(|&k| site.stock[loc][k] > 0)
+            else {
+                continue;
+            };
+            let q = rng.range(1, 5).min(site.stock[loc][k]);
+            site.stock[loc][k] -= q;
+            let order = format!("{order_base}-{:03}", line / 3);
+            let picker = site
+                .people
+                .iter()
+                .filter(|p| p.role == "picker" || (site.is_cage(loc) && p.role == "cage_operator"))
+                .nth(rng.below(2) as usize)
+                .map(|p| p.id.clone())
+                .unwrap_or_default();
+            let t = local(&tz, date, hour, rng.range(0, 59) as u32, rng.range(0, 59) as u32);
+            f.emit(2, site, t, "inventory.picked", &format!(
+                r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","order":"{order}","person":"{picker}""#,
+                sku_id(k), site.locations[loc], site.locations[pack]));
+            f.emit(
+                2,
+                site,
+                t + Duration::seconds(rng.range(300, 1800)),
+                "inventory.packed",
+                &format!(
+                    r#""sku":"{}","quantity":{q},"location":"{}","order":"{order}""#,
+                    sku_id(k),
+                    site.locations[pack]
+                ),
+            );
+            let carrier = if wave == 2 { "V-CARRIER-2" } else { "V-CARRIER-1" };
+            f.emit(2, site, local(&tz, date, hour + 2, 30, 0) + Duration::seconds(line), "inventory.shipped", &format!(
+                r#""sku":"{}","quantity":{q},"from_location":"{}","order":"{order}","carrier":"{carrier}","door":"{sid}-D-DOCK1""#,
+                sku_id(k), site.locations[pack]));
+        }
+    }
+    // Cycle counts of stocked places, with honest counting errors now and then.
+    for c in 0..10 {
+        let loc = rng.below((AISLES + CAGE_BINS) as u64) as usize;
+        let offset = rng.below(u64::from(SKUS)) as usize;
+        let Some(k) = (0..SKUS as usize).map(|j| (j + offset) % SKUS as usize).find(|&k| site.stock[loc][k] > 0) else {
+            continue;
+        };
+        let book = site.stock[loc][k];
+        let counted = if rng.chance(0.03) { (book + rng.range(-1, 1)).max(0) } else { book };
+        f.emit(
+            2,
+            site,
+            local(&tz, date, 6, 30, c),
+            "inventory.counted",
+            &format!(
+                r#""sku":"{}","location":"{}","quantity":{counted},"count_type":"cycle""#,
+                sku_id(k),
+                site.locations[loc]
+            ),
+        );
+    }
+}
+
+/// Injects one instance of a scenario on `date`; returns its truth.
+fn inject(
+    scenario: Scenario,
+    n: usize,
+    site: &mut Site,
+    terminated: &mut Vec<usize>,
+    date: NaiveDate,
+    rng: &mut Rng,
+    f: &mut Feeds,
+) -> Option<Instance> {
+    let tz = site.tz;
+    let sid = site.id.clone();
+    let mut events = Vec::new();
+    let (actors, entities, start, first_signal, end);
+    match scenario {
+        Scenario::TerminatedBadgeInUse => {
+            let candidates: Vec<usize> = (0..site.people.len())
+                .filter(|i| site.people[*i].role == "picker" && !terminated.contains(i))
+                .collect();
+            let pi = *rng.pick(&candidates);
+            terminated.push(pi);
+            let p = &site.people[pi];
+            let (pid, badge) = (p.id.clone(), p.badge.clone());
+            // HR records the termination the day before; the badge is never revoked.
+            let fired = local(&tz, date - Duration::days(1), 17, 0, 0);
+            events.push(f.emit(4, site, fired, "hr.terminated", &format!(r#""person":"{pid}","reason":"dismissal""#)));
+            let t = local(&tz, date, 23, rng.range(0, 30) as u32, 0);
+            events.push(f.emit(
+                0,
+                site,
+                t,
+                "access.granted",
+                &format!(r#""door":"{sid}-D-MAIN","badge":"{badge}","direction":"in""#),
+            ));
+            events.push(f.emit(
+                0,
+                site,
+                t + Duration::seconds(180),
+                "access.granted",
+                &format!(r#""door":"{sid}-D-DOCK1","badge":"{badge}","direction":"in""#),
+            ));
+            events.push(f.emit(
+                0,
+                site,
+                t + Duration::seconds(1500),
+                "access.granted",
+                &format!(r#""door":"{sid}-D-MAIN","badge":"{badge}","direction":"out""#),
+            ));
+            actors = vec![pid];
+            entities = vec![badge, format!("{sid}-D-MAIN")];
+            start = fired;
+            first_signal = t;
+            end = t + Duration::seconds(1500);
+        }
+        Scenario::AfterHoursCageRemoval => {
+            let ops: Vec<&Person> = site.people.iter().filter(|p| p.role == "cage_operator").collect();
+            let p = *rng.pick(&ops);
+            let (pid, badge) = (p.id.clone(), p.badge.clone());
+            let t = local(&tz, date, 23, rng.range(0, 40) as u32, 0);
+            events.push(f.emit(
+                0,
+                site,
+                t,
+                "access.granted",
+                &format!(r#""door":"{sid}-D-CAGE","badge":"{badge}","person":"{pid}","direction":"in""#),
+            ));
+            events.push(f.emit(
+                1,
+                site,
+                t + Duration::seconds(20),
+                "video.motion",
+                &format!(r#""camera":"{sid}-CAM-CAGE","zone":"{sid}-CAGE""#),
+            ));
+            // Take what the cage holds of its most valuable SKU.
+            let cage: Vec<usize> = (AISLES as usize..(AISLES + CAGE_BINS) as usize).collect();
+            let (loc, k) = cage
+                .iter()
+                .flat_map(|&l| (0..SKUS as usize).map(move |k| (l, k)))
+                .filter(|&(l, k)| site.stock[l][k] > 0)
+                .max_by(|a, b| sku_value(a.1).0.total_cmp(&sku_value(b.1).0).then(b.cmp(a)))?;
+            let q = site.stock[loc][k].min(rng.range(3, 10));
+            site.stock[loc][k] -= q;
+            let dock_in = site.dock_in();
+            site.stock[dock_in][k] += q;
+            events.push(f.emit(
+                2,
+                site,
+                t + Duration::seconds(600),
+                "inventory.moved",
+                &format!(
+                    r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","person":"{pid}""#,
+                    sku_id(k),
+                    site.locations[loc],
+                    site.locations[site.dock_in()]
+                ),
+            ));
+            events.push(f.emit(
+                0,
+                site,
+                t + Duration::seconds(900),
+                "access.granted",
+                &format!(r#""door":"{sid}-D-DOCK2","badge":"{badge}","person":"{pid}","direction":"in""#),
+            ));
+            actors = vec![pid];
+            entities = vec![badge, format!("{sid}-CAGE"), sku_id(k)];
+            start = t;
+            first_signal = t;
+            end = t + Duration::seconds(900);
+        }
+        Scenario::DockDoorHeldAtNight => {
+            let t = local(&tz, date, 2, rng.range(0, 50) as u32, 0);
+            let held = rng.range(1500, 3000);
+            events.push(f.emit(
+                0,
+                site,
+                t + Duration::seconds(held),
+                "access.door_held_open",
+                &format!(r#""door":"{sid}-D-DOCK2","duration_s":{held}"#),
+            ));
+            events.push(f.emit(
+                1,
+                site,
+                t + Duration::seconds(60),
+                "video.motion",
+                &format!(r#""camera":"{sid}-CAM-DOCK","zone":"{sid}-DOCK""#),
+            ));
+            actors = vec![];
+            entities = vec![format!("{sid}-D-DOCK2"), format!("{sid}-DOCK")];
+            start = t;
+            first_signal = t + Duration::seconds(60);
+            end = t + Duration::seconds(held);
+        }
+        Scenario::Tailgating => {
+            let ops: Vec<&Person> = site.people.iter().filter(|p| p.role == "cage_operator").collect();
+            let p = *rng.pick(&ops);
+            let (pid, badge) = (p.id.clone(), p.badge.clone());
+            let t = local(&tz, date, 10, rng.range(0, 59) as u32, 0);
+            events.push(f.emit(
+                0,
+                site,
+                t,
+                "access.granted",
+                &format!(r#""door":"{sid}-D-CAGE","badge":"{badge}","person":"{pid}","direction":"in""#),
+            ));
+            events.push(f.emit(
+                1,
+                site,
+                t + Duration::seconds(4),
+                "video.tailgating",
+                &format!(r#""camera":"{sid}-CAM-CAGE","door":"{sid}-D-CAGE","people":2,"badge":"{badge}""#),
+            ));
+            actors = vec![pid];
+            entities = vec![badge, format!("{sid}-D-CAGE")];
+            start = t;
+            first_signal = t + Duration::seconds(4);
+            end = t + Duration::seconds(4);
+        }
+        Scenario::AuthorisedAfterHoursMove => {
+            let sups: Vec<&Person> = site.people.iter().filter(|p| p.role == "supervisor").collect();
+            let p = *rng.pick(&sups);
+            let (pid, badge) = (p.id.clone(), p.badge.clone());
+            let t = local(&tz, date, 21, 30 + rng.range(0, 20) as u32, 0);
+            events.push(f.emit(
+                0,
+                site,
+                t,
+                "access.granted",
+                &format!(r#""door":"{sid}-D-CAGE","badge":"{badge}","person":"{pid}","direction":"in""#),
+            ));
+            let cage: Vec<usize> = (AISLES as usize..(AISLES + CAGE_BINS) as usize).collect();
+            let (loc, k) = cage
+                .iter()
+                .flat_map(|&l| (0..SKUS as usize).map(move |k| (l, k)))
+                .find(|&(l, k)| site.stock[l][k] > 0)?;
+            let q = site.stock[loc][k].min(2);
+            let to = (loc + 1 - AISLES as usize) % CAGE_BINS as usize + AISLES as usize;
+            site.stock[loc][k] -= q;
+            site.stock[to][k] += q;
+            events.push(f.emit(2, site, t + Duration::seconds(300), "inventory.moved", &format!(
+                r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","person":"{pid}","reference":"WO-{n:05}""#,
+                sku_id(k), site.locations[loc], site.locations[to])));
+            actors = vec![pid];
+            entities = vec![badge, format!("{sid}-CAGE")];
+            start = t;
+            first_signal = t;
+            end = t + Duration::seconds(300);
+        }
+        _ => return None,
+    }
+    Some(Instance {
+        id: format!("t-{n:05}"),
+        scenario,
+        benign: scenario.is_benign(),
+        site: sid,
+        actors,
+        entities,
+        start: fixed(start, &tz),
+        end: fixed(end, &tz),
+        first_signal: fixed(first_signal, &tz),
+        events,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(seed: u64) -> Config {
+        Config {
+            sites: 2,
+            days: 7,
+            seed,
+            start: NaiveDate::from_ymd_opt(2026, 11, 2).unwrap_or_default(),
+            per_scenario: 2,
+        }
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_bytes_and_another_does_not() {
+        let a = simulate(&cfg(7)).unwrap();
+        let b = simulate(&cfg(7)).unwrap();
+        let c = simulate(&cfg(8)).unwrap();
+        assert_eq!(a.reference_yaml, b.reference_yaml);
+        assert_eq!(a.feeds, b.feeds);
+        assert_eq!(serde_json::to_string(&a.truth).unwrap(), serde_json::to_string(&b.truth).unwrap());
+        assert_ne!(a.feeds, c.feeds);
+    }
+
+    #[test]
+    fn truth_is_well_formed_and_names_emitted_events() {
+        let out = simulate(&cfg(3)).unwrap();
+        let truth = Truth::from_json(&serde_json::to_vec(&out.truth).unwrap()).unwrap();
+        assert_eq!(truth.instances.len(), 10, "two of each of five scenario types");
+        let all: String = out.feeds.iter().map(|(_, b)| b.as_str()).collect();
+        for i in &truth.instances {
+            for e in &i.events {
+                assert!(all.contains(&format!(r#""id":"{}","source":"{}""#, e.id, e.source)), "{} {:?}", i.id, e);
+            }
+        }
+    }
+
+    #[test]
+    fn impossible_configurations_are_refused() {
+        for (sites, days) in [(0, 5), (3, 0), (501, 5), (3, 400)] {
+            let c = Config { sites, days, ..cfg(1) };
+            assert!(simulate(&c).is_err(), "{sites} sites, {days} days");
+        }
+    }
+
+    #[test]
+    fn gtins_carry_valid_check_digits() {
+        // GS1's example GTIN-14 check digit rule, checked on a known value.
+        let g = gtin(0);
+        assert_eq!(g.len(), 14);
+        let digits: Vec<u32> = g.bytes().map(|b| u32::from(b - b'0')).collect();
+        let sum: u32 = digits.iter().enumerate().map(|(i, d)| d * if i % 2 == 0 { 3 } else { 1 }).sum();
+        assert_eq!(sum % 10, 0);
+    }
+}
