@@ -416,7 +416,7 @@ fn simulated_networks_ingest_cleanly_and_reproducibly() {
     assert!(!text(&o).contains(" 1 rejected") && text(&o).matches(" 0 rejected").count() == 5, "{}", text(&o));
     // The truth names events that exist, and scores.
     let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("truth.json")).unwrap()).unwrap();
-    assert_eq!(truth["instances"].as_array().unwrap().len(), 10);
+    assert_eq!(truth["instances"].as_array().unwrap().len(), 30, "two of each of the fifteen scenario types");
     let empty = dir.path().join("none.json");
     std::fs::write(&empty, r#"{"format":"stockade-incidents/1","incidents":[]}"#).unwrap();
     let o = run(&["eval", "--truth", a.join("truth.json").to_str().unwrap(), "--incidents", empty.to_str().unwrap()]);

@@ -320,6 +320,15 @@ pub fn simulate(cfg: &Config) -> Result<Output, ConfigError> {
                 });
             }
         }
+        // The maintenance vendor's technician, badged for the floor and the server room.
+        let _ = writeln!(
+            s_people,
+            "  - {{ id: {id}-V01, name: \"Technician of {id}\", role: technician, status: active, site: {id}, vendor: V-HVAC }}"
+        );
+        let _ = writeln!(
+            s_badges,
+            "  - {{ id: {id}-VB01, person: {id}-V01, status: active, zones: [{id}-FLOOR, {id}-IT] }}"
+        );
         let mut locations = Vec::new();
         for a in 0..AISLES {
             locations.push(format!("{id}-A-{a:03}"));
@@ -371,13 +380,7 @@ pub fn simulate(cfg: &Config) -> Result<Output, ConfigError> {
     };
     // Scenario plan: (day, site, scenario), spread over the period.
     let mut plan = Vec::new();
-    let kinds = [
-        Scenario::TerminatedBadgeInUse,
-        Scenario::AfterHoursCageRemoval,
-        Scenario::DockDoorHeldAtNight,
-        Scenario::Tailgating,
-        Scenario::AuthorisedAfterHoursMove,
-    ];
+    let kinds = Scenario::ALL;
     for s in kinds {
         for _ in 0..cfg.per_scenario {
             // Terminations need a day before the misuse.
@@ -415,7 +418,13 @@ pub fn simulate(cfg: &Config) -> Result<Output, ConfigError> {
     }
     let tz0 = sites.first().map(|s| s.tz).unwrap_or(chrono_tz::UTC);
     let from = local(&tz0, cfg.start, 0, 0, 0) - Duration::days(1);
-    let to = local(&tz0, cfg.start + Duration::days(i64::from(cfg.days)), 0, 0, 0) + Duration::days(1);
+    // Multi-day instances (slow skimming) may run past the last simulated day.
+    let to = instances
+        .iter()
+        .map(|i| i.end.with_timezone(&Utc) + Duration::hours(1))
+        .fold(local(&tz0, cfg.start + Duration::days(i64::from(cfg.days)), 0, 0, 0) + Duration::days(1), |a, b| {
+            a.max(b)
+        });
     let truth = Truth {
         format: TRUTH_FORMAT.into(),
         seed: cfg.seed,
@@ -622,6 +631,25 @@ fn operate_day(site: &mut Site, gone: &[usize], date: NaiveDate, rng: &mut Rng, 
     }
 }
 
+/// A stocked place: in the cage, or on the floor.
+fn stocked(site: &Site, rng: &mut Rng, cage: bool) -> Option<(usize, usize)> {
+    let places: Vec<usize> =
+        if cage { (AISLES as usize..(AISLES + CAGE_BINS) as usize).collect() } else { (0..AISLES as usize).collect() };
+    let offset = rng.below(places.len() as u64) as usize;
+    let koff = rng.below(u64::from(SKUS)) as usize;
+    (0..places.len())
+        .map(|i| places[(i + offset) % places.len()])
+        .flat_map(|l| (0..SKUS as usize).map(move |j| (l, (j + koff) % SKUS as usize)))
+        .find(|&(l, k)| site.stock[l][k] > 0)
+}
+
+/// Someone of a role: (person, badge, account).
+fn pick_role(site: &Site, rng: &mut Rng, role: &str) -> (String, String, String) {
+    let of: Vec<&Person> = site.people.iter().filter(|p| p.role == role).collect();
+    let p = of[rng.below(of.len() as u64) as usize];
+    (p.id.clone(), p.badge.clone(), p.account.clone())
+}
+
 /// Injects one instance of a scenario on `date`; returns its truth.
 fn inject(
     scenario: Scenario,
@@ -635,7 +663,8 @@ fn inject(
     let tz = site.tz;
     let sid = site.id.clone();
     let mut events = Vec::new();
-    let (actors, entities, start, first_signal, end);
+    let (actors, entities): (Vec<String>, Vec<String>);
+    let (start, first_signal, end): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>);
     match scenario {
         Scenario::TerminatedBadgeInUse => {
             let candidates: Vec<usize> = (0..site.people.len())
@@ -809,7 +838,287 @@ fn inject(
             first_signal = t;
             end = t + Duration::seconds(300);
         }
-        _ => return None,
+
+        Scenario::VendorOutsideWindow => {
+            let t = local(&tz, date, 3, rng.range(0, 40) as u32, 0);
+            let (pid, badge) = (format!("{sid}-V01"), format!("{sid}-VB01"));
+            events.push(f.emit(
+                0,
+                site,
+                t,
+                "access.granted",
+                &format!(r#""door":"{sid}-D-IT","badge":"{badge}","person":"{pid}","direction":"in""#),
+            ));
+            events.push(f.emit(3, site, t + Duration::seconds(240), "identity.login", &format!(
+                r#""system":"wms","account":"vendor-hvac","result":"success","mfa":false,"source_ip":"203.0.113.{}""#, rng.range(2, 250))));
+            let (loc, k) = stocked(site, rng, false)?;
+            let q = site.stock[loc][k].min(rng.range(5, 20));
+            site.stock[loc][k] -= q;
+            events.push(f.emit(
+                2,
+                site,
+                t + Duration::seconds(900),
+                "inventory.adjusted",
+                &format!(
+                    r#""sku":"{}","location":"{}","delta":-{q},"reason":"count correction","account":"vendor-hvac""#,
+                    sku_id(k),
+                    site.locations[loc]
+                ),
+            ));
+            actors = vec![pid];
+            entities = vec![badge, "V-HVAC".into(), format!("{sid}-D-IT"), sku_id(k)];
+            (start, first_signal, end) = (t, t, t + Duration::seconds(900));
+        }
+        Scenario::CameraOfflineBeforeLoss => {
+            let p = pick_role(site, rng, "cage_operator");
+            let t = local(&tz, date, 22, rng.range(30, 50) as u32, 0);
+            events.push(f.emit(
+                1,
+                site,
+                t,
+                "video.camera_offline",
+                &format!(r#""camera":"{sid}-CAM-CAGE","detail":"no video signal""#),
+            ));
+            events.push(f.emit(
+                0,
+                site,
+                t + Duration::seconds(900),
+                "access.granted",
+                &format!(r#""door":"{sid}-D-CAGE","badge":"{}","person":"{}","direction":"in""#, p.1, p.0),
+            ));
+            let (loc, k) = stocked(site, rng, true)?;
+            let q = site.stock[loc][k].min(rng.range(2, 6));
+            site.stock[loc][k] -= q;
+            let dock_in = site.dock_in();
+            site.stock[dock_in][k] += q;
+            events.push(f.emit(
+                2,
+                site,
+                t + Duration::seconds(1300),
+                "inventory.moved",
+                &format!(
+                    r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","person":"{}""#,
+                    sku_id(k),
+                    site.locations[loc],
+                    site.locations[dock_in],
+                    p.0
+                ),
+            ));
+            entities = vec![format!("{sid}-CAM-CAGE"), p.1.clone(), sku_id(k)];
+            actors = vec![p.0];
+            (start, first_signal, end) = (t, t, t + Duration::seconds(1300));
+        }
+        Scenario::BadgeSharing => {
+            let p = pick_role(site, rng, "picker");
+            let t = local(&tz, date, 11, rng.range(0, 50) as u32, 0);
+            events.push(f.emit(
+                0,
+                site,
+                t,
+                "access.granted",
+                &format!(r#""door":"{sid}-D-DOCK1","badge":"{}","person":"{}","direction":"in""#, p.1, p.0),
+            ));
+            // The same badge at the far end of the site 20 seconds later: two people share it.
+            events.push(f.emit(
+                0,
+                site,
+                t + Duration::seconds(20),
+                "access.granted",
+                &format!(r#""door":"{sid}-D-MAIN","badge":"{}","person":"{}","direction":"in""#, p.1, p.0),
+            ));
+            entities = vec![p.1.clone(), format!("{sid}-D-DOCK1"), format!("{sid}-D-MAIN")];
+            actors = vec![p.0];
+            (start, first_signal, end) = (t, t + Duration::seconds(20), t + Duration::seconds(20));
+        }
+        Scenario::PhantomReceipts => {
+            let t = local(&tz, date, 4, rng.range(0, 50) as u32, 0);
+            events.push(f.emit(3, site, t, "identity.api_key_used", &format!(
+                r#""system":"wms","api_key":"key-carrier2-edi","operation":"POST /receipts","source_ip":"198.51.100.{}","vendor":"V-CARRIER-2""#,
+                rng.range(2, 250))));
+            let k =
+                (0..SKUS as usize).filter(|k| sku_value(*k).1 == "critical").nth(rng.below(10) as usize).unwrap_or(0);
+            let q = rng.range(50, 150);
+            let dock_in = site.dock_in();
+            site.stock[dock_in][k] += q;
+            events.push(f.emit(2, site, t + Duration::seconds(30), "inventory.received", &format!(
+                r#""sku":"{}","quantity":{q},"to_location":"{}","reference":"ASN-X{n:05}","vendor":"V-CARRIER-2","account":"api:key-carrier2-edi""#,
+                sku_id(k), site.locations[dock_in])));
+            entities = vec!["key-carrier2-edi".into(), "V-CARRIER-2".into(), sku_id(k)];
+            actors = vec![];
+            (start, first_signal, end) = (t, t, t + Duration::seconds(30));
+        }
+        Scenario::RecordManipulation => {
+            let p = pick_role(site, rng, "cage_operator");
+            let t = local(&tz, date, 21, rng.range(40, 58) as u32, 0);
+            let (loc, k) = stocked(site, rng, true)?;
+            let q = site.stock[loc][k].min(rng.range(2, 8));
+            site.stock[loc][k] -= q;
+            events.push(f.emit(
+                2,
+                site,
+                t,
+                "inventory.adjusted",
+                &format!(
+                    r#""sku":"{}","location":"{}","delta":-{q},"reason":"damaged","person":"{}""#,
+                    sku_id(k),
+                    site.locations[loc],
+                    p.0
+                ),
+            ));
+            // The next morning's count agrees with the edited book: the loss is hidden.
+            let counted = local(&tz, date + Duration::days(1), 6, 31, 0);
+            events.push(f.emit(
+                2,
+                site,
+                counted,
+                "inventory.counted",
+                &format!(
+                    r#""sku":"{}","location":"{}","quantity":{},"count_type":"cycle","person":"{}""#,
+                    sku_id(k),
+                    site.locations[loc],
+                    site.stock[loc][k],
+                    p.0
+                ),
+            ));
+            entities = vec![site.locations[loc].clone(), sku_id(k)];
+            actors = vec![p.0];
+            (start, first_signal, end) = (t, t, counted);
+        }
+        Scenario::SlowSkimming => {
+            let p = pick_role(site, rng, "picker");
+            let (loc, k) = stocked(site, rng, false)?;
+            let t = local(&tz, date, 13, 50, 0);
+            for day in 0..8i64 {
+                if site.stock[loc][k] <= 0 {
+                    break;
+                }
+                site.stock[loc][k] -= 1;
+                events.push(f.emit(
+                    2,
+                    site,
+                    t + Duration::days(day) + Duration::seconds(rng.range(0, 300)),
+                    "inventory.adjusted",
+                    &format!(
+                        r#""sku":"{}","location":"{}","delta":-1,"reason":"count correction","person":"{}""#,
+                        sku_id(k),
+                        site.locations[loc],
+                        p.0
+                    ),
+                ));
+            }
+            let last = t + Duration::days(events.len() as i64);
+            entities = vec![site.locations[loc].clone(), sku_id(k)];
+            actors = vec![p.0];
+            (start, first_signal, end) = (t, t, last);
+        }
+        Scenario::DockCollusion => {
+            let p = pick_role(site, rng, "shipper");
+            let t = local(&tz, date, 19, rng.range(0, 50) as u32, 0);
+            let (loc, k) = stocked(site, rng, false)?;
+            let q = site.stock[loc][k].min(rng.range(10, 40));
+            site.stock[loc][k] -= q;
+            events.push(f.emit(2, site, t, "inventory.shipped", &format!(
+                r#""sku":"{}","quantity":{q},"from_location":"{}","order":"SO-X{n:05}","carrier":"V-CARRIER-2","door":"{sid}-D-DOCK2","person":"{}""#,
+                sku_id(k), site.locations[loc], p.0)));
+            events.push(f.emit(
+                0,
+                site,
+                t - Duration::seconds(120),
+                "access.granted",
+                &format!(r#""door":"{sid}-D-DOCK2","badge":"{}","person":"{}","direction":"in""#, p.1, p.0),
+            ));
+            entities = vec!["V-CARRIER-2".into(), format!("{sid}-D-DOCK2"), sku_id(k)];
+            actors = vec![p.0];
+            (start, first_signal, end) = (t - Duration::seconds(120), t, t);
+        }
+        Scenario::PrivilegeEscalation => {
+            let p = pick_role(site, rng, "picker");
+            let account = p.2.clone();
+            let t = local(&tz, date, 2, rng.range(0, 40) as u32, 0);
+            for i in 0..3 {
+                events.push(f.emit(3, site, t + Duration::seconds(i * 20), "identity.login", &format!(
+                    r#""system":"wms","account":"{account}","result":"failure","mfa":false,"source_ip":"192.0.2.{}""#, 10 + i)));
+            }
+            events.push(f.emit(
+                3,
+                site,
+                t + Duration::seconds(80),
+                "identity.login",
+                &format!(
+                    r#""system":"wms","account":"{account}","result":"success","mfa":false,"source_ip":"192.0.2.13""#
+                ),
+            ));
+            events.push(f.emit(
+                3,
+                site,
+                t + Duration::seconds(200),
+                "identity.privilege_use",
+                &format!(r#""system":"wms","account":"{account}","privilege":"admin""#),
+            ));
+            let (loc, k) = stocked(site, rng, true)?;
+            let q = site.stock[loc][k].min(3);
+            site.stock[loc][k] -= q;
+            events.push(f.emit(
+                2,
+                site,
+                t + Duration::seconds(400),
+                "inventory.adjusted",
+                &format!(
+                    r#""sku":"{}","location":"{}","delta":-{q},"reason":"write-off","account":"{account}""#,
+                    sku_id(k),
+                    site.locations[loc]
+                ),
+            ));
+            entities = vec![account, sku_id(k)];
+            actors = vec![p.0];
+            (start, first_signal, end) = (t, t, t + Duration::seconds(400));
+        }
+        Scenario::ScheduledOvertime => {
+            let p = pick_role(site, rng, "supervisor");
+            let t = local(&tz, date, 22, rng.range(0, 30) as u32, 0);
+            events.push(f.emit(
+                0,
+                site,
+                t,
+                "access.granted",
+                &format!(r#""door":"{sid}-D-MAIN","badge":"{}","person":"{}","direction":"in""#, p.1, p.0),
+            ));
+            events.push(f.emit(
+                0,
+                site,
+                t + Duration::seconds(7200),
+                "access.granted",
+                &format!(r#""door":"{sid}-D-MAIN","badge":"{}","person":"{}","direction":"out""#, p.1, p.0),
+            ));
+            entities = vec![p.1.clone()];
+            actors = vec![p.0];
+            (start, first_signal, end) = (t, t, t + Duration::seconds(7200));
+        }
+        Scenario::EmergencyDoorOpening => {
+            let t = local(&tz, date, 14, rng.range(10, 40) as u32, 0);
+            for door in ["MAIN", "DOCK1", "DOCK2"] {
+                events.push(f.emit(
+                    0,
+                    site,
+                    t + Duration::seconds(5),
+                    "access.door_forced",
+                    &format!(r#""door":"{sid}-D-{door}""#),
+                ));
+            }
+            events.push(f.emit(
+                1,
+                site,
+                t + Duration::seconds(60),
+                "video.people_count",
+                &format!(
+                    r#""camera":"{sid}-CAM-MAIN","door":"{sid}-D-MAIN","people":{},"direction":"out""#,
+                    rng.range(15, 30)
+                ),
+            ));
+            entities = vec![format!("{sid}-D-MAIN"), format!("{sid}-D-DOCK1"), format!("{sid}-D-DOCK2")];
+            actors = vec![];
+            (start, first_signal, end) = (t, t + Duration::seconds(5), t + Duration::seconds(60));
+        }
     }
     Some(Instance {
         id: format!("t-{n:05}"),
@@ -854,7 +1163,8 @@ mod tests {
     fn truth_is_well_formed_and_names_emitted_events() {
         let out = simulate(&cfg(3)).unwrap();
         let truth = Truth::from_json(&serde_json::to_vec(&out.truth).unwrap()).unwrap();
-        assert_eq!(truth.instances.len(), 10, "two of each of five scenario types");
+        assert_eq!(truth.instances.len(), 30, "two of each of fifteen scenario types");
+        assert_eq!(truth.instances.iter().filter(|i| i.benign).count(), 6);
         let all: String = out.feeds.iter().map(|(_, b)| b.as_str()).collect();
         for i in &truth.instances {
             for e in &i.events {
