@@ -199,6 +199,9 @@ pub struct DemoArgs {
     /// Load the sample data, print what was loaded, and exit without serving.
     #[arg(long)]
     pub no_serve: bool,
+    /// Seed of the simulated network.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -21,13 +21,32 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
     let opened = crate::open(&dir).await?;
     let intake = opened.intake(clock.clone(), Default::default()).await?;
     let store = opened.store.clone();
+    // The hand-written sample day, then a simulated network of three sites
+    // over two weeks with every theft scenario and its benign look-alikes.
     let reference = reference_files::from_yaml(REFERENCE).context("sample reference data")?;
-    let records = intake.import_reference(reference).await?;
-    let report = intake.ingest_ndjson(EVENTS.as_bytes()).await?;
+    let mut records = intake.import_reference(reference).await?;
+    let mut accepted = intake.ingest_ndjson(EVENTS.as_bytes()).await?.accepted;
+    let cfg = stockade_twin::sim::Config {
+        sites: 3,
+        days: 14,
+        seed: a.seed,
+        start: chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap_or_default(),
+        per_scenario: 1,
+    };
+    let sim = stockade_twin::sim::simulate(&cfg)?;
+    let reference = reference_files::from_yaml(&sim.reference_yaml).context("simulated reference data")?;
+    records += intake.import_reference(reference).await?;
+    for (_, feed) in &sim.feeds {
+        accepted += intake.ingest_ndjson(feed.as_bytes()).await?.accepted;
+    }
+    let truth = dir.join("truth.json");
+    std::fs::write(&truth, serde_json::to_vec_pretty(&sim.truth)?)?;
     let (_, token) = stockade_server::auth::create_token(&*store, &*clock, Role::Admin, "demo").await?;
     println!(
-        "Stockade demo: {records} reference records, {} events accepted, data in {}",
-        report.accepted,
+        "Stockade demo: {records} reference records, {accepted} events accepted ({} scenario instances simulated over \
+         3 sites and 14 days; ground truth in {}), data in {}",
+        sim.truth.instances.len(),
+        truth.display(),
         dir.display()
     );
     if a.no_serve {

@@ -160,7 +160,8 @@ fn demo_loads_sample_data() {
     let o = run(&["demo", "--no-serve"]);
     assert!(o.status.success(), "{}", text(&o));
     let out = text(&o);
-    assert!(out.contains("40 reference records, 14 events accepted"), "{out}");
+    // The sample day (40 records, 14 events) and the simulated network (seed 1).
+    assert!(out.contains("636 reference records, 6780 events accepted (15 scenario instances"), "{out}");
     assert!(out.contains("admin token: stk_"), "{out}");
 }
 
