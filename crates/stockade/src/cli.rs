@@ -81,8 +81,18 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 2)]
     pub per_scenario: u32,
     /// Output directory (created if missing).
+    #[arg(long, required_unless_present = "to")]
+    pub out: Option<PathBuf>,
+    /// Feed a running server (reference data first, then the events in time
+    /// order, paced by --speed); with --out, the files are written too.
     #[arg(long)]
-    pub out: PathBuf,
+    pub to: Option<String>,
+    /// API token (role ingest) for --to.
+    #[arg(long, env = "STOCKADE_TOKEN")]
+    pub token: Option<String>,
+    /// With --to: simulated seconds per wall-clock second.
+    #[arg(long, default_value_t = 60.0)]
+    pub speed: f64,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ mod cli;
 mod demo;
 mod files;
 mod ledger;
+mod stream;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -105,22 +106,27 @@ async fn open(data: &std::path::Path) -> Result<Opened> {
     Ok(Opened { store, ledger: Arc::new(ledger) })
 }
 
-/// `stockade simulate`: writes reference data, feeds and truth.json.
-fn simulate(a: &cli::SimulateArgs) -> Result<()> {
-    let started = std::time::Instant::now();
-    let cfg = stockade_twin::sim::Config {
+/// The simulator's configuration from the command line.
+pub fn sim_config(a: &cli::SimulateArgs) -> stockade_twin::sim::Config {
+    stockade_twin::sim::Config {
         sites: a.sites,
         days: a.days,
         seed: a.seed,
         start: a.start,
         per_scenario: a.per_scenario,
-    };
-    let out = stockade_twin::sim::simulate(&cfg)?;
+    }
+}
+
+/// `stockade simulate`: writes reference data, feeds and truth.json.
+fn simulate(a: &cli::SimulateArgs) -> Result<stockade_twin::sim::Output> {
+    let started = std::time::Instant::now();
+    let out = stockade_twin::sim::simulate(&sim_config(a))?;
+    let Some(dir) = a.out.clone() else { return Ok(out) };
     let write = |name: &str, bytes: &[u8]| {
-        let p = a.out.join(name);
+        let p = dir.join(name);
         std::fs::write(&p, bytes).with_context(|| format!("writing {}", p.display()))
     };
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     write("reference.yaml", out.reference_yaml.as_bytes())?;
     for (name, body) in &out.feeds {
         write(name, body.as_bytes())?;
@@ -135,9 +141,9 @@ fn simulate(a: &cli::SimulateArgs) -> Result<()> {
         out.events,
         out.truth.instances.len(),
         out.events as f64 / secs.max(1e-9),
-        a.out.display()
+        dir.display()
     );
-    Ok(())
+    Ok(out)
 }
 
 /// `stockade eval`: scores incidents against a truth file.
@@ -201,7 +207,15 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Ledger { command: LedgerCommand::Verify { data } } => return ledger::verify(&data.data).await,
         Command::Verify { package, key } => return ledger::verify_package(&package, &key),
         Command::Eval(a) => eval(&a)?,
-        Command::Simulate(a) => simulate(&a)?,
+        Command::Simulate(a) => {
+            if a.to.is_some() {
+                stream::check(&a)?;
+            }
+            let out = simulate(&a)?;
+            if let Some(url) = &a.to {
+                stream::run(&a, &out, url).await?;
+            }
+        }
     }
     Ok(std::process::ExitCode::SUCCESS)
 }
