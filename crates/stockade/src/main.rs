@@ -117,33 +117,60 @@ pub fn sim_config(a: &cli::SimulateArgs) -> stockade_twin::sim::Config {
     }
 }
 
-/// `stockade simulate`: writes reference data, feeds and truth.json.
-fn simulate(a: &cli::SimulateArgs) -> Result<stockade_twin::sim::Output> {
+/// `stockade simulate`: writes reference data, feeds and truth.json, or
+/// (with --to) keeps them in memory for streaming, writing them too when
+/// --out is also given.
+fn simulate(a: &cli::SimulateArgs) -> Result<Option<stockade_twin::sim::Output>> {
     let started = std::time::Instant::now();
-    let out = stockade_twin::sim::simulate(&sim_config(a))?;
-    let Some(dir) = a.out.clone() else { return Ok(out) };
-    let write = |name: &str, bytes: &[u8]| {
+    let cfg = sim_config(a);
+    let write = |dir: &std::path::Path, name: &str, bytes: &[u8]| {
         let p = dir.join(name);
         std::fs::write(&p, bytes).with_context(|| format!("writing {}", p.display()))
     };
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    write("reference.yaml", out.reference_yaml.as_bytes())?;
-    for (name, body) in &out.feeds {
-        write(name, body.as_bytes())?;
+    let (summary, kept) = match (&a.out, &a.to) {
+        (Some(dir), None) => {
+            // Straight to the files as the days are generated: nothing grows in memory.
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            let names = stockade_twin::sim::feed_names();
+            let mut files = Vec::new();
+            for n in &names {
+                let p = dir.join(n);
+                let f = std::fs::File::create(&p).with_context(|| format!("writing {}", p.display()))?;
+                files.push(std::io::BufWriter::with_capacity(1 << 20, f));
+            }
+            let summary = {
+                let [a, b, c, d, e] = &mut files[..] else { bail!("five feeds") };
+                stockade_twin::sim::simulate_into(&cfg, [a, b, c, d, e]).context("simulating")?
+            };
+            ((summary.reference_yaml, summary.truth, summary.events), None)
+        }
+        _ => {
+            let out = stockade_twin::sim::simulate(&cfg)?;
+            if let Some(dir) = &a.out {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                for (name, body) in &out.feeds {
+                    write(dir, name, body.as_bytes())?;
+                }
+            }
+            ((out.reference_yaml.clone(), out.truth.clone(), out.events), Some(out))
+        }
+    };
+    let (reference_yaml, truth, events) = summary;
+    if let Some(dir) = &a.out {
+        write(dir, "reference.yaml", reference_yaml.as_bytes())?;
+        write(dir, "truth.json", &serde_json::to_vec_pretty(&truth)?)?;
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "simulated {} sites for {} days (seed {}): {events} events, {} scenario instances, in {secs:.2}s ({:.0} events/s) into {}",
+            a.sites,
+            a.days,
+            a.seed,
+            truth.instances.len(),
+            events as f64 / secs.max(1e-9),
+            dir.display()
+        );
     }
-    write("truth.json", &serde_json::to_vec_pretty(&out.truth)?)?;
-    let secs = started.elapsed().as_secs_f64();
-    eprintln!(
-        "simulated {} sites for {} days (seed {}): {} events, {} scenario instances, in {secs:.2}s ({:.0} events/s) into {}",
-        a.sites,
-        a.days,
-        a.seed,
-        out.events,
-        out.truth.instances.len(),
-        out.events as f64 / secs.max(1e-9),
-        dir.display()
-    );
-    Ok(out)
+    Ok(kept)
 }
 
 /// `stockade eval`: scores incidents against a truth file.
@@ -212,8 +239,8 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 stream::check(&a)?;
             }
             let out = simulate(&a)?;
-            if let Some(url) = &a.to {
-                stream::run(&a, &out, url).await?;
+            if let (Some(url), Some(out)) = (&a.to, &out) {
+                stream::run(&a, out, url).await?;
             }
         }
     }

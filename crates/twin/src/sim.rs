@@ -129,6 +129,8 @@ struct Person {
 
 struct Site {
     id: String,
+    /// Source-system names (`acs-s01`...), in [`SOURCES`] order.
+    sources: [String; 5],
     tz: Tz,
     people: Vec<Person>,
     /// stock[location][sku]
@@ -164,22 +166,24 @@ fn sku_value(k: usize) -> (f64, &'static str) {
 }
 
 /// The feeds, one per source system, and the events of the current day.
-struct Feeds {
+struct Feeds<'a> {
     day: Vec<(i64, u8, String)>,
     seq: [u64; 5],
-    out: [String; 5],
+    out: [&'a mut dyn std::io::Write; 5],
     skew_s: [i64; 5],
+    /// The first write error; generation stops reporting it.
+    failed: Option<std::io::Error>,
 }
 
 /// Source systems, in file order.
 const SOURCES: [&str; 5] = ["acs", "vms", "wms", "iam", "hr"];
 
-impl Feeds {
+impl Feeds<'_> {
     /// Adds an event: `body` is the kind-specific JSON fields after `"kind":`.
     /// Returns its reference for the truth.
     fn emit(&mut self, source: usize, site: &Site, at: DateTime<Utc>, kind: &str, body: &str) -> EventRef {
         self.seq[source] += 1;
-        let src = format!("{}-{}", SOURCES[source], site.id.to_ascii_lowercase());
+        let src = site.sources[source].clone();
         let id = format!("{}-{:08}", SOURCES[source], self.seq[source]);
         // The source system's clock is a little off.
         let stamped = at + Duration::seconds(self.skew_s[source]);
@@ -205,25 +209,65 @@ impl Feeds {
                 self.day.swap(i, j);
             }
         }
-        for (_, source, line) in self.day.drain(..) {
+        for (_, source, mut line) in self.day.drain(..) {
+            line.push('\n');
             let out = &mut self.out[source as usize];
-            out.push_str(&line);
-            out.push('\n');
-            if rng.chance(0.002) {
-                out.push_str(&line);
-                out.push('\n');
+            let twice = rng.chance(0.002);
+            let written = out
+                .write_all(line.as_bytes())
+                .and_then(|()| if twice { out.write_all(line.as_bytes()) } else { Ok(()) });
+            if let Err(e) = written
+                && self.failed.is_none()
+            {
+                self.failed = Some(e);
             }
         }
     }
 }
 
-/// The simulator's output.
+/// The simulator's output, held in memory.
 pub struct Output {
     pub reference_yaml: String,
     /// (file name, NDJSON content), one per source system.
     pub feeds: Vec<(String, String)>,
     pub truth: Truth,
     pub events: u64,
+}
+
+/// What a run produced besides the feeds it wrote.
+pub struct Summary {
+    pub reference_yaml: String,
+    pub truth: Truth,
+    pub events: u64,
+}
+
+/// Why a simulation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("writing the feeds: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The feed files, in the order [`simulate_into`] takes their writers.
+pub fn feed_names() -> [String; 5] {
+    SOURCES.map(|s| format!("{s}.ndjson"))
+}
+
+/// Runs the simulation in memory.
+pub fn simulate(cfg: &Config) -> Result<Output, SimError> {
+    let mut bufs: [Vec<u8>; 5] = Default::default();
+    let summary = {
+        let [a, b, c, d, e] = &mut bufs;
+        simulate_into(cfg, [a, b, c, d, e])?
+    };
+    let feeds = feed_names()
+        .into_iter()
+        .zip(bufs)
+        .map(|(name, body)| (name, String::from_utf8(body).unwrap_or_default()))
+        .collect();
+    Ok(Output { reference_yaml: summary.reference_yaml, feeds, truth: summary.truth, events: summary.events })
 }
 
 fn local(tz: &Tz, date: NaiveDate, h: u32, m: u32, s: u32) -> DateTime<Utc> {
@@ -241,8 +285,9 @@ fn fixed(t: DateTime<Utc>, tz: &Tz) -> DateTime<FixedOffset> {
     t.with_timezone(tz).fixed_offset()
 }
 
-/// Runs the simulation.
-pub fn simulate(cfg: &Config) -> Result<Output, ConfigError> {
+/// Runs the simulation, streaming each source system's feed into its writer
+/// (in [`feed_names`] order) as the days are generated.
+pub fn simulate_into(cfg: &Config, sinks: [&mut dyn std::io::Write; 5]) -> Result<Summary, SimError> {
     cfg.check()?;
     let mut rng = Rng::new(cfg.seed);
     let mut sites = Vec::new();
@@ -353,7 +398,8 @@ pub fn simulate(cfg: &Config) -> Result<Output, ConfigError> {
             );
         }
         let stock = vec![vec![0i64; SKUS as usize]; locations.len()];
-        sites.push(Site { id, tz, people, stock, locations });
+        let sources = SOURCES.map(|src| format!("{src}-{}", id.to_ascii_lowercase()));
+        sites.push(Site { id, sources, tz, people, stock, locations });
     }
     for (name, body) in [
         ("sites", &sec[0]),
@@ -372,12 +418,8 @@ pub fn simulate(cfg: &Config) -> Result<Output, ConfigError> {
         yaml.push_str(body);
     }
 
-    let mut feeds = Feeds {
-        day: Vec::new(),
-        seq: [0; 5],
-        out: Default::default(),
-        skew_s: [0, rng.range(-20, 20), rng.range(-5, 5), 0, 0],
-    };
+    let skew_s = [0, rng.range(-20, 20), rng.range(-5, 5), 0, 0];
+    let mut feeds = Feeds { day: Vec::new(), seq: [0; 5], out: sinks, skew_s, failed: None };
     // Scenario plan: (day, site, scenario), spread over the period.
     let mut plan = Vec::new();
     let kinds = Scenario::ALL;
@@ -415,6 +457,9 @@ pub fn simulate(cfg: &Config) -> Result<Output, ConfigError> {
             }
         }
         feeds.flush(&mut rng);
+        if let Some(e) = feeds.failed.take() {
+            return Err(SimError::Io(e));
+        }
     }
     let tz0 = sites.first().map(|s| s.tz).unwrap_or(chrono_tz::UTC);
     let from = local(&tz0, cfg.start, 0, 0, 0) - Duration::days(1);
@@ -434,12 +479,10 @@ pub fn simulate(cfg: &Config) -> Result<Output, ConfigError> {
         instances,
     };
     let events = feeds.seq.iter().sum();
-    Ok(Output {
-        reference_yaml: yaml,
-        feeds: SOURCES.iter().zip(feeds.out).map(|(s, body)| (format!("{s}.ndjson"), body)).collect(),
-        truth,
-        events,
-    })
+    for out in feeds.out {
+        out.flush()?;
+    }
+    Ok(Summary { reference_yaml: yaml, truth, events })
 }
 
 /// A GTIN-14 with a valid check digit for SKU `k`.
