@@ -45,6 +45,34 @@ pub enum Entry {
     Custody { evidence: String, n: u64, action: String, at_us: i64, commit: [u8; 32] },
 }
 
+/// Appends an event entry, as [`Entry::encode_into`] writes `Entry::Event`:
+/// the hot path (one per ingested event), without format machinery and
+/// without building an `Entry`.
+pub fn encode_event(
+    out: &mut Vec<u8>,
+    seq: u64,
+    received_us: i64,
+    commit: &[u8; 32],
+    epcis: Option<&str>,
+) -> Result<(), EntryError> {
+    if let Some(h) = epcis
+        && !valid_word(h)
+    {
+        return Err(EntryError::Malformed(format!("EPCIS hash {h:?}")));
+    }
+    out.extend_from_slice(b"stockade/event seq=");
+    push_uint(out, seq);
+    out.extend_from_slice(b" received=");
+    push_int(out, received_us);
+    out.extend_from_slice(b" commit=");
+    push_hex(out, commit);
+    if let Some(h) = epcis {
+        out.extend_from_slice(b" epcis=");
+        out.extend_from_slice(h.as_bytes());
+    }
+    Ok(())
+}
+
 fn push_hex(out: &mut Vec<u8>, bytes: &[u8; 32]) {
     let mut hex = [0u8; 64];
     // 64 bytes of room for 32 bytes: cannot fail.
@@ -94,22 +122,7 @@ impl Entry {
         let start = out.len();
         match self {
             Entry::Event { seq, received_us, commit, epcis } => {
-                // The hot path (one per ingested event): written without format machinery.
-                if let Some(h) = epcis
-                    && !valid_word(h)
-                {
-                    return Err(EntryError::Malformed(format!("EPCIS hash {h:?}")));
-                }
-                out.extend_from_slice(b"stockade/event seq=");
-                push_uint(out, *seq);
-                out.extend_from_slice(b" received=");
-                push_int(out, *received_us);
-                out.extend_from_slice(b" commit=");
-                push_hex(out, commit);
-                if let Some(h) = epcis {
-                    out.extend_from_slice(b" epcis=");
-                    out.extend_from_slice(h.as_bytes());
-                }
+                encode_event(out, *seq, *received_us, commit, epcis.as_deref())?;
             }
             Entry::Evidence { id, sha256, size, at_us, commit } => {
                 if !valid_word(id) {
@@ -232,10 +245,31 @@ impl SaltKey {
         salt
     }
 
-    /// The salt of event `seq`.
+    /// The salt of event `seq`: one half of the HMAC of its pair of events,
+    /// `HMAC-SHA256(key, "event" ‖ 0x00 ‖ (seq / 2) as 8 bytes BE)`, first 16
+    /// bytes for even seqs, last 16 for odd ones. (One HMAC serves two
+    /// events on the ingest path; disclosing one half reveals nothing of the
+    /// other.)
     pub fn event_salt(&self, seq: u64) -> [u8; 16] {
-        self.salt("event", &seq.to_be_bytes())
+        half(&self.event_pair(seq / 2), seq)
     }
+
+    /// The HMAC whose halves are the salts of events `2·pair` and `2·pair + 1`.
+    pub fn event_pair(&self, pair: u64) -> [u8; 32] {
+        let mut mac = self.mac.clone();
+        mac.update(b"event");
+        mac.update(&[0]);
+        mac.update(&pair.to_be_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// The half of a pair's HMAC that salts event `seq`.
+pub fn half(pair: &[u8; 32], seq: u64) -> [u8; 16] {
+    let mut salt = [0u8; 16];
+    let at = if seq % 2 == 0 { 0 } else { 16 };
+    salt.copy_from_slice(&pair[at..at + 16]);
+    salt
 }
 
 /// `SHA-256(salt ‖ digest)`, where `digest` is the SHA-256 of the content.
@@ -310,6 +344,8 @@ mod tests {
         let k = SaltKey::from_bytes([1; 32]).unwrap();
         assert_eq!(k.event_salt(1), k.event_salt(1));
         assert_ne!(k.event_salt(1), k.event_salt(2));
+        assert_ne!(k.event_salt(2), k.event_salt(3), "the two halves of a pair differ");
+        assert_eq!(k.event_salt(3), half(&k.event_pair(1), 3));
         assert_ne!(k.salt("custody", b"x"), k.salt("evidence", b"x"));
         assert_ne!(k.event_salt(1), SaltKey::from_bytes([2; 32]).unwrap().event_salt(1));
         let d = sha256(b"payload");

@@ -155,16 +155,20 @@ async fn ledger_stage(ledger: Arc<Ledger>, mut rx: mpsc::Receiver<Stored>, faile
             }
             continue;
         }
-        let mut entries = Vec::new();
-        for g in &groups {
-            if let Ok(v) = &g.outcome {
-                entries.extend(ledger.event_entries(g.events.iter().zip(v).filter_map(|(e, a)| match a {
+        let accepted = groups.iter().flat_map(|g| match &g.outcome {
+            Ok(v) => g
+                .events
+                .iter()
+                .zip(v)
+                .filter_map(|(e, a)| match a {
                     Appended::Accepted(seq) => Some((*seq as u64, e)),
                     Appended::Duplicate => None,
-                })));
-            }
-        }
-        let result = if entries.is_empty() { Ok(0) } else { blocking(|| ledger.append(&entries)) };
+                })
+                .collect::<Vec<_>>(),
+            Err(_) => Vec::new(),
+        });
+        let accepted: Vec<(u64, &NewEvent)> = accepted.collect();
+        let result = if accepted.is_empty() { Ok(0) } else { blocking(|| ledger.append_events(accepted)) };
         match result {
             Ok(_) => {
                 for g in groups {

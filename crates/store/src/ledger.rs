@@ -34,6 +34,52 @@ use stockade_ledger::checkpoint::{Checkpoint, LogKey};
 use stockade_ledger::entry::{Entry, SaltKey, commitment};
 use stockade_ledger::{Hash, Tree, TreeError, leaf_hash};
 
+/// Records being prepared for one write: encoded, checksummed and leaf-hashed
+/// outside any lock.
+struct Batch {
+    buf: Vec<u8>,
+    leaves: Vec<Hash>,
+    /// End offset of each record in `buf`.
+    ends: Vec<u64>,
+    /// (event seq, position in the batch) of the event leaves.
+    events: Vec<(u64, usize)>,
+}
+
+impl Batch {
+    fn with_capacity(n: usize) -> Batch {
+        Batch {
+            buf: Vec::with_capacity(n * 136),
+            leaves: Vec::with_capacity(n),
+            ends: Vec::with_capacity(n),
+            events: Vec::new(),
+        }
+    }
+
+    /// Adds one record whose entry `encode` writes.
+    fn add(
+        &mut self,
+        event_seq: Option<u64>,
+        encode: impl FnOnce(&mut Vec<u8>) -> std::result::Result<(), stockade_ledger::entry::EntryError>,
+    ) -> Result<()> {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(&[0; 8]);
+        if let Err(err) = encode(&mut self.buf) {
+            self.buf.truncate(start);
+            return Err(corrupt(err.to_string()));
+        }
+        let body = &self.buf[start + 8..];
+        let (len, crc, leaf) = (body.len() as u32, crc32fast::hash(body), leaf_hash(body));
+        self.buf[start..start + 4].copy_from_slice(&len.to_le_bytes());
+        self.buf[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+        if let Some(seq) = event_seq {
+            self.events.push((seq, self.leaves.len()));
+        }
+        self.leaves.push(leaf);
+        self.ends.push(self.buf.len() as u64);
+        Ok(())
+    }
+}
+
 /// A signed checkpoint and what it says.
 #[derive(Debug, Clone)]
 pub struct SignedCheckpoint {
@@ -207,53 +253,62 @@ impl Ledger {
 
     /// Appends entries durably; returns the index of the first.
     pub fn append(&self, entries: &[Entry]) -> Result<u64> {
-        // Records are encoded in place; the leaf hashes read them from the buffer.
-        let mut buf = Vec::with_capacity(entries.len() * 160);
-        let mut leaves = Vec::with_capacity(entries.len());
-        let mut ends = Vec::with_capacity(entries.len());
+        let mut batch = Batch::with_capacity(entries.len());
         for e in entries {
-            let start = buf.len();
-            buf.extend_from_slice(&[0; 8]);
-            e.encode_into(&mut buf).map_err(|err| corrupt(err.to_string()))?;
-            let body = &buf[start + 8..];
-            let (len, crc, leaf) = (body.len() as u32, crc32fast::hash(body), leaf_hash(body));
-            buf[start..start + 4].copy_from_slice(&len.to_le_bytes());
-            buf[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
-            leaves.push(leaf);
-            ends.push(buf.len() as u64);
+            let seq = if let Entry::Event { seq, .. } = e { Some(*seq) } else { None };
+            batch.add(seq, |out| e.encode_into(out))?;
         }
+        self.commit(batch)
+    }
+
+    /// Appends the leaves of newly stored events (`seq`s from the store),
+    /// encoding them straight from the events: the ingest path.
+    pub fn append_events<'a>(&self, stored: impl IntoIterator<Item = (u64, &'a NewEvent)>) -> Result<u64> {
+        let mut batch = Batch::with_capacity(0);
+        let mut pair: Option<(u64, [u8; 32])> = None;
+        for (seq, e) in stored {
+            let salts = match pair {
+                Some((p, s)) if p == seq / 2 => s,
+                _ => {
+                    let s = self.salt.event_pair(seq / 2);
+                    pair = Some((seq / 2, s));
+                    s
+                }
+            };
+            let commit = commitment(&stockade_ledger::entry::half(&salts, seq), &e.hash);
+            batch.add(Some(seq), |out| {
+                stockade_ledger::entry::encode_event(out, seq, e.received_us, &commit, e.epcis_hash.as_deref())
+            })?;
+        }
+        self.commit(batch)
+    }
+
+    /// Writes a batch's records with one `fdatasync`, then adds its leaves to the tree.
+    fn commit(&self, batch: Batch) -> Result<u64> {
+        let Batch { buf, leaves, ends, events } = batch;
         let path = self.dir.join("entries");
         let writer = self.writer.lock().map_err(|_| corrupt("lock poisoned".into()))?;
         // Checked under the writer lock: event leaves stay in seq order.
         let mut last_seq = self.last_event_seq();
-        for e in entries {
-            if let Entry::Event { seq, .. } = e {
-                if *seq <= last_seq {
-                    return Err(corrupt(format!("event {seq} would follow event {last_seq} in the log")));
-                }
-                last_seq = *seq;
+        for (seq, _) in &events {
+            if *seq <= last_seq {
+                return Err(corrupt(format!("event {seq} would follow event {last_seq} in the log")));
             }
+            last_seq = *seq;
         }
         (&*writer).write_all(&buf).and_then(|()| writer.sync_data()).map_err(|e| io(&path, e))?;
         let mut st = self.state.write().map_err(|_| corrupt("lock poisoned".into()))?;
         let first = st.tree.size();
         let base = st.offsets.last().copied().unwrap_or(0);
-        for ((e, leaf), end) in entries.iter().zip(leaves).zip(ends) {
+        let mut events = events.into_iter().peekable();
+        for (i, (leaf, end)) in leaves.into_iter().zip(ends).enumerate() {
             let index = st.tree.push(leaf);
             st.offsets.push(base + end);
-            if let Entry::Event { seq, .. } = e {
-                st.events.push((*seq, index));
+            if let Some((seq, _)) = events.next_if(|(_, at)| *at == i) {
+                st.events.push((seq, index));
             }
         }
         Ok(first)
-    }
-
-    /// The entries of a group of newly stored events (`seq`s from the store).
-    pub fn event_entries<'a>(&self, stored: impl IntoIterator<Item = (u64, &'a NewEvent)>) -> Vec<Entry> {
-        stored
-            .into_iter()
-            .map(|(seq, e)| event_entry(&self.salt, seq, e.received_us, &e.hash, e.epcis_hash.clone()))
-            .collect()
     }
 
     /// Gives every stored event after the last one with a leaf its leaf.
