@@ -267,7 +267,7 @@ impl SaltKey {
 /// The half of a pair's HMAC that salts event `seq`.
 pub fn half(pair: &[u8; 32], seq: u64) -> [u8; 16] {
     let mut salt = [0u8; 16];
-    let at = if seq % 2 == 0 { 0 } else { 16 };
+    let at = if seq.is_multiple_of(2) { 0 } else { 16 };
     salt.copy_from_slice(&pair[at..at + 16]);
     salt
 }
