@@ -535,6 +535,9 @@ async fn evidence_is_collected_read_with_custody_and_held() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["x-evidence-sha256"], sha.as_str());
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff", "uploaded content is never sniffed or run");
+    assert!(r.headers()["content-security-policy"].to_str().unwrap().starts_with("sandbox"));
+    assert_eq!(r.headers()["cache-control"], "no-store");
     assert_eq!(r.bytes().await.unwrap().to_vec(), clip);
     let path = format!("/api/v1/evidence/{id}/content?purpose=view&reason=");
     assert_eq!(s.get(&path, Some(&s.analyst)).await.0, StatusCode::BAD_REQUEST, "a reason is required");

@@ -251,11 +251,16 @@ pub async fn content(
         Action::Downloaded => format!("attachment; filename=\"{}\"", record.id),
         _ => "inline".to_owned(),
     };
+    // The media type is the uploader's word: never let a browser sniff or
+    // run what it serves (an uploaded page must not script this origin).
     Ok((
         [
             (header::CONTENT_TYPE, record.media_type.clone()),
             (header::CONTENT_DISPOSITION, disposition),
             (header::HeaderName::from_static("x-evidence-sha256"), record.sha256.clone()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (header::CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'".to_owned()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
         Body::from_stream(stream),
     )
