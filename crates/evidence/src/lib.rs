@@ -151,6 +151,38 @@ impl CustodyRecord {
     }
 }
 
+/// An administrative act, recorded in the audit trail and the ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Position in the trail, from 1.
+    pub n: u64,
+    /// `token_created`, `reference_imported`, ...
+    pub action: String,
+    pub actor: String,
+    pub at_us: i64,
+    /// What was done, in the act's own terms.
+    pub detail: serde_json::Value,
+}
+
+impl AuditRecord {
+    pub fn canonical(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn salt(&self, key: &SaltKey) -> [u8; 16] {
+        key.salt("audit", &self.n.to_be_bytes())
+    }
+
+    pub fn entry(&self, salt: &[u8; 16]) -> Entry {
+        Entry::Audit {
+            n: self.n,
+            action: self.action.clone(),
+            at_us: self.at_us,
+            commit: commitment(salt, &sha256(&self.canonical())),
+        }
+    }
+}
+
 /// The state of an item, derived from its chain.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CustodyState {

@@ -18,6 +18,7 @@
 //! stockade/event seq=17 received=1732603200000000 commit=<64 hex>[ epcis=ni:///sha-256;<hex>?ver=CBV2.0]
 //! stockade/evidence id=ev_x sha256=<64 hex> size=1048576 at=1732603200000000 commit=<64 hex>
 //! stockade/custody evidence=ev_x n=3 action=download at=1732603200000000 commit=<64 hex>
+//! stockade/audit n=12 action=token_created at=1732603200000000 commit=<64 hex>
 //! ```
 //!
 //! `epcis` is the CBV 2.0 event hash of an event captured from EPCIS, so a
@@ -43,6 +44,9 @@ pub enum Entry {
     /// An action on evidence (collected, viewed, downloaded, exported,
     /// transferred, sealed, hold set or lifted, expired): record `n` of its custody chain.
     Custody { evidence: String, n: u64, action: String, at_us: i64, commit: [u8; 32] },
+    /// An administrative act (a token created, reference data imported...):
+    /// record `n` of the audit trail.
+    Audit { n: u64, action: String, at_us: i64, commit: [u8; 32] },
 }
 
 /// Appends an event entry, as [`Entry::encode_into`] writes `Entry::Event`:
@@ -149,6 +153,15 @@ impl Entry {
                     .as_bytes(),
                 );
             }
+            Entry::Audit { n, action, at_us, commit } => {
+                if !valid_word(action) {
+                    return Err(EntryError::Malformed(format!("audit action {action:?}")));
+                }
+                out.extend_from_slice(
+                    format!("stockade/audit n={n} action={action} at={at_us} commit={}", hex::encode(commit))
+                        .as_bytes(),
+                );
+            }
         }
         if out.len() - start > usize::from(u16::MAX) {
             out.truncate(start);
@@ -188,6 +201,12 @@ impl Entry {
             },
             "stockade/custody" => Entry::Custody {
                 evidence: get("evidence")?.to_owned(),
+                n: num("n")?,
+                action: get("action")?.to_owned(),
+                at_us: int("at")?,
+                commit: hash("commit")?,
+            },
+            "stockade/audit" => Entry::Audit {
                 n: num("n")?,
                 action: get("action")?.to_owned(),
                 at_us: int("at")?,
@@ -300,6 +319,7 @@ mod tests {
             },
             Entry::Evidence { id: "ev_1".into(), sha256: [1; 32], size: 9, at_us: 3, commit: [2; 32] },
             Entry::Custody { evidence: "ev_1".into(), n: 2, action: "download".into(), at_us: 4, commit: [3; 32] },
+            Entry::Audit { n: 7, action: "token_created".into(), at_us: 5, commit: [4; 32] },
         ]
     }
 

@@ -277,6 +277,7 @@ async fn openapi_covers_every_route_and_metrics_count_events() {
         "/api/v1/evidence/{id}/content",
         "/api/v1/evidence/{id}/custody",
         "/api/v1/incidents/{incident}/package",
+        "/api/v1/audit",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing from OpenAPI");
     }
@@ -356,7 +357,7 @@ async fn every_event_has_a_leaf_that_proves_against_a_signed_checkpoint() {
     let vkey = info["verifier_key"].as_str().unwrap().to_owned();
     assert!(vkey.starts_with("stockade.test/ledger+"), "{vkey}");
     let events = EVENTS.lines().filter(|l| !l.trim().is_empty()).count() as u64;
-    assert_eq!(info["size"].as_u64(), Some(events), "one leaf per accepted event");
+    assert_eq!(info["size"].as_u64(), Some(events + 1), "one leaf per accepted event, and the import's audit record");
 
     // The proof of event 3 verifies against the signed checkpoint it comes with.
     let (st, _, p) = s.get("/api/v1/ledger/events/3/proof", Some(&s.analyst)).await;
@@ -709,4 +710,24 @@ async fn packages_verify_offline_and_expiry_keeps_the_log_whole() {
     assert_eq!(s.get("/api/v1/incidents/INC-1/package?reason=x&events=a", analyst).await.0, StatusCode::BAD_REQUEST);
     assert_eq!(s.get("/api/v1/incidents/INC-1/package?reason=x&events=99999", analyst).await.0, StatusCode::NOT_FOUND);
     assert_eq!(s.get("/api/v1/incidents/INC-1/package?reason=x", Some(&s.ingest)).await.0, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn administrative_acts_are_audited_in_the_ledger() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    s.load_examples().await;
+    let (st, _, trail) = s.get("/api/v1/audit", Some(&s.admin)).await;
+    assert_eq!(st, StatusCode::OK, "{trail}");
+    let first = &trail[0];
+    assert_eq!(first["record"]["n"], 1);
+    assert_eq!(first["record"]["action"], "reference_imported");
+    assert!(first["record"]["actor"].as_str().unwrap().starts_with("test (token "), "{first}");
+    assert_eq!(first["record"]["detail"]["via"], "api");
+    let leaf = first["leaf_index"].as_u64().unwrap();
+    let (_, _, p) = s.get(&format!("/api/v1/ledger/leaves/{leaf}/proof"), Some(&s.admin)).await;
+    assert!(p["entry"].as_str().unwrap().starts_with("stockade/audit n=1 action=reference_imported "), "{p}");
+    assert!(!p["entry"].as_str().unwrap().contains("test"), "no actor in the public leaf");
+    assert_eq!(s.get("/api/v1/audit", Some(&s.analyst)).await.0, StatusCode::FORBIDDEN);
+    let (_, _, none) = s.get("/api/v1/audit?after=1", Some(&s.admin)).await;
+    assert_eq!(none, json!([]));
 }

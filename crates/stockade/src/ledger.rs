@@ -66,13 +66,14 @@ pub async fn verify(data: &std::path::Path) -> Result<ExitCode> {
             checked += 1;
         }
     }
-    let (evidence, custody) = check_evidence(&ledger, &*store, &data.join("vault"), &mut failures).await?;
+    let (evidence, custody, audits) = check_evidence(&ledger, &*store, &data.join("vault"), &mut failures).await?;
     let leaves_without_event = ledger.last_event_seq().saturating_sub(after.max(0) as u64);
     if leaves_without_event > 0 {
         failures.push(format!("{leaves_without_event} event leaves name events the store does not hold"));
     }
     println!("events: {checked} match their leaves");
     println!("evidence: {evidence} items match their leaves and their files; {custody} custody entries match theirs");
+    println!("audit: {audits} records match their leaves");
     if unlogged > 0 {
         println!(
             "events: {unlogged} stored but not yet in the log (a crash before the ledger's sync); they get their \
@@ -100,10 +101,10 @@ async fn check_evidence(
     store: &dyn stockade_store::Store,
     vault_dir: &std::path::Path,
     failures: &mut Vec<String>,
-) -> Result<(u64, u64)> {
+) -> Result<(u64, u64, u64)> {
     let vault = stockade_store::vault::Vault::open(vault_dir)?;
     let salts = ledger.salt_key();
-    let (mut items, mut entries) = (0u64, 0u64);
+    let (mut items, mut entries, mut audits) = (0u64, 0u64, 0u64);
     let size = ledger.size();
     let mut start = 0u64;
     while start < size {
@@ -142,6 +143,19 @@ async fn check_evidence(
                     }
                     items += 1;
                 }
+                Entry::Audit { n, .. } => match store.audit(n.saturating_sub(1), 1).await?.pop() {
+                    Some(a)
+                        if a.record.n == n
+                            && a.leaf_index == leaf
+                            && a.record.entry(&a.record.salt(salts)).encode()? == bytes =>
+                    {
+                        audits += 1
+                    }
+                    Some(_) => {
+                        failures.push(format!("audit #{n} (leaf {leaf}): its record is not what the leaf commits to"))
+                    }
+                    None => failures.push(format!("leaf {leaf}: audit #{n} has no record in the store")),
+                },
                 Entry::Custody { evidence, n, .. } => {
                     let chain = store.custody(&evidence).await?;
                     match chain.iter().find(|c| c.record.n == n) {
@@ -160,7 +174,7 @@ async fn check_evidence(
         }
         start += n;
     }
-    Ok((items, entries))
+    Ok((items, entries, audits))
 }
 
 /// `stockade verify PACKAGE --key KEY`.

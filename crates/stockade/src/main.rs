@@ -51,6 +51,12 @@ fn init_logs(format: LogFormat) {
     }
 }
 
+/// How audit records name a command-line user: the OS account.
+fn cli_actor() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    format!("cli ({user})")
+}
+
 /// Origin given to a new evidence ledger (`--ledger-origin`), set once at start.
 static LEDGER_ORIGIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
@@ -215,14 +221,30 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             let Some(role) = Role::parse(&role) else {
                 bail!("unknown role {role:?}: use ingest, analyst or admin");
             };
-            let store = open_store(&data.data).await?;
+            let opened = open(&data.data).await?;
+            let store = opened.store.clone();
             let (record, secret) = stockade_server::auth::create_token(&*store, &*clock, role, &name).await?;
+            let detail = serde_json::json!({ "token": record.id, "role": role.as_str(), "name": name });
+            stockade_server::audit::record(&*store, &opened.ledger, &*clock, "token_created", &cli_actor(), detail)
+                .await?;
             eprintln!("created {} token {} ({name}); it is shown only once:", role.as_str(), record.id);
             println!("{secret}");
         }
         Command::Import(a) => {
-            let intake = open(&a.data.data).await?.intake(clock, Default::default()).await?;
+            let opened = open(&a.data.data).await?;
+            let intake = opened.intake(clock.clone(), Default::default()).await?;
             let n = files::import(&intake, &a.files).await?;
+            let names: Vec<String> = a.files.iter().map(|f| f.display().to_string()).collect();
+            let detail = serde_json::json!({ "records": n, "files": names, "via": "cli" });
+            stockade_server::audit::record(
+                &*opened.store,
+                &opened.ledger,
+                &*clock,
+                "reference_imported",
+                &cli_actor(),
+                detail,
+            )
+            .await?;
             eprintln!("imported {n} reference records");
         }
         Command::Ingest(a) => return files::ingest(a, clock).await,

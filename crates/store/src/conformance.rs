@@ -47,6 +47,29 @@ where
     tokens_hash_only_and_revoke(&*fresh().await).await;
     event_queries_filter(&*fresh().await).await;
     evidence_and_custody(&*fresh().await).await;
+    audit_trail(&*fresh().await).await;
+}
+
+/// The audit trail: in order, one record per position.
+pub async fn audit_trail(s: &dyn Store) {
+    use stockade_evidence::AuditRecord;
+    let rec = |n: u64| StoredAudit {
+        record: AuditRecord {
+            n,
+            action: "token_created".into(),
+            actor: "cli".into(),
+            at_us: n as i64,
+            detail: serde_json::json!({"role": "admin"}),
+        },
+        leaf_index: 100 + n,
+    };
+    for n in 1..=3 {
+        s.add_audit(&rec(n)).await.unwrap();
+    }
+    assert!(matches!(s.add_audit(&rec(2)).await, Err(StoreError::Conflict(_))));
+    let all = s.audit(0, 10).await.unwrap();
+    assert_eq!(all, vec![rec(1), rec(2), rec(3)]);
+    assert_eq!(s.audit(1, 1).await.unwrap(), vec![rec(2)]);
 }
 
 /// Evidence records and custody chains: stored whole, in order, one entry per position.

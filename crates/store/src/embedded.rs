@@ -241,6 +241,14 @@ impl Store for EmbeddedStore {
         self.sql.live_evidence_with_file(sha256).await
     }
 
+    async fn add_audit(&self, a: &StoredAudit) -> Result<()> {
+        self.sql.add_audit(a).await
+    }
+
+    async fn audit(&self, after: u64, limit: u32) -> Result<Vec<StoredAudit>> {
+        self.sql.audit(after, limit).await
+    }
+
     async fn evidence_due(&self, now_us: i64) -> Result<Vec<StoredEvidence>> {
         self.sql.evidence_due(now_us).await
     }

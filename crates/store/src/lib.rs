@@ -226,6 +226,12 @@ pub trait Store: Send + Sync + 'static {
     /// The evidence items of an incident, oldest first.
     async fn incident_evidence(&self, incident: &str) -> Result<Vec<StoredEvidence>>;
 
+    /// Appends audit record `n`; [`StoreError::Conflict`] if `n` exists.
+    async fn add_audit(&self, a: &StoredAudit) -> Result<()>;
+
+    /// Audit records after `after`, in order.
+    async fn audit(&self, after: u64, limit: u32) -> Result<Vec<StoredAudit>>;
+
     /// How many unexpired items have this file (files are shared by content).
     async fn live_evidence_with_file(&self, sha256: &str) -> Result<u64>;
 
@@ -247,6 +253,13 @@ pub struct StoredEvidence {
     pub record: stockade_evidence::EvidenceRecord,
     pub leaf_index: u64,
     pub expired_us: Option<i64>,
+}
+
+/// An audit record as stored, with its leaf.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAudit {
+    pub record: stockade_evidence::AuditRecord,
+    pub leaf_index: u64,
 }
 
 /// A custody record as stored, with its leaf.

@@ -34,18 +34,20 @@ pub struct SqlStore {
 }
 
 fn migrations(dialect: Dialect) -> Migrator {
-    let files: [(&'static str, &'static str); 4] = match dialect {
+    let files: [(&'static str, &'static str); 5] = match dialect {
         Dialect::Sqlite => [
             ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
             ("projection", include_str!("../migrations/sqlite/0002_projection.sql")),
             ("book snapshot", include_str!("../migrations/sqlite/0003_book_snapshot.sql")),
             ("evidence", include_str!("../migrations/sqlite/0004_evidence.sql")),
+            ("audit", include_str!("../migrations/sqlite/0005_audit.sql")),
         ],
         Dialect::Postgres => [
             ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
             ("projection", include_str!("../migrations/postgres/0002_projection.sql")),
             ("book snapshot", include_str!("../migrations/postgres/0003_book_snapshot.sql")),
             ("evidence", include_str!("../migrations/postgres/0004_evidence.sql")),
+            ("audit", include_str!("../migrations/postgres/0005_audit.sql")),
         ],
     };
     Migrator::with_migrations(
@@ -514,6 +516,42 @@ impl Store for SqlStore {
                 .fetch_all(&self.reader)
                 .await?;
         rows.iter().map(evidence_row).collect()
+    }
+
+    async fn add_audit(&self, a: &StoredAudit) -> Result<()> {
+        let json = String::from_utf8(a.record.canonical()).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        let inserted = sqlx::query("INSERT INTO audit (n, record, leaf_index) VALUES ($1,$2,$3)")
+            .bind(a.record.n as i64)
+            .bind(json)
+            .bind(a.leaf_index as i64)
+            .execute(&self.writer)
+            .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(err) if is_unique_violation(&err) => {
+                Err(StoreError::Conflict(format!("audit record {} exists", a.record.n)))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn audit(&self, after: u64, limit: u32) -> Result<Vec<StoredAudit>> {
+        let rows = sqlx::query("SELECT record, leaf_index FROM audit WHERE n > $1 ORDER BY n LIMIT $2")
+            .bind(after as i64)
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let json: String = r.try_get(0)?;
+                let leaf: i64 = r.try_get(1)?;
+                Ok(StoredAudit {
+                    record: serde_json::from_str(&json)
+                        .map_err(|e| StoreError::Corrupt(format!("audit record: {e}")))?,
+                    leaf_index: leaf as u64,
+                })
+            })
+            .collect()
     }
 
     async fn live_evidence_with_file(&self, sha256: &str) -> Result<u64> {

@@ -309,3 +309,37 @@ pub fn spawn_checkpointer(ledger: Arc<Ledger>, every: std::time::Duration) -> to
         }
     })
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Records after this number (paging cursor).
+    #[serde(default)]
+    pub after: u64,
+    /// At most this many (default 100, at most 10,000).
+    pub limit: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditView {
+    #[schema(value_type = Object)]
+    pub record: stockade_evidence::AuditRecord,
+    pub leaf_index: u64,
+}
+
+/// The audit trail of administrative acts (tokens created, reference data
+/// imported), each with its ledger leaf.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "ledger", params(AuditQuery),
+    responses((status = 200, body = Vec<AuditView>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn audit(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Vec<AuditView>>, Problem> {
+    caller.require(Permission::Admin)?;
+    let rows = st.store.audit(q.after, q.limit.unwrap_or(100).clamp(1, 10_000)).await?;
+    Ok(Json(rows.into_iter().map(|a| AuditView { record: a.record, leaf_index: a.leaf_index }).collect()))
+}

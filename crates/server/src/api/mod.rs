@@ -41,6 +41,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ledger::event_proof))
         .routes(routes!(ledger::leaf_proof))
         .routes(routes!(ledger::consistency))
+        .routes(routes!(ledger::audit))
         .routes(routes!(evidence::collect))
         .routes(routes!(evidence::expire))
         .routes(routes!(evidence::item))

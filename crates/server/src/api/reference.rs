@@ -71,6 +71,10 @@ pub async fn post_reference(
         other => return Err(Problem::unsupported_media(other, "application/json or application/yaml")),
     };
     let written = st.intake.import_reference(data).await.map_err(import_problem)?;
+    if let Some(ledger) = st.intake.ledger() {
+        let detail = serde_json::json!({ "records": written, "via": "api" });
+        crate::audit::record(&*st.store, ledger, &*st.clock, "reference_imported", &caller.actor(), detail).await?;
+    }
     Ok(Json(ImportReport { written }))
 }
 

@@ -1,0 +1,49 @@
+//! The audit trail: administrative acts (a token created, reference data
+//! imported) as records in the store and leaves in the evidence ledger.
+//! Evidence access is audited by its chain of custody (`custody`).
+//!
+//! Invariant: records are numbered from 1 without gaps, one at a time in
+//! this process, and a record's leaf is durable before its row is written.
+
+use serde::Serialize;
+use std::sync::Arc;
+use stockade_evidence::AuditRecord;
+use stockade_model::clock::Clock;
+use stockade_store::{Ledger, Store, StoreError, StoredAudit};
+
+/// One writer of the trail at a time.
+static TRAIL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Records an act: the next record of the trail and its leaf.
+pub async fn record(
+    store: &dyn Store,
+    ledger: &Arc<Ledger>,
+    clock: &dyn Clock,
+    action: &str,
+    actor: &str,
+    detail: impl Serialize,
+) -> Result<StoredAudit, StoreError> {
+    let _one = TRAIL.lock().await;
+    let mut last = 0;
+    loop {
+        let page = store.audit(last, 10_000).await?;
+        match page.last() {
+            Some(a) => last = a.record.n,
+            None => break,
+        }
+    }
+    let record = AuditRecord {
+        n: last + 1,
+        action: action.to_owned(),
+        actor: actor.to_owned(),
+        at_us: clock.now().timestamp_micros(),
+        detail: serde_json::to_value(detail).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+    };
+    let entry = record.entry(&record.salt(ledger.salt_key()));
+    let l = ledger.clone();
+    let leaf =
+        tokio::task::spawn_blocking(move || l.append(&[entry])).await.map_err(|e| StoreError::Io(e.to_string()))??;
+    let stored = StoredAudit { record, leaf_index: leaf };
+    store.add_audit(&stored).await?;
+    Ok(stored)
+}
