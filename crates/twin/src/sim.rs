@@ -115,6 +115,18 @@ const ROLES: [(&str, u32, &[&str]); 8] = [
     ("security", 2, &["DOCK", "CAGE", "IT"]),
 ];
 const SKUS: u32 = 200;
+/// Order lines picked per picker-hour: WERC's DC Measures median, 30 lines
+/// picked and shipped per hour (docs/SIMULATOR.md).
+const PICK_LINES_PER_HOUR: i64 = 30;
+/// Share of pick lines where another SKU of the bin is taken (assumed).
+const MISPICK_RATE: f64 = 0.005;
+/// Units lost without a record, per unit shipped: NRF's 2023 survey puts
+/// shrink at 1.6% of sales, 27% of it process and control failures.
+const UNRECORDED_LOSS_RATE: f64 = 0.016 * 0.27;
+/// Share of counts off by one (assumed).
+const MISCOUNT_RATE: f64 = 0.03;
+/// Cycle counts per site per working day.
+const COUNTS_PER_DAY: u64 = 40;
 const AISLES: u32 = 40;
 const CAGE_BINS: u32 = 6;
 
@@ -133,13 +145,20 @@ struct Site {
     sources: [String; 5],
     tz: Tz,
     people: Vec<Person>,
-    /// stock[location][sku]
+    /// The book: stock[location][sku], as the recorded events say.
     stock: Vec<Vec<i64>>,
+    /// Units the book shows that are not physically there (unrecorded
+    /// process losses, mis-picks): physical = stock - lost.
+    lost: Vec<Vec<i64>>,
     /// Location ids: aisles, then cage bins, then DOCK-IN, then PACK.
     locations: Vec<String>,
 }
 
 impl Site {
+    fn physical(&self, loc: usize, k: usize) -> i64 {
+        self.stock[loc][k] - self.lost[loc][k]
+    }
+
     fn dock_in(&self) -> usize {
         self.locations.len() - 2
     }
@@ -398,8 +417,9 @@ pub fn simulate_into(cfg: &Config, sinks: [&mut dyn std::io::Write; 5]) -> Resul
             );
         }
         let stock = vec![vec![0i64; SKUS as usize]; locations.len()];
+        let lost = stock.clone();
         let sources = SOURCES.map(|src| format!("{src}-{}", id.to_ascii_lowercase()));
-        sites.push(Site { id, sources, tz, people, stock, locations });
+        sites.push(Site { id, sources, tz, people, stock, lost, locations });
     }
     for (name, body) in [
         ("sites", &sec[0]),
@@ -440,6 +460,23 @@ pub fn simulate_into(cfg: &Config, sinks: [&mut dyn std::io::Write; 5]) -> Resul
     let mut instances = Vec::new();
     let mut terminated: Vec<Vec<usize>> = vec![Vec::new(); sites.len()];
 
+    // Opening balances: what the storage held before the first day.
+    for site in sites.iter_mut() {
+        let at = local(&site.tz, cfg.start, 5, 0, 0);
+        for loc in 0..(AISLES + CAGE_BINS) as usize {
+            for _ in 0..5 {
+                let k = rng.below(u64::from(SKUS)) as usize;
+                let q = rng.range(100, 300);
+                site.stock[loc][k] += q;
+                let body = format!(
+                    r#""sku":"{}","quantity":{q},"to_location":"{}","reference":"OPENING-BALANCE""#,
+                    sku_id(k),
+                    site.locations[loc]
+                );
+                f_opening(&mut feeds, site, at, &body);
+            }
+        }
+    }
     for d in 0..cfg.days {
         let date = cfg.start + Duration::days(i64::from(d));
         let weekday = date.weekday();
@@ -569,10 +606,10 @@ fn operate_day(site: &mut Site, gone: &[usize], date: NaiveDate, rng: &mut Rng, 
     }
     // Receiving: trucks against advance shipping notices, then put-away.
     let dock_in = site.dock_in();
-    for truck in 0..rng.range(2, 4) {
+    for truck in 0..rng.range(6, 10) {
         let asn = format!("ASN-{}-{}-{truck}", sid, date.format("%m%d"));
         let carrier = if rng.chance(0.7) { "V-CARRIER-1" } else { "V-CARRIER-2" };
-        let arrive = local(&tz, date, 7 + 2 * truck as u32, rng.range(0, 40) as u32, 0);
+        let arrive = local(&tz, date, 6 + truck as u32, rng.range(0, 40) as u32, 0);
         let receiver = site
             .people
             .iter()
@@ -580,9 +617,9 @@ fn operate_day(site: &mut Site, gone: &[usize], date: NaiveDate, rng: &mut Rng, 
             .nth(rng.below(4) as usize)
             .map(|p| p.id.clone())
             .unwrap_or_default();
-        for line in 0..rng.range(5, 15) {
+        for line in 0..rng.range(15, 35) {
             let k = rng.below(u64::from(SKUS)) as usize;
-            let q = rng.range(20, 200);
+            let q = rng.range(20, 100);
             let t = arrive + Duration::seconds(line * 40);
             f.emit(2, site, t, "inventory.received", &format!(
                 r#""sku":"{}","quantity":{q},"to_location":"{}","reference":"{asn}","vendor":"{carrier}","person":"{receiver}""#,
@@ -607,21 +644,36 @@ fn operate_day(site: &mut Site, gone: &[usize], date: NaiveDate, rng: &mut Rng, 
             site.stock[to][k] += q;
         }
     }
-    // Picking waves, packing and shipping.
+    // Picking waves, packing and shipping: every two hours, as many lines
+    // as the shift's pickers pick at WERC's median rate (see SIMULATOR.md).
     let pack = site.pack();
-    for (wave, hour) in [(0u32, 9u32), (1, 12), (2, 15)] {
+    let pickers_per_shift = site.people.iter().filter(|p| p.role == "picker").count() as i64 / 2;
+    let mut shipped_units = 0i64;
+    for (wave, hour) in [(0u32, 7u32), (1, 9), (2, 11), (3, 15), (4, 17), (5, 19)] {
         let order_base = format!("SO-{}-{}-{wave}", sid, date.format("%m%d"));
-        for line in 0..rng.range(30, 80) {
+        let lines = pickers_per_shift * 2 * PICK_LINES_PER_HOUR;
+        for line in 0..lines {
             let loc = rng.below((AISLES + CAGE_BINS) as u64) as usize;
-            let Some(k) = (0..SKUS as usize)
-                .map(|j| (j + rng.below(u64::from(SKUS)) as usize) % SKUS as usize)
-                .take(8)
-                .find(|&k| site.stock[loc][k] > 0)
+            let offset = rng.below(u64::from(SKUS)) as usize;
+            let Some(k) =
+                (0..SKUS as usize).map(|j| (j + offset) % SKUS as usize).take(16).find(|&k| site.physical(loc, k) > 0)
             else {
                 continue;
             };
-            let q = rng.range(1, 5).min(site.stock[loc][k]);
+            let q = rng.range(1, 5).min(site.physical(loc, k)).min(site.stock[loc][k]);
+            if q <= 0 {
+                continue;
+            }
             site.stock[loc][k] -= q;
+            // A mis-pick: the picker takes another SKU of the bin than the
+            // one scanned, so two records drift from the shelf.
+            if rng.chance(MISPICK_RATE)
+                && let Some(j) = (0..SKUS as usize).find(|&j| j != k && site.physical(loc, j) >= q)
+            {
+                site.lost[loc][k] -= q;
+                site.lost[loc][j] += q;
+            }
+            shipped_units += q;
             let order = format!("{order_base}-{:03}", line / 3);
             let picker = site
                 .people
@@ -645,25 +697,42 @@ fn operate_day(site: &mut Site, gone: &[usize], date: NaiveDate, rng: &mut Rng, 
                     site.locations[pack]
                 ),
             );
-            let carrier = if wave == 2 { "V-CARRIER-2" } else { "V-CARRIER-1" };
+            let carrier = if wave % 2 == 1 { "V-CARRIER-2" } else { "V-CARRIER-1" };
             f.emit(2, site, local(&tz, date, hour + 2, 30, 0) + Duration::seconds(line), "inventory.shipped", &format!(
                 r#""sku":"{}","quantity":{q},"from_location":"{}","order":"{order}","carrier":"{carrier}","door":"{sid}-D-DOCK1""#,
                 sku_id(k), site.locations[pack]));
         }
     }
-    // Cycle counts of stocked places, with honest counting errors now and then.
-    for c in 0..10 {
+    // Unrecorded process losses (damage, loss) that no event reports.
+    let mut to_lose = (shipped_units as f64 * UNRECORDED_LOSS_RATE).round() as i64;
+    while to_lose > 0 {
+        let loc = rng.below((AISLES + CAGE_BINS) as u64) as usize;
+        let k = rng.below(u64::from(SKUS)) as usize;
+        if site.physical(loc, k) > 0 {
+            site.lost[loc][k] += 1;
+            to_lose -= 1;
+        } else if rng.chance(0.01) {
+            break;
+        }
+    }
+    // Cycle counts of stocked places: the counter finds what is physically
+    // there (miscounting now and then); a difference is corrected in the
+    // book by an approved "count correction", as WMSs do.
+    let supervisor = site.people.iter().find(|p| p.role == "supervisor").map(|p| p.id.clone()).unwrap_or_default();
+    for c in 0..COUNTS_PER_DAY {
         let loc = rng.below((AISLES + CAGE_BINS) as u64) as usize;
         let offset = rng.below(u64::from(SKUS)) as usize;
         let Some(k) = (0..SKUS as usize).map(|j| (j + offset) % SKUS as usize).find(|&k| site.stock[loc][k] > 0) else {
             continue;
         };
         let book = site.stock[loc][k];
-        let counted = if rng.chance(0.03) { (book + rng.range(-1, 1)).max(0) } else { book };
+        let physical = site.physical(loc, k).max(0);
+        let counted = if rng.chance(MISCOUNT_RATE) { (physical + rng.range(-1, 1)).max(0) } else { physical };
+        let at = local(&tz, date, 6, 30, c as u32);
         f.emit(
             2,
             site,
-            local(&tz, date, 6, 30, c),
+            at,
             "inventory.counted",
             &format!(
                 r#""sku":"{}","location":"{}","quantity":{counted},"count_type":"cycle""#,
@@ -671,7 +740,27 @@ fn operate_day(site: &mut Site, gone: &[usize], date: NaiveDate, rng: &mut Rng, 
                 site.locations[loc]
             ),
         );
+        if counted != book {
+            f.emit(
+                2,
+                site,
+                at + Duration::seconds(600),
+                "inventory.adjusted",
+                &format!(
+                    r#""sku":"{}","location":"{}","delta":{},"reason":"count correction","approver":"{supervisor}""#,
+                    sku_id(k),
+                    site.locations[loc],
+                    counted - book
+                ),
+            );
+            site.stock[loc][k] = counted;
+            site.lost[loc][k] = counted - physical;
+        }
     }
+}
+
+fn f_opening(f: &mut Feeds<'_>, site: &Site, at: DateTime<Utc>, body: &str) {
+    f.emit(2, site, at, "inventory.received", body);
 }
 
 /// A stocked place: in the cage, or on the floor.
