@@ -186,7 +186,10 @@ fn sku_value(k: usize) -> (f64, &'static str) {
 
 /// The feeds, one per source system, and the events of the current day.
 struct Feeds<'a> {
-    day: Vec<(i64, u8, String)>,
+    /// The day's lines, back to back.
+    arena: String,
+    /// (time, source, start, end) of each line in `arena`.
+    day: Vec<(i64, u8, u32, u32)>,
     seq: [u64; 5],
     out: [&'a mut dyn std::io::Write; 5],
     skew_s: [i64; 5],
@@ -199,22 +202,30 @@ const SOURCES: [&str; 5] = ["acs", "vms", "wms", "iam", "hr"];
 
 impl Feeds<'_> {
     /// Adds an event: `body` is the kind-specific JSON fields after `"kind":`.
-    /// Returns its reference for the truth.
-    fn emit(&mut self, source: usize, site: &Site, at: DateTime<Utc>, kind: &str, body: &str) -> EventRef {
+    fn emit(&mut self, source: usize, site: &Site, at: DateTime<Utc>, kind: &str, body: &str) {
         self.seq[source] += 1;
-        let src = site.sources[source].clone();
-        let id = format!("{}-{:08}", SOURCES[source], self.seq[source]);
         // The source system's clock is a little off.
         let stamped = at + Duration::seconds(self.skew_s[source]);
         let local = stamped.with_timezone(&site.tz).fixed_offset();
-        let line = format!(
-            r#"{{"id":"{id}","source":"{src}","site":"{}","occurred_at":"{}","kind":"{kind}"{}{body}}}"#,
+        let start = self.arena.len() as u32;
+        let _ = write!(
+            self.arena,
+            r#"{{"id":"{}-{:08}","source":"{}","site":"{}","occurred_at":"{}","kind":"{kind}"{}{body}}}"#,
+            SOURCES[source],
+            self.seq[source],
+            site.sources[source],
             site.id,
             local.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
             if body.is_empty() { "" } else { "," }
         );
-        self.day.push((at.timestamp(), source as u8, line));
-        EventRef { source: src, id }
+        self.arena.push('\n');
+        self.day.push((at.timestamp(), source as u8, start, self.arena.len() as u32));
+    }
+
+    /// Adds an event and returns its reference, for the truth.
+    fn emit_ref(&mut self, source: usize, site: &Site, at: DateTime<Utc>, kind: &str, body: &str) -> EventRef {
+        self.emit(source, site, at, kind, body);
+        EventRef { source: site.sources[source].clone(), id: format!("{}-{:08}", SOURCES[source], self.seq[source]) }
     }
 
     /// Writes the day's events to their feeds: in time order, except that
@@ -228,19 +239,19 @@ impl Feeds<'_> {
                 self.day.swap(i, j);
             }
         }
-        for (_, source, mut line) in self.day.drain(..) {
-            line.push('\n');
+        for &(_, source, start, end) in &self.day {
+            let line = &self.arena.as_bytes()[start as usize..end as usize];
             let out = &mut self.out[source as usize];
             let twice = rng.chance(0.002);
-            let written = out
-                .write_all(line.as_bytes())
-                .and_then(|()| if twice { out.write_all(line.as_bytes()) } else { Ok(()) });
+            let written = out.write_all(line).and_then(|()| if twice { out.write_all(line) } else { Ok(()) });
             if let Err(e) = written
                 && self.failed.is_none()
             {
                 self.failed = Some(e);
             }
         }
+        self.day.clear();
+        self.arena.clear();
     }
 }
 
@@ -439,7 +450,7 @@ pub fn simulate_into(cfg: &Config, sinks: [&mut dyn std::io::Write; 5]) -> Resul
     }
 
     let skew_s = [0, rng.range(-20, 20), rng.range(-5, 5), 0, 0];
-    let mut feeds = Feeds { day: Vec::new(), seq: [0; 5], out: sinks, skew_s, failed: None };
+    let mut feeds = Feeds { arena: String::new(), day: Vec::new(), seq: [0; 5], out: sinks, skew_s, failed: None };
     // Scenario plan: (day, site, scenario), spread over the period.
     let mut plan = Vec::new();
     let kinds = Scenario::ALL;
@@ -760,7 +771,7 @@ fn operate_day(site: &mut Site, gone: &[usize], date: NaiveDate, rng: &mut Rng, 
 }
 
 fn f_opening(f: &mut Feeds<'_>, site: &Site, at: DateTime<Utc>, body: &str) {
-    f.emit(2, site, at, "inventory.received", body);
+    f.emit(2, site, at, "inventory.received", body)
 }
 
 /// A stocked place: in the cage, or on the floor.
@@ -808,23 +819,29 @@ fn inject(
             let (pid, badge) = (p.id.clone(), p.badge.clone());
             // HR records the termination the day before; the badge is never revoked.
             let fired = local(&tz, date - Duration::days(1), 17, 0, 0);
-            events.push(f.emit(4, site, fired, "hr.terminated", &format!(r#""person":"{pid}","reason":"dismissal""#)));
+            events.push(f.emit_ref(
+                4,
+                site,
+                fired,
+                "hr.terminated",
+                &format!(r#""person":"{pid}","reason":"dismissal""#),
+            ));
             let t = local(&tz, date, 23, rng.range(0, 30) as u32, 0);
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 0,
                 site,
                 t,
                 "access.granted",
                 &format!(r#""door":"{sid}-D-MAIN","badge":"{badge}","direction":"in""#),
             ));
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 0,
                 site,
                 t + Duration::seconds(180),
                 "access.granted",
                 &format!(r#""door":"{sid}-D-DOCK1","badge":"{badge}","direction":"in""#),
             ));
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 0,
                 site,
                 t + Duration::seconds(1500),
@@ -842,14 +859,14 @@ fn inject(
             let p = *rng.pick(&ops);
             let (pid, badge) = (p.id.clone(), p.badge.clone());
             let t = local(&tz, date, 23, rng.range(0, 40) as u32, 0);
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 0,
                 site,
                 t,
                 "access.granted",
                 &format!(r#""door":"{sid}-D-CAGE","badge":"{badge}","person":"{pid}","direction":"in""#),
             ));
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 1,
                 site,
                 t + Duration::seconds(20),
@@ -867,7 +884,7 @@ fn inject(
             site.stock[loc][k] -= q;
             let dock_in = site.dock_in();
             site.stock[dock_in][k] += q;
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 2,
                 site,
                 t + Duration::seconds(600),
@@ -879,7 +896,7 @@ fn inject(
                     site.locations[site.dock_in()]
                 ),
             ));
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 0,
                 site,
                 t + Duration::seconds(900),
@@ -895,14 +912,14 @@ fn inject(
         Scenario::DockDoorHeldAtNight => {
             let t = local(&tz, date, 2, rng.range(0, 50) as u32, 0);
             let held = rng.range(1500, 3000);
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 0,
                 site,
                 t + Duration::seconds(held),
                 "access.door_held_open",
                 &format!(r#""door":"{sid}-D-DOCK2","duration_s":{held}"#),
             ));
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 1,
                 site,
                 t + Duration::seconds(60),
@@ -920,14 +937,14 @@ fn inject(
             let p = *rng.pick(&ops);
             let (pid, badge) = (p.id.clone(), p.badge.clone());
             let t = local(&tz, date, 10, rng.range(0, 59) as u32, 0);
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 0,
                 site,
                 t,
                 "access.granted",
                 &format!(r#""door":"{sid}-D-CAGE","badge":"{badge}","person":"{pid}","direction":"in""#),
             ));
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 1,
                 site,
                 t + Duration::seconds(4),
@@ -945,7 +962,7 @@ fn inject(
             let p = *rng.pick(&sups);
             let (pid, badge) = (p.id.clone(), p.badge.clone());
             let t = local(&tz, date, 21, 30 + rng.range(0, 20) as u32, 0);
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 0,
                 site,
                 t,
@@ -961,7 +978,7 @@ fn inject(
             let to = (loc + 1 - AISLES as usize) % CAGE_BINS as usize + AISLES as usize;
             site.stock[loc][k] -= q;
             site.stock[to][k] += q;
-            events.push(f.emit(2, site, t + Duration::seconds(300), "inventory.moved", &format!(
+            events.push(f.emit_ref(2, site, t + Duration::seconds(300), "inventory.moved", &format!(
                 r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","person":"{pid}","reference":"WO-{n:05}""#,
                 sku_id(k), site.locations[loc], site.locations[to])));
             actors = vec![pid];
@@ -974,19 +991,19 @@ fn inject(
         Scenario::VendorOutsideWindow => {
             let t = local(&tz, date, 3, rng.range(0, 40) as u32, 0);
             let (pid, badge) = (format!("{sid}-V01"), format!("{sid}-VB01"));
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 0,
                 site,
                 t,
                 "access.granted",
                 &format!(r#""door":"{sid}-D-IT","badge":"{badge}","person":"{pid}","direction":"in""#),
             ));
-            events.push(f.emit(3, site, t + Duration::seconds(240), "identity.login", &format!(
+            events.push(f.emit_ref(3, site, t + Duration::seconds(240), "identity.login", &format!(
                 r#""system":"wms","account":"vendor-hvac","result":"success","mfa":false,"source_ip":"203.0.113.{}""#, rng.range(2, 250))));
             let (loc, k) = stocked(site, rng, false)?;
             let q = site.stock[loc][k].min(rng.range(5, 20));
             site.stock[loc][k] -= q;
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 2,
                 site,
                 t + Duration::seconds(900),
@@ -1004,14 +1021,14 @@ fn inject(
         Scenario::CameraOfflineBeforeLoss => {
             let p = pick_role(site, rng, "cage_operator");
             let t = local(&tz, date, 22, rng.range(30, 50) as u32, 0);
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 1,
                 site,
                 t,
                 "video.camera_offline",
                 &format!(r#""camera":"{sid}-CAM-CAGE","detail":"no video signal""#),
             ));
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 0,
                 site,
                 t + Duration::seconds(900),
@@ -1023,7 +1040,7 @@ fn inject(
             site.stock[loc][k] -= q;
             let dock_in = site.dock_in();
             site.stock[dock_in][k] += q;
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 2,
                 site,
                 t + Duration::seconds(1300),
@@ -1043,7 +1060,7 @@ fn inject(
         Scenario::BadgeSharing => {
             let p = pick_role(site, rng, "picker");
             let t = local(&tz, date, 11, rng.range(0, 50) as u32, 0);
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 0,
                 site,
                 t,
@@ -1051,7 +1068,7 @@ fn inject(
                 &format!(r#""door":"{sid}-D-DOCK1","badge":"{}","person":"{}","direction":"in""#, p.1, p.0),
             ));
             // The same badge at the far end of the site 20 seconds later: two people share it.
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 0,
                 site,
                 t + Duration::seconds(20),
@@ -1064,7 +1081,7 @@ fn inject(
         }
         Scenario::PhantomReceipts => {
             let t = local(&tz, date, 4, rng.range(0, 50) as u32, 0);
-            events.push(f.emit(3, site, t, "identity.api_key_used", &format!(
+            events.push(f.emit_ref(3, site, t, "identity.api_key_used", &format!(
                 r#""system":"wms","api_key":"key-carrier2-edi","operation":"POST /receipts","source_ip":"198.51.100.{}","vendor":"V-CARRIER-2""#,
                 rng.range(2, 250))));
             let k =
@@ -1072,7 +1089,7 @@ fn inject(
             let q = rng.range(50, 150);
             let dock_in = site.dock_in();
             site.stock[dock_in][k] += q;
-            events.push(f.emit(2, site, t + Duration::seconds(30), "inventory.received", &format!(
+            events.push(f.emit_ref(2, site, t + Duration::seconds(30), "inventory.received", &format!(
                 r#""sku":"{}","quantity":{q},"to_location":"{}","reference":"ASN-X{n:05}","vendor":"V-CARRIER-2","account":"api:key-carrier2-edi""#,
                 sku_id(k), site.locations[dock_in])));
             entities = vec!["key-carrier2-edi".into(), "V-CARRIER-2".into(), sku_id(k)];
@@ -1085,7 +1102,7 @@ fn inject(
             let (loc, k) = stocked(site, rng, true)?;
             let q = site.stock[loc][k].min(rng.range(2, 8));
             site.stock[loc][k] -= q;
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 2,
                 site,
                 t,
@@ -1099,7 +1116,7 @@ fn inject(
             ));
             // The next morning's count agrees with the edited book: the loss is hidden.
             let counted = local(&tz, date + Duration::days(1), 6, 31, 0);
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 2,
                 site,
                 counted,
@@ -1125,7 +1142,7 @@ fn inject(
                     break;
                 }
                 site.stock[loc][k] -= 1;
-                events.push(f.emit(
+                events.push(f.emit_ref(
                     2,
                     site,
                     t + Duration::days(day) + Duration::seconds(rng.range(0, 300)),
@@ -1149,10 +1166,10 @@ fn inject(
             let (loc, k) = stocked(site, rng, false)?;
             let q = site.stock[loc][k].min(rng.range(10, 40));
             site.stock[loc][k] -= q;
-            events.push(f.emit(2, site, t, "inventory.shipped", &format!(
+            events.push(f.emit_ref(2, site, t, "inventory.shipped", &format!(
                 r#""sku":"{}","quantity":{q},"from_location":"{}","order":"SO-X{n:05}","carrier":"V-CARRIER-2","door":"{sid}-D-DOCK2","person":"{}""#,
                 sku_id(k), site.locations[loc], p.0)));
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 0,
                 site,
                 t - Duration::seconds(120),
@@ -1168,10 +1185,10 @@ fn inject(
             let account = p.2.clone();
             let t = local(&tz, date, 2, rng.range(0, 40) as u32, 0);
             for i in 0..3 {
-                events.push(f.emit(3, site, t + Duration::seconds(i * 20), "identity.login", &format!(
+                events.push(f.emit_ref(3, site, t + Duration::seconds(i * 20), "identity.login", &format!(
                     r#""system":"wms","account":"{account}","result":"failure","mfa":false,"source_ip":"192.0.2.{}""#, 10 + i)));
             }
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 3,
                 site,
                 t + Duration::seconds(80),
@@ -1180,7 +1197,7 @@ fn inject(
                     r#""system":"wms","account":"{account}","result":"success","mfa":false,"source_ip":"192.0.2.13""#
                 ),
             ));
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 3,
                 site,
                 t + Duration::seconds(200),
@@ -1190,7 +1207,7 @@ fn inject(
             let (loc, k) = stocked(site, rng, true)?;
             let q = site.stock[loc][k].min(3);
             site.stock[loc][k] -= q;
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 2,
                 site,
                 t + Duration::seconds(400),
@@ -1208,14 +1225,14 @@ fn inject(
         Scenario::ScheduledOvertime => {
             let p = pick_role(site, rng, "supervisor");
             let t = local(&tz, date, 22, rng.range(0, 30) as u32, 0);
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 0,
                 site,
                 t,
                 "access.granted",
                 &format!(r#""door":"{sid}-D-MAIN","badge":"{}","person":"{}","direction":"in""#, p.1, p.0),
             ));
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 0,
                 site,
                 t + Duration::seconds(7200),
@@ -1229,7 +1246,7 @@ fn inject(
         Scenario::EmergencyDoorOpening => {
             let t = local(&tz, date, 14, rng.range(10, 40) as u32, 0);
             for door in ["MAIN", "DOCK1", "DOCK2"] {
-                events.push(f.emit(
+                events.push(f.emit_ref(
                     0,
                     site,
                     t + Duration::seconds(5),
@@ -1237,7 +1254,7 @@ fn inject(
                     &format!(r#""door":"{sid}-D-{door}""#),
                 ));
             }
-            events.push(f.emit(
+            events.push(f.emit_ref(
                 1,
                 site,
                 t + Duration::seconds(60),
