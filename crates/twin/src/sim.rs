@@ -979,7 +979,7 @@ fn inject(
             site.stock[loc][k] -= q;
             site.stock[to][k] += q;
             events.push(f.emit_ref(2, site, t + Duration::seconds(300), "inventory.moved", &format!(
-                r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","person":"{pid}","reference":"WO-{n:05}""#,
+                r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","person":"{pid}","work_order":"WO-{n:05}""#,
                 sku_id(k), site.locations[loc], site.locations[to])));
             actors = vec![pid];
             entities = vec![badge, format!("{sid}-CAGE")];
@@ -1318,6 +1318,24 @@ mod tests {
         for i in &truth.instances {
             for e in &i.events {
                 assert!(all.contains(&format!(r#""id":"{}","source":"{}""#, e.id, e.source)), "{} {:?}", i.id, e);
+            }
+        }
+    }
+
+    /// Every field the simulator writes is one the event model reads: a
+    /// misspelt field would be dropped silently at ingest.
+    #[test]
+    fn every_field_written_is_a_field_of_the_model() {
+        let out = simulate(&cfg(5)).unwrap();
+        for (name, body) in &out.feeds {
+            for line in body.lines() {
+                let written: serde_json::Value = serde_json::from_str(line).unwrap();
+                let ev =
+                    stockade_model::Event::from_json(line.as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}: {line}"));
+                let back: serde_json::Value = serde_json::from_slice(&ev.canonical_bytes()).unwrap();
+                for key in written.as_object().unwrap().keys() {
+                    assert!(back.get(key).is_some(), "{name}: field {key} is not in the model: {line}");
+                }
             }
         }
     }
