@@ -8,7 +8,8 @@
 //! |---|---|---|
 //! | receiving | `inventory.received` | to: bizLocation (else readPoint) |
 //! | shipping, departing | `inventory.shipped` | from |
-//! | picking | `inventory.picked` | from |
+//! | storing | `inventory.put_away` | from: the `sourceList` location; to: bizLocation |
+//! | picking | `inventory.picked` | from; to: the `destinationList` location, if any |
 //! | packing | `inventory.packed` | at |
 //! | cycle_counting, stock_taking | `inventory.counted` (count type `cycle`) | at |
 //! | destroying, decommissioning | `inventory.scrapped` (reason: the step) | from |
@@ -28,7 +29,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use stockade_model::{
     Count, CountType, EpcisOrigin, Event, EventBody, LocationId, Pack, Pick, Receipt, ReferenceData, Scrap, Shipment,
-    Sighting, SiteId, Sku, SourceId,
+    Sighting, SiteId, Sku, SourceId, Transfer,
 };
 
 /// What the mapping needs from reference data.
@@ -77,6 +78,23 @@ pub fn cbv_name(v: &str) -> &str {
         }
     }
     v
+}
+
+/// The place named by a `sourceList` / `destinationList` entry of CBV type
+/// `location` (bare, `cbv:SDT-`, `urn:epcglobal:cbv:sdt:` or the GS1 URI form).
+fn listed_place(ev: &Value, list: &str, field: &str, dir: &Directory) -> Option<(SiteId, LocationId)> {
+    ev.get(list)?.as_array()?.iter().find_map(|entry| {
+        let ty = entry.get("type")?.as_str()?;
+        let ty = ["https://ref.gs1.org/cbv/SDT-", "https://gs1.org/voc/SDT-", "urn:epcglobal:cbv:sdt:", "cbv:SDT-"]
+            .iter()
+            .find_map(|p| ty.strip_prefix(p))
+            .unwrap_or(ty);
+        if ty != "location" {
+            return None;
+        }
+        let key = keys::location_key(entry.get(field)?.as_str()?)?;
+        dir.locations.get(&key).cloned()
+    })
 }
 
 /// Units counted per GTIN (None: identifiers that are not trade items).
@@ -155,6 +173,8 @@ fn map_event(
         .map_or_else(|| SiteId::new("epcis-unknown-site"), Ok)
         .map_err(|e| e.to_string())?;
     let location = place.map(|(_, l)| l);
+    let from_listed = listed_place(ev, "sourceList", "source", dir).map(|(_, l)| l);
+    let to_listed = listed_place(ev, "destinationList", "destination", dir).map(|(_, l)| l);
     let event_id = ev.get("eventID").and_then(Value::as_str).map(str::to_owned);
     let base_id = event_id.clone().unwrap_or_else(|| event_hash.clone());
     let epcs: Vec<String> = ["epcList", "childEPCs"]
@@ -202,11 +222,22 @@ fn map_event(
                     door: None,
                     person: None,
                 })),
+                "storing" => from_listed.as_ref().map(|from| {
+                    EventBody::InventoryPutAway(Transfer {
+                        sku: sku.clone(),
+                        quantity: q,
+                        from_location: from.clone(),
+                        to_location: loc.clone(),
+                        work_order: None,
+                        person: None,
+                        account: None,
+                    })
+                }),
                 "picking" => Some(EventBody::InventoryPicked(Pick {
                     sku: sku.clone(),
                     quantity: q,
                     from_location: loc.clone(),
-                    to_location: None,
+                    to_location: to_listed.clone(),
                     order: None,
                     person: None,
                     account: None,

@@ -197,3 +197,64 @@ fn jumbled_xml_is_refused_for_its_order() {
     let json = std::fs::read(data("openepcis/2.0/EPCIS/JSON/Capture/Documents/JumbledFieldsOrder.json")).unwrap();
     assert!(validate(&json).is_ok());
 }
+
+/// CBV `storing` with a source location is a put-away; `picking` with a
+/// destination location moves the goods there.
+#[test]
+fn storing_and_picking_move_between_listed_locations() {
+    let loc = |id: &str, sgln: &str| stockade_model::StorageLocation {
+        id: stockade_model::LocationId::new(id).unwrap(),
+        site: stockade_model::SiteId::new("LYS").unwrap(),
+        zone: stockade_model::ZoneId::new("Z").unwrap(),
+        sgln: Some(sgln.into()),
+    };
+    let reference = stockade_model::ReferenceData {
+        skus: vec![stockade_model::SkuRecord {
+            id: stockade_model::Sku::new("PHONE").unwrap(),
+            description: "phone".into(),
+            unit_value: 100.0,
+            value_tier: stockade_model::ValueTier::High,
+            gtin: Some("10614141073464".into()),
+        }],
+        locations: vec![
+            loc("DOCK", "urn:epc:id:sgln:0012345.11111.0"),
+            loc("A1", "urn:epc:id:sgln:0012345.11111.101"),
+            loc("PACK", "urn:epc:id:sgln:0012345.11111.900"),
+        ],
+        ..Default::default()
+    };
+    let event = |step: &str, at: &str, extra: &str| {
+        format!(
+            r#"{{"type":"ObjectEvent","action":"OBSERVE","bizStep":"{step}","eventTime":"2026-11-02T08:00:00+01:00","eventTimeZoneOffset":"+01:00",
+              "quantityList":[{{"epcClass":"urn:epc:class:lgtin:0614141.107346.LOT1","quantity":5}}],
+              "bizLocation":{{"id":"urn:epc:id:sgln:0012345.11111.{at}"}}{extra}}}"#
+        )
+    };
+    let doc = format!(
+        r#"{{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"type":"EPCISDocument","schemaVersion":"2.0",
+            "creationDate":"2026-11-02T08:00:00Z","epcisBody":{{"eventList":[{},{},{}]}}}}"#,
+        event("storing", "101", r#","sourceList":[{"type":"location","source":"urn:epc:id:sgln:0012345.11111.0"}]"#),
+        event(
+            "picking",
+            "101",
+            r#","destinationList":[{"type":"location","destination":"urn:epc:id:sgln:0012345.11111.900"}]"#
+        ),
+        event("storing", "101", ""),
+    );
+    let doc = validate(doc.as_bytes()).unwrap();
+    let mapped = map_document(&doc, &Directory::new(&reference), &SourceId::new("epcis").unwrap(), None);
+    let body = |i: usize| mapped[i].1.as_ref().unwrap().body.clone();
+    match body(0) {
+        EventBody::InventoryPutAway(t) => {
+            assert_eq!((t.from_location.as_str(), t.to_location.as_str(), t.quantity), ("DOCK", "A1", 5.0))
+        }
+        other => panic!("{other:?}"),
+    }
+    match body(1) {
+        EventBody::InventoryPicked(p) => {
+            assert_eq!((p.from_location.as_str(), p.to_location.as_ref().map(|l| l.as_str())), ("A1", Some("PACK")))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(body(2), EventBody::InventoryObserved(_)), "storing from nowhere known moves nothing");
+}

@@ -80,6 +80,10 @@ pub struct SimulateArgs {
     /// Instances of each scenario type to inject.
     #[arg(long, default_value_t = 2)]
     pub per_scenario: u32,
+    /// Deliver routine inventory movements as GS1 EPCIS 2.0 documents
+    /// (DIR/epcis/SITE-DATE.jsonld) instead of the WMS NDJSON feed.
+    #[arg(long)]
+    pub epcis: bool,
     /// Output directory (created if missing).
     #[arg(long, required_unless_present = "to")]
     pub out: Option<PathBuf>,

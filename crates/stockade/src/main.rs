@@ -120,6 +120,7 @@ pub fn sim_config(a: &cli::SimulateArgs) -> stockade_twin::sim::Config {
         seed: a.seed,
         start: a.start,
         per_scenario: a.per_scenario,
+        epcis: a.epcis,
     }
 }
 
@@ -144,9 +145,16 @@ fn simulate(a: &cli::SimulateArgs) -> Result<Option<stockade_twin::sim::Output>>
                 let f = std::fs::File::create(&p).with_context(|| format!("writing {}", p.display()))?;
                 files.push(std::io::BufWriter::with_capacity(1 << 20, f));
             }
+            let mut docs = |name: &str, bytes: &[u8]| -> std::io::Result<()> {
+                let p = dir.join(name);
+                if let Some(parent) = p.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(p, bytes)
+            };
             let summary = {
                 let [a, b, c, d, e] = &mut files[..] else { bail!("five feeds") };
-                stockade_twin::sim::simulate_into(&cfg, [a, b, c, d, e]).context("simulating")?
+                stockade_twin::sim::simulate_into(&cfg, [a, b, c, d, e], &mut docs).context("simulating")?
             };
             ((summary.reference_yaml, summary.truth, summary.events), None)
         }
@@ -154,7 +162,10 @@ fn simulate(a: &cli::SimulateArgs) -> Result<Option<stockade_twin::sim::Output>>
             let out = stockade_twin::sim::simulate(&cfg)?;
             if let Some(dir) = &a.out {
                 std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-                for (name, body) in &out.feeds {
+                for (name, body) in out.feeds.iter().chain(&out.epcis) {
+                    if let Some(parent) = dir.join(name).parent() {
+                        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+                    }
                     write(dir, name, body.as_bytes())?;
                 }
             }

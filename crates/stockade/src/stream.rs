@@ -47,6 +47,17 @@ pub async fn run(a: &SimulateArgs, out: &stockade_twin::sim::Output, url: &str) 
     let mut lines: Vec<(i64, &str)> =
         out.feeds.iter().flat_map(|(_, body)| body.lines()).map(|l| (occurred_us(l).unwrap_or(0), l)).collect();
     lines.sort_by_key(|(t, _)| *t);
+    // EPCIS documents go to the capture interface when their day's first event is due.
+    let first_event = |d: &str| {
+        d.split_once(r#""eventTime":""#)
+            .and_then(|(_, r)| r.split_once('"'))
+            .and_then(|(t, _)| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.timestamp_micros())
+            .unwrap_or(0)
+    };
+    let mut docs: Vec<(i64, &str)> = out.epcis.iter().map(|(_, d)| (first_event(d), d.as_str())).collect();
+    docs.sort_by_key(|(t, _)| *t);
+    let mut docs = docs.into_iter().peekable();
     let Some(&(t0, _)) = lines.first() else { bail!("the simulation produced no events") };
     let started = Instant::now();
     let (mut sent, mut i) = (0usize, 0usize);
@@ -61,13 +72,20 @@ pub async fn run(a: &SimulateArgs, out: &stockade_twin::sim::Output, url: &str) 
         while end < lines.len() && end - i < 1000 && lines[end].0 <= now_sim.max(lines[i].0) {
             end += 1;
         }
+        while let Some((_, doc)) = docs.next_if(|(t, _)| *t <= now_sim.max(lines[i].0)) {
+            send("/epcis/capture", "application/ld+json", doc.to_owned()).await?;
+        }
         let body: Vec<&str> = lines[i..end].iter().map(|(_, l)| *l).collect();
         send("/api/v1/events", "application/x-ndjson", body.join("\n")).await?;
         sent += end - i;
         i = end;
     }
+    for (_, doc) in docs {
+        send("/epcis/capture", "application/ld+json", doc.to_owned()).await?;
+    }
     eprintln!(
-        "streamed {sent} events of {} sites over {} days to {base} in {:.1}s (speed {}x); truth: {} instances",
+        "streamed {sent} events and {} EPCIS documents of {} sites over {} days to {base} in {:.1}s (speed {}x); truth: {} instances",
+        out.epcis.len(),
         a.sites,
         a.days,
         started.elapsed().as_secs_f64(),

@@ -495,3 +495,30 @@ fn simulations_stream_into_a_running_server() {
     let o = run(&["simulate", "--sites", "1", "--days", "1", "--to", &url, "--token", "stk_wrong", "--speed", "1e9"]);
     assert!(!o.status.success() && text(&o).contains("401"), "{}", text(&o));
 }
+
+/// With --epcis the routine inventory flows arrive as GS1 EPCIS 2.0
+/// documents, which ingest through the EPCIS path with nothing rejected.
+#[test]
+fn simulated_epcis_documents_ingest_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, data) = (dir.path().join("sim"), dir.path().join("data"));
+    let o = run(&["simulate", "--sites", "1", "--days", "1", "--epcis", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let docs: Vec<String> =
+        std::fs::read_dir(out.join("epcis")).unwrap().map(|e| e.unwrap().path().to_str().unwrap().to_owned()).collect();
+    assert_eq!(docs.len(), 1, "{docs:?}");
+    let d = data.to_str().unwrap();
+    assert!(run(&["import", out.join("reference.yaml").to_str().unwrap(), "--data", d]).status.success());
+    let mut args = vec!["ingest", "--quiet", "--unknown-entities", "reject", "--data", d];
+    let feeds: Vec<String> =
+        ["acs", "wms", "iam"].iter().map(|f| out.join(format!("{f}.ndjson")).to_str().unwrap().to_owned()).collect();
+    args.extend(feeds.iter().map(String::as_str));
+    args.extend(docs.iter().map(String::as_str));
+    let o = run(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(text(&o).matches(" 0 rejected").count(), 4, "{}", text(&o));
+    assert!(text(&o).contains(".jsonld: ") && !text(&o).contains(".jsonld: 0 accepted"), "{}", text(&o));
+    // Routine movements travel only as EPCIS.
+    let wms = std::fs::read_to_string(out.join("wms.ndjson")).unwrap();
+    assert!(!wms.contains("inventory.put_away"), "put-aways travel as EPCIS");
+}

@@ -64,6 +64,9 @@ pub struct Config {
     pub start: NaiveDate,
     /// Instances of each scenario type to inject across the network.
     pub per_scenario: u32,
+    /// Deliver routine inventory movements as GS1 EPCIS 2.0 documents (one
+    /// per site and day) instead of the WMS's NDJSON feed.
+    pub epcis: bool,
 }
 
 /// Why a configuration is refused.
@@ -141,6 +144,8 @@ struct Person {
 
 struct Site {
     id: String,
+    /// 1-based number (in SGLNs).
+    num: u32,
     /// Source-system names (`acs-s01`...), in [`SOURCES`] order.
     sources: [String; 5],
     tz: Tz,
@@ -195,6 +200,27 @@ struct Feeds<'a> {
     skew_s: [i64; 5],
     /// The first write error; generation stops reporting it.
     failed: Option<std::io::Error>,
+    /// With EPCIS delivery: the day's EPCIS events per site (JSON, comma-separated).
+    epcis: Option<Vec<String>>,
+    /// Receives each EPCIS document: (file name, bytes).
+    docs: &'a mut dyn FnMut(&str, &[u8]) -> std::io::Result<()>,
+    epcis_seq: u64,
+}
+
+/// A routine stock movement, delivered as NDJSON or as an EPCIS event.
+struct Stock<'s> {
+    /// CBV business step.
+    step: &'static str,
+    kind: &'static str,
+    k: usize,
+    q: i64,
+    /// bizLocation: where it happens (to, for receipts and put-away).
+    at: usize,
+    /// A `sourceList` location (put-away) or `destinationList` one (picking).
+    source: Option<usize>,
+    destination: Option<usize>,
+    /// The NDJSON body, when the WMS delivers it.
+    ndjson: &'s dyn Fn() -> String,
 }
 
 /// Source systems, in file order.
@@ -220,6 +246,62 @@ impl Feeds<'_> {
         );
         self.arena.push('\n');
         self.day.push((at.timestamp(), source as u8, start, self.arena.len() as u32));
+    }
+
+    /// A routine stock movement: an EPCIS event when the network delivers
+    /// EPCIS (and the quantity is positive), else a WMS NDJSON event.
+    fn stock(&mut self, site: &Site, at: DateTime<Utc>, m: Stock<'_>) {
+        let Some(days) = self.epcis.as_mut().filter(|_| m.q > 0) else {
+            let body = (m.ndjson)();
+            return self.emit(2, site, at, m.kind, &body);
+        };
+        self.epcis_seq += 1;
+        let local = (at + Duration::seconds(self.skew_s[2])).with_timezone(&site.tz).fixed_offset();
+        let sgln = |li: usize| format!("urn:epc:id:sgln:0614141.{:05}.{li}", site.num);
+        let buf = &mut days[site.num as usize - 1];
+        if !buf.is_empty() {
+            buf.push(',');
+        }
+        let _ = write!(
+            buf,
+            r#"{{"type":"ObjectEvent","eventID":"urn:uuid:00000000-0000-4000-8000-{:012x}","action":"OBSERVE","bizStep":"{}","eventTime":"{}","eventTimeZoneOffset":"{}","quantityList":[{{"epcClass":"urn:epc:class:lgtin:0614141.1{:05}.L{}","quantity":{}}}],"bizLocation":{{"id":"{}"}}"#,
+            self.epcis_seq,
+            m.step,
+            local.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            local.format("%:z"),
+            m.k,
+            site.num,
+            m.q,
+            sgln(m.at)
+        );
+        if let Some(src) = m.source {
+            let _ = write!(buf, r#","sourceList":[{{"type":"location","source":"{}"}}]"#, sgln(src));
+        }
+        if let Some(dst) = m.destination {
+            let _ = write!(buf, r#","destinationList":[{{"type":"location","destination":"{}"}}]"#, sgln(dst));
+        }
+        buf.push('}');
+    }
+
+    /// Writes the day's EPCIS documents, one per site that had movements.
+    fn flush_epcis(&mut self, sites: &[Site], date: NaiveDate) {
+        let Some(days) = self.epcis.as_mut() else { return };
+        for (site, events) in sites.iter().zip(days.iter_mut()) {
+            if events.is_empty() {
+                continue;
+            }
+            let created = local(&site.tz, date, 23, 59, 59).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let doc = format!(
+                r#"{{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"{created}","epcisBody":{{"eventList":[{events}]}}}}"#
+            );
+            let name = format!("epcis/{}-{date}.jsonld", site.id);
+            if let Err(e) = (self.docs)(&name, doc.as_bytes())
+                && self.failed.is_none()
+            {
+                self.failed = Some(e);
+            }
+            events.clear();
+        }
     }
 
     /// Adds an event and returns its reference, for the truth.
@@ -260,6 +342,8 @@ pub struct Output {
     pub reference_yaml: String,
     /// (file name, NDJSON content), one per source system.
     pub feeds: Vec<(String, String)>,
+    /// (file name under `epcis/`, document), with EPCIS delivery.
+    pub epcis: Vec<(String, String)>,
     pub truth: Truth,
     pub events: u64,
 }
@@ -288,16 +372,21 @@ pub fn feed_names() -> [String; 5] {
 /// Runs the simulation in memory.
 pub fn simulate(cfg: &Config) -> Result<Output, SimError> {
     let mut bufs: [Vec<u8>; 5] = Default::default();
+    let mut epcis = Vec::new();
     let summary = {
         let [a, b, c, d, e] = &mut bufs;
-        simulate_into(cfg, [a, b, c, d, e])?
+        let mut keep = |name: &str, bytes: &[u8]| {
+            epcis.push((name.to_owned(), String::from_utf8_lossy(bytes).into_owned()));
+            Ok(())
+        };
+        simulate_into(cfg, [a, b, c, d, e], &mut keep)?
     };
     let feeds = feed_names()
         .into_iter()
         .zip(bufs)
         .map(|(name, body)| (name, String::from_utf8(body).unwrap_or_default()))
         .collect();
-    Ok(Output { reference_yaml: summary.reference_yaml, feeds, truth: summary.truth, events: summary.events })
+    Ok(Output { reference_yaml: summary.reference_yaml, feeds, epcis, truth: summary.truth, events: summary.events })
 }
 
 fn local(tz: &Tz, date: NaiveDate, h: u32, m: u32, s: u32) -> DateTime<Utc> {
@@ -317,7 +406,11 @@ fn fixed(t: DateTime<Utc>, tz: &Tz) -> DateTime<FixedOffset> {
 
 /// Runs the simulation, streaming each source system's feed into its writer
 /// (in [`feed_names`] order) as the days are generated.
-pub fn simulate_into(cfg: &Config, sinks: [&mut dyn std::io::Write; 5]) -> Result<Summary, SimError> {
+pub fn simulate_into<'a>(
+    cfg: &Config,
+    sinks: [&'a mut dyn std::io::Write; 5],
+    docs: &'a mut dyn FnMut(&str, &[u8]) -> std::io::Result<()>,
+) -> Result<Summary, SimError> {
     cfg.check()?;
     let mut rng = Rng::new(cfg.seed);
     let mut sites = Vec::new();
@@ -430,7 +523,7 @@ pub fn simulate_into(cfg: &Config, sinks: [&mut dyn std::io::Write; 5]) -> Resul
         let stock = vec![vec![0i64; SKUS as usize]; locations.len()];
         let lost = stock.clone();
         let sources = SOURCES.map(|src| format!("{src}-{}", id.to_ascii_lowercase()));
-        sites.push(Site { id, sources, tz, people, stock, lost, locations });
+        sites.push(Site { id, num: i + 1, sources, tz, people, stock, lost, locations });
     }
     for (name, body) in [
         ("sites", &sec[0]),
@@ -450,7 +543,17 @@ pub fn simulate_into(cfg: &Config, sinks: [&mut dyn std::io::Write; 5]) -> Resul
     }
 
     let skew_s = [0, rng.range(-20, 20), rng.range(-5, 5), 0, 0];
-    let mut feeds = Feeds { arena: String::new(), day: Vec::new(), seq: [0; 5], out: sinks, skew_s, failed: None };
+    let mut feeds = Feeds {
+        arena: String::new(),
+        day: Vec::new(),
+        seq: [0; 5],
+        out: sinks,
+        skew_s,
+        failed: None,
+        epcis: cfg.epcis.then(|| vec![String::new(); cfg.sites as usize]),
+        docs,
+        epcis_seq: 0,
+    };
     // Scenario plan: (day, site, scenario), spread over the period.
     let mut plan = Vec::new();
     let kinds = Scenario::ALL;
@@ -479,12 +582,24 @@ pub fn simulate_into(cfg: &Config, sinks: [&mut dyn std::io::Write; 5]) -> Resul
                 let k = rng.below(u64::from(SKUS)) as usize;
                 let q = rng.range(100, 300);
                 site.stock[loc][k] += q;
-                let body = format!(
-                    r#""sku":"{}","quantity":{q},"to_location":"{}","reference":"OPENING-BALANCE""#,
-                    sku_id(k),
-                    site.locations[loc]
-                );
-                f_opening(&mut feeds, site, at, &body);
+                let body = || {
+                    format!(
+                        r#""sku":"{}","quantity":{q},"to_location":"{}","reference":"OPENING-BALANCE""#,
+                        sku_id(k),
+                        site.locations[loc]
+                    )
+                };
+                let m = Stock {
+                    step: "receiving",
+                    kind: "inventory.received",
+                    k,
+                    q,
+                    at: loc,
+                    source: None,
+                    destination: None,
+                    ndjson: &body,
+                };
+                feeds.stock(site, at, m);
             }
         }
     }
@@ -505,6 +620,7 @@ pub fn simulate_into(cfg: &Config, sinks: [&mut dyn std::io::Write; 5]) -> Resul
             }
         }
         feeds.flush(&mut rng);
+        feeds.flush_epcis(&sites, date);
         if let Some(e) = feeds.failed.take() {
             return Err(SimError::Io(e));
         }
@@ -526,7 +642,7 @@ pub fn simulate_into(cfg: &Config, sinks: [&mut dyn std::io::Write; 5]) -> Resul
         sites: sites.iter().map(|s| s.id.clone()).collect(),
         instances,
     };
-    let events = feeds.seq.iter().sum();
+    let events = feeds.seq.iter().sum::<u64>() + feeds.epcis_seq;
     for out in feeds.out {
         out.flush()?;
     }
@@ -535,7 +651,9 @@ pub fn simulate_into(cfg: &Config, sinks: [&mut dyn std::io::Write; 5]) -> Resul
 
 /// A GTIN-14 with a valid check digit for SKU `k`.
 fn gtin(k: usize) -> String {
-    let body = format!("1061414{:06}", k);
+    // Indicator 1, company prefix 0614141, item reference k: what
+    // `urn:epc:class:lgtin:0614141.1kkkkk.LOT` carries.
+    let body = format!("10614141{:05}", k);
     let sum: u32 =
         body.bytes().rev().enumerate().map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 }).sum();
     format!("{body}{}", (10 - sum % 10) % 10)
@@ -632,26 +750,48 @@ fn operate_day(site: &mut Site, gone: &[usize], date: NaiveDate, rng: &mut Rng, 
             let k = rng.below(u64::from(SKUS)) as usize;
             let q = rng.range(20, 100);
             let t = arrive + Duration::seconds(line * 40);
-            f.emit(2, site, t, "inventory.received", &format!(
-                r#""sku":"{}","quantity":{q},"to_location":"{}","reference":"{asn}","vendor":"{carrier}","person":"{receiver}""#,
-                sku_id(k), site.locations[dock_in]));
+            let body = || {
+                format!(
+                    r#""sku":"{}","quantity":{q},"to_location":"{}","reference":"{asn}","vendor":"{carrier}","person":"{receiver}""#,
+                    sku_id(k),
+                    site.locations[dock_in]
+                )
+            };
+            let m = Stock {
+                step: "receiving",
+                kind: "inventory.received",
+                k,
+                q,
+                at: dock_in,
+                source: None,
+                destination: None,
+                ndjson: &body,
+            };
+            f.stock(site, t, m);
             let to = if sku_value(k).1 == "critical" || sku_value(k).1 == "high" {
                 AISLES as usize + rng.below(u64::from(CAGE_BINS)) as usize
             } else {
                 rng.below(u64::from(AISLES)) as usize
             };
-            f.emit(
-                2,
-                site,
-                t + Duration::seconds(rng.range(1200, 3600)),
-                "inventory.put_away",
-                &format!(
+            let body = || {
+                format!(
                     r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","person":"{receiver}""#,
                     sku_id(k),
                     site.locations[dock_in],
                     site.locations[to]
-                ),
-            );
+                )
+            };
+            let m = Stock {
+                step: "storing",
+                kind: "inventory.put_away",
+                k,
+                q,
+                at: to,
+                source: Some(dock_in),
+                destination: None,
+                ndjson: &body,
+            };
+            f.stock(site, t + Duration::seconds(rng.range(1200, 3600)), m);
             site.stock[to][k] += q;
         }
     }
@@ -694,24 +834,62 @@ fn operate_day(site: &mut Site, gone: &[usize], date: NaiveDate, rng: &mut Rng, 
                 .map(|p| p.id.clone())
                 .unwrap_or_default();
             let t = local(&tz, date, hour, rng.range(0, 59) as u32, rng.range(0, 59) as u32);
-            f.emit(2, site, t, "inventory.picked", &format!(
-                r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","order":"{order}","person":"{picker}""#,
-                sku_id(k), site.locations[loc], site.locations[pack]));
-            f.emit(
-                2,
-                site,
-                t + Duration::seconds(rng.range(300, 1800)),
-                "inventory.packed",
-                &format!(
+            let body = || {
+                format!(
+                    r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","order":"{order}","person":"{picker}""#,
+                    sku_id(k),
+                    site.locations[loc],
+                    site.locations[pack]
+                )
+            };
+            let m = Stock {
+                step: "picking",
+                kind: "inventory.picked",
+                k,
+                q,
+                at: loc,
+                source: None,
+                destination: Some(pack),
+                ndjson: &body,
+            };
+            f.stock(site, t, m);
+            let body = || {
+                format!(
                     r#""sku":"{}","quantity":{q},"location":"{}","order":"{order}""#,
                     sku_id(k),
                     site.locations[pack]
-                ),
-            );
+                )
+            };
+            let m = Stock {
+                step: "packing",
+                kind: "inventory.packed",
+                k,
+                q,
+                at: pack,
+                source: None,
+                destination: None,
+                ndjson: &body,
+            };
+            f.stock(site, t + Duration::seconds(rng.range(300, 1800)), m);
             let carrier = if wave % 2 == 1 { "V-CARRIER-2" } else { "V-CARRIER-1" };
-            f.emit(2, site, local(&tz, date, hour + 2, 30, 0) + Duration::seconds(line), "inventory.shipped", &format!(
-                r#""sku":"{}","quantity":{q},"from_location":"{}","order":"{order}","carrier":"{carrier}","door":"{sid}-D-DOCK1""#,
-                sku_id(k), site.locations[pack]));
+            let body = || {
+                format!(
+                    r#""sku":"{}","quantity":{q},"from_location":"{}","order":"{order}","carrier":"{carrier}","door":"{sid}-D-DOCK1""#,
+                    sku_id(k),
+                    site.locations[pack]
+                )
+            };
+            let m = Stock {
+                step: "shipping",
+                kind: "inventory.shipped",
+                k,
+                q,
+                at: pack,
+                source: None,
+                destination: None,
+                ndjson: &body,
+            };
+            f.stock(site, local(&tz, date, hour + 2, 30, 0) + Duration::seconds(line), m);
         }
     }
     // Unrecorded process losses (damage, loss) that no event reports.
@@ -740,17 +918,24 @@ fn operate_day(site: &mut Site, gone: &[usize], date: NaiveDate, rng: &mut Rng, 
         let physical = site.physical(loc, k).max(0);
         let counted = if rng.chance(MISCOUNT_RATE) { (physical + rng.range(-1, 1)).max(0) } else { physical };
         let at = local(&tz, date, 6, 30, c as u32);
-        f.emit(
-            2,
-            site,
-            at,
-            "inventory.counted",
-            &format!(
+        let body = || {
+            format!(
                 r#""sku":"{}","location":"{}","quantity":{counted},"count_type":"cycle""#,
                 sku_id(k),
                 site.locations[loc]
-            ),
-        );
+            )
+        };
+        let m = Stock {
+            step: "cycle_counting",
+            kind: "inventory.counted",
+            k,
+            q: counted,
+            at: loc,
+            source: None,
+            destination: None,
+            ndjson: &body,
+        };
+        f.stock(site, at, m);
         if counted != book {
             f.emit(
                 2,
@@ -768,10 +953,6 @@ fn operate_day(site: &mut Site, gone: &[usize], date: NaiveDate, rng: &mut Rng, 
             site.lost[loc][k] = counted - physical;
         }
     }
-}
-
-fn f_opening(f: &mut Feeds<'_>, site: &Site, at: DateTime<Utc>, body: &str) {
-    f.emit(2, site, at, "inventory.received", body)
 }
 
 /// A stocked place: in the cage, or on the floor.
@@ -1294,7 +1475,37 @@ mod tests {
             seed,
             start: NaiveDate::from_ymd_opt(2026, 11, 2).unwrap_or_default(),
             per_scenario: 2,
+            epcis: false,
         }
+    }
+
+    /// With EPCIS delivery every document passes GS1's schema and every
+    /// event maps to a book movement at a known place, counted in SKUs the
+    /// reference data knows.
+    #[test]
+    fn epcis_documents_validate_and_map_onto_the_book() {
+        let c = Config { sites: 1, days: 2, epcis: true, ..cfg(9) };
+        let out = simulate(&c).unwrap();
+        assert_eq!(out.epcis.len(), 2, "one document per site and day");
+        let reference = stockade_ingest::reference_files::from_yaml(&out.reference_yaml).unwrap();
+        let dir = stockade_epcis::Directory::new(&reference);
+        let source = stockade_model::SourceId::new("epcis").unwrap();
+        let mut kinds = std::collections::BTreeMap::new();
+        for (name, doc) in &out.epcis {
+            let doc = stockade_epcis::validate(doc.as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            for (i, ev) in stockade_epcis::map_document(&doc, &dir, &source, None) {
+                let ev = ev.unwrap_or_else(|e| panic!("{name} event {i}: {e}"));
+                *kinds.entry(ev.kind().as_str()).or_insert(0) += 1;
+            }
+        }
+        assert!(!kinds.contains_key("inventory.observed"), "{kinds:?}");
+        for k in
+            ["inventory.received", "inventory.put_away", "inventory.picked", "inventory.packed", "inventory.shipped"]
+        {
+            assert!(kinds.get(k).copied().unwrap_or(0) > 0, "{k} missing: {kinds:?}");
+        }
+        let wms = &out.feeds.iter().find(|(n, _)| n == "wms.ndjson").unwrap().1;
+        assert!(!wms.contains("inventory.picked"), "routine movements are not also in the NDJSON feed");
     }
 
     #[test]
