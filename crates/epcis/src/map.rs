@@ -11,7 +11,7 @@
 //! | storing | `inventory.put_away` | from: the `sourceList` location; to: bizLocation |
 //! | picking | `inventory.picked` | from; to: the `destinationList` location, if any |
 //! | packing | `inventory.packed` | at |
-//! | cycle_counting, stock_taking | `inventory.counted` (count type `cycle`) | at |
+//! | cycle_counting, stock_taking | `inventory.counted` (count type `cycle`, `full`) | at |
 //! | destroying, decommissioning | `inventory.scrapped` (reason: the step) | from |
 //! | anything else, or no location | `inventory.observed` | at, if any |
 //!
@@ -253,7 +253,7 @@ fn map_event(
                     sku: sku.clone(),
                     location: loc.clone(),
                     quantity: q,
-                    count_type: CountType::Cycle,
+                    count_type: if step == "stock_taking" { CountType::Full } else { CountType::Cycle },
                     person: None,
                 })),
                 "destroying" | "decommissioning" => Some(EventBody::InventoryScrapped(Scrap {

@@ -153,8 +153,8 @@ fn simulate(a: &cli::SimulateArgs) -> Result<Option<stockade_twin::sim::Output>>
                 std::fs::write(p, bytes)
             };
             let summary = {
-                let [a, b, c, d, e] = &mut files[..] else { bail!("five feeds") };
-                stockade_twin::sim::simulate_into(&cfg, [a, b, c, d, e], &mut docs).context("simulating")?
+                let [a, b, c, d, e, g] = &mut files[..] else { bail!("six feeds") };
+                stockade_twin::sim::simulate_into(&cfg, [a, b, c, d, e, g], &mut docs).context("simulating")?
             };
             ((summary.reference_yaml, summary.truth, summary.events), None)
         }

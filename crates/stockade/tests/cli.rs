@@ -161,7 +161,7 @@ fn demo_loads_sample_data() {
     assert!(o.status.success(), "{}", text(&o));
     let out = text(&o);
     // The sample day (40 records, 14 events) and the simulated network (seed 1).
-    assert!(out.contains("636 reference records, 200631 events accepted (15 scenario instances"), "{out}");
+    assert!(out.contains("636 reference records, 202922 events accepted (15 scenario instances"), "{out}");
     assert!(out.contains("admin token: stk_"), "{out}");
 }
 
@@ -402,19 +402,28 @@ fn simulated_networks_ingest_cleanly_and_reproducibly() {
         let o = run(&["simulate", "--sites", "2", "--days", "5", "--seed", "42", "--out", out.to_str().unwrap()]);
         assert!(o.status.success(), "{}", text(&o));
     }
-    let files = ["reference.yaml", "acs.ndjson", "vms.ndjson", "wms.ndjson", "iam.ndjson", "hr.ndjson", "truth.json"];
+    let files = [
+        "reference.yaml",
+        "acs.ndjson",
+        "vms.ndjson",
+        "wms.ndjson",
+        "iam.ndjson",
+        "hr.ndjson",
+        "nac.ndjson",
+        "truth.json",
+    ];
     for f in files {
         assert_eq!(std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap(), "{f} differs");
     }
     let d = data.to_str().unwrap();
     let o = run(&["import", a.join("reference.yaml").to_str().unwrap(), "--data", d]);
     assert!(o.status.success(), "{}", text(&o));
-    let feeds: Vec<String> = files[1..6].iter().map(|f| a.join(f).to_str().unwrap().to_owned()).collect();
+    let feeds: Vec<String> = files[1..7].iter().map(|f| a.join(f).to_str().unwrap().to_owned()).collect();
     let mut args = vec!["ingest", "--quiet", "--unknown-entities", "reject", "--data", d];
     args.extend(feeds.iter().map(String::as_str));
     let o = run(&args);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(!text(&o).contains(" 1 rejected") && text(&o).matches(" 0 rejected").count() == 5, "{}", text(&o));
+    assert_eq!(text(&o).matches(" 0 rejected").count(), 6, "{}", text(&o));
     // The truth names events that exist, and scores.
     let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("truth.json")).unwrap()).unwrap();
     assert_eq!(truth["instances"].as_array().unwrap().len(), 30, "two of each of the fifteen scenario types");
@@ -481,7 +490,7 @@ fn simulations_stream_into_a_running_server() {
     // Every line of every feed was sent, and the server accepted each batch.
     let streamed: usize =
         text(&o).split("streamed ").nth(1).and_then(|s| s.split(' ').next()).and_then(|n| n.parse().ok()).unwrap();
-    let lines: usize = ["acs", "vms", "wms", "iam", "hr"]
+    let lines: usize = ["acs", "vms", "wms", "iam", "hr", "nac"]
         .iter()
         .map(|f| std::fs::read_to_string(out.join(format!("{f}.ndjson"))).unwrap().lines().count())
         .sum();
@@ -510,13 +519,15 @@ fn simulated_epcis_documents_ingest_cleanly() {
     let d = data.to_str().unwrap();
     assert!(run(&["import", out.join("reference.yaml").to_str().unwrap(), "--data", d]).status.success());
     let mut args = vec!["ingest", "--quiet", "--unknown-entities", "reject", "--data", d];
-    let feeds: Vec<String> =
-        ["acs", "wms", "iam"].iter().map(|f| out.join(format!("{f}.ndjson")).to_str().unwrap().to_owned()).collect();
+    let feeds: Vec<String> = ["acs", "wms", "iam", "nac"]
+        .iter()
+        .map(|f| out.join(format!("{f}.ndjson")).to_str().unwrap().to_owned())
+        .collect();
     args.extend(feeds.iter().map(String::as_str));
     args.extend(docs.iter().map(String::as_str));
     let o = run(&args);
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(text(&o).matches(" 0 rejected").count(), 4, "{}", text(&o));
+    assert_eq!(text(&o).matches(" 0 rejected").count(), 5, "{}", text(&o));
     assert!(text(&o).contains(".jsonld: ") && !text(&o).contains(".jsonld: 0 accepted"), "{}", text(&o));
     // Routine movements travel only as EPCIS.
     let wms = std::fs::read_to_string(out.join("wms.ndjson")).unwrap();

@@ -147,7 +147,7 @@ struct Site {
     /// 1-based number (in SGLNs).
     num: u32,
     /// Source-system names (`acs-s01`...), in [`SOURCES`] order.
-    sources: [String; 5],
+    sources: [String; 6],
     tz: Tz,
     people: Vec<Person>,
     /// The book: stock[location][sku], as the recorded events say.
@@ -195,9 +195,9 @@ struct Feeds<'a> {
     arena: String,
     /// (time, source, start, end) of each line in `arena`.
     day: Vec<(i64, u8, u32, u32)>,
-    seq: [u64; 5],
-    out: [&'a mut dyn std::io::Write; 5],
-    skew_s: [i64; 5],
+    seq: [u64; 6],
+    out: [&'a mut dyn std::io::Write; 6],
+    skew_s: [i64; 6],
     /// The first write error; generation stops reporting it.
     failed: Option<std::io::Error>,
     /// With EPCIS delivery: the day's EPCIS events per site (JSON, comma-separated).
@@ -224,7 +224,7 @@ struct Stock<'s> {
 }
 
 /// Source systems, in file order.
-const SOURCES: [&str; 5] = ["acs", "vms", "wms", "iam", "hr"];
+const SOURCES: [&str; 6] = ["acs", "vms", "wms", "iam", "hr", "nac"];
 
 impl Feeds<'_> {
     /// Adds an event: `body` is the kind-specific JSON fields after `"kind":`.
@@ -365,21 +365,21 @@ pub enum SimError {
 }
 
 /// The feed files, in the order [`simulate_into`] takes their writers.
-pub fn feed_names() -> [String; 5] {
+pub fn feed_names() -> [String; 6] {
     SOURCES.map(|s| format!("{s}.ndjson"))
 }
 
 /// Runs the simulation in memory.
 pub fn simulate(cfg: &Config) -> Result<Output, SimError> {
-    let mut bufs: [Vec<u8>; 5] = Default::default();
+    let mut bufs: [Vec<u8>; 6] = Default::default();
     let mut epcis = Vec::new();
     let summary = {
-        let [a, b, c, d, e] = &mut bufs;
+        let [a, b, c, d, e, g] = &mut bufs;
         let mut keep = |name: &str, bytes: &[u8]| {
             epcis.push((name.to_owned(), String::from_utf8_lossy(bytes).into_owned()));
             Ok(())
         };
-        simulate_into(cfg, [a, b, c, d, e], &mut keep)?
+        simulate_into(cfg, [a, b, c, d, e, g], &mut keep)?
     };
     let feeds = feed_names()
         .into_iter()
@@ -408,7 +408,7 @@ fn fixed(t: DateTime<Utc>, tz: &Tz) -> DateTime<FixedOffset> {
 /// (in [`feed_names`] order) as the days are generated.
 pub fn simulate_into<'a>(
     cfg: &Config,
-    sinks: [&'a mut dyn std::io::Write; 5],
+    sinks: [&'a mut dyn std::io::Write; 6],
     docs: &'a mut dyn FnMut(&str, &[u8]) -> std::io::Result<()>,
 ) -> Result<Summary, SimError> {
     cfg.check()?;
@@ -542,11 +542,11 @@ pub fn simulate_into<'a>(
         yaml.push_str(body);
     }
 
-    let skew_s = [0, rng.range(-20, 20), rng.range(-5, 5), 0, 0];
+    let skew_s = [0, rng.range(-20, 20), rng.range(-5, 5), 0, 0, rng.range(-60, 60)];
     let mut feeds = Feeds {
         arena: String::new(),
         day: Vec::new(),
-        seq: [0; 5],
+        seq: [0; 6],
         out: sinks,
         skew_s,
         failed: None,
@@ -952,6 +952,169 @@ fn operate_day(site: &mut Site, gone: &[usize], date: NaiveDate, rng: &mut Rng, 
             site.stock[loc][k] = counted;
             site.lost[loc][k] = counted - physical;
         }
+    }
+    // Weekly, Mondays: a full count of the cage before the first shift.
+    if date.weekday() == Weekday::Mon {
+        for loc in AISLES as usize..(AISLES + CAGE_BINS) as usize {
+            for k in 0..SKUS as usize {
+                if site.stock[loc][k] <= 0 {
+                    continue;
+                }
+                let counted = site.physical(loc, k).max(0);
+                let at = local(&tz, date, 5, 30, 0);
+                let body = || {
+                    format!(
+                        r#""sku":"{}","location":"{}","quantity":{counted},"count_type":"full","person":"{supervisor}""#,
+                        sku_id(k),
+                        site.locations[loc]
+                    )
+                };
+                let m = Stock {
+                    step: "stock_taking",
+                    kind: "inventory.counted",
+                    k,
+                    q: counted,
+                    at: loc,
+                    source: None,
+                    destination: None,
+                    ndjson: &body,
+                };
+                f.stock(site, at, m);
+                if counted != site.stock[loc][k] {
+                    f.emit(2, site, at + Duration::seconds(900), "inventory.adjusted", &format!(
+                        r#""sku":"{}","location":"{}","delta":{},"reason":"count correction","approver":"{supervisor}""#,
+                        sku_id(k), site.locations[loc], counted - site.stock[loc][k]));
+                    site.stock[loc][k] = counted;
+                    site.lost[loc][k] = 0;
+                }
+            }
+        }
+    }
+    // Customer returns against RMAs, back to the dock, then into storage.
+    let dock_in = site.dock_in();
+    for r in 0..rng.range(2, 6) {
+        let k = rng.below(u64::from(SKUS)) as usize;
+        let q = rng.range(1, 3);
+        let t = local(&tz, date, 13, rng.range(0, 59) as u32, r as u32);
+        f.emit(
+            2,
+            site,
+            t,
+            "inventory.returned",
+            &format!(
+                r#""sku":"{}","quantity":{q},"to_location":"{}","reference":"RMA-{}-{}-{r}""#,
+                sku_id(k),
+                site.locations[dock_in],
+                sid,
+                date.format("%m%d")
+            ),
+        );
+        let to = rng.below(u64::from(AISLES)) as usize;
+        let body = || {
+            format!(
+                r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}""#,
+                sku_id(k),
+                site.locations[dock_in],
+                site.locations[to]
+            )
+        };
+        let m = Stock {
+            step: "storing",
+            kind: "inventory.put_away",
+            k,
+            q,
+            at: to,
+            source: Some(dock_in),
+            destination: None,
+            ndjson: &body,
+        };
+        f.stock(site, t + Duration::seconds(1800), m);
+        site.stock[to][k] += q;
+    }
+    // Wednesdays: the maintenance vendor's scheduled visit to the server room.
+    if date.weekday() == Weekday::Wed {
+        let (pid, badge) = (format!("{sid}-V01"), format!("{sid}-VB01"));
+        let t = local(&tz, date, 10, rng.range(0, 20) as u32, 0);
+        for (door, dir, after) in [("MAIN", "in", 0), ("IT", "in", 300), ("MAIN", "out", 5400)] {
+            f.emit(
+                0,
+                site,
+                t + Duration::seconds(after),
+                "access.granted",
+                &format!(r#""door":"{sid}-D-{door}","badge":"{badge}","person":"{pid}","direction":"{dir}""#),
+            );
+        }
+    }
+    // Device telemetry: the nightly network scan sees every camera and
+    // reader, which report their firmware on Mondays; now and then an
+    // administrator changes a reader's configuration, or a device drops off
+    // the network for a while.
+    let devices: Vec<String> = ["CAM-MAIN", "CAM-CAGE", "CAM-DOCK", "R-MAIN", "R-CAGE", "R-DOCK1", "R-DOCK2", "R-IT"]
+        .iter()
+        .map(|d| format!("{sid}-{d}"))
+        .collect();
+    for (i, d) in devices.iter().enumerate() {
+        let t = local(&tz, date, 3, 0, i as u32 * 7);
+        f.emit(
+            5,
+            site,
+            t,
+            "asset.seen",
+            &format!(
+                r#""asset":"{d}","ip":"10.{}.8.{}","network_segment":"ot-{}""#,
+                site.num,
+                10 + i,
+                sid.to_ascii_lowercase()
+            ),
+        );
+        if date.weekday() == Weekday::Mon {
+            f.emit(
+                5,
+                site,
+                t + Duration::seconds(30),
+                "asset.firmware_reported",
+                &format!(r#""asset":"{d}","firmware_version":"4.2.{}""#, i % 3),
+            );
+        }
+        if rng.chance(0.01) {
+            f.emit(
+                5,
+                site,
+                local(&tz, date, rng.range(0, 23) as u32, 0, 0),
+                "asset.offline",
+                &format!(r#""asset":"{d}""#),
+            );
+        }
+    }
+    if rng.chance(0.1) {
+        let admin = site.people.iter().find(|p| p.role == "it_admin").map(|p| (p.id.clone(), p.account.clone()));
+        if let Some((pid, account)) = admin {
+            f.emit(5, site, local(&tz, date, 11, 15, 0), "asset.config_changed", &format!(
+                r#""asset":"{sid}-R-DOCK1","summary":"door held-open alarm delay 30s -> 45s","person":"{pid}","account":"{account}""#));
+        }
+    }
+    // HR: now and then a picker moves to receiving.
+    if rng.chance(0.03) {
+        let p = &site.people[rng.below(14) as usize];
+        f.emit(
+            4,
+            site,
+            local(&tz, date, 8, 0, 0),
+            "hr.role_changed",
+            &format!(r#""person":"{}","role":"receiver""#, p.id),
+        );
+    }
+    // HR: now and then someone goes on leave and comes back a week later.
+    if rng.chance(0.05) {
+        let p = &site.people[rng.below(site.people.len() as u64) as usize];
+        f.emit(4, site, local(&tz, date, 9, 0, 0), "hr.leave_started", &format!(r#""person":"{}""#, p.id));
+        f.emit(
+            4,
+            site,
+            local(&tz, date + Duration::days(7), 9, 0, 0),
+            "hr.leave_ended",
+            &format!(r#""person":"{}""#, p.id),
+        );
     }
 }
 
