@@ -84,6 +84,10 @@ pub struct SimulateArgs {
     /// (DIR/epcis/SITE-DATE.jsonld) instead of the WMS NDJSON feed.
     #[arg(long)]
     pub epcis: bool,
+    /// Deliver badge reads as each site's access-control CSV export with its
+    /// column mapping (DIR/csv/acs-SITE.csv and .mapping.yaml) instead of NDJSON.
+    #[arg(long)]
+    pub csv: bool,
     /// Output directory (created if missing).
     #[arg(long, required_unless_present = "to")]
     pub out: Option<PathBuf>,

@@ -33,6 +33,7 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
         start: chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap_or_default(),
         per_scenario: 1,
         epcis: false,
+        csv: false,
     };
     let sim = stockade_twin::sim::simulate(&cfg)?;
     let reference = reference_files::from_yaml(&sim.reference_yaml).context("simulated reference data")?;

@@ -121,6 +121,7 @@ pub fn sim_config(a: &cli::SimulateArgs) -> stockade_twin::sim::Config {
         start: a.start,
         per_scenario: a.per_scenario,
         epcis: a.epcis,
+        csv: a.csv,
     }
 }
 
@@ -162,7 +163,7 @@ fn simulate(a: &cli::SimulateArgs) -> Result<Option<stockade_twin::sim::Output>>
             let out = stockade_twin::sim::simulate(&cfg)?;
             if let Some(dir) = &a.out {
                 std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-                for (name, body) in out.feeds.iter().chain(&out.epcis) {
+                for (name, body) in out.feeds.iter().chain(&out.epcis).chain(&out.files) {
                     if let Some(parent) = dir.join(name).parent() {
                         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
                     }

@@ -19,6 +19,9 @@ pub fn check(a: &SimulateArgs) -> Result<()> {
     if !(a.speed.is_finite() && a.speed > 0.0) {
         bail!("--speed must be a positive number of simulated seconds per second, got {}", a.speed);
     }
+    if a.csv {
+        bail!("--csv writes export files; --to streams NDJSON and EPCIS: use one or the other");
+    }
     if a.token.is_none() {
         bail!("--to needs --token (or STOCKADE_TOKEN) with the ingest role");
     }

@@ -67,6 +67,9 @@ pub struct Config {
     /// Deliver routine inventory movements as GS1 EPCIS 2.0 documents (one
     /// per site and day) instead of the WMS's NDJSON feed.
     pub epcis: bool,
+    /// Deliver badge reads as the access-control system's CSV export, one
+    /// per site with its column-mapping file, instead of NDJSON.
+    pub csv: bool,
 }
 
 /// Why a configuration is refused.
@@ -205,6 +208,50 @@ struct Feeds<'a> {
     /// Receives each EPCIS document: (file name, bytes).
     docs: &'a mut dyn FnMut(&str, &[u8]) -> std::io::Result<()>,
     epcis_seq: u64,
+    /// With CSV delivery: each site's access-control export so far, by site number.
+    csv: Option<Vec<String>>,
+}
+
+/// The access-control CSV export's header.
+const CSV_HEADER: &str = "event_no,time,site,door,badge,result,direction,reason\n";
+
+/// A badge read as a row of the access-control export, with the site's
+/// index; None for events the export does not carry (door alarms).
+fn csv_row(line: &[u8]) -> Option<(usize, String)> {
+    let v: serde_json::Value = serde_json::from_slice(line).ok()?;
+    let result = match v["kind"].as_str()? {
+        "access.granted" => "granted",
+        "access.denied" => "denied",
+        _ => return None,
+    };
+    let site = v["site"].as_str()?;
+    let index = site.strip_prefix('S')?.parse::<usize>().ok()?.checked_sub(1)?;
+    // The export writes the site's local time without an offset; the mapping names the zone.
+    let time = v["occurred_at"].as_str()?.get(..19)?.replace('T', " ");
+    let row = format!(
+        "{},{time},{site},{},{},{result},{},{}\n",
+        v["id"].as_str()?,
+        v["door"].as_str()?,
+        v["badge"].as_str()?,
+        v["direction"].as_str().unwrap_or("").to_ascii_uppercase(),
+        v["reason"].as_str().unwrap_or("")
+    );
+    Some((index, row))
+}
+
+/// The column mapping of a site's access-control export.
+fn csv_mapping(site: &Site) -> String {
+    format!(
+        "# Access-control export of site {id}: local times in {tz}.\n\
+         kind: {{ column: result, map: {{ granted: access.granted, denied: access.denied }} }}\n\
+         occurred_at: {{ column: time, format: \"%Y-%m-%d %H:%M:%S\", timezone: {tz} }}\n\
+         id: {{ column: event_no }}\n\
+         fields:\n  source: {{ constant: {source} }}\n  site: {{ column: site }}\n  door: {{ column: door }}\n  \
+         badge: {{ column: badge }}\n  direction: {{ column: direction, map: {{ IN: in, OUT: out }} }}\n  reason: {{ column: reason }}\n",
+        id = site.id,
+        tz = site.tz.name(),
+        source = site.sources[0]
+    )
 }
 
 /// A routine stock movement, delivered as NDJSON or as an EPCIS event.
@@ -323,6 +370,17 @@ impl Feeds<'_> {
         }
         for &(_, source, start, end) in &self.day {
             let line = &self.arena.as_bytes()[start as usize..end as usize];
+            if source == 0
+                && let Some(exports) = self.csv.as_mut()
+                && let Some((site, row)) = csv_row(line)
+            {
+                let rows = &mut exports[site];
+                rows.push_str(&row);
+                if rng.chance(0.002) {
+                    rows.push_str(&row);
+                }
+                continue;
+            }
             let out = &mut self.out[source as usize];
             let twice = rng.chance(0.002);
             let written = out.write_all(line).and_then(|()| if twice { out.write_all(line) } else { Ok(()) });
@@ -344,6 +402,8 @@ pub struct Output {
     pub feeds: Vec<(String, String)>,
     /// (file name under `epcis/`, document), with EPCIS delivery.
     pub epcis: Vec<(String, String)>,
+    /// Other files (CSV exports and their mappings, under `csv/`).
+    pub files: Vec<(String, String)>,
     pub truth: Truth,
     pub events: u64,
 }
@@ -372,11 +432,16 @@ pub fn feed_names() -> [String; 6] {
 /// Runs the simulation in memory.
 pub fn simulate(cfg: &Config) -> Result<Output, SimError> {
     let mut bufs: [Vec<u8>; 6] = Default::default();
-    let mut epcis = Vec::new();
+    let (mut epcis, mut files) = (Vec::new(), Vec::new());
     let summary = {
         let [a, b, c, d, e, g] = &mut bufs;
         let mut keep = |name: &str, bytes: &[u8]| {
-            epcis.push((name.to_owned(), String::from_utf8_lossy(bytes).into_owned()));
+            let file = (name.to_owned(), String::from_utf8_lossy(bytes).into_owned());
+            if name.starts_with("epcis/") {
+                epcis.push(file)
+            } else {
+                files.push(file)
+            }
             Ok(())
         };
         simulate_into(cfg, [a, b, c, d, e, g], &mut keep)?
@@ -386,7 +451,14 @@ pub fn simulate(cfg: &Config) -> Result<Output, SimError> {
         .zip(bufs)
         .map(|(name, body)| (name, String::from_utf8(body).unwrap_or_default()))
         .collect();
-    Ok(Output { reference_yaml: summary.reference_yaml, feeds, epcis, truth: summary.truth, events: summary.events })
+    Ok(Output {
+        reference_yaml: summary.reference_yaml,
+        feeds,
+        epcis,
+        files,
+        truth: summary.truth,
+        events: summary.events,
+    })
 }
 
 fn local(tz: &Tz, date: NaiveDate, h: u32, m: u32, s: u32) -> DateTime<Utc> {
@@ -553,6 +625,7 @@ pub fn simulate_into<'a>(
         epcis: cfg.epcis.then(|| vec![String::new(); cfg.sites as usize]),
         docs,
         epcis_seq: 0,
+        csv: cfg.csv.then(|| vec![CSV_HEADER.to_owned(); cfg.sites as usize]),
     };
     // Scenario plan: (day, site, scenario), spread over the period.
     let mut plan = Vec::new();
@@ -642,6 +715,12 @@ pub fn simulate_into<'a>(
         sites: sites.iter().map(|s| s.id.clone()).collect(),
         instances,
     };
+    if let Some(exports) = feeds.csv.take() {
+        for (site, rows) in sites.iter().zip(exports) {
+            (feeds.docs)(&format!("csv/acs-{}.csv", site.id), rows.as_bytes())?;
+            (feeds.docs)(&format!("csv/acs-{}.mapping.yaml", site.id), csv_mapping(site).as_bytes())?;
+        }
+    }
     let events = feeds.seq.iter().sum::<u64>() + feeds.epcis_seq;
     for out in feeds.out {
         out.flush()?;
@@ -1639,6 +1718,7 @@ mod tests {
             start: NaiveDate::from_ymd_opt(2026, 11, 2).unwrap_or_default(),
             per_scenario: 2,
             epcis: false,
+            csv: false,
         }
     }
 
