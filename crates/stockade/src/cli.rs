@@ -80,6 +80,10 @@ pub struct SimulateArgs {
     /// Instances of each scenario type to inject.
     #[arg(long, default_value_t = 2)]
     pub per_scenario: u32,
+    /// Instances of one scenario type, NAME=COUNT (repeatable; overrides
+    /// --per-scenario for it), e.g. --scenario slow_skimming=5 --scenario tailgating=0.
+    #[arg(long, value_name = "NAME=COUNT")]
+    pub scenario: Vec<String>,
     /// Deliver routine inventory movements as GS1 EPCIS 2.0 documents
     /// (DIR/epcis/SITE-DATE.jsonld) instead of the WMS NDJSON feed.
     #[arg(long)]

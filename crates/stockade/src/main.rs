@@ -113,8 +113,10 @@ async fn open(data: &std::path::Path) -> Result<Opened> {
 }
 
 /// The simulator's configuration from the command line.
-pub fn sim_config(a: &cli::SimulateArgs) -> stockade_twin::sim::Config {
-    stockade_twin::sim::Config {
+pub fn sim_config(a: &cli::SimulateArgs) -> Result<stockade_twin::sim::Config> {
+    let counts = a.scenario.iter().map(|s| stockade_twin::sim::parse_count(s)).collect::<Result<_, _>>()?;
+    Ok(stockade_twin::sim::Config {
+        counts,
         sites: a.sites,
         days: a.days,
         seed: a.seed,
@@ -122,7 +124,7 @@ pub fn sim_config(a: &cli::SimulateArgs) -> stockade_twin::sim::Config {
         per_scenario: a.per_scenario,
         epcis: a.epcis,
         csv: a.csv,
-    }
+    })
 }
 
 /// `stockade simulate`: writes reference data, feeds and truth.json, or
@@ -130,7 +132,7 @@ pub fn sim_config(a: &cli::SimulateArgs) -> stockade_twin::sim::Config {
 /// --out is also given.
 fn simulate(a: &cli::SimulateArgs) -> Result<Option<stockade_twin::sim::Output>> {
     let started = std::time::Instant::now();
-    let cfg = sim_config(a);
+    let cfg = sim_config(a)?;
     let write = |dir: &std::path::Path, name: &str, bytes: &[u8]| {
         let p = dir.join(name);
         std::fs::write(&p, bytes).with_context(|| format!("writing {}", p.display()))

@@ -436,6 +436,10 @@ fn simulated_networks_ingest_cleanly_and_reproducibly() {
     assert!(!o.status.success() && text(&o).contains("--sites must be between 1 and 500"), "{}", text(&o));
     let o = run(&["simulate", "--days", "-3", "--out", dir.path().join("x").to_str().unwrap()]);
     assert!(!o.status.success());
+    let o = run(&["simulate", "--scenario", "teleportation=2", "--out", dir.path().join("x").to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("unknown scenario \"teleportation\""), "{}", text(&o));
+    let o = run(&["simulate", "--scenario", "tailgating=many", "--out", dir.path().join("x").to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("whole number"), "{}", text(&o));
     let file = dir.path().join("file");
     std::fs::write(&file, "").unwrap();
     let o = run(&["simulate", "--out", file.join("sub").to_str().unwrap()]);

@@ -64,12 +64,31 @@ pub struct Config {
     pub start: NaiveDate,
     /// Instances of each scenario type to inject across the network.
     pub per_scenario: u32,
+    /// Instances of given scenario types, overriding `per_scenario`.
+    pub counts: Vec<(Scenario, u32)>,
     /// Deliver routine inventory movements as GS1 EPCIS 2.0 documents (one
     /// per site and day) instead of the WMS's NDJSON feed.
     pub epcis: bool,
     /// Deliver badge reads as the access-control system's CSV export, one
     /// per site with its column-mapping file, instead of NDJSON.
     pub csv: bool,
+}
+
+/// Parses `NAME=COUNT` (a scenario of the library and how many instances).
+pub fn parse_count(spec: &str) -> Result<(Scenario, u32), ConfigError> {
+    let (name, count) = spec
+        .split_once('=')
+        .ok_or_else(|| ConfigError(format!("--scenario {spec:?}: use NAME=COUNT, for example slow_skimming=3")))?;
+    let scenario: Scenario =
+        serde_json::from_value(serde_json::Value::String(name.trim().to_owned())).map_err(|_| {
+            let known: Vec<String> = Scenario::ALL.iter().map(|s| s.as_str()).collect();
+            ConfigError(format!("unknown scenario {name:?}; the library has: {}", known.join(", ")))
+        })?;
+    let count = count
+        .trim()
+        .parse::<u32>()
+        .map_err(|_| ConfigError(format!("--scenario {spec:?}: the count must be a whole number from 0")))?;
+    Ok((scenario, count))
 }
 
 /// Why a configuration is refused.
@@ -85,7 +104,7 @@ impl Config {
         if !(1..=366).contains(&self.days) {
             return Err(ConfigError(format!("--days must be between 1 and 366, got {}", self.days)));
         }
-        if self.per_scenario > 1000 {
+        if self.per_scenario > 1000 || self.counts.iter().any(|(_, n)| *n > 1000) {
             return Err(ConfigError("at most 1000 instances per scenario".into()));
         }
         Ok(())
@@ -631,7 +650,8 @@ pub fn simulate_into<'a>(
     let mut plan = Vec::new();
     let kinds = Scenario::ALL;
     for s in kinds {
-        for _ in 0..cfg.per_scenario {
+        let n = cfg.counts.iter().rev().find(|(k, _)| *k == s).map_or(cfg.per_scenario, |(_, n)| *n);
+        for _ in 0..n {
             // Terminations need a day before the misuse.
             let first = if s == Scenario::TerminatedBadgeInUse { 1 } else { 0 };
             if cfg.days > first {
@@ -1719,7 +1739,21 @@ mod tests {
             per_scenario: 2,
             epcis: false,
             csv: false,
+            counts: Vec::new(),
         }
+    }
+
+    #[test]
+    fn scenario_counts_are_parsed_and_applied() {
+        assert_eq!(parse_count("slow_skimming=3").unwrap(), (Scenario::SlowSkimming, 3));
+        let e = parse_count("teleport=1").unwrap_err().to_string();
+        assert!(e.contains("unknown scenario") && e.contains("badge_sharing"), "{e}");
+        assert!(parse_count("tailgating").is_err());
+        assert!(parse_count("tailgating=-1").is_err());
+        let c = Config { per_scenario: 0, counts: vec![parse_count("tailgating=3").unwrap()], ..cfg(2) };
+        let out = simulate(&c).unwrap();
+        assert_eq!(out.truth.instances.len(), 3);
+        assert!(out.truth.instances.iter().all(|i| i.scenario == Scenario::Tailgating));
     }
 
     /// With EPCIS delivery every document passes GS1's schema and every
