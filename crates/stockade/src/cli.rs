@@ -118,6 +118,10 @@ pub struct EvalArgs {
     /// Also write the scores as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Check first that every event the truth names was ingested into this
+    /// data directory (a truth file from another simulation is refused).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -431,6 +431,16 @@ fn simulated_networks_ingest_cleanly_and_reproducibly() {
     std::fs::write(&empty, r#"{"format":"stockade-incidents/1","incidents":[]}"#).unwrap();
     let o = run(&["eval", "--truth", a.join("truth.json").to_str().unwrap(), "--incidents", empty.to_str().unwrap()]);
     assert!(o.status.success() && text(&o).contains("recall                    0.0%"), "{}", text(&o));
+    // Against the data it describes, the truth checks out; against other data it is refused.
+    let t = a.join("truth.json");
+    let o = run(&["eval", "--truth", t.to_str().unwrap(), "--incidents", empty.to_str().unwrap(), "--data", d]);
+    assert!(o.status.success(), "{}", text(&o));
+    let other = dir.path().join("other");
+    let o = run(&["simulate", "--sites", "1", "--days", "1", "--seed", "7", "--out", other.to_str().unwrap()]);
+    assert!(o.status.success());
+    let t = other.join("truth.json");
+    let o = run(&["eval", "--truth", t.to_str().unwrap(), "--incidents", empty.to_str().unwrap(), "--data", d]);
+    assert!(!o.status.success() && text(&o).contains("the truth does not match"), "{}", text(&o));
     // Bad parameters and an unwritable directory.
     let o = run(&["simulate", "--sites", "0", "--out", dir.path().join("x").to_str().unwrap()]);
     assert!(!o.status.success() && text(&o).contains("--sites must be between 1 and 500"), "{}", text(&o));

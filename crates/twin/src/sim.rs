@@ -229,6 +229,8 @@ struct Feeds<'a> {
     epcis_seq: u64,
     /// With CSV delivery: each site's access-control export so far, by site number.
     csv: Option<Vec<String>>,
+    /// The run's seed in hex, in every event id: ids of two simulations never collide.
+    tag: String,
 }
 
 /// The access-control CSV export's header.
@@ -302,8 +304,9 @@ impl Feeds<'_> {
         let start = self.arena.len() as u32;
         let _ = write!(
             self.arena,
-            r#"{{"id":"{}-{:08}","source":"{}","site":"{}","occurred_at":"{}","kind":"{kind}"{}{body}}}"#,
+            r#"{{"id":"{}-{}-{:08}","source":"{}","site":"{}","occurred_at":"{}","kind":"{kind}"{}{body}}}"#,
             SOURCES[source],
+            self.tag,
             self.seq[source],
             site.sources[source],
             site.id,
@@ -330,7 +333,8 @@ impl Feeds<'_> {
         }
         let _ = write!(
             buf,
-            r#"{{"type":"ObjectEvent","eventID":"urn:uuid:00000000-0000-4000-8000-{:012x}","action":"OBSERVE","bizStep":"{}","eventTime":"{}","eventTimeZoneOffset":"{}","quantityList":[{{"epcClass":"urn:epc:class:lgtin:0614141.1{:05}.L{}","quantity":{}}}],"bizLocation":{{"id":"{}"}}"#,
+            r#"{{"type":"ObjectEvent","eventID":"urn:uuid:{:08x}-0000-4000-8000-{:012x}","action":"OBSERVE","bizStep":"{}","eventTime":"{}","eventTimeZoneOffset":"{}","quantityList":[{{"epcClass":"urn:epc:class:lgtin:0614141.1{:05}.L{}","quantity":{}}}],"bizLocation":{{"id":"{}"}}"#,
+            u32::from_str_radix(self.tag.get(self.tag.len().saturating_sub(8)..).unwrap_or("0"), 16).unwrap_or(0),
             self.epcis_seq,
             m.step,
             local.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
@@ -373,7 +377,10 @@ impl Feeds<'_> {
     /// Adds an event and returns its reference, for the truth.
     fn emit_ref(&mut self, source: usize, site: &Site, at: DateTime<Utc>, kind: &str, body: &str) -> EventRef {
         self.emit(source, site, at, kind, body);
-        EventRef { source: site.sources[source].clone(), id: format!("{}-{:08}", SOURCES[source], self.seq[source]) }
+        EventRef {
+            source: site.sources[source].clone(),
+            id: format!("{}-{}-{:08}", SOURCES[source], self.tag, self.seq[source]),
+        }
     }
 
     /// Writes the day's events to their feeds: in time order, except that
@@ -645,6 +652,7 @@ pub fn simulate_into<'a>(
         docs,
         epcis_seq: 0,
         csv: cfg.csv.then(|| vec![CSV_HEADER.to_owned(); cfg.sites as usize]),
+        tag: format!("{:x}", cfg.seed),
     };
     // Scenario plan: (day, site, scenario), spread over the period.
     let mut plan = Vec::new();
