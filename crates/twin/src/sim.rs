@@ -143,7 +143,8 @@ const SKUS: u32 = 200;
 /// Order lines picked per picker-hour: WERC's DC Measures median, 30 lines
 /// picked and shipped per hour (docs/SIMULATOR.md).
 const PICK_LINES_PER_HOUR: i64 = 30;
-/// Share of pick lines where another SKU of the bin is taken (assumed).
+/// Share of pick lines where another SKU of the bin is taken: WERC/DC
+/// Velocity's 2013 median order picking accuracy, 99.5% (docs/SIMULATOR.md).
 const MISPICK_RATE: f64 = 0.005;
 /// Units lost without a record, per unit shipped: NRF's 2023 survey puts
 /// shrink at 1.6% of sales, 27% of it process and control failures.
@@ -1016,9 +1017,22 @@ fn operate_day(site: &mut Site, gone: &[usize], date: NaiveDate, rng: &mut Rng, 
     // book by an approved "count correction", as WMSs do.
     let supervisor = site.people.iter().find(|p| p.role == "supervisor").map(|p| p.id.clone()).unwrap_or_default();
     for c in 0..COUNTS_PER_DAY {
+        // ABC cadence: half the counts go to the cage's A items (critical and
+        // high value), a third to medium (B) items, the rest to anything (C).
         let loc = rng.below((AISLES + CAGE_BINS) as u64) as usize;
         let offset = rng.below(u64::from(SKUS)) as usize;
-        let Some(k) = (0..SKUS as usize).map(|j| (j + offset) % SKUS as usize).find(|&k| site.stock[loc][k] > 0) else {
+        let class = rng.below(6);
+        let wanted = |k: usize| match class {
+            0..=2 => matches!(sku_value(k).1, "critical" | "high"),
+            3 | 4 => sku_value(k).1 == "medium",
+            _ => true,
+        };
+        let loc = if class <= 2 { AISLES as usize + loc % CAGE_BINS as usize } else { loc };
+        let Some(k) = (0..SKUS as usize)
+            .map(|j| (j + offset) % SKUS as usize)
+            .find(|&k| site.stock[loc][k] > 0 && wanted(k))
+            .or_else(|| (0..SKUS as usize).map(|j| (j + offset) % SKUS as usize).find(|&k| site.stock[loc][k] > 0))
+        else {
             continue;
         };
         let book = site.stock[loc][k];
