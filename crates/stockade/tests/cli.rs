@@ -161,7 +161,7 @@ fn demo_loads_sample_data() {
     assert!(o.status.success(), "{}", text(&o));
     let out = text(&o);
     // The sample day (40 records, 14 events) and the simulated network (seed 1).
-    assert!(out.contains("636 reference records, 200283 events accepted (15 scenario instances"), "{out}");
+    assert!(out.contains("642 reference records, 198002 events accepted (15 scenario instances"), "{out}");
     assert!(out.contains("admin token: stk_"), "{out}");
 }
 

@@ -140,6 +140,8 @@ const ROLES: [(&str, u32, &[&str]); 8] = [
     ("security", 2, &["DOCK", "CAGE", "IT"]),
 ];
 const SKUS: u32 = 200;
+/// The day (from 0) each site's new hire starts.
+const HIRE_DAY: u32 = 2;
 /// Order lines picked per picker-hour: WERC's DC Measures median, 30 lines
 /// picked and shipped per hour (docs/SIMULATOR.md).
 const PICK_LINES_PER_HOUR: i64 = 30;
@@ -163,6 +165,8 @@ struct Person {
     role: &'static str,
     /// 0 day shift (06-14), 1 late shift (14-22).
     shift: u32,
+    /// First simulated day they work (a new hire's start).
+    from_day: u32,
 }
 
 struct Site {
@@ -584,9 +588,28 @@ pub fn simulate_into<'a>(
                     account: format!("{}p{n:03}", id.to_ascii_lowercase()),
                     role,
                     shift: n % 2,
+                    from_day: 0,
                 });
             }
         }
+        // A new picker who joins on the third day (HR hires, the badge is issued, then work).
+        n += 1;
+        let _ = writeln!(
+            s_people,
+            "  - {{ id: {id}-P{n:03}, name: \"Person {n} of {id}\", role: picker, manager: {id}-P029, status: active, site: {id} }}"
+        );
+        let _ = writeln!(
+            s_badges,
+            "  - {{ id: {id}-B{n:03}, person: {id}-P{n:03}, status: active, zones: [{id}-FLOOR, {id}-DOCK] }}"
+        );
+        people.push(Person {
+            id: format!("{id}-P{n:03}"),
+            badge: format!("{id}-B{n:03}"),
+            account: format!("{}p{n:03}", id.to_ascii_lowercase()),
+            role: "picker",
+            shift: 0,
+            from_day: HIRE_DAY.min(cfg.days.saturating_sub(1)),
+        });
         // The maintenance vendor's technician, badged for the floor and the server room.
         let _ = writeln!(
             s_people,
@@ -711,7 +734,7 @@ pub fn simulate_into<'a>(
         let workday = !matches!(weekday, Weekday::Sat | Weekday::Sun);
         for si in 0..sites.len() {
             if workday {
-                operate_day(&mut sites[si], &terminated[si], date, &mut rng, &mut feeds);
+                operate_day(&mut sites[si], &terminated[si], d, date, &mut rng, &mut feeds);
             }
             for &(_, _, scenario) in plan.iter().filter(|p| p.0 == d && p.1 == si) {
                 let n = instances.len() + 1;
@@ -769,11 +792,26 @@ fn gtin(k: usize) -> String {
 
 /// One normal working day at a site: shifts, badges, logins, people counts,
 /// receiving, put-away, picking waves, packing, shipping, cycle counts.
-fn operate_day(site: &mut Site, gone: &[usize], date: NaiveDate, rng: &mut Rng, f: &mut Feeds) {
+fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: NaiveDate, rng: &mut Rng, f: &mut Feeds) {
     let tz = site.tz;
     let mut arrivals_per_hour = [0u32; 24];
     let sid = site.id.clone();
     for (pi, p) in site.people.iter().enumerate() {
+        if p.from_day > day {
+            continue;
+        }
+        if p.from_day == day && p.from_day > 0 {
+            // Their first day: HR records the hire, the badge is issued before the shift.
+            let t = local(&tz, date, 5, 0, 0);
+            f.emit(4, site, t, "hr.hired", &format!(r#""person":"{}","role":"{}""#, p.id, p.role));
+            f.emit(
+                3,
+                site,
+                t + Duration::seconds(600),
+                "identity.credential_issued",
+                &format!(r#""credential_type":"badge","credential":"{}","person":"{}""#, p.badge, p.id),
+            );
+        }
         if gone.contains(&pi) || !rng.chance(0.95) {
             continue;
         }
