@@ -161,7 +161,7 @@ fn demo_loads_sample_data() {
     assert!(o.status.success(), "{}", text(&o));
     let out = text(&o);
     // The sample day (40 records, 14 events) and the simulated network (seed 1).
-    assert!(out.contains("642 reference records, 198002 events accepted (15 scenario instances"), "{out}");
+    assert!(out.contains("642 reference records, 202218 events accepted (15 scenario instances"), "{out}");
     assert!(out.contains("admin token: stk_"), "{out}");
 }
 
@@ -580,6 +580,24 @@ fn simulated_csv_exports_load_through_their_mappings() {
         assert!(text(&o).contains(" 0 rejected"), "{}", text(&o));
         ids.extend(rows.lines().skip(1).map(|r| r.split(',').next().unwrap().to_owned()));
     }
+    // Logins come as the identity provider's export, UTC, all sites in one file.
+    let logins = out.join("csv/iam-logins.csv");
+    let map = out.join("csv/iam-logins.mapping.yaml");
+    let o = run(&[
+        "ingest",
+        "--quiet",
+        "--unknown-entities",
+        "reject",
+        "--data",
+        d,
+        "--mapping",
+        map.to_str().unwrap(),
+        logins.to_str().unwrap(),
+    ]);
+    assert!(o.status.success() && text(&o).contains(" 0 rejected"), "{}", text(&o));
+    let rows = std::fs::read_to_string(&logins).unwrap();
+    ids.extend(rows.lines().skip(1).map(|r| r.split(',').nth(6).unwrap().to_owned()));
+    assert!(rows.contains(",FAILURE,"), "the privilege escalation's failed logins are in the export");
     // Badge reads of the scenarios are in the exports under the ids the truth names.
     assert!(ids.iter().any(|id| truth.contains(&format!("\"id\": \"{id}\""))), "no scenario badge read in the exports");
 }

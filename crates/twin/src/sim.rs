@@ -241,10 +241,44 @@ struct Feeds<'a> {
 /// The access-control CSV export's header.
 const CSV_HEADER: &str = "event_no,time,site,door,badge,result,direction,reason\n";
 
-/// A badge read as a row of the access-control export, with the site's
-/// index; None for events the export does not carry (door alarms).
-fn csv_row(line: &[u8]) -> Option<(usize, String)> {
+/// The identity provider's login export's header.
+const LOGINS_HEADER: &str = "timestamp,app,user,ip,mfa,outcome,request_id,site,source\n";
+
+/// The column mapping of the login export (UTC timestamps; one file for all sites).
+const LOGINS_MAPPING: &str = "# Login export of the identity provider: UTC timestamps, all sites.\n\
+kind: { constant: identity.login }\n\
+occurred_at: { column: timestamp }\n\
+id: { column: request_id }\n\
+fields:\n  source: { column: source }\n  site: { column: site }\n  system: { column: app }\n  account: { column: user }\n  \
+source_ip: { column: ip }\n  mfa: { column: mfa }\n  result: { column: outcome, map: { SUCCESS: success, FAILURE: failure } }\n";
+
+/// An event as a row of a CSV export, with the export's index (a site's
+/// access-control export, or `logins` for the identity provider's); None
+/// for events no export carries.
+fn csv_row(line: &[u8], source: u8, logins: usize) -> Option<(usize, String)> {
+    if source != 0 && source != 3 {
+        return None;
+    }
     let v: serde_json::Value = serde_json::from_slice(line).ok()?;
+    if source == 3 {
+        if v["kind"].as_str()? != "identity.login" {
+            return None;
+        }
+        let at = chrono::DateTime::parse_from_rfc3339(v["occurred_at"].as_str()?).ok()?;
+        let row = format!(
+            "{},{},{},{},{},{},{},{},{}\n",
+            at.with_timezone(&Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            v["system"].as_str()?,
+            v["account"].as_str()?,
+            v["source_ip"].as_str().unwrap_or(""),
+            v["mfa"].as_bool()?,
+            v["result"].as_str()?.to_ascii_uppercase(),
+            v["id"].as_str()?,
+            v["site"].as_str()?,
+            v["source"].as_str()?
+        );
+        return Some((logins, row));
+    }
     let result = match v["kind"].as_str()? {
         "access.granted" => "granted",
         "access.denied" => "denied",
@@ -401,9 +435,8 @@ impl Feeds<'_> {
         }
         for &(_, source, start, end) in &self.day {
             let line = &self.arena.as_bytes()[start as usize..end as usize];
-            if source == 0
-                && let Some(exports) = self.csv.as_mut()
-                && let Some((site, row)) = csv_row(line)
+            if let Some(exports) = self.csv.as_mut()
+                && let Some((site, row)) = csv_row(line, source, exports.len() - 1)
             {
                 let rows = &mut exports[site];
                 rows.push_str(&row);
@@ -675,7 +708,11 @@ pub fn simulate_into<'a>(
         epcis: cfg.epcis.then(|| vec![String::new(); cfg.sites as usize]),
         docs,
         epcis_seq: 0,
-        csv: cfg.csv.then(|| vec![CSV_HEADER.to_owned(); cfg.sites as usize]),
+        csv: cfg.csv.then(|| {
+            let mut exports = vec![CSV_HEADER.to_owned(); cfg.sites as usize];
+            exports.push(LOGINS_HEADER.to_owned());
+            exports
+        }),
         tag: format!("{:x}", cfg.seed),
     };
     // Scenario plan: (day, site, scenario), spread over the period.
@@ -768,9 +805,13 @@ pub fn simulate_into<'a>(
         instances,
     };
     if let Some(exports) = feeds.csv.take() {
-        for (site, rows) in sites.iter().zip(exports) {
+        for (site, rows) in sites.iter().zip(&exports) {
             (feeds.docs)(&format!("csv/acs-{}.csv", site.id), rows.as_bytes())?;
             (feeds.docs)(&format!("csv/acs-{}.mapping.yaml", site.id), csv_mapping(site).as_bytes())?;
+        }
+        if let Some(logins) = exports.last() {
+            (feeds.docs)("csv/iam-logins.csv", logins.as_bytes())?;
+            (feeds.docs)("csv/iam-logins.mapping.yaml", LOGINS_MAPPING.as_bytes())?;
         }
     }
     let events = feeds.seq.iter().sum::<u64>() + feeds.epcis_seq;
@@ -1251,6 +1292,17 @@ fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: NaiveDate, rng: 
             f.emit(5, site, local(&tz, date, 11, 15, 0), "asset.config_changed", &format!(
                 r#""asset":"{sid}-R-DOCK1","summary":"door held-open alarm delay 30s -> 45s","person":"{pid}","account":"{account}""#));
         }
+    }
+    // A camera reports tampering now and then: the cleaning crew bumped it.
+    if rng.chance(0.02) {
+        let cam = ["MAIN", "CAGE", "DOCK"][rng.below(3) as usize];
+        f.emit(
+            1,
+            site,
+            local(&tz, date, 21, rng.range(0, 59) as u32, 0),
+            "video.camera_tamper",
+            &format!(r#""camera":"{sid}-CAM-{cam}","detail":"field of view changed""#),
+        );
     }
     // HR: now and then a picker moves to receiving.
     if rng.chance(0.03) {
