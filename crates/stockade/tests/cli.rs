@@ -283,6 +283,9 @@ async fn packages_from_a_server_verify_offline() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
+    // While the server holds the data directory, no other process writes to it.
+    let o = run(&["ingest", "--quiet", "--data", &d, examples().join("events.ndjson").to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("in use by another stockade process"), "{}", text(&o));
     let tar = client
         .get(format!("{url}/api/v1/incidents/INC-4/package?events=1,5&reason=claim"))
         .bearer_auth(&token)

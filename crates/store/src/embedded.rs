@@ -38,6 +38,8 @@ struct BookState {
 }
 
 pub struct EmbeddedStore {
+    /// Held while open: one process per data directory.
+    _lock: std::fs::File,
     journal: Arc<Journal>,
     sql: SqlStore,
     book: Arc<Mutex<BookState>>,
@@ -59,6 +61,7 @@ impl EmbeddedStore {
     /// Opens (creating if needed) the store in a data directory: loads the
     /// book snapshot and replays the journal after it.
     pub async fn open_dir(dir: &Path) -> Result<EmbeddedStore> {
+        let lock = lock_dir(dir)?;
         let sql = SqlStore::open_dir(dir).await?;
         let jdir = dir.join("journal");
         let journal = Arc::new(blocking(|| Journal::open(&jdir))?);
@@ -83,6 +86,7 @@ impl EmbeddedStore {
         }
         let state = BookState { book, dirty, through: from, saved };
         Ok(EmbeddedStore {
+            _lock: lock,
             journal,
             sql,
             book: Arc::new(Mutex::new(state)),
@@ -101,6 +105,28 @@ impl EmbeddedStore {
             tracing::warn!(error = %e, "could not snapshot the book on close; it will be replayed from the journal");
         }
         self.sql.close().await;
+    }
+}
+
+/// Takes the data directory's lock (`DIR/LOCK`), so that two processes
+/// never append to the same journal and ledger. Released when the store is
+/// dropped, or when the process dies.
+fn lock_dir(dir: &Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(format!("{}: {e}", dir.display())))?;
+    let path = dir.join("LOCK");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Io(format!(
+            "the data directory {} is in use by another stockade process (stop it, or send to it with --server)",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Io(format!("{}: {e}", path.display()))),
     }
 }
 

@@ -63,6 +63,7 @@ async fn the_book_catches_up_with_the_journal_after_a_crash() {
     assert_eq!(book[0].quantity, 10.0, "5 projected before, 3 + 2 replayed on open");
     // Replaying again changes nothing.
     s.close().await;
+    drop(s);
     let s = EmbeddedStore::open_dir(dir.path()).await.unwrap();
     assert_eq!(s.book(&BookQuery::default()).await.unwrap()[0].quantity, 10.0);
 }
@@ -79,4 +80,15 @@ async fn a_crash_before_any_snapshot_loses_no_book_effect() {
     assert_eq!(s.book(&BookQuery::default()).await.unwrap()[0].quantity, 6.0);
     assert_eq!(s.append(&[receipt(1, 5.0)]).await.unwrap(), vec![stockade_store::Appended::Duplicate]);
     assert_eq!(s.book(&BookQuery::default()).await.unwrap()[0].quantity, 6.0, "a duplicate moves nothing");
+}
+
+#[tokio::test]
+async fn one_process_per_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = EmbeddedStore::open_dir(dir.path()).await.unwrap();
+    let second = EmbeddedStore::open_dir(dir.path()).await;
+    let err = second.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("in use by another stockade process"), "{err}");
+    drop(first);
+    assert!(EmbeddedStore::open_dir(dir.path()).await.is_ok(), "the lock goes with the store");
 }
