@@ -513,6 +513,13 @@ fn simulations_stream_into_a_running_server() {
         .sum();
     assert_eq!(streamed, lines);
     assert!(streamed > 300, "{streamed}");
+    // EPCIS documents go to the capture interface as their day comes.
+    let o = run(&[
+        "simulate", "--sites", "1", "--days", "1", "--seed", "5", "--epcis", "--to", &url, "--token", &token,
+        "--speed", "1e9",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains(" and 1 EPCIS documents"), "{}", text(&o));
     // Refusals before anything is sent.
     let o = run(&["simulate", "--to", &url, "--token", &token, "--speed", "0"]);
     assert!(!o.status.success() && text(&o).contains("--speed must be a positive number"), "{}", text(&o));
@@ -520,6 +527,8 @@ fn simulations_stream_into_a_running_server() {
     assert!(!o.status.success() && text(&o).contains("--to needs --token"), "{}", text(&o));
     let o = run(&["simulate", "--sites", "1", "--days", "1", "--to", &url, "--token", "stk_wrong", "--speed", "1e9"]);
     assert!(!o.status.success() && text(&o).contains("401"), "{}", text(&o));
+    let o = run(&["simulate", "--csv", "--to", &url, "--token", &token]);
+    assert!(!o.status.success() && text(&o).contains("--csv writes export files"), "{}", text(&o));
 }
 
 /// With --epcis the routine inventory flows arrive as GS1 EPCIS 2.0
