@@ -169,18 +169,24 @@ impl<'a> Part<'a> {
 pub fn write_archive<'a, W: Write>(out: W, parts: impl IntoIterator<Item = Part<'a>>) -> std::io::Result<W> {
     let mut b = tar::Builder::new(out);
     for p in parts {
-        let mut h = tar::Header::new_ustar();
-        h.set_path(&p.path)?;
-        h.set_size(p.size);
-        h.set_mode(0o644);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_mtime(0);
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_cksum();
-        b.append(&h, p.content.take(p.size))?;
+        b.append(&canonical_header(&p.path, p.size)?, p.content.take(p.size))?;
     }
     b.into_inner()
+}
+
+/// The one header a part of `size` bytes at `path` has: ustar, fixed mode,
+/// owner and time.
+fn canonical_header(path: &str, size: u64) -> std::io::Result<tar::Header> {
+    let mut h = tar::Header::new_ustar();
+    h.set_path(path)?;
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_cksum();
+    Ok(h)
 }
 
 /// The bytes of the three manifest parts.
@@ -474,17 +480,8 @@ pub fn verify<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, verifier_ke
             for entry in archive.entries()? {
                 let mut entry = entry?;
                 let path = entry.path()?.to_string_lossy().into_owned();
-                let mut h = tar::Header::new_ustar();
-                h.set_path(&path)?;
-                h.set_size(entry.size());
-                h.set_mode(0o644);
-                h.set_uid(0);
-                h.set_gid(0);
-                h.set_mtime(0);
-                h.set_entry_type(tar::EntryType::Regular);
-                h.set_cksum();
                 let size = entry.size();
-                b.append(&h, (&mut entry).take(size))?;
+                b.append(&canonical_header(&path, size)?, (&mut entry).take(size))?;
             }
             b.finish()?;
         }

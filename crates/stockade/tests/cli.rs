@@ -194,6 +194,12 @@ fn the_ledger_key_prints_and_verify_finds_tampering() {
     let o = run(&["ledger", "verify", "--data", d]);
     assert!(!o.status.success());
     assert!(text(&o).contains("holds no evidence ledger"), "{}", text(&o));
+    // A ledger with leaves but no signed checkpoint yet (a token's audit record).
+    let fresh = tempfile::tempdir().unwrap();
+    let f = fresh.path().to_str().unwrap();
+    assert!(run(&["token", "create", "--role", "admin", "--data", f]).status.success());
+    let o = run(&["ledger", "verify", "--data", f]);
+    assert!(!o.status.success() && text(&o).contains("no signed checkpoint yet"), "{}", text(&o));
     let events = examples().join("events.ndjson");
     let o =
         run(&["ingest", "--quiet", "--data", d, "--ledger-origin", "lys.example/stockade", events.to_str().unwrap()]);
@@ -444,6 +450,9 @@ fn simulated_networks_ingest_cleanly_and_reproducibly() {
     let t = other.join("truth.json");
     let o = run(&["eval", "--truth", t.to_str().unwrap(), "--incidents", empty.to_str().unwrap(), "--data", d]);
     assert!(!o.status.success() && text(&o).contains("the truth does not match"), "{}", text(&o));
+    let e = empty.to_str().unwrap();
+    let o = run(&["eval", "--truth", t.to_str().unwrap(), "--incidents", e, "--data", other.to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("holds no data directory"), "{}", text(&o));
     // Bad parameters and an unwritable directory.
     let o = run(&["simulate", "--sites", "0", "--out", dir.path().join("x").to_str().unwrap()]);
     assert!(!o.status.success() && text(&o).contains("--sites must be between 1 and 500"), "{}", text(&o));

@@ -155,19 +155,15 @@ async fn ledger_stage(ledger: Arc<Ledger>, mut rx: mpsc::Receiver<Stored>, faile
             }
             continue;
         }
-        let accepted = groups.iter().flat_map(|g| match &g.outcome {
-            Ok(v) => g
-                .events
-                .iter()
-                .zip(v)
-                .filter_map(|(e, a)| match a {
-                    Appended::Accepted(seq) => Some((*seq as u64, e)),
-                    Appended::Duplicate => None,
-                })
-                .collect::<Vec<_>>(),
-            Err(_) => Vec::new(),
-        });
-        let accepted: Vec<(u64, &NewEvent)> = accepted.collect();
+        let accepted: Vec<(u64, &NewEvent)> = groups
+            .iter()
+            .filter_map(|g| g.outcome.as_ref().ok().map(|v| g.events.iter().zip(v)))
+            .flatten()
+            .filter_map(|(e, a)| match a {
+                Appended::Accepted(seq) => Some((*seq as u64, e)),
+                Appended::Duplicate => None,
+            })
+            .collect();
         let result = if accepted.is_empty() { Ok(0) } else { blocking(|| ledger.append_events(accepted)) };
         match result {
             Ok(_) => {

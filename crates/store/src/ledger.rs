@@ -30,7 +30,7 @@ use std::io::{BufReader, Read, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
-use stockade_ledger::checkpoint::{Checkpoint, LogKey};
+use stockade_ledger::checkpoint::LogKey;
 use stockade_ledger::entry::{Entry, SaltKey, commitment};
 use stockade_ledger::{Hash, Tree, TreeError, leaf_hash};
 
@@ -419,11 +419,6 @@ impl Ledger {
     /// packages sign their manifest this way).
     pub fn sign_note(&self, text: &str) -> Result<Vec<u8>> {
         self.key.sign_note(text).map_err(|e| corrupt(e.to_string()))
-    }
-
-    /// The checkpoint's parsed form (origin, size, root).
-    pub fn parse_checkpoint(note: &[u8], verifier_key: &str) -> Result<Checkpoint> {
-        stockade_ledger::checkpoint::open(note, verifier_key).map_err(|e| corrupt(e.to_string()))
     }
 }
 

@@ -542,15 +542,7 @@ impl Store for SqlStore {
             .fetch_all(&self.reader)
             .await?;
         rows.iter()
-            .map(|r| {
-                let json: String = r.try_get(0)?;
-                let leaf: i64 = r.try_get(1)?;
-                Ok(StoredAudit {
-                    record: serde_json::from_str(&json)
-                        .map_err(|e| StoreError::Corrupt(format!("audit record: {e}")))?,
-                    leaf_index: leaf as u64,
-                })
-            })
+            .map(|r| record_row(r, "audit").map(|(record, leaf_index)| StoredAudit { record, leaf_index }))
             .collect()
     }
 
@@ -607,15 +599,7 @@ impl Store for SqlStore {
             .fetch_all(&self.reader)
             .await?;
         rows.iter()
-            .map(|r| {
-                let json: String = r.try_get(0)?;
-                let leaf: i64 = r.try_get(1)?;
-                Ok(StoredCustody {
-                    record: serde_json::from_str(&json)
-                        .map_err(|e| StoreError::Corrupt(format!("custody record: {e}")))?,
-                    leaf_index: leaf as u64,
-                })
-            })
+            .map(|r| record_row(r, "custody").map(|(record, leaf_index)| StoredCustody { record, leaf_index }))
             .collect()
     }
 
@@ -641,14 +625,17 @@ impl Store for SqlStore {
     }
 }
 
-fn evidence_row(r: &sqlx::any::AnyRow) -> Result<StoredEvidence> {
+/// A `(record JSON, leaf_index)` row: the record and its leaf.
+fn record_row<T: serde::de::DeserializeOwned>(r: &sqlx::any::AnyRow, what: &str) -> Result<(T, u64)> {
     let json: String = r.try_get(0)?;
     let leaf: i64 = r.try_get(1)?;
-    Ok(StoredEvidence {
-        record: serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("evidence record: {e}")))?,
-        leaf_index: leaf as u64,
-        expired_us: r.try_get(2)?,
-    })
+    let record = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("{what} record: {e}")))?;
+    Ok((record, leaf as u64))
+}
+
+fn evidence_row(r: &sqlx::any::AnyRow) -> Result<StoredEvidence> {
+    let (record, leaf_index) = record_row(r, "evidence")?;
+    Ok(StoredEvidence { record, leaf_index, expired_us: r.try_get(2)? })
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {

@@ -413,6 +413,22 @@ impl Feeds<'_> {
         }
     }
 
+    /// A badge read accepted at one of the site's doors (`door` is the
+    /// suffix: `MAIN`, `CAGE`...), with the person when the reader knows them.
+    fn badge(
+        &mut self,
+        site: &Site,
+        at: DateTime<Utc>,
+        door: &str,
+        badge: &str,
+        person: Option<&str>,
+        dir: &str,
+    ) -> EventRef {
+        let person = person.map(|p| format!(r#""person":"{p}","#)).unwrap_or_default();
+        let body = format!(r#""door":"{}-D-{door}","badge":"{badge}",{person}"direction":"{dir}""#, site.id);
+        self.emit_ref(0, site, at, "access.granted", &body)
+    }
+
     /// Adds an event and returns its reference, for the truth.
     fn emit_ref(&mut self, source: usize, site: &Site, at: DateTime<Utc>, kind: &str, body: &str) -> EventRef {
         self.emit(source, site, at, kind, body);
@@ -860,22 +876,10 @@ fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: NaiveDate, rng: 
         let arrive = local(&tz, date, start_h, 0, 0) - Duration::seconds(rng.range(60, 900));
         let site_ref = &*site;
         if !rng.chance(0.005) {
-            f.emit(
-                0,
-                site_ref,
-                arrive,
-                "access.granted",
-                &format!(r#""door":"{sid}-D-MAIN","badge":"{}","person":"{}","direction":"in""#, p.badge, p.id),
-            );
+            f.badge(site_ref, arrive, "MAIN", &p.badge, Some(&p.id), "in");
             if rng.chance(0.01) {
                 // A duplicate read: the same swipe reported twice.
-                f.emit(
-                    0,
-                    site_ref,
-                    arrive + Duration::seconds(1),
-                    "access.granted",
-                    &format!(r#""door":"{sid}-D-MAIN","badge":"{}","person":"{}","direction":"in""#, p.badge, p.id),
-                );
+                f.badge(site_ref, arrive + Duration::seconds(1), "MAIN", &p.badge, Some(&p.id), "in");
             }
         }
         let h = arrive.with_timezone(&tz).time().format("%H").to_string().parse::<usize>().unwrap_or(0);
@@ -887,25 +891,13 @@ fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: NaiveDate, rng: 
         if p.role == "cage_operator" || (p.role == "supervisor" && rng.chance(0.3)) {
             for _ in 0..rng.range(1, 3) {
                 let t = local(&tz, date, start_h + rng.range(0, 7) as u32, rng.range(0, 59) as u32, 0);
-                f.emit(
-                    0,
-                    site_ref,
-                    t,
-                    "access.granted",
-                    &format!(r#""door":"{sid}-D-CAGE","badge":"{}","person":"{}","direction":"in""#, p.badge, p.id),
-                );
+                f.badge(site_ref, t, "CAGE", &p.badge, Some(&p.id), "in");
             }
         }
         // Overtime now and then.
         let extra = if rng.chance(0.05) { rng.range(3600, 7200) } else { rng.range(0, 1200) };
         let leave = local(&tz, date, end_h, 0, 0) + Duration::seconds(extra);
-        f.emit(
-            0,
-            site_ref,
-            leave,
-            "access.granted",
-            &format!(r#""door":"{sid}-D-MAIN","badge":"{}","person":"{}","direction":"out""#, p.badge, p.id),
-        );
+        f.badge(site_ref, leave, "MAIN", &p.badge, Some(&p.id), "out");
     }
     for (h, &n) in arrivals_per_hour.iter().enumerate() {
         if n > 0 {
@@ -1236,13 +1228,7 @@ fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: NaiveDate, rng: 
         let (pid, badge) = (format!("{sid}-V01"), format!("{sid}-VB01"));
         let t = local(&tz, date, 10, rng.range(0, 20) as u32, 0);
         for (door, dir, after) in [("MAIN", "in", 0), ("IT", "in", 300), ("MAIN", "out", 5400)] {
-            f.emit(
-                0,
-                site,
-                t + Duration::seconds(after),
-                "access.granted",
-                &format!(r#""door":"{sid}-D-{door}","badge":"{badge}","person":"{pid}","direction":"{dir}""#),
-            );
+            f.badge(site, t + Duration::seconds(after), door, &badge, Some(&pid), dir);
         }
     }
     // Device telemetry: the nightly network scan sees every camera and
@@ -1382,27 +1368,9 @@ fn inject(
                 &format!(r#""person":"{pid}","reason":"dismissal""#),
             ));
             let t = local(&tz, date, 23, rng.range(0, 30) as u32, 0);
-            events.push(f.emit_ref(
-                0,
-                site,
-                t,
-                "access.granted",
-                &format!(r#""door":"{sid}-D-MAIN","badge":"{badge}","direction":"in""#),
-            ));
-            events.push(f.emit_ref(
-                0,
-                site,
-                t + Duration::seconds(180),
-                "access.granted",
-                &format!(r#""door":"{sid}-D-DOCK1","badge":"{badge}","direction":"in""#),
-            ));
-            events.push(f.emit_ref(
-                0,
-                site,
-                t + Duration::seconds(1500),
-                "access.granted",
-                &format!(r#""door":"{sid}-D-MAIN","badge":"{badge}","direction":"out""#),
-            ));
+            events.push(f.badge(site, t, "MAIN", &badge, None, "in"));
+            events.push(f.badge(site, t + Duration::seconds(180), "DOCK1", &badge, None, "in"));
+            events.push(f.badge(site, t + Duration::seconds(1500), "MAIN", &badge, None, "out"));
             actors = vec![pid];
             entities = vec![badge, format!("{sid}-D-MAIN")];
             start = fired;
@@ -1414,13 +1382,7 @@ fn inject(
             let p = *rng.pick(&ops);
             let (pid, badge) = (p.id.clone(), p.badge.clone());
             let t = local(&tz, date, 23, rng.range(0, 40) as u32, 0);
-            events.push(f.emit_ref(
-                0,
-                site,
-                t,
-                "access.granted",
-                &format!(r#""door":"{sid}-D-CAGE","badge":"{badge}","person":"{pid}","direction":"in""#),
-            ));
+            events.push(f.badge(site, t, "CAGE", &badge, Some(&pid), "in"));
             events.push(f.emit_ref(
                 1,
                 site,
@@ -1451,13 +1413,7 @@ fn inject(
                     site.locations[site.dock_in()]
                 ),
             ));
-            events.push(f.emit_ref(
-                0,
-                site,
-                t + Duration::seconds(900),
-                "access.granted",
-                &format!(r#""door":"{sid}-D-DOCK2","badge":"{badge}","person":"{pid}","direction":"in""#),
-            ));
+            events.push(f.badge(site, t + Duration::seconds(900), "DOCK2", &badge, Some(&pid), "in"));
             actors = vec![pid];
             entities = vec![badge, format!("{sid}-CAGE"), sku_id(k)];
             start = t;
@@ -1492,13 +1448,7 @@ fn inject(
             let p = *rng.pick(&ops);
             let (pid, badge) = (p.id.clone(), p.badge.clone());
             let t = local(&tz, date, 10, rng.range(0, 59) as u32, 0);
-            events.push(f.emit_ref(
-                0,
-                site,
-                t,
-                "access.granted",
-                &format!(r#""door":"{sid}-D-CAGE","badge":"{badge}","person":"{pid}","direction":"in""#),
-            ));
+            events.push(f.badge(site, t, "CAGE", &badge, Some(&pid), "in"));
             events.push(f.emit_ref(
                 1,
                 site,
@@ -1517,13 +1467,7 @@ fn inject(
             let p = *rng.pick(&sups);
             let (pid, badge) = (p.id.clone(), p.badge.clone());
             let t = local(&tz, date, 21, 30 + rng.range(0, 20) as u32, 0);
-            events.push(f.emit_ref(
-                0,
-                site,
-                t,
-                "access.granted",
-                &format!(r#""door":"{sid}-D-CAGE","badge":"{badge}","person":"{pid}","direction":"in""#),
-            ));
+            events.push(f.badge(site, t, "CAGE", &badge, Some(&pid), "in"));
             let cage: Vec<usize> = (AISLES as usize..(AISLES + CAGE_BINS) as usize).collect();
             let (loc, k) = cage
                 .iter()
@@ -1546,13 +1490,7 @@ fn inject(
         Scenario::VendorOutsideWindow => {
             let t = local(&tz, date, 3, rng.range(0, 40) as u32, 0);
             let (pid, badge) = (format!("{sid}-V01"), format!("{sid}-VB01"));
-            events.push(f.emit_ref(
-                0,
-                site,
-                t,
-                "access.granted",
-                &format!(r#""door":"{sid}-D-IT","badge":"{badge}","person":"{pid}","direction":"in""#),
-            ));
+            events.push(f.badge(site, t, "IT", &badge, Some(&pid), "in"));
             events.push(f.emit_ref(3, site, t + Duration::seconds(240), "identity.login", &format!(
                 r#""system":"wms","account":"vendor-hvac","result":"success","mfa":false,"source_ip":"203.0.113.{}""#, rng.range(2, 250))));
             let (loc, k) = stocked(site, rng, false)?;
@@ -1583,13 +1521,7 @@ fn inject(
                 "video.camera_offline",
                 &format!(r#""camera":"{sid}-CAM-CAGE","detail":"no video signal""#),
             ));
-            events.push(f.emit_ref(
-                0,
-                site,
-                t + Duration::seconds(900),
-                "access.granted",
-                &format!(r#""door":"{sid}-D-CAGE","badge":"{}","person":"{}","direction":"in""#, p.1, p.0),
-            ));
+            events.push(f.badge(site, t + Duration::seconds(900), "CAGE", &p.1, Some(&p.0), "in"));
             let (loc, k) = stocked(site, rng, true)?;
             let q = site.stock[loc][k].min(rng.range(2, 6));
             site.stock[loc][k] -= q;
@@ -1615,21 +1547,9 @@ fn inject(
         Scenario::BadgeSharing => {
             let p = pick_role(site, rng, "picker");
             let t = local(&tz, date, 11, rng.range(0, 50) as u32, 0);
-            events.push(f.emit_ref(
-                0,
-                site,
-                t,
-                "access.granted",
-                &format!(r#""door":"{sid}-D-DOCK1","badge":"{}","person":"{}","direction":"in""#, p.1, p.0),
-            ));
+            events.push(f.badge(site, t, "DOCK1", &p.1, Some(&p.0), "in"));
             // The same badge at the far end of the site 20 seconds later: two people share it.
-            events.push(f.emit_ref(
-                0,
-                site,
-                t + Duration::seconds(20),
-                "access.granted",
-                &format!(r#""door":"{sid}-D-MAIN","badge":"{}","person":"{}","direction":"in""#, p.1, p.0),
-            ));
+            events.push(f.badge(site, t + Duration::seconds(20), "MAIN", &p.1, Some(&p.0), "in"));
             entities = vec![p.1.clone(), format!("{sid}-D-DOCK1"), format!("{sid}-D-MAIN")];
             actors = vec![p.0];
             (start, first_signal, end) = (t, t + Duration::seconds(20), t + Duration::seconds(20));
@@ -1724,13 +1644,7 @@ fn inject(
             events.push(f.emit_ref(2, site, t, "inventory.shipped", &format!(
                 r#""sku":"{}","quantity":{q},"from_location":"{}","order":"SO-X{n:05}","carrier":"V-CARRIER-2","door":"{sid}-D-DOCK2","person":"{}""#,
                 sku_id(k), site.locations[loc], p.0)));
-            events.push(f.emit_ref(
-                0,
-                site,
-                t - Duration::seconds(120),
-                "access.granted",
-                &format!(r#""door":"{sid}-D-DOCK2","badge":"{}","person":"{}","direction":"in""#, p.1, p.0),
-            ));
+            events.push(f.badge(site, t - Duration::seconds(120), "DOCK2", &p.1, Some(&p.0), "in"));
             entities = vec!["V-CARRIER-2".into(), format!("{sid}-D-DOCK2"), sku_id(k)];
             actors = vec![p.0];
             (start, first_signal, end) = (t - Duration::seconds(120), t, t);
@@ -1780,20 +1694,8 @@ fn inject(
         Scenario::ScheduledOvertime => {
             let p = pick_role(site, rng, "supervisor");
             let t = local(&tz, date, 22, rng.range(0, 30) as u32, 0);
-            events.push(f.emit_ref(
-                0,
-                site,
-                t,
-                "access.granted",
-                &format!(r#""door":"{sid}-D-MAIN","badge":"{}","person":"{}","direction":"in""#, p.1, p.0),
-            ));
-            events.push(f.emit_ref(
-                0,
-                site,
-                t + Duration::seconds(7200),
-                "access.granted",
-                &format!(r#""door":"{sid}-D-MAIN","badge":"{}","person":"{}","direction":"out""#, p.1, p.0),
-            ));
+            events.push(f.badge(site, t, "MAIN", &p.1, Some(&p.0), "in"));
+            events.push(f.badge(site, t + Duration::seconds(7200), "MAIN", &p.1, Some(&p.0), "out"));
             entities = vec![p.1.clone()];
             actors = vec![p.0];
             (start, first_signal, end) = (t, t, t + Duration::seconds(7200));
