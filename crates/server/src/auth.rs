@@ -27,13 +27,17 @@ pub enum Permission {
     Collect,
     /// Open evidence, transfer, seal and export it (each act is recorded).
     Custody,
+    /// Open incidents (each opening is recorded).
+    Investigate,
 }
 
 fn allows(role: Role, p: Permission) -> bool {
     match role {
         Role::Admin => true,
         Role::Ingest => matches!(p, Permission::Ingest | Permission::Collect),
-        Role::Analyst => matches!(p, Permission::Read | Permission::Collect | Permission::Custody),
+        Role::Analyst => {
+            matches!(p, Permission::Read | Permission::Collect | Permission::Custody | Permission::Investigate)
+        }
     }
 }
 

@@ -13,6 +13,7 @@
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod casebook;
 pub mod custody;
 pub mod intake;
 pub mod openapi;
@@ -62,6 +63,8 @@ pub struct AppState {
     pub tokens: Arc<auth::TokenCache>,
     /// The evidence vault and chain of custody, when the instance keeps one.
     pub custodian: Option<Arc<custody::Custodian>>,
+    /// Opens incidents.
+    pub casebook: Arc<casebook::Casebook>,
 }
 
 impl AppState {
@@ -72,6 +75,7 @@ impl AppState {
             clock,
             config: Arc::new(config),
             captures: Arc::default(),
+            casebook: Arc::default(),
             tokens: Arc::default(),
             custodian: None,
         }

@@ -731,3 +731,91 @@ async fn administrative_acts_are_audited_in_the_ledger() {
     let (_, _, none) = s.get("/api/v1/audit?after=1", Some(&s.admin)).await;
     assert_eq!(none, json!([]));
 }
+
+#[tokio::test]
+async fn incidents_are_opened_numbered_audited_and_listed() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    s.load_examples().await;
+    let case = json!({
+        "site": "LYS", "title": "phones left the cage after hours", "severity": "high",
+        "scenario": "after_hours_cage_removal",
+        "from": "2026-11-02T22:00:00+01:00", "to": "2026-11-02T23:30:00+01:00",
+        "entities": ["P-003", "LYS-CAGE-01"],
+        "events": [{"source": "wms-lys", "id": "wms-2"}]
+    });
+    let (st, _, first) = s.post("/api/v1/incidents", &s.analyst, "application/json", case.to_string()).await;
+    assert_eq!(st, StatusCode::CREATED, "{first}");
+    assert_eq!(first["id"], "INC-1");
+    assert_eq!(first["severity"], "high");
+    assert!(first["opened_by"].as_str().unwrap().starts_with("test (token "), "{first}");
+    let mut other = case.clone();
+    other["site"] = json!("CHI");
+    other["events"] = json!([]);
+    let (st, _, second) = s.post("/api/v1/incidents", &s.admin, "application/json", other.to_string()).await;
+    assert_eq!((st, second["id"].as_str()), (StatusCode::CREATED, Some("INC-2")), "{second}");
+
+    let (st, _, got) = s.get("/api/v1/incidents/INC-1", Some(&s.analyst)).await;
+    assert_eq!((st, &got), (StatusCode::OK, &first));
+    let (_, _, all) = s.get("/api/v1/incidents", Some(&s.analyst)).await;
+    assert_eq!(all, json!([first, second]));
+    let (_, _, chi) = s.get("/api/v1/incidents?site=CHI", Some(&s.analyst)).await;
+    assert_eq!(chi, json!([second]));
+    let (_, _, page) = s.get("/api/v1/incidents?after=1&limit=1", Some(&s.analyst)).await;
+    assert_eq!(page, json!([second]));
+    assert_eq!(s.get("/api/v1/incidents/INC-3", Some(&s.analyst)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(s.get("/api/v1/incidents/nonsense", Some(&s.analyst)).await.0, StatusCode::NOT_FOUND);
+
+    // The opening is in the audit trail, whole, with its leaf.
+    let (_, _, trail) = s.get("/api/v1/audit", Some(&s.admin)).await;
+    let opened: Vec<&Value> =
+        trail.as_array().unwrap().iter().filter(|a| a["record"]["action"] == "incident_opened").collect();
+    assert_eq!(opened.len(), 2);
+    assert_eq!(opened[0]["record"]["detail"], first);
+
+    // Refusals: each names the fault, and nothing is opened.
+    let refuse = |body: Value, field: &'static str| {
+        let s = &s;
+        async move {
+            let (st, ct, p) = s.post("/api/v1/incidents", &s.analyst, "application/json", body.to_string()).await;
+            assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+            assert_eq!(ct, "application/problem+json");
+            assert_eq!(p["errors"][0]["field"], field, "{p}");
+        }
+    };
+    let with = |k: &str, v: Value| {
+        let mut c = case.clone();
+        c[k] = v;
+        c
+    };
+    refuse(with("site", json!("PAR")), "site").await;
+    refuse(
+        with("events", json!([{"source": "wms-lys", "id": "wms-1"}, {"source": "wms-lys", "id": "nope"}])),
+        "events/1",
+    )
+    .await;
+    refuse(with("to", json!("2026-11-02T20:00:00+01:00")), "to").await;
+    refuse(with("title", json!("")), "title").await;
+    for bad in [
+        with("from", json!("2026-11-02T22:00:00")).to_string(),
+        with("severity", json!("apocalyptic")).to_string(),
+        with("id", json!("INC-99")).to_string(),
+        "{not json".to_string(),
+    ] {
+        let (st, _, p) = s.post("/api/v1/incidents", &s.analyst, "application/json", bad).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+        assert!(p["detail"].as_str().unwrap().starts_with("incident: "), "{p}");
+    }
+    let (st, _, _) = s.post("/api/v1/incidents", &s.analyst, "text/plain", case.to_string()).await;
+    assert_eq!(st, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        s.post("/api/v1/incidents", &s.ingest, "application/json", case.to_string()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        s.post("/api/v1/incidents", "wrong", "application/json", case.to_string()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(s.get("/api/v1/incidents", None).await.0, StatusCode::UNAUTHORIZED);
+    let (_, _, all) = s.get("/api/v1/incidents", Some(&s.analyst)).await;
+    assert_eq!(all.as_array().unwrap().len(), 2, "no refused incident was opened");
+}

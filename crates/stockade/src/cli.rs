@@ -112,16 +112,24 @@ pub struct EvalArgs {
     /// The simulation's truth.json.
     #[arg(long)]
     pub truth: PathBuf,
-    /// The incidents to score, in the stockade-incidents/1 format (docs/EVAL.md).
-    #[arg(long)]
-    pub incidents: PathBuf,
+    /// Score the incidents in this file, in the stockade-incidents/1 format
+    /// (docs/EVAL.md), whatever detector wrote them.
+    #[arg(long, required_unless_present_any = ["data", "server"], conflicts_with = "server")]
+    pub incidents: Option<PathBuf>,
+    /// Score the incidents of this data directory (unless --incidents names
+    /// a file), after checking that every event the truth names was ingested
+    /// there (a truth file from another simulation is refused).
+    #[arg(long, conflicts_with = "server")]
+    pub data: Option<PathBuf>,
+    /// Score the incidents of this running server.
+    #[arg(long, requires = "token")]
+    pub server: Option<String>,
+    /// API token (role analyst or admin) for --server.
+    #[arg(long, env = "STOCKADE_TOKEN")]
+    pub token: Option<String>,
     /// Also write the scores as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// Check first that every event the truth names was ingested into this
-    /// data directory (a truth file from another simulation is refused).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@
 mod bench;
 mod cli;
 mod demo;
+mod eval;
 mod files;
 mod ledger;
 mod stream;
@@ -193,57 +194,6 @@ fn simulate(a: &cli::SimulateArgs) -> Result<Option<stockade_twin::sim::Output>>
     Ok(kept)
 }
 
-/// Refuses a truth file whose events are not in the data directory.
-async fn check_truth_against(truth: &std::path::Path, data: &std::path::Path) -> Result<()> {
-    let bytes = std::fs::read(truth).with_context(|| format!("reading {}", truth.display()))?;
-    let truth = stockade_twin::Truth::from_json(&bytes).with_context(|| format!("in {}", truth.display()))?;
-    if !data.join("journal").is_dir() {
-        bail!("{} holds no data directory", data.display());
-    }
-    let store = open_store(data).await?;
-    let mut have = std::collections::HashSet::new();
-    let mut after = 0i64;
-    loop {
-        let q = stockade_store::EventQuery { after_seq: Some(after), limit: 100_000, ..Default::default() };
-        let page = store.events(&q).await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        have.extend(page.into_iter().map(|e| (e.source, e.event_id)));
-    }
-    let missing: Vec<String> = truth
-        .instances
-        .iter()
-        .flat_map(|i| i.events.iter().map(move |e| (i, e)))
-        .filter(|(_, e)| !have.contains(&(e.source.clone(), e.id.clone())))
-        .map(|(i, e)| format!("{} ({}): {}/{}", i.id, i.scenario.as_str(), e.source, e.id))
-        .collect();
-    if !missing.is_empty() {
-        bail!(
-            "the truth does not match {}: {} of its events were never ingested there, e.g. {}",
-            data.display(),
-            missing.len(),
-            missing.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
-        );
-    }
-    Ok(())
-}
-
-/// `stockade eval`: scores incidents against a truth file.
-fn eval(a: &cli::EvalArgs) -> Result<()> {
-    let read = |p: &std::path::Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
-    let truth =
-        stockade_twin::Truth::from_json(&read(&a.truth)?).with_context(|| format!("in {}", a.truth.display()))?;
-    let incidents = stockade_twin::Incidents::from_json(&read(&a.incidents)?)
-        .with_context(|| format!("in {}", a.incidents.display()))?;
-    let scores = stockade_twin::score(&truth, &incidents);
-    print!("{}", stockade_twin::score::render(&scores));
-    if let Some(out) = &a.json {
-        std::fs::write(out, serde_json::to_vec_pretty(&scores)?)
-            .with_context(|| format!("writing {}", out.display()))?;
-    }
-    Ok(())
-}
-
 async fn run(cli: Cli) -> Result<std::process::ExitCode> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     if let Some(o) = cli.ledger_origin {
@@ -304,12 +254,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         }
         Command::Ledger { command: LedgerCommand::Verify { data } } => return ledger::verify(&data.data).await,
         Command::Verify { package, key } => return ledger::verify_package(&package, &key),
-        Command::Eval(a) => {
-            if let Some(data) = &a.data {
-                check_truth_against(&a.truth, data).await?;
-            }
-            eval(&a)?
-        }
+        Command::Eval(a) => eval::run(&a).await?,
         Command::Simulate(a) => {
             if a.to.is_some() {
                 stream::check(&a)?;

@@ -21,6 +21,28 @@ fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
+/// A `stockade serve` on a free port, stopped however the test ends.
+struct Running(std::process::Child, String);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(data: &str) -> Running {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = bin().args(["serve", "--data", data, "--listen", &format!("127.0.0.1:{port}")]).spawn().unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Running(child, format!("http://127.0.0.1:{port}"))
+}
+
 #[test]
 fn token_create_prints_the_token_last() {
     let dir = tempfile::tempdir().unwrap();
@@ -124,15 +146,8 @@ fn ingest_into_a_running_server() {
     let d = dir.path().to_str().unwrap();
     let o = run(&["token", "create", "--role", "ingest", "--data", d]);
     let token = String::from_utf8(o.stdout).unwrap().lines().last().unwrap().to_owned();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = bin().args(["serve", "--data", d, "--listen", &format!("127.0.0.1:{port}")]).spawn().unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let server = serve(d);
+    let url = server.1.clone();
     let ex = examples();
     let csv = ex.join("exports/access-control.csv");
     let map = ex.join("mappings/access-control.yaml");
@@ -147,8 +162,7 @@ fn ingest_into_a_running_server() {
         &token,
     ]);
     let o2 = run(&["ingest", ex.join("events.ndjson").to_str().unwrap(), "--server", &url, "--token", "stk_bad"]);
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("3 accepted"), "{}", text(&o));
     assert!(!o2.status.success());
@@ -251,24 +265,8 @@ async fn packages_from_a_server_verify_offline() {
     let o = run(&["token", "create", "--role", "admin", "--data", &d]);
     let token = String::from_utf8(o.stdout).unwrap().lines().last().unwrap().to_owned();
     let key = String::from_utf8(run(&["ledger", "key", "--data", &d]).stdout).unwrap().trim().to_owned();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    /// Stops the server however the test ends.
-    struct Running(std::process::Child);
-    impl Drop for Running {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let server =
-        Running(bin().args(["serve", "--data", &d, "--listen", &format!("127.0.0.1:{port}")]).spawn().unwrap());
-    let url = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let server = serve(&d);
+    let url = server.1.clone();
     let client = reqwest::Client::new();
     let events = std::fs::read_to_string(examples().join("events.ndjson")).unwrap();
     let r = client
@@ -476,23 +474,8 @@ fn simulations_stream_into_a_running_server() {
     let d = d.to_str().unwrap();
     let o = run(&["token", "create", "--role", "ingest", "--data", d]);
     let token = String::from_utf8(o.stdout).unwrap().lines().last().unwrap().to_owned();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    struct Running(std::process::Child);
-    impl Drop for Running {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _server =
-        Running(bin().args(["serve", "--data", d, "--listen", &format!("127.0.0.1:{port}")]).spawn().unwrap());
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let url = format!("http://127.0.0.1:{port}");
+    let server = serve(d);
+    let url = server.1.clone();
     let out = dir.path().join("sim");
     // Two days at 200,000 simulated seconds per second: under a second of wall time.
     let o = run(&[
@@ -621,4 +604,64 @@ fn simulated_csv_exports_load_through_their_mappings() {
     assert!(rows.contains(",FAILURE,"), "the privilege escalation's failed logins are in the export");
     // Badge reads of the scenarios are in the exports under the ids the truth names.
     assert!(ids.iter().any(|id| truth.contains(&format!("\"id\": \"{id}\""))), "no scenario badge read in the exports");
+}
+
+/// Incidents opened on a running server are scored from the server and,
+/// once it stops, from its data directory, with the same result.
+#[tokio::test]
+async fn eval_reads_incidents_from_a_server_and_a_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, data) = (dir.path().join("sim"), dir.path().join("data"));
+    let o = run(&["simulate", "--sites", "1", "--days", "3", "--seed", "9", "--out", sim.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let d = data.to_str().unwrap();
+    assert!(run(&["import", sim.join("reference.yaml").to_str().unwrap(), "--data", d]).status.success());
+    let feeds: Vec<String> = ["acs", "vms", "wms", "iam", "hr", "nac"]
+        .iter()
+        .map(|f| sim.join(format!("{f}.ndjson")).display().to_string())
+        .collect();
+    let mut args = vec!["ingest", "--quiet", "--data", d];
+    args.extend(feeds.iter().map(String::as_str));
+    assert!(run(&args).status.success());
+    let o = run(&["token", "create", "--role", "analyst", "--data", d]);
+    let token = String::from_utf8(o.stdout).unwrap().lines().last().unwrap().to_owned();
+
+    let truth_path = sim.join("truth.json");
+    let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(&truth_path).unwrap()).unwrap();
+    let theft = truth["instances"].as_array().unwrap().iter().find(|i| i["benign"] == false).unwrap();
+    let server = serve(d);
+    let client = reqwest::Client::new();
+    let cases = [
+        serde_json::json!({"site": theft["site"], "title": "found it", "from": theft["start"], "to": theft["end"],
+            "events": [theft["events"][0]]}),
+        serde_json::json!({"site": theft["site"], "title": "false alarm", "from": truth["from"], "to": truth["from"],
+            "entities": ["nobody"]}),
+    ];
+    for case in cases {
+        let r =
+            client.post(format!("{}/api/v1/incidents", server.1)).bearer_auth(&token).json(&case).send().await.unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    }
+    let t = truth_path.to_str().unwrap();
+    let (from_server, from_data) = (dir.path().join("server.json"), dir.path().join("data.json"));
+    let o =
+        run(&["eval", "--truth", t, "--server", &server.1, "--token", &token, "--json", from_server.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(&["eval", "--truth", t, "--server", &server.1, "--token", "stk_wrong"]);
+    assert!(!o.status.success() && text(&o).contains("401"), "{}", text(&o));
+    drop(server);
+    let o = run(&["eval", "--truth", t, "--data", d, "--json", from_data.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let scores: serde_json::Value = serde_json::from_slice(&std::fs::read(&from_data).unwrap()).unwrap();
+    assert_eq!(scores, serde_json::from_slice::<serde_json::Value>(&std::fs::read(&from_server).unwrap()).unwrap());
+    assert_eq!((scores["incidents"].as_u64(), scores["true_incidents"].as_u64()), (Some(2), Some(1)), "{scores}");
+    let detected: Vec<&serde_json::Value> =
+        scores["instances"].as_array().unwrap().iter().filter(|i| !i["detected_by"].is_null()).collect();
+    assert_eq!(detected.len(), 1, "{scores}");
+    assert_eq!((&detected[0]["id"], &detected[0]["detected_by"]), (&theft["id"], &serde_json::json!("INC-1")));
+    // Where the incidents are must be said, once.
+    let o = run(&["eval", "--truth", t]);
+    assert!(!o.status.success() && text(&o).contains("--incidents"), "{}", text(&o));
+    let o = run(&["eval", "--truth", t, "--data", d, "--server", "http://127.0.0.1:9", "--token", "x"]);
+    assert!(!o.status.success() && text(&o).contains("cannot be used with"), "{}", text(&o));
 }

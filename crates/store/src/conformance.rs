@@ -48,6 +48,44 @@ where
     event_queries_filter(&*fresh().await).await;
     evidence_and_custody(&*fresh().await).await;
     audit_trail(&*fresh().await).await;
+    incidents(&*fresh().await).await;
+}
+
+/// Incidents: numbered, one per number, listed in order and by site; cited
+/// events can be checked against the store.
+pub async fn incidents(s: &dyn Store) {
+    use stockade_incident::{EventRef, NewIncident, Severity};
+    let t = |h: u32| chrono::DateTime::parse_from_rfc3339(&format!("2026-03-02T{h:02}:00:00+01:00")).unwrap();
+    let inc = |n: u64, site: &str| {
+        NewIncident {
+            site: site.into(),
+            title: format!("case {n}"),
+            severity: Severity::High,
+            scenario: None,
+            summary: String::new(),
+            from: t(1),
+            to: t(2),
+            entities: vec!["P-1".into()],
+            events: vec![EventRef { source: "acs".into(), id: format!("e{n}") }],
+        }
+        .open(n, t(3), "analyst (token t)")
+        .unwrap()
+    };
+    for (n, site) in [(1, "S1"), (2, "S2"), (3, "S1")] {
+        s.add_incident(&inc(n, site)).await.unwrap();
+    }
+    assert!(matches!(s.add_incident(&inc(2, "S1")).await, Err(StoreError::Conflict(_))));
+    assert_eq!(s.incident("INC-2").await.unwrap(), Some(inc(2, "S2")));
+    assert_eq!(s.incident("INC-9").await.unwrap(), None);
+    assert_eq!(s.incident("2").await.unwrap(), None);
+    let all = s.incidents(&IncidentQuery { site: None, after: 0, limit: 10 }).await.unwrap();
+    assert_eq!(all.iter().map(|i| i.n).collect::<Vec<_>>(), vec![1, 2, 3]);
+    let s1 = s.incidents(&IncidentQuery { site: Some("S1".into()), after: 1, limit: 10 }).await.unwrap();
+    assert_eq!(s1, vec![inc(3, "S1")]);
+    assert_eq!(s.incidents(&IncidentQuery { site: None, after: 0, limit: 1 }).await.unwrap().len(), 1);
+
+    s.append(&[ev("acs", "e1", "S1", 1_000)]).await.unwrap();
+    assert_eq!(s.has_events(&[("acs", "e1"), ("acs", "e2"), ("vms", "e1")]).await.unwrap(), vec![true, false, false]);
 }
 
 /// The audit trail: in order, one record per position.

@@ -282,4 +282,20 @@ impl Store for EmbeddedStore {
     async fn custody(&self, evidence: &str) -> Result<Vec<StoredCustody>> {
         self.sql.custody(evidence).await
     }
+
+    async fn has_events(&self, keys: &[(&str, &str)]) -> Result<Vec<bool>> {
+        blocking(|| self.journal.contains(keys))
+    }
+
+    async fn add_incident(&self, i: &IncidentRecord) -> Result<()> {
+        self.sql.add_incident(i).await
+    }
+
+    async fn incident(&self, id: &str) -> Result<Option<IncidentRecord>> {
+        self.sql.incident(id).await
+    }
+
+    async fn incidents(&self, q: &IncidentQuery) -> Result<Vec<IncidentRecord>> {
+        self.sql.incidents(q).await
+    }
 }

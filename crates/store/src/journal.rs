@@ -340,6 +340,13 @@ impl Journal {
         self.len() == 0
     }
 
+    /// Which of these (source, id) keys are stored. Blocking: it waits for an
+    /// append in progress.
+    pub fn contains(&self, keys: &[(&str, &str)]) -> Result<Vec<bool>, StoreError> {
+        let w = self.writer.lock().map_err(|_| StoreError::Corrupt("journal writer poisoned".into()))?;
+        Ok(keys.iter().map(|(source, id)| w.keys.contains(&dedupe_key(source, id))).collect())
+    }
+
     /// Appends the events that are new, durably; returns one outcome per input.
     /// Blocking: call from a blocking context.
     pub fn append(&self, batch: &[NewEvent]) -> Result<Vec<Appended>, StoreError> {

@@ -26,6 +26,7 @@ pub use ledger::{Ledger, SignedCheckpoint};
 pub use sql::SqlStore;
 
 use async_trait::async_trait;
+use stockade_incident::IncidentRecord;
 use stockade_model::book::{Movement, Observation};
 use stockade_model::{RecordKind, RecordRow};
 
@@ -245,6 +246,27 @@ pub trait Store: Send + Sync + 'static {
 
     /// An item's chain of custody, in order.
     async fn custody(&self, evidence: &str) -> Result<Vec<StoredCustody>>;
+
+    /// Which of these events, by (source, id), are stored; one answer per key.
+    async fn has_events(&self, keys: &[(&str, &str)]) -> Result<Vec<bool>>;
+
+    /// Records incident `n`; [`StoreError::Conflict`] if `n` exists.
+    async fn add_incident(&self, i: &IncidentRecord) -> Result<()>;
+
+    /// One incident, by id.
+    async fn incident(&self, id: &str) -> Result<Option<IncidentRecord>>;
+
+    /// Incidents numbered after `q.after`, in order.
+    async fn incidents(&self, q: &IncidentQuery) -> Result<Vec<IncidentRecord>>;
+}
+
+/// Filter for listing incidents.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentQuery {
+    pub site: Option<String>,
+    /// Only incidents numbered after this (for paging).
+    pub after: u64,
+    pub limit: u32,
 }
 
 /// An evidence record as stored, with its leaf.

@@ -34,13 +34,14 @@ pub struct SqlStore {
 }
 
 fn migrations(dialect: Dialect) -> Migrator {
-    let files: [(&'static str, &'static str); 5] = match dialect {
+    let files: [(&'static str, &'static str); 6] = match dialect {
         Dialect::Sqlite => [
             ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
             ("projection", include_str!("../migrations/sqlite/0002_projection.sql")),
             ("book snapshot", include_str!("../migrations/sqlite/0003_book_snapshot.sql")),
             ("evidence", include_str!("../migrations/sqlite/0004_evidence.sql")),
             ("audit", include_str!("../migrations/sqlite/0005_audit.sql")),
+            ("incidents", include_str!("../migrations/sqlite/0006_incidents.sql")),
         ],
         Dialect::Postgres => [
             ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -48,6 +49,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("book snapshot", include_str!("../migrations/postgres/0003_book_snapshot.sql")),
             ("evidence", include_str!("../migrations/postgres/0004_evidence.sql")),
             ("audit", include_str!("../migrations/postgres/0005_audit.sql")),
+            ("incidents", include_str!("../migrations/postgres/0006_incidents.sql")),
         ],
     };
     Migrator::with_migrations(
@@ -603,6 +605,65 @@ impl Store for SqlStore {
             .collect()
     }
 
+    async fn has_events(&self, keys: &[(&str, &str)]) -> Result<Vec<bool>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for (source, id) in keys {
+            let found = sqlx::query("SELECT 1 FROM events WHERE source = $1 AND event_id = $2")
+                .bind(*source)
+                .bind(*id)
+                .fetch_optional(&self.reader)
+                .await?;
+            out.push(found.is_some());
+        }
+        Ok(out)
+    }
+
+    async fn add_incident(&self, i: &IncidentRecord) -> Result<()> {
+        let json = String::from_utf8(i.canonical()).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        let inserted = sqlx::query("INSERT INTO incidents (n, site, opened_us, record) VALUES ($1,$2,$3,$4)")
+            .bind(i.n as i64)
+            .bind(&i.incident.site)
+            .bind(i.opened_at.timestamp_micros())
+            .bind(json)
+            .execute(&self.writer)
+            .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(err) if is_unique_violation(&err) => Err(StoreError::Conflict(format!("incident {} exists", i.id))),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn incident(&self, id: &str) -> Result<Option<IncidentRecord>> {
+        let Some(n) = stockade_incident::incident_number(id) else { return Ok(None) };
+        let row = sqlx::query("SELECT record FROM incidents WHERE n = $1")
+            .bind(n as i64)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(incident_row).transpose()
+    }
+
+    async fn incidents(&self, q: &IncidentQuery) -> Result<Vec<IncidentRecord>> {
+        let rows = match &q.site {
+            Some(site) => {
+                sqlx::query("SELECT record FROM incidents WHERE n > $1 AND site = $2 ORDER BY n LIMIT $3")
+                    .bind(q.after as i64)
+                    .bind(site)
+                    .bind(i64::from(q.limit))
+                    .fetch_all(&self.reader)
+                    .await?
+            }
+            None => {
+                sqlx::query("SELECT record FROM incidents WHERE n > $1 ORDER BY n LIMIT $2")
+                    .bind(q.after as i64)
+                    .bind(i64::from(q.limit))
+                    .fetch_all(&self.reader)
+                    .await?
+            }
+        };
+        rows.iter().map(incident_row).collect()
+    }
+
     async fn token_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<TokenRecord>> {
         let row = sqlx::query(
             "SELECT id, secret_hash, role, name, created_us, revoked_us FROM api_tokens WHERE secret_hash = $1 AND revoked_us IS NULL",
@@ -636,6 +697,11 @@ fn record_row<T: serde::de::DeserializeOwned>(r: &sqlx::any::AnyRow, what: &str)
 fn evidence_row(r: &sqlx::any::AnyRow) -> Result<StoredEvidence> {
     let (record, leaf_index) = record_row(r, "evidence")?;
     Ok(StoredEvidence { record, leaf_index, expired_us: r.try_get(2)? })
+}
+
+fn incident_row(r: &sqlx::any::AnyRow) -> Result<IncidentRecord> {
+    let json: String = r.try_get(0)?;
+    serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("incident record: {e}")))
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {

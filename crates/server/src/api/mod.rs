@@ -4,6 +4,7 @@
 pub mod epcis;
 pub mod events;
 pub mod evidence;
+pub mod incidents;
 pub mod inventory;
 pub mod ledger;
 pub mod meta;
@@ -48,6 +49,8 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(evidence::content))
         .routes(routes!(evidence::act))
         .routes(routes!(evidence::package))
+        .routes(routes!(incidents::open, incidents::list))
+        .routes(routes!(incidents::one))
 }
 
 /// The C2SP tlog-tiles read API, as documented. (Served with a wildcard

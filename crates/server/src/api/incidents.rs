@@ -1,0 +1,111 @@
+//! Incidents over HTTP: open one (an analyst's case, or a detector's
+//! finding), list them, read one.
+
+use crate::AppState;
+use crate::api::{media_type, read_body};
+use crate::auth::{Caller, Permission};
+use crate::casebook::CaseError;
+use crate::problem::Problem;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use stockade_incident::{IncidentRecord, NewIncident};
+use stockade_ingest::LineError;
+use stockade_store::IncidentQuery;
+use utoipa::IntoParams;
+
+impl From<CaseError> for Problem {
+    fn from(e: CaseError) -> Problem {
+        match e {
+            CaseError::Invalid(i) => Problem::unprocessable(
+                format!("incident refused: {i}"),
+                vec![LineError::new(1, Some(&i.field), i.reason)],
+            ),
+            CaseError::Store(stockade_store::StoreError::Conflict(m)) => {
+                Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", format!("{m}; retry"))
+            }
+            CaseError::Store(err) => Problem::from(err),
+        }
+    }
+}
+
+/// Open an incident. The server numbers it (`INC-<n>`), stamps the time and
+/// the caller, checks that its site is known and that every event it cites
+/// is stored, and records the opening in the audit trail.
+#[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents",
+    request_body(content = Object, content_type = "application/json",
+        description = "site, title, severity (low|medium|high|critical), scenario, summary, from, to (RFC 3339 with offset), entities, events [{source, id}]"),
+    responses((status = 201, body = Object, description = "the incident as recorded"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn open(
+    State(st): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<IncidentRecord>), Problem> {
+    caller.require(Permission::Investigate)?;
+    let media = media_type(&headers);
+    if media != "application/json" {
+        return Err(Problem::unsupported_media(&media, "application/json"));
+    }
+    let bytes = read_body(&st, &headers, body).await?;
+    let incident: NewIncident =
+        serde_json::from_slice(&bytes).map_err(|e| Problem::bad_request(format!("incident: {e}")))?;
+    let record = st.casebook.open(&*st.store, st.intake.ledger(), &*st.clock, &caller.actor(), incident).await?;
+    tracing::info!(incident = %record.id, site = %record.incident.site, by = %record.opened_by, "incident opened");
+    Ok((StatusCode::CREATED, Json(record)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only this site's.
+    pub site: Option<String>,
+    /// Incidents numbered after this (paging cursor).
+    #[serde(default)]
+    pub after: u64,
+    /// At most this many (default 100, at most 10,000).
+    pub limit: Option<u32>,
+}
+
+/// Incidents in the order they were opened.
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(ListQuery),
+    responses((status = 200, body = Vec<Object>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<IncidentRecord>>, Problem> {
+    caller.require(Permission::Read)?;
+    let q = IncidentQuery { site: q.site, after: q.after, limit: q.limit.unwrap_or(100).clamp(1, 10_000) };
+    Ok(Json(st.store.incidents(&q).await?))
+}
+
+/// One incident.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents",
+    params(("id" = String, Path, description = "INC-<n>")),
+    responses((status = 200, body = Object),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn one(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentRecord>, Problem> {
+    caller.require(Permission::Read)?;
+    st.store.incident(&id).await?.map(Json).ok_or_else(|| Problem::not_found(format!("no incident {id:?}")))
+}

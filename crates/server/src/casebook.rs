@@ -1,0 +1,95 @@
+//! The casebook: opening incidents. An incident is checked (its site is
+//! known, every event it cites is stored), numbered, recorded in the audit
+//! trail (and so in the evidence ledger) and then stored.
+//!
+//! Invariants:
+//! - Numbers run from 1 without gaps, one opening at a time in this process.
+//! - When the instance keeps a ledger, an incident's `incident_opened` audit
+//!   record (carrying the whole incident) is durable before the incident is
+//!   stored: nothing is on the books that the ledger does not commit to.
+
+use std::sync::Arc;
+use stockade_incident::{IncidentRecord, Invalid, NewIncident};
+use stockade_model::RecordKind;
+use stockade_model::clock::Clock;
+use stockade_store::{IncidentQuery, Ledger, Store, StoreError};
+
+/// Why an incident was not opened.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error("{0}")]
+    Invalid(#[from] Invalid),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Opens incidents in one store, one at a time.
+#[derive(Default)]
+pub struct Casebook {
+    /// The last number given, once known.
+    last: tokio::sync::Mutex<Option<u64>>,
+}
+
+async fn last_number(store: &dyn Store) -> Result<u64, StoreError> {
+    let mut last = 0;
+    loop {
+        let page = store.incidents(&IncidentQuery { site: None, after: last, limit: 10_000 }).await?;
+        match page.last() {
+            Some(i) => last = i.n,
+            None => return Ok(last),
+        }
+    }
+}
+
+impl Casebook {
+    /// Opens an incident as `actor`.
+    pub async fn open(
+        &self,
+        store: &dyn Store,
+        ledger: Option<&Arc<Ledger>>,
+        clock: &dyn Clock,
+        actor: &str,
+        incident: NewIncident,
+    ) -> Result<IncidentRecord, CaseError> {
+        incident.check()?;
+        let sites = store.reference(Some(RecordKind::Site)).await?;
+        if !sites.iter().any(|s| s.id == incident.site) {
+            return Err(Invalid {
+                field: "site".into(),
+                reason: format!("no site {:?} in the reference data", incident.site),
+            }
+            .into());
+        }
+        let keys: Vec<(&str, &str)> = incident.events.iter().map(|e| (e.source.as_str(), e.id.as_str())).collect();
+        let found = store.has_events(&keys).await?;
+        if let Some(i) = found.iter().position(|f| !f) {
+            let e = &incident.events[i];
+            return Err(Invalid {
+                field: format!("events/{i}"),
+                reason: format!("no event {:?} from source {:?} is stored", e.id, e.source),
+            }
+            .into());
+        }
+
+        let mut last = self.last.lock().await;
+        let n = match *last {
+            Some(n) => n + 1,
+            None => last_number(store).await? + 1,
+        };
+        let record = incident.open(n, clock.now().fixed_offset(), actor)?;
+        if let Some(ledger) = ledger {
+            crate::audit::record(store, ledger, clock, "incident_opened", actor, &record).await?;
+        }
+        match store.add_incident(&record).await {
+            Ok(()) => {
+                *last = Some(n);
+                Ok(record)
+            }
+            Err(e) => {
+                // Another process may have numbered one: count again next time.
+                *last = None;
+                Err(e.into())
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! `stockade eval`: scores incidents (from a file, a data directory or a
+//! running server) against a simulation's truth.
+
+use crate::cli::EvalArgs;
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+use stockade_incident::IncidentRecord;
+use stockade_store::IncidentQuery;
+use stockade_twin::Truth;
+use stockade_twin::truth::{EventRef, Incident, Incidents};
+
+pub async fn run(a: &EvalArgs) -> Result<()> {
+    let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+    let truth = Truth::from_json(&read(&a.truth)?).with_context(|| format!("in {}", a.truth.display()))?;
+    let incidents = match (&a.incidents, &a.data, &a.server) {
+        (Some(file), data, _) => {
+            if let Some(data) = data {
+                check_truth_against(&truth, data).await?;
+            }
+            Incidents::from_json(&read(file)?).with_context(|| format!("in {}", file.display()))?
+        }
+        (None, Some(data), _) => {
+            check_truth_against(&truth, data).await?;
+            from_data(data).await?
+        }
+        (None, None, Some(url)) => from_server(url, a.token.as_deref().unwrap_or_default()).await?,
+        (None, None, None) => bail!("say where the incidents are: --incidents FILE, --data DIR or --server URL"),
+    };
+    let scores = stockade_twin::score(&truth, &incidents);
+    print!("{}", stockade_twin::score::render(&scores));
+    if let Some(out) = &a.json {
+        std::fs::write(out, serde_json::to_vec_pretty(&scores)?)
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(())
+}
+
+/// An incident as the scorer sees it.
+fn scored(r: IncidentRecord) -> Incident {
+    let i = r.incident;
+    Incident {
+        id: r.id,
+        site: i.site,
+        opened_at: r.opened_at,
+        scenario: i.scenario,
+        entities: i.entities,
+        from: i.from,
+        to: i.to,
+        events: i.events.into_iter().map(|e| EventRef { source: e.source, id: e.id }).collect(),
+    }
+}
+
+fn incidents(records: Vec<IncidentRecord>) -> Incidents {
+    Incidents { format: "stockade-incidents/1".into(), incidents: records.into_iter().map(scored).collect() }
+}
+
+fn is_data_dir(data: &Path) -> Result<()> {
+    if !data.join("journal").is_dir() {
+        bail!("{} holds no data directory", data.display());
+    }
+    Ok(())
+}
+
+/// Refuses a truth whose events are not in the data directory.
+async fn check_truth_against(truth: &Truth, data: &Path) -> Result<()> {
+    is_data_dir(data)?;
+    let store = crate::open_store(data).await?;
+    let wanted: Vec<(&stockade_twin::truth::Instance, &EventRef)> =
+        truth.instances.iter().flat_map(|i| i.events.iter().map(move |e| (i, e))).collect();
+    let keys: Vec<(&str, &str)> = wanted.iter().map(|(_, e)| (e.source.as_str(), e.id.as_str())).collect();
+    let found = store.has_events(&keys).await?;
+    let missing: Vec<String> = wanted
+        .iter()
+        .zip(found)
+        .filter(|(_, f)| !f)
+        .map(|((i, e), _)| format!("{} ({}): {}/{}", i.id, i.scenario.as_str(), e.source, e.id))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "the truth does not match {}: {} of its events were never ingested there, e.g. {}",
+            data.display(),
+            missing.len(),
+            missing.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+        );
+    }
+    Ok(())
+}
+
+async fn from_data(data: &Path) -> Result<Incidents> {
+    is_data_dir(data)?;
+    let store = crate::open_store(data).await?;
+    let mut all = Vec::new();
+    loop {
+        let q = IncidentQuery { site: None, after: all.last().map_or(0, |i: &IncidentRecord| i.n), limit: 10_000 };
+        let page = store.incidents(&q).await?;
+        if page.is_empty() {
+            return Ok(incidents(all));
+        }
+        all.extend(page);
+    }
+}
+
+async fn from_server(url: &str, token: &str) -> Result<Incidents> {
+    let client = reqwest::Client::new();
+    let base = url.trim_end_matches('/');
+    let mut all: Vec<IncidentRecord> = Vec::new();
+    loop {
+        let after = all.last().map_or(0, |i| i.n);
+        let r = client
+            .get(format!("{base}/api/v1/incidents?after={after}&limit=10000"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .with_context(|| format!("reaching {base}"))?;
+        let status = r.status();
+        let body = r.bytes().await.with_context(|| format!("reading the incidents from {base}"))?;
+        if !status.is_success() {
+            bail!("{base}: {status}: {}", String::from_utf8_lossy(&body));
+        }
+        let page: Vec<IncidentRecord> = serde_json::from_slice(&body)
+            .with_context(|| format!("{base} answered with something other than incidents"))?;
+        if page.is_empty() {
+            return Ok(incidents(all));
+        }
+        all.extend(page);
+    }
+}
