@@ -80,8 +80,10 @@ pub struct SimulateArgs {
     /// Instances of each scenario type to inject.
     #[arg(long, default_value_t = 2)]
     pub per_scenario: u32,
-    /// Instances of one scenario type, NAME=COUNT (repeatable; overrides
-    /// --per-scenario for it), e.g. --scenario slow_skimming=5 --scenario tailgating=0.
+    /// Instances of one scenario type and their parameters,
+    /// NAME=COUNT[,KEY=VALUE...] (repeatable; a type named here gets these
+    /// instead of --per-scenario), e.g. --scenario slow_skimming=2,days=12,units=3
+    /// --scenario tailgating=0. Parameters: docs/SIMULATOR.md.
     #[arg(long, value_name = "NAME=COUNT")]
     pub scenario: Vec<String>,
     /// Deliver routine inventory movements as GS1 EPCIS 2.0 documents

@@ -34,7 +34,7 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
         per_scenario: 1,
         epcis: false,
         csv: false,
-        counts: Vec::new(),
+        scenarios: Vec::new(),
     };
     let sim = stockade_twin::sim::simulate(&cfg)?;
     let reference = reference_files::from_yaml(&sim.reference_yaml).context("simulated reference data")?;

@@ -115,9 +115,9 @@ async fn open(data: &std::path::Path) -> Result<Opened> {
 
 /// The simulator's configuration from the command line.
 pub fn sim_config(a: &cli::SimulateArgs) -> Result<stockade_twin::sim::Config> {
-    let counts = a.scenario.iter().map(|s| stockade_twin::sim::parse_count(s)).collect::<Result<_, _>>()?;
+    let scenarios = a.scenario.iter().map(|s| stockade_twin::sim::parse_scenario(s)).collect::<Result<_, _>>()?;
     Ok(stockade_twin::sim::Config {
-        counts,
+        scenarios,
         sites: a.sites,
         days: a.days,
         seed: a.seed,

@@ -460,6 +460,19 @@ fn simulated_networks_ingest_cleanly_and_reproducibly() {
     assert!(!o.status.success() && text(&o).contains("unknown scenario \"teleportation\""), "{}", text(&o));
     let o = run(&["simulate", "--scenario", "tailgating=many", "--out", dir.path().join("x").to_str().unwrap()]);
     assert!(!o.status.success() && text(&o).contains("whole number"), "{}", text(&o));
+    let x = dir.path().join("x");
+    let o = run(&["simulate", "--scenario", "slow_skimming=1,colour=red", "--out", x.to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("unknown parameter `colour`"), "{}", text(&o));
+    let o = run(&["simulate", "--days", "5", "--scenario", "tailgating=1,day=6", "--out", x.to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("day 6 is past the 5-day period"), "{}", text(&o));
+    // Parameters reach the output: twelve days of skimming two units a day.
+    let p = dir.path().join("p");
+    let spec = "slow_skimming=1,days=12,units=2";
+    let o = run(&["simulate", "--days", "3", "--per-scenario", "0", "--scenario", spec, "--out", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(p.join("truth.json")).unwrap()).unwrap();
+    assert_eq!(truth["instances"].as_array().unwrap().len(), 1);
+    assert_eq!(truth["instances"][0]["events"].as_array().unwrap().len(), 12, "{truth}");
     let file = dir.path().join("file");
     std::fs::write(&file, "").unwrap();
     let o = run(&["simulate", "--out", file.join("sub").to_str().unwrap()]);

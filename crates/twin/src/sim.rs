@@ -64,8 +64,9 @@ pub struct Config {
     pub start: NaiveDate,
     /// Instances of each scenario type to inject across the network.
     pub per_scenario: u32,
-    /// Instances of given scenario types, overriding `per_scenario`.
-    pub counts: Vec<(Scenario, u32)>,
+    /// Instances of given scenario types, with parameters. A type named
+    /// here gets these (summed over its specs) instead of `per_scenario`.
+    pub scenarios: Vec<ScenarioSpec>,
     /// Deliver routine inventory movements as GS1 EPCIS 2.0 documents (one
     /// per site and day) instead of the WMS's NDJSON feed.
     pub epcis: bool,
@@ -74,11 +75,101 @@ pub struct Config {
     pub csv: bool,
 }
 
-/// Parses `NAME=COUNT` (a scenario of the library and how many instances).
-pub fn parse_count(spec: &str) -> Result<(Scenario, u32), ConfigError> {
-    let (name, count) = spec
-        .split_once('=')
-        .ok_or_else(|| ConfigError(format!("--scenario {spec:?}: use NAME=COUNT, for example slow_skimming=3")))?;
+/// How many instances of a scenario to inject, and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioSpec {
+    pub scenario: Scenario,
+    pub count: u32,
+    pub params: Params,
+}
+
+/// Parameters of injected instances. Unset ones are drawn at random (or take
+/// the scenario's usual value); which ones a scenario takes is
+/// [`Params::accepted`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Params {
+    /// Day of the period it happens on, from 1.
+    pub day: Option<u32>,
+    /// Site it happens at, from 1 (in reference-data order).
+    pub site: Option<u32>,
+    /// Local hour it starts.
+    pub hour: Option<u32>,
+    /// Units taken (per day, for slow skimming), received or moved.
+    pub units: Option<i64>,
+    /// Days it lasts (slow skimming), or days between termination and use.
+    pub days: Option<u32>,
+    /// Minutes a door is held, between camera loss and theft, or of overtime.
+    pub minutes: Option<u32>,
+    /// Seconds between the two reads of a shared badge.
+    pub seconds: Option<u32>,
+    /// People through a door on one grant, or out in a drill.
+    pub people: Option<u32>,
+    /// Failed logins before the success.
+    pub failures: Option<u32>,
+}
+
+/// (parameter, lowest, highest)
+type Bound = (&'static str, i64, i64);
+
+impl Params {
+    /// The parameters `scenario` takes beyond `day`, `site` and `hour`, with their bounds.
+    pub fn accepted(scenario: Scenario) -> &'static [Bound] {
+        const UNITS: Bound = ("units", 1, 10_000);
+        match scenario {
+            Scenario::AfterHoursCageRemoval
+            | Scenario::DockCollusion
+            | Scenario::PhantomReceipts
+            | Scenario::RecordManipulation
+            | Scenario::VendorOutsideWindow
+            | Scenario::AuthorisedAfterHoursMove => &[UNITS],
+            Scenario::Tailgating => &[("people", 2, 20)],
+            Scenario::TerminatedBadgeInUse => &[("days", 1, 60)],
+            Scenario::SlowSkimming => &[("days", 1, 60), UNITS],
+            Scenario::CameraOfflineBeforeLoss => &[("minutes", 1, 240), UNITS],
+            Scenario::BadgeSharing => &[("seconds", 1, 600)],
+            Scenario::DockDoorHeldAtNight => &[("minutes", 1, 600)],
+            Scenario::PrivilegeEscalation => &[("failures", 0, 50), UNITS],
+            Scenario::ScheduledOvertime => &[("minutes", 1, 600)],
+            Scenario::EmergencyDoorOpening => &[("people", 1, 500)],
+        }
+    }
+
+    fn set(&mut self, scenario: Scenario, key: &str, value: &str) -> Result<(), String> {
+        let common: [Bound; 3] = [("day", 1, 366), ("site", 1, 500), ("hour", 0, 23)];
+        let own = Params::accepted(scenario);
+        let Some(&(_, lo, hi)) = common.iter().chain(own).find(|b| b.0 == key) else {
+            let names: Vec<&str> = common.iter().chain(own).map(|b| b.0).collect();
+            return Err(format!("unknown parameter `{key}`; {} takes {}", scenario.as_str(), names.join(", ")));
+        };
+        let v = value
+            .parse::<i64>()
+            .ok()
+            .filter(|v| (lo..=hi).contains(v))
+            .ok_or_else(|| format!("`{key}` must be a whole number from {lo} to {hi}, got {value:?}"))?;
+        let small = v as u32;
+        match key {
+            "day" => self.day = Some(small),
+            "site" => self.site = Some(small),
+            "hour" => self.hour = Some(small),
+            "units" => self.units = Some(v),
+            "days" => self.days = Some(small),
+            "minutes" => self.minutes = Some(small),
+            "seconds" => self.seconds = Some(small),
+            "people" => self.people = Some(small),
+            _ => self.failures = Some(small),
+        }
+        Ok(())
+    }
+}
+
+/// Parses `NAME=COUNT[,KEY=VALUE...]`: a scenario of the library, how many
+/// instances, and their parameters (for example `slow_skimming=2,days=12,units=3`).
+pub fn parse_scenario(spec: &str) -> Result<ScenarioSpec, ConfigError> {
+    let mut parts = spec.split(',');
+    let head = parts.next().unwrap_or_default();
+    let (name, count) = head.split_once('=').ok_or_else(|| {
+        ConfigError(format!("--scenario {spec:?}: use NAME=COUNT[,KEY=VALUE...], for example slow_skimming=3,days=12"))
+    })?;
     let scenario: Scenario =
         serde_json::from_value(serde_json::Value::String(name.trim().to_owned())).map_err(|_| {
             let known: Vec<String> = Scenario::ALL.iter().map(|s| s.as_str()).collect();
@@ -88,7 +179,14 @@ pub fn parse_count(spec: &str) -> Result<(Scenario, u32), ConfigError> {
         .trim()
         .parse::<u32>()
         .map_err(|_| ConfigError(format!("--scenario {spec:?}: the count must be a whole number from 0")))?;
-    Ok((scenario, count))
+    let mut params = Params::default();
+    for kv in parts {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| ConfigError(format!("--scenario {spec:?}: parameter {kv:?} needs KEY=VALUE")))?;
+        params.set(scenario, k.trim(), v.trim()).map_err(|e| ConfigError(format!("--scenario {spec:?}: {e}")))?;
+    }
+    Ok(ScenarioSpec { scenario, count, params })
 }
 
 /// Why a configuration is refused.
@@ -104,8 +202,25 @@ impl Config {
         if !(1..=366).contains(&self.days) {
             return Err(ConfigError(format!("--days must be between 1 and 366, got {}", self.days)));
         }
-        if self.per_scenario > 1000 || self.counts.iter().any(|(_, n)| *n > 1000) {
+        if self.per_scenario > 1000 || self.scenarios.iter().any(|s| s.count > 1000) {
             return Err(ConfigError("at most 1000 instances per scenario".into()));
+        }
+        for s in &self.scenarios {
+            let name = s.scenario.as_str();
+            if let Some(day) = s.params.day.filter(|d| *d > self.days) {
+                return Err(ConfigError(format!("--scenario {name}: day {day} is past the {}-day period", self.days)));
+            }
+            if let Some(site) = s.params.site.filter(|n| *n > self.sites) {
+                return Err(ConfigError(format!("--scenario {name}: site {site}, but only {} simulated", self.sites)));
+            }
+            if s.scenario == Scenario::TerminatedBadgeInUse {
+                let after = s.params.days.unwrap_or(1);
+                if s.params.day.is_some_and(|d| d <= after) || self.days <= after {
+                    return Err(ConfigError(format!(
+                        "--scenario {name}: the termination {after} day(s) before the misuse must fall in the period"
+                    )));
+                }
+            }
         }
         Ok(())
     }
@@ -731,24 +846,36 @@ pub fn simulate_into<'a>(
         }),
         tag: format!("{:x}", cfg.seed),
     };
-    // Scenario plan: (day, site, scenario), spread over the period.
+    // Scenario plan: (day, site, scenario, spec), spread over the period.
+    let default_spec = ScenarioSpec { scenario: Scenario::Tailgating, count: 0, params: Params::default() };
     let mut plan = Vec::new();
-    let kinds = Scenario::ALL;
-    for s in kinds {
-        let n = cfg.counts.iter().rev().find(|(k, _)| *k == s).map_or(cfg.per_scenario, |(_, n)| *n);
-        for _ in 0..n {
-            // Terminations need a day before the misuse.
-            let first = if s == Scenario::TerminatedBadgeInUse { 1 } else { 0 };
-            if cfg.days > first {
-                plan.push((
-                    rng.range(i64::from(first), i64::from(cfg.days) - 1) as u32,
-                    rng.below(u64::from(cfg.sites)) as usize,
-                    s,
-                ));
+    for s in Scenario::ALL {
+        let specs: Vec<(usize, &ScenarioSpec)> =
+            cfg.scenarios.iter().enumerate().filter(|(_, x)| x.scenario == s).map(|(i, x)| (i + 1, x)).collect();
+        let runs: Vec<(usize, u32, &Params)> = if specs.is_empty() {
+            vec![(0, cfg.per_scenario, &default_spec.params)]
+        } else {
+            specs.iter().map(|(i, x)| (*i, x.count, &x.params)).collect()
+        };
+        for (spec, count, p) in runs {
+            // Terminations need days before the misuse.
+            let first = if s == Scenario::TerminatedBadgeInUse { p.days.unwrap_or(1) } else { 0 };
+            for _ in 0..count {
+                if cfg.days > first {
+                    let day = match p.day {
+                        Some(d) => d - 1,
+                        None => rng.range(i64::from(first), i64::from(cfg.days) - 1) as u32,
+                    };
+                    let site = match p.site {
+                        Some(n) => n as usize - 1,
+                        None => rng.below(u64::from(cfg.sites)) as usize,
+                    };
+                    plan.push((day, site, s, spec));
+                }
             }
         }
     }
-    plan.sort_by_key(|p| (p.0, p.1, p.2));
+    plan.sort_by_key(|p| (p.0, p.1, p.2, p.3));
     let mut instances = Vec::new();
     let mut terminated: Vec<Vec<usize>> = vec![Vec::new(); sites.len()];
 
@@ -789,10 +916,11 @@ pub fn simulate_into<'a>(
             if workday {
                 operate_day(&mut sites[si], &terminated[si], d, date, &mut rng, &mut feeds);
             }
-            for &(_, _, scenario) in plan.iter().filter(|p| p.0 == d && p.1 == si) {
+            for &(_, _, scenario, spec) in plan.iter().filter(|p| p.0 == d && p.1 == si) {
                 let n = instances.len() + 1;
-                if let Some(inst) = inject(scenario, n, &mut sites[si], &mut terminated[si], date, &mut rng, &mut feeds)
-                {
+                let params = if spec == 0 { &default_spec.params } else { &cfg.scenarios[spec - 1].params };
+                let at = Injection { scenario, params, n, date };
+                if let Some(inst) = inject(at, &mut sites[si], &mut terminated[si], &mut rng, &mut feeds) {
                     instances.push(inst);
                 }
             }
@@ -1334,16 +1462,27 @@ fn pick_role(site: &Site, rng: &mut Rng, role: &str) -> (String, String, String)
     (p.id.clone(), p.badge.clone(), p.account.clone())
 }
 
-/// Injects one instance of a scenario on `date`; returns its truth.
-fn inject(
+/// One instance to inject: which, with what parameters, its number, its day.
+struct Injection<'a> {
     scenario: Scenario,
+    params: &'a Params,
     n: usize,
+    date: NaiveDate,
+}
+
+/// Injects one instance of a scenario; returns its truth.
+fn inject(
+    at: Injection<'_>,
     site: &mut Site,
     terminated: &mut Vec<usize>,
-    date: NaiveDate,
     rng: &mut Rng,
     f: &mut Feeds,
 ) -> Option<Instance> {
+    let Injection { scenario, params: prm, n, date } = at;
+    // The scenario's usual start hour, unless a parameter says otherwise.
+    let hour = |usual: u32| prm.hour.unwrap_or(usual);
+    // Units: a parameter, or drawn from the usual range.
+    let units = |rng: &mut Rng, lo: i64, hi: i64| prm.units.unwrap_or_else(|| rng.range(lo, hi));
     let tz = site.tz;
     let sid = site.id.clone();
     let mut events = Vec::new();
@@ -1359,7 +1498,7 @@ fn inject(
             let p = &site.people[pi];
             let (pid, badge) = (p.id.clone(), p.badge.clone());
             // HR records the termination the day before; the badge is never revoked.
-            let fired = local(&tz, date - Duration::days(1), 17, 0, 0);
+            let fired = local(&tz, date - Duration::days(i64::from(prm.days.unwrap_or(1))), 17, 0, 0);
             events.push(f.emit_ref(
                 4,
                 site,
@@ -1367,7 +1506,7 @@ fn inject(
                 "hr.terminated",
                 &format!(r#""person":"{pid}","reason":"dismissal""#),
             ));
-            let t = local(&tz, date, 23, rng.range(0, 30) as u32, 0);
+            let t = local(&tz, date, hour(23), rng.range(0, 30) as u32, 0);
             events.push(f.badge(site, t, "MAIN", &badge, None, "in"));
             events.push(f.badge(site, t + Duration::seconds(180), "DOCK1", &badge, None, "in"));
             events.push(f.badge(site, t + Duration::seconds(1500), "MAIN", &badge, None, "out"));
@@ -1381,7 +1520,7 @@ fn inject(
             let ops: Vec<&Person> = site.people.iter().filter(|p| p.role == "cage_operator").collect();
             let p = *rng.pick(&ops);
             let (pid, badge) = (p.id.clone(), p.badge.clone());
-            let t = local(&tz, date, 23, rng.range(0, 40) as u32, 0);
+            let t = local(&tz, date, hour(23), rng.range(0, 40) as u32, 0);
             events.push(f.badge(site, t, "CAGE", &badge, Some(&pid), "in"));
             events.push(f.emit_ref(
                 1,
@@ -1397,7 +1536,7 @@ fn inject(
                 .flat_map(|&l| (0..SKUS as usize).map(move |k| (l, k)))
                 .filter(|&(l, k)| site.stock[l][k] > 0)
                 .max_by(|a, b| sku_value(a.1).0.total_cmp(&sku_value(b.1).0).then(b.cmp(a)))?;
-            let q = site.stock[loc][k].min(rng.range(3, 10));
+            let q = site.stock[loc][k].min(units(rng, 3, 10));
             site.stock[loc][k] -= q;
             let dock_in = site.dock_in();
             site.stock[dock_in][k] += q;
@@ -1421,8 +1560,8 @@ fn inject(
             end = t + Duration::seconds(900);
         }
         Scenario::DockDoorHeldAtNight => {
-            let t = local(&tz, date, 2, rng.range(0, 50) as u32, 0);
-            let held = rng.range(1500, 3000);
+            let t = local(&tz, date, hour(2), rng.range(0, 50) as u32, 0);
+            let held = prm.minutes.map_or_else(|| rng.range(1500, 3000), |m| i64::from(m) * 60);
             events.push(f.emit_ref(
                 0,
                 site,
@@ -1447,14 +1586,15 @@ fn inject(
             let ops: Vec<&Person> = site.people.iter().filter(|p| p.role == "cage_operator").collect();
             let p = *rng.pick(&ops);
             let (pid, badge) = (p.id.clone(), p.badge.clone());
-            let t = local(&tz, date, 10, rng.range(0, 59) as u32, 0);
+            let t = local(&tz, date, hour(10), rng.range(0, 59) as u32, 0);
             events.push(f.badge(site, t, "CAGE", &badge, Some(&pid), "in"));
+            let people = prm.people.unwrap_or(2);
             events.push(f.emit_ref(
                 1,
                 site,
                 t + Duration::seconds(4),
                 "video.tailgating",
-                &format!(r#""camera":"{sid}-CAM-CAGE","door":"{sid}-D-CAGE","people":2,"badge":"{badge}""#),
+                &format!(r#""camera":"{sid}-CAM-CAGE","door":"{sid}-D-CAGE","people":{people},"badge":"{badge}""#),
             ));
             actors = vec![pid];
             entities = vec![badge, format!("{sid}-D-CAGE")];
@@ -1466,14 +1606,14 @@ fn inject(
             let sups: Vec<&Person> = site.people.iter().filter(|p| p.role == "supervisor").collect();
             let p = *rng.pick(&sups);
             let (pid, badge) = (p.id.clone(), p.badge.clone());
-            let t = local(&tz, date, 21, 30 + rng.range(0, 20) as u32, 0);
+            let t = local(&tz, date, hour(21), 30 + rng.range(0, 20) as u32, 0);
             events.push(f.badge(site, t, "CAGE", &badge, Some(&pid), "in"));
             let cage: Vec<usize> = (AISLES as usize..(AISLES + CAGE_BINS) as usize).collect();
             let (loc, k) = cage
                 .iter()
                 .flat_map(|&l| (0..SKUS as usize).map(move |k| (l, k)))
                 .find(|&(l, k)| site.stock[l][k] > 0)?;
-            let q = site.stock[loc][k].min(2);
+            let q = site.stock[loc][k].min(prm.units.unwrap_or(2));
             let to = (loc + 1 - AISLES as usize) % CAGE_BINS as usize + AISLES as usize;
             site.stock[loc][k] -= q;
             site.stock[to][k] += q;
@@ -1488,13 +1628,13 @@ fn inject(
         }
 
         Scenario::VendorOutsideWindow => {
-            let t = local(&tz, date, 3, rng.range(0, 40) as u32, 0);
+            let t = local(&tz, date, hour(3), rng.range(0, 40) as u32, 0);
             let (pid, badge) = (format!("{sid}-V01"), format!("{sid}-VB01"));
             events.push(f.badge(site, t, "IT", &badge, Some(&pid), "in"));
             events.push(f.emit_ref(3, site, t + Duration::seconds(240), "identity.login", &format!(
                 r#""system":"wms","account":"vendor-hvac","result":"success","mfa":false,"source_ip":"203.0.113.{}""#, rng.range(2, 250))));
             let (loc, k) = stocked(site, rng, false)?;
-            let q = site.stock[loc][k].min(rng.range(5, 20));
+            let q = site.stock[loc][k].min(units(rng, 5, 20));
             site.stock[loc][k] -= q;
             events.push(f.emit_ref(
                 2,
@@ -1512,8 +1652,8 @@ fn inject(
             (start, first_signal, end) = (t, t, t + Duration::seconds(900));
         }
         Scenario::CameraOfflineBeforeLoss => {
-            let p = pick_role(site, rng, "cage_operator");
-            let t = local(&tz, date, 22, rng.range(30, 50) as u32, 0);
+            let who = pick_role(site, rng, "cage_operator");
+            let t = local(&tz, date, hour(22), rng.range(30, 50) as u32, 0);
             events.push(f.emit_ref(
                 1,
                 site,
@@ -1521,47 +1661,50 @@ fn inject(
                 "video.camera_offline",
                 &format!(r#""camera":"{sid}-CAM-CAGE","detail":"no video signal""#),
             ));
-            events.push(f.badge(site, t + Duration::seconds(900), "CAGE", &p.1, Some(&p.0), "in"));
+            // Into the cage `minutes` after the camera went dark (15 by default), out 400 s later.
+            let gap = i64::from(prm.minutes.unwrap_or(15)) * 60;
+            events.push(f.badge(site, t + Duration::seconds(gap), "CAGE", &who.1, Some(&who.0), "in"));
             let (loc, k) = stocked(site, rng, true)?;
-            let q = site.stock[loc][k].min(rng.range(2, 6));
+            let q = site.stock[loc][k].min(units(rng, 2, 6));
             site.stock[loc][k] -= q;
             let dock_in = site.dock_in();
             site.stock[dock_in][k] += q;
             events.push(f.emit_ref(
                 2,
                 site,
-                t + Duration::seconds(1300),
+                t + Duration::seconds(gap + 400),
                 "inventory.moved",
                 &format!(
                     r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","person":"{}""#,
                     sku_id(k),
                     site.locations[loc],
                     site.locations[dock_in],
-                    p.0
+                    who.0
                 ),
             ));
-            entities = vec![format!("{sid}-CAM-CAGE"), p.1.clone(), sku_id(k)];
-            actors = vec![p.0];
-            (start, first_signal, end) = (t, t, t + Duration::seconds(1300));
+            entities = vec![format!("{sid}-CAM-CAGE"), who.1.clone(), sku_id(k)];
+            actors = vec![who.0];
+            (start, first_signal, end) = (t, t, t + Duration::seconds(gap + 400));
         }
         Scenario::BadgeSharing => {
-            let p = pick_role(site, rng, "picker");
-            let t = local(&tz, date, 11, rng.range(0, 50) as u32, 0);
-            events.push(f.badge(site, t, "DOCK1", &p.1, Some(&p.0), "in"));
-            // The same badge at the far end of the site 20 seconds later: two people share it.
-            events.push(f.badge(site, t + Duration::seconds(20), "MAIN", &p.1, Some(&p.0), "in"));
-            entities = vec![p.1.clone(), format!("{sid}-D-DOCK1"), format!("{sid}-D-MAIN")];
-            actors = vec![p.0];
-            (start, first_signal, end) = (t, t + Duration::seconds(20), t + Duration::seconds(20));
+            let who = pick_role(site, rng, "picker");
+            let t = local(&tz, date, hour(11), rng.range(0, 50) as u32, 0);
+            events.push(f.badge(site, t, "DOCK1", &who.1, Some(&who.0), "in"));
+            // The same badge at the far end of the site seconds later: two people share it.
+            let gap = Duration::seconds(i64::from(prm.seconds.unwrap_or(20)));
+            events.push(f.badge(site, t + gap, "MAIN", &who.1, Some(&who.0), "in"));
+            entities = vec![who.1.clone(), format!("{sid}-D-DOCK1"), format!("{sid}-D-MAIN")];
+            actors = vec![who.0];
+            (start, first_signal, end) = (t, t + gap, t + gap);
         }
         Scenario::PhantomReceipts => {
-            let t = local(&tz, date, 4, rng.range(0, 50) as u32, 0);
+            let t = local(&tz, date, hour(4), rng.range(0, 50) as u32, 0);
             events.push(f.emit_ref(3, site, t, "identity.api_key_used", &format!(
                 r#""system":"wms","api_key":"key-carrier2-edi","operation":"POST /receipts","source_ip":"198.51.100.{}","vendor":"V-CARRIER-2""#,
                 rng.range(2, 250))));
             let k =
                 (0..SKUS as usize).filter(|k| sku_value(*k).1 == "critical").nth(rng.below(10) as usize).unwrap_or(0);
-            let q = rng.range(50, 150);
+            let q = units(rng, 50, 150);
             let dock_in = site.dock_in();
             site.stock[dock_in][k] += q;
             events.push(f.emit_ref(2, site, t + Duration::seconds(30), "inventory.received", &format!(
@@ -1572,10 +1715,10 @@ fn inject(
             (start, first_signal, end) = (t, t, t + Duration::seconds(30));
         }
         Scenario::RecordManipulation => {
-            let p = pick_role(site, rng, "cage_operator");
-            let t = local(&tz, date, 21, rng.range(40, 58) as u32, 0);
+            let who = pick_role(site, rng, "cage_operator");
+            let t = local(&tz, date, hour(21), rng.range(40, 58) as u32, 0);
             let (loc, k) = stocked(site, rng, true)?;
-            let q = site.stock[loc][k].min(rng.range(2, 8));
+            let q = site.stock[loc][k].min(units(rng, 2, 8));
             site.stock[loc][k] -= q;
             events.push(f.emit_ref(
                 2,
@@ -1586,7 +1729,7 @@ fn inject(
                     r#""sku":"{}","location":"{}","delta":-{q},"reason":"damaged","person":"{}""#,
                     sku_id(k),
                     site.locations[loc],
-                    p.0
+                    who.0
                 ),
             ));
             // The next morning's count agrees with the edited book: the loss is hidden.
@@ -1601,66 +1744,71 @@ fn inject(
                     sku_id(k),
                     site.locations[loc],
                     site.stock[loc][k],
-                    p.0
+                    who.0
                 ),
             ));
             entities = vec![site.locations[loc].clone(), sku_id(k)];
-            actors = vec![p.0];
+            actors = vec![who.0];
             (start, first_signal, end) = (t, t, counted);
         }
         Scenario::SlowSkimming => {
-            let p = pick_role(site, rng, "picker");
+            let who = pick_role(site, rng, "picker");
             let (loc, k) = stocked(site, rng, false)?;
-            let t = local(&tz, date, 13, 50, 0);
-            for day in 0..8i64 {
-                if site.stock[loc][k] <= 0 {
+            let t = local(&tz, date, hour(13), 50, 0);
+            let per_day = prm.units.unwrap_or(1);
+            for day in 0..i64::from(prm.days.unwrap_or(8)) {
+                let q = site.stock[loc][k].min(per_day);
+                if q <= 0 {
                     break;
                 }
-                site.stock[loc][k] -= 1;
+                site.stock[loc][k] -= q;
                 events.push(f.emit_ref(
                     2,
                     site,
                     t + Duration::days(day) + Duration::seconds(rng.range(0, 300)),
                     "inventory.adjusted",
                     &format!(
-                        r#""sku":"{}","location":"{}","delta":-1,"reason":"count correction","person":"{}""#,
+                        r#""sku":"{}","location":"{}","delta":-{q},"reason":"count correction","person":"{}""#,
                         sku_id(k),
                         site.locations[loc],
-                        p.0
+                        who.0
                     ),
                 ));
             }
             let last = t + Duration::days(events.len() as i64);
             entities = vec![site.locations[loc].clone(), sku_id(k)];
-            actors = vec![p.0];
+            actors = vec![who.0];
             (start, first_signal, end) = (t, t, last);
         }
         Scenario::DockCollusion => {
-            let p = pick_role(site, rng, "shipper");
-            let t = local(&tz, date, 19, rng.range(0, 50) as u32, 0);
+            let who = pick_role(site, rng, "shipper");
+            let t = local(&tz, date, hour(19), rng.range(0, 50) as u32, 0);
             let (loc, k) = stocked(site, rng, false)?;
-            let q = site.stock[loc][k].min(rng.range(10, 40));
+            let q = site.stock[loc][k].min(units(rng, 10, 40));
             site.stock[loc][k] -= q;
             events.push(f.emit_ref(2, site, t, "inventory.shipped", &format!(
                 r#""sku":"{}","quantity":{q},"from_location":"{}","order":"SO-X{n:05}","carrier":"V-CARRIER-2","door":"{sid}-D-DOCK2","person":"{}""#,
-                sku_id(k), site.locations[loc], p.0)));
-            events.push(f.badge(site, t - Duration::seconds(120), "DOCK2", &p.1, Some(&p.0), "in"));
+                sku_id(k), site.locations[loc], who.0)));
+            events.push(f.badge(site, t - Duration::seconds(120), "DOCK2", &who.1, Some(&who.0), "in"));
             entities = vec!["V-CARRIER-2".into(), format!("{sid}-D-DOCK2"), sku_id(k)];
-            actors = vec![p.0];
+            actors = vec![who.0];
             (start, first_signal, end) = (t - Duration::seconds(120), t, t);
         }
         Scenario::PrivilegeEscalation => {
-            let p = pick_role(site, rng, "picker");
-            let account = p.2.clone();
-            let t = local(&tz, date, 2, rng.range(0, 40) as u32, 0);
-            for i in 0..3 {
+            let who = pick_role(site, rng, "picker");
+            let account = who.2.clone();
+            let t = local(&tz, date, hour(2), rng.range(0, 40) as u32, 0);
+            let failures = i64::from(prm.failures.unwrap_or(3));
+            for i in 0..failures {
                 events.push(f.emit_ref(3, site, t + Duration::seconds(i * 20), "identity.login", &format!(
-                    r#""system":"wms","account":"{account}","result":"failure","mfa":false,"source_ip":"192.0.2.{}""#, 10 + i)));
+                    r#""system":"wms","account":"{account}","result":"failure","mfa":false,"source_ip":"192.0.2.{}""#, 10 + i % 200)));
             }
+            // The success comes 20 s after the last failure; privilege use and the adjustment follow.
+            let ok = t + Duration::seconds(failures * 20 + 20);
             events.push(f.emit_ref(
                 3,
                 site,
-                t + Duration::seconds(80),
+                ok,
                 "identity.login",
                 &format!(
                     r#""system":"wms","account":"{account}","result":"success","mfa":false,"source_ip":"192.0.2.13""#
@@ -1669,17 +1817,17 @@ fn inject(
             events.push(f.emit_ref(
                 3,
                 site,
-                t + Duration::seconds(200),
+                ok + Duration::seconds(120),
                 "identity.privilege_use",
                 &format!(r#""system":"wms","account":"{account}","privilege":"admin""#),
             ));
             let (loc, k) = stocked(site, rng, true)?;
-            let q = site.stock[loc][k].min(3);
+            let q = site.stock[loc][k].min(prm.units.unwrap_or(3));
             site.stock[loc][k] -= q;
             events.push(f.emit_ref(
                 2,
                 site,
-                t + Duration::seconds(400),
+                ok + Duration::seconds(320),
                 "inventory.adjusted",
                 &format!(
                     r#""sku":"{}","location":"{}","delta":-{q},"reason":"write-off","account":"{account}""#,
@@ -1688,20 +1836,21 @@ fn inject(
                 ),
             ));
             entities = vec![account, sku_id(k)];
-            actors = vec![p.0];
-            (start, first_signal, end) = (t, t, t + Duration::seconds(400));
+            actors = vec![who.0];
+            (start, first_signal, end) = (t, t, ok + Duration::seconds(320));
         }
         Scenario::ScheduledOvertime => {
-            let p = pick_role(site, rng, "supervisor");
-            let t = local(&tz, date, 22, rng.range(0, 30) as u32, 0);
-            events.push(f.badge(site, t, "MAIN", &p.1, Some(&p.0), "in"));
-            events.push(f.badge(site, t + Duration::seconds(7200), "MAIN", &p.1, Some(&p.0), "out"));
-            entities = vec![p.1.clone()];
-            actors = vec![p.0];
-            (start, first_signal, end) = (t, t, t + Duration::seconds(7200));
+            let who = pick_role(site, rng, "supervisor");
+            let t = local(&tz, date, hour(22), rng.range(0, 30) as u32, 0);
+            let shift = Duration::minutes(i64::from(prm.minutes.unwrap_or(120)));
+            events.push(f.badge(site, t, "MAIN", &who.1, Some(&who.0), "in"));
+            events.push(f.badge(site, t + shift, "MAIN", &who.1, Some(&who.0), "out"));
+            entities = vec![who.1.clone()];
+            actors = vec![who.0];
+            (start, first_signal, end) = (t, t, t + shift);
         }
         Scenario::EmergencyDoorOpening => {
-            let t = local(&tz, date, 14, rng.range(10, 40) as u32, 0);
+            let t = local(&tz, date, hour(14), rng.range(10, 40) as u32, 0);
             for door in ["MAIN", "DOCK1", "DOCK2"] {
                 events.push(f.emit_ref(
                     0,
@@ -1718,7 +1867,7 @@ fn inject(
                 "video.people_count",
                 &format!(
                     r#""camera":"{sid}-CAM-MAIN","door":"{sid}-D-MAIN","people":{},"direction":"out""#,
-                    rng.range(15, 30)
+                    prm.people.map_or_else(|| rng.range(15, 30), i64::from)
                 ),
             ));
             entities = vec![format!("{sid}-D-MAIN"), format!("{sid}-D-DOCK1"), format!("{sid}-D-DOCK2")];
@@ -1753,21 +1902,93 @@ mod tests {
             per_scenario: 2,
             epcis: false,
             csv: false,
-            counts: Vec::new(),
+            scenarios: Vec::new(),
         }
     }
 
     #[test]
     fn scenario_counts_are_parsed_and_applied() {
-        assert_eq!(parse_count("slow_skimming=3").unwrap(), (Scenario::SlowSkimming, 3));
-        let e = parse_count("teleport=1").unwrap_err().to_string();
+        let spec = parse_scenario("slow_skimming=3").unwrap();
+        assert_eq!((spec.scenario, spec.count, spec.params), (Scenario::SlowSkimming, 3, Params::default()));
+        let e = parse_scenario("teleport=1").unwrap_err().to_string();
         assert!(e.contains("unknown scenario") && e.contains("badge_sharing"), "{e}");
-        assert!(parse_count("tailgating").is_err());
-        assert!(parse_count("tailgating=-1").is_err());
-        let c = Config { per_scenario: 0, counts: vec![parse_count("tailgating=3").unwrap()], ..cfg(2) };
+        assert!(parse_scenario("tailgating").is_err());
+        assert!(parse_scenario("tailgating=-1").is_err());
+        let c = Config { per_scenario: 0, scenarios: vec![parse_scenario("tailgating=3").unwrap()], ..cfg(2) };
         let out = simulate(&c).unwrap();
         assert_eq!(out.truth.instances.len(), 3);
         assert!(out.truth.instances.iter().all(|i| i.scenario == Scenario::Tailgating));
+    }
+
+    #[test]
+    fn scenario_parameters_shape_the_instances() {
+        let specs = [
+            "slow_skimming=1,days=12,units=2,day=1,site=2",
+            "dock_door_held_at_night=1,minutes=90,day=3",
+            "privilege_escalation=1,failures=7,hour=3",
+            "tailgating=1,people=4",
+            "badge_sharing=1,seconds=45",
+            "terminated_badge_in_use=1,days=3",
+            "camera_offline_before_loss=1,minutes=40,units=1",
+        ];
+        let scenarios = specs.iter().map(|s| parse_scenario(s).unwrap()).collect();
+        let c = Config { per_scenario: 0, scenarios, ..cfg(4) };
+        c.check().unwrap();
+        let out = simulate(&c).unwrap();
+        let one = |s: Scenario| out.truth.instances.iter().find(|i| i.scenario == s).unwrap();
+        let lines = |i: &Instance| -> Vec<serde_json::Value> {
+            let all: Vec<serde_json::Value> =
+                out.feeds.iter().flat_map(|(_, text)| text.lines()).map(|l| serde_json::from_str(l).unwrap()).collect();
+            i.events.iter().map(|e| all.iter().find(|v| v["id"] == e.id.as_str()).unwrap().clone()).collect()
+        };
+
+        let skim = one(Scenario::SlowSkimming);
+        assert_eq!((skim.events.len(), skim.site.as_str()), (12, out.truth.sites[1].as_str()));
+        assert_eq!(skim.start.date_naive(), c.start, "day=1 is the first day");
+        assert!(lines(skim).iter().all(|v| v["delta"] == -2), "two units a day");
+        let held = lines(one(Scenario::DockDoorHeldAtNight));
+        assert!(held.iter().any(|v| v["duration_s"] == 5400), "{held:?}");
+        let esc = one(Scenario::PrivilegeEscalation);
+        assert_eq!(lines(esc).iter().filter(|v| v["result"] == "failure").count(), 7);
+        assert_eq!(chrono::Timelike::hour(&esc.start), 3);
+        assert!(lines(one(Scenario::Tailgating)).iter().any(|v| v["people"] == 4));
+        let shared = one(Scenario::BadgeSharing);
+        assert_eq!((shared.end - shared.start).num_seconds(), 45);
+        let fired = one(Scenario::TerminatedBadgeInUse);
+        assert_eq!((fired.first_signal.date_naive() - fired.start.date_naive()).num_days(), 3);
+        let dark = one(Scenario::CameraOfflineBeforeLoss);
+        assert_eq!((dark.end - dark.start).num_seconds(), 40 * 60 + 400);
+        // The truth the parameters produce passes the truth checks.
+        Truth::from_json(&serde_json::to_vec(&out.truth).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn impossible_scenario_parameters_are_refused_by_name() {
+        for (spec, says) in [
+            (
+                "slow_skimming=1,colour=red",
+                "unknown parameter `colour`; slow_skimming takes day, site, hour, days, units",
+            ),
+            ("slow_skimming=1,days=0", "`days` must be a whole number from 1 to 60, got \"0\""),
+            ("tailgating=1,people=1", "`people` must be a whole number from 2 to 20"),
+            ("tailgating=1,hour=24", "`hour` must be a whole number from 0 to 23"),
+            ("badge_sharing=1,units=3", "unknown parameter `units`"),
+            ("tailgating=1,day", "parameter \"day\" needs KEY=VALUE"),
+            ("tailgating=1,day=x", "`day` must be a whole number"),
+        ] {
+            let e = parse_scenario(spec).unwrap_err().to_string();
+            assert!(e.contains(says), "{spec}: {e}");
+        }
+        for (spec, says) in [
+            ("tailgating=1,day=8", "day 8 is past the 7-day period"),
+            ("tailgating=1,site=3", "site 3, but only 2 simulated"),
+            ("terminated_badge_in_use=1,days=3,day=2", "must fall in the period"),
+            ("terminated_badge_in_use=1,days=7", "must fall in the period"),
+        ] {
+            let c = Config { scenarios: vec![parse_scenario(spec).unwrap()], ..cfg(1) };
+            let e = c.check().unwrap_err().to_string();
+            assert!(e.contains(says), "{spec}: {e}");
+        }
     }
 
     /// With EPCIS delivery every document passes GS1's schema and every
