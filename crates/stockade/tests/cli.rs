@@ -565,23 +565,44 @@ fn simulated_epcis_documents_ingest_cleanly() {
     assert!(!wms.contains("inventory.put_away"), "put-aways travel as EPCIS");
 }
 
-/// With --csv, badge reads arrive as each site's access-control export and
-/// load through the column mapping written beside it, ids intact for the truth.
+/// With --csv, badge reads arrive as each site's access-control export, and
+/// door sensors, camera line crossings, logins, API-key use, stock
+/// adjustments and HR changes as their systems' exports; each loads through
+/// the column mapping written beside it, ids intact for the truth.
 #[test]
 fn simulated_csv_exports_load_through_their_mappings() {
     let dir = tempfile::tempdir().unwrap();
     let (out, data) = (dir.path().join("sim"), dir.path().join("data"));
-    let o = run(&["simulate", "--sites", "2", "--days", "2", "--csv", "--out", out.to_str().unwrap()]);
+    let o = run(&["simulate", "--sites", "2", "--days", "3", "--csv", "--out", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     let d = data.to_str().unwrap();
     assert!(run(&["import", out.join("reference.yaml").to_str().unwrap(), "--data", d]).status.success());
     let truth = std::fs::read_to_string(out.join("truth.json")).unwrap();
-    let mut ids = Vec::new();
-    for site in ["S01", "S02"] {
-        let csv = out.join(format!("csv/acs-{site}.csv"));
-        let map = out.join(format!("csv/acs-{site}.mapping.yaml"));
-        let rows = std::fs::read_to_string(&csv).unwrap();
-        assert!(rows.starts_with("event_no,time,site,door,badge,result,direction,reason\n"));
+    let mut exports: Vec<String> = std::fs::read_dir(out.join("csv"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_str().unwrap().to_owned())
+        .filter(|n| n.ends_with(".csv"))
+        .collect();
+    exports.sort();
+    assert_eq!(
+        exports,
+        [
+            "acs-S01.csv",
+            "acs-S02.csv",
+            "door-sensors.csv",
+            "hr-changes.csv",
+            "iam-api-keys.csv",
+            "iam-logins.csv",
+            "vms-line-crossings.csv",
+            "wms-adjustments.csv"
+        ]
+    );
+    let acs = std::fs::read_to_string(out.join("csv/acs-S01.csv")).unwrap();
+    assert!(acs.starts_with("event_no,time,site,door,badge,result,direction,reason,cardholder\n"));
+    let mut rows = 0;
+    for name in &exports {
+        let csv = out.join("csv").join(name);
+        let map = out.join("csv").join(name.replace(".csv", ".mapping.yaml"));
         let o = run(&[
             "ingest",
             "--quiet",
@@ -593,30 +614,24 @@ fn simulated_csv_exports_load_through_their_mappings() {
             map.to_str().unwrap(),
             csv.to_str().unwrap(),
         ]);
-        assert!(o.status.success(), "{}", text(&o));
-        assert!(text(&o).contains(" 0 rejected"), "{}", text(&o));
-        ids.extend(rows.lines().skip(1).map(|r| r.split(',').next().unwrap().to_owned()));
+        assert!(o.status.success() && text(&o).contains(" 0 rejected"), "{name}: {}", text(&o));
+        rows += std::fs::read_to_string(&csv).unwrap().lines().count() - 1;
     }
-    // Logins come as the identity provider's export, UTC, all sites in one file.
-    let logins = out.join("csv/iam-logins.csv");
-    let map = out.join("csv/iam-logins.mapping.yaml");
-    let o = run(&[
-        "ingest",
-        "--quiet",
-        "--unknown-entities",
-        "reject",
-        "--data",
-        d,
-        "--mapping",
-        map.to_str().unwrap(),
-        logins.to_str().unwrap(),
-    ]);
-    assert!(o.status.success() && text(&o).contains(" 0 rejected"), "{}", text(&o));
-    let rows = std::fs::read_to_string(&logins).unwrap();
-    ids.extend(rows.lines().skip(1).map(|r| r.split(',').nth(6).unwrap().to_owned()));
-    assert!(rows.contains(",FAILURE,"), "the privilege escalation's failed logins are in the export");
-    // Badge reads of the scenarios are in the exports under the ids the truth names.
-    assert!(ids.iter().any(|id| truth.contains(&format!("\"id\": \"{id}\""))), "no scenario badge read in the exports");
+    // The feeds' remaining lines load too, and every event the truth names is there.
+    let feeds: Vec<String> = ["acs", "vms", "wms", "iam", "hr", "nac"]
+        .iter()
+        .map(|f| out.join(format!("{f}.ndjson")).display().to_string())
+        .collect();
+    let mut args = vec!["ingest", "--quiet", "--unknown-entities", "reject", "--data", d];
+    args.extend(feeds.iter().map(String::as_str));
+    assert!(run(&args).status.success());
+    let empty = dir.path().join("none.json");
+    std::fs::write(&empty, r#"{"format":"stockade-incidents/1","incidents":[]}"#).unwrap();
+    let t = out.join("truth.json");
+    let o = run(&["eval", "--truth", t.to_str().unwrap(), "--incidents", empty.to_str().unwrap(), "--data", d]);
+    assert!(o.status.success(), "the truth's events all arrived: {}", text(&o));
+    assert!(rows > 500, "{rows}");
+    assert!(truth.contains("\"source\": \"iam-s0"), "scenario logins are named by the truth");
 }
 
 /// Incidents opened on a running server are scored from the server and,

@@ -347,53 +347,290 @@ struct Feeds<'a> {
     /// Receives each EPCIS document: (file name, bytes).
     docs: &'a mut dyn FnMut(&str, &[u8]) -> std::io::Result<()>,
     epcis_seq: u64,
-    /// With CSV delivery: each site's access-control export so far, by site number.
-    csv: Option<Vec<String>>,
+    /// With CSV delivery: the exports so far.
+    csv: Option<Exports>,
     /// The run's seed in hex, in every event id: ids of two simulations never collide.
     tag: String,
 }
 
 /// The access-control CSV export's header.
-const CSV_HEADER: &str = "event_no,time,site,door,badge,result,direction,reason\n";
+const CSV_HEADER: &str = "event_no,time,site,door,badge,result,direction,reason,cardholder\n";
 
-/// The identity provider's login export's header.
-const LOGINS_HEADER: &str = "timestamp,app,user,ip,mfa,outcome,request_id,site,source\n";
+/// How a column of a shared export is filled from an event's JSON: a field
+/// by name, or `@utc` (the time in UTC), `@unix_ms` (the time in epoch
+/// milliseconds), `@kind` (the kind after its family), `@upper:FIELD`.
+type Column = (&'static str, &'static str);
 
-/// The column mapping of the login export (UTC timestamps; one file for all sites).
-const LOGINS_MAPPING: &str = "# Login export of the identity provider: UTC timestamps, all sites.\n\
-kind: { constant: identity.login }\n\
-occurred_at: { column: timestamp }\n\
-id: { column: request_id }\n\
-fields:\n  source: { column: source }\n  site: { column: site }\n  system: { column: app }\n  account: { column: user }\n  \
-source_ip: { column: ip }\n  mfa: { column: mfa }\n  result: { column: outcome, map: { SUCCESS: success, FAILURE: failure } }\n";
+/// A CSV export of one source system, one file for all sites, as
+/// customers' systems write them: each its own time format and columns.
+struct ExportSpec {
+    name: &'static str,
+    /// The source system (index into [`SOURCES`]).
+    source: u8,
+    kinds: &'static [&'static str],
+    columns: &'static [Column],
+    mapping: &'static str,
+}
 
-/// An event as a row of a CSV export, with the export's index (a site's
-/// access-control export, or `logins` for the identity provider's); None
-/// for events no export carries.
-fn csv_row(line: &[u8], source: u8, logins: usize) -> Option<(usize, String)> {
-    if source != 0 && source != 3 {
-        return None;
+const EXPORTS: [ExportSpec; 6] = [
+    ExportSpec {
+        name: "iam-logins",
+        source: 3,
+        kinds: &["identity.login"],
+        columns: &[
+            ("timestamp", "@utc"),
+            ("app", "system"),
+            ("user", "account"),
+            ("employee_id", "person"),
+            ("ip", "source_ip"),
+            ("mfa", "mfa"),
+            ("outcome", "@upper:result"),
+            ("request_id", "id"),
+            ("site", "site"),
+            ("source", "source"),
+        ],
+        mapping: "# Login export of the identity provider: UTC timestamps, all sites.
+kind: { constant: identity.login }
+occurred_at: { column: timestamp }
+id: { column: request_id }
+fields:
+  source: { column: source }
+  site: { column: site }
+  system: { column: app }
+  account: { column: user }
+  person: { column: employee_id }
+  source_ip: { column: ip }
+  mfa: { column: mfa }
+  result: { column: outcome, map: { SUCCESS: success, FAILURE: failure } }
+",
+    },
+    ExportSpec {
+        name: "iam-api-keys",
+        source: 3,
+        kinds: &["identity.api_key_used"],
+        columns: &[
+            ("time", "occurred_at"),
+            ("site", "site"),
+            ("system", "system"),
+            ("key_id", "api_key"),
+            ("operation", "operation"),
+            ("ip", "source_ip"),
+            ("vendor", "vendor"),
+            ("event_id", "id"),
+            ("source", "source"),
+        ],
+        mapping: "# API-key use at the API gateway: time with offset, system, key, operation, source IP, vendor.
+kind: { constant: identity.api_key_used }
+occurred_at: { column: time }
+id: { column: event_id }
+fields:
+  source: { column: source }
+  site: { column: site }
+  system: { column: system }
+  api_key: { column: key_id }
+  operation: { column: operation }
+  source_ip: { column: ip }
+  vendor: { column: vendor }
+",
+    },
+    ExportSpec {
+        name: "door-sensors",
+        source: 0,
+        kinds: &["access.door_forced", "access.door_held_open", "access.door_unlocked_manually"],
+        columns: &[
+            ("time", "occurred_at"),
+            ("site", "site"),
+            ("door", "door"),
+            ("state", "@kind"),
+            ("seconds_open", "duration_s"),
+            ("event_id", "id"),
+            ("source", "source"),
+        ],
+        mapping: "# Door sensors: time with offset, door, state, seconds open. The state picks the kind.
+kind:
+  column: state
+  map:
+    door_forced: access.door_forced
+    door_held_open: access.door_held_open
+    door_unlocked_manually: access.door_unlocked_manually
+occurred_at: { column: time }
+id: { column: event_id }
+fields:
+  source: { column: source }
+  site: { column: site }
+  door: { column: door }
+  duration_s: { column: seconds_open }
+",
+    },
+    ExportSpec {
+        name: "vms-line-crossings",
+        source: 1,
+        kinds: &["video.people_count"],
+        columns: &[
+            ("ts_ms", "@unix_ms"),
+            ("camera", "camera"),
+            ("door", "door"),
+            ("people", "people"),
+            ("direction", "direction"),
+            ("site", "site"),
+            ("event_id", "id"),
+            ("source", "source"),
+        ],
+        mapping: "# Camera line crossings of the video platform: epoch milliseconds, all sites.
+kind: { constant: video.people_count }
+occurred_at: { column: ts_ms, format: unix_ms }
+id: { column: event_id }
+fields:
+  source: { column: source }
+  site: { column: site }
+  camera: { column: camera }
+  door: { column: door }
+  people: { column: people }
+  direction: { column: direction }
+",
+    },
+    ExportSpec {
+        name: "wms-adjustments",
+        source: 2,
+        kinds: &["inventory.adjusted"],
+        columns: &[
+            ("time", "occurred_at"),
+            ("site", "site"),
+            ("location", "location"),
+            ("sku", "sku"),
+            ("delta", "delta"),
+            ("reason", "reason"),
+            ("employee", "person"),
+            ("user", "account"),
+            ("approver", "approver"),
+            ("txn", "id"),
+            ("source", "source"),
+        ],
+        mapping: "# WMS stock adjustments: time with offset, site, location, SKU, delta, reason, employee or system user, approver.
+kind: { constant: inventory.adjusted }
+occurred_at: { column: time }
+id: { column: txn }
+fields:
+  source: { column: source }
+  site: { column: site }
+  location: { column: location }
+  sku: { column: sku }
+  delta: { column: delta }
+  reason: { column: reason }
+  person: { column: employee }
+  account: { column: user }
+  approver: { column: approver }
+",
+    },
+    ExportSpec {
+        name: "hr-changes",
+        source: 4,
+        kinds: &["hr.hired", "hr.role_changed", "hr.terminated", "hr.leave_started", "hr.leave_ended"],
+        columns: &[
+            ("effective", "occurred_at"),
+            ("site", "site"),
+            ("employee", "person"),
+            ("change", "@kind"),
+            ("role", "role"),
+            ("reason", "reason"),
+            ("event_id", "id"),
+            ("source", "source"),
+        ],
+        mapping: "# HR changes: effective time with offset, employee, change, new role, reason. The change picks the kind.
+kind:
+  column: change
+  map:
+    hired: hr.hired
+    role_changed: hr.role_changed
+    terminated: hr.terminated
+    leave_started: hr.leave_started
+    leave_ended: hr.leave_ended
+occurred_at: { column: effective }
+id: { column: event_id }
+fields:
+  source: { column: source }
+  site: { column: site }
+  person: { column: employee }
+  role: { column: role }
+  reason: { column: reason }
+",
+    },
+];
+
+/// The CSV exports being written: each site's access-control export, and
+/// the shared ones of [`EXPORTS`].
+struct Exports {
+    acs: Vec<String>,
+    shared: Vec<csv::Writer<Vec<u8>>>,
+}
+
+impl Exports {
+    fn new(sites: usize) -> Exports {
+        let shared = EXPORTS
+            .iter()
+            .map(|x| {
+                let mut w = csv::Writer::from_writer(Vec::new());
+                let _ = w.write_record(x.columns.iter().map(|c| c.0));
+                w
+            })
+            .collect();
+        Exports { acs: vec![CSV_HEADER.to_owned(); sites], shared }
     }
-    let v: serde_json::Value = serde_json::from_slice(line).ok()?;
-    if source == 3 {
-        if v["kind"].as_str()? != "identity.login" {
-            return None;
+
+    /// Takes an event into its export, `times` times; false if no export carries it.
+    fn take(&mut self, line: &[u8], source: u8, times: usize) -> bool {
+        if source == 0
+            && let Some((site, row)) = acs_row(line)
+        {
+            for _ in 0..times {
+                self.acs[site].push_str(&row);
+            }
+            return true;
         }
-        let at = chrono::DateTime::parse_from_rfc3339(v["occurred_at"].as_str()?).ok()?;
-        let row = format!(
-            "{},{},{},{},{},{},{},{},{}\n",
-            at.with_timezone(&Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            v["system"].as_str()?,
-            v["account"].as_str()?,
-            v["source_ip"].as_str().unwrap_or(""),
-            v["mfa"].as_bool()?,
-            v["result"].as_str()?.to_ascii_uppercase(),
-            v["id"].as_str()?,
-            v["site"].as_str()?,
-            v["source"].as_str()?
-        );
-        return Some((logins, row));
+        let kind = kind_of(line);
+        let Some(i) = EXPORTS.iter().position(|x| x.source == source && kind.is_some_and(|k| x.kinds.contains(&k)))
+        else {
+            return false;
+        };
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else { return false };
+        let Some(record) = EXPORTS[i].columns.iter().map(|c| cell(&v, c.1)).collect::<Option<Vec<String>>>() else {
+            return false;
+        };
+        for _ in 0..times {
+            let _ = self.shared[i].write_record(&record);
+        }
+        true
     }
+}
+
+/// The kind of an NDJSON event line, without parsing all of it.
+fn kind_of(line: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(line).ok()?;
+    let at = text.find(r#""kind":""#)? + 8;
+    text[at..].split('"').next()
+}
+
+/// One cell of a shared export; None if the event cannot be written there.
+fn cell(v: &serde_json::Value, fill: &str) -> Option<String> {
+    let time = || chrono::DateTime::parse_from_rfc3339(v["occurred_at"].as_str()?).ok();
+    Some(match fill {
+        "@utc" => time()?.with_timezone(&Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "@unix_ms" => time()?.timestamp_millis().to_string(),
+        "@kind" => v["kind"].as_str()?.split_once('.')?.1.to_owned(),
+        _ => match fill.strip_prefix("@upper:") {
+            Some(field) => v[field].as_str()?.to_ascii_uppercase(),
+            None => match &v[fill] {
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            },
+        },
+    })
+}
+
+/// A badge read as a row of its site's access-control export, with the site's number.
+fn acs_row(line: &[u8]) -> Option<(usize, String)> {
+    let v: serde_json::Value = serde_json::from_slice(line).ok()?;
     let result = match v["kind"].as_str()? {
         "access.granted" => "granted",
         "access.denied" => "denied",
@@ -404,12 +641,13 @@ fn csv_row(line: &[u8], source: u8, logins: usize) -> Option<(usize, String)> {
     // The export writes the site's local time without an offset; the mapping names the zone.
     let time = v["occurred_at"].as_str()?.get(..19)?.replace('T', " ");
     let row = format!(
-        "{},{time},{site},{},{},{result},{},{}\n",
+        "{},{time},{site},{},{},{result},{},{},{}\n",
         v["id"].as_str()?,
         v["door"].as_str()?,
         v["badge"].as_str()?,
         v["direction"].as_str().unwrap_or("").to_ascii_uppercase(),
-        v["reason"].as_str().unwrap_or("")
+        v["reason"].as_str().unwrap_or(""),
+        v["person"].as_str().unwrap_or("")
     );
     Some((index, row))
 }
@@ -422,7 +660,8 @@ fn csv_mapping(site: &Site) -> String {
          occurred_at: {{ column: time, format: \"%Y-%m-%d %H:%M:%S\", timezone: {tz} }}\n\
          id: {{ column: event_no }}\n\
          fields:\n  source: {{ constant: {source} }}\n  site: {{ column: site }}\n  door: {{ column: door }}\n  \
-         badge: {{ column: badge }}\n  direction: {{ column: direction, map: {{ IN: in, OUT: out }} }}\n  reason: {{ column: reason }}\n",
+         badge: {{ column: badge }}\n  direction: {{ column: direction, map: {{ IN: in, OUT: out }} }}\n  reason: {{ column: reason }}\n  \
+         person: {{ column: cardholder }}\n",
         id = site.id,
         tz = site.tz.name(),
         source = site.sources[0]
@@ -567,12 +806,11 @@ impl Feeds<'_> {
         for &(_, source, start, end) in &self.day {
             let line = &self.arena.as_bytes()[start as usize..end as usize];
             if let Some(exports) = self.csv.as_mut()
-                && let Some((site, row)) = csv_row(line, source, exports.len() - 1)
+                && exports.take(line, source, 1)
             {
-                let rows = &mut exports[site];
-                rows.push_str(&row);
+                // Exports repeat a row now and then, as feeds repeat a line.
                 if rng.chance(0.002) {
-                    rows.push_str(&row);
+                    exports.take(line, source, 1);
                 }
                 continue;
             }
@@ -839,11 +1077,7 @@ pub fn simulate_into<'a>(
         epcis: cfg.epcis.then(|| vec![String::new(); cfg.sites as usize]),
         docs,
         epcis_seq: 0,
-        csv: cfg.csv.then(|| {
-            let mut exports = vec![CSV_HEADER.to_owned(); cfg.sites as usize];
-            exports.push(LOGINS_HEADER.to_owned());
-            exports
-        }),
+        csv: cfg.csv.then(|| Exports::new(cfg.sites as usize)),
         tag: format!("{:x}", cfg.seed),
     };
     // Scenario plan: (day, site, scenario, spec), spread over the period.
@@ -949,13 +1183,14 @@ pub fn simulate_into<'a>(
         instances,
     };
     if let Some(exports) = feeds.csv.take() {
-        for (site, rows) in sites.iter().zip(&exports) {
+        for (site, rows) in sites.iter().zip(&exports.acs) {
             (feeds.docs)(&format!("csv/acs-{}.csv", site.id), rows.as_bytes())?;
             (feeds.docs)(&format!("csv/acs-{}.mapping.yaml", site.id), csv_mapping(site).as_bytes())?;
         }
-        if let Some(logins) = exports.last() {
-            (feeds.docs)("csv/iam-logins.csv", logins.as_bytes())?;
-            (feeds.docs)("csv/iam-logins.mapping.yaml", LOGINS_MAPPING.as_bytes())?;
+        for (spec, w) in EXPORTS.iter().zip(exports.shared) {
+            let rows = w.into_inner().map_err(|e| SimError::Io(e.into_error()))?;
+            (feeds.docs)(&format!("csv/{}.csv", spec.name), &rows)?;
+            (feeds.docs)(&format!("csv/{}.mapping.yaml", spec.name), spec.mapping.as_bytes())?;
         }
     }
     let events = feeds.seq.iter().sum::<u64>() + feeds.epcis_seq;
@@ -1988,6 +2223,63 @@ mod tests {
             let c = Config { scenarios: vec![parse_scenario(spec).unwrap()], ..cfg(1) };
             let e = c.check().unwrap_err().to_string();
             assert!(e.contains(says), "{spec}: {e}");
+        }
+    }
+
+    /// With CSV delivery the exports, loaded through the mappings written
+    /// beside them, carry exactly the events the NDJSON feeds carry: the
+    /// same ids, kinds and fields, at the same instants (and, where the
+    /// export keeps it, the same offset).
+    #[test]
+    fn csv_exports_carry_the_events_of_the_feeds() {
+        use std::collections::BTreeMap;
+        use stockade_model::Event;
+        let plain = simulate(&Config { sites: 2, days: 8, ..cfg(12) }).unwrap();
+        let exported = simulate(&Config { sites: 2, days: 8, csv: true, ..cfg(12) }).unwrap();
+        let key = |e: &Event| (e.source.as_str().to_owned(), e.id.as_str().to_owned());
+        let ndjson = |out: &Output| -> BTreeMap<(String, String), Event> {
+            out.feeds
+                .iter()
+                .flat_map(|(_, text)| text.lines())
+                .map(|l| stockade_ingest::parse_line(1, l.as_bytes()).unwrap())
+                .map(|e| (key(&e), e))
+                .collect()
+        };
+        let want = ndjson(&plain);
+        let mut got = ndjson(&exported);
+        let from_feeds = got.len();
+        let mut per_export = BTreeMap::new();
+        for (name, rows) in exported.files.iter().filter(|(n, _)| n.ends_with(".csv")) {
+            let mapping = &exported.files.iter().find(|(n, _)| *n == name.replace(".csv", ".mapping.yaml")).unwrap().1;
+            let mapping =
+                stockade_ingest::csv_map::CsvMapping::from_yaml(mapping).unwrap_or_else(|e| panic!("{name}: {e}"));
+            for e in mapping.read(rows.as_bytes()).unwrap() {
+                let e = e.unwrap_or_else(|e| panic!("{name}: {e}"));
+                *per_export.entry(name.clone()).or_insert(0) += 1;
+                let utc_only = name.contains("line-crossings") || name.contains("logins");
+                let w = &want[&key(&e)];
+                let mut e = e;
+                if utc_only {
+                    assert_eq!(e.occurred_at, w.occurred_at, "{name}: same instant");
+                    e.occurred_at = w.occurred_at;
+                }
+                assert_eq!(&e, w, "{name}");
+                got.insert(key(&e), e);
+            }
+        }
+        assert!(from_feeds < want.len(), "some events travel as exports");
+        assert_eq!(got.len(), want.len(), "every event is delivered, as a line or a row");
+        for name in [
+            "acs-S01",
+            "acs-S02",
+            "iam-logins",
+            "iam-api-keys",
+            "door-sensors",
+            "vms-line-crossings",
+            "wms-adjustments",
+            "hr-changes",
+        ] {
+            assert!(per_export.get(&format!("csv/{name}.csv")).copied().unwrap_or(0) > 0, "{name}: {per_export:?}");
         }
     }
 
