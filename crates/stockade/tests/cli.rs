@@ -175,7 +175,7 @@ fn demo_loads_sample_data() {
     assert!(o.status.success(), "{}", text(&o));
     let out = text(&o);
     // The sample day (40 records, 14 events) and the simulated network (seed 1).
-    assert!(out.contains("642 reference records, 202218 events accepted (15 scenario instances"), "{out}");
+    assert!(out.contains("642 reference records, 203670 events accepted (15 scenario instances"), "{out}");
     assert!(out.contains("admin token: stk_"), "{out}");
 }
 

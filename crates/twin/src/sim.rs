@@ -260,9 +260,14 @@ const HIRE_DAY: u32 = 2;
 /// Order lines picked per picker-hour: WERC's DC Measures median, 30 lines
 /// picked and shipped per hour (docs/SIMULATOR.md).
 const PICK_LINES_PER_HOUR: i64 = 30;
-/// Share of pick lines where another SKU of the bin is taken: WERC/DC
-/// Velocity's 2013 median order picking accuracy, 99.5% (docs/SIMULATOR.md).
+/// Share of pick lines picked wrong: WERC/DC Velocity's 2013 median order
+/// picking accuracy, 99.5% (docs/SIMULATOR.md). Half take another SKU of
+/// the bin (a mis-pick), half scan the neighbouring bin (a mis-scan).
 const MISPICK_RATE: f64 = 0.005;
+/// Share of present workers who badge out for a break and back in.
+const BREAK_RATE: f64 = 0.4;
+/// Share of Saturdays a site works with a skeleton crew.
+const SATURDAY_RATE: f64 = 0.5;
 /// Units lost without a record, per unit shipped: NRF's 2023 survey puts
 /// shrink at 1.6% of sales, 27% of it process and control failures.
 const UNRECORDED_LOSS_RATE: f64 = 0.016 * 0.27;
@@ -1149,6 +1154,8 @@ pub fn simulate_into<'a>(
         for si in 0..sites.len() {
             if workday {
                 operate_day(&mut sites[si], &terminated[si], d, date, &mut rng, &mut feeds);
+            } else if weekday == Weekday::Sat && rng.chance(SATURDAY_RATE) {
+                work_saturday(&mut sites[si], &terminated[si], d, date, &mut rng, &mut feeds);
             }
             for &(_, _, scenario, spec) in plan.iter().filter(|p| p.0 == d && p.1 == si) {
                 let n = instances.len() + 1;
@@ -1251,6 +1258,12 @@ fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: NaiveDate, rng: 
         f.emit(3, site_ref, arrive + Duration::seconds(rng.range(120, 600)), "identity.login", &format!(
             r#""system":"wms","account":"{}","result":"success","mfa":{mfa},"source_ip":"10.{}.{}.{}","person":"{}""#,
             p.account, 20, rng.range(1, 9), rng.range(10, 250), p.id));
+        if rng.chance(BREAK_RATE) {
+            // A break: out through the main door mid-shift, back 15-30 minutes later.
+            let out = local(&tz, date, start_h + 3, rng.range(0, 59) as u32, rng.range(0, 59) as u32);
+            f.badge(site_ref, out, "MAIN", &p.badge, Some(&p.id), "out");
+            f.badge(site_ref, out + Duration::seconds(rng.range(900, 1800)), "MAIN", &p.badge, Some(&p.id), "in");
+        }
         if p.role == "cage_operator" || (p.role == "supervisor" && rng.chance(0.3)) {
             for _ in 0..rng.range(1, 3) {
                 let t = local(&tz, date, start_h + rng.range(0, 7) as u32, rng.range(0, 59) as u32, 0);
@@ -1339,100 +1352,10 @@ fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: NaiveDate, rng: 
     }
     // Picking waves, packing and shipping: every two hours, as many lines
     // as the shift's pickers pick at WERC's median rate (see SIMULATOR.md).
-    let pack = site.pack();
     let pickers_per_shift = site.people.iter().filter(|p| p.role == "picker").count() as i64 / 2;
     let mut shipped_units = 0i64;
     for (wave, hour) in [(0u32, 7u32), (1, 9), (2, 11), (3, 15), (4, 17), (5, 19)] {
-        let order_base = format!("SO-{}-{}-{wave}", sid, date.format("%m%d"));
-        let lines = pickers_per_shift * 2 * PICK_LINES_PER_HOUR;
-        for line in 0..lines {
-            let loc = rng.below((AISLES + CAGE_BINS) as u64) as usize;
-            let offset = rng.below(u64::from(SKUS)) as usize;
-            let Some(k) =
-                (0..SKUS as usize).map(|j| (j + offset) % SKUS as usize).take(16).find(|&k| site.physical(loc, k) > 0)
-            else {
-                continue;
-            };
-            let q = rng.range(1, 5).min(site.physical(loc, k)).min(site.stock[loc][k]);
-            if q <= 0 {
-                continue;
-            }
-            site.stock[loc][k] -= q;
-            // A mis-pick: the picker takes another SKU of the bin than the
-            // one scanned, so two records drift from the shelf.
-            if rng.chance(MISPICK_RATE)
-                && let Some(j) = (0..SKUS as usize).find(|&j| j != k && site.physical(loc, j) >= q)
-            {
-                site.lost[loc][k] -= q;
-                site.lost[loc][j] += q;
-            }
-            shipped_units += q;
-            let order = format!("{order_base}-{:03}", line / 3);
-            let picker = site
-                .people
-                .iter()
-                .filter(|p| p.role == "picker" || (site.is_cage(loc) && p.role == "cage_operator"))
-                .nth(rng.below(2) as usize)
-                .map(|p| p.id.clone())
-                .unwrap_or_default();
-            let t = local(&tz, date, hour, rng.range(0, 59) as u32, rng.range(0, 59) as u32);
-            let body = || {
-                format!(
-                    r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","order":"{order}","person":"{picker}""#,
-                    sku_id(k),
-                    site.locations[loc],
-                    site.locations[pack]
-                )
-            };
-            let m = Stock {
-                step: "picking",
-                kind: "inventory.picked",
-                k,
-                q,
-                at: loc,
-                source: None,
-                destination: Some(pack),
-                ndjson: &body,
-            };
-            f.stock(site, t, m);
-            let body = || {
-                format!(
-                    r#""sku":"{}","quantity":{q},"location":"{}","order":"{order}""#,
-                    sku_id(k),
-                    site.locations[pack]
-                )
-            };
-            let m = Stock {
-                step: "packing",
-                kind: "inventory.packed",
-                k,
-                q,
-                at: pack,
-                source: None,
-                destination: None,
-                ndjson: &body,
-            };
-            f.stock(site, t + Duration::seconds(rng.range(300, 1800)), m);
-            let carrier = if wave % 2 == 1 { "V-CARRIER-2" } else { "V-CARRIER-1" };
-            let body = || {
-                format!(
-                    r#""sku":"{}","quantity":{q},"from_location":"{}","order":"{order}","carrier":"{carrier}","door":"{sid}-D-DOCK1""#,
-                    sku_id(k),
-                    site.locations[pack]
-                )
-            };
-            let m = Stock {
-                step: "shipping",
-                kind: "inventory.shipped",
-                k,
-                q,
-                at: pack,
-                source: None,
-                destination: None,
-                ndjson: &body,
-            };
-            f.stock(site, local(&tz, date, hour + 2, 30, 0) + Duration::seconds(line), m);
-        }
+        shipped_units += pick_wave(site, date, wave, hour, pickers_per_shift * 2 * PICK_LINES_PER_HOUR, rng, f);
     }
     // Unrecorded process losses (damage, loss) that no event reports.
     let mut to_lose = (shipped_units as f64 * UNRECORDED_LOSS_RATE).round() as i64;
@@ -1680,14 +1603,21 @@ fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: NaiveDate, rng: 
 
 /// A stocked place: in the cage, or on the floor.
 fn stocked(site: &Site, rng: &mut Rng, cage: bool) -> Option<(usize, usize)> {
+    stocked_with(site, rng, cage, 1)
+}
+
+/// A place holding at least `min` units by the book, or failing that any stocked place.
+fn stocked_with(site: &Site, rng: &mut Rng, cage: bool, min: i64) -> Option<(usize, usize)> {
     let places: Vec<usize> =
         if cage { (AISLES as usize..(AISLES + CAGE_BINS) as usize).collect() } else { (0..AISLES as usize).collect() };
     let offset = rng.below(places.len() as u64) as usize;
     let koff = rng.below(u64::from(SKUS)) as usize;
-    (0..places.len())
-        .map(|i| places[(i + offset) % places.len()])
-        .flat_map(|l| (0..SKUS as usize).map(move |j| (l, (j + koff) % SKUS as usize)))
-        .find(|&(l, k)| site.stock[l][k] > 0)
+    let order = || {
+        (0..places.len())
+            .map(|i| places[(i + offset) % places.len()])
+            .flat_map(|l| (0..SKUS as usize).map(move |j| (l, (j + koff) % SKUS as usize)))
+    };
+    order().find(|&(l, k)| site.stock[l][k] >= min).or_else(|| order().find(|&(l, k)| site.stock[l][k] > 0))
 }
 
 /// Someone of a role: (person, badge, account).
@@ -1695,6 +1625,156 @@ fn pick_role(site: &Site, rng: &mut Rng, role: &str) -> (String, String, String)
     let of: Vec<&Person> = site.people.iter().filter(|p| p.role == role).collect();
     let p = of[rng.below(of.len() as u64) as usize];
     (p.id.clone(), p.badge.clone(), p.account.clone())
+}
+
+/// A Saturday morning with a skeleton crew (a supervisor and three pickers
+/// of the early shift): legitimate weekend work that a naive detector
+/// mistakes for off-hours activity.
+fn work_saturday(site: &mut Site, gone: &[usize], day: u32, date: NaiveDate, rng: &mut Rng, f: &mut Feeds) {
+    let tz = site.tz;
+    let sid = site.id.clone();
+    let crew: Vec<usize> = (0..site.people.len())
+        .filter(|&i| {
+            let p = &site.people[i];
+            p.shift == 0 && p.from_day <= day && !gone.contains(&i) && matches!(p.role, "supervisor" | "picker")
+        })
+        .collect();
+    let supervisor = crew.iter().copied().filter(|&i| site.people[i].role == "supervisor").take(1);
+    let pickers = crew.iter().copied().filter(|&i| site.people[i].role == "picker").take(3);
+    let crew: Vec<usize> = supervisor.chain(pickers).collect();
+    for &i in &crew {
+        let p = &site.people[i];
+        let arrive = local(&tz, date, 7, 45, 0) - Duration::seconds(rng.range(0, 900));
+        f.badge(site, arrive, "MAIN", &p.badge, Some(&p.id), "in");
+        let mfa = p.role == "supervisor";
+        f.emit(3, site, arrive + Duration::seconds(rng.range(120, 600)), "identity.login", &format!(
+            r#""system":"wms","account":"{}","result":"success","mfa":{mfa},"source_ip":"10.20.{}.{}","person":"{}""#,
+            p.account, rng.range(1, 9), rng.range(10, 250), p.id));
+        let leave = local(&tz, date, 12, 0, 0) + Duration::seconds(rng.range(0, 1800));
+        f.badge(site, leave, "MAIN", &p.badge, Some(&p.id), "out");
+    }
+    f.emit(
+        1,
+        site,
+        local(&tz, date, 7, 59, 0),
+        "video.people_count",
+        &format!(r#""camera":"{sid}-CAM-MAIN","door":"{sid}-D-MAIN","people":{},"direction":"in""#, crew.len()),
+    );
+    let pickers = crew.len().saturating_sub(1) as i64;
+    pick_wave(site, date, 9, 9, pickers * 2 * PICK_LINES_PER_HOUR, rng, f);
+}
+
+/// One picking wave at `hour`: `lines` order lines picked to the pack
+/// station, packed, and shipped two and a half hours later. Returns the
+/// units shipped.
+fn pick_wave(site: &mut Site, date: NaiveDate, wave: u32, hour: u32, lines: i64, rng: &mut Rng, f: &mut Feeds) -> i64 {
+    let tz = site.tz;
+    let sid = site.id.clone();
+    let pack = site.pack();
+    let mut shipped_units = 0;
+    let order_base = format!("SO-{}-{}-{wave}", sid, date.format("%m%d"));
+    for line in 0..lines {
+        let loc = rng.below((AISLES + CAGE_BINS) as u64) as usize;
+        let offset = rng.below(u64::from(SKUS)) as usize;
+        let Some(k) =
+            (0..SKUS as usize).map(|j| (j + offset) % SKUS as usize).take(16).find(|&k| site.physical(loc, k) > 0)
+        else {
+            continue;
+        };
+        let q = rng.range(1, 5).min(site.physical(loc, k)).min(site.stock[loc][k]);
+        if q <= 0 {
+            continue;
+        }
+        site.stock[loc][k] -= q;
+        // Where the picker's scan says the units came from.
+        let mut scanned = loc;
+        if rng.chance(MISPICK_RATE) {
+            let neighbour = if site.is_cage(loc) {
+                AISLES as usize + (loc - AISLES as usize + 1) % CAGE_BINS as usize
+            } else {
+                (loc + 1) % AISLES as usize
+            };
+            if rng.chance(0.5) {
+                // A mis-pick: the picker takes another SKU of the bin than the
+                // one scanned, so two records drift from the shelf.
+                if let Some(j) = (0..SKUS as usize).find(|&j| j != k && site.physical(loc, j) >= q) {
+                    site.lost[loc][k] -= q;
+                    site.lost[loc][j] += q;
+                }
+            } else if site.stock[neighbour][k] >= q {
+                // A mis-scan: the units leave this bin, the scan books them
+                // out of the next one; both drift from the shelf.
+                site.stock[loc][k] += q;
+                site.stock[neighbour][k] -= q;
+                site.lost[loc][k] += q;
+                site.lost[neighbour][k] -= q;
+                scanned = neighbour;
+            }
+        }
+        shipped_units += q;
+        let order = format!("{order_base}-{:03}", line / 3);
+        let picker = site
+            .people
+            .iter()
+            .filter(|p| p.role == "picker" || (site.is_cage(loc) && p.role == "cage_operator"))
+            .nth(rng.below(2) as usize)
+            .map(|p| p.id.clone())
+            .unwrap_or_default();
+        let t = local(&tz, date, hour, rng.range(0, 59) as u32, rng.range(0, 59) as u32);
+        let body = || {
+            format!(
+                r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","order":"{order}","person":"{picker}""#,
+                sku_id(k),
+                site.locations[scanned],
+                site.locations[pack]
+            )
+        };
+        let m = Stock {
+            step: "picking",
+            kind: "inventory.picked",
+            k,
+            q,
+            at: scanned,
+            source: None,
+            destination: Some(pack),
+            ndjson: &body,
+        };
+        f.stock(site, t, m);
+        let body = || {
+            format!(r#""sku":"{}","quantity":{q},"location":"{}","order":"{order}""#, sku_id(k), site.locations[pack])
+        };
+        let m = Stock {
+            step: "packing",
+            kind: "inventory.packed",
+            k,
+            q,
+            at: pack,
+            source: None,
+            destination: None,
+            ndjson: &body,
+        };
+        f.stock(site, t + Duration::seconds(rng.range(300, 1800)), m);
+        let carrier = if wave % 2 == 1 { "V-CARRIER-2" } else { "V-CARRIER-1" };
+        let body = || {
+            format!(
+                r#""sku":"{}","quantity":{q},"from_location":"{}","order":"{order}","carrier":"{carrier}","door":"{sid}-D-DOCK1""#,
+                sku_id(k),
+                site.locations[pack]
+            )
+        };
+        let m = Stock {
+            step: "shipping",
+            kind: "inventory.shipped",
+            k,
+            q,
+            at: pack,
+            source: None,
+            destination: None,
+            ndjson: &body,
+        };
+        f.stock(site, local(&tz, date, hour + 2, 30, 0) + Duration::seconds(line), m);
+    }
+    shipped_units
 }
 
 /// One instance to inject: which, with what parameters, its number, its day.
@@ -1988,10 +2068,11 @@ fn inject(
         }
         Scenario::SlowSkimming => {
             let who = pick_role(site, rng, "picker");
-            let (loc, k) = stocked(site, rng, false)?;
-            let t = local(&tz, date, hour(13), 50, 0);
             let per_day = prm.units.unwrap_or(1);
-            for day in 0..i64::from(prm.days.unwrap_or(8)) {
+            let days = i64::from(prm.days.unwrap_or(8));
+            let (loc, k) = stocked_with(site, rng, false, per_day * days)?;
+            let t = local(&tz, date, hour(13), 50, 0);
+            for day in 0..days {
                 let q = site.stock[loc][k].min(per_day);
                 if q <= 0 {
                     break;
@@ -2321,6 +2402,27 @@ mod tests {
         assert_eq!(a.feeds, b.feeds);
         assert_eq!(serde_json::to_string(&a.truth).unwrap(), serde_json::to_string(&b.truth).unwrap());
         assert_ne!(a.feeds, c.feeds);
+    }
+
+    /// Breaks and Saturday crews are in the badge feed: the benign off-hours
+    /// and in-out traffic a naive detector mistakes for trouble.
+    #[test]
+    fn breaks_and_saturday_work_show_in_the_badge_feed() {
+        let out = simulate(&Config { sites: 2, days: 14, per_scenario: 0, ..cfg(3) }).unwrap();
+        let acs = &out.feeds.iter().find(|(n, _)| n == "acs.ndjson").unwrap().1;
+        let reads: Vec<serde_json::Value> = acs.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let at = |v: &serde_json::Value| DateTime::parse_from_rfc3339(v["occurred_at"].as_str().unwrap()).unwrap();
+        let saturday = reads.iter().filter(|v| at(v).weekday() == Weekday::Sat).count();
+        let sunday = reads.iter().filter(|v| at(v).weekday() == Weekday::Sun).count();
+        assert!(saturday >= 8, "a crew of four badges in and out: {saturday}");
+        assert_eq!(sunday, 0, "nobody works on Sundays without a scenario");
+        // Mid-shift exits at the main door (09:00-09:59 early, 17:00-17:59 late) are breaks.
+        let breaks = reads
+            .iter()
+            .filter(|v| v["direction"] == "out" && v["door"].as_str().unwrap().ends_with("-D-MAIN"))
+            .filter(|v| matches!(chrono::Timelike::hour(&at(v)), 9 | 17))
+            .count();
+        assert!(breaks > 50, "{breaks}");
     }
 
     #[test]
