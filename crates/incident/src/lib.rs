@@ -188,7 +188,8 @@ mod tests {
 
     #[test]
     fn every_rule_names_its_field() {
-        let cases: Vec<(fn(&mut NewIncident), &str)> = vec![
+        type Breaks = fn(&mut NewIncident);
+        let cases: Vec<(Breaks, &str)> = vec![
             (|i| i.site = " ".into(), "site"),
             (|i| i.title = String::new(), "title"),
             (|i| i.title = "x".repeat(201), "title"),
