@@ -11,11 +11,20 @@
 //! the leaf. Deleting the content for retention or privacy leaves the leaf,
 //! so the log stays verifiable.
 //!
-//! The form is one line of ASCII, fields in a fixed order, so that an entry
-//! bundle reads as text and every entry has exactly one encoding:
+//! Every entry has exactly one encoding. Event entries, one per ingested
+//! event, are binary and short, so that their leaf hash is one SHA-256 block:
 //!
 //! ```text
-//! stockade/event seq=17 received=1732603200000000 commit=<64 hex>[ epcis=ni:///sha-256;<hex>?ver=CBV2.0]
+//! 0x01 ‖ seq (u64 BE) ‖ received µs (i64 BE) ‖ commitment (32) [‖ CBV 2.0 hash (32)]
+//! ```
+//!
+//! 49 bytes, or 81 for an event captured from EPCIS, whose CBV 2.0 hash ID
+//! `ni:///sha-256;<hex>?ver=CBV2.0` is carried as its 32 raw bytes. The
+//! others (a few per incident) are one line of ASCII, fields in a fixed
+//! order; [`Entry::describe`] writes an event entry in the same style:
+//!
+//! ```text
+//! stockade/event seq=17 received=1732603200000000 commit=<64 hex>[ epcis=ni:///sha-256;<hex>?ver=CBV2.0]   (description only)
 //! stockade/evidence id=ev_x sha256=<64 hex> size=1048576 at=1732603200000000 commit=<64 hex>
 //! stockade/custody evidence=ev_x n=3 action=download at=1732603200000000 commit=<64 hex>
 //! stockade/audit n=12 action=token_created at=1732603200000000 commit=<64 hex>
@@ -49,9 +58,27 @@ pub enum Entry {
     Audit { n: u64, action: String, at_us: i64, commit: [u8; 32] },
 }
 
+/// First byte of an event entry (text entries start with `s`).
+pub const EVENT_ENTRY: u8 = 0x01;
+/// Length of an event entry without and with a CBV 2.0 hash.
+pub const EVENT_ENTRY_LEN: usize = 49;
+pub const EPCIS_EVENT_ENTRY_LEN: usize = 81;
+const CBV_PREFIX: &str = "ni:///sha-256;";
+const CBV_SUFFIX: &str = "?ver=CBV2.0";
+
+/// The 32 bytes of a CBV 2.0 hash ID (`ni:///sha-256;<64 lowercase hex>?ver=CBV2.0`).
+fn cbv_hash_bytes(id: &str) -> Option<[u8; 32]> {
+    let hex_part = id.strip_prefix(CBV_PREFIX)?.strip_suffix(CBV_SUFFIX)?;
+    if hex_part.len() != 64 || !hex_part.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(hex_part, &mut out).ok()?;
+    Some(out)
+}
+
 /// Appends an event entry, as [`Entry::encode_into`] writes `Entry::Event`:
-/// the hot path (one per ingested event), without format machinery and
-/// without building an `Entry`.
+/// the hot path (one per ingested event), without building an `Entry`.
 pub fn encode_event(
     out: &mut Vec<u8>,
     seq: u64,
@@ -59,54 +86,31 @@ pub fn encode_event(
     commit: &[u8; 32],
     epcis: Option<&str>,
 ) -> Result<(), EntryError> {
-    if let Some(h) = epcis
-        && !valid_word(h)
-    {
-        return Err(EntryError::Malformed(format!("EPCIS hash {h:?}")));
-    }
-    out.extend_from_slice(b"stockade/event seq=");
-    push_uint(out, seq);
-    out.extend_from_slice(b" received=");
-    push_int(out, received_us);
-    out.extend_from_slice(b" commit=");
-    push_hex(out, commit);
-    if let Some(h) = epcis {
-        out.extend_from_slice(b" epcis=");
-        out.extend_from_slice(h.as_bytes());
+    let cbv = match epcis {
+        Some(h) => Some(cbv_hash_bytes(h).ok_or_else(|| EntryError::Malformed(format!("EPCIS hash {h:?}")))?),
+        None => None,
+    };
+    out.push(EVENT_ENTRY);
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(&received_us.to_be_bytes());
+    out.extend_from_slice(commit);
+    if let Some(h) = cbv {
+        out.extend_from_slice(&h);
     }
     Ok(())
 }
 
-fn push_hex(out: &mut Vec<u8>, bytes: &[u8; 32]) {
-    let mut hex = [0u8; 64];
-    // 64 bytes of room for 32 bytes: cannot fail.
-    if hex::encode_to_slice(bytes, &mut hex).is_ok() {
-        out.extend_from_slice(&hex);
+/// Reads a binary event entry.
+fn decode_event(bytes: &[u8]) -> Option<Entry> {
+    if bytes.first() != Some(&EVENT_ENTRY) || !matches!(bytes.len(), EVENT_ENTRY_LEN | EPCIS_EVENT_ENTRY_LEN) {
+        return None;
     }
-}
-
-/// Appends a decimal integer.
-fn push_int(out: &mut Vec<u8>, v: i64) {
-    if v < 0 {
-        out.push(b'-');
-    }
-    push_uint(out, v.unsigned_abs());
-}
-
-/// Appends a decimal unsigned integer (u64 division: i128's is a slow libcall).
-fn push_uint(out: &mut Vec<u8>, v: u64) {
-    let mut digits = [0u8; 20];
-    let mut n = v;
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
+    let seq = u64::from_be_bytes(bytes[1..9].try_into().ok()?);
+    let received_us = i64::from_be_bytes(bytes[9..17].try_into().ok()?);
+    let commit: [u8; 32] = bytes[17..49].try_into().ok()?;
+    let epcis = (bytes.len() == EPCIS_EVENT_ENTRY_LEN)
+        .then(|| format!("{CBV_PREFIX}{}{CBV_SUFFIX}", hex::encode(&bytes[49..81])));
+    Some(Entry::Event { seq, received_us, commit, epcis })
 }
 
 fn valid_word(s: &str) -> bool {
@@ -170,8 +174,33 @@ impl Entry {
         Ok(())
     }
 
+    /// The entry as one line of text: the text entries as they are, an event
+    /// entry in the same style (`stockade/event seq=… received=… commit=…[ epcis=…]`).
+    pub fn describe(&self) -> String {
+        match self {
+            Entry::Event { seq, received_us, commit, epcis } => {
+                let mut line =
+                    format!("stockade/event seq={seq} received={received_us} commit={}", hex::encode(commit));
+                if let Some(h) = epcis {
+                    line.push_str(" epcis=");
+                    line.push_str(h);
+                }
+                line
+            }
+            other => other.encode().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default(),
+        }
+    }
+
     /// Reads an entry; only the one encoding [`Entry::encode`] produces is accepted.
     pub fn decode(bytes: &[u8]) -> Result<Entry, EntryError> {
+        if bytes.first() == Some(&EVENT_ENTRY) {
+            return decode_event(bytes).ok_or_else(|| {
+                EntryError::Malformed(format!(
+                    "an event entry is {EVENT_ENTRY_LEN} or {EPCIS_EVENT_ENTRY_LEN} bytes, not {}",
+                    bytes.len()
+                ))
+            });
+        }
         let bad = || EntryError::Malformed(String::from_utf8_lossy(bytes).chars().take(200).collect());
         let text = std::str::from_utf8(bytes).map_err(|_| bad())?;
         let mut parts = text.split(' ');
@@ -186,12 +215,6 @@ impl Entry {
             Ok(out)
         };
         let entry = match kind {
-            "stockade/event" => Entry::Event {
-                seq: num("seq")?,
-                received_us: int("received")?,
-                commit: hash("commit")?,
-                epcis: get("epcis").ok().map(str::to_owned),
-            },
             "stockade/evidence" => Entry::Evidence {
                 id: get("id")?.to_owned(),
                 sha256: hash("sha256")?,
@@ -230,6 +253,8 @@ pub struct SaltKey {
     key: [u8; 32],
     /// HMAC keyed once: each salt then costs two SHA-256 blocks, not four.
     mac: Hmac<Sha256>,
+    /// SHA-256 having absorbed the key: the prefix of every event pair's hash.
+    event_prefix: Sha256,
 }
 
 impl std::fmt::Debug for SaltKey {
@@ -245,7 +270,9 @@ impl SaltKey {
 
     pub fn from_bytes(key: [u8; 32]) -> Result<SaltKey, EntryError> {
         let mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|e| EntryError::Malformed(format!("salt key: {e}")))?;
-        Ok(SaltKey { key, mac })
+        let mut event_prefix = Sha256::new();
+        event_prefix.update(key);
+        Ok(SaltKey { key, mac, event_prefix })
     }
 
     pub fn as_bytes(&self) -> &[u8; 32] {
@@ -264,22 +291,24 @@ impl SaltKey {
         salt
     }
 
-    /// The salt of event `seq`: one half of the HMAC of its pair of events,
-    /// `HMAC-SHA256(key, "event" ‖ 0x00 ‖ (seq / 2) as 8 bytes BE)`, first 16
-    /// bytes for even seqs, last 16 for odd ones. (One HMAC serves two
-    /// events on the ingest path; disclosing one half reveals nothing of the
-    /// other.)
+    /// The salt of event `seq`: one half of the keyed hash of its pair of
+    /// events, `SHA-256(key ‖ "event" ‖ 0x00 ‖ (seq / 2) as 8 bytes BE)`,
+    /// first 16 bytes for even seqs, last 16 for odd ones. One SHA-256 block
+    /// serves two events on the ingest path. With its input of fixed length
+    /// (46 bytes) this secret-prefix hash is a PRF: length extension only
+    /// yields hashes of longer inputs, which are never salts. Disclosing one
+    /// half reveals nothing of the other.
     pub fn event_salt(&self, seq: u64) -> [u8; 16] {
         half(&self.event_pair(seq / 2), seq)
     }
 
-    /// The HMAC whose halves are the salts of events `2·pair` and `2·pair + 1`.
+    /// The hash whose halves are the salts of events `2·pair` and `2·pair + 1`.
     pub fn event_pair(&self, pair: u64) -> [u8; 32] {
-        let mut mac = self.mac.clone();
-        mac.update(b"event");
-        mac.update(&[0]);
-        mac.update(&pair.to_be_bytes());
-        mac.finalize().into_bytes().into()
+        let mut h = self.event_prefix.clone();
+        h.update(b"event");
+        h.update([0]);
+        h.update(pair.to_be_bytes());
+        h.finalize().into()
     }
 }
 
@@ -308,15 +337,12 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 mod tests {
     use super::*;
 
+    const CBV: &str = "ni:///sha-256;00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff?ver=CBV2.0";
+
     fn samples() -> Vec<Entry> {
         vec![
             Entry::Event { seq: 17, received_us: 1_732_603_200_000_000, commit: [7; 32], epcis: None },
-            Entry::Event {
-                seq: 18,
-                received_us: -5,
-                commit: [8; 32],
-                epcis: Some("ni:///sha-256;abc?ver=CBV2.0".into()),
-            },
+            Entry::Event { seq: 18, received_us: -5, commit: [8; 32], epcis: Some(CBV.into()) },
             Entry::Evidence { id: "ev_1".into(), sha256: [1; 32], size: 9, at_us: 3, commit: [2; 32] },
             Entry::Custody { evidence: "ev_1".into(), n: 2, action: "download".into(), at_us: 4, commit: [3; 32] },
             Entry::Audit { n: 7, action: "token_created".into(), at_us: 5, commit: [4; 32] },
@@ -328,6 +354,14 @@ mod tests {
         for e in samples() {
             let bytes = e.encode().unwrap();
             assert_eq!(Entry::decode(&bytes).unwrap(), e);
+            if bytes[0] == EVENT_ENTRY {
+                // Binary: any other length is refused.
+                let mut longer = bytes.clone();
+                longer.push(0);
+                assert!(Entry::decode(&longer).is_err());
+                assert!(Entry::decode(&bytes[..bytes.len() - 1]).is_err());
+                continue;
+            }
             // Any other spelling of the same fields is refused.
             let text = String::from_utf8(bytes).unwrap();
             for variant in [format!("{text} "), text.replace(' ', "  "), format!("{text} extra=1"), text.to_uppercase()]
@@ -335,10 +369,39 @@ mod tests {
                 assert!(Entry::decode(variant.as_bytes()).is_err(), "{variant}");
             }
         }
+        // The old text form of an event entry is not an entry.
+        let text = format!("stockade/event seq=17 received=1732603200000000 commit={}", "07".repeat(32));
+        assert!(Entry::decode(text.as_bytes()).is_err());
+        assert_eq!(samples()[0].describe(), text);
         assert_eq!(
-            samples()[0].encode().unwrap(),
-            format!("stockade/event seq=17 received=1732603200000000 commit={}", "07".repeat(32)).into_bytes()
+            samples()[1].describe(),
+            format!("stockade/event seq=18 received=-5 commit={} epcis={CBV}", "08".repeat(32))
         );
+        assert!(samples()[4].describe().starts_with("stockade/audit n=7 "));
+    }
+
+    /// An event entry fits one SHA-256 block with the leaf prefix (1 + 49 + 9
+    /// bytes of padding <= 64); with a CBV 2.0 hash it takes two.
+    #[test]
+    fn event_entries_are_49_or_81_bytes_in_fixed_places() {
+        for (seq, received_us) in [(0, 0), (u64::MAX, i64::MIN), (10, i64::MAX), (7, -1)] {
+            let e = Entry::Event { seq, received_us, commit: [0xab; 32], epcis: None };
+            let bytes = e.encode().unwrap();
+            assert_eq!(bytes.len(), EVENT_ENTRY_LEN);
+            assert_eq!(
+                (bytes[0], &bytes[1..9], &bytes[9..17]),
+                (1, &seq.to_be_bytes()[..], &received_us.to_be_bytes()[..])
+            );
+            assert_eq!(&bytes[17..], &[0xab; 32]);
+            assert_eq!(Entry::decode(&bytes).unwrap(), e);
+        }
+        let bytes = samples()[1].encode().unwrap();
+        assert_eq!((bytes.len(), &bytes[49..53]), (EPCIS_EVENT_ENTRY_LEN, &[0, 0xff, 0, 0xff][..]));
+        // Only the CBV 2.0 form of a lower-case SHA-256 is carried.
+        for bad in ["ni:///sha-256;abc?ver=CBV2.0", &CBV.to_uppercase(), &CBV.replace("?ver=CBV2.0", ""), "x"] {
+            let e = Entry::Event { seq: 1, received_us: 1, commit: [0; 32], epcis: Some(bad.to_owned()) };
+            assert!(e.encode().is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -347,16 +410,6 @@ mod tests {
         assert!(e.encode().is_err());
         let e = Entry::Evidence { id: String::new(), sha256: [0; 32], size: 0, at_us: 0, commit: [0; 32] };
         assert!(e.encode().is_err());
-    }
-
-    #[test]
-    fn extreme_numbers_encode_as_decimal() {
-        for (seq, received_us) in [(0, 0), (u64::MAX, i64::MIN), (10, i64::MAX), (7, -1)] {
-            let e = Entry::Event { seq, received_us, commit: [0xab; 32], epcis: None };
-            let text = String::from_utf8(e.encode().unwrap()).unwrap();
-            assert_eq!(text, format!("stockade/event seq={seq} received={received_us} commit={}", "ab".repeat(32)));
-            assert_eq!(Entry::decode(text.as_bytes()).unwrap(), e);
-        }
     }
 
     #[test]

@@ -366,8 +366,11 @@ async fn every_event_has_a_leaf_that_proves_against_a_signed_checkpoint() {
     let cp = stockade_ledger::checkpoint::open(note.as_bytes(), &vkey).unwrap();
     assert_eq!(cp.size(), p["tree_size"].as_u64().unwrap());
     assert_eq!(*cp.hash(), unb64(&p["root"]));
-    let entry = p["entry"].as_str().unwrap().as_bytes().to_vec();
+    let entry = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, p["entry_base64"].as_str().unwrap())
+        .unwrap();
     assert_eq!(stockade_ledger::leaf_hash(&entry), unb64(&p["leaf_hash"]));
+    assert_eq!(entry.len(), 49, "an event entry is 49 bytes");
+    assert!(p["entry"].as_str().unwrap().starts_with("stockade/event seq=3 received="), "{p}");
     let proof: Vec<_> = p["proof"].as_array().unwrap().iter().map(unb64).collect();
     let index = p["leaf_index"].as_u64().unwrap();
     stockade_ledger::verify_inclusion(index, cp.size(), stockade_ledger::leaf_hash(&entry), &proof, *cp.hash())

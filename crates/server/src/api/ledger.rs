@@ -170,7 +170,10 @@ pub struct ProofQuery {
 pub struct InclusionProof {
     pub leaf_index: u64,
     pub tree_size: u64,
-    /// The leaf's entry (what the leaf hash covers).
+    /// The leaf's entry (what the leaf hash covers), base64: event entries
+    /// are binary (docs/LEDGER.md).
+    pub entry_base64: String,
+    /// The entry as one line of text (`stockade/event seq=… commit=…`, ...).
     pub entry: String,
     /// RFC 6962 leaf hash of the entry, base64.
     pub leaf_hash: String,
@@ -195,7 +198,10 @@ async fn inclusion(l: &Arc<Ledger>, index: u64, size: Option<u64>) -> Result<Inc
         leaf_index: index,
         tree_size: size,
         leaf_hash: b64(&leaf_hash(&entry)),
-        entry: String::from_utf8_lossy(&entry).into_owned(),
+        entry: stockade_ledger::entry::Entry::decode(&entry)
+            .map(|e| e.describe())
+            .unwrap_or_else(|_| String::from_utf8_lossy(&entry).into_owned()),
+        entry_base64: base64::engine::general_purpose::STANDARD.encode(&entry),
         proof: proof.iter().map(b64).collect(),
         root: b64(&root),
         checkpoint: cp.filter(|c| c.size == size).map(|c| String::from_utf8_lossy(&c.note).into_owned()),
