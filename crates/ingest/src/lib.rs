@@ -103,6 +103,18 @@ pub fn ndjson_lines(body: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
     })
 }
 
+/// Parses every line of an NDJSON body; line numbers start at `first`.
+/// The vector is sized up front: growing a vector of parsed events copied
+/// each of them twice.
+pub fn parse_ndjson(body: &[u8], first: usize) -> Vec<(usize, Result<Event, LineError>)> {
+    let mut out = Vec::with_capacity(body.iter().filter(|&&b| b == b'\n').count() + 1);
+    out.extend(ndjson_lines(body).map(|(i, l)| {
+        let n = first + i - 1;
+        (n, parse_line(n, l))
+    }));
+    out
+}
+
 /// Applies the unknown-entity policy to a parsed event.
 pub fn check_references(
     line: usize,

@@ -983,8 +983,13 @@ impl Event {
 
     /// The event as stored and hashed: compact JSON in declaration order.
     pub fn canonical_bytes(&self) -> Vec<u8> {
+        // Room for a typical event up front, instead of growing from 8 bytes.
+        let mut out = Vec::with_capacity(384);
         // Serializing plain structs, enums, strings and numbers cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+        if serde_json::to_writer(&mut out, self).is_err() {
+            out.clear();
+        }
+        out
     }
 
     /// SHA-256 of [`Event::canonical_bytes`].

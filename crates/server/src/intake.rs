@@ -212,7 +212,7 @@ impl Intake {
 
     /// Parses and ingests an NDJSON body.
     pub async fn ingest_ndjson(&self, body: &[u8]) -> Result<IngestReport, StoreError> {
-        let items = stockade_ingest::ndjson_lines(body).map(|(n, l)| (n, stockade_ingest::parse_line(n, l))).collect();
+        let items = stockade_ingest::parse_ndjson(body, 1);
         self.ingest(items).await
     }
 }

@@ -29,12 +29,7 @@ impl Chunk {
     fn into_batch(self) -> Batch {
         match self {
             Chunk::Parsed(b) => b,
-            Chunk::Lines(first, bytes) => stockade_ingest::ndjson_lines(&bytes)
-                .map(|(i, l)| {
-                    let n = first + i - 1;
-                    (n, stockade_ingest::parse_line(n, l))
-                })
-                .collect(),
+            Chunk::Lines(first, bytes) => stockade_ingest::parse_ndjson(&bytes, first),
         }
     }
 }
