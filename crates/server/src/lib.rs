@@ -122,13 +122,22 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
             }
         })
     });
-    let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+    // Stopped with the server, whether it returns or its task is aborted.
+    let _background = AbortOnDrop([checkpointer, retention].into_iter().flatten().collect());
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown())
-        .await;
-    for task in [checkpointer, retention].into_iter().flatten() {
-        task.abort();
+        .await
+}
+
+/// Background tasks that end with their owner.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
     }
-    served
 }
 
 async fn shutdown() {
