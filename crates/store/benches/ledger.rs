@@ -66,7 +66,12 @@ fn main() {
     let ledger = Ledger::open(dir.path(), "bench.example/ledger").unwrap();
     let t = Instant::now();
     for (c, chunk) in events.chunks(8192).enumerate() {
-        ledger.append_events(chunk.iter().enumerate().map(|(i, e)| ((c * 8192 + i + 1) as u64, e))).unwrap();
+        let leaves: Vec<_> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, e)| stockade_store::ledger::EventLeaf::of((c * 8192 + i + 1) as u64, e))
+            .collect();
+        ledger.append_events(&leaves).unwrap();
     }
     per_event("append_events: the whole ingest cost", n, t);
     println!("entry size: {} bytes ({sink})", entries[0].encode().map(|b| b.len()).unwrap_or(0));

@@ -15,6 +15,7 @@
 //! [`Ledger::catch_up`] gives the stored events their leaves: the log never
 //! skips an event.
 
+use crate::ledger::EventLeaf;
 use crate::{Appended, Ledger, NewEvent, Result, Store, StoreError, blocking};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,9 +28,11 @@ struct Job {
     reply: Reply,
 }
 
-/// A stored group waiting for its leaves.
+/// A stored group waiting for its leaves: what the leaves need of its
+/// accepted events (the events themselves are freed once stored).
 struct Stored {
-    events: Vec<NewEvent>,
+    leaves: Vec<EventLeaf>,
+    events: usize,
     outcome: std::result::Result<Vec<Appended>, String>,
     replies: Vec<(usize, Reply)>,
 }
@@ -130,8 +133,21 @@ async fn writer(
         );
         match &ledger {
             Some(next) if outcome.is_ok() => {
-                if let Err(mpsc::error::SendError(s)) = next.send(Stored { events, outcome, replies }).await {
-                    answer(&Err("the evidence ledger stopped".into()), s.replies, s.events.len());
+                let leaves = match &outcome {
+                    Ok(v) => events
+                        .iter()
+                        .zip(v)
+                        .filter_map(|(e, a)| match a {
+                            Appended::Accepted(seq) => Some(EventLeaf::of(*seq as u64, e)),
+                            Appended::Duplicate => None,
+                        })
+                        .collect(),
+                    Err(_) => Vec::new(),
+                };
+                let stored = Stored { leaves, events: events.len(), outcome, replies };
+                drop(events);
+                if let Err(mpsc::error::SendError(s)) = next.send(stored).await {
+                    answer(&Err("the evidence ledger stopped".into()), s.replies, s.events);
                 }
             }
             _ => answer(&outcome, replies, events.len()),
@@ -151,31 +167,27 @@ async fn ledger_stage(ledger: Arc<Ledger>, mut rx: mpsc::Receiver<Stored>, faile
         }
         if failed.load(Ordering::Acquire) {
             for g in groups {
-                answer(&Err(LEDGER_FAILED.into()), g.replies, g.events.len());
+                answer(&Err(LEDGER_FAILED.into()), g.replies, g.events);
             }
             continue;
         }
-        let accepted: Vec<(u64, &NewEvent)> = groups
-            .iter()
-            .filter_map(|g| g.outcome.as_ref().ok().map(|v| g.events.iter().zip(v)))
-            .flatten()
-            .filter_map(|(e, a)| match a {
-                Appended::Accepted(seq) => Some((*seq as u64, e)),
-                Appended::Duplicate => None,
-            })
-            .collect();
-        let result = if accepted.is_empty() { Ok(0) } else { blocking(|| ledger.append_events(accepted)) };
+        let accepted: Vec<EventLeaf> = if groups.len() == 1 {
+            std::mem::take(&mut groups[0].leaves)
+        } else {
+            groups.iter_mut().flat_map(|g| std::mem::take(&mut g.leaves)).collect()
+        };
+        let result = if accepted.is_empty() { Ok(0) } else { blocking(|| ledger.append_events(&accepted)) };
         match result {
             Ok(_) => {
                 for g in groups {
-                    answer(&g.outcome, g.replies, g.events.len());
+                    answer(&g.outcome, g.replies, g.events);
                 }
             }
             Err(e) => {
                 failed.store(true, Ordering::Release);
                 tracing::error!(error = %e, "the evidence ledger failed; refusing appends until restart");
                 for g in groups {
-                    answer(&Err(format!("stored, but the evidence ledger failed: {e}")), g.replies, g.events.len());
+                    answer(&Err(format!("stored, but the evidence ledger failed: {e}")), g.replies, g.events);
                 }
             }
         }

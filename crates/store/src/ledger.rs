@@ -133,6 +133,24 @@ pub fn event_entry(salt: &SaltKey, seq: u64, received_us: i64, hash: &[u8; 32], 
     Entry::Event { seq, received_us, commit: commitment(&salt.event_salt(seq), hash), epcis }
 }
 
+/// What an event's leaf needs of it. The group commit keeps this, not the
+/// event, until the leaf is durable: payloads are freed as soon as the
+/// journal holds them.
+#[derive(Debug, Clone)]
+pub struct EventLeaf {
+    pub seq: u64,
+    pub received_us: i64,
+    /// SHA-256 of the event's canonical bytes.
+    pub hash: [u8; 32],
+    pub epcis_hash: Option<String>,
+}
+
+impl EventLeaf {
+    pub fn of(seq: u64, e: &NewEvent) -> EventLeaf {
+        EventLeaf { seq, received_us: e.received_us, hash: e.hash, epcis_hash: e.epcis_hash.clone() }
+    }
+}
+
 /// The CBV event hash recorded in a stored event's payload, if it came from EPCIS.
 fn stored_epcis_hash(e: &StoredEvent) -> Result<Option<String>> {
     if !e.payload.contains("\"epcis\"") {
@@ -263,10 +281,11 @@ impl Ledger {
 
     /// Appends the leaves of newly stored events (`seq`s from the store),
     /// encoding them straight from the events: the ingest path.
-    pub fn append_events<'a>(&self, stored: impl IntoIterator<Item = (u64, &'a NewEvent)>) -> Result<u64> {
+    pub fn append_events(&self, stored: &[EventLeaf]) -> Result<u64> {
         let mut batch = Batch::with_capacity(0);
         let mut pair: Option<(u64, [u8; 32])> = None;
-        for (seq, e) in stored {
+        for e in stored {
+            let seq = e.seq;
             let salts = match pair {
                 Some((p, s)) if p == seq / 2 => s,
                 _ => {
