@@ -67,6 +67,12 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
     println!("  curl -H 'Authorization: Bearer {token}' 'http://{addr}/api/v1/events?limit=5'");
     println!("  curl -H 'Authorization: Bearer {token}' http://{addr}/api/v1/ledger/events/1/proof");
     println!(
+        "  curl -H 'Authorization: Bearer {token}' -H 'content-type: application/json' \\\n    \
+         -d '{{\"site\":\"LYS\",\"title\":\"cage stock missing\",\"from\":\"2026-11-02T20:00:00+01:00\",\"to\":\"2026-11-02T23:59:00+01:00\"}}' \\\n    \
+         http://{addr}/api/v1/incidents"
+    );
+    println!("  stockade eval --truth {} --server http://{addr} --token {token}", truth.display());
+    println!(
         "  curl -H 'Authorization: Bearer {token}' --data-binary @FILE \\\n    \
          'http://{addr}/api/v1/evidence?incident=INC-1&class=video&collected_from=camera:LYS-CAM-1&reason=review'"
     );
