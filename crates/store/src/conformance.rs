@@ -86,6 +86,14 @@ pub async fn incidents(s: &dyn Store) {
 
     s.append(&[ev("acs", "e1", "S1", 1_000)]).await.unwrap();
     assert_eq!(s.has_events(&[("acs", "e1"), ("acs", "e2"), ("vms", "e1")]).await.unwrap(), vec![true, false, false]);
+    // Many keys at once (more than one query's worth), found ones among them.
+    let batch: Vec<NewEvent> = (0..900).map(|i| ev("wms", &format!("w{i}"), "S1", 2_000 + i)).collect();
+    s.append(&batch).await.unwrap();
+    let ids: Vec<String> = (0..1200).map(|i| format!("w{}", i * 2)).collect();
+    let keys: Vec<(&str, &str)> = ids.iter().map(|i| ("wms", i.as_str())).collect();
+    let found = s.has_events(&keys).await.unwrap();
+    assert_eq!(found.len(), 1200);
+    assert!(found.iter().enumerate().all(|(k, f)| *f == (k * 2 < 900)));
 }
 
 /// The audit trail: in order, one record per position.

@@ -606,16 +606,22 @@ impl Store for SqlStore {
     }
 
     async fn has_events(&self, keys: &[(&str, &str)]) -> Result<Vec<bool>> {
-        let mut out = Vec::with_capacity(keys.len());
-        for (source, id) in keys {
-            let found = sqlx::query("SELECT 1 FROM events WHERE source = $1 AND event_id = $2")
-                .bind(*source)
-                .bind(*id)
-                .fetch_optional(&self.reader)
-                .await?;
-            out.push(found.is_some());
+        // A few hundred keys a query (row values: SQLite 3.15+, PostgreSQL).
+        let mut found = std::collections::HashSet::new();
+        for chunk in keys.chunks(400) {
+            let sql = format!(
+                "SELECT source, event_id FROM events WHERE (source, event_id) IN (VALUES {})",
+                values_clause(chunk.len(), 2, self.dialect)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (source, id) in chunk {
+                q = q.bind(*source).bind(*id);
+            }
+            for row in q.fetch_all(&self.reader).await? {
+                found.insert((row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?));
+            }
         }
-        Ok(out)
+        Ok(keys.iter().map(|(s, i)| found.contains(&((*s).to_owned(), (*i).to_owned()))).collect())
     }
 
     async fn add_incident(&self, i: &IncidentRecord) -> Result<()> {
