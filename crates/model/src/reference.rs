@@ -211,6 +211,48 @@ pub struct ReferenceData {
     pub locations: Vec<StorageLocation>,
     #[serde(default)]
     pub shifts: Vec<Shift>,
+    #[serde(default)]
+    pub assets: Vec<Asset>,
+}
+
+/// What kind of device an IoT/OT asset is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssetKind {
+    Camera,
+    Reader,
+    /// Access-control panel or door controller.
+    Controller,
+    /// PLC of a conveyor, sorter or dock leveller.
+    Plc,
+    Hvac,
+    /// Handheld or mounted barcode/RFID scanner.
+    Scanner,
+    Printer,
+    Sensor,
+    Server,
+    Network,
+    Other,
+}
+
+/// An IoT/OT device on a site's network: what device telemetry (`asset.*`
+/// events) refers to. Cameras and readers appear here too, as devices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Asset {
+    pub id: AssetId,
+    pub site: SiteId,
+    pub kind: AssetKind,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// Who maintains it (a vendor with remote access, for example).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<VendorId>,
+    /// The network segment it belongs on (`ot-S01`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_segment: Option<String>,
+    /// Where it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<ZoneId>,
 }
 
 /// The kinds of reference records.
@@ -227,10 +269,11 @@ pub enum RecordKind {
     Sku,
     Location,
     Shift,
+    Asset,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 11] = [
+    pub const ALL: [RecordKind; 12] = [
         RecordKind::Site,
         RecordKind::Zone,
         RecordKind::Door,
@@ -242,6 +285,7 @@ impl RecordKind {
         RecordKind::Sku,
         RecordKind::Location,
         RecordKind::Shift,
+        RecordKind::Asset,
     ];
 
     /// Singular name, as in `EntityRef` and the API path (`/api/v1/reference/doors`).
@@ -258,6 +302,7 @@ impl RecordKind {
             RecordKind::Sku => "sku",
             RecordKind::Location => "location",
             RecordKind::Shift => "shift",
+            RecordKind::Asset => "asset",
         }
     }
 
@@ -275,6 +320,7 @@ impl RecordKind {
             RecordKind::Sku => "skus",
             RecordKind::Location => "locations",
             RecordKind::Shift => "shifts",
+            RecordKind::Asset => "assets",
         }
     }
 
@@ -301,19 +347,35 @@ impl ReferenceData {
         self.len() == 0
     }
 
-    /// Appends another set.
+    /// Appends another set. (Destructured without `..`: a new kind of record
+    /// that is not appended here does not compile.)
     pub fn extend(&mut self, other: ReferenceData) {
-        self.sites.extend(other.sites);
-        self.zones.extend(other.zones);
-        self.doors.extend(other.doors);
-        self.readers.extend(other.readers);
-        self.cameras.extend(other.cameras);
-        self.people.extend(other.people);
-        self.badges.extend(other.badges);
-        self.vendors.extend(other.vendors);
-        self.skus.extend(other.skus);
-        self.locations.extend(other.locations);
-        self.shifts.extend(other.shifts);
+        let ReferenceData {
+            sites,
+            zones,
+            doors,
+            readers,
+            cameras,
+            people,
+            badges,
+            vendors,
+            skus,
+            locations,
+            shifts,
+            assets,
+        } = other;
+        self.sites.extend(sites);
+        self.zones.extend(zones);
+        self.doors.extend(doors);
+        self.readers.extend(readers);
+        self.cameras.extend(cameras);
+        self.people.extend(people);
+        self.badges.extend(badges);
+        self.vendors.extend(vendors);
+        self.skus.extend(skus);
+        self.locations.extend(locations);
+        self.shifts.extend(shifts);
+        self.assets.extend(assets);
     }
 
     /// Flattens the set into storable rows.
@@ -360,6 +422,9 @@ impl ReferenceData {
         for r in &self.shifts {
             push(&mut out, RecordKind::Shift, r.id.as_str(), Some(r.site.as_str()), r);
         }
+        for r in &self.assets {
+            push(&mut out, RecordKind::Asset, r.id.as_str(), Some(r.site.as_str()), r);
+        }
         out
     }
 
@@ -380,6 +445,7 @@ impl ReferenceData {
                 RecordKind::Sku => d.skus.push(serde_json::from_value(j)?),
                 RecordKind::Location => d.locations.push(serde_json::from_value(j)?),
                 RecordKind::Shift => d.shifts.push(serde_json::from_value(j)?),
+                RecordKind::Asset => d.assets.push(serde_json::from_value(j)?),
             }
         }
         Ok(d)
@@ -442,6 +508,16 @@ impl ReferenceData {
         for s in &self.shifts {
             need(&format!("shift {}", s.id), EntityRef::Site(s.site.clone()));
         }
+        for a in &self.assets {
+            let w = format!("asset {}", a.id);
+            need(&w, EntityRef::Site(a.site.clone()));
+            if let Some(v) = &a.vendor {
+                need(&w, EntityRef::Vendor(v.clone()));
+            }
+            if let Some(z) = &a.zone {
+                need(&w, EntityRef::Zone(z.clone()));
+            }
+        }
         for s in &self.skus {
             if !(s.unit_value.is_finite() && s.unit_value >= 0.0) {
                 problems.push(format!("sku {}: unit_value must be zero or more", s.id));
@@ -500,7 +576,8 @@ impl ReferenceIndex {
             T::Vendor => RecordKind::Vendor,
             T::Sku => RecordKind::Sku,
             T::Location => RecordKind::Location,
-            T::Account | T::System | T::ApiKey | T::Asset => return None,
+            T::Asset => RecordKind::Asset,
+            T::Account | T::System | T::ApiKey => return None,
         })
     }
 

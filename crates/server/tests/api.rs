@@ -220,6 +220,26 @@ async fn reference_import_checks_and_lists() {
     assert_eq!(v.as_array().unwrap().len(), 2);
     assert_eq!(v[0]["timezone"], "America/Chicago");
     assert_eq!(s.get("/api/v1/reference/planets", Some(&s.analyst)).await.0, StatusCode::NOT_FOUND);
+    // IoT/OT assets: listed, checked against sites, vendors and zones.
+    let (_, _, assets) = s.get("/api/v1/reference/assets", Some(&s.analyst)).await;
+    let hvac = assets.as_array().unwrap().iter().find(|a| a["id"] == "LYS-HVAC-1").unwrap();
+    assert_eq!((&hvac["kind"], &hvac["vendor"]), (&json!("hvac"), &json!("V-HVAC")));
+    let bad = json!({"assets": [{"id": "LYS-PLC-2", "site": "LYS", "kind": "plc", "vendor": "V-NOBODY", "zone": "LYS-MOON"}]});
+    let (st, _, v) = s.post("/api/v1/reference", &s.ingest, "application/json", bad.to_string()).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let reasons: String = v["errors"].as_array().unwrap().iter().map(|e| e["reason"].as_str().unwrap()).collect();
+    assert!(reasons.contains("unknown vendor \"V-NOBODY\"") && reasons.contains("unknown zone \"LYS-MOON\""), "{v}");
+    let bad = json!({"assets": [{"id": "X", "site": "LYS", "kind": "toaster"}]});
+    assert_eq!(
+        s.post("/api/v1/reference", &s.ingest, "application/json", bad.to_string()).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    // Telemetry from a device the registry does not know is flagged.
+    let unknown = r#"{"id":"dev-9","source":"nac","site":"LYS","occurred_at":"2026-11-02T03:00:00+01:00","kind":"asset.seen","asset":"LYS-ROGUE-PI","ip":"10.1.8.99"}"#;
+    let (_, _, v) = s.post("/api/v1/events", &s.ingest, "application/x-ndjson", unknown).await;
+    assert_eq!(v["accepted"], 1, "{v}");
+    let (_, _, listed) = s.get("/api/v1/events?kind=asset.seen", Some(&s.analyst)).await;
+    assert!(listed.to_string().contains("unknown_asset:LYS-ROGUE-PI"), "{listed}");
 }
 
 #[tokio::test]

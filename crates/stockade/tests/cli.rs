@@ -64,7 +64,7 @@ fn import_and_ingest_every_sample_export() {
     let ex = examples();
     let o = run(&["import", ex.join("reference.yaml").to_str().unwrap(), "--data", d]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("imported 40 reference records"), "{}", text(&o));
+    assert!(text(&o).contains("imported 44 reference records"), "{}", text(&o));
     let o = run(&["ingest", ex.join("events.ndjson").to_str().unwrap(), "--data", d, "--unknown-entities", "reject"]);
     assert!(text(&o).contains("14 accepted, 0 duplicates, 0 rejected"), "{}", text(&o));
     // Every documented CSV export loads through its mapping.
@@ -175,7 +175,7 @@ fn demo_loads_sample_data() {
     assert!(o.status.success(), "{}", text(&o));
     let out = text(&o);
     // The sample day (40 records, 14 events) and the simulated network (seed 1).
-    assert!(out.contains("642 reference records, 203670 events accepted (15 scenario instances"), "{out}");
+    assert!(out.contains("694 reference records, 201358 events accepted (15 scenario instances"), "{out}");
     assert!(out.contains("admin token: stk_"), "{out}");
 }
 
