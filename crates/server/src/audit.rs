@@ -24,14 +24,7 @@ pub async fn record(
     detail: impl Serialize,
 ) -> Result<StoredAudit, StoreError> {
     let _one = TRAIL.lock().await;
-    let mut last = 0;
-    loop {
-        let page = store.audit(last, 10_000).await?;
-        match page.last() {
-            Some(a) => last = a.record.n,
-            None => break,
-        }
-    }
+    let last = store.last_audit().await?;
     let record = AuditRecord {
         n: last + 1,
         action: action.to_owned(),

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use stockade_incident::{IncidentRecord, Invalid, NewIncident};
 use stockade_model::RecordKind;
 use stockade_model::clock::Clock;
-use stockade_store::{IncidentQuery, Ledger, Store, StoreError};
+use stockade_store::{Ledger, Store, StoreError};
 
 /// Why an incident was not opened.
 #[derive(Debug, thiserror::Error)]
@@ -26,19 +26,7 @@ pub enum CaseError {
 /// Opens incidents in one store, one at a time.
 #[derive(Default)]
 pub struct Casebook {
-    /// The last number given, once known.
-    last: tokio::sync::Mutex<Option<u64>>,
-}
-
-async fn last_number(store: &dyn Store) -> Result<u64, StoreError> {
-    let mut last = 0;
-    loop {
-        let page = store.incidents(&IncidentQuery { site: None, after: last, limit: 10_000 }).await?;
-        match page.last() {
-            Some(i) => last = i.n,
-            None => return Ok(last),
-        }
-    }
+    one_at_a_time: tokio::sync::Mutex<()>,
 }
 
 impl Casebook {
@@ -71,25 +59,13 @@ impl Casebook {
             .into());
         }
 
-        let mut last = self.last.lock().await;
-        let n = match *last {
-            Some(n) => n + 1,
-            None => last_number(store).await? + 1,
-        };
+        let _one = self.one_at_a_time.lock().await;
+        let n = store.last_incident().await? + 1;
         let record = incident.open(n, clock.now().fixed_offset(), actor)?;
         if let Some(ledger) = ledger {
             crate::audit::record(store, ledger, clock, "incident_opened", actor, &record).await?;
         }
-        match store.add_incident(&record).await {
-            Ok(()) => {
-                *last = Some(n);
-                Ok(record)
-            }
-            Err(e) => {
-                // Another process may have numbered one: count again next time.
-                *last = None;
-                Err(e.into())
-            }
-        }
+        store.add_incident(&record).await?;
+        Ok(record)
     }
 }

@@ -71,10 +71,12 @@ pub async fn incidents(s: &dyn Store) {
         .open(n, t(3), "analyst (token t)")
         .unwrap()
     };
+    assert_eq!(s.last_incident().await.unwrap(), 0);
     for (n, site) in [(1, "S1"), (2, "S2"), (3, "S1")] {
         s.add_incident(&inc(n, site)).await.unwrap();
     }
     assert!(matches!(s.add_incident(&inc(2, "S1")).await, Err(StoreError::Conflict(_))));
+    assert_eq!(s.last_incident().await.unwrap(), 3);
     assert_eq!(s.incident("INC-2").await.unwrap(), Some(inc(2, "S2")));
     assert_eq!(s.incident("INC-9").await.unwrap(), None);
     assert_eq!(s.incident("2").await.unwrap(), None);
@@ -99,6 +101,7 @@ pub async fn incidents(s: &dyn Store) {
 /// The audit trail: in order, one record per position.
 pub async fn audit_trail(s: &dyn Store) {
     use stockade_evidence::AuditRecord;
+    assert_eq!(s.last_audit().await.unwrap(), 0);
     let rec = |n: u64| StoredAudit {
         record: AuditRecord {
             n,
@@ -116,6 +119,7 @@ pub async fn audit_trail(s: &dyn Store) {
     let all = s.audit(0, 10).await.unwrap();
     assert_eq!(all, vec![rec(1), rec(2), rec(3)]);
     assert_eq!(s.audit(1, 1).await.unwrap(), vec![rec(2)]);
+    assert_eq!(s.last_audit().await.unwrap(), 3);
 }
 
 /// Evidence records and custody chains: stored whole, in order, one entry per position.

@@ -298,4 +298,12 @@ impl Store for EmbeddedStore {
     async fn incidents(&self, q: &IncidentQuery) -> Result<Vec<IncidentRecord>> {
         self.sql.incidents(q).await
     }
+
+    async fn last_incident(&self) -> Result<u64> {
+        self.sql.last_incident().await
+    }
+
+    async fn last_audit(&self) -> Result<u64> {
+        self.sql.last_audit().await
+    }
 }

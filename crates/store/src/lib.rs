@@ -233,6 +233,9 @@ pub trait Store: Send + Sync + 'static {
     /// Audit records after `after`, in order.
     async fn audit(&self, after: u64, limit: u32) -> Result<Vec<StoredAudit>>;
 
+    /// The number of the last audit record (0 when there is none).
+    async fn last_audit(&self) -> Result<u64>;
+
     /// How many unexpired items have this file (files are shared by content).
     async fn live_evidence_with_file(&self, sha256: &str) -> Result<u64>;
 
@@ -258,6 +261,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Incidents numbered after `q.after`, in order.
     async fn incidents(&self, q: &IncidentQuery) -> Result<Vec<IncidentRecord>>;
+
+    /// The number of the last incident (0 when there is none).
+    async fn last_incident(&self) -> Result<u64>;
 }
 
 /// Filter for listing incidents.

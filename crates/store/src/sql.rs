@@ -605,6 +605,16 @@ impl Store for SqlStore {
             .collect()
     }
 
+    async fn last_incident(&self) -> Result<u64> {
+        let n: Option<i64> = sqlx::query_scalar("SELECT MAX(n) FROM incidents").fetch_one(&self.reader).await?;
+        Ok(n.unwrap_or(0) as u64)
+    }
+
+    async fn last_audit(&self) -> Result<u64> {
+        let n: Option<i64> = sqlx::query_scalar("SELECT MAX(n) FROM audit").fetch_one(&self.reader).await?;
+        Ok(n.unwrap_or(0) as u64)
+    }
+
     async fn has_events(&self, keys: &[(&str, &str)]) -> Result<Vec<bool>> {
         // A few hundred keys a query (row values: SQLite 3.15+, PostgreSQL).
         let mut found = std::collections::HashSet::new();
