@@ -124,6 +124,18 @@ pub async fn run(a: BenchArgs) -> Result<()> {
             median(file_rates[1].clone()) / median(file_rates[0].clone()),
             median(http_rates[1].clone()) / median(http_rates[0].clone())
         );
+        // Each run's on/off pair saw the same moment of the machine: the
+        // median of those ratios is steadier than the ratio of medians.
+        let pairs = |r: &[Vec<f64>]| -> Vec<f64> { r[1].iter().zip(&r[0]).map(|(on, off)| on / off).collect() };
+        let show = |v: &[f64]| v.iter().map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(" ");
+        let (f, h) = (pairs(&file_rates), pairs(&http_rates));
+        println!(
+            "per-run pairs: file {} (median {:.2}); HTTP {} (median {:.2})",
+            show(&f),
+            median(f.clone()),
+            show(&h),
+            median(h.clone())
+        );
     }
     Ok(())
 }
