@@ -133,17 +133,13 @@ async fn writer(
         );
         match &ledger {
             Some(next) if outcome.is_ok() => {
-                let leaves = match &outcome {
-                    Ok(v) => events
-                        .iter()
-                        .zip(v)
-                        .filter_map(|(e, a)| match a {
-                            Appended::Accepted(seq) => Some(EventLeaf::of(*seq as u64, e)),
-                            Appended::Duplicate => None,
-                        })
-                        .collect(),
-                    Err(_) => Vec::new(),
-                };
+                let mut leaves = Vec::with_capacity(events.len());
+                if let Ok(v) = &outcome {
+                    leaves.extend(events.iter().zip(v).filter_map(|(e, a)| match a {
+                        Appended::Accepted(seq) => Some(EventLeaf::of(*seq as u64, e)),
+                        Appended::Duplicate => None,
+                    }));
+                }
                 let stored = Stored { leaves, events: events.len(), outcome, replies };
                 drop(events);
                 if let Err(mpsc::error::SendError(s)) = next.send(stored).await {

@@ -46,12 +46,13 @@ struct Batch {
 }
 
 impl Batch {
-    fn with_capacity(n: usize) -> Batch {
+    /// Room for `n` records of about `bytes` bytes each, `events` of them events.
+    fn with_capacity(n: usize, bytes: usize, events: usize) -> Batch {
         Batch {
-            buf: Vec::with_capacity(n * 136),
+            buf: Vec::with_capacity(n * (8 + bytes)),
             leaves: Vec::with_capacity(n),
             ends: Vec::with_capacity(n),
-            events: Vec::new(),
+            events: Vec::with_capacity(events),
         }
     }
 
@@ -271,7 +272,7 @@ impl Ledger {
 
     /// Appends entries durably; returns the index of the first.
     pub fn append(&self, entries: &[Entry]) -> Result<u64> {
-        let mut batch = Batch::with_capacity(entries.len());
+        let mut batch = Batch::with_capacity(entries.len(), 160, 0);
         for e in entries {
             let seq = if let Entry::Event { seq, .. } = e { Some(*seq) } else { None };
             batch.add(seq, |out| e.encode_into(out))?;
@@ -282,7 +283,9 @@ impl Ledger {
     /// Appends the leaves of newly stored events (`seq`s from the store),
     /// encoding them straight from the events: the ingest path.
     pub fn append_events(&self, stored: &[EventLeaf]) -> Result<u64> {
-        let mut batch = Batch::with_capacity(0);
+        // Sized up front: growing these per group cost page faults and copies.
+        let len = stockade_ledger::entry::EVENT_ENTRY_LEN;
+        let mut batch = Batch::with_capacity(stored.len(), len, stored.len());
         let mut pair: Option<(u64, [u8; 32])> = None;
         for e in stored {
             let seq = e.seq;
