@@ -5,7 +5,7 @@ use crate::cli::EvalArgs;
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 use stockade_incident::IncidentRecord;
-use stockade_store::IncidentQuery;
+use stockade_store::{IncidentQuery, Store};
 use stockade_twin::Truth;
 use stockade_twin::truth::{EventRef, Incident, Incidents};
 
@@ -15,13 +15,15 @@ pub async fn run(a: &EvalArgs) -> Result<()> {
     let incidents = match (&a.incidents, &a.data, &a.server) {
         (Some(file), data, _) => {
             if let Some(data) = data {
-                check_truth_against(&truth, data).await?;
+                check_truth_against(&truth, &*open_data(data).await?, data).await?;
             }
             Incidents::from_json(&read(file)?).with_context(|| format!("in {}", file.display()))?
         }
         (None, Some(data), _) => {
-            check_truth_against(&truth, data).await?;
-            from_data(data).await?
+            // One open of the data directory serves both the check and the incidents.
+            let store = open_data(data).await?;
+            check_truth_against(&truth, &*store, data).await?;
+            from_store(&*store).await?
         }
         (None, None, Some(url)) => from_server(url, a.token.as_deref().unwrap_or_default()).await?,
         (None, None, None) => bail!("say where the incidents are: --incidents FILE, --data DIR or --server URL"),
@@ -54,17 +56,15 @@ fn incidents(records: Vec<IncidentRecord>) -> Incidents {
     Incidents { format: "stockade-incidents/1".into(), incidents: records.into_iter().map(scored).collect() }
 }
 
-fn is_data_dir(data: &Path) -> Result<()> {
+async fn open_data(data: &Path) -> Result<std::sync::Arc<dyn Store>> {
     if !data.join("journal").is_dir() {
         bail!("{} holds no data directory", data.display());
     }
-    Ok(())
+    crate::open_store(data).await
 }
 
 /// Refuses a truth whose events are not in the data directory.
-async fn check_truth_against(truth: &Truth, data: &Path) -> Result<()> {
-    is_data_dir(data)?;
-    let store = crate::open_store(data).await?;
+async fn check_truth_against(truth: &Truth, store: &dyn Store, data: &Path) -> Result<()> {
     let wanted: Vec<(&stockade_twin::truth::Instance, &EventRef)> =
         truth.instances.iter().flat_map(|i| i.events.iter().map(move |e| (i, e))).collect();
     let keys: Vec<(&str, &str)> = wanted.iter().map(|(_, e)| (e.source.as_str(), e.id.as_str())).collect();
@@ -86,9 +86,7 @@ async fn check_truth_against(truth: &Truth, data: &Path) -> Result<()> {
     Ok(())
 }
 
-async fn from_data(data: &Path) -> Result<Incidents> {
-    is_data_dir(data)?;
-    let store = crate::open_store(data).await?;
+async fn from_store(store: &dyn Store) -> Result<Incidents> {
     let mut all = Vec::new();
     loop {
         let q = IncidentQuery { site: None, after: all.last().map_or(0, |i: &IncidentRecord| i.n), limit: 10_000 };

@@ -32,7 +32,8 @@ struct Job {
 /// accepted events (the events themselves are freed once stored).
 struct Stored {
     leaves: Vec<EventLeaf>,
-    events: usize,
+    /// How many events the group held (accepted or not), for the replies.
+    total: usize,
     outcome: std::result::Result<Vec<Appended>, String>,
     replies: Vec<(usize, Reply)>,
 }
@@ -140,10 +141,10 @@ async fn writer(
                         Appended::Duplicate => None,
                     }));
                 }
-                let stored = Stored { leaves, events: events.len(), outcome, replies };
+                let stored = Stored { leaves, total: events.len(), outcome, replies };
                 drop(events);
                 if let Err(mpsc::error::SendError(s)) = next.send(stored).await {
-                    answer(&Err("the evidence ledger stopped".into()), s.replies, s.events);
+                    answer(&Err("the evidence ledger stopped".into()), s.replies, s.total);
                 }
             }
             _ => answer(&outcome, replies, events.len()),
@@ -163,7 +164,7 @@ async fn ledger_stage(ledger: Arc<Ledger>, mut rx: mpsc::Receiver<Stored>, faile
         }
         if failed.load(Ordering::Acquire) {
             for g in groups {
-                answer(&Err(LEDGER_FAILED.into()), g.replies, g.events);
+                answer(&Err(LEDGER_FAILED.into()), g.replies, g.total);
             }
             continue;
         }
@@ -176,14 +177,14 @@ async fn ledger_stage(ledger: Arc<Ledger>, mut rx: mpsc::Receiver<Stored>, faile
         match result {
             Ok(_) => {
                 for g in groups {
-                    answer(&g.outcome, g.replies, g.events);
+                    answer(&g.outcome, g.replies, g.total);
                 }
             }
             Err(e) => {
                 failed.store(true, Ordering::Release);
                 tracing::error!(error = %e, "the evidence ledger failed; refusing appends until restart");
                 for g in groups {
-                    answer(&Err(format!("stored, but the evidence ledger failed: {e}")), g.replies, g.events);
+                    answer(&Err(format!("stored, but the evidence ledger failed: {e}")), g.replies, g.total);
                 }
             }
         }

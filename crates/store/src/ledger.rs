@@ -272,7 +272,8 @@ impl Ledger {
 
     /// Appends entries durably; returns the index of the first.
     pub fn append(&self, entries: &[Entry]) -> Result<u64> {
-        let mut batch = Batch::with_capacity(entries.len(), 160, 0);
+        let events = entries.iter().filter(|e| matches!(e, Entry::Event { .. })).count();
+        let mut batch = Batch::with_capacity(entries.len(), 160, events);
         for e in entries {
             let seq = if let Entry::Event { seq, .. } = e { Some(*seq) } else { None };
             batch.add(seq, |out| e.encode_into(out))?;

@@ -156,7 +156,8 @@ impl Params {
             "minutes" => self.minutes = Some(small),
             "seconds" => self.seconds = Some(small),
             "people" => self.people = Some(small),
-            _ => self.failures = Some(small),
+            "failures" => self.failures = Some(small),
+            other => return Err(format!("parameter `{other}` has bounds but no field")),
         }
         Ok(())
     }
@@ -602,14 +603,12 @@ impl Exports {
         Exports { acs: vec![CSV_HEADER.to_owned(); sites], shared }
     }
 
-    /// Takes an event into its export, `times` times; false if no export carries it.
-    fn take(&mut self, line: &[u8], source: u8, times: usize) -> bool {
+    /// Takes an event into its export; false if no export carries it.
+    fn take(&mut self, line: &[u8], source: u8) -> bool {
         if source == 0
             && let Some((site, row)) = acs_row(line)
         {
-            for _ in 0..times {
-                self.acs[site].push_str(&row);
-            }
+            self.acs[site].push_str(&row);
             return true;
         }
         let kind = kind_of(line);
@@ -621,9 +620,7 @@ impl Exports {
         let Some(record) = EXPORTS[i].columns.iter().map(|c| cell(&v, c.1)).collect::<Option<Vec<String>>>() else {
             return false;
         };
-        for _ in 0..times {
-            let _ = self.shared[i].write_record(&record);
-        }
+        let _ = self.shared[i].write_record(&record);
         true
     }
 }
@@ -831,11 +828,11 @@ impl Feeds<'_> {
         for &(_, source, start, end) in &self.day {
             let line = &self.arena.as_bytes()[start as usize..end as usize];
             if let Some(exports) = self.csv.as_mut()
-                && exports.take(line, source, 1)
+                && exports.take(line, source)
             {
                 // Exports repeat a row now and then, as feeds repeat a line.
                 if rng.chance(0.002) {
-                    exports.take(line, source, 1);
+                    exports.take(line, source);
                 }
                 continue;
             }
@@ -1127,13 +1124,13 @@ pub fn simulate_into<'a>(
         tag: format!("{:x}", cfg.seed),
     };
     // Scenario plan: (day, site, scenario, spec), spread over the period.
-    let default_spec = ScenarioSpec { scenario: Scenario::Tailgating, count: 0, params: Params::default() };
+    let defaults = Params::default();
     let mut plan = Vec::new();
     for s in Scenario::ALL {
         let specs: Vec<(usize, &ScenarioSpec)> =
             cfg.scenarios.iter().enumerate().filter(|(_, x)| x.scenario == s).map(|(i, x)| (i + 1, x)).collect();
         let runs: Vec<(usize, u32, &Params)> = if specs.is_empty() {
-            vec![(0, cfg.per_scenario, &default_spec.params)]
+            vec![(0, cfg.per_scenario, &defaults)]
         } else {
             specs.iter().map(|(i, x)| (*i, x.count, &x.params)).collect()
         };
@@ -1200,7 +1197,7 @@ pub fn simulate_into<'a>(
             }
             for &(_, _, scenario, spec) in plan.iter().filter(|p| p.0 == d && p.1 == si) {
                 let n = instances.len() + 1;
-                let params = if spec == 0 { &default_spec.params } else { &cfg.scenarios[spec - 1].params };
+                let params = if spec == 0 { &defaults } else { &cfg.scenarios[spec - 1].params };
                 let at = Injection { scenario, params, n, date };
                 if let Some(inst) = inject(at, &mut sites[si], &mut terminated[si], &mut rng, &mut feeds) {
                     instances.push(inst);
@@ -1369,26 +1366,7 @@ fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: NaiveDate, rng: 
             } else {
                 rng.below(u64::from(AISLES)) as usize
             };
-            let body = || {
-                format!(
-                    r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","person":"{receiver}""#,
-                    sku_id(k),
-                    site.locations[dock_in],
-                    site.locations[to]
-                )
-            };
-            let m = Stock {
-                step: "storing",
-                kind: "inventory.put_away",
-                k,
-                q,
-                at: to,
-                source: Some(dock_in),
-                destination: None,
-                ndjson: &body,
-            };
-            f.stock(site, t + Duration::seconds(rng.range(1200, 3600)), m);
-            site.stock[to][k] += q;
+            put_away(site, f, t + Duration::seconds(rng.range(1200, 3600)), k, q, to, Some(&receiver));
         }
     }
     // Picking waves, packing and shipping: every two hours, as many lines
@@ -1529,26 +1507,7 @@ fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: NaiveDate, rng: 
             ),
         );
         let to = rng.below(u64::from(AISLES)) as usize;
-        let body = || {
-            format!(
-                r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}""#,
-                sku_id(k),
-                site.locations[dock_in],
-                site.locations[to]
-            )
-        };
-        let m = Stock {
-            step: "storing",
-            kind: "inventory.put_away",
-            k,
-            q,
-            at: to,
-            source: Some(dock_in),
-            destination: None,
-            ndjson: &body,
-        };
-        f.stock(site, t + Duration::seconds(1800), m);
-        site.stock[to][k] += q;
+        put_away(site, f, t + Duration::seconds(1800), k, q, to, None);
     }
     // Wednesdays: the maintenance vendor's scheduled visit to the server room.
     if date.weekday() == Weekday::Wed {
@@ -1663,6 +1622,33 @@ fn pick_role(site: &Site, rng: &mut Rng, role: &str) -> (String, String, String)
     let of: Vec<&Person> = site.people.iter().filter(|p| p.role == role).collect();
     let p = of[rng.below(of.len() as u64) as usize];
     (p.id.clone(), p.badge.clone(), p.account.clone())
+}
+
+/// Puts `q` units of SKU `k` away from the dock to location `to`, by
+/// `person` when the WMS records who.
+fn put_away(site: &mut Site, f: &mut Feeds, at: DateTime<Utc>, k: usize, q: i64, to: usize, person: Option<&str>) {
+    let dock_in = site.dock_in();
+    let body = || {
+        let by = person.map(|p| format!(r#","person":"{p}""#)).unwrap_or_default();
+        format!(
+            r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}"{by}"#,
+            sku_id(k),
+            site.locations[dock_in],
+            site.locations[to]
+        )
+    };
+    let m = Stock {
+        step: "storing",
+        kind: "inventory.put_away",
+        k,
+        q,
+        at: to,
+        source: Some(dock_in),
+        destination: None,
+        ndjson: &body,
+    };
+    f.stock(site, at, m);
+    site.stock[to][k] += q;
 }
 
 /// A Saturday morning with a skeleton crew (a supervisor and three pickers
