@@ -21,9 +21,11 @@
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
+pub mod chunked;
 pub mod entry;
 pub mod tiles;
 
+pub use chunked::Chunked;
 use tlog_tiles::tlog;
 pub use tlog_tiles::tlog::{EMPTY_HASH, HASH_SIZE, Hash};
 
@@ -89,36 +91,8 @@ pub fn verify_consistency(
 /// roots and proofs for any earlier size are computed.
 #[derive(Debug, Default, Clone)]
 pub struct Tree {
-    stored: Stored,
+    stored: Chunked<Hash>,
     size: u64,
-}
-
-/// The stored hashes, in fixed-size chunks: a growing log never copies what
-/// it holds (a plain `Vec` doubling measured as page zeroing and memmove in
-/// ingest profiles).
-#[derive(Debug, Default, Clone)]
-struct Stored {
-    chunks: Vec<Vec<Hash>>,
-    len: usize,
-}
-
-const CHUNK_BITS: u32 = 16;
-const CHUNK: usize = 1 << CHUNK_BITS;
-
-impl Stored {
-    fn get(&self, i: usize) -> Option<Hash> {
-        self.chunks.get(i >> CHUNK_BITS).and_then(|c| c.get(i & (CHUNK - 1))).copied()
-    }
-
-    fn push(&mut self, h: Hash) {
-        if self.len.is_multiple_of(CHUNK) {
-            self.chunks.push(Vec::with_capacity(CHUNK));
-        }
-        if let Some(c) = self.chunks.last_mut() {
-            c.push(h);
-            self.len += 1;
-        }
-    }
 }
 
 impl tlog::HashReader for Tree {

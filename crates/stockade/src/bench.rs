@@ -2,7 +2,7 @@
 //! the same paths users take (`stockade ingest FILE` and `POST /api/v1/events`).
 //! Each measurement runs on a fresh data directory; the median run is reported.
 
-use crate::cli::{BenchArgs, FileFormat, LedgerMode};
+use crate::cli::{BenchArgs, FileFormat, IngestPath, LedgerMode};
 use anyhow::{Result, bail};
 use std::io::Write;
 use std::sync::Arc;
@@ -38,6 +38,91 @@ fn line(i: usize, inventory_share: f64) -> String {
     }
 }
 
+/// CPU time this process has used (user + system), from `/proc/self/stat`
+/// (Linux; in clock ticks of 1/100 s, USER_HZ). None where it cannot be read.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces): state is the first, utime the 12th, stime the 13th.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let mut fields = rest.split(' ').skip(11);
+    let utime: f64 = fields.next()?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// A measured run: events per second, and the CPU it took (cores busy on
+/// average, µs of CPU per event) where the platform tells.
+struct Measured {
+    rate: f64,
+    cpu: Option<(f64, f64)>,
+}
+
+impl Measured {
+    fn of(events: usize, started: Instant, cpu_before: Option<f64>) -> Measured {
+        let secs = started.elapsed().as_secs_f64();
+        let cpu = cpu_before.zip(cpu_seconds()).map(|(b, a)| ((a - b) / secs, (a - b) * 1e6 / events as f64));
+        Measured { rate: events as f64 / secs, cpu }
+    }
+}
+
+impl std::fmt::Display for Measured {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.0} events/s", self.rate)?;
+        if let Some((cores, per_event)) = self.cpu {
+            write!(f, " ({cores:.2} cores busy, {per_event:.2} µs CPU per event)")?;
+        }
+        Ok(())
+    }
+}
+
+/// One path's runs, ledger off (index 0) and on (index 1).
+struct Series {
+    title: String,
+    short: &'static str,
+    rates: [Vec<f64>; 2],
+    /// CPU µs per event of each run, where the platform tells.
+    cpu: [Vec<f64>; 2],
+}
+
+impl Series {
+    fn new(title: String, short: &'static str) -> Series {
+        Series { title, short, rates: Default::default(), cpu: Default::default() }
+    }
+
+    fn push(&mut self, ledger: bool, m: &Measured) {
+        self.rates[usize::from(ledger)].push(m.rate);
+        self.cpu[usize::from(ledger)].extend(m.cpu.map(|(_, per_event)| per_event));
+    }
+
+    /// Prints ledger on against off: the ratio of the medians, then each
+    /// run's pair (the two ran back to back and saw the same moment of the
+    /// machine, so the median of those ratios is steadier), then the same
+    /// for CPU per event (off / on: the rate the ledger leaves when the cores
+    /// are the limit).
+    fn compare(&self) {
+        let show = |v: &[f64]| v.iter().map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(" ");
+        let [off, on] = &self.rates;
+        let pairs: Vec<f64> = on.iter().zip(off).map(|(on, off)| on / off).collect();
+        println!(
+            "{}: ledger on / off {:.2}; per-run pairs {} (median {:.2})",
+            self.short,
+            median(on.clone()) / median(off.clone()),
+            show(&pairs),
+            median(pairs.clone())
+        );
+        let [off, on] = &self.cpu;
+        if off.len() == self.rates[0].len() && on.len() == self.rates[1].len() {
+            let pairs: Vec<f64> = off.iter().zip(on).map(|(off, on)| off / on).collect();
+            println!(
+                "{}: CPU per event off / on, per run {} (median {:.2})",
+                self.short,
+                show(&pairs),
+                median(pairs.clone())
+            );
+        }
+    }
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -56,10 +141,10 @@ pub async fn run(a: BenchArgs) -> Result<()> {
     let share = a.inventory_share;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let work = tempfile::tempdir()?;
-    let file = work.path().join("events.ndjson");
+    let events_file = work.path().join("events.ndjson");
     let mut bytes = 0usize;
     {
-        let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&events_file)?);
         for i in 0..a.events {
             let l = line(i, share);
             bytes += l.len() + 1;
@@ -80,62 +165,65 @@ pub async fn run(a: BenchArgs) -> Result<()> {
         LedgerMode::Off => &[false],
         LedgerMode::Both => &[false, true],
     };
-    let mut file_rates: Vec<Vec<f64>> = vec![Vec::new(); 2];
-    let mut http_rates: Vec<Vec<f64>> = vec![Vec::new(); 2];
-    // Interleaved, so that both settings see the same machine noise.
+    let (files, https) = match a.path {
+        IngestPath::File => (true, false),
+        IngestPath::Http => (false, true),
+        IngestPath::Both => (true, true),
+    };
+    let mut file = Series::new("file (`stockade ingest`)".into(), "file");
+    let mut http = Series::new(
+        format!("HTTP (`POST /api/v1/events`, {} per request, {} clients)", a.http_batch, a.clients),
+        "HTTP",
+    );
+    // One untimed warm-up run of each path first (the first run after
+    // start-up measured up to a third slower: cold page cache and allocator).
+    // Then interleaved, so that both settings see the same machine noise, and
+    // in alternating order (off-on, on-off, ...) so that neither always runs
+    // second, after the other's data directory was discarded.
+    if files {
+        let dir = work.path().join("file-warm-up");
+        file_run(&dir, &events_file, a.events, modes[0], &clock).await?;
+        discard(&dir);
+    }
+    if https {
+        let dir = work.path().join("http-warm-up");
+        http_run(&dir, &lines, &a, modes[0], &clock).await?;
+        discard(&dir);
+    }
     for run in 0..a.runs {
-        for &ledger in modes {
-            let dir = work.path().join(format!("file-{run}-{ledger}"));
-            let rate = file_run(&dir, &file, a.events, ledger, &clock).await?;
-            println!("file run {run}, ledger {}: {rate:.0} events/s", on_off(ledger));
-            file_rates[usize::from(ledger)].push(rate);
-            discard(&dir);
-            let dir = work.path().join(format!("http-{run}-{ledger}"));
-            let rate = http_run(&dir, &lines, &a, ledger, &clock).await?;
-            println!("http run {run}, ledger {}: {rate:.0} events/s", on_off(ledger));
-            http_rates[usize::from(ledger)].push(rate);
-            discard(&dir);
+        let order: Vec<bool> = if run % 2 == 0 { modes.to_vec() } else { modes.iter().rev().copied().collect() };
+        for ledger in order {
+            if files {
+                let dir = work.path().join(format!("file-{run}-{ledger}"));
+                let m = file_run(&dir, &events_file, a.events, ledger, &clock).await?;
+                println!("file run {run}, ledger {}: {m}", on_off(ledger));
+                file.push(ledger, &m);
+                discard(&dir);
+            }
+            if https {
+                let dir = work.path().join(format!("http-{run}-{ledger}"));
+                let m = http_run(&dir, &lines, &a, ledger, &clock).await?;
+                println!("http run {run}, ledger {}: {m}", on_off(ledger));
+                http.push(ledger, &m);
+                discard(&dir);
+            }
         }
     }
+    let measured: Vec<&Series> = [(files, &file), (https, &http)].into_iter().filter(|m| m.0).map(|m| m.1).collect();
     println!();
     println!("| path | ledger | events | median events/s |");
     println!("|---|---|---|---|");
     for &ledger in modes {
-        let i = usize::from(ledger);
-        println!(
-            "| file (`stockade ingest`) | {} | {} | {:.0} |",
-            on_off(ledger),
-            a.events,
-            median(file_rates[i].clone())
-        );
-        println!(
-            "| HTTP (`POST /api/v1/events`, {} per request, {} clients) | {} | {} | {:.0} |",
-            a.http_batch,
-            a.clients,
-            on_off(ledger),
-            a.events,
-            median(http_rates[i].clone())
-        );
+        for s in &measured {
+            let rates = &s.rates[usize::from(ledger)];
+            println!("| {} | {} | {} | {:.0} |", s.title, on_off(ledger), a.events, median(rates.clone()));
+        }
     }
     if modes.len() == 2 {
         println!();
-        println!(
-            "ledger on / off: file {:.2}, HTTP {:.2}",
-            median(file_rates[1].clone()) / median(file_rates[0].clone()),
-            median(http_rates[1].clone()) / median(http_rates[0].clone())
-        );
-        // Each run's on/off pair saw the same moment of the machine: the
-        // median of those ratios is steadier than the ratio of medians.
-        let pairs = |r: &[Vec<f64>]| -> Vec<f64> { r[1].iter().zip(&r[0]).map(|(on, off)| on / off).collect() };
-        let show = |v: &[f64]| v.iter().map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(" ");
-        let (f, h) = (pairs(&file_rates), pairs(&http_rates));
-        println!(
-            "per-run pairs: file {} (median {:.2}); HTTP {} (median {:.2})",
-            show(&f),
-            median(f.clone()),
-            show(&h),
-            median(h.clone())
-        );
+        for s in &measured {
+            s.compare();
+        }
     }
     Ok(())
 }
@@ -167,15 +255,15 @@ async fn file_run(
     events: usize,
     ledger: bool,
     clock: &Arc<dyn Clock>,
-) -> Result<f64> {
+) -> Result<Measured> {
     let (_, intake) = start(dir, ledger, clock).await?;
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), cpu_seconds());
     let report = crate::files::ingest_local(&intake, file, FileFormat::Ndjson, 4096).await?;
-    let secs = started.elapsed().as_secs_f64();
+    let measured = Measured::of(events, started, cpu);
     if report.accepted != events {
         bail!("file run accepted {} of {events} events", report.accepted);
     }
-    Ok(events as f64 / secs)
+    Ok(measured)
 }
 
 async fn http_run(
@@ -184,7 +272,7 @@ async fn http_run(
     a: &BenchArgs,
     ledger: bool,
     clock: &Arc<dyn Clock>,
-) -> Result<f64> {
+) -> Result<Measured> {
     let (store, intake) = start(dir, ledger, clock).await?;
     let (_, token) = stockade_server::auth::create_token(&*store, &**clock, Role::Ingest, "bench").await?;
     let state = AppState::new(store, intake, clock.clone(), ServerConfig::default());
@@ -196,7 +284,7 @@ async fn http_run(
         (0..a.events).step_by(a.http_batch).map(|s| (s, (s + a.http_batch).min(a.events))).collect();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let batches = Arc::new(batches);
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), cpu_seconds());
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..a.clients {
         let (client, url, token, lines, batches, next) =
@@ -224,12 +312,12 @@ async fn http_run(
     while let Some(r) = tasks.join_next().await {
         accepted += r??;
     }
-    let secs = started.elapsed().as_secs_f64();
+    let measured = Measured::of(a.events, started, cpu);
     server.abort();
     if accepted != a.events {
         bail!("http run accepted {accepted} of {} events", a.events);
     }
-    Ok(a.events as f64 / secs)
+    Ok(measured)
 }
 
 /// A pseudo-random leaf index (xorshift), so proofs touch the whole tree.

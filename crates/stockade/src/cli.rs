@@ -330,6 +330,9 @@ pub struct BenchArgs {
     /// Ingest with the evidence ledger on, off, or both interleaved (to measure its cost).
     #[arg(long, value_enum, default_value = "both")]
     pub ledger: LedgerMode,
+    /// Which ingest path to measure: a file (`stockade ingest`), HTTP, or both.
+    #[arg(long, value_enum, default_value = "both")]
+    pub path: IngestPath,
     /// Measure inclusion proofs instead of ingest: build a ledger of this
     /// many leaves, then prove leaves in process and over HTTP.
     #[arg(long)]
@@ -337,6 +340,13 @@ pub struct BenchArgs {
     /// Proof requests per HTTP measurement.
     #[arg(long, default_value_t = 200_000)]
     pub requests: usize,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum IngestPath {
+    File,
+    Http,
+    Both,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -71,7 +71,7 @@ fn main() {
             .enumerate()
             .map(|(i, e)| stockade_store::ledger::EventLeaf::of((c * 8192 + i + 1) as u64, e))
             .collect();
-        ledger.append_events(&leaves).unwrap();
+        ledger.append_events(&[&leaves]).unwrap();
     }
     per_event("append_events: the whole ingest cost", n, t);
     println!("entry size: {} bytes ({sink})", entries[0].encode().map(|b| b.len()).unwrap_or(0));

@@ -17,8 +17,8 @@
 
 use crate::ledger::EventLeaf;
 use crate::{Appended, Ledger, NewEvent, Result, Store, StoreError, blocking};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
 type Reply = oneshot::Sender<std::result::Result<Vec<Appended>, String>>;
@@ -38,6 +38,36 @@ struct Stored {
     replies: Vec<(usize, Reply)>,
 }
 
+/// Emptied leaf lists, handed back by the ledger stage for the writer to
+/// refill: a fresh list per group cost page faults (each is megabytes).
+#[derive(Clone, Default)]
+struct LeafLists(Arc<Mutex<Vec<Vec<EventLeaf>>>>);
+
+impl LeafLists {
+    /// At most this many lists wait for reuse (as many as groups in flight).
+    const KEEP: usize = 16;
+    /// Larger lists (a burst) are not kept.
+    const MAX_LEN: usize = 1 << 16;
+
+    fn take(&self, n: usize) -> Vec<EventLeaf> {
+        let mut v = self.0.lock().ok().and_then(|mut lists| lists.pop()).unwrap_or_default();
+        v.reserve(n);
+        v
+    }
+
+    fn give_back(&self, mut v: Vec<EventLeaf>) {
+        if v.capacity() > Self::MAX_LEN {
+            return;
+        }
+        v.clear();
+        if let Ok(mut lists) = self.0.lock()
+            && lists.len() < Self::KEEP
+        {
+            lists.push(v);
+        }
+    }
+}
+
 /// Handle to the writer task. Cheap to clone.
 #[derive(Clone)]
 pub struct GroupCommit {
@@ -54,12 +84,13 @@ impl GroupCommit {
     pub fn start_with_ledger(store: Arc<dyn Store>, ledger: Option<Arc<Ledger>>, max_group: usize) -> GroupCommit {
         let (queue, rx) = mpsc::channel::<Job>(1024);
         let failed = Arc::new(AtomicBool::new(false));
+        let lists = LeafLists::default();
         let next = ledger.map(|ledger| {
             let (tx, stored) = mpsc::channel::<Stored>(4);
-            tokio::spawn(ledger_stage(ledger, stored, failed.clone()));
+            tokio::spawn(ledger_stage(ledger, stored, failed.clone(), lists.clone()));
             tx
         });
-        tokio::spawn(writer(store, rx, max_group.max(1), next, failed));
+        tokio::spawn(writer(store, rx, max_group.max(1), next, failed, lists));
         GroupCommit { queue }
     }
 
@@ -97,6 +128,7 @@ async fn writer(
     max_group: usize,
     ledger: Option<mpsc::Sender<Stored>>,
     failed: Arc<AtomicBool>,
+    lists: LeafLists,
 ) {
     while let Some(job) = rx.recv().await {
         let mut jobs = vec![job];
@@ -110,16 +142,24 @@ async fn writer(
                 Err(_) => break,
             }
         }
-        let mut events = Vec::with_capacity(total);
         let mut replies = Vec::with_capacity(jobs.len());
-        for j in jobs {
-            replies.push((events.len(), j.reply));
-            if events.is_empty() {
-                events = j.events;
-            } else {
-                events.extend(j.events);
+        // One job keeps its own vector; several are moved into one sized for
+        // all (growing the first job's vector reallocated and copied it over
+        // and over: a tenth of ingest's page faults).
+        let events = match <[Job; 1]>::try_from(jobs) {
+            Ok([j]) => {
+                replies.push((0, j.reply));
+                j.events
             }
-        }
+            Err(jobs) => {
+                let mut events = Vec::with_capacity(total);
+                for j in jobs {
+                    replies.push((events.len(), j.reply));
+                    events.extend(j.events);
+                }
+                events
+            }
+        };
         if failed.load(Ordering::Acquire) {
             answer(&Err(LEDGER_FAILED.into()), replies, events.len());
             continue;
@@ -134,7 +174,7 @@ async fn writer(
         );
         match &ledger {
             Some(next) if outcome.is_ok() => {
-                let mut leaves = Vec::with_capacity(events.len());
+                let mut leaves = lists.take(events.len());
                 if let Ok(v) = &outcome {
                     leaves.extend(events.iter().zip(v).filter_map(|(e, a)| match a {
                         Appended::Accepted(seq) => Some(EventLeaf::of(*seq as u64, e)),
@@ -152,7 +192,7 @@ async fn writer(
     }
 }
 
-async fn ledger_stage(ledger: Arc<Ledger>, mut rx: mpsc::Receiver<Stored>, failed: Arc<AtomicBool>) {
+async fn ledger_stage(ledger: Arc<Ledger>, mut rx: mpsc::Receiver<Stored>, failed: Arc<AtomicBool>, lists: LeafLists) {
     while let Some(first) = rx.recv().await {
         // Groups that stored while the last append synced share this one's write and fsync.
         let mut groups = vec![first];
@@ -168,12 +208,11 @@ async fn ledger_stage(ledger: Arc<Ledger>, mut rx: mpsc::Receiver<Stored>, faile
             }
             continue;
         }
-        let accepted: Vec<EventLeaf> = if groups.len() == 1 {
-            std::mem::take(&mut groups[0].leaves)
-        } else {
-            groups.iter_mut().flat_map(|g| std::mem::take(&mut g.leaves)).collect()
-        };
+        let accepted: Vec<&[EventLeaf]> = groups.iter().map(|g| &g.leaves[..]).filter(|l| !l.is_empty()).collect();
         let result = if accepted.is_empty() { Ok(0) } else { blocking(|| ledger.append_events(&accepted)) };
+        for g in &mut groups {
+            lists.give_back(std::mem::take(&mut g.leaves));
+        }
         match result {
             Ok(_) => {
                 for g in groups {

@@ -32,10 +32,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 use stockade_ledger::checkpoint::LogKey;
 use stockade_ledger::entry::{Entry, SaltKey, commitment};
-use stockade_ledger::{Hash, Tree, TreeError, leaf_hash};
+use stockade_ledger::{Chunked, Hash, Tree, TreeError, leaf_hash};
 
 /// Records being prepared for one write: encoded, checksummed and leaf-hashed
-/// outside any lock.
+/// before the log's locks are taken.
+#[derive(Default)]
 struct Batch {
     buf: Vec<u8>,
     leaves: Vec<Hash>,
@@ -46,14 +47,23 @@ struct Batch {
 }
 
 impl Batch {
-    /// Room for `n` records of about `bytes` bytes each, `events` of them events.
-    fn with_capacity(n: usize, bytes: usize, events: usize) -> Batch {
-        Batch {
-            buf: Vec::with_capacity(n * (8 + bytes)),
-            leaves: Vec::with_capacity(n),
-            ends: Vec::with_capacity(n),
-            events: Vec::with_capacity(events),
+    /// Empties the batch and makes room for `n` records of about `bytes`
+    /// bytes each, `events` of them events. The ledger keeps one batch and
+    /// reuses it: a fresh one per group cost page faults and cache misses.
+    fn reset(&mut self, n: usize, bytes: usize, events: usize) {
+        // A one-off big batch (catching up after a crash) is not kept.
+        const KEEP: usize = 1 << 16;
+        if self.leaves.capacity() > KEEP.max(n) {
+            *self = Batch::default();
         }
+        self.buf.clear();
+        self.leaves.clear();
+        self.ends.clear();
+        self.events.clear();
+        self.buf.reserve(n * (8 + bytes));
+        self.leaves.reserve(n);
+        self.ends.reserve(n);
+        self.events.reserve(events);
     }
 
     /// Adds one record whose entry `encode` writes.
@@ -92,10 +102,48 @@ pub struct SignedCheckpoint {
 
 struct LogState {
     tree: Tree,
-    /// Byte offset of each entry's record in `entries`, plus the end.
-    offsets: Vec<u64>,
-    /// (event seq, leaf index), in increasing order of both.
-    events: Vec<(u64, u64)>,
+    /// End offset of each entry's record in `entries`.
+    offsets: Chunked<u64>,
+    /// Which leaf holds which event.
+    events: EventLeaves,
+}
+
+/// Which leaf holds which event, as runs of consecutive seqs in consecutive
+/// leaves (a group commit's events are one run): a few bytes per group
+/// instead of 16 per event.
+///
+/// Invariant: seqs and leaves both increase strictly, within and across runs.
+#[derive(Debug, Default)]
+struct EventLeaves {
+    /// (first seq, its leaf, events in the run)
+    runs: Vec<(u64, u64, u64)>,
+}
+
+impl EventLeaves {
+    /// Records that event `seq` is leaf `leaf`; refused unless both follow the last.
+    fn push(&mut self, seq: u64, leaf: u64) -> std::result::Result<(), u64> {
+        match self.runs.last_mut() {
+            Some((s, l, n)) if seq == *s + *n && leaf == *l + *n => {
+                *n += 1;
+                return Ok(());
+            }
+            Some((s, l, n)) if seq < *s + *n || leaf < *l + *n => return Err(*s + *n - 1),
+            _ => {}
+        }
+        self.runs.push((seq, leaf, 1));
+        Ok(())
+    }
+
+    fn leaf(&self, seq: u64) -> Option<u64> {
+        let i = self.runs.partition_point(|(s, _, _)| *s <= seq).checked_sub(1)?;
+        let (s, l, n) = self.runs[i];
+        (seq - s < n).then_some(l + (seq - s))
+    }
+
+    /// The last event's seq, or 0.
+    fn last_seq(&self) -> u64 {
+        self.runs.last().map(|(s, _, n)| s + n - 1).unwrap_or(0)
+    }
 }
 
 /// The ledger. Appends are serialised; proofs and tiles are read beside them.
@@ -106,6 +154,8 @@ pub struct Ledger {
     salt: SaltKey,
     state: RwLock<LogState>,
     writer: Mutex<File>,
+    /// The batch appends are prepared in, reused (appends are serialised anyway).
+    batch: Mutex<Batch>,
     /// Readers of `entries` (positional reads; no seek state).
     reader: File,
     checkpoint: RwLock<Option<SignedCheckpoint>>,
@@ -236,6 +286,7 @@ impl Ledger {
             salt,
             state: RwLock::new(state),
             writer: Mutex::new(file),
+            batch: Mutex::new(Batch::default()),
             reader,
             checkpoint: RwLock::new(checkpoint),
         })
@@ -267,28 +318,32 @@ impl Ledger {
 
     /// The seq of the last event with a leaf (0 when none).
     pub fn last_event_seq(&self) -> u64 {
-        self.state.read().ok().and_then(|s| s.events.last().map(|(seq, _)| *seq)).unwrap_or(0)
+        self.state.read().ok().map(|s| s.events.last_seq()).unwrap_or(0)
     }
 
     /// Appends entries durably; returns the index of the first.
     pub fn append(&self, entries: &[Entry]) -> Result<u64> {
         let events = entries.iter().filter(|e| matches!(e, Entry::Event { .. })).count();
-        let mut batch = Batch::with_capacity(entries.len(), 160, events);
+        let mut batch = self.batch.lock().map_err(|_| corrupt("lock poisoned".into()))?;
+        batch.reset(entries.len(), 160, events);
         for e in entries {
             let seq = if let Entry::Event { seq, .. } = e { Some(*seq) } else { None };
             batch.add(seq, |out| e.encode_into(out))?;
         }
-        self.commit(batch)
+        self.commit(&mut batch)
     }
 
     /// Appends the leaves of newly stored events (`seq`s from the store),
-    /// encoding them straight from the events: the ingest path.
-    pub fn append_events(&self, stored: &[EventLeaf]) -> Result<u64> {
+    /// encoding them straight from the events: the ingest path. The leaves
+    /// come as the slices of the groups that stored them, in order.
+    pub fn append_events(&self, groups: &[&[EventLeaf]]) -> Result<u64> {
         // Sized up front: growing these per group cost page faults and copies.
         let len = stockade_ledger::entry::EVENT_ENTRY_LEN;
-        let mut batch = Batch::with_capacity(stored.len(), len, stored.len());
+        let n = groups.iter().map(|g| g.len()).sum();
+        let mut batch = self.batch.lock().map_err(|_| corrupt("lock poisoned".into()))?;
+        batch.reset(n, len, n);
         let mut pair: Option<(u64, [u8; 32])> = None;
-        for e in stored {
+        for e in groups.iter().flat_map(|g| g.iter()) {
             let seq = e.seq;
             let salts = match pair {
                 Some((p, s)) if p == seq / 2 => s,
@@ -303,32 +358,32 @@ impl Ledger {
                 stockade_ledger::entry::encode_event(out, seq, e.received_us, &commit, e.epcis_hash.as_deref())
             })?;
         }
-        self.commit(batch)
+        self.commit(&mut batch)
     }
 
     /// Writes a batch's records with one `fdatasync`, then adds its leaves to the tree.
-    fn commit(&self, batch: Batch) -> Result<u64> {
+    fn commit(&self, batch: &mut Batch) -> Result<u64> {
         let Batch { buf, leaves, ends, events } = batch;
         let path = self.dir.join("entries");
         let writer = self.writer.lock().map_err(|_| corrupt("lock poisoned".into()))?;
         // Checked under the writer lock: event leaves stay in seq order.
         let mut last_seq = self.last_event_seq();
-        for (seq, _) in &events {
+        for (seq, _) in events.iter() {
             if *seq <= last_seq {
                 return Err(corrupt(format!("event {seq} would follow event {last_seq} in the log")));
             }
             last_seq = *seq;
         }
-        (&*writer).write_all(&buf).and_then(|()| writer.sync_data()).map_err(|e| io(&path, e))?;
+        (&*writer).write_all(buf).and_then(|()| writer.sync_data()).map_err(|e| io(&path, e))?;
         let mut st = self.state.write().map_err(|_| corrupt("lock poisoned".into()))?;
         let first = st.tree.size();
-        let base = st.offsets.last().copied().unwrap_or(0);
-        let mut events = events.into_iter().peekable();
-        for (i, (leaf, end)) in leaves.into_iter().zip(ends).enumerate() {
+        let base = st.offsets.last().unwrap_or(0);
+        let mut events = events.drain(..).peekable();
+        for (i, (leaf, end)) in leaves.drain(..).zip(ends.drain(..)).enumerate() {
             let index = st.tree.push(leaf);
             st.offsets.push(base + end);
             if let Some((seq, _)) = events.next_if(|(_, at)| *at == i) {
-                st.events.push((seq, index));
+                st.events.push(seq, index).map_err(|last| corrupt(format!("event {seq} would follow event {last}")))?;
             }
         }
         Ok(first)
@@ -360,8 +415,7 @@ impl Ledger {
 
     /// The leaf index of event `seq`.
     pub fn event_leaf(&self, seq: u64) -> Option<u64> {
-        let st = self.state.read().ok()?;
-        st.events.binary_search_by_key(&seq, |(s, _)| *s).ok().map(|i| st.events[i].1)
+        self.state.read().ok()?.events.leaf(seq)
     }
 
     /// Entries `start .. start + count`, read from disk.
@@ -375,8 +429,8 @@ impl Ledger {
                     st.tree.size()
                 ))
             })?;
-            let off = |i: u64| if i == 0 { 0 } else { st.offsets[i as usize - 1] };
-            (off(start), off(end))
+            let off = |i: u64| if i == 0 { Some(0) } else { st.offsets.get(i as usize - 1) };
+            off(start).zip(off(end)).ok_or_else(|| corrupt(format!("no offsets for entries {start}..{end}")))?
         };
         let mut buf = vec![0u8; (to - from) as usize];
         let path = self.dir.join("entries");
@@ -455,7 +509,7 @@ fn split_record(buf: &[u8]) -> Option<(usize, u32, &[u8])> {
 fn load(path: &Path, file: &File) -> Result<LogState> {
     let total = file.metadata().map_err(|e| io(path, e))?.len();
     let mut r = BufReader::with_capacity(1 << 20, File::open(path).map_err(|e| io(path, e))?);
-    let mut st = LogState { tree: Tree::new(), offsets: Vec::new(), events: Vec::new() };
+    let mut st = LogState { tree: Tree::new(), offsets: Chunked::new(), events: EventLeaves::default() };
     let mut at = 0u64;
     let mut head = [0u8; 8];
     let mut body = Vec::new();
@@ -488,11 +542,10 @@ fn load(path: &Path, file: &File) -> Result<LogState> {
         }
         let entry = Entry::decode(&body).map_err(|e| corrupt(format!("{} at byte {at}: {e}", path.display())))?;
         let index = st.tree.push(leaf_hash(&body));
-        if let Entry::Event { seq, .. } = entry {
-            if st.events.last().is_some_and(|(s, _)| *s >= seq) {
-                return Err(corrupt(format!("{} at byte {at}: event {seq} out of order", path.display())));
-            }
-            st.events.push((seq, index));
+        if let Entry::Event { seq, .. } = entry
+            && st.events.push(seq, index).is_err()
+        {
+            return Err(corrupt(format!("{} at byte {at}: event {seq} out of order", path.display())));
         }
         at += 8 + len;
         st.offsets.push(at);
@@ -507,6 +560,25 @@ mod tests {
 
     fn ev(seq: u64) -> Entry {
         Entry::Event { seq, received_us: seq as i64, commit: [seq as u8; 32], epcis: None }
+    }
+
+    #[test]
+    fn event_leaves_are_found_across_runs_and_kept_in_order() {
+        let mut e = EventLeaves::default();
+        assert_eq!((e.last_seq(), e.leaf(1)), (0, None));
+        // Events 1-3 in leaves 0-2, an audit entry in leaf 3, events 4-5 in
+        // leaves 4-5, then a duplicate skipped: event 7 in leaf 6.
+        for (seq, leaf) in [(1, 0), (2, 1), (3, 2), (4, 4), (5, 5), (7, 6)] {
+            e.push(seq, leaf).unwrap();
+        }
+        assert_eq!(e.runs.len(), 3, "{:?}", e.runs);
+        let found: Vec<_> = (0..=8).map(|s| e.leaf(s)).collect();
+        assert_eq!(found, [None, Some(0), Some(1), Some(2), Some(4), Some(5), None, Some(6), None]);
+        assert_eq!(e.last_seq(), 7);
+        assert_eq!(e.push(7, 7), Err(7), "a seq again");
+        assert_eq!(e.push(6, 7), Err(7), "an earlier seq");
+        assert_eq!(e.push(8, 6), Err(7), "a leaf again");
+        assert_eq!(e.runs.len(), 3, "refusals change nothing");
     }
 
     #[test]
