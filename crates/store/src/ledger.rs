@@ -29,6 +29,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Mutex, RwLock};
 use stockade_ledger::checkpoint::LogKey;
 use stockade_ledger::entry::{Entry, SaltKey, commitment};
@@ -156,6 +157,9 @@ pub struct Ledger {
     writer: Mutex<File>,
     /// The batch appends are prepared in, reused (appends are serialised anyway).
     batch: Mutex<Batch>,
+    /// Set when a failed write could not be cut off the file: the file no
+    /// longer matches the tree, so every later append is refused.
+    broken: std::sync::atomic::AtomicBool,
     /// Readers of `entries` (positional reads; no seek state).
     reader: File,
     checkpoint: RwLock<Option<SignedCheckpoint>>,
@@ -287,6 +291,7 @@ impl Ledger {
             state: RwLock::new(state),
             writer: Mutex::new(file),
             batch: Mutex::new(Batch::default()),
+            broken: Default::default(),
             reader,
             checkpoint: RwLock::new(checkpoint),
         })
@@ -374,7 +379,19 @@ impl Ledger {
             }
             last_seq = *seq;
         }
-        (&*writer).write_all(buf).and_then(|()| writer.sync_data()).map_err(|e| io(&path, e))?;
+        if self.broken.load(Ordering::Acquire) {
+            return Err(corrupt("an earlier write failed and could not be undone; restart to reload the log".into()));
+        }
+        if let Err(e) = (&*writer).write_all(buf).and_then(|()| writer.sync_data()) {
+            // Cut off whatever part was written: the file must hold exactly
+            // the tree's leaves, or later records would land at wrong offsets.
+            let end = self.read_state()?.offsets.last().unwrap_or(0);
+            if let Err(cut) = writer.set_len(end) {
+                self.broken.store(true, Ordering::Release);
+                tracing::error!(error = %cut, end, "could not cut a failed write off the ledger's entries");
+            }
+            return Err(io(&path, e));
+        }
         let mut st = self.state.write().map_err(|_| corrupt("lock poisoned".into()))?;
         let first = st.tree.size();
         let base = st.offsets.last().unwrap_or(0);
