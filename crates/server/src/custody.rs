@@ -28,6 +28,8 @@ pub enum CustodyError {
     Store(#[from] StoreError),
     #[error("no evidence {0}")]
     Unknown(String),
+    #[error("no incident {0} is open in Stockade (open it first: POST /api/v1/incidents)")]
+    NoIncident(String),
     #[error("{0}")]
     Integrity(String),
 }
@@ -111,6 +113,11 @@ impl Custodian {
         }
         let now = self.clock.now().timestamp_micros();
         let retain_until_us = self.policy.retain_until(&c.class, now)?;
+        // Evidence belongs to an incident Stockade holds: a mistyped id would
+        // leave the item out of that incident's package.
+        if self.store.incident(&c.incident).await?.is_none() {
+            return Err(CustodyError::NoIncident(c.incident));
+        }
         let expect = Expect { sha256: declared_sha256, size: declared_size, max_bytes: self.max_bytes };
         let (digest, size) = self.vault.put(body, &expect).await?;
         let record = EvidenceRecord {
@@ -152,6 +159,14 @@ impl Custodian {
         let e = self.store.evidence(id).await?.ok_or_else(|| CustodyError::Unknown(id.to_owned()))?;
         let chain = self.store.custody(id).await?;
         Ok((e, chain))
+    }
+
+    /// The evidence items of an incident Stockade holds, oldest first.
+    pub async fn incident_evidence(&self, incident: &str) -> Result<Vec<StoredEvidence>, CustodyError> {
+        if self.store.incident(incident).await?.is_none() {
+            return Err(StoreError::NotFound(format!("incident {incident}")).into());
+        }
+        Ok(self.store.incident_evidence(incident).await?)
     }
 
     /// Records an action on an item, if its chain allows it now.
@@ -243,9 +258,9 @@ impl Custodian {
         actor: &str,
         reason: &str,
     ) -> Result<std::fs::File, CustodyError> {
-        let items = self.store.incident_evidence(incident).await?;
+        let items = self.incident_evidence(incident).await?;
         if items.is_empty() && event_seqs.is_empty() {
-            return Err(CustodyError::Unknown(format!("for incident {incident}")));
+            return Err(CustodyError::Unknown(format!("for incident {incident}, and no events were named")));
         }
         for e in items.iter().filter(|e| e.expired_us.is_none()) {
             self.act(&e.record.id, Action::Exported, actor, reason, None).await?;

@@ -90,6 +90,15 @@ impl Server {
         (r.status(), r.bytes().await.unwrap().to_vec())
     }
 
+    /// Opens an incident at LYS (the example reference data must be loaded); returns its id.
+    async fn open_incident(&self, title: &str) -> String {
+        let case = json!({"site": "LYS", "title": title,
+            "from": "2026-11-02T20:00:00+01:00", "to": "2026-11-02T23:59:00+01:00"});
+        let (st, _, v) = self.post("/api/v1/incidents", &self.analyst, "application/json", case.to_string()).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        v["id"].as_str().unwrap().to_owned()
+    }
+
     async fn load_examples(&self) {
         let (s, _, v) = self.post("/api/v1/reference", &self.ingest, "application/yaml", REFERENCE).await;
         assert_eq!(s, StatusCode::OK, "{v}");
@@ -533,6 +542,8 @@ const CLIP: &str =
 async fn evidence_is_collected_read_with_custody_and_held() {
     use sha2::Digest;
     let s = start(UnknownEntities::Flag, 1 << 20).await;
+    s.load_examples().await;
+    assert_eq!(s.open_incident("dock 3 shortage").await, "INC-1");
     let clip: Vec<u8> = (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect();
     let sha = hex::encode(sha2::Sha256::digest(&clip));
     let (st, v) = s.upload(&s.analyst, &format!("{CLIP}&sha256={sha}"), clip.clone()).await;
@@ -618,7 +629,13 @@ async fn evidence_is_collected_read_with_custody_and_held() {
 #[tokio::test]
 async fn bad_uploads_store_nothing() {
     let s = start(UnknownEntities::Flag, 1 << 20).await;
+    s.load_examples().await;
+    s.open_incident("dock 3 shortage").await;
     let body = b"some photo bytes".to_vec();
+    // Evidence for an incident Stockade does not hold (a mistyped id).
+    let (st, v) = s.upload(&s.ingest, &CLIP.replace("INC-1", "INC-9"), body.clone()).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("no incident INC-9"), "{v}");
     let wrong = "00".repeat(32);
     let (st, v) = s.upload(&s.ingest, &format!("{CLIP}&sha256={wrong}"), body.clone()).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
@@ -670,6 +687,8 @@ async fn packages_verify_offline_and_expiry_keeps_the_log_whole() {
     use stockade_evidence::package;
     let s = start(UnknownEntities::Flag, 1 << 20).await;
     s.load_examples().await;
+    s.open_incident("dock 3 shortage").await;
+    s.open_incident("scratch notes").await;
     let (_, info) = (0, s.get("/api/v1/ledger", Some(&s.analyst)).await.2);
     let key = info["verifier_key"].as_str().unwrap().to_owned();
     let (st, clip) = s.upload(&s.analyst, CLIP, b"clip one".to_vec()).await;
@@ -698,6 +717,20 @@ async fn packages_verify_offline_and_expiry_keeps_the_log_whole() {
     let (_, _, item) = s.get(&format!("/api/v1/evidence/{note_id}"), Some(&s.analyst)).await;
     assert_eq!(item["expired"], true, "the record and its tombstone remain");
     assert_eq!(s.vault_objects(), 2, "the expired file is gone");
+
+    // Each incident lists its evidence, with the state its chain gives it.
+    let (st, _, listed) = s.get("/api/v1/incidents/INC-1/evidence", Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::OK, "{listed}");
+    let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|v| v["record"]["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [clip["record"]["id"].as_str().unwrap(), note_id]);
+    assert_eq!((listed[0]["expired"].as_bool(), listed[1]["expired"].as_bool()), (Some(false), Some(true)));
+    let (_, _, other) = s.get("/api/v1/incidents/INC-2/evidence", Some(&s.analyst)).await;
+    assert_eq!((other[0]["record"]["id"].as_str(), other[0]["held"].as_bool()), (Some(held_id.as_str()), Some(true)));
+    assert_eq!(other[0]["custody"].as_array().unwrap().len(), 2, "{other}");
+    let (st, _, v) = s.get("/api/v1/incidents/INC-9/evidence", Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("incident INC-9"), "{v}");
+    assert_eq!(s.get("/api/v1/incidents/INC-1/evidence", None).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(s.post("/api/v1/evidence/expire", &s.analyst, "application/json", "").await.0, StatusCode::FORBIDDEN);
 
     // The package of INC-1 with two events.

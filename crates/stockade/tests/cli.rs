@@ -265,9 +265,20 @@ async fn packages_from_a_server_verify_offline() {
     let o = run(&["token", "create", "--role", "admin", "--data", &d]);
     let token = String::from_utf8(o.stdout).unwrap().lines().last().unwrap().to_owned();
     let key = String::from_utf8(run(&["ledger", "key", "--data", &d]).stdout).unwrap().trim().to_owned();
+    assert!(run(&["import", examples().join("reference.yaml").to_str().unwrap(), "--data", &d]).status.success());
     let server = serve(&d);
     let url = server.1.clone();
     let client = reqwest::Client::new();
+    let case = r#"{"site":"LYS","title":"cage stock missing","from":"2026-11-02T20:00:00+01:00","to":"2026-11-02T23:59:00+01:00"}"#;
+    let r = client
+        .post(format!("{url}/api/v1/incidents"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(case)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
     let events = std::fs::read_to_string(examples().join("events.ndjson")).unwrap();
     let r = client
         .post(format!("{url}/api/v1/events"))
@@ -279,7 +290,7 @@ async fn packages_from_a_server_verify_offline() {
         .unwrap();
     assert!(r.status().is_success());
     let r = client
-        .post(format!("{url}/api/v1/evidence?incident=INC-4&class=photo&collected_from=camera:LYS-CAM-2&reason=review"))
+        .post(format!("{url}/api/v1/evidence?incident=INC-1&class=photo&collected_from=camera:LYS-CAM-2&reason=review"))
         .bearer_auth(&token)
         .header("content-type", "image/jpeg")
         .body(vec![0xffu8, 0xd8, 0xff, 0xe0, 1, 2, 3])
@@ -291,7 +302,7 @@ async fn packages_from_a_server_verify_offline() {
     let o = run(&["ingest", "--quiet", "--data", &d, examples().join("events.ndjson").to_str().unwrap()]);
     assert!(!o.status.success() && text(&o).contains("in use by another stockade process"), "{}", text(&o));
     let tar = client
-        .get(format!("{url}/api/v1/incidents/INC-4/package?events=1,5&reason=claim"))
+        .get(format!("{url}/api/v1/incidents/INC-1/package?events=1,5&reason=claim"))
         .bearer_auth(&token)
         .send()
         .await
@@ -300,7 +311,7 @@ async fn packages_from_a_server_verify_offline() {
         .await
         .unwrap();
     drop(server);
-    let pkg = dir.path().join("INC-4.tar");
+    let pkg = dir.path().join("INC-1.tar");
     std::fs::write(&pkg, &tar).unwrap();
     let p = pkg.to_str().unwrap();
     let o = run(&["verify", p, "--key", &key]);

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use stockade_evidence::{Action, CustodyRecord, CustodyState, EvidenceRecord, Refusal};
 use stockade_store::vault::UploadError;
+use stockade_store::{StoredCustody, StoredEvidence};
 use utoipa::{IntoParams, ToSchema};
 
 impl From<CustodyError> for Problem {
@@ -42,6 +43,7 @@ impl From<CustodyError> for Problem {
             CustodyError::Store(stockade_store::StoreError::Conflict(_)) => {
                 Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", format!("{msg}; retry"))
             }
+            CustodyError::NoIncident(_) => Problem::unprocessable(msg, Vec::new()),
             CustodyError::Integrity(_) => Problem::internal(msg),
             CustodyError::Upload(UploadError::Store(err)) | CustodyError::Store(err) => Problem::from(err),
         }
@@ -84,6 +86,22 @@ pub struct EvidenceView {
     pub expired: bool,
     #[schema(value_type = Vec<Object>)]
     pub custody: Vec<CustodyRecord>,
+}
+
+impl EvidenceView {
+    /// An item with its chain of custody and the state that chain gives it.
+    fn of(e: StoredEvidence, chain: Vec<StoredCustody>) -> Result<EvidenceView, Problem> {
+        let custody: Vec<CustodyRecord> = chain.into_iter().map(|c| c.record).collect();
+        let state = CustodyState::of(&custody).map_err(|r| Problem::internal(r.to_string()))?;
+        Ok(EvidenceView {
+            record: e.record,
+            leaf_index: e.leaf_index,
+            held: state.held,
+            sealed: state.sealed,
+            expired: state.expired,
+            custody,
+        })
+    }
 }
 
 fn declared_sha256(q: &CollectQuery, headers: &HeaderMap) -> Result<Option<[u8; 32]>, Problem> {
@@ -155,17 +173,7 @@ pub async fn collect(
     };
     let stream = body.into_data_stream().boxed();
     let (e, first) = c.collect(meta, &caller.actor(), stream, sha, size).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(EvidenceView {
-            leaf_index: e.leaf_index,
-            held: false,
-            sealed: false,
-            expired: false,
-            custody: vec![first.record],
-            record: e.record,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(EvidenceView::of(e, vec![first])?)))
 }
 
 /// An evidence item: its record, state and chain of custody (reading the
@@ -182,16 +190,29 @@ pub async fn item(
 ) -> Result<Json<EvidenceView>, Problem> {
     caller.require(Permission::Read)?;
     let (e, chain) = custodian(&st)?.item(&id).await?;
-    let custody: Vec<CustodyRecord> = chain.into_iter().map(|c| c.record).collect();
-    let state = CustodyState::of(&custody).map_err(|r| Problem::internal(r.to_string()))?;
-    Ok(Json(EvidenceView {
-        record: e.record,
-        leaf_index: e.leaf_index,
-        held: state.held,
-        sealed: state.sealed,
-        expired: state.expired,
-        custody,
-    }))
+    Ok(Json(EvidenceView::of(e, chain)?))
+}
+
+/// The evidence of an incident, oldest first, each with its state and chain
+/// of custody (listing is not an access to the evidence; opening it is).
+#[utoipa::path(get, path = "/api/v1/incidents/{incident}/evidence", tag = "evidence",
+    params(("incident" = String, Path, description = "Incident id")),
+    responses((status = 200, body = Vec<EvidenceView>),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn of_incident(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(incident): Path<String>,
+) -> Result<Json<Vec<EvidenceView>>, Problem> {
+    caller.require(Permission::Read)?;
+    let c = custodian(&st)?;
+    let mut out = Vec::new();
+    for e in c.incident_evidence(&incident).await? {
+        let chain = c.item(&e.record.id).await?.1;
+        out.push(EvidenceView::of(e, chain)?);
+    }
+    Ok(Json(out))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -49,6 +49,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(evidence::content))
         .routes(routes!(evidence::act))
         .routes(routes!(evidence::package))
+        .routes(routes!(evidence::of_incident))
         .routes(routes!(incidents::open, incidents::list))
         .routes(routes!(incidents::one))
 }
