@@ -2,7 +2,7 @@
 //! thread: `cargo bench -p stockade-store --bench ledger` (N events, default 1M).
 use std::time::Instant;
 use stockade_ledger::entry::{SaltKey, commitment};
-use stockade_store::{Ledger, NewEvent};
+use stockade_store::{Appended, Ledger, NewEvent};
 
 fn event(i: usize) -> NewEvent {
     NewEvent {
@@ -60,19 +60,17 @@ fn main() {
         ledger.append(chunk).unwrap();
     }
     per_event("append entries (8192 a group, fsync)", n, t);
-    // The ingest path: leaves straight from stored events.
+    // The ingest path: records prepared from stored events, then committed.
     let events: Vec<NewEvent> = (0..n).map(|i| event(i as usize)).collect();
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::open(dir.path(), "bench.example/ledger").unwrap();
+    let mut prepared = stockade_store::ledger::Prepared::default();
     let t = Instant::now();
     for (c, chunk) in events.chunks(8192).enumerate() {
-        let leaves: Vec<_> = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, e)| stockade_store::ledger::EventLeaf::of((c * 8192 + i + 1) as u64, e))
-            .collect();
-        ledger.append_events(&[&leaves]).unwrap();
+        let outcome: Vec<_> = (0..chunk.len()).map(|i| Appended::Accepted((c * 8192 + i + 1) as i64)).collect();
+        ledger.prepare_events(&mut prepared, chunk, &outcome).unwrap();
+        ledger.commit_prepared(&mut [&mut prepared]).unwrap();
     }
-    per_event("append_events: the whole ingest cost", n, t);
+    per_event("prepare + commit: the whole ingest cost", n, t);
     println!("entry size: {} bytes ({sink})", entries[0].encode().map(|b| b.len()).unwrap_or(0));
 }

@@ -6,16 +6,18 @@
 //! While one transaction commits, the next group gathers, so the cost of the
 //! fsync is shared by everything that arrived meanwhile.
 //!
-//! With a [`Ledger`], a second stage gives the group's accepted events their
-//! leaves (one write and one `fdatasync` for the whole group) and only then
-//! answers: an event is acknowledged when both it and its leaf are durable.
+//! With a [`Ledger`], the writer also prepares the records of the group's
+//! accepted events (salts, commitments, leaf hashes: CPU work done while the
+//! events are still in cache), and a second stage writes them (one write and
+//! one `fdatasync` for every group waiting) and only then answers: an event
+//! is acknowledged when both it and its leaf are durable.
 //! The stages overlap (the store writes group N+1 while the ledger syncs
 //! group N) and the ledger stage takes groups in order, so leaves follow `seq`.
 //! If the ledger fails, every later append is refused until a restart, whose
 //! [`Ledger::catch_up`] gives the stored events their leaves: the log never
 //! skips an event.
 
-use crate::ledger::EventLeaf;
+use crate::ledger::Prepared;
 use crate::{Appended, Ledger, NewEvent, Result, Store, StoreError, blocking};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -28,42 +30,34 @@ struct Job {
     reply: Reply,
 }
 
-/// A stored group waiting for its leaves: what the leaves need of its
-/// accepted events (the events themselves are freed once stored).
+/// A stored group waiting for its leaves: its accepted events' records,
+/// prepared by the writer (the events themselves are freed once stored).
 struct Stored {
-    leaves: Vec<EventLeaf>,
+    prepared: Prepared,
     /// How many events the group held (accepted or not), for the replies.
     total: usize,
     outcome: std::result::Result<Vec<Appended>, String>,
     replies: Vec<(usize, Reply)>,
 }
 
-/// Emptied leaf lists, handed back by the ledger stage for the writer to
-/// refill: a fresh list per group cost page faults (each is megabytes).
+/// Emptied record batches, handed back by the ledger stage for the writer
+/// to refill: a fresh batch per group cost page faults (each is megabytes).
 #[derive(Clone, Default)]
-struct LeafLists(Arc<Mutex<Vec<Vec<EventLeaf>>>>);
+struct Spares(Arc<Mutex<Vec<Prepared>>>);
 
-impl LeafLists {
-    /// At most this many lists wait for reuse (as many as groups in flight).
+impl Spares {
+    /// At most this many batches wait for reuse (as many as groups in flight).
     const KEEP: usize = 16;
-    /// Larger lists (a burst) are not kept.
-    const MAX_LEN: usize = 1 << 16;
 
-    fn take(&self, n: usize) -> Vec<EventLeaf> {
-        let mut v = self.0.lock().ok().and_then(|mut lists| lists.pop()).unwrap_or_default();
-        v.reserve(n);
-        v
+    fn take(&self) -> Prepared {
+        self.0.lock().ok().and_then(|mut spare| spare.pop()).unwrap_or_default()
     }
 
-    fn give_back(&self, mut v: Vec<EventLeaf>) {
-        if v.capacity() > Self::MAX_LEN {
-            return;
-        }
-        v.clear();
-        if let Ok(mut lists) = self.0.lock()
-            && lists.len() < Self::KEEP
+    fn give_back(&self, p: Prepared) {
+        if let Ok(mut spare) = self.0.lock()
+            && spare.len() < Self::KEEP
         {
-            lists.push(v);
+            spare.push(p);
         }
     }
 }
@@ -84,13 +78,13 @@ impl GroupCommit {
     pub fn start_with_ledger(store: Arc<dyn Store>, ledger: Option<Arc<Ledger>>, max_group: usize) -> GroupCommit {
         let (queue, rx) = mpsc::channel::<Job>(1024);
         let failed = Arc::new(AtomicBool::new(false));
-        let lists = LeafLists::default();
+        let spares = Spares::default();
         let next = ledger.map(|ledger| {
             let (tx, stored) = mpsc::channel::<Stored>(4);
-            tokio::spawn(ledger_stage(ledger, stored, failed.clone(), lists.clone()));
-            tx
+            tokio::spawn(ledger_stage(ledger.clone(), stored, failed.clone(), spares.clone()));
+            (ledger, tx)
         });
-        tokio::spawn(writer(store, rx, max_group.max(1), next, failed, lists));
+        tokio::spawn(writer(store, rx, max_group.max(1), next, failed, spares));
         GroupCommit { queue }
     }
 
@@ -126,9 +120,9 @@ async fn writer(
     store: Arc<dyn Store>,
     mut rx: mpsc::Receiver<Job>,
     max_group: usize,
-    ledger: Option<mpsc::Sender<Stored>>,
+    ledger: Option<(Arc<Ledger>, mpsc::Sender<Stored>)>,
     failed: Arc<AtomicBool>,
-    lists: LeafLists,
+    spares: Spares,
 ) {
     while let Some(job) = rx.recv().await {
         let mut jobs = vec![job];
@@ -172,16 +166,19 @@ async fn writer(
             ms = started.elapsed().as_millis() as u64,
             "group commit"
         );
-        match &ledger {
-            Some(next) if outcome.is_ok() => {
-                let mut leaves = lists.take(events.len());
-                if let Ok(v) = &outcome {
-                    leaves.extend(events.iter().zip(v).filter_map(|(e, a)| match a {
-                        Appended::Accepted(seq) => Some(EventLeaf::of(*seq as u64, e)),
-                        Appended::Duplicate => None,
-                    }));
+        match (&ledger, &outcome) {
+            (Some((ledger, next)), Ok(stored)) => {
+                // The leaves' records are prepared here, while the group's
+                // events are still in cache; the ledger stage writes them.
+                let mut prepared = spares.take();
+                if let Err(e) = blocking(|| ledger.prepare_events(&mut prepared, &events, stored)) {
+                    failed.store(true, Ordering::Release);
+                    tracing::error!(error = %e, "the evidence ledger failed; refusing appends until restart");
+                    let msg = format!("stored, but the evidence ledger failed: {e}");
+                    answer(&Err(msg), replies, events.len());
+                    continue;
                 }
-                let stored = Stored { leaves, total: events.len(), outcome, replies };
+                let stored = Stored { prepared, total: events.len(), outcome, replies };
                 drop(events);
                 if let Err(mpsc::error::SendError(s)) = next.send(stored).await {
                     answer(&Err("the evidence ledger stopped".into()), s.replies, s.total);
@@ -192,7 +189,7 @@ async fn writer(
     }
 }
 
-async fn ledger_stage(ledger: Arc<Ledger>, mut rx: mpsc::Receiver<Stored>, failed: Arc<AtomicBool>, lists: LeafLists) {
+async fn ledger_stage(ledger: Arc<Ledger>, mut rx: mpsc::Receiver<Stored>, failed: Arc<AtomicBool>, spares: Spares) {
     while let Some(first) = rx.recv().await {
         // Groups that stored while the last append synced share this one's write and fsync.
         let mut groups = vec![first];
@@ -208,10 +205,11 @@ async fn ledger_stage(ledger: Arc<Ledger>, mut rx: mpsc::Receiver<Stored>, faile
             }
             continue;
         }
-        let accepted: Vec<&[EventLeaf]> = groups.iter().map(|g| &g.leaves[..]).filter(|l| !l.is_empty()).collect();
-        let result = if accepted.is_empty() { Ok(0) } else { blocking(|| ledger.append_events(&accepted)) };
+        let mut prepared: Vec<&mut Prepared> =
+            groups.iter_mut().map(|g| &mut g.prepared).filter(|p| !p.is_empty()).collect();
+        let result = if prepared.is_empty() { Ok(0) } else { blocking(|| ledger.commit_prepared(&mut prepared)) };
         for g in &mut groups {
-            lists.give_back(std::mem::take(&mut g.leaves));
+            spares.give_back(std::mem::take(&mut g.prepared));
         }
         match result {
             Ok(_) => {

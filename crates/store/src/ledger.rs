@@ -24,7 +24,7 @@
 //! - A checkpoint is signed only over leaves that are durable, and its size
 //!   never goes down.
 
-use crate::{EventQuery, NewEvent, Result, Store, StoreError, StoredEvent};
+use crate::{Appended, EventQuery, NewEvent, Result, Store, StoreError, StoredEvent};
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -188,21 +188,25 @@ pub fn event_entry(salt: &SaltKey, seq: u64, received_us: i64, hash: &[u8; 32], 
     Entry::Event { seq, received_us, commit: commitment(&salt.event_salt(seq), hash), epcis }
 }
 
-/// What an event's leaf needs of it. The group commit keeps this, not the
-/// event, until the leaf is durable: payloads are freed as soon as the
-/// journal holds them.
-#[derive(Debug, Clone)]
-pub struct EventLeaf {
-    pub seq: u64,
-    pub received_us: i64,
-    /// SHA-256 of the event's canonical bytes.
-    pub hash: [u8; 32],
-    pub epcis_hash: Option<String>,
+/// A group's event records, prepared for the log by the group commit's
+/// writer right after it stored them, while the events are still in cache:
+/// salted, committed, encoded, checksummed and leaf-hashed. The ledger stage
+/// then only writes, syncs and adds the leaves to the tree
+/// ([`Ledger::commit_prepared`]). Reusable: [`Ledger::prepare_events`]
+/// empties it first.
+#[derive(Default)]
+pub struct Prepared {
+    batch: Batch,
 }
 
-impl EventLeaf {
-    pub fn of(seq: u64, e: &NewEvent) -> EventLeaf {
-        EventLeaf { seq, received_us: e.received_us, hash: e.hash, epcis_hash: e.epcis_hash.clone() }
+impl Prepared {
+    /// Records prepared.
+    pub fn len(&self) -> usize {
+        self.batch.leaves.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.batch.leaves.is_empty()
     }
 }
 
@@ -335,21 +339,25 @@ impl Ledger {
             let seq = if let Entry::Event { seq, .. } = e { Some(*seq) } else { None };
             batch.add(seq, |out| e.encode_into(out))?;
         }
-        self.commit(&mut batch)
+        self.commit(&mut [&mut batch])
     }
 
-    /// Appends the leaves of newly stored events (`seq`s from the store),
-    /// encoding them straight from the events: the ingest path. The leaves
-    /// come as the slices of the groups that stored them, in order.
-    pub fn append_events(&self, groups: &[&[EventLeaf]]) -> Result<u64> {
+    /// Prepares the records of a stored group's accepted events (`outcome`
+    /// is the store's answer for `events`) into `into`, emptying it first:
+    /// the ingest path. Nothing is written; [`Ledger::commit_prepared`] does that.
+    pub fn prepare_events(&self, into: &mut Prepared, events: &[NewEvent], outcome: &[Appended]) -> Result<()> {
+        let accepted = || {
+            events.iter().zip(outcome).filter_map(|(e, a)| match a {
+                Appended::Accepted(seq) => Some((*seq as u64, e)),
+                Appended::Duplicate => None,
+            })
+        };
         // Sized up front: growing these per group cost page faults and copies.
-        let len = stockade_ledger::entry::EVENT_ENTRY_LEN;
-        let n = groups.iter().map(|g| g.len()).sum();
-        let mut batch = self.batch.lock().map_err(|_| corrupt("lock poisoned".into()))?;
-        batch.reset(n, len, n);
+        let n = accepted().count();
+        let batch = &mut into.batch;
+        batch.reset(n, stockade_ledger::entry::EVENT_ENTRY_LEN, n);
         let mut pair: Option<(u64, [u8; 32])> = None;
-        for e in groups.iter().flat_map(|g| g.iter()) {
-            let seq = e.seq;
+        for (seq, e) in accepted() {
             let salts = match pair {
                 Some((p, s)) if p == seq / 2 => s,
                 _ => {
@@ -363,17 +371,24 @@ impl Ledger {
                 stockade_ledger::entry::encode_event(out, seq, e.received_us, &commit, e.epcis_hash.as_deref())
             })?;
         }
-        self.commit(&mut batch)
+        Ok(())
     }
 
-    /// Writes a batch's records with one `fdatasync`, then adds its leaves to the tree.
-    fn commit(&self, batch: &mut Batch) -> Result<u64> {
-        let Batch { buf, leaves, ends, events } = batch;
+    /// Appends prepared groups, in order, with one `fdatasync`; returns the
+    /// index of the first leaf. Each group is emptied (its room is kept).
+    pub fn commit_prepared(&self, prepared: &mut [&mut Prepared]) -> Result<u64> {
+        let mut batches: Vec<&mut Batch> = prepared.iter_mut().map(|p| &mut p.batch).collect();
+        self.commit(&mut batches)
+    }
+
+    /// Writes batches' records with one `fdatasync`, then adds their leaves
+    /// to the tree. A failed write is cut off the file.
+    fn commit(&self, batches: &mut [&mut Batch]) -> Result<u64> {
         let path = self.dir.join("entries");
         let writer = self.writer.lock().map_err(|_| corrupt("lock poisoned".into()))?;
         // Checked under the writer lock: event leaves stay in seq order.
         let mut last_seq = self.last_event_seq();
-        for (seq, _) in events.iter() {
+        for (seq, _) in batches.iter().flat_map(|b| b.events.iter()) {
             if *seq <= last_seq {
                 return Err(corrupt(format!("event {seq} would follow event {last_seq} in the log")));
             }
@@ -382,7 +397,8 @@ impl Ledger {
         if self.broken.load(Ordering::Acquire) {
             return Err(corrupt("an earlier write failed and could not be undone; restart to reload the log".into()));
         }
-        if let Err(e) = (&*writer).write_all(buf).and_then(|()| writer.sync_data()) {
+        let written = batches.iter().try_for_each(|b| (&*writer).write_all(&b.buf)).and_then(|()| writer.sync_data());
+        if let Err(e) = written {
             // Cut off whatever part was written: the file must hold exactly
             // the tree's leaves, or later records would land at wrong offsets.
             let end = self.read_state()?.offsets.last().unwrap_or(0);
@@ -394,14 +410,21 @@ impl Ledger {
         }
         let mut st = self.state.write().map_err(|_| corrupt("lock poisoned".into()))?;
         let first = st.tree.size();
-        let base = st.offsets.last().unwrap_or(0);
-        let mut events = events.drain(..).peekable();
-        for (i, (leaf, end)) in leaves.drain(..).zip(ends.drain(..)).enumerate() {
-            let index = st.tree.push(leaf);
-            st.offsets.push(base + end);
-            if let Some((seq, _)) = events.next_if(|(_, at)| *at == i) {
-                st.events.push(seq, index).map_err(|last| corrupt(format!("event {seq} would follow event {last}")))?;
+        let mut base = st.offsets.last().unwrap_or(0);
+        for b in batches.iter_mut() {
+            let Batch { buf, leaves, ends, events } = &mut **b;
+            let mut events = events.drain(..).peekable();
+            for (i, (leaf, end)) in leaves.drain(..).zip(ends.drain(..)).enumerate() {
+                let index = st.tree.push(leaf);
+                st.offsets.push(base + end);
+                if let Some((seq, _)) = events.next_if(|(_, at)| *at == i) {
+                    st.events
+                        .push(seq, index)
+                        .map_err(|last| corrupt(format!("event {seq} would follow event {last}")))?;
+                }
             }
+            base += buf.len() as u64;
+            buf.clear();
         }
         Ok(first)
     }
