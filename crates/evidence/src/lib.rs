@@ -152,7 +152,7 @@ impl CustodyRecord {
 }
 
 /// An administrative act, recorded in the audit trail and the ledger.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
     /// Position in the trail, from 1.
     pub n: u64,

@@ -19,7 +19,7 @@
 //! the one canonical archive of those parts: so flipping any byte anywhere
 //! fails.
 
-use crate::{CustodyRecord, CustodyState, EvidenceRecord};
+use crate::{AuditRecord, CustodyRecord, CustodyState, EvidenceRecord};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -28,7 +28,7 @@ use std::io::{Read, Write};
 use stockade_ledger::entry::{Entry, commitment};
 use stockade_ledger::{Hash, hash_from, leaf_hash, verify_inclusion};
 
-pub const FORMAT: &str = "stockade-evidence-package/1";
+pub const FORMAT: &str = "stockade-evidence-package/2";
 /// Largest part read into memory (everything but evidence files).
 const MAX_SMALL_PART: u64 = 256 << 20;
 
@@ -69,6 +69,19 @@ pub struct CustodyItem {
     pub proof: Proof,
 }
 
+/// The incident's opening: its record in the audit trail (the whole
+/// incident as opened: site, title, window, who opened it, the events it
+/// cites), with its leaf's proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpeningItem {
+    pub record: AuditRecord,
+    #[serde(flatten)]
+    pub proof: Proof,
+}
+
+/// The audit action that opens an incident.
+pub const INCIDENT_OPENED: &str = "incident_opened";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventItem {
     pub seq: u64,
@@ -90,6 +103,7 @@ pub struct Manifest {
     pub created_us: i64,
     pub created_by: String,
     pub log: LogRef,
+    pub opened: OpeningItem,
     pub evidence: Vec<EvidenceItem>,
     pub custody: Vec<CustodyItem>,
     pub events: Vec<EventItem>,
@@ -116,6 +130,20 @@ pub fn render(m: &Manifest) -> String {
     line(format!("Stockade evidence package — incident {}", m.incident));
     line(format!("Created {} by {}", time(m.created_us), m.created_by));
     line(format!("Log {} at {} leaves, root {}", m.log.origin, m.log.tree_size, m.log.root));
+    line(String::new());
+    let o = &m.opened.record;
+    let field = |name: &str| o.detail.get(name).and_then(|v| v.as_str()).unwrap_or("-").to_owned();
+    line(format!("Opened {} by {} (audit record #{}):", time(o.at_us), o.actor, o.n));
+    line(format!("  {}", field("title")));
+    line(format!("  site {}, severity {}, {} to {}", field("site"), field("severity"), field("from"), field("to")));
+    if let Some(scenario) = o.detail.get("scenario").and_then(|v| v.as_str()) {
+        line(format!("  scenario {scenario}"));
+    }
+    if let Some(summary) = o.detail.get("summary").and_then(|v| v.as_str()) {
+        line(format!("  {summary}"));
+    }
+    let cited = o.detail.get("events").and_then(|v| v.as_array()).map(|a| a.len()).unwrap_or(0);
+    line(format!("  cites {cited} events"));
     line(String::new());
     line(format!("Evidence ({}):", m.evidence.len()));
     for e in &m.evidence {
@@ -393,6 +421,17 @@ pub fn verify<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, verifier_ke
     let size = report.tree_size;
     let mut expected = vec!["MANIFEST.txt".to_owned(), "manifest.json".to_owned(), "manifest.sig".to_owned()];
 
+    // The incident itself: its opening is an audit record with a leaf.
+    let o = &m.opened;
+    let label = format!("incident {} (audit record #{})", m.incident, o.record.n);
+    if o.record.action != INCIDENT_OPENED || o.record.detail.get("id").and_then(|v| v.as_str()) != Some(&m.incident) {
+        report.fail(&label, format!("is not the opening of incident {}", m.incident));
+    }
+    match salt(&o.proof) {
+        Some(s) => check_leaf(&mut report, &label, &o.record.entry(&s), &o.proof, size, root),
+        None => report.fail(&label, "its salt in manifest.json is malformed"),
+    }
+
     for e in &m.events {
         let part = e.file.clone();
         expected.push(part.clone());
@@ -521,6 +560,12 @@ mod tests {
 
     /// A package of one event, one evidence file and its custody chain.
     fn package(expired: bool) -> (Vec<u8>, String) {
+        package_opening(expired, "INC-7", |_| {})
+    }
+
+    /// The same, its opening record naming incident `opened`, and `edit`ed
+    /// in the manifest after its leaf was logged (a lying operator's package).
+    fn package_opening(expired: bool, opened: &str, edit: impl Fn(&mut AuditRecord)) -> (Vec<u8>, String) {
         let (key, _) = LogKey::generate("stockade.test/pkg").unwrap();
         let salts = SaltKey::generate().unwrap();
         let file = b"frame data of a camera clip".to_vec();
@@ -563,6 +608,18 @@ mod tests {
             record.entry(&record.salt(&salts)).unwrap().encode().unwrap(),
         ];
         entries.extend(chain.iter().map(|c| c.entry(&c.salt(&salts)).encode().unwrap()));
+        let opening = AuditRecord {
+            n: 4,
+            action: INCIDENT_OPENED.into(),
+            actor: "carol (tok_2)".into(),
+            at_us: 500,
+            detail: serde_json::json!({"id": opened, "n": 7, "site": "LYS", "title": "clip of dock door 3",
+                "severity": "high", "from": "2026-11-02T22:00:00+01:00", "to": "2026-11-02T23:00:00+01:00",
+                "events": [{"source": "acs", "id": "e1"}]}),
+        };
+        entries.push(opening.entry(&opening.salt(&salts)).encode().unwrap());
+        let mut listed = opening.clone();
+        edit(&mut listed);
         let mut t = Tree::new();
         for e in &entries {
             t.push(leaf_hash(e));
@@ -585,6 +642,7 @@ mod tests {
                 root: b64(&root),
                 checkpoint: String::from_utf8(key.sign("stockade.test/pkg", size, root).unwrap()).unwrap(),
             },
+            opened: OpeningItem { proof: proof(3 + chain.len() as u64, &opening.salt(&salts)), record: listed },
             evidence: vec![EvidenceItem {
                 file: (!expired).then(|| "evidence/ev_1".into()),
                 proof: proof(2, &record.salt(&salts)),
@@ -652,6 +710,28 @@ mod tests {
         assert_eq!(r.failures[0].0, "manifest.sig", "{:?}", r.failures);
         assert!(!check(&pkg[..pkg.len() / 2], &key).ok(), "truncated");
         assert_eq!(check(b"not a tar file at all", &key).failures[0].0, "archive");
+    }
+
+    #[test]
+    fn the_incident_is_proven_and_must_be_the_one_packaged() {
+        let (pkg, key) = package(false);
+        let r = check(&pkg, &key);
+        assert!(r.checked.iter().any(|c| c.starts_with("incident INC-7 (audit record #4)")), "{:?}", r.checked);
+        let text = String::from_utf8_lossy(&pkg);
+        assert!(
+            text.contains("Opened 1970-01-01T00:00:00Z by carol (tok_2) (audit record #4):\n  clip of dock door 3\n")
+        );
+        assert!(text.contains("  site LYS, severity high, 2026-11-02T22:00:00+01:00 to 2026-11-02T23:00:00+01:00\n"));
+        assert!(text.contains("  cites 1 events\n"));
+        // A signed package whose opening record says other than its leaf.
+        let (pkg, key) = package_opening(false, "INC-7", |r| r.detail["title"] = "nothing happened".into());
+        let r = check(&pkg, &key);
+        assert_eq!(r.failures[0].0, "incident INC-7 (audit record #4)", "{:?}", r.failures);
+        // A package (validly signed) whose opening is another incident's.
+        let (pkg, key) = package_opening(false, "INC-8", |_| {});
+        let r = check(&pkg, &key);
+        assert_eq!(r.failures[0].0, "incident INC-7 (audit record #4)", "{:?}", r.failures);
+        assert!(r.failures[0].1.contains("not the opening of incident INC-7"), "{:?}", r.failures);
     }
 
     #[test]

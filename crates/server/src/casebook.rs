@@ -63,7 +63,8 @@ impl Casebook {
         let n = store.last_incident().await? + 1;
         let record = incident.open(n, clock.now().fixed_offset(), actor)?;
         if let Some(ledger) = ledger {
-            crate::audit::record(store, ledger, clock, "incident_opened", actor, &record).await?;
+            crate::audit::record(store, ledger, clock, stockade_evidence::package::INCIDENT_OPENED, actor, &record)
+                .await?;
         }
         store.add_incident(&record).await?;
         Ok(record)

@@ -11,11 +11,13 @@
 
 use futures::Stream;
 use std::sync::Arc;
-use stockade_evidence::package::{self, EventItem, EvidenceItem, LogRef, Manifest, ManifestParts, Part, Proof};
+use stockade_evidence::package::{
+    self, EventItem, EvidenceItem, LogRef, Manifest, ManifestParts, OpeningItem, Part, Proof,
+};
 use stockade_evidence::{Action, CustodyRecord, CustodyState, EvidenceRecord, Refusal, RetentionPolicy, may_expire};
 use stockade_model::clock::Clock;
 use stockade_store::vault::{Expect, UploadError, Vault};
-use stockade_store::{EventQuery, Ledger, Store, StoreError, StoredCustody, StoredEvidence};
+use stockade_store::{EventQuery, Ledger, Store, StoreError, StoredAudit, StoredCustody, StoredEvidence};
 
 /// Why a custody operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -169,6 +171,28 @@ impl Custodian {
         Ok(self.store.incident_evidence(incident).await?)
     }
 
+    /// The audit record that opened an incident (the trail is short: people's
+    /// acts, not events).
+    async fn opening(&self, incident: &str) -> Result<StoredAudit, CustodyError> {
+        let mut after = 0;
+        loop {
+            let page = self.store.audit(after, 1000).await?;
+            let Some(last) = page.last() else {
+                return Err(Refusal::Conflict(format!(
+                    "incident {incident} has no opening record in the audit trail (it was opened without the evidence ledger), so no package can prove it"
+                ))
+                .into());
+            };
+            after = last.record.n;
+            if let Some(found) = page.into_iter().find(|a| {
+                a.record.action == package::INCIDENT_OPENED
+                    && a.record.detail.get("id").and_then(|v| v.as_str()) == Some(incident)
+            }) {
+                return Ok(found);
+            }
+        }
+    }
+
     /// Records an action on an item, if its chain allows it now.
     pub async fn act(
         &self,
@@ -277,6 +301,7 @@ impl Custodian {
             })
         };
         let salts = self.ledger.salt_key();
+        let opening = self.opening(incident).await?;
         let mut evidence = Vec::new();
         let mut custody = Vec::new();
         for e in &items {
@@ -331,6 +356,10 @@ impl Custodian {
                 tree_size: size,
                 root: base64_of(&cp.root.0),
                 checkpoint: String::from_utf8_lossy(&cp.note).into_owned(),
+            },
+            opened: OpeningItem {
+                proof: proof(opening.leaf_index, &opening.record.salt(salts))?,
+                record: opening.record,
             },
             evidence,
             custody,

@@ -317,6 +317,7 @@ async fn packages_from_a_server_verify_offline() {
     let o = run(&["verify", p, "--key", &key]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).ends_with("VERIFIED\n"), "{}", text(&o));
+    assert!(text(&o).contains("incident INC-1 (audit record #"), "the incident itself is proven: {}", text(&o));
     // One flipped byte in the event's bytes: named, and the exit code says so.
     let mut bad = tar.to_vec();
     let at = tar.windows(9).position(|w| w == b"\"source\":").unwrap();
