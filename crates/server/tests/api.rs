@@ -751,7 +751,10 @@ async fn packages_verify_offline_and_expiry_keeps_the_log_whole() {
     assert!(text.contains("expired: file deleted, record kept"), "the tombstone is in the package");
     assert!(text.contains("exported") && text.contains("insurer claim"), "the export is in its own chain");
     assert!(text.contains("clip one"));
-    assert!(text.contains("  dock 3 shortage\n  site LYS, severity medium"), "the incident as opened is in the package");
+    assert!(
+        text.contains("  dock 3 shortage\n  site LYS, severity medium"),
+        "the incident as opened is in the package"
+    );
     assert!(report.checked.iter().any(|c| c.starts_with("incident INC-1 (audit record #")), "{:?}", report.checked);
     // Ledger integrity after expiry: the log still proves and checks.
     let (st, _, _) = s.post("/api/v1/ledger/checkpoint", &s.admin, "application/json", "").await;
