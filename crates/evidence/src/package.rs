@@ -139,7 +139,7 @@ pub fn render(m: &Manifest) -> String {
     if let Some(scenario) = o.detail.get("scenario").and_then(|v| v.as_str()) {
         line(format!("  scenario {scenario}"));
     }
-    if let Some(summary) = o.detail.get("summary").and_then(|v| v.as_str()) {
+    if let Some(summary) = o.detail.get("summary").and_then(|v| v.as_str()).filter(|s| !s.is_empty()) {
         line(format!("  {summary}"));
     }
     let cited = o.detail.get("events").and_then(|v| v.as_array()).map(|a| a.len()).unwrap_or(0);
