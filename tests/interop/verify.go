@@ -35,6 +35,87 @@ type input struct {
 	Note        string        `json:"note"`
 	Inclusion   []inclusion   `json:"inclusion"`
 	Consistency []consistency `json:"consistency"`
+	// C2SP tlog-tiles as served under /tlog/tile/: path after "tile/" ->
+	// base64 content (hash tiles and entry bundles). Optional.
+	Tiles map[string]string `json:"tiles"`
+}
+
+// c2sp maps a Go sumdb tile path ("tile/8/L/N[.p/W]", data tiles
+// "tile/8/data/N[.p/W]") to the C2SP tlog-tiles one after "tile/"
+// ("L/N[.p/W]", "entries/N[.p/W]"): the same tiles, height fixed at 8.
+func c2sp(t tlog.Tile) string {
+	p := strings.TrimPrefix(t.Path(), "tile/8/")
+	if strings.HasPrefix(p, "data/") {
+		return "entries/" + strings.TrimPrefix(p, "data/")
+	}
+	return p
+}
+
+// tiles serves hash tiles from the input, for tlog.TileHashReader, which
+// checks every tile it reads against the signed tree.
+type tiles map[string]string
+
+func (t tiles) Height() int { return 8 }
+
+func (t tiles) ReadTiles(ts []tlog.Tile) ([][]byte, error) {
+	out := make([][]byte, len(ts))
+	for i, tile := range ts {
+		b64, ok := t[c2sp(tile)]
+		if !ok {
+			return nil, fmt.Errorf("no tile %s", c2sp(tile))
+		}
+		data, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = data
+	}
+	return out, nil
+}
+
+func (t tiles) SaveTiles([]tlog.Tile, [][]byte) {}
+
+// checkTiles mirrors the log from its tiles the way a tlog-tiles client
+// does: every hash tile authenticated against the signed root, every entry
+// of every bundle hashed to the leaf the tiles hold for it.
+func checkTiles(t tiles, size int64, root tlog.Hash) error {
+	reader := tlog.TileHashReader(tlog.Tree{N: size, Hash: root}, t)
+	if h, err := tlog.TreeHash(size, reader); err != nil || h != root {
+		return fmt.Errorf("tree hash from tiles: %v", err)
+	}
+	for start := int64(0); start < size; start += 256 {
+		w := size - start
+		if w > 256 {
+			w = 256
+		}
+		bundle := tlog.Tile{H: 8, L: -1, N: start / 256, W: int(w)}
+		data, err := t.ReadTiles([]tlog.Tile{bundle})
+		if err != nil {
+			return err
+		}
+		b := data[0]
+		for i := start; i < start+w; i++ {
+			if len(b) < 2 {
+				return fmt.Errorf("bundle %s ends before entry %d", c2sp(bundle), i)
+			}
+			n := int(b[0])<<8 | int(b[1])
+			if len(b) < 2+n {
+				return fmt.Errorf("bundle %s: entry %d is cut short", c2sp(bundle), i)
+			}
+			leaf, err := reader.ReadHashes([]int64{tlog.StoredHashIndex(0, i)})
+			if err != nil {
+				return err
+			}
+			if tlog.RecordHash(b[2:2+n]) != leaf[0] {
+				return fmt.Errorf("entry %d in %s does not hash to its leaf", i, c2sp(bundle))
+			}
+			b = b[2+n:]
+		}
+		if len(b) != 0 {
+			return fmt.Errorf("bundle %s has bytes after its %d entries", c2sp(bundle), w)
+		}
+	}
+	return nil
 }
 
 func hash(s string) tlog.Hash {
@@ -99,6 +180,14 @@ func main() {
 			failed = true
 		}
 		fmt.Printf("consistency %d (%d -> %d): verified=%v expected=%v\n", i, c.Old, size, err == nil, c.Expect)
+	}
+	if in.Tiles != nil {
+		if err := checkTiles(tiles(in.Tiles), size, root); err != nil {
+			fmt.Println("tiles:", err)
+			failed = true
+		} else {
+			fmt.Printf("tiles ok: %d tiles, every hash tile and entry checked against the checkpoint\n", len(in.Tiles))
+		}
 	}
 	if failed {
 		os.Exit(1)

@@ -1,6 +1,7 @@
 //! The evidence ledger beside the store: every acknowledged event has its
 //! leaf, and a crash between the journal's sync and the ledger's loses none.
 
+use base64::Engine;
 use std::sync::Arc;
 use stockade_ledger::entry::Entry;
 use stockade_store::{Appended, EmbeddedStore, GroupCommit, Ledger, NewEvent, Store};
@@ -86,12 +87,12 @@ async fn acknowledged_events_have_leaves_and_a_crash_loses_none() {
 }
 
 fn b64(bytes: &[u8]) -> String {
-    use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// Checkpoints and proofs verify with an independent implementation of the
-/// same specs: Go's golang.org/x/mod/sumdb/note and sumdb/tlog
+/// Checkpoints, proofs and tiles verify with an independent implementation
+/// of the same specs: Go's golang.org/x/mod/sumdb/note and sumdb/tlog (its
+/// tile reader mirrors the log from C2SP tlog-tiles)
 /// (`tests/interop/verify.go`; `cargo xtask ci` installs Go and x/mod).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkpoints_and_proofs_verify_with_go_sumdb() {
@@ -122,11 +123,35 @@ async fn checkpoints_and_proofs_verify_with_go_sumdb() {
         {"old": old.size, "old_root": b64(&old.root.0), "proof": proof, "expect": true},
         {"old": old.size, "old_root": b64(&cp.root.0), "proof": proof, "expect": false},
     ]);
+    // Every tile of the log at this size, as `/tlog/tile/` serves them (the
+    // same calls), for Go's tile reader to mirror and authenticate.
+    use stockade_ledger::tiles::{TILE_WIDTH, TilePath, encode_bundle};
+    let mut tiles = serde_json::Map::new();
+    let spans = |n: u64| {
+        let w = u64::from(TILE_WIDTH);
+        (0..n.div_ceil(w)).map(move |i| (i, (n - i * w).min(w) as u32))
+    };
+    for level in 0u8.. {
+        let hashes = size >> (8 * u32::from(level));
+        if hashes == 0 {
+            break;
+        }
+        for (index, width) in spans(hashes) {
+            let tile = ledger.with_tree(|t| t.hash_tile(level, index, width)).unwrap();
+            tiles.insert(TilePath::Hashes { level, index, width }.path(), b64(&tile).into());
+        }
+    }
+    for (index, width) in spans(size) {
+        let entries = ledger.entries(index * u64::from(TILE_WIDTH), u64::from(width)).unwrap();
+        let bundle = encode_bundle(entries.iter().map(Vec::as_slice));
+        tiles.insert(TilePath::Entries { index, width }.path(), b64(&bundle).into());
+    }
     let input = serde_json::json!({
         "vkey": ledger.verifier_key(),
         "note": String::from_utf8(cp.note.clone()).unwrap(),
         "inclusion": inclusion,
         "consistency": consistency,
+        "tiles": tiles,
     });
     let out = go_verify(&input);
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -134,6 +159,21 @@ async fn checkpoints_and_proofs_verify_with_go_sumdb() {
     assert!(stdout.starts_with("checkpoint ok: origin stockade.test/interop, size 1000"), "{stdout}");
     assert_eq!(stdout.matches("verified=true expected=true").count(), 9, "{stdout}");
     assert_eq!(stdout.matches("verified=false expected=false").count(), 9, "{stdout}");
+    // 1000 leaves: level-0 tiles 000-002 and 003.p/232, level 1 000.p/3, four bundles.
+    assert!(stdout.contains("tiles ok: 9 tiles"), "{stdout}");
+
+    // A tile or bundle altered in transit is caught by Go's reader.
+    for path in ["0/001", "1/000.p/3", "entries/003.p/232"] {
+        let mut bad = input.clone();
+        let tile = bad["tiles"][path].as_str().unwrap().to_owned();
+        let mut bytes = base64::engine::general_purpose::STANDARD.decode(tile).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        bad["tiles"][path] = b64(&bytes).into();
+        let out = go_verify(&bad);
+        assert!(!out.status.success(), "tile {path} altered");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("tiles: "), "{}", String::from_utf8_lossy(&out.stdout));
+    }
 
     // A checkpoint signed by another key does not open with this log's key.
     let mut forged = input.clone();
