@@ -148,6 +148,25 @@ pub enum LedgerCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Check a running Stockade's log from outside, as an insurer or auditor
+    /// would, through the public C2SP tlog-tiles API only: the checkpoint's
+    /// signature (with a key you hold, not one the server offers), every
+    /// entry rebuilt into the signed root, and, with --state, that the log
+    /// seen last time is unchanged at its start (no rewrite, fork or shrink).
+    Monitor {
+        /// The server's base URL, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        server: String,
+        /// The log's verifier key, obtained out of band (`stockade ledger key` on the server's machine).
+        #[arg(long)]
+        key: String,
+        /// File that remembers the last verified checkpoint between runs (created if missing).
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// API token, unless the server serves /tlog/ publicly (--public-tlog).
+        #[arg(long, env = "STOCKADE_TOKEN")]
+        token: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -44,7 +44,16 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
     }
     let truth = dir.join("truth.json");
     std::fs::write(&truth, serde_json::to_vec_pretty(&sim.truth)?)?;
-    let (_, token) = stockade_server::auth::create_token(&*store, &*clock, Role::Admin, "demo").await?;
+    let (record, token) = stockade_server::auth::create_token(&*store, &*clock, Role::Admin, "demo").await?;
+    // Audited as the same acts through the CLI are.
+    let ledger = &opened.ledger;
+    let import =
+        serde_json::json!({ "records": records, "files": ["examples/reference.yaml", "simulated"], "via": "demo" });
+    stockade_server::audit::record(&*store, ledger, &*clock, "reference_imported", &crate::cli_actor(), import).await?;
+    let created = serde_json::json!({ "token": record.id, "role": "admin", "name": "demo" });
+    stockade_server::audit::record(&*store, ledger, &*clock, "token_created", &crate::cli_actor(), created).await?;
+    // Signed now, so that the loaded log can be checked (`ledger verify`) even without serving it.
+    ledger.sign_checkpoint()?;
     println!(
         "Stockade demo: {records} reference records, {accepted} events accepted ({} scenario instances simulated over \
          3 sites and 14 days; ground truth in {}), data in {}",
@@ -81,6 +90,10 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
          'http://{addr}/api/v1/incidents/INC-1/package?events=1,2&reason=insurer'"
     );
     println!("  stockade verify INC-1.tar --key '{}'", opened.ledger.verifier_key());
+    println!(
+        "  stockade ledger monitor --server http://{addr} --key '{}' --state seen.json --token {token}",
+        opened.ledger.verifier_key()
+    );
     println!("  curl http://{addr}/api/openapi.json");
     let vault = crate::cli::VaultArgs { retention: Vec::new(), max_evidence_bytes: 64 << 30 };
     let custodian = opened.custodian(&dir, &vault, clock.clone())?;

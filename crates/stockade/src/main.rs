@@ -8,6 +8,7 @@ mod demo;
 mod eval;
 mod files;
 mod ledger;
+mod monitor;
 mod stream;
 
 use anyhow::{Context, Result, bail};
@@ -253,6 +254,9 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             println!("{}", open(&data.data).await?.ledger.verifier_key());
         }
         Command::Ledger { command: LedgerCommand::Verify { data } } => return ledger::verify(&data.data).await,
+        Command::Ledger { command: LedgerCommand::Monitor { server, key, state, token } } => {
+            return monitor::run(&server, &key, state.as_deref(), token.as_deref()).await;
+        }
         Command::Verify { package, key } => return ledger::verify_package(&package, &key),
         Command::Eval(a) => eval::run(&a).await?,
         Command::Simulate(a) => {

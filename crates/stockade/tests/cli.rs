@@ -171,12 +171,18 @@ fn ingest_into_a_running_server() {
 
 #[test]
 fn demo_loads_sample_data() {
-    let o = run(&["demo", "--no-serve"]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("demo");
+    let o = run(&["demo", "--no-serve", "--data", d.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     let out = text(&o);
     // The sample day (40 records, 14 events) and the simulated network (seed 1).
     assert!(out.contains("694 reference records, 201358 events accepted (15 scenario instances"), "{out}");
     assert!(out.contains("admin token: stk_"), "{out}");
+    // Its log is signed and whole; the import and the token are audited as through the CLI.
+    let o = run(&["ledger", "verify", "--data", d.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("audit: 2 records match their leaves"), "{}", text(&o));
 }
 
 /// Rewrites ledger entry `index` in `DIR/ledger/entries` with a valid checksum.
@@ -301,6 +307,17 @@ async fn packages_from_a_server_verify_offline() {
     // While the server holds the data directory, no other process writes to it.
     let o = run(&["ingest", "--quiet", "--data", &d, examples().join("events.ndjson").to_str().unwrap()]);
     assert!(!o.status.success() && text(&o).contains("in use by another stockade process"), "{}", text(&o));
+    // An auditor's monitor: through /tlog/ only, with the key it holds.
+    let state = dir.path().join("monitor.json");
+    let st = state.to_str().unwrap();
+    let monitor =
+        |key: &str| run(&["ledger", "monitor", "--server", &url, "--key", key, "--state", st, "--token", &token]);
+    let r = client.post(format!("{url}/api/v1/ledger/checkpoint")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 200, "a checkpoint signed now covers the events and the evidence");
+    let o = monitor(&key);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("signature verified") && text(&o).contains("1 evidence items"), "{}", text(&o));
+    let seen: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
     let tar = client
         .get(format!("{url}/api/v1/incidents/INC-1/package?events=1,5&reason=claim"))
         .bearer_auth(&token)
@@ -310,6 +327,23 @@ async fn packages_from_a_server_verify_offline() {
         .bytes()
         .await
         .unwrap();
+    // The package's export grew the log (and signed it); the monitor finds it consistent.
+    let o = monitor(&key);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("entries seen before are unchanged"), "{}", text(&o));
+    // Had the log been rewritten (the root it had differs), or the key not
+    // been the log's, the monitor says so and fails.
+    let mut forged = seen.clone();
+    forged["root"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into();
+    std::fs::write(&state, forged.to_string()).unwrap();
+    let o = monitor(&key);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("FAIL  consistency: the log was rewritten"), "{}", text(&o));
+    let (other, _) = stockade_ledger::checkpoint::LogKey::generate("lys.example/stockade").unwrap();
+    let o = monitor(other.verifier_key());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("FAIL  checkpoint"), "{}", text(&o));
+    assert!(!monitor("not a key").status.success());
     drop(server);
     let pkg = dir.path().join("INC-1.tar");
     std::fs::write(&pkg, &tar).unwrap();
