@@ -46,8 +46,11 @@ struct Stored {
 struct Spares(Arc<Mutex<Vec<Prepared>>>);
 
 impl Spares {
-    /// At most this many batches wait for reuse (as many as groups in flight).
-    const KEEP: usize = 16;
+    /// At most this many batches wait for reuse: about as many as groups can
+    /// be in flight (the ledger stage's queue of 4, plus the groups it is
+    /// writing). Each keeps room for at most 65,536 records (`Batch::reset`),
+    /// about 7 MB, so the spares hold at most about 60 MB after a burst.
+    const KEEP: usize = 8;
 
     fn take(&self) -> Prepared {
         self.0.lock().ok().and_then(|mut spare| spare.pop()).unwrap_or_default()
