@@ -7,8 +7,14 @@
 //! log it saw last time is a prefix of today's: a log that was rewritten,
 //! forked or shrunk since is caught.
 //!
-//! The state file holds the last verified checkpoint (origin, size, root),
-//! written only after a run verified everything.
+//! The state file holds the last verified checkpoint (origin, size, root)
+//! and the right edge of its tree (the roots of its complete subtrees, one
+//! per set bit of the size), written only after a run verified everything.
+//! With it, a run fetches only the entries added since and checks that they
+//! extend the old tree to the new signed root: that is both the new entries'
+//! check and the proof that the old log is unchanged (a consistency proof
+//! the monitor computes itself). When they do not, it fetches the whole log
+//! to say why.
 
 use anyhow::{Context, Result, bail};
 use base64::Engine;
@@ -17,7 +23,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use stockade_ledger::entry::Entry;
 use stockade_ledger::tiles::{TILE_WIDTH, TilePath, decode_bundle};
-use stockade_ledger::{Hash, Tree, leaf_hash};
+use stockade_ledger::{EMPTY_HASH, Hash, Tree, leaf_hash, node_hash};
 
 /// The last checkpoint a monitor verified.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +32,58 @@ pub struct Seen {
     pub size: u64,
     /// The root, base64 (as in the checkpoint).
     pub root: String,
+    /// The tree's right edge: its complete subtrees' roots, largest first, base64.
+    #[serde(default)]
+    pub frontier: Vec<String>,
+}
+
+impl Seen {
+    /// The right edge this state remembers, if it is whole and makes its root.
+    fn frontier(&self) -> Option<Frontier> {
+        let roots: Option<Vec<Hash>> = self
+            .frontier
+            .iter()
+            .map(|h| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(h)
+                    .ok()
+                    .and_then(|b| stockade_ledger::hash_from(&b).ok())
+            })
+            .collect();
+        let f = Frontier { size: self.size, roots: roots? };
+        (f.roots.len() == self.size.count_ones() as usize && b64(&f.root()) == self.root).then_some(f)
+    }
+}
+
+/// The right edge of an RFC 6962 tree: the roots of its complete subtrees,
+/// largest first (one per set bit of the size). Enough to append leaves and
+/// compute the root, as a tree would.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Frontier {
+    size: u64,
+    roots: Vec<Hash>,
+}
+
+impl Frontier {
+    pub fn push(&mut self, leaf: Hash) {
+        let mut h = leaf;
+        let mut n = self.size;
+        while n & 1 == 1 {
+            // A set bit always has its subtree on the edge.
+            let Some(left) = self.roots.pop() else { break };
+            h = node_hash(left, h);
+            n >>= 1;
+        }
+        self.roots.push(h);
+        self.size += 1;
+    }
+
+    /// The tree's root (RFC 6962: the hash of the empty string when empty).
+    pub fn root(&self) -> Hash {
+        let mut roots = self.roots.iter().rev();
+        let Some(&last) = roots.next() else { return EMPTY_HASH };
+        roots.fold(last, |acc, &left| node_hash(left, acc))
+    }
 }
 
 /// What the entries of a log are, by kind.
@@ -37,28 +95,73 @@ pub struct Census {
     pub audit: u64,
 }
 
-/// Rebuilds a tree from entry bundles (in order), checking that each entry
-/// is well formed; `size` entries in all.
-pub fn rebuild(bundles: &[Vec<u8>], size: u64) -> Result<(Tree, Census)> {
-    let mut tree = Tree::new();
+impl std::fmt::Display for Census {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} events, {} evidence items, {} custody actions, {} audit records",
+            self.events, self.evidence, self.custody, self.audit
+        )
+    }
+}
+
+/// Appends the entries of `bundles` (in order, the first `skip` of the first
+/// bundle left out) to `tree`, checking each is well formed, until it has
+/// `size` leaves.
+fn extend(bundles: &[Vec<u8>], skip: usize, size: u64, tree: &mut impl Grow) -> Result<Census> {
     let mut census = Census::default();
     for (i, b) in bundles.iter().enumerate() {
         let entries = decode_bundle(b).with_context(|| format!("entry bundle {i}"))?;
-        for e in entries {
-            let index = tree.size();
+        for e in entries.into_iter().skip(if i == 0 { skip } else { 0 }) {
+            let index = tree.len();
             match Entry::decode(e).with_context(|| format!("entry {index} is not a Stockade ledger entry"))? {
                 Entry::Event { .. } => census.events += 1,
                 Entry::Evidence { .. } => census.evidence += 1,
                 Entry::Custody { .. } => census.custody += 1,
                 Entry::Audit { .. } => census.audit += 1,
             }
-            tree.push(leaf_hash(e));
+            tree.grow(leaf_hash(e));
         }
     }
-    if tree.size() != size {
-        bail!("the entry bundles hold {} entries, the checkpoint says {size}", tree.size());
+    if tree.len() != size {
+        bail!("the entry bundles hold {} entries, the checkpoint says {size}", tree.len());
     }
-    Ok((tree, census))
+    Ok(census)
+}
+
+/// What `extend` grows: a whole tree, or just its edge.
+trait Grow {
+    fn len(&self) -> u64;
+    fn grow(&mut self, leaf: Hash);
+}
+
+impl Grow for Frontier {
+    fn len(&self) -> u64 {
+        self.size
+    }
+    fn grow(&mut self, leaf: Hash) {
+        self.push(leaf);
+    }
+}
+
+/// A tree and its edge, grown together (the edge is what the state keeps).
+struct Both(Tree, Frontier);
+
+impl Grow for Both {
+    fn len(&self) -> u64 {
+        self.0.size()
+    }
+    fn grow(&mut self, leaf: Hash) {
+        self.0.push(leaf);
+        self.1.push(leaf);
+    }
+}
+
+/// Rebuilds a tree (and its edge) from entry bundles, `size` entries in all.
+pub fn rebuild(bundles: &[Vec<u8>], size: u64) -> Result<(Tree, Frontier, Census)> {
+    let mut both = Both(Tree::new(), Frontier::default());
+    let census = extend(bundles, 0, size, &mut both)?;
+    Ok((both.0, both.1, census))
 }
 
 /// Checks that the log seen before is a prefix of `tree`.
@@ -121,31 +224,52 @@ pub async fn run(server: &str, key: &str, state: Option<&Path>, token: Option<&s
     };
     let (origin, size, root) = (cp.origin().to_owned(), cp.size(), *cp.hash());
     println!("ok    checkpoint: {origin} at {size} entries, signature verified");
-    let width = u64::from(TILE_WIDTH);
-    let mut bundles = Vec::new();
-    for index in 0..size.div_ceil(width) {
-        let w = (size - index * width).min(width) as u32;
-        let path = TilePath::Entries { index, width: w }.path();
-        bundles.push(get(&client, &format!("{base}/tlog/tile/{path}"), token).await?);
+    // Only what was added since, when the state remembers a prefix of this log.
+    if let Some(b) = &before
+        && b.origin == origin
+        && b.size <= size
+        && let Some(mut edge) = b.frontier()
+    {
+        let bundles = fetch(&client, base, token, b.size, size).await?;
+        let skip = (b.size % u64::from(TILE_WIDTH)) as usize;
+        match extend(&bundles, skip, size, &mut edge) {
+            Ok(census) if edge.root() == root => {
+                println!(
+                    "ok    entries: {} new fetched in {} bundles; with the {} seen before they make the signed root ({census})",
+                    size - b.size,
+                    bundles.len(),
+                    b.size
+                );
+                println!("ok    consistency: the {} entries seen before are unchanged at the start of the log", b.size);
+                return save(state, Seen::of(origin, root, &edge));
+            }
+            Ok(_) => println!(
+                "note  the new entries do not extend the log seen before to the signed root; fetching the whole log to say why"
+            ),
+            Err(e) => {
+                println!("FAIL  entries: {e:#}");
+                println!("NOT VERIFIED");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
     }
-    let (tree, census) = match rebuild(&bundles, size) {
+    let bundles = fetch(&client, base, token, 0, size).await?;
+    let (tree, edge, census) = match rebuild(&bundles, size) {
         Ok(t) => t,
         Err(e) => {
             println!("FAIL  entries: {e:#}");
+            println!("NOT VERIFIED");
             return Ok(ExitCode::FAILURE);
         }
     };
     if tree.root(size).ok() != Some(root) {
         println!("FAIL  entries: the tree they make does not have the checkpoint's root");
+        println!("NOT VERIFIED");
         return Ok(ExitCode::FAILURE);
     }
     println!(
-        "ok    entries: {size} fetched in {} bundles, the tree they make has the signed root ({} events, {} evidence items, {} custody actions, {} audit records)",
-        bundles.len(),
-        census.events,
-        census.evidence,
-        census.custody,
-        census.audit
+        "ok    entries: {size} fetched in {} bundles, the tree they make has the signed root ({census})",
+        bundles.len()
     );
     if let Some(before) = &before {
         if let Err(e) = consistent(before, &origin, &tree) {
@@ -155,8 +279,36 @@ pub async fn run(server: &str, key: &str, state: Option<&Path>, token: Option<&s
         }
         println!("ok    consistency: the {} entries seen before are unchanged at the start of the log", before.size);
     }
+    save(state, Seen::of(origin, root, &edge))
+}
+
+impl Seen {
+    fn of(origin: String, root: Hash, edge: &Frontier) -> Seen {
+        Seen { origin, size: edge.size, root: b64(&root), frontier: edge.roots.iter().map(b64).collect() }
+    }
+}
+
+/// The entry bundles holding entries `from..size`.
+async fn fetch(
+    client: &reqwest::Client,
+    base: &str,
+    token: Option<&str>,
+    from: u64,
+    size: u64,
+) -> Result<Vec<Vec<u8>>> {
+    let width = u64::from(TILE_WIDTH);
+    let mut bundles = Vec::new();
+    for index in from / width..size.div_ceil(width) {
+        let w = (size - index * width).min(width) as u32;
+        let path = TilePath::Entries { index, width: w }.path();
+        bundles.push(get(client, &format!("{base}/tlog/tile/{path}"), token).await?);
+    }
+    Ok(bundles)
+}
+
+/// Remembers a verified checkpoint (when asked to) and reports success.
+fn save(state: Option<&Path>, seen: Seen) -> Result<ExitCode> {
     if let Some(p) = state {
-        let seen = Seen { origin, size, root: b64(&root) };
         let tmp = p.with_extension("tmp");
         std::fs::write(&tmp, serde_json::to_vec_pretty(&seen)?)
             .with_context(|| format!("writing {}", tmp.display()))?;
@@ -181,12 +333,46 @@ mod tests {
     }
 
     #[test]
+    fn the_edge_makes_the_trees_root_at_every_size() {
+        let mut tree = Tree::new();
+        let mut edge = Frontier::default();
+        assert_eq!(edge.root(), EMPTY_HASH);
+        for i in 0..600u64 {
+            let leaf = leaf_hash(&i.to_be_bytes());
+            tree.push(leaf);
+            edge.push(leaf);
+            assert_eq!(edge.root(), tree.root(i + 1).unwrap(), "size {}", i + 1);
+            assert_eq!(edge.roots.len(), (i + 1).count_ones() as usize);
+        }
+    }
+
+    #[test]
+    fn a_state_resumes_from_its_edge_and_a_damaged_one_is_not_trusted() {
+        let (_, edge, _) = rebuild(&bundles(300), 300).unwrap();
+        let seen = Seen::of("o".into(), edge.root(), &edge);
+        let mut resumed = seen.frontier().unwrap();
+        // Bundles from the one holding entry 300: the first 300 % 256 are skipped.
+        let later = bundles(700);
+        let census = extend(&later[1..], 300 - 256, 700, &mut resumed).unwrap();
+        assert_eq!(census.audit, 400);
+        let (_, whole, _) = rebuild(&later, 700).unwrap();
+        assert_eq!(resumed.root(), whole.root());
+        // A state whose edge does not make its root, or is cut, is not used.
+        let mut bad = seen.clone();
+        bad.root = b64(&leaf_hash(b"x"));
+        assert!(bad.frontier().is_none());
+        let mut cut = seen.clone();
+        cut.frontier.pop();
+        assert!(cut.frontier().is_none());
+    }
+
+    #[test]
     fn a_log_rebuilds_and_a_rewritten_or_shrunk_one_is_caught() {
-        let (tree, census) = rebuild(&bundles(300), 300).unwrap();
+        let (tree, _, census) = rebuild(&bundles(300), 300).unwrap();
         assert_eq!(census, Census { audit: 300, ..Census::default() });
-        let seen = Seen { origin: "o".into(), size: 100, root: b64(&tree.root(100).unwrap()) };
+        let seen = Seen { origin: "o".into(), size: 100, root: b64(&tree.root(100).unwrap()), frontier: vec![] };
         // Grown: consistent.
-        let (grown, _) = rebuild(&bundles(600), 600).unwrap();
+        let (grown, _, _) = rebuild(&bundles(600), 600).unwrap();
         assert_eq!(consistent(&seen, "o", &grown), Ok(()));
         // Rewritten: entry 50 differs.
         let mut all: Vec<Vec<u8>> = (1..=300).map(entry).collect();
@@ -195,20 +381,16 @@ mod tests {
             encode_bundle(all[..256].iter().map(Vec::as_slice)),
             encode_bundle(all[256..].iter().map(Vec::as_slice)),
         ];
-        let (forked, _) = rebuild(&forked, 300).unwrap();
+        let (forked, _, _) = rebuild(&forked, 300).unwrap();
         assert!(consistent(&seen, "o", &forked).unwrap_err().contains("rewritten"));
         // Shrunk, or another log.
-        let (small, _) = rebuild(&bundles(50), 50).unwrap();
+        let (small, _, _) = rebuild(&bundles(50), 50).unwrap();
         assert!(consistent(&seen, "o", &small).unwrap_err().contains("shrank"));
         assert!(consistent(&seen, "other", &grown).unwrap_err().contains("origin"));
         // Bundles that hold fewer entries than the checkpoint says, or garbage.
         assert!(rebuild(&bundles(300), 301).is_err());
-        assert!(
-            rebuild(&[vec![0, 3, b'a', b'b', b'c']], 1)
-                .unwrap_err()
-                .to_string()
-                .contains("not a Stockade ledger entry")
-        );
+        let garbage = rebuild(&[vec![0, 3, b'a', b'b', b'c']], 1).unwrap_err();
+        assert!(format!("{garbage:#}").contains("not a Stockade ledger entry"), "{garbage:#}");
         assert!(rebuild(&[vec![0, 9, b'a']], 1).is_err());
     }
 }

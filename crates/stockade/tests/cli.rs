@@ -331,6 +331,7 @@ async fn packages_from_a_server_verify_offline() {
     let o = monitor(&key);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("entries seen before are unchanged"), "{}", text(&o));
+    assert!(text(&o).contains(" new fetched in 1 bundles; with the "), "only what was added: {}", text(&o));
     // Had the log been rewritten (the root it had differs), or the key not
     // been the log's, the monitor says so and fails.
     let mut forged = seen.clone();
