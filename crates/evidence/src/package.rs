@@ -28,7 +28,12 @@ use std::io::{Read, Write};
 use stockade_ledger::entry::{Entry, commitment};
 use stockade_ledger::{Hash, hash_from, leaf_hash, verify_inclusion};
 
+/// The format packages are made in: since 2026-11-26 they carry the
+/// incident's opening record.
 pub const FORMAT: &str = "stockade-evidence-package/2";
+/// The first format (no opening record), still verified: packages are
+/// evidence, kept for years.
+pub const FORMAT_1: &str = "stockade-evidence-package/1";
 /// Largest part read into memory (everything but evidence files).
 const MAX_SMALL_PART: u64 = 256 << 20;
 
@@ -103,15 +108,17 @@ pub struct Manifest {
     pub created_us: i64,
     pub created_by: String,
     pub log: LogRef,
-    pub opened: OpeningItem,
+    /// The incident's opening (format 2 on; absent from format 1 packages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened: Option<OpeningItem>,
     pub evidence: Vec<EvidenceItem>,
     pub custody: Vec<CustodyItem>,
     pub events: Vec<EventItem>,
 }
 
-/// The text `manifest.sig` signs.
-pub fn signed_text(manifest_json: &[u8]) -> String {
-    format!("{FORMAT}\nmanifest.json sha256 {}\n", hex::encode(Sha256::digest(manifest_json)))
+/// The text `manifest.sig` signs, for a package of `format`.
+pub fn signed_text(format: &str, manifest_json: &[u8]) -> String {
+    format!("{format}\nmanifest.json sha256 {}\n", hex::encode(Sha256::digest(manifest_json)))
 }
 
 fn time(us: i64) -> String {
@@ -131,20 +138,21 @@ pub fn render(m: &Manifest) -> String {
     line(format!("Created {} by {}", time(m.created_us), m.created_by));
     line(format!("Log {} at {} leaves, root {}", m.log.origin, m.log.tree_size, m.log.root));
     line(String::new());
-    let o = &m.opened.record;
-    let field = |name: &str| o.detail.get(name).and_then(|v| v.as_str()).unwrap_or("-").to_owned();
-    line(format!("Opened {} by {} (audit record #{}):", time(o.at_us), o.actor, o.n));
-    line(format!("  {}", field("title")));
-    line(format!("  site {}, severity {}, {} to {}", field("site"), field("severity"), field("from"), field("to")));
-    if let Some(scenario) = o.detail.get("scenario").and_then(|v| v.as_str()) {
-        line(format!("  scenario {scenario}"));
+    if let Some(o) = m.opened.as_ref().map(|o| &o.record) {
+        let field = |name: &str| o.detail.get(name).and_then(|v| v.as_str()).unwrap_or("-").to_owned();
+        line(format!("Opened {} by {} (audit record #{}):", time(o.at_us), o.actor, o.n));
+        line(format!("  {}", field("title")));
+        line(format!("  site {}, severity {}, {} to {}", field("site"), field("severity"), field("from"), field("to")));
+        if let Some(scenario) = o.detail.get("scenario").and_then(|v| v.as_str()) {
+            line(format!("  scenario {scenario}"));
+        }
+        if let Some(summary) = o.detail.get("summary").and_then(|v| v.as_str()).filter(|s| !s.is_empty()) {
+            line(format!("  {summary}"));
+        }
+        let cited = o.detail.get("events").and_then(|v| v.as_array()).map(|a| a.len()).unwrap_or(0);
+        line(format!("  cites {cited} events"));
+        line(String::new());
     }
-    if let Some(summary) = o.detail.get("summary").and_then(|v| v.as_str()).filter(|s| !s.is_empty()) {
-        line(format!("  {summary}"));
-    }
-    let cited = o.detail.get("events").and_then(|v| v.as_array()).map(|a| a.len()).unwrap_or(0);
-    line(format!("  cites {cited} events"));
-    line(String::new());
     line(format!("Evidence ({}):", m.evidence.len()));
     for e in &m.evidence {
         let r = &e.record;
@@ -231,7 +239,7 @@ impl ManifestParts {
     /// Renders and signs a manifest, given a signer of notes.
     pub fn new(m: &Manifest, sign: impl FnOnce(&str) -> Result<Vec<u8>, String>) -> Result<ManifestParts, String> {
         let json = serde_json::to_vec_pretty(m).map_err(|e| e.to_string())?;
-        let sig = sign(&signed_text(&json))?;
+        let sig = sign(&signed_text(&m.format, &json))?;
         Ok(ManifestParts { text: render(m).into_bytes(), json, sig })
     }
 
@@ -380,13 +388,25 @@ pub fn verify<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, verifier_ke
         report.fail("package", "manifest.json, manifest.sig and MANIFEST.txt must all be present");
         return report;
     };
-    match stockade_ledger::checkpoint::verify_note(&sig, verifier_key) {
-        Ok(text) if text == signed_text(&json).as_bytes() => {
-            report.checked.push("manifest.sig: signed by the log's key over manifest.json".into())
+    let signed = match stockade_ledger::checkpoint::verify_note(&sig, verifier_key) {
+        Ok(text) if [FORMAT, FORMAT_1].iter().any(|f| text == signed_text(f, &json).as_bytes()) => {
+            report.checked.push("manifest.sig: signed by the log's key over manifest.json".into());
+            Some(text)
         }
-        Ok(_) => report.fail("manifest.json", "its SHA-256 is not the one manifest.sig signs: it was altered"),
-        Err(e) => report.fail("manifest.sig", format!("not signed by this key: {e}")),
-    }
+        Ok(text) => {
+            let first = String::from_utf8_lossy(text.split(|b| *b == b'\n').next().unwrap_or_default()).into_owned();
+            if first.starts_with("stockade-evidence-package/") && first != FORMAT && first != FORMAT_1 {
+                report.fail("manifest.sig", format!("signed for {first}, a format this verifier does not know"));
+            } else {
+                report.fail("manifest.json", "its SHA-256 is not the one manifest.sig signs: it was altered");
+            }
+            None
+        }
+        Err(e) => {
+            report.fail("manifest.sig", format!("not signed by this key: {e}"));
+            None
+        }
+    };
     let m: Manifest = match serde_json::from_slice(&json) {
         Ok(m) => m,
         Err(e) => {
@@ -395,8 +415,13 @@ pub fn verify<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, verifier_ke
         }
     };
     report.incident = m.incident.clone();
-    if m.format != FORMAT {
-        report.fail("manifest.json", format!("format {:?} is not {FORMAT}", m.format));
+    if m.format != FORMAT && m.format != FORMAT_1 {
+        report.fail(
+            "manifest.json",
+            format!("format {:?} is not one this verifier knows ({FORMAT_1}, {FORMAT})", m.format),
+        );
+    } else if signed.is_some_and(|text| text != signed_text(&m.format, &json).as_bytes()) {
+        report.fail("manifest.json", "its format is not the one manifest.sig signs");
     }
     if txt != render(&m).as_bytes() {
         report.fail("MANIFEST.txt", "differs from what manifest.json says");
@@ -422,14 +447,22 @@ pub fn verify<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, verifier_ke
     let mut expected = vec!["MANIFEST.txt".to_owned(), "manifest.json".to_owned(), "manifest.sig".to_owned()];
 
     // The incident itself: its opening is an audit record with a leaf.
-    let o = &m.opened;
-    let label = format!("incident {} (audit record #{})", m.incident, o.record.n);
-    if o.record.action != INCIDENT_OPENED || o.record.detail.get("id").and_then(|v| v.as_str()) != Some(&m.incident) {
-        report.fail(&label, format!("is not the opening of incident {}", m.incident));
-    }
-    match salt(&o.proof) {
-        Some(s) => check_leaf(&mut report, &label, &o.record.entry(&s), &o.proof, size, root),
-        None => report.fail(&label, "its salt in manifest.json is malformed"),
+    match &m.opened {
+        Some(o) => {
+            let label = format!("incident {} (audit record #{})", m.incident, o.record.n);
+            let id = o.record.detail.get("id").and_then(|v| v.as_str());
+            if o.record.action != INCIDENT_OPENED || id != Some(&m.incident) {
+                report.fail(&label, format!("is not the opening of incident {}", m.incident));
+            }
+            match salt(&o.proof) {
+                Some(s) => check_leaf(&mut report, &label, &o.record.entry(&s), &o.proof, size, root),
+                None => report.fail(&label, "its salt in manifest.json is malformed"),
+            }
+        }
+        None if m.format == FORMAT_1 => report
+            .checked
+            .push(format!("{FORMAT_1}: made before packages carried the incident's opening; none to check")),
+        None => report.fail("manifest.json", format!("a {FORMAT} package must carry the incident's opening record")),
     }
 
     for e in &m.events {
@@ -566,6 +599,17 @@ mod tests {
     /// The same, its opening record naming incident `opened`, and `edit`ed
     /// in the manifest after its leaf was logged (a lying operator's package).
     fn package_opening(expired: bool, opened: &str, edit: impl Fn(&mut AuditRecord)) -> (Vec<u8>, String) {
+        build(expired, opened, edit, FORMAT, true)
+    }
+
+    /// A package in `format`, with or without the incident's opening.
+    fn build(
+        expired: bool,
+        opened: &str,
+        edit: impl Fn(&mut AuditRecord),
+        format: &str,
+        with_opening: bool,
+    ) -> (Vec<u8>, String) {
         let (key, _) = LogKey::generate("stockade.test/pkg").unwrap();
         let salts = SaltKey::generate().unwrap();
         let file = b"frame data of a camera clip".to_vec();
@@ -632,7 +676,7 @@ mod tests {
             proof: t.inclusion_proof(i, size).unwrap().iter().map(b64).collect(),
         };
         let m = Manifest {
-            format: FORMAT.into(),
+            format: format.into(),
             incident: "INC-7".into(),
             created_us: 9_000,
             created_by: "bob".into(),
@@ -642,7 +686,8 @@ mod tests {
                 root: b64(&root),
                 checkpoint: String::from_utf8(key.sign("stockade.test/pkg", size, root).unwrap()).unwrap(),
             },
-            opened: OpeningItem { proof: proof(3 + chain.len() as u64, &opening.salt(&salts)), record: listed },
+            opened: with_opening
+                .then(|| OpeningItem { proof: proof(3 + chain.len() as u64, &opening.salt(&salts)), record: listed }),
             evidence: vec![EvidenceItem {
                 file: (!expired).then(|| "evidence/ev_1".into()),
                 proof: proof(2, &record.salt(&salts)),
@@ -732,6 +777,27 @@ mod tests {
         let r = check(&pkg, &key);
         assert_eq!(r.failures[0].0, "incident INC-7 (audit record #4)", "{:?}", r.failures);
         assert!(r.failures[0].1.contains("not the opening of incident INC-7"), "{:?}", r.failures);
+    }
+
+    #[test]
+    fn first_format_packages_still_verify_and_the_format_is_what_was_signed() {
+        // Format 1 (before packages carried the opening): verifies, and says there was none to check.
+        let (pkg, key) = build(false, "INC-7", |_| {}, FORMAT_1, false);
+        let r = check(&pkg, &key);
+        assert!(r.ok(), "{:?}", r.failures);
+        assert!(r.checked.iter().any(|c| c.contains("none to check")), "{:?}", r.checked);
+        assert!(!String::from_utf8_lossy(&pkg).contains("Opened "), "format 1's MANIFEST.txt as it was");
+        // Format 2 without the opening is refused.
+        let (pkg, key) = build(false, "INC-7", |_| {}, FORMAT, false);
+        let r = check(&pkg, &key);
+        assert_eq!(r.failures[0].0, "manifest.json", "{:?}", r.failures);
+        assert!(r.failures[0].1.contains("must carry the incident's opening"), "{:?}", r.failures);
+        // An unknown format.
+        let (pkg, key) = build(false, "INC-7", |_| {}, "stockade-evidence-package/9", true);
+        let r = check(&pkg, &key);
+        assert_eq!(r.failures[0].0, "manifest.sig", "{:?}", r.failures);
+        assert!(r.failures[0].1.contains("a format this verifier does not know"), "{:?}", r.failures);
+        assert!(r.failures.iter().any(|f| f.1.contains("not one this verifier knows")), "{:?}", r.failures);
     }
 
     #[test]

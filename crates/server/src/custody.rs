@@ -357,10 +357,10 @@ impl Custodian {
                 root: base64_of(&cp.root.0),
                 checkpoint: String::from_utf8_lossy(&cp.note).into_owned(),
             },
-            opened: OpeningItem {
+            opened: Some(OpeningItem {
                 proof: proof(opening.leaf_index, &opening.record.salt(salts))?,
                 record: opening.record,
-            },
+            }),
             evidence,
             custody,
             events,
