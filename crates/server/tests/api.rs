@@ -559,6 +559,11 @@ async fn evidence_is_collected_read_with_custody_and_held() {
     assert_eq!(st, StatusCode::OK, "{p}");
     assert!(p["entry"].as_str().unwrap().starts_with(&format!("stockade/evidence id={id} sha256={sha} ")), "{p}");
     assert!(!p["entry"].as_str().unwrap().contains("dock"), "no description in the public leaf");
+    // The same proof by the item's id; an unknown id is a 404.
+    let (st, _, by_id) = s.get(&format!("/api/v1/ledger/evidence/{id}/proof"), Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::OK, "{by_id}");
+    assert_eq!((by_id["leaf_index"].as_u64(), &by_id["entry"]), (Some(leaf), &p["entry"]), "{by_id}");
+    assert_eq!(s.get("/api/v1/ledger/evidence/ev_0000/proof", Some(&s.analyst)).await.0, StatusCode::NOT_FOUND);
 
     // Reading the content is recorded first, and re-hashed on the way out.
     let r = s

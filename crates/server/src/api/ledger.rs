@@ -229,6 +229,26 @@ pub async fn event_proof(
     Ok(Json(inclusion(l, index, q.size).await?))
 }
 
+/// Inclusion proof of an evidence item's leaf (its record as collected), by
+/// the item's id. Reading a proof is not an access to the evidence.
+#[utoipa::path(get, path = "/api/v1/ledger/evidence/{id}/proof", tag = "ledger",
+    params(("id" = String, Path, description = "Evidence id"), ProofQuery),
+    responses((status = 200, body = InclusionProof),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn evidence_proof(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<ProofQuery>,
+) -> Result<Json<InclusionProof>, Problem> {
+    caller.require(Permission::Read)?;
+    let l = ledger(&st)?;
+    let e = st.store.evidence(&id).await?.ok_or_else(|| Problem::not_found(format!("no evidence {id}")))?;
+    Ok(Json(inclusion(l, e.leaf_index, q.size).await?))
+}
+
 /// Inclusion proof of any leaf (event, evidence or custody), by leaf index.
 #[utoipa::path(get, path = "/api/v1/ledger/leaves/{index}/proof", tag = "ledger",
     params(("index" = u64, Path, description = "Leaf index, from 0"), ProofQuery),

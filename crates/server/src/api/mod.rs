@@ -40,6 +40,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ledger::status))
         .routes(routes!(ledger::sign))
         .routes(routes!(ledger::event_proof))
+        .routes(routes!(ledger::evidence_proof))
         .routes(routes!(ledger::leaf_proof))
         .routes(routes!(ledger::consistency))
         .routes(routes!(ledger::audit))
