@@ -93,6 +93,11 @@ pub fn verify_consistency(
 pub struct Tree {
     stored: Chunked<Hash>,
     size: u64,
+    /// The right edge: the roots of the complete subtrees the tree is made
+    /// of, largest first (one per set bit of `size`). Appending merges with
+    /// it instead of looking siblings up in `stored`; the root of the whole
+    /// tree folds it.
+    edge: Vec<Hash>,
 }
 
 impl tlog::HashReader for Tree {
@@ -132,15 +137,14 @@ impl Tree {
         let mut h = leaf;
         self.stored.push(h);
         let mut n = index;
-        let mut level = 0u8;
         while n & 1 == 1 {
-            // Always present: the left sibling was stored before this leaf.
-            let left = self.stored.get(tlog::stored_hash_index(level, n - 1) as usize).unwrap_or(EMPTY_HASH);
+            // The left sibling is the edge's smallest subtree (one per set bit).
+            let Some(left) = self.edge.pop() else { break };
             h = node_hash(left, h);
             self.stored.push(h);
             n >>= 1;
-            level += 1;
         }
+        self.edge.push(h);
         self.size += 1;
         index
     }
@@ -149,6 +153,11 @@ impl Tree {
     pub fn root(&self, size: u64) -> Result<Hash, TreeError> {
         if size > self.size {
             return Err(TreeError::Beyond { asked: size, size: self.size });
+        }
+        if size == self.size {
+            let mut edge = self.edge.iter().rev();
+            let Some(&last) = edge.next() else { return Ok(EMPTY_HASH) };
+            return Ok(edge.fold(last, |acc, &left| node_hash(left, acc)));
         }
         tlog::tree_hash(size, self).map_err(|e| TreeError::Storage(e.to_string()))
     }
