@@ -22,10 +22,12 @@
 
 pub mod checkpoint;
 pub mod chunked;
+pub mod edge;
 pub mod entry;
 pub mod tiles;
 
 pub use chunked::Chunked;
+pub use edge::Edge;
 use tlog_tiles::tlog;
 pub use tlog_tiles::tlog::{EMPTY_HASH, HASH_SIZE, Hash};
 
@@ -92,12 +94,9 @@ pub fn verify_consistency(
 #[derive(Debug, Default, Clone)]
 pub struct Tree {
     stored: Chunked<Hash>,
-    size: u64,
-    /// The right edge: the roots of the complete subtrees the tree is made
-    /// of, largest first (one per set bit of `size`). Appending merges with
-    /// it instead of looking siblings up in `stored`; the root of the whole
-    /// tree folds it.
-    edge: Vec<Hash>,
+    /// The right edge (and the size): appending merges with it instead of
+    /// looking siblings up in `stored`; the whole tree's root folds it.
+    edge: Edge,
 }
 
 impl tlog::HashReader for Tree {
@@ -126,38 +125,32 @@ impl Tree {
 
     /// Number of leaves.
     pub fn size(&self) -> u64 {
-        self.size
+        self.edge.size()
+    }
+
+    /// The tree's right edge.
+    pub fn edge(&self) -> &Edge {
+        &self.edge
     }
 
     /// Appends a leaf (its RFC 6962 leaf hash); returns its index.
     pub fn push(&mut self, leaf: Hash) -> u64 {
-        let index = self.size;
+        let index = self.size();
         // Stored hashes for a new record: its leaf hash, then the hashes of
         // every subtree it completes (tlog's `stored_hashes_for_record_hash`).
-        let mut h = leaf;
-        self.stored.push(h);
-        let mut n = index;
-        while n & 1 == 1 {
-            // The left sibling is the edge's smallest subtree (one per set bit).
-            let Some(left) = self.edge.pop() else { break };
-            h = node_hash(left, h);
-            self.stored.push(h);
-            n >>= 1;
-        }
-        self.edge.push(h);
-        self.size += 1;
+        self.stored.push(leaf);
+        let stored = &mut self.stored;
+        self.edge.push(leaf, |h| stored.push(h));
         index
     }
 
     /// The root of the tree as it was at `size` leaves.
     pub fn root(&self, size: u64) -> Result<Hash, TreeError> {
-        if size > self.size {
-            return Err(TreeError::Beyond { asked: size, size: self.size });
+        if size > self.size() {
+            return Err(TreeError::Beyond { asked: size, size: self.size() });
         }
-        if size == self.size {
-            let mut edge = self.edge.iter().rev();
-            let Some(&last) = edge.next() else { return Ok(EMPTY_HASH) };
-            return Ok(edge.fold(last, |acc, &left| node_hash(left, acc)));
+        if size == self.size() {
+            return Ok(self.edge.root());
         }
         tlog::tree_hash(size, self).map_err(|e| TreeError::Storage(e.to_string()))
     }
@@ -169,8 +162,8 @@ impl Tree {
     /// below), but a profile of 10M-leaf proofs put more than a third of its
     /// time in building index lists; proofs are the ledger's hot read path.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, TreeError> {
-        if size > self.size {
-            return Err(TreeError::Beyond { asked: size, size: self.size });
+        if size > self.size() {
+            return Err(TreeError::Beyond { asked: size, size: self.size() });
         }
         if index >= size {
             return Err(TreeError::NoSuchLeaf { index, size });
@@ -210,8 +203,8 @@ impl Tree {
 
     /// Proof that the tree of `old` leaves is a prefix of the tree of `new`.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, TreeError> {
-        if new > self.size {
-            return Err(TreeError::Beyond { asked: new, size: self.size });
+        if new > self.size() {
+            return Err(TreeError::Beyond { asked: new, size: self.size() });
         }
         if old == 0 || old > new {
             return Err(TreeError::SizesOutOfOrder { old, new });
@@ -254,6 +247,27 @@ mod tests {
             assert_eq!(t.root(n).unwrap(), mth(&leaves[..n as usize]), "size {n}");
         }
         assert!(matches!(t.root(41), Err(TreeError::Beyond { .. })));
+    }
+
+    #[test]
+    fn the_edge_makes_the_root_at_every_size_and_resumes_alone() {
+        let mut t = Tree::new();
+        for i in 0..600u64 {
+            t.push(leaf_hash(&i.to_be_bytes()));
+            let n = i + 1;
+            assert_eq!(t.edge().root(), tlog::tree_hash(n, &t).unwrap(), "size {n}");
+            assert_eq!(t.edge().roots().len(), n.count_ones() as usize);
+        }
+        // An edge rebuilt from its parts grows as the tree does.
+        let mut e = Edge::from_roots(600, t.edge().roots().to_vec()).unwrap();
+        for i in 600..700u64 {
+            let leaf = leaf_hash(&i.to_be_bytes());
+            t.push(leaf);
+            e.push(leaf, |_| {});
+        }
+        assert_eq!(e.root(), t.root(700).unwrap());
+        assert!(Edge::from_roots(601, t.edge().roots().to_vec()).is_none(), "one root per set bit");
+        assert_eq!(Edge::default().root(), EMPTY_HASH);
     }
 
     proptest! {

@@ -23,7 +23,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use stockade_ledger::entry::Entry;
 use stockade_ledger::tiles::{TILE_WIDTH, TilePath, decode_bundle};
-use stockade_ledger::{EMPTY_HASH, Hash, Tree, leaf_hash, node_hash};
+use stockade_ledger::{Edge, Hash, Tree, leaf_hash};
 
 /// The last checkpoint a monitor verified.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,7 +39,7 @@ pub struct Seen {
 
 impl Seen {
     /// The right edge this state remembers, if it is whole and makes its root.
-    fn frontier(&self) -> Option<Frontier> {
+    fn edge(&self) -> Option<Edge> {
         let roots: Option<Vec<Hash>> = self
             .frontier
             .iter()
@@ -50,39 +50,11 @@ impl Seen {
                     .and_then(|b| stockade_ledger::hash_from(&b).ok())
             })
             .collect();
-        let f = Frontier { size: self.size, roots: roots? };
-        (f.roots.len() == self.size.count_ones() as usize && b64(&f.root()) == self.root).then_some(f)
-    }
-}
-
-/// The right edge of an RFC 6962 tree: the roots of its complete subtrees,
-/// largest first (one per set bit of the size). Enough to append leaves and
-/// compute the root, as a tree would.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Frontier {
-    size: u64,
-    roots: Vec<Hash>,
-}
-
-impl Frontier {
-    pub fn push(&mut self, leaf: Hash) {
-        let mut h = leaf;
-        let mut n = self.size;
-        while n & 1 == 1 {
-            // A set bit always has its subtree on the edge.
-            let Some(left) = self.roots.pop() else { break };
-            h = node_hash(left, h);
-            n >>= 1;
-        }
-        self.roots.push(h);
-        self.size += 1;
+        Edge::from_roots(self.size, roots?).filter(|e| b64(&e.root()) == self.root)
     }
 
-    /// The tree's root (RFC 6962: the hash of the empty string when empty).
-    pub fn root(&self) -> Hash {
-        let mut roots = self.roots.iter().rev();
-        let Some(&last) = roots.next() else { return EMPTY_HASH };
-        roots.fold(last, |acc, &left| node_hash(left, acc))
+    fn of(origin: String, root: Hash, edge: &Edge) -> Seen {
+        Seen { origin, size: edge.size(), root: b64(&root), frontier: edge.roots().iter().map(b64).collect() }
     }
 }
 
@@ -105,63 +77,39 @@ impl std::fmt::Display for Census {
     }
 }
 
-/// Appends the entries of `bundles` (in order, the first `skip` of the first
-/// bundle left out) to `tree`, checking each is well formed, until it has
-/// `size` leaves.
-fn extend(bundles: &[Vec<u8>], skip: usize, size: u64, tree: &mut impl Grow) -> Result<Census> {
+/// Hands the leaf hashes of the entries of `bundles` (in order, the first
+/// `skip` of the first bundle left out) to `grow`, checking each entry is
+/// well formed and that there are `count` of them; entry indexes in errors
+/// start at `first`.
+fn extend(bundles: &[Vec<u8>], skip: usize, first: u64, count: u64, mut grow: impl FnMut(Hash)) -> Result<Census> {
     let mut census = Census::default();
+    let mut index = first;
     for (i, b) in bundles.iter().enumerate() {
         let entries = decode_bundle(b).with_context(|| format!("entry bundle {i}"))?;
         for e in entries.into_iter().skip(if i == 0 { skip } else { 0 }) {
-            let index = tree.len();
             match Entry::decode(e).with_context(|| format!("entry {index} is not a Stockade ledger entry"))? {
                 Entry::Event { .. } => census.events += 1,
                 Entry::Evidence { .. } => census.evidence += 1,
                 Entry::Custody { .. } => census.custody += 1,
                 Entry::Audit { .. } => census.audit += 1,
             }
-            tree.grow(leaf_hash(e));
+            grow(leaf_hash(e));
+            index += 1;
         }
     }
-    if tree.len() != size {
-        bail!("the entry bundles hold {} entries, the checkpoint says {size}", tree.len());
+    if index != first + count {
+        bail!("the entry bundles hold {} entries, the checkpoint says {}", index, first + count);
     }
     Ok(census)
 }
 
-/// What `extend` grows: a whole tree, or just its edge.
-trait Grow {
-    fn len(&self) -> u64;
-    fn grow(&mut self, leaf: Hash);
-}
-
-impl Grow for Frontier {
-    fn len(&self) -> u64 {
-        self.size
-    }
-    fn grow(&mut self, leaf: Hash) {
-        self.push(leaf);
-    }
-}
-
-/// A tree and its edge, grown together (the edge is what the state keeps).
-struct Both(Tree, Frontier);
-
-impl Grow for Both {
-    fn len(&self) -> u64 {
-        self.0.size()
-    }
-    fn grow(&mut self, leaf: Hash) {
-        self.0.push(leaf);
-        self.1.push(leaf);
-    }
-}
-
-/// Rebuilds a tree (and its edge) from entry bundles, `size` entries in all.
-pub fn rebuild(bundles: &[Vec<u8>], size: u64) -> Result<(Tree, Frontier, Census)> {
-    let mut both = Both(Tree::new(), Frontier::default());
-    let census = extend(bundles, 0, size, &mut both)?;
-    Ok((both.0, both.1, census))
+/// Rebuilds a tree from entry bundles, `size` entries in all.
+pub fn rebuild(bundles: &[Vec<u8>], size: u64) -> Result<(Tree, Census)> {
+    let mut tree = Tree::new();
+    let census = extend(bundles, 0, 0, size, |h| {
+        tree.push(h);
+    })?;
+    Ok((tree, census))
 }
 
 /// Checks that the log seen before is a prefix of `tree`.
@@ -228,11 +176,11 @@ pub async fn run(server: &str, key: &str, state: Option<&Path>, token: Option<&s
     if let Some(b) = &before
         && b.origin == origin
         && b.size <= size
-        && let Some(mut edge) = b.frontier()
+        && let Some(mut edge) = b.edge()
     {
         let bundles = fetch(&client, base, token, b.size, size).await?;
         let skip = (b.size % u64::from(TILE_WIDTH)) as usize;
-        match extend(&bundles, skip, size, &mut edge) {
+        match extend(&bundles, skip, b.size, size - b.size, |h| edge.push(h, |_| {})) {
             Ok(census) if edge.root() == root => {
                 println!(
                     "ok    entries: {} new fetched in {} bundles; with the {} seen before they make the signed root ({census})",
@@ -254,7 +202,7 @@ pub async fn run(server: &str, key: &str, state: Option<&Path>, token: Option<&s
         }
     }
     let bundles = fetch(&client, base, token, 0, size).await?;
-    let (tree, edge, census) = match rebuild(&bundles, size) {
+    let (tree, census) = match rebuild(&bundles, size) {
         Ok(t) => t,
         Err(e) => {
             println!("FAIL  entries: {e:#}");
@@ -279,13 +227,7 @@ pub async fn run(server: &str, key: &str, state: Option<&Path>, token: Option<&s
         }
         println!("ok    consistency: the {} entries seen before are unchanged at the start of the log", before.size);
     }
-    save(state, Seen::of(origin, root, &edge))
-}
-
-impl Seen {
-    fn of(origin: String, root: Hash, edge: &Frontier) -> Seen {
-        Seen { origin, size: edge.size, root: b64(&root), frontier: edge.roots.iter().map(b64).collect() }
-    }
+    save(state, Seen::of(origin, root, tree.edge()))
 }
 
 /// The entry bundles holding entries `from..size`.
@@ -338,46 +280,34 @@ mod tests {
     }
 
     #[test]
-    fn the_edge_makes_the_trees_root_at_every_size() {
-        let mut tree = Tree::new();
-        let mut edge = Frontier::default();
-        assert_eq!(edge.root(), EMPTY_HASH);
-        for i in 0..600u64 {
-            let leaf = leaf_hash(&i.to_be_bytes());
-            tree.push(leaf);
-            edge.push(leaf);
-            assert_eq!(edge.root(), tree.root(i + 1).unwrap(), "size {}", i + 1);
-            assert_eq!(edge.roots.len(), (i + 1).count_ones() as usize);
-        }
-    }
-
-    #[test]
     fn a_state_resumes_from_its_edge_and_a_damaged_one_is_not_trusted() {
-        let (_, edge, _) = rebuild(&bundles(300), 300).unwrap();
-        let seen = Seen::of("o".into(), edge.root(), &edge);
-        let mut resumed = seen.frontier().unwrap();
+        let (tree, _) = rebuild(&bundles(300), 300).unwrap();
+        let seen = Seen::of("o".into(), tree.root(300).unwrap(), tree.edge());
+        let mut resumed = seen.edge().unwrap();
         // Bundles from the one holding entry 300: the first 300 % 256 are skipped.
         let later = bundles(700);
-        let census = extend(&later[1..], 300 - 256, 700, &mut resumed).unwrap();
+        let census = extend(&later[1..], 300 - 256, 300, 400, |h| resumed.push(h, |_| {})).unwrap();
         assert_eq!(census.audit, 400);
-        let (_, whole, _) = rebuild(&later, 700).unwrap();
-        assert_eq!(resumed.root(), whole.root());
+        let (whole, _) = rebuild(&later, 700).unwrap();
+        assert_eq!(resumed.root(), whole.root(700).unwrap());
+        // Fewer entries than the checkpoint says.
+        assert!(extend(&later[1..], 300 - 256, 300, 401, |_| {}).is_err());
         // A state whose edge does not make its root, or is cut, is not used.
         let mut bad = seen.clone();
         bad.root = b64(&leaf_hash(b"x"));
-        assert!(bad.frontier().is_none());
+        assert!(bad.edge().is_none());
         let mut cut = seen.clone();
         cut.frontier.pop();
-        assert!(cut.frontier().is_none());
+        assert!(cut.edge().is_none());
     }
 
     #[test]
     fn a_log_rebuilds_and_a_rewritten_or_shrunk_one_is_caught() {
-        let (tree, _, census) = rebuild(&bundles(300), 300).unwrap();
+        let (tree, census) = rebuild(&bundles(300), 300).unwrap();
         assert_eq!(census, Census { audit: 300, ..Census::default() });
         let seen = Seen { origin: "o".into(), size: 100, root: b64(&tree.root(100).unwrap()), frontier: vec![] };
         // Grown: consistent.
-        let (grown, _, _) = rebuild(&bundles(600), 600).unwrap();
+        let (grown, _) = rebuild(&bundles(600), 600).unwrap();
         assert_eq!(consistent(&seen, "o", &grown), Ok(()));
         // Rewritten: entry 50 differs.
         let mut all: Vec<Vec<u8>> = (1..=300).map(entry).collect();
@@ -386,10 +316,10 @@ mod tests {
             encode_bundle(all[..256].iter().map(Vec::as_slice)),
             encode_bundle(all[256..].iter().map(Vec::as_slice)),
         ];
-        let (forked, _, _) = rebuild(&forked, 300).unwrap();
+        let (forked, _) = rebuild(&forked, 300).unwrap();
         assert!(consistent(&seen, "o", &forked).unwrap_err().contains("rewritten"));
         // Shrunk, or another log.
-        let (small, _, _) = rebuild(&bundles(50), 50).unwrap();
+        let (small, _) = rebuild(&bundles(50), 50).unwrap();
         assert!(consistent(&seen, "o", &small).unwrap_err().contains("shrank"));
         assert!(consistent(&seen, "other", &grown).unwrap_err().contains("origin"));
         // Bundles that hold fewer entries than the checkpoint says, or garbage.
