@@ -209,7 +209,7 @@ pub async fn of_incident(
     let c = custodian(&st)?;
     let mut out = Vec::new();
     for e in c.incident_evidence(&incident).await? {
-        let chain = c.item(&e.record.id).await?.1;
+        let chain = st.store.custody(&e.record.id).await?;
         out.push(EvidenceView::of(e, chain)?);
     }
     Ok(Json(out))
