@@ -18,6 +18,8 @@ struct Server {
     ingest: String,
     analyst: String,
     client: reqwest::Client,
+    /// The server's store, for what only an earlier version could have written.
+    store: Arc<dyn Store>,
     dir: tempfile::TempDir,
 }
 
@@ -39,11 +41,11 @@ async fn start_with(policy: UnknownEntities, config: ServerConfig) -> Server {
     let policy = stockade_evidence::RetentionPolicy::default().with_overrides(&["scratch=0".into()]).unwrap();
     let vault = stockade_store::vault::Vault::open(&dir.path().join("vault")).unwrap();
     let custodian = Custodian::new(store.clone(), ledger, vault, policy, clock.clone(), 1 << 20);
-    let state = AppState::new(store, intake, clock, config).with_custodian(Arc::new(custodian));
+    let state = AppState::new(store.clone(), intake, clock, config).with_custodian(Arc::new(custodian));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(stockade_server::serve(state, listener));
-    Server { url, admin, ingest, analyst, client: reqwest::Client::new(), dir }
+    Server { url, admin, ingest, analyst, client: reqwest::Client::new(), store, dir }
 }
 
 impl Server {
@@ -772,6 +774,17 @@ async fn packages_verify_offline_and_expiry_keeps_the_log_whole() {
     // Bad requests.
     let analyst = Some(s.analyst.as_str());
     assert_eq!(s.get("/api/v1/incidents/INC-9/package?reason=x", analyst).await.0, StatusCode::NOT_FOUND);
+    // An incident stored without its opening record in the audit trail (as
+    // a server without the ledger stored it): no package can prove it.
+    let unlogged: stockade_incident::NewIncident =
+        serde_json::from_value(json!({"site": "LYS", "title": "before the ledger",
+        "from": "2026-11-02T20:00:00+01:00", "to": "2026-11-02T23:59:00+01:00"}))
+        .unwrap();
+    let opened = chrono::DateTime::parse_from_rfc3339("2026-11-03T08:00:00+01:00").unwrap();
+    s.store.add_incident(&unlogged.open(3, opened, "earlier-server").unwrap()).await.unwrap();
+    let (st, ct, v) = s.get("/api/v1/incidents/INC-3/package?reason=x&events=2", analyst).await;
+    assert_eq!((st, ct.as_str()), (StatusCode::CONFLICT, "application/problem+json"), "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("no opening record in the audit trail"), "{v}");
     assert_eq!(s.get("/api/v1/incidents/INC-1/package?reason=", analyst).await.0, StatusCode::BAD_REQUEST);
     assert_eq!(s.get("/api/v1/incidents/INC-1/package?reason=x&events=a", analyst).await.0, StatusCode::BAD_REQUEST);
     assert_eq!(s.get("/api/v1/incidents/INC-1/package?reason=x&events=99999", analyst).await.0, StatusCode::NOT_FOUND);

@@ -230,3 +230,55 @@ async fn ledger_stage(ledger: Arc<Ledger>, mut rx: mpsc::Receiver<Stored>, faile
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::EmbeddedStore;
+    use crate::ledger::Fault;
+
+    fn ev(i: i64) -> NewEvent {
+        let payload = format!(r#"{{"id":"e{i}"}}"#);
+        NewEvent {
+            source: "acs".into(),
+            event_id: format!("e{i}"),
+            kind: "access.granted",
+            site: "S".into(),
+            occurred_us: i,
+            offset_s: 0,
+            received_us: i,
+            hash: stockade_model::Event::digest(payload.as_bytes()),
+            payload,
+            movements: vec![],
+            observation: None,
+            epcis_hash: None,
+        }
+    }
+
+    /// The ledger failing under a group: the group is stored but not
+    /// acknowledged, later appends are refused (nothing is stored without
+    /// its leaf), and a restart's catch-up gives the stored events leaves.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_ledger_failure_refuses_appends_until_the_restart_catches_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_dir(dir.path()).await.unwrap());
+        let ledger = Arc::new(Ledger::open(&dir.path().join("ledger"), "stockade.test/l").unwrap());
+        let gc = GroupCommit::start_with_ledger(store.clone(), Some(ledger.clone()), 1000);
+        gc.append((1..=2).map(ev).collect()).await.unwrap();
+
+        ledger.fail_next_write(Fault { bytes: 30, cut_fails: false });
+        let err = gc.append((3..=4).map(ev).collect()).await.unwrap_err();
+        assert!(err.to_string().contains("stored, but the evidence ledger failed"), "{err}");
+        let err = gc.append((5..=6).map(ev).collect()).await.unwrap_err();
+        assert!(err.to_string().contains("restart to let it catch up"), "{err}");
+        assert_eq!(store.event_count().await.unwrap(), 4, "the refused group was not stored");
+        assert_eq!((ledger.size(), ledger.last_event_seq()), (2, 2));
+        drop(gc);
+
+        let ledger = Ledger::open(&dir.path().join("ledger"), "ignored").unwrap();
+        assert_eq!(ledger.catch_up(&*store).await.unwrap(), 2);
+        assert_eq!((ledger.event_leaf(3), ledger.event_leaf(4)), (Some(2), Some(3)));
+        let gc = GroupCommit::start_with_ledger(store.clone(), Some(Arc::new(ledger)), 1000);
+        assert_eq!(gc.append((5..=6).map(ev).collect()).await.unwrap(), [Appended::Accepted(5), Appended::Accepted(6)]);
+    }
+}

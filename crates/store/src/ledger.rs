@@ -163,6 +163,19 @@ pub struct Ledger {
     /// Readers of `entries` (positional reads; no seek state).
     reader: File,
     checkpoint: RwLock<Option<SignedCheckpoint>>,
+    /// The next write's failure, simulated (tests only).
+    #[cfg(test)]
+    fault: Mutex<Option<Fault>>,
+}
+
+/// A disk failure the tests simulate: the disk fills up after `bytes` of
+/// the next write reach the file.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fault {
+    pub bytes: usize,
+    /// Cutting the part written off the file fails too.
+    pub cut_fails: bool,
 }
 
 fn io(path: &Path, e: std::io::Error) -> StoreError {
@@ -298,6 +311,8 @@ impl Ledger {
             broken: Default::default(),
             reader,
             checkpoint: RwLock::new(checkpoint),
+            #[cfg(test)]
+            fault: Mutex::new(None),
         })
     }
 
@@ -397,12 +412,11 @@ impl Ledger {
         if self.broken.load(Ordering::Acquire) {
             return Err(corrupt("an earlier write failed and could not be undone; restart to reload the log".into()));
         }
-        let written = batches.iter().try_for_each(|b| (&*writer).write_all(&b.buf)).and_then(|()| writer.sync_data());
-        if let Err(e) = written {
+        if let Err(e) = self.write_synced(&writer, batches) {
             // Cut off whatever part was written: the file must hold exactly
             // the tree's leaves, or later records would land at wrong offsets.
             let end = self.read_state()?.offsets.last().unwrap_or(0);
-            if let Err(cut) = writer.set_len(end) {
+            if let Err(cut) = self.cut(&writer, end) {
                 self.broken.store(true, Ordering::Release);
                 tracing::error!(error = %cut, end, "could not cut a failed write off the ledger's entries");
             }
@@ -427,6 +441,35 @@ impl Ledger {
             buf.clear();
         }
         Ok(first)
+    }
+
+    /// Writes the batches and syncs them.
+    fn write_synced(&self, mut file: &File, batches: &[&mut Batch]) -> std::io::Result<()> {
+        #[cfg(test)]
+        if let Some(fault) = self.fault.lock().ok().and_then(|f| *f) {
+            let all: Vec<u8> = batches.iter().flat_map(|b| b.buf.iter().copied()).collect();
+            file.write_all(&all[..fault.bytes.min(all.len())])?;
+            return Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left on device (simulated)"));
+        }
+        batches.iter().try_for_each(|b| file.write_all(&b.buf))?;
+        file.sync_data()
+    }
+
+    /// Cuts the file back to `end` bytes.
+    fn cut(&self, file: &File, end: u64) -> std::io::Result<()> {
+        #[cfg(test)]
+        if let Some(Fault { cut_fails: true, .. }) = self.fault.lock().ok().and_then(|mut f| f.take()) {
+            return Err(std::io::Error::other("cannot cut (simulated)"));
+        }
+        file.set_len(end)
+    }
+
+    /// Makes the next write fail as `fault` says (tests only).
+    #[cfg(test)]
+    pub(crate) fn fail_next_write(&self, fault: Fault) {
+        if let Ok(mut f) = self.fault.lock() {
+            *f = Some(fault);
+        }
     }
 
     /// Gives every stored event after the last one with a leaf its leaf.
@@ -667,6 +710,47 @@ mod tests {
         std::fs::write(&path, &bad).unwrap();
         let err = Ledger::open(dir.path(), "x").err().unwrap();
         assert!(err.to_string().contains("checksum"), "{err}");
+    }
+
+    #[test]
+    fn a_write_that_fails_part_way_is_cut_off_and_the_log_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("entries");
+        let l = Ledger::open(dir.path(), "stockade.test/log").unwrap();
+        l.append(&(1..=3).map(ev).collect::<Vec<_>>()).unwrap();
+        let (len, root) = (std::fs::metadata(&path).unwrap().len(), l.with_tree(|t| t.root(3)).unwrap());
+        l.fail_next_write(Fault { bytes: 70, cut_fails: false });
+        let err = l.append(&(4..=6).map(ev).collect::<Vec<_>>()).unwrap_err();
+        assert!(err.to_string().contains("no space left on device"), "{err}");
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), len, "the part written is cut off");
+        assert_eq!((l.size(), l.last_event_seq()), (3, 3), "no leaf was added");
+        // The same events go in once the disk has room, at the right offsets.
+        assert_eq!(l.append(&(4..=6).map(ev).collect::<Vec<_>>()).unwrap(), 3);
+        assert_eq!(Entry::decode(&l.entries(4, 1).unwrap()[0]).unwrap(), ev(5));
+        drop(l);
+        let l = Ledger::open(dir.path(), "x").unwrap();
+        assert_eq!((l.size(), l.last_event_seq()), (6, 6));
+        assert_eq!(l.with_tree(|t| t.root(3)).unwrap(), root);
+    }
+
+    #[test]
+    fn a_failed_write_that_cannot_be_cut_stops_appends_until_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open(dir.path(), "stockade.test/log").unwrap();
+        l.append(&(1..=3).map(ev).collect::<Vec<_>>()).unwrap();
+        l.fail_next_write(Fault { bytes: 20, cut_fails: true });
+        assert!(l.append(&[ev(4)]).is_err());
+        // The file now ends in a torn record the tree does not hold: nothing
+        // more may be written after it.
+        let err = l.append(&[ev(4)]).unwrap_err();
+        assert!(err.to_string().contains("restart to reload the log"), "{err}");
+        assert_eq!(l.size(), 3);
+        drop(l);
+        // Reopening cuts the torn tail; appends go on.
+        let l = Ledger::open(dir.path(), "x").unwrap();
+        assert_eq!(l.size(), 3);
+        assert_eq!(l.append(&[ev(4)]).unwrap(), 3);
+        assert_eq!(l.event_leaf(4), Some(3));
     }
 
     #[test]
