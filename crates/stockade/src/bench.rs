@@ -50,6 +50,14 @@ fn cpu_seconds() -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
+/// This process's resident memory in bytes, from `/proc/self/status`
+/// (Linux). None where it cannot be read.
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().strip_suffix("kB")?.trim();
+    Some(kb.parse::<u64>().ok()? * 1024)
+}
+
 /// A measured run: events per second, and the CPU it took (cores busy on
 /// average, µs of CPU per event) where the platform tells.
 struct Measured {
@@ -358,6 +366,29 @@ async fn proofs(leaves: u64, a: &BenchArgs) -> Result<()> {
         .await??;
     }
     println!("built a ledger of {leaves} leaves in {:.1} s", started.elapsed().as_secs_f64());
+    // What a restart costs: the tree is rebuilt from the entries on open and
+    // kept in memory (docs/LEDGER.md).
+    {
+        let before = resident_bytes();
+        let started = Instant::now();
+        let dir = work.path().join("ledger");
+        let reopened = tokio::task::spawn_blocking(move || stockade_store::Ledger::open(&dir, "unused")).await??;
+        let took = started.elapsed().as_secs_f64();
+        let memory = match (before, resident_bytes()) {
+            (Some(b), Some(a)) => format!(
+                "; it holds {:.0} MB in memory ({:.0} bytes a leaf)",
+                a.saturating_sub(b) as f64 / 1e6,
+                a.saturating_sub(b) as f64 / leaves as f64
+            ),
+            _ => String::new(),
+        };
+        println!("reopened it (reading every entry, rebuilding the tree) in {took:.1} s{memory}");
+        anyhow::ensure!(
+            reopened.size() == leaves,
+            "the reopened ledger holds {} leaves, not {leaves}",
+            reopened.size()
+        );
+    }
 
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let per_thread = 1_000_000usize;
