@@ -112,23 +112,54 @@ impl Series {
         let [off, on] = &self.rates;
         let pairs: Vec<f64> = on.iter().zip(off).map(|(on, off)| on / off).collect();
         println!(
-            "{}: ledger on / off {:.2}; per-run pairs {} (median {:.2})",
+            "{}: ledger on / off {:.2}; per-run pairs {} (median {:.2}{})",
             self.short,
             median(on.clone()) / median(off.clone()),
             show(&pairs),
-            median(pairs.clone())
+            median(pairs.clone()),
+            interval(&pairs)
         );
         let [off, on] = &self.cpu;
         if off.len() == self.rates[0].len() && on.len() == self.rates[1].len() {
             let pairs: Vec<f64> = off.iter().zip(on).map(|(off, on)| off / on).collect();
             println!(
-                "{}: CPU per event off / on, per run {} (median {:.2})",
+                "{}: CPU per event off / on, per run {} (median {:.2}{})",
                 self.short,
                 show(&pairs),
-                median(pairs.clone())
+                median(pairs.clone()),
+                interval(&pairs)
             );
         }
     }
+}
+
+/// ", 95% CI a-b" for the median of `v`, when there are enough values.
+fn interval(v: &[f64]) -> String {
+    match median_interval(v) {
+        Some((lo, hi)) => format!(", 95% CI {lo:.2}-{hi:.2}"),
+        None => String::new(),
+    }
+}
+
+/// A distribution-free 95% confidence interval for the median: the order
+/// statistics x(j) and x(n+1-j), with j the largest rank such that fewer
+/// than j of n values fall below the median with probability at most 2.5%
+/// (the count below is Binomial(n, 1/2)). Needs 6 values or more.
+fn median_interval(v: &[f64]) -> Option<(f64, f64)> {
+    let n = v.len();
+    let mut sorted = v.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    // P(count < j) = sum of C(n, i) / 2^n for i < j.
+    let (mut below, mut term, mut j) = (0.0f64, 0.5f64.powi(n as i32), 0usize);
+    while j < n {
+        if below + term > 0.025 {
+            break;
+        }
+        below += term;
+        term *= (n - j) as f64 / (j + 1) as f64;
+        j += 1;
+    }
+    (j >= 1).then(|| (sorted[j - 1], sorted[n - j]))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -463,4 +494,21 @@ async fn proofs(leaves: u64, a: &BenchArgs) -> Result<()> {
     println!("| in process, {threads} threads | {:.0} proofs/s |", median(local_rates));
     println!("| HTTP, {} clients, {} requests | {:.0} requests/s |", a.clients, a.requests, median(http_rates));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median_interval;
+
+    #[test]
+    fn the_median_interval_is_the_binomial_order_statistics() {
+        // Standard tables: for 30 values, the 10th and 21st smallest; for 6,
+        // the extremes; 5 are too few for 95%.
+        let v: Vec<f64> = (1..=30).rev().map(f64::from).collect();
+        assert_eq!(median_interval(&v), Some((10.0, 21.0)));
+        let v: Vec<f64> = (1..=6).map(f64::from).collect();
+        assert_eq!(median_interval(&v), Some((1.0, 6.0)));
+        assert_eq!(median_interval(&[1.0, 2.0, 3.0, 4.0, 5.0]), None);
+        assert_eq!(median_interval(&[]), None);
+    }
 }
