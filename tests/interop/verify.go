@@ -30,6 +30,12 @@ type consistency struct {
 	Expect  bool     `json:"expect"`
 }
 
+// A C2SP tlog-proof@v1 file (c2sp.org/tlog-proof) whose extra line is the entry.
+type tlogProof struct {
+	Text   string `json:"text"`
+	Expect bool   `json:"expect"`
+}
+
 type input struct {
 	Vkey        string        `json:"vkey"`
 	Note        string        `json:"note"`
@@ -38,6 +44,68 @@ type input struct {
 	// C2SP tlog-tiles as served under /tlog/tile/: path after "tile/" ->
 	// base64 content (hash tiles and entry bundles). Optional.
 	Tiles map[string]string `json:"tiles"`
+	// tlog-proof files, each carrying its own checkpoint. Optional.
+	TlogProofs []tlogProof `json:"tlog_proofs"`
+}
+
+// checkTlogProof reads a tlog-proof the way the spec lays it out, opens its
+// checkpoint with the verifier, and checks the extra line's entry is the
+// leaf at its index of the signed tree.
+func checkTlogProof(text string, v note.Verifier) (int64, error) {
+	header, rest, ok := strings.Cut(text, "\n")
+	if !ok || header != "c2sp.org/tlog-proof@v1" {
+		return 0, fmt.Errorf("not a tlog-proof@v1")
+	}
+	line, rest, _ := strings.Cut(rest, "\n")
+	if !strings.HasPrefix(line, "extra ") {
+		return 0, fmt.Errorf("no extra line with the entry")
+	}
+	entry, err := base64.StdEncoding.Strict().DecodeString(strings.TrimPrefix(line, "extra "))
+	if err != nil {
+		return 0, fmt.Errorf("extra: %v", err)
+	}
+	line, rest, _ = strings.Cut(rest, "\n")
+	digits := strings.TrimPrefix(line, "index ")
+	index, err := strconv.ParseInt(digits, 10, 64)
+	if !strings.HasPrefix(line, "index ") || err != nil || index < 0 || strconv.FormatInt(index, 10) != digits {
+		return 0, fmt.Errorf("bad index line %q", line)
+	}
+	var proof tlog.RecordProof
+	for {
+		line, rest, ok = strings.Cut(rest, "\n")
+		if !ok {
+			return index, fmt.Errorf("no empty line before the checkpoint")
+		}
+		if line == "" {
+			break
+		}
+		b, err := base64.StdEncoding.Strict().DecodeString(line)
+		if err != nil || len(b) != tlog.HashSize {
+			return index, fmt.Errorf("bad proof hash %q", line)
+		}
+		var h tlog.Hash
+		copy(h[:], b)
+		proof = append(proof, h)
+	}
+	n, err := note.Open([]byte(rest), note.VerifierList(v))
+	if err != nil {
+		return index, fmt.Errorf("checkpoint: %v", err)
+	}
+	lines := strings.Split(n.Text, "\n")
+	if len(lines) < 4 {
+		return index, fmt.Errorf("checkpoint: too few lines")
+	}
+	size, err := strconv.ParseInt(lines[1], 10, 64)
+	if err != nil {
+		return index, fmt.Errorf("checkpoint size: %v", err)
+	}
+	root, err := base64.StdEncoding.Strict().DecodeString(lines[2])
+	if err != nil || len(root) != tlog.HashSize {
+		return index, fmt.Errorf("checkpoint root %q", lines[2])
+	}
+	var r tlog.Hash
+	copy(r[:], root)
+	return index, tlog.CheckRecord(proof, size, r, index, tlog.RecordHash(entry))
 }
 
 // c2sp maps a Go sumdb tile path ("tile/8/L/N[.p/W]", data tiles
@@ -180,6 +248,13 @@ func main() {
 			failed = true
 		}
 		fmt.Printf("consistency %d (%d -> %d): verified=%v expected=%v\n", i, c.Old, size, err == nil, c.Expect)
+	}
+	for i, c := range in.TlogProofs {
+		index, err := checkTlogProof(c.Text, v)
+		if (err == nil) != c.Expect {
+			failed = true
+		}
+		fmt.Printf("tlog-proof %d (leaf %d): verified=%v expected=%v (%v)\n", i, index, err == nil, c.Expect, err)
 	}
 	if in.Tiles != nil {
 		if err := checkTiles(tiles(in.Tiles), size, root); err != nil {

@@ -24,6 +24,7 @@ pub mod checkpoint;
 pub mod chunked;
 pub mod edge;
 pub mod entry;
+pub mod proof;
 pub mod tiles;
 
 pub use chunked::Chunked;

@@ -431,8 +431,26 @@ async fn every_event_has_a_leaf_that_proves_against_a_signed_checkpoint() {
     let proof: Vec<_> = c["proof"].as_array().unwrap().iter().map(unb64).collect();
     stockade_ledger::verify_consistency(old, old + 1, &proof, *cp.hash(), unb64(&signed["root"])).unwrap();
 
-    // Bad requests.
+    // The same proof as a C2SP tlog-proof: the entry and the signed
+    // checkpoint in one file, at the latest checkpoint.
+    let (st, ct, text) = s.get("/api/v1/ledger/events/3/proof?format=tlog-proof", Some(&s.analyst)).await;
+    assert_eq!((st, ct.as_str()), (StatusCode::OK, "text/plain; charset=utf-8"), "{text}");
+    let text = text.as_str().unwrap();
+    assert!(text.starts_with("c2sp.org/tlog-proof@v1\nextra "), "{text}");
+    let tp = stockade_ledger::proof::TlogProof::parse(text.as_bytes()).unwrap();
+    let (cp, carried) = tp.verify_entry(&vkey).unwrap();
+    assert_eq!((tp.index, cp.size(), carried), (index, old + 1, entry.as_slice()));
     let analyst = Some(s.analyst.as_str());
+    let (st, _, v) = s.get("/api/v1/ledger/events/3/proof?format=xml", analyst).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(v["detail"].as_str().unwrap().contains("json or tlog-proof"), "{v}");
+    let (st, _, v) = s.get("/api/v1/ledger/events/3/proof?format=tlog-proof&size=5", analyst).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(v["detail"].as_str().unwrap().contains("carries a signed checkpoint"), "{v}");
+    let latest = format!("/api/v1/ledger/leaves/{index}/proof?format=tlog-proof&size={}", old + 1);
+    assert_eq!(s.get(&latest, analyst).await.0, StatusCode::OK, "the latest checkpoint's size may be named");
+
+    // Bad requests.
     assert_eq!(s.get("/api/v1/ledger/events/999999/proof", analyst).await.0, StatusCode::NOT_FOUND);
     let (st, _, v) = s.get("/api/v1/ledger/events/1/proof?size=999999", analyst).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);

@@ -148,6 +148,17 @@ pub enum LedgerCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Check a C2SP tlog-proof offline (a `.tlog-proof` file from a proof
+    /// endpoint with `?format=tlog-proof`): the checkpoint's signature with
+    /// your key, and the entry it carries proven in the signed tree. Prints
+    /// the entry; exit 0 when it verifies, 1 when not.
+    CheckProof {
+        /// The proof file.
+        proof: PathBuf,
+        /// The log's verifier key, obtained out of band (`stockade ledger key`).
+        #[arg(long)]
+        key: String,
+    },
     /// Check a running Stockade's log from outside, as an insurer or auditor
     /// would, through the public C2SP tlog-tiles API only: the checkpoint's
     /// signature (with a key you hold, not one the server offers), every

@@ -2,7 +2,7 @@
 //! and store against the latest signed checkpoint, and says what fails.
 //! `stockade verify`: checks an evidence package offline.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use std::process::ExitCode;
 use stockade_ledger::entry::Entry;
 use stockade_store::ledger::event_entry;
@@ -178,13 +178,46 @@ async fn check_evidence(
 }
 
 /// `stockade verify PACKAGE --key KEY`.
+/// Refuses a string that is not a verifier key, before anything is checked with it.
+fn check_key(key: &str) -> Result<()> {
+    if stockade_ledger::checkpoint::verify_note(b"x\n", key).is_err_and(|e| e.to_string().starts_with("key")) {
+        bail!("{key:?} is not a verifier key (origin+keyid+base64; `stockade ledger key` prints it)");
+    }
+    Ok(())
+}
+
+/// `stockade ledger check-proof`: a C2SP tlog-proof, offline.
+pub fn check_proof(path: &std::path::Path, key: &str) -> Result<ExitCode> {
+    check_key(key)?;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let verdict = stockade_ledger::proof::TlogProof::parse(&bytes).and_then(|p| {
+        let (cp, entry) = p.verify_entry(key)?;
+        Ok((p.index, cp, entry.to_vec()))
+    });
+    match verdict {
+        Ok((index, cp, entry)) => {
+            let described = Entry::decode(&entry)
+                .map(|e| e.describe())
+                .unwrap_or_else(|_| format!("{} bytes not in a Stockade entry format", entry.len()));
+            println!("ok    checkpoint of {} at size {}, signed by the key given", cp.origin(), cp.size());
+            println!("ok    leaf {index} is in that tree");
+            println!("entry {described}");
+            println!("VERIFIED");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            println!("FAIL  {}: {e}", path.display());
+            println!("NOT VERIFIED");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
 pub fn verify_package(path: &std::path::Path, key: &str) -> Result<ExitCode> {
     if !path.is_file() {
         bail!("{} is not a file", path.display());
     }
-    if stockade_ledger::checkpoint::verify_note(b"x\n", key).is_err_and(|e| e.to_string().starts_with("key")) {
-        bail!("{key:?} is not a verifier key (origin+keyid+base64; `stockade ledger key` prints it)");
-    }
+    check_key(key)?;
     let report = stockade_evidence::package::verify(|| std::fs::File::open(path).map(std::io::BufReader::new), key);
     println!("package {} (incident {:?}, log size {})", path.display(), report.incident, report.tree_size);
     for c in &report.checked {

@@ -254,6 +254,9 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             println!("{}", open(&data.data).await?.ledger.verifier_key());
         }
         Command::Ledger { command: LedgerCommand::Verify { data } } => return ledger::verify(&data.data).await,
+        Command::Ledger { command: LedgerCommand::CheckProof { proof, key } } => {
+            return ledger::check_proof(&proof, &key);
+        }
         Command::Ledger { command: LedgerCommand::Monitor { server, key, state, token } } => {
             return monitor::run(&server, &key, state.as_deref(), token.as_deref()).await;
         }

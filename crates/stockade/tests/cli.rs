@@ -304,6 +304,8 @@ async fn packages_from_a_server_verify_offline() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
+    let uploaded: serde_json::Value = r.json().await.unwrap();
+    let evidence_id = uploaded["record"]["id"].as_str().unwrap().to_owned();
     // While the server holds the data directory, no other process writes to it.
     let o = run(&["ingest", "--quiet", "--data", &d, examples().join("events.ndjson").to_str().unwrap()]);
     assert!(!o.status.success() && text(&o).contains("in use by another stockade process"), "{}", text(&o));
@@ -345,7 +347,42 @@ async fn packages_from_a_server_verify_offline() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("FAIL  checkpoint"), "{}", text(&o));
     assert!(!monitor("not a key").status.success());
+    // Proofs to keep beside the evidence: C2SP tlog-proof files.
+    let mut proofs = Vec::new();
+    for path in ["events/5/proof".to_owned(), format!("evidence/{evidence_id}/proof")] {
+        let r = client
+            .get(format!("{url}/api/v1/ledger/{path}?format=tlog-proof"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "text/plain; charset=utf-8");
+        proofs.push(r.bytes().await.unwrap().to_vec());
+    }
     drop(server);
+    let proof = dir.path().join("event-5.tlog-proof");
+    let pf = proof.to_str().unwrap();
+    std::fs::write(&proof, &proofs[0]).unwrap();
+    let o = run(&["ledger", "check-proof", pf, "--key", &key]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("entry stockade/event seq=5 ") && text(&o).ends_with("VERIFIED\n"), "{}", text(&o));
+    std::fs::write(&proof, &proofs[1]).unwrap();
+    let o = run(&["ledger", "check-proof", pf, "--key", &key]);
+    assert!(o.status.success() && text(&o).contains(&evidence_id), "{}", text(&o));
+    let mut bad = proofs[0].clone();
+    let at = bad.iter().position(|&b| b == b'\n').unwrap() + 8;
+    bad[at] ^= 1;
+    std::fs::write(&proof, &bad).unwrap();
+    let o = run(&["ledger", "check-proof", pf, "--key", &key]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("FAIL  ") && text(&o).contains("NOT VERIFIED"), "{}", text(&o));
+    std::fs::write(&proof, &proofs[0]).unwrap();
+    let o = run(&["ledger", "check-proof", pf, "--key", other.verifier_key()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("FAIL  ") && text(&o).contains("checkpoint"), "{}", text(&o));
+    assert!(text(&run(&["ledger", "check-proof", pf, "--key", "not a key"])).contains("not a verifier key"));
+    assert!(!run(&["ledger", "check-proof", "/nonexistent.tlog-proof", "--key", &key]).status.success());
     let pkg = dir.path().join("INC-1.tar");
     std::fs::write(&pkg, &tar).unwrap();
     let p = pkg.to_str().unwrap();

@@ -146,19 +146,38 @@ async fn checkpoints_and_proofs_verify_with_go_sumdb() {
         let bundle = encode_bundle(entries.iter().map(Vec::as_slice));
         tiles.insert(TilePath::Entries { index, width }.path(), b64(&bundle).into());
     }
+    // C2SP tlog-proof files, read by Go's own parser (the format has no
+    // library there either); a changed entry or index must fail.
+    let tlog_proof = |index: u64, entry: Vec<u8>| {
+        let proof = ledger.with_tree(|t| t.inclusion_proof(index, size)).unwrap();
+        let text = stockade_ledger::proof::TlogProof { extra: Some(entry), index, proof, checkpoint: cp.note.clone() };
+        String::from_utf8(text.encode()).unwrap()
+    };
+    let entry = |i: u64| ledger.entries(i, 1).unwrap().remove(0);
+    let mut changed = entry(511);
+    changed[20] ^= 1;
+    let tlog_proofs = serde_json::json!([
+        {"text": tlog_proof(0, entry(0)), "expect": true},
+        {"text": tlog_proof(511, entry(511)), "expect": true},
+        {"text": tlog_proof(999, entry(999)), "expect": true},
+        {"text": tlog_proof(511, changed), "expect": false},
+        {"text": tlog_proof(511, entry(510)), "expect": false},
+    ]);
     let input = serde_json::json!({
         "vkey": ledger.verifier_key(),
         "note": String::from_utf8(cp.note.clone()).unwrap(),
         "inclusion": inclusion,
         "consistency": consistency,
         "tiles": tiles,
+        "tlog_proofs": tlog_proofs,
     });
     let out = go_verify(&input);
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.starts_with("checkpoint ok: origin stockade.test/interop, size 1000"), "{stdout}");
-    assert_eq!(stdout.matches("verified=true expected=true").count(), 9, "{stdout}");
-    assert_eq!(stdout.matches("verified=false expected=false").count(), 9, "{stdout}");
+    assert_eq!(stdout.matches("verified=true expected=true").count(), 9 + 3, "{stdout}");
+    assert_eq!(stdout.matches("verified=false expected=false").count(), 9 + 2, "{stdout}");
+    assert_eq!(stdout.matches("tlog-proof ").count(), 5, "{stdout}");
     // 1000 leaves: level-0 tiles 000-002 and 003.p/232, level 1 000.p/3, four bundles.
     assert!(stdout.contains("tiles ok: 9 tiles"), "{stdout}");
 

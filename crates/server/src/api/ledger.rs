@@ -163,6 +163,11 @@ pub struct ProofQuery {
     /// Tree size to prove against; default: the latest signed checkpoint
     /// (signed now if it does not cover the leaf yet).
     pub size: Option<u64>,
+    /// `json` (the default), or `tlog-proof`: the C2SP tlog-proof@v1 text
+    /// (c2sp.org/tlog-proof) with the entry in its `extra` line and the
+    /// signed checkpoint, one file to keep beside the evidence and check
+    /// offline with `stockade ledger check-proof`.
+    pub format: Option<String>,
 }
 
 /// An inclusion proof (RFC 9162 §2.1.3).
@@ -208,10 +213,42 @@ async fn inclusion(l: &Arc<Ledger>, index: u64, size: Option<u64>) -> Result<Inc
     })
 }
 
+/// A proof of leaf `index` in the format the query asks for.
+async fn prove(l: &Arc<Ledger>, index: u64, q: ProofQuery) -> Result<Response, Problem> {
+    match q.format.as_deref() {
+        None | Some("json") => Ok(Json(inclusion(l, index, q.size).await?).into_response()),
+        Some("tlog-proof") => tlog_proof(l, index, q.size).await,
+        Some(other) => Err(Problem::bad_request(format!("`format` must be json or tlog-proof, got {other:?}"))),
+    }
+}
+
+/// A C2SP tlog-proof: it carries the signed checkpoint, so it proves
+/// against the latest one (signed now if it does not cover the leaf yet).
+async fn tlog_proof(l: &Arc<Ledger>, index: u64, size: Option<u64>) -> Result<Response, Problem> {
+    let cp = checkpoint_covering(l, index + 1).await?;
+    if let Some(asked) = size
+        && asked != cp.size
+    {
+        return Err(Problem::bad_request(format!(
+            "a tlog-proof carries a signed checkpoint, and the latest is of size {}: omit `size` or ask for that one",
+            cp.size
+        )));
+    }
+    let proof = l.with_tree(|t| t.inclusion_proof(index, cp.size)).map_err(proof_error)?;
+    let entry = l.entries(index, 1)?.pop().unwrap_or_default();
+    let text = stockade_ledger::proof::TlogProof { extra: Some(entry), index, proof, checkpoint: cp.note }.encode();
+    let disposition = format!("inline; filename=\"leaf-{index}.tlog-proof\"");
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
+        text,
+    )
+        .into_response())
+}
+
 /// Inclusion proof of an event's leaf, by the event's `seq`.
 #[utoipa::path(get, path = "/api/v1/ledger/events/{seq}/proof", tag = "ledger",
     params(("seq" = u64, Path, description = "The event's sequence number, as ingest reported it"), ProofQuery),
-    responses((status = 200, body = InclusionProof),
+    responses((status = 200, description = "The proof", content((InclusionProof = "application/json"), (String = "text/plain"))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")),
@@ -221,19 +258,19 @@ pub async fn event_proof(
     caller: Caller,
     Path(seq): Path<u64>,
     Query(q): Query<ProofQuery>,
-) -> Result<Json<InclusionProof>, Problem> {
+) -> Result<Response, Problem> {
     caller.require(Permission::Read)?;
     let l = ledger(&st)?;
     let index =
         l.event_leaf(seq).ok_or_else(|| Problem::not_found(format!("no event with seq {seq} in the ledger")))?;
-    Ok(Json(inclusion(l, index, q.size).await?))
+    prove(l, index, q).await
 }
 
 /// Inclusion proof of an evidence item's leaf (its record as collected), by
 /// the item's id. Reading a proof is not an access to the evidence.
 #[utoipa::path(get, path = "/api/v1/ledger/evidence/{id}/proof", tag = "ledger",
     params(("id" = String, Path, description = "Evidence id"), ProofQuery),
-    responses((status = 200, body = InclusionProof),
+    responses((status = 200, description = "The proof", content((InclusionProof = "application/json"), (String = "text/plain"))),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -242,17 +279,17 @@ pub async fn evidence_proof(
     caller: Caller,
     Path(id): Path<String>,
     Query(q): Query<ProofQuery>,
-) -> Result<Json<InclusionProof>, Problem> {
+) -> Result<Response, Problem> {
     caller.require(Permission::Read)?;
     let l = ledger(&st)?;
     let e = st.store.evidence(&id).await?.ok_or_else(|| Problem::not_found(format!("no evidence {id}")))?;
-    Ok(Json(inclusion(l, e.leaf_index, q.size).await?))
+    prove(l, e.leaf_index, q).await
 }
 
 /// Inclusion proof of any leaf (event, evidence or custody), by leaf index.
 #[utoipa::path(get, path = "/api/v1/ledger/leaves/{index}/proof", tag = "ledger",
     params(("index" = u64, Path, description = "Leaf index, from 0"), ProofQuery),
-    responses((status = 200, body = InclusionProof),
+    responses((status = 200, description = "The proof", content((InclusionProof = "application/json"), (String = "text/plain"))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -261,13 +298,13 @@ pub async fn leaf_proof(
     caller: Caller,
     Path(index): Path<u64>,
     Query(q): Query<ProofQuery>,
-) -> Result<Json<InclusionProof>, Problem> {
+) -> Result<Response, Problem> {
     caller.require(Permission::Read)?;
     let l = ledger(&st)?;
     if index >= l.size() {
         return Err(Problem::bad_request(format!("leaf {index} is not in a log of {} leaves", l.size())));
     }
-    Ok(Json(inclusion(l, index, q.size).await?))
+    prove(l, index, q).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
