@@ -76,6 +76,11 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
     println!("  curl -H 'Authorization: Bearer {token}' 'http://{addr}/api/v1/events?limit=5'");
     println!("  curl -H 'Authorization: Bearer {token}' http://{addr}/api/v1/ledger/events/1/proof");
     println!(
+        "  curl -H 'Authorization: Bearer {token}' -o event-1.tlog-proof \\\n    \
+         'http://{addr}/api/v1/ledger/events/1/proof?format=tlog-proof'"
+    );
+    println!("  stockade ledger check-proof event-1.tlog-proof --key '{}'", opened.ledger.verifier_key());
+    println!(
         "  curl -H 'Authorization: Bearer {token}' -H 'content-type: application/json' \\\n    \
          -d '{{\"site\":\"LYS\",\"title\":\"cage stock missing\",\"from\":\"2026-11-02T20:00:00+01:00\",\"to\":\"2026-11-02T23:59:00+01:00\"}}' \\\n    \
          http://{addr}/api/v1/incidents"
