@@ -196,6 +196,25 @@ fn write_secret(path: &Path, contents: &str) -> Result<()> {
     File::open(path.parent().unwrap_or(Path::new("."))).and_then(|d| d.sync_all()).map_err(|e| io(path, e))
 }
 
+/// Reads a secret file, refusing one that other users can read or write
+/// (as ssh does with private keys): a log key others may have copied can
+/// sign checkpoints that are not ours, and the salt secret opens every
+/// commitment.
+fn read_secret(path: &Path) -> std::io::Result<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let text = std::fs::read_to_string(path)?;
+    let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "is open to other users (mode {mode:03o}); `chmod 600` it, and replace the key if others may have read it"
+            ),
+        ));
+    }
+    Ok(text)
+}
+
 /// The entry of a stored event.
 pub fn event_entry(salt: &SaltKey, seq: u64, received_us: i64, hash: &[u8; 32], epcis: Option<String>) -> Entry {
     Entry::Event { seq, received_us, commit: commitment(&salt.event_salt(seq), hash), epcis }
@@ -240,7 +259,7 @@ impl Ledger {
     pub fn open(dir: &Path, origin: &str) -> Result<Ledger> {
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let key_path = dir.join("log.key");
-        let key = match std::fs::read_to_string(&key_path) {
+        let key = match read_secret(&key_path) {
             Ok(text) => LogKey::from_private(&text).map_err(|e| corrupt(format!("{}: {e}", key_path.display())))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if origin.is_empty() || origin.contains(['+', ' ', '\n']) {
@@ -257,7 +276,7 @@ impl Ledger {
         };
         let origin = key.verifier_key().split('+').next().unwrap_or_default().to_owned();
         let salt_path = dir.join("salt.key");
-        let salt = match std::fs::read_to_string(&salt_path) {
+        let salt = match read_secret(&salt_path) {
             Ok(text) => {
                 let mut b = [0u8; 32];
                 hex::decode_to_slice(text.trim(), &mut b)
@@ -781,6 +800,22 @@ mod tests {
         }
         let err = Ledger::open(dir.path(), "x").err().unwrap();
         assert!(err.to_string().contains("not the one its signed checkpoint names"), "{err}");
+    }
+
+    #[test]
+    fn secrets_open_to_other_users_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        drop(Ledger::open(dir.path(), "stockade.test/log").unwrap());
+        for name in ["log.key", "salt.key"] {
+            let path = dir.path().join(name);
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600, "{name} is created 0600");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let err = Ledger::open(dir.path(), "x").err().unwrap().to_string();
+            assert!(err.contains(name) && err.contains("mode 644") && err.contains("chmod 600"), "{err}");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        Ledger::open(dir.path(), "x").unwrap();
     }
 
     #[test]

@@ -13,8 +13,12 @@
 
 use crate::{Result, StoreError};
 use sha2::{Digest, Sha256};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncWriteExt;
+
+/// The mode of a stored object: readable by the service's user only, by no one writable.
+pub const STORED_MODE: u32 = 0o400;
 
 /// Why an upload was refused.
 #[derive(Debug, thiserror::Error)]
@@ -77,7 +81,16 @@ impl Vault {
     {
         use futures::StreamExt;
         let tmp = self.dir.join("tmp").join(hex::encode(rand::random::<[u8; 16]>()));
-        let mut file = tokio::fs::File::create(&tmp).await.map_err(|e| io(&tmp, e))?;
+        // Evidence is for the service's eyes only: 0600 while it is written,
+        // 0400 once stored (write-once on the file system too: only
+        // removal, which retention expiry does, can touch it).
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .await
+            .map_err(|e| io(&tmp, e))?;
         let result: Result<([u8; 32], u64), UploadError> = async {
             let mut hasher = Sha256::new();
             let mut size = 0u64;
@@ -104,6 +117,7 @@ impl Vault {
             {
                 return Err(UploadError::HashMismatch { declared: hex::encode(declared), actual: hex::encode(digest) });
             }
+            file.set_permissions(std::fs::Permissions::from_mode(STORED_MODE)).await.map_err(|e| io(&tmp, e))?;
             file.sync_all().await.map_err(|e| io(&tmp, e))?;
             Ok((digest, size))
         }
@@ -176,6 +190,8 @@ mod tests {
         assert_eq!((hex::encode(h), n), (hex::encode(Sha256::digest(b"hello world")), 11));
         let stored = std::fs::read(v.path_of(&hex::encode(h))).unwrap();
         assert_eq!(stored, b"hello world");
+        let mode = std::fs::metadata(v.path_of(&hex::encode(h))).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o400, "stored evidence is read-only, for the service's user only");
         // Refusals.
         let small = Expect { max_bytes: 5, ..Default::default() };
         assert!(matches!(v.put(chunks(vec![Ok(b"hello world")]), &small).await, Err(UploadError::TooLarge(5))));
@@ -187,6 +203,8 @@ mod tests {
         assert!(matches!(v.put(chunks(vec![]), &max).await, Err(UploadError::Empty)));
         assert_eq!(leftovers(dir.path()), 0, "failed uploads leave nothing");
         assert_eq!(std::fs::read(v.path_of(&hex::encode(h))).unwrap(), b"hello world", "nothing stored is altered");
+        // The same bytes again: the first copy is kept.
+        assert_eq!(v.put(chunks(vec![Ok(b"hello world")]), &max).await.unwrap().0, h);
         v.remove(&hex::encode(h)).await.unwrap();
         assert!(matches!(v.open_object(&hex::encode(h)).await, Err(StoreError::NotFound(_))));
     }
