@@ -62,6 +62,7 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
         dir.display()
     );
     if a.no_serve {
+        store.close().await;
         println!("admin token: {token}");
         return Ok(());
     }
@@ -102,8 +103,9 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
     println!("  curl http://{addr}/api/openapi.json");
     let vault = crate::cli::VaultArgs { retention: Vec::new(), max_evidence_bytes: 64 << 30 };
     let custodian = opened.custodian(&dir, &vault, clock.clone())?;
-    let state = AppState::new(store, intake, clock, ServerConfig::default()).with_custodian(custodian);
+    let state = AppState::new(store.clone(), intake, clock, ServerConfig::default()).with_custodian(custodian);
     stockade_server::serve(state, listener).await?;
+    store.close().await;
     drop(temp);
     Ok(())
 }

@@ -331,14 +331,18 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         }
         None => None,
     };
-    let sink = match &a.server {
+    let (sink, local_store) = match &a.server {
         Some(url) => {
             let Some(token) = a.token.clone() else {
                 bail!("--server needs --token (or STOCKADE_TOKEN) with the ingest role");
             };
-            Sink::Remote { client: reqwest::Client::new(), url: url.clone(), token }
+            (Sink::Remote { client: reqwest::Client::new(), url: url.clone(), token }, None)
         }
-        None => Sink::Local(crate::open(&a.data).await?.intake(clock, a.pipeline.unknown_entities.into()).await?),
+        None => {
+            let opened = crate::open(&a.data).await?;
+            let intake = opened.intake(clock, a.pipeline.unknown_entities.into()).await?;
+            (Sink::Local(intake), Some(opened.store))
+        }
     };
     let batch = a.batch.clamp(1, 100_000);
     let epcis_source = SourceId::new(a.epcis_source.clone()).context("--epcis-source")?;
@@ -386,6 +390,10 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
     {
         let cp = ledger.sign_checkpoint()?;
         eprintln!("ledger checkpoint signed over {} leaves", cp.size);
+    }
+    if let Some(store) = local_store {
+        // The book is saved, so that the next start need not replay the journal.
+        store.close().await;
     }
     Ok(if any_rejected { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }

@@ -210,12 +210,14 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 checkpoint_every: a.checkpoint_interval,
             };
             let custodian = opened.custodian(&a.data.data, &a.vault, clock.clone())?;
+            let store = opened.store.clone();
             let state = AppState::new(opened.store, intake, clock, config).with_custodian(custodian);
             let listener = tokio::net::TcpListener::bind(&a.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", a.listen))?;
             eprintln!("stockade serving {} on http://{}", a.data.data.display(), listener.local_addr()?);
             stockade_server::serve(state, listener).await?;
+            store.close().await;
         }
         Command::Token { command: TokenCommand::Create { role, name, data } } => {
             let Some(role) = Role::parse(&role) else {
@@ -227,6 +229,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             let detail = serde_json::json!({ "token": record.id, "role": role.as_str(), "name": name });
             stockade_server::audit::record(&*store, &opened.ledger, &*clock, "token_created", &cli_actor(), detail)
                 .await?;
+            store.close().await;
             eprintln!("created {} token {} ({name}); it is shown only once:", role.as_str(), record.id);
             println!("{secret}");
         }
@@ -245,6 +248,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 detail,
             )
             .await?;
+            opened.store.close().await;
             eprintln!("imported {n} reference records");
         }
         Command::Ingest(a) => return files::ingest(a, clock).await,

@@ -17,6 +17,11 @@ fn run(args: &[&str]) -> Output {
     bin().args(args).output().unwrap()
 }
 
+/// `run`, with the store's info logs (a journal replay on open says so).
+fn run_logged(args: &[&str]) -> Output {
+    bin().env("RUST_LOG", "warn,stockade_store=info").args(args).output().unwrap()
+}
+
 fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
@@ -83,8 +88,10 @@ fn import_and_ingest_every_sample_export() {
         assert!(o.status.success(), "{name}: {}", text(&o));
         assert!(text(&o).contains(&format!("{rows} accepted, 0 duplicates, 0 rejected")), "{name}: {}", text(&o));
         // Loading the same export again creates nothing new.
-        let o = run(&["ingest", csv.to_str().unwrap(), "--mapping", map.to_str().unwrap(), "--data", d]);
+        let o = run_logged(&["ingest", csv.to_str().unwrap(), "--mapping", map.to_str().unwrap(), "--data", d]);
         assert!(text(&o).contains(&format!("0 accepted, {rows} duplicates")), "{name}: {}", text(&o));
+        // Each run saved the book as it exited: the next start replays nothing.
+        assert!(!text(&o).contains("replaying the journal"), "{name}: {}", text(&o));
     }
 }
 
@@ -162,11 +169,20 @@ fn ingest_into_a_running_server() {
         &token,
     ]);
     let o2 = run(&["ingest", ex.join("events.ndjson").to_str().unwrap(), "--server", &url, "--token", "stk_bad"]);
-    drop(server);
+    // Stopped as a service manager stops it (SIGTERM): it shuts down
+    // cleanly, saving the book, so the next start replays nothing.
+    let mut server = server;
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let stopped = server.0.wait().unwrap();
+    assert!(stopped.success(), "{stopped:?}");
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("3 accepted"), "{}", text(&o));
     assert!(!o2.status.success());
     assert!(text(&o2).contains("401"), "{}", text(&o2));
+    let o = run_logged(&["ledger", "verify", "--data", d]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains("replaying the journal"), "{}", text(&o));
 }
 
 #[test]
@@ -180,9 +196,10 @@ fn demo_loads_sample_data() {
     assert!(out.contains("694 reference records, 201358 events accepted (15 scenario instances"), "{out}");
     assert!(out.contains("admin token: stk_"), "{out}");
     // Its log is signed and whole; the import and the token are audited as through the CLI.
-    let o = run(&["ledger", "verify", "--data", d.to_str().unwrap()]);
+    let o = run_logged(&["ledger", "verify", "--data", d.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("audit: 2 records match their leaves"), "{}", text(&o));
+    assert!(!text(&o).contains("replaying the journal"), "the demo saved its book on the way out: {}", text(&o));
 }
 
 /// Rewrites ledger entry `index` in `DIR/ledger/entries` with a valid checksum.

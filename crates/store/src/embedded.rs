@@ -98,14 +98,6 @@ impl EmbeddedStore {
     pub async fn snapshot(&self) -> Result<()> {
         write_snapshot(&self.sql, &self.book, &self.snapshotting).await
     }
-
-    /// Snapshots the book and closes the database.
-    pub async fn close(&self) {
-        if let Err(e) = self.snapshot().await {
-            tracing::warn!(error = %e, "could not snapshot the book on close; it will be replayed from the journal");
-        }
-        self.sql.close().await;
-    }
 }
 
 /// Takes the data directory's lock (`DIR/LOCK`), so that two processes
@@ -153,6 +145,14 @@ async fn write_snapshot(sql: &SqlStore, book: &Mutex<BookState>, one_at_a_time: 
 
 #[async_trait]
 impl Store for EmbeddedStore {
+    /// Snapshots the book and closes the database.
+    async fn close(&self) {
+        if let Err(e) = self.snapshot().await {
+            tracing::warn!(error = %e, "could not snapshot the book on close; it will be replayed from the journal");
+        }
+        self.sql.close_pools().await;
+    }
+
     async fn append(&self, batch: &[NewEvent]) -> Result<Vec<Appended>> {
         let out = blocking(|| self.journal.append(batch))?;
         let due = {

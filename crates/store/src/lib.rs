@@ -197,6 +197,12 @@ pub trait Store: Send + Sync + 'static {
     /// Reads events in sequence order.
     async fn events(&self, q: &EventQuery) -> Result<Vec<StoredEvent>>;
 
+    /// Saves what the store keeps derived in memory (the embedded store's
+    /// book, so that the next start need not replay the journal) and closes
+    /// its connections. Call once, last, before the process exits; never
+    /// needed for durability (an append is durable when it returns).
+    async fn close(&self) {}
+
     /// Number of stored events.
     async fn event_count(&self) -> Result<i64>;
 

@@ -127,7 +127,8 @@ impl SqlStore {
         Ok(SqlStore { writer, reader, dialect })
     }
 
-    pub async fn close(&self) {
+    /// Closes the connection pools.
+    pub async fn close_pools(&self) {
         self.reader.close().await;
         self.writer.close().await;
     }
@@ -239,6 +240,10 @@ fn book_where(q: &BookQuery, alias: &str, first_param: usize) -> (String, Vec<St
 
 #[async_trait]
 impl Store for SqlStore {
+    async fn close(&self) {
+        self.close_pools().await;
+    }
+
     async fn append(&self, batch: &[NewEvent]) -> Result<Vec<Appended>> {
         let mut out = vec![Appended::Duplicate; batch.len()];
         // First occurrence of each key in the batch; later ones are duplicates.
