@@ -102,7 +102,7 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves until ctrl-c / SIGTERM, then finishes in-flight requests.
-/// Also signs ledger checkpoints while it serves.
+/// Also signs ledger checkpoints while it serves, and one last on the way out.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(?addr, "listening");
@@ -123,10 +123,22 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
         })
     });
     // Stopped with the server, whether it returns or its task is aborted.
-    let _background = AbortOnDrop([checkpointer, retention].into_iter().flatten().collect());
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+    let background = AbortOnDrop([checkpointer, retention].into_iter().flatten().collect());
+    let ledger = state.intake.ledger().cloned();
+    let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown())
-        .await
+        .await;
+    drop(background);
+    // What was logged since the last periodic checkpoint is covered by a
+    // signed one before the process goes (as `stockade ingest` does).
+    if let Some(l) = ledger {
+        match tokio::task::spawn_blocking(move || l.sign_checkpoint()).await {
+            Ok(Ok(cp)) => tracing::info!(size = cp.size, "ledger checkpoint signed on shutdown"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not sign the ledger's checkpoint on shutdown"),
+            Err(e) => tracing::warn!(error = %e, "could not sign the ledger's checkpoint on shutdown"),
+        }
+    }
+    served
 }
 
 /// Background tasks that end with their owner.

@@ -37,8 +37,13 @@ impl Drop for Running {
 }
 
 fn serve(data: &str) -> Running {
+    serve_with(data, &[])
+}
+
+fn serve_with(data: &str, flags: &[&str]) -> Running {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = bin().args(["serve", "--data", data, "--listen", &format!("127.0.0.1:{port}")]).spawn().unwrap();
+    let listen = format!("127.0.0.1:{port}");
+    let child = bin().args(["serve", "--data", data, "--listen", &listen]).args(flags).spawn().unwrap();
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             break;
@@ -153,7 +158,8 @@ fn ingest_into_a_running_server() {
     let d = dir.path().to_str().unwrap();
     let o = run(&["token", "create", "--role", "ingest", "--data", d]);
     let token = String::from_utf8(o.stdout).unwrap().lines().last().unwrap().to_owned();
-    let server = serve(d);
+    // No periodic checkpoint in the test's time: only the one signed on shutdown.
+    let server = serve_with(d, &["--checkpoint-interval", "3600"]);
     let url = server.1.clone();
     let ex = examples();
     let csv = ex.join("exports/access-control.csv");
@@ -170,7 +176,8 @@ fn ingest_into_a_running_server() {
     ]);
     let o2 = run(&["ingest", ex.join("events.ndjson").to_str().unwrap(), "--server", &url, "--token", "stk_bad"]);
     // Stopped as a service manager stops it (SIGTERM): it shuts down
-    // cleanly, saving the book, so the next start replays nothing.
+    // cleanly, signing a checkpoint over everything logged and saving the
+    // book, so the next start replays nothing.
     let mut server = server;
     let pid = server.0.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
@@ -183,6 +190,8 @@ fn ingest_into_a_running_server() {
     let o = run_logged(&["ledger", "verify", "--data", d]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(!text(&o).contains("replaying the journal"), "{}", text(&o));
+    // The token's audit record and the three events: all four signed.
+    assert!(text(&o).contains(": 4 leaves\ncheckpoint: 4 leaves,"), "{}", text(&o));
 }
 
 #[test]
