@@ -507,10 +507,23 @@ async fn the_tlog_tiles_api_mirrors_the_log() {
     }
     let (st, _) = s.bytes(&format!("/tlog/tile/entries/000.p/{}", n + 1), Some(&s.analyst)).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+    // Tiles never change, but behind a token no shared cache may keep them.
+    let cache_control = |s: &Server, path: String, token: Option<String>| {
+        let mut req = s.client.get(format!("{}{path}", s.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move { req.send().await.unwrap().headers()["cache-control"].to_str().unwrap().to_owned() }
+    };
+    let tile0 = format!("/tlog/tile/0/000.p/{n}");
+    assert_eq!(cache_control(&s, tile0.clone(), Some(s.analyst.clone())).await, "private, max-age=31536000, immutable");
+    assert_eq!(cache_control(&s, "/tlog/checkpoint".into(), Some(s.analyst.clone())).await, "no-cache");
 
-    // Published logs need no token.
+    // Published logs need no token, and their tiles may be cached anywhere.
     let open = start_with(UnknownEntities::Flag, ServerConfig { public_tlog: true, ..Default::default() }).await;
+    open.load_examples().await;
     assert_eq!(open.bytes("/tlog/checkpoint", None).await.0, StatusCode::OK);
+    assert_eq!(cache_control(&open, "/tlog/tile/0/000.p/1".into(), None).await, "public, max-age=31536000, immutable");
     assert_eq!(open.get("/api/v1/ledger", None).await.0, StatusCode::UNAUTHORIZED, "only the tiles are public");
 }
 

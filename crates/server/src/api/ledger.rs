@@ -89,15 +89,16 @@ pub async fn tile(State(st): State<AppState>, Path(path): Path<String>) -> Resul
         StoreError::NotFound(_) => Problem::not_found(format!("tile {path} is not in the log yet")),
         other => Problem::from(other),
     })?;
-    // Tiles never change once they exist: a partial tile is a prefix of the full one.
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/octet-stream"),
-            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
-        ],
-        bytes,
-    )
-        .into_response())
+    // Tiles never change once they exist: a partial tile is a prefix of the
+    // full one. Shared caches may keep them only when /tlog/ is public: a
+    // `public` answer to a request with a token would let a proxy hand it
+    // to clients without one (RFC 9111 §3.5).
+    let cache = if st.config.public_tlog {
+        "public, max-age=31536000, immutable"
+    } else {
+        "private, max-age=31536000, immutable"
+    };
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream"), (header::CACHE_CONTROL, cache)], bytes).into_response())
 }
 
 /// The log's identity and latest checkpoint.
