@@ -781,6 +781,7 @@ async fn packages_verify_offline_and_expiry_keeps_the_log_whole() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "application/x-tar");
+    assert_eq!(r.headers()["cache-control"], "no-store", "no cached copy outside the custody log");
     let tar = r.bytes().await.unwrap().to_vec();
     let report = package::verify(|| Ok(&tar[..]), &key);
     assert!(report.ok(), "{:?}", report.failures);

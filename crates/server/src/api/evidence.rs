@@ -415,6 +415,8 @@ pub async fn package(
             (header::CONTENT_TYPE, "application/x-tar".to_owned()),
             (header::CONTENT_LENGTH, len.to_string()),
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{incident}.stockade.tar\"")),
+            // An export is a custody act: a cached copy would be one nobody logged.
+            (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
         Body::from_stream(stream),
     )
