@@ -1,5 +1,6 @@
-//! The audit trail: administrative acts (a token created, reference data
-//! imported) as records in the store and leaves in the evidence ledger.
+//! The audit trail: administrative acts (a token created or revoked,
+//! reference data imported, an incident opened) as records in the store and
+//! leaves in the evidence ledger.
 //! Evidence access is audited by its chain of custody (`custody`).
 //!
 //! Invariant: records are numbered from 1 without gaps, one at a time in

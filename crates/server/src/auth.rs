@@ -119,6 +119,13 @@ impl TokenCache {
         (at.elapsed() < Self::TTL).then(|| caller.clone())
     }
 
+    /// Drops a token from the cache, so that revoking it takes effect now.
+    pub fn forget(&self, token_id: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.retain(|_, (caller, _)| caller.token_id != token_id);
+        }
+    }
+
     fn put(&self, hash: [u8; 32], caller: Caller) {
         if let Ok(mut entries) = self.entries.write() {
             if entries.len() >= Self::MAX {
@@ -168,4 +175,44 @@ pub async fn create_token(
     };
     store.put_token(&record).await?;
     Ok((record, token))
+}
+
+/// Why a token could not be revoked.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    #[error("no token {0}")]
+    Unknown(String),
+    #[error("token {0} is already revoked")]
+    AlreadyRevoked(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One revocation at a time: the check, the audit record and the change
+/// stay together.
+static REVOKING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Revokes a live token by id: recorded in the audit trail (and its ledger
+/// leaf) first, then marked revoked. A server must also
+/// [`TokenCache::forget`] it, or it works until its cache entry expires.
+pub async fn revoke_token(
+    store: &dyn Store,
+    ledger: Option<&std::sync::Arc<stockade_store::Ledger>>,
+    clock: &dyn Clock,
+    id: &str,
+    actor: &str,
+) -> Result<TokenRecord, RevokeError> {
+    let _one = REVOKING.lock().await;
+    let mut token =
+        store.tokens().await?.into_iter().find(|t| t.id == id).ok_or_else(|| RevokeError::Unknown(id.to_owned()))?;
+    if token.revoked_us.is_some() {
+        return Err(RevokeError::AlreadyRevoked(id.to_owned()));
+    }
+    token.revoked_us = Some(clock.now().timestamp_micros());
+    if let Some(ledger) = ledger {
+        let detail = serde_json::json!({ "token": id, "role": token.role.as_str(), "name": token.name });
+        crate::audit::record(store, ledger, clock, "token_revoked", actor, detail).await?;
+    }
+    store.put_token(&token).await?;
+    Ok(token)
 }

@@ -138,6 +138,54 @@ async fn deny_by_default() {
     assert_eq!(s.get("/api/v1/schema/events", None).await.0, StatusCode::OK);
 }
 
+/// Tokens are listed without secrets and revoked by an admin: a revoked
+/// token stops working at once (not when its cache entry expires), and the
+/// act is in the audit trail with its ledger leaf.
+#[tokio::test]
+async fn an_admin_lists_and_revokes_tokens() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    let (st, _, v) = s.get("/api/v1/tokens", Some(&s.admin)).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let listed = v.as_array().unwrap();
+    assert_eq!(listed.len(), 3);
+    assert!(!v.to_string().contains("hash") && !v.to_string().contains("stk_"), "no secrets listed: {v}");
+    let analyst_id = listed.iter().find(|t| t["role"] == "analyst").unwrap()["id"].as_str().unwrap().to_owned();
+    assert!(listed.iter().all(|t| t["revoked_at"].is_null() && t["created_at"].as_str().unwrap().ends_with('Z')));
+    // Only an admin.
+    assert_eq!(s.get("/api/v1/tokens", Some(&s.analyst)).await.0, StatusCode::FORBIDDEN);
+    let delete = |id: &str, token: &str| {
+        let req = s.client.delete(format!("{}/api/v1/tokens/{id}", s.url)).bearer_auth(token);
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status(), r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    assert_eq!(delete(&analyst_id, &s.analyst).await.0, StatusCode::FORBIDDEN);
+    // The analyst's token works (and is now cached as valid)...
+    assert_eq!(s.get("/api/v1/inventory", Some(&s.analyst)).await.0, StatusCode::OK);
+    let (st, v) = delete(&analyst_id, &s.admin).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert!(v["revoked_at"].as_str().is_some(), "{v}");
+    // ...and is refused right after its revocation.
+    let (st, _, v) = s.get("/api/v1/inventory", Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "{v}");
+    let (st, v) = delete(&analyst_id, &s.admin).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("already revoked"), "{v}");
+    assert_eq!(delete("nope", &s.admin).await.0, StatusCode::NOT_FOUND);
+    let (_, _, v) = s.get("/api/v1/tokens", Some(&s.admin)).await;
+    let revoked: Vec<_> = v.as_array().unwrap().iter().filter(|t| t["revoked_at"].is_string()).collect();
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(revoked[0]["id"], analyst_id.as_str());
+    // Audited once (the refused attempts are not acts), with a leaf.
+    let (_, _, trail) = s.get("/api/v1/audit", Some(&s.admin)).await;
+    let acts: Vec<_> = trail.as_array().unwrap().iter().filter(|a| a["record"]["action"] == "token_revoked").collect();
+    assert_eq!(acts.len(), 1, "{trail}");
+    assert_eq!(acts[0]["record"]["detail"]["token"], analyst_id.as_str());
+    assert!(acts[0]["record"]["actor"].as_str().unwrap().contains("(token "), "{trail}");
+    assert!(acts[0]["leaf_index"].is_u64(), "{trail}");
+}
+
 #[tokio::test]
 async fn per_line_results_and_idempotent_resend() {
     let s = start(UnknownEntities::Flag, 1 << 20).await;
@@ -309,6 +357,8 @@ async fn openapi_covers_every_route_and_metrics_count_events() {
         "/api/v1/evidence/{id}/custody",
         "/api/v1/incidents/{incident}/package",
         "/api/v1/audit",
+        "/api/v1/tokens",
+        "/api/v1/tokens/{id}",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing from OpenAPI");
     }

@@ -337,6 +337,20 @@ pub enum TokenCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// List the tokens (id, role, name, created, revoked); never their secrets.
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Revoke a token by id (recorded in the audit trail and the ledger).
+    /// On a running server, use `DELETE /api/v1/tokens/{id}` instead: it
+    /// holds the data directory, and revokes at once.
+    Revoke {
+        /// The token's id: the part after `stk_` in the token, as `token list` shows it.
+        id: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -233,6 +233,34 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             eprintln!("created {} token {} ({name}); it is shown only once:", role.as_str(), record.id);
             println!("{secret}");
         }
+        Command::Token { command: TokenCommand::List { data } } => {
+            let store = open_store(&data.data).await?;
+            let tokens = store.tokens().await?;
+            println!("{:<14} {:<8} {:<28} {:<28} revoked", "id", "role", "name", "created");
+            for t in &tokens {
+                let v = stockade_server::api::tokens::TokenView::from(t);
+                println!(
+                    "{:<14} {:<8} {:<28} {:<28} {}",
+                    v.id,
+                    v.role,
+                    v.name,
+                    v.created_at,
+                    v.revoked_at.as_deref().unwrap_or("-")
+                );
+            }
+            store.close().await;
+        }
+        Command::Token { command: TokenCommand::Revoke { id, data } } => {
+            let opened = open(&data.data).await?;
+            // The id, or the whole token (`stk_<id>_<secret>`) pasted.
+            let id = id.strip_prefix("stk_").and_then(|rest| rest.split('_').next()).unwrap_or(&id);
+            let revoked =
+                stockade_server::auth::revoke_token(&*opened.store, Some(&opened.ledger), &*clock, id, &cli_actor())
+                    .await;
+            opened.store.close().await;
+            let token = revoked?;
+            eprintln!("revoked {} token {} ({})", token.role.as_str(), token.id, token.name);
+        }
         Command::Import(a) => {
             let opened = open(&a.data.data).await?;
             let intake = opened.intake(clock.clone(), Default::default()).await?;

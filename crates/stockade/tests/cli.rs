@@ -68,6 +68,35 @@ fn token_create_prints_the_token_last() {
 }
 
 #[test]
+fn tokens_are_listed_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let o = run(&["token", "create", "--role", "analyst", "--name", "night desk", "--data", d]);
+    let secret = String::from_utf8(o.stdout).unwrap().lines().last().unwrap().to_owned();
+    let id = secret.split('_').nth(1).unwrap().to_owned();
+    let o = run(&["token", "list", "--data", d]);
+    assert!(o.status.success(), "{}", text(&o));
+    let line = text(&o).lines().find(|l| l.starts_with(&id)).unwrap_or_default().to_owned();
+    assert!(line.contains("analyst") && line.contains("night desk") && line.ends_with(" -"), "{}", text(&o));
+    assert!(!text(&o).contains(&secret[8..]), "no secret is listed");
+    // Revoked by id, or by the whole token pasted.
+    let o = run(&["token", "revoke", &secret, "--data", d]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains(&format!("revoked analyst token {id} (night desk)")), "{}", text(&o));
+    let o = run(&["token", "list", "--data", d]);
+    let line = text(&o).lines().find(|l| l.starts_with(&id)).unwrap_or_default().to_owned();
+    assert!(!line.ends_with(" -") && line.ends_with('Z'), "revoked, with its time: {line}");
+    let o = run(&["token", "revoke", &id, "--data", d]);
+    assert!(!o.status.success() && text(&o).contains("already revoked"), "{}", text(&o));
+    let o = run(&["token", "revoke", "000000000000", "--data", d]);
+    assert!(!o.status.success() && text(&o).contains("no token 000000000000"), "{}", text(&o));
+    // Created and revoked: two acts in the audit trail, both in the signed log.
+    assert!(run(&["ingest", examples().join("events.ndjson").to_str().unwrap(), "--data", d]).status.success());
+    let o = run(&["ledger", "verify", "--data", d]);
+    assert!(text(&o).contains("audit: 2 records match their leaves"), "{}", text(&o));
+}
+
+#[test]
 fn import_and_ingest_every_sample_export() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();

@@ -310,9 +310,12 @@ pub async fn tokens_hash_only_and_revoke(s: &dyn Store) {
     s.put_token(&t).await.unwrap();
     assert_eq!(s.token_by_hash(&[7; 32]).await.unwrap(), Some(t.clone()));
     assert_eq!(s.token_by_hash(&[8; 32]).await.unwrap(), None);
+    let other = TokenRecord { id: "tok0".into(), secret_hash: [9; 32], role: Role::Admin, created_us: 1, ..t.clone() };
+    s.put_token(&other).await.unwrap();
     t.revoked_us = Some(2);
     s.put_token(&t).await.unwrap();
     assert_eq!(s.token_by_hash(&[7; 32]).await.unwrap(), None, "revoked tokens do not authenticate");
+    assert_eq!(s.tokens().await.unwrap(), vec![other, t], "all of them, revoked too, by creation then id");
 }
 
 pub async fn event_queries_filter(s: &dyn Store) {

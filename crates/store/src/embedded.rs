@@ -247,6 +247,10 @@ impl Store for EmbeddedStore {
         self.sql.token_by_hash(secret_hash).await
     }
 
+    async fn tokens(&self) -> Result<Vec<TokenRecord>> {
+        self.sql.tokens().await
+    }
+
     async fn add_evidence(&self, e: &StoredEvidence, first: &StoredCustody) -> Result<()> {
         self.sql.add_evidence(e, first).await
     }

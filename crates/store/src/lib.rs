@@ -223,6 +223,10 @@ pub trait Store: Send + Sync + 'static {
     /// The live (not revoked) token with this secret hash.
     async fn token_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<TokenRecord>>;
 
+    /// Every token, revoked ones included, oldest first. (A record holds its
+    /// secret's hash only; revoking is `put_token` with `revoked_us` set.)
+    async fn tokens(&self) -> Result<Vec<TokenRecord>>;
+
     /// Records a collected evidence item and the first entry of its custody
     /// chain (`collected`), with their ledger leaves, in one transaction.
     async fn add_evidence(&self, e: &StoredEvidence, first: &StoredCustody) -> Result<()>;

@@ -692,19 +692,30 @@ impl Store for SqlStore {
         .bind(&secret_hash[..])
         .fetch_optional(&self.reader)
         .await?;
-        row.map(|r| {
-            let role: String = r.try_get(2)?;
-            Ok(TokenRecord {
-                id: r.try_get(0)?,
-                secret_hash: hash32(r.try_get(1)?)?,
-                role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
-                name: r.try_get(3)?,
-                created_us: r.try_get(4)?,
-                revoked_us: r.try_get(5)?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(token_row).transpose()
     }
+
+    async fn tokens(&self) -> Result<Vec<TokenRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, secret_hash, role, name, created_us, revoked_us FROM api_tokens ORDER BY created_us, id",
+        )
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(token_row).collect()
+    }
+}
+
+/// An `api_tokens` row: id, secret_hash, role, name, created_us, revoked_us.
+fn token_row(r: &sqlx::any::AnyRow) -> Result<TokenRecord> {
+    let role: String = r.try_get(2)?;
+    Ok(TokenRecord {
+        id: r.try_get(0)?,
+        secret_hash: hash32(r.try_get(1)?)?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+        name: r.try_get(3)?,
+        created_us: r.try_get(4)?,
+        revoked_us: r.try_get(5)?,
+    })
 }
 
 /// A `(record JSON, leaf_index)` row: the record and its leaf.

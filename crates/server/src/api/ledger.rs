@@ -391,8 +391,8 @@ pub struct AuditView {
     pub leaf_index: u64,
 }
 
-/// The audit trail of administrative acts (tokens created, reference data
-/// imported), each with its ledger leaf.
+/// The audit trail of administrative acts (tokens created and revoked,
+/// reference data imported, incidents opened), each with its ledger leaf.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "ledger", params(AuditQuery),
     responses((status = 200, body = Vec<AuditView>),
         (status = 401, body = Problem, content_type = "application/problem+json"),

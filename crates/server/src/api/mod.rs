@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod ledger;
 pub mod meta;
 pub mod reference;
+pub mod tokens;
 
 use crate::AppState;
 use axum::body::Body;
@@ -53,6 +54,8 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(evidence::of_incident))
         .routes(routes!(incidents::open, incidents::list))
         .routes(routes!(incidents::one))
+        .routes(routes!(tokens::list))
+        .routes(routes!(tokens::revoke))
 }
 
 /// The C2SP tlog-tiles read API, as documented. (Served with a wildcard
