@@ -48,6 +48,8 @@ pub struct Caller {
     pub role: Role,
     /// The token's name, for custody records.
     pub name: String,
+    /// When the token stops working by itself, if ever (µs since the epoch).
+    pub expires_us: Option<i64>,
 }
 
 impl Caller {
@@ -90,13 +92,27 @@ async fn caller_of(state: &AppState, headers: &axum::http::HeaderMap) -> Result<
         .ok_or_else(|| Problem::unauthorized("the Authorization header must use the Bearer scheme"))?
         .trim();
     let hash = token_hash(token);
-    if let Some(caller) = state.tokens.get(&hash) {
-        return Ok(caller);
+    let caller = match state.tokens.get(&hash) {
+        Some(caller) => caller,
+        None => {
+            let record = state
+                .store
+                .token_by_hash(&hash)
+                .await?
+                .ok_or_else(|| Problem::unauthorized("unknown or revoked token"))?;
+            let caller =
+                Caller { token_id: record.id, role: record.role, name: record.name, expires_us: record.expires_us };
+            state.tokens.put(hash, caller.clone());
+            caller
+        }
+    };
+    // Checked on every request, cached or not: expiry is exact.
+    if let Some(at) = caller.expires_us
+        && state.clock.now().timestamp_micros() >= at
+    {
+        let when = chrono::DateTime::from_timestamp_micros(at).map(|t| t.to_rfc3339()).unwrap_or_default();
+        return Err(Problem::unauthorized(format!("token {} expired at {when}", caller.token_id)));
     }
-    let record =
-        state.store.token_by_hash(&hash).await?.ok_or_else(|| Problem::unauthorized("unknown or revoked token"))?;
-    let caller = Caller { token_id: record.id, role: record.role, name: record.name };
-    state.tokens.put(hash, caller.clone());
     Ok(caller)
 }
 
@@ -155,12 +171,14 @@ pub async fn tlog_reader(State(state): State<AppState>, req: Request, next: Next
     Ok(next.run(req).await)
 }
 
-/// Creates a token; returns its record and the secret, shown once.
+/// Creates a token, expiring after `expires_in` if given; returns its
+/// record and the secret, shown once.
 pub async fn create_token(
     store: &dyn Store,
     clock: &dyn Clock,
     role: Role,
     name: &str,
+    expires_in: Option<std::time::Duration>,
 ) -> Result<(TokenRecord, String), StoreError> {
     let id = hex::encode(rand::random::<[u8; 6]>());
     let secret = hex::encode(rand::random::<[u8; 32]>());
@@ -172,6 +190,8 @@ pub async fn create_token(
         name: name.to_owned(),
         created_us: clock.now().timestamp_micros(),
         revoked_us: None,
+        expires_us: expires_in
+            .map(|d| clock.now().timestamp_micros().saturating_add(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))),
     };
     store.put_token(&record).await?;
     Ok((record, token))

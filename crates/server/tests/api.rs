@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use stockade_ingest::UnknownEntities;
-use stockade_model::clock::SystemClock;
+use stockade_model::clock::{Clock, ManualClock, SystemClock};
 use stockade_server::custody::Custodian;
 use stockade_server::{AppState, Intake, ServerConfig};
 use stockade_store::{EmbeddedStore, Ledger, Role, Store};
@@ -28,14 +28,17 @@ async fn start(policy: UnknownEntities, max_body_bytes: usize) -> Server {
 }
 
 async fn start_with(policy: UnknownEntities, config: ServerConfig) -> Server {
+    start_clocked(policy, config, Arc::new(SystemClock)).await
+}
+
+async fn start_clocked(policy: UnknownEntities, config: ServerConfig, clock: Arc<dyn Clock>) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_dir(dir.path()).await.unwrap());
     let ledger = Arc::new(Ledger::open(&dir.path().join("ledger"), "stockade.test/ledger").unwrap());
-    let clock = Arc::new(SystemClock);
     let intake = Intake::start(store.clone(), Some(ledger.clone()), clock.clone(), policy).await.unwrap();
     let token = |role| {
         let (store, clock) = (store.clone(), clock.clone());
-        async move { stockade_server::auth::create_token(&*store, &*clock, role, "test").await.unwrap().1 }
+        async move { stockade_server::auth::create_token(&*store, &*clock, role, "test", None).await.unwrap().1 }
     };
     let (admin, ingest, analyst) = (token(Role::Admin).await, token(Role::Ingest).await, token(Role::Analyst).await);
     let policy = stockade_evidence::RetentionPolicy::default().with_overrides(&["scratch=0".into()]).unwrap();
@@ -184,6 +187,36 @@ async fn an_admin_lists_and_revokes_tokens() {
     assert_eq!(acts[0]["record"]["detail"]["token"], analyst_id.as_str());
     assert!(acts[0]["record"]["actor"].as_str().unwrap().contains("(token "), "{trail}");
     assert!(acts[0]["leaf_index"].is_u64(), "{trail}");
+}
+
+/// A token created to expire stops working at that instant, whether or not
+/// the server has it cached as valid.
+#[tokio::test]
+async fn tokens_expire() {
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-26T08:00:00Z").unwrap().to_utc();
+    let clock = Arc::new(ManualClock::new(t0));
+    let s = start_clocked(UnknownEntities::Flag, ServerConfig::default(), clock.clone()).await;
+    let (vendor, secret) = stockade_server::auth::create_token(
+        &*s.store,
+        &*clock,
+        Role::Analyst,
+        "hvac vendor",
+        Some(std::time::Duration::from_secs(4 * 3600)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.get("/api/v1/inventory", Some(&secret)).await.0, StatusCode::OK, "valid, and now cached");
+    let (_, _, listed) = s.get("/api/v1/tokens", Some(&s.admin)).await;
+    let listed = listed.as_array().unwrap().iter().find(|t| t["id"] == vendor.id.as_str()).unwrap().clone();
+    assert_eq!(listed["expires_at"], "2026-11-26T12:00:00.000000Z", "{listed}");
+    clock.advance(chrono::Duration::hours(4) - chrono::Duration::microseconds(1));
+    assert_eq!(s.get("/api/v1/inventory", Some(&secret)).await.0, StatusCode::OK, "a microsecond left");
+    clock.advance(chrono::Duration::microseconds(1));
+    let (st, _, v) = s.get("/api/v1/inventory", Some(&secret)).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("expired at 2026-11-26T12:00:00"), "{v}");
+    // Tokens without an expiry go on working.
+    assert_eq!(s.get("/api/v1/inventory", Some(&s.analyst)).await.0, StatusCode::OK);
 }
 
 #[tokio::test]

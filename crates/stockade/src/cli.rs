@@ -245,6 +245,15 @@ pub struct VaultArgs {
     pub max_evidence_bytes: u64,
 }
 
+/// A positive number of days, at most ten years.
+fn days(s: &str) -> Result<std::time::Duration, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of days"))?;
+    if !(v > 0.0 && v <= 3650.0) {
+        return Err(format!("{s} days: give more than 0 and at most 3650"));
+    }
+    Ok(std::time::Duration::from_secs_f64(v * 86_400.0))
+}
+
 /// A positive number of seconds.
 fn seconds(s: &str) -> Result<std::time::Duration, String> {
     let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
@@ -334,10 +343,14 @@ pub enum TokenCommand {
         /// A name to recognise the token by.
         #[arg(long, default_value = "cli")]
         name: String,
+        /// Stops working by itself after this many days (0.5 is twelve hours):
+        /// for a vendor's or a contractor's access. Default: until revoked.
+        #[arg(long, value_name = "DAYS", value_parser = days)]
+        expires_in_days: Option<std::time::Duration>,
         #[command(flatten)]
         data: DataArgs,
     },
-    /// List the tokens (id, role, name, created, revoked); never their secrets.
+    /// List the tokens (id, role, name, created, expires, revoked); never their secrets.
     List {
         #[command(flatten)]
         data: DataArgs,

@@ -44,7 +44,7 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
     }
     let truth = dir.join("truth.json");
     std::fs::write(&truth, serde_json::to_vec_pretty(&sim.truth)?)?;
-    let (record, token) = stockade_server::auth::create_token(&*store, &*clock, Role::Admin, "demo").await?;
+    let (record, token) = stockade_server::auth::create_token(&*store, &*clock, Role::Admin, "demo", None).await?;
     // Audited as the same acts through the CLI are.
     let ledger = &opened.ledger;
     let import =

@@ -219,32 +219,36 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             stockade_server::serve(state, listener).await?;
             store.close().await;
         }
-        Command::Token { command: TokenCommand::Create { role, name, data } } => {
+        Command::Token { command: TokenCommand::Create { role, name, expires_in_days, data } } => {
             let Some(role) = Role::parse(&role) else {
                 bail!("unknown role {role:?}: use ingest, analyst or admin");
             };
             let opened = open(&data.data).await?;
             let store = opened.store.clone();
-            let (record, secret) = stockade_server::auth::create_token(&*store, &*clock, role, &name).await?;
-            let detail = serde_json::json!({ "token": record.id, "role": role.as_str(), "name": name });
+            let (record, secret) =
+                stockade_server::auth::create_token(&*store, &*clock, role, &name, expires_in_days).await?;
+            let view = stockade_server::api::tokens::TokenView::from(&record);
+            let detail = serde_json::json!({ "token": record.id, "role": role.as_str(), "name": name, "expires_at": view.expires_at });
             stockade_server::audit::record(&*store, &opened.ledger, &*clock, "token_created", &cli_actor(), detail)
                 .await?;
             store.close().await;
-            eprintln!("created {} token {} ({name}); it is shown only once:", role.as_str(), record.id);
+            let until = view.expires_at.map(|t| format!(", valid until {t}")).unwrap_or_default();
+            eprintln!("created {} token {} ({name}{until}); it is shown only once:", role.as_str(), record.id);
             println!("{secret}");
         }
         Command::Token { command: TokenCommand::List { data } } => {
             let store = open_store(&data.data).await?;
             let tokens = store.tokens().await?;
-            println!("{:<14} {:<8} {:<28} {:<28} revoked", "id", "role", "name", "created");
+            println!("{:<14} {:<8} {:<24} {:<28} {:<28} revoked", "id", "role", "name", "created", "expires");
             for t in &tokens {
                 let v = stockade_server::api::tokens::TokenView::from(t);
                 println!(
-                    "{:<14} {:<8} {:<28} {:<28} {}",
+                    "{:<14} {:<8} {:<24} {:<28} {:<28} {}",
                     v.id,
                     v.role,
                     v.name,
                     v.created_at,
+                    v.expires_at.as_deref().unwrap_or("-"),
                     v.revoked_at.as_deref().unwrap_or("-")
                 );
             }

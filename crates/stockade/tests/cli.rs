@@ -90,10 +90,20 @@ fn tokens_are_listed_and_revoked() {
     assert!(!o.status.success() && text(&o).contains("already revoked"), "{}", text(&o));
     let o = run(&["token", "revoke", "000000000000", "--data", d]);
     assert!(!o.status.success() && text(&o).contains("no token 000000000000"), "{}", text(&o));
-    // Created and revoked: two acts in the audit trail, both in the signed log.
+    // A vendor's token, time-boxed.
+    let o = run(&["token", "create", "--role", "ingest", "--name", "hvac", "--expires-in-days", "0.5", "--data", d]);
+    assert!(o.status.success() && text(&o).contains("(hvac, valid until 20"), "{}", text(&o));
+    let o = run(&["token", "list", "--data", d]);
+    let line = text(&o).lines().find(|l| l.contains(" hvac ")).unwrap_or_default().to_owned();
+    assert_eq!(line.matches('Z').count(), 2, "created and expires: {line}");
+    for bad in ["0", "-1", "x", "4000"] {
+        let o = run(&["token", "create", "--role", "ingest", &format!("--expires-in-days={bad}"), "--data", d]);
+        assert!(!o.status.success() && text(&o).contains("days"), "{bad}: {}", text(&o));
+    }
+    // Two created, one revoked: three acts in the audit trail, all in the signed log.
     assert!(run(&["ingest", examples().join("events.ndjson").to_str().unwrap(), "--data", d]).status.success());
     let o = run(&["ledger", "verify", "--data", d]);
-    assert!(text(&o).contains("audit: 2 records match their leaves"), "{}", text(&o));
+    assert!(text(&o).contains("audit: 3 records match their leaves"), "{}", text(&o));
 }
 
 #[test]

@@ -306,11 +306,19 @@ pub async fn tokens_hash_only_and_revoke(s: &dyn Store) {
         name: "edge gateway".into(),
         created_us: 1,
         revoked_us: None,
+        expires_us: Some(1_000),
     };
     s.put_token(&t).await.unwrap();
     assert_eq!(s.token_by_hash(&[7; 32]).await.unwrap(), Some(t.clone()));
     assert_eq!(s.token_by_hash(&[8; 32]).await.unwrap(), None);
-    let other = TokenRecord { id: "tok0".into(), secret_hash: [9; 32], role: Role::Admin, created_us: 1, ..t.clone() };
+    let other = TokenRecord {
+        id: "tok0".into(),
+        secret_hash: [9; 32],
+        role: Role::Admin,
+        created_us: 1,
+        expires_us: None,
+        ..t.clone()
+    };
     s.put_token(&other).await.unwrap();
     t.revoked_us = Some(2);
     s.put_token(&t).await.unwrap();

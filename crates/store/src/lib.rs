@@ -185,6 +185,8 @@ pub struct TokenRecord {
     pub name: String,
     pub created_us: i64,
     pub revoked_us: Option<i64>,
+    /// When it stops working by itself, if ever.
+    pub expires_us: Option<i64>,
 }
 
 /// The storage interface. Every driver passes [`conformance`].
@@ -220,7 +222,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn put_token(&self, t: &TokenRecord) -> Result<()>;
 
-    /// The live (not revoked) token with this secret hash.
+    /// The token with this secret hash, unless revoked. (Expiry is the
+    /// caller's to check: it depends on the clock.)
     async fn token_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<TokenRecord>>;
 
     /// Every token, revoked ones included, oldest first. (A record holds its

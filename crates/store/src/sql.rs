@@ -34,7 +34,7 @@ pub struct SqlStore {
 }
 
 fn migrations(dialect: Dialect) -> Migrator {
-    let files: [(&'static str, &'static str); 6] = match dialect {
+    let files: [(&'static str, &'static str); 7] = match dialect {
         Dialect::Sqlite => [
             ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
             ("projection", include_str!("../migrations/sqlite/0002_projection.sql")),
@@ -42,6 +42,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("evidence", include_str!("../migrations/sqlite/0004_evidence.sql")),
             ("audit", include_str!("../migrations/sqlite/0005_audit.sql")),
             ("incidents", include_str!("../migrations/sqlite/0006_incidents.sql")),
+            ("token expiry", include_str!("../migrations/sqlite/0007_token_expiry.sql")),
         ],
         Dialect::Postgres => [
             ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -50,6 +51,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("evidence", include_str!("../migrations/postgres/0004_evidence.sql")),
             ("audit", include_str!("../migrations/postgres/0005_audit.sql")),
             ("incidents", include_str!("../migrations/postgres/0006_incidents.sql")),
+            ("token expiry", include_str!("../migrations/postgres/0007_token_expiry.sql")),
         ],
     };
     Migrator::with_migrations(
@@ -459,8 +461,8 @@ impl Store for SqlStore {
 
     async fn put_token(&self, t: &TokenRecord) -> Result<()> {
         sqlx::query(
-            "INSERT INTO api_tokens (id, secret_hash, role, name, created_us, revoked_us) VALUES ($1,$2,$3,$4,$5,$6) \
-             ON CONFLICT (id) DO UPDATE SET revoked_us = excluded.revoked_us",
+            "INSERT INTO api_tokens (id, secret_hash, role, name, created_us, revoked_us, expires_us) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (id) DO UPDATE SET revoked_us = excluded.revoked_us",
         )
         .bind(t.id.as_str())
         .bind(&t.secret_hash[..])
@@ -468,6 +470,7 @@ impl Store for SqlStore {
         .bind(t.name.as_str())
         .bind(t.created_us)
         .bind(t.revoked_us)
+        .bind(t.expires_us)
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -687,7 +690,8 @@ impl Store for SqlStore {
 
     async fn token_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<TokenRecord>> {
         let row = sqlx::query(
-            "SELECT id, secret_hash, role, name, created_us, revoked_us FROM api_tokens WHERE secret_hash = $1 AND revoked_us IS NULL",
+            "SELECT id, secret_hash, role, name, created_us, revoked_us, expires_us FROM api_tokens \
+             WHERE secret_hash = $1 AND revoked_us IS NULL",
         )
         .bind(&secret_hash[..])
         .fetch_optional(&self.reader)
@@ -697,7 +701,8 @@ impl Store for SqlStore {
 
     async fn tokens(&self) -> Result<Vec<TokenRecord>> {
         let rows = sqlx::query(
-            "SELECT id, secret_hash, role, name, created_us, revoked_us FROM api_tokens ORDER BY created_us, id",
+            "SELECT id, secret_hash, role, name, created_us, revoked_us, expires_us FROM api_tokens \
+             ORDER BY created_us, id",
         )
         .fetch_all(&self.reader)
         .await?;
@@ -705,7 +710,7 @@ impl Store for SqlStore {
     }
 }
 
-/// An `api_tokens` row: id, secret_hash, role, name, created_us, revoked_us.
+/// An `api_tokens` row: id, secret_hash, role, name, created_us, revoked_us, expires_us.
 fn token_row(r: &sqlx::any::AnyRow) -> Result<TokenRecord> {
     let role: String = r.try_get(2)?;
     Ok(TokenRecord {
@@ -715,6 +720,7 @@ fn token_row(r: &sqlx::any::AnyRow) -> Result<TokenRecord> {
         name: r.try_get(3)?,
         created_us: r.try_get(4)?,
         revoked_us: r.try_get(5)?,
+        expires_us: r.try_get(6)?,
     })
 }
 

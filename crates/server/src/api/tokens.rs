@@ -20,6 +20,9 @@ pub struct TokenView {
     pub name: String,
     /// RFC 3339, UTC.
     pub created_at: String,
+    /// When it stops working by itself (RFC 3339, UTC); absent if never.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
     /// When it was revoked (RFC 3339, UTC); absent while it is live.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<String>,
@@ -38,6 +41,7 @@ impl From<&TokenRecord> for TokenView {
             role: t.role.as_str().to_owned(),
             name: t.name.clone(),
             created_at: rfc3339(t.created_us),
+            expires_at: t.expires_us.map(rfc3339),
             revoked_at: t.revoked_us.map(rfc3339),
         }
     }
