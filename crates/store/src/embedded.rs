@@ -104,7 +104,24 @@ impl EmbeddedStore {
 /// never append to the same journal and ledger. Released when the store is
 /// dropped, or when the process dies.
 fn lock_dir(dir: &Path) -> Result<std::fs::File> {
-    std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(format!("{}: {e}", dir.display())))?;
+    // Events name people (badges, logins, HR changes): a new data directory
+    // is the service user's alone. An existing one keeps the mode its
+    // operator chose, with a warning if others can enter it.
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| StoreError::Io(format!("{}: {e}", dir.display())))?;
+    if let Ok(meta) = std::fs::metadata(dir)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(
+            dir = %dir.display(),
+            mode = format!("{:03o}", meta.permissions().mode() & 0o777),
+            "the data directory is open to other users; `chmod 700` it unless that is intended"
+        );
+    }
     let path = dir.join("LOCK");
     let file = std::fs::OpenOptions::new()
         .create(true)

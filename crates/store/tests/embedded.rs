@@ -92,3 +92,13 @@ async fn one_process_per_data_directory() {
     drop(first);
     assert!(EmbeddedStore::open_dir(dir.path()).await.is_ok(), "the lock goes with the store");
 }
+
+#[tokio::test]
+async fn a_new_data_directory_is_its_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("data");
+    let s = EmbeddedStore::open_dir(&dir).await.unwrap();
+    s.close().await;
+    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+}
