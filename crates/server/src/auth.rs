@@ -171,8 +171,31 @@ pub async fn tlog_reader(State(state): State<AppState>, req: Request, next: Next
     Ok(next.run(req).await)
 }
 
-/// Creates a token, expiring after `expires_in` if given; returns its
-/// record and the secret, shown once.
+/// A new token's record and secret (`stk_<id>_<secret>`), not yet stored.
+fn new_token(
+    clock: &dyn Clock,
+    role: Role,
+    name: &str,
+    expires_in: Option<std::time::Duration>,
+) -> (TokenRecord, String) {
+    let id = hex::encode(rand::random::<[u8; 6]>());
+    let secret = hex::encode(rand::random::<[u8; 32]>());
+    let token = format!("stk_{id}_{secret}");
+    let now = clock.now().timestamp_micros();
+    let record = TokenRecord {
+        id,
+        secret_hash: token_hash(&token),
+        role,
+        name: name.to_owned(),
+        created_us: now,
+        revoked_us: None,
+        expires_us: expires_in.map(|d| now.saturating_add(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))),
+    };
+    (record, token)
+}
+
+/// Creates a token without an audit record (tests, benchmarks: instances
+/// without a ledger); [`issue_token`] is what people's requests use.
 pub async fn create_token(
     store: &dyn Store,
     clock: &dyn Clock,
@@ -180,21 +203,33 @@ pub async fn create_token(
     name: &str,
     expires_in: Option<std::time::Duration>,
 ) -> Result<(TokenRecord, String), StoreError> {
-    let id = hex::encode(rand::random::<[u8; 6]>());
-    let secret = hex::encode(rand::random::<[u8; 32]>());
-    let token = format!("stk_{id}_{secret}");
-    let record = TokenRecord {
-        id,
-        secret_hash: token_hash(&token),
-        role,
-        name: name.to_owned(),
-        created_us: clock.now().timestamp_micros(),
-        revoked_us: None,
-        expires_us: expires_in
-            .map(|d| clock.now().timestamp_micros().saturating_add(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))),
-    };
+    let (record, token) = new_token(clock, role, name, expires_in);
     store.put_token(&record).await?;
     Ok((record, token))
+}
+
+/// Creates a token and records the act in the audit trail (and its ledger
+/// leaf) before the token exists; returns its record and the secret, shown
+/// once.
+pub async fn issue_token(
+    store: &dyn Store,
+    ledger: Option<&std::sync::Arc<stockade_store::Ledger>>,
+    clock: &dyn Clock,
+    role: Role,
+    name: &str,
+    expires_in: Option<std::time::Duration>,
+    actor: &str,
+) -> Result<(TokenRecord, String), StoreError> {
+    let (record, secret) = new_token(clock, role, name, expires_in);
+    if let Some(ledger) = ledger {
+        let view = crate::api::tokens::TokenView::from(&record);
+        let detail = serde_json::json!({
+            "token": record.id, "role": role.as_str(), "name": name, "expires_at": view.expires_at
+        });
+        crate::audit::record(store, ledger, clock, "token_created", actor, detail).await?;
+    }
+    store.put_token(&record).await?;
+    Ok((record, secret))
 }
 
 /// Why a token could not be revoked.

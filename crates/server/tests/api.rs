@@ -187,6 +187,42 @@ async fn an_admin_lists_and_revokes_tokens() {
     assert_eq!(acts[0]["record"]["detail"]["token"], analyst_id.as_str());
     assert!(acts[0]["record"]["actor"].as_str().unwrap().contains("(token "), "{trail}");
     assert!(acts[0]["leaf_index"].is_u64(), "{trail}");
+
+    // A running server issues tokens too (the CLI cannot while it holds the data).
+    let body = r#"{"role":"ingest","name":"dock scanner 4","expires_in_days":30}"#;
+    let (st, _, v) = s.post("/api/v1/tokens", &s.admin, "application/json", body).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let secret = v["token"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with(&format!("stk_{}_", v["id"].as_str().unwrap())), "{v}");
+    assert_eq!((v["role"].as_str(), v["name"].as_str()), (Some("ingest"), Some("dock scanner 4")));
+    assert!(v["expires_at"].is_string(), "{v}");
+    let (st, _, r) = s.post("/api/v1/events", &secret, "application/x-ndjson", GOOD).await;
+    assert_eq!(st, StatusCode::OK, "the new token works at once: {r}");
+    let (_, _, trail) = s.get("/api/v1/audit", Some(&s.admin)).await;
+    let created = trail.as_array().unwrap().iter().filter(|a| a["record"]["action"] == "token_created").count();
+    assert_eq!(created, 1, "{trail}");
+    let (_, _, listed) = s.get("/api/v1/tokens", Some(&s.admin)).await;
+    assert!(!listed.to_string().contains(&secret[20..]), "the secret is shown once, never listed");
+    // Refusals: not an admin, a bad role, no name, a bad expiry, unknown fields, not JSON.
+    let s = &s;
+    let tokens = |token: &str, ctype: &str, body: &str| {
+        let (token, ctype, body) = (token.to_owned(), ctype.to_owned(), body.to_owned());
+        async move { s.post("/api/v1/tokens", &token, &ctype, body).await.0 }
+    };
+    assert_eq!(tokens(&s.ingest, "application/json", body).await, StatusCode::FORBIDDEN);
+    for bad in [
+        r#"{"role":"root","name":"x"}"#,
+        r#"{"role":"ingest","name":" "}"#,
+        r#"{"role":"ingest","name":"x","expires_in_days":0}"#,
+        r#"{"role":"ingest","name":"x","expires_in_days":9999}"#,
+        r#"{"role":"ingest","name":"x","secret":"mine"}"#,
+        r#"{"role":"ingest""#,
+    ] {
+        assert_eq!(tokens(&s.admin, "application/json", bad).await, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    assert_eq!(tokens(&s.admin, "text/plain", body).await, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (_, _, after) = s.get("/api/v1/tokens", Some(&s.admin)).await;
+    assert_eq!(after.as_array().unwrap().len(), 4, "refusals created nothing: {after}");
 }
 
 /// A token created to expire stops working at that instant, whether or not

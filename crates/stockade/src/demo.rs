@@ -44,14 +44,21 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
     }
     let truth = dir.join("truth.json");
     std::fs::write(&truth, serde_json::to_vec_pretty(&sim.truth)?)?;
-    let (record, token) = stockade_server::auth::create_token(&*store, &*clock, Role::Admin, "demo", None).await?;
     // Audited as the same acts through the CLI are.
     let ledger = &opened.ledger;
     let import =
         serde_json::json!({ "records": records, "files": ["examples/reference.yaml", "simulated"], "via": "demo" });
     stockade_server::audit::record(&*store, ledger, &*clock, "reference_imported", &crate::cli_actor(), import).await?;
-    let created = serde_json::json!({ "token": record.id, "role": "admin", "name": "demo" });
-    stockade_server::audit::record(&*store, ledger, &*clock, "token_created", &crate::cli_actor(), created).await?;
+    let (_, token) = stockade_server::auth::issue_token(
+        &*store,
+        Some(ledger),
+        &*clock,
+        Role::Admin,
+        "demo",
+        None,
+        &crate::cli_actor(),
+    )
+    .await?;
     // Signed now, so that the loaded log can be checked (`ledger verify`) even without serving it.
     ledger.sign_checkpoint()?;
     println!(

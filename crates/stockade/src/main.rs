@@ -211,11 +211,19 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             };
             let custodian = opened.custodian(&a.data.data, &a.vault, clock.clone())?;
             let store = opened.store.clone();
-            let state = AppState::new(opened.store, intake, clock, config).with_custodian(custodian);
+            let state = AppState::new(opened.store, intake, clock.clone(), config).with_custodian(custodian);
             let listener = tokio::net::TcpListener::bind(&a.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", a.listen))?;
             eprintln!("stockade serving {} on http://{}", a.data.data.display(), listener.local_addr()?);
+            let now = clock.now().timestamp_micros();
+            if !store.tokens().await?.iter().any(|t| t.revoked_us.is_none() && t.expires_us.is_none_or(|e| e > now)) {
+                eprintln!(
+                    "no live API token: every request will be refused. Stop the server, run `stockade token create \
+                     --role admin --data {}`, and create the others with POST /api/v1/tokens.",
+                    a.data.data.display()
+                );
+            }
             stockade_server::serve(state, listener).await?;
             store.close().await;
         }
@@ -225,12 +233,17 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             };
             let opened = open(&data.data).await?;
             let store = opened.store.clone();
-            let (record, secret) =
-                stockade_server::auth::create_token(&*store, &*clock, role, &name, expires_in_days).await?;
+            let (record, secret) = stockade_server::auth::issue_token(
+                &*store,
+                Some(&opened.ledger),
+                &*clock,
+                role,
+                &name,
+                expires_in_days,
+                &cli_actor(),
+            )
+            .await?;
             let view = stockade_server::api::tokens::TokenView::from(&record);
-            let detail = serde_json::json!({ "token": record.id, "role": role.as_str(), "name": name, "expires_at": view.expires_at });
-            stockade_server::audit::record(&*store, &opened.ledger, &*clock, "token_created", &cli_actor(), detail)
-                .await?;
             store.close().await;
             let until = view.expires_at.map(|t| format!(", valid until {t}")).unwrap_or_default();
             eprintln!("created {} token {} ({name}{until}); it is shown only once:", role.as_str(), record.id);

@@ -22,6 +22,10 @@ fn run_logged(args: &[&str]) -> Output {
     bin().env("RUST_LOG", "warn,stockade_store=info").args(args).output().unwrap()
 }
 
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
@@ -44,13 +48,18 @@ fn serve_with(data: &str, flags: &[&str]) -> Running {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let listen = format!("127.0.0.1:{port}");
     let child = bin().args(["serve", "--data", data, "--listen", &listen]).args(flags).spawn().unwrap();
+    wait_for(port);
+    Running(child, format!("http://127.0.0.1:{port}"))
+}
+
+/// Waits (up to 5 s) until something listens on `port`.
+fn wait_for(port: u16) {
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    Running(child, format!("http://127.0.0.1:{port}"))
 }
 
 #[test]
@@ -65,6 +74,36 @@ fn token_create_prints_the_token_last() {
     let o = run(&["token", "create", "--role", "root", "--data", d]);
     assert!(!o.status.success());
     assert!(text(&o).contains("unknown role \"root\""), "{}", text(&o));
+}
+
+/// Serves `data` until it answers, then stops it with SIGTERM; its output.
+fn serve_and_stop(data: &str) -> Output {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = bin()
+        .args(["serve", "--data", data, "--listen", &format!("127.0.0.1:{port}")])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(port);
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn serving_without_a_token_says_how_to_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = serve_and_stop(d);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no live API token") && err.contains(&format!("token create --role admin --data {d}")),
+        "{err}"
+    );
+    // With a token, no such warning.
+    assert!(run(&["token", "create", "--role", "admin", "--data", d]).status.success());
+    let out = serve_and_stop(d);
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("no live API token"));
 }
 
 #[test]
@@ -294,7 +333,7 @@ fn the_ledger_key_prints_and_verify_finds_tampering() {
     assert!(key.starts_with("lys.example/stockade+") && key.trim().splitn(3, '+').count() == 3, "{key}");
     let o = run(&["ledger", "verify", "--data", d]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("signature and root verified") && text(&o).ends_with("OK\n"), "{}", text(&o));
+    assert!(text(&o).contains("signature and root verified") && stdout(&o).ends_with("OK\n"), "{}", text(&o));
 
     // A leaf rewritten with a valid checksum: the signed root no longer matches.
     let saved = std::fs::read(dir.path().join("ledger/entries")).unwrap();
@@ -431,7 +470,7 @@ async fn packages_from_a_server_verify_offline() {
     std::fs::write(&proof, &proofs[0]).unwrap();
     let o = run(&["ledger", "check-proof", pf, "--key", &key]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("entry stockade/event seq=5 ") && text(&o).ends_with("VERIFIED\n"), "{}", text(&o));
+    assert!(text(&o).contains("entry stockade/event seq=5 ") && stdout(&o).ends_with("VERIFIED\n"), "{}", text(&o));
     std::fs::write(&proof, &proofs[1]).unwrap();
     let o = run(&["ledger", "check-proof", pf, "--key", &key]);
     assert!(o.status.success() && text(&o).contains(&evidence_id), "{}", text(&o));
@@ -453,7 +492,7 @@ async fn packages_from_a_server_verify_offline() {
     let p = pkg.to_str().unwrap();
     let o = run(&["verify", p, "--key", &key]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).ends_with("VERIFIED\n"), "{}", text(&o));
+    assert!(stdout(&o).ends_with("VERIFIED\n"), "{}", text(&o));
     assert!(text(&o).contains("incident INC-1 (audit record #"), "the incident itself is proven: {}", text(&o));
     // One flipped byte in the event's bytes: named, and the exit code says so.
     let mut bad = tar.to_vec();

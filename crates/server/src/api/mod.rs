@@ -54,7 +54,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(evidence::of_incident))
         .routes(routes!(incidents::open, incidents::list))
         .routes(routes!(incidents::one))
-        .routes(routes!(tokens::list))
+        .routes(routes!(tokens::create, tokens::list))
         .routes(routes!(tokens::revoke))
 }
 

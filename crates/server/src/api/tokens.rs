@@ -1,13 +1,15 @@
-//! API tokens over HTTP: list them and revoke one (admin). Tokens are
-//! created with `stockade token create`, which shows the secret once.
+//! API tokens over HTTP (admin): create one (its secret shown once), list
+//! them, revoke one. `stockade token` does the same on a stopped instance.
 
 use crate::AppState;
+use crate::api::{media_type, read_body};
 use crate::auth::{Caller, Permission, RevokeError};
 use crate::problem::Problem;
 use axum::Json;
+use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use serde::Serialize;
+use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
 use stockade_store::TokenRecord;
 use utoipa::ToSchema;
 
@@ -86,4 +88,77 @@ pub async fn revoke(
         }
         Err(RevokeError::Store(e)) => Err(e.into()),
     }
+}
+
+/// What a new token is for.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// ingest, analyst or admin.
+    pub role: String,
+    /// A name to recognise it by (a system, a person, a vendor).
+    pub name: String,
+    /// Stops working by itself after this many days (0.5 is twelve hours),
+    /// at most 3650; absent: until revoked.
+    #[serde(default)]
+    pub expires_in_days: Option<f64>,
+}
+
+/// A token just created: the only time its secret is shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedToken {
+    /// The bearer token, `stk_<id>_<secret>`. Not stored: keep it now.
+    pub token: String,
+    #[serde(flatten)]
+    pub record: TokenView,
+}
+
+/// Create a token (admin); recorded in the audit trail and the ledger.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens",
+    request_body(content = NewToken, content_type = "application/json"),
+    responses((status = 201, body = IssuedToken),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(st): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<IssuedToken>), Problem> {
+    caller.require(Permission::Admin)?;
+    let media = media_type(&headers);
+    if media != "application/json" {
+        return Err(Problem::unsupported_media(&media, "application/json"));
+    }
+    let bytes = read_body(&st, &headers, body).await?;
+    let new: NewToken =
+        serde_json::from_slice(&bytes).map_err(|e| Problem::bad_request(format!("token request: {e}")))?;
+    let role = stockade_store::Role::parse(&new.role)
+        .ok_or_else(|| Problem::bad_request(format!("`role` must be ingest, analyst or admin, got {:?}", new.role)))?;
+    if new.name.trim().is_empty() {
+        return Err(Problem::bad_request("`name` must say what the token is for"));
+    }
+    let expires_in = match new.expires_in_days {
+        None => None,
+        Some(d) if d > 0.0 && d <= 3650.0 => Some(std::time::Duration::from_secs_f64(d * 86_400.0)),
+        Some(d) => {
+            return Err(Problem::bad_request(format!(
+                "`expires_in_days` must be more than 0 and at most 3650, got {d}"
+            )));
+        }
+    };
+    let (record, token) = crate::auth::issue_token(
+        &*st.store,
+        st.intake.ledger(),
+        &*st.clock,
+        role,
+        new.name.trim(),
+        expires_in,
+        &caller.actor(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(IssuedToken { token, record: TokenView::from(&record) })))
 }
