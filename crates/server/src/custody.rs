@@ -15,6 +15,7 @@ use stockade_evidence::package::{
     self, EventItem, EvidenceItem, LogRef, Manifest, ManifestParts, OpeningItem, Part, Proof,
 };
 use stockade_evidence::{Action, CustodyRecord, CustodyState, EvidenceRecord, Refusal, RetentionPolicy, may_expire};
+use stockade_model::RecordKind;
 use stockade_model::clock::Clock;
 use stockade_store::vault::{Expect, UploadError, Vault};
 use stockade_store::{EventQuery, Ledger, Store, StoreError, StoredAudit, StoredCustody, StoredEvidence};
@@ -32,6 +33,11 @@ pub enum CustodyError {
     Unknown(String),
     #[error("no incident {0} is open in Stockade (open it first: POST /api/v1/incidents)")]
     NoIncident(String),
+    #[error(
+        "`collected_from`: no {kind} {id:?} in the reference data (register it, or name a source Stockade does not \
+         register as external:…)"
+    )]
+    UnknownSource { kind: String, id: String },
     #[error("{0}")]
     Integrity(String),
 }
@@ -72,7 +78,38 @@ fn word(name: &str, v: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// The sources evidence can be collected from, `kind:id`, and the reference
+/// data that must hold the id (none: a source Stockade does not register).
+const SOURCES: [(&str, Option<RecordKind>); 6] = [
+    ("camera", Some(RecordKind::Camera)),
+    ("reader", Some(RecordKind::Reader)),
+    ("device", Some(RecordKind::Asset)),
+    ("person", Some(RecordKind::Person)),
+    ("system", None),
+    ("external", None),
+];
+
 impl Custodian {
+    /// Checks where evidence says it came from: a package names its source,
+    /// so a camera, reader, device (asset registry) or person must be one
+    /// the reference data holds; `system:` (a WMS export) and `external:` (a
+    /// neighbour's CCTV, a police body camera) are free names.
+    async fn check_source(&self, from: &str) -> Result<(), CustodyError> {
+        let kinds = || SOURCES.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ");
+        let (kind, id) = from.split_once(':').filter(|(k, id)| !k.is_empty() && !id.is_empty()).ok_or_else(|| {
+            Refusal::Invalid(format!("`collected_from` must be kind:id, the kind one of {}; got {from:?}", kinds()))
+        })?;
+        let Some((_, registered)) = SOURCES.iter().find(|(k, _)| *k == kind) else {
+            return Err(Refusal::Invalid(format!("`collected_from`: {kind:?} is not one of {}", kinds())).into());
+        };
+        let Some(registered) = registered else { return Ok(()) };
+        if self.store.reference(Some(*registered)).await?.iter().any(|r| r.id == id) {
+            Ok(())
+        } else {
+            Err(CustodyError::UnknownSource { kind: kind.to_owned(), id: id.to_owned() })
+        }
+    }
+
     pub fn new(
         store: Arc<dyn Store>,
         ledger: Arc<Ledger>,
@@ -108,11 +145,22 @@ impl Custodian {
         if c.reason.trim().is_empty() {
             return Err(Refusal::Invalid("a `reason` for collecting is required".into()).into());
         }
-        for (name, t) in [("original_from", &c.original_from), ("original_to", &c.original_to)] {
+        let mut span = [None, None];
+        for (at, (name, t)) in
+            [("original_from", &c.original_from), ("original_to", &c.original_to)].into_iter().enumerate()
+        {
             if let Some(t) = t {
-                stockade_model::event::rfc3339::parse(t).map_err(|e| Refusal::Invalid(format!("`{name}`: {e}")))?;
+                let parsed =
+                    stockade_model::event::rfc3339::parse(t).map_err(|e| Refusal::Invalid(format!("`{name}`: {e}")))?;
+                span[at] = Some(parsed);
             }
         }
+        if let [Some(from), Some(to)] = span
+            && from > to
+        {
+            return Err(Refusal::Invalid("`original_from` is after `original_to`".into()).into());
+        }
+        self.check_source(&c.collected_from).await?;
         let now = self.clock.now().timestamp_micros();
         let retain_until_us = self.policy.retain_until(&c.class, now)?;
         // Evidence belongs to an incident Stockade holds: a mistyped id would

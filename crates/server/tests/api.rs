@@ -688,7 +688,7 @@ impl Server {
 }
 
 const CLIP: &str =
-    "incident=INC-1&class=video&collected_from=camera:LYS-CAM-1&reason=shrink%20review&description=dock%203";
+    "incident=INC-1&class=video&collected_from=camera:LYS-CAM-DOCK&reason=shrink%20review&description=dock%203";
 
 #[tokio::test]
 async fn evidence_is_collected_read_with_custody_and_held() {
@@ -814,6 +814,20 @@ async fn bad_uploads_store_nothing() {
     assert_eq!(st, StatusCode::BAD_REQUEST);
     let (st, _) = s.upload(&s.ingest, &format!("{CLIP}&original_from=yesterday"), body.clone()).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
+    let backwards = "&original_from=2026-11-02T21:00:00%2B01:00&original_to=2026-11-02T20:00:00%2B01:00";
+    let (st, v) = s.upload(&s.ingest, &format!("{CLIP}{backwards}"), body.clone()).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("`original_from` is after `original_to`"), "{v}");
+    // A package names the source: a camera (reader, device, person) must be
+    // one the reference data holds.
+    let (st, v) = s.upload(&s.ingest, &CLIP.replace("camera:LYS-CAM-DOCK", "camera:LYS-CAM-9"), body.clone()).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("no camera \"LYS-CAM-9\""), "{v}");
+    let (st, v) = s.upload(&s.ingest, &CLIP.replace("camera:LYS-CAM-DOCK", "drone:D1"), body.clone()).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("\"drone\" is not one of camera, reader"), "{v}");
+    let (st, _) = s.upload(&s.ingest, &CLIP.replace("camera:LYS-CAM-DOCK", "LYS-CAM-DOCK"), body.clone()).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "kind:id");
     let (st, _) = s.upload(&s.ingest, "class=video", body.clone()).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "incident and provenance are required");
     let (st, _) = s.upload(&s.ingest, CLIP, Vec::new()).await;
@@ -852,7 +866,10 @@ async fn packages_verify_offline_and_expiry_keeps_the_log_whole() {
     assert_eq!(st, StatusCode::CREATED);
     let scratch = CLIP.replace("class=video", "class=scratch");
     let (_, note) = s.upload(&s.analyst, &scratch, b"a scratch note, kept for no time".to_vec()).await;
-    let (_, held) = s.upload(&s.analyst, &scratch.replace("INC-1", "INC-2"), b"held scratch".to_vec()).await;
+    // From a source Stockade does not register: named as external.
+    let outside = scratch.replace("INC-1", "INC-2").replace("camera:LYS-CAM-DOCK", "external:police-bodycam-17");
+    let (_, held) = s.upload(&s.analyst, &outside, b"held scratch".to_vec()).await;
+    assert_eq!(held["record"]["collected_from"], "external:police-bodycam-17", "{held}");
     let held_id = held["record"]["id"].as_str().unwrap().to_owned();
     let (st, _, _) = s
         .post(

@@ -96,7 +96,7 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
     println!("  stockade eval --truth {} --server http://{addr} --token {token}", truth.display());
     println!(
         "  curl -H 'Authorization: Bearer {token}' -H 'content-type: video/mp4' --data-binary @FILE \\\n    \
-         'http://{addr}/api/v1/evidence?incident=INC-1&class=video&collected_from=camera:LYS-CAM-1&reason=review'"
+         'http://{addr}/api/v1/evidence?incident=INC-1&class=video&collected_from=camera:LYS-CAM-DOCK&reason=review'"
     );
     println!(
         "  curl -H 'Authorization: Bearer {token}' -o INC-1.tar \\\n    \

@@ -400,7 +400,9 @@ async fn packages_from_a_server_verify_offline() {
         .unwrap();
     assert!(r.status().is_success());
     let r = client
-        .post(format!("{url}/api/v1/evidence?incident=INC-1&class=photo&collected_from=camera:LYS-CAM-2&reason=review"))
+        .post(format!(
+            "{url}/api/v1/evidence?incident=INC-1&class=photo&collected_from=camera:LYS-CAM-CAGE&reason=review"
+        ))
         .bearer_auth(&token)
         .header("content-type", "image/jpeg")
         .body(vec![0xffu8, 0xd8, 0xff, 0xe0, 1, 2, 3])

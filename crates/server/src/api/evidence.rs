@@ -43,7 +43,7 @@ impl From<CustodyError> for Problem {
             CustodyError::Store(stockade_store::StoreError::Conflict(_)) => {
                 Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", format!("{msg}; retry"))
             }
-            CustodyError::NoIncident(_) => Problem::unprocessable(msg, Vec::new()),
+            CustodyError::NoIncident(_) | CustodyError::UnknownSource { .. } => Problem::unprocessable(msg, Vec::new()),
             CustodyError::Integrity(_) => Problem::internal(msg),
             CustodyError::Upload(UploadError::Store(err)) | CustodyError::Store(err) => Problem::from(err),
         }
@@ -61,7 +61,9 @@ pub struct CollectQuery {
     pub incident: String,
     /// Retention class: video, photo, export, document, other (or as configured).
     pub class: String,
-    /// Where it came from: `camera:CAM-3`, `device:...`, `system:WMS`.
+    /// Where it came from, `kind:id`: `camera:`, `reader:`, `device:` (the
+    /// asset registry) or `person:` with an id the reference data holds, or
+    /// `system:WMS`, `external:police-bodycam-17` for sources it does not.
     pub collected_from: String,
     /// Why it is collected.
     pub reason: String,
