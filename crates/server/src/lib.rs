@@ -101,11 +101,51 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until ctrl-c / SIGTERM, then finishes in-flight requests.
-/// Also signs ledger checkpoints while it serves, and one last on the way out.
+/// Serves plain HTTP until ctrl-c / SIGTERM, then finishes in-flight
+/// requests. Also signs ledger checkpoints while it serves, and one last on
+/// the way out.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let addr: Option<SocketAddr> = listener.local_addr().ok();
-    tracing::info!(?addr, "listening");
+    tracing::info!(?addr, "listening (http)");
+    let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    around_serving(state, axum::serve(listener, service).with_graceful_shutdown(shutdown()).into_future()).await
+}
+
+/// [`serve`] over TLS (rustls): the certificate chain and key in PEM.
+pub async fn serve_tls(state: AppState, listener: std::net::TcpListener, tls: Tls) -> std::io::Result<()> {
+    let addr: Option<SocketAddr> = listener.local_addr().ok();
+    tracing::info!(?addr, "listening (https)");
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    let stop = tokio::spawn(async move {
+        shutdown().await;
+        // In-flight requests (an evidence upload, say) get a minute to finish.
+        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(60)));
+    });
+    let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum_server::from_tcp_rustls(listener, tls.0)?.handle(handle).serve(service);
+    let served = around_serving(state, server).await;
+    stop.abort();
+    served
+}
+
+/// A server's TLS certificate and key.
+#[derive(Clone)]
+pub struct Tls(axum_server::tls_rustls::RustlsConfig);
+
+impl Tls {
+    /// Loads a certificate chain and its private key (PEM files).
+    pub async fn from_pem_files(cert: &std::path::Path, key: &std::path::Path) -> std::io::Result<Tls> {
+        axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await.map(Tls)
+    }
+}
+
+/// Runs the background tasks (checkpoints, retention) while `serving` runs,
+/// and signs a last checkpoint when it ends.
+async fn around_serving(
+    state: AppState,
+    serving: impl std::future::Future<Output = std::io::Result<()>>,
+) -> std::io::Result<()> {
     let checkpointer =
         state.intake.ledger().map(|l| api::ledger::spawn_checkpointer(l.clone(), state.config.checkpoint_every));
     let retention = state.custodian.clone().map(|c| {
@@ -125,9 +165,8 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
     // Stopped with the server, whether it returns or its task is aborted.
     let background = AbortOnDrop([checkpointer, retention].into_iter().flatten().collect());
     let ledger = state.intake.ledger().cloned();
-    let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown())
-        .await;
+    drop(state);
+    let served = serving.await;
     drop(background);
     // What was logged since the last periodic checkpoint is covered by a
     // signed one before the process goes (as `stockade ingest` does).

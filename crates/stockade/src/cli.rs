@@ -13,6 +13,11 @@ pub struct Cli {
     /// when a data directory is first created; an existing log keeps its own.
     #[arg(long, global = true, env = "STOCKADE_LEDGER_ORIGIN")]
     pub ledger_origin: Option<String>,
+    /// CA certificates (PEM) to trust, besides the system's, for a server
+    /// reached over HTTPS (`--server`, `--to`): a private CA or a
+    /// self-signed certificate.
+    #[arg(long, global = true, env = "STOCKADE_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -232,6 +237,17 @@ pub struct ServeArgs {
     /// Seconds between ledger checkpoints while new leaves arrive.
     #[arg(long, env = "STOCKADE_CHECKPOINT_INTERVAL", default_value = "2", value_parser = seconds)]
     pub checkpoint_interval: std::time::Duration,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, env = "STOCKADE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "STOCKADE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on an address other machines can reach, where bearer
+    /// tokens and evidence would cross the network in clear: only behind a
+    /// proxy that terminates TLS. (Loopback addresses need no flag.)
+    #[arg(long, env = "STOCKADE_INSECURE_HTTP")]
+    pub insecure_http: bool,
 }
 
 #[derive(Debug, Args)]

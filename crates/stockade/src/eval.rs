@@ -99,7 +99,7 @@ async fn from_store(store: &dyn Store) -> Result<Incidents> {
 }
 
 async fn from_server(url: &str, token: &str) -> Result<Incidents> {
-    let client = reqwest::Client::new();
+    let client = crate::http_client()?;
     let base = url.trim_end_matches('/');
     let mut all: Vec<IncidentRecord> = Vec::new();
     loop {

@@ -336,7 +336,7 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
             let Some(token) = a.token.clone() else {
                 bail!("--server needs --token (or STOCKADE_TOKEN) with the ingest role");
             };
-            (Sink::Remote { client: reqwest::Client::new(), url: url.clone(), token }, None)
+            (Sink::Remote { client: crate::http_client()?, url: url.clone(), token }, None)
         }
         None => {
             let opened = crate::open(&a.data).await?;

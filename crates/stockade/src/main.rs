@@ -62,6 +62,27 @@ fn cli_actor() -> String {
 /// Origin given to a new evidence ledger (`--ledger-origin`), set once at start.
 static LEDGER_ORIGIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
+/// CA certificates to trust for HTTPS servers (`--ca-cert`), set once at start.
+static CA_CERT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// The HTTP client of every command that talks to a server: HTTPS with the
+/// system's trust store, plus the `--ca-cert` bundle if given.
+pub fn http_client() -> Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder();
+    if let Some(path) = CA_CERT.get() {
+        let pem = std::fs::read(path).with_context(|| format!("reading --ca-cert {}", path.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .with_context(|| format!("--ca-cert {}: not PEM certificates", path.display()))?;
+        if certs.is_empty() {
+            bail!("--ca-cert {}: no certificate in it", path.display());
+        }
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder.build().context("building the HTTP client")
+}
+
 /// A data directory, opened: the store and its evidence ledger.
 pub struct Opened {
     pub store: Arc<dyn Store>,
@@ -200,8 +221,27 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
     if let Some(o) = cli.ledger_origin {
         let _ = LEDGER_ORIGIN.set(o);
     }
+    if let Some(ca) = cli.ca_cert {
+        let _ = CA_CERT.set(ca);
+    }
     match cli.command {
         Command::Serve(a) => {
+            // Deny by default: no plain HTTP where tokens would cross a network.
+            let listener =
+                std::net::TcpListener::bind(&a.listen).with_context(|| format!("cannot listen on {}", a.listen))?;
+            let local = listener.local_addr()?;
+            let tls = match (&a.tls_cert, &a.tls_key) {
+                (Some(cert), Some(key)) => {
+                    Some(stockade_server::Tls::from_pem_files(cert, key).await.with_context(|| {
+                        format!("loading the TLS certificate {} and key {}", cert.display(), key.display())
+                    })?)
+                }
+                _ if local.ip().is_loopback() || a.insecure_http => None,
+                _ => bail!(
+                    "{local} is reachable from other machines, and plain HTTP would carry bearer tokens and evidence \
+                     in clear: give --tls-cert and --tls-key, or --insecure-http behind a proxy that terminates TLS"
+                ),
+            };
             let opened = open(&a.data.data).await?;
             let intake = opened.intake(clock.clone(), a.pipeline.unknown_entities.into()).await?;
             let config = ServerConfig {
@@ -212,10 +252,8 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             let custodian = opened.custodian(&a.data.data, &a.vault, clock.clone())?;
             let store = opened.store.clone();
             let state = AppState::new(opened.store, intake, clock.clone(), config).with_custodian(custodian);
-            let listener = tokio::net::TcpListener::bind(&a.listen)
-                .await
-                .with_context(|| format!("cannot listen on {}", a.listen))?;
-            eprintln!("stockade serving {} on http://{}", a.data.data.display(), listener.local_addr()?);
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            eprintln!("stockade serving {} on {scheme}://{local}", a.data.data.display());
             let now = clock.now().timestamp_micros();
             if !store.tokens().await?.iter().any(|t| t.revoked_us.is_none() && t.expires_us.is_none_or(|e| e > now)) {
                 eprintln!(
@@ -224,7 +262,13 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                     a.data.data.display()
                 );
             }
-            stockade_server::serve(state, listener).await?;
+            match tls {
+                Some(tls) => stockade_server::serve_tls(state, listener, tls).await?,
+                None => {
+                    listener.set_nonblocking(true)?;
+                    stockade_server::serve(state, tokio::net::TcpListener::from_std(listener)?).await?
+                }
+            }
             store.close().await;
         }
         Command::Token { command: TokenCommand::Create { role, name, expires_in_days, data } } => {

@@ -161,7 +161,7 @@ pub async fn run(server: &str, key: &str, state: Option<&Path>, token: Option<&s
         _ => None,
     };
     let base = server.trim_end_matches('/');
-    let client = reqwest::Client::new();
+    let client = crate::http_client()?;
     let note = get(&client, &format!("{base}/tlog/checkpoint"), token).await?;
     let cp = match stockade_ledger::checkpoint::open(&note, key) {
         Ok(cp) => cp,

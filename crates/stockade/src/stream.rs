@@ -31,7 +31,7 @@ pub fn check(a: &SimulateArgs) -> Result<()> {
 pub async fn run(a: &SimulateArgs, out: &stockade_twin::sim::Output, url: &str) -> Result<()> {
     check(a)?;
     let token = a.token.clone().context("--to needs --token")?;
-    let client = reqwest::Client::new();
+    let client = crate::http_client()?;
     let base = url.trim_end_matches('/');
     let send = |path: &'static str, ctype: &'static str, body: String| {
         let (client, token) = (client.clone(), token.clone());

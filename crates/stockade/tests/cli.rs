@@ -106,6 +106,59 @@ fn serving_without_a_token_says_how_to_make_one() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("no live API token"));
 }
 
+/// HTTPS end to end: `serve --tls-cert/--tls-key`, a client trusting the
+/// server's self-signed certificate with `--ca-cert`, and plain HTTP refused
+/// where tokens would cross a network.
+#[test]
+fn serves_https_and_refuses_plain_http_beyond_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("data");
+    let d = d.to_str().unwrap();
+    let tls = dir.path();
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    std::fs::write(tls.join("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(tls.join("key.pem"), signing_key.serialize_pem()).unwrap();
+    let (cert_pem, key_pem) = (tls.join("cert.pem"), tls.join("key.pem"));
+    let (cert_pem, key_pem) = (cert_pem.to_str().unwrap(), key_pem.to_str().unwrap());
+    let o = run(&["token", "create", "--role", "ingest", "--data", d]);
+    let token = String::from_utf8(o.stdout).unwrap().lines().last().unwrap().to_owned();
+    let server = serve_with(d, &["--tls-cert", cert_pem, "--tls-key", key_pem]);
+    let https = server.1.replace("http://", "https://");
+    let events = examples().join("events.ndjson");
+    let events = events.to_str().unwrap();
+    let o = run(&["ingest", events, "--server", &https, "--token", &token, "--ca-cert", cert_pem]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("14 accepted"), "{}", text(&o));
+    // Without trusting the certificate, the client refuses the server.
+    let o = run(&["ingest", events, "--server", &https, "--token", &token]);
+    assert!(!o.status.success(), "{}", text(&o));
+    // The TLS port speaks no plain HTTP.
+    let o = run(&["ingest", events, "--server", &server.1, "--token", &token]);
+    assert!(!o.status.success(), "{}", text(&o));
+    drop(server);
+
+    // Plain HTTP on an address other machines reach: refused, unless a TLS
+    // proxy in front is declared.
+    let o = run(&["serve", "--data", d, "--listen", "0.0.0.0:0"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("in clear: give --tls-cert and --tls-key, or --insecure-http"), "{}", text(&o));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let insecure =
+        bin().args(["serve", "--data", d, "--listen", &format!("0.0.0.0:{port}"), "--insecure-http"]).spawn().unwrap();
+    let insecure = Running(insecure, format!("http://127.0.0.1:{port}"));
+    wait_for(port);
+    let o = run(&["ingest", events, "--server", &insecure.1, "--token", &token]);
+    assert!(o.status.success(), "declared behind a TLS proxy, it serves: {}", text(&o));
+    drop(insecure);
+    let o = run(&["serve", "--data", d, "--tls-cert", cert_pem]);
+    assert!(!o.status.success() && text(&o).contains("--tls-key"), "{}", text(&o));
+    let o = run(&["serve", "--data", d, "--tls-cert", key_pem, "--tls-key", key_pem, "--listen", "127.0.0.1:0"]);
+    assert!(!o.status.success() && text(&o).contains("loading the TLS certificate"), "{}", text(&o));
+    let o = run(&["ingest", events, "--server", &https, "--token", &token, "--ca-cert", key_pem]);
+    assert!(!o.status.success() && text(&o).contains("--ca-cert"), "{}", text(&o));
+}
+
 #[test]
 fn tokens_are_listed_and_revoked() {
     let dir = tempfile::tempdir().unwrap();
