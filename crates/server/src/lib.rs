@@ -38,6 +38,10 @@ pub struct ServerConfig {
     pub public_tlog: bool,
     /// How often a ledger checkpoint is signed while new leaves arrive (default 2 s).
     pub checkpoint_every: std::time::Duration,
+    /// How long a client may take to send a request's headers before the
+    /// connection is closed (default 30 s): slow clients cannot hold
+    /// connections open for ever.
+    pub header_read_timeout: std::time::Duration,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +50,7 @@ impl Default for ServerConfig {
             max_body_bytes: 64 * 1024 * 1024,
             public_tlog: false,
             checkpoint_every: std::time::Duration::from_secs(2),
+            header_read_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -101,32 +106,48 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Runs an axum-server `Server` (plain or TLS: their acceptor types differ,
+/// and the bounds that would name both are longer than this) with the
+/// header timeout, until a signal, inside [`around_serving`].
+macro_rules! run_until_signal {
+    ($state:expr, $server:expr) => {{
+        let state: AppState = $state;
+        let mut server = $server;
+        server.http_builder().http1().header_read_timeout(state.config.header_read_timeout);
+        let (handle, stop) = stop_on_signal();
+        let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let served = around_serving(state, server.handle(handle).serve(service)).await;
+        stop.abort();
+        served
+    }};
+}
+
 /// Serves plain HTTP until ctrl-c / SIGTERM, then finishes in-flight
 /// requests. Also signs ledger checkpoints while it serves, and one last on
-/// the way out.
+/// the way out. (On axum-server, as [`serve_tls`] is: axum's own `serve`
+/// sets no timer, so it would never time out a client's headers.)
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    let addr: Option<SocketAddr> = listener.local_addr().ok();
-    tracing::info!(?addr, "listening (http)");
-    let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    around_serving(state, axum::serve(listener, service).with_graceful_shutdown(shutdown()).into_future()).await
+    let listener = listener.into_std()?;
+    tracing::info!(addr = ?listener.local_addr().ok(), "listening (http)");
+    run_until_signal!(state, axum_server::from_tcp(listener)?)
 }
 
 /// [`serve`] over TLS (rustls): the certificate chain and key in PEM.
 pub async fn serve_tls(state: AppState, listener: std::net::TcpListener, tls: Tls) -> std::io::Result<()> {
-    let addr: Option<SocketAddr> = listener.local_addr().ok();
-    tracing::info!(?addr, "listening (https)");
+    tracing::info!(addr = ?listener.local_addr().ok(), "listening (https)");
+    run_until_signal!(state, axum_server::from_tcp_rustls(listener, tls.0)?)
+}
+
+/// A handle that starts a graceful shutdown on ctrl-c / SIGTERM: requests
+/// in flight (an evidence upload, say) get a minute to finish.
+fn stop_on_signal() -> (axum_server::Handle<SocketAddr>, tokio::task::JoinHandle<()>) {
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
     let stop = tokio::spawn(async move {
         shutdown().await;
-        // In-flight requests (an evidence upload, say) get a minute to finish.
         stopper.graceful_shutdown(Some(std::time::Duration::from_secs(60)));
     });
-    let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let server = axum_server::from_tcp_rustls(listener, tls.0)?.handle(handle).serve(service);
-    let served = around_serving(state, server).await;
-    stop.abort();
-    served
+    (handle, stop)
 }
 
 /// A server's TLS certificate and key.

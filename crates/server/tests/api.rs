@@ -255,6 +255,27 @@ async fn tokens_expire() {
     assert_eq!(s.get("/api/v1/inventory", Some(&s.analyst)).await.0, StatusCode::OK);
 }
 
+/// A client that never finishes its headers is cut off (slowloris), while
+/// a whole request on a connection gets its answer.
+#[tokio::test]
+async fn slow_headers_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let config = ServerConfig { header_read_timeout: std::time::Duration::from_millis(300), ..Default::default() };
+    let s = start_with(UnknownEntities::Flag, config).await;
+    let addr = s.url.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let mut buf = Vec::new();
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), slow.read_to_end(&mut buf)).await;
+    assert!(closed.is_ok(), "the connection is still open after 5 s");
+    assert!(!String::from_utf8_lossy(&buf).contains("200 OK"), "{}", String::from_utf8_lossy(&buf));
+    let mut whole = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    whole.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+    let mut buf = Vec::new();
+    whole.read_to_end(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 200 OK"), "{}", String::from_utf8_lossy(&buf));
+}
+
 #[tokio::test]
 async fn per_line_results_and_idempotent_resend() {
     let s = start(UnknownEntities::Flag, 1 << 20).await;

@@ -248,6 +248,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 max_body_bytes: a.max_body_bytes,
                 public_tlog: a.public_tlog,
                 checkpoint_every: a.checkpoint_interval,
+                ..ServerConfig::default()
             };
             let custodian = opened.custodian(&a.data.data, &a.vault, clock.clone())?;
             let store = opened.store.clone();
