@@ -235,6 +235,33 @@ mod tests {
         assert!(matches!(p.verify_entry(key.verifier_key()), Err(TlogProofError::NoEntry)));
     }
 
+    proptest::proptest! {
+        /// Outside input: any bytes give a proof or an error, never a panic.
+        #[test]
+        fn any_bytes_parse_or_are_refused(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let _ = TlogProof::parse(&bytes);
+        }
+
+        /// Near-misses of a real proof (a line cut, doubled or emptied) too,
+        /// and whatever parses encodes back to the bytes it came from.
+        #[test]
+        fn edited_proofs_parse_back_exactly_or_are_refused(line in 0usize..12, edit in 0u8..3) {
+            let (_, t, note) = signed(9);
+            let text = String::from_utf8(proof_of(&t, &note, 4).encode()).unwrap();
+            let mut lines: Vec<&str> = text.split('\n').collect();
+            let at = line % lines.len();
+            match edit {
+                0 => { lines.remove(at); }
+                1 => { let l = lines[at]; lines.insert(at, l); }
+                _ => lines[at] = "",
+            }
+            let edited = lines.join("\n");
+            if let Ok(p) = TlogProof::parse(edited.as_bytes()) {
+                proptest::prop_assert_eq!(p.encode(), edited.as_bytes());
+            }
+        }
+    }
+
     #[test]
     fn malformed_proofs_are_refused_naming_the_line() {
         let (_, t, note) = signed(5);
