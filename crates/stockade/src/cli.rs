@@ -64,6 +64,11 @@ pub enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// Evidence on a running server: upload, download, export a package.
+    Evidence {
+        #[command(subcommand)]
+        command: EvidenceCommand,
+    },
     /// Measure ingest throughput (figures for docs/BENCHMARKS.md).
     Bench(BenchArgs),
 }
@@ -137,6 +142,79 @@ pub struct EvalArgs {
     /// Also write the scores as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+}
+
+/// A running server and a token for it.
+#[derive(Debug, Args)]
+pub struct RemoteArgs {
+    /// The server's base URL, e.g. https://stockade.example:8443.
+    #[arg(long, env = "STOCKADE_SERVER")]
+    pub server: String,
+    /// API token (the analyst or admin role for evidence).
+    #[arg(long, env = "STOCKADE_TOKEN")]
+    pub token: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Upload a file as evidence, streamed (any size). Its SHA-256 is
+    /// computed first and declared, so the server refuses a file that
+    /// changed on the way; prints the evidence id.
+    Upload {
+        file: PathBuf,
+        /// The incident it belongs to (INC-n).
+        #[arg(long)]
+        incident: String,
+        /// Retention class: video, photo, export, document, other (or as configured).
+        #[arg(long)]
+        class: String,
+        /// Where it came from: camera:ID, reader:ID, device:ID, person:ID, system:NAME or external:NAME.
+        #[arg(long = "from")]
+        collected_from: String,
+        /// Why it is collected (recorded).
+        #[arg(long)]
+        reason: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Start of the time range the file covers (RFC 3339).
+        #[arg(long)]
+        original_from: Option<String>,
+        /// End of that range (RFC 3339).
+        #[arg(long)]
+        original_to: Option<String>,
+        /// Media type; default application/octet-stream.
+        #[arg(long, default_value = "application/octet-stream")]
+        media_type: String,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Download an evidence file (recorded in its chain of custody), checking
+    /// its SHA-256 as it arrives; never overwrites a file.
+    Download {
+        id: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Why it is opened (recorded).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Export an incident's evidence package (recorded on each item); check
+    /// it offline with `stockade verify`. Never overwrites a file.
+    Package {
+        incident: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Why it is exported (recorded).
+        #[arg(long)]
+        reason: String,
+        /// Related events to include, by seq, comma-separated.
+        #[arg(long, default_value = "")]
+        events: String,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,6 +6,7 @@ mod bench;
 mod cli;
 mod demo;
 mod eval;
+mod evidence;
 mod files;
 mod ledger;
 mod monitor;
@@ -344,6 +345,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Ingest(a) => return files::ingest(a, clock).await,
         Command::Demo(a) => demo::run(a, clock).await?,
         Command::Bench(a) => bench::run(a).await?,
+        Command::Evidence { command } => return evidence::run(command).await,
         Command::Ledger { command: LedgerCommand::Key { data } } => {
             println!("{}", open(&data.data).await?.ledger.verifier_key());
         }

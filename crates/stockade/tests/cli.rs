@@ -159,6 +159,89 @@ fn serves_https_and_refuses_plain_http_beyond_loopback() {
     assert!(!o.status.success() && text(&o).contains("--ca-cert"), "{}", text(&o));
 }
 
+/// A server over a data directory with the example reference data and
+/// incident INC-1 open; its admin token and the log's verifier key.
+async fn serving_with_an_incident(d: &str) -> (Running, String, String) {
+    let o = run(&["token", "create", "--role", "admin", "--data", d]);
+    let token = String::from_utf8(o.stdout).unwrap().lines().last().unwrap().to_owned();
+    let key = String::from_utf8(run(&["ledger", "key", "--data", d]).stdout).unwrap().trim().to_owned();
+    assert!(run(&["import", examples().join("reference.yaml").to_str().unwrap(), "--data", d]).status.success());
+    let server = serve(d);
+    let case = r#"{"site":"LYS","title":"cage stock missing","from":"2026-11-02T20:00:00+01:00","to":"2026-11-02T23:59:00+01:00"}"#;
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/incidents", server.1))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(case)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    (server, token, key)
+}
+
+/// Evidence from the command line: a streamed upload that declares its
+/// hash, a download checked as it arrives, a package that verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("data");
+    let d = d.to_str().unwrap();
+    let (server, token, key) = serving_with_an_incident(d).await;
+    let url = server.1.clone();
+    let clip = dir.path().join("dock.mp4");
+    let bytes: Vec<u8> = (0..3u32 << 20).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&clip, &bytes).unwrap();
+    let clip = clip.to_str().unwrap();
+    let remote = ["--server", &url, "--token", &token];
+    let upload = |from: &str| {
+        let mut args = vec!["evidence", "upload", clip, "--incident", "INC-1", "--class", "video", "--from", from];
+        args.extend(["--reason", "shrink review", "--media-type", "video/mp4"]);
+        args.extend(remote);
+        run(&args)
+    };
+    let o = upload("camera:LYS-CAM-DOCK");
+    assert!(o.status.success(), "{}", text(&o));
+    let id = stdout(&o).trim().to_owned();
+    assert!(id.starts_with("ev_") && text(&o).contains("3145728 bytes"), "{}", text(&o));
+    let o = upload("camera:NOPE");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("upload refused (422") && text(&o).contains("no camera \"NOPE\""), "{}", text(&o));
+
+    let out = dir.path().join("copy.mp4");
+    let out_s = out.to_str().unwrap();
+    let download = |id: &str| {
+        let mut args = vec!["evidence", "download", id, "--out", out_s, "--reason", "court copy"];
+        args.extend(remote);
+        run(&args)
+    };
+    let o = download(&id);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), bytes);
+    assert!(text(&o).contains("as recorded"), "{}", text(&o));
+    let o = download(&id);
+    assert!(!o.status.success() && text(&o).contains("exists already: not overwritten"), "{}", text(&o));
+    std::fs::remove_file(&out).unwrap();
+    let o = download("ev_0000000000000000");
+    assert!(!o.status.success() && text(&o).contains("download refused (404"), "{}", text(&o));
+    assert!(!out.exists(), "nothing kept");
+
+    let pkg = dir.path().join("INC-1.tar");
+    let pkg_s = pkg.to_str().unwrap();
+    let mut args = vec!["evidence", "package", "INC-1", "--out", pkg_s, "--reason", "insurer"];
+    args.extend(remote);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    let r = reqwest::Client::new().get(format!("{url}/api/v1/evidence/{id}")).bearer_auth(&token).send().await.unwrap();
+    let item: serde_json::Value = r.json().await.unwrap();
+    let acts: Vec<_> =
+        item["custody"].as_array().unwrap().iter().map(|c| c["action"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(acts, ["collected", "downloaded", "exported"], "{item}");
+    drop(server);
+    let o = run(&["verify", pkg_s, "--key", &key]);
+    assert!(o.status.success() && stdout(&o).ends_with("VERIFIED\n"), "{}", text(&o));
+}
+
 #[test]
 fn tokens_are_listed_and_revoked() {
     let dir = tempfile::tempdir().unwrap();
@@ -425,23 +508,9 @@ fn the_ledger_key_prints_and_verify_finds_tampering() {
 async fn packages_from_a_server_verify_offline() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap().to_owned();
-    let o = run(&["token", "create", "--role", "admin", "--data", &d]);
-    let token = String::from_utf8(o.stdout).unwrap().lines().last().unwrap().to_owned();
-    let key = String::from_utf8(run(&["ledger", "key", "--data", &d]).stdout).unwrap().trim().to_owned();
-    assert!(run(&["import", examples().join("reference.yaml").to_str().unwrap(), "--data", &d]).status.success());
-    let server = serve(&d);
+    let (server, token, key) = serving_with_an_incident(&d).await;
     let url = server.1.clone();
     let client = reqwest::Client::new();
-    let case = r#"{"site":"LYS","title":"cage stock missing","from":"2026-11-02T20:00:00+01:00","to":"2026-11-02T23:59:00+01:00"}"#;
-    let r = client
-        .post(format!("{url}/api/v1/incidents"))
-        .bearer_auth(&token)
-        .header("content-type", "application/json")
-        .body(case)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
     let events = std::fs::read_to_string(examples().join("events.ndjson")).unwrap();
     let r = client
         .post(format!("{url}/api/v1/events"))
