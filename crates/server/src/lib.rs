@@ -100,22 +100,41 @@ pub fn app(state: AppState) -> Router {
     // Install the metrics recorder before anything records.
     telemetry::handle();
     let (router, _) = api::routes(state.clone()).split_for_parts();
+    use axum::http::{HeaderValue, header};
+    use tower_http::set_header::SetResponseHeaderLayer;
     router
         .layer(axum::middleware::from_fn(telemetry::track))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Answers carry events that name people: no cache keeps them unless
+        // a route says otherwise (tlog tiles, which never change), and no
+        // browser guesses at a type.
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .with_state(state)
+}
+
+/// [`app`] as served over TLS: browsers are told to use nothing else
+/// (HSTS, a year).
+pub fn tls_app(state: AppState) -> Router {
+    app(state).layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+        axum::http::header::STRICT_TRANSPORT_SECURITY,
+        axum::http::HeaderValue::from_static("max-age=31536000"),
+    ))
 }
 
 /// Runs an axum-server `Server` (plain or TLS: their acceptor types differ,
 /// and the bounds that would name both are longer than this) with the
 /// header timeout, until a signal, inside [`around_serving`].
 macro_rules! run_until_signal {
-    ($state:expr, $server:expr) => {{
+    ($state:expr, $server:expr, $app:expr) => {{
         let state: AppState = $state;
         let mut server = $server;
         server.http_builder().http1().header_read_timeout(state.config.header_read_timeout);
         let (handle, stop) = stop_on_signal();
-        let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let service = $app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let served = around_serving(state, server.handle(handle).serve(service)).await;
         stop.abort();
         served
@@ -129,13 +148,13 @@ macro_rules! run_until_signal {
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let listener = listener.into_std()?;
     tracing::info!(addr = ?listener.local_addr().ok(), "listening (http)");
-    run_until_signal!(state, axum_server::from_tcp(listener)?)
+    run_until_signal!(state, axum_server::from_tcp(listener)?, app)
 }
 
 /// [`serve`] over TLS (rustls): the certificate chain and key in PEM.
 pub async fn serve_tls(state: AppState, listener: std::net::TcpListener, tls: Tls) -> std::io::Result<()> {
     tracing::info!(addr = ?listener.local_addr().ok(), "listening (https)");
-    run_until_signal!(state, axum_server::from_tcp_rustls(listener, tls.0)?)
+    run_until_signal!(state, axum_server::from_tcp_rustls(listener, tls.0)?, tls_app)
 }
 
 /// A handle that starts a graceful shutdown on ctrl-c / SIGTERM: requests

@@ -118,6 +118,15 @@ const GOOD: &str = r#"{"id":"a1","source":"acs","site":"LYS","occurred_at":"2026
 #[tokio::test]
 async fn deny_by_default() {
     let s = start(UnknownEntities::Flag, 1 << 20).await;
+    // Every answer, refusals included: no cache keeps it, no browser sniffs
+    // it; HSTS only over TLS.
+    let r = s.client.get(format!("{}/api/v1/events?limit=1", s.url)).bearer_auth(&s.analyst).send().await.unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert!(r.headers().get("strict-transport-security").is_none());
+    let r = s.client.get(format!("{}/api/v1/events", s.url)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.headers()["cache-control"], "no-store");
     let (st, ct, v) = s.get("/api/v1/events", None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     assert_eq!(ct, "application/problem+json");

@@ -109,8 +109,8 @@ fn serving_without_a_token_says_how_to_make_one() {
 /// HTTPS end to end: `serve --tls-cert/--tls-key`, a client trusting the
 /// server's self-signed certificate with `--ca-cert`, and plain HTTP refused
 /// where tokens would cross a network.
-#[test]
-fn serves_https_and_refuses_plain_http_beyond_loopback() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_https_and_refuses_plain_http_beyond_loopback() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().join("data");
     let d = d.to_str().unwrap();
@@ -130,6 +130,13 @@ fn serves_https_and_refuses_plain_http_beyond_loopback() {
     let o = run(&["ingest", events, "--server", &https, "--token", &token, "--ca-cert", cert_pem]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("14 accepted"), "{}", text(&o));
+    // Browsers are told to come back over HTTPS only.
+    let trusting = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.pem().as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let r = trusting.get(format!("{https}/healthz")).send().await.unwrap();
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
     // Without trusting the certificate, the client refuses the server.
     let o = run(&["ingest", events, "--server", &https, "--token", &token]);
     assert!(!o.status.success(), "{}", text(&o));
