@@ -67,6 +67,7 @@ pub async fn verify(data: &std::path::Path) -> Result<ExitCode> {
         }
     }
     let (evidence, custody, audits) = check_evidence(&ledger, &*store, &data.join("vault"), &mut failures).await?;
+    let tokens = check_tokens(&*store, &mut failures).await?;
     let leaves_without_event = ledger.last_event_seq().saturating_sub(after.max(0) as u64);
     if leaves_without_event > 0 {
         failures.push(format!("{leaves_without_event} event leaves name events the store does not hold"));
@@ -74,6 +75,7 @@ pub async fn verify(data: &std::path::Path) -> Result<ExitCode> {
     println!("events: {checked} match their leaves");
     println!("evidence: {evidence} items match their leaves and their files; {custody} custody entries match theirs");
     println!("audit: {audits} records match their leaves");
+    println!("tokens: {tokens} created, and revoked if they are, as the audit trail says");
     if unlogged > 0 {
         println!(
             "events: {unlogged} stored but not yet in the log (a crash before the ledger's sync); they get their \
@@ -92,6 +94,43 @@ pub async fn verify(data: &std::path::Path) -> Result<ExitCode> {
         }
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// Checks the store's API tokens against the audit trail (whose records
+/// the ledger has just vouched for): a token nobody created through
+/// Stockade, or one the trail says was revoked but that works again, is
+/// a door someone opened behind its back. Returns how many tokens agree.
+async fn check_tokens(store: &dyn stockade_store::Store, failures: &mut Vec<String>) -> Result<u64> {
+    let (mut created, mut revoked) = (std::collections::HashSet::new(), std::collections::HashSet::new());
+    let mut after = 0;
+    loop {
+        let page = store.audit(after, 1000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.record.n;
+        for a in page {
+            let token = a.record.detail.get("token").and_then(|t| t.as_str()).map(str::to_owned);
+            match (a.record.action.as_str(), token) {
+                ("token_created", Some(t)) => created.insert(t),
+                ("token_revoked", Some(t)) => revoked.insert(t),
+                _ => false,
+            };
+        }
+    }
+    let mut agreeing = 0;
+    for t in store.tokens().await? {
+        let (id, role, name) = (&t.id, t.role.as_str(), &t.name);
+        if !created.contains(id) {
+            failures.push(format!("token {id} ({role}, {name:?}) has no creation record in the audit trail"));
+        } else if revoked.contains(id) && t.revoked_us.is_none() {
+            failures
+                .push(format!("token {id} ({role}, {name:?}) was revoked in the audit trail but works in the store"));
+        } else if !revoked.contains(id) && t.revoked_us.is_some() {
+            failures.push(format!("token {id} ({role}, {name:?}) is revoked in the store without a record of it"));
+        } else {
+            agreeing += 1;
+        }
+    }
+    Ok(agreeing)
 }
 
 /// Checks every evidence and custody leaf against the store's records, and

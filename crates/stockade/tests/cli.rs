@@ -249,8 +249,8 @@ async fn evidence_from_the_command_line() {
     assert!(o.status.success() && stdout(&o).ends_with("VERIFIED\n"), "{}", text(&o));
 }
 
-#[test]
-fn tokens_are_listed_and_revoked() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_listed_and_revoked() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     let o = run(&["token", "create", "--role", "analyst", "--name", "night desk", "--data", d]);
@@ -286,6 +286,41 @@ fn tokens_are_listed_and_revoked() {
     assert!(run(&["ingest", examples().join("events.ndjson").to_str().unwrap(), "--data", d]).status.success());
     let o = run(&["ledger", "verify", "--data", d]);
     assert!(text(&o).contains("audit: 3 records match their leaves"), "{}", text(&o));
+    assert!(text(&o).contains("tokens: 2 created, and revoked if they are, as the audit trail says"), "{}", text(&o));
+    assert!(o.status.success(), "{}", text(&o));
+
+    // Behind Stockade's back, straight into its store: a token nobody
+    // created, and the revoked one working again. The log finds both.
+    {
+        use stockade_store::{EmbeddedStore, Role, Store, TokenRecord};
+        let store = EmbeddedStore::open_dir(Path::new(d)).await.unwrap();
+        let revoked = store.tokens().await.unwrap().into_iter().find(|t| t.id == id).unwrap();
+        store.put_token(&TokenRecord { revoked_us: None, ..revoked }).await.unwrap();
+        let backdoor = TokenRecord {
+            id: "b4cd00r00000".into(),
+            secret_hash: [0xbd; 32],
+            role: Role::Admin,
+            name: "maintenance".into(),
+            created_us: 1,
+            revoked_us: None,
+            expires_us: None,
+        };
+        store.put_token(&backdoor).await.unwrap();
+        store.close().await;
+    }
+    let o = run(&["ledger", "verify", "--data", d]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("FAIL token b4cd00r00000 (admin, \"maintenance\") has no creation record in the audit trail"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o)
+            .contains(&format!("FAIL token {id} (analyst, \"night desk\") was revoked in the audit trail but works")),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
