@@ -200,6 +200,28 @@ pub enum EvidenceCommand {
         #[command(flatten)]
         remote: RemoteArgs,
     },
+    /// An item's record and its chain of custody (reading them is not an
+    /// access to the evidence).
+    Show {
+        id: String,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Record a custody action: transferred (to --party), sealed, hold_set,
+    /// hold_lifted (admin) or expired (admin, once retention allows).
+    Act {
+        id: String,
+        /// transferred, sealed, hold_set, hold_lifted or expired.
+        action: String,
+        /// Why (recorded).
+        #[arg(long)]
+        reason: String,
+        /// The receiving party of a transfer.
+        #[arg(long)]
+        party: Option<String>,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
     /// Export an incident's evidence package (recorded on each item); check
     /// it offline with `stockade verify`. Never overwrites a file.
     Package {

@@ -75,6 +75,55 @@ pub async fn run(command: EvidenceCommand) -> Result<ExitCode> {
             let (sha256, size) = save(r, &out, Some(&expected)).await.with_context(|| format!("downloading {id}"))?;
             eprintln!("downloaded {id} to {} ({size} bytes, sha256 {sha256} as recorded)", out.display());
         }
+        EvidenceCommand::Show { id, remote } => {
+            let r = crate::http_client()?
+                .get(url(&remote, &format!("/api/v1/evidence/{id}")))
+                .bearer_auth(&remote.token)
+                .send()
+                .await
+                .with_context(|| format!("asking {} for {id}", remote.server))?;
+            let v: serde_json::Value = answer(r, "show").await?.json().await?;
+            let rec = &v["record"];
+            println!(
+                "{} in {}: {} {} bytes, sha256 {}, from {}, collected by {}",
+                rec["id"].as_str().unwrap_or_default(),
+                rec["incident"].as_str().unwrap_or_default(),
+                rec["class"].as_str().unwrap_or_default(),
+                rec["size"],
+                rec["sha256"].as_str().unwrap_or_default(),
+                rec["collected_from"].as_str().unwrap_or_default(),
+                rec["collected_by"].as_str().unwrap_or_default(),
+            );
+            let state = [("held", "under legal hold"), ("sealed", "sealed"), ("expired", "expired (file deleted)")];
+            for (field, words) in state {
+                if v[field].as_bool() == Some(true) {
+                    println!("  {words}");
+                }
+            }
+            for c in v["custody"].as_array().into_iter().flatten() {
+                let at = c["at_us"].as_i64().and_then(chrono::DateTime::from_timestamp_micros);
+                println!(
+                    "  #{} {} {} by {}: {}",
+                    c["n"],
+                    at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                    c["action"].as_str().unwrap_or_default(),
+                    c["actor"].as_str().unwrap_or_default(),
+                    c["reason"].as_str().unwrap_or_default(),
+                );
+            }
+        }
+        EvidenceCommand::Act { id, action, reason, party, remote } => {
+            let body = serde_json::json!({ "action": action, "reason": reason, "party": party });
+            let r = crate::http_client()?
+                .post(url(&remote, &format!("/api/v1/evidence/{id}/custody")))
+                .bearer_auth(&remote.token)
+                .json(&body)
+                .send()
+                .await
+                .with_context(|| format!("asking {} to record {action} on {id}", remote.server))?;
+            let v: serde_json::Value = answer(r, &action).await?.json().await?;
+            eprintln!("recorded {action} on {id} (custody entry #{})", v["record"]["n"]);
+        }
         EvidenceCommand::Package { incident, out, reason, events, remote } => {
             refuse_existing(&out).await?;
             let path = format!("/api/v1/incidents/{incident}/package");

@@ -233,6 +233,29 @@ async fn evidence_from_the_command_line() {
     assert!(!o.status.success() && text(&o).contains("download refused (404"), "{}", text(&o));
     assert!(!out.exists(), "nothing kept");
 
+    // Custody acts, and the chain as the CLI shows it.
+    let act = |extra: &[&str]| {
+        let mut args = vec!["evidence", "act", id.as_str()];
+        args.extend(extra);
+        args.extend(remote);
+        run(&args)
+    };
+    let o = act(&["transferred", "--reason", "claim 42"]);
+    assert!(!o.status.success() && text(&o).contains("names the receiving `party`"), "{}", text(&o));
+    let o = act(&["transferred", "--party", "Allianz claims", "--reason", "claim 42"]);
+    assert!(o.status.success() && text(&o).contains("recorded transferred on ev_"), "{}", text(&o));
+    assert!(act(&["hold_set", "--reason", "lawsuit"]).status.success());
+    let mut args = vec!["evidence", "show", id.as_str()];
+    args.extend(remote);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        stdout(&o).contains("in INC-1: video 3145728 bytes") && stdout(&o).contains("under legal hold"),
+        "{}",
+        text(&o)
+    );
+    assert!(stdout(&o).contains(" transferred by cli (token ") && stdout(&o).contains(": claim 42"), "{}", text(&o));
+
     let pkg = dir.path().join("INC-1.tar");
     let pkg_s = pkg.to_str().unwrap();
     let mut args = vec!["evidence", "package", "INC-1", "--out", pkg_s, "--reason", "insurer"];
@@ -243,7 +266,7 @@ async fn evidence_from_the_command_line() {
     let item: serde_json::Value = r.json().await.unwrap();
     let acts: Vec<_> =
         item["custody"].as_array().unwrap().iter().map(|c| c["action"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(acts, ["collected", "downloaded", "exported"], "{item}");
+    assert_eq!(acts, ["collected", "downloaded", "transferred", "hold_set", "exported"], "{item}");
     drop(server);
     let o = run(&["verify", pkg_s, "--key", &key]);
     assert!(o.status.success() && stdout(&o).ends_with("VERIFIED\n"), "{}", text(&o));
