@@ -171,6 +171,16 @@ pub async fn tlog_reader(State(state): State<AppState>, req: Request, next: Next
     Ok(next.run(req).await)
 }
 
+/// A token's lifetime from a number of days (0.5 is twelve hours): more
+/// than 0 and at most ten years. The one rule for the CLI and the API.
+pub fn lifetime_in_days(days: f64) -> Result<std::time::Duration, String> {
+    if days > 0.0 && days <= 3650.0 {
+        Ok(std::time::Duration::from_secs_f64(days * 86_400.0))
+    } else {
+        Err(format!("a token's lifetime must be more than 0 and at most 3650 days, got {days}"))
+    }
+}
+
 /// A new token's record and secret (`stk_<id>_<secret>`), not yet stored.
 fn new_token(
     clock: &dyn Clock,

@@ -361,13 +361,10 @@ pub struct VaultArgs {
     pub max_evidence_bytes: u64,
 }
 
-/// A positive number of days, at most ten years.
+/// A token's lifetime in days (see `auth::lifetime_in_days`).
 fn days(s: &str) -> Result<std::time::Duration, String> {
     let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of days"))?;
-    if !(v > 0.0 && v <= 3650.0) {
-        return Err(format!("{s} days: give more than 0 and at most 3650"));
-    }
-    Ok(std::time::Duration::from_secs_f64(v * 86_400.0))
+    stockade_server::auth::lifetime_in_days(v)
 }
 
 /// A positive number of seconds.

@@ -204,12 +204,11 @@ async fn refuse_existing(out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Streams a response into `out` (refusing to replace a file), through a
-/// temporary file beside it renamed into place only when whole and, if
+/// Streams a response into `out` (never replacing a file), through a
+/// temporary file beside it linked into place only when whole and, if
 /// `expect` is given, of that SHA-256; returns (SHA-256, size). Nothing is
 /// left behind on failure.
 async fn save(r: reqwest::Response, out: &Path, expect: Option<&str>) -> Result<(String, u64)> {
-    refuse_existing(out).await?;
     let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("download");
     let tmp = out.with_file_name(format!(".{name}.partial"));
     let result = async {
@@ -239,14 +238,18 @@ async fn save(r: reqwest::Response, out: &Path, expect: Option<&str>) -> Result<
         Ok::<_, anyhow::Error>((sha256, size))
     }
     .await;
-    match result {
-        Ok(done) => {
-            tokio::fs::rename(&tmp, out).await.with_context(|| format!("moving into {}", out.display()))?;
-            Ok(done)
-        }
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            Err(e)
-        }
-    }
+    // Put in place by a hard link, which (unlike a rename) never replaces a
+    // file that appeared at `out` meanwhile.
+    let placed = match result {
+        Ok(done) => tokio::fs::hard_link(&tmp, out).await.map(|()| done).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                anyhow::anyhow!("{} exists already: not overwritten", out.display())
+            } else {
+                anyhow::Error::new(e).context(format!("putting the file at {}", out.display()))
+            }
+        }),
+        Err(e) => Err(e),
+    };
+    let _ = tokio::fs::remove_file(&tmp).await;
+    placed
 }

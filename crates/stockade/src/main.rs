@@ -257,7 +257,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             let scheme = if tls.is_some() { "https" } else { "http" };
             eprintln!("stockade serving {} on {scheme}://{local}", a.data.data.display());
             let now = clock.now().timestamp_micros();
-            if !store.tokens().await?.iter().any(|t| t.revoked_us.is_none() && t.expires_us.is_none_or(|e| e > now)) {
+            if !store.tokens().await?.iter().any(|t| t.live_at(now)) {
                 eprintln!(
                     "no live API token: every request will be refused. Stop the server, run `stockade token create \
                      --role admin --data {}`, and create the others with POST /api/v1/tokens.",

@@ -189,6 +189,13 @@ pub struct TokenRecord {
     pub expires_us: Option<i64>,
 }
 
+impl TokenRecord {
+    /// Whether it works at `now_us`: not revoked, and not yet expired.
+    pub fn live_at(&self, now_us: i64) -> bool {
+        self.revoked_us.is_none() && self.expires_us.is_none_or(|at| now_us < at)
+    }
+}
+
 /// The storage interface. Every driver passes [`conformance`].
 #[async_trait]
 pub trait Store: Send + Sync + 'static {

@@ -141,15 +141,11 @@ pub async fn create(
     if new.name.trim().is_empty() {
         return Err(Problem::bad_request("`name` must say what the token is for"));
     }
-    let expires_in = match new.expires_in_days {
-        None => None,
-        Some(d) if d > 0.0 && d <= 3650.0 => Some(std::time::Duration::from_secs_f64(d * 86_400.0)),
-        Some(d) => {
-            return Err(Problem::bad_request(format!(
-                "`expires_in_days` must be more than 0 and at most 3650, got {d}"
-            )));
-        }
-    };
+    let expires_in = new
+        .expires_in_days
+        .map(crate::auth::lifetime_in_days)
+        .transpose()
+        .map_err(|e| Problem::bad_request(format!("`expires_in_days`: {e}")))?;
     let (record, token) = crate::auth::issue_token(
         &*st.store,
         st.intake.ledger(),
