@@ -53,6 +53,17 @@ pub fn hash_from(bytes: &[u8]) -> Result<Hash, ProofError> {
     Ok(Hash(a))
 }
 
+/// How many stored hashes (Go's tlog layout) a tree of `size` leaves has.
+pub fn stored_hash_count(size: u64) -> u64 {
+    tlog::stored_hash_count(size)
+}
+
+/// Where the hash of subtree `n` of `level` (leaves `n·2^level ..`) is
+/// among the stored hashes (Go's tlog layout).
+pub fn stored_hash_index(level: u8, n: u64) -> u64 {
+    tlog::stored_hash_index(level, n)
+}
+
 /// RFC 6962 leaf hash: SHA-256(0x00 ‖ data).
 pub fn leaf_hash(data: &[u8]) -> Hash {
     tlog::record_hash(data)
@@ -89,20 +100,54 @@ pub fn verify_consistency(
     tlog::check_tree(&proof.to_vec(), new, new_root, old, old_root).map_err(|_| ProofError::Invalid)
 }
 
-/// An append-only Merkle tree held in memory: the stored hashes of Go's
-/// tlog layout (every complete subtree's hash, in append order), from which
-/// roots and proofs for any earlier size are computed.
+/// Where a tree keeps its stored hashes: Go's tlog layout (every complete
+/// subtree's hash, in the order appends complete them; index `i` is
+/// [`tlog::stored_hash_index`]). In memory by default ([`Chunked`]); the
+/// server's ledger keeps them in a file.
+///
+/// Invariant (of implementations): a hash keeps its index for ever, and
+/// `get(i)` answers for every `i < len()`.
+pub trait HashStore {
+    /// Stored hash `i`, if there is one.
+    fn get(&self, i: u64) -> Option<Hash>;
+    /// Appends the next stored hash.
+    fn push(&mut self, hash: Hash);
+    /// How many hashes are stored.
+    fn len(&self) -> u64;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl HashStore for Chunked<Hash> {
+    fn get(&self, i: u64) -> Option<Hash> {
+        usize::try_from(i).ok().and_then(|i| Chunked::get(self, i))
+    }
+
+    fn push(&mut self, hash: Hash) {
+        Chunked::push(self, hash)
+    }
+
+    fn len(&self) -> u64 {
+        Chunked::len(self) as u64
+    }
+}
+
+/// An append-only Merkle tree: the stored hashes of Go's tlog layout (every
+/// complete subtree's hash, in append order), from which roots and proofs
+/// for any earlier size are computed, held in memory unless another
+/// [`HashStore`] is given.
 #[derive(Debug, Default, Clone)]
-pub struct Tree {
-    stored: Chunked<Hash>,
+pub struct Tree<S = Chunked<Hash>> {
+    stored: S,
     /// The right edge (and the size): appending merges with it instead of
     /// looking siblings up in `stored`; the whole tree's root folds it.
     edge: Edge,
 }
 
-impl tlog::HashReader for Tree {
+impl<S: HashStore> tlog::HashReader for Tree<S> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog::Error> {
-        indexes.iter().map(|&i| self.stored.get(i as usize).ok_or(tlog::Error::IndexesNotInTree)).collect()
+        indexes.iter().map(|&i| self.stored.get(i).ok_or(tlog::Error::IndexesNotInTree)).collect()
     }
 }
 
@@ -120,8 +165,45 @@ pub enum TreeError {
 }
 
 impl Tree {
+    /// An empty tree in memory.
     pub fn new() -> Tree {
         Tree::default()
+    }
+}
+
+impl<S: HashStore> Tree<S> {
+    /// A tree of `size` leaves over hashes stored earlier (`stored` must
+    /// hold exactly that tree's stored hashes); its right edge is read from
+    /// them. Nothing is rehashed: trusting `stored` is the caller's choice.
+    pub fn resume(stored: S, size: u64) -> Result<Tree<S>, TreeError> {
+        let want = tlog::stored_hash_count(size);
+        if stored.len() != want {
+            return Err(TreeError::Storage(format!(
+                "a tree of {size} leaves stores {want} hashes, not {}",
+                stored.len()
+            )));
+        }
+        let mut roots = Vec::with_capacity(size.count_ones() as usize);
+        let mut lo = 0u64;
+        for level in (0..64u8).rev() {
+            if size >> level & 1 == 1 {
+                let at = tlog::stored_hash_index(level, lo >> level);
+                roots.push(stored.get(at).ok_or_else(|| TreeError::Storage(format!("no stored hash {at}")))?);
+                lo += 1 << level;
+            }
+        }
+        let edge = Edge::from_roots(size, roots).ok_or_else(|| TreeError::Storage("edge".into()))?;
+        Ok(Tree { stored, edge })
+    }
+
+    /// The stored hashes.
+    pub fn stored(&self) -> &S {
+        &self.stored
+    }
+
+    /// The stored hashes, to flush or sync them (a store that buffers appends).
+    pub fn stored_mut(&mut self) -> &mut S {
+        &mut self.stored
     }
 
     /// Number of leaves.
@@ -196,7 +278,7 @@ impl Tree {
         if n.is_power_of_two() {
             let level = n.trailing_zeros() as u8;
             let at = tlog::stored_hash_index(level, lo >> level);
-            return self.stored.get(at as usize).ok_or_else(|| TreeError::Storage(format!("no stored hash {at}")));
+            return self.stored.get(at).ok_or_else(|| TreeError::Storage(format!("no stored hash {at}")));
         }
         let k = 1u64 << (63 - (n - 1).leading_zeros());
         Ok(node_hash(self.subtree_hash(lo, lo + k)?, self.subtree_hash(lo + k, hi)?))
@@ -278,6 +360,26 @@ mod tests {
             let index = a % size;
             let ours = t.inclusion_proof(index, size).unwrap();
             prop_assert_eq!(ours, tlog::prove_record(size, index, &t).unwrap());
+        }
+
+        #[test]
+        fn a_resumed_tree_is_the_tree_it_resumes(size in 0u64..1100, more in 0u64..300, a in 0u64..1400) {
+            let t = tree(size);
+            let mut resumed = Tree::resume(t.stored().clone(), size).unwrap();
+            prop_assert_eq!(resumed.edge(), t.edge());
+            let mut grown = t.clone();
+            for i in size..size + more {
+                resumed.push(leaf_hash(&i.to_le_bytes()));
+                grown.push(leaf_hash(&i.to_le_bytes()));
+            }
+            let n = size + more;
+            prop_assert_eq!(resumed.root(n).unwrap(), grown.root(n).unwrap());
+            if n > 0 {
+                let index = a % n;
+                prop_assert_eq!(resumed.inclusion_proof(index, n).unwrap(), grown.inclusion_proof(index, n).unwrap());
+            }
+            // Stored hashes of another size are refused, not misread.
+            prop_assert!(Tree::resume(t.stored().clone(), size + 1).is_err());
         }
 
         #[test]

@@ -11,7 +11,7 @@
 //! reads Go's sumdb paths (`tile/H/L/...`), not C2SP's, and panics on some
 //! out-of-range input (`.p/0`, levels above 63), which must be a clean 404 here.
 
-use crate::{Tree, TreeError};
+use crate::{HashStore, Tree, TreeError};
 use tlog_tiles::Tile;
 
 /// Tile height fixed by C2SP tlog-tiles.
@@ -105,7 +105,7 @@ impl TilePath {
     }
 }
 
-impl Tree {
+impl<S: HashStore> Tree<S> {
     /// The bytes of hash tile (`level`, `index`, `width`): `width` hashes of
     /// level `8·level`. Refused unless every one of them exists in the tree.
     pub fn hash_tile(&self, level: u8, index: u64, width: u32) -> Result<Vec<u8>, TreeError> {

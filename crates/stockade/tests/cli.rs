@@ -536,7 +536,9 @@ fn the_ledger_key_prints_and_verify_finds_tampering() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("signature and root verified") && stdout(&o).ends_with("OK\n"), "{}", text(&o));
 
-    // A leaf rewritten with a valid checksum: the signed root no longer matches.
+    // A leaf rewritten with a valid checksum: rehashed, it is not the
+    // tree's leaf (and without the stored hashes, the signed root no
+    // longer matches).
     let saved = std::fs::read(dir.path().join("ledger/entries")).unwrap();
     rewrite_entry(dir.path(), 2, |b| {
         let n = b.len();
@@ -544,7 +546,14 @@ fn the_ledger_key_prints_and_verify_finds_tampering() {
     });
     let o = run(&["ledger", "verify", "--data", d]);
     assert!(!o.status.success());
+    assert!(text(&o).contains("FAIL tree: ") && text(&o).contains("from leaf 2 on"), "{}", text(&o));
+    assert!(text(&o).contains("FAIL event 3 (leaf 2): its leaf commits to other content"), "{}", text(&o));
+    let hashes = std::fs::read(dir.path().join("ledger/hashes")).unwrap();
+    std::fs::remove_file(dir.path().join("ledger/hashes")).unwrap();
+    let o = run(&["ledger", "verify", "--data", d]);
+    assert!(!o.status.success());
     assert!(text(&o).contains("not the one its signed checkpoint names"), "{}", text(&o));
+    std::fs::write(dir.path().join("ledger/hashes"), hashes).unwrap();
     // A flipped byte without a fixed checksum is caught before that.
     let mut bad = saved.clone();
     bad[20] ^= 1;

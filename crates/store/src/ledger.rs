@@ -6,11 +6,16 @@
 //! ledger/log.key      the Ed25519 signing key, signed-note private form (0600)
 //! ledger/salt.key     the secret salts are derived from, hex (0600)
 //! ledger/checkpoint   the latest signed checkpoint (C2SP tlog-checkpoint note)
+//! ledger/hashes       the tree's stored hashes, derived from the entries (crate::hashes)
 //! ```
 //!
-//! The Merkle tree's hashes are kept in memory (64 bytes a leaf) and rebuilt
-//! from the entries when the ledger opens; proofs and tiles are served from
-//! memory.
+//! The Merkle tree's hashes (64 bytes a leaf) live in `hashes`, read through
+//! a memory map: page cache, not heap. The heap holds a few bytes per 256
+//! leaves (where each bundle of entries starts) and per group commit (which
+//! leaves are which events). Opening trusts `hashes` up to the signed
+//! checkpoint (synced before it was signed; the roots must agree) and
+//! rehashes only the entries after it; `stockade ledger verify`
+//! ([`Ledger::recheck`]) rehashes them all.
 //!
 //! Invariants:
 //! - Leaves only append. A leaf joins the tree (and so any proof, tile or
@@ -21,9 +26,10 @@
 //!   is appended, so leaves are the same whether or not a crash happened.
 //! - A torn record at the end of `entries` (never acknowledged) is cut off on
 //!   open; damage anywhere else refuses to open.
-//! - A checkpoint is signed only over leaves that are durable, and its size
-//!   never goes down.
+//! - A checkpoint is signed only over leaves that are durable, and whose
+//!   stored hashes are too; its size never goes down.
 
+use crate::hashes::HashFile;
 use crate::{Appended, EventQuery, NewEvent, Result, Store, StoreError, StoredEvent};
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Write};
@@ -33,7 +39,11 @@ use std::sync::atomic::Ordering;
 use std::sync::{Mutex, RwLock};
 use stockade_ledger::checkpoint::LogKey;
 use stockade_ledger::entry::{Entry, SaltKey, commitment};
-use stockade_ledger::{Chunked, Hash, Tree, TreeError, leaf_hash};
+use stockade_ledger::{Chunked, Edge, Hash, HashStore, Tree, TreeError, leaf_hash, stored_hash_count};
+
+/// Entries per entry bundle (C2SP tlog-tiles): the log remembers where
+/// every bundle starts, and finds an entry by walking from there.
+const BUNDLE: u64 = 256;
 
 /// Records being prepared for one write: encoded, checksummed and leaf-hashed
 /// before the log's locks are taken.
@@ -102,9 +112,11 @@ pub struct SignedCheckpoint {
 }
 
 struct LogState {
-    tree: Tree,
-    /// End offset of each entry's record in `entries`.
-    offsets: Chunked<u64>,
+    tree: Tree<HashFile>,
+    /// Offset in `entries` of the record of every entry `BUNDLE·k`.
+    starts: Chunked<u64>,
+    /// End of the last record.
+    end: u64,
     /// Which leaf holds which event.
     events: EventLeaves,
 }
@@ -293,32 +305,54 @@ impl Ledger {
 
         let path = dir.join("entries");
         let file = OpenOptions::new().create(true).read(true).append(true).open(&path).map_err(|e| io(&path, e))?;
-        let state = load(&path, &file)?;
-        let reader = File::open(&path).map_err(|e| io(&path, e))?;
 
         let cp_path = dir.join("checkpoint");
-        let checkpoint = match std::fs::read(&cp_path) {
+        let signed = match std::fs::read(&cp_path) {
             Ok(note) => {
                 let cp = stockade_ledger::checkpoint::open(&note, key.verifier_key())
                     .map_err(|e| corrupt(format!("{}: {e}", cp_path.display())))?;
-                let root = state.tree.root(cp.size()).map_err(|e| {
-                    corrupt(format!(
-                        "the signed checkpoint covers {} leaves but the log has {}: {e}",
-                        cp.size(),
-                        state.tree.size()
-                    ))
-                })?;
-                if root != *cp.hash() {
-                    return Err(corrupt(format!(
-                        "the log's root at size {} is not the one its signed checkpoint names",
-                        cp.size()
-                    )));
-                }
-                Some(SignedCheckpoint { size: cp.size(), root, note })
+                Some((cp.size(), *cp.hash(), note))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io(&cp_path, e)),
         };
+        // The stored hashes were synced before the checkpoint was signed, so
+        // they are trusted up to its size (when the file holds them all);
+        // the entries after it are rehashed.
+        let hashes = dir.join("hashes");
+        let held = HashFile::count(&hashes).map_err(|e| io(&hashes, e))?;
+        let trusted = match &signed {
+            Some((size, _, _)) if held >= stored_hash_count(*size) => *size,
+            _ => 0,
+        };
+        let mut state = load(&path, &file, &hashes, trusted)?;
+        let checkpoint = match signed {
+            Some((size, hash, note)) => {
+                let root = |st: &LogState| {
+                    st.tree.root(size).map_err(|e| {
+                        corrupt(format!(
+                            "the signed checkpoint covers {size} leaves but the log has {}: {e}",
+                            st.tree.size()
+                        ))
+                    })
+                };
+                if trusted > 0 && root(&state)? != hash {
+                    // The derived file does not agree with the checkpoint
+                    // signed over it: damaged. The entries decide.
+                    tracing::warn!(path = %hashes.display(), "the ledger's stored hashes disagree with its checkpoint; rebuilding them from the entries");
+                    drop(state);
+                    state = load(&path, &file, &hashes, 0)?;
+                }
+                if root(&state)? != hash {
+                    return Err(corrupt(format!(
+                        "the log's root at size {size} is not the one its signed checkpoint names"
+                    )));
+                }
+                Some(SignedCheckpoint { size, root: hash, note })
+            }
+            None => None,
+        };
+        let reader = File::open(&path).map_err(|e| io(&path, e))?;
         Ok(Ledger {
             dir: dir.to_owned(),
             key,
@@ -434,7 +468,7 @@ impl Ledger {
         if let Err(e) = self.write_synced(&writer, batches) {
             // Cut off whatever part was written: the file must hold exactly
             // the tree's leaves, or later records would land at wrong offsets.
-            let end = self.read_state()?.offsets.last().unwrap_or(0);
+            let end = self.read_state()?.end;
             if let Err(cut) = self.cut(&writer, end) {
                 self.broken.store(true, Ordering::Release);
                 tracing::error!(error = %cut, end, "could not cut a failed write off the ledger's entries");
@@ -443,13 +477,17 @@ impl Ledger {
         }
         let mut st = self.state.write().map_err(|_| corrupt("lock poisoned".into()))?;
         let first = st.tree.size();
-        let mut base = st.offsets.last().unwrap_or(0);
+        let mut base = st.end;
         for b in batches.iter_mut() {
             let Batch { buf, leaves, ends, events } = &mut **b;
             let mut events = events.drain(..).peekable();
+            let mut start = base;
             for (i, (leaf, end)) in leaves.drain(..).zip(ends.drain(..)).enumerate() {
                 let index = st.tree.push(leaf);
-                st.offsets.push(base + end);
+                if index.is_multiple_of(BUNDLE) {
+                    st.starts.push(start);
+                }
+                start = base + end;
                 if let Some((seq, _)) = events.next_if(|(_, at)| *at == i) {
                     st.events
                         .push(seq, index)
@@ -458,6 +496,13 @@ impl Ledger {
             }
             base += buf.len() as u64;
             buf.clear();
+        }
+        st.end = base;
+        // The hashes are derived: if they cannot be written now they stay
+        // in memory, the next commit tries again, and the leaves (durable
+        // in `entries`) are not refused for it.
+        if let Err(e) = st.tree.stored_mut().flush() {
+            tracing::warn!(error = %e, "could not write the ledger's tree hashes; keeping them in memory");
         }
         Ok(first)
     }
@@ -521,38 +566,86 @@ impl Ledger {
     }
 
     /// Entries `start .. start + count`, read from disk.
+    /// Entries `start .. start + count`, read from disk (from the start of
+    /// the bundle that holds `start`, which is where the log knows an
+    /// offset: 8 bytes per 256 entries instead of 8 per entry).
     pub fn entries(&self, start: u64, count: u64) -> Result<Vec<Vec<u8>>> {
-        let (from, to) = {
+        let (from, to, skip) = {
             let st = self.read_state()?;
-            let end = start.checked_add(count).filter(|&e| e <= st.tree.size()).ok_or_else(|| {
-                StoreError::NotFound(format!(
-                    "entries {start}..{} of a log of {}",
-                    start.saturating_add(count),
-                    st.tree.size()
-                ))
+            let size = st.tree.size();
+            let end = start.checked_add(count).filter(|&e| e <= size).ok_or_else(|| {
+                StoreError::NotFound(format!("entries {start}..{} of a log of {size}", start.saturating_add(count)))
             })?;
-            let off = |i: u64| if i == 0 { Some(0) } else { st.offsets.get(i as usize - 1) };
-            off(start).zip(off(end)).ok_or_else(|| corrupt(format!("no offsets for entries {start}..{end}")))?
+            if count == 0 {
+                return Ok(Vec::new());
+            }
+            let bundle_start =
+                |k: u64| st.starts.get(k as usize).ok_or_else(|| corrupt(format!("no offset for bundle {k}")));
+            let from = bundle_start(start / BUNDLE)?;
+            let to = if end.div_ceil(BUNDLE) * BUNDLE < size { bundle_start(end.div_ceil(BUNDLE))? } else { st.end };
+            (from, to, start % BUNDLE)
         };
         let mut buf = vec![0u8; (to - from) as usize];
         let path = self.dir.join("entries");
         self.reader.read_exact_at(&mut buf, from).map_err(|e| io(&path, e))?;
         let mut out = Vec::with_capacity(count as usize);
-        let mut at = 0usize;
-        while at < buf.len() {
+        let (mut at, mut i) = (0usize, 0u64);
+        while at < buf.len() && out.len() < count as usize {
             let (len, crc, body) =
                 split_record(&buf[at..]).ok_or_else(|| corrupt(format!("entry at byte {}", from + at as u64)))?;
-            if crc32fast::hash(body) != crc {
-                return Err(corrupt(format!("entry at byte {} fails its checksum", from + at as u64)));
+            if i >= skip {
+                if crc32fast::hash(body) != crc {
+                    return Err(corrupt(format!("entry at byte {} fails its checksum", from + at as u64)));
+                }
+                out.push(body.to_vec());
             }
-            out.push(body.to_vec());
             at += 8 + len;
+            i += 1;
+        }
+        if out.len() != count as usize {
+            return Err(corrupt(format!("entries {start}..{end} are not where the log put them", end = start + count)));
         }
         Ok(out)
     }
 
+    /// Rehashes every entry and checks that the tree's stored hashes are
+    /// the ones the entries make (opening trusts the stored hashes up to the
+    /// signed checkpoint; this is what `stockade ledger verify` adds).
+    /// Returns the leaves checked; fails naming the first that differs.
+    pub fn recheck(&self) -> Result<u64> {
+        let st = self.read_state()?;
+        let path = self.dir.join("entries");
+        let mut r = BufReader::with_capacity(1 << 20, File::open(&path).map_err(|e| io(&path, e))?);
+        let stored = st.tree.stored();
+        let (mut edge, mut next, mut made) = (Edge::default(), 0u64, Vec::with_capacity(64));
+        let (mut head, mut body) = ([0u8; 8], Vec::new());
+        for leaf in 0..st.tree.size() {
+            r.read_exact(&mut head).map_err(|e| io(&path, e))?;
+            let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+            body.resize(len, 0);
+            r.read_exact(&mut body).map_err(|e| io(&path, e))?;
+            // The stored hashes this leaf adds: its own, then every subtree it completes.
+            made.clear();
+            made.push(leaf_hash(&body));
+            edge.push(made[0], |node| made.push(node));
+            for h in &made {
+                if stored.get(next) != Some(*h) {
+                    return Err(corrupt(format!(
+                        "the stored tree hashes ({}) do not match the entries from leaf {leaf} on",
+                        stored.path().display()
+                    )));
+                }
+                next += 1;
+            }
+        }
+        if edge.root() != st.tree.edge().root() {
+            return Err(corrupt("the tree's root is not the entries' root".into()));
+        }
+        Ok(st.tree.size())
+    }
+
     /// Runs `f` on the tree (for proofs and tiles).
-    pub fn with_tree<T>(&self, f: impl FnOnce(&Tree) -> std::result::Result<T, TreeError>) -> Result<T> {
+    pub fn with_tree<T>(&self, f: impl FnOnce(&Tree<HashFile>) -> std::result::Result<T, TreeError>) -> Result<T> {
         let st = self.read_state()?;
         f(&st.tree).map_err(|e| match e {
             TreeError::Storage(msg) => StoreError::Corrupt(msg),
@@ -570,16 +663,23 @@ impl Ledger {
     pub fn sign_checkpoint(&self) -> Result<SignedCheckpoint> {
         // One signer at a time, so that sizes never go down.
         let _writer = self.writer.lock().map_err(|_| corrupt("lock poisoned".into()))?;
-        let (size, root) = {
-            let st = self.read_state()?;
+        let (size, root, hashes) = {
+            let mut st = self.state.write().map_err(|_| corrupt("lock poisoned".into()))?;
             let size = st.tree.size();
-            (size, st.tree.root(size).map_err(|e| corrupt(e.to_string()))?)
+            if let Some(cp) = self.checkpoint()
+                && cp.size == size
+            {
+                return Ok(cp);
+            }
+            let root = st.tree.root(size).map_err(|e| corrupt(e.to_string()))?;
+            let hashes = st.tree.stored_mut();
+            let path = hashes.path().to_owned();
+            hashes.flush().and_then(|()| hashes.sync_handle()).map(|f| (size, root, f)).map_err(|e| io(&path, e))?
         };
-        if let Some(cp) = self.checkpoint()
-            && cp.size == size
-        {
-            return Ok(cp);
-        }
+        // The next open trusts the stored hashes up to this checkpoint's
+        // size: they are made durable before it is signed (outside the
+        // tree's lock, so proofs go on meanwhile).
+        hashes.sync_data().map_err(|e| io(&self.dir.join("hashes"), e))?;
         let note = self.key.sign(&self.origin, size, root).map_err(|e| corrupt(e.to_string()))?;
         let path = self.dir.join("checkpoint");
         let tmp = self.dir.join("checkpoint.tmp");
@@ -607,11 +707,16 @@ fn split_record(buf: &[u8]) -> Option<(usize, u32, &[u8])> {
     Some((len, crc, buf.get(8..8 + len)?))
 }
 
-/// Reads every entry, rebuilding the tree; cuts a torn final record.
-fn load(path: &Path, file: &File) -> Result<LogState> {
+/// Reads every entry (checksums, encodings, event order), rebuilding the
+/// tree from the stored hashes of its first `trusted` leaves and the leaf
+/// hashes of the rest; cuts a torn final record.
+fn load(path: &Path, file: &File, hashes: &Path, trusted: u64) -> Result<LogState> {
     let total = file.metadata().map_err(|e| io(path, e))?.len();
     let mut r = BufReader::with_capacity(1 << 20, File::open(path).map_err(|e| io(path, e))?);
-    let mut st = LogState { tree: Tree::new(), offsets: Chunked::new(), events: EventLeaves::default() };
+    let stored = HashFile::open(hashes, stored_hash_count(trusted)).map_err(|e| io(hashes, e))?;
+    let tree = Tree::resume(stored, trusted).map_err(|e| corrupt(format!("{}: {e}", hashes.display())))?;
+    let mut st = LogState { tree, starts: Chunked::new(), end: 0, events: EventLeaves::default() };
+    let mut index = 0u64;
     let mut at = 0u64;
     let mut head = [0u8; 8];
     let mut body = Vec::new();
@@ -643,15 +748,28 @@ fn load(path: &Path, file: &File) -> Result<LogState> {
             return Err(corrupt(format!("{} at byte {at}: checksum mismatch", path.display())));
         }
         let entry = Entry::decode(&body).map_err(|e| corrupt(format!("{} at byte {at}: {e}", path.display())))?;
-        let index = st.tree.push(leaf_hash(&body));
+        if index >= trusted {
+            st.tree.push(leaf_hash(&body));
+        }
         if let Entry::Event { seq, .. } = entry
             && st.events.push(seq, index).is_err()
         {
             return Err(corrupt(format!("{} at byte {at}: event {seq} out of order", path.display())));
         }
+        if index.is_multiple_of(BUNDLE) {
+            st.starts.push(at);
+        }
         at += 8 + len;
-        st.offsets.push(at);
+        index += 1;
     }
+    if index < trusted {
+        return Err(corrupt(format!(
+            "{} holds {index} entries but the signed checkpoint covers {trusted}",
+            path.display()
+        )));
+    }
+    st.end = at;
+    st.tree.stored_mut().flush().map_err(|e| io(hashes, e))?;
     Ok(st)
 }
 
@@ -787,19 +905,66 @@ mod tests {
             let l = Ledger::open(dir.path(), "x");
             assert!(l.is_err(), "a log shorter than its checkpoint");
         }
-        std::fs::write(&path, b"").unwrap();
-        let mut st = load(&path, &File::open(&path).unwrap()).unwrap();
-        assert_eq!(st.tree.size(), 0);
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        let mut f = OpenOptions::new().create(true).append(true).open(&path).unwrap();
         for e in [ev(1), ev(2), ev(4)] {
             let b = e.encode().unwrap();
             f.write_all(&(b.len() as u32).to_le_bytes()).unwrap();
             f.write_all(&crc32fast::hash(&b).to_le_bytes()).unwrap();
             f.write_all(&b).unwrap();
-            st.tree.push(leaf_hash(&b));
         }
+        // Opening trusts the stored hashes up to the checkpoint; rechecking
+        // (what `ledger verify` does) rehashes the entries and finds the change.
+        let l = Ledger::open(dir.path(), "x").unwrap();
+        let err = l.recheck().unwrap_err();
+        assert!(err.to_string().contains("do not match the entries from leaf 2 on"), "{err}");
+        drop(l);
+        // Without the stored hashes, opening rebuilds them and refuses.
+        std::fs::remove_file(dir.path().join("hashes")).unwrap();
         let err = Ledger::open(dir.path(), "x").err().unwrap();
         assert!(err.to_string().contains("not the one its signed checkpoint names"), "{err}");
+    }
+
+    /// The stored hashes: trusted up to the checkpoint, rebuilt past it
+    /// (a crash may leave them short or torn), rebuilt whole when missing
+    /// or when they disagree with the checkpoint.
+    #[test]
+    fn stored_hashes_are_trusted_to_the_checkpoint_and_rebuilt_where_they_cannot_be() {
+        let dir = tempfile::tempdir().unwrap();
+        let hashes = dir.path().join("hashes");
+        let (root, proof) = {
+            let l = Ledger::open(dir.path(), "stockade.test/log").unwrap();
+            l.append(&(1..=600).map(ev).collect::<Vec<_>>()).unwrap();
+            l.sign_checkpoint().unwrap();
+            l.append(&(601..=700).map(ev).collect::<Vec<_>>()).unwrap();
+            assert_eq!(l.recheck().unwrap(), 700);
+            (l.with_tree(|t| t.root(700)).unwrap(), l.with_tree(|t| t.inclusion_proof(650, 700)).unwrap())
+        };
+        let reopened = |what: &str| {
+            let l = Ledger::open(dir.path(), "x").unwrap();
+            assert_eq!(l.size(), 700, "{what}");
+            assert_eq!(l.with_tree(|t| t.root(700)).unwrap(), root, "{what}");
+            assert_eq!(l.with_tree(|t| t.inclusion_proof(650, 700)).unwrap(), proof, "{what}");
+            assert_eq!(l.recheck().unwrap(), 700, "{what}");
+            assert_eq!(l.entries(599, 3).unwrap().len(), 3, "{what}");
+        };
+        reopened("as left");
+        // Past the checkpoint (600 leaves) nothing is trusted: garbage there is rehashed away.
+        let at = stored_hash_count(600) * 32;
+        let f = OpenOptions::new().write(true).open(&hashes).unwrap();
+        f.write_all_at(&[0xAA; 64], at + 32).unwrap();
+        drop(f);
+        reopened("garbage after the checkpoint");
+        // Short of the checkpoint, or gone: rebuilt from the entries.
+        OpenOptions::new().write(true).open(&hashes).unwrap().set_len(at - 32).unwrap();
+        reopened("cut short");
+        std::fs::remove_file(&hashes).unwrap();
+        reopened("missing");
+        // Disagreeing with the checkpoint (a hash on its right edge changed): rebuilt.
+        let size_512_root = stockade_ledger::stored_hash_index(9, 0) * 32;
+        let f = OpenOptions::new().write(true).open(&hashes).unwrap();
+        f.write_all_at(&[0x55; 32], size_512_root).unwrap();
+        drop(f);
+        reopened("damaged under the checkpoint");
     }
 
     #[test]
