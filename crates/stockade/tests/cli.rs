@@ -52,11 +52,19 @@ fn serve_with(data: &str, flags: &[&str]) -> Running {
     Running(child, format!("http://127.0.0.1:{port}"))
 }
 
-/// Waits (up to 5 s) until something listens on `port`.
+/// Waits (up to 30 s) until the server on `port` handles connections: it
+/// answers, or closes one it cannot read (TLS). The port accepts them as
+/// soon as it is bound, before the data directory is open, and only then
+/// does the server read them.
 fn wait_for(port: u16) {
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
+    use std::io::{Read, Write};
+    for _ in 0..200 {
+        if let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = c.set_read_timeout(Some(std::time::Duration::from_millis(100)));
+            let mut answer = [0u8; 12];
+            if c.write_all(b"GET /api/v1/health HTTP/1.0\r\n\r\n").is_ok() && c.read(&mut answer).is_ok() {
+                return;
+            }
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
