@@ -10,9 +10,9 @@
 //! ```
 //!
 //! The Merkle tree's hashes (64 bytes a leaf) live in `hashes`, read through
-//! a memory map: page cache, not heap. The heap holds a few bytes per 256
-//! leaves (where each bundle of entries starts) and per group commit (which
-//! leaves are which events). Opening trusts `hashes` up to the signed
+//! a memory map: page cache, not heap. The heap holds 8 bytes per 32 leaves
+//! (where their entries start) and a few per group commit (which leaves are
+//! which events). Opening trusts `hashes` up to the signed
 //! checkpoint (synced before it was signed; the roots must agree) and
 //! rehashes only the entries after it; `stockade ledger verify`
 //! ([`Ledger::recheck`]) rehashes them all.
@@ -41,9 +41,11 @@ use stockade_ledger::checkpoint::LogKey;
 use stockade_ledger::entry::{Entry, SaltKey, commitment};
 use stockade_ledger::{Chunked, Edge, Hash, HashStore, Tree, TreeError, leaf_hash, stored_hash_count};
 
-/// Entries per entry bundle (C2SP tlog-tiles): the log remembers where
-/// every bundle starts, and finds an entry by walking from there.
-const BUNDLE: u64 = 256;
+/// The log remembers where every `STRIDE`-th entry's record starts (a
+/// quarter of a byte of heap per leaf) and finds an entry by walking from
+/// there (at most 31 records, about 2 KB). A divisor of the 256 entries of
+/// a C2SP tlog-tiles bundle, so a bundle is one read.
+const STRIDE: u64 = 32;
 
 /// Records being prepared for one write: encoded, checksummed and leaf-hashed
 /// before the log's locks are taken.
@@ -113,7 +115,7 @@ pub struct SignedCheckpoint {
 
 struct LogState {
     tree: Tree<HashFile>,
-    /// Offset in `entries` of the record of every entry `BUNDLE·k`.
+    /// Offset in `entries` of the record of every entry `STRIDE·k`.
     starts: Chunked<u64>,
     /// End of the last record.
     end: u64,
@@ -484,7 +486,7 @@ impl Ledger {
             let mut start = base;
             for (i, (leaf, end)) in leaves.drain(..).zip(ends.drain(..)).enumerate() {
                 let index = st.tree.push(leaf);
-                if index.is_multiple_of(BUNDLE) {
+                if index.is_multiple_of(STRIDE) {
                     st.starts.push(start);
                 }
                 start = base + end;
@@ -565,10 +567,8 @@ impl Ledger {
         self.state.read().ok()?.events.leaf(seq)
     }
 
-    /// Entries `start .. start + count`, read from disk.
-    /// Entries `start .. start + count`, read from disk (from the start of
-    /// the bundle that holds `start`, which is where the log knows an
-    /// offset: 8 bytes per 256 entries instead of 8 per entry).
+    /// Entries `start .. start + count`, read from disk (from the nearest
+    /// entry before `start` whose offset the log keeps: see [`STRIDE`]).
     pub fn entries(&self, start: u64, count: u64) -> Result<Vec<Vec<u8>>> {
         let (from, to, skip) = {
             let st = self.read_state()?;
@@ -579,11 +579,12 @@ impl Ledger {
             if count == 0 {
                 return Ok(Vec::new());
             }
-            let bundle_start =
-                |k: u64| st.starts.get(k as usize).ok_or_else(|| corrupt(format!("no offset for bundle {k}")));
-            let from = bundle_start(start / BUNDLE)?;
-            let to = if end.div_ceil(BUNDLE) * BUNDLE < size { bundle_start(end.div_ceil(BUNDLE))? } else { st.end };
-            (from, to, start % BUNDLE)
+            let stride_start = |k: u64| {
+                st.starts.get(k as usize).ok_or_else(|| corrupt(format!("no offset for entry {}", k * STRIDE)))
+            };
+            let from = stride_start(start / STRIDE)?;
+            let to = if end.div_ceil(STRIDE) * STRIDE < size { stride_start(end.div_ceil(STRIDE))? } else { st.end };
+            (from, to, start % STRIDE)
         };
         let mut buf = vec![0u8; (to - from) as usize];
         let path = self.dir.join("entries");
@@ -750,13 +751,17 @@ fn load(path: &Path, file: &File, hashes: &Path, trusted: u64) -> Result<LogStat
         let entry = Entry::decode(&body).map_err(|e| corrupt(format!("{} at byte {at}: {e}", path.display())))?;
         if index >= trusted {
             st.tree.push(leaf_hash(&body));
+            // Written as they come, not held: a rebuild makes 64 bytes a leaf.
+            if index.is_multiple_of(1 << 16) {
+                st.tree.stored_mut().flush().map_err(|e| io(hashes, e))?;
+            }
         }
         if let Entry::Event { seq, .. } = entry
             && st.events.push(seq, index).is_err()
         {
             return Err(corrupt(format!("{} at byte {at}: event {seq} out of order", path.display())));
         }
-        if index.is_multiple_of(BUNDLE) {
+        if index.is_multiple_of(STRIDE) {
             st.starts.push(at);
         }
         at += 8 + len;
@@ -945,7 +950,12 @@ mod tests {
             assert_eq!(l.with_tree(|t| t.root(700)).unwrap(), root, "{what}");
             assert_eq!(l.with_tree(|t| t.inclusion_proof(650, 700)).unwrap(), proof, "{what}");
             assert_eq!(l.recheck().unwrap(), 700, "{what}");
-            assert_eq!(l.entries(599, 3).unwrap().len(), 3, "{what}");
+            let all = l.entries(0, 700).unwrap();
+            for (start, count) in [(0, 1), (31, 2), (32, 32), (599, 3), (640, 60), (699, 1), (700, 0)] {
+                let got = l.entries(start, count).unwrap();
+                assert_eq!(got[..], all[start as usize..(start + count) as usize], "{what}: {start}+{count}");
+            }
+            assert!(l.entries(699, 2).is_err(), "{what}: beyond the log");
         };
         reopened("as left");
         // Past the checkpoint (600 leaves) nothing is trusted: garbage there is rehashed away.
