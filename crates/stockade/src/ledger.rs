@@ -13,6 +13,9 @@ pub async fn verify(data: &std::path::Path) -> Result<ExitCode> {
     if !dir.join("log.key").exists() {
         bail!("{} holds no evidence ledger (no ledger/log.key)", data.display());
     }
+    // The store first: its lock keeps a running server's data directory
+    // from being opened (opening the ledger cuts unsynced tails).
+    let store = crate::open_store(data).await?;
     // Opening checks every entry's checksum and encoding and the signed
     // checkpoint's signature and root; rechecking rehashes every entry
     // against the tree's stored hashes (which opening trusts).
@@ -37,7 +40,6 @@ pub async fn verify(data: &std::path::Path) -> Result<ExitCode> {
         Ok(n) => println!("tree: {n} entries rehashed; every stored hash is theirs"),
         Err(e) => failures.push(format!("tree: {e}")),
     }
-    let store = crate::open_store(data).await?;
     let (mut checked, mut unlogged, mut after) = (0u64, 0u64, 0i64);
     loop {
         let page = store.events(&EventQuery { after_seq: Some(after), limit: 50_000, ..Default::default() }).await?;

@@ -619,6 +619,10 @@ async fn packages_from_a_server_verify_offline() {
     // While the server holds the data directory, no other process writes to it.
     let o = run(&["ingest", "--quiet", "--data", &d, examples().join("events.ndjson").to_str().unwrap()]);
     assert!(!o.status.success() && text(&o).contains("in use by another stockade process"), "{}", text(&o));
+    // Nor does `ledger verify` open the ledger under the server (opening
+    // cuts what a crash left unsynced: here, what the server is writing).
+    let o = run(&["ledger", "verify", "--data", &d]);
+    assert!(!o.status.success() && text(&o).contains("in use by another stockade process"), "{}", text(&o));
     // An auditor's monitor: through /tlog/ only, with the key it holds.
     let state = dir.path().join("monitor.json");
     let st = state.to_str().unwrap();
