@@ -76,6 +76,12 @@ impl HashFile {
     /// Opens (creating) the file at `path`, keeping its first `keep` hashes
     /// and cutting off anything after them. Refused if it holds fewer.
     pub fn open(path: &Path, keep: u64) -> std::io::Result<HashFile> {
+        HashFile::open_reserving(path, keep, FIRST_RESERVE)
+    }
+
+    /// `open`, with the first map's room given (the tests map small rooms
+    /// to see the file outgrow them).
+    fn open_reserving(path: &Path, keep: u64, first_reserve: u64) -> std::io::Result<HashFile> {
         let file = OpenOptions::new().create(true).read(true).write(true).truncate(false).open(path)?;
         let len = file.metadata()?.len();
         let want = keep.checked_mul(HASH_SIZE as u64).ok_or_else(|| std::io::Error::other("too many hashes"))?;
@@ -88,7 +94,7 @@ impl HashFile {
         if len != want {
             file.set_len(want)?;
         }
-        let mut reserved = FIRST_RESERVE;
+        let mut reserved = first_reserve.max(1);
         while reserved < want {
             reserved *= 2;
         }
@@ -215,6 +221,31 @@ mod tests {
         assert_eq!(HashFile::count(&path).unwrap(), at_600);
         let err = HashFile::open(&path, at_600 + 1).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{err}");
+    }
+
+    #[test]
+    fn a_file_that_outgrows_its_map_is_mapped_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hashes");
+        let mut in_memory = Tree::new();
+        // Room for 100 hashes: about 50 leaves.
+        let mut t = Tree::resume(HashFile::open_reserving(&path, 0, 3200).unwrap(), 0).unwrap();
+        for i in 0..3000 {
+            in_memory.push(leaf(i));
+            t.push(leaf(i));
+            if i % 10 == 9 {
+                t.stored_mut().flush().unwrap();
+            }
+        }
+        let s = t.stored();
+        assert!(s.reserved > 3200 && s.reserved >= s.written * 32 && s.pending.is_empty(), "{}", s.reserved);
+        for index in [0, 49, 50, 1234, 2999] {
+            assert_eq!(t.inclusion_proof(index, 3000).unwrap(), in_memory.inclusion_proof(index, 3000).unwrap());
+        }
+        drop(t);
+        // Reopened with more hashes than the first room holds.
+        let t = Tree::resume(HashFile::open_reserving(&path, tlog_count(3000), 3200).unwrap(), 3000).unwrap();
+        assert_eq!(t.root(3000).unwrap(), in_memory.root(3000).unwrap());
     }
 
     fn tlog_count(n: u64) -> u64 {
