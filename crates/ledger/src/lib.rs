@@ -192,7 +192,9 @@ impl<S: HashStore> Tree<S> {
                 lo += 1 << level;
             }
         }
-        let edge = Edge::from_roots(size, roots).ok_or_else(|| TreeError::Storage("edge".into()))?;
+        // One root per set bit of `size`, by construction.
+        let edge = Edge::from_roots(size, roots)
+            .ok_or_else(|| TreeError::Storage(format!("no right edge for {size} leaves")))?;
         Ok(Tree { stored, edge })
     }
 
