@@ -44,6 +44,9 @@ pub struct HashFile {
     written: u64,
     /// Hashes appended since the last [`HashFile::flush`].
     pending: Vec<Hash>,
+    /// How many of the next flushes fail, simulating a full disk (tests only).
+    #[cfg(test)]
+    pub(crate) failing_flushes: u32,
 }
 
 impl std::fmt::Debug for HashFile {
@@ -99,7 +102,16 @@ impl HashFile {
             reserved *= 2;
         }
         let map = map(&file, reserved)?;
-        Ok(HashFile { path: path.to_owned(), file, map, reserved, written: keep, pending: Vec::new() })
+        Ok(HashFile {
+            path: path.to_owned(),
+            file,
+            map,
+            reserved,
+            written: keep,
+            pending: Vec::new(),
+            #[cfg(test)]
+            failing_flushes: 0,
+        })
     }
 
     /// How many hashes the file at `path` holds (0 when there is none).
@@ -117,6 +129,11 @@ impl HashFile {
     pub fn flush(&mut self) -> std::io::Result<()> {
         if self.pending.is_empty() {
             return Ok(());
+        }
+        #[cfg(test)]
+        if self.failing_flushes > 0 {
+            self.failing_flushes -= 1;
+            return Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left on device (simulated)"));
         }
         let mut bytes = Vec::with_capacity(self.pending.len() * HASH_SIZE);
         for h in &self.pending {

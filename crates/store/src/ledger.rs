@@ -853,6 +853,30 @@ mod tests {
         assert!(err.to_string().contains("checksum"), "{err}");
     }
 
+    /// The stored hashes failing to reach their file: the leaves (durable in
+    /// `entries`) are accepted and proved from memory, no checkpoint is
+    /// signed over hashes that are not durable, and the next flush catches up.
+    #[test]
+    fn stored_hashes_that_cannot_be_written_wait_in_memory_and_hold_checkpoints_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open(dir.path(), "stockade.test/log").unwrap();
+        l.append(&(1..=3).map(ev).collect::<Vec<_>>()).unwrap();
+        assert_eq!(l.sign_checkpoint().unwrap().size, 3);
+        l.state.write().unwrap().tree.stored_mut().failing_flushes = 2;
+        assert_eq!(l.append(&(4..=6).map(ev).collect::<Vec<_>>()).unwrap(), 3, "the commit's flush fails");
+        let proof = l.with_tree(|t| t.inclusion_proof(4, 6)).unwrap();
+        let root = l.with_tree(|t| t.root(6)).unwrap();
+        let err = l.sign_checkpoint().unwrap_err();
+        assert!(err.to_string().contains("no space left on device (simulated)"), "{err}");
+        assert_eq!(l.checkpoint().unwrap().size, 3, "nothing signed over hashes not on disk");
+        assert_eq!(l.sign_checkpoint().unwrap().size, 6, "the disk has room again");
+        drop(l);
+        let l = Ledger::open(dir.path(), "x").unwrap();
+        assert_eq!((l.size(), l.with_tree(|t| t.root(6)).unwrap()), (6, root));
+        assert_eq!(l.with_tree(|t| t.inclusion_proof(4, 6)).unwrap(), proof);
+        assert_eq!(l.recheck().unwrap(), 6);
+    }
+
     #[test]
     fn a_write_that_fails_part_way_is_cut_off_and_the_log_goes_on() {
         let dir = tempfile::tempdir().unwrap();
