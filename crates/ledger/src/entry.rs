@@ -302,6 +302,35 @@ impl SaltKey {
         half(&self.event_pair(seq / 2), seq)
     }
 
+    /// The commitments of many events, `commitment(event_salt(seq), digest)`
+    /// for each `(seq, digest)`, their salts and commitments hashed in
+    /// batches ([`crate::bulk`]): the ingest path.
+    pub fn event_commitments(&self, events: &[(u64, &[u8; 32])]) -> Vec<[u8; 32]> {
+        let mut prefix = [0u8; 38];
+        prefix[..32].copy_from_slice(&self.key);
+        prefix[32..37].copy_from_slice(b"event");
+        // Each pair's hash once, however its events are ordered.
+        let mut pairs: Vec<u64> = events.iter().map(|(seq, _)| seq / 2).collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let bodies: Vec<[u8; 8]> = pairs.iter().map(|p| p.to_be_bytes()).collect();
+        let refs: Vec<&[u8]> = bodies.iter().map(|b| &b[..]).collect();
+        let mut pair_hashes = vec![[0u8; 32]; pairs.len()];
+        crate::bulk::hash_with_prefix(&prefix, &refs, &mut pair_hashes);
+        let salts: Vec<[u8; 16]> = events
+            .iter()
+            .map(|(seq, _)| {
+                let at = pairs.binary_search(&(seq / 2)).unwrap_or_default();
+                half(&pair_hashes[at], *seq)
+            })
+            .collect();
+        let salt_refs: Vec<&[u8]> = salts.iter().map(|s| &s[..]).collect();
+        let digests: Vec<&[u8]> = events.iter().map(|(_, d)| &d[..]).collect();
+        let mut out = vec![[0u8; 32]; events.len()];
+        crate::bulk::hash_prefixed(&salt_refs, &digests, &mut out);
+        out
+    }
+
     /// The hash whose halves are the salts of events `2·pair` and `2·pair + 1`.
     pub fn event_pair(&self, pair: u64) -> [u8; 32] {
         let mut h = self.event_prefix.clone();
@@ -410,6 +439,21 @@ mod tests {
         assert!(e.encode().is_err());
         let e = Entry::Evidence { id: String::new(), sha256: [0; 32], size: 0, at_us: 0, commit: [0; 32] };
         assert!(e.encode().is_err());
+    }
+
+    #[test]
+    fn batched_commitments_are_the_ones_made_one_by_one() {
+        let k = SaltKey::from_bytes([9; 32]).unwrap();
+        let digests: Vec<[u8; 32]> = (0..50u8).map(|i| sha256(&[i])).collect();
+        // Consecutive seqs, a gap, odd starts, a lone event of a pair, out of order.
+        let seqs: Vec<u64> = (1..20).chain([23, 24, 40, 41, 42]).chain((100..120).rev()).collect();
+        let events: Vec<(u64, &[u8; 32])> = seqs.iter().zip(&digests).map(|(s, d)| (*s, d)).collect();
+        let batched = k.event_commitments(&events);
+        assert_eq!(batched.len(), events.len());
+        for ((seq, d), c) in events.iter().zip(&batched) {
+            assert_eq!(*c, commitment(&k.event_salt(*seq), d), "event {seq}");
+        }
+        assert!(k.event_commitments(&[]).is_empty());
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //! larger tree; every proof it produces verifies (property-tested).
 #![forbid(unsafe_code)]
 
+pub mod bulk;
 pub mod checkpoint;
 pub mod chunked;
 pub mod edge;
@@ -229,6 +230,16 @@ impl<S: HashStore> Tree<S> {
         index
     }
 
+    /// Appends many leaves (their RFC 6962 leaf hashes), each level's new
+    /// nodes hashed in one batch; returns the first one's index. Stores
+    /// exactly what pushing them one by one would.
+    pub fn push_many(&mut self, leaves: &[Hash]) -> u64 {
+        let index = self.size();
+        let stored = &mut self.stored;
+        self.edge.extend(leaves, |h| stored.push(h));
+        index
+    }
+
     /// The root of the tree as it was at `size` leaves.
     pub fn root(&self, size: u64) -> Result<Hash, TreeError> {
         if size > self.size() {
@@ -382,6 +393,25 @@ mod tests {
             }
             // Stored hashes of another size are refused, not misread.
             prop_assert!(Tree::resume(t.stored().clone(), size + 1).is_err());
+        }
+
+        /// Appending in batches stores what appending one by one does, from any size.
+        #[test]
+        fn batches_grow_the_tree_as_single_pushes_do(size in 0u64..600, batches in prop::collection::vec(0usize..300, 1..5)) {
+            let mut one_by_one = tree(size);
+            let mut batched = tree(size);
+            let mut n = size;
+            for len in batches {
+                let leaves: Vec<Hash> = (n..n + len as u64).map(|i| leaf_hash(&i.to_le_bytes())).collect();
+                for l in &leaves {
+                    one_by_one.push(*l);
+                }
+                prop_assert_eq!(batched.push_many(&leaves), n);
+                n += len as u64;
+                prop_assert_eq!(batched.edge(), one_by_one.edge());
+                let all = |t: &Tree| (0..HashStore::len(t.stored())).map(|i| HashStore::get(t.stored(), i)).collect::<Vec<_>>();
+                prop_assert_eq!(all(&batched), all(&one_by_one));
+            }
         }
 
         #[test]

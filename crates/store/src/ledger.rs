@@ -92,15 +92,31 @@ impl Batch {
             return Err(corrupt(err.to_string()));
         }
         let body = &self.buf[start + 8..];
-        let (len, crc, leaf) = (body.len() as u32, crc32fast::hash(body), leaf_hash(body));
+        let (len, crc) = (body.len() as u32, crc32fast::hash(body));
         self.buf[start..start + 4].copy_from_slice(&len.to_le_bytes());
         self.buf[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
         if let Some(seq) = event_seq {
-            self.events.push((seq, self.leaves.len()));
+            self.events.push((seq, self.ends.len()));
         }
-        self.leaves.push(leaf);
         self.ends.push(self.buf.len() as u64);
         Ok(())
+    }
+
+    /// Leaf-hashes the records added since the last reset, all in one
+    /// batch (`stockade_ledger::bulk`): done once, before the batch is committed.
+    fn seal(&mut self) {
+        let mut start = 0usize;
+        let bodies: Vec<&[u8]> = self
+            .ends
+            .iter()
+            .map(|&end| {
+                let body = &self.buf[start + 8..end as usize];
+                start = end as usize;
+                body
+            })
+            .collect();
+        self.leaves.clear();
+        stockade_ledger::bulk::leaf_hashes(&bodies, &mut self.leaves);
     }
 }
 
@@ -234,18 +250,32 @@ pub fn event_entry(salt: &SaltKey, seq: u64, received_us: i64, hash: &[u8; 32], 
     Entry::Event { seq, received_us, commit: commitment(&salt.event_salt(seq), hash), epcis }
 }
 
-/// A group's event records, prepared for the log by the group commit's
-/// writer right after it stored them, while the events are still in cache:
-/// salted, committed, encoded, checksummed and leaf-hashed. The ledger stage
-/// then only writes, syncs and adds the leaves to the tree
-/// ([`Ledger::commit_prepared`]). Reusable: [`Ledger::prepare_events`]
-/// empties it first.
+/// A group's event records on their way to the log: the group commit's
+/// writer takes what they need from the stored events
+/// ([`Prepared::take_events`]); the ledger stage salts, commits, encodes,
+/// checksums and leaf-hashes them in batches ([`Ledger::prepare`]), then
+/// writes, syncs and adds the leaves to the tree
+/// ([`Ledger::commit_prepared`]). Reusable: its room is kept.
 #[derive(Default)]
 pub struct Prepared {
     batch: Batch,
+    /// What the records are made of: the accepted events' seq, time,
+    /// content hash and CBV hash (their payloads are freed once stored).
+    events: Vec<(u64, i64, [u8; 32], Option<String>)>,
 }
 
 impl Prepared {
+    /// Takes what the records of a stored group's accepted events need
+    /// (`outcome` is the store's answer for `events`), replacing what was
+    /// taken before. Cheap: copies, no hashing ([`Ledger::prepare`] hashes).
+    pub fn take_events(&mut self, events: &mut [NewEvent], outcome: &[Appended]) {
+        self.events.clear();
+        self.events.extend(events.iter_mut().zip(outcome).filter_map(|(e, a)| match a {
+            Appended::Accepted(seq) => Some((*seq as u64, e.received_us, e.hash, e.epcis_hash.take())),
+            Appended::Duplicate => None,
+        }));
+    }
+
     /// Records prepared.
     pub fn len(&self) -> usize {
         self.batch.leaves.len()
@@ -409,38 +439,37 @@ impl Ledger {
             let seq = if let Entry::Event { seq, .. } = e { Some(*seq) } else { None };
             batch.add(seq, |out| e.encode_into(out))?;
         }
+        batch.seal();
         self.commit(&mut [&mut batch])
     }
 
     /// Prepares the records of a stored group's accepted events (`outcome`
-    /// is the store's answer for `events`) into `into`, emptying it first:
-    /// the ingest path. Nothing is written; [`Ledger::commit_prepared`] does that.
+    /// is the store's answer for `events`) into `into`, emptying it first.
+    /// Nothing is written; [`Ledger::commit_prepared`] does that.
     pub fn prepare_events(&self, into: &mut Prepared, events: &[NewEvent], outcome: &[Appended]) -> Result<()> {
-        let accepted = || {
-            events.iter().zip(outcome).filter_map(|(e, a)| match a {
-                Appended::Accepted(seq) => Some((*seq as u64, e)),
-                Appended::Duplicate => None,
-            })
-        };
+        into.events.clear();
+        into.events.extend(events.iter().zip(outcome).filter_map(|(e, a)| match a {
+            Appended::Accepted(seq) => Some((*seq as u64, e.received_us, e.hash, e.epcis_hash.clone())),
+            Appended::Duplicate => None,
+        }));
+        self.prepare(into)
+    }
+
+    /// Salts, commits, encodes, checksums and leaf-hashes the records of
+    /// the events [`Prepared::take_events`] took: the ingest path.
+    pub fn prepare(&self, into: &mut Prepared) -> Result<()> {
+        let Prepared { batch, events } = into;
+        let to_commit: Vec<(u64, &[u8; 32])> = events.iter().map(|(seq, _, hash, _)| (*seq, hash)).collect();
+        let commits = self.salt.event_commitments(&to_commit);
         // Sized up front: growing these per group cost page faults and copies.
-        let n = accepted().count();
-        let batch = &mut into.batch;
+        let n = events.len();
         batch.reset(n, stockade_ledger::entry::EVENT_ENTRY_LEN, n);
-        let mut pair: Option<(u64, [u8; 32])> = None;
-        for (seq, e) in accepted() {
-            let salts = match pair {
-                Some((p, s)) if p == seq / 2 => s,
-                _ => {
-                    let s = self.salt.event_pair(seq / 2);
-                    pair = Some((seq / 2, s));
-                    s
-                }
-            };
-            let commit = commitment(&stockade_ledger::entry::half(&salts, seq), &e.hash);
-            batch.add(Some(seq), |out| {
-                stockade_ledger::entry::encode_event(out, seq, e.received_us, &commit, e.epcis_hash.as_deref())
+        for ((seq, received_us, _, epcis), commit) in events.iter().zip(&commits) {
+            batch.add(Some(*seq), |out| {
+                stockade_ledger::entry::encode_event(out, *seq, *received_us, commit, epcis.as_deref())
             })?;
         }
+        batch.seal();
         Ok(())
     }
 
@@ -482,21 +511,22 @@ impl Ledger {
         let mut base = st.end;
         for b in batches.iter_mut() {
             let Batch { buf, leaves, ends, events } = &mut **b;
-            let mut events = events.drain(..).peekable();
-            let mut start = base;
-            for (i, (leaf, end)) in leaves.drain(..).zip(ends.drain(..)).enumerate() {
-                let index = st.tree.push(leaf);
-                if index.is_multiple_of(STRIDE) {
-                    st.starts.push(start);
-                }
-                start = base + end;
-                if let Some((seq, _)) = events.next_if(|(_, at)| *at == i) {
-                    st.events
-                        .push(seq, index)
-                        .map_err(|last| corrupt(format!("event {seq} would follow event {last}")))?;
-                }
+            let first = st.tree.push_many(leaves);
+            // The records that start a stride: entries STRIDE·k of the log.
+            let mut i = ((STRIDE - first % STRIDE) % STRIDE) as usize;
+            while i < ends.len() {
+                let start = if i == 0 { base } else { base + ends[i - 1] };
+                st.starts.push(start);
+                i += STRIDE as usize;
+            }
+            for (seq, at) in events.drain(..) {
+                st.events
+                    .push(seq, first + at as u64)
+                    .map_err(|last| corrupt(format!("event {seq} would follow event {last}")))?;
             }
             base += buf.len() as u64;
+            leaves.clear();
+            ends.clear();
             buf.clear();
         }
         st.end = base;
@@ -720,6 +750,10 @@ fn load(path: &Path, file: &File, hashes: &Path, trusted: u64) -> Result<LogStat
     let mut at = 0u64;
     let mut head = [0u8; 8];
     let mut body = Vec::new();
+    // Entries past the trusted ones, leaf-hashed and added to the tree in
+    // batches (`Tree::push_many`); their hashes are written as they come,
+    // not held: a rebuild makes 64 bytes a leaf.
+    let mut untrusted = Untrusted::default();
     while at < total {
         let torn = |what: &str| -> Result<()> {
             tracing::warn!(offset = at, what, "cutting a torn record off the end of the ledger");
@@ -749,10 +783,9 @@ fn load(path: &Path, file: &File, hashes: &Path, trusted: u64) -> Result<LogStat
         }
         let entry = Entry::decode(&body).map_err(|e| corrupt(format!("{} at byte {at}: {e}", path.display())))?;
         if index >= trusted {
-            st.tree.push(leaf_hash(&body));
-            // Written as they come, not held: a rebuild makes 64 bytes a leaf.
-            if index.is_multiple_of(1 << 16) {
-                st.tree.stored_mut().flush().map_err(|e| io(hashes, e))?;
+            untrusted.add(&body);
+            if untrusted.ends.len() >= 1 << 14 {
+                untrusted.push_to(&mut st.tree).map_err(|e| io(hashes, e))?;
             }
         }
         if let Entry::Event { seq, .. } = entry
@@ -773,8 +806,42 @@ fn load(path: &Path, file: &File, hashes: &Path, trusted: u64) -> Result<LogStat
         )));
     }
     st.end = at;
-    st.tree.stored_mut().flush().map_err(|e| io(hashes, e))?;
+    untrusted.push_to(&mut st.tree).map_err(|e| io(hashes, e))?;
     Ok(st)
+}
+
+/// Entries read on open whose leaves the stored hashes do not vouch for.
+#[derive(Default)]
+struct Untrusted {
+    bodies: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Untrusted {
+    fn add(&mut self, body: &[u8]) {
+        self.bodies.extend_from_slice(body);
+        self.ends.push(self.bodies.len());
+    }
+
+    /// Adds the entries' leaves to the tree and writes the tree's new hashes.
+    fn push_to(&mut self, tree: &mut Tree<HashFile>) -> std::io::Result<()> {
+        let mut start = 0;
+        let entries: Vec<&[u8]> = self
+            .ends
+            .iter()
+            .map(|&end| {
+                let e = &self.bodies[start..end];
+                start = end;
+                e
+            })
+            .collect();
+        let mut leaves = Vec::with_capacity(entries.len());
+        stockade_ledger::bulk::leaf_hashes(&entries, &mut leaves);
+        tree.push_many(&leaves);
+        self.bodies.clear();
+        self.ends.clear();
+        tree.stored_mut().flush()
+    }
 }
 
 #[cfg(test)]

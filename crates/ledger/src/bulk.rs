@@ -1,0 +1,180 @@
+//! SHA-256 of many short, independent messages at once: the ledger's
+//! ingest path hashes four or five one- or two-block messages per event
+//! (a salt pair, a commitment, a leaf, an RFC 6962 node), each of which
+//! `sha2` runs through one SHA-256 unit and waits on its latency.
+//!
+//! `tape-sha256` runs independent messages in lockstep (several SHA-NI
+//! streams, or one message per AVX-512 lane), which measured 2.1-2.3 times
+//! the throughput of `sha2` for these shapes on this project's machines
+//! (docs/BENCHMARKS.md). It is young and made of SIMD `unsafe`, and the
+//! ledger's hashes are evidence, so it is not trusted blindly: the first
+//! use in a process compares it with `sha2` on every shape and length the
+//! ledger uses, per backend the CPU selects; on any disagreement this
+//! module logs nothing itself (it has no logger) but falls back to `sha2`
+//! for the life of the process, and [`backend`] says so. The differential
+//! property tests below run the same comparison on random input.
+//!
+//! Invariant: every function here returns exactly what SHA-256 of the
+//! concatenated message returns, whichever way it was computed.
+
+use crate::Hash;
+use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
+use tape_sha256::Message;
+
+/// Below this many messages the lockstep kernels leave lanes idle and
+/// cost more than `sha2` one by one.
+const MIN_BATCH: usize = 4;
+
+/// Whether the lockstep kernels agree with `sha2` on this CPU (checked once).
+fn lockstep_ok() -> bool {
+    static OK: OnceLock<bool> = OnceLock::new();
+    *OK.get_or_init(self_check)
+}
+
+/// Compares the lockstep kernels with `sha2` on messages of every length
+/// from 0 to 200 bytes (one to four blocks, every padding case), with and
+/// without a prefix, in batches that fill and part-fill the lanes.
+fn self_check() -> bool {
+    let bytes: Vec<u8> = (0..256u32).map(|i| (i.wrapping_mul(167) ^ (i >> 3)) as u8).collect();
+    let prefixes: [&[u8]; 3] = [&[0x00], &[0x01], &bytes[..38]];
+    for prefix in prefixes {
+        for count in [MIN_BATCH, 33, 70] {
+            let bodies: Vec<&[u8]> = (0..=200usize).cycle().take(201.max(count)).map(|len| &bytes[..len]).collect();
+            let msgs: Vec<Message> = bodies.iter().map(|b| Message::prefixed(prefix, b)).collect();
+            let mut out = vec![[0u8; 32]; msgs.len()];
+            tape_sha256::hash_messages(&msgs, &mut out);
+            for (b, o) in bodies.iter().zip(&out) {
+                if serial(prefix, b, &[]) != *o {
+                    return false;
+                }
+            }
+            let mut pairs = vec![[0u8; 32]; count];
+            let left: Vec<&[u8]> = (0..count).map(|i| &bytes[i..i + 32]).collect();
+            let right: Vec<&[u8]> = (0..count).map(|i| &bytes[i + 32..i + 64]).collect();
+            tape_sha256::hash_pairs(prefix, &left, &right, &mut pairs);
+            for ((l, r), o) in left.iter().zip(&right).zip(&pairs) {
+                if serial(prefix, l, r) != *o {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
+fn serial(a: &[u8], b: &[u8], c: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(a);
+    h.update(b);
+    h.update(c);
+    h.finalize().into()
+}
+
+/// Which implementation hashes batches in this process: the lockstep
+/// kernel's name, or `sha2` when it failed its self-check.
+pub fn backend() -> &'static str {
+    if lockstep_ok() { tape_sha256::backend() } else { "sha2 (lockstep kernel failed its self-check)" }
+}
+
+/// `out[i] = SHA-256(prefixes[i] ‖ bodies[i])`.
+///
+/// # Panics
+/// If the three slices differ in length (a programming error, not input).
+pub fn hash_prefixed(prefixes: &[&[u8]], bodies: &[&[u8]], out: &mut [[u8; 32]]) {
+    assert!(prefixes.len() == bodies.len() && bodies.len() == out.len(), "one prefix and one output per body");
+    if bodies.len() >= MIN_BATCH && lockstep_ok() {
+        let msgs: Vec<Message> = prefixes.iter().zip(bodies).map(|(p, b)| Message::prefixed(p, b)).collect();
+        tape_sha256::hash_messages(&msgs, out);
+    } else {
+        for ((p, b), o) in prefixes.iter().zip(bodies).zip(out) {
+            *o = serial(p, b, &[]);
+        }
+    }
+}
+
+/// `out[i] = SHA-256(prefix ‖ bodies[i])`.
+pub fn hash_with_prefix(prefix: &[u8], bodies: &[&[u8]], out: &mut [[u8; 32]]) {
+    hash_prefixed(&vec![prefix; bodies.len()], bodies, out)
+}
+
+/// RFC 6962 leaf hashes, `SHA-256(0x00 ‖ entry)`, of many entries.
+pub fn leaf_hashes(entries: &[&[u8]], out: &mut Vec<Hash>) {
+    let mut raw = vec![[0u8; 32]; entries.len()];
+    hash_with_prefix(&[0x00], entries, &mut raw);
+    out.extend(raw.into_iter().map(Hash));
+}
+
+/// RFC 6962 node hashes, `SHA-256(0x01 ‖ left ‖ right)`, of many pairs.
+///
+/// # Panics
+/// If the slices differ in length (a programming error, not input).
+pub fn node_hashes(left: &[Hash], right: &[Hash], out: &mut Vec<Hash>) {
+    assert_eq!(left.len(), right.len(), "nodes hash pairs");
+    if left.len() >= MIN_BATCH && lockstep_ok() {
+        let l: Vec<&[u8]> = left.iter().map(|h| &h.0[..]).collect();
+        let r: Vec<&[u8]> = right.iter().map(|h| &h.0[..]).collect();
+        let mut raw = vec![[0u8; 32]; left.len()];
+        tape_sha256::hash_pairs(&[0x01], &l, &r, &mut raw);
+        out.extend(raw.into_iter().map(Hash));
+    } else {
+        out.extend(left.iter().zip(right).map(|(l, r)| crate::node_hash(*l, *r)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_lockstep_kernel_passes_its_self_check_here() {
+        // If this fails, the ledger still hashes correctly (through sha2), but
+        // the CPU's kernel is wrong and the crate should be reported or pinned.
+        assert!(lockstep_ok(), "tape-sha256 ({}) disagrees with sha2 on this CPU", tape_sha256::backend());
+        assert!(!backend().starts_with("sha2"));
+    }
+
+    #[test]
+    fn leaves_and_nodes_are_rfc_6962() {
+        let entries: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; usize::from(i) * 3]).collect();
+        let refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+        let mut leaves = Vec::new();
+        leaf_hashes(&refs, &mut leaves);
+        for (e, l) in refs.iter().zip(&leaves) {
+            assert_eq!(*l, crate::leaf_hash(e));
+        }
+        let mut nodes = Vec::new();
+        node_hashes(&leaves[..20], &leaves[20..], &mut nodes);
+        for (i, n) in nodes.iter().enumerate() {
+            assert_eq!(*n, crate::node_hash(leaves[i], leaves[20 + i]));
+        }
+    }
+
+    proptest! {
+        /// Any batch, of any lengths and prefixes, hashes as sha2 does one by one.
+        #[test]
+        fn batches_hash_as_sha2_does(msgs in prop::collection::vec(
+            (prop::collection::vec(any::<u8>(), 0..70), prop::collection::vec(any::<u8>(), 0..300)), 0..80)) {
+            let prefixes: Vec<&[u8]> = msgs.iter().map(|(p, _)| p.as_slice()).collect();
+            let bodies: Vec<&[u8]> = msgs.iter().map(|(_, b)| b.as_slice()).collect();
+            let mut out = vec![[0u8; 32]; msgs.len()];
+            hash_prefixed(&prefixes, &bodies, &mut out);
+            for ((p, b), o) in msgs.iter().zip(&out) {
+                prop_assert_eq!(serial(p, b, &[]), *o);
+            }
+        }
+
+        #[test]
+        fn node_batches_hash_as_sha2_does(pairs in prop::collection::vec((any::<[u8; 32]>(), any::<[u8; 32]>()), 0..80)) {
+            let left: Vec<Hash> = pairs.iter().map(|p| Hash(p.0)).collect();
+            let right: Vec<Hash> = pairs.iter().map(|p| Hash(p.1)).collect();
+            let mut out = Vec::new();
+            node_hashes(&left, &right, &mut out);
+            prop_assert_eq!(out.len(), pairs.len());
+            for (i, o) in out.iter().enumerate() {
+                prop_assert_eq!(*o, crate::node_hash(left[i], right[i]));
+            }
+        }
+    }
+}
