@@ -302,6 +302,12 @@ impl Ledger {
     /// existing log keeps the origin its key was made with.
     pub fn open(dir: &Path, origin: &str) -> Result<Ledger> {
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let kernel = stockade_ledger::bulk::backend();
+        if stockade_ledger::bulk::lockstep_ok() {
+            tracing::debug!(kernel, "the ledger hashes in batches");
+        } else {
+            tracing::warn!(kernel, "the batch SHA-256 kernel disagreed with sha2 on this CPU; hashing one by one");
+        }
         let key_path = dir.join("log.key");
         let key = match read_secret(&key_path) {
             Ok(text) => LogKey::from_private(&text).map_err(|e| corrupt(format!("{}: {e}", key_path.display())))?,
