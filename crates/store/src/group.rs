@@ -50,8 +50,10 @@ struct Spares(Arc<Mutex<Vec<Prepared>>>);
 impl Spares {
     /// At most this many batches wait for reuse: about as many as groups can
     /// be in flight (the ledger stage's queue of 4, plus the groups it is
-    /// writing). Each keeps room for at most 65,536 records (`Batch::reset`),
-    /// about 7 MB, so the spares hold at most about 60 MB after a burst.
+    /// writing). Each keeps room for at most 65,536 records and the events
+    /// they are made of (`Batch::reset`, `Prepared::take_events`), about
+    /// 12 MB, so the spares hold at most about 100 MB after a burst of the
+    /// largest groups (a few MB at the group sizes a busy server sees).
     const KEEP: usize = 8;
 
     fn take(&self) -> Prepared {

@@ -269,6 +269,10 @@ impl Prepared {
     /// (`outcome` is the store's answer for `events`), replacing what was
     /// taken before. Cheap: copies, no hashing ([`Ledger::prepare`] hashes).
     pub fn take_events(&mut self, events: &mut [NewEvent], outcome: &[Appended]) {
+        // Room kept is bounded like the batch's (`Batch::reset`).
+        if self.events.capacity() > 1 << 16 {
+            self.events = Vec::new();
+        }
         self.events.clear();
         self.events.extend(events.iter_mut().zip(outcome).filter_map(|(e, a)| match a {
             Appended::Accepted(seq) => Some((*seq as u64, e.received_us, e.hash, e.epcis_hash.take())),
