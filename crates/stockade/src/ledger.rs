@@ -10,6 +10,9 @@ use stockade_store::{EventQuery, Ledger};
 
 pub async fn verify(data: &std::path::Path) -> Result<ExitCode> {
     let dir = data.join("ledger");
+    if !data.is_dir() {
+        bail!("{} is not a data directory (it does not exist or is not a directory)", data.display());
+    }
     if !dir.join("log.key").exists() {
         bail!("{} holds no evidence ledger (no ledger/log.key)", data.display());
     }

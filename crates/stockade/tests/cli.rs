@@ -527,6 +527,10 @@ fn the_ledger_key_prints_and_verify_finds_tampering() {
     let o = run(&["ledger", "verify", "--data", d]);
     assert!(!o.status.success());
     assert!(text(&o).contains("holds no evidence ledger"), "{}", text(&o));
+    let missing = dir.path().join("nowhere");
+    let o = run(&["ledger", "verify", "--data", missing.to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("is not a data directory"), "{}", text(&o));
+    assert!(!missing.exists(), "verify creates nothing");
     // A ledger with leaves but no signed checkpoint yet (a token's audit record).
     let fresh = tempfile::tempdir().unwrap();
     let f = fresh.path().to_str().unwrap();
