@@ -83,9 +83,18 @@ pub fn backend() -> &'static str {
 /// four rounds of the widest kernel's 32 lanes.
 const CHUNK: usize = 128;
 
-/// Hashes message `msg(i)` for every `i < count` through the lockstep
-/// kernel, `CHUNK` at a time, giving each digest to `out(i, digest)`.
-fn lockstep<'a>(count: usize, msg: impl Fn(usize) -> Message<'a>, mut out: impl FnMut(usize, [u8; 32])) {
+/// Hashes message `msg(i)` for every `i < count`, giving each digest to
+/// `out(i, digest)`: through the lockstep kernel, `CHUNK` at a time, or one
+/// by one through `sha2` for a batch too small to fill its lanes or when
+/// the kernel failed its self-check. Every function below is this.
+fn hash_each<'a>(count: usize, msg: impl Fn(usize) -> Message<'a>, mut out: impl FnMut(usize, [u8; 32])) {
+    if count < MIN_BATCH || !lockstep_ok() {
+        for i in 0..count {
+            let m = msg(i);
+            out(i, serial(m.prefix, m.body, m.tail));
+        }
+        return;
+    }
     let mut msgs = [Message::new(&[]); CHUNK];
     let mut digests = [[0u8; 32]; CHUNK];
     for first in (0..count).step_by(CHUNK) {
@@ -106,13 +115,7 @@ fn lockstep<'a>(count: usize, msg: impl Fn(usize) -> Message<'a>, mut out: impl 
 /// If the three slices differ in length (a programming error, not input).
 pub fn hash_prefixed(prefixes: &[&[u8]], bodies: &[&[u8]], out: &mut [[u8; 32]]) {
     assert!(prefixes.len() == bodies.len() && bodies.len() == out.len(), "one prefix and one output per body");
-    if bodies.len() >= MIN_BATCH && lockstep_ok() {
-        lockstep(bodies.len(), |i| Message::prefixed(prefixes[i], bodies[i]), |i, d| out[i] = d);
-    } else {
-        for ((p, b), o) in prefixes.iter().zip(bodies).zip(out) {
-            *o = serial(p, b, &[]);
-        }
-    }
+    hash_each(bodies.len(), |i| Message::prefixed(prefixes[i], bodies[i]), |i, d| out[i] = d);
 }
 
 /// `out[i] = SHA-256(prefix ‖ bodies[i])`.
@@ -121,23 +124,13 @@ pub fn hash_prefixed(prefixes: &[&[u8]], bodies: &[&[u8]], out: &mut [[u8; 32]])
 /// If the slices differ in length (a programming error, not input).
 pub fn hash_with_prefix(prefix: &[u8], bodies: &[&[u8]], out: &mut [[u8; 32]]) {
     assert_eq!(bodies.len(), out.len(), "one output per body");
-    if bodies.len() >= MIN_BATCH && lockstep_ok() {
-        lockstep(bodies.len(), |i| Message::prefixed(prefix, bodies[i]), |i, d| out[i] = d);
-    } else {
-        for (b, o) in bodies.iter().zip(out) {
-            *o = serial(prefix, b, &[]);
-        }
-    }
+    hash_each(bodies.len(), |i| Message::prefixed(prefix, bodies[i]), |i, d| out[i] = d);
 }
 
 /// RFC 6962 leaf hashes, `SHA-256(0x00 ‖ entry)`, of many entries, appended to `out`.
 pub fn leaf_hashes(entries: &[&[u8]], out: &mut Vec<Hash>) {
     out.reserve(entries.len());
-    if entries.len() >= MIN_BATCH && lockstep_ok() {
-        lockstep(entries.len(), |i| Message::prefixed(&[0x00], entries[i]), |_, d| out.push(Hash(d)));
-    } else {
-        out.extend(entries.iter().map(|e| crate::leaf_hash(e)));
-    }
+    hash_each(entries.len(), |i| Message::prefixed(&[0x00], entries[i]), |_, d| out.push(Hash(d)));
 }
 
 /// RFC 6962 node hashes, `SHA-256(0x01 ‖ left ‖ right)`, of many pairs, appended to `out`.
@@ -147,11 +140,7 @@ pub fn leaf_hashes(entries: &[&[u8]], out: &mut Vec<Hash>) {
 pub fn node_hashes(left: &[Hash], right: &[Hash], out: &mut Vec<Hash>) {
     assert_eq!(left.len(), right.len(), "nodes hash pairs");
     out.reserve(left.len());
-    if left.len() >= MIN_BATCH && lockstep_ok() {
-        lockstep(left.len(), |i| Message::pair(&[0x01], &left[i].0, &right[i].0), |_, d| out.push(Hash(d)));
-    } else {
-        out.extend(left.iter().zip(right).map(|(l, r)| crate::node_hash(*l, *r)));
-    }
+    hash_each(left.len(), |i| Message::pair(&[0x01], &left[i].0, &right[i].0), |_, d| out.push(Hash(d)));
 }
 
 #[cfg(test)]

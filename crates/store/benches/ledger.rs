@@ -61,14 +61,15 @@ fn main() {
     }
     per_event("append entries (8192 a group, fsync)", n, t);
     // The ingest path: records prepared from stored events, then committed.
-    let events: Vec<NewEvent> = (0..n).map(|i| event(i as usize)).collect();
+    let mut events: Vec<NewEvent> = (0..n).map(|i| event(i as usize)).collect();
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::open(dir.path(), "bench.example/ledger").unwrap();
     let mut prepared = stockade_store::ledger::Prepared::default();
     let t = Instant::now();
-    for (c, chunk) in events.chunks(8192).enumerate() {
+    for (c, chunk) in events.chunks_mut(8192).enumerate() {
         let outcome: Vec<_> = (0..chunk.len()).map(|i| Appended::Accepted((c * 8192 + i + 1) as i64)).collect();
-        ledger.prepare_events(&mut prepared, chunk, &outcome).unwrap();
+        prepared.take_events(chunk, &outcome);
+        ledger.prepare(&mut prepared).unwrap();
         ledger.commit_prepared(&mut [&mut prepared]).unwrap();
     }
     per_event("prepare + commit: the whole ingest cost", n, t);

@@ -103,21 +103,26 @@ impl Batch {
     }
 
     /// Leaf-hashes the records added since the last reset, all in one
-    /// batch (`stockade_ledger::bulk`): done once, before the batch is committed.
+    /// batch: done once, before the batch is committed.
     fn seal(&mut self) {
-        let mut start = 0usize;
-        let bodies: Vec<&[u8]> = self
-            .ends
-            .iter()
-            .map(|&end| {
-                let body = &self.buf[start + 8..end as usize];
-                start = end as usize;
-                body
-            })
-            .collect();
         self.leaves.clear();
-        stockade_ledger::bulk::leaf_hashes(&bodies, &mut self.leaves);
+        leaf_hashes_of(&self.buf, self.ends.iter().map(|&e| e as usize), 8, &mut self.leaves);
     }
+}
+
+/// The leaf hashes (in one batch, `stockade_ledger::bulk`) of the records
+/// laid end to end in `buf`, each ending at the next of `ends` and starting
+/// with `header` bytes that are not part of its entry.
+fn leaf_hashes_of(buf: &[u8], ends: impl Iterator<Item = usize>, header: usize, out: &mut Vec<Hash>) {
+    let mut start = 0;
+    let entries: Vec<&[u8]> = ends
+        .map(|end| {
+            let entry = &buf[start + header..end];
+            start = end;
+            entry
+        })
+        .collect();
+    stockade_ledger::bulk::leaf_hashes(&entries, out);
 }
 
 /// A signed checkpoint and what it says.
@@ -453,18 +458,6 @@ impl Ledger {
         self.commit(&mut [&mut batch])
     }
 
-    /// Prepares the records of a stored group's accepted events (`outcome`
-    /// is the store's answer for `events`) into `into`, emptying it first.
-    /// Nothing is written; [`Ledger::commit_prepared`] does that.
-    pub fn prepare_events(&self, into: &mut Prepared, events: &[NewEvent], outcome: &[Appended]) -> Result<()> {
-        into.events.clear();
-        into.events.extend(events.iter().zip(outcome).filter_map(|(e, a)| match a {
-            Appended::Accepted(seq) => Some((*seq as u64, e.received_us, e.hash, e.epcis_hash.clone())),
-            Appended::Duplicate => None,
-        }));
-        self.prepare(into)
-    }
-
     /// Salts, commits, encodes, checksums and leaf-hashes the records of
     /// the events [`Prepared::take_events`] took: the ingest path.
     pub fn prepare(&self, into: &mut Prepared) -> Result<()> {
@@ -659,10 +652,10 @@ impl Ledger {
         let mut r = BufReader::with_capacity(1 << 20, File::open(&path).map_err(|e| io(&path, e))?);
         let stored = st.tree.stored();
         let (mut edge, mut next) = (Edge::default(), 0u64);
-        let (mut head, mut body, mut read) = ([0u8; 8], Vec::new(), Untrusted::default());
+        let (mut head, mut body, mut read) = ([0u8; 8], Vec::new(), Unhashed::default());
         // Checks the entries read so far: the stored hashes they add (each
         // leaf's own, then every subtree it completes) must be the next ones.
-        let mut check = |read: &mut Untrusted, edge: &mut Edge| -> Result<()> {
+        let mut check = |read: &mut Unhashed, edge: &mut Edge| -> Result<()> {
             let mut differs = None;
             edge.extend(&read.leaves(), |h| {
                 if differs.is_none() && stored.get(next) != Some(h) {
@@ -690,7 +683,7 @@ impl Ledger {
             body.resize(len, 0);
             r.read_exact(&mut body).map_err(|e| io(&path, e))?;
             read.add(&body);
-            if read.ends.len() >= 1 << 14 {
+            if read.is_full() {
                 check(&mut read, &mut edge)?;
             }
         }
@@ -779,7 +772,7 @@ fn load(path: &Path, file: &File, hashes: &Path, trusted: u64) -> Result<LogStat
     // Entries past the trusted ones, leaf-hashed and added to the tree in
     // batches (`Tree::push_many`); their hashes are written as they come,
     // not held: a rebuild makes 64 bytes a leaf.
-    let mut untrusted = Untrusted::default();
+    let mut untrusted = Unhashed::default();
     while at < total {
         let torn = |what: &str| -> Result<()> {
             tracing::warn!(offset = at, what, "cutting a torn record off the end of the ledger");
@@ -810,7 +803,7 @@ fn load(path: &Path, file: &File, hashes: &Path, trusted: u64) -> Result<LogStat
         let entry = Entry::decode(&body).map_err(|e| corrupt(format!("{} at byte {at}: {e}", path.display())))?;
         if index >= trusted {
             untrusted.add(&body);
-            if untrusted.ends.len() >= 1 << 14 {
+            if untrusted.is_full() {
                 untrusted.push_to(&mut st.tree).map_err(|e| io(hashes, e))?;
             }
         }
@@ -836,17 +829,25 @@ fn load(path: &Path, file: &File, hashes: &Path, trusted: u64) -> Result<LogStat
     Ok(st)
 }
 
-/// Entries read on open whose leaves the stored hashes do not vouch for.
+/// Entries read from `entries` whose leaves are not hashed yet: they are
+/// hashed a batch at a time (on open, past the trusted ones; in a recheck, all).
 #[derive(Default)]
-struct Untrusted {
+struct Unhashed {
     bodies: Vec<u8>,
     ends: Vec<usize>,
 }
 
-impl Untrusted {
+impl Unhashed {
+    /// Entries gathered before they are hashed.
+    const BATCH: usize = 1 << 14;
+
     fn add(&mut self, body: &[u8]) {
         self.bodies.extend_from_slice(body);
         self.ends.push(self.bodies.len());
+    }
+
+    fn is_full(&self) -> bool {
+        self.ends.len() >= Self::BATCH
     }
 
     /// Adds the entries' leaves to the tree and writes the tree's new hashes.
@@ -855,20 +856,10 @@ impl Untrusted {
         tree.stored_mut().flush()
     }
 
-    /// The entries' leaf hashes, hashed in one batch; empties the list.
+    /// The entries' leaf hashes; empties the list.
     fn leaves(&mut self) -> Vec<Hash> {
-        let mut start = 0;
-        let entries: Vec<&[u8]> = self
-            .ends
-            .iter()
-            .map(|&end| {
-                let e = &self.bodies[start..end];
-                start = end;
-                e
-            })
-            .collect();
-        let mut leaves = Vec::with_capacity(entries.len());
-        stockade_ledger::bulk::leaf_hashes(&entries, &mut leaves);
+        let mut leaves = Vec::with_capacity(self.ends.len());
+        leaf_hashes_of(&self.bodies, self.ends.iter().copied(), 0, &mut leaves);
         self.bodies.clear();
         self.ends.clear();
         leaves
@@ -879,6 +870,17 @@ impl Untrusted {
 mod tests {
     use super::*;
     use stockade_ledger::{leaf_hash, verify_consistency, verify_inclusion};
+
+    /// Writes an entries file holding exactly these entries' records.
+    fn write_entries(path: &Path, entries: impl IntoIterator<Item = Entry>) {
+        let mut f = OpenOptions::new().create(true).append(true).open(path).unwrap();
+        for e in entries {
+            let b = e.encode().unwrap();
+            f.write_all(&(b.len() as u32).to_le_bytes()).unwrap();
+            f.write_all(&crc32fast::hash(&b).to_le_bytes()).unwrap();
+            f.write_all(&b).unwrap();
+        }
+    }
 
     fn ev(seq: u64) -> Entry {
         Entry::Event { seq, received_us: seq as i64, commit: [seq as u8; 32], epcis: None }
@@ -1031,13 +1033,7 @@ mod tests {
             let l = Ledger::open(dir.path(), "x");
             assert!(l.is_err(), "a log shorter than its checkpoint");
         }
-        let mut f = OpenOptions::new().create(true).append(true).open(&path).unwrap();
-        for e in [ev(1), ev(2), ev(4)] {
-            let b = e.encode().unwrap();
-            f.write_all(&(b.len() as u32).to_le_bytes()).unwrap();
-            f.write_all(&crc32fast::hash(&b).to_le_bytes()).unwrap();
-            f.write_all(&b).unwrap();
-        }
+        write_entries(&path, [ev(1), ev(2), ev(4)]);
         // Opening trusts the stored hashes up to the checkpoint; rechecking
         // (what `ledger verify` does) rehashes the entries and finds the change.
         let l = Ledger::open(dir.path(), "x").unwrap();
@@ -1072,18 +1068,14 @@ mod tests {
         }
         let path = dir.path().join("entries");
         std::fs::remove_file(&path).unwrap();
-        let mut f = OpenOptions::new().create(true).append(true).open(&path).unwrap();
-        for seq in 1..=n {
-            let mut e = ev(seq);
-            if seq == 17_001 {
-                e = Entry::Event { seq, received_us: seq as i64, commit: [0xee; 32], epcis: None };
-            }
-            let b = e.encode().unwrap();
-            f.write_all(&(b.len() as u32).to_le_bytes()).unwrap();
-            f.write_all(&crc32fast::hash(&b).to_le_bytes()).unwrap();
-            f.write_all(&b).unwrap();
-        }
-        drop(f);
+        // The same log with leaf 17,000 (event 17,001) changed.
+        write_entries(
+            &path,
+            (1..=n).map(|seq| match seq {
+                17_001 => Entry::Event { seq, received_us: seq as i64, commit: [0xee; 32], epcis: None },
+                _ => ev(seq),
+            }),
+        );
         let l = Ledger::open(dir.path(), "x").unwrap();
         let err = l.recheck().unwrap_err();
         assert!(err.to_string().contains("do not match the entries from leaf 17000 on"), "{err}");
