@@ -284,4 +284,22 @@ mod tests {
         let gc = GroupCommit::start_with_ledger(store.clone(), Some(Arc::new(ledger)), 1000);
         assert_eq!(gc.append((5..=6).map(ev).collect()).await.unwrap(), [Appended::Accepted(5), Appended::Accepted(6)]);
     }
+
+    /// A group whose records cannot be made (here a CBV hash that is not
+    /// one, which intake never produces) fails in the ledger stage like a
+    /// failed write: stored, not acknowledged, later appends refused.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn records_that_cannot_be_made_fail_the_group_and_stop_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_dir(dir.path()).await.unwrap());
+        let ledger = Arc::new(Ledger::open(&dir.path().join("ledger"), "stockade.test/l").unwrap());
+        let gc = GroupCommit::start_with_ledger(store.clone(), Some(ledger.clone()), 1000);
+        let mut bad = ev(1);
+        bad.epcis_hash = Some("ni:///sha-256;not-hex?ver=CBV2.0".into());
+        let err = gc.append(vec![bad]).await.unwrap_err();
+        assert!(err.to_string().contains("stored, but the evidence ledger failed"), "{err}");
+        let err = gc.append(vec![ev(2)]).await.unwrap_err();
+        assert!(err.to_string().contains("restart to let it catch up"), "{err}");
+        assert_eq!((store.event_count().await.unwrap(), ledger.size()), (1, 0));
+    }
 }
