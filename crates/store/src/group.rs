@@ -258,15 +258,22 @@ mod tests {
         }
     }
 
+    /// A fresh embedded store and ledger in a temporary directory, and a
+    /// group commit over both.
+    async fn with_ledger() -> (tempfile::TempDir, Arc<dyn Store>, Arc<Ledger>, GroupCommit) {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_dir(dir.path()).await.unwrap());
+        let ledger = Arc::new(Ledger::open(&dir.path().join("ledger"), "stockade.test/l").unwrap());
+        let gc = GroupCommit::start_with_ledger(store.clone(), Some(ledger.clone()), 1000);
+        (dir, store, ledger, gc)
+    }
+
     /// The ledger failing under a group: the group is stored but not
     /// acknowledged, later appends are refused (nothing is stored without
     /// its leaf), and a restart's catch-up gives the stored events leaves.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_ledger_failure_refuses_appends_until_the_restart_catches_up() {
-        let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_dir(dir.path()).await.unwrap());
-        let ledger = Arc::new(Ledger::open(&dir.path().join("ledger"), "stockade.test/l").unwrap());
-        let gc = GroupCommit::start_with_ledger(store.clone(), Some(ledger.clone()), 1000);
+        let (dir, store, ledger, gc) = with_ledger().await;
         gc.append((1..=2).map(ev).collect()).await.unwrap();
 
         ledger.fail_next_write(Fault { bytes: 30, cut_fails: false });
@@ -290,10 +297,7 @@ mod tests {
     /// failed write: stored, not acknowledged, later appends refused.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn records_that_cannot_be_made_fail_the_group_and_stop_appends() {
-        let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_dir(dir.path()).await.unwrap());
-        let ledger = Arc::new(Ledger::open(&dir.path().join("ledger"), "stockade.test/l").unwrap());
-        let gc = GroupCommit::start_with_ledger(store.clone(), Some(ledger.clone()), 1000);
+        let (_dir, store, ledger, gc) = with_ledger().await;
         let mut bad = ev(1);
         bad.epcis_hash = Some("ni:///sha-256;not-hex?ver=CBV2.0".into());
         let err = gc.append(vec![bad]).await.unwrap_err();
