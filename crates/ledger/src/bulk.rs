@@ -80,8 +80,9 @@ pub fn backend() -> &'static str {
 
 /// Messages are hashed this many at a time, their descriptions and digests
 /// on the stack (a heap buffer per call cost page faults in big groups);
-/// four rounds of the widest kernel's 32 lanes.
-const CHUNK: usize = 128;
+/// four rounds of the widest kernel's 32 lanes. Callers that stage their
+/// own inputs (salts, record slices) stage them this many at a time too.
+pub const CHUNK: usize = 128;
 
 /// Hashes message `msg(i)` for every `i < count`, giving each digest to
 /// `out(i, digest)`: through the lockstep kernel, `CHUNK` at a time, or one
@@ -139,8 +140,23 @@ pub fn leaf_hashes(entries: &[&[u8]], out: &mut Vec<Hash>) {
 /// If the slices differ in length (a programming error, not input).
 pub fn node_hashes(left: &[Hash], right: &[Hash], out: &mut Vec<Hash>) {
     assert_eq!(left.len(), right.len(), "nodes hash pairs");
-    out.reserve(left.len());
-    hash_each(left.len(), |i| Message::pair(&[0x01], &left[i].0, &right[i].0), |_, d| out.push(Hash(d)));
+    let start = out.len();
+    out.resize(start + left.len(), crate::EMPTY_HASH);
+    node_hashes_into(|i| (&left[i], &right[i]), &mut out[start..]);
+}
+
+/// RFC 6962 node hashes into `out`, `out[i]` that of pair `pair(i)` (left,
+/// right): for a caller whose pairs are already laid out somewhere (a tree
+/// level), without copying them into two lists.
+pub fn node_hashes_into<'a>(pair: impl Fn(usize) -> (&'a Hash, &'a Hash), out: &mut [Hash]) {
+    hash_each(
+        out.len(),
+        |i| {
+            let (left, right) = pair(i);
+            Message::pair(&[0x01], &left.0, &right.0)
+        },
+        |i, d| out[i] = Hash(d),
+    );
 }
 
 #[cfg(test)]

@@ -51,7 +51,14 @@ impl Edge {
     /// stores for them, in Go's tlog order: each leaf, then every subtree it
     /// completes, smallest first. The result is exactly that of pushing the
     /// leaves one by one (property-tested).
-    pub fn extend(&mut self, leaves: &[Hash], mut stored: impl FnMut(Hash)) {
+    pub fn extend(&mut self, leaves: &[Hash], stored: impl FnMut(Hash)) {
+        self.extend_with(leaves, &mut Vec::new(), stored);
+    }
+
+    /// [`Edge::extend`], the new nodes above the leaves computed in
+    /// `scratch` (its contents are replaced; a caller appending often keeps
+    /// one to save an allocation per batch).
+    pub fn extend_with(&mut self, leaves: &[Hash], scratch: &mut Vec<Hash>, mut stored: impl FnMut(Hash)) {
         // Few leaves: the batch's bookkeeping costs more than it saves.
         if leaves.len() < 8 {
             for &leaf in leaves {
@@ -70,35 +77,39 @@ impl Edge {
                 old[level] = roots.next().copied();
             }
         }
-        // levels[k]: the new complete subtrees of level k, nodes `s >> k`
-        // (the first one the old tree lacks) to `end >> k`.
-        let mut levels: Vec<Vec<Hash>> = vec![leaves.to_vec()];
-        let (mut left, mut right) = (Vec::new(), Vec::new());
-        for k in 0..63 {
-            let (first, last) = (s >> (k + 1), end >> (k + 1));
-            if last <= first {
-                break;
-            }
-            let below = &levels[k];
-            let base = s >> k;
-            left.clear();
-            right.clear();
-            for j in first..last {
-                let (l, r) = (2 * j, 2 * j + 1);
-                // A left child older than the batch is the old edge's root at this level.
-                left.push(if l < base { old[k].unwrap_or(EMPTY_HASH) } else { below[(l - base) as usize] });
-                right.push(below[(r - base) as usize]);
-            }
-            let mut nodes = Vec::with_capacity(left.len());
-            crate::bulk::node_hashes(&left, &right, &mut nodes);
-            levels.push(nodes);
+        // Level k's new complete subtrees are nodes `s >> k` (the first one
+        // the old tree lacks) to `end >> k`: the leaves themselves at level
+        // 0; above it, `scratch[at[k]..at[k + 1]]`, all levels end to end.
+        let mut at = [0usize; 65];
+        let mut levels = 1;
+        while levels < 64 && end >> levels > s >> levels {
+            at[levels + 1] = at[levels] + ((end >> levels) - (s >> levels)) as usize;
+            levels += 1;
         }
+        scratch.clear();
+        scratch.resize(at[levels], EMPTY_HASH);
+        for k in 1..levels {
+            let (done, rest) = scratch.split_at_mut(at[k]);
+            let below: &[Hash] = if k == 1 { leaves } else { &done[at[k - 1]..] };
+            let (first, base) = (s >> k, s >> (k - 1));
+            // A left child older than the batch is the old edge's root at this level.
+            let old_left = old[k - 1].unwrap_or(EMPTY_HASH);
+            crate::bulk::node_hashes_into(
+                |i| {
+                    let l = 2 * (first + i as u64);
+                    let left = if l < base { &old_left } else { &below[(l - base) as usize] };
+                    (left, &below[(l + 1 - base) as usize])
+                },
+                &mut rest[..at[k + 1] - at[k]],
+            );
+        }
+        let level = |k: usize| -> &[Hash] { if k == 0 { leaves } else { &scratch[at[k]..at[k + 1]] } };
         for r in s..end {
-            stored(levels[0][(r - s) as usize]);
+            stored(leaves[(r - s) as usize]);
             // Record r completes the subtree of level k ending at it while 2^k divides r + 1.
             let mut k = 1;
-            while k < levels.len() && (r + 1) & ((1u64 << k) - 1) == 0 {
-                stored(levels[k][(((r + 1) >> k) - 1 - (s >> k)) as usize]);
+            while k < levels && (r + 1) & ((1u64 << k) - 1) == 0 {
+                stored(level(k)[(((r + 1) >> k) - 1 - (s >> k)) as usize]);
                 k += 1;
             }
         }
@@ -106,7 +117,7 @@ impl Edge {
         for k in (0..64).rev() {
             if end >> k & 1 == 1 {
                 let j = (end >> k) - 1;
-                let root = if j >= s >> k { levels[k][(j - (s >> k)) as usize] } else { old[k].unwrap_or(EMPTY_HASH) };
+                let root = if j >= s >> k { level(k)[(j - (s >> k)) as usize] } else { old[k].unwrap_or(EMPTY_HASH) };
                 self.roots.push(root);
             }
         }

@@ -302,33 +302,62 @@ impl SaltKey {
         half(&self.event_pair(seq / 2), seq)
     }
 
-    /// The commitments of many events, `commitment(event_salt(seq), digest)`
-    /// for each `(seq, digest)`, their salts and commitments hashed in
-    /// batches ([`crate::bulk`]): the ingest path.
-    pub fn event_commitments(&self, events: &[(u64, &[u8; 32])]) -> Vec<[u8; 32]> {
+    /// The commitments of many events, `out[i] = commitment(event_salt(seq),
+    /// digest)` for `events[i] = (seq, digest)`, their salts and commitments
+    /// hashed in batches ([`crate::bulk`]): the ingest path. Staged on the
+    /// stack, [`bulk::CHUNK`](crate::bulk::CHUNK) events at a time: buffers
+    /// on the heap per call cost page faults in big groups.
+    ///
+    /// # Panics
+    /// If `out` is not as long as `events` (a programming error, not input).
+    pub fn event_commitments(&self, events: &[(u64, &[u8; 32])], out: &mut [[u8; 32]]) {
+        use crate::bulk::CHUNK;
+        assert_eq!(events.len(), out.len(), "one commitment per event");
         let mut prefix = [0u8; 38];
         prefix[..32].copy_from_slice(&self.key);
         prefix[32..37].copy_from_slice(b"event");
-        // Each pair's hash once, however its events are ordered.
-        let mut pairs: Vec<u64> = events.iter().map(|(seq, _)| seq / 2).collect();
-        pairs.sort_unstable();
-        pairs.dedup();
-        let bodies: Vec<[u8; 8]> = pairs.iter().map(|p| p.to_be_bytes()).collect();
-        let refs: Vec<&[u8]> = bodies.iter().map(|b| &b[..]).collect();
-        let mut pair_hashes = vec![[0u8; 32]; pairs.len()];
-        crate::bulk::hash_with_prefix(&prefix, &refs, &mut pair_hashes);
-        let salts: Vec<[u8; 16]> = events
-            .iter()
-            .map(|(seq, _)| {
+        let mut pairs = [0u64; CHUNK];
+        let mut bodies = [[0u8; 8]; CHUNK];
+        let mut pair_hashes = [[0u8; 32]; CHUNK];
+        let mut salts = [[0u8; 16]; CHUNK];
+        for (events, out) in events.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
+            // Each pair's hash once, however its events are ordered.
+            let pairs = &mut pairs[..events.len()];
+            for (p, (seq, _)) in pairs.iter_mut().zip(events) {
+                *p = seq / 2;
+            }
+            if !pairs.is_sorted() {
+                pairs.sort_unstable();
+            }
+            let mut distinct = 0;
+            for i in 0..pairs.len() {
+                if i == 0 || pairs[i] != pairs[distinct - 1] {
+                    pairs[distinct] = pairs[i];
+                    distinct += 1;
+                }
+            }
+            let pairs = &pairs[..distinct];
+            for (b, p) in bodies.iter_mut().zip(pairs) {
+                *b = p.to_be_bytes();
+            }
+            let mut body_refs: [&[u8]; CHUNK] = [&[]; CHUNK];
+            for (r, b) in body_refs.iter_mut().zip(&bodies) {
+                *r = b;
+            }
+            crate::bulk::hash_with_prefix(&prefix, &body_refs[..distinct], &mut pair_hashes[..distinct]);
+            for (salt, (seq, _)) in salts.iter_mut().zip(events) {
                 let at = pairs.binary_search(&(seq / 2)).unwrap_or_default();
-                half(&pair_hashes[at], *seq)
-            })
-            .collect();
-        let salt_refs: Vec<&[u8]> = salts.iter().map(|s| &s[..]).collect();
-        let digests: Vec<&[u8]> = events.iter().map(|(_, d)| &d[..]).collect();
-        let mut out = vec![[0u8; 32]; events.len()];
-        crate::bulk::hash_prefixed(&salt_refs, &digests, &mut out);
-        out
+                *salt = half(&pair_hashes[at], *seq);
+            }
+            let (mut salt_refs, mut digests): ([&[u8]; CHUNK], [&[u8]; CHUNK]) = ([&[]; CHUNK], [&[]; CHUNK]);
+            for ((s, d), (salt, (_, digest))) in
+                salt_refs.iter_mut().zip(digests.iter_mut()).zip(salts.iter().zip(events))
+            {
+                *s = salt;
+                *d = *digest;
+            }
+            crate::bulk::hash_prefixed(&salt_refs[..events.len()], &digests[..events.len()], out);
+        }
     }
 
     /// The hash whose halves are the salts of events `2·pair` and `2·pair + 1`.
@@ -448,12 +477,21 @@ mod tests {
         // Consecutive seqs, a gap, odd starts, a lone event of a pair, out of order.
         let seqs: Vec<u64> = (1..20).chain([23, 24, 40, 41, 42]).chain((100..120).rev()).collect();
         let events: Vec<(u64, &[u8; 32])> = seqs.iter().zip(&digests).map(|(s, d)| (*s, d)).collect();
-        let batched = k.event_commitments(&events);
-        assert_eq!(batched.len(), events.len());
+        let mut batched = vec![[0u8; 32]; events.len()];
+        k.event_commitments(&events, &mut batched);
         for ((seq, d), c) in events.iter().zip(&batched) {
             assert_eq!(*c, commitment(&k.event_salt(*seq), d), "event {seq}");
         }
-        assert!(k.event_commitments(&[]).is_empty());
+        k.event_commitments(&[], &mut []);
+        // Several chunks, a pair split across a chunk boundary, a chunk out of order.
+        let digests: Vec<[u8; 32]> = (0..400u32).map(|i| sha256(&i.to_be_bytes())).collect();
+        let seqs: Vec<u64> = (1..=127).chain([129, 128]).chain((200..300).rev()).chain(1000..1171).collect();
+        let events: Vec<(u64, &[u8; 32])> = seqs.iter().zip(&digests).map(|(s, d)| (*s, d)).collect();
+        let mut batched = vec![[0u8; 32]; events.len()];
+        k.event_commitments(&events, &mut batched);
+        for ((seq, d), c) in events.iter().zip(&batched) {
+            assert_eq!(*c, commitment(&k.event_salt(*seq), d), "event {seq}");
+        }
     }
 
     #[test]

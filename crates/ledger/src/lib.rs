@@ -144,6 +144,9 @@ pub struct Tree<S = Chunked<Hash>> {
     /// The right edge (and the size): appending merges with it instead of
     /// looking siblings up in `stored`; the whole tree's root folds it.
     edge: Edge,
+    /// Room for a batch's new nodes ([`Edge::extend_with`]), kept between
+    /// appends: a fresh buffer per group commit cost page faults.
+    scratch: Vec<Hash>,
 }
 
 impl<S: HashStore> tlog::HashReader for Tree<S> {
@@ -196,7 +199,7 @@ impl<S: HashStore> Tree<S> {
         // One root per set bit of `size`, by construction.
         let edge = Edge::from_roots(size, roots)
             .ok_or_else(|| TreeError::Storage(format!("no right edge for {size} leaves")))?;
-        Ok(Tree { stored, edge })
+        Ok(Tree { stored, edge, scratch: Vec::new() })
     }
 
     /// The stored hashes.
@@ -236,7 +239,7 @@ impl<S: HashStore> Tree<S> {
     pub fn push_many(&mut self, leaves: &[Hash]) -> u64 {
         let index = self.size();
         let stored = &mut self.stored;
-        self.edge.extend(leaves, |h| stored.push(h));
+        self.edge.extend_with(leaves, &mut self.scratch, |h| stored.push(h));
         index
     }
 

@@ -8,12 +8,15 @@
 //!
 //! With a [`Ledger`], the writer takes from each stored group only what its
 //! leaves need (seq, time, hashes; the payloads are freed), and a second
-//! stage makes the records (salts, commitments, leaf hashes, batched) and
-//! writes them (one write and one `fdatasync` for every group waiting), and
-//! only then answers: an event is acknowledged when both it and its leaf
-//! are durable. The writer is ingest's one serial step, so the ledger's
+//! stage makes the records (salts, commitments, leaf hashes, batched),
+//! writes them (one write for every group waiting) and adds them to the
+//! tree, and only then answers: an event is acknowledged when it is durable
+//! and its leaf is in the log. The records get no `fdatasync` of their own:
+//! the store's sync of the group is their write-ahead log, and the next
+//! checkpoint syncs them (the ledger module says why that is enough).
+//! The writer is ingest's one serial step, so the ledger's
 //! hashing runs beside it, not in it (docs/BENCHMARKS.md measures the gain).
-//! The stages overlap (the store writes group N+1 while the ledger syncs
+//! The stages overlap (the store writes group N+1 while the ledger records
 //! group N) and the ledger stage takes groups in order, so leaves follow `seq`.
 //! If the ledger fails, every later append is refused until a restart, whose
 //! [`Ledger::catch_up`] gives the stored events their leaves: the log never
@@ -192,7 +195,7 @@ async fn writer(
 
 async fn ledger_stage(ledger: Arc<Ledger>, mut rx: mpsc::Receiver<Stored>, failed: Arc<AtomicBool>, spares: Spares) {
     while let Some(first) = rx.recv().await {
-        // Groups that stored while the last append synced share this one's write and fsync.
+        // Groups that stored while the last ones were recorded share this one's write.
         let mut groups = vec![first];
         while groups.len() < 8 {
             match rx.try_recv() {

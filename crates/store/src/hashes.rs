@@ -44,6 +44,9 @@ pub struct HashFile {
     written: u64,
     /// Hashes appended since the last [`HashFile::flush`].
     pending: Vec<Hash>,
+    /// Room for the bytes a flush writes, kept between flushes (a fresh
+    /// buffer per group commit cost page faults).
+    out: Vec<u8>,
     /// How many of the next flushes fail, simulating a full disk (tests only).
     #[cfg(test)]
     pub(crate) failing_flushes: u32,
@@ -109,6 +112,7 @@ impl HashFile {
             reserved,
             written: keep,
             pending: Vec::new(),
+            out: Vec::new(),
             #[cfg(test)]
             failing_flushes: 0,
         })
@@ -135,11 +139,16 @@ impl HashFile {
             self.failing_flushes -= 1;
             return Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left on device (simulated)"));
         }
-        let mut bytes = Vec::with_capacity(self.pending.len() * HASH_SIZE);
+        self.out.clear();
         for h in &self.pending {
-            bytes.extend_from_slice(&h.0);
+            self.out.extend_from_slice(&h.0);
         }
-        self.file.write_all_at(&bytes, self.written * HASH_SIZE as u64)?;
+        let wrote = self.file.write_all_at(&self.out, self.written * HASH_SIZE as u64);
+        // Room for a group commit's hashes is kept; a one-off big flush's is not.
+        if self.out.capacity() > 8 << 20 {
+            self.out = Vec::new();
+        }
+        wrote?;
         let written = self.written + self.pending.len() as u64;
         if written * HASH_SIZE as u64 > self.reserved {
             let mut reserved = self.reserved * 2;

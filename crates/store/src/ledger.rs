@@ -17,17 +17,33 @@
 //! rehashes only the entries after it; `stockade ledger verify`
 //! ([`Ledger::recheck`]) rehashes them all.
 //!
+//! Durability. An event's entry is made of what the store's journal holds
+//! for it (seq, time received, content hash, CBV hash) and the salt key:
+//! the group commit syncs the journal, so the journal is the entry's
+//! write-ahead log, and ingest writes event entries without an `fdatasync`
+//! of their own (one sync per group commit, not two). A crash can lose or
+//! damage only event records written after the ledger's last sync, and the
+//! restart's [`Ledger::catch_up`] writes them again byte for byte from the
+//! journal (tested), so every proof, tile or checkpoint given out before
+//! the crash still holds. Every other entry (evidence, custody, audit) is
+//! synced before [`Ledger::append`] returns, and a checkpoint is signed
+//! over it at once.
+//!
 //! Invariants:
-//! - Leaves only append. A leaf joins the tree (and so any proof, tile or
-//!   checkpoint) only after its entry is on disk (`fdatasync`).
+//! - Leaves only append. An entry joins the tree (and so any proof or tile)
+//!   only after it is written; a non-event entry only after it is synced.
 //! - Event leaves are in event `seq` order, one per stored event; a store's
-//!   events that have no leaf yet (a crash between the journal's sync and the
-//!   ledger's) are given theirs by [`Ledger::catch_up`] before anything else
-//!   is appended, so leaves are the same whether or not a crash happened.
-//! - A torn record at the end of `entries` (never acknowledged) is cut off on
-//!   open; damage anywhere else refuses to open.
-//! - A checkpoint is signed only over leaves that are durable, and whose
-//!   stored hashes are too; its size never goes down.
+//!   events that have no leaf yet (a crash before the ledger's records
+//!   reached the disk) are given theirs by [`Ledger::catch_up`] before
+//!   anything else is appended, so leaves are the same whether or not a
+//!   crash happened.
+//! - A checkpoint is signed only over entries that are synced, and whose
+//!   stored hashes are too; its size never goes down. If a sync fails, the
+//!   log refuses appends and checkpoints until a restart reloads it from disk.
+//! - On open, the records a signed checkpoint covers must be intact (damage
+//!   refuses to open). Past it, a crash may have torn or holed the records
+//!   written since the last sync: the first damaged one and everything after
+//!   it are cut off, for the catch-up to write again.
 
 use crate::hashes::HashFile;
 use crate::{Appended, EventQuery, NewEvent, Result, Store, StoreError, StoredEvent};
@@ -40,6 +56,19 @@ use std::sync::{Mutex, RwLock};
 use stockade_ledger::checkpoint::LogKey;
 use stockade_ledger::entry::{Entry, SaltKey, commitment};
 use stockade_ledger::{Chunked, Edge, Hash, HashStore, Tree, TreeError, stored_hash_count};
+
+/// Why a log refuses appends until it is reopened.
+const BROKEN: &str = "an earlier write or sync failed and could not be undone; restart to reload the log";
+
+/// Whether a write waits for the disk.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Durability {
+    /// `fdatasync` before the write returns.
+    Now,
+    /// Stored events' records: the next checkpoint syncs them (their
+    /// journal already holds what they are made of).
+    AtCheckpoint,
+}
 
 /// The log remembers where every `STRIDE`-th entry's record starts (a
 /// quarter of a byte of heap per leaf) and finds an entry by walking from
@@ -102,27 +131,38 @@ impl Batch {
         Ok(())
     }
 
-    /// Leaf-hashes the records added since the last reset, all in one
-    /// batch: done once, before the batch is committed.
+    /// Leaf-hashes the records added since the last seal, in one batch:
+    /// done before the batch is committed (the ingest path seals every
+    /// chunk of records it adds, while they are still in cache).
     fn seal(&mut self) {
-        self.leaves.clear();
-        leaf_hashes_of(&self.buf, self.ends.iter().map(|&e| e as usize), 8, &mut self.leaves);
+        let (done, all) = (self.leaves.len(), self.ends.len());
+        if done == all {
+            return;
+        }
+        let start = if done == 0 { 0 } else { self.ends[done - 1] as usize };
+        let ends = self.ends[done..].iter().map(|&e| e as usize - start);
+        leaf_hashes_of(&self.buf[start..], ends, 8, &mut self.leaves);
     }
 }
 
-/// The leaf hashes (in one batch, `stockade_ledger::bulk`) of the records
+/// The leaf hashes (in batches, `stockade_ledger::bulk`) of the records
 /// laid end to end in `buf`, each ending at the next of `ends` and starting
-/// with `header` bytes that are not part of its entry.
+/// with `header` bytes that are not part of its entry. The records are
+/// staged [`CHUNK`](stockade_ledger::bulk::CHUNK) at a time on the stack.
 fn leaf_hashes_of(buf: &[u8], ends: impl Iterator<Item = usize>, header: usize, out: &mut Vec<Hash>) {
-    let mut start = 0;
-    let entries: Vec<&[u8]> = ends
-        .map(|end| {
-            let entry = &buf[start + header..end];
-            start = end;
-            entry
-        })
-        .collect();
-    stockade_ledger::bulk::leaf_hashes(&entries, out);
+    use stockade_ledger::bulk::{CHUNK, leaf_hashes};
+    let mut entries: [&[u8]; CHUNK] = [&[]; CHUNK];
+    let (mut start, mut staged) = (0, 0);
+    for end in ends {
+        entries[staged] = &buf[start + header..end];
+        start = end;
+        staged += 1;
+        if staged == CHUNK {
+            leaf_hashes(&entries, out);
+            staged = 0;
+        }
+    }
+    leaf_hashes(&entries[..staged], out);
 }
 
 /// A signed checkpoint and what it says.
@@ -259,7 +299,7 @@ pub fn event_entry(salt: &SaltKey, seq: u64, received_us: i64, hash: &[u8; 32], 
 /// writer takes what they need from the stored events
 /// ([`Prepared::take_events`]); the ledger stage salts, commits, encodes,
 /// checksums and leaf-hashes them in batches ([`Ledger::prepare`]), then
-/// writes, syncs and adds the leaves to the tree
+/// writes them and adds the leaves to the tree
 /// ([`Ledger::commit_prepared`]). Reusable: its room is kept.
 #[derive(Default)]
 pub struct Prepared {
@@ -372,7 +412,8 @@ impl Ledger {
             Some((size, _, _)) if held >= stored_hash_count(*size) => *size,
             _ => 0,
         };
-        let mut state = load(&path, &file, &hashes, trusted)?;
+        let durable = signed.as_ref().map_or(0, |(size, _, _)| *size);
+        let mut state = load(&path, &file, &hashes, trusted, durable)?;
         let checkpoint = match signed {
             Some((size, hash, note)) => {
                 let root = |st: &LogState| {
@@ -388,7 +429,7 @@ impl Ledger {
                     // signed over it: damaged. The entries decide.
                     tracing::warn!(path = %hashes.display(), "the ledger's stored hashes disagree with its checkpoint; rebuilding them from the entries");
                     drop(state);
-                    state = load(&path, &file, &hashes, 0)?;
+                    state = load(&path, &file, &hashes, 0, durable)?;
                 }
                 if root(&state)? != hash {
                     return Err(corrupt(format!(
@@ -445,47 +486,71 @@ impl Ledger {
         self.state.read().ok().map(|s| s.events.last_seq()).unwrap_or(0)
     }
 
-    /// Appends entries durably; returns the index of the first.
+    /// Appends entries durably (synced); returns the index of the first.
+    /// When any of them is not an event's (evidence, custody, audit: what
+    /// no journal can rebuild), a checkpoint is signed over it at once.
     pub fn append(&self, entries: &[Entry]) -> Result<u64> {
         let events = entries.iter().filter(|e| matches!(e, Entry::Event { .. })).count();
-        let mut batch = self.batch.lock().map_err(|_| corrupt("lock poisoned".into()))?;
-        batch.reset(entries.len(), 160, events);
-        for e in entries {
-            let seq = if let Entry::Event { seq, .. } = e { Some(*seq) } else { None };
-            batch.add(seq, |out| e.encode_into(out))?;
+        let first = {
+            let mut batch = self.batch.lock().map_err(|_| corrupt("lock poisoned".into()))?;
+            batch.reset(entries.len(), 160, events);
+            for e in entries {
+                let seq = if let Entry::Event { seq, .. } = e { Some(*seq) } else { None };
+                batch.add(seq, |out| e.encode_into(out))?;
+            }
+            batch.seal();
+            self.commit(&mut [&mut batch], Durability::Now)?
+        };
+        if events < entries.len()
+            && let Err(e) = self.sign_checkpoint()
+        {
+            // The entries are on disk; the next checkpoint covers them.
+            tracing::warn!(error = %e, "could not sign a checkpoint over new ledger entries");
         }
-        batch.seal();
-        self.commit(&mut [&mut batch])
+        Ok(first)
     }
 
     /// Salts, commits, encodes, checksums and leaf-hashes the records of
     /// the events [`Prepared::take_events`] took: the ingest path.
     pub fn prepare(&self, into: &mut Prepared) -> Result<()> {
+        use stockade_ledger::bulk::CHUNK;
         let Prepared { batch, events } = into;
-        let to_commit: Vec<(u64, &[u8; 32])> = events.iter().map(|(seq, _, hash, _)| (*seq, hash)).collect();
-        let commits = self.salt.event_commitments(&to_commit);
         // Sized up front: growing these per group cost page faults and copies.
         let n = events.len();
         batch.reset(n, stockade_ledger::entry::EVENT_ENTRY_LEN, n);
-        for ((seq, received_us, _, epcis), commit) in events.iter().zip(&commits) {
-            batch.add(Some(*seq), |out| {
-                stockade_ledger::entry::encode_event(out, *seq, *received_us, commit, epcis.as_deref())
-            })?;
+        // A chunk at a time, staged on the stack, and leaf-hashed while its
+        // records are still in cache.
+        const NONE: &[u8; 32] = &[0; 32];
+        let mut commits = [[0u8; 32]; CHUNK];
+        for chunk in events.chunks(CHUNK) {
+            let mut to_commit = [(0, NONE); CHUNK];
+            for (slot, (seq, _, hash, _)) in to_commit.iter_mut().zip(chunk) {
+                *slot = (*seq, hash);
+            }
+            let commits = &mut commits[..chunk.len()];
+            self.salt.event_commitments(&to_commit[..chunk.len()], commits);
+            for ((seq, received_us, _, epcis), commit) in chunk.iter().zip(commits.iter()) {
+                batch.add(Some(*seq), |out| {
+                    stockade_ledger::entry::encode_event(out, *seq, *received_us, commit, epcis.as_deref())
+                })?;
+            }
+            batch.seal();
         }
-        batch.seal();
         Ok(())
     }
 
-    /// Appends prepared groups, in order, with one `fdatasync`; returns the
-    /// index of the first leaf. Each group is emptied (its room is kept).
+    /// Appends prepared groups of stored events, in order, in one write
+    /// and without a sync of its own: the store's journal, synced before,
+    /// is their write-ahead log (module docs). Returns the index of the
+    /// first leaf. Each group is emptied (its room is kept).
     pub fn commit_prepared(&self, prepared: &mut [&mut Prepared]) -> Result<u64> {
         let mut batches: Vec<&mut Batch> = prepared.iter_mut().map(|p| &mut p.batch).collect();
-        self.commit(&mut batches)
+        self.commit(&mut batches, Durability::AtCheckpoint)
     }
 
-    /// Writes batches' records with one `fdatasync`, then adds their leaves
-    /// to the tree. A failed write is cut off the file.
-    fn commit(&self, batches: &mut [&mut Batch]) -> Result<u64> {
+    /// Writes batches' records (and syncs them when `sync` says so), then
+    /// adds their leaves to the tree. A failed write is cut off the file.
+    fn commit(&self, batches: &mut [&mut Batch], sync: Durability) -> Result<u64> {
         let path = self.dir.join("entries");
         let writer = self.writer.lock().map_err(|_| corrupt("lock poisoned".into()))?;
         // Checked under the writer lock: event leaves stay in seq order.
@@ -497,9 +562,9 @@ impl Ledger {
             last_seq = *seq;
         }
         if self.broken.load(Ordering::Acquire) {
-            return Err(corrupt("an earlier write failed and could not be undone; restart to reload the log".into()));
+            return Err(corrupt(BROKEN.into()));
         }
-        if let Err(e) = self.write_synced(&writer, batches) {
+        if let Err(e) = self.write(&writer, batches, sync) {
             // Cut off whatever part was written: the file must hold exactly
             // the tree's leaves, or later records would land at wrong offsets.
             let end = self.read_state()?.end;
@@ -542,8 +607,8 @@ impl Ledger {
         Ok(first)
     }
 
-    /// Writes the batches and syncs them.
-    fn write_synced(&self, mut file: &File, batches: &[&mut Batch]) -> std::io::Result<()> {
+    /// Writes the batches, and syncs them unless the next checkpoint may.
+    fn write(&self, mut file: &File, batches: &[&mut Batch], sync: Durability) -> std::io::Result<()> {
         #[cfg(test)]
         if let Some(fault) = self.fault.lock().ok().and_then(|f| *f) {
             let all: Vec<u8> = batches.iter().flat_map(|b| b.buf.iter().copied()).collect();
@@ -551,7 +616,10 @@ impl Ledger {
             return Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left on device (simulated)"));
         }
         batches.iter().try_for_each(|b| file.write_all(&b.buf))?;
-        file.sync_data()
+        match sync {
+            Durability::Now => file.sync_data(),
+            Durability::AtCheckpoint => Ok(()),
+        }
     }
 
     /// Cuts the file back to `end` bytes.
@@ -711,7 +779,19 @@ impl Ledger {
     /// covers them; returns the latest.
     pub fn sign_checkpoint(&self) -> Result<SignedCheckpoint> {
         // One signer at a time, so that sizes never go down.
-        let _writer = self.writer.lock().map_err(|_| corrupt("lock poisoned".into()))?;
+        let writer = self.writer.lock().map_err(|_| corrupt("lock poisoned".into()))?;
+        if self.broken.load(Ordering::Acquire) {
+            return Err(corrupt(BROKEN.into()));
+        }
+        // Every entry written so far (appends wait for the lock) reaches the
+        // disk before a checkpoint names it. A failed sync may have dropped
+        // the written pages unwritten, so nothing more is appended or signed
+        // until a restart reloads the log from disk and the journal.
+        if let Err(e) = writer.sync_data() {
+            self.broken.store(true, Ordering::Release);
+            tracing::error!(error = %e, "could not sync the ledger's entries; refusing appends until restart");
+            return Err(io(&self.dir.join("entries"), e));
+        }
         let (size, root, hashes) = {
             let mut st = self.state.write().map_err(|_| corrupt("lock poisoned".into()))?;
             let size = st.tree.size();
@@ -758,8 +838,10 @@ fn split_record(buf: &[u8]) -> Option<(usize, u32, &[u8])> {
 
 /// Reads every entry (checksums, encodings, event order), rebuilding the
 /// tree from the stored hashes of its first `trusted` leaves and the leaf
-/// hashes of the rest; cuts a torn final record.
-fn load(path: &Path, file: &File, hashes: &Path, trusted: u64) -> Result<LogState> {
+/// hashes of the rest. The first `durable` entries (those a signed
+/// checkpoint covers) must be intact; past them, the first record a crash
+/// tore or holed and everything after it are cut off.
+fn load(path: &Path, file: &File, hashes: &Path, trusted: u64, durable: u64) -> Result<LogState> {
     let total = file.metadata().map_err(|e| io(path, e))?.len();
     let mut r = BufReader::with_capacity(1 << 20, File::open(path).map_err(|e| io(path, e))?);
     let stored = HashFile::open(hashes, stored_hash_count(trusted)).map_err(|e| io(hashes, e))?;
@@ -774,31 +856,44 @@ fn load(path: &Path, file: &File, hashes: &Path, trusted: u64) -> Result<LogStat
     // not held: a rebuild makes 64 bytes a leaf.
     let mut untrusted = Unhashed::default();
     while at < total {
-        let torn = |what: &str| -> Result<()> {
-            tracing::warn!(offset = at, what, "cutting a torn record off the end of the ledger");
+        // A damaged record: a crash's, past the checkpoint; otherwise not.
+        let damaged = |what: &str| -> Result<()> {
+            if index < durable {
+                return Err(corrupt(format!(
+                    "{} at byte {at}: {what} in entry {index}, which the signed checkpoint covers",
+                    path.display()
+                )));
+            }
+            tracing::warn!(
+                offset = at,
+                entry = index,
+                bytes = total - at,
+                what,
+                "cutting records written after the ledger's last sync off its end (a crash); catch-up writes them again"
+            );
             file.set_len(at).and_then(|()| file.sync_all()).map_err(|e| io(path, e))
         };
         if total - at < 8 {
-            torn("short header")?;
+            damaged("short header")?;
             break;
         }
         r.read_exact(&mut head).map_err(|e| io(path, e))?;
         let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as u64;
         let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+        if len == 0 {
+            // No entry is empty: zeros where records should be (a hole).
+            damaged("an empty record")?;
+            break;
+        }
         if total - at - 8 < len {
-            torn("short body")?;
+            damaged("short body")?;
             break;
         }
         body.resize(len as usize, 0);
         r.read_exact(&mut body).map_err(|e| io(path, e))?;
-        let last = at + 8 + len == total;
-        let valid = crc32fast::hash(&body) == crc;
-        if !valid && last {
-            torn("checksum")?;
+        if crc32fast::hash(&body) != crc {
+            damaged("checksum mismatch")?;
             break;
-        }
-        if !valid {
-            return Err(corrupt(format!("{} at byte {at}: checksum mismatch", path.display())));
         }
         let entry = Entry::decode(&body).map_err(|e| corrupt(format!("{} at byte {at}: {e}", path.display())))?;
         if index >= trusted {
@@ -818,9 +913,9 @@ fn load(path: &Path, file: &File, hashes: &Path, trusted: u64) -> Result<LogStat
         at += 8 + len;
         index += 1;
     }
-    if index < trusted {
+    if index < durable {
         return Err(corrupt(format!(
-            "{} holds {index} entries but the signed checkpoint covers {trusted}",
+            "{} holds {index} entries but the signed checkpoint covers {durable}",
             path.display()
         )));
     }
@@ -935,22 +1030,62 @@ mod tests {
         assert!(matches!(l.entries(10, 5), Err(StoreError::NotFound(_))));
     }
 
+    /// Past the signed checkpoint a crash may tear or hole the records
+    /// written since the last sync: the first damaged one and all after it
+    /// are cut (catch-up writes them again). What it covers must be intact.
     #[test]
-    fn a_torn_tail_is_cut_and_damage_refused() {
+    fn damage_past_the_checkpoint_is_cut_and_damage_it_covers_refused() {
         let dir = tempfile::tempdir().unwrap();
         {
             let l = Ledger::open(dir.path(), "stockade.test/log").unwrap();
             l.append(&(1..=3).map(ev).collect::<Vec<_>>()).unwrap();
+            assert_eq!(l.sign_checkpoint().unwrap().size, 3);
+            l.append(&(4..=6).map(ev).collect::<Vec<_>>()).unwrap();
         }
         let path = dir.path().join("entries");
         let good = std::fs::read(&path).unwrap();
-        std::fs::write(&path, &good[..good.len() - 3]).unwrap();
-        assert_eq!(Ledger::open(dir.path(), "x").unwrap().size(), 2);
-        let mut bad = good.clone();
-        bad[12] ^= 1;
-        std::fs::write(&path, &bad).unwrap();
-        let err = Ledger::open(dir.path(), "x").err().unwrap();
-        assert!(err.to_string().contains("checksum"), "{err}");
+        let record = good.len() / 6;
+        let reopened = |bytes: &[u8]| {
+            std::fs::write(&path, bytes).unwrap();
+            let l = Ledger::open(dir.path(), "x").map(|l| l.size()).map_err(|e| e.to_string());
+            (l, std::fs::metadata(&path).unwrap().len() as usize)
+        };
+        // A torn last record, a short header, a hole (zeros) with whole
+        // records after it, a flipped bit: all past the checkpoint.
+        assert_eq!(reopened(&good[..good.len() - 3]).0.unwrap(), 5);
+        assert_eq!(reopened(&good[..5 * record + 5]).0.unwrap(), 5);
+        let mut holed = good.clone();
+        holed[3 * record..4 * record].fill(0);
+        assert_eq!(reopened(&holed), (Ok(3), 3 * record), "cut at the hole; the records after it go too");
+        let mut flipped = good.clone();
+        flipped[4 * record + 12] ^= 1;
+        assert_eq!(reopened(&flipped), (Ok(4), 4 * record));
+        // The same damage in what the checkpoint covers refuses to open and
+        // changes nothing.
+        for at in [12, record + 3, 2 * record] {
+            let mut bad = good.clone();
+            bad[at] ^= 0xff;
+            let (err, len) = reopened(&bad);
+            let err = err.unwrap_err();
+            assert!(err.contains("which the signed checkpoint covers"), "{err}");
+            assert_eq!(len, good.len(), "nothing cut");
+        }
+        let (err, _) = reopened(&good[..2 * record]);
+        assert!(err.unwrap_err().contains("holds 2 entries but the signed checkpoint covers 3"));
+    }
+
+    /// Non-event entries (custody, audit, evidence) are synced and signed
+    /// over at once: no crash can cut them.
+    #[test]
+    fn non_event_entries_are_checkpointed_when_appended() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open(dir.path(), "stockade.test/log").unwrap();
+        l.append(&(1..=3).map(ev).collect::<Vec<_>>()).unwrap();
+        assert!(l.checkpoint().is_none(), "events wait for the periodic checkpoint");
+        let custody =
+            Entry::Custody { evidence: "ev_1".into(), n: 1, action: "view".into(), at_us: 5, commit: [7; 32] };
+        assert_eq!(l.append(&[custody]).unwrap(), 3);
+        assert_eq!(l.checkpoint().unwrap().size, 4);
     }
 
     /// The stored hashes failing to reach their file: the leaves (durable in

@@ -1,5 +1,6 @@
 //! The evidence ledger beside the store: every acknowledged event has its
-//! leaf, and a crash between the journal's sync and the ledger's loses none.
+//! leaf, and a crash before the ledger's records reach the disk loses none
+//! (the journal is their write-ahead log).
 
 use base64::Engine;
 use std::sync::Arc;
@@ -39,25 +40,31 @@ async fn acknowledged_events_have_leaves_and_a_crash_loses_none() {
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_dir(dir.path()).await.unwrap());
     let ledger = Arc::new(Ledger::open(&dir.path().join("ledger"), "stockade.test/l").unwrap());
     let gc = GroupCommit::start_with_ledger(store.clone(), Some(ledger.clone()), 1000);
-    let mut tasks = Vec::new();
-    for c in 0..4 {
-        let gc = gc.clone();
-        tasks.push(tokio::spawn(async move { gc.append((c * 50..c * 50 + 50).map(ev).collect()).await.unwrap() }));
-    }
-    for t in tasks {
-        let out = t.await.unwrap();
-        for a in out {
-            let Appended::Accepted(seq) = a else { panic!("{a:?}") };
-            // Acknowledged means its leaf is in the log.
-            assert!(ledger.event_leaf(seq as u64).is_some(), "event {seq} acknowledged without a leaf");
+    // Two rounds of four concurrent clients, a checkpoint between them.
+    for round in 0..2 {
+        let mut tasks = Vec::new();
+        for c in 0..4 {
+            let gc = gc.clone();
+            let first = round * 100 + c * 25;
+            tasks.push(tokio::spawn(async move { gc.append((first..first + 25).map(ev).collect()).await.unwrap() }));
+        }
+        for t in tasks {
+            let out = t.await.unwrap();
+            for a in out {
+                let Appended::Accepted(seq) = a else { panic!("{a:?}") };
+                // Acknowledged means its leaf is in the log.
+                assert!(ledger.event_leaf(seq as u64).is_some(), "event {seq} acknowledged without a leaf");
+            }
+        }
+        if round == 0 {
+            assert_eq!(ledger.sign_checkpoint().unwrap().size, 100);
         }
     }
     // Duplicates get no second leaf.
     let again = gc.append((0..10).map(ev).collect()).await.unwrap();
     assert!(again.iter().all(|a| *a == Appended::Duplicate));
     assert_eq!(ledger.size(), 200);
-    let cp = ledger.sign_checkpoint().unwrap();
-    let root = cp.root;
+    let root = ledger.with_tree(|t| t.root(200)).unwrap();
     // Leaves are in seq order, and EPCIS hashes are carried.
     let entries = ledger.entries(0, 200).unwrap();
     for (i, e) in entries.iter().enumerate() {
@@ -72,18 +79,34 @@ async fn acknowledged_events_have_leaves_and_a_crash_loses_none() {
     drop(gc);
     drop(ledger);
 
-    // A crash after the journal's sync but before the ledger's: the last 30
-    // leaves never reached the disk.
+    // Crashes before the ledger's next sync: the records of the 100 leaves
+    // written since the checkpoint's are torn or holed, as a power cut can
+    // leave them (written back in part, out of order).
     let path = dir.path().join("ledger/entries");
     let bytes = std::fs::read(&path).unwrap();
-    let keep: usize = entries[..170].iter().map(|e| 8 + e.len()).sum();
-    std::fs::write(&path, &bytes[..keep]).unwrap();
-    std::fs::remove_file(dir.path().join("ledger/checkpoint")).unwrap();
-    let ledger = Ledger::open(&dir.path().join("ledger"), "ignored").unwrap();
-    assert_eq!(ledger.size(), 170);
-    assert_eq!(ledger.catch_up(&*store).await.unwrap(), 30);
-    assert_eq!(ledger.with_tree(|t| t.root(200)).unwrap(), root, "the same leaves, rebuilt");
-    assert_eq!(ledger.catch_up(&*store).await.unwrap(), 0);
+    let offset = |leaf: usize| -> usize { entries[..leaf].iter().map(|e| 8 + e.len()).sum() };
+    let torn = bytes[..offset(170) + 3].to_vec();
+    let mut holed = bytes.clone();
+    holed[offset(150)..offset(160)].fill(0);
+    let mut flipped = bytes.clone();
+    flipped[offset(120) + 20] ^= 1;
+    for (crash, damaged, kept) in [("torn", torn, 170), ("holed", holed, 150), ("flipped", flipped, 120)] {
+        std::fs::write(&path, &damaged).unwrap();
+        let ledger = Ledger::open(&dir.path().join("ledger"), "ignored").unwrap();
+        assert_eq!(ledger.size(), kept, "{crash}: cut at the first damaged record");
+        assert_eq!(ledger.catch_up(&*store).await.unwrap(), 200 - kept as u64, "{crash}");
+        assert_eq!(ledger.with_tree(|t| t.root(200)).unwrap(), root, "{crash}: the same leaves, rebuilt");
+        assert_eq!(ledger.catch_up(&*store).await.unwrap(), 0);
+        drop(ledger);
+        assert!(std::fs::read(&path).unwrap() == bytes, "{crash}: the same records, byte for byte");
+    }
+
+    // Damage the signed checkpoint covers is not a crash's: refused.
+    let mut covered = bytes.clone();
+    covered[offset(50) + 20] ^= 1;
+    std::fs::write(&path, &covered).unwrap();
+    let err = Ledger::open(&dir.path().join("ledger"), "ignored").err().unwrap();
+    assert!(err.to_string().contains("checksum mismatch in entry 50, which the signed checkpoint covers"), "{err}");
 }
 
 fn b64(bytes: &[u8]) -> String {
