@@ -43,10 +43,9 @@ pub struct HashFile {
     /// Hashes in the file, readable through the map.
     written: u64,
     /// Hashes appended since the last [`HashFile::flush`].
-    pending: Vec<Hash>,
-    /// Room for the bytes a flush writes, kept between flushes (a fresh
-    /// buffer per group commit cost page faults).
-    out: Vec<u8>,
+    /// As bytes (`[u8; 32]`, not `Hash`) so that a flush writes them as
+    /// they lie, without copying them into a buffer first.
+    pending: Vec<[u8; 32]>,
     /// How many of the next flushes fail, simulating a full disk (tests only).
     #[cfg(test)]
     pub(crate) failing_flushes: u32,
@@ -112,7 +111,6 @@ impl HashFile {
             reserved,
             written: keep,
             pending: Vec::new(),
-            out: Vec::new(),
             #[cfg(test)]
             failing_flushes: 0,
         })
@@ -139,16 +137,7 @@ impl HashFile {
             self.failing_flushes -= 1;
             return Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left on device (simulated)"));
         }
-        self.out.clear();
-        for h in &self.pending {
-            self.out.extend_from_slice(&h.0);
-        }
-        let wrote = self.file.write_all_at(&self.out, self.written * HASH_SIZE as u64);
-        // Room for a group commit's hashes is kept; a one-off big flush's is not.
-        if self.out.capacity() > 8 << 20 {
-            self.out = Vec::new();
-        }
-        wrote?;
+        self.file.write_all_at(self.pending.as_flattened(), self.written * HASH_SIZE as u64)?;
         let written = self.written + self.pending.len() as u64;
         if written * HASH_SIZE as u64 > self.reserved {
             let mut reserved = self.reserved * 2;
@@ -160,6 +149,11 @@ impl HashFile {
         }
         self.written = written;
         self.pending.clear();
+        // Room for a group commit's hashes is kept; a one-off big flush's
+        // (a rebuild, a catch-up) is not.
+        if self.pending.capacity() > 1 << 18 {
+            self.pending = Vec::new();
+        }
         Ok(())
     }
 
@@ -181,12 +175,12 @@ impl HashStore for HashFile {
             let bytes: [u8; HASH_SIZE] = self.map.get(at..at + HASH_SIZE)?.try_into().ok()?;
             Some(Hash(bytes))
         } else {
-            self.pending.get(usize::try_from(i - self.written).ok()?).copied()
+            self.pending.get(usize::try_from(i - self.written).ok()?).map(|&h| Hash(h))
         }
     }
 
     fn push(&mut self, hash: Hash) {
-        self.pending.push(hash);
+        self.pending.push(hash.0);
     }
 
     fn len(&self) -> u64 {
