@@ -64,13 +64,15 @@ fn heap_bytes() -> Option<u64> {
 struct Measured {
     rate: f64,
     cpu: Option<(f64, f64)>,
+    /// How long the run's closing checkpoint took (ledger on), in the run's time.
+    checkpoint: Option<std::time::Duration>,
 }
 
 impl Measured {
     fn of(events: usize, started: Instant, cpu_before: Option<f64>) -> Measured {
         let secs = started.elapsed().as_secs_f64();
         let cpu = cpu_before.zip(cpu_seconds()).map(|(b, a)| ((a - b) / secs, (a - b) * 1e6 / events as f64));
-        Measured { rate: events as f64 / secs, cpu }
+        Measured { rate: events as f64 / secs, cpu, checkpoint: None }
     }
 }
 
@@ -79,6 +81,9 @@ impl std::fmt::Display for Measured {
         write!(f, "{:.0} events/s", self.rate)?;
         if let Some((cores, per_event)) = self.cpu {
             write!(f, " ({cores:.2} cores busy, {per_event:.2} µs CPU per event)")?;
+        }
+        if let Some(took) = self.checkpoint {
+            write!(f, ", checkpoint {:.1} ms", took.as_secs_f64() * 1e3)?;
         }
         Ok(())
     }
@@ -297,24 +302,38 @@ async fn file_run(
     clock: &Arc<dyn Clock>,
 ) -> Result<Measured> {
     let (_, intake) = start(dir, ledger, clock).await?;
+    // As `stockade serve` would (`stockade ingest` signs once, at its end).
+    let checkpointer = match intake.ledger() {
+        Some(l) => stockade_server::api::ledger::spawn_checkpointer(l.clone(), CHECKPOINT_EVERY),
+        None => tokio::spawn(async {}),
+    };
     let (started, cpu) = (Instant::now(), cpu_seconds());
     let report = crate::files::ingest_local(&intake, file, FileFormat::Ndjson, 4096).await?;
-    checkpoint(&intake).await?;
     let measured = Measured::of(events, started, cpu);
+    checkpointer.abort();
+    let took = checkpoint(&intake).await?;
+    let measured = Measured { checkpoint: took, ..measured };
     if report.accepted != events {
         bail!("file run accepted {} of {events} events", report.accepted);
     }
     Ok(measured)
 }
 
-/// Signs a checkpoint over the run's leaves, inside the timed run: it
-/// syncs the event records ingest wrote without a sync of their own (a
-/// server does it every `--checkpoint-interval`), so their cost is counted.
-async fn checkpoint(intake: &Intake) -> Result<()> {
-    if let Some(ledger) = intake.ledger().cloned() {
-        tokio::task::spawn_blocking(move || ledger.sign_checkpoint()).await??;
-    }
-    Ok(())
+/// How often runs with the ledger on sign a checkpoint while they ingest:
+/// each one syncs the event records ingest wrote without a sync of their
+/// own. A server signs one every `--checkpoint-interval` (2 s by default)
+/// beside ingest; a run lasts about a second, so it signs twenty times as
+/// often as that, and counts at least the syncs a server would do.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Signs the checkpoint that closes a run (over its last leaves); returns
+/// how long it took. After the timed part: a server's checkpoints run
+/// beside ingest, and the run's periodic ones (`CHECKPOINT_EVERY`) did.
+async fn checkpoint(intake: &Intake) -> Result<Option<std::time::Duration>> {
+    let Some(ledger) = intake.ledger().cloned() else { return Ok(None) };
+    let started = Instant::now();
+    tokio::task::spawn_blocking(move || ledger.sign_checkpoint()).await??;
+    Ok(Some(started.elapsed()))
 }
 
 async fn http_run(
@@ -326,7 +345,8 @@ async fn http_run(
 ) -> Result<Measured> {
     let (store, intake) = start(dir, ledger, clock).await?;
     let (_, token) = stockade_server::auth::create_token(&*store, &**clock, Role::Ingest, "bench", None).await?;
-    let state = AppState::new(store, intake.clone(), clock.clone(), ServerConfig::default());
+    let config = ServerConfig { checkpoint_every: CHECKPOINT_EVERY, ..ServerConfig::default() };
+    let state = AppState::new(store, intake.clone(), clock.clone(), config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/api/v1/events", listener.local_addr()?);
     let server = tokio::spawn(stockade_server::serve(state, listener));
@@ -363,8 +383,9 @@ async fn http_run(
     while let Some(r) = tasks.join_next().await {
         accepted += r??;
     }
-    checkpoint(&intake).await?;
     let measured = Measured::of(a.events, started, cpu);
+    let took = checkpoint(&intake).await?;
+    let measured = Measured { checkpoint: took, ..measured };
     server.abort();
     if accepted != a.events {
         bail!("http run accepted {accepted} of {} events", a.events);

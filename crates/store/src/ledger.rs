@@ -230,6 +230,10 @@ pub struct Ledger {
     salt: SaltKey,
     state: RwLock<LogState>,
     writer: Mutex<File>,
+    /// Another handle on `entries`, to sync it without the writer's lock.
+    syncer: File,
+    /// One checkpoint signer at a time, so that sizes never go down.
+    signer: Mutex<()>,
     /// The batch appends are prepared in, reused (appends are serialised anyway).
     batch: Mutex<Batch>,
     /// Set when a failed write could not be cut off the file: the file no
@@ -241,6 +245,9 @@ pub struct Ledger {
     /// The next write's failure, simulated (tests only).
     #[cfg(test)]
     fault: Mutex<Option<Fault>>,
+    /// The next sync of `entries` fails, simulated (tests only).
+    #[cfg(test)]
+    sync_fails: std::sync::atomic::AtomicBool,
 }
 
 /// A disk failure the tests simulate: the disk fills up after `bytes` of
@@ -447,13 +454,17 @@ impl Ledger {
             origin,
             salt,
             state: RwLock::new(state),
+            syncer: file.try_clone().map_err(|e| io(&path, e))?,
             writer: Mutex::new(file),
+            signer: Mutex::new(()),
             batch: Mutex::new(Batch::default()),
             broken: Default::default(),
             reader,
             checkpoint: RwLock::new(checkpoint),
             #[cfg(test)]
             fault: Mutex::new(None),
+            #[cfg(test)]
+            sync_fails: Default::default(),
         })
     }
 
@@ -778,21 +789,13 @@ impl Ledger {
     /// Signs a checkpoint over every durable leaf, unless the latest already
     /// covers them; returns the latest.
     pub fn sign_checkpoint(&self) -> Result<SignedCheckpoint> {
-        // One signer at a time, so that sizes never go down.
-        let writer = self.writer.lock().map_err(|_| corrupt("lock poisoned".into()))?;
+        let _signer = self.signer.lock().map_err(|_| corrupt("lock poisoned".into()))?;
         if self.broken.load(Ordering::Acquire) {
             return Err(corrupt(BROKEN.into()));
         }
-        // Every entry written so far (appends wait for the lock) reaches the
-        // disk before a checkpoint names it. A failed sync may have dropped
-        // the written pages unwritten, so nothing more is appended or signed
-        // until a restart reloads the log from disk and the journal.
-        if let Err(e) = writer.sync_data() {
-            self.broken.store(true, Ordering::Release);
-            tracing::error!(error = %e, "could not sync the ledger's entries; refusing appends until restart");
-            return Err(io(&self.dir.join("entries"), e));
-        }
         let (size, root, hashes) = {
+            // A leaf joins the tree only once its record is written, so the
+            // size read here covers only written records.
             let mut st = self.state.write().map_err(|_| corrupt("lock poisoned".into()))?;
             let size = st.tree.size();
             if let Some(cp) = self.checkpoint()
@@ -805,9 +808,19 @@ impl Ledger {
             let path = hashes.path().to_owned();
             hashes.flush().and_then(|()| hashes.sync_handle()).map(|f| (size, root, f)).map_err(|e| io(&path, e))?
         };
+        // Synced outside the locks, so that appends and proofs go on
+        // meanwhile (a sync covers every write before it, and perhaps more).
+        // The entries first: every one the checkpoint names reaches the disk
+        // before it is signed. A failed sync may have dropped written pages
+        // unwritten, so nothing more is appended or signed until a restart
+        // reloads the log from disk and the store.
+        if let Err(e) = self.sync_entries() {
+            self.broken.store(true, Ordering::Release);
+            tracing::error!(error = %e, "could not sync the ledger's entries; refusing appends until restart");
+            return Err(io(&self.dir.join("entries"), e));
+        }
         // The next open trusts the stored hashes up to this checkpoint's
-        // size: they are made durable before it is signed (outside the
-        // tree's lock, so proofs go on meanwhile).
+        // size: they are made durable before it is signed.
         hashes.sync_data().map_err(|e| io(&self.dir.join("hashes"), e))?;
         let note = self.key.sign(&self.origin, size, root).map_err(|e| corrupt(e.to_string()))?;
         let path = self.dir.join("checkpoint");
@@ -815,12 +828,23 @@ impl Ledger {
         std::fs::write(&tmp, &note)
             .and_then(|()| File::open(&tmp)?.sync_all())
             .and_then(|()| std::fs::rename(&tmp, &path))
+            // The rename too, so that a crash cannot bring back an older one.
+            .and_then(|()| File::open(&self.dir)?.sync_all())
             .map_err(|e| io(&path, e))?;
         let cp = SignedCheckpoint { size, root, note };
         if let Ok(mut slot) = self.checkpoint.write() {
             *slot = Some(cp.clone());
         }
         Ok(cp)
+    }
+
+    /// Syncs `entries` (failing once when a test asked it to).
+    fn sync_entries(&self) -> std::io::Result<()> {
+        #[cfg(test)]
+        if self.sync_fails.swap(false, Ordering::AcqRel) {
+            return Err(std::io::Error::other("I/O error (simulated)"));
+        }
+        self.syncer.sync_data()
     }
 
     /// Signs a text with the log's key, as a C2SP signed note (evidence
@@ -1151,6 +1175,27 @@ mod tests {
         assert_eq!(l.size(), 3);
         assert_eq!(l.append(&[ev(4)]).unwrap(), 3);
         assert_eq!(l.event_leaf(4), Some(3));
+    }
+
+    /// A failed sync may have dropped the written records unwritten: no
+    /// checkpoint and no append until the log is reloaded from disk.
+    #[test]
+    fn a_failed_sync_stops_appends_and_checkpoints_until_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open(dir.path(), "stockade.test/log").unwrap();
+        l.append(&(1..=3).map(ev).collect::<Vec<_>>()).unwrap();
+        l.sync_fails.store(true, Ordering::Release);
+        let err = l.sign_checkpoint().unwrap_err().to_string();
+        assert!(err.contains("I/O error (simulated)"), "{err}");
+        assert!(l.checkpoint().is_none(), "nothing signed");
+        for err in [l.append(&[ev(4)]).unwrap_err(), l.sign_checkpoint().unwrap_err()] {
+            assert!(err.to_string().contains("restart to reload the log"), "{err}");
+        }
+        assert_eq!(l.size(), 3);
+        drop(l);
+        let l = Ledger::open(dir.path(), "x").unwrap();
+        assert_eq!(l.append(&[ev(4)]).unwrap(), 3);
+        assert_eq!(l.sign_checkpoint().unwrap().size, 4);
     }
 
     #[test]
