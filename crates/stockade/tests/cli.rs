@@ -1100,3 +1100,37 @@ async fn eval_reads_incidents_from_a_server_and_a_data_directory() {
     let o = run(&["eval", "--truth", t, "--data", d, "--server", "http://127.0.0.1:9", "--token", "x"]);
     assert!(!o.status.success() && text(&o).contains("cannot be used with"), "{}", text(&o));
 }
+
+/// `stockade serve` killed before its ledger's next sync, and the event
+/// records written since then torn as a power cut leaves them: `ledger
+/// verify` says which events wait for their leaves, and the next start
+/// writes the records again byte for byte from the journal.
+#[test]
+fn a_crash_before_the_ledgers_sync_is_rebuilt_on_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let o = run(&["token", "create", "--role", "ingest", "--data", d]);
+    let token = stdout(&o).lines().last().unwrap().to_owned();
+    let server = serve_with(d, &["--checkpoint-interval", "3600"]);
+    let events = examples().join("events.ndjson");
+    let o = run(&["ingest", events.to_str().unwrap(), "--server", &server.1, "--token", &token]);
+    assert!(o.status.success(), "{}", text(&o));
+    drop(server); // SIGKILL: no closing checkpoint
+    let entries = dir.path().join("ledger/entries");
+    let written = std::fs::read(&entries).unwrap();
+    std::fs::write(&entries, &written[..written.len() - 30]).unwrap();
+
+    let o = run(&["ledger", "verify", "--data", d]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("checkpoint: 1 leaves")
+            && text(&o).contains("events: 1 stored but not yet in the log (a crash before the ledger's sync)"),
+        "{}",
+        text(&o)
+    );
+    assert!(serve_and_stop(d).status.success());
+    assert!(std::fs::read(&entries).unwrap() == written, "the same records, byte for byte");
+    let o = run(&["ledger", "verify", "--data", d]);
+    assert!(o.status.success() && text(&o).contains("events: 14 match their leaves"), "{}", text(&o));
+    assert!(!text(&o).contains("not yet in the log"), "{}", text(&o));
+}
