@@ -303,14 +303,14 @@ async fn file_run(
 ) -> Result<Measured> {
     let (_, intake) = start(dir, ledger, clock).await?;
     // As `stockade serve` would (`stockade ingest` signs once, at its end).
-    let checkpointer = match intake.ledger() {
-        Some(l) => stockade_server::api::ledger::spawn_checkpointer(l.clone(), CHECKPOINT_EVERY),
-        None => tokio::spawn(async {}),
-    };
+    let checkpointer =
+        intake.ledger().map(|l| stockade_server::api::ledger::spawn_checkpointer(l.clone(), CHECKPOINT_EVERY));
     let (started, cpu) = (Instant::now(), cpu_seconds());
     let report = crate::files::ingest_local(&intake, file, FileFormat::Ndjson, 4096).await?;
     let measured = Measured::of(events, started, cpu);
-    checkpointer.abort();
+    if let Some(c) = checkpointer {
+        c.abort();
+    }
     let took = checkpoint(&intake).await?;
     let measured = Measured { checkpoint: took, ..measured };
     if report.accepted != events {

@@ -236,8 +236,9 @@ pub struct Ledger {
     signer: Mutex<()>,
     /// The batch appends are prepared in, reused (appends are serialised anyway).
     batch: Mutex<Batch>,
-    /// Set when a failed write could not be cut off the file: the file no
-    /// longer matches the tree, so every later append is refused.
+    /// Set when a failed write could not be cut off the file (the file no
+    /// longer matches the tree) or a sync of it failed (written pages may
+    /// be lost): every later append and checkpoint is refused.
     broken: std::sync::atomic::AtomicBool,
     /// Readers of `entries` (positional reads; no seek state).
     reader: File,
@@ -786,8 +787,8 @@ impl Ledger {
         self.checkpoint.read().ok().and_then(|c| c.clone())
     }
 
-    /// Signs a checkpoint over every durable leaf, unless the latest already
-    /// covers them; returns the latest.
+    /// Signs a checkpoint over every leaf, their entries and stored hashes
+    /// synced first, unless the latest already covers them; returns the latest.
     pub fn sign_checkpoint(&self) -> Result<SignedCheckpoint> {
         let _signer = self.signer.lock().map_err(|_| corrupt("lock poisoned".into()))?;
         if self.broken.load(Ordering::Acquire) {
