@@ -42,6 +42,134 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
+/// Tests passed and failed over the whole run.
+struct Totals {
+    passed: u64,
+    failed: u64,
+    /// Every command exited successfully (a build error fails no test).
+    succeeded: bool,
+}
+
+impl Totals {
+    fn add(&mut self, step: &Step) {
+        self.passed += step.passed;
+        self.failed += step.failed;
+        self.succeeded &= step.success;
+    }
+}
+
+/// What one test command reported.
+struct Step {
+    passed: u64,
+    failed: u64,
+    success: bool,
+}
+
+/// The number before `word` in `line` ("182 passed" -> 182).
+fn count_before(line: &str, word: &str) -> Option<u64> {
+    let at = line.find(word)?;
+    line[..at].trim_end().rsplit(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+/// Runs a test command, passing its output through, and counts what it
+/// says it ran: nextest's `Summary` line, or every libtest `test result:`.
+fn run_counting(cmd: &mut Command) -> Result<Step> {
+    use std::io::{BufRead, Write};
+    eprintln!("$ {cmd:?}");
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("could not start {cmd:?}"))?;
+    let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
+        bail!("no output pipes from {cmd:?}");
+    };
+    // Both streams are read at once, so that neither pipe fills and blocks the child.
+    let scan = |reader: Box<dyn std::io::Read + Send>, to_stderr: bool| {
+        std::thread::spawn(move || {
+            let (mut passed, mut failed, mut summary) = (0, 0, None);
+            for line in std::io::BufReader::new(reader).lines().map_while(Result::ok) {
+                if to_stderr {
+                    eprintln!("{line}");
+                } else {
+                    println!("{line}");
+                    let _ = std::io::stdout().flush();
+                }
+                if line.trim_start().starts_with("Summary [") {
+                    summary = Some((
+                        count_before(&line, " passed").unwrap_or(0),
+                        count_before(&line, " failed").unwrap_or(0),
+                    ));
+                } else if line.starts_with("test result:") {
+                    passed += count_before(&line, " passed").unwrap_or(0);
+                    failed += count_before(&line, " failed").unwrap_or(0);
+                }
+            }
+            summary.unwrap_or((passed, failed))
+        })
+    };
+    let (a, b) = (scan(Box::new(out), false), scan(Box::new(err), true));
+    let status = child.wait()?;
+    let (pa, fa) = a.join().map_err(|_| anyhow::anyhow!("reading the test output failed"))?;
+    let (pb, fb) = b.join().map_err(|_| anyhow::anyhow!("reading the test output failed"))?;
+    Ok(Step { passed: pa + pb, failed: fa + fb, success: status.success() })
+}
+
+/// Library crates of the workspace whose documentation holds a Rust code
+/// block (a doc test): a fence with no info string, or one naming Rust or a
+/// rustdoc attribute.
+fn crates_with_doc_tests(root: &Path) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(root.join("crates"))? {
+        let dir = entry?.path();
+        let Ok(manifest) = std::fs::read_to_string(dir.join("Cargo.toml")) else { continue };
+        let Some(name) =
+            manifest.lines().find_map(|l| l.strip_prefix("name = ").map(|n| n.trim().trim_matches('"').to_owned()))
+        else {
+            continue;
+        };
+        if dir.join("src/lib.rs").is_file() && has_doc_test(&dir.join("src"))? {
+            found.push(name);
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn has_doc_test(dir: &Path) -> Result<bool> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            if has_doc_test(&path)? {
+                return Ok(true);
+            }
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let mut open = false;
+        for line in std::fs::read_to_string(&path)?.lines() {
+            let text = line.trim_start();
+            let Some(doc) = text.strip_prefix("///").or_else(|| text.strip_prefix("//!")) else { continue };
+            let Some(info) = doc.trim().strip_prefix("```") else { continue };
+            if open {
+                open = false;
+                continue;
+            }
+            open = true;
+            let rust = info.split(',').all(|a| {
+                matches!(a.trim(), "" | "rust" | "no_run" | "should_panic" | "compile_fail")
+                    || a.trim().starts_with("edition")
+            });
+            if rust {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
 fn has_nextest() -> bool {
     cargo().args(["nextest", "--version"]).output().map(|o| o.status.success()).unwrap_or(false)
 }
@@ -51,14 +179,24 @@ fn ci() -> Result<()> {
     run(cargo().args(["fmt", "--all", "--check"]))?;
     check_schema(&root())?;
     run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    let mut totals = Totals { passed: 0, failed: 0, succeeded: true };
     if has_nextest() {
-        run(cargo().args(["nextest", "run", "--workspace", "--no-fail-fast"]))?;
+        totals.add(&run_counting(cargo().args(["nextest", "run", "--workspace", "--no-fail-fast"]))?);
     } else {
         eprintln!("cargo-nextest not found; using cargo test");
-        run(cargo().args(["test", "--workspace", "--no-fail-fast"]))?;
+        totals.add(&run_counting(cargo().args(["test", "--workspace", "--no-fail-fast"]))?);
     }
-    // Doc tests are not run by nextest.
-    run(cargo().args(["test", "--workspace", "--doc"]))?;
+    // Doc tests are not run by nextest; only crates that have some are run,
+    // so that no "0 passed" closes the log.
+    for krate in crates_with_doc_tests(&root())? {
+        totals.add(&run_counting(cargo().args(["test", "--doc", "-p", &krate]))?);
+    }
+    // The last line of the run: its totals, alone, doc tests included.
+    println!("{} passed, {} failed", totals.passed, totals.failed);
+    if totals.failed > 0 || !totals.succeeded {
+        // Nothing after the totals: the exit status says the rest.
+        std::process::exit(1);
+    }
     Ok(())
 }
 

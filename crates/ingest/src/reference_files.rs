@@ -10,6 +10,14 @@ use stockade_model::{RecordKind, ReferenceData};
 pub enum ReferenceFileError {
     #[error("{0}")]
     Yaml(#[from] serde_yaml_ng::Error),
+    #[error("{at}: {source}")]
+    Field {
+        /// Section and record (`vendors[2]`), or `reference data` when the
+        /// fault is not in one record.
+        at: String,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("line {line}: {reason}")]
     Row { line: usize, reason: String },
     #[error("CSV: {0}")]
@@ -21,8 +29,31 @@ pub enum ReferenceFileError {
 }
 
 /// Parses a YAML reference file.
+///
+/// YAML's plain scalars are read as the types they spell (`null`, `~`,
+/// `true`, `1e3` are not strings), so a field that wants text refuses them
+/// as the same request in JSON would; quote them to mean the text.
 pub fn from_yaml(text: &str) -> Result<ReferenceData, ReferenceFileError> {
-    Ok(serde_yaml_ng::from_str(text)?)
+    let value: Value = serde_yaml_ng::from_str(text)?;
+    match serde_json::from_value::<ReferenceData>(value.clone()) {
+        Ok(data) => Ok(data),
+        Err(source) => Err(ReferenceFileError::Field { at: locate(&value), source }),
+    }
+}
+
+/// The first record that does not read as its kind, as `section[index]`.
+fn locate(value: &Value) -> String {
+    let Some(sections) = value.as_object() else { return "reference data".into() };
+    for (name, items) in sections {
+        let Some(items) = items.as_array() else { return name.clone() };
+        for (i, item) in items.iter().enumerate() {
+            let one = Value::Object(Map::from_iter([(name.clone(), Value::Array(vec![item.clone()]))]));
+            if serde_json::from_value::<ReferenceData>(one).is_err() {
+                return format!("{name}[{i}]");
+            }
+        }
+    }
+    "reference data".into()
 }
 
 /// The record kind a CSV file holds, from its file name.
@@ -120,5 +151,20 @@ mod tests {
         assert!(from_yaml("planets: []\n").is_err());
         let e = from_yaml("sites:\n- {id: A, name: A, timezone: Europe/Lyon}\n").unwrap_err();
         assert!(e.to_string().contains("unknown IANA time zone"), "{e}");
+    }
+
+    /// Plain YAML scalars that are not text are refused where text is
+    /// wanted, as in JSON, naming the record; quoted, they are text.
+    #[test]
+    fn yaml_does_not_turn_nulls_booleans_and_numbers_into_ids() {
+        let vendor = |id: &str| format!("sites:\n- {{id: A, name: A, timezone: Europe/Paris}}\nvendors:\n- {{id: V1, name: One}}\n- {{id: {id}, name: Two}}\n");
+        for id in ["null", "~", "true", "1e3", "12", ""] {
+            let e = from_yaml(&vendor(id)).unwrap_err();
+            assert!(e.to_string().starts_with("vendors[1]: invalid type"), "{id:?}: {e}");
+        }
+        for id in ["\"null\"", "'~'", "\"true\"", "'1e3'"] {
+            let d = from_yaml(&vendor(id)).unwrap();
+            assert_eq!(d.vendors[1].id.as_str(), id.trim_matches(['"', '\'']), "{id}");
+        }
     }
 }

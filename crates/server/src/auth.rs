@@ -87,10 +87,12 @@ async fn caller_of(state: &AppState, headers: &axum::http::HeaderMap) -> Result<
     let header = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(|| {
         Problem::unauthorized("send `Authorization: Bearer <token>`; create one with `stockade token create`")
     })?;
+    // The scheme is case-insensitive (RFC 9110, section 11.1); one or more spaces follow it.
     let token = header
-        .strip_prefix("Bearer ")
-        .ok_or_else(|| Problem::unauthorized("the Authorization header must use the Bearer scheme"))?
-        .trim();
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .ok_or_else(|| Problem::unauthorized("the Authorization header must use the Bearer scheme"))?;
     let hash = token_hash(token);
     let caller = match state.tokens.get(&hash) {
         Some(caller) => caller,

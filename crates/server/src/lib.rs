@@ -4,8 +4,9 @@
 //! Invariants:
 //! - This is the only crate that knows HTTP: status codes, JSON shapes and
 //!   RFC 9457 problems. Handlers only extract, call the domain and map errors.
-//! - Deny by default: every route under `/api/v1` and `/epcis` requires a
-//!   token; only `/healthz`, `/metrics` and the published schemas are open.
+//! - Deny by default: every route requires a token except `/healthz`
+//!   (healthy or not, nothing more), `/metrics`, the OpenAPI document and
+//!   the two published schemas (`/api/v1/schema/events`, `.../reference`).
 //! - Bodies are read up to a configured limit; beyond it the request fails
 //!   with 413 and nothing of it is stored.
 #![forbid(unsafe_code)]
@@ -13,6 +14,7 @@
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod body;
 pub mod casebook;
 pub mod custody;
 pub mod intake;
@@ -42,6 +44,16 @@ pub struct ServerConfig {
     /// connection is closed (default 30 s): slow clients cannot hold
     /// connections open for ever.
     pub header_read_timeout: std::time::Duration,
+    /// How many bytes of request bodies may be held in memory at once,
+    /// across all requests (default 256 MiB, four bodies of the largest
+    /// size); beyond it a request is answered 503 with `Retry-After`.
+    pub max_buffered_bytes: usize,
+    /// How long a request body may take before it is held to
+    /// `body_min_rate` (default 30 s).
+    pub body_grace: std::time::Duration,
+    /// The slowest average, in bytes a second, a body may arrive at after
+    /// `body_grace` (default 1 KiB/s); slower, it is cut off with 408.
+    pub body_min_rate: u64,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +63,9 @@ impl Default for ServerConfig {
             public_tlog: false,
             checkpoint_every: std::time::Duration::from_secs(2),
             header_read_timeout: std::time::Duration::from_secs(30),
+            max_buffered_bytes: 256 * 1024 * 1024,
+            body_grace: std::time::Duration::from_secs(30),
+            body_min_rate: 1024,
         }
     }
 }
@@ -70,6 +85,8 @@ pub struct AppState {
     pub custodian: Option<Arc<custody::Custodian>>,
     /// Opens incidents.
     pub casebook: Arc<casebook::Casebook>,
+    /// The memory request bodies may hold at once.
+    pub body_budget: Arc<body::BodyBudget>,
 }
 
 impl AppState {
@@ -78,6 +95,7 @@ impl AppState {
             store,
             intake,
             clock,
+            body_budget: Arc::new(body::BodyBudget::new(config.max_buffered_bytes)),
             config: Arc::new(config),
             captures: Arc::default(),
             casebook: Arc::default(),
@@ -103,6 +121,7 @@ pub fn app(state: AppState) -> Router {
     use axum::http::{HeaderValue, header};
     use tower_http::set_header::SetResponseHeaderLayer;
     router
+        .layer(axum::middleware::from_fn_with_state(state.clone(), body::guard))
         .layer(axum::middleware::from_fn(telemetry::track))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         // Answers carry events that name people: no cache keeps them unless

@@ -93,6 +93,9 @@ impl IntoResponse for Problem {
         if status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"stockade\""));
         }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
         r
     }
 }

@@ -127,6 +127,16 @@ async fn deny_by_default() {
     let r = s.client.get(format!("{}/api/v1/events", s.url)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(r.headers()["cache-control"], "no-store");
+    // The scheme's name is case-insensitive (RFC 9110); another scheme is refused.
+    for (header, status) in [
+        (format!("bearer {}", s.analyst), StatusCode::OK),
+        (format!("BEARER  {}", s.analyst), StatusCode::OK),
+        (format!("Basic {}", s.analyst), StatusCode::UNAUTHORIZED),
+        (format!("Bearer{}", s.analyst), StatusCode::UNAUTHORIZED),
+    ] {
+        let r = s.client.get(format!("{}/api/v1/events?limit=1", s.url)).header("authorization", &header).send();
+        assert_eq!(r.await.unwrap().status(), status, "{header}");
+    }
     let (st, ct, v) = s.get("/api/v1/events", None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     assert_eq!(ct, "application/problem+json");
@@ -145,9 +155,15 @@ async fn deny_by_default() {
     assert_eq!(s.get("/api/v1/inventory", Some(&s.admin)).await.0, StatusCode::OK);
     let (st, _, v) = s.post("/api/v1/events", &s.admin, "application/x-ndjson", GOOD).await;
     assert_eq!((st, v["accepted"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
-    // Open endpoints.
-    assert_eq!(s.get("/healthz", None).await.0, StatusCode::OK);
+    // Open endpoints. Health says healthy and nothing more; counts need a token.
+    let (st, _, health) = s.get("/healthz", None).await;
+    assert_eq!((st, health), (StatusCode::OK, json!({"status": "ok"})));
+    assert_eq!(s.get("/api/v1/status", None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.get("/api/v1/status", Some(&s.ingest)).await.0, StatusCode::FORBIDDEN);
+    let (st, _, status) = s.get("/api/v1/status", Some(&s.analyst)).await;
+    assert_eq!((st, status["events"].as_i64()), (StatusCode::OK, Some(1)), "{status}");
     assert_eq!(s.get("/api/v1/schema/events", None).await.0, StatusCode::OK);
+    assert_eq!(s.get("/api/v1/schema/reference", None).await.0, StatusCode::OK);
 }
 
 /// Tokens are listed without secrets and revoked by an admin: a revoked
@@ -285,6 +301,96 @@ async fn slow_headers_are_cut_off() {
     assert!(String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 200 OK"), "{}", String::from_utf8_lossy(&buf));
 }
 
+/// A body that trickles in is cut off with a 408 once its grace is over,
+/// and nothing of it is stored.
+#[tokio::test]
+async fn slow_bodies_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let config =
+        ServerConfig { body_grace: std::time::Duration::from_millis(300), body_min_rate: 1000, ..Default::default() };
+    let s = start_with(UnknownEntities::Flag, config).await;
+    let addr = s.url.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/x-ndjson\r\n\
+         Content-Length: 100000\r\nConnection: close\r\n\r\n",
+        s.ingest
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let trickle = async {
+        for _ in 0..100 {
+            if slow.write_all(b" ").await.is_err() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(3), trickle).await;
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(15), slow.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the connection is still open");
+    let reply = String::from_utf8_lossy(&buf);
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    assert!(reply.contains("application/problem+json"), "{reply}");
+    let (_, _, status) = s.get("/api/v1/status", Some(&s.analyst)).await;
+    assert_eq!(status["events"], 0);
+}
+
+/// Chunked bodies draw on one memory budget: past it a request is told to
+/// retry (503, Retry-After), and the budget is whole again afterwards.
+#[tokio::test]
+async fn buffered_bodies_share_a_bounded_budget() {
+    let config = ServerConfig { max_buffered_bytes: 64 * 1024, ..Default::default() };
+    let s = start_with(UnknownEntities::Flag, config).await;
+    // Held open: 40 KiB sent in chunks, and the rest not yet.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    tx.send(Ok(vec![b'\n'; 40 * 1024])).await.unwrap();
+    let body = reqwest::Body::wrap_stream(tokio_stream_of(rx));
+    let held = {
+        let (client, url, token) = (s.client.clone(), s.url.clone(), s.ingest.clone());
+        tokio::spawn(async move {
+            let r = client.post(format!("{url}/api/v1/events")).bearer_auth(token);
+            r.header("content-type", "application/x-ndjson").body(body).send().await.unwrap().status()
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let chunked = |n: usize| {
+        let chunks = vec![Ok::<_, std::io::Error>(vec![b'\n'; n])];
+        reqwest::Body::wrap_stream(futures::stream::iter(chunks))
+    };
+    let r = s.client.post(format!("{}/api/v1/events", s.url)).bearer_auth(&s.ingest);
+    let r = r.header("content-type", "application/x-ndjson").body(chunked(30 * 1024)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.headers()["retry-after"], "5");
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    tx.send(Ok(GOOD.as_bytes().to_vec())).await.unwrap();
+    drop(tx);
+    assert_eq!(held.await.unwrap(), StatusCode::OK);
+    let r = s.client.post(format!("{}/api/v1/events", s.url)).bearer_auth(&s.ingest);
+    let r = r.header("content-type", "application/x-ndjson").body(chunked(30 * 1024)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "the budget was given back");
+}
+
+fn tokio_stream_of<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures::Stream<Item = T> + Send + 'static {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+/// A request refused before its body is read (wrong type, no token) still
+/// has its body read, so the client sees the refusal, not a broken pipe.
+#[tokio::test]
+async fn refusals_read_the_body_first() {
+    let s = start(UnknownEntities::Flag, 64 << 20).await;
+    let big = vec![b'x'; 8 << 20];
+    let r = s.client.post(format!("{}/api/v1/events", s.url)).bearer_auth(&s.ingest);
+    let r = r.header("content-type", "text/csv").body(big.clone()).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let r = s.client.post(format!("{}/api/v1/events", s.url)).bearer_auth("stk_nope_nope");
+    let r = r.header("content-type", "application/x-ndjson").body(big).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
 #[tokio::test]
 async fn per_line_results_and_idempotent_resend() {
     let s = start(UnknownEntities::Flag, 1 << 20).await;
@@ -347,7 +453,7 @@ async fn bad_requests_are_problems_and_store_nothing() {
     assert_eq!(st, StatusCode::BAD_REQUEST);
     let (st, _, _) = s.get("/api/v1/events?kind=nope", Some(&s.analyst)).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    let (_, _, h) = s.get("/healthz", None).await;
+    let (_, _, h) = s.get("/api/v1/status", Some(&s.analyst)).await;
     assert_eq!(h["events"], 0, "nothing of a refused request was stored");
 }
 
@@ -475,6 +581,16 @@ async fn openapi_covers_every_route_and_metrics_count_events() {
     let m = m.as_str().unwrap().to_owned();
     assert!(m.contains("stockade_events_total"), "{m}");
     assert!(m.contains("stockade_http_requests_total"));
+    // Invented methods and paths mint no series: labels stay bounded.
+    for i in 0..50 {
+        let method = reqwest::Method::from_bytes(format!("M{i}{}", "A".repeat(200)).as_bytes()).unwrap();
+        let r = s.client.request(method, format!("{}/nope/{i}", s.url)).send().await.unwrap();
+        assert!(r.status().is_client_error(), "{}", r.status());
+    }
+    let (_, _, after) = s.get("/metrics", None).await;
+    let after = after.as_str().unwrap();
+    assert!(!after.contains("AAAA") && !after.contains("/nope/"), "{after}");
+    assert!(after.contains("method=\"other\""), "{after}");
 }
 
 #[tokio::test]

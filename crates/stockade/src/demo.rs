@@ -15,6 +15,20 @@ const REFERENCE: &str = include_str!("../../../examples/reference.yaml");
 const EVENTS: &str = include_str!("../../../examples/events.ndjson");
 
 pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
+    // The demo serves plain HTTP and prints an admin token: loopback only,
+    // checked before anything is loaded.
+    if !a.no_serve {
+        use std::net::ToSocketAddrs;
+        let addrs: Vec<_> =
+            a.listen.to_socket_addrs().with_context(|| format!("--listen {}: not an address", a.listen))?.collect();
+        if let Some(open) = addrs.iter().find(|addr| !addr.ip().is_loopback()) {
+            anyhow::bail!(
+                "{open} is reachable from other machines, and the demo serves plain HTTP with an admin token: \
+                 it listens on loopback only (127.0.0.1 or [::1]). To serve a network, use `stockade serve` \
+                 with --tls-cert and --tls-key."
+            );
+        }
+    }
     // A fresh directory per run unless one is given; removed on exit.
     let temp = tempfile::Builder::new().prefix("stockade-demo-").tempdir()?;
     let dir = a.data.clone().unwrap_or_else(|| temp.path().to_owned());

@@ -498,6 +498,21 @@ fn demo_loads_sample_data() {
     assert!(!text(&o).contains("replaying the journal"), "the demo saved its book on the way out: {}", text(&o));
 }
 
+/// The demo prints an admin token and serves plain HTTP: it refuses any
+/// address other machines could reach, before it loads or writes anything.
+#[test]
+fn demo_serves_loopback_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("demo");
+    for listen in ["0.0.0.0:0", "[::]:0"] {
+        let o = run(&["demo", "--listen", listen, "--data", d.to_str().unwrap()]);
+        assert!(!o.status.success(), "{}", text(&o));
+        assert!(text(&o).contains("reachable from other machines"), "{}", text(&o));
+        assert!(text(&o).contains("stockade serve"), "{}", text(&o));
+        assert!(!d.exists(), "nothing was created");
+    }
+}
+
 /// Rewrites ledger entry `index` in `DIR/ledger/entries` with a valid checksum.
 fn rewrite_entry(dir: &Path, index: usize, edit: impl Fn(&mut Vec<u8>)) {
     let path = dir.join("ledger/entries");

@@ -174,33 +174,9 @@ pub async fn collect(
         reason: q.reason,
     };
     let mut stream = body.into_data_stream().boxed();
-    match c.collect(meta, &caller.actor(), &mut stream, sha, size).await {
-        Ok((e, first)) => Ok((StatusCode::CREATED, Json(EvidenceView::of(e, vec![first])?))),
-        Err(refused) => {
-            drain(&mut stream).await;
-            Err(refused.into())
-        }
-    }
-}
-
-/// Reads and drops what is left of a refused upload's body (up to a bound),
-/// so that the client, still sending, reads the refusal instead of a reset
-/// connection: most refusals come before a byte is stored, and a server
-/// that answers and closes with the body unread makes the client's write
-/// fail ("broken pipe") before it looks at the answer.
-async fn drain<S: futures::Stream<Item = Result<bytes::Bytes, axum::Error>> + Unpin>(body: &mut S) {
-    const LIMIT: usize = 64 << 20;
-    let mut read = 0usize;
-    let rest = async {
-        while let Some(Ok(chunk)) = body.next().await {
-            read += chunk.len();
-            if read > LIMIT {
-                break;
-            }
-        }
-    };
-    // A client that stops sending does not hold the answer back.
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), rest).await;
+    // A refusal's unread rest is drained by the body guard (`crate::body`).
+    let (e, first) = c.collect(meta, &caller.actor(), &mut stream, sha, size).await?;
+    Ok((StatusCode::CREATED, Json(EvidenceView::of(e, vec![first])?)))
 }
 
 /// An evidence item: its record, state and chain of custody (reading the

@@ -8,19 +8,54 @@ use axum::response::IntoResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+/// Whether the instance is healthy, and nothing more: it is open to anyone.
 #[derive(Serialize, ToSchema)]
 pub struct Health {
+    /// Always `ok` (an unhealthy instance answers 503 with a problem).
     pub status: &'static str,
+}
+
+/// Liveness and a cheap store round-trip. Open: it says healthy or not,
+/// nothing about what is stored (that is `GET /api/v1/status`, behind a token).
+#[utoipa::path(get, path = "/healthz", tag = "meta",
+    responses((status = 200, body = Health),
+        (status = 503, body = crate::problem::Problem, content_type = "application/problem+json")))]
+pub async fn healthz(State(st): State<AppState>) -> Result<Json<Health>, crate::problem::Problem> {
+    match st.store.event_count().await {
+        Ok(_) => Ok(Json(Health { status: "ok" })),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: the store did not answer");
+            Err(crate::problem::Problem::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "unhealthy",
+                "Service Unavailable",
+                "the store did not answer",
+            ))
+        }
+    }
+}
+
+/// What this instance holds, for a token that may read.
+#[derive(Serialize, ToSchema)]
+pub struct Status {
+    /// Stockade's version.
     pub version: &'static str,
+    /// Events stored.
     pub events: i64,
 }
 
-/// Liveness and a cheap store round-trip.
-#[utoipa::path(get, path = "/healthz", tag = "meta",
-    responses((status = 200, body = Health), (status = 500, body = crate::problem::Problem, content_type = "application/problem+json")))]
-pub async fn healthz(State(st): State<AppState>) -> Result<Json<Health>, crate::problem::Problem> {
-    let events = st.store.event_count().await?;
-    Ok(Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION"), events }))
+/// The instance's version and how many events it stores (a token that may read).
+#[utoipa::path(get, path = "/api/v1/status", tag = "meta",
+    responses((status = 200, body = Status),
+        (status = 401, body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, body = crate::problem::Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn status(
+    State(st): State<AppState>,
+    caller: crate::auth::Caller,
+) -> Result<Json<Status>, crate::problem::Problem> {
+    caller.require(crate::auth::Permission::Read)?;
+    Ok(Json(Status { version: env!("CARGO_PKG_VERSION"), events: st.store.event_count().await? }))
 }
 
 /// Prometheus metrics in the text exposition format.

@@ -12,7 +12,6 @@ pub mod reference;
 pub mod tokens;
 
 use crate::AppState;
-use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use std::sync::OnceLock;
 use utoipa_axum::router::OpenApiRouter;
@@ -31,6 +30,7 @@ fn open_routes() -> OpenApiRouter<AppState> {
 
 fn protected_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(meta::status))
         .routes(routes!(events::post_events, events::list_events))
         .routes(routes!(reference::post_reference))
         .routes(routes!(reference::list_reference))
@@ -108,16 +108,7 @@ pub(crate) fn media_type(headers: &HeaderMap) -> String {
         .unwrap_or_default()
 }
 
-/// Reads a body up to the configured limit.
-pub(crate) async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<bytes::Bytes, Problem> {
-    let limit = state.config.max_body_bytes;
-    let declared =
-        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(Problem::too_large(limit));
-    }
-    axum::body::to_bytes(body, limit).await.map_err(|_| Problem::too_large(limit))
-}
+pub(crate) use crate::body::read_body;
 
 /// Parses an RFC 3339 query parameter.
 pub(crate) fn query_time(name: &str, v: &Option<String>) -> Result<Option<i64>, Problem> {
