@@ -6,16 +6,15 @@
 //! Invariants:
 //! - One bad line never hides another: every line gets its own outcome.
 //! - A rejection names the line and, where known, the field.
-//! - [`prepare`] is the only way an [`Event`] becomes a [`NewEvent`]: it sets
-//!   the receive time, serializes canonically, hashes and derives book effects.
+//! - Nothing here knows storage: an accepted event is made storable by
+//!   `stockade_model::NewEvent::prepare`.
 #![forbid(unsafe_code)]
 
 pub mod csv_map;
 pub mod reference_files;
 
 use serde::Serialize;
-use stockade_model::{Event, EventError, ReferenceIndex, book};
-use stockade_store::NewEvent;
+use stockade_model::{Event, EventError, ReferenceIndex};
 
 /// Why one line was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -156,32 +155,6 @@ pub fn check_references(
     }
 }
 
-/// Turns an accepted event into a storable one, stamped with its receive time.
-pub fn prepare(mut ev: Event, received_at: chrono::DateTime<chrono::Utc>) -> NewEvent {
-    ev.received_at = Some(received_at);
-    let payload = ev.canonical_bytes();
-    let hash = Event::digest(&payload);
-    let (movements, observation) = (book::movements(&ev), book::observation(&ev));
-    let (kind, occurred_us, offset_s) = (ev.kind().as_str(), ev.occurred_us(), ev.offset_s());
-    let epcis_hash = ev.epcis.take().map(|o| o.event_hash);
-    NewEvent {
-        // Moved, not copied: the event is not needed any more.
-        source: ev.source.into_string(),
-        event_id: ev.id.into_string(),
-        kind,
-        site: ev.site.into_string(),
-        occurred_us,
-        offset_s,
-        received_us: received_at.timestamp_micros(),
-        hash,
-        movements,
-        observation,
-        epcis_hash,
-        // Canonical bytes come from serde_json, which writes UTF-8.
-        payload: String::from_utf8(payload).unwrap_or_default(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,18 +193,5 @@ mod tests {
         let rejected = check_references(1, ev, &empty, UnknownEntities::Reject).unwrap_err();
         assert_eq!(rejected.field.as_deref(), Some("site"));
         assert!(rejected.reason.contains("unknown site \"LYS\""), "{rejected}");
-    }
-
-    #[test]
-    fn prepare_hashes_canonical_bytes_and_keeps_offset() {
-        let t = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-        let n = prepare(parse_line(1, OK.as_bytes()).unwrap(), t);
-        assert_eq!(n.offset_s, 3600);
-        assert_eq!(n.received_us, 1_800_000_000_000_000);
-        assert_eq!(n.hash, Event::digest(n.payload.as_bytes()));
-        assert!(n.payload.contains(r#""received_at":"2027-01-15T08:00:00Z""#), "{}", n.payload);
-        // The stored payload parses back to the same event.
-        let back = Event::from_json(n.payload.as_bytes()).unwrap();
-        assert_eq!(back.received_at, Some(t));
     }
 }

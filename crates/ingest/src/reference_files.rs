@@ -157,7 +157,11 @@ mod tests {
     /// wanted, as in JSON, naming the record; quoted, they are text.
     #[test]
     fn yaml_does_not_turn_nulls_booleans_and_numbers_into_ids() {
-        let vendor = |id: &str| format!("sites:\n- {{id: A, name: A, timezone: Europe/Paris}}\nvendors:\n- {{id: V1, name: One}}\n- {{id: {id}, name: Two}}\n");
+        let vendor = |id: &str| {
+            format!(
+                "sites:\n- {{id: A, name: A, timezone: Europe/Paris}}\nvendors:\n- {{id: V1, name: One}}\n- {{id: {id}, name: Two}}\n"
+            )
+        };
         for id in ["null", "~", "true", "1e3", "12", ""] {
             let e = from_yaml(&vendor(id)).unwrap_err();
             assert!(e.to_string().starts_with("vendors[1]: invalid type"), "{id:?}: {e}");

@@ -10,6 +10,7 @@
 //! - [`Event::canonical_bytes`] is deterministic: the same event always gives
 //!   the same bytes (field order is the declaration order, maps are sorted).
 //! - Quantities in the book are derived only through [`book::movements`].
+//! - [`NewEvent::prepare`] is the only way an event becomes storable bytes.
 #![forbid(unsafe_code)]
 
 pub mod book;
@@ -18,7 +19,9 @@ pub mod event;
 pub mod ids;
 pub mod reference;
 pub mod schema;
+pub mod stored;
 
 pub use event::*;
 pub use ids::*;
 pub use reference::*;
+pub use stored::NewEvent;

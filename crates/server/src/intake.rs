@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use std::sync::{Arc, RwLock};
-use stockade_ingest::{LineError, UnknownEntities, check_references, prepare};
+use stockade_ingest::{LineError, UnknownEntities, check_references};
 use stockade_model::clock::Clock;
 use stockade_model::{Event, ReferenceData, ReferenceIndex, SiteId, SourceId};
 use stockade_store::{Appended, GroupCommit, Ledger, Store, StoreError};
@@ -159,7 +159,7 @@ impl Intake {
         for (line, item) in items {
             match item.and_then(|ev| check_references(line, ev, &view.index, self.policy)) {
                 Ok(ev) => {
-                    ready.push(prepare(ev, now));
+                    ready.push(stockade_model::NewEvent::prepare(ev, now));
                     ready_lines.push((slots.len(), line));
                     slots.push(None);
                 }

@@ -30,7 +30,6 @@ pub use sql::SqlStore;
 
 use async_trait::async_trait;
 use stockade_incident::IncidentRecord;
-use stockade_model::book::{Movement, Observation};
 use stockade_model::{RecordKind, RecordRow};
 
 /// Errors from a store.
@@ -64,26 +63,7 @@ pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
-/// An event ready to store: validated, serialized, hashed, its book effects derived.
-#[derive(Debug, Clone)]
-pub struct NewEvent {
-    pub source: String,
-    pub event_id: String,
-    pub kind: &'static str,
-    pub site: String,
-    pub occurred_us: i64,
-    pub offset_s: i32,
-    pub received_us: i64,
-    /// SHA-256 of `payload`.
-    pub hash: [u8; 32],
-    /// Canonical JSON of the event.
-    pub payload: String,
-    pub movements: Vec<Movement>,
-    pub observation: Option<Observation>,
-    /// The CBV 2.0 event hash of an event captured from EPCIS (its ledger
-    /// leaf carries it, so partners can find the event by it).
-    pub epcis_hash: Option<String>,
-}
+pub use stockade_model::NewEvent;
 
 /// What happened to one event of an append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
