@@ -10,9 +10,8 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
-use sha2::{Digest, Sha256};
-use stockade_model::clock::Clock;
-use stockade_store::{Role, Store, StoreError, TokenRecord};
+use stockade_app::tokens::token_hash;
+use stockade_store::Role;
 
 /// What a caller may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,11 +74,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
         parts.extensions.get::<Caller>().cloned().ok_or_else(|| Problem::unauthorized("no authenticated caller"))
     }
-}
-
-/// SHA-256 of a token string, as stored.
-pub fn token_hash(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
 }
 
 /// Resolves `Authorization: Bearer <token>` to a [`Caller`].
@@ -171,115 +165,4 @@ pub async fn tlog_reader(State(state): State<AppState>, req: Request, next: Next
         caller_of(&state, req.headers()).await?.require(Permission::Read)?;
     }
     Ok(next.run(req).await)
-}
-
-/// A token's lifetime from a number of days (0.5 is twelve hours): more
-/// than 0 and at most ten years. The one rule for the CLI and the API.
-pub fn lifetime_in_days(days: f64) -> Result<std::time::Duration, String> {
-    if days > 0.0 && days <= 3650.0 {
-        Ok(std::time::Duration::from_secs_f64(days * 86_400.0))
-    } else {
-        Err(format!("a token's lifetime must be more than 0 and at most 3650 days, got {days}"))
-    }
-}
-
-/// A new token's record and secret (`stk_<id>_<secret>`), not yet stored.
-fn new_token(
-    clock: &dyn Clock,
-    role: Role,
-    name: &str,
-    expires_in: Option<std::time::Duration>,
-) -> (TokenRecord, String) {
-    let id = hex::encode(rand::random::<[u8; 6]>());
-    let secret = hex::encode(rand::random::<[u8; 32]>());
-    let token = format!("stk_{id}_{secret}");
-    let now = clock.now().timestamp_micros();
-    let record = TokenRecord {
-        id,
-        secret_hash: token_hash(&token),
-        role,
-        name: name.to_owned(),
-        created_us: now,
-        revoked_us: None,
-        expires_us: expires_in.map(|d| now.saturating_add(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))),
-    };
-    (record, token)
-}
-
-/// Creates a token without an audit record (tests, benchmarks: instances
-/// without a ledger); [`issue_token`] is what people's requests use.
-pub async fn create_token(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    role: Role,
-    name: &str,
-    expires_in: Option<std::time::Duration>,
-) -> Result<(TokenRecord, String), StoreError> {
-    let (record, token) = new_token(clock, role, name, expires_in);
-    store.put_token(&record).await?;
-    Ok((record, token))
-}
-
-/// Creates a token and records the act in the audit trail (and its ledger
-/// leaf) before the token exists; returns its record and the secret, shown
-/// once.
-pub async fn issue_token(
-    store: &dyn Store,
-    ledger: Option<&std::sync::Arc<stockade_store::Ledger>>,
-    clock: &dyn Clock,
-    role: Role,
-    name: &str,
-    expires_in: Option<std::time::Duration>,
-    actor: &str,
-) -> Result<(TokenRecord, String), StoreError> {
-    let (record, secret) = new_token(clock, role, name, expires_in);
-    if let Some(ledger) = ledger {
-        let view = crate::api::tokens::TokenView::from(&record);
-        let detail = serde_json::json!({
-            "token": record.id, "role": role.as_str(), "name": name, "expires_at": view.expires_at
-        });
-        crate::audit::record(store, ledger, clock, "token_created", actor, detail).await?;
-    }
-    store.put_token(&record).await?;
-    Ok((record, secret))
-}
-
-/// Why a token could not be revoked.
-#[derive(Debug, thiserror::Error)]
-pub enum RevokeError {
-    #[error("no token {0}")]
-    Unknown(String),
-    #[error("token {0} is already revoked")]
-    AlreadyRevoked(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// One revocation at a time: the check, the audit record and the change
-/// stay together.
-static REVOKING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Revokes a live token by id: recorded in the audit trail (and its ledger
-/// leaf) first, then marked revoked. A server must also
-/// [`TokenCache::forget`] it, or it works until its cache entry expires.
-pub async fn revoke_token(
-    store: &dyn Store,
-    ledger: Option<&std::sync::Arc<stockade_store::Ledger>>,
-    clock: &dyn Clock,
-    id: &str,
-    actor: &str,
-) -> Result<TokenRecord, RevokeError> {
-    let _one = REVOKING.lock().await;
-    let mut token =
-        store.tokens().await?.into_iter().find(|t| t.id == id).ok_or_else(|| RevokeError::Unknown(id.to_owned()))?;
-    if token.revoked_us.is_some() {
-        return Err(RevokeError::AlreadyRevoked(id.to_owned()));
-    }
-    token.revoked_us = Some(clock.now().timestamp_micros());
-    if let Some(ledger) = ledger {
-        let detail = serde_json::json!({ "token": id, "role": token.role.as_str(), "name": token.name });
-        crate::audit::record(store, ledger, clock, "token_revoked", actor, detail).await?;
-    }
-    store.put_token(&token).await?;
-    Ok(token)
 }

@@ -12,12 +12,8 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
-pub mod audit;
 pub mod auth;
 pub mod body;
-pub mod casebook;
-pub mod custody;
-pub mod intake;
 pub mod openapi;
 pub mod problem;
 pub mod telemetry;
@@ -28,7 +24,7 @@ use std::sync::Arc;
 use stockade_model::clock::Clock;
 use stockade_store::Store;
 
-pub use intake::{IngestReport, Intake, LineResult};
+pub use stockade_app::{IngestReport, Intake, LineResult};
 
 /// Server settings, with the defaults documented on each field.
 #[derive(Debug, Clone)]
@@ -82,9 +78,9 @@ pub struct AppState {
     /// Recently validated API tokens.
     pub tokens: Arc<auth::TokenCache>,
     /// The evidence vault and chain of custody, when the instance keeps one.
-    pub custodian: Option<Arc<custody::Custodian>>,
+    pub custodian: Option<Arc<stockade_app::custody::Custodian>>,
     /// Opens incidents.
-    pub casebook: Arc<casebook::Casebook>,
+    pub casebook: Arc<stockade_app::casebook::Casebook>,
     /// The memory request bodies may hold at once.
     pub body_budget: Arc<body::BodyBudget>,
 }
@@ -107,7 +103,7 @@ impl AppState {
 
 impl AppState {
     /// With an evidence vault.
-    pub fn with_custodian(mut self, c: Arc<custody::Custodian>) -> AppState {
+    pub fn with_custodian(mut self, c: Arc<stockade_app::custody::Custodian>) -> AppState {
         self.custodian = Some(c);
         self
     }

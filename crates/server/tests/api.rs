@@ -3,9 +3,9 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
+use stockade_app::custody::Custodian;
 use stockade_ingest::UnknownEntities;
 use stockade_model::clock::{Clock, ManualClock, SystemClock};
-use stockade_server::custody::Custodian;
 use stockade_server::{AppState, Intake, ServerConfig};
 use stockade_store::{EmbeddedStore, Ledger, Role, Store};
 
@@ -38,7 +38,7 @@ async fn start_clocked(policy: UnknownEntities, config: ServerConfig, clock: Arc
     let intake = Intake::start(store.clone(), Some(ledger.clone()), clock.clone(), policy).await.unwrap();
     let token = |role| {
         let (store, clock) = (store.clone(), clock.clone());
-        async move { stockade_server::auth::create_token(&*store, &*clock, role, "test", None).await.unwrap().1 }
+        async move { stockade_app::tokens::create_token(&*store, &*clock, role, "test", None).await.unwrap().1 }
     };
     let (admin, ingest, analyst) = (token(Role::Admin).await, token(Role::Ingest).await, token(Role::Analyst).await);
     let policy = stockade_evidence::RetentionPolicy::default().with_overrides(&["scratch=0".into()]).unwrap();
@@ -257,7 +257,7 @@ async fn tokens_expire() {
     let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-26T08:00:00Z").unwrap().to_utc();
     let clock = Arc::new(ManualClock::new(t0));
     let s = start_clocked(UnknownEntities::Flag, ServerConfig::default(), clock.clone()).await;
-    let (vendor, secret) = stockade_server::auth::create_token(
+    let (vendor, secret) = stockade_app::tokens::create_token(
         &*s.store,
         &*clock,
         Role::Analyst,

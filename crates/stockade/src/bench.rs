@@ -344,7 +344,7 @@ async fn http_run(
     clock: &Arc<dyn Clock>,
 ) -> Result<Measured> {
     let (store, intake) = start(dir, ledger, clock).await?;
-    let (_, token) = stockade_server::auth::create_token(&*store, &**clock, Role::Ingest, "bench", None).await?;
+    let (_, token) = stockade_app::tokens::create_token(&*store, &**clock, Role::Ingest, "bench", None).await?;
     let config = ServerConfig { checkpoint_every: CHECKPOINT_EVERY, ..ServerConfig::default() };
     let state = AppState::new(store, intake.clone(), clock.clone(), config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -495,7 +495,7 @@ async fn proofs(leaves: u64, a: &BenchArgs) -> Result<()> {
     }
 
     let intake = Intake::start(opened.store.clone(), Some(ledger.clone()), clock.clone(), Default::default()).await?;
-    let (_, token) = stockade_server::auth::create_token(&*opened.store, &*clock, Role::Analyst, "bench", None).await?;
+    let (_, token) = stockade_app::tokens::create_token(&*opened.store, &*clock, Role::Analyst, "bench", None).await?;
     let state = AppState::new(opened.store.clone(), intake, clock.clone(), ServerConfig::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);

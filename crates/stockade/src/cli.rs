@@ -364,7 +364,7 @@ pub struct VaultArgs {
 /// A token's lifetime in days (see `auth::lifetime_in_days`).
 fn days(s: &str) -> Result<std::time::Duration, String> {
     let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of days"))?;
-    stockade_server::auth::lifetime_in_days(v)
+    stockade_app::tokens::lifetime_in_days(v)
 }
 
 /// A positive number of seconds.

@@ -33,7 +33,7 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
     let temp = tempfile::Builder::new().prefix("stockade-demo-").tempdir()?;
     let dir = a.data.clone().unwrap_or_else(|| temp.path().to_owned());
     let opened = crate::open(&dir).await?;
-    let intake = opened.intake(clock.clone(), Default::default()).await?;
+    let intake = crate::intake(&opened, clock.clone(), Default::default()).await?;
     let store = opened.store.clone();
     // The hand-written sample day, then a simulated network of three sites
     // over two weeks with every theft scenario and its benign look-alikes.
@@ -62,8 +62,8 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
     let ledger = &opened.ledger;
     let import =
         serde_json::json!({ "records": records, "files": ["examples/reference.yaml", "simulated"], "via": "demo" });
-    stockade_server::audit::record(&*store, ledger, &*clock, "reference_imported", &crate::cli_actor(), import).await?;
-    let (_, token) = stockade_server::auth::issue_token(
+    stockade_app::audit::record(&*store, ledger, &*clock, "reference_imported", &crate::cli_actor(), import).await?;
+    let (_, token) = stockade_app::tokens::issue_token(
         &*store,
         Some(ledger),
         &*clock,
@@ -123,7 +123,7 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
     );
     println!("  curl http://{addr}/api/openapi.json");
     let vault = crate::cli::VaultArgs { retention: Vec::new(), max_evidence_bytes: 64 << 30 };
-    let custodian = opened.custodian(&dir, &vault, clock.clone())?;
+    let custodian = crate::custodian(&opened, &vault, clock.clone())?;
     let state = AppState::new(store.clone(), intake, clock, ServerConfig::default()).with_custodian(custodian);
     stockade_server::serve(state, listener).await?;
     store.close().await;

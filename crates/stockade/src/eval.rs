@@ -57,7 +57,7 @@ fn incidents(records: Vec<IncidentRecord>) -> Incidents {
 }
 
 async fn open_data(data: &Path) -> Result<std::sync::Arc<dyn Store>> {
-    if !data.join("journal").is_dir() {
+    if !stockade_store::DataDir::is_data_dir(data) {
         bail!("{} holds no data directory", data.display());
     }
     crate::open_store(data).await

@@ -340,7 +340,7 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         }
         None => {
             let opened = crate::open(&a.data).await?;
-            let intake = opened.intake(clock, a.pipeline.unknown_entities.into()).await?;
+            let intake = crate::intake(&opened, clock, a.pipeline.unknown_entities.into()).await?;
             (Sink::Local(intake), Some(opened.store))
         }
     };

@@ -9,25 +9,17 @@ use stockade_store::ledger::event_entry;
 use stockade_store::{EventQuery, Ledger};
 
 pub async fn verify(data: &std::path::Path) -> Result<ExitCode> {
-    let dir = data.join("ledger");
-    if !data.is_dir() {
-        bail!("{} is not a data directory (it does not exist or is not a directory)", data.display());
-    }
-    if !dir.join("log.key").exists() {
-        bail!("{} holds no evidence ledger (no ledger/log.key)", data.display());
-    }
-    // The store first: its lock keeps a running server's data directory
-    // from being opened (opening the ledger cuts unsynced tails).
-    let store = crate::open_store(data).await?;
-    // Opening checks every entry's checksum and encoding and the signed
-    // checkpoint's signature and root; rechecking rehashes every entry
-    // against the tree's stored hashes (which opening trusts).
-    let (ledger, rehashed) = tokio::task::spawn_blocking(move || -> Result<_> {
-        let ledger = Ledger::open(&dir, "")?;
-        let rehashed = ledger.recheck();
-        Ok((ledger, rehashed))
-    })
-    .await??;
+    // Opening takes the directory's lock first (a running server's directory
+    // is refused: opening the ledger cuts unsynced tails), checks every
+    // entry's checksum and encoding and the signed checkpoint's signature
+    // and root; rechecking rehashes every entry against the tree's stored
+    // hashes (which opening trusts).
+    let opened = stockade_store::DataDir::new(data).open_existing().await?;
+    let (store, ledger, vault) = (opened.store.clone(), opened.ledger.clone(), opened.vault.clone());
+    let rehashed = {
+        let ledger = ledger.clone();
+        tokio::task::spawn_blocking(move || ledger.recheck()).await?
+    };
     let Some(cp) = ledger.checkpoint() else {
         bail!("the ledger has no signed checkpoint yet: serve the data directory, or sign one, first");
     };
@@ -92,7 +84,7 @@ pub async fn verify(data: &std::path::Path) -> Result<ExitCode> {
             checked += 1;
         }
     }
-    let (evidence, custody, audits) = check_evidence(&ledger, &*store, &data.join("vault"), &mut failures).await?;
+    let (evidence, custody, audits) = check_evidence(&ledger, &*store, &vault, &mut failures).await?;
     let tokens = check_tokens(&*store, &mut failures).await?;
     let leaves_without_event = ledger.last_event_seq().saturating_sub(after.max(0) as u64);
     if leaves_without_event > 0 {
@@ -164,10 +156,9 @@ async fn check_tokens(store: &dyn stockade_store::Store, failures: &mut Vec<Stri
 async fn check_evidence(
     ledger: &Ledger,
     store: &dyn stockade_store::Store,
-    vault_dir: &std::path::Path,
+    vault: &stockade_store::vault::Vault,
     failures: &mut Vec<String>,
 ) -> Result<(u64, u64, u64)> {
-    let vault = stockade_store::vault::Vault::open(vault_dir)?;
     let salts = ledger.salt_key();
     let (mut items, mut entries, mut audits) = (0u64, 0u64, 0u64);
     let size = ledger.size();

@@ -18,7 +18,7 @@ use cli::{Cli, Command, LedgerCommand, LogFormat, TokenCommand};
 use std::sync::Arc;
 use stockade_model::clock::{Clock, SystemClock};
 use stockade_server::{AppState, Intake, ServerConfig};
-use stockade_store::{EmbeddedStore, Ledger, Role, Store};
+use stockade_store::{DataDir, Opened, Role, Store};
 
 // Ingest allocates many small strings per event; mimalloc measured faster than
 // the system allocator on `stockade bench` (see docs/BENCHMARKS.md).
@@ -84,56 +84,44 @@ pub fn http_client() -> Result<reqwest::Client> {
     builder.build().context("building the HTTP client")
 }
 
-/// A data directory, opened: the store and its evidence ledger.
-pub struct Opened {
-    pub store: Arc<dyn Store>,
-    pub ledger: Arc<Ledger>,
+/// The evidence vault and custodian over an opened data directory.
+pub fn custodian(
+    opened: &Opened,
+    args: &cli::VaultArgs,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<stockade_app::custody::Custodian>> {
+    let policy = stockade_evidence::RetentionPolicy::default().with_overrides(&args.retention)?;
+    Ok(Arc::new(stockade_app::custody::Custodian::new(
+        opened.store.clone(),
+        opened.ledger.clone(),
+        opened.vault.clone(),
+        policy,
+        clock,
+        args.max_evidence_bytes,
+    )))
 }
 
-impl Opened {
-    /// The evidence vault and custodian over this data directory.
-    pub fn custodian(
-        &self,
-        data: &std::path::Path,
-        args: &cli::VaultArgs,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Arc<stockade_server::custody::Custodian>> {
-        let policy = stockade_evidence::RetentionPolicy::default().with_overrides(&args.retention)?;
-        let vault = stockade_store::vault::Vault::open(&data.join("vault"))?;
-        Ok(Arc::new(stockade_server::custody::Custodian::new(
-            self.store.clone(),
-            self.ledger.clone(),
-            vault,
-            policy,
-            clock,
-            args.max_evidence_bytes,
-        )))
-    }
-
-    /// Starts the ingest pipeline over the store, recording into the ledger.
-    pub async fn intake(&self, clock: Arc<dyn Clock>, policy: stockade_ingest::UnknownEntities) -> Result<Intake> {
-        Ok(Intake::start(self.store.clone(), Some(self.ledger.clone()), clock, policy).await?)
-    }
+/// Starts the ingest pipeline over an opened data directory, recording into its ledger.
+pub async fn intake(
+    opened: &Opened,
+    clock: Arc<dyn Clock>,
+    policy: stockade_ingest::UnknownEntities,
+) -> Result<Intake> {
+    Ok(Intake::start(opened.store.clone(), Some(opened.ledger.clone()), clock, policy).await?)
 }
 
+/// Opens the store of a data directory alone (creating it if needed).
 async fn open_store(data: &std::path::Path) -> Result<Arc<dyn Store>> {
-    let store = EmbeddedStore::open_dir(data)
-        .await
-        .with_context(|| format!("opening the data directory {}", data.display()))?;
-    Ok(Arc::new(store))
+    DataDir::new(data).open_store().await.with_context(|| format!("opening the data directory {}", data.display()))
 }
 
+/// Opens a data directory whole (creating it if needed): store, ledger, vault.
 async fn open(data: &std::path::Path) -> Result<Opened> {
-    let store = open_store(data).await?;
     let origin = match LEDGER_ORIGIN.get() {
         Some(o) => o.clone(),
         None => format!("stockade.local/ledger/{:08x}", rand::random::<u32>()),
     };
-    let dir = data.join("ledger");
-    let ledger = tokio::task::spawn_blocking(move || Ledger::open(&dir, &origin))
-        .await?
-        .with_context(|| format!("opening the evidence ledger in {}", data.display()))?;
-    Ok(Opened { store, ledger: Arc::new(ledger) })
+    DataDir::new(data).open(&origin).await.with_context(|| format!("opening the data directory {}", data.display()))
 }
 
 /// The simulator's configuration from the command line.
@@ -244,14 +232,14 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 ),
             };
             let opened = open(&a.data.data).await?;
-            let intake = opened.intake(clock.clone(), a.pipeline.unknown_entities.into()).await?;
+            let intake = intake(&opened, clock.clone(), a.pipeline.unknown_entities.into()).await?;
             let config = ServerConfig {
                 max_body_bytes: a.max_body_bytes,
                 public_tlog: a.public_tlog,
                 checkpoint_every: a.checkpoint_interval,
                 ..ServerConfig::default()
             };
-            let custodian = opened.custodian(&a.data.data, &a.vault, clock.clone())?;
+            let custodian = custodian(&opened, &a.vault, clock.clone())?;
             let store = opened.store.clone();
             let state = AppState::new(opened.store, intake, clock.clone(), config).with_custodian(custodian);
             let scheme = if tls.is_some() { "https" } else { "http" };
@@ -279,7 +267,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             };
             let opened = open(&data.data).await?;
             let store = opened.store.clone();
-            let (record, secret) = stockade_server::auth::issue_token(
+            let (record, secret) = stockade_app::tokens::issue_token(
                 &*store,
                 Some(&opened.ledger),
                 &*clock,
@@ -289,7 +277,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 &cli_actor(),
             )
             .await?;
-            let view = stockade_server::api::tokens::TokenView::from(&record);
+            let view = stockade_app::tokens::TokenSummary::from(&record);
             store.close().await;
             let until = view.expires_at.map(|t| format!(", valid until {t}")).unwrap_or_default();
             eprintln!("created {} token {} ({name}{until}); it is shown only once:", role.as_str(), record.id);
@@ -300,7 +288,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             let tokens = store.tokens().await?;
             println!("{:<14} {:<8} {:<24} {:<28} {:<28} revoked", "id", "role", "name", "created", "expires");
             for t in &tokens {
-                let v = stockade_server::api::tokens::TokenView::from(t);
+                let v = stockade_app::tokens::TokenSummary::from(t);
                 println!(
                     "{:<14} {:<8} {:<24} {:<28} {:<28} {}",
                     v.id,
@@ -318,7 +306,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             // The id, or the whole token (`stk_<id>_<secret>`) pasted.
             let id = id.strip_prefix("stk_").and_then(|rest| rest.split('_').next()).unwrap_or(&id);
             let revoked =
-                stockade_server::auth::revoke_token(&*opened.store, Some(&opened.ledger), &*clock, id, &cli_actor())
+                stockade_app::tokens::revoke_token(&*opened.store, Some(&opened.ledger), &*clock, id, &cli_actor())
                     .await;
             opened.store.close().await;
             let token = revoked?;
@@ -326,11 +314,11 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         }
         Command::Import(a) => {
             let opened = open(&a.data.data).await?;
-            let intake = opened.intake(clock.clone(), Default::default()).await?;
+            let intake = intake(&opened, clock.clone(), Default::default()).await?;
             let n = files::import(&intake, &a.files).await?;
             let names: Vec<String> = a.files.iter().map(|f| f.display().to_string()).collect();
             let detail = serde_json::json!({ "records": n, "files": names, "via": "cli" });
-            stockade_server::audit::record(
+            stockade_app::audit::record(
                 &*opened.store,
                 &opened.ledger,
                 &*clock,
@@ -347,7 +335,9 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Bench(a) => bench::run(a).await?,
         Command::Evidence { command } => return evidence::run(command).await,
         Command::Ledger { command: LedgerCommand::Key { data } } => {
-            println!("{}", open(&data.data).await?.ledger.verifier_key());
+            let opened = DataDir::new(&data.data).open_existing().await?;
+            println!("{}", opened.ledger.verifier_key());
+            opened.close().await;
         }
         Command::Ledger { command: LedgerCommand::Verify { data } } => return ledger::verify(&data.data).await,
         Command::Ledger { command: LedgerCommand::CheckProof { proof, key } } => {

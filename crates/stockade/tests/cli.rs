@@ -541,7 +541,15 @@ fn the_ledger_key_prints_and_verify_finds_tampering() {
     let d = dir.path().to_str().unwrap();
     let o = run(&["ledger", "verify", "--data", d]);
     assert!(!o.status.success());
+    assert!(text(&o).contains("holds no Stockade data directory"), "{}", text(&o));
+    let o = run(&["ledger", "key", "--data", d]);
+    assert!(!o.status.success() && text(&o).contains("holds no Stockade data directory"), "{}", text(&o));
+    // A store without a ledger (`token list` opens the store alone).
+    assert!(run(&["token", "list", "--data", d]).status.success());
+    let o = run(&["ledger", "verify", "--data", d]);
+    assert!(!o.status.success());
     assert!(text(&o).contains("holds no evidence ledger"), "{}", text(&o));
+    assert!(!dir.path().join("ledger").exists(), "verify creates no ledger");
     let missing = dir.path().join("nowhere");
     let o = run(&["ledger", "verify", "--data", missing.to_str().unwrap()]);
     assert!(!o.status.success() && text(&o).contains("is not a data directory"), "{}", text(&o));

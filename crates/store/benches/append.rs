@@ -34,7 +34,8 @@ async fn main() {
         ),
         (
             "sql (SQLite rows)",
-            Box::new(SqlStore::open_dir(&tempfile::tempdir().unwrap().keep()).await.unwrap()) as Box<dyn Store>,
+            Box::new(SqlStore::open_file(&tempfile::tempdir().unwrap().keep().join("bench.db")).await.unwrap())
+                as Box<dyn Store>,
         ),
     ] {
         let t = Instant::now();

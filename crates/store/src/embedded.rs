@@ -61,9 +61,14 @@ impl EmbeddedStore {
     /// Opens (creating if needed) the store in a data directory: loads the
     /// book snapshot and replays the journal after it.
     pub async fn open_dir(dir: &Path) -> Result<EmbeddedStore> {
-        let lock = lock_dir(dir)?;
-        let sql = SqlStore::open_dir(dir).await?;
-        let jdir = dir.join("journal");
+        EmbeddedStore::open_in(&crate::DataDir::new(dir)).await
+    }
+
+    /// [`EmbeddedStore::open_dir`], with the layout the data directory gives.
+    pub(crate) async fn open_in(dir: &crate::DataDir) -> Result<EmbeddedStore> {
+        let lock = dir.lock()?;
+        let sql = SqlStore::open_file(&dir.database_path()).await?;
+        let jdir = dir.journal_path();
         let journal = Arc::new(blocking(|| Journal::open(&jdir))?);
         let (mut book, saved) = sql.load_book().await?;
         let mut dirty = HashSet::new();
@@ -97,45 +102,6 @@ impl EmbeddedStore {
     /// Writes the places changed since the last snapshot.
     pub async fn snapshot(&self) -> Result<()> {
         write_snapshot(&self.sql, &self.book, &self.snapshotting).await
-    }
-}
-
-/// Takes the data directory's lock (`DIR/LOCK`), so that two processes
-/// never append to the same journal and ledger. Released when the store is
-/// dropped, or when the process dies.
-fn lock_dir(dir: &Path) -> Result<std::fs::File> {
-    // Events name people (badges, logins, HR changes): a new data directory
-    // is the service user's alone. An existing one keeps the mode its
-    // operator chose, with a warning if others can enter it.
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| StoreError::Io(format!("{}: {e}", dir.display())))?;
-    if let Ok(meta) = std::fs::metadata(dir)
-        && meta.permissions().mode() & 0o077 != 0
-    {
-        tracing::warn!(
-            dir = %dir.display(),
-            mode = format!("{:03o}", meta.permissions().mode() & 0o777),
-            "the data directory is open to other users; `chmod 700` it unless that is intended"
-        );
-    }
-    let path = dir.join("LOCK");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Io(format!(
-            "the data directory {} is in use by another stockade process (stop it, or send to it with --server)",
-            dir.display()
-        ))),
-        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Io(format!("{}: {e}", path.display()))),
     }
 }
 

@@ -358,6 +358,24 @@ impl Ledger {
     /// keys on first start. `origin` names a new log (a schema-less URL); an
     /// existing log keeps the origin its key was made with.
     pub fn open(dir: &Path, origin: &str) -> Result<Ledger> {
+        Ledger::open_with(dir, Some(origin))
+    }
+
+    /// Whether `dir` holds a ledger (its signing key).
+    pub fn exists(dir: &Path) -> bool {
+        dir.join("log.key").is_file()
+    }
+
+    /// Opens the ledger in `dir`, which must exist: nothing is created.
+    pub fn open_existing(dir: &Path) -> Result<Ledger> {
+        Ledger::open_with(dir, None)
+    }
+
+    /// Opens the ledger; with an origin, a missing one is created.
+    fn open_with(dir: &Path, origin: Option<&str>) -> Result<Ledger> {
+        if origin.is_none() && !Ledger::exists(dir) {
+            return Err(StoreError::NotFound(format!("no evidence ledger in {} (no log.key)", dir.display())));
+        }
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let kernel = stockade_ledger::bulk::backend();
         if stockade_ledger::bulk::lockstep_ok() {
@@ -369,6 +387,9 @@ impl Ledger {
         let key = match read_secret(&key_path) {
             Ok(text) => LogKey::from_private(&text).map_err(|e| corrupt(format!("{}: {e}", key_path.display())))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let Some(origin) = origin else {
+                    return Err(StoreError::NotFound(format!("no evidence ledger in {}", dir.display())));
+                };
                 if origin.is_empty() || origin.contains(['+', ' ', '\n']) {
                     return Err(StoreError::Io(format!(
                         "ledger origin {origin:?} must be a schema-less URL without spaces or '+'"

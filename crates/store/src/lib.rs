@@ -15,6 +15,7 @@
 #![deny(unsafe_code)]
 
 pub mod conformance;
+mod datadir;
 mod embedded;
 mod group;
 pub mod hashes;
@@ -23,6 +24,7 @@ pub mod ledger;
 mod sql;
 pub mod vault;
 
+pub use datadir::{DataDir, Opened};
 pub use embedded::EmbeddedStore;
 pub use group::GroupCommit;
 pub use ledger::{Ledger, SignedCheckpoint};

@@ -66,14 +66,15 @@ fn migrations(dialect: Dialect) -> Migrator {
 }
 
 impl SqlStore {
-    /// Opens (creating if needed) the embedded store in a data directory.
-    pub async fn open_dir(dir: &Path) -> Result<SqlStore> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            StoreError::Database(sqlx::Error::Configuration(
-                format!("cannot create data directory {}: {e}", dir.display()).into(),
-            ))
-        })?;
-        let path = dir.join("stockade.db");
+    /// Opens (creating if needed) an SQLite store in one file, creating its folder.
+    pub async fn open_file(path: &Path) -> Result<SqlStore> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Database(sqlx::Error::Configuration(
+                    format!("cannot create data directory {}: {e}", dir.display()).into(),
+                ))
+            })?;
+        }
         SqlStore::open(&format!("sqlite://{}?mode=rwc", path.display())).await
     }
 

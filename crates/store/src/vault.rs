@@ -45,6 +45,7 @@ pub struct Expect {
     pub max_bytes: u64,
 }
 
+#[derive(Debug, Clone)]
 pub struct Vault {
     dir: PathBuf,
 }

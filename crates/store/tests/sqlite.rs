@@ -11,7 +11,7 @@ async fn sqlite_passes_conformance() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().to_path_buf();
         dirs.lock().unwrap().push(dir);
-        async move { Box::new(SqlStore::open_dir(&path).await.unwrap()) as Box<dyn Store> }
+        async move { Box::new(SqlStore::open_file(&path.join("test.db")).await.unwrap()) as Box<dyn Store> }
     })
     .await;
 }
@@ -20,18 +20,18 @@ async fn sqlite_passes_conformance() {
 async fn events_survive_reopen() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let s = SqlStore::open_dir(dir.path()).await.unwrap();
+        let s = SqlStore::open_file(&dir.path().join("test.db")).await.unwrap();
         conformance::append_preserves_order_and_payload(&s).await;
         s.close().await;
     }
-    let s = SqlStore::open_dir(dir.path()).await.unwrap();
+    let s = SqlStore::open_file(&dir.path().join("test.db")).await.unwrap();
     assert_eq!(s.event_count().await.unwrap(), 5);
 }
 
 #[tokio::test]
 async fn group_commit_answers_each_caller() {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(SqlStore::open_dir(dir.path()).await.unwrap());
+    let store: Arc<dyn Store> = Arc::new(SqlStore::open_file(&dir.path().join("test.db")).await.unwrap());
     let gc = GroupCommit::start(store.clone(), 10_000);
     let mut tasks = Vec::new();
     for t in 0..8 {
@@ -82,6 +82,6 @@ async fn an_unwritable_data_directory_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, b"x").unwrap();
-    let err = SqlStore::open_dir(&file.join("data")).await.unwrap_err().to_string();
+    let err = SqlStore::open_file(&file.join("data/test.db")).await.unwrap_err().to_string();
     assert!(err.contains("cannot create data directory"), "{err}");
 }

@@ -9,7 +9,6 @@
 use super::{media_type, read_body};
 use crate::AppState;
 use crate::auth::{Caller, Permission};
-use crate::intake::{CaptureError, IngestReport};
 use crate::problem::Problem;
 use axum::Json;
 use axum::body::Body;
@@ -17,6 +16,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use stockade_app::intake::{CaptureError, IngestReport};
 use stockade_ingest::LineError;
 use stockade_model::{SiteId, SourceId};
 use utoipa::{IntoParams, ToSchema};

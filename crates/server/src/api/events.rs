@@ -3,13 +3,13 @@
 use super::{media_type, query_time, read_body};
 use crate::AppState;
 use crate::auth::{Caller, Permission};
-use crate::intake::IngestReport;
 use crate::problem::Problem;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
+use stockade_app::intake::IngestReport;
 use stockade_store::EventQuery;
 use utoipa::{IntoParams, ToSchema};
 

@@ -3,7 +3,6 @@
 
 use crate::AppState;
 use crate::auth::{Caller, Permission};
-use crate::custody::{Collect, Custodian, CustodyError};
 use crate::problem::Problem;
 use axum::Json;
 use axum::body::Body;
@@ -14,6 +13,7 @@ use base64::Engine;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use stockade_app::custody::{Collect, Custodian, CustodyError};
 use stockade_evidence::{Action, CustodyRecord, CustodyState, EvidenceRecord, Refusal};
 use stockade_store::vault::UploadError;
 use stockade_store::{StoredCustody, StoredEvidence};

@@ -4,13 +4,13 @@
 use crate::AppState;
 use crate::api::{media_type, read_body};
 use crate::auth::{Caller, Permission};
-use crate::casebook::CaseError;
 use crate::problem::Problem;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
+use stockade_app::casebook::CaseError;
 use stockade_incident::{IncidentRecord, NewIncident};
 use stockade_ingest::LineError;
 use stockade_store::IncidentQuery;

@@ -3,13 +3,13 @@
 use super::{media_type, read_body};
 use crate::AppState;
 use crate::auth::{Caller, Permission};
-use crate::intake::ImportError;
 use crate::problem::Problem;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde::Serialize;
+use stockade_app::intake::ImportError;
 use stockade_ingest::LineError;
 use stockade_model::{RecordKind, ReferenceData};
 use utoipa::ToSchema;
@@ -73,7 +73,8 @@ pub async fn post_reference(
     let written = st.intake.import_reference(data).await.map_err(import_problem)?;
     if let Some(ledger) = st.intake.ledger() {
         let detail = serde_json::json!({ "records": written, "via": "api" });
-        crate::audit::record(&*st.store, ledger, &*st.clock, "reference_imported", &caller.actor(), detail).await?;
+        stockade_app::audit::record(&*st.store, ledger, &*st.clock, "reference_imported", &caller.actor(), detail)
+            .await?;
     }
     Ok(Json(ImportReport { written }))
 }

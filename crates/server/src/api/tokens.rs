@@ -3,68 +3,32 @@
 
 use crate::AppState;
 use crate::api::{media_type, read_body};
-use crate::auth::{Caller, Permission, RevokeError};
+use crate::auth::{Caller, Permission};
 use crate::problem::Problem;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
-use stockade_store::TokenRecord;
+use stockade_app::tokens::{RevokeError, TokenSummary};
 use utoipa::ToSchema;
-
-/// A token as listed: never its secret, nor the secret's hash.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TokenView {
-    pub id: String,
-    /// ingest, analyst or admin.
-    pub role: String,
-    pub name: String,
-    /// RFC 3339, UTC.
-    pub created_at: String,
-    /// When it stops working by itself (RFC 3339, UTC); absent if never.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<String>,
-    /// When it was revoked (RFC 3339, UTC); absent while it is live.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub revoked_at: Option<String>,
-}
-
-fn rfc3339(us: i64) -> String {
-    chrono::DateTime::from_timestamp_micros(us)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-        .unwrap_or_default()
-}
-
-impl From<&TokenRecord> for TokenView {
-    fn from(t: &TokenRecord) -> TokenView {
-        TokenView {
-            id: t.id.clone(),
-            role: t.role.as_str().to_owned(),
-            name: t.name.clone(),
-            created_at: rfc3339(t.created_us),
-            expires_at: t.expires_us.map(rfc3339),
-            revoked_at: t.revoked_us.map(rfc3339),
-        }
-    }
-}
 
 /// Every API token, revoked ones included, oldest first.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens",
-    responses((status = 200, body = Vec<TokenView>),
+    responses((status = 200, body = Vec<TokenSummary>),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-pub async fn list(State(st): State<AppState>, caller: Caller) -> Result<Json<Vec<TokenView>>, Problem> {
+pub async fn list(State(st): State<AppState>, caller: Caller) -> Result<Json<Vec<TokenSummary>>, Problem> {
     caller.require(Permission::Admin)?;
-    Ok(Json(st.store.tokens().await?.iter().map(TokenView::from).collect()))
+    Ok(Json(st.store.tokens().await?.iter().map(TokenSummary::from).collect()))
 }
 
 /// Revoke a token: it stops working at once, and the act is recorded in the
 /// audit trail and the evidence ledger.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens",
     params(("id" = String, Path, description = "The token's id (`stk_<id>_...`), as `GET /api/v1/tokens` lists it")),
-    responses((status = 200, body = TokenView, description = "the token, revoked"),
+    responses((status = 200, body = TokenSummary, description = "the token, revoked"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -74,13 +38,14 @@ pub async fn revoke(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<TokenView>, Problem> {
+) -> Result<Json<TokenSummary>, Problem> {
     caller.require(Permission::Admin)?;
-    let revoked = crate::auth::revoke_token(&*st.store, st.intake.ledger(), &*st.clock, &id, &caller.actor()).await;
+    let revoked =
+        stockade_app::tokens::revoke_token(&*st.store, st.intake.ledger(), &*st.clock, &id, &caller.actor()).await;
     match revoked {
         Ok(token) => {
             st.tokens.forget(&token.id);
-            Ok(Json(TokenView::from(&token)))
+            Ok(Json(TokenSummary::from(&token)))
         }
         Err(e @ RevokeError::Unknown(_)) => Err(Problem::not_found(e.to_string())),
         Err(e @ RevokeError::AlreadyRevoked(_)) => {
@@ -110,7 +75,7 @@ pub struct IssuedToken {
     /// The bearer token, `stk_<id>_<secret>`. Not stored: keep it now.
     pub token: String,
     #[serde(flatten)]
-    pub record: TokenView,
+    pub record: TokenSummary,
 }
 
 /// Create a token (admin); recorded in the audit trail and the ledger.
@@ -143,10 +108,10 @@ pub async fn create(
     }
     let expires_in = new
         .expires_in_days
-        .map(crate::auth::lifetime_in_days)
+        .map(stockade_app::tokens::lifetime_in_days)
         .transpose()
         .map_err(|e| Problem::bad_request(format!("`expires_in_days`: {e}")))?;
-    let (record, token) = crate::auth::issue_token(
+    let (record, token) = stockade_app::tokens::issue_token(
         &*st.store,
         st.intake.ledger(),
         &*st.clock,
@@ -156,5 +121,5 @@ pub async fn create(
         &caller.actor(),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(IssuedToken { token, record: TokenView::from(&record) })))
+    Ok((StatusCode::CREATED, Json(IssuedToken { token, record: TokenSummary::from(&record) })))
 }

@@ -7,10 +7,10 @@ use stockade_ingest::{LineError, UnknownEntities, check_references};
 use stockade_model::clock::Clock;
 use stockade_model::{Event, ReferenceData, ReferenceIndex, SiteId, SourceId};
 use stockade_store::{Appended, GroupCommit, Ledger, Store, StoreError};
-use utoipa::ToSchema;
 
 /// Outcome of one line or event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum LineResult {
     Accepted {
@@ -29,7 +29,8 @@ pub enum LineResult {
 }
 
 /// What happened to a batch.
-#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IngestReport {
     pub accepted: usize,
     pub duplicates: usize,
