@@ -1,6 +1,7 @@
 //! The live ingest pipeline: parse, check references, prepare, group-commit,
 //! and report per line. The HTTP API and `stockade ingest` both use it.
 
+use crate::stage::{Stage, StageError};
 use serde::Serialize;
 use std::sync::{Arc, RwLock};
 use stockade_ingest::{LineError, UnknownEntities, check_references};
@@ -67,6 +68,15 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
+/// Why the pipeline could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Stage(#[from] StageError),
+}
+
 /// Reference data as the pipeline sees it: swapped whole on every import.
 #[derive(Default)]
 pub struct ReferenceView {
@@ -85,6 +95,7 @@ pub struct Intake {
     reference: Arc<RwLock<Arc<ReferenceView>>>,
     policy: UnknownEntities,
     clock: Arc<dyn Clock>,
+    stage: Stage,
 }
 
 impl Intake {
@@ -95,20 +106,33 @@ impl Intake {
         ledger: Option<Arc<Ledger>>,
         clock: Arc<dyn Clock>,
         policy: UnknownEntities,
-    ) -> Result<Intake, StoreError> {
+    ) -> Result<Intake, StartError> {
         if let Some(l) = &ledger {
             l.catch_up(&*store).await?;
         }
+        let stage = Stage::start(store.clone()).await?;
         let intake = Intake {
-            commit: GroupCommit::start_with_ledger(store.clone(), ledger.clone(), 65_536),
+            commit: GroupCommit::start_with_sink(store.clone(), ledger.clone(), Some(stage.sink()), 65_536),
             store,
             ledger,
             reference: Arc::default(),
             policy,
             clock,
+            stage,
         };
         intake.reload_reference().await?;
         Ok(intake)
+    }
+
+    /// The derived-state stage fed by this pipeline's commits.
+    pub fn stage(&self) -> &Stage {
+        &self.stage
+    }
+
+    /// Saves the derived state, so that the next start need not read the
+    /// stored events again. Call before the store closes.
+    pub async fn close(&self) -> Result<(), StageError> {
+        self.stage.close().await
     }
 
     /// The evidence ledger events are recorded in, if any.

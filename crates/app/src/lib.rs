@@ -1,8 +1,9 @@
 //! The use cases of Stockade, as plain Rust APIs that the HTTP server and
 //! the command line both call: ingest ([`intake`]), evidence custody
 //! ([`custody`]), incidents ([`casebook`]), the audit trail ([`audit`]) and
-//! API tokens ([`tokens`]). Detection runs, the incident lifecycle and
-//! reports join them here.
+//! API tokens ([`tokens`]), and the derived-state stage ([`stage`]) whose
+//! consumers keep state derived from committed events (the inventory book,
+//! [`book`]). Detection runs, the incident lifecycle and reports join them here.
 //!
 //! Invariants:
 //! - Knows no HTTP and no command line: no status codes, no request types,
@@ -14,9 +15,11 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod book;
 pub mod casebook;
 pub mod custody;
 pub mod intake;
+pub mod stage;
 pub mod tokens;
 
 pub use intake::{IngestReport, Intake, LineResult};

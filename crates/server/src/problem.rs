@@ -100,6 +100,12 @@ impl IntoResponse for Problem {
     }
 }
 
+impl From<stockade_app::stage::StageError> for Problem {
+    fn from(e: stockade_app::stage::StageError) -> Problem {
+        Problem::internal(e)
+    }
+}
+
 impl From<stockade_store::StoreError> for Problem {
     fn from(e: stockade_store::StoreError) -> Problem {
         Problem::internal(e)

@@ -71,6 +71,16 @@ pub enum Command {
     },
     /// Measure ingest throughput (figures for docs/BENCHMARKS.md).
     Bench(BenchArgs),
+    /// Rebuild derived state (the inventory book) from the stored events,
+    /// from zero: what a consumer derives is forgotten, every stored event
+    /// applied again in order, and the result saved.
+    Rebuild {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Only this consumer (book); all of them when absent.
+        #[arg(long, value_name = "NAME")]
+        only: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -83,7 +83,7 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
         dir.display()
     );
     if a.no_serve {
-        store.close().await;
+        crate::close(intake.stage(), &*store).await;
         println!("admin token: {token}");
         return Ok(());
     }
@@ -124,9 +124,10 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
     println!("  curl http://{addr}/api/openapi.json");
     let vault = crate::cli::VaultArgs { retention: Vec::new(), max_evidence_bytes: 64 << 30 };
     let custodian = crate::custodian(&opened, &vault, clock.clone())?;
+    let stage = intake.stage().clone();
     let state = AppState::new(store.clone(), intake, clock, ServerConfig::default()).with_custodian(custodian);
     stockade_server::serve(state, listener).await?;
-    store.close().await;
+    crate::close(&stage, &*store).await;
     drop(temp);
     Ok(())
 }

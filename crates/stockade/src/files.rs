@@ -391,9 +391,9 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         let cp = ledger.sign_checkpoint()?;
         eprintln!("ledger checkpoint signed over {} leaves", cp.size);
     }
-    if let Some(store) = local_store {
-        // The book is saved, so that the next start need not replay the journal.
-        store.close().await;
+    if let (Sink::Local(intake), Some(store)) = (&sink, local_store) {
+        // The derived state is saved, so that the next start need not read the events again.
+        crate::close(intake.stage(), &*store).await;
     }
     Ok(if any_rejected { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }

@@ -110,6 +110,16 @@ pub async fn intake(
     Ok(Intake::start(opened.store.clone(), Some(opened.ledger.clone()), clock, policy).await?)
 }
 
+/// Saves the derived state (so that the next start need not read the stored
+/// events again) and closes the store. A failed save loses nothing: the
+/// next start reads the events after the last saved cursor.
+pub async fn close(stage: &stockade_app::stage::Stage, store: &dyn Store) {
+    if let Err(e) = stage.close().await {
+        tracing::warn!(error = %e, "could not save the derived state; the next start reads the stored events again");
+    }
+    store.close().await;
+}
+
 /// Opens the store of a data directory alone (creating it if needed).
 async fn open_store(data: &std::path::Path) -> Result<Arc<dyn Store>> {
     DataDir::new(data).open_store().await.with_context(|| format!("opening the data directory {}", data.display()))
@@ -241,6 +251,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             };
             let custodian = custodian(&opened, &a.vault, clock.clone())?;
             let store = opened.store.clone();
+            let stage = intake.stage().clone();
             let state = AppState::new(opened.store, intake, clock.clone(), config).with_custodian(custodian);
             let scheme = if tls.is_some() { "https" } else { "http" };
             eprintln!("stockade serving {} on {scheme}://{local}", a.data.data.display());
@@ -259,7 +270,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                     stockade_server::serve(state, tokio::net::TcpListener::from_std(listener)?).await?
                 }
             }
-            store.close().await;
+            close(&stage, &*store).await;
         }
         Command::Token { command: TokenCommand::Create { role, name, expires_in_days, data } } => {
             let Some(role) = Role::parse(&role) else {
@@ -327,7 +338,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 detail,
             )
             .await?;
-            opened.store.close().await;
+            close(intake.stage(), &*opened.store).await;
             eprintln!("imported {n} reference records");
         }
         Command::Ingest(a) => return files::ingest(a, clock).await,
@@ -348,6 +359,24 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         }
         Command::Verify { package, key } => return ledger::verify_package(&package, &key),
         Command::Eval(a) => eval::run(&a).await?,
+        Command::Rebuild { data, only } => {
+            if let Some(name) = &only
+                && !stockade_app::stage::CONSUMERS.contains(&name.as_str())
+            {
+                bail!("no consumer {name:?} to rebuild (consumers: {})", stockade_app::stage::CONSUMERS.join(", "));
+            }
+            let opened = DataDir::new(&data.data).open_existing().await?;
+            let started = std::time::Instant::now();
+            let stage = stockade_app::stage::Stage::start(opened.store.clone()).await?;
+            stage.rebuild(only.as_deref()).await?;
+            let through = stage.book_applied()?;
+            close(&stage, &*opened.store).await;
+            eprintln!(
+                "rebuilt {} through event {through} in {:.2}s",
+                only.as_deref().unwrap_or("all derived state"),
+                started.elapsed().as_secs_f64()
+            );
+        }
         Command::Simulate(a) => {
             if a.to.is_some() {
                 stream::check(&a)?;

@@ -17,9 +17,10 @@ fn run(args: &[&str]) -> Output {
     bin().args(args).output().unwrap()
 }
 
-/// `run`, with the store's info logs (a journal replay on open says so).
+/// `run`, with the store's and the stage's info logs (a stage that reads
+/// stored events back on start says so).
 fn run_logged(args: &[&str]) -> Output {
-    bin().env("RUST_LOG", "warn,stockade_store=info").args(args).output().unwrap()
+    bin().env("RUST_LOG", "warn,stockade_store=info,stockade_app=info").args(args).output().unwrap()
 }
 
 fn stdout(o: &Output) -> String {
@@ -382,8 +383,8 @@ fn import_and_ingest_every_sample_export() {
         // Loading the same export again creates nothing new.
         let o = run_logged(&["ingest", csv.to_str().unwrap(), "--mapping", map.to_str().unwrap(), "--data", d]);
         assert!(text(&o).contains(&format!("0 accepted, {rows} duplicates")), "{name}: {}", text(&o));
-        // Each run saved the book as it exited: the next start replays nothing.
-        assert!(!text(&o).contains("replaying the journal"), "{name}: {}", text(&o));
+        // Each run saved the book as it exited: the next start reads nothing back.
+        assert!(!text(&o).contains("caught up with the stored events"), "{name}: {}", text(&o));
     }
 }
 
@@ -474,11 +475,14 @@ fn ingest_into_a_running_server() {
     assert!(text(&o).contains("3 accepted"), "{}", text(&o));
     assert!(!o2.status.success());
     assert!(text(&o2).contains("401"), "{}", text(&o2));
+    // The server saved the book's cursor as it stopped: the next start reads nothing back.
+    let o = run_logged(&["import", ex.join("reference.yaml").to_str().unwrap(), "--data", d]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains("caught up with the stored events"), "{}", text(&o));
     let o = run_logged(&["ledger", "verify", "--data", d]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(!text(&o).contains("replaying the journal"), "{}", text(&o));
-    // The token's audit record and the three events: all four signed.
-    assert!(text(&o).contains(": 4 leaves\ncheckpoint: 4 leaves,"), "{}", text(&o));
+    // The token's audit record, the three events and the import: all five signed.
+    assert!(text(&o).contains(": 5 leaves\ncheckpoint: 5 leaves,"), "{}", text(&o));
 }
 
 #[test]
@@ -495,7 +499,13 @@ fn demo_loads_sample_data() {
     let o = run_logged(&["ledger", "verify", "--data", d.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("audit: 2 records match their leaves"), "{}", text(&o));
-    assert!(!text(&o).contains("replaying the journal"), "the demo saved its book on the way out: {}", text(&o));
+    // The demo saved its book on the way out: a start reads nothing back.
+    let o = run_logged(&["rebuild", "--data", d.to_str().unwrap(), "--only", "book"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains("caught up with the stored events"), "{}", text(&o));
+    assert!(text(&o).contains("rebuilt book through event 201358"), "{}", text(&o));
+    let o = run(&["rebuild", "--data", d.to_str().unwrap(), "--only", "detections"]);
+    assert!(!o.status.success() && text(&o).contains("consumers: book"), "{}", text(&o));
 }
 
 /// The demo prints an admin token and serves plain HTTP: it refuses any

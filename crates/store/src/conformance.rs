@@ -2,8 +2,7 @@
 //! fresh, empty store; driver tests call [`run_all`].
 
 use crate::*;
-use stockade_model::book::{Movement, Observation};
-use stockade_model::{LocationId, RecordKind, RecordRow, SiteId, Sku};
+use stockade_model::{RecordKind, RecordRow};
 
 fn ev(source: &str, id: &str, site: &str, occurred_us: i64) -> NewEvent {
     let payload = format!(r#"{{"id":"{id}","source":"{source}"}}"#);
@@ -23,15 +22,6 @@ fn ev(source: &str, id: &str, site: &str, occurred_us: i64) -> NewEvent {
     }
 }
 
-fn mv(site: &str, loc: &str, sku: &str, delta: f64) -> Movement {
-    Movement {
-        site: SiteId::new(site).unwrap(),
-        location: LocationId::new(loc).unwrap(),
-        sku: Sku::new(sku).unwrap(),
-        delta,
-    }
-}
-
 /// Runs every check, each on a store from `fresh`.
 pub async fn run_all<F, Fut>(fresh: F)
 where
@@ -41,8 +31,7 @@ where
     append_is_idempotent(&*fresh().await).await;
     append_preserves_order_and_payload(&*fresh().await).await;
     large_batches_span_chunks(&*fresh().await).await;
-    book_follows_movements(&*fresh().await).await;
-    counts_compare_with_book_as_of_their_time(&*fresh().await).await;
+    book_snapshots_round_trip(&*fresh().await).await;
     reference_upserts(&*fresh().await).await;
     tokens_hash_only_and_revoke(&*fresh().await).await;
     event_queries_filter(&*fresh().await).await;
@@ -230,57 +219,34 @@ pub async fn large_batches_span_chunks(s: &dyn Store) {
     assert_eq!(s.event_count().await.unwrap(), 1000);
 }
 
-pub async fn book_follows_movements(s: &dyn Store) {
-    let mut recv = ev("wms", "r1", "S", 100);
-    recv.movements = vec![mv("S", "DOCK", "K", 10.0)];
-    let mut put = ev("wms", "p1", "S", 200);
-    put.movements = vec![mv("S", "DOCK", "K", -6.0), mv("S", "BIN", "K", 6.0)];
-    s.append(&[recv.clone(), put]).await.unwrap();
-    // A duplicate must not move the book again.
-    s.append(&[recv]).await.unwrap();
-    let book = s.book(&BookQuery::default()).await.unwrap();
-    let q = |loc: &str| book.iter().find(|b| b.location == loc).map(|b| b.quantity);
-    assert_eq!(q("DOCK"), Some(4.0));
-    assert_eq!(q("BIN"), Some(6.0));
-    let only_bin = s.book(&BookQuery { location: Some("BIN".into()), ..Default::default() }).await.unwrap();
-    assert_eq!(only_bin.len(), 1);
-}
-
-pub async fn counts_compare_with_book_as_of_their_time(s: &dyn Store) {
-    let mut recv = ev("wms", "r1", "S", 100);
-    recv.movements = vec![mv("S", "BIN", "K", 10.0)];
-    let mut count = ev("wms", "c1", "S", 300);
-    count.observation = Some(Observation {
-        site: SiteId::new("S").unwrap(),
-        location: LocationId::new("BIN").unwrap(),
-        sku: Sku::new("K").unwrap(),
-        counted: 7.0,
-    });
-    // A pick that happened before the count but arrives after it.
-    let mut late_pick = ev("wms", "p1", "S", 200);
-    late_pick.movements = vec![mv("S", "BIN", "K", -2.0)];
-    // A pick after the count does not change that count's variance.
-    let mut after = ev("wms", "p2", "S", 400);
-    after.movements = vec![mv("S", "BIN", "K", -1.0)];
-    s.append(&[recv, count]).await.unwrap();
-    s.append(&[late_pick, after]).await.unwrap();
-    let counts = s.counts(&BookQuery::default()).await.unwrap();
-    assert_eq!(counts.len(), 1);
-    assert_eq!(counts[0].counted, 7.0);
-    assert_eq!(counts[0].book, 8.0, "book as of the count: 10 - 2");
-    assert_eq!(counts[0].counted_us, 300);
-    // A newer count replaces the older one.
-    let mut recount = ev("wms", "c2", "S", 500);
-    recount.observation = Some(Observation {
-        site: SiteId::new("S").unwrap(),
-        location: LocationId::new("BIN").unwrap(),
-        sku: Sku::new("K").unwrap(),
-        counted: 7.0,
-    });
-    s.append(&[recount]).await.unwrap();
-    let counts = s.counts(&BookQuery::default()).await.unwrap();
-    assert_eq!(counts.len(), 1);
-    assert_eq!(counts[0].book, 7.0);
+/// The inventory book's snapshot: places saved with the seq they reflect
+/// read back as saved, later saves replace only the places they name, and
+/// clearing forgets it all.
+pub async fn book_snapshots_round_trip(s: &dyn Store) {
+    use stockade_model::book::{CountState, InventoryBook, Place, PlaceState};
+    let (empty, through) = s.load_book().await.unwrap();
+    assert_eq!((empty.len(), through), (0, 0));
+    let place = |loc: &str| Place { site: "S".into(), location: loc.into(), sku: "K".into() };
+    let counted = PlaceState {
+        quantity: 4.0,
+        recent: vec![(100, 10.0), (200, -6.0)],
+        count: Some(CountState { seq: 7, occurred_us: 300, counted: 3.5, book_at: 4.0, approximate: true }),
+    };
+    let plain = PlaceState { quantity: 6.0, recent: vec![(200, 6.0)], count: None };
+    s.save_book(&[(place("DOCK"), counted.clone()), (place("BIN"), plain.clone())], 9).await.unwrap();
+    let (book, through): (InventoryBook, i64) = s.load_book().await.unwrap();
+    assert_eq!(through, 9);
+    assert_eq!(book.get(&place("DOCK")), Some(&counted));
+    assert_eq!(book.get(&place("BIN")), Some(&plain));
+    let moved = PlaceState { quantity: 5.0, recent: vec![], count: None };
+    s.save_book(&[(place("BIN"), moved.clone())], 12).await.unwrap();
+    let (book, through) = s.load_book().await.unwrap();
+    assert_eq!((through, book.len()), (12, 2));
+    assert_eq!(book.get(&place("BIN")), Some(&moved));
+    assert_eq!(book.get(&place("DOCK")), Some(&counted), "a place not saved again keeps its state");
+    s.clear_book().await.unwrap();
+    let (book, through) = s.load_book().await.unwrap();
+    assert_eq!((book.len(), through), (0, 0));
 }
 
 pub async fn reference_upserts(s: &dyn Store) {

@@ -23,7 +23,7 @@
 //! skips an event.
 
 use crate::ledger::Prepared;
-use crate::{Appended, Ledger, NewEvent, Result, Store, StoreError, blocking};
+use crate::{Appended, BookEffect, CommitSink, Committed, Ledger, NewEvent, Result, Store, StoreError, blocking};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
@@ -43,6 +43,8 @@ struct Stored {
     total: usize,
     outcome: std::result::Result<Vec<Appended>, String>,
     replies: Vec<(usize, Reply)>,
+    /// What the group committed, for the sink, once its leaves are in.
+    committed: Option<Committed>,
 }
 
 /// Emptied record batches, handed back by the ledger stage for the writer
@@ -86,15 +88,27 @@ impl GroupCommit {
 
     /// Starts the writer, and the ledger stage when there is a ledger.
     pub fn start_with_ledger(store: Arc<dyn Store>, ledger: Option<Arc<Ledger>>, max_group: usize) -> GroupCommit {
+        GroupCommit::start_with_sink(store, ledger, None, max_group)
+    }
+
+    /// [`GroupCommit::start_with_ledger`], handing each group's [`Committed`]
+    /// to `sink` in commit order, once durable (and logged), before the
+    /// appenders are answered.
+    pub fn start_with_sink(
+        store: Arc<dyn Store>,
+        ledger: Option<Arc<Ledger>>,
+        sink: Option<CommitSink>,
+        max_group: usize,
+    ) -> GroupCommit {
         let (queue, rx) = mpsc::channel::<Job>(1024);
         let failed = Arc::new(AtomicBool::new(false));
         let spares = Spares::default();
         let next = ledger.map(|ledger| {
             let (tx, stored) = mpsc::channel::<Stored>(4);
-            tokio::spawn(ledger_stage(ledger.clone(), stored, failed.clone(), spares.clone()));
+            tokio::spawn(ledger_stage(ledger.clone(), stored, failed.clone(), spares.clone(), sink.clone()));
             (ledger, tx)
         });
-        tokio::spawn(writer(store, rx, max_group.max(1), next, failed, spares));
+        tokio::spawn(writer(store, rx, max_group.max(1), next, failed, spares, sink));
         GroupCommit { queue }
     }
 
@@ -110,6 +124,33 @@ impl GroupCommit {
             Ok(Err(msg)) => Err(StoreError::Corrupt(format!("group commit failed: {msg}"))),
             Err(_) => Err(StoreError::Closed),
         }
+    }
+}
+
+/// What a stored group committed: its accepted seqs and the book effects
+/// of those that move or count stock (moved out of the events, which are
+/// not needed for them any more).
+fn committed_of(events: &mut [NewEvent], outcome: &[Appended]) -> Option<Committed> {
+    let mut c = Committed { first: i64::MAX, last: i64::MIN, book: Vec::new() };
+    for (e, a) in events.iter_mut().zip(outcome) {
+        let Appended::Accepted(seq) = *a else { continue };
+        c.first = c.first.min(seq);
+        c.last = c.last.max(seq);
+        if !e.movements.is_empty() || e.observation.is_some() {
+            c.book.push(BookEffect {
+                seq,
+                occurred_us: e.occurred_us,
+                movements: std::mem::take(&mut e.movements),
+                observation: e.observation.take(),
+            });
+        }
+    }
+    (c.first <= c.last).then_some(c)
+}
+
+fn hand_over(sink: &Option<CommitSink>, committed: Option<Committed>) {
+    if let (Some(sink), Some(c)) = (sink, committed) {
+        sink(c);
     }
 }
 
@@ -133,6 +174,7 @@ async fn writer(
     ledger: Option<(Arc<Ledger>, mpsc::Sender<Stored>)>,
     failed: Arc<AtomicBool>,
     spares: Spares,
+    sink: Option<CommitSink>,
 ) {
     while let Some(job) = rx.recv().await {
         let mut jobs = vec![job];
@@ -176,24 +218,37 @@ async fn writer(
             ms = started.elapsed().as_millis() as u64,
             "group commit"
         );
+        let committed = match (&sink, &outcome) {
+            (Some(_), Ok(stored)) => committed_of(&mut events, stored),
+            _ => None,
+        };
         match (&ledger, &outcome) {
             (Some((_, next)), Ok(stored)) => {
                 // The writer only takes what the leaves need; the ledger
                 // stage hashes and writes them, beside the next group's store.
                 let mut prepared = spares.take();
                 prepared.take_events(&mut events, stored);
-                let stored = Stored { prepared, total: events.len(), outcome, replies };
+                let stored = Stored { prepared, total: events.len(), outcome, replies, committed };
                 drop(events);
                 if let Err(mpsc::error::SendError(s)) = next.send(stored).await {
                     answer(&Err("the evidence ledger stopped".into()), s.replies, s.total);
                 }
             }
-            _ => answer(&outcome, replies, events.len()),
+            _ => {
+                hand_over(&sink, committed);
+                answer(&outcome, replies, events.len())
+            }
         }
     }
 }
 
-async fn ledger_stage(ledger: Arc<Ledger>, mut rx: mpsc::Receiver<Stored>, failed: Arc<AtomicBool>, spares: Spares) {
+async fn ledger_stage(
+    ledger: Arc<Ledger>,
+    mut rx: mpsc::Receiver<Stored>,
+    failed: Arc<AtomicBool>,
+    spares: Spares,
+    sink: Option<CommitSink>,
+) {
     while let Some(first) = rx.recv().await {
         // Groups that stored while the last ones were recorded share this one's write.
         let mut groups = vec![first];
@@ -223,6 +278,7 @@ async fn ledger_stage(ledger: Arc<Ledger>, mut rx: mpsc::Receiver<Stored>, faile
         match result {
             Ok(_) => {
                 for g in groups {
+                    hand_over(&sink, g.committed);
                     answer(&g.outcome, g.replies, g.total);
                 }
             }

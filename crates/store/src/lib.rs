@@ -6,8 +6,10 @@
 //!   reported as a duplicate and changes nothing.
 //! - Stored events are never updated or deleted through this interface.
 //! - [`Store::append`] returns only after the batch is durable (the journal's
-//!   `fdatasync`, or an SQL commit with `synchronous=FULL`), and reads after it
-//!   see its effect on the inventory book.
+//!   `fdatasync`, or an SQL commit with `synchronous=FULL`). The store keeps
+//!   no derived state of its own: the inventory book (and every later
+//!   projection) is kept by the derived-state stage (`stockade-app`), which
+//!   saves its snapshots and cursors here.
 //! - The interface carries no driver types: the same conformance suite
 //!   ([`conformance`]) runs against every driver.
 // One `unsafe` block, in `hashes.rs` (a read-only file map; its comment says
@@ -103,33 +105,48 @@ pub struct EventQuery {
     pub limit: u32,
 }
 
-/// One line of the perpetual book.
+/// The book effects of one committed event: what the inventory book stage
+/// applies, in commit order.
 #[derive(Debug, Clone, PartialEq)]
-pub struct BookLine {
-    pub site: String,
-    pub location: String,
-    pub sku: String,
-    pub quantity: f64,
+pub struct BookEffect {
+    pub seq: i64,
+    pub occurred_us: i64,
+    pub movements: Vec<stockade_model::book::Movement>,
+    pub observation: Option<stockade_model::book::Observation>,
 }
 
-/// The latest count at a place, and the book as of that count's time.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CountLine {
-    pub site: String,
-    pub location: String,
-    pub sku: String,
-    pub counted_us: i64,
-    pub counted: f64,
-    pub book: f64,
+impl BookEffect {
+    /// The effects of a stored event, read back from its canonical payload
+    /// (catch-up and rebuilds; live events bring theirs from ingest).
+    pub fn of_stored(e: &StoredEvent) -> Result<Option<BookEffect>> {
+        if !e.kind.starts_with("inventory.") {
+            return Ok(None);
+        }
+        let ev = stockade_model::Event::from_json(e.payload.as_bytes())
+            .map_err(|err| StoreError::Corrupt(format!("stored event {}: {err}", e.seq)))?;
+        let (movements, observation) = (stockade_model::book::movements(&ev), stockade_model::book::observation(&ev));
+        Ok((!movements.is_empty() || observation.is_some()).then_some(BookEffect {
+            seq: e.seq,
+            occurred_us: e.occurred_us,
+            movements,
+            observation,
+        }))
+    }
 }
 
-/// Filter for the book and counts.
-#[derive(Debug, Clone, Default)]
-pub struct BookQuery {
-    pub site: Option<String>,
-    pub location: Option<String>,
-    pub sku: Option<String>,
+/// Events a group commit made durable (and logged, with a ledger), in commit
+/// order: the accepted seqs run from `first` to `last` (a driver may skip
+/// numbers); `book` holds the effects of those that move or count stock.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Committed {
+    pub first: i64,
+    pub last: i64,
+    pub book: Vec<BookEffect>,
 }
+
+/// Where a group commit hands what it committed, in commit order, before it
+/// answers the appenders (so a reader that waits on the sink sees its own writes).
+pub type CommitSink = std::sync::Arc<dyn Fn(Committed) + Send + Sync>;
 
 /// Roles a token can carry. Deny by default: a role grants only what it names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,9 +208,8 @@ pub trait Store: Send + Sync + 'static {
     /// Reads events in sequence order.
     async fn events(&self, q: &EventQuery) -> Result<Vec<StoredEvent>>;
 
-    /// Saves what the store keeps derived in memory (the embedded store's
-    /// book, so that the next start need not replay the journal) and closes
-    /// its connections. Call once, last, before the process exits; never
+    /// Closes the store's connections. Call once, last, before the process
+    /// exits (after the derived-state stage has saved its state); never
     /// needed for durability (an append is durable when it returns).
     async fn close(&self) {}
 
@@ -206,11 +222,21 @@ pub trait Store: Send + Sync + 'static {
     /// Every reference record, or those of one kind.
     async fn reference(&self, kind: Option<RecordKind>) -> Result<Vec<RecordRow>>;
 
-    /// The perpetual book.
-    async fn book(&self, q: &BookQuery) -> Result<Vec<BookLine>>;
+    /// The last saved snapshot of the inventory book and the seq through
+    /// which it reflects the events (0 and an empty book when none).
+    async fn load_book(&self) -> Result<(stockade_model::book::InventoryBook, i64)>;
 
-    /// The latest count per place, with the book as of its time.
-    async fn counts(&self, q: &BookQuery) -> Result<Vec<CountLine>>;
+    /// Saves places of the inventory book and the seq through which the
+    /// book reflects the events, in one transaction (places not given keep
+    /// their saved state).
+    async fn save_book(
+        &self,
+        places: &[(stockade_model::book::Place, stockade_model::book::PlaceState)],
+        through: i64,
+    ) -> Result<()>;
+
+    /// Forgets the saved book (a rebuild from zero starts here).
+    async fn clear_book(&self) -> Result<()>;
 
     async fn put_token(&self, t: &TokenRecord) -> Result<()>;
 

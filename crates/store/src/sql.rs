@@ -34,7 +34,7 @@ pub struct SqlStore {
 }
 
 fn migrations(dialect: Dialect) -> Migrator {
-    let files: [(&'static str, &'static str); 7] = match dialect {
+    let files: [(&'static str, &'static str); 8] = match dialect {
         Dialect::Sqlite => [
             ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
             ("projection", include_str!("../migrations/sqlite/0002_projection.sql")),
@@ -43,6 +43,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("audit", include_str!("../migrations/sqlite/0005_audit.sql")),
             ("incidents", include_str!("../migrations/sqlite/0006_incidents.sql")),
             ("token expiry", include_str!("../migrations/sqlite/0007_token_expiry.sql")),
+            ("book is derived state", include_str!("../migrations/sqlite/0008_book_is_derived_state.sql")),
         ],
         Dialect::Postgres => [
             ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -52,6 +53,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("audit", include_str!("../migrations/postgres/0005_audit.sql")),
             ("incidents", include_str!("../migrations/postgres/0006_incidents.sql")),
             ("token expiry", include_str!("../migrations/postgres/0007_token_expiry.sql")),
+            ("book is derived state", include_str!("../migrations/postgres/0008_book_is_derived_state.sql")),
         ],
     };
     Migrator::with_migrations(
@@ -194,22 +196,6 @@ fn insert_events_sql(rows: usize, dialect: Dialect) -> String {
     )
 }
 
-fn insert_movements_sql(rows: usize, dialect: Dialect) -> String {
-    format!(
-        "INSERT INTO inventory_movements (seq, site, location, sku, occurred_us, delta) VALUES {}",
-        values_clause(rows, 6, dialect)
-    )
-}
-
-fn upsert_book_sql(rows: usize, dialect: Dialect) -> String {
-    format!(
-        "INSERT INTO inventory_book (site, location, sku, quantity, updated_seq) VALUES {} \
-         ON CONFLICT (site, location, sku) DO UPDATE SET quantity = inventory_book.quantity + excluded.quantity, \
-         updated_seq = excluded.updated_seq",
-        values_clause(rows, 5, dialect)
-    )
-}
-
 fn hash32(v: Vec<u8>) -> Result<[u8; 32]> {
     v.try_into().map_err(|v: Vec<u8>| StoreError::Corrupt(format!("hash of {} bytes", v.len())))
 }
@@ -227,18 +213,6 @@ fn event_from_row(r: &AnyRow) -> Result<StoredEvent> {
         hash: hash32(r.try_get(8)?)?,
         payload: r.try_get(9)?,
     })
-}
-
-fn book_where(q: &BookQuery, alias: &str, first_param: usize) -> (String, Vec<String>) {
-    let mut clauses = Vec::new();
-    let mut binds = Vec::new();
-    for (col, v) in [("site", &q.site), ("location", &q.location), ("sku", &q.sku)] {
-        if let Some(v) = v {
-            binds.push(v.clone());
-            clauses.push(format!("{alias}{col} = ${}", first_param + binds.len() - 1));
-        }
-    }
-    if clauses.is_empty() { (String::new(), binds) } else { (format!(" WHERE {}", clauses.join(" AND ")), binds) }
 }
 
 #[async_trait]
@@ -289,15 +263,6 @@ impl Store for SqlStore {
             }
         }
 
-        let accepted: Vec<(i64, &NewEvent)> = batch
-            .iter()
-            .zip(&out)
-            .filter_map(|(e, a)| match a {
-                Appended::Accepted(seq) => Some((*seq, e)),
-                Appended::Duplicate => None,
-            })
-            .collect();
-        apply_book(&mut tx, &accepted, self.dialect).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -404,60 +369,20 @@ impl Store for SqlStore {
             .collect()
     }
 
-    async fn book(&self, q: &BookQuery) -> Result<Vec<BookLine>> {
-        let (w, binds) = book_where(q, "", 1);
-        let sql = format!("SELECT site, location, sku, quantity FROM inventory_book{w} ORDER BY site, location, sku");
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for b in &binds {
-            query = query.bind(b.as_str());
-        }
-        query
-            .fetch_all(&self.reader)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(BookLine {
-                    site: r.try_get(0)?,
-                    location: r.try_get(1)?,
-                    sku: r.try_get(2)?,
-                    quantity: r.try_get(3)?,
-                })
-            })
-            .collect()
+    async fn load_book(&self) -> Result<(stockade_model::book::InventoryBook, i64)> {
+        SqlStore::load_book(self).await
     }
 
-    async fn counts(&self, q: &BookQuery) -> Result<Vec<CountLine>> {
-        let (w, binds) = book_where(q, "c.", 1);
-        let latest = "NOT EXISTS (SELECT 1 FROM inventory_counts c2 WHERE c2.site = c.site AND c2.location = c.location \
-             AND c2.sku = c.sku AND (c2.occurred_us > c.occurred_us OR (c2.occurred_us = c.occurred_us AND c2.seq > c.seq)))";
-        let w = if w.is_empty() { format!(" WHERE {latest}") } else { format!("{w} AND {latest}") };
-        // The book as of the count's time: movements that happened at or
-        // before it, whenever they arrived (late events are placed correctly).
-        let sql = format!(
-            "SELECT c.site, c.location, c.sku, c.occurred_us, c.counted, \
-             COALESCE((SELECT SUM(m.delta) FROM inventory_movements m WHERE m.site = c.site AND m.location = c.location \
-             AND m.sku = c.sku AND m.occurred_us <= c.occurred_us), 0.0) \
-             FROM inventory_counts c{w} ORDER BY c.site, c.location, c.sku"
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for b in &binds {
-            query = query.bind(b.as_str());
-        }
-        query
-            .fetch_all(&self.reader)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(CountLine {
-                    site: r.try_get(0)?,
-                    location: r.try_get(1)?,
-                    sku: r.try_get(2)?,
-                    counted_us: r.try_get(3)?,
-                    counted: r.try_get(4)?,
-                    book: r.try_get(5)?,
-                })
-            })
-            .collect()
+    async fn save_book(
+        &self,
+        places: &[(stockade_model::book::Place, stockade_model::book::PlaceState)],
+        through: i64,
+    ) -> Result<()> {
+        SqlStore::save_book(self, places, through).await
+    }
+
+    async fn clear_book(&self) -> Result<()> {
+        SqlStore::clear_book(self).await
     }
 
     async fn put_token(&self, t: &TokenRecord) -> Result<()> {
@@ -747,64 +672,6 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error().is_some_and(|d| d.is_unique_violation())
 }
 
-/// Writes the book effects (movements, counts, book totals) of accepted events.
-async fn apply_book(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    accepted: &[(i64, &NewEvent)],
-    dialect: Dialect,
-) -> Result<()> {
-    let mut moves = Vec::new();
-    let mut book: HashMap<(&str, &str, &str), (f64, i64)> = HashMap::new();
-    for (seq, e) in accepted {
-        let seq = *seq;
-        for m in &e.movements {
-            moves.push((seq, e.occurred_us, m));
-            let entry = book.entry((m.site.as_str(), m.location.as_str(), m.sku.as_str())).or_insert((0.0, seq));
-            entry.0 += m.delta;
-            entry.1 = entry.1.max(seq);
-        }
-        if let Some(o) = &e.observation {
-            sqlx::query(
-                "INSERT INTO inventory_counts (seq, site, location, sku, occurred_us, counted) VALUES ($1,$2,$3,$4,$5,$6)",
-            )
-            .bind(seq)
-            .bind(o.site.as_str())
-            .bind(o.location.as_str())
-            .bind(o.sku.as_str())
-            .bind(e.occurred_us)
-            .bind(o.counted)
-            .execute(&mut **tx)
-            .await?;
-        }
-    }
-    let mut pos = 0;
-    for n in chunk_sizes(moves.len()) {
-        let mut q = sqlx::query(AssertSqlSafe(insert_movements_sql(n, dialect)));
-        for (seq, occurred_us, m) in &moves[pos..pos + n] {
-            q = q
-                .bind(*seq)
-                .bind(m.site.as_str())
-                .bind(m.location.as_str())
-                .bind(m.sku.as_str())
-                .bind(*occurred_us)
-                .bind(m.delta);
-        }
-        pos += n;
-        q.execute(&mut **tx).await?;
-    }
-    let book: Vec<_> = book.into_iter().collect();
-    let mut pos = 0;
-    for n in chunk_sizes(book.len()) {
-        let mut q = sqlx::query(AssertSqlSafe(upsert_book_sql(n, dialect)));
-        for ((site, location, sku), (delta, seq)) in &book[pos..pos + n] {
-            q = q.bind(*site).bind(*location).bind(*sku).bind(*delta).bind(*seq);
-        }
-        pos += n;
-        q.execute(&mut **tx).await?;
-    }
-    Ok(())
-}
-
 impl SqlStore {
     /// Writes places of the in-memory book and the journal position they
     /// reflect, in one transaction.
@@ -847,6 +714,15 @@ impl SqlStore {
         .bind(through)
         .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Forgets the saved book and its position, in one transaction.
+    pub(crate) async fn clear_book(&self) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM book_places").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM projection_state WHERE name = 'book_snapshot'").execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -1,10 +1,7 @@
 //! The conformance suite on the embedded store (journal + SQLite), and what
-//! only it promises: the book converges to the journal after a crash.
+//! only it promises: one process per data directory, kept private.
 
-use stockade_model::book::Movement;
-use stockade_model::{LocationId, SiteId, Sku};
-use stockade_store::journal::Journal;
-use stockade_store::{BookQuery, EmbeddedStore, NewEvent, Store, conformance};
+use stockade_store::{EmbeddedStore, Store, conformance};
 
 #[tokio::test]
 async fn embedded_passes_conformance() {
@@ -16,70 +13,6 @@ async fn embedded_passes_conformance() {
         async move { Box::new(EmbeddedStore::open_dir(&path).await.unwrap()) as Box<dyn Store> }
     })
     .await;
-}
-
-fn receipt(i: usize, qty: f64) -> NewEvent {
-    NewEvent {
-        source: "wms".into(),
-        event_id: format!("r{i}"),
-        kind: "inventory.received",
-        site: "S".into(),
-        occurred_us: i as i64,
-        offset_s: 0,
-        received_us: 0,
-        hash: [0; 32],
-        payload: format!(
-            r#"{{"id":"r{i}","source":"wms","site":"S","occurred_at":"2026-01-01T00:00:00Z","kind":"inventory.received","sku":"K","quantity":{qty},"to_location":"BIN"}}"#
-        ),
-        movements: vec![Movement {
-            site: SiteId::new("S").unwrap(),
-            location: LocationId::new("BIN").unwrap(),
-            sku: Sku::new("K").unwrap(),
-            delta: qty,
-        }],
-        observation: None,
-        epcis_hash: None,
-    }
-}
-
-#[tokio::test]
-async fn the_book_catches_up_with_the_journal_after_a_crash() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let s = EmbeddedStore::open_dir(dir.path()).await.unwrap();
-        s.append(&[receipt(1, 5.0)]).await.unwrap();
-        s.close().await;
-    }
-    // Events that reached the journal but not the book (a crash between the
-    // two writes).
-    {
-        let j = Journal::open(&dir.path().join("journal")).unwrap();
-        j.append(&[receipt(2, 3.0), receipt(3, 2.0)]).unwrap();
-    }
-    let s = EmbeddedStore::open_dir(dir.path()).await.unwrap();
-    assert_eq!(s.event_count().await.unwrap(), 3);
-    let book = s.book(&BookQuery::default()).await.unwrap();
-    assert_eq!(book.len(), 1);
-    assert_eq!(book[0].quantity, 10.0, "5 projected before, 3 + 2 replayed on open");
-    // Replaying again changes nothing.
-    s.close().await;
-    drop(s);
-    let s = EmbeddedStore::open_dir(dir.path()).await.unwrap();
-    assert_eq!(s.book(&BookQuery::default()).await.unwrap()[0].quantity, 10.0);
-}
-
-#[tokio::test]
-async fn a_crash_before_any_snapshot_loses_no_book_effect() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let s = EmbeddedStore::open_dir(dir.path()).await.unwrap();
-        s.append(&[receipt(1, 5.0), receipt(2, 1.0)]).await.unwrap();
-        // Dropped without close: no snapshot was written.
-    }
-    let s = EmbeddedStore::open_dir(dir.path()).await.unwrap();
-    assert_eq!(s.book(&BookQuery::default()).await.unwrap()[0].quantity, 6.0);
-    assert_eq!(s.append(&[receipt(1, 5.0)]).await.unwrap(), vec![stockade_store::Appended::Duplicate]);
-    assert_eq!(s.book(&BookQuery::default()).await.unwrap()[0].quantity, 6.0, "a duplicate moves nothing");
 }
 
 #[tokio::test]

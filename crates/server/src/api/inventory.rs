@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use stockade_store::BookQuery;
+use stockade_app::book::BookQuery;
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -61,7 +61,8 @@ pub async fn book(
     caller.require(Permission::Read)?;
     let values = unit_values(&st);
     let lines: Vec<BookLineView> = st
-        .store
+        .intake
+        .stage()
         .book(&f.into())
         .await?
         .into_iter()
@@ -134,7 +135,8 @@ pub async fn variance(
     caller.require(Permission::Read)?;
     let values = unit_values(&st);
     let lines: Vec<VarianceLine> = st
-        .store
+        .intake
+        .stage()
         .counts(&f.into())
         .await?
         .into_iter()
