@@ -50,7 +50,7 @@ pub struct NewIncident {
     #[serde(default)]
     pub severity: Severity,
     /// The kind of theft or misuse suspected (for example a scenario name of
-    /// `PRODUCT.md`), if known.
+    /// `docs/PRODUCT.md`), if known.
     #[serde(default)]
     pub scenario: Option<String>,
     #[serde(default)]

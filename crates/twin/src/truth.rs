@@ -25,7 +25,7 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
-/// The scenario library (`../shared/design/PRODUCT.md`), plus the benign
+/// The scenario library (`docs/PRODUCT.md`, "What it guards against"), plus the benign
 /// look-alikes injected to measure false alarms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -236,7 +236,7 @@ mod tests {
     #[test]
     fn scenario_names_are_snake_case_and_complete() {
         assert_eq!(Scenario::TerminatedBadgeInUse.as_str(), "terminated_badge_in_use");
-        assert_eq!(Scenario::ALL.iter().filter(|s| !s.is_benign()).count(), 12, "the twelve of PRODUCT.md");
+        assert_eq!(Scenario::ALL.iter().filter(|s| !s.is_benign()).count(), 12, "the twelve of docs/PRODUCT.md");
         let unknown = serde_json::from_str::<Scenario>("\"teleportation\"");
         assert!(unknown.is_err());
     }
