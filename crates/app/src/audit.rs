@@ -35,8 +35,7 @@ pub async fn record(
     };
     let entry = record.entry(&record.salt(ledger.salt_key()));
     let l = ledger.clone();
-    let leaf =
-        tokio::task::spawn_blocking(move || l.append(&[entry])).await.map_err(|e| StoreError::Io(e.to_string()))??;
+    let leaf = tokio::task::spawn_blocking(move || l.append(&[entry])).await??;
     let stored = StoredAudit { record, leaf_index: leaf };
     store.add_audit(&stored).await?;
     Ok(stored)

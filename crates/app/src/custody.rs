@@ -40,6 +40,8 @@ pub enum CustodyError {
     UnknownSource { kind: String, id: String },
     #[error("{0}")]
     Integrity(String),
+    #[error("writing the evidence package to a temporary file failed")]
+    Package(#[source] std::io::Error),
 }
 
 /// What a collector says about an upload.
@@ -68,7 +70,7 @@ pub struct Custodian {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::Io(e.to_string()))?
+    tokio::task::spawn_blocking(f).await?
 }
 
 fn word(name: &str, v: &str) -> Result<(), Refusal> {
@@ -421,7 +423,7 @@ impl Custodian {
             files.push((item.record.clone(), f));
         }
         tokio::task::spawn_blocking(move || -> Result<std::fs::File, CustodyError> {
-            let io = |e: std::io::Error| CustodyError::Store(StoreError::Io(format!("writing the package: {e}")));
+            let io = |e: std::io::Error| CustodyError::Package(e);
             let out = tempfile::tempfile().map_err(io)?;
             let mut parts = mp.parts();
             for (m, p) in manifest.events.iter().zip(&payloads) {
@@ -454,7 +456,7 @@ impl Custodian {
             Ok(out)
         })
         .await
-        .map_err(|e| CustodyError::Store(StoreError::Io(e.to_string())))?
+        .map_err(|e| CustodyError::Store(StoreError::from(e)))?
     }
 }
 

@@ -2,7 +2,7 @@
 //! and report per line. The HTTP API and `stockade ingest` both use it.
 
 use crate::stage::{Stage, StageError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, RwLock};
 use stockade_ingest::{LineError, UnknownEntities, check_references};
 use stockade_model::clock::Clock;
@@ -10,7 +10,7 @@ use stockade_model::{Event, ReferenceData, ReferenceIndex, SiteId, SourceId};
 use stockade_store::{Appended, GroupCommit, Ledger, Store, StoreError};
 
 /// Outcome of one line or event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum LineResult {
@@ -30,7 +30,7 @@ pub enum LineResult {
 }
 
 /// What happened to a batch.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IngestReport {
     pub accepted: usize,
@@ -142,7 +142,10 @@ impl Intake {
 
     /// The current reference data.
     pub fn reference(&self) -> Arc<ReferenceView> {
-        self.reference.read().map(|g| g.clone()).unwrap_or_default()
+        // The lock guards one pointer, swapped whole: a panic elsewhere
+        // cannot leave it half-written, so a poisoned lock still holds the
+        // last complete view (never an empty default).
+        self.reference.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// Re-reads reference data from the store.
@@ -154,9 +157,7 @@ impl Intake {
             epcis: stockade_epcis::Directory::new(&data),
             data,
         });
-        if let Ok(mut g) = self.reference.write() {
-            *g = view;
-        }
+        *self.reference.write().unwrap_or_else(std::sync::PoisonError::into_inner) = view;
         Ok(())
     }
 

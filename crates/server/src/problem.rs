@@ -100,14 +100,16 @@ impl IntoResponse for Problem {
     }
 }
 
+use stockade_store::error_chain as chain;
+
 impl From<stockade_app::stage::StageError> for Problem {
     fn from(e: stockade_app::stage::StageError) -> Problem {
-        Problem::internal(e)
+        Problem::internal(chain(&e))
     }
 }
 
 impl From<stockade_store::StoreError> for Problem {
     fn from(e: stockade_store::StoreError) -> Problem {
-        Problem::internal(e)
+        Problem::internal(chain(&e))
     }
 }

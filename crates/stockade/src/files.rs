@@ -111,22 +111,11 @@ impl Sink {
                 if !status.is_success() {
                     bail!("server answered {status}: {text}");
                 }
-                let v: serde_json::Value = serde_json::from_str(&text).context("server reply")?;
-                let r = &v["report"];
-                let count = |k: &str| r[k].as_u64().unwrap_or(0) as usize;
-                let mut report = IngestReport {
-                    accepted: count("accepted"),
-                    duplicates: count("duplicates"),
-                    rejected: count("rejected"),
-                    results: Vec::new(),
-                };
-                for x in r["results"].as_array().into_iter().flatten().filter(|x| x["status"] == "rejected") {
-                    report.results.push(LineResult::Rejected {
-                        line: x["line"].as_u64().unwrap_or(0) as usize,
-                        field: x["field"].as_str().map(str::to_owned),
-                        reason: x["reason"].as_str().unwrap_or_default().to_owned(),
-                    });
-                }
+                let job: stockade_server::api::epcis::CaptureJob =
+                    serde_json::from_str(&text).context("the server's capture job")?;
+                let mut report = job.report;
+                // Only the rejections are kept for the summary, as locally.
+                report.results.retain(|r| matches!(r, LineResult::Rejected { .. }));
                 Ok(report)
             }
         }
@@ -172,30 +161,19 @@ impl Sink {
                 if !status.is_success() {
                     bail!("server answered {status}: {text}");
                 }
-                let v: serde_json::Value = serde_json::from_str(&text).context("server reply")?;
-                let orig =
-                    |n: &serde_json::Value| n.as_u64().and_then(|n| lines.get(n as usize - 1)).copied().unwrap_or(0);
-                for r in v["results"].as_array().into_iter().flatten() {
-                    let line = orig(&r["line"]);
-                    match r["status"].as_str() {
-                        Some("accepted") => {
-                            report.accepted += 1;
-                            report.results.push(LineResult::Accepted { line, seq: r["seq"].as_i64().unwrap_or(0) });
-                        }
-                        Some("duplicate") => {
-                            report.duplicates += 1;
-                            report.results.push(LineResult::Duplicate { line });
-                        }
-                        _ => {
-                            report.rejected += 1;
-                            report.results.push(LineResult::Rejected {
-                                line,
-                                field: r["field"].as_str().map(str::to_owned),
-                                reason: r["reason"].as_str().unwrap_or_default().to_owned(),
-                            });
-                        }
+                let answered: IngestReport = serde_json::from_str(&text).context("the server's ingest report")?;
+                // The server numbers the lines it was sent; put back the file's line numbers.
+                let orig = |n: usize| n.checked_sub(1).and_then(|i| lines.get(i)).copied().unwrap_or(0);
+                report.accepted += answered.accepted;
+                report.duplicates += answered.duplicates;
+                report.rejected += answered.rejected;
+                report.results.extend(answered.results.into_iter().map(|r| match r {
+                    LineResult::Accepted { line, seq } => LineResult::Accepted { line: orig(line), seq },
+                    LineResult::Duplicate { line } => LineResult::Duplicate { line: orig(line) },
+                    LineResult::Rejected { line, field, reason } => {
+                        LineResult::Rejected { line: orig(line), field, reason }
                     }
-                }
+                }));
                 Ok(report)
             }
         }
@@ -284,6 +262,52 @@ fn spawn_reader(
     })
 }
 
+/// Which of a file's batches the sink acknowledged, so that a failure part
+/// way can say what is stored and where to resume.
+#[derive(Default)]
+struct Acknowledged {
+    /// (first line, last line, acknowledged) of every batch sent.
+    batches: Vec<(usize, usize, bool)>,
+    events: usize,
+}
+
+impl Acknowledged {
+    /// Records a batch about to be sent; returns its line range.
+    fn sent(&mut self, batch: &Batch) -> (usize, usize) {
+        let first = batch.iter().map(|(l, _)| *l).min().unwrap_or(0);
+        let last = batch.iter().map(|(l, _)| *l).max().unwrap_or(0);
+        self.batches.push((first, last, false));
+        (first, last)
+    }
+
+    /// Records a sink's answer for the batch with these lines.
+    fn answered(&mut self, (lines, r): ((usize, usize), Result<IngestReport>)) -> Result<IngestReport> {
+        let report = r?;
+        if let Some(b) = self.batches.iter_mut().find(|b| (b.0, b.1) == lines) {
+            b.2 = true;
+        }
+        self.events += report.accepted + report.duplicates;
+        Ok(report)
+    }
+
+    /// What was stored before a failure, and where to resume.
+    fn summary(&self, path: &Path) -> String {
+        let mut sorted = self.batches.clone();
+        sorted.sort_unstable();
+        let through = sorted.iter().take_while(|b| b.2).map(|b| b.1).max();
+        let resume = match through {
+            Some(line) => format!("every line through {line} is stored; resume after line {line}"),
+            None => "no line from its start is known to be stored; resume from its first line".to_owned(),
+        };
+        format!(
+            "{}: stopped after {} events were acknowledged ({resume}); sending the file again is safe: what is \
+             stored comes back as duplicates",
+            path.display(),
+            self.events
+        )
+    }
+}
+
 /// Ingests one file through a sink; returns its report.
 async fn ingest_file(
     path: &Path,
@@ -299,19 +323,33 @@ async fn ingest_file(
     let reader = spawn_reader(path.to_owned(), format, mapping, batch, pb.clone(), tx);
     let mut report = IngestReport::default();
     let mut inflight = JoinSet::new();
-    while let Some(b) = rx.recv().await {
-        // A few batches in flight let the group commit gather them into one
-        // transaction while the reader parses the next.
-        while inflight.len() >= 8 {
-            if let Some(r) = inflight.join_next().await {
-                report.merge_rejections(r??);
+    let mut acks = Acknowledged::default();
+    let failed = async {
+        while let Some(b) = rx.recv().await {
+            // A few batches in flight let the group commit gather them into one
+            // transaction while the reader parses the next.
+            while inflight.len() >= 8 {
+                if let Some(r) = inflight.join_next().await {
+                    report.merge_rejections(acks.answered(r?)?);
+                }
             }
+            let sink = sink.clone();
+            let batch = b.into_batch();
+            let lines = acks.sent(&batch);
+            inflight.spawn(async move { (lines, sink.send(batch).await) });
         }
-        let sink = sink.clone();
-        inflight.spawn(async move { sink.send(b.into_batch()).await });
+        while let Some(r) = inflight.join_next().await {
+            report.merge_rejections(acks.answered(r?)?);
+        }
+        anyhow::Ok(())
     }
-    while let Some(r) = inflight.join_next().await {
-        report.merge_rejections(r??);
+    .await;
+    if let Err(e) = failed {
+        inflight.abort_all();
+        drop(rx);
+        let _ = reader.join();
+        pb.finish_and_clear();
+        return Err(e.context(acks.summary(path)));
     }
     reader.join().map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
     pb.finish_and_clear();

@@ -440,6 +440,81 @@ fn clear_errors_for_unusable_input() {
     assert!(text(&o).contains("--server needs --token"), "{}", text(&o));
 }
 
+/// A server that answers `good` ingest requests and then drops every
+/// connection, as a server that died would; returns its URL.
+fn dying_server(good: usize) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { return };
+            let answered = answered.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut conn = conn;
+                loop {
+                    let mut length = 0usize;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap();
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    if answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= good {
+                        return; // the connection drops with the request unanswered
+                    }
+                    let n = body.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count();
+                    let results: Vec<String> =
+                        (1..=n).map(|i| format!(r#"{{"status":"accepted","line":{i},"seq":{i}}}"#)).collect();
+                    let reply =
+                        format!(r#"{{"accepted":{n},"duplicates":0,"rejected":0,"results":[{}]}}"#, results.join(","));
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                        reply.len()
+                    );
+                    conn.write_all(head.as_bytes()).unwrap();
+                    conn.write_all(reply.as_bytes()).unwrap();
+                }
+            });
+        }
+    });
+    url
+}
+
+/// A connection that fails part way through a file: the user is told how
+/// many events were acknowledged, up to which line the file is stored, and
+/// that sending it again is safe.
+#[test]
+fn ingest_says_what_was_acknowledged_when_the_server_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.ndjson");
+    let lines: Vec<String> = (0..40)
+        .map(|i| {
+            format!(
+                r#"{{"id":"e{i}","source":"acs","site":"LYS","occurred_at":"2026-11-02T22:14:07+01:00","kind":"access.granted","door":"LYS-D-CAGE","badge":"B-1003"}}"#
+            )
+        })
+        .collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let url = dying_server(2);
+    let o = run(&["ingest", file.to_str().unwrap(), "--server", &url, "--token", "stk_x_y", "--batch", "4"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("events were acknowledged"), "{out}");
+    assert!(out.contains("resume"), "{out}");
+    assert!(out.contains("sending the file again is safe"), "{out}");
+}
+
 #[test]
 fn ingest_into_a_running_server() {
     let dir = tempfile::tempdir().unwrap();

@@ -97,9 +97,7 @@ impl DataDir {
     pub async fn open(&self, origin: &str) -> Result<Opened> {
         let store = self.open_store().await?;
         let (dir, origin) = (self.ledger_path(), origin.to_owned());
-        let ledger = tokio::task::spawn_blocking(move || Ledger::open(&dir, &origin))
-            .await
-            .map_err(|e| StoreError::Io(format!("opening the ledger: {e}")))??;
+        let ledger = tokio::task::spawn_blocking(move || Ledger::open(&dir, &origin)).await??;
         let vault = Vault::open(&self.vault_path())?;
         Ok(Opened { dir: self.clone(), store, ledger: Arc::new(ledger), vault })
     }
@@ -124,9 +122,7 @@ impl DataDir {
         // being opened (opening the ledger cuts unsynced tails).
         let store = self.open_store().await?;
         let dir = self.ledger_path();
-        let ledger = tokio::task::spawn_blocking(move || Ledger::open_existing(&dir))
-            .await
-            .map_err(|e| StoreError::Io(format!("opening the ledger: {e}")))??;
+        let ledger = tokio::task::spawn_blocking(move || Ledger::open_existing(&dir)).await??;
         let vault = Vault::open(&self.vault_path())?;
         Ok(Opened { dir: self.clone(), store, ledger: Arc::new(ledger), vault })
     }
@@ -144,7 +140,7 @@ impl DataDir {
             .recursive(true)
             .mode(0o700)
             .create(dir)
-            .map_err(|e| StoreError::Io(format!("{}: {e}", dir.display())))?;
+            .map_err(|e| StoreError::file("data directory", dir, e))?;
         if let Ok(meta) = std::fs::metadata(dir)
             && meta.permissions().mode() & 0o077 != 0
         {
@@ -160,14 +156,11 @@ impl DataDir {
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))?;
+            .map_err(|e| StoreError::file("data directory lock", &path, e))?;
         match file.try_lock() {
             Ok(()) => Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Io(format!(
-                "the data directory {} is in use by another stockade process (stop it, or send to it with --server)",
-                dir.display()
-            ))),
-            Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Io(format!("{}: {e}", path.display()))),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked(dir.to_owned())),
+            Err(std::fs::TryLockError::Error(e)) => Err(StoreError::file("data directory lock", &path, e)),
         }
     }
 }

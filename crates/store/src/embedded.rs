@@ -34,6 +34,12 @@ impl EmbeddedStore {
         let journal = Arc::new(blocking(|| Journal::open(&jdir))?);
         Ok(EmbeddedStore { _lock: lock, journal, sql })
     }
+
+    /// Tests: the journal, for fault injection.
+    #[cfg(test)]
+    pub(crate) fn journal(&self) -> &Journal {
+        &self.journal
+    }
 }
 
 #[async_trait]
@@ -49,7 +55,7 @@ impl Store for EmbeddedStore {
     async fn events(&self, q: &EventQuery) -> Result<Vec<StoredEvent>> {
         let journal = self.journal.clone();
         let q = q.clone();
-        tokio::task::spawn_blocking(move || journal.scan(&q)).await.map_err(|e| StoreError::Io(e.to_string()))?
+        tokio::task::spawn_blocking(move || journal.scan(&q)).await?
     }
 
     async fn event_count(&self) -> Result<i64> {

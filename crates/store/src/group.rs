@@ -28,7 +28,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
-type Reply = oneshot::Sender<std::result::Result<Vec<Appended>, String>>;
+/// A group's outcome, shared by every appender in it.
+type Outcome = std::result::Result<Vec<Appended>, Arc<StoreError>>;
+
+type Reply = oneshot::Sender<Outcome>;
 
 struct Job {
     events: Vec<NewEvent>,
@@ -41,7 +44,7 @@ struct Stored {
     prepared: Prepared,
     /// How many events the group held (accepted or not), for the replies.
     total: usize,
-    outcome: std::result::Result<Vec<Appended>, String>,
+    outcome: Outcome,
     replies: Vec<(usize, Reply)>,
     /// What the group committed, for the sink, once its leaves are in.
     committed: Option<Committed>,
@@ -121,7 +124,11 @@ impl GroupCommit {
         self.queue.send(Job { events, reply }).await.map_err(|_| StoreError::Closed)?;
         match answer.await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(msg)) => Err(StoreError::Corrupt(format!("group commit failed: {msg}"))),
+            // The ledger's refusals speak for themselves; a store's failure is the group commit's.
+            Ok(Err(e)) => match &*e {
+                StoreError::LedgerFailed(_) | StoreError::LedgerStopped => Err(unshare(e)),
+                _ => Err(StoreError::Commit(e)),
+            },
             Err(_) => Err(StoreError::Closed),
         }
     }
@@ -154,7 +161,20 @@ fn hand_over(sink: &Option<CommitSink>, committed: Option<Committed>) {
     }
 }
 
-fn answer(outcome: &std::result::Result<Vec<Appended>, String>, replies: Vec<(usize, Reply)>, total: usize) {
+/// The error of a shared outcome, as the one appender that holds it last
+/// sees it (its own copy when others still hold it).
+fn unshare(e: Arc<StoreError>) -> StoreError {
+    match Arc::try_unwrap(e) {
+        Ok(e) => e,
+        Err(shared) => match &*shared {
+            StoreError::LedgerStopped => StoreError::LedgerStopped,
+            StoreError::LedgerFailed(cause) => StoreError::LedgerFailed(cause.clone()),
+            _ => StoreError::Commit(shared),
+        },
+    }
+}
+
+fn answer(outcome: &Outcome, replies: Vec<(usize, Reply)>, total: usize) {
     let ends: Vec<usize> = replies.iter().skip(1).map(|(s, _)| *s).chain([total]).collect();
     for ((start, reply), end) in replies.into_iter().zip(ends) {
         let part = match outcome {
@@ -164,8 +184,6 @@ fn answer(outcome: &std::result::Result<Vec<Appended>, String>, replies: Vec<(us
         let _ = reply.send(part);
     }
 }
-
-const LEDGER_FAILED: &str = "the evidence ledger could not record earlier events; restart to let it catch up";
 
 async fn writer(
     store: Arc<dyn Store>,
@@ -207,11 +225,11 @@ async fn writer(
             }
         };
         if failed.load(Ordering::Acquire) {
-            answer(&Err(LEDGER_FAILED.into()), replies, events.len());
+            answer(&Err(Arc::new(StoreError::LedgerStopped)), replies, events.len());
             continue;
         }
         let started = std::time::Instant::now();
-        let outcome = store.append(&events).await.map_err(|e| e.to_string());
+        let outcome = store.append(&events).await.map_err(Arc::new);
         tracing::debug!(
             events = events.len(),
             groups = replies.len(),
@@ -231,7 +249,7 @@ async fn writer(
                 let stored = Stored { prepared, total: events.len(), outcome, replies, committed };
                 drop(events);
                 if let Err(mpsc::error::SendError(s)) = next.send(stored).await {
-                    answer(&Err("the evidence ledger stopped".into()), s.replies, s.total);
+                    answer(&Err(Arc::new(StoreError::LedgerStopped)), s.replies, s.total);
                 }
             }
             _ => {
@@ -260,7 +278,7 @@ async fn ledger_stage(
         }
         if failed.load(Ordering::Acquire) {
             for g in groups {
-                answer(&Err(LEDGER_FAILED.into()), g.replies, g.total);
+                answer(&Err(Arc::new(StoreError::LedgerStopped)), g.replies, g.total);
             }
             continue;
         }
@@ -284,9 +302,10 @@ async fn ledger_stage(
             }
             Err(e) => {
                 failed.store(true, Ordering::Release);
-                tracing::error!(error = %e, "the evidence ledger failed; refusing appends until restart");
+                tracing::error!(error = %e.chain(), "the evidence ledger failed; refusing appends until restart");
+                let failed = Arc::new(StoreError::LedgerFailed(Arc::new(e)));
                 for g in groups {
-                    answer(&Err(format!("stored, but the evidence ledger failed: {e}")), g.replies, g.total);
+                    answer(&Err(failed.clone()), g.replies, g.total);
                 }
             }
         }
@@ -349,6 +368,32 @@ mod tests {
         assert_eq!((ledger.event_leaf(3), ledger.event_leaf(4)), (Some(2), Some(3)));
         let gc = GroupCommit::start_with_ledger(store.clone(), Some(Arc::new(ledger)), 1000);
         assert_eq!(gc.append((5..=6).map(ev).collect()).await.unwrap(), [Appended::Accepted(5), Appended::Accepted(6)]);
+    }
+
+    /// A full disk under the group commit says so, through every layer: the
+    /// appender is told the group failed and why, nothing of it is stored,
+    /// and a retry stores it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_disk_says_so_and_loses_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let embedded = Arc::new(EmbeddedStore::open_dir(dir.path()).await.unwrap());
+        let store: Arc<dyn Store> = embedded.clone();
+        let gc = GroupCommit::start(store.clone(), 1000);
+        gc.append(vec![ev(1)]).await.unwrap();
+        embedded.journal().fail_next_write(std::io::ErrorKind::StorageFull);
+        let err = gc.append((2..=3).map(ev).collect()).await.unwrap_err();
+        assert!(matches!(err, StoreError::Commit(_)), "{err:?}");
+        let chain = err.chain();
+        assert!(
+            chain.starts_with("the group commit failed; nothing of the batch was acknowledged: journal "),
+            "{chain}"
+        );
+        assert!(chain.contains(": the disk is full"), "{chain}");
+        assert!(!chain.contains("corrupt"), "{chain}");
+        assert_eq!(store.event_count().await.unwrap(), 1);
+        assert_eq!(gc.append((2..=3).map(ev).collect()).await.unwrap(), [Appended::Accepted(2), Appended::Accepted(3)]);
+        let denied = StoreError::file("vault", std::path::Path::new("/v"), std::io::ErrorKind::PermissionDenied.into());
+        assert!(denied.to_string().contains("vault /v: permission denied"), "{denied}");
     }
 
     /// A group whose records cannot be made (here a CBV hash that is not

@@ -159,6 +159,9 @@ pub struct Journal {
     dir: PathBuf,
     writer: Mutex<Writer>,
     index: RwLock<Index>,
+    /// Tests: the next write fails with this error, before a byte is written.
+    #[cfg(test)]
+    fault: Mutex<Option<std::io::ErrorKind>>,
 }
 
 /// The fixed fields of a record, borrowed from its bytes.
@@ -181,7 +184,7 @@ fn corrupt(path: &Path, offset: u64, what: &str) -> StoreError {
 }
 
 fn io(path: &Path, e: std::io::Error) -> StoreError {
-    StoreError::Io(format!("journal {}: {e}", path.display()))
+    StoreError::file("journal", path, e)
 }
 
 /// Parses the record body (after len and crc).
@@ -215,10 +218,10 @@ fn parse(body: &[u8]) -> Option<RecordMeta<'_>> {
 fn encode(buf: &mut Vec<u8>, seq: u64, e: &NewEvent, key: u128) -> Result<(), StoreError> {
     let lens = [e.kind.len(), e.source.len(), e.event_id.len(), e.site.len()];
     if lens.iter().any(|l| *l > usize::from(u16::MAX)) {
-        return Err(StoreError::Corrupt("a field of the event is longer than 65535 bytes".into()));
+        return Err(StoreError::TooLarge("a field of the event is longer than 65535 bytes".into()));
     }
     let body_len = FIXED + lens.iter().sum::<usize>() + e.payload.len();
-    let len = u32::try_from(body_len).map_err(|_| StoreError::Corrupt("event larger than 4 GiB".into()))?;
+    let len = u32::try_from(body_len).map_err(|_| StoreError::TooLarge("an event larger than 4 GiB".into()))?;
     let start = buf.len();
     buf.extend_from_slice(&len.to_le_bytes());
     buf.extend_from_slice(&[0; 4]);
@@ -327,7 +330,17 @@ impl Journal {
             dir: dir.to_owned(),
             writer: Mutex::new(Writer { file, segment_len: last_len, next_seq, keys, buf: Vec::new() }),
             index: RwLock::new(index),
+            #[cfg(test)]
+            fault: Mutex::new(None),
         })
+    }
+
+    /// Tests: the next write fails with an error of this kind.
+    #[cfg(test)]
+    pub(crate) fn fail_next_write(&self, kind: std::io::ErrorKind) {
+        if let Ok(mut f) = self.fault.lock() {
+            *f = Some(kind);
+        }
     }
 
     /// Number of events in the journal, which is also the highest sequence
@@ -343,14 +356,14 @@ impl Journal {
     /// Which of these (source, id) keys are stored. Blocking: it waits for an
     /// append in progress.
     pub fn contains(&self, keys: &[(&str, &str)]) -> Result<Vec<bool>, StoreError> {
-        let w = self.writer.lock().map_err(|_| StoreError::Corrupt("journal writer poisoned".into()))?;
+        let w = self.writer.lock().map_err(|_| StoreError::Poisoned("journal writer"))?;
         Ok(keys.iter().map(|(source, id)| w.keys.contains(&dedupe_key(source, id))).collect())
     }
 
     /// Appends the events that are new, durably; returns one outcome per input.
     /// Blocking: call from a blocking context.
     pub fn append(&self, batch: &[NewEvent]) -> Result<Vec<Appended>, StoreError> {
-        let mut w = self.writer.lock().map_err(|_| StoreError::Corrupt("journal writer poisoned".into()))?;
+        let mut w = self.writer.lock().map_err(|_| StoreError::Poisoned("journal writer"))?;
         let w = &mut *w;
         let mut out = Vec::with_capacity(batch.len());
         let mut fresh: Vec<(u64, &NewEvent, u128)> = Vec::with_capacity(batch.len());
@@ -387,9 +400,7 @@ impl Journal {
             sync_dir(&self.dir)?;
             w.file = Some(f);
             w.segment_len = 0;
-            if let Ok(mut idx) = self.index.write() {
-                idx.segments.push(path);
-            }
+            self.index.write().map_err(|_| StoreError::Poisoned("journal index"))?.segments.push(path);
         }
         w.buf.clear();
         let mut offsets = Vec::with_capacity(fresh.len());
@@ -401,6 +412,10 @@ impl Journal {
             return Err(StoreError::Closed);
         };
         let at = w.segment_len;
+        #[cfg(test)]
+        if let Some(kind) = self.fault.lock().ok().and_then(|mut f| f.take()) {
+            return Err(io(&self.dir, kind.into()));
+        }
         if let Err(e) = file.write_all(&w.buf).and_then(|()| file.sync_data()) {
             // Cut whatever part reached the file, so the journal stays whole.
             let _ = file.set_len(at);
@@ -408,7 +423,7 @@ impl Journal {
         }
         w.segment_len += w.buf.len() as u64;
         w.next_seq += fresh.len() as u64;
-        let mut idx = self.index.write().map_err(|_| StoreError::Corrupt("journal index poisoned".into()))?;
+        let mut idx = self.index.write().map_err(|_| StoreError::Poisoned("journal index"))?;
         let segment = idx.segments.len() - 1;
         for (i, start) in offsets.iter().enumerate() {
             let end = offsets.get(i + 1).copied().unwrap_or(w.buf.len());
@@ -422,7 +437,7 @@ impl Journal {
     /// Events matching `q`, in sequence order, at most `q.limit`.
     pub fn scan(&self, q: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
         let (blocks, segments) = {
-            let idx = self.index.read().map_err(|_| StoreError::Corrupt("journal index poisoned".into()))?;
+            let idx = self.index.read().map_err(|_| StoreError::Poisoned("journal index"))?;
             let start = q.after_seq.map_or(0, |a| idx.blocks.partition_point(|b| (b.last_seq as i64) <= a));
             let blocks: Vec<Block> = idx.blocks[start..].iter().filter(|b| b.may_match(q)).cloned().collect();
             (blocks, idx.segments.clone())

@@ -262,7 +262,7 @@ pub(crate) struct Fault {
 }
 
 fn io(path: &Path, e: std::io::Error) -> StoreError {
-    StoreError::Io(format!("ledger {}: {e}", path.display()))
+    StoreError::file("ledger", path, e)
 }
 
 fn corrupt(what: String) -> StoreError {
@@ -283,19 +283,18 @@ fn write_secret(path: &Path, contents: &str) -> Result<()> {
 /// (as ssh does with private keys): a log key others may have copied can
 /// sign checkpoints that are not ours, and the salt secret opens every
 /// commitment.
-fn read_secret(path: &Path) -> std::io::Result<String> {
+fn read_secret(path: &Path) -> Result<Option<String>> {
     use std::os::unix::fs::PermissionsExt;
-    let text = std::fs::read_to_string(path)?;
-    let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(path, e)),
+    };
+    let mode = std::fs::metadata(path).map_err(|e| io(path, e))?.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::PermissionDenied,
-            format!(
-                "is open to other users (mode {mode:03o}); `chmod 600` it, and replace the key if others may have read it"
-            ),
-        ));
+        return Err(StoreError::SecretExposed { path: path.to_owned(), mode });
     }
-    Ok(text)
+    Ok(Some(text))
 }
 
 /// The entry of a stored event.
@@ -384,39 +383,35 @@ impl Ledger {
             tracing::warn!(kernel, "the batch SHA-256 kernel disagreed with sha2 on this CPU; hashing one by one");
         }
         let key_path = dir.join("log.key");
-        let key = match read_secret(&key_path) {
-            Ok(text) => LogKey::from_private(&text).map_err(|e| corrupt(format!("{}: {e}", key_path.display())))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let key = match read_secret(&key_path)? {
+            Some(text) => LogKey::from_private(&text).map_err(|e| corrupt(format!("{}: {e}", key_path.display())))?,
+            None => {
                 let Some(origin) = origin else {
                     return Err(StoreError::NotFound(format!("no evidence ledger in {}", dir.display())));
                 };
                 if origin.is_empty() || origin.contains(['+', ' ', '\n']) {
-                    return Err(StoreError::Io(format!(
-                        "ledger origin {origin:?} must be a schema-less URL without spaces or '+'"
-                    )));
+                    return Err(StoreError::InvalidOrigin(origin.to_owned()));
                 }
                 let (key, private) = LogKey::generate(origin).map_err(|e| corrupt(e.to_string()))?;
                 write_secret(&key_path, &private)?;
                 tracing::info!(origin, "created the ledger's signing key");
                 key
             }
-            Err(e) => return Err(io(&key_path, e)),
         };
         let origin = key.verifier_key().split('+').next().unwrap_or_default().to_owned();
         let salt_path = dir.join("salt.key");
-        let salt = match read_secret(&salt_path) {
-            Ok(text) => {
+        let salt = match read_secret(&salt_path)? {
+            Some(text) => {
                 let mut b = [0u8; 32];
                 hex::decode_to_slice(text.trim(), &mut b)
                     .map_err(|_| corrupt(format!("{} is not 32 bytes of hex", salt_path.display())))?;
                 SaltKey::from_bytes(b).map_err(|e| corrupt(e.to_string()))?
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            None => {
                 let s = SaltKey::generate().map_err(|e| corrupt(e.to_string()))?;
                 write_secret(&salt_path, &hex::encode(s.as_bytes()))?;
                 s
             }
-            Err(e) => return Err(io(&salt_path, e)),
         };
 
         let path = dir.join("entries");
@@ -506,7 +501,7 @@ impl Ledger {
     }
 
     fn read_state(&self) -> Result<std::sync::RwLockReadGuard<'_, LogState>> {
-        self.state.read().map_err(|_| corrupt("lock poisoned".into()))
+        self.state.read().map_err(|_| StoreError::Poisoned("ledger"))
     }
 
     /// Number of leaves.
@@ -525,7 +520,7 @@ impl Ledger {
     pub fn append(&self, entries: &[Entry]) -> Result<u64> {
         let events = entries.iter().filter(|e| matches!(e, Entry::Event { .. })).count();
         let first = {
-            let mut batch = self.batch.lock().map_err(|_| corrupt("lock poisoned".into()))?;
+            let mut batch = self.batch.lock().map_err(|_| StoreError::Poisoned("ledger"))?;
             batch.reset(entries.len(), 160, events);
             for e in entries {
                 let seq = if let Entry::Event { seq, .. } = e { Some(*seq) } else { None };
@@ -585,7 +580,7 @@ impl Ledger {
     /// adds their leaves to the tree. A failed write is cut off the file.
     fn commit(&self, batches: &mut [&mut Batch], sync: Durability) -> Result<u64> {
         let path = self.dir.join("entries");
-        let writer = self.writer.lock().map_err(|_| corrupt("lock poisoned".into()))?;
+        let writer = self.writer.lock().map_err(|_| StoreError::Poisoned("ledger"))?;
         // Checked under the writer lock: event leaves stay in seq order.
         let mut last_seq = self.last_event_seq();
         for (seq, _) in batches.iter().flat_map(|b| b.events.iter()) {
@@ -607,7 +602,7 @@ impl Ledger {
             }
             return Err(io(&path, e));
         }
-        let mut st = self.state.write().map_err(|_| corrupt("lock poisoned".into()))?;
+        let mut st = self.state.write().map_err(|_| StoreError::Poisoned("ledger"))?;
         let first = st.tree.size();
         let mut base = st.end;
         for b in batches.iter_mut() {
@@ -811,14 +806,14 @@ impl Ledger {
     /// Signs a checkpoint over every leaf, their entries and stored hashes
     /// synced first, unless the latest already covers them; returns the latest.
     pub fn sign_checkpoint(&self) -> Result<SignedCheckpoint> {
-        let _signer = self.signer.lock().map_err(|_| corrupt("lock poisoned".into()))?;
+        let _signer = self.signer.lock().map_err(|_| StoreError::Poisoned("ledger"))?;
         if self.broken.load(Ordering::Acquire) {
             return Err(corrupt(BROKEN.into()));
         }
         let (size, root, hashes) = {
             // A leaf joins the tree only once its record is written, so the
             // size read here covers only written records.
-            let mut st = self.state.write().map_err(|_| corrupt("lock poisoned".into()))?;
+            let mut st = self.state.write().map_err(|_| StoreError::Poisoned("ledger"))?;
             let size = st.tree.size();
             if let Some(cp) = self.checkpoint()
                 && cp.size == size
@@ -1148,7 +1143,7 @@ mod tests {
         let proof = l.with_tree(|t| t.inclusion_proof(4, 6)).unwrap();
         let root = l.with_tree(|t| t.root(6)).unwrap();
         let err = l.sign_checkpoint().unwrap_err();
-        assert!(err.to_string().contains("no space left on device (simulated)"), "{err}");
+        assert!(err.chain().contains("no space left on device (simulated)"), "{err}");
         assert_eq!(l.checkpoint().unwrap().size, 3, "nothing signed over hashes not on disk");
         assert_eq!(l.sign_checkpoint().unwrap().size, 6, "the disk has room again");
         drop(l);
@@ -1167,7 +1162,8 @@ mod tests {
         let (len, root) = (std::fs::metadata(&path).unwrap().len(), l.with_tree(|t| t.root(3)).unwrap());
         l.fail_next_write(Fault { bytes: 70, cut_fails: false });
         let err = l.append(&(4..=6).map(ev).collect::<Vec<_>>()).unwrap_err();
-        assert!(err.to_string().contains("no space left on device"), "{err}");
+        assert!(err.chain().contains("no space left on device"), "{err}");
+        assert!(err.to_string().ends_with("entries: the disk is full"), "{err}");
         assert_eq!(std::fs::metadata(&path).unwrap().len(), len, "the part written is cut off");
         assert_eq!((l.size(), l.last_event_seq()), (3, 3), "no leaf was added");
         // The same events go in once the disk has room, at the right offsets.
@@ -1207,7 +1203,7 @@ mod tests {
         let l = Ledger::open(dir.path(), "stockade.test/log").unwrap();
         l.append(&(1..=3).map(ev).collect::<Vec<_>>()).unwrap();
         l.sync_fails.store(true, Ordering::Release);
-        let err = l.sign_checkpoint().unwrap_err().to_string();
+        let err = l.sign_checkpoint().unwrap_err().chain();
         assert!(err.contains("I/O error (simulated)"), "{err}");
         assert!(l.checkpoint().is_none(), "nothing signed");
         for err in [l.append(&[ev(4)]).unwrap_err(), l.sign_checkpoint().unwrap_err()] {

@@ -36,25 +36,104 @@ use async_trait::async_trait;
 use stockade_incident::IncidentRecord;
 use stockade_model::{RecordKind, RecordRow};
 
-/// Errors from a store.
+/// Errors from a store. Each keeps its cause (`source()`); a file that
+/// could not be read or written says which, and why in plain words (a full
+/// disk, a permission, a read-only file system).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database error: {0}")]
+    #[error("database error")]
     Database(#[from] sqlx::Error),
-    #[error("migration failed: {0}")]
+    #[error("migration failed")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
+    /// Stored data that does not read back as it was written.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-    #[error("storage I/O failed: {0}")]
-    Io(String),
+    /// A file of the data directory could not be read or written.
+    #[error("{what} {}: {}", .path.display(), plain(.source))]
+    File {
+        /// What the file belongs to: the journal, the ledger, the vault, the data directory.
+        what: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A secret (the ledger's keys) that others than its owner may read.
+    #[error(
+        "{} is open to other users (mode {mode:03o}); `chmod 600` it, and replace the key if others may have read it",
+        .path.display()
+    )]
+    SecretExposed { path: std::path::PathBuf, mode: u32 },
+    #[error(
+        "the data directory {} is in use by another stockade process (stop it, or send to it with --server)",
+        .0.display()
+    )]
+    Locked(std::path::PathBuf),
+    /// A lock whose holder panicked: what it guards may be half-changed.
+    #[error("the {0} lock is poisoned (a thread panicked while holding it); restart the process")]
+    Poisoned(&'static str),
+    /// Something too large to store.
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("ledger origin {0:?} must be a schema-less URL without spaces or '+'")]
+    InvalidOrigin(String),
+    /// A blocking task of the store panicked or was cancelled.
+    #[error("a background task of the store failed")]
+    Task(#[from] tokio::task::JoinError),
+    /// A group commit failed: every appender of the group gets this.
+    #[error("the group commit failed; nothing of the batch was acknowledged")]
+    Commit(#[source] std::sync::Arc<StoreError>),
+    /// A group was stored but its ledger leaves could not be made or written.
+    #[error("stored, but the evidence ledger failed")]
+    LedgerFailed(#[source] std::sync::Arc<StoreError>),
+    /// An earlier ledger failure stops appends until a restart catches up.
+    #[error("the evidence ledger could not record earlier events; restart to let it catch up")]
+    LedgerStopped,
     #[error("the store is shutting down")]
     Closed,
     #[error("not found: {0}")]
     NotFound(String),
     #[error("conflict: {0}")]
     Conflict(String),
+}
+
+/// An I/O error's kind in plain words, for the ones an operator can act on.
+fn plain(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::StorageFull => "the disk is full",
+        ErrorKind::QuotaExceeded => "the disk quota is exceeded",
+        ErrorKind::PermissionDenied => "permission denied (check the owner and mode of the data directory)",
+        ErrorKind::ReadOnlyFilesystem => "the file system is read-only",
+        ErrorKind::NotFound => "not found",
+        ErrorKind::AlreadyExists => "already exists",
+        _ => "input/output error",
+    }
+}
+
+impl StoreError {
+    /// A file error, with what the file belongs to.
+    pub fn file(what: &'static str, path: &std::path::Path, source: std::io::Error) -> StoreError {
+        StoreError::File { what, path: path.to_owned(), source }
+    }
+
+    /// The whole chain of causes, for logs and messages that show one line.
+    pub fn chain(&self) -> String {
+        error_chain(self)
+    }
+}
+
+/// An error and all its causes on one line (`outer: cause: root cause`).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -51,7 +51,7 @@ pub struct Vault {
 }
 
 fn io(path: &Path, e: std::io::Error) -> StoreError {
-    StoreError::Io(format!("vault {}: {e}", path.display()))
+    StoreError::file("vault", path, e)
 }
 
 impl Vault {
@@ -142,7 +142,7 @@ impl Vault {
             let d = parent.clone();
             tokio::task::spawn_blocking(move || std::fs::File::open(&d).and_then(|f| f.sync_all()))
                 .await
-                .map_err(|e| StoreError::Io(e.to_string()))?
+                .map_err(StoreError::from)?
                 .map_err(|e| io(&parent, e))?;
         }
         Ok((digest, size))

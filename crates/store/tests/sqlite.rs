@@ -82,6 +82,6 @@ async fn an_unwritable_data_directory_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, b"x").unwrap();
-    let err = SqlStore::open_file(&file.join("data/test.db")).await.unwrap_err().to_string();
+    let err = SqlStore::open_file(&file.join("data/test.db")).await.unwrap_err().chain();
     assert!(err.contains("cannot create data directory"), "{err}");
 }

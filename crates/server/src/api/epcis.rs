@@ -34,14 +34,14 @@ pub struct CaptureQuery {
 }
 
 /// An EPCIS capture job (EPCIS 2.0 REST binding).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CaptureJob {
     #[serde(rename = "captureID")]
     pub capture_id: String,
     pub running: bool,
     pub success: bool,
-    pub capture_error_behaviour: &'static str,
+    pub capture_error_behaviour: String,
     /// Canonical events stored, duplicates and rejections, per EPCIS event (numbered from 1).
     pub report: IngestReport,
 }
@@ -112,7 +112,7 @@ pub async fn capture(
         capture_id: hex::encode(rand::random::<[u8; 12]>()),
         running: false,
         success: report.rejected == 0,
-        capture_error_behaviour: "rollback",
+        capture_error_behaviour: "rollback".into(),
         report,
     };
     if let Ok(mut jobs) = st.captures.lock() {

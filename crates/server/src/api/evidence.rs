@@ -44,7 +44,7 @@ impl From<CustodyError> for Problem {
                 Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", format!("{msg}; retry"))
             }
             CustodyError::NoIncident(_) | CustodyError::UnknownSource { .. } => Problem::unprocessable(msg, Vec::new()),
-            CustodyError::Integrity(_) => Problem::internal(msg),
+            CustodyError::Integrity(_) | CustodyError::Package(_) => Problem::internal(msg),
             CustodyError::Upload(UploadError::Store(err)) | CustodyError::Store(err) => Problem::from(err),
         }
     }

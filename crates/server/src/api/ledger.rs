@@ -43,7 +43,7 @@ async fn on_ledger<T: Send + 'static>(
     f: impl FnOnce(&Ledger) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
     let l = l.clone();
-    tokio::task::spawn_blocking(move || f(&l)).await.map_err(|e| StoreError::Io(e.to_string()))?
+    tokio::task::spawn_blocking(move || f(&l)).await.map_err(StoreError::from)?
 }
 
 /// The latest checkpoint, signing one first when none covers `need` leaves.
