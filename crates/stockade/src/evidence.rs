@@ -9,6 +9,8 @@ use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::process::ExitCode;
+use stockade_evidence::CustodyRecord;
+use stockade_server::api::evidence::EvidenceView;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub async fn run(command: EvidenceCommand) -> Result<ExitCode> {
@@ -49,8 +51,8 @@ pub async fn run(command: EvidenceCommand) -> Result<ExitCode> {
                 .send()
                 .await
                 .with_context(|| format!("sending {} to {}", file.display(), remote.server))?;
-            let v: serde_json::Value = answer(r, "upload").await?.json().await?;
-            let id = v["record"]["id"].as_str().unwrap_or_default();
+            let v: EvidenceView = answer(r, "upload").await?.json().await.context("the server's evidence record")?;
+            let id = &v.record.id;
             println!("{id}");
             eprintln!("collected {} as {id} ({size} bytes, sha256 {sha256})", file.display());
         }
@@ -82,33 +84,25 @@ pub async fn run(command: EvidenceCommand) -> Result<ExitCode> {
                 .send()
                 .await
                 .with_context(|| format!("asking {} for {id}", remote.server))?;
-            let v: serde_json::Value = answer(r, "show").await?.json().await?;
-            let rec = &v["record"];
+            let v: EvidenceView = answer(r, "show").await?.json().await.context("the server's evidence record")?;
+            let rec = &v.record;
             println!(
                 "{} in {}: {} {} bytes, sha256 {}, from {}, collected by {}",
-                rec["id"].as_str().unwrap_or_default(),
-                rec["incident"].as_str().unwrap_or_default(),
-                rec["class"].as_str().unwrap_or_default(),
-                rec["size"],
-                rec["sha256"].as_str().unwrap_or_default(),
-                rec["collected_from"].as_str().unwrap_or_default(),
-                rec["collected_by"].as_str().unwrap_or_default(),
+                rec.id, rec.incident, rec.class, rec.size, rec.sha256, rec.collected_from, rec.collected_by,
             );
-            let state = [("held", "under legal hold"), ("sealed", "sealed"), ("expired", "expired (file deleted)")];
-            for (field, words) in state {
-                if v[field].as_bool() == Some(true) {
-                    println!("  {words}");
-                }
+            let state = [(v.held, "under legal hold"), (v.sealed, "sealed"), (v.expired, "expired (file deleted)")];
+            for (_, words) in state.iter().filter(|(on, _)| *on) {
+                println!("  {words}");
             }
-            for c in v["custody"].as_array().into_iter().flatten() {
-                let at = c["at_us"].as_i64().and_then(chrono::DateTime::from_timestamp_micros);
+            for c in &v.custody {
+                let at = chrono::DateTime::from_timestamp_micros(c.at_us);
                 println!(
                     "  #{} {} {} by {}: {}",
-                    c["n"],
+                    c.n,
                     at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                    c["action"].as_str().unwrap_or_default(),
-                    c["actor"].as_str().unwrap_or_default(),
-                    c["reason"].as_str().unwrap_or_default(),
+                    c.action.as_str(),
+                    c.actor,
+                    c.reason,
                 );
             }
         }
@@ -121,8 +115,8 @@ pub async fn run(command: EvidenceCommand) -> Result<ExitCode> {
                 .send()
                 .await
                 .with_context(|| format!("asking {} to record {action} on {id}", remote.server))?;
-            let v: serde_json::Value = answer(r, &action).await?.json().await?;
-            eprintln!("recorded {action} on {id} (custody entry #{})", v["record"]["n"]);
+            let c: CustodyRecord = answer(r, &action).await?.json().await.context("the server's custody record")?;
+            eprintln!("recorded {} on {id} (custody entry #{})", c.action.as_str(), c.n);
         }
         EvidenceCommand::Package { incident, out, reason, events, remote } => {
             refuse_existing(&out).await?;

@@ -253,6 +253,8 @@ async fn evidence_from_the_command_line() {
     assert!(!o.status.success() && text(&o).contains("names the receiving `party`"), "{}", text(&o));
     let o = act(&["transferred", "--party", "Allianz claims", "--reason", "claim 42"]);
     assert!(o.status.success() && text(&o).contains("recorded transferred on ev_"), "{}", text(&o));
+    // The entry's number as the server recorded it (after `collected` #0 and the download #1).
+    assert!(text(&o).contains("(custody entry #2)"), "{}", text(&o));
     assert!(act(&["hold_set", "--reason", "lawsuit"]).status.success());
     let mut args = vec!["evidence", "show", id.as_str()];
     args.extend(remote);

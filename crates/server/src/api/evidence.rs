@@ -78,7 +78,7 @@ pub struct CollectQuery {
     pub sha256: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EvidenceView {
     #[schema(value_type = Object)]
     pub record: EvidenceRecord,
