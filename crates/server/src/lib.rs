@@ -14,6 +14,7 @@
 pub mod api;
 pub mod auth;
 pub mod body;
+pub mod extract;
 pub mod openapi;
 pub mod problem;
 pub mod telemetry;

@@ -436,6 +436,36 @@ async fn per_line_results_and_idempotent_resend() {
     assert_eq!((st, v["accepted"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
 }
 
+/// Malformed parameters and bodies are RFC 9457 problems like every other
+/// refusal, and the role is checked before them: a token without the role
+/// gets 403 whatever it sent.
+#[tokio::test]
+async fn malformed_parameters_are_problems_after_the_role_check() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    for (path, status) in [
+        ("/api/v1/ledger/consistency?from=x", StatusCode::BAD_REQUEST),
+        ("/api/v1/ledger/events/abc/proof", StatusCode::BAD_REQUEST),
+        ("/api/v1/ledger/leaves/-1/proof", StatusCode::BAD_REQUEST),
+        ("/api/v1/events?limit=many", StatusCode::BAD_REQUEST),
+        ("/api/v1/incidents?after=x", StatusCode::BAD_REQUEST),
+    ] {
+        let (st, ct, v) = s.get(path, Some(&s.analyst)).await;
+        assert_eq!((st, ct.as_str()), (status, "application/problem+json"), "{path}: {v}");
+        assert_eq!(v["status"], status.as_u16(), "{path}: {v}");
+        let (st, ct, _) = s.get(path, Some(&s.ingest)).await;
+        assert_eq!((st, ct.as_str()), (StatusCode::FORBIDDEN, "application/problem+json"), "{path}");
+    }
+    let custody = "/api/v1/evidence/ev_0000000000000000/custody";
+    let (st, ct, v) = s.post(custody, &s.analyst, "text/plain", r#"{"action":"sealed","reason":"r"}"#).await;
+    assert_eq!((st, ct.as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "application/problem+json"), "{v}");
+    let (st, ct, v) = s.post(custody, &s.analyst, "application/json", "{not json").await;
+    assert_eq!((st, ct.as_str()), (StatusCode::BAD_REQUEST, "application/problem+json"), "{v}");
+    let (st, _, v) = s.post(custody, &s.analyst, "application/json", r#"{"action":"sealed"}"#).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "a missing reason: {v}");
+    let (st, _, _) = s.post(custody, &s.ingest, "text/plain", "{not json").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+}
+
 #[tokio::test]
 async fn bad_requests_are_problems_and_store_nothing() {
     let s = start(UnknownEntities::Flag, 4096).await;

@@ -9,10 +9,11 @@
 use super::{media_type, read_body};
 use crate::AppState;
 use crate::auth::{Caller, Permission};
+use crate::extract::{Path, Query};
 use crate::problem::Problem;
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -74,6 +75,7 @@ pub async fn capture(
     body: Body,
 ) -> Result<Response, Problem> {
     caller.require(Permission::Ingest)?;
+    let q = q?;
     let media = media_type(&headers);
     if !matches!(media.as_str(), "application/json" | "application/ld+json" | "application/xml" | "text/xml") {
         return Err(Problem::unsupported_media(&media, "application/ld+json, application/json or application/xml"));
@@ -142,6 +144,7 @@ pub async fn capture_job(
     Path(id): Path<String>,
 ) -> Result<Json<CaptureJob>, Problem> {
     caller.require(Permission::Ingest).or_else(|_| caller.require(Permission::Read))?;
+    let id = id?;
     st.captures
         .lock()
         .ok()

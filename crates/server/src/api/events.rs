@@ -3,10 +3,11 @@
 use super::{media_type, query_time, read_body};
 use crate::AppState;
 use crate::auth::{Caller, Permission};
+use crate::extract::Query;
 use crate::problem::Problem;
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use stockade_app::intake::IngestReport;
@@ -122,6 +123,7 @@ pub async fn list_events(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<EventPage>, Problem> {
     caller.require(Permission::Read)?;
+    let q = q?;
     if let Some(k) = &q.kind
         && stockade_model::EventKind::parse(k).is_none()
     {

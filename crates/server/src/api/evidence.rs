@@ -3,10 +3,11 @@
 
 use crate::AppState;
 use crate::auth::{Caller, Permission};
+use crate::extract::{JsonBody, Path, Query};
 use crate::problem::Problem;
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -155,6 +156,7 @@ pub async fn collect(
     body: Body,
 ) -> Result<(StatusCode, Json<EvidenceView>), Problem> {
     caller.require(Permission::Collect)?;
+    let q = q?;
     let c = custodian(&st)?;
     let sha = declared_sha256(&q, &headers)?;
     let size = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
@@ -192,6 +194,7 @@ pub async fn item(
     Path(id): Path<String>,
 ) -> Result<Json<EvidenceView>, Problem> {
     caller.require(Permission::Read)?;
+    let id = id?;
     let (e, chain) = custodian(&st)?.item(&id).await?;
     Ok(Json(EvidenceView::of(e, chain)?))
 }
@@ -209,6 +212,7 @@ pub async fn of_incident(
     Path(incident): Path<String>,
 ) -> Result<Json<Vec<EvidenceView>>, Problem> {
     caller.require(Permission::Read)?;
+    let incident = incident?;
     let c = custodian(&st)?;
     let mut out = Vec::new();
     for e in c.incident_evidence(&incident).await? {
@@ -244,6 +248,8 @@ pub async fn content(
     Query(q): Query<ContentQuery>,
 ) -> Result<Response, Problem> {
     caller.require(Permission::Custody)?;
+    let id = id?;
+    let q = q?;
     let action = match q.purpose.as_str() {
         "view" => Action::Viewed,
         "download" => Action::Downloaded,
@@ -337,8 +343,12 @@ pub async fn act(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(r): Json<ActRequest>,
+    JsonBody(r): JsonBody<ActRequest>,
 ) -> Result<(StatusCode, Json<CustodyRecord>), Problem> {
+    // Which role an act needs depends on the act; none is open to a role
+    // that holds neither custody nor admin.
+    caller.require(Permission::Custody).or_else(|_| caller.require(Permission::Admin))?;
+    let (id, r) = (id?, r?);
     let action =
         Action::parse(&r.action).ok_or_else(|| Problem::bad_request(format!("unknown action {:?}", r.action)))?;
     match action {
@@ -398,6 +408,8 @@ pub async fn package(
     Query(q): Query<PackageQuery>,
 ) -> Result<Response, Problem> {
     caller.require(Permission::Custody)?;
+    let incident = incident?;
+    let q = q?;
     if q.reason.trim().is_empty() {
         return Err(Problem::bad_request("a `reason` for the export is required"));
     }

@@ -4,10 +4,11 @@
 use crate::AppState;
 use crate::api::{media_type, read_body};
 use crate::auth::{Caller, Permission};
+use crate::extract::{Path, Query};
 use crate::problem::Problem;
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use stockade_app::casebook::CaseError;
@@ -89,6 +90,7 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<IncidentRecord>>, Problem> {
     caller.require(Permission::Read)?;
+    let q = q?;
     let q = IncidentQuery { site: q.site, after: q.after, limit: q.limit.unwrap_or(100).clamp(1, 10_000) };
     Ok(Json(st.store.incidents(&q).await?))
 }
@@ -107,5 +109,6 @@ pub async fn one(
     Path(id): Path<String>,
 ) -> Result<Json<IncidentRecord>, Problem> {
     caller.require(Permission::Read)?;
+    let id = id?;
     st.store.incident(&id).await?.map(Json).ok_or_else(|| Problem::not_found(format!("no incident {id:?}")))
 }

@@ -2,9 +2,10 @@
 
 use crate::AppState;
 use crate::auth::{Caller, Permission};
+use crate::extract::Query;
 use crate::problem::Problem;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use stockade_app::book::BookQuery;
@@ -59,6 +60,7 @@ pub async fn book(
     Query(f): Query<Filter>,
 ) -> Result<Json<BookView>, Problem> {
     caller.require(Permission::Read)?;
+    let f = f?;
     let values = unit_values(&st);
     let lines: Vec<BookLineView> = st
         .intake
@@ -133,6 +135,7 @@ pub async fn variance(
     Query(f): Query<Filter>,
 ) -> Result<Json<VarianceView>, Problem> {
     caller.require(Permission::Read)?;
+    let f = f?;
     let values = unit_values(&st);
     let lines: Vec<VarianceLine> = st
         .intake

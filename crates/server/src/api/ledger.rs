@@ -8,9 +8,10 @@
 
 use crate::AppState;
 use crate::auth::{Caller, Permission};
+use crate::extract::{Path, Query};
 use crate::problem::Problem;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -76,6 +77,7 @@ pub async fn checkpoint(State(st): State<AppState>) -> Result<Response, Problem>
         (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn tile(State(st): State<AppState>, Path(path): Path<String>) -> Result<Response, Problem> {
+    let path = path?;
     let l = ledger(&st)?;
     let tile = TilePath::parse(&path).map_err(|e| Problem::not_found(e.to_string()))?;
     let (start, width) = tile.span();
@@ -261,6 +263,8 @@ pub async fn event_proof(
     Query(q): Query<ProofQuery>,
 ) -> Result<Response, Problem> {
     caller.require(Permission::Read)?;
+    let seq = seq?;
+    let q = q?;
     let l = ledger(&st)?;
     let index =
         l.event_leaf(seq).ok_or_else(|| Problem::not_found(format!("no event with seq {seq} in the ledger")))?;
@@ -282,6 +286,8 @@ pub async fn evidence_proof(
     Query(q): Query<ProofQuery>,
 ) -> Result<Response, Problem> {
     caller.require(Permission::Read)?;
+    let id = id?;
+    let q = q?;
     let l = ledger(&st)?;
     let e = st.store.evidence(&id).await?.ok_or_else(|| Problem::not_found(format!("no evidence {id}")))?;
     prove(l, e.leaf_index, q).await
@@ -301,6 +307,8 @@ pub async fn leaf_proof(
     Query(q): Query<ProofQuery>,
 ) -> Result<Response, Problem> {
     caller.require(Permission::Read)?;
+    let index = index?;
+    let q = q?;
     let l = ledger(&st)?;
     if index >= l.size() {
         return Err(Problem::bad_request(format!("leaf {index} is not in a log of {} leaves", l.size())));
@@ -340,6 +348,7 @@ pub async fn consistency(
     Query(q): Query<ConsistencyQuery>,
 ) -> Result<Json<ConsistencyProof>, Problem> {
     caller.require(Permission::Read)?;
+    let q = q?;
     let l = ledger(&st)?;
     let to = match q.to {
         Some(to) => to,
@@ -404,6 +413,7 @@ pub async fn audit(
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditView>>, Problem> {
     caller.require(Permission::Admin)?;
+    let q = q?;
     let rows = st.store.audit(q.after, q.limit.unwrap_or(100).clamp(1, 10_000)).await?;
     Ok(Json(rows.into_iter().map(|a| AuditView { record: a.record, leaf_index: a.leaf_index }).collect()))
 }

@@ -3,10 +3,11 @@
 use super::{media_type, read_body};
 use crate::AppState;
 use crate::auth::{Caller, Permission};
+use crate::extract::Path;
 use crate::problem::Problem;
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::Serialize;
 use stockade_app::intake::ImportError;
@@ -93,6 +94,7 @@ pub async fn list_reference(
     Path(kind): Path<String>,
 ) -> Result<Json<Vec<serde_json::Value>>, Problem> {
     caller.require(Permission::Read)?;
+    let kind = kind?;
     let k = RecordKind::parse(&kind).ok_or_else(|| Problem::not_found(format!("no reference kind {kind:?}")))?;
     Ok(Json(st.store.reference(Some(k)).await?.into_iter().map(|r| r.json).collect()))
 }

@@ -4,10 +4,11 @@
 use crate::AppState;
 use crate::api::{media_type, read_body};
 use crate::auth::{Caller, Permission};
+use crate::extract::Path;
 use crate::problem::Problem;
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use stockade_app::tokens::{RevokeError, TokenSummary};
@@ -40,6 +41,7 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Json<TokenSummary>, Problem> {
     caller.require(Permission::Admin)?;
+    let id = id?;
     let revoked =
         stockade_app::tokens::revoke_token(&*st.store, st.intake.ledger(), &*st.clock, &id, &caller.actor()).await;
     match revoked {
