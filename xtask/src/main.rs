@@ -4,6 +4,8 @@
 //!   generated files, clippy, then every test (with cargo-nextest when present).
 //! - `schema`: regenerates `docs/events.schema.json` and `docs/reference.schema.json`.
 //! - `bench`: runs the ingest benchmarks recorded in `docs/BENCHMARKS.md`.
+//! - `api-fuzz`: the HTTP API against its OpenAPI document (schemathesis),
+//!   the last step of `ci`.
 #![forbid(unsafe_code)]
 
 use anyhow::{Context, Result, bail};
@@ -18,8 +20,9 @@ fn main() -> Result<()> {
         "ci" => ci(),
         "schema" => schema(&root),
         "bench" => bench(std::env::args().skip(2).collect()),
+        "api-fuzz" => api_fuzz(&root),
         _ => {
-            eprintln!("usage: cargo xtask <ci|schema|bench>");
+            eprintln!("usage: cargo xtask <ci|schema|bench|api-fuzz>");
             bail!("unknown task {task:?}")
         }
     }
@@ -191,6 +194,12 @@ fn ci() -> Result<()> {
     for krate in crates_with_doc_tests(&root())? {
         totals.add(&run_counting(cargo().args(["test", "--doc", "-p", &krate]))?);
     }
+    // The HTTP API against its own OpenAPI document, fuzzed (counted as one test).
+    let fuzzed = api_fuzz(&root());
+    if let Err(e) = &fuzzed {
+        eprintln!("the API fuzz test failed: {e:#}");
+    }
+    totals.add(&Step { passed: u64::from(fuzzed.is_ok()), failed: u64::from(fuzzed.is_err()), success: true });
     // The last line of the run: its totals, alone, doc tests included.
     println!("{} passed, {} failed", totals.passed, totals.failed);
     if totals.failed > 0 || !totals.succeeded {
@@ -223,6 +232,87 @@ fn install_test_tools() -> Result<()> {
     };
     run(&mut sudo(&["apt-get", "update", "-q"]))?;
     run(&mut sudo(&["apt-get", "install", "-y", "-q", "golang-go", "golang-golang-x-mod-dev"]))
+}
+
+/// The schemathesis release the API test runs (pinned: a new release may
+/// generate new cases; update it on purpose).
+const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+
+/// Fuzzes the HTTP API from its OpenAPI document: a server over a small
+/// data directory, schemathesis (installed into `target/schemathesis` from
+/// PyPI when missing) generating requests for every operation, failing on
+/// any 5xx, any status or content type the document does not list, and any
+/// response that breaks its schema.
+fn api_fuzz(root: &Path) -> Result<()> {
+    let venv = root.join("target/schemathesis");
+    let st = venv.join("bin/schemathesis");
+    let pinned = venv.join(SCHEMATHESIS);
+    if !pinned.exists() {
+        eprintln!("installing {SCHEMATHESIS} into {}", venv.display());
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", SCHEMATHESIS]))?;
+        std::fs::write(&pinned, b"")?;
+    }
+    run(cargo().args(["build", "--quiet", "-p", "stockade"]))?;
+    let bin = root.join("target/debug/stockade");
+    let data = tempfile_dir(root)?;
+    let data_s = data.to_string_lossy().into_owned();
+    let stockade = |args: &[&str]| -> Result<String> {
+        let out = Command::new(&bin).args(args).env("RUST_LOG", "warn").output()?;
+        if !out.status.success() {
+            bail!("stockade {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let token = stockade(&["token", "create", "--role", "admin", "--data", &data_s])?.trim().to_owned();
+    stockade(&["import", "examples/reference.yaml", "--data", &data_s])?;
+    stockade(&["ingest", "examples/events.ndjson", "--data", &data_s, "--quiet"])?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let listen = format!("127.0.0.1:{port}");
+    let server = Command::new(&bin)
+        .args(["serve", "--data", &data_s, "--listen", &listen])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .context("starting stockade serve")?;
+    let server = KillOnDrop(server);
+    let url = format!("http://{listen}");
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(&listen).is_err() {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            bail!("the server did not listen on {listen} within a minute");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let result = run(Command::new(&st)
+        .args(["run", &format!("{url}/api/openapi.json"), "-H", &format!("Authorization: Bearer {token}")])
+        .args([
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+        ])
+        .args(["--phases", "examples,coverage,fuzzing", "--max-examples", "30", "--workers", "2"])
+        .args(["--seed", "20261206", "--no-color", "--request-timeout", "30"])
+        .env("SCHEMATHESIS_HOOKS", ""));
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+    result
+}
+
+/// A fresh directory under `target/` for a test's data.
+fn tempfile_dir(root: &Path) -> Result<PathBuf> {
+    let dir = root.join(format!("target/api-fuzz-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(dir)
+}
+
+/// A child process stopped when its owner goes, however the owner ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn schemas() -> Vec<(&'static str, serde_json::Value)> {

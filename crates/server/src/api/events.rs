@@ -90,7 +90,8 @@ pub struct ListQuery {
     pub to: Option<String>,
     /// Only events with a sequence number above this (paging cursor).
     pub after: Option<i64>,
-    /// At most this many (default 100, at most 10000).
+    /// At most this many (default 100, from 1 to 10000; outside, 400).
+    #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<u32>,
 }
 
@@ -129,10 +130,7 @@ pub async fn list_events(
     {
         return Err(Problem::bad_request(format!("unknown kind {k:?}")));
     }
-    let limit = q.limit.unwrap_or(100);
-    if limit == 0 || limit > 10_000 {
-        return Err(Problem::bad_request("`limit` must be between 1 and 10000"));
-    }
+    let limit = super::page_limit(q.limit)?;
     let query = EventQuery {
         site: q.site,
         kind: q.kind,

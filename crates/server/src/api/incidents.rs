@@ -74,7 +74,8 @@ pub struct ListQuery {
     /// Incidents numbered after this (paging cursor).
     #[serde(default)]
     pub after: u64,
-    /// At most this many (default 100, at most 10,000).
+    /// At most this many (default 100, from 1 to 10000; outside, 400).
+    #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<u32>,
 }
 
@@ -91,7 +92,7 @@ pub async fn list(
 ) -> Result<Json<Vec<IncidentRecord>>, Problem> {
     caller.require(Permission::Read)?;
     let q = q?;
-    let q = IncidentQuery { site: q.site, after: q.after, limit: q.limit.unwrap_or(100).clamp(1, 10_000) };
+    let q = IncidentQuery { site: q.site, after: q.after, limit: super::page_limit(q.limit)? };
     Ok(Json(st.store.incidents(&q).await?))
 }
 

@@ -389,7 +389,8 @@ pub struct AuditQuery {
     /// Records after this number (paging cursor).
     #[serde(default)]
     pub after: u64,
-    /// At most this many (default 100, at most 10,000).
+    /// At most this many (default 100, from 1 to 10000; outside, 400).
+    #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<u32>,
 }
 
@@ -414,6 +415,6 @@ pub async fn audit(
 ) -> Result<Json<Vec<AuditView>>, Problem> {
     caller.require(Permission::Admin)?;
     let q = q?;
-    let rows = st.store.audit(q.after, q.limit.unwrap_or(100).clamp(1, 10_000)).await?;
+    let rows = st.store.audit(q.after, super::page_limit(q.limit)?).await?;
     Ok(Json(rows.into_iter().map(|a| AuditView { record: a.record, leaf_index: a.leaf_index }).collect()))
 }

@@ -74,14 +74,14 @@ pub async fn openapi_json() -> impl IntoResponse {
 
 /// JSON Schema (2020-12) of the canonical event, generated from the Rust types.
 #[utoipa::path(get, path = "/api/v1/schema/events", tag = "meta",
-    responses((status = 200, description = "JSON Schema of one event", body = Object)))]
+    responses((status = 200, description = "JSON Schema of one event", body = Object, content_type = "application/schema+json")))]
 pub async fn events_schema() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/schema+json")], Json(stockade_model::schema::events_schema()))
 }
 
 /// JSON Schema of a reference data set (the YAML/JSON import format).
 #[utoipa::path(get, path = "/api/v1/schema/reference", tag = "meta",
-    responses((status = 200, description = "JSON Schema of reference data", body = Object)))]
+    responses((status = 200, description = "JSON Schema of reference data", body = Object, content_type = "application/schema+json")))]
 pub async fn reference_schema() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/schema+json")], Json(stockade_model::schema::reference_schema()))
 }

@@ -110,6 +110,15 @@ pub(crate) fn media_type(headers: &HeaderMap) -> String {
 
 pub(crate) use crate::body::read_body;
 
+/// A page's `limit`: 100 when absent, refused outside 1..=10000 (never
+/// capped silently: a client asking for more learns it gets less).
+pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32, Problem> {
+    match limit.unwrap_or(100) {
+        n @ 1..=10_000 => Ok(n),
+        n => Err(Problem::bad_request(format!("`limit` must be between 1 and 10000, got {n}"))),
+    }
+}
+
 /// Parses an RFC 3339 query parameter.
 pub(crate) fn query_time(name: &str, v: &Option<String>) -> Result<Option<i64>, Problem> {
     v.as_deref()
