@@ -1,0 +1,586 @@
+//! The process model: a normal working day at a site (shifts, badges,
+//! logins, people counts, receiving, put-away, picking waves, packing,
+//! shipping, cycle counts, benign noise), calibrated as docs/SIMULATOR.md says.
+
+use super::*;
+
+/// Order lines picked per picker-hour: WERC's DC Measures median, 30 lines
+/// picked and shipped per hour (docs/SIMULATOR.md).
+pub(super) const PICK_LINES_PER_HOUR: i64 = 30;
+/// Share of pick lines picked wrong: WERC/DC Velocity's 2013 median order
+/// picking accuracy, 99.5% (docs/SIMULATOR.md). Half take another SKU of
+/// the bin (a mis-pick), half scan the neighbouring bin (a mis-scan).
+pub(super) const MISPICK_RATE: f64 = 0.005;
+/// Share of present workers who badge out for a break and back in.
+pub(super) const BREAK_RATE: f64 = 0.4;
+/// Share of Saturdays a site works with a skeleton crew.
+pub(super) const SATURDAY_RATE: f64 = 0.5;
+/// Units lost without a record, per unit shipped: NRF's 2023 survey puts
+/// shrink at 1.6% of sales, 27% of it process and control failures.
+pub(super) const UNRECORDED_LOSS_RATE: f64 = 0.016 * 0.27;
+/// Share of counts off by one: keyed entry errs on about 3% of entries (docs/SIMULATOR.md).
+pub(super) const MISCOUNT_RATE: f64 = 0.03;
+/// Cycle counts per site per working day.
+pub(super) const COUNTS_PER_DAY: u64 = 40;
+
+/// One normal working day at a site: shifts, badges, logins, people counts,
+/// receiving, put-away, picking waves, packing, shipping, cycle counts.
+pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: NaiveDate, rng: &mut Rng, f: &mut Feeds) {
+    let tz = site.tz;
+    let mut arrivals_per_hour = [0u32; 24];
+    let sid = site.id.clone();
+    for (pi, p) in site.people.iter().enumerate() {
+        if p.from_day > day {
+            continue;
+        }
+        if p.from_day == day && p.from_day > 0 {
+            // Their first day: HR records the hire, the badge is issued before the shift.
+            let t = local(&tz, date, 5, 0, 0);
+            f.emit(4, site, t, "hr.hired", &format!(r#""person":"{}","role":"{}""#, p.id, p.role));
+            f.emit(
+                3,
+                site,
+                t + Duration::seconds(600),
+                "identity.credential_issued",
+                &format!(r#""credential_type":"badge","credential":"{}","person":"{}""#, p.badge, p.id),
+            );
+        }
+        if gone.contains(&pi) || !rng.chance(0.95) {
+            continue;
+        }
+        let (start_h, end_h) = if p.shift == 0 { (6, 14) } else { (14, 22) };
+        let arrive = local(&tz, date, start_h, 0, 0) - Duration::seconds(rng.range(60, 900));
+        let site_ref = &*site;
+        if !rng.chance(0.005) {
+            f.badge(site_ref, arrive, "MAIN", &p.badge, Some(&p.id), "in");
+            if rng.chance(0.01) {
+                // A duplicate read: the same swipe reported twice.
+                f.badge(site_ref, arrive + Duration::seconds(1), "MAIN", &p.badge, Some(&p.id), "in");
+            }
+        }
+        let h = arrive.with_timezone(&tz).time().format("%H").to_string().parse::<usize>().unwrap_or(0);
+        arrivals_per_hour[h % 24] += 1;
+        let mfa = matches!(p.role, "it_admin" | "site_manager" | "supervisor");
+        f.emit(3, site_ref, arrive + Duration::seconds(rng.range(120, 600)), "identity.login", &format!(
+            r#""system":"wms","account":"{}","result":"success","mfa":{mfa},"source_ip":"10.{}.{}.{}","person":"{}""#,
+            p.account, 20, rng.range(1, 9), rng.range(10, 250), p.id));
+        if rng.chance(BREAK_RATE) {
+            // A break: out through the main door mid-shift, back 15-30 minutes later.
+            let out = local(&tz, date, start_h + 3, rng.range(0, 59) as u32, rng.range(0, 59) as u32);
+            f.badge(site_ref, out, "MAIN", &p.badge, Some(&p.id), "out");
+            f.badge(site_ref, out + Duration::seconds(rng.range(900, 1800)), "MAIN", &p.badge, Some(&p.id), "in");
+        }
+        if p.role == "cage_operator" || (p.role == "supervisor" && rng.chance(0.3)) {
+            for _ in 0..rng.range(1, 3) {
+                let t = local(&tz, date, start_h + rng.range(0, 7) as u32, rng.range(0, 59) as u32, 0);
+                f.badge(site_ref, t, "CAGE", &p.badge, Some(&p.id), "in");
+            }
+        }
+        // Overtime now and then.
+        let extra = if rng.chance(0.05) { rng.range(3600, 7200) } else { rng.range(0, 1200) };
+        let leave = local(&tz, date, end_h, 0, 0) + Duration::seconds(extra);
+        f.badge(site_ref, leave, "MAIN", &p.badge, Some(&p.id), "out");
+    }
+    for (h, &n) in arrivals_per_hour.iter().enumerate() {
+        if n > 0 {
+            // Cameras miscount a little.
+            let counted = (i64::from(n) + if rng.chance(0.1) { rng.range(-1, 1) } else { 0 }).max(0);
+            f.emit(
+                1,
+                site,
+                local(&tz, date, h as u32, 59, 0),
+                "video.people_count",
+                &format!(r#""camera":"{sid}-CAM-MAIN","door":"{sid}-D-MAIN","people":{counted},"direction":"in""#),
+            );
+        }
+    }
+    // Receiving: trucks against advance shipping notices, then put-away.
+    let dock_in = site.dock_in();
+    for truck in 0..rng.range(6, 10) {
+        let asn = format!("ASN-{}-{}-{truck}", sid, date.format("%m%d"));
+        let carrier = if rng.chance(0.7) { "V-CARRIER-1" } else { "V-CARRIER-2" };
+        let arrive = local(&tz, date, 6 + truck as u32, rng.range(0, 40) as u32, 0);
+        let receiver = site
+            .people
+            .iter()
+            .filter(|p| p.role == "receiver")
+            .nth(rng.below(4) as usize)
+            .map(|p| p.id.clone())
+            .unwrap_or_default();
+        for line in 0..rng.range(15, 35) {
+            let k = rng.below(u64::from(SKUS)) as usize;
+            let q = rng.range(20, 100);
+            let t = arrive + Duration::seconds(line * 40);
+            let body = || {
+                format!(
+                    r#""sku":"{}","quantity":{q},"to_location":"{}","reference":"{asn}","vendor":"{carrier}","person":"{receiver}""#,
+                    sku_id(k),
+                    site.locations[dock_in]
+                )
+            };
+            let m = Stock {
+                step: "receiving",
+                kind: "inventory.received",
+                k,
+                q,
+                at: dock_in,
+                source: None,
+                destination: None,
+                ndjson: &body,
+            };
+            f.stock(site, t, m);
+            let to = if sku_value(k).1 == "critical" || sku_value(k).1 == "high" {
+                AISLES as usize + rng.below(u64::from(CAGE_BINS)) as usize
+            } else {
+                rng.below(u64::from(AISLES)) as usize
+            };
+            put_away(site, f, t + Duration::seconds(rng.range(1200, 3600)), k, q, to, Some(&receiver));
+        }
+    }
+    // Picking waves, packing and shipping: every two hours, as many lines
+    // as the shift's pickers pick at WERC's median rate (see SIMULATOR.md).
+    let pickers_per_shift = site.people.iter().filter(|p| p.role == "picker").count() as i64 / 2;
+    let mut shipped_units = 0i64;
+    for (wave, hour) in [(0u32, 7u32), (1, 9), (2, 11), (3, 15), (4, 17), (5, 19)] {
+        shipped_units += pick_wave(site, date, wave, hour, pickers_per_shift * 2 * PICK_LINES_PER_HOUR, rng, f);
+    }
+    // Unrecorded process losses (damage, loss) that no event reports.
+    let mut to_lose = (shipped_units as f64 * UNRECORDED_LOSS_RATE).round() as i64;
+    while to_lose > 0 {
+        let loc = rng.below((AISLES + CAGE_BINS) as u64) as usize;
+        let k = rng.below(u64::from(SKUS)) as usize;
+        if site.physical(loc, k) > 0 {
+            site.lost[loc][k] += 1;
+            to_lose -= 1;
+        } else if rng.chance(0.01) {
+            break;
+        }
+    }
+    // Cycle counts of stocked places: the counter finds what is physically
+    // there (miscounting now and then); a difference is corrected in the
+    // book by an approved "count correction", as WMSs do.
+    let supervisor = site.people.iter().find(|p| p.role == "supervisor").map(|p| p.id.clone()).unwrap_or_default();
+    for c in 0..COUNTS_PER_DAY {
+        // ABC cadence: half the counts go to the cage's A items (critical and
+        // high value), a third to medium (B) items, the rest to anything (C).
+        let loc = rng.below((AISLES + CAGE_BINS) as u64) as usize;
+        let offset = rng.below(u64::from(SKUS)) as usize;
+        let class = rng.below(6);
+        let wanted = |k: usize| match class {
+            0..=2 => matches!(sku_value(k).1, "critical" | "high"),
+            3 | 4 => sku_value(k).1 == "medium",
+            _ => true,
+        };
+        let loc = if class <= 2 { AISLES as usize + loc % CAGE_BINS as usize } else { loc };
+        let Some(k) = (0..SKUS as usize)
+            .map(|j| (j + offset) % SKUS as usize)
+            .find(|&k| site.stock[loc][k] > 0 && wanted(k))
+            .or_else(|| (0..SKUS as usize).map(|j| (j + offset) % SKUS as usize).find(|&k| site.stock[loc][k] > 0))
+        else {
+            continue;
+        };
+        let book = site.stock[loc][k];
+        let physical = site.physical(loc, k).max(0);
+        let counted = if rng.chance(MISCOUNT_RATE) { (physical + rng.range(-1, 1)).max(0) } else { physical };
+        let at = local(&tz, date, 6, 30, c as u32);
+        let body = || {
+            format!(
+                r#""sku":"{}","location":"{}","quantity":{counted},"count_type":"cycle""#,
+                sku_id(k),
+                site.locations[loc]
+            )
+        };
+        let m = Stock {
+            step: "cycle_counting",
+            kind: "inventory.counted",
+            k,
+            q: counted,
+            at: loc,
+            source: None,
+            destination: None,
+            ndjson: &body,
+        };
+        f.stock(site, at, m);
+        if counted != book {
+            f.emit(
+                2,
+                site,
+                at + Duration::seconds(600),
+                "inventory.adjusted",
+                &format!(
+                    r#""sku":"{}","location":"{}","delta":{},"reason":"count correction","approver":"{supervisor}""#,
+                    sku_id(k),
+                    site.locations[loc],
+                    counted - book
+                ),
+            );
+            site.stock[loc][k] = counted;
+            site.lost[loc][k] = counted - physical;
+        }
+    }
+    // Weekly, Mondays: a full count of the cage before the first shift.
+    if date.weekday() == Weekday::Mon {
+        for loc in AISLES as usize..(AISLES + CAGE_BINS) as usize {
+            for k in 0..SKUS as usize {
+                if site.stock[loc][k] <= 0 {
+                    continue;
+                }
+                let counted = site.physical(loc, k).max(0);
+                let at = local(&tz, date, 5, 30, 0);
+                let body = || {
+                    format!(
+                        r#""sku":"{}","location":"{}","quantity":{counted},"count_type":"full","person":"{supervisor}""#,
+                        sku_id(k),
+                        site.locations[loc]
+                    )
+                };
+                let m = Stock {
+                    step: "stock_taking",
+                    kind: "inventory.counted",
+                    k,
+                    q: counted,
+                    at: loc,
+                    source: None,
+                    destination: None,
+                    ndjson: &body,
+                };
+                f.stock(site, at, m);
+                if counted != site.stock[loc][k] {
+                    f.emit(2, site, at + Duration::seconds(900), "inventory.adjusted", &format!(
+                        r#""sku":"{}","location":"{}","delta":{},"reason":"count correction","approver":"{supervisor}""#,
+                        sku_id(k), site.locations[loc], counted - site.stock[loc][k]));
+                    site.stock[loc][k] = counted;
+                    site.lost[loc][k] = 0;
+                }
+            }
+        }
+    }
+    // Customer returns against RMAs, back to the dock, then into storage.
+    let dock_in = site.dock_in();
+    for r in 0..rng.range(2, 6) {
+        let k = rng.below(u64::from(SKUS)) as usize;
+        let q = rng.range(1, 3);
+        let t = local(&tz, date, 13, rng.range(0, 59) as u32, r as u32);
+        f.emit(
+            2,
+            site,
+            t,
+            "inventory.returned",
+            &format!(
+                r#""sku":"{}","quantity":{q},"to_location":"{}","reference":"RMA-{}-{}-{r}""#,
+                sku_id(k),
+                site.locations[dock_in],
+                sid,
+                date.format("%m%d")
+            ),
+        );
+        let to = rng.below(u64::from(AISLES)) as usize;
+        put_away(site, f, t + Duration::seconds(1800), k, q, to, None);
+    }
+    // Wednesdays: the maintenance vendor's scheduled visit to the server room.
+    if date.weekday() == Weekday::Wed {
+        let (pid, badge) = (format!("{sid}-V01"), format!("{sid}-VB01"));
+        let t = local(&tz, date, 10, rng.range(0, 20) as u32, 0);
+        for (door, dir, after) in [("MAIN", "in", 0), ("IT", "in", 300), ("MAIN", "out", 5400)] {
+            f.badge(site, t + Duration::seconds(after), door, &badge, Some(&pid), dir);
+        }
+    }
+    // Device telemetry: the nightly network scan sees every device of the
+    // site (cameras, readers, panel, HVAC, PLC, printer, scanners, switch),
+    // which report their firmware on Mondays; now and then an administrator
+    // changes a reader's configuration, or a device drops off the network.
+    let devices: Vec<String> = DEVICES.iter().map(|d| format!("{sid}-{}", d.0)).collect();
+    for (i, d) in devices.iter().enumerate() {
+        let t = local(&tz, date, 3, 0, i as u32 * 7);
+        f.emit(
+            5,
+            site,
+            t,
+            "asset.seen",
+            &format!(
+                r#""asset":"{d}","ip":"10.{}.8.{}","network_segment":"ot-{}""#,
+                site.num,
+                10 + i,
+                sid.to_ascii_lowercase()
+            ),
+        );
+        if date.weekday() == Weekday::Mon {
+            f.emit(
+                5,
+                site,
+                t + Duration::seconds(30),
+                "asset.firmware_reported",
+                &format!(r#""asset":"{d}","firmware_version":"4.2.{}""#, i % 3),
+            );
+        }
+        if rng.chance(0.01) {
+            f.emit(
+                5,
+                site,
+                local(&tz, date, rng.range(0, 23) as u32, 0, 0),
+                "asset.offline",
+                &format!(r#""asset":"{d}""#),
+            );
+        }
+    }
+    if rng.chance(0.1) {
+        let admin = site.people.iter().find(|p| p.role == "it_admin").map(|p| (p.id.clone(), p.account.clone()));
+        if let Some((pid, account)) = admin {
+            f.emit(5, site, local(&tz, date, 11, 15, 0), "asset.config_changed", &format!(
+                r#""asset":"{sid}-R-DOCK1","summary":"door held-open alarm delay 30s -> 45s","person":"{pid}","account":"{account}""#));
+        }
+    }
+    // A camera reports tampering now and then: the cleaning crew bumped it.
+    if rng.chance(0.02) {
+        let cam = ["MAIN", "CAGE", "DOCK"][rng.below(3) as usize];
+        f.emit(
+            1,
+            site,
+            local(&tz, date, 21, rng.range(0, 59) as u32, 0),
+            "video.camera_tamper",
+            &format!(r#""camera":"{sid}-CAM-{cam}","detail":"field of view changed""#),
+        );
+    }
+    // HR: now and then a picker moves to receiving.
+    if rng.chance(0.03) {
+        let p = &site.people[rng.below(14) as usize];
+        f.emit(
+            4,
+            site,
+            local(&tz, date, 8, 0, 0),
+            "hr.role_changed",
+            &format!(r#""person":"{}","role":"receiver""#, p.id),
+        );
+    }
+    // HR: now and then someone goes on leave and comes back a week later.
+    if rng.chance(0.05) {
+        let p = &site.people[rng.below(site.people.len() as u64) as usize];
+        f.emit(4, site, local(&tz, date, 9, 0, 0), "hr.leave_started", &format!(r#""person":"{}""#, p.id));
+        f.emit(
+            4,
+            site,
+            local(&tz, date + Duration::days(7), 9, 0, 0),
+            "hr.leave_ended",
+            &format!(r#""person":"{}""#, p.id),
+        );
+    }
+}
+
+/// A stocked place: in the cage, or on the floor.
+pub(super) fn stocked(site: &Site, rng: &mut Rng, cage: bool) -> Option<(usize, usize)> {
+    stocked_with(site, rng, cage, 1)
+}
+
+/// A place holding at least `min` units by the book, or failing that any stocked place.
+pub(super) fn stocked_with(site: &Site, rng: &mut Rng, cage: bool, min: i64) -> Option<(usize, usize)> {
+    let places: Vec<usize> =
+        if cage { (AISLES as usize..(AISLES + CAGE_BINS) as usize).collect() } else { (0..AISLES as usize).collect() };
+    let offset = rng.below(places.len() as u64) as usize;
+    let koff = rng.below(u64::from(SKUS)) as usize;
+    let order = || {
+        (0..places.len())
+            .map(|i| places[(i + offset) % places.len()])
+            .flat_map(|l| (0..SKUS as usize).map(move |j| (l, (j + koff) % SKUS as usize)))
+    };
+    order().find(|&(l, k)| site.stock[l][k] >= min).or_else(|| order().find(|&(l, k)| site.stock[l][k] > 0))
+}
+
+/// Someone of a role: (person, badge, account).
+pub(super) fn pick_role(site: &Site, rng: &mut Rng, role: &str) -> (String, String, String) {
+    let of: Vec<&Person> = site.people.iter().filter(|p| p.role == role).collect();
+    let p = of[rng.below(of.len() as u64) as usize];
+    (p.id.clone(), p.badge.clone(), p.account.clone())
+}
+
+/// Puts `q` units of SKU `k` away from the dock to location `to`, by
+/// `person` when the WMS records who.
+pub(super) fn put_away(
+    site: &mut Site,
+    f: &mut Feeds,
+    at: DateTime<Utc>,
+    k: usize,
+    q: i64,
+    to: usize,
+    person: Option<&str>,
+) {
+    let dock_in = site.dock_in();
+    let body = || {
+        let by = person.map(|p| format!(r#","person":"{p}""#)).unwrap_or_default();
+        format!(
+            r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}"{by}"#,
+            sku_id(k),
+            site.locations[dock_in],
+            site.locations[to]
+        )
+    };
+    let m = Stock {
+        step: "storing",
+        kind: "inventory.put_away",
+        k,
+        q,
+        at: to,
+        source: Some(dock_in),
+        destination: None,
+        ndjson: &body,
+    };
+    f.stock(site, at, m);
+    site.stock[to][k] += q;
+}
+
+/// A Saturday morning with a skeleton crew (a supervisor and three pickers
+/// of the early shift): legitimate weekend work that a naive detector
+/// mistakes for off-hours activity.
+pub(super) fn work_saturday(site: &mut Site, gone: &[usize], day: u32, date: NaiveDate, rng: &mut Rng, f: &mut Feeds) {
+    let tz = site.tz;
+    let sid = site.id.clone();
+    let crew: Vec<usize> = (0..site.people.len())
+        .filter(|&i| {
+            let p = &site.people[i];
+            p.shift == 0 && p.from_day <= day && !gone.contains(&i) && matches!(p.role, "supervisor" | "picker")
+        })
+        .collect();
+    let supervisor = crew.iter().copied().filter(|&i| site.people[i].role == "supervisor").take(1);
+    let pickers = crew.iter().copied().filter(|&i| site.people[i].role == "picker").take(3);
+    let crew: Vec<usize> = supervisor.chain(pickers).collect();
+    for &i in &crew {
+        let p = &site.people[i];
+        let arrive = local(&tz, date, 7, 45, 0) - Duration::seconds(rng.range(0, 900));
+        f.badge(site, arrive, "MAIN", &p.badge, Some(&p.id), "in");
+        let mfa = p.role == "supervisor";
+        f.emit(3, site, arrive + Duration::seconds(rng.range(120, 600)), "identity.login", &format!(
+            r#""system":"wms","account":"{}","result":"success","mfa":{mfa},"source_ip":"10.20.{}.{}","person":"{}""#,
+            p.account, rng.range(1, 9), rng.range(10, 250), p.id));
+        let leave = local(&tz, date, 12, 0, 0) + Duration::seconds(rng.range(0, 1800));
+        f.badge(site, leave, "MAIN", &p.badge, Some(&p.id), "out");
+    }
+    f.emit(
+        1,
+        site,
+        local(&tz, date, 7, 59, 0),
+        "video.people_count",
+        &format!(r#""camera":"{sid}-CAM-MAIN","door":"{sid}-D-MAIN","people":{},"direction":"in""#, crew.len()),
+    );
+    let pickers = crew.len().saturating_sub(1) as i64;
+    pick_wave(site, date, 9, 9, pickers * 2 * PICK_LINES_PER_HOUR, rng, f);
+}
+
+/// One picking wave at `hour`: `lines` order lines picked to the pack
+/// station, packed, and shipped two and a half hours later. Returns the
+/// units shipped.
+pub(super) fn pick_wave(
+    site: &mut Site,
+    date: NaiveDate,
+    wave: u32,
+    hour: u32,
+    lines: i64,
+    rng: &mut Rng,
+    f: &mut Feeds,
+) -> i64 {
+    let tz = site.tz;
+    let sid = site.id.clone();
+    let pack = site.pack();
+    let mut shipped_units = 0;
+    let order_base = format!("SO-{}-{}-{wave}", sid, date.format("%m%d"));
+    for line in 0..lines {
+        let loc = rng.below((AISLES + CAGE_BINS) as u64) as usize;
+        let offset = rng.below(u64::from(SKUS)) as usize;
+        let Some(k) =
+            (0..SKUS as usize).map(|j| (j + offset) % SKUS as usize).take(16).find(|&k| site.physical(loc, k) > 0)
+        else {
+            continue;
+        };
+        let q = rng.range(1, 5).min(site.physical(loc, k)).min(site.stock[loc][k]);
+        if q <= 0 {
+            continue;
+        }
+        site.stock[loc][k] -= q;
+        // Where the picker's scan says the units came from.
+        let mut scanned = loc;
+        if rng.chance(MISPICK_RATE) {
+            let neighbour = if site.is_cage(loc) {
+                AISLES as usize + (loc - AISLES as usize + 1) % CAGE_BINS as usize
+            } else {
+                (loc + 1) % AISLES as usize
+            };
+            if rng.chance(0.5) {
+                // A mis-pick: the picker takes another SKU of the bin than the
+                // one scanned, so two records drift from the shelf.
+                if let Some(j) = (0..SKUS as usize).find(|&j| j != k && site.physical(loc, j) >= q) {
+                    site.lost[loc][k] -= q;
+                    site.lost[loc][j] += q;
+                }
+            } else if site.stock[neighbour][k] >= q {
+                // A mis-scan: the units leave this bin, the scan books them
+                // out of the next one; both drift from the shelf.
+                site.stock[loc][k] += q;
+                site.stock[neighbour][k] -= q;
+                site.lost[loc][k] += q;
+                site.lost[neighbour][k] -= q;
+                scanned = neighbour;
+            }
+        }
+        shipped_units += q;
+        let order = format!("{order_base}-{:03}", line / 3);
+        let picker = site
+            .people
+            .iter()
+            .filter(|p| p.role == "picker" || (site.is_cage(loc) && p.role == "cage_operator"))
+            .nth(rng.below(2) as usize)
+            .map(|p| p.id.clone())
+            .unwrap_or_default();
+        let t = local(&tz, date, hour, rng.range(0, 59) as u32, rng.range(0, 59) as u32);
+        let body = || {
+            format!(
+                r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","order":"{order}","person":"{picker}""#,
+                sku_id(k),
+                site.locations[scanned],
+                site.locations[pack]
+            )
+        };
+        let m = Stock {
+            step: "picking",
+            kind: "inventory.picked",
+            k,
+            q,
+            at: scanned,
+            source: None,
+            destination: Some(pack),
+            ndjson: &body,
+        };
+        f.stock(site, t, m);
+        let body = || {
+            format!(r#""sku":"{}","quantity":{q},"location":"{}","order":"{order}""#, sku_id(k), site.locations[pack])
+        };
+        let m = Stock {
+            step: "packing",
+            kind: "inventory.packed",
+            k,
+            q,
+            at: pack,
+            source: None,
+            destination: None,
+            ndjson: &body,
+        };
+        f.stock(site, t + Duration::seconds(rng.range(300, 1800)), m);
+        let carrier = if wave % 2 == 1 { "V-CARRIER-2" } else { "V-CARRIER-1" };
+        let body = || {
+            format!(
+                r#""sku":"{}","quantity":{q},"from_location":"{}","order":"{order}","carrier":"{carrier}","door":"{sid}-D-DOCK1""#,
+                sku_id(k),
+                site.locations[pack]
+            )
+        };
+        let m = Stock {
+            step: "shipping",
+            kind: "inventory.shipped",
+            k,
+            q,
+            at: pack,
+            source: None,
+            destination: None,
+            ndjson: &body,
+        };
+        f.stock(site, local(&tz, date, hour + 2, 30, 0) + Duration::seconds(line), m);
+    }
+    shipped_units
+}
