@@ -1,0 +1,117 @@
+//! Scenarios in the inventory records: receipts of goods that never came,
+//! adjustments that hide a theft, and skimming a unit at a time.
+
+use super::*;
+
+/// `phantom_receipts`: A carrier's EDI API key is used at 04:00 from outside, and a receipt with
+/// no truck or ASN follows.
+pub(super) fn phantom_receipts(c: Ctx<'_, '_>) -> Option<Shape> {
+    let Ctx { n, site, rng, f, date, tz, events, prm, .. } = c;
+    // The scenario's usual start hour, unless a parameter says otherwise.
+    let hour = |usual: u32| prm.hour.unwrap_or(usual);
+    // Units: a parameter, or drawn from the usual range.
+    let units = |rng: &mut Rng, lo: i64, hi: i64| prm.units.unwrap_or_else(|| rng.range(lo, hi));
+    let (actors, entities): (Vec<String>, Vec<String>);
+    let (start, first_signal, end): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>);
+    let t = local(&tz, date, hour(4), rng.range(0, 50) as u32, 0);
+    events.push(f.emit_ref(3, site, t, "identity.api_key_used", &format!(
+            r#""system":"wms","api_key":"key-carrier2-edi","operation":"POST /receipts","source_ip":"198.51.100.{}","vendor":"V-CARRIER-2""#,
+            rng.range(2, 250))));
+    let k = (0..SKUS as usize).filter(|k| sku_value(*k).1 == "critical").nth(rng.below(10) as usize).unwrap_or(0);
+    let q = units(rng, 50, 150);
+    let dock_in = site.dock_in();
+    site.stock[dock_in][k] += q;
+    events.push(f.emit_ref(2, site, t + Duration::seconds(30), "inventory.received", &format!(
+            r#""sku":"{}","quantity":{q},"to_location":"{}","reference":"ASN-X{n:05}","vendor":"V-CARRIER-2","account":"api:key-carrier2-edi""#,
+            sku_id(k), site.locations[dock_in])));
+    entities = vec!["key-carrier2-edi".into(), "V-CARRIER-2".into(), sku_id(k)];
+    actors = vec![];
+    (start, first_signal, end) = (t, t, t + Duration::seconds(30));
+    Some(Shape { actors, entities, start, first_signal, end })
+}
+
+/// `record_manipulation`: An unapproved "damaged" adjustment in the cage; the next morning's count
+/// agrees with the edited book.
+pub(super) fn record_manipulation(c: Ctx<'_, '_>) -> Option<Shape> {
+    let Ctx { site, rng, f, date, tz, events, prm, .. } = c;
+    // The scenario's usual start hour, unless a parameter says otherwise.
+    let hour = |usual: u32| prm.hour.unwrap_or(usual);
+    // Units: a parameter, or drawn from the usual range.
+    let units = |rng: &mut Rng, lo: i64, hi: i64| prm.units.unwrap_or_else(|| rng.range(lo, hi));
+    let (actors, entities): (Vec<String>, Vec<String>);
+    let (start, first_signal, end): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>);
+    let who = pick_role(site, rng, "cage_operator");
+    let t = local(&tz, date, hour(21), rng.range(40, 58) as u32, 0);
+    let (loc, k) = stocked(site, rng, true)?;
+    let q = site.stock[loc][k].min(units(rng, 2, 8));
+    site.stock[loc][k] -= q;
+    events.push(f.emit_ref(
+        2,
+        site,
+        t,
+        "inventory.adjusted",
+        &format!(
+            r#""sku":"{}","location":"{}","delta":-{q},"reason":"damaged","person":"{}""#,
+            sku_id(k),
+            site.locations[loc],
+            who.0
+        ),
+    ));
+    // The next morning's count agrees with the edited book: the loss is hidden.
+    let counted = local(&tz, date + Duration::days(1), 6, 31, 0);
+    events.push(f.emit_ref(
+        2,
+        site,
+        counted,
+        "inventory.counted",
+        &format!(
+            r#""sku":"{}","location":"{}","quantity":{},"count_type":"cycle","person":"{}""#,
+            sku_id(k),
+            site.locations[loc],
+            site.stock[loc][k],
+            who.0
+        ),
+    ));
+    entities = vec![site.locations[loc].clone(), sku_id(k)];
+    actors = vec![who.0];
+    (start, first_signal, end) = (t, t, counted);
+    Some(Shape { actors, entities, start, first_signal, end })
+}
+
+/// `slow_skimming`: One unit a day written off at the same place by the same picker, for days.
+pub(super) fn slow_skimming(c: Ctx<'_, '_>) -> Option<Shape> {
+    let Ctx { site, rng, f, prm, date, tz, events, .. } = c;
+    // The scenario's usual start hour, unless a parameter says otherwise.
+    let hour = |usual: u32| prm.hour.unwrap_or(usual);
+    let (actors, entities): (Vec<String>, Vec<String>);
+    let (start, first_signal, end): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>);
+    let who = pick_role(site, rng, "picker");
+    let per_day = prm.units.unwrap_or(1);
+    let days = i64::from(prm.days.unwrap_or(8));
+    let (loc, k) = stocked_with(site, rng, false, per_day * days)?;
+    let t = local(&tz, date, hour(13), 50, 0);
+    for day in 0..days {
+        let q = site.stock[loc][k].min(per_day);
+        if q <= 0 {
+            break;
+        }
+        site.stock[loc][k] -= q;
+        events.push(f.emit_ref(
+            2,
+            site,
+            t + Duration::days(day) + Duration::seconds(rng.range(0, 300)),
+            "inventory.adjusted",
+            &format!(
+                r#""sku":"{}","location":"{}","delta":-{q},"reason":"count correction","person":"{}""#,
+                sku_id(k),
+                site.locations[loc],
+                who.0
+            ),
+        ));
+    }
+    let last = t + Duration::days(events.len() as i64);
+    entities = vec![site.locations[loc].clone(), sku_id(k)];
+    actors = vec![who.0];
+    (start, first_signal, end) = (t, t, last);
+    Some(Shape { actors, entities, start, first_signal, end })
+}

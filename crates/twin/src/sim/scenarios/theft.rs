@@ -1,0 +1,159 @@
+//! Scenarios where stock leaves: from the cage after hours, behind a camera
+//! gone dark, through a dock to a colluding carrier, and the benign after-hours
+//! move with a work order.
+
+use super::*;
+
+/// `after_hours_cage_removal`: A cage operator enters the cage at 23:00 (motion on the cage camera) and
+/// moves the cage's most valuable stock to the dock.
+pub(super) fn after_hours_cage_removal(c: Ctx<'_, '_>) -> Option<Shape> {
+    let Ctx { site, rng, f, date, tz, sid, events, prm, .. } = c;
+    // The scenario's usual start hour, unless a parameter says otherwise.
+    let hour = |usual: u32| prm.hour.unwrap_or(usual);
+    // Units: a parameter, or drawn from the usual range.
+    let units = |rng: &mut Rng, lo: i64, hi: i64| prm.units.unwrap_or_else(|| rng.range(lo, hi));
+    let (actors, entities): (Vec<String>, Vec<String>);
+    let (start, first_signal, end): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>);
+    let ops: Vec<&Person> = site.people.iter().filter(|p| p.role == "cage_operator").collect();
+    let p = *rng.pick(&ops);
+    let (pid, badge) = (p.id.clone(), p.badge.clone());
+    let t = local(&tz, date, hour(23), rng.range(0, 40) as u32, 0);
+    events.push(f.badge(site, t, "CAGE", &badge, Some(&pid), "in"));
+    events.push(f.emit_ref(
+        1,
+        site,
+        t + Duration::seconds(20),
+        "video.motion",
+        &format!(r#""camera":"{sid}-CAM-CAGE","zone":"{sid}-CAGE""#),
+    ));
+    // Take what the cage holds of its most valuable SKU.
+    let cage: Vec<usize> = (AISLES as usize..(AISLES + CAGE_BINS) as usize).collect();
+    let (loc, k) = cage
+        .iter()
+        .flat_map(|&l| (0..SKUS as usize).map(move |k| (l, k)))
+        .filter(|&(l, k)| site.stock[l][k] > 0)
+        .max_by(|a, b| sku_value(a.1).0.total_cmp(&sku_value(b.1).0).then(b.cmp(a)))?;
+    let q = site.stock[loc][k].min(units(rng, 3, 10));
+    site.stock[loc][k] -= q;
+    let dock_in = site.dock_in();
+    site.stock[dock_in][k] += q;
+    events.push(f.emit_ref(
+        2,
+        site,
+        t + Duration::seconds(600),
+        "inventory.moved",
+        &format!(
+            r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","person":"{pid}""#,
+            sku_id(k),
+            site.locations[loc],
+            site.locations[site.dock_in()]
+        ),
+    ));
+    events.push(f.badge(site, t + Duration::seconds(900), "DOCK2", &badge, Some(&pid), "in"));
+    actors = vec![pid];
+    entities = vec![badge, format!("{sid}-CAGE"), sku_id(k)];
+    start = t;
+    first_signal = t;
+    end = t + Duration::seconds(900);
+    Some(Shape { actors, entities, start, first_signal, end })
+}
+
+/// `authorised_after_hours_move`: Benign: a supervisor moves cage stock in the evening under a work order.
+pub(super) fn authorised_after_hours_move(c: Ctx<'_, '_>) -> Option<Shape> {
+    let Ctx { n, site, rng, f, prm, date, tz, sid, events, .. } = c;
+    // The scenario's usual start hour, unless a parameter says otherwise.
+    let hour = |usual: u32| prm.hour.unwrap_or(usual);
+    let (actors, entities): (Vec<String>, Vec<String>);
+    let (start, first_signal, end): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>);
+    let sups: Vec<&Person> = site.people.iter().filter(|p| p.role == "supervisor").collect();
+    let p = *rng.pick(&sups);
+    let (pid, badge) = (p.id.clone(), p.badge.clone());
+    let t = local(&tz, date, hour(21), 30 + rng.range(0, 20) as u32, 0);
+    events.push(f.badge(site, t, "CAGE", &badge, Some(&pid), "in"));
+    let cage: Vec<usize> = (AISLES as usize..(AISLES + CAGE_BINS) as usize).collect();
+    let (loc, k) =
+        cage.iter().flat_map(|&l| (0..SKUS as usize).map(move |k| (l, k))).find(|&(l, k)| site.stock[l][k] > 0)?;
+    let q = site.stock[loc][k].min(prm.units.unwrap_or(2));
+    let to = (loc + 1 - AISLES as usize) % CAGE_BINS as usize + AISLES as usize;
+    site.stock[loc][k] -= q;
+    site.stock[to][k] += q;
+    events.push(f.emit_ref(2, site, t + Duration::seconds(300), "inventory.moved", &format!(
+            r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","person":"{pid}","work_order":"WO-{n:05}""#,
+            sku_id(k), site.locations[loc], site.locations[to])));
+    actors = vec![pid];
+    entities = vec![badge, format!("{sid}-CAGE")];
+    start = t;
+    first_signal = t;
+    end = t + Duration::seconds(300);
+    Some(Shape { actors, entities, start, first_signal, end })
+}
+
+/// `camera_offline_before_loss`: The cage camera goes offline; minutes later stock leaves the cage.
+pub(super) fn camera_offline_before_loss(c: Ctx<'_, '_>) -> Option<Shape> {
+    let Ctx { site, rng, f, prm, date, tz, sid, events, .. } = c;
+    // The scenario's usual start hour, unless a parameter says otherwise.
+    let hour = |usual: u32| prm.hour.unwrap_or(usual);
+    // Units: a parameter, or drawn from the usual range.
+    let units = |rng: &mut Rng, lo: i64, hi: i64| prm.units.unwrap_or_else(|| rng.range(lo, hi));
+    let (actors, entities): (Vec<String>, Vec<String>);
+    let (start, first_signal, end): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>);
+    let who = pick_role(site, rng, "cage_operator");
+    let t = local(&tz, date, hour(22), rng.range(30, 50) as u32, 0);
+    events.push(f.emit_ref(
+        1,
+        site,
+        t,
+        "video.camera_offline",
+        &format!(r#""camera":"{sid}-CAM-CAGE","detail":"no video signal""#),
+    ));
+    // Into the cage `minutes` after the camera went dark (15 by default), out 400 s later.
+    let gap = i64::from(prm.minutes.unwrap_or(15)) * 60;
+    events.push(f.badge(site, t + Duration::seconds(gap), "CAGE", &who.1, Some(&who.0), "in"));
+    let (loc, k) = stocked(site, rng, true)?;
+    let q = site.stock[loc][k].min(units(rng, 2, 6));
+    site.stock[loc][k] -= q;
+    let dock_in = site.dock_in();
+    site.stock[dock_in][k] += q;
+    events.push(f.emit_ref(
+        2,
+        site,
+        t + Duration::seconds(gap + 400),
+        "inventory.moved",
+        &format!(
+            r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","person":"{}""#,
+            sku_id(k),
+            site.locations[loc],
+            site.locations[dock_in],
+            who.0
+        ),
+    ));
+    entities = vec![format!("{sid}-CAM-CAGE"), who.1.clone(), sku_id(k)];
+    actors = vec![who.0];
+    (start, first_signal, end) = (t, t, t + Duration::seconds(gap + 400));
+    Some(Shape { actors, entities, start, first_signal, end })
+}
+
+/// `dock_collusion`: A shipper ships stock with no pick or order line to the second carrier
+/// through dock door 2 in the evening.
+pub(super) fn dock_collusion(c: Ctx<'_, '_>) -> Option<Shape> {
+    let Ctx { n, site, rng, f, date, tz, sid, events, prm, .. } = c;
+    // The scenario's usual start hour, unless a parameter says otherwise.
+    let hour = |usual: u32| prm.hour.unwrap_or(usual);
+    // Units: a parameter, or drawn from the usual range.
+    let units = |rng: &mut Rng, lo: i64, hi: i64| prm.units.unwrap_or_else(|| rng.range(lo, hi));
+    let (actors, entities): (Vec<String>, Vec<String>);
+    let (start, first_signal, end): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>);
+    let who = pick_role(site, rng, "shipper");
+    let t = local(&tz, date, hour(19), rng.range(0, 50) as u32, 0);
+    let (loc, k) = stocked(site, rng, false)?;
+    let q = site.stock[loc][k].min(units(rng, 10, 40));
+    site.stock[loc][k] -= q;
+    events.push(f.emit_ref(2, site, t, "inventory.shipped", &format!(
+            r#""sku":"{}","quantity":{q},"from_location":"{}","order":"SO-X{n:05}","carrier":"V-CARRIER-2","door":"{sid}-D-DOCK2","person":"{}""#,
+            sku_id(k), site.locations[loc], who.0)));
+    events.push(f.badge(site, t - Duration::seconds(120), "DOCK2", &who.1, Some(&who.0), "in"));
+    entities = vec!["V-CARRIER-2".into(), format!("{sid}-D-DOCK2"), sku_id(k)];
+    actors = vec![who.0];
+    (start, first_signal, end) = (t - Duration::seconds(120), t, t);
+    Some(Shape { actors, entities, start, first_signal, end })
+}
