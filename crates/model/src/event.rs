@@ -236,6 +236,7 @@ event_kinds! {
 pub struct Receipt {
     pub sku: Sku,
     /// Units (or the SKU's unit of measure); positive.
+    #[serde(serialize_with = "whole::number")]
     pub quantity: f64,
     pub to_location: LocationId,
     /// Advance shipping notice, purchase order or return authorisation.
@@ -253,22 +254,24 @@ pub struct Receipt {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Transfer {
     pub sku: Sku,
+    #[serde(serialize_with = "whole::number")]
     pub quantity: f64,
     pub from_location: LocationId,
     pub to_location: LocationId,
-    /// Work order that authorised the move, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub work_order: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub person: Option<PersonId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<AccountId>,
+    /// Work order that authorised the move, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_order: Option<String>,
 }
 
 /// Goods picked from storage for an order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Pick {
     pub sku: Sku,
+    #[serde(serialize_with = "whole::number")]
     pub quantity: f64,
     pub from_location: LocationId,
     /// Staging or packing location the goods go to, if tracked.
@@ -286,6 +289,7 @@ pub struct Pick {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Pack {
     pub sku: Sku,
+    #[serde(serialize_with = "whole::number")]
     pub quantity: f64,
     /// Packing station; packing moves nothing in the book.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -300,6 +304,7 @@ pub struct Pack {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Shipment {
     pub sku: Sku,
+    #[serde(serialize_with = "whole::number")]
     pub quantity: f64,
     pub from_location: LocationId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -319,6 +324,7 @@ pub struct Adjustment {
     pub sku: Sku,
     pub location: LocationId,
     /// Signed change in units; not zero.
+    #[serde(serialize_with = "whole::number")]
     pub delta: f64,
     /// Why (damage, found, count correction, ...).
     pub reason: String,
@@ -345,6 +351,7 @@ pub struct Count {
     pub sku: Sku,
     pub location: LocationId,
     /// Units found; zero or more.
+    #[serde(serialize_with = "whole::number")]
     pub quantity: f64,
     pub count_type: CountType,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -355,6 +362,7 @@ pub struct Count {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Scrap {
     pub sku: Sku,
+    #[serde(serialize_with = "whole::number")]
     pub quantity: f64,
     pub from_location: LocationId,
     pub reason: String,
@@ -369,7 +377,7 @@ pub struct Scrap {
 pub struct Sighting {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sku: Option<Sku>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "whole::option")]
     pub quantity: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<LocationId>,
@@ -414,7 +422,7 @@ pub struct DoorAlarm {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zone: Option<ZoneId>,
     /// How long the door stayed open, in seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "whole::option")]
     pub duration_s: Option<f64>,
     /// Who unlocked it, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -427,9 +435,9 @@ pub struct DoorAlarm {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PeopleCount {
     pub camera: CameraId,
-    pub people: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub door: Option<DoorId>,
+    pub people: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zone: Option<ZoneId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -451,6 +459,7 @@ pub struct Tailgating {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Loitering {
     pub camera: CameraId,
+    #[serde(serialize_with = "whole::number")]
     pub duration_s: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zone: Option<ZoneId>,
@@ -981,7 +990,8 @@ impl Event {
         out
     }
 
-    /// The event as stored and hashed: compact JSON in declaration order.
+    /// The event as stored and hashed: compact JSON in declaration order,
+    /// whole quantities written as integers (`3`, not `3.0`).
     pub fn canonical_bytes(&self) -> Vec<u8> {
         // Room for a typical event up front, instead of growing from 8 bytes.
         let mut out = Vec::with_capacity(384);
@@ -1048,6 +1058,26 @@ fn unknown_kind(msg: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whole quantities are written as integers, others as the shortest
+    /// decimal; both forms read back to the same value.
+    #[test]
+    fn quantities_are_written_as_people_write_them() {
+        let ev = |q: &str| {
+            format!(
+                r#"{{"id":"1","source":"w","site":"S","occurred_at":"2026-01-01T00:00:00Z","kind":"inventory.adjusted","sku":"K","location":"A","delta":{q},"reason":"r"}}"#
+            )
+        };
+        for (given, written) in
+            [("3", "3"), ("3.0", "3"), ("-2", "-2"), ("2.5", "2.5"), ("0.1", "0.1"), ("1e300", "1e+300")]
+        {
+            let e = Event::from_json(ev(given).as_bytes()).unwrap();
+            let canon = String::from_utf8(e.canonical_bytes()).unwrap();
+            assert!(canon.contains(&format!(r#""delta":{written},"#)), "{given}: {canon}");
+            let back = Event::from_json(canon.as_bytes()).unwrap();
+            assert_eq!(back, e, "{given}");
+        }
+    }
 
     /// The fast `received_at` writer spells every precision exactly as
     /// chrono's own `Serialize` does, so canonical bytes do not change.
@@ -1130,5 +1160,27 @@ mod tests {
             assert!(k.as_str().starts_with(k.family().as_str()));
         }
         assert_eq!(EventKind::ALL.len(), 37);
+    }
+}
+
+/// Quantities as JSON numbers: a whole number is written as an integer
+/// (`3`, as sources and people write it, and as RFC 8785 writes it), any
+/// other as the shortest decimal that reads back the same. Reading accepts
+/// both.
+mod whole {
+    use serde::Serializer;
+
+    /// Whole numbers up to 2^53 are exact in both forms.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+
+    pub fn number<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.fract() == 0.0 && v.abs() <= EXACT { s.serialize_i64(*v as i64) } else { s.serialize_f64(*v) }
+    }
+
+    pub fn option<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => number(v, s),
+            None => s.serialize_none(),
+        }
     }
 }

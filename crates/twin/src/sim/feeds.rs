@@ -7,7 +7,7 @@ use super::*;
 /// The feeds, one per source system, and the events of the current day.
 pub(super) struct Feeds<'a> {
     /// The day's lines, back to back.
-    pub(super) arena: String,
+    pub(super) arena: Vec<u8>,
     /// (time, source, start, end) of each line in `arena`.
     pub(super) day: Vec<(i64, u8, u32, u32)>,
     pub(super) seq: [u64; 6],
@@ -30,7 +30,6 @@ pub(super) struct Feeds<'a> {
 pub(super) struct Stock<'s> {
     /// CBV business step.
     pub(super) step: &'static str,
-    pub(super) kind: &'static str,
     pub(super) k: usize,
     pub(super) q: i64,
     /// bizLocation: where it happens (to, for receipts and put-away).
@@ -38,33 +37,46 @@ pub(super) struct Stock<'s> {
     /// A `sourceList` location (put-away) or `destinationList` one (picking).
     pub(super) source: Option<usize>,
     pub(super) destination: Option<usize>,
-    /// The NDJSON body, when the WMS delivers it.
-    pub(super) ndjson: &'s dyn Fn() -> String,
+    /// The event, when the WMS delivers it as NDJSON.
+    pub(super) ndjson: &'s dyn Fn() -> Body,
 }
 
 /// Source systems, in file order.
 pub(super) const SOURCES: [&str; 6] = ["acs", "vms", "wms", "iam", "hr", "nac"];
 
 impl Feeds<'_> {
-    /// Adds an event: `body` is the kind-specific JSON fields after `"kind":`.
-    pub(super) fn emit(&mut self, source: usize, site: &Site, at: DateTime<Utc>, kind: &str, body: &str) {
+    /// Adds an event: the model's own `Event`, serialised by the model
+    /// (`Event::canonical_bytes`), so the feeds and the schema cannot differ.
+    pub(super) fn emit(&mut self, source: usize, site: &Site, at: DateTime<Utc>, body: Body) {
         self.seq[source] += 1;
         // The source system's clock is a little off.
         let stamped = at + Duration::seconds(self.skew_s[source]);
-        let local = stamped.with_timezone(&site.tz).fixed_offset();
+        let occurred_at = stamped.with_timezone(&site.tz).fixed_offset();
+        let id = format!("{}-{}-{:08}", SOURCES[source], self.tag, self.seq[source]);
+        let event = (|| -> Result<Event, IdError> {
+            Ok(Event {
+                id: EventId::new(id)?,
+                source: SourceId::new(site.sources[source].as_str())?,
+                site: SiteId::new(site.id.as_str())?,
+                occurred_at,
+                received_at: None,
+                epcis: None,
+                flags: Vec::new(),
+                body: body?,
+            })
+        })();
+        let event = match event {
+            Ok(e) => e,
+            Err(e) => {
+                if self.failed.is_none() {
+                    self.failed = Some(std::io::Error::other(format!("a simulated event has an invalid id: {e}")));
+                }
+                return;
+            }
+        };
         let start = self.arena.len() as u32;
-        let _ = write!(
-            self.arena,
-            r#"{{"id":"{}-{}-{:08}","source":"{}","site":"{}","occurred_at":"{}","kind":"{kind}"{}{body}}}"#,
-            SOURCES[source],
-            self.tag,
-            self.seq[source],
-            site.sources[source],
-            site.id,
-            local.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-            if body.is_empty() { "" } else { "," }
-        );
-        self.arena.push('\n');
+        self.arena.extend_from_slice(&event.canonical_bytes());
+        self.arena.push(b'\n');
         self.day.push((at.timestamp(), source as u8, start, self.arena.len() as u32));
     }
 
@@ -72,8 +84,7 @@ impl Feeds<'_> {
     /// EPCIS (and the quantity is positive), else a WMS NDJSON event.
     pub(super) fn stock(&mut self, site: &Site, at: DateTime<Utc>, m: Stock<'_>) {
         let Some(days) = self.epcis.as_mut().filter(|_| m.q > 0) else {
-            let body = (m.ndjson)();
-            return self.emit(2, site, at, m.kind, &body);
+            return self.emit(2, site, at, (m.ndjson)());
         };
         self.epcis_seq += 1;
         let local = (at + Duration::seconds(self.skew_s[2])).with_timezone(&site.tz).fixed_offset();
@@ -134,23 +145,15 @@ impl Feeds<'_> {
         door: &str,
         badge: &str,
         person: Option<&str>,
-        dir: &str,
+        dir: Direction,
     ) -> EventRef {
-        let person = person.map(|p| format!(r#""person":"{p}","#)).unwrap_or_default();
-        let body = format!(r#""door":"{}-D-{door}","badge":"{badge}",{person}"direction":"{dir}""#, site.id);
-        self.emit_ref(0, site, at, "access.granted", &body)
+        let door = format!("{}-D-{door}", site.id);
+        self.emit_ref(0, site, at, granted(&door, badge, person, Some(dir)))
     }
 
     /// Adds an event and returns its reference, for the truth.
-    pub(super) fn emit_ref(
-        &mut self,
-        source: usize,
-        site: &Site,
-        at: DateTime<Utc>,
-        kind: &str,
-        body: &str,
-    ) -> EventRef {
-        self.emit(source, site, at, kind, body);
+    pub(super) fn emit_ref(&mut self, source: usize, site: &Site, at: DateTime<Utc>, body: Body) -> EventRef {
+        self.emit(source, site, at, body);
         EventRef {
             source: site.sources[source].clone(),
             id: format!("{}-{}-{:08}", SOURCES[source], self.tag, self.seq[source]),
@@ -169,7 +172,7 @@ impl Feeds<'_> {
             }
         }
         for &(_, source, start, end) in &self.day {
-            let line = &self.arena.as_bytes()[start as usize..end as usize];
+            let line = &self.arena[start as usize..end as usize];
             if let Some(exports) = self.csv.as_mut()
                 && exports.take(line, source)
             {

@@ -36,13 +36,12 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
         if p.from_day == day && p.from_day > 0 {
             // Their first day: HR records the hire, the badge is issued before the shift.
             let t = local(&tz, date, 5, 0, 0);
-            f.emit(4, site, t, "hr.hired", &format!(r#""person":"{}","role":"{}""#, p.id, p.role));
+            f.emit(4, site, t, hired(&p.id, p.role));
             f.emit(
                 3,
                 site,
                 t + Duration::seconds(600),
-                "identity.credential_issued",
-                &format!(r#""credential_type":"badge","credential":"{}","person":"{}""#, p.badge, p.id),
+                credential_issued(CredentialType::Badge, &p.badge, Some(&p.id)),
             );
         }
         if gone.contains(&pi) || !rng.chance(0.95) {
@@ -52,34 +51,39 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
         let arrive = local(&tz, date, start_h, 0, 0) - Duration::seconds(rng.range(60, 900));
         let site_ref = &*site;
         if !rng.chance(0.005) {
-            f.badge(site_ref, arrive, "MAIN", &p.badge, Some(&p.id), "in");
+            f.badge(site_ref, arrive, "MAIN", &p.badge, Some(&p.id), Direction::In);
             if rng.chance(0.01) {
                 // A duplicate read: the same swipe reported twice.
-                f.badge(site_ref, arrive + Duration::seconds(1), "MAIN", &p.badge, Some(&p.id), "in");
+                f.badge(site_ref, arrive + Duration::seconds(1), "MAIN", &p.badge, Some(&p.id), Direction::In);
             }
         }
         let h = arrive.with_timezone(&tz).time().format("%H").to_string().parse::<usize>().unwrap_or(0);
         arrivals_per_hour[h % 24] += 1;
         let mfa = matches!(p.role, "it_admin" | "site_manager" | "supervisor");
-        f.emit(3, site_ref, arrive + Duration::seconds(rng.range(120, 600)), "identity.login", &format!(
-            r#""system":"wms","account":"{}","result":"success","mfa":{mfa},"source_ip":"10.{}.{}.{}","person":"{}""#,
-            p.account, 20, rng.range(1, 9), rng.range(10, 250), p.id));
+        f.emit(3, site_ref, arrive + Duration::seconds(rng.range(120, 600)), staff_login(p, mfa, rng));
         if rng.chance(BREAK_RATE) {
             // A break: out through the main door mid-shift, back 15-30 minutes later.
             let out = local(&tz, date, start_h + 3, rng.range(0, 59) as u32, rng.range(0, 59) as u32);
-            f.badge(site_ref, out, "MAIN", &p.badge, Some(&p.id), "out");
-            f.badge(site_ref, out + Duration::seconds(rng.range(900, 1800)), "MAIN", &p.badge, Some(&p.id), "in");
+            f.badge(site_ref, out, "MAIN", &p.badge, Some(&p.id), Direction::Out);
+            f.badge(
+                site_ref,
+                out + Duration::seconds(rng.range(900, 1800)),
+                "MAIN",
+                &p.badge,
+                Some(&p.id),
+                Direction::In,
+            );
         }
         if p.role == "cage_operator" || (p.role == "supervisor" && rng.chance(0.3)) {
             for _ in 0..rng.range(1, 3) {
                 let t = local(&tz, date, start_h + rng.range(0, 7) as u32, rng.range(0, 59) as u32, 0);
-                f.badge(site_ref, t, "CAGE", &p.badge, Some(&p.id), "in");
+                f.badge(site_ref, t, "CAGE", &p.badge, Some(&p.id), Direction::In);
             }
         }
         // Overtime now and then.
         let extra = if rng.chance(0.05) { rng.range(3600, 7200) } else { rng.range(0, 1200) };
         let leave = local(&tz, date, end_h, 0, 0) + Duration::seconds(extra);
-        f.badge(site_ref, leave, "MAIN", &p.badge, Some(&p.id), "out");
+        f.badge(site_ref, leave, "MAIN", &p.badge, Some(&p.id), Direction::Out);
     }
     for (h, &n) in arrivals_per_hour.iter().enumerate() {
         if n > 0 {
@@ -89,8 +93,7 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
                 1,
                 site,
                 local(&tz, date, h as u32, 59, 0),
-                "video.people_count",
-                &format!(r#""camera":"{sid}-CAM-MAIN","door":"{sid}-D-MAIN","people":{counted},"direction":"in""#),
+                people_count(&format!("{sid}-CAM-MAIN"), Some(&format!("{sid}-D-MAIN")), counted, Some(Direction::In)),
             );
         }
     }
@@ -111,23 +114,9 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
             let k = rng.below(u64::from(SKUS)) as usize;
             let q = rng.range(20, 100);
             let t = arrive + Duration::seconds(line * 40);
-            let body = || {
-                format!(
-                    r#""sku":"{}","quantity":{q},"to_location":"{}","reference":"{asn}","vendor":"{carrier}","person":"{receiver}""#,
-                    sku_id(k),
-                    site.locations[dock_in]
-                )
-            };
-            let m = Stock {
-                step: "receiving",
-                kind: "inventory.received",
-                k,
-                q,
-                at: dock_in,
-                source: None,
-                destination: None,
-                ndjson: &body,
-            };
+            let body =
+                || received(&sku_id(k), q, &site.locations[dock_in], Some(&asn), Some(carrier), Some(&receiver), None);
+            let m = Stock { step: "receiving", k, q, at: dock_in, source: None, destination: None, ndjson: &body };
             f.stock(site, t, m);
             let to = if sku_value(k).1 == "critical" || sku_value(k).1 == "high" {
                 AISLES as usize + rng.below(u64::from(CAGE_BINS)) as usize
@@ -183,35 +172,23 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
         let physical = site.physical(loc, k).max(0);
         let counted = if rng.chance(MISCOUNT_RATE) { (physical + rng.range(-1, 1)).max(0) } else { physical };
         let at = local(&tz, date, 6, 30, c as u32);
-        let body = || {
-            format!(
-                r#""sku":"{}","location":"{}","quantity":{counted},"count_type":"cycle""#,
-                sku_id(k),
-                site.locations[loc]
-            )
-        };
-        let m = Stock {
-            step: "cycle_counting",
-            kind: "inventory.counted",
-            k,
-            q: counted,
-            at: loc,
-            source: None,
-            destination: None,
-            ndjson: &body,
-        };
+        let body = || counted_at(&sku_id(k), &site.locations[loc], counted, CountType::Cycle, None);
+        let m =
+            Stock { step: "cycle_counting", k, q: counted, at: loc, source: None, destination: None, ndjson: &body };
         f.stock(site, at, m);
         if counted != book {
             f.emit(
                 2,
                 site,
                 at + Duration::seconds(600),
-                "inventory.adjusted",
-                &format!(
-                    r#""sku":"{}","location":"{}","delta":{},"reason":"count correction","approver":"{supervisor}""#,
-                    sku_id(k),
-                    site.locations[loc],
-                    counted - book
+                adjusted(
+                    &sku_id(k),
+                    &site.locations[loc],
+                    counted - book,
+                    "count correction",
+                    Some(&supervisor),
+                    None,
+                    None,
                 ),
             );
             site.stock[loc][k] = counted;
@@ -227,16 +204,9 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
                 }
                 let counted = site.physical(loc, k).max(0);
                 let at = local(&tz, date, 5, 30, 0);
-                let body = || {
-                    format!(
-                        r#""sku":"{}","location":"{}","quantity":{counted},"count_type":"full","person":"{supervisor}""#,
-                        sku_id(k),
-                        site.locations[loc]
-                    )
-                };
+                let body = || counted_at(&sku_id(k), &site.locations[loc], counted, CountType::Full, Some(&supervisor));
                 let m = Stock {
                     step: "stock_taking",
-                    kind: "inventory.counted",
                     k,
                     q: counted,
                     at: loc,
@@ -246,9 +216,17 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
                 };
                 f.stock(site, at, m);
                 if counted != site.stock[loc][k] {
-                    f.emit(2, site, at + Duration::seconds(900), "inventory.adjusted", &format!(
-                        r#""sku":"{}","location":"{}","delta":{},"reason":"count correction","approver":"{supervisor}""#,
-                        sku_id(k), site.locations[loc], counted - site.stock[loc][k]));
+                    let delta = counted - site.stock[loc][k];
+                    let body = adjusted(
+                        &sku_id(k),
+                        &site.locations[loc],
+                        delta,
+                        "count correction",
+                        Some(&supervisor),
+                        None,
+                        None,
+                    );
+                    f.emit(2, site, at + Duration::seconds(900), body);
                     site.stock[loc][k] = counted;
                     site.lost[loc][k] = 0;
                 }
@@ -265,13 +243,11 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
             2,
             site,
             t,
-            "inventory.returned",
-            &format!(
-                r#""sku":"{}","quantity":{q},"to_location":"{}","reference":"RMA-{}-{}-{r}""#,
-                sku_id(k),
-                site.locations[dock_in],
-                sid,
-                date.format("%m%d")
+            returned(
+                &sku_id(k),
+                q,
+                &site.locations[dock_in],
+                Some(&format!("RMA-{}-{}-{r}", sid, date.format("%m%d"))),
             ),
         );
         let to = rng.below(u64::from(AISLES)) as usize;
@@ -281,7 +257,9 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
     if date.weekday() == Weekday::Wed {
         let (pid, badge) = (format!("{sid}-V01"), format!("{sid}-VB01"));
         let t = local(&tz, date, 10, rng.range(0, 20) as u32, 0);
-        for (door, dir, after) in [("MAIN", "in", 0), ("IT", "in", 300), ("MAIN", "out", 5400)] {
+        for (door, dir, after) in
+            [("MAIN", Direction::In, 0), ("IT", Direction::In, 300), ("MAIN", Direction::Out, 5400)]
+        {
             f.badge(site, t + Duration::seconds(after), door, &badge, Some(&pid), dir);
         }
     }
@@ -296,38 +274,25 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
             5,
             site,
             t,
-            "asset.seen",
-            &format!(
-                r#""asset":"{d}","ip":"10.{}.8.{}","network_segment":"ot-{}""#,
-                site.num,
-                10 + i,
-                sid.to_ascii_lowercase()
+            asset_seen(
+                d,
+                ip(10, i64::from(site.num), 8, 10 + i as i64),
+                Some(&format!("ot-{}", sid.to_ascii_lowercase())),
             ),
         );
         if date.weekday() == Weekday::Mon {
-            f.emit(
-                5,
-                site,
-                t + Duration::seconds(30),
-                "asset.firmware_reported",
-                &format!(r#""asset":"{d}","firmware_version":"4.2.{}""#, i % 3),
-            );
+            f.emit(5, site, t + Duration::seconds(30), firmware_reported(d, &format!("4.2.{}", i % 3)));
         }
         if rng.chance(0.01) {
-            f.emit(
-                5,
-                site,
-                local(&tz, date, rng.range(0, 23) as u32, 0, 0),
-                "asset.offline",
-                &format!(r#""asset":"{d}""#),
-            );
+            f.emit(5, site, local(&tz, date, rng.range(0, 23) as u32, 0, 0), asset_offline(d));
         }
     }
     if rng.chance(0.1) {
         let admin = site.people.iter().find(|p| p.role == "it_admin").map(|p| (p.id.clone(), p.account.clone()));
         if let Some((pid, account)) = admin {
-            f.emit(5, site, local(&tz, date, 11, 15, 0), "asset.config_changed", &format!(
-                r#""asset":"{sid}-R-DOCK1","summary":"door held-open alarm delay 30s -> 45s","person":"{pid}","account":"{account}""#));
+            let summary = "door held-open alarm delay 30s -> 45s";
+            let body = config_changed(&format!("{sid}-R-DOCK1"), Some(summary), Some(&pid), Some(&account));
+            f.emit(5, site, local(&tz, date, 11, 15, 0), body);
         }
     }
     // A camera reports tampering now and then: the cleaning crew bumped it.
@@ -337,33 +302,26 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
             1,
             site,
             local(&tz, date, 21, rng.range(0, 59) as u32, 0),
-            "video.camera_tamper",
-            &format!(r#""camera":"{sid}-CAM-{cam}","detail":"field of view changed""#),
+            camera_tamper(&format!("{sid}-CAM-{cam}"), Some("field of view changed")),
         );
     }
     // HR: now and then a picker moves to receiving.
     if rng.chance(0.03) {
         let p = &site.people[rng.below(14) as usize];
-        f.emit(
-            4,
-            site,
-            local(&tz, date, 8, 0, 0),
-            "hr.role_changed",
-            &format!(r#""person":"{}","role":"receiver""#, p.id),
-        );
+        f.emit(4, site, local(&tz, date, 8, 0, 0), role_changed(&p.id, "receiver"));
     }
     // HR: now and then someone goes on leave and comes back a week later.
     if rng.chance(0.05) {
         let p = &site.people[rng.below(site.people.len() as u64) as usize];
-        f.emit(4, site, local(&tz, date, 9, 0, 0), "hr.leave_started", &format!(r#""person":"{}""#, p.id));
-        f.emit(
-            4,
-            site,
-            local(&tz, date + Duration::days(7), 9, 0, 0),
-            "hr.leave_ended",
-            &format!(r#""person":"{}""#, p.id),
-        );
+        f.emit(4, site, local(&tz, date, 9, 0, 0), leave_started(&p.id));
+        f.emit(4, site, local(&tz, date + Duration::days(7), 9, 0, 0), leave_ended(&p.id));
     }
+}
+
+/// A member of staff logging in to the WMS from the office network.
+fn staff_login(p: &Person, mfa: bool, rng: &mut Rng) -> Body {
+    let from = ip(10, 20, rng.range(1, 9), rng.range(10, 250));
+    login("wms", &p.account, Outcome::Success, mfa, from, Some(&p.id))
 }
 
 /// A stocked place: in the cage, or on the floor.
@@ -404,25 +362,8 @@ pub(super) fn put_away(
     person: Option<&str>,
 ) {
     let dock_in = site.dock_in();
-    let body = || {
-        let by = person.map(|p| format!(r#","person":"{p}""#)).unwrap_or_default();
-        format!(
-            r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}"{by}"#,
-            sku_id(k),
-            site.locations[dock_in],
-            site.locations[to]
-        )
-    };
-    let m = Stock {
-        step: "storing",
-        kind: "inventory.put_away",
-        k,
-        q,
-        at: to,
-        source: Some(dock_in),
-        destination: None,
-        ndjson: &body,
-    };
+    let body = || put_away_to(&sku_id(k), q, &site.locations[dock_in], &site.locations[to], person);
+    let m = Stock { step: "storing", k, q, at: to, source: Some(dock_in), destination: None, ndjson: &body };
     f.stock(site, at, m);
     site.stock[to][k] += q;
 }
@@ -445,20 +386,22 @@ pub(super) fn work_saturday(site: &mut Site, gone: &[usize], day: u32, date: Nai
     for &i in &crew {
         let p = &site.people[i];
         let arrive = local(&tz, date, 7, 45, 0) - Duration::seconds(rng.range(0, 900));
-        f.badge(site, arrive, "MAIN", &p.badge, Some(&p.id), "in");
+        f.badge(site, arrive, "MAIN", &p.badge, Some(&p.id), Direction::In);
         let mfa = p.role == "supervisor";
-        f.emit(3, site, arrive + Duration::seconds(rng.range(120, 600)), "identity.login", &format!(
-            r#""system":"wms","account":"{}","result":"success","mfa":{mfa},"source_ip":"10.20.{}.{}","person":"{}""#,
-            p.account, rng.range(1, 9), rng.range(10, 250), p.id));
+        f.emit(3, site, arrive + Duration::seconds(rng.range(120, 600)), staff_login(p, mfa, rng));
         let leave = local(&tz, date, 12, 0, 0) + Duration::seconds(rng.range(0, 1800));
-        f.badge(site, leave, "MAIN", &p.badge, Some(&p.id), "out");
+        f.badge(site, leave, "MAIN", &p.badge, Some(&p.id), Direction::Out);
     }
     f.emit(
         1,
         site,
         local(&tz, date, 7, 59, 0),
-        "video.people_count",
-        &format!(r#""camera":"{sid}-CAM-MAIN","door":"{sid}-D-MAIN","people":{},"direction":"in""#, crew.len()),
+        people_count(
+            &format!("{sid}-CAM-MAIN"),
+            Some(&format!("{sid}-D-MAIN")),
+            crew.len() as i64,
+            Some(Direction::In),
+        ),
     );
     let pickers = crew.len().saturating_sub(1) as i64;
     pick_wave(site, date, 9, 9, pickers * 2 * PICK_LINES_PER_HOUR, rng, f);
@@ -530,56 +473,17 @@ pub(super) fn pick_wave(
             .unwrap_or_default();
         let t = local(&tz, date, hour, rng.range(0, 59) as u32, rng.range(0, 59) as u32);
         let body = || {
-            format!(
-                r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","order":"{order}","person":"{picker}""#,
-                sku_id(k),
-                site.locations[scanned],
-                site.locations[pack]
-            )
+            picked(&sku_id(k), q, &site.locations[scanned], Some(&site.locations[pack]), Some(&order), Some(&picker))
         };
-        let m = Stock {
-            step: "picking",
-            kind: "inventory.picked",
-            k,
-            q,
-            at: scanned,
-            source: None,
-            destination: Some(pack),
-            ndjson: &body,
-        };
+        let m = Stock { step: "picking", k, q, at: scanned, source: None, destination: Some(pack), ndjson: &body };
         f.stock(site, t, m);
-        let body = || {
-            format!(r#""sku":"{}","quantity":{q},"location":"{}","order":"{order}""#, sku_id(k), site.locations[pack])
-        };
-        let m = Stock {
-            step: "packing",
-            kind: "inventory.packed",
-            k,
-            q,
-            at: pack,
-            source: None,
-            destination: None,
-            ndjson: &body,
-        };
+        let body = || packed(&sku_id(k), q, Some(&site.locations[pack]), Some(&order));
+        let m = Stock { step: "packing", k, q, at: pack, source: None, destination: None, ndjson: &body };
         f.stock(site, t + Duration::seconds(rng.range(300, 1800)), m);
         let carrier = if wave % 2 == 1 { "V-CARRIER-2" } else { "V-CARRIER-1" };
-        let body = || {
-            format!(
-                r#""sku":"{}","quantity":{q},"from_location":"{}","order":"{order}","carrier":"{carrier}","door":"{sid}-D-DOCK1""#,
-                sku_id(k),
-                site.locations[pack]
-            )
-        };
-        let m = Stock {
-            step: "shipping",
-            kind: "inventory.shipped",
-            k,
-            q,
-            at: pack,
-            source: None,
-            destination: None,
-            ndjson: &body,
-        };
+        let door = format!("{sid}-D-DOCK1");
+        let body = || shipped(&sku_id(k), q, &site.locations[pack], Some(&order), Some(carrier), Some(&door), None);
+        let m = Stock { step: "shipping", k, q, at: pack, source: None, destination: None, ndjson: &body };
         f.stock(site, local(&tz, date, hour + 2, 30, 0) + Duration::seconds(line), m);
     }
     shipped_units

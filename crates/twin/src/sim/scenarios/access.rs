@@ -19,11 +19,11 @@ pub(super) fn terminated_badge_in_use(c: Ctx<'_, '_>) -> Option<Shape> {
     let (pid, badge) = (p.id.clone(), p.badge.clone());
     // HR records the termination the day before; the badge is never revoked.
     let fired = local(&tz, date - Duration::days(i64::from(prm.days.unwrap_or(1))), 17, 0, 0);
-    events.push(f.emit_ref(4, site, fired, "hr.terminated", &format!(r#""person":"{pid}","reason":"dismissal""#)));
+    events.push(f.emit_ref(4, site, fired, terminated_body(&pid, Some("dismissal"))));
     let t = local(&tz, date, hour(23), rng.range(0, 30) as u32, 0);
-    events.push(f.badge(site, t, "MAIN", &badge, None, "in"));
-    events.push(f.badge(site, t + Duration::seconds(180), "DOCK1", &badge, None, "in"));
-    events.push(f.badge(site, t + Duration::seconds(1500), "MAIN", &badge, None, "out"));
+    events.push(f.badge(site, t, "MAIN", &badge, None, Direction::In));
+    events.push(f.badge(site, t + Duration::seconds(180), "DOCK1", &badge, None, Direction::In));
+    events.push(f.badge(site, t + Duration::seconds(1500), "MAIN", &badge, None, Direction::Out));
     actors = vec![pid];
     entities = vec![badge, format!("{sid}-D-MAIN")];
     start = fired;
@@ -41,19 +41,12 @@ pub(super) fn dock_door_held_at_night(c: Ctx<'_, '_>) -> Option<Shape> {
     let (start, first_signal, end): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>);
     let t = local(&tz, date, hour(2), rng.range(0, 50) as u32, 0);
     let held = prm.minutes.map_or_else(|| rng.range(1500, 3000), |m| i64::from(m) * 60);
-    events.push(f.emit_ref(
-        0,
-        site,
-        t + Duration::seconds(held),
-        "access.door_held_open",
-        &format!(r#""door":"{sid}-D-DOCK2","duration_s":{held}"#),
-    ));
+    events.push(f.emit_ref(0, site, t + Duration::seconds(held), door_held_open(&format!("{sid}-D-DOCK2"), held)));
     events.push(f.emit_ref(
         1,
         site,
         t + Duration::seconds(60),
-        "video.motion",
-        &format!(r#""camera":"{sid}-CAM-DOCK","zone":"{sid}-DOCK""#),
+        motion(&format!("{sid}-CAM-DOCK"), &format!("{sid}-DOCK")),
     ));
     actors = vec![];
     entities = vec![format!("{sid}-D-DOCK2"), format!("{sid}-DOCK")];
@@ -74,14 +67,13 @@ pub(super) fn tailgating(c: Ctx<'_, '_>) -> Option<Shape> {
     let p = *rng.pick(&ops);
     let (pid, badge) = (p.id.clone(), p.badge.clone());
     let t = local(&tz, date, hour(10), rng.range(0, 59) as u32, 0);
-    events.push(f.badge(site, t, "CAGE", &badge, Some(&pid), "in"));
+    events.push(f.badge(site, t, "CAGE", &badge, Some(&pid), Direction::In));
     let people = prm.people.unwrap_or(2);
     events.push(f.emit_ref(
         1,
         site,
         t + Duration::seconds(4),
-        "video.tailgating",
-        &format!(r#""camera":"{sid}-CAM-CAGE","door":"{sid}-D-CAGE","people":{people},"badge":"{badge}""#),
+        tailgating_body(&format!("{sid}-CAM-CAGE"), &format!("{sid}-D-CAGE"), Some(i64::from(people)), Some(&badge)),
     ));
     actors = vec![pid];
     entities = vec![badge, format!("{sid}-D-CAGE")];
@@ -100,10 +92,10 @@ pub(super) fn badge_sharing(c: Ctx<'_, '_>) -> Option<Shape> {
     let (start, first_signal, end): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>);
     let who = pick_role(site, rng, "picker");
     let t = local(&tz, date, hour(11), rng.range(0, 50) as u32, 0);
-    events.push(f.badge(site, t, "DOCK1", &who.1, Some(&who.0), "in"));
+    events.push(f.badge(site, t, "DOCK1", &who.1, Some(&who.0), Direction::In));
     // The same badge at the far end of the site seconds later: two people share it.
     let gap = Duration::seconds(i64::from(prm.seconds.unwrap_or(20)));
-    events.push(f.badge(site, t + gap, "MAIN", &who.1, Some(&who.0), "in"));
+    events.push(f.badge(site, t + gap, "MAIN", &who.1, Some(&who.0), Direction::In));
     entities = vec![who.1.clone(), format!("{sid}-D-DOCK1"), format!("{sid}-D-MAIN")];
     actors = vec![who.0];
     (start, first_signal, end) = (t, t + gap, t + gap);
@@ -120,8 +112,8 @@ pub(super) fn scheduled_overtime(c: Ctx<'_, '_>) -> Option<Shape> {
     let who = pick_role(site, rng, "supervisor");
     let t = local(&tz, date, hour(22), rng.range(0, 30) as u32, 0);
     let shift = Duration::minutes(i64::from(prm.minutes.unwrap_or(120)));
-    events.push(f.badge(site, t, "MAIN", &who.1, Some(&who.0), "in"));
-    events.push(f.badge(site, t + shift, "MAIN", &who.1, Some(&who.0), "out"));
+    events.push(f.badge(site, t, "MAIN", &who.1, Some(&who.0), Direction::In));
+    events.push(f.badge(site, t + shift, "MAIN", &who.1, Some(&who.0), Direction::Out));
     entities = vec![who.1.clone()];
     actors = vec![who.0];
     (start, first_signal, end) = (t, t, t + shift);
@@ -137,22 +129,17 @@ pub(super) fn emergency_door_opening(c: Ctx<'_, '_>) -> Option<Shape> {
     let (start, first_signal, end): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>);
     let t = local(&tz, date, hour(14), rng.range(10, 40) as u32, 0);
     for door in ["MAIN", "DOCK1", "DOCK2"] {
-        events.push(f.emit_ref(
-            0,
-            site,
-            t + Duration::seconds(5),
-            "access.door_forced",
-            &format!(r#""door":"{sid}-D-{door}""#),
-        ));
+        events.push(f.emit_ref(0, site, t + Duration::seconds(5), door_forced(&format!("{sid}-D-{door}"))));
     }
     events.push(f.emit_ref(
         1,
         site,
         t + Duration::seconds(60),
-        "video.people_count",
-        &format!(
-            r#""camera":"{sid}-CAM-MAIN","door":"{sid}-D-MAIN","people":{},"direction":"out""#,
-            prm.people.map_or_else(|| rng.range(15, 30), i64::from)
+        people_count(
+            &format!("{sid}-CAM-MAIN"),
+            Some(&format!("{sid}-D-MAIN")),
+            prm.people.map_or_else(|| rng.range(15, 30), i64::from),
+            Some(Direction::Out),
         ),
     ));
     entities = vec![format!("{sid}-D-MAIN"), format!("{sid}-D-DOCK1"), format!("{sid}-D-DOCK2")];

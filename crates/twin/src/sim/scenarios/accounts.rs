@@ -15,16 +15,12 @@ pub(super) fn vendor_outside_window(c: Ctx<'_, '_>) -> Option<Shape> {
     let (start, first_signal, end): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>);
     let t = local(&tz, date, hour(3), rng.range(0, 40) as u32, 0);
     let (pid, badge) = (format!("{sid}-V01"), format!("{sid}-VB01"));
-    events.push(f.badge(site, t, "IT", &badge, Some(&pid), "in"));
+    events.push(f.badge(site, t, "IT", &badge, Some(&pid), Direction::In));
     events.push(f.emit_ref(
         3,
         site,
         t + Duration::seconds(240),
-        "identity.login",
-        &format!(
-            r#""system":"wms","account":"vendor-hvac","result":"success","mfa":false,"source_ip":"203.0.113.{}""#,
-            rng.range(2, 250)
-        ),
+        login("wms", "vendor-hvac", Outcome::Success, false, ip(203, 0, 113, rng.range(2, 250)), None),
     ));
     let (loc, k) = stocked(site, rng, false)?;
     let q = site.stock[loc][k].min(units(rng, 5, 20));
@@ -33,12 +29,7 @@ pub(super) fn vendor_outside_window(c: Ctx<'_, '_>) -> Option<Shape> {
         2,
         site,
         t + Duration::seconds(900),
-        "inventory.adjusted",
-        &format!(
-            r#""sku":"{}","location":"{}","delta":-{q},"reason":"count correction","account":"vendor-hvac""#,
-            sku_id(k),
-            site.locations[loc]
-        ),
+        adjusted(&sku_id(k), &site.locations[loc], -q, "count correction", None, None, Some("vendor-hvac")),
     ));
     actors = vec![pid];
     entities = vec![badge, "V-HVAC".into(), format!("{sid}-D-IT"), sku_id(k)];
@@ -62,29 +53,13 @@ pub(super) fn privilege_escalation(c: Ctx<'_, '_>) -> Option<Shape> {
             3,
             site,
             t + Duration::seconds(i * 20),
-            "identity.login",
-            &format!(
-                r#""system":"wms","account":"{account}","result":"failure","mfa":false,"source_ip":"192.0.2.{}""#,
-                10 + i % 200
-            ),
+            login("wms", &account, Outcome::Failure, false, ip(192, 0, 2, 10 + i % 200), None),
         ));
     }
     // The success comes 20 s after the last failure; privilege use and the adjustment follow.
     let ok = t + Duration::seconds(failures * 20 + 20);
-    events.push(f.emit_ref(
-        3,
-        site,
-        ok,
-        "identity.login",
-        &format!(r#""system":"wms","account":"{account}","result":"success","mfa":false,"source_ip":"192.0.2.13""#),
-    ));
-    events.push(f.emit_ref(
-        3,
-        site,
-        ok + Duration::seconds(120),
-        "identity.privilege_use",
-        &format!(r#""system":"wms","account":"{account}","privilege":"admin""#),
-    ));
+    events.push(f.emit_ref(3, site, ok, login("wms", &account, Outcome::Success, false, ip(192, 0, 2, 13), None)));
+    events.push(f.emit_ref(3, site, ok + Duration::seconds(120), privilege_use("wms", &account, "admin", None)));
     let (loc, k) = stocked(site, rng, true)?;
     let q = site.stock[loc][k].min(prm.units.unwrap_or(3));
     site.stock[loc][k] -= q;
@@ -92,12 +67,7 @@ pub(super) fn privilege_escalation(c: Ctx<'_, '_>) -> Option<Shape> {
         2,
         site,
         ok + Duration::seconds(320),
-        "inventory.adjusted",
-        &format!(
-            r#""sku":"{}","location":"{}","delta":-{q},"reason":"write-off","account":"{account}""#,
-            sku_id(k),
-            site.locations[loc]
-        ),
+        adjusted(&sku_id(k), &site.locations[loc], -q, "write-off", None, None, Some(&account)),
     ));
     entities = vec![account, sku_id(k)];
     actors = vec![who.0];

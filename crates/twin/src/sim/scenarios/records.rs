@@ -14,16 +14,28 @@ pub(super) fn phantom_receipts(c: Ctx<'_, '_>) -> Option<Shape> {
     let (actors, entities): (Vec<String>, Vec<String>);
     let (start, first_signal, end): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>);
     let t = local(&tz, date, hour(4), rng.range(0, 50) as u32, 0);
-    events.push(f.emit_ref(3, site, t, "identity.api_key_used", &format!(
-            r#""system":"wms","api_key":"key-carrier2-edi","operation":"POST /receipts","source_ip":"198.51.100.{}","vendor":"V-CARRIER-2""#,
-            rng.range(2, 250))));
+    let used = api_key_used(
+        "wms",
+        "key-carrier2-edi",
+        Some("POST /receipts"),
+        ip(198, 51, 100, rng.range(2, 250)),
+        Some("V-CARRIER-2"),
+    );
+    events.push(f.emit_ref(3, site, t, used));
     let k = (0..SKUS as usize).filter(|k| sku_value(*k).1 == "critical").nth(rng.below(10) as usize).unwrap_or(0);
     let q = units(rng, 50, 150);
     let dock_in = site.dock_in();
     site.stock[dock_in][k] += q;
-    events.push(f.emit_ref(2, site, t + Duration::seconds(30), "inventory.received", &format!(
-            r#""sku":"{}","quantity":{q},"to_location":"{}","reference":"ASN-X{n:05}","vendor":"V-CARRIER-2","account":"api:key-carrier2-edi""#,
-            sku_id(k), site.locations[dock_in])));
+    let receipt = received(
+        &sku_id(k),
+        q,
+        &site.locations[dock_in],
+        Some(&format!("ASN-X{n:05}")),
+        Some("V-CARRIER-2"),
+        None,
+        Some("api:key-carrier2-edi"),
+    );
+    events.push(f.emit_ref(2, site, t + Duration::seconds(30), receipt));
     entities = vec!["key-carrier2-edi".into(), "V-CARRIER-2".into(), sku_id(k)];
     actors = vec![];
     (start, first_signal, end) = (t, t, t + Duration::seconds(30));
@@ -49,13 +61,7 @@ pub(super) fn record_manipulation(c: Ctx<'_, '_>) -> Option<Shape> {
         2,
         site,
         t,
-        "inventory.adjusted",
-        &format!(
-            r#""sku":"{}","location":"{}","delta":-{q},"reason":"damaged","person":"{}""#,
-            sku_id(k),
-            site.locations[loc],
-            who.0
-        ),
+        adjusted(&sku_id(k), &site.locations[loc], -q, "damaged", None, Some(&who.0), None),
     ));
     // The next morning's count agrees with the edited book: the loss is hidden.
     let counted = local(&tz, date + Duration::days(1), 6, 31, 0);
@@ -63,14 +69,7 @@ pub(super) fn record_manipulation(c: Ctx<'_, '_>) -> Option<Shape> {
         2,
         site,
         counted,
-        "inventory.counted",
-        &format!(
-            r#""sku":"{}","location":"{}","quantity":{},"count_type":"cycle","person":"{}""#,
-            sku_id(k),
-            site.locations[loc],
-            site.stock[loc][k],
-            who.0
-        ),
+        counted_at(&sku_id(k), &site.locations[loc], site.stock[loc][k], CountType::Cycle, Some(&who.0)),
     ));
     entities = vec![site.locations[loc].clone(), sku_id(k)];
     actors = vec![who.0];
@@ -100,13 +99,7 @@ pub(super) fn slow_skimming(c: Ctx<'_, '_>) -> Option<Shape> {
             2,
             site,
             t + Duration::days(day) + Duration::seconds(rng.range(0, 300)),
-            "inventory.adjusted",
-            &format!(
-                r#""sku":"{}","location":"{}","delta":-{q},"reason":"count correction","person":"{}""#,
-                sku_id(k),
-                site.locations[loc],
-                who.0
-            ),
+            adjusted(&sku_id(k), &site.locations[loc], -q, "count correction", None, Some(&who.0), None),
         ));
     }
     let last = t + Duration::days(events.len() as i64);

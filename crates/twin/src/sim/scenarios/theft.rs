@@ -18,13 +18,12 @@ pub(super) fn after_hours_cage_removal(c: Ctx<'_, '_>) -> Option<Shape> {
     let p = *rng.pick(&ops);
     let (pid, badge) = (p.id.clone(), p.badge.clone());
     let t = local(&tz, date, hour(23), rng.range(0, 40) as u32, 0);
-    events.push(f.badge(site, t, "CAGE", &badge, Some(&pid), "in"));
+    events.push(f.badge(site, t, "CAGE", &badge, Some(&pid), Direction::In));
     events.push(f.emit_ref(
         1,
         site,
         t + Duration::seconds(20),
-        "video.motion",
-        &format!(r#""camera":"{sid}-CAM-CAGE","zone":"{sid}-CAGE""#),
+        motion(&format!("{sid}-CAM-CAGE"), &format!("{sid}-CAGE")),
     ));
     // Take what the cage holds of its most valuable SKU.
     let cage: Vec<usize> = (AISLES as usize..(AISLES + CAGE_BINS) as usize).collect();
@@ -41,15 +40,9 @@ pub(super) fn after_hours_cage_removal(c: Ctx<'_, '_>) -> Option<Shape> {
         2,
         site,
         t + Duration::seconds(600),
-        "inventory.moved",
-        &format!(
-            r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","person":"{pid}""#,
-            sku_id(k),
-            site.locations[loc],
-            site.locations[site.dock_in()]
-        ),
+        moved(&sku_id(k), q, &site.locations[loc], &site.locations[site.dock_in()], None, Some(&pid), None),
     ));
-    events.push(f.badge(site, t + Duration::seconds(900), "DOCK2", &badge, Some(&pid), "in"));
+    events.push(f.badge(site, t + Duration::seconds(900), "DOCK2", &badge, Some(&pid), Direction::In));
     actors = vec![pid];
     entities = vec![badge, format!("{sid}-CAGE"), sku_id(k)];
     start = t;
@@ -69,7 +62,7 @@ pub(super) fn authorised_after_hours_move(c: Ctx<'_, '_>) -> Option<Shape> {
     let p = *rng.pick(&sups);
     let (pid, badge) = (p.id.clone(), p.badge.clone());
     let t = local(&tz, date, hour(21), 30 + rng.range(0, 20) as u32, 0);
-    events.push(f.badge(site, t, "CAGE", &badge, Some(&pid), "in"));
+    events.push(f.badge(site, t, "CAGE", &badge, Some(&pid), Direction::In));
     let cage: Vec<usize> = (AISLES as usize..(AISLES + CAGE_BINS) as usize).collect();
     let (loc, k) =
         cage.iter().flat_map(|&l| (0..SKUS as usize).map(move |k| (l, k))).find(|&(l, k)| site.stock[l][k] > 0)?;
@@ -77,9 +70,9 @@ pub(super) fn authorised_after_hours_move(c: Ctx<'_, '_>) -> Option<Shape> {
     let to = (loc + 1 - AISLES as usize) % CAGE_BINS as usize + AISLES as usize;
     site.stock[loc][k] -= q;
     site.stock[to][k] += q;
-    events.push(f.emit_ref(2, site, t + Duration::seconds(300), "inventory.moved", &format!(
-            r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","person":"{pid}","work_order":"WO-{n:05}""#,
-            sku_id(k), site.locations[loc], site.locations[to])));
+    let work_order = format!("WO-{n:05}");
+    let body = moved(&sku_id(k), q, &site.locations[loc], &site.locations[to], Some(&work_order), Some(&pid), None);
+    events.push(f.emit_ref(2, site, t + Duration::seconds(300), body));
     actors = vec![pid];
     entities = vec![badge, format!("{sid}-CAGE")];
     start = t;
@@ -99,16 +92,10 @@ pub(super) fn camera_offline_before_loss(c: Ctx<'_, '_>) -> Option<Shape> {
     let (start, first_signal, end): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>);
     let who = pick_role(site, rng, "cage_operator");
     let t = local(&tz, date, hour(22), rng.range(30, 50) as u32, 0);
-    events.push(f.emit_ref(
-        1,
-        site,
-        t,
-        "video.camera_offline",
-        &format!(r#""camera":"{sid}-CAM-CAGE","detail":"no video signal""#),
-    ));
+    events.push(f.emit_ref(1, site, t, camera_offline(&format!("{sid}-CAM-CAGE"), Some("no video signal"))));
     // Into the cage `minutes` after the camera went dark (15 by default), out 400 s later.
     let gap = i64::from(prm.minutes.unwrap_or(15)) * 60;
-    events.push(f.badge(site, t + Duration::seconds(gap), "CAGE", &who.1, Some(&who.0), "in"));
+    events.push(f.badge(site, t + Duration::seconds(gap), "CAGE", &who.1, Some(&who.0), Direction::In));
     let (loc, k) = stocked(site, rng, true)?;
     let q = site.stock[loc][k].min(units(rng, 2, 6));
     site.stock[loc][k] -= q;
@@ -118,14 +105,7 @@ pub(super) fn camera_offline_before_loss(c: Ctx<'_, '_>) -> Option<Shape> {
         2,
         site,
         t + Duration::seconds(gap + 400),
-        "inventory.moved",
-        &format!(
-            r#""sku":"{}","quantity":{q},"from_location":"{}","to_location":"{}","person":"{}""#,
-            sku_id(k),
-            site.locations[loc],
-            site.locations[dock_in],
-            who.0
-        ),
+        moved(&sku_id(k), q, &site.locations[loc], &site.locations[dock_in], None, Some(&who.0), None),
     ));
     entities = vec![format!("{sid}-CAM-CAGE"), who.1.clone(), sku_id(k)];
     actors = vec![who.0];
@@ -148,10 +128,11 @@ pub(super) fn dock_collusion(c: Ctx<'_, '_>) -> Option<Shape> {
     let (loc, k) = stocked(site, rng, false)?;
     let q = site.stock[loc][k].min(units(rng, 10, 40));
     site.stock[loc][k] -= q;
-    events.push(f.emit_ref(2, site, t, "inventory.shipped", &format!(
-            r#""sku":"{}","quantity":{q},"from_location":"{}","order":"SO-X{n:05}","carrier":"V-CARRIER-2","door":"{sid}-D-DOCK2","person":"{}""#,
-            sku_id(k), site.locations[loc], who.0)));
-    events.push(f.badge(site, t - Duration::seconds(120), "DOCK2", &who.1, Some(&who.0), "in"));
+    let (order, door) = (format!("SO-X{n:05}"), format!("{sid}-D-DOCK2"));
+    let body =
+        shipped(&sku_id(k), q, &site.locations[loc], Some(&order), Some("V-CARRIER-2"), Some(&door), Some(&who.0));
+    events.push(f.emit_ref(2, site, t, body));
+    events.push(f.badge(site, t - Duration::seconds(120), "DOCK2", &who.1, Some(&who.0), Direction::In));
     entities = vec!["V-CARRIER-2".into(), format!("{sid}-D-DOCK2"), sku_id(k)];
     actors = vec![who.0];
     (start, first_signal, end) = (t - Duration::seconds(120), t, t);
