@@ -59,14 +59,17 @@ fn custodian(st: &AppState) -> Result<&Arc<Custodian>, Problem> {
 #[into_params(parameter_in = Query)]
 pub struct CollectQuery {
     /// The incident the evidence belongs to.
+    #[param(pattern = "^[!-~]{1,200}$")]
     pub incident: String,
     /// Retention class: video, photo, export, document, other (or as configured).
     pub class: String,
     /// Where it came from, `kind:id`: `camera:`, `reader:`, `device:` (the
     /// asset registry) or `person:` with an id the reference data holds, or
     /// `system:WMS`, `external:police-bodycam-17` for sources it does not.
+    #[param(pattern = "^(camera|reader|device|person|system|external):[!-~]+$", max_length = 200)]
     pub collected_from: String,
     /// Why it is collected.
+    #[param(pattern = "\\S")]
     pub reason: String,
     #[serde(default)]
     pub description: String,
@@ -226,8 +229,10 @@ pub async fn of_incident(
 #[into_params(parameter_in = Query)]
 pub struct ContentQuery {
     /// `view` or `download` (recorded as `viewed` / `downloaded`).
+    #[param(pattern = "^(view|download)$")]
     pub purpose: String,
     /// Why it is opened (recorded).
+    #[param(pattern = "\\S")]
     pub reason: String,
 }
 
@@ -320,7 +325,10 @@ fn tokio_util_stream(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ActRequest {
     /// transferred, sealed, hold_set, hold_lifted or expired.
+    #[schema(pattern = "^(transferred|sealed|hold_set|hold_lifted|expired)$")]
     pub action: String,
+    /// Why (recorded in the chain of custody).
+    #[schema(pattern = "\\S")]
     pub reason: String,
     /// The receiving party of a transfer.
     pub party: Option<String>,
@@ -389,6 +397,7 @@ pub struct PackageQuery {
     #[serde(default)]
     pub events: String,
     /// Why it is exported (recorded on each item).
+    #[param(pattern = "\\S")]
     pub reason: String,
 }
 

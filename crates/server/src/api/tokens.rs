@@ -62,12 +62,15 @@ pub async fn revoke(
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     /// ingest, analyst or admin.
+    #[schema(pattern = "^(ingest|analyst|admin)$")]
     pub role: String,
     /// A name to recognise it by (a system, a person, a vendor).
+    #[schema(pattern = "\\S")]
     pub name: String,
     /// Stops working by itself after this many days (0.5 is twelve hours),
     /// at most 3650; absent: until revoked.
     #[serde(default)]
+    #[schema(exclusive_minimum = 0.0, maximum = 3650.0)]
     pub expires_in_days: Option<f64>,
 }
 
