@@ -435,7 +435,7 @@ async fn proofs(leaves: u64, a: &BenchArgs) -> Result<()> {
     // checked, the tree's stored hashes are trusted up to the signed
     // checkpoint; then the same with the stored hashes gone (rebuilt from
     // the entries), and what `ledger verify` adds (rehashing every entry).
-    let dir = work.path().join("ledger");
+    let dir = stockade_store::DataDir::new(work.path()).ledger_path();
     let reopen = |what: &'static str| {
         let dir = dir.clone();
         async move {
@@ -461,7 +461,7 @@ async fn proofs(leaves: u64, a: &BenchArgs) -> Result<()> {
         }
     };
     drop(reopen("stored hashes trusted to the checkpoint").await?);
-    std::fs::remove_file(dir.join("hashes"))?;
+    std::fs::remove_file(dir.join(stockade_store::ledger::HASHES_FILE))?;
     let reopened = reopen("stored hashes rebuilt from the entries").await?;
     let started = Instant::now();
     let checked = tokio::task::spawn_blocking(move || reopened.recheck()).await??;

@@ -261,6 +261,10 @@ pub(crate) struct Fault {
     pub cut_fails: bool,
 }
 
+/// The file of the tree's stored hashes in the ledger's folder: derived
+/// from the entries, rebuilt from them when it is missing.
+pub const HASHES_FILE: &str = "hashes";
+
 fn io(path: &Path, e: std::io::Error) -> StoreError {
     StoreError::file("ledger", path, e)
 }
@@ -430,7 +434,7 @@ impl Ledger {
         // The stored hashes were synced before the checkpoint was signed, so
         // they are trusted up to its size (when the file holds them all);
         // the entries after it are rehashed.
-        let hashes = dir.join("hashes");
+        let hashes = dir.join(HASHES_FILE);
         let held = HashFile::count(&hashes).map_err(|e| io(&hashes, e))?;
         let trusted = match &signed {
             Some((size, _, _)) if held >= stored_hash_count(*size) => *size,
@@ -838,7 +842,7 @@ impl Ledger {
         }
         // The next open trusts the stored hashes up to this checkpoint's
         // size: they are made durable before it is signed.
-        hashes.sync_data().map_err(|e| io(&self.dir.join("hashes"), e))?;
+        hashes.sync_data().map_err(|e| io(&self.dir.join(HASHES_FILE), e))?;
         let note = self.key.sign(&self.origin, size, root).map_err(|e| corrupt(e.to_string()))?;
         let path = self.dir.join("checkpoint");
         let tmp = self.dir.join("checkpoint.tmp");
