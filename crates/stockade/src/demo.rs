@@ -30,7 +30,11 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
         }
     }
     // A fresh directory per run unless one is given; removed on exit.
-    let temp = tempfile::Builder::new().prefix("stockade-demo-").tempdir()?;
+    // Private like any data directory (events name people).
+    let temp = tempfile::Builder::new()
+        .prefix("stockade-demo-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .tempdir()?;
     let dir = a.data.clone().unwrap_or_else(|| temp.path().to_owned());
     let opened = crate::open(&dir).await?;
     let intake = crate::intake(&opened, clock.clone(), Default::default()).await?;
