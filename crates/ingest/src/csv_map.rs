@@ -101,6 +101,34 @@ pub struct CsvMapping {
     pub occurred_at: TimeSpec,
     /// Every other event field (`source`, `site`, `door`, `quantity`...).
     pub fields: BTreeMap<String, FieldSpec>,
+    /// Rows to leave out (heartbeats, test swipes): a row that meets any of
+    /// these is skipped, counted, and stores nothing.
+    #[serde(default)]
+    pub skip: Vec<Condition>,
+    /// Rows to take: when given, a row is taken only if it meets one of
+    /// these (the others are skipped and counted).
+    #[serde(default)]
+    pub keep: Vec<Condition>,
+}
+
+/// A condition on one cell of a row (its value trimmed).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    pub column: String,
+    /// The cell is one of these values.
+    #[serde(default, rename = "in")]
+    pub values: Vec<String>,
+    /// The cell is empty.
+    #[serde(default)]
+    pub empty: bool,
+}
+
+impl Condition {
+    fn holds(&self, row: &Row<'_>) -> bool {
+        let cell = row.get(&self.column).trim();
+        (self.empty && cell.is_empty()) || self.values.iter().any(|v| v == cell)
+    }
 }
 
 fn comma() -> char {
@@ -213,6 +241,30 @@ impl CsvMapping {
                 return Err(MappingError::Invalid(format!("`{name}` belongs at the top level, not under fields")));
             }
         }
+        for (what, conditions) in [("skip", &m.skip), ("keep", &m.keep)] {
+            for c in conditions {
+                if c.values.is_empty() && !c.empty {
+                    return Err(MappingError::Invalid(format!(
+                        "a `{what}` condition on column {:?} needs `in: [values]` or `empty: true`",
+                        c.column
+                    )));
+                }
+            }
+        }
+        let known = event_fields();
+        for name in m.fields.keys() {
+            if !known.contains(name.as_str()) {
+                let near = known.iter().filter(|k| edit_distance(k, name) <= 2).cloned().collect::<Vec<_>>();
+                let hint = if near.is_empty() {
+                    String::from("see docs/events.schema.json for the fields of each kind")
+                } else {
+                    format!("did you mean {}?", near.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" or "))
+                };
+                return Err(MappingError::Invalid(format!(
+                    "unknown field `{name}` under `fields`: no event has it; {hint}"
+                )));
+            }
+        }
         if let Some(tz) = &m.occurred_at.timezone {
             tz.parse::<Tz>().map_err(|_| MappingError::Invalid(format!("unknown IANA time zone {tz:?}")))?;
         }
@@ -231,6 +283,7 @@ impl CsvMapping {
         for f in self.fields.values() {
             v.extend(f.columns());
         }
+        v.extend(self.skip.iter().chain(&self.keep).map(|c| c.column.clone()));
         v.sort();
         v.dedup();
         v
@@ -239,7 +292,14 @@ impl CsvMapping {
     /// Reads a CSV export: checks the header against the mapping, then yields
     /// one result per data row (line numbers count the header as line 1).
     pub fn read<R: std::io::Read>(&self, input: R) -> Result<CsvEvents<'_, R>, MappingError> {
-        let mut rdr = csv::ReaderBuilder::new().delimiter(self.delimiter as u8).flexible(true).from_reader(input);
+        // Records end at '\n' only, so that line numbers count CRLF files'
+        // lines right (the CSV reader's own CRLF handling counts one short);
+        // the '\r' left at the end of a row is taken off each record.
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(self.delimiter as u8)
+            .terminator(csv::Terminator::Any(b'\n'))
+            .flexible(true)
+            .from_reader(input);
         let headers: BTreeMap<String, usize> = rdr
             .headers()
             .map_err(|e| MappingError::Header(e.to_string()))?
@@ -251,7 +311,7 @@ impl CsvMapping {
         if !missing.is_empty() {
             return Err(MappingError::MissingColumns(missing));
         }
-        Ok(CsvEvents { mapping: self, headers, records: rdr.into_records() })
+        Ok(CsvEvents { mapping: self, headers, records: rdr.into_records(), skipped: 0 })
     }
 
     fn time(&self, row: &Row<'_>) -> Result<Option<DateTime<FixedOffset>>, (String, String)> {
@@ -338,30 +398,96 @@ impl CsvMapping {
     }
 }
 
-/// Iterator over the rows of a CSV export.
+/// Iterator over the rows of a CSV export: (line, event or why not), rows
+/// the mapping skips left out and counted ([`CsvEvents::skipped`]).
 pub struct CsvEvents<'m, R> {
     mapping: &'m CsvMapping,
     headers: BTreeMap<String, usize>,
     records: csv::StringRecordsIntoIter<R>,
+    skipped: usize,
+}
+
+impl<R> CsvEvents<'_, R> {
+    /// Rows the mapping's `skip` or `keep` left out so far.
+    pub fn skipped(&self) -> usize {
+        self.skipped
+    }
+}
+
+/// A record without the '\r' a CRLF line leaves at its end.
+fn without_cr(record: csv::StringRecord) -> csv::StringRecord {
+    match record.iter().next_back() {
+        Some(last) if last.ends_with('\r') => {
+            let n = record.len();
+            record.iter().enumerate().map(|(i, f)| if i + 1 == n { f.trim_end_matches('\r') } else { f }).collect()
+        }
+        _ => record,
+    }
 }
 
 impl<R: std::io::Read> Iterator for CsvEvents<'_, R> {
-    type Item = Result<Event, LineError>;
+    type Item = (usize, Result<Event, LineError>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let rec = self.records.next()?;
-        Some(match rec {
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line() as usize);
-                Err(LineError::new(line, None, format!("unreadable CSV row: {e}")))
-            }
-            Ok(record) => {
-                let line = record.position().map_or(0, |p| p.line() as usize);
-                let row = Row { headers: &self.headers, record: &record };
-                self.mapping.event(line, &row)
-            }
-        })
+        loop {
+            let rec = self.records.next()?;
+            return Some(match rec {
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line() as usize);
+                    (line, Err(LineError::new(line, None, format!("unreadable CSV row: {e}"))))
+                }
+                Ok(record) => {
+                    let line = record.position().map_or(0, |p| p.line() as usize);
+                    let record = without_cr(record);
+                    let row = Row { headers: &self.headers, record: &record };
+                    let m = self.mapping;
+                    if m.skip.iter().any(|c| c.holds(&row))
+                        || (!m.keep.is_empty() && !m.keep.iter().any(|c| c.holds(&row)))
+                    {
+                        self.skipped += 1;
+                        continue;
+                    }
+                    (line, m.event(line, &row))
+                }
+            });
+        }
     }
+}
+
+/// Every field an event can carry: the envelope's and every kind's, from
+/// the model's JSON Schema (one source for what a field is called).
+fn event_fields() -> std::collections::BTreeSet<String> {
+    fn collect(v: &Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::Object(props)) = m.get("properties") {
+                    out.extend(props.keys().cloned());
+                }
+                m.values().for_each(|x| collect(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    collect(&stockade_model::schema::events_schema(), &mut out);
+    out
+}
+
+/// Levenshtein distance, for "did you mean" hints.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(row[j + 1] + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 #[cfg(test)]
@@ -379,9 +505,79 @@ fields:
   direction: { column: direction, map: { IN: in, OUT: out } }
 "#;
 
+    const DOORS: &str = r#"
+kind: { column: state, map: { opened: access.door_opened, closed: access.door_closed, held: access.door_held_open } }
+occurred_at: { column: time }
+skip: [ { column: state, in: [heartbeat, test] } ]
+fields:
+  source: { constant: doors-lys }
+  site: { constant: LYS }
+  door: { column: door }
+  duration_s: { column: seconds_open }
+"#;
+
+    /// Rows a filter leaves out are counted, not rejected; `keep` takes only
+    /// the rows it names; door contacts are events of their own.
+    #[test]
+    fn filters_skip_and_keep_rows_and_count_them() {
+        let csv = "time,door,state,seconds_open\n\
+                   2026-11-02T23:40:00+01:00,D1,opened,\n\
+                   2026-11-02T23:41:00+01:00,D1,heartbeat,\n\
+                   2026-11-02T23:47:00+01:00,D1,closed,420\n\
+                   2026-11-02T23:48:00+01:00,D1,test,\n";
+        let m = CsvMapping::from_yaml(DOORS).unwrap();
+        let mut rows = m.read(csv.as_bytes()).unwrap();
+        let got: Vec<(usize, Event)> = rows.by_ref().map(|(l, r)| (l, r.unwrap())).collect();
+        assert_eq!(rows.skipped(), 2);
+        assert_eq!(got.iter().map(|(l, _)| *l).collect::<Vec<_>>(), [2, 4], "the file's own line numbers");
+        assert_eq!(got[0].1.kind().as_str(), "access.door_opened");
+        assert_eq!(got[1].1.kind().as_str(), "access.door_closed");
+        let keep = DOORS
+            .replace("skip: [ { column: state, in: [heartbeat, test] } ]", "keep: [ { column: state, in: [closed] } ]");
+        let m = CsvMapping::from_yaml(&keep).unwrap();
+        let mut rows = m.read(csv.as_bytes()).unwrap();
+        assert_eq!(rows.by_ref().count(), 1);
+        assert_eq!(rows.skipped(), 3);
+        let e = CsvMapping::from_yaml(&DOORS.replace("in: [heartbeat, test]", "equals: heartbeat")).unwrap_err();
+        assert!(e.to_string().contains("unknown field `equals`"), "{e}");
+        let e = CsvMapping::from_yaml(&DOORS.replace(", in: [heartbeat, test]", "")).unwrap_err();
+        assert!(e.to_string().contains("needs `in: [values]` or `empty: true`"), "{e}");
+    }
+
+    /// A CRLF export gives the same lines, events and ids as the LF one.
+    #[test]
+    fn crlf_exports_number_lines_as_lf_ones() {
+        let lf = "time,door,state,seconds_open\n2026-11-02T23:40:00+01:00,D1,opened,\n2026-11-02T23:47:00+01:00,D1,bogus,\n2026-11-02T23:49:00+01:00,D1,closed,9\n";
+        let crlf = lf.replace('\n', "\r\n");
+        let m = CsvMapping::from_yaml(DOORS).unwrap();
+        let read = |text: &str| m.read(text.as_bytes()).unwrap().collect::<Vec<_>>();
+        let (a, b) = (read(lf), read(&crlf));
+        assert_eq!(a.iter().map(|r| r.0).collect::<Vec<_>>(), [2, 3, 4]);
+        assert_eq!(b.iter().map(|r| r.0).collect::<Vec<_>>(), [2, 3, 4], "CRLF lines count as LF ones");
+        assert_eq!(b[1].1.as_ref().unwrap_err().line, 3);
+        assert_eq!(a[0].1.as_ref().unwrap().id, b[0].1.as_ref().unwrap().id, "the same row, the same id");
+        assert_eq!(a[2].1.as_ref().unwrap(), b[2].1.as_ref().unwrap());
+    }
+
+    /// A field no event has is refused when the mapping loads, naming it,
+    /// with the near names as a hint.
+    #[test]
+    fn misspelled_fields_are_refused_with_a_hint() {
+        let e =
+            CsvMapping::from_yaml(&ACCESS.replace("badge: { column: badge }", "bagde: { column: badge }")).unwrap_err();
+        assert!(e.to_string().contains("unknown field `bagde` under `fields`"), "{e}");
+        assert!(e.to_string().contains("did you mean `badge`"), "{e}");
+        let e =
+            CsvMapping::from_yaml(&ACCESS.replace("door: { column: door }", "portal: { column: door }")).unwrap_err();
+        assert!(
+            e.to_string().contains("unknown field `portal`") && e.to_string().contains("events.schema.json"),
+            "{e}"
+        );
+    }
+
     fn events(mapping: &str, csv: &str) -> Vec<Result<Event, LineError>> {
         let m = CsvMapping::from_yaml(mapping).unwrap();
-        m.read(csv.as_bytes()).unwrap().collect()
+        m.read(csv.as_bytes()).unwrap().map(|(_, r)| r).collect()
     }
 
     #[test]

@@ -206,6 +206,8 @@ event_kinds! {
     AccessDoorForced(DoorAlarm) = Access, "access.door_forced", "A door opened without a grant.";
     AccessDoorHeldOpen(DoorAlarm) = Access, "access.door_held_open", "A door stayed open past its limit.";
     AccessDoorUnlockedManually(DoorAlarm) = Access, "access.door_unlocked_manually", "A door was unlocked by an operator or key override.";
+    AccessDoorOpened(DoorAlarm) = Access, "access.door_opened", "A door's contact reported it open.";
+    AccessDoorClosed(DoorAlarm) = Access, "access.door_closed", "A door's contact reported it closed (`duration_s`: how long it was open).";
     VideoPeopleCount(PeopleCount) = Video, "video.people_count", "People counted crossing a line at a door or entering a zone.";
     VideoTailgating(Tailgating) = Video, "video.tailgating", "More people passed a door than were granted.";
     VideoLoitering(Loitering) = Video, "video.loitering", "Someone stayed in an area longer than expected.";
@@ -415,7 +417,7 @@ pub struct BadgeRead {
     pub reason: Option<String>,
 }
 
-/// A door alarm or override.
+/// A door's sensor report: an alarm, an override, or its contact opening or closing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DoorAlarm {
     pub door: DoorId,
@@ -825,9 +827,9 @@ impl Event {
             }
             EventBody::AccessDoorForced(d)
             | EventBody::AccessDoorHeldOpen(d)
-            | EventBody::AccessDoorUnlockedManually(d) => {
-                d.duration_s.map_or(Ok(()), |s| non_negative("duration_s", s))
-            }
+            | EventBody::AccessDoorUnlockedManually(d)
+            | EventBody::AccessDoorOpened(d)
+            | EventBody::AccessDoorClosed(d) => d.duration_s.map_or(Ok(()), |s| non_negative("duration_s", s)),
             EventBody::VideoLoitering(l) => non_negative("duration_s", l.duration_s),
             EventBody::IdentityPrivilegeUse(p) => text("privilege", &p.privilege),
             EventBody::IdentityCredentialIssued(c)
@@ -919,7 +921,9 @@ impl Event {
             }
             EventBody::AccessDoorForced(d)
             | EventBody::AccessDoorHeldOpen(d)
-            | EventBody::AccessDoorUnlockedManually(d) => {
+            | EventBody::AccessDoorUnlockedManually(d)
+            | EventBody::AccessDoorOpened(d)
+            | EventBody::AccessDoorClosed(d) => {
                 out.push((E::Door, d.door.as_str()));
                 opt(&mut out, d.zone.as_ref().map(|v| (E::Zone, v.as_str())));
                 opt(&mut out, d.person.as_ref().map(|v| (E::Person, v.as_str())));
@@ -1159,7 +1163,7 @@ mod tests {
             assert_eq!(EventKind::parse(k.as_str()), Some(*k));
             assert!(k.as_str().starts_with(k.family().as_str()));
         }
-        assert_eq!(EventKind::ALL.len(), 37);
+        assert_eq!(EventKind::ALL.len(), 39);
     }
 }
 

@@ -204,9 +204,11 @@ fn spawn_reader(
     batch: usize,
     pb: ProgressBar,
     tx: tokio::sync::mpsc::Sender<Chunk>,
-) -> std::thread::JoinHandle<Result<()>> {
-    std::thread::spawn(move || -> Result<()> {
+) -> std::thread::JoinHandle<Result<usize>> {
+    std::thread::spawn(move || -> Result<usize> {
         let file = std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        // Rows the mapping's `skip`/`keep` left out.
+        let mut skipped = 0;
         let mut current: Batch = Vec::with_capacity(batch);
         let send = |c: Chunk| tx.blocking_send(c).map_err(|_| anyhow::anyhow!("ingest stopped"));
         let flush = |current: &mut Batch| -> Result<()> {
@@ -221,17 +223,14 @@ fn spawn_reader(
                     bail!("{}: CSV needs --mapping FILE (see docs/CSV-MAPPING.md)", path.display());
                 };
                 let reader = pb.wrap_read(file);
-                let rows = mapping.read(reader).with_context(|| format!("{}", path.display()))?;
-                for (i, r) in rows.enumerate() {
-                    let line = match &r {
-                        Err(e) => e.line,
-                        Ok(_) => 0,
-                    };
-                    current.push((if line == 0 { i + 2 } else { line }, r));
+                let mut rows = mapping.read(reader).with_context(|| format!("{}", path.display()))?;
+                for (line, r) in rows.by_ref() {
+                    current.push((line, r));
                     if current.len() >= batch {
                         flush(&mut current)?;
                     }
                 }
+                skipped = rows.skipped();
             }
             _ => {
                 // Only split into lines here; parsing happens in the ingest
@@ -258,7 +257,7 @@ fn spawn_reader(
             }
         }
         flush(&mut current)?;
-        Ok(())
+        Ok(skipped)
     })
 }
 
@@ -308,7 +307,8 @@ impl Acknowledged {
     }
 }
 
-/// Ingests one file through a sink; returns its report.
+/// Ingests one file through a sink; returns its report and the rows the
+/// mapping skipped.
 async fn ingest_file(
     path: &Path,
     format: FileFormat,
@@ -316,7 +316,7 @@ async fn ingest_file(
     sink: &Sink,
     batch: usize,
     quiet: bool,
-) -> Result<IngestReport> {
+) -> Result<(IngestReport, usize)> {
     let len = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
     let pb = progress(len, quiet || len < 8 << 20, &path.display().to_string());
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(4);
@@ -351,14 +351,14 @@ async fn ingest_file(
         pb.finish_and_clear();
         return Err(e.context(acks.summary(path)));
     }
-    reader.join().map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
+    let skipped = reader.join().map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
     pb.finish_and_clear();
-    Ok(report)
+    Ok((report, skipped))
 }
 
 /// Ingests one file into a local pipeline, without progress output.
 pub async fn ingest_local(intake: &Intake, path: &Path, format: FileFormat, batch: usize) -> Result<IngestReport> {
-    ingest_file(path, format, None, &Sink::Local(intake.clone()), batch, true).await
+    Ok(ingest_file(path, format, None, &Sink::Local(intake.clone()), batch, true).await?.0)
 }
 
 pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
@@ -389,15 +389,22 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
     for path in &a.files {
         let format = format_of(path, a.format)?;
         let started = std::time::Instant::now();
-        let mut report = if format == FileFormat::Epcis {
-            sink.capture(path, &epcis_source, site.as_ref()).await.with_context(|| format!("{}", path.display()))?
+        let (mut report, skipped) = if format == FileFormat::Epcis {
+            let report = sink
+                .capture(path, &epcis_source, site.as_ref())
+                .await
+                .with_context(|| format!("{}", path.display()))?;
+            (report, 0)
         } else {
             ingest_file(path, format, mapping.clone(), &sink, batch, a.quiet).await?
         };
         let secs = started.elapsed().as_secs_f64();
         let total = report.accepted + report.duplicates + report.rejected;
+        // Rows a mapping's filter left out are said, never silently dropped.
+        let skipped =
+            if format == FileFormat::Csv { format!(", {skipped} skipped by the mapping") } else { String::new() };
         eprintln!(
-            "{}: {} accepted, {} duplicates, {} rejected ({total} in {secs:.2}s, {:.0} events/s)",
+            "{}: {} accepted, {} duplicates, {} rejected{skipped} ({total} in {secs:.2}s, {:.0} events/s)",
             path.display(),
             report.accepted,
             report.duplicates,

@@ -396,7 +396,7 @@ mod tests {
             let mapping = &exported.files.iter().find(|(n, _)| *n == name.replace(".csv", ".mapping.yaml")).unwrap().1;
             let mapping =
                 stockade_ingest::csv_map::CsvMapping::from_yaml(mapping).unwrap_or_else(|e| panic!("{name}: {e}"));
-            for e in mapping.read(rows.as_bytes()).unwrap() {
+            for (_, e) in mapping.read(rows.as_bytes()).unwrap() {
                 let e = e.unwrap_or_else(|e| panic!("{name}: {e}"));
                 *per_export.entry(name.clone()).or_insert(0) += 1;
                 let utc_only = name.contains("line-crossings") || name.contains("logins");
