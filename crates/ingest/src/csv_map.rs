@@ -393,8 +393,35 @@ impl CsvMapping {
             }
         };
         obj.insert("id".into(), Value::String(id));
-        let bytes = serde_json::to_vec(&Value::Object(obj)).unwrap_or_default();
-        crate::parse_line(line, &bytes)
+        let bytes = serde_json::to_vec(&obj).unwrap_or_default();
+        crate::parse_line(line, &bytes).map_err(|e| self.in_export_terms(e, &obj))
+    }
+
+    /// An event's error in the export's terms: the JSON it was parsed from
+    /// was built here, so its byte columns mean nothing to the user; the
+    /// field is named (found by the value the message quotes when the
+    /// parser did not say), and so is the export's column it came from.
+    fn in_export_terms(&self, mut e: LineError, obj: &Map<String, Value>) -> LineError {
+        if let Some(i) = e.reason.find(" (column ") {
+            e.reason.truncate(i);
+        }
+        if e.field.is_none() {
+            let quoted = |v: &str| e.reason.contains(&format!("`{v}`")) || e.reason.contains(&format!("\"{v}\""));
+            e.field = obj
+                .iter()
+                .find(|(_, v)| v.as_str().is_some_and(|v| !v.is_empty() && quoted(v)))
+                .map(|(k, _)| k.clone());
+        }
+        let column = e.field.as_deref().and_then(|f| match f {
+            "kind" => self.kind.column.as_ref(),
+            "occurred_at" => self.occurred_at.field.column.as_ref(),
+            "id" => self.id.as_ref().and_then(|i| i.column.as_ref()),
+            other => self.fields.get(other).and_then(|s| s.column.as_ref()),
+        });
+        if let Some(column) = column {
+            e.reason = format!("{} (the export's column `{column}`)", e.reason);
+        }
+        e
     }
 }
 
@@ -557,6 +584,21 @@ fields:
         assert_eq!(b[1].1.as_ref().unwrap_err().line, 3);
         assert_eq!(a[0].1.as_ref().unwrap().id, b[0].1.as_ref().unwrap().id, "the same row, the same id");
         assert_eq!(a[2].1.as_ref().unwrap(), b[2].1.as_ref().unwrap());
+    }
+
+    /// An error in a value names the field and the export's column, never a
+    /// byte column of JSON the user never saw.
+    #[test]
+    fn errors_name_the_field_and_the_exports_column() {
+        let raw =
+            ACCESS.replace("direction: { column: direction, map: { IN: in, OUT: out } }", "direction: { column: dir }");
+        let csv = "time,site,door,badge,result,dir\n2026-11-02 22:14:07,LYS,D1,B1,granted,sideways\n";
+        let m = CsvMapping::from_yaml(&raw).unwrap();
+        let (line, r) = m.read(csv.as_bytes()).unwrap().next().unwrap();
+        let e = r.unwrap_err();
+        assert_eq!((line, e.field.as_deref()), (2, Some("direction")), "{e}");
+        assert!(e.reason.contains("sideways") && e.reason.contains("(the export's column `dir`)"), "{e}");
+        assert!(!e.reason.contains("(column "), "{e}");
     }
 
     /// A field no event has is refused when the mapping loads, naming it,

@@ -1052,8 +1052,13 @@ impl EventError {
     }
 }
 
-/// Rewrites serde's long "unknown variant" message into a short one.
+/// Rewrites serde's long "unknown variant" message into a short one, when
+/// the variant it could not place is the event's kind (its list of expected
+/// variants is the kinds), not another field's value (`direction`).
 fn unknown_kind(msg: &str) -> Option<String> {
+    if !msg.contains("`inventory.received`") {
+        return None;
+    }
     let rest = msg.strip_prefix("unknown variant `")?;
     let end = rest.find('`')?;
     Some(format!("field `kind`: unknown kind `{}`; see GET /api/v1/schema/events for the list", &rest[..end]))
@@ -1126,6 +1131,11 @@ mod tests {
         let bad = GRANTED.replace("access.granted", "access.teleported");
         let err = line(&bad).unwrap_err().to_string();
         assert!(err.contains("unknown kind `access.teleported`"), "{err}");
+        // Another field's unknown value is not an unknown kind.
+        let bad = GRANTED.replace(r#""direction":"in""#, r#""direction":"sideways""#);
+        assert_ne!(bad, GRANTED);
+        let err = line(&bad).unwrap_err().to_string();
+        assert!(err.contains("unknown variant `sideways`") && !err.contains("unknown kind"), "{err}");
     }
 
     #[test]
