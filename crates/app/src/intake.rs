@@ -36,6 +36,10 @@ pub struct IngestReport {
     pub accepted: usize,
     pub duplicates: usize,
     pub rejected: usize,
+    /// Accepted events flagged for data-quality review, by reason (the flag
+    /// before its `:`, such as `unknown_door`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub flagged: std::collections::BTreeMap<String, usize>,
     pub results: Vec<LineResult>,
 }
 
@@ -46,6 +50,9 @@ impl IngestReport {
         self.accepted += other.accepted;
         self.duplicates += other.duplicates;
         self.rejected += other.rejected;
+        for (reason, n) in other.flagged {
+            *self.flagged.entry(reason).or_default() += n;
+        }
         self.results.extend(other.results.into_iter().filter(|r| matches!(r, LineResult::Rejected { .. })));
     }
 }
@@ -185,17 +192,24 @@ impl Intake {
         for (line, item) in items {
             match item.and_then(|ev| check_references(line, ev, &view.index, self.policy)) {
                 Ok(ev) => {
+                    let flags: Vec<String> =
+                        ev.flags.iter().map(|f| f.split(':').next().unwrap_or(f).to_owned()).collect();
                     ready.push(stockade_model::NewEvent::prepare(ev, now));
-                    ready_lines.push((slots.len(), line));
+                    ready_lines.push((slots.len(), line, flags));
                     slots.push(None);
                 }
                 Err(e) => slots.push(Some(LineResult::Rejected { line: e.line, field: e.field, reason: e.reason })),
             }
         }
         let outcomes = self.commit.append(ready).await?;
-        for ((slot, line), outcome) in ready_lines.into_iter().zip(outcomes) {
+        for ((slot, line, flags), outcome) in ready_lines.into_iter().zip(outcomes) {
             slots[slot] = Some(match outcome {
-                Appended::Accepted(seq) => LineResult::Accepted { line, seq },
+                Appended::Accepted(seq) => {
+                    for reason in flags {
+                        *report.flagged.entry(reason).or_default() += 1;
+                    }
+                    LineResult::Accepted { line, seq }
+                }
                 Appended::Duplicate => LineResult::Duplicate { line },
             });
         }

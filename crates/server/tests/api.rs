@@ -407,6 +407,8 @@ async fn per_line_results_and_idempotent_resend() {
     .join("\n");
     let (st, _, v) = s.post("/api/v1/events", &s.ingest, "application/x-ndjson", body.clone()).await;
     assert_eq!(st, StatusCode::OK, "{v}");
+    // The two accepted events name a site, door and badge no reference data holds.
+    assert_eq!(v["flagged"], json!({"unknown_badge": 2, "unknown_door": 2, "unknown_site": 2}), "{v}");
     assert_eq!(
         (v["accepted"].as_u64(), v["rejected"].as_u64(), v["duplicates"].as_u64()),
         (Some(2), Some(5), Some(0)),

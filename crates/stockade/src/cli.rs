@@ -445,6 +445,10 @@ pub struct IngestArgs {
     /// Hide the progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Write every rejected line (file, line, field, reason and the line's
+    /// text) to this file as NDJSON, besides the first 50 printed.
+    #[arg(long, value_name = "FILE")]
+    pub rejected: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

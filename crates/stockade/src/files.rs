@@ -76,6 +76,56 @@ fn format_of(path: &Path, requested: FileFormat) -> Result<FileFormat> {
     }
 }
 
+/// One rejected line, as `--rejected FILE` writes it (NDJSON).
+#[derive(serde::Serialize)]
+struct RejectedLine<'a> {
+    file: String,
+    line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+    reason: &'a str,
+    /// The line as the file has it (NDJSON and CSV; an EPCIS document's
+    /// "lines" are its events, numbered from 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+}
+
+/// Writes a file's rejections with the text of each rejected line, read
+/// back from the file, so that they can be fixed and sent again.
+fn write_rejections(
+    out: &mut impl std::io::Write,
+    path: &Path,
+    format: FileFormat,
+    rejections: &[LineError],
+) -> Result<()> {
+    let mut texts = std::collections::BTreeMap::new();
+    if format != FileFormat::Epcis && !rejections.is_empty() {
+        let wanted: std::collections::BTreeSet<usize> = rejections.iter().map(|e| e.line).collect();
+        let file = std::fs::File::open(path).with_context(|| format!("reading {} again", path.display()))?;
+        for (i, line) in std::io::BufRead::lines(std::io::BufReader::new(file)).enumerate() {
+            let n = i + 1;
+            if n > *wanted.last().unwrap_or(&0) {
+                break;
+            }
+            if wanted.contains(&n) {
+                texts.insert(n, line?.trim_end_matches('\r').to_owned());
+            }
+        }
+    }
+    for e in rejections {
+        let row = RejectedLine {
+            file: path.display().to_string(),
+            line: e.line,
+            field: e.field.as_deref(),
+            reason: &e.reason,
+            text: texts.get(&e.line).cloned(),
+        };
+        serde_json::to_writer(&mut *out, &row)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
 /// Where batches go.
 #[derive(Clone)]
 enum Sink {
@@ -167,6 +217,9 @@ impl Sink {
                 report.accepted += answered.accepted;
                 report.duplicates += answered.duplicates;
                 report.rejected += answered.rejected;
+                for (reason, n) in answered.flagged {
+                    *report.flagged.entry(reason).or_default() += n;
+                }
                 report.results.extend(answered.results.into_iter().map(|r| match r {
                     LineResult::Accepted { line, seq } => LineResult::Accepted { line: orig(line), seq },
                     LineResult::Duplicate { line } => LineResult::Duplicate { line: orig(line) },
@@ -386,6 +439,12 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
     let epcis_source = SourceId::new(a.epcis_source.clone()).context("--epcis-source")?;
     let site = a.site.clone().map(SiteId::new).transpose().context("--site")?;
     let mut any_rejected = false;
+    let mut rejected_out = match &a.rejected {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating --rejected {}", p.display()))?,
+        )),
+        None => None,
+    };
     for path in &a.files {
         let format = format_of(path, a.format)?;
         let started = std::time::Instant::now();
@@ -420,13 +479,31 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
             })
             .collect();
         rejections.sort_by_key(|e| e.line);
+        if !report.flagged.is_empty() {
+            let flagged: Vec<String> = report.flagged.iter().map(|(reason, n)| format!("{n} {reason}")).collect();
+            eprintln!(
+                "  {}: flagged for review (accepted, with the flag on the event): {}",
+                path.display(),
+                flagged.join(", ")
+            );
+        }
+        if let Some(out) = &mut rejected_out {
+            write_rejections(out, path, format, &rejections)?;
+        }
         for e in rejections.iter().take(50) {
             eprintln!("  {}: {e}", path.display());
         }
         if rejections.len() > 50 {
-            eprintln!("  ... and {} more rejected lines", rejections.len() - 50);
+            let all = match &a.rejected {
+                Some(p) => format!("all of them are in {}", p.display()),
+                None => "--rejected FILE writes all of them".to_owned(),
+            };
+            eprintln!("  ... and {} more rejected lines ({all})", rejections.len() - 50);
         }
         any_rejected |= !rejections.is_empty();
+    }
+    if let Some(mut out) = rejected_out {
+        std::io::Write::flush(&mut out).context("writing --rejected")?;
     }
     // Exit 2: everything valid was stored, but some lines were rejected.
     // What was ingested locally is covered by a signed checkpoint before we exit.

@@ -445,6 +445,37 @@ fn clear_errors_for_unusable_input() {
     assert!(text(&o).contains("--server needs --token"), "{}", text(&o));
 }
 
+/// The summary says which accepted events were flagged and why, and
+/// `--rejected FILE` keeps every rejected line with its text and reason.
+#[test]
+fn ingest_reports_flags_and_writes_rejected_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("data");
+    let file = dir.path().join("events.ndjson");
+    let good = |id: &str| {
+        format!(
+            r#"{{"id":"{id}","source":"acs","site":"LYS","occurred_at":"2026-11-02T22:14:07+01:00","kind":"access.granted","door":"LYS-D-NOWHERE","badge":"B-1003"}}"#
+        )
+    };
+    let lines =
+        [good("a"), "{not json".to_owned(), good("b").replace("access.granted", "access.teleported"), good("c")];
+    std::fs::write(&file, lines.join("\r\n")).unwrap();
+    let out = dir.path().join("rejected.ndjson");
+    let o =
+        run(&["ingest", file.to_str().unwrap(), "--data", d.to_str().unwrap(), "--rejected", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("2 accepted, 0 duplicates, 2 rejected"), "{}", text(&o));
+    assert!(text(&o).contains("flagged for review"), "{}", text(&o));
+    assert!(text(&o).contains("2 unknown_door") && text(&o).contains("2 unknown_site"), "{}", text(&o));
+    let written: Vec<serde_json::Value> =
+        std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(written.len(), 2);
+    assert_eq!((written[0]["line"].as_u64(), written[0]["text"].as_str()), (Some(2), Some("{not json")));
+    assert_eq!(written[1]["line"], 3);
+    assert_eq!(written[1]["text"].as_str(), Some(lines[2].as_str()), "the line as the file has it, without its CR");
+    assert!(written[1]["reason"].as_str().unwrap().contains("unknown kind"), "{}", written[1]);
+}
+
 /// A server that answers `good` ingest requests and then drops every
 /// connection, as a server that died would; returns its URL.
 fn dying_server(good: usize) -> String {
