@@ -50,9 +50,22 @@ pub struct FieldSpec {
     /// Build the value from columns: `"{site}-{door}"`.
     #[serde(default)]
     pub template: Option<String>,
-    /// Translate values (after trimming); a value not in the map is an error.
+    /// Translate values (after trimming and `case`); a value not in the map
+    /// is an error, unless `otherwise` is given.
     #[serde(default)]
     pub map: Option<BTreeMap<String, String>>,
+    /// The value for a cell that is not in `map`.
+    #[serde(default)]
+    pub otherwise: Option<String>,
+    /// Change the value's case before `map`: `upper` or `lower`.
+    #[serde(default)]
+    pub case: Option<Case>,
+    /// Put before the value, after `map` (`LYS-` turns `MAIN` into `LYS-MAIN`).
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// Put after the value, after `map`.
+    #[serde(default)]
+    pub suffix: Option<String>,
     /// Used when the cell is empty.
     #[serde(default)]
     pub default: Option<String>,
@@ -60,6 +73,13 @@ pub struct FieldSpec {
     /// numeric and boolean fields (quantity, delta, people, mfa...) need no hint.
     #[serde(default, rename = "type")]
     pub value_type: Option<ValueType>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Case {
+    Upper,
+    Lower,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -144,8 +164,19 @@ fn default_type(field: &str) -> ValueType {
     }
 }
 
-/// Columns a template names.
+/// What a template may name besides columns: the row's line number in the
+/// file and the file's name (so two identical rows are two events).
+const ROW_VARIABLES: [&str; 2] = ["_row", "_file"];
+
+/// Columns a template names (its row variables left out).
 fn template_columns(t: &str) -> Vec<String> {
+    let mut names = template_names(t);
+    names.retain(|n| !ROW_VARIABLES.contains(&n.as_str()));
+    names
+}
+
+/// Everything a template names between braces.
+fn template_names(t: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = t;
     while let Some(i) = rest.find('{') {
@@ -188,7 +219,7 @@ impl FieldSpec {
             for col in template_columns(t) {
                 s = s.replace(&format!("{{{col}}}"), row.get(&col).trim());
             }
-            s
+            s.replace("{_row}", &row.line.to_string()).replace("{_file}", row.file)
         } else {
             String::new()
         };
@@ -200,25 +231,38 @@ impl FieldSpec {
         } else {
             raw
         };
-        match &self.map {
-            Some(m) => match m.get(&raw) {
-                Some(v) => Ok(Some(v.clone())),
-                None => Err((
-                    name.to_owned(),
-                    format!(
-                        "value {raw:?} is not in the mapping's map (known: {})",
-                        m.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ),
-                )),
+        let raw = match self.case {
+            Some(Case::Upper) => raw.to_uppercase(),
+            Some(Case::Lower) => raw.to_lowercase(),
+            None => raw,
+        };
+        let value = match &self.map {
+            Some(m) => match (m.get(&raw), &self.otherwise) {
+                (Some(v), _) => v.clone(),
+                (None, Some(otherwise)) => otherwise.clone(),
+                (None, None) => {
+                    return Err((
+                        name.to_owned(),
+                        format!(
+                            "value {raw:?} is not in the mapping's map (known: {}; `otherwise:` gives a value for the rest)",
+                            m.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
+                }
             },
-            None => Ok(Some(raw)),
-        }
+            None => raw,
+        };
+        Ok(Some(format!("{}{value}{}", self.prefix.as_deref().unwrap_or(""), self.suffix.as_deref().unwrap_or(""))))
     }
 }
 
 struct Row<'a> {
     headers: &'a BTreeMap<String, usize>,
     record: &'a csv::StringRecord,
+    /// The row's line number in the file (`{_row}`).
+    line: usize,
+    /// The file's name (`{_file}`).
+    file: &'a str,
 }
 
 impl Row<'_> {
@@ -292,6 +336,11 @@ impl CsvMapping {
     /// Reads a CSV export: checks the header against the mapping, then yields
     /// one result per data row (line numbers count the header as line 1).
     pub fn read<R: std::io::Read>(&self, input: R) -> Result<CsvEvents<'_, R>, MappingError> {
+        self.read_file(input, "")
+    }
+
+    /// [`CsvMapping::read`] of a named file (its name is `{_file}` in templates).
+    pub fn read_file<R: std::io::Read>(&self, input: R, file: &str) -> Result<CsvEvents<'_, R>, MappingError> {
         // Records end at '\n' only, so that line numbers count CRLF files'
         // lines right (the CSV reader's own CRLF handling counts one short);
         // the '\r' left at the end of a row is taken off each record.
@@ -311,7 +360,7 @@ impl CsvMapping {
         if !missing.is_empty() {
             return Err(MappingError::MissingColumns(missing));
         }
-        Ok(CsvEvents { mapping: self, headers, records: rdr.into_records(), skipped: 0 })
+        Ok(CsvEvents { mapping: self, headers, records: rdr.into_records(), skipped: 0, file: file.to_owned() })
     }
 
     fn time(&self, row: &Row<'_>) -> Result<Option<DateTime<FixedOffset>>, (String, String)> {
@@ -432,6 +481,7 @@ pub struct CsvEvents<'m, R> {
     headers: BTreeMap<String, usize>,
     records: csv::StringRecordsIntoIter<R>,
     skipped: usize,
+    file: String,
 }
 
 impl<R> CsvEvents<'_, R> {
@@ -466,7 +516,7 @@ impl<R: std::io::Read> Iterator for CsvEvents<'_, R> {
                 Ok(record) => {
                     let line = record.position().map_or(0, |p| p.line() as usize);
                     let record = without_cr(record);
-                    let row = Row { headers: &self.headers, record: &record };
+                    let row = Row { headers: &self.headers, record: &record, line, file: &self.file };
                     let m = self.mapping;
                     if m.skip.iter().any(|c| c.holds(&row))
                         || (!m.keep.is_empty() && !m.keep.iter().any(|c| c.holds(&row)))
@@ -584,6 +634,43 @@ fields:
         assert_eq!(b[1].1.as_ref().unwrap_err().line, 3);
         assert_eq!(a[0].1.as_ref().unwrap().id, b[0].1.as_ref().unwrap().id, "the same row, the same id");
         assert_eq!(a[2].1.as_ref().unwrap(), b[2].1.as_ref().unwrap());
+    }
+
+    /// Row variables in templates keep identical rows apart; `case`, `map`
+    /// with `otherwise`, `prefix` and `suffix` shape values.
+    #[test]
+    fn row_variables_and_value_functions() {
+        let mapping = r#"
+kind: { constant: video.people_count }
+id: { template: "{_file}:{_row}" }
+occurred_at: { column: time }
+fields:
+  source: { constant: vms }
+  site: { column: site, case: upper }
+  camera: { column: cam, prefix: "LYS-CAM-" }
+  door: { column: cam, case: lower, map: { dock: LYS-D-DOCK1 }, otherwise: LYS-D-MAIN }
+  people: { column: n }
+"#;
+        let csv = "time,site,cam,n\n\
+                   2026-11-02T22:00:00+01:00,lys,DOCK,1\n\
+                   2026-11-02T22:00:00+01:00,lys,DOCK,1\n\
+                   2026-11-02T22:00:00+01:00,lys,Main,2\n";
+        let m = CsvMapping::from_yaml(mapping).unwrap();
+        let got: Vec<Event> = m.read_file(csv.as_bytes(), "cams.csv").unwrap().map(|(_, r)| r.unwrap()).collect();
+        let ids: Vec<&str> = got.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["cams.csv:2", "cams.csv:3", "cams.csv:4"], "identical rows are two events");
+        let json = |e: &Event| serde_json::to_value(e).unwrap();
+        assert_eq!(json(&got[0])["site"], "LYS");
+        assert_eq!(json(&got[0])["camera"], "LYS-CAM-DOCK");
+        assert_eq!(json(&got[0])["door"], "LYS-D-DOCK1");
+        assert_eq!(json(&got[2])["door"], "LYS-D-MAIN", "not in the map: `otherwise`");
+        let strict = mapping.replace(", otherwise: LYS-D-MAIN", "");
+        let m = CsvMapping::from_yaml(&strict).unwrap();
+        let third = m.read(csv.as_bytes()).unwrap().nth(2).unwrap().1.unwrap_err();
+        assert!(
+            third.reason.contains("\"main\" is not in the mapping's map") && third.reason.contains("otherwise"),
+            "{third}"
+        );
     }
 
     /// An error in a value names the field and the export's column, never a

@@ -276,7 +276,8 @@ fn spawn_reader(
                     bail!("{}: CSV needs --mapping FILE (see docs/CSV-MAPPING.md)", path.display());
                 };
                 let reader = pb.wrap_read(file);
-                let mut rows = mapping.read(reader).with_context(|| format!("{}", path.display()))?;
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let mut rows = mapping.read_file(reader, &name).with_context(|| format!("{}", path.display()))?;
                 for (line, r) in rows.by_ref() {
                     current.push((line, r));
                     if current.len() >= batch {
