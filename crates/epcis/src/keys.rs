@@ -4,14 +4,7 @@
 //! (`https://id.gs1.org/01/...`).
 
 /// GS1 mod-10 check digit of the digits given (without the check digit).
-pub fn check_digit(digits: &str) -> Option<u32> {
-    let mut sum = 0;
-    for (i, c) in digits.chars().rev().enumerate() {
-        let d = c.to_digit(10)?;
-        sum += if i % 2 == 0 { d * 3 } else { d };
-    }
-    Some((10 - sum % 10) % 10)
-}
+pub use stockade_model::gs1_check_digit as check_digit;
 
 fn all_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())

@@ -18,7 +18,7 @@ pub mod map;
 pub mod validate;
 pub mod xml;
 
-pub use map::{Directory, map_document};
+pub use map::{Directory, UNKNOWN_SITE, UNRESOLVED_SITE, map_document};
 pub use validate::{DocumentError, validate, validate_xml};
 
 /// The events of an EPCIS document or query document, in order.

@@ -37,6 +37,8 @@ use stockade_model::{
 pub struct Directory {
     skus_by_gtin: HashMap<String, Sku>,
     locations: HashMap<String, (SiteId, LocationId)>,
+    /// Sites by their GLN: an unregistered SGLN of that GLN is at the site.
+    sites_by_gln: HashMap<String, SiteId>,
 }
 
 impl Directory {
@@ -52,13 +54,36 @@ impl Directory {
                 d.locations.insert(key, (l.site.clone(), l.id.clone()));
             }
         }
+        for site in &data.sites {
+            if let Some(gln) = &site.gln {
+                d.sites_by_gln.insert(gln.clone(), site.id.clone());
+            }
+        }
         d
+    }
+
+    /// The site of an EPCIS location id: its registered location's site, or
+    /// the site whose GLN it is (the SGLN's company prefix and location
+    /// reference, whatever its extension).
+    fn site_of(&self, id: &str) -> Option<SiteId> {
+        let key = keys::location_key(id)?;
+        if let Some((site, _)) = self.locations.get(&key) {
+            return Some(site.clone());
+        }
+        let gln = key.split('/').next().unwrap_or(&key);
+        self.sites_by_gln.get(gln).cloned()
     }
 
     fn sku(&self, gtin: &str) -> Option<Sku> {
         self.skus_by_gtin.get(gtin).cloned().or_else(|| Sku::new(format!("gtin:{gtin}")).ok())
     }
 }
+
+/// The site of an event whose site could not be resolved.
+pub const UNKNOWN_SITE: &str = "epcis-unknown-site";
+
+/// The flag on such an event (`unresolved_site:<its location>`).
+pub const UNRESOLVED_SITE: &str = "unresolved_site";
 
 /// Short CBV name of a business step or disposition in any of its forms:
 /// bare word, CURIE, URN or GS1 web URI.
@@ -166,12 +191,27 @@ fn map_event(
         .or(read_point.as_deref())
         .and_then(keys::location_key)
         .and_then(|k| dir.locations.get(&k).cloned());
-    let site = place
+    // Per event, so one document may cover several sites: the registered
+    // location, else the site of the GLN of bizLocation, readPoint or a
+    // listed source or destination, else --site; else no site, flagged.
+    let listed = |list: &str, field: &str| -> Option<SiteId> {
+        ev.get(list)?.as_array()?.iter().find_map(|e| dir.site_of(e.get(field)?.as_str()?))
+    };
+    let resolved = place
         .as_ref()
         .map(|(s, _)| s.clone())
-        .or_else(|| default_site.cloned())
-        .map_or_else(|| SiteId::new("epcis-unknown-site"), Ok)
-        .map_err(|e| e.to_string())?;
+        .or_else(|| biz_location.as_deref().and_then(|l| dir.site_of(l)))
+        .or_else(|| read_point.as_deref().and_then(|l| dir.site_of(l)))
+        .or_else(|| listed("sourceList", "source"))
+        .or_else(|| listed("destinationList", "destination"))
+        .or_else(|| default_site.cloned());
+    let flags = if resolved.is_some() {
+        Vec::new()
+    } else {
+        let at = biz_location.as_deref().or(read_point.as_deref()).unwrap_or("no location");
+        vec![format!("{UNRESOLVED_SITE}:{at}")]
+    };
+    let site = resolved.map_or_else(|| SiteId::new(UNKNOWN_SITE), Ok).map_err(|e| e.to_string())?;
     let location = place.map(|(_, l)| l);
     let from_listed = listed_place(ev, "sourceList", "source", dir).map(|(_, l)| l);
     let to_listed = listed_place(ev, "destinationList", "destination", dir).map(|(_, l)| l);
@@ -288,7 +328,7 @@ fn map_event(
             occurred_at,
             received_at: None,
             epcis: Some(Box::new(origin.clone())),
-            flags: Vec::new(),
+            flags: flags.clone(),
             body,
         };
         event.validate().map_err(|e| e.to_string())?;

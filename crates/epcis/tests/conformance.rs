@@ -258,3 +258,58 @@ fn storing_and_picking_move_between_listed_locations() {
     }
     assert!(matches!(body(2), EventBody::InventoryObserved(_)), "storing from nowhere known moves nothing");
 }
+
+/// Each event finds its own site: a registered location's, else the site
+/// whose GLN the SGLN carries (any extension), else `--site`; an event that
+/// finds none is kept, at no site, and flagged with its location.
+#[test]
+fn each_event_finds_its_site_by_location_or_gln() {
+    let site = |id: &str, gln: Option<&str>| stockade_model::Site {
+        id: stockade_model::SiteId::new(id).unwrap(),
+        name: id.into(),
+        timezone: "Europe/Paris".parse().unwrap(),
+        country: None,
+        gln: gln.map(str::to_owned),
+    };
+    let reference = stockade_model::ReferenceData {
+        sites: vec![site("LYS", Some("0012345111112")), site("NTE", Some("0012345222221"))],
+        locations: vec![stockade_model::StorageLocation {
+            id: stockade_model::LocationId::new("LYS-DOCK").unwrap(),
+            site: stockade_model::SiteId::new("LYS").unwrap(),
+            zone: stockade_model::ZoneId::new("Z").unwrap(),
+            sgln: Some("urn:epc:id:sgln:0012345.11111.7".into()),
+        }],
+        ..Default::default()
+    };
+    let event = |sgln: &str| {
+        format!(
+            r#"{{"type":"ObjectEvent","action":"OBSERVE","bizStep":"inspecting","eventTime":"2026-11-02T08:00:00+01:00","eventTimeZoneOffset":"+01:00",
+              "quantityList":[{{"epcClass":"urn:epc:class:lgtin:0614141.107346.LOT1","quantity":5}}],
+              "bizLocation":{{"id":"{sgln}"}}}}"#
+        )
+    };
+    let doc = format!(
+        r#"{{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"type":"EPCISDocument","schemaVersion":"2.0",
+            "creationDate":"2026-11-02T08:00:00Z","epcisBody":{{"eventList":[{},{},{},{}]}}}}"#,
+        event("urn:epc:id:sgln:0012345.11111.7"),
+        event("urn:epc:id:sgln:0012345.11111.0"),
+        event("urn:epc:id:sgln:0012345.22222.404"),
+        event("urn:epc:id:sgln:0099999.33333.0"),
+    );
+    assert!(stockade_model::is_gln("0012345111112") && stockade_model::is_gln("0012345222221"));
+    let doc = validate(doc.as_bytes()).unwrap();
+    let dir = Directory::new(&reference);
+    let mapped = map_document(&doc, &dir, &SourceId::new("epcis").unwrap(), None);
+    let ev = |i: usize| mapped[i].1.as_ref().unwrap().clone();
+    assert_eq!(ev(0).site.as_str(), "LYS", "a registered location");
+    assert_eq!(ev(1).site.as_str(), "LYS", "the site's own GLN");
+    assert_eq!(ev(2).site.as_str(), "NTE", "an unregistered SGLN of NTE's GLN: one document, two sites");
+    assert_eq!(ev(3).site.as_str(), "epcis-unknown-site");
+    assert_eq!(ev(3).flags, ["unresolved_site:urn:epc:id:sgln:0099999.33333.0"]);
+    assert!(ev(0).flags.is_empty() && ev(2).flags.is_empty());
+    let nte = stockade_model::SiteId::new("NTE").unwrap();
+    let mapped = map_document(&doc, &dir, &SourceId::new("epcis").unwrap(), Some(&nte));
+    let last = mapped[3].1.as_ref().unwrap();
+    assert_eq!((last.site.as_str(), last.flags.len()), ("NTE", 0), "--site for what nothing else places");
+    assert_eq!(mapped[0].1.as_ref().unwrap().site.as_str(), "LYS", "--site does not override what is known");
+}

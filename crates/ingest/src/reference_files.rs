@@ -153,6 +153,18 @@ mod tests {
         assert!(e.to_string().contains("unknown IANA time zone"), "{e}");
     }
 
+    /// A site's GLN must be one: 13 digits ending in their check digit.
+    #[test]
+    fn a_sites_gln_is_checked() {
+        let site = |gln: &str| format!("sites:\n- {{id: A, name: A, timezone: Europe/Paris, gln: \"{gln}\"}}\n");
+        let empty = stockade_model::ReferenceIndex::new(&ReferenceData::default());
+        assert!(from_yaml(&site("0012345111112")).unwrap().check(&empty).is_empty());
+        for bad in ["0012345111113", "001234511111", "00123451111AB"] {
+            let problems = from_yaml(&site(bad)).unwrap().check(&empty);
+            assert!(problems.iter().any(|p| p.contains("is not a GLN")), "{bad}: {problems:?}");
+        }
+    }
+
     /// Plain YAML scalars that are not text are refused where text is
     /// wanted, as in JSON, naming the record; quoted, they are text.
     #[test]

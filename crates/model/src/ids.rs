@@ -125,3 +125,22 @@ typed_id! {
     /// A device: scanner, camera, PLC, gateway, controller.
     AssetId,
 }
+
+/// The GS1 check digit (mod 10, weights 3 and 1 from the right) of a key's
+/// digits without it: GTIN, GLN, SSCC all use it.
+pub fn gs1_check_digit(digits: &str) -> Option<u32> {
+    let mut sum = 0;
+    for (i, c) in digits.chars().rev().enumerate() {
+        let d = c.to_digit(10)?;
+        sum += if i % 2 == 0 { d * 3 } else { d };
+    }
+    Some((10 - sum % 10) % 10)
+}
+
+/// Whether `gln` is a GS1 Global Location Number: 13 digits, the last the
+/// check digit of the others.
+pub fn is_gln(gln: &str) -> bool {
+    gln.len() == 13
+        && gln.bytes().all(|b| b.is_ascii_digit())
+        && gs1_check_digit(&gln[..12]).is_some_and(|d| gln[12..].parse::<u32>().is_ok_and(|last| last == d))
+}

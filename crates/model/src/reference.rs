@@ -22,6 +22,11 @@ pub struct Site {
     pub timezone: Tz,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
+    /// The site's GS1 Global Location Number (13 digits): EPCIS events whose
+    /// location (an SGLN of this GLN, any extension) is not registered as a
+    /// location are placed at this site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gln: Option<String>,
 }
 
 mod tz {
@@ -458,6 +463,12 @@ impl ReferenceData {
         let mut idx = known.clone();
         idx.add(self);
         let mut problems = Vec::new();
+        for site in &self.sites {
+            if let Some(gln) = site.gln.as_deref().filter(|g| !crate::is_gln(g)) {
+                problems
+                    .push(format!("site {}: gln {gln:?} is not a GLN (13 digits with a valid check digit)", site.id));
+            }
+        }
         let mut need = |what: &str, e: EntityRef| {
             if !idx.contains(&e) {
                 problems.push(format!("{what} refers to unknown {} {:?}", e.type_name(), e.id()));

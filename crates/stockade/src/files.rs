@@ -488,6 +488,16 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
                 flagged.join(", ")
             );
         }
+        // An event at no site cannot be placed in any book or rule: said, and the exit is 2.
+        if let Some(n) = report.flagged.get(stockade_epcis::UNRESOLVED_SITE) {
+            eprintln!(
+                "  {}: {n} events landed on no site (flag {}): give the site its `gln`, register the \
+                 locations' `sgln` in the reference data, or pass --site",
+                path.display(),
+                stockade_epcis::UNRESOLVED_SITE
+            );
+            any_rejected = true;
+        }
         if let Some(out) = &mut rejected_out {
             write_rejections(out, path, format, &rejections)?;
         }

@@ -403,6 +403,10 @@ fn epcis_documents_ingest_idempotently() {
     assert!(text(&o).contains(" accepted, 0 duplicates, 0 rejected"), "{}", text(&o));
     let o = run(&["ingest", doc.to_str().unwrap(), "--data", d, "--site", "LYS"]);
     assert!(text(&o).contains("0 accepted, "), "{}", text(&o));
+    // Without --site, nothing places its events: stored at no site, said, exit 2.
+    let o = run(&["ingest", doc.to_str().unwrap(), "--data", dir.path().join("nosite").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("events landed on no site (flag unresolved_site)"), "{}", text(&o));
     let bad = examples()
         .join("../tests/data/epcis/openepcis/2.0/EPCIS/JSON/Capture/Invalid/ObjectEvent_with_quantity_as_text.json");
     let o = run(&["ingest", bad.to_str().unwrap(), "--data", d]);
