@@ -11,7 +11,7 @@
 //! | storing | `inventory.put_away` | from: the `sourceList` location; to: bizLocation |
 //! | picking | `inventory.picked` | from; to: the `destinationList` location, if any |
 //! | packing | `inventory.packed` | at |
-//! | cycle_counting, stock_taking | `inventory.counted` (count type `cycle`, `full`) | at |
+//! | cycle_counting, stock_taking | `inventory.counted` (count type `cycle`, `full`; zero counts too) | at |
 //! | destroying, decommissioning | `inventory.scrapped` (reason: the step) | from |
 //! | anything else, or no location | `inventory.observed` | at, if any |
 //!
@@ -240,10 +240,13 @@ fn map_event(
         groups = vec![(None, None)];
     }
     let several = groups.len() > 1;
+    let counting = matches!(step.as_str(), "cycle_counting" | "stock_taking");
     let mut out = Vec::with_capacity(groups.len());
     for (sku, quantity) in groups {
         let body = match (books, &sku, quantity, &location) {
-            (true, Some(sku), Some(q), Some(loc)) if q > 0.0 => match step.as_str() {
+            // A count of zero is a count (an empty bin is the strongest
+            // sign of a loss); every other step moves a positive quantity.
+            (true, Some(sku), Some(q), Some(loc)) if q > 0.0 || (q == 0.0 && counting) => match step.as_str() {
                 "receiving" => Some(EventBody::InventoryReceived(Receipt {
                     sku: sku.clone(),
                     quantity: q,

@@ -313,3 +313,43 @@ fn each_event_finds_its_site_by_location_or_gln() {
     assert_eq!((last.site.as_str(), last.flags.len()), ("NTE", 0), "--site for what nothing else places");
     assert_eq!(mapped[0].1.as_ref().unwrap().site.as_str(), "LYS", "--site does not override what is known");
 }
+
+/// A count of zero units is a count, not a sighting: the empty bin is the
+/// strongest sign of a loss.
+#[test]
+fn a_count_of_zero_is_a_count() {
+    let reference = stockade_model::ReferenceData {
+        skus: vec![stockade_model::SkuRecord {
+            id: stockade_model::Sku::new("PHONE").unwrap(),
+            description: "phone".into(),
+            unit_value: 100.0,
+            value_tier: stockade_model::ValueTier::High,
+            gtin: Some("10614141073464".into()),
+        }],
+        locations: vec![stockade_model::StorageLocation {
+            id: stockade_model::LocationId::new("CAGE-1").unwrap(),
+            site: stockade_model::SiteId::new("LYS").unwrap(),
+            zone: stockade_model::ZoneId::new("Z").unwrap(),
+            sgln: Some("urn:epc:id:sgln:0012345.11111.5".into()),
+        }],
+        ..Default::default()
+    };
+    let doc = r#"{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"type":"EPCISDocument","schemaVersion":"2.0",
+        "creationDate":"2026-11-02T08:00:00Z","epcisBody":{"eventList":[
+        {"type":"ObjectEvent","action":"OBSERVE","bizStep":"cycle_counting","eventTime":"2026-11-02T08:00:00+01:00","eventTimeZoneOffset":"+01:00",
+         "quantityList":[{"epcClass":"urn:epc:class:lgtin:0614141.107346.LOT1","quantity":0}],
+         "bizLocation":{"id":"urn:epc:id:sgln:0012345.11111.5"}},
+        {"type":"ObjectEvent","action":"OBSERVE","bizStep":"receiving","eventTime":"2026-11-02T08:00:00+01:00","eventTimeZoneOffset":"+01:00",
+         "quantityList":[{"epcClass":"urn:epc:class:lgtin:0614141.107346.LOT1","quantity":0}],
+         "bizLocation":{"id":"urn:epc:id:sgln:0012345.11111.5"}}]}}"#;
+    let doc = validate(doc.as_bytes()).unwrap();
+    let mapped = map_document(&doc, &Directory::new(&reference), &SourceId::new("epcis").unwrap(), None);
+    match &mapped[0].1.as_ref().unwrap().body {
+        EventBody::InventoryCounted(c) => assert_eq!((c.location.as_str(), c.quantity), ("CAGE-1", 0.0)),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        matches!(mapped[1].1.as_ref().unwrap().body, EventBody::InventoryObserved(_)),
+        "receiving nothing moves nothing"
+    );
+}

@@ -3,8 +3,11 @@
 //! The book is perpetual: the quantity at (site, location, SKU) is the sum of
 //! the movements there. Counts do not move stock; they are observations that
 //! the book is compared against (see [`Observation`]), and the variance of a
-//! count is `counted - book as of the count's time`. Only adjustments (approved
-//! or not) change the book without a physical movement.
+//! count is `counted - book as of the count's time`, with one exception: the
+//! first count of a place the book has never seen is its opening balance (the
+//! book takes it, with no variance, and movements that occurred before it are
+//! already in it). Only adjustments (approved or not) change the book without
+//! a physical movement. `docs/BOOK.md` states the rules.
 
 use crate::event::{Event, EventBody};
 use crate::ids::{LocationId, SiteId, Sku};
@@ -148,6 +151,10 @@ pub struct PlaceState {
     /// Movements within the horizon: (occurred_us, delta), unordered.
     pub recent: Vec<(i64, f64)>,
     pub count: Option<CountState>,
+    /// When the place was first seen by a count, that count's time: the
+    /// count set its opening balance, so movements that occurred at or
+    /// before it (arriving late) are already in it and move nothing.
+    pub opened_us: Option<i64>,
 }
 
 /// The perpetual inventory book, kept in memory and fed in acceptance order.
@@ -190,8 +197,8 @@ impl InventoryBook {
         }
     }
 
-    /// The slot of a place, created if new.
-    fn slot(&mut self, site: &str, location: &str, sku: &str) -> usize {
+    /// Puts a place's lookup key in the reused buffer.
+    fn fill_key(&mut self, site: &str, location: &str, sku: &str) {
         self.key.clear();
         for (i, part) in [site, location, sku].into_iter().enumerate() {
             if i > 0 {
@@ -200,6 +207,17 @@ impl InventoryBook {
             }
             self.key.push_str(part);
         }
+    }
+
+    /// Whether the book has seen this place (a movement or a count).
+    fn knows(&mut self, site: &str, location: &str, sku: &str) -> bool {
+        self.fill_key(site, location, sku);
+        self.slots.contains_key(self.key.as_str())
+    }
+
+    /// The slot of a place, created if new.
+    fn slot(&mut self, site: &str, location: &str, sku: &str) -> usize {
+        self.fill_key(site, location, sku);
         if let Some(&slot) = self.slots.get(self.key.as_str()) {
             return slot;
         }
@@ -225,6 +243,11 @@ impl InventoryBook {
         for m in movements {
             let slot = self.slot(m.site.as_str(), m.location.as_str(), m.sku.as_str());
             let st = &mut self.states[slot];
+            if st.opened_us.is_some_and(|opened| occurred_us <= opened) {
+                // Already in the opening count.
+                touched.push(slot);
+                continue;
+            }
             st.quantity += m.delta;
             if let Some(c) = &mut st.count
                 && occurred_us <= c.occurred_us
@@ -241,8 +264,19 @@ impl InventoryBook {
             touched.push(slot);
         }
         if let Some(o) = observation {
+            let first_sight = !self.knows(o.site.as_str(), o.location.as_str(), o.sku.as_str());
             let slot = self.slot(o.site.as_str(), o.location.as_str(), o.sku.as_str());
             let st = &mut self.states[slot];
+            if first_sight {
+                // The first count of a place the book has never seen is its
+                // opening balance: the book takes it, with no variance.
+                st.quantity = o.counted;
+                st.opened_us = Some(occurred_us);
+                st.count =
+                    Some(CountState { seq, occurred_us, counted: o.counted, book_at: o.counted, approximate: false });
+                touched.push(slot);
+                return touched;
+            }
             let newer = st.count.as_ref().is_none_or(|c| (occurred_us, seq) > (c.occurred_us, c.seq));
             if newer {
                 // Movements that happened after the count but arrived before it.
@@ -321,6 +355,33 @@ mod book_tests {
         Place { site: "S".into(), location: "BIN".into(), sku: "K".into() }
     }
 
+    /// The first count of a place never seen opens it: the book takes the
+    /// count (no variance); movements that occurred before it, arriving
+    /// late, are already in it; later ones move the book; the next count is
+    /// compared as any count is. A count of zero is a count.
+    #[test]
+    fn a_first_count_opens_the_place() {
+        let mut b = InventoryBook::default();
+        b.apply(1, 500, &[], Some(&count(12.0)));
+        let st = b.get(&place()).unwrap();
+        assert_eq!((st.quantity, st.opened_us), (12.0, Some(500)));
+        let c = st.count.as_ref().unwrap();
+        assert_eq!((c.counted, c.book_at), (12.0, 12.0), "no variance");
+        b.apply(2, 400, &[mv(5.0)], None); // before the count, arriving after it
+        assert_eq!(b.get(&place()).unwrap().quantity, 12.0, "already in the opening count");
+        b.apply(3, 600, &[mv(-2.0)], None);
+        assert_eq!(b.get(&place()).unwrap().quantity, 10.0);
+        b.apply(4, 700, &[], Some(&count(0.0)));
+        let c = b.get(&place()).unwrap().count.clone().unwrap();
+        assert_eq!((c.counted, c.book_at), (0.0, 10.0), "an empty bin: a shortage of 10");
+        // A place first seen by a movement is not opened by a later count.
+        let mut b = InventoryBook::default();
+        b.apply(1, 100, &[mv(3.0)], None);
+        b.apply(2, 200, &[], Some(&count(5.0)));
+        let st = b.get(&place()).unwrap();
+        assert_eq!((st.quantity, st.opened_us, st.count.as_ref().unwrap().book_at), (3.0, None, 3.0));
+    }
+
     #[test]
     fn counts_see_the_book_as_of_their_time_whatever_the_arrival_order() {
         let mut b = InventoryBook::default();
@@ -357,10 +418,18 @@ mod book_tests {
                     b.apply(seq as i64, at, &[mv(f64::from(d))], None);
                 }
             }
-            let want: f64 = moves.iter().filter(|(at, _)| *at <= t).map(|(_, d)| f64::from(*d)).sum();
             let st = b.get(&place()).unwrap();
-            proptest::prop_assert_eq!(st.count.as_ref().unwrap().book_at, want);
-            proptest::prop_assert_eq!(st.quantity, moves.iter().map(|(_, d)| f64::from(*d)).sum::<f64>());
+            let after: f64 = moves.iter().filter(|(at, _)| *at > t).map(|(_, d)| f64::from(*d)).sum();
+            if order[0] == moves.len() {
+                // The count came first: it opened the place. Its book is the
+                // count; only what occurred after it moves the book.
+                proptest::prop_assert_eq!(st.count.as_ref().unwrap().book_at, 0.0);
+                proptest::prop_assert_eq!(st.quantity, after);
+            } else {
+                let want: f64 = moves.iter().filter(|(at, _)| *at <= t).map(|(_, d)| f64::from(*d)).sum();
+                proptest::prop_assert_eq!(st.count.as_ref().unwrap().book_at, want);
+                proptest::prop_assert_eq!(st.quantity, moves.iter().map(|(_, d)| f64::from(*d)).sum::<f64>());
+            }
         }
     }
 }

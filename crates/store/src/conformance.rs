@@ -231,14 +231,15 @@ pub async fn book_snapshots_round_trip(s: &dyn Store) {
         quantity: 4.0,
         recent: vec![(100, 10.0), (200, -6.0)],
         count: Some(CountState { seq: 7, occurred_us: 300, counted: 3.5, book_at: 4.0, approximate: true }),
+        opened_us: Some(250),
     };
-    let plain = PlaceState { quantity: 6.0, recent: vec![(200, 6.0)], count: None };
+    let plain = PlaceState { quantity: 6.0, recent: vec![(200, 6.0)], count: None, opened_us: None };
     s.save_book(&[(place("DOCK"), counted.clone()), (place("BIN"), plain.clone())], 9).await.unwrap();
     let (book, through): (InventoryBook, i64) = s.load_book().await.unwrap();
     assert_eq!(through, 9);
     assert_eq!(book.get(&place("DOCK")), Some(&counted));
     assert_eq!(book.get(&place("BIN")), Some(&plain));
-    let moved = PlaceState { quantity: 5.0, recent: vec![], count: None };
+    let moved = PlaceState { quantity: 5.0, recent: vec![], count: None, opened_us: None };
     s.save_book(&[(place("BIN"), moved.clone())], 12).await.unwrap();
     let (book, through) = s.load_book().await.unwrap();
     assert_eq!((through, book.len()), (12, 2));

@@ -34,7 +34,7 @@ pub struct SqlStore {
 }
 
 fn migrations(dialect: Dialect) -> Migrator {
-    let files: [(&'static str, &'static str); 8] = match dialect {
+    let files: [(&'static str, &'static str); 9] = match dialect {
         Dialect::Sqlite => [
             ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
             ("projection", include_str!("../migrations/sqlite/0002_projection.sql")),
@@ -44,6 +44,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("incidents", include_str!("../migrations/sqlite/0006_incidents.sql")),
             ("token expiry", include_str!("../migrations/sqlite/0007_token_expiry.sql")),
             ("book is derived state", include_str!("../migrations/sqlite/0008_book_is_derived_state.sql")),
+            ("book opening counts", include_str!("../migrations/sqlite/0009_book_opening_counts.sql")),
         ],
         Dialect::Postgres => [
             ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -54,6 +55,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("incidents", include_str!("../migrations/postgres/0006_incidents.sql")),
             ("token expiry", include_str!("../migrations/postgres/0007_token_expiry.sql")),
             ("book is derived state", include_str!("../migrations/postgres/0008_book_is_derived_state.sql")),
+            ("book opening counts", include_str!("../migrations/postgres/0009_book_opening_counts.sql")),
         ],
     };
     Migrator::with_migrations(
@@ -684,11 +686,12 @@ impl SqlStore {
         let mut pos = 0;
         for n in chunk_sizes(places.len()) {
             let sql = format!(
-                "INSERT INTO book_places (site, location, sku, quantity, count_seq, count_us, counted, book_at, approximate, recent) \
+                "INSERT INTO book_places (site, location, sku, quantity, count_seq, count_us, counted, book_at, approximate, recent, opened_us) \
                  VALUES {} ON CONFLICT (site, location, sku) DO UPDATE SET \
                  quantity = excluded.quantity, count_seq = excluded.count_seq, count_us = excluded.count_us, \
-                 counted = excluded.counted, book_at = excluded.book_at, approximate = excluded.approximate, recent = excluded.recent",
-                values_clause(n, 10, self.dialect)
+                 counted = excluded.counted, book_at = excluded.book_at, approximate = excluded.approximate, recent = excluded.recent, \
+                 opened_us = excluded.opened_us",
+                values_clause(n, 11, self.dialect)
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for (p, st) in &places[pos..pos + n] {
@@ -703,7 +706,8 @@ impl SqlStore {
                     .bind(c.map(|c| c.counted))
                     .bind(c.map(|c| c.book_at))
                     .bind(c.map(|c| i64::from(c.approximate)))
-                    .bind(serde_json::to_string(&st.recent).unwrap_or_else(|_| "[]".into()));
+                    .bind(serde_json::to_string(&st.recent).unwrap_or_else(|_| "[]".into()))
+                    .bind(st.opened_us);
             }
             pos += n;
             q.execute(&mut *tx).await?;
@@ -731,7 +735,7 @@ impl SqlStore {
     pub(crate) async fn load_book(&self) -> Result<(stockade_model::book::InventoryBook, i64)> {
         let mut book = stockade_model::book::InventoryBook::default();
         let rows = sqlx::query(
-            "SELECT site, location, sku, quantity, count_seq, count_us, counted, book_at, approximate, recent FROM book_places",
+            "SELECT site, location, sku, quantity, count_seq, count_us, counted, book_at, approximate, recent, opened_us FROM book_places",
         )
         .fetch_all(&self.reader)
         .await?;
@@ -754,6 +758,7 @@ impl SqlStore {
                     recent: serde_json::from_str(&recent)
                         .map_err(|e| StoreError::Corrupt(format!("book snapshot: {e}")))?,
                     count,
+                    opened_us: r.try_get(10)?,
                 },
             );
         }
