@@ -77,9 +77,10 @@ fn reasons_name_the_field() {
     assert!(matches!(validate(b"{\"type\":"), Err(DocumentError::Json(_))));
 }
 
-#[test]
-fn book_kinds_need_known_places_and_count_instances_and_classes() {
-    let reference = stockade_model::ReferenceData {
+/// Reference data with the phone SKU (GTIN 10614141073464) and LYS
+/// locations registered by SGLN: (id, sgln).
+fn phone_at(locations: &[(&str, &str)]) -> stockade_model::ReferenceData {
+    stockade_model::ReferenceData {
         skus: vec![stockade_model::SkuRecord {
             id: stockade_model::Sku::new("PHONE").unwrap(),
             description: "phone".into(),
@@ -87,14 +88,22 @@ fn book_kinds_need_known_places_and_count_instances_and_classes() {
             value_tier: stockade_model::ValueTier::High,
             gtin: Some("10614141073464".into()),
         }],
-        locations: vec![stockade_model::StorageLocation {
-            id: stockade_model::LocationId::new("DOCK").unwrap(),
-            site: stockade_model::SiteId::new("LYS").unwrap(),
-            zone: stockade_model::ZoneId::new("Z").unwrap(),
-            sgln: Some("urn:epc:id:sgln:0012345.11111.0".into()),
-        }],
+        locations: locations
+            .iter()
+            .map(|(id, sgln)| stockade_model::StorageLocation {
+                id: stockade_model::LocationId::new(*id).unwrap(),
+                site: stockade_model::SiteId::new("LYS").unwrap(),
+                zone: stockade_model::ZoneId::new("Z").unwrap(),
+                sgln: Some((*sgln).into()),
+            })
+            .collect(),
         ..Default::default()
-    };
+    }
+}
+
+#[test]
+fn book_kinds_need_known_places_and_count_instances_and_classes() {
+    let reference = phone_at(&[("DOCK", "urn:epc:id:sgln:0012345.11111.0")]);
     let dir = Directory::new(&reference);
     let bytes = std::fs::read(data("gs1/JSON/EPCISQueryDocument.jsonld")).unwrap();
     let doc = validate(&bytes).unwrap();
@@ -202,27 +211,11 @@ fn jumbled_xml_is_refused_for_its_order() {
 /// destination location moves the goods there.
 #[test]
 fn storing_and_picking_move_between_listed_locations() {
-    let loc = |id: &str, sgln: &str| stockade_model::StorageLocation {
-        id: stockade_model::LocationId::new(id).unwrap(),
-        site: stockade_model::SiteId::new("LYS").unwrap(),
-        zone: stockade_model::ZoneId::new("Z").unwrap(),
-        sgln: Some(sgln.into()),
-    };
-    let reference = stockade_model::ReferenceData {
-        skus: vec![stockade_model::SkuRecord {
-            id: stockade_model::Sku::new("PHONE").unwrap(),
-            description: "phone".into(),
-            unit_value: 100.0,
-            value_tier: stockade_model::ValueTier::High,
-            gtin: Some("10614141073464".into()),
-        }],
-        locations: vec![
-            loc("DOCK", "urn:epc:id:sgln:0012345.11111.0"),
-            loc("A1", "urn:epc:id:sgln:0012345.11111.101"),
-            loc("PACK", "urn:epc:id:sgln:0012345.11111.900"),
-        ],
-        ..Default::default()
-    };
+    let reference = phone_at(&[
+        ("DOCK", "urn:epc:id:sgln:0012345.11111.0"),
+        ("A1", "urn:epc:id:sgln:0012345.11111.101"),
+        ("PACK", "urn:epc:id:sgln:0012345.11111.900"),
+    ]);
     let event = |step: &str, at: &str, extra: &str| {
         format!(
             r#"{{"type":"ObjectEvent","action":"OBSERVE","bizStep":"{step}","eventTime":"2026-11-02T08:00:00+01:00","eventTimeZoneOffset":"+01:00",
@@ -318,22 +311,7 @@ fn each_event_finds_its_site_by_location_or_gln() {
 /// strongest sign of a loss.
 #[test]
 fn a_count_of_zero_is_a_count() {
-    let reference = stockade_model::ReferenceData {
-        skus: vec![stockade_model::SkuRecord {
-            id: stockade_model::Sku::new("PHONE").unwrap(),
-            description: "phone".into(),
-            unit_value: 100.0,
-            value_tier: stockade_model::ValueTier::High,
-            gtin: Some("10614141073464".into()),
-        }],
-        locations: vec![stockade_model::StorageLocation {
-            id: stockade_model::LocationId::new("CAGE-1").unwrap(),
-            site: stockade_model::SiteId::new("LYS").unwrap(),
-            zone: stockade_model::ZoneId::new("Z").unwrap(),
-            sgln: Some("urn:epc:id:sgln:0012345.11111.5".into()),
-        }],
-        ..Default::default()
-    };
+    let reference = phone_at(&[("CAGE-1", "urn:epc:id:sgln:0012345.11111.5")]);
     let doc = r#"{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"type":"EPCISDocument","schemaVersion":"2.0",
         "creationDate":"2026-11-02T08:00:00Z","epcisBody":{"eventList":[
         {"type":"ObjectEvent","action":"OBSERVE","bizStep":"cycle_counting","eventTime":"2026-11-02T08:00:00+01:00","eventTimeZoneOffset":"+01:00",
