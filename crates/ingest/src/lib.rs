@@ -121,6 +121,8 @@ pub fn check_references(
     known: &ReferenceIndex,
     policy: UnknownEntities,
 ) -> Result<Event, LineError> {
+    // An account or badge the reference data knows names its person.
+    ev.fill_person(known);
     // Borrowed ids: the common case (everything known) allocates nothing.
     let unknown: Vec<(stockade_model::EntityType, String)> = ev
         .entity_ids()
@@ -167,6 +169,31 @@ mod tests {
         let body = format!("{OK}\n\n  \r\n{OK}\r\n");
         let lines: Vec<_> = ndjson_lines(body.as_bytes()).map(|(n, _)| n).collect();
         assert_eq!(lines, [1, 4]);
+    }
+
+    /// An account or badge the reference data knows names its person; a
+    /// person the event names is kept; an unknown account names no one.
+    #[test]
+    fn accounts_and_badges_name_their_person() {
+        let data: ReferenceData = serde_json::from_value(serde_json::json!({
+            "people": [{"id": "P-3", "name": "Lea", "role": "picker", "status": "active", "accounts": ["lmorel"]}],
+            "badges": [{"id": "B1", "person": "P-3", "status": "active"}]
+        }))
+        .unwrap();
+        let known = ReferenceIndex::new(&data);
+        let person = |json: &str| {
+            let ev =
+                check_references(1, parse_line(1, json.as_bytes()).unwrap(), &known, UnknownEntities::Flag).unwrap();
+            serde_json::to_value(&ev).unwrap()["person"].as_str().map(str::to_owned)
+        };
+        let adj = r#"{"id":"1","source":"wms","site":"S","occurred_at":"2026-01-01T00:00:00Z","kind":"inventory.adjusted","sku":"K","location":"A","delta":-3,"reason":"damaged","account":"lmorel"}"#;
+        assert_eq!(person(adj).as_deref(), Some("P-3"));
+        assert_eq!(person(&adj.replace("lmorel", "someone")), None, "an account nobody owns");
+        assert_eq!(
+            person(&adj.replace(r#""account":"lmorel""#, r#""account":"lmorel","person":"P-9""#)).as_deref(),
+            Some("P-9")
+        );
+        assert_eq!(person(OK).as_deref(), Some("P-3"), "badge B1 is Lea's");
     }
 
     #[test]

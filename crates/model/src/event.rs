@@ -994,6 +994,37 @@ impl Event {
         out
     }
 
+    /// Names the person an event's account or badge belongs to, when the
+    /// event names none and the reference data knows whose it is (exports
+    /// name accounts like `u_wh_a_p028`, not people). Returns whether it did.
+    pub fn fill_person(&mut self, known: &crate::ReferenceIndex) -> bool {
+        use EventBody as B;
+        let (person, by_account, by_badge) = match &mut self.body {
+            B::InventoryReceived(r) | B::InventoryReturned(r) => (&mut r.person, r.account.as_ref(), None),
+            B::InventoryPutAway(t) | B::InventoryMoved(t) => (&mut t.person, t.account.as_ref(), None),
+            B::InventoryPicked(p) => (&mut p.person, p.account.as_ref(), None),
+            B::InventoryAdjusted(a) => (&mut a.person, a.account.as_ref(), None),
+            B::AccessGranted(b) | B::AccessDenied(b) => (&mut b.person, None, Some(&b.badge)),
+            B::IdentityLogin(l) => (&mut l.person, Some(&l.account), None),
+            B::IdentityPrivilegeUse(p) => (&mut p.person, Some(&p.account), None),
+            B::AssetConfigChanged(c) => (&mut c.person, c.account.as_ref(), None),
+            _ => return false,
+        };
+        if person.is_some() {
+            return false;
+        }
+        let found = by_account
+            .and_then(|a| known.person_of_account(a.as_str()))
+            .or_else(|| by_badge.and_then(|b| known.person_of_badge(b.as_str())));
+        match found {
+            Some(p) => {
+                *person = Some(p.clone());
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The event as stored and hashed: compact JSON in declaration order,
     /// whole quantities written as integers (`3`, not `3.0`).
     pub fn canonical_bytes(&self) -> Vec<u8> {

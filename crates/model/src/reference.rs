@@ -114,6 +114,10 @@ pub struct Person {
     /// Set for contractors and vendor staff.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendor: Option<VendorId>,
+    /// The person's accounts in the systems that log (WMS, IdP...): an event
+    /// that names one of them and no person is given this person on ingest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -558,6 +562,9 @@ impl ReferenceData {
 #[derive(Debug, Clone, Default)]
 pub struct ReferenceIndex {
     known: std::collections::HashMap<RecordKind, HashSet<String>>,
+    /// Whose account or badge it is.
+    person_of_account: std::collections::HashMap<String, PersonId>,
+    person_of_badge: std::collections::HashMap<String, PersonId>,
 }
 
 impl ReferenceIndex {
@@ -571,6 +578,24 @@ impl ReferenceIndex {
         for r in data.rows() {
             self.known.entry(r.kind).or_default().insert(r.id);
         }
+        for p in &data.people {
+            for a in &p.accounts {
+                self.person_of_account.insert(a.as_str().to_owned(), p.id.clone());
+            }
+        }
+        for b in &data.badges {
+            self.person_of_badge.insert(b.id.as_str().to_owned(), b.person.clone());
+        }
+    }
+
+    /// The person an account belongs to, if the reference data says.
+    pub fn person_of_account(&self, account: &str) -> Option<&PersonId> {
+        self.person_of_account.get(account)
+    }
+
+    /// The person a badge was issued to, if the reference data says.
+    pub fn person_of_badge(&self, badge: &str) -> Option<&PersonId> {
+        self.person_of_badge.get(badge)
     }
 
     /// Whether Stockade keeps reference data for this entity type at all.

@@ -489,6 +489,20 @@ async fn bad_requests_are_problems_and_store_nothing() {
     assert_eq!(h["events"], 0, "nothing of a refused request was stored");
 }
 
+/// An event that names an account and no person is given the person the
+/// reference data says owns it, as it is stored.
+#[tokio::test]
+async fn accounts_name_their_person_on_ingest() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    s.load_examples().await;
+    let adj = r#"{"id":"adj-9","source":"wms","site":"LYS","occurred_at":"2026-11-02T22:31:00+01:00","kind":"inventory.adjusted","sku":"SKU-PHONE-X","location":"LYS-CAGE-01","delta":-3,"reason":"damaged","account":"lmorel"}"#;
+    let (st, _, v) = s.post("/api/v1/events", &s.ingest, "application/x-ndjson", adj).await;
+    assert_eq!((st, v["accepted"].as_u64()), (StatusCode::OK, Some(1)), "{v}");
+    let seq = v["results"][0]["seq"].as_i64().unwrap();
+    let (_, _, page) = s.get(&format!("/api/v1/events?after={}&limit=1", seq - 1), Some(&s.analyst)).await;
+    assert_eq!(page["events"][0]["event"]["person"], "P-003", "{page}");
+}
+
 #[tokio::test]
 async fn unknown_entities_can_be_rejected() {
     let s = start(UnknownEntities::Reject, 1 << 20).await;
