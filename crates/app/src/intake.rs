@@ -170,7 +170,8 @@ impl Intake {
 
     /// Checks a reference set against what is stored and stores it (insert or
     /// replace by kind and id). All or nothing: any problem rejects the whole set.
-    pub async fn import_reference(&self, data: ReferenceData) -> Result<usize, ImportError> {
+    pub async fn import_reference(&self, mut data: ReferenceData) -> Result<usize, ImportError> {
+        data.normalize();
         let problems = data.check(&self.reference().index);
         if !problems.is_empty() {
             return Err(ImportError::Problems(problems));

@@ -13,7 +13,8 @@
 #![forbid(unsafe_code)]
 
 pub mod hash;
-pub mod keys;
+/// GS1 keys inside EPCs (the model's `gs1`, where reference data uses them too).
+pub use stockade_model::gs1 as keys;
 pub mod map;
 pub mod validate;
 pub mod xml;

@@ -153,6 +153,47 @@ mod tests {
         assert!(e.to_string().contains("unknown IANA time zone"), "{e}");
     }
 
+    /// Reference data as exports come: people and SKUs without names, a
+    /// GTIN given as the SGTIN or LGTIN a WMS reads (kept as the GTIN-14),
+    /// a GTIN that is none refused.
+    #[test]
+    fn names_are_optional_and_gtins_come_from_epcs() {
+        let empty = stockade_model::ReferenceIndex::new(&ReferenceData::default());
+        let yaml = |gtin: &str| {
+            format!(
+                "people:\n- {{id: P1, role: picker, status: active}}\nskus:\n- {{id: K1, unit_value: 5, value_tier: low, gtin: \"{gtin}\"}}\n"
+            )
+        };
+        for given in [
+            "urn:epc:id:sgtin:0614141.107346.2017",
+            "urn:epc:class:lgtin:0614141.107346.LOT1",
+            "https://id.gs1.org/01/10614141073464/21/2017",
+            "10614141073464",
+        ] {
+            let mut d = from_yaml(&yaml(given)).unwrap();
+            d.normalize();
+            assert!(d.check(&empty).is_empty(), "{given}: {:?}", d.check(&empty));
+            assert_eq!(d.skus[0].gtin.as_deref(), Some("10614141073464"), "{given}");
+            assert_eq!((d.people[0].name.as_str(), d.skus[0].description.as_str()), ("", ""));
+        }
+        assert_eq!(
+            from_yaml(&yaml("614141073467"))
+                .map(|mut d| {
+                    d.normalize();
+                    d.skus[0].gtin.clone()
+                })
+                .unwrap()
+                .as_deref(),
+            Some("00614141073467"),
+            "GTIN-12 padded"
+        );
+        for bad in ["10614141073465", "urn:epc:id:sgln:0614141.00001.0", "abc"] {
+            let mut d = from_yaml(&yaml(bad)).unwrap();
+            d.normalize();
+            assert!(d.check(&empty).iter().any(|p| p.contains("is neither a GTIN")), "{bad}");
+        }
+    }
+
     /// A site's GLN must be one: 13 digits ending in their check digit.
     #[test]
     fn a_sites_gln_is_checked() {

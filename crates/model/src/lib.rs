@@ -16,6 +16,7 @@
 pub mod book;
 pub mod clock;
 pub mod event;
+pub mod gs1;
 pub mod ids;
 pub mod reference;
 pub mod schema;

@@ -104,6 +104,8 @@ pub enum EmploymentStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Person {
     pub id: PersonId,
+    /// Optional: exports often carry ids only.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
     pub role: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,11 +163,15 @@ pub enum ValueTier {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SkuRecord {
     pub id: Sku,
+    /// Optional: exports often carry ids only.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
     /// Value of one unit, in the operator's currency.
     pub unit_value: f64,
     pub value_tier: ValueTier,
-    /// GS1 GTIN-14, so that EPCIS SGTINs and LGTINs map to this SKU.
+    /// GS1 GTIN, so that EPCIS SGTINs and LGTINs map to this SKU: 8, 12, 13
+    /// or 14 digits, or an SGTIN/LGTIN URN or Digital Link URI to take it
+    /// from (kept as the GTIN-14 on import).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gtin: Option<String>,
 }
@@ -460,6 +466,18 @@ impl ReferenceData {
         Ok(d)
     }
 
+    /// Puts what a reference file may spell several ways in one form: a
+    /// SKU's GTIN given as an EPC (SGTIN, LGTIN, Digital Link) or with fewer
+    /// digits becomes its GTIN-14. Values that are none are left for
+    /// [`ReferenceData::check`] to refuse.
+    pub fn normalize(&mut self) {
+        for sku in &mut self.skus {
+            if let Some(g) = sku.gtin.as_deref().and_then(crate::gs1::gtin14) {
+                sku.gtin = Some(g);
+            }
+        }
+    }
+
     /// Checks the set on its own terms, with `known` holding what is already
     /// stored: references that dangle, duplicate ids, bad shift times.
     /// Returns one message per problem.
@@ -467,6 +485,14 @@ impl ReferenceData {
         let mut idx = known.clone();
         idx.add(self);
         let mut problems = Vec::new();
+        for sku in &self.skus {
+            if let Some(g) = sku.gtin.as_deref().filter(|g| crate::gs1::gtin14(g).is_none()) {
+                problems.push(format!(
+                    "sku {}: gtin {g:?} is neither a GTIN (8-14 digits with a valid check digit) nor an EPC carrying one",
+                    sku.id
+                ));
+            }
+        }
         for site in &self.sites {
             if let Some(gln) = site.gln.as_deref().filter(|g| !crate::is_gln(g)) {
                 problems

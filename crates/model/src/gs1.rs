@@ -4,7 +4,7 @@
 //! (`https://id.gs1.org/01/...`).
 
 /// GS1 mod-10 check digit of the digits given (without the check digit).
-pub use stockade_model::gs1_check_digit as check_digit;
+pub use crate::ids::gs1_check_digit as check_digit;
 
 fn all_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
@@ -64,6 +64,19 @@ pub fn location_key(id: &str) -> Option<String> {
         (Some(&"254"), Some(ext)) if !ext.is_empty() && *ext != "0" => Some(format!("{gln}/{ext}")),
         _ => Some((*gln).to_owned()),
     }
+}
+
+/// A GTIN-14 from what a reference file or export gives for one: 8, 12, 13
+/// or 14 digits ending in their check digit (padded to 14), or an EPC that
+/// carries one (an SGTIN or LGTIN URN, a Digital Link URI). None otherwise.
+pub fn gtin14(given: &str) -> Option<String> {
+    let given = given.trim();
+    let digits = if all_digits(given) && matches!(given.len(), 8 | 12 | 13 | 14) {
+        format!("{given:0>14}")
+    } else {
+        gtin(given)?
+    };
+    (check_digit(&digits[..13])? == digits[13..].parse::<u32>().ok()?).then_some(digits)
 }
 
 #[cfg(test)]
