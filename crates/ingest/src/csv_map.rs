@@ -35,6 +35,9 @@ pub enum MappingError {
     Header(String),
     #[error("CSV is missing column(s) the mapping uses: {}", .0.join(", "))]
     MissingColumns(Vec<String>),
+    #[error("{} row(s) cannot be reference records; nothing was imported:\n  {}", .0.len(),
+        .0.iter().take(50).map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    Rows(Vec<LineError>),
 }
 
 /// Where a value comes from.
@@ -142,6 +145,12 @@ pub struct Condition {
     /// The cell is empty.
     #[serde(default)]
     pub empty: bool,
+}
+
+/// Whether a row is left out: it meets a `skip` condition, or `keep` is
+/// given and it meets none of them.
+fn left_out(skip: &[Condition], keep: &[Condition], row: &Row<'_>) -> bool {
+    skip.iter().any(|c| c.holds(row)) || (!keep.is_empty() && !keep.iter().any(|c| c.holds(row)))
 }
 
 impl Condition {
@@ -341,25 +350,7 @@ impl CsvMapping {
 
     /// [`CsvMapping::read`] of a named file (its name is `{_file}` in templates).
     pub fn read_file<R: std::io::Read>(&self, input: R, file: &str) -> Result<CsvEvents<'_, R>, MappingError> {
-        // Records end at '\n' only, so that line numbers count CRLF files'
-        // lines right (the CSV reader's own CRLF handling counts one short);
-        // the '\r' left at the end of a row is taken off each record.
-        let mut rdr = csv::ReaderBuilder::new()
-            .delimiter(self.delimiter as u8)
-            .terminator(csv::Terminator::Any(b'\n'))
-            .flexible(true)
-            .from_reader(input);
-        let headers: BTreeMap<String, usize> = rdr
-            .headers()
-            .map_err(|e| MappingError::Header(e.to_string()))?
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.trim().trim_start_matches('\u{feff}').to_owned(), i))
-            .collect();
-        let missing: Vec<String> = self.columns().into_iter().filter(|c| !headers.contains_key(c)).collect();
-        if !missing.is_empty() {
-            return Err(MappingError::MissingColumns(missing));
-        }
+        let (rdr, headers) = open_csv(input, self.delimiter, self.columns())?;
         Ok(CsvEvents { mapping: self, headers, records: rdr.into_records(), skipped: 0, file: file.to_owned() })
     }
 
@@ -531,23 +522,176 @@ impl<R: std::io::Read> Iterator for CsvEvents<'_, R> {
     }
 }
 
+/// A CSV export of reference records (a PACS's cardholders, an HR system's
+/// staff list, a WMS's locations) and how its columns become records of one
+/// kind: the same value language as events (`column`, `constant`,
+/// `template`, `map`, `case`, `prefix`...), with `skip` and `keep`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceMapping {
+    /// The kind of record each row is: `people`, `badges`, `doors`,
+    /// `locations`... (as the sections of a reference file).
+    pub records: String,
+    #[serde(default = "comma")]
+    pub delimiter: char,
+    #[serde(default)]
+    pub skip: Vec<Condition>,
+    #[serde(default)]
+    pub keep: Vec<Condition>,
+    /// The record's fields (`id`, `name`, `site`, `accounts`...); list
+    /// fields (`accounts`, `zones`, `doors`, `weekdays`) split a cell on `;`.
+    pub fields: BTreeMap<String, FieldSpec>,
+}
+
+impl ReferenceMapping {
+    pub fn from_yaml(text: &str) -> Result<ReferenceMapping, MappingError> {
+        let m: ReferenceMapping = serde_yaml_ng::from_str(text)?;
+        let kind = m.kind()?;
+        let known = reference_fields();
+        for (name, f) in &m.fields {
+            f.check(name)?;
+            if !known.contains(name.as_str()) {
+                return Err(MappingError::Invalid(format!(
+                    "unknown field `{name}` under `fields`: no {} record has it (see docs/reference.schema.json)",
+                    kind.as_str()
+                )));
+            }
+        }
+        if !m.fields.contains_key("id") {
+            return Err(MappingError::Invalid("`fields` needs `id`".into()));
+        }
+        Ok(m)
+    }
+
+    fn kind(&self) -> Result<stockade_model::RecordKind, MappingError> {
+        stockade_model::RecordKind::parse(&self.records).ok_or_else(|| {
+            let kinds: Vec<&str> = stockade_model::RecordKind::ALL.iter().map(|k| k.plural()).collect();
+            MappingError::Invalid(format!("`records: {}` is not a kind; use one of {}", self.records, kinds.join(", ")))
+        })
+    }
+
+    /// Reads an export whole: its records, and the rows `skip`/`keep` left
+    /// out; any row that cannot be a record refuses the file (reference data
+    /// is imported all or nothing), every such row named with its line.
+    pub fn read<R: std::io::Read>(
+        &self,
+        input: R,
+        file: &str,
+    ) -> Result<(stockade_model::ReferenceData, usize), MappingError> {
+        let kind = self.kind()?;
+        let mut used: Vec<String> = self.fields.values().flat_map(FieldSpec::columns).collect();
+        used.extend(self.skip.iter().chain(&self.keep).map(|c| c.column.clone()));
+        let (rdr, headers) = open_csv(input, self.delimiter, used)?;
+        let (mut all, mut problems, mut skipped) = (stockade_model::ReferenceData::default(), Vec::new(), 0);
+        for rec in rdr.into_records() {
+            let (line, record) = match rec {
+                Ok(r) => (r.position().map_or(0, |p| p.line() as usize), without_cr(r)),
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line() as usize);
+                    problems.push(LineError::new(line, None, format!("unreadable CSV row: {e}")));
+                    continue;
+                }
+            };
+            let row = Row { headers: &headers, record: &record, line, file };
+            if left_out(&self.skip, &self.keep, &row) {
+                skipped += 1;
+                continue;
+            }
+            match self.record(kind, &row) {
+                Ok(one) => all.extend(one),
+                Err(e) => problems.push(e),
+            }
+        }
+        if problems.is_empty() { Ok((all, skipped)) } else { Err(MappingError::Rows(problems)) }
+    }
+
+    fn record(
+        &self,
+        kind: stockade_model::RecordKind,
+        row: &Row<'_>,
+    ) -> Result<stockade_model::ReferenceData, LineError> {
+        use crate::reference_files::{is_list, scalar};
+        let mut obj = Map::new();
+        for (name, spec) in &self.fields {
+            let Some(v) = spec.value(name, row).map_err(|(f, m)| LineError::new(row.line, Some(&f), m))? else {
+                continue;
+            };
+            let value = if is_list(kind, name) {
+                Value::Array(v.split(';').map(str::trim).filter(|s| !s.is_empty()).map(|s| scalar(name, s)).collect())
+            } else {
+                scalar(name, &v)
+            };
+            obj.insert(name.clone(), value);
+        }
+        let section = Map::from_iter([(kind.plural().to_owned(), Value::Array(vec![Value::Object(obj)]))]);
+        serde_json::from_value(Value::Object(section)).map_err(|e| {
+            let msg = e.to_string();
+            let field = ["missing field `", "unknown variant `", "invalid type"]
+                .iter()
+                .find_map(|p| {
+                    msg.strip_prefix(p).and_then(|r| r.split('`').next()).filter(|f| self.fields.contains_key(*f))
+                })
+                .map(str::to_owned);
+            LineError::new(row.line, field.as_deref(), msg)
+        })
+    }
+}
+
+/// Opens an export: its reader and header (column name to index, trimmed,
+/// without a BOM), refused when it lacks a column the mapping uses.
+/// Records end at '\n' only, so that line numbers count CRLF files' lines
+/// right (the CSV reader's own CRLF handling counts one short); the '\r'
+/// left at the end of a row is taken off each record ([`without_cr`]).
+fn open_csv<R: std::io::Read>(
+    input: R,
+    delimiter: char,
+    used: Vec<String>,
+) -> Result<(csv::Reader<R>, BTreeMap<String, usize>), MappingError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delimiter as u8)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .flexible(true)
+        .from_reader(input);
+    let headers: BTreeMap<String, usize> = rdr
+        .headers()
+        .map_err(|e| MappingError::Header(e.to_string()))?
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.trim().trim_start_matches('\u{feff}').to_owned(), i))
+        .collect();
+    let missing: Vec<String> = used.into_iter().filter(|c| !headers.contains_key(c)).collect();
+    if !missing.is_empty() {
+        return Err(MappingError::MissingColumns(missing));
+    }
+    Ok((rdr, headers))
+}
+
+/// Every field a reference record can carry, from the model's schema.
+fn reference_fields() -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    properties(&stockade_model::schema::reference_schema(), &mut out);
+    out
+}
+
+/// Collects every `properties` key of a JSON Schema.
+fn properties(v: &Value, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::Object(props)) = m.get("properties") {
+                out.extend(props.keys().cloned());
+            }
+            m.values().for_each(|x| properties(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| properties(x, out)),
+        _ => {}
+    }
+}
+
 /// Every field an event can carry: the envelope's and every kind's, from
 /// the model's JSON Schema (one source for what a field is called).
 fn event_fields() -> std::collections::BTreeSet<String> {
-    fn collect(v: &Value, out: &mut std::collections::BTreeSet<String>) {
-        match v {
-            Value::Object(m) => {
-                if let Some(Value::Object(props)) = m.get("properties") {
-                    out.extend(props.keys().cloned());
-                }
-                m.values().for_each(|x| collect(x, out));
-            }
-            Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
-            _ => {}
-        }
-    }
     let mut out = std::collections::BTreeSet::new();
-    collect(&stockade_model::schema::events_schema(), &mut out);
+    properties(&stockade_model::schema::events_schema(), &mut out);
     out
 }
 
@@ -671,6 +815,41 @@ fields:
             third.reason.contains("\"main\" is not in the mapping's map") && third.reason.contains("otherwise"),
             "{third}"
         );
+    }
+
+    /// A reference export through its mapping: records of one kind, lists
+    /// split on `;`, rows skipped and counted; a bad row refuses the whole
+    /// file naming every bad line; unknown kinds and fields are refused
+    /// when the mapping loads.
+    #[test]
+    fn reference_exports_load_through_a_mapping() {
+        let mapping = r#"
+records: people
+skip: [ { column: title, in: [Test] } ]
+fields:
+  id: { column: emp, prefix: "P-" }
+  role: { column: title, case: lower }
+  status: { column: st, map: { A: active, T: terminated } }
+  accounts: { column: logins }
+"#;
+        let m = ReferenceMapping::from_yaml(mapping).unwrap();
+        let csv = "emp,title,st,logins\r\n1,Picker,A,a1;a2\r\n2,Test,A,t\r\n3,Receiver,T,\r\n";
+        let (data, skipped) = m.read(csv.as_bytes(), "staff.csv").unwrap();
+        assert_eq!((data.people.len(), skipped), (2, 1));
+        assert_eq!(data.people[0].id.as_str(), "P-1");
+        assert_eq!(data.people[0].accounts.iter().map(|a| a.as_str()).collect::<Vec<_>>(), ["a1", "a2"]);
+        assert_eq!(data.people[1].status, stockade_model::EmploymentStatus::Terminated);
+        let bad = "emp,title,st,logins\n1,Picker,X,\n2,Picker,A,\n3,Picker,Q,\n";
+        let e = m.read(bad.as_bytes(), "staff.csv").unwrap_err().to_string();
+        assert!(e.starts_with("2 row(s) cannot be reference records; nothing was imported"), "{e}");
+        assert!(e.contains("line 2: field `status`") && e.contains("line 4: field `status`"), "{e}");
+        let e = ReferenceMapping::from_yaml(&mapping.replace("records: people", "records: planets")).unwrap_err();
+        assert!(e.to_string().contains("is not a kind"), "{e}");
+        let e = ReferenceMapping::from_yaml(&mapping.replace("role:", "rôle:")).unwrap_err();
+        assert!(e.to_string().contains("unknown field `rôle`"), "{e}");
+        let e =
+            ReferenceMapping::from_yaml(&mapping.replace("  id: { column: emp, prefix: \"P-\" }\n", "")).unwrap_err();
+        assert!(e.to_string().contains("needs `id`"), "{e}");
     }
 
     /// An error in a value names the field and the export's column, never a

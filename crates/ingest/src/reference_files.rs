@@ -62,14 +62,17 @@ pub fn kind_of_file(name: &str) -> Result<RecordKind, ReferenceFileError> {
     RecordKind::parse(stem).ok_or_else(|| ReferenceFileError::UnknownKind(name.to_owned()))
 }
 
-fn is_list(kind: RecordKind, col: &str) -> bool {
+pub(crate) fn is_list(kind: RecordKind, col: &str) -> bool {
     matches!(
         (kind, col),
-        (RecordKind::Camera, "doors" | "zones") | (RecordKind::Badge, "zones") | (RecordKind::Shift, "weekdays")
+        (RecordKind::Camera, "doors" | "zones")
+            | (RecordKind::Badge, "zones")
+            | (RecordKind::Shift, "weekdays")
+            | (RecordKind::Person, "accounts")
     )
 }
 
-fn scalar(col: &str, v: &str) -> Value {
+pub(crate) fn scalar(col: &str, v: &str) -> Value {
     match col {
         "unit_value" | "weekdays" => v.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or_else(
             || Value::String(v.to_owned()),

@@ -456,6 +456,11 @@ pub struct ImportArgs {
     /// YAML files (all kinds) or CSV files named after their kind.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// A reference mapping (YAML: `records: people`, `fields: {id: {column: ...}}`)
+    /// for CSV exports in another shape (a PACS's cardholders, an HR staff list):
+    /// see docs/CSV-MAPPING.md.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
     #[command(flatten)]
     pub data: DataArgs,
 }

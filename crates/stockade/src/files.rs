@@ -34,8 +34,19 @@ impl Chunk {
     }
 }
 
-/// Reads reference files into one set (so files may refer to each other).
-pub fn read_reference(files: &[PathBuf]) -> Result<ReferenceData> {
+/// Reads reference files into one set (so files may refer to each other);
+/// CSV exports go through `mapping` when one is given.
+pub fn read_reference(files: &[PathBuf], mapping: Option<&Path>) -> Result<ReferenceData> {
+    let mapping = match mapping {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Some(
+                stockade_ingest::csv_map::ReferenceMapping::from_yaml(&text)
+                    .with_context(|| format!("in {}", p.display()))?,
+            )
+        }
+        None => None,
+    };
     let mut all = ReferenceData::default();
     for f in files {
         let name = f.display().to_string();
@@ -44,6 +55,16 @@ pub fn read_reference(files: &[PathBuf]) -> Result<ReferenceData> {
             "yaml" | "yml" | "json" => {
                 let text = std::fs::read_to_string(f).with_context(|| format!("reading {name}"))?;
                 reference_files::from_yaml(&text).with_context(|| format!("in {name}"))?
+            }
+            "csv" if mapping.is_some() => {
+                let file = std::fs::File::open(f).with_context(|| format!("reading {name}"))?;
+                let m =
+                    mapping.as_ref().map(|m| m.read(file, &name)).transpose().with_context(|| format!("in {name}"))?;
+                let Some((data, skipped)) = m else { bail!("{name}: no mapping") };
+                if skipped > 0 {
+                    eprintln!("{name}: {skipped} rows skipped by the mapping");
+                }
+                data
             }
             "csv" => {
                 let kind = reference_files::kind_of_file(&name)?;
@@ -57,8 +78,8 @@ pub fn read_reference(files: &[PathBuf]) -> Result<ReferenceData> {
     Ok(all)
 }
 
-pub async fn import(intake: &Intake, files: &[PathBuf]) -> Result<usize> {
-    let data = read_reference(files)?;
+pub async fn import(intake: &Intake, files: &[PathBuf], mapping: Option<&Path>) -> Result<usize> {
+    let data = read_reference(files, mapping)?;
     Ok(intake.import_reference(data).await?)
 }
 

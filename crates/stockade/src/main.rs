@@ -326,7 +326,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Import(a) => {
             let opened = open(&a.data.data).await?;
             let intake = intake(&opened, clock.clone(), Default::default()).await?;
-            let n = files::import(&intake, &a.files).await?;
+            let n = files::import(&intake, &a.files, a.mapping.as_deref()).await?;
             let names: Vec<String> = a.files.iter().map(|f| f.display().to_string()).collect();
             let detail = serde_json::json!({ "records": n, "files": names, "via": "cli" });
             stockade_app::audit::record(
