@@ -233,22 +233,29 @@ impl Intake {
     /// event (numbered from 1 in `eventList`) gets its own results.
     pub async fn ingest_epcis(
         &self,
-        bytes: &[u8],
+        bytes: Vec<u8>,
         source: &SourceId,
         default_site: Option<&SiteId>,
     ) -> Result<IngestReport, CaptureError> {
-        // XML or JSON-LD, told by the first character.
-        let doc = if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
-            stockade_epcis::validate_xml(bytes)?
-        } else {
-            stockade_epcis::validate(bytes)?
-        };
-        let view = self.reference();
-        let items = stockade_epcis::map_document(&doc, &view.epcis, source, default_site)
-            .into_iter()
-            .map(|(i, r)| (i + 1, r.map_err(|reason| LineError::new(i + 1, None, reason))))
-            .collect();
-        Ok(self.ingest(items).await?)
+        // Validating, hashing and mapping a document is CPU work of tens of
+        // milliseconds: it runs on a blocking thread, beside the runtime's
+        // workers (so documents parse in parallel, and HTTP keeps answering).
+        let (view, source, site) = (self.reference(), source.clone(), default_site.cloned());
+        let parsed = tokio::task::spawn_blocking(move || -> Result<_, stockade_epcis::DocumentError> {
+            // XML or JSON-LD, told by the first character.
+            let doc = if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
+                stockade_epcis::validate_xml(&bytes)?
+            } else {
+                stockade_epcis::validate(&bytes)?
+            };
+            Ok(stockade_epcis::map_document(&doc, &view.epcis, &source, site.as_ref())
+                .into_iter()
+                .map(|(i, r)| (i + 1, r.map_err(|reason| LineError::new(i + 1, None, reason))))
+                .collect())
+        })
+        .await
+        .map_err(StoreError::from)??;
+        Ok(self.ingest(parsed).await?)
     }
 
     /// Parses and ingests an NDJSON body.

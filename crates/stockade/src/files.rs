@@ -159,7 +159,7 @@ impl Sink {
     async fn capture(&self, path: &Path, source: &SourceId, site: Option<&SiteId>) -> Result<IngestReport> {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         match self {
-            Sink::Local(intake) => Ok(intake.ingest_epcis(&bytes, source, site).await?),
+            Sink::Local(intake) => Ok(intake.ingest_epcis(bytes, source, site).await?),
             Sink::Remote { client, url, token } => {
                 let mut req = client
                     .post(format!("{}/epcis/capture", url.trim_end_matches('/')))
@@ -467,14 +467,25 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         )),
         None => None,
     };
-    for path in &a.files {
+    // EPCIS documents are captured one ahead: the next parses (on a
+    // blocking thread) while this one is committed.
+    let mut ahead: std::collections::HashMap<usize, tokio::task::JoinHandle<Result<IngestReport>>> =
+        std::collections::HashMap::new();
+    let capture = |i: usize| {
+        let (sink, path, source, site) = (sink.clone(), a.files[i].clone(), epcis_source.clone(), site.clone());
+        tokio::spawn(async move { sink.capture(&path, &source, site.as_ref()).await })
+    };
+    for (i, path) in a.files.iter().enumerate() {
         let format = format_of(path, a.format)?;
         let started = std::time::Instant::now();
         let (mut report, skipped) = if format == FileFormat::Epcis {
-            let report = sink
-                .capture(path, &epcis_source, site.as_ref())
-                .await
-                .with_context(|| format!("{}", path.display()))?;
+            let this = ahead.remove(&i).unwrap_or_else(|| capture(i));
+            let next =
+                (i + 1..a.files.len()).find(|&j| format_of(&a.files[j], a.format).ok() == Some(FileFormat::Epcis));
+            if let Some(j) = next {
+                ahead.entry(j).or_insert_with(|| capture(j));
+            }
+            let report = this.await?.with_context(|| format!("{}", path.display()))?;
             (report, 0)
         } else {
             ingest_file(path, format, mapping.clone(), &sink, batch, a.quiet).await?

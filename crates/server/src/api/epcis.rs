@@ -88,7 +88,7 @@ pub async fn capture(
         .transpose()
         .map_err(|e| Problem::bad_request(format!("query parameter `site`: {e}")))?;
     let bytes = read_body(&st, &headers, body).await?;
-    let report = st.intake.ingest_epcis(&bytes, &source, site.as_ref()).await.map_err(|e| match e {
+    let report = st.intake.ingest_epcis(bytes.to_vec(), &source, site.as_ref()).await.map_err(|e| match e {
         CaptureError::Document(d) => {
             let errors = match &d {
                 stockade_epcis::DocumentError::Invalid(list) => {
