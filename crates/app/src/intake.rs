@@ -190,11 +190,27 @@ impl Intake {
         let mut slots: Vec<Option<LineResult>> = Vec::with_capacity(items.len());
         let mut ready = Vec::with_capacity(items.len());
         let mut ready_lines = Vec::with_capacity(items.len());
+        let mut reasons: Vec<String> = Vec::new();
+        let mut counted = [0u64; 64];
         for (line, item) in items {
             match item.and_then(|ev| check_references(line, ev, &view.index, self.policy)) {
                 Ok(ev) => {
-                    let flags: Vec<String> =
-                        ev.flags.iter().map(|f| f.split(':').next().unwrap_or(f).to_owned()).collect();
+                    // The event's flag reasons as bits over this batch's distinct
+                    // reasons: no allocation per event (a flood of flagged
+                    // events is what an onboarding load looks like).
+                    let mut flags = 0u64;
+                    for f in &ev.flags {
+                        let reason = f.split(':').next().unwrap_or(f);
+                        let bit = match reasons.iter().position(|r| r == reason) {
+                            Some(i) => i,
+                            None if reasons.len() < 63 => {
+                                reasons.push(reason.to_owned());
+                                reasons.len() - 1
+                            }
+                            None => 63,
+                        };
+                        flags |= 1 << bit;
+                    }
                     ready.push(stockade_model::NewEvent::prepare(ev, now));
                     ready_lines.push((slots.len(), line, flags));
                     slots.push(None);
@@ -206,13 +222,17 @@ impl Intake {
         for ((slot, line, flags), outcome) in ready_lines.into_iter().zip(outcomes) {
             slots[slot] = Some(match outcome {
                 Appended::Accepted(seq) => {
-                    for reason in flags {
-                        *report.flagged.entry(reason).or_default() += 1;
+                    for (bit, count) in counted.iter_mut().enumerate() {
+                        *count += (flags >> bit) & 1;
                     }
                     LineResult::Accepted { line, seq }
                 }
                 Appended::Duplicate => LineResult::Duplicate { line },
             });
+        }
+        for (bit, &n) in counted.iter().enumerate().filter(|(_, n)| **n > 0) {
+            let reason = reasons.get(bit).map_or("other", String::as_str);
+            *report.flagged.entry(reason.to_owned()).or_default() += n as usize;
         }
         for r in slots.into_iter().flatten() {
             match r {

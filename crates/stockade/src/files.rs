@@ -346,10 +346,17 @@ struct Acknowledged {
 }
 
 impl Acknowledged {
-    /// Records a batch about to be sent; returns its line range.
-    fn sent(&mut self, batch: &Batch) -> (usize, usize) {
-        let first = batch.iter().map(|(l, _)| *l).min().unwrap_or(0);
-        let last = batch.iter().map(|(l, _)| *l).max().unwrap_or(0);
+    /// Records a batch about to be sent (not yet parsed); returns its line range.
+    fn sent(&mut self, chunk: &Chunk) -> (usize, usize) {
+        let (first, last) = match chunk {
+            Chunk::Parsed(batch) => {
+                (batch.iter().map(|(l, _)| *l).min().unwrap_or(0), batch.iter().map(|(l, _)| *l).max().unwrap_or(0))
+            }
+            // Lines as the reader cut them: the first and as many as it holds.
+            Chunk::Lines(first, bytes) => {
+                (*first, first + bytes.iter().filter(|&&b| b == b'\n').count().saturating_sub(1))
+            }
+        };
         self.batches.push((first, last, false));
         (first, last)
     }
@@ -409,9 +416,9 @@ async fn ingest_file(
                 }
             }
             let sink = sink.clone();
-            let batch = b.into_batch();
-            let lines = acks.sent(&batch);
-            inflight.spawn(async move { (lines, sink.send(batch).await) });
+            let lines = acks.sent(&b);
+            // Parsed in the task, on the runtime's workers: the loop only hands out.
+            inflight.spawn(async move { (lines, sink.send(b.into_batch()).await) });
         }
         while let Some(r) = inflight.join_next().await {
             report.merge_rejections(acks.answered(r?)?);
