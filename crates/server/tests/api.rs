@@ -378,17 +378,50 @@ fn tokio_stream_of<T: Send + 'static>(
 }
 
 /// A request refused before its body is read (wrong type, no token) still
-/// has its body read, so the client sees the refusal, not a broken pipe.
+/// has its body read: a client sending a large body on one connection gets
+/// every byte written, reads the refusal, and can send its next request on
+/// the same connection (unread, the server would close it under the client,
+/// whose writes would fail with a broken pipe).
 #[tokio::test]
 async fn refusals_read_the_body_first() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
     let s = start(UnknownEntities::Flag, 64 << 20).await;
+    let addr = s.url.trim_start_matches("http://").to_owned();
     let big = vec![b'x'; 8 << 20];
-    let r = s.client.post(format!("{}/api/v1/events", s.url)).bearer_auth(&s.ingest);
-    let r = r.header("content-type", "text/csv").body(big.clone()).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let r = s.client.post(format!("{}/api/v1/events", s.url)).bearer_auth("stk_nope_nope");
-    let r = r.header("content-type", "application/x-ndjson").body(big).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    for (token, ctype, status) in
+        [(s.ingest.as_str(), "text/csv", "415"), ("stk_nope_nope", "application/x-ndjson", "401")]
+    {
+        let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let (read, mut write) = tcp.into_split();
+        let mut read = tokio::io::BufReader::new(read);
+        let head = format!(
+            "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n",
+            big.len()
+        );
+        write.write_all(head.as_bytes()).await.unwrap();
+        write.write_all(&big).await.expect("the whole body is taken, refusal or not");
+        let mut status_line = String::new();
+        read.read_line(&mut status_line).await.unwrap();
+        assert!(status_line.starts_with(&format!("HTTP/1.1 {status}")), "{status_line}");
+        // Skip the rest of the refusal, then use the connection again.
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            read.read_line(&mut line).await.unwrap();
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let mut body = vec![0; length];
+        read.read_exact(&mut body).await.unwrap();
+        write.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let mut next = String::new();
+        read.read_line(&mut next).await.unwrap();
+        assert!(next.starts_with("HTTP/1.1 200"), "the connection is still usable: {next:?}");
+    }
 }
 
 #[tokio::test]

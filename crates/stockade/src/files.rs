@@ -22,14 +22,15 @@ type Batch = Vec<(usize, Result<Event, LineError>)>;
 /// (`first_line`, bytes) that the ingest tasks parse in parallel.
 enum Chunk {
     Parsed(Batch),
-    Lines(usize, Vec<u8>),
+    /// Raw NDJSON: its first line number, how many lines, and the bytes.
+    Lines(usize, usize, Vec<u8>),
 }
 
 impl Chunk {
     fn into_batch(self) -> Batch {
         match self {
             Chunk::Parsed(b) => b,
-            Chunk::Lines(first, bytes) => stockade_ingest::parse_ndjson(&bytes, first),
+            Chunk::Lines(first, _, bytes) => stockade_ingest::parse_ndjson(&bytes, first),
         }
     }
 }
@@ -321,13 +322,14 @@ fn spawn_reader(
                     pb.inc(read as u64);
                     lines += 1;
                     if lines >= batch {
-                        send(Chunk::Lines(first, std::mem::replace(&mut buf, Vec::with_capacity(batch * 256))))?;
+                        let bytes = std::mem::replace(&mut buf, Vec::with_capacity(batch * 256));
+                        send(Chunk::Lines(first, lines, bytes))?;
                         first += lines;
                         lines = 0;
                     }
                 }
                 if !buf.is_empty() {
-                    send(Chunk::Lines(first, buf))?;
+                    send(Chunk::Lines(first, lines, buf))?;
                 }
             }
         }
@@ -352,10 +354,8 @@ impl Acknowledged {
             Chunk::Parsed(batch) => {
                 (batch.iter().map(|(l, _)| *l).min().unwrap_or(0), batch.iter().map(|(l, _)| *l).max().unwrap_or(0))
             }
-            // Lines as the reader cut them: the first and as many as it holds.
-            Chunk::Lines(first, bytes) => {
-                (*first, first + bytes.iter().filter(|&&b| b == b'\n').count().saturating_sub(1))
-            }
+            // Lines as the reader counted them while cutting the chunk.
+            Chunk::Lines(first, lines, _) => (*first, first + lines.saturating_sub(1)),
         };
         self.batches.push((first, last, false));
         (first, last)
