@@ -10,7 +10,7 @@
 //!   saved places.
 
 use std::collections::HashSet;
-use stockade_model::book::{InventoryBook, Place};
+use stockade_model::book::{InventoryBook, Place, Pool};
 use stockade_store::{BookEffect, Store, StoreError};
 
 /// One line of the perpetual book.
@@ -20,6 +20,12 @@ pub struct BookLine {
     pub location: String,
     pub sku: String,
     pub quantity: f64,
+    /// The site's in-transit state this line is (`received`: received, not
+    /// yet put away; `picked`: picked, not yet shipped), if it is one.
+    pub in_transit: Option<&'static str>,
+    /// Derived adjustments made here by counts under the site's
+    /// count-correction policy (included in `quantity`).
+    pub corrected: f64,
 }
 
 /// The latest count at a place, and the book as of that count's time.
@@ -31,6 +37,9 @@ pub struct CountLine {
     pub counted_us: i64,
     pub counted: f64,
     pub book: f64,
+    /// The derived adjustment this count made under the site's
+    /// count-correction policy; None: it only reported.
+    pub correction: Option<f64>,
 }
 
 /// Filter for the book and counts.
@@ -59,6 +68,8 @@ pub struct Book {
     applied: i64,
     /// The seq of the last snapshot.
     saved: i64,
+    /// The sites whose count-correction policies the book applies.
+    policies: Vec<stockade_model::Site>,
 }
 
 impl Book {
@@ -68,7 +79,15 @@ impl Book {
     /// The book as last saved, with its cursor.
     pub async fn load(store: &dyn Store) -> Result<Book, StoreError> {
         let (book, through) = store.load_book().await?;
-        Ok(Book { book, dirty: HashSet::new(), applied: through, saved: through })
+        Ok(Book { book, dirty: HashSet::new(), applied: through, saved: through, policies: Vec::new() })
+    }
+
+    /// The sites' count-correction policies (`Site::counts_correct_book_from`).
+    pub fn set_count_policies(&mut self, sites: &[stockade_model::Site]) {
+        for s in sites {
+            self.book.set_count_correction(s.id.as_str(), s.counts_correct_book_from.map(|t| t.timestamp_micros()));
+        }
+        self.policies = sites.to_vec();
     }
 
     /// The seq through which the book reflects the committed events.
@@ -114,9 +133,11 @@ impl Book {
         self.saved
     }
 
-    /// An empty book at cursor 0 (a rebuild from zero).
+    /// An empty book at cursor 0 (a rebuild from zero), under the same policies.
     pub fn reset(&mut self) {
+        let policies = std::mem::take(&mut self.policies);
         *self = Book::default();
+        self.set_count_policies(&policies);
     }
 
     /// The book's lines matching `q`, sorted by place.
@@ -130,6 +151,11 @@ impl Book {
                 location: p.location.clone(),
                 sku: p.sku.clone(),
                 quantity: s.quantity,
+                in_transit: [Pool::Received, Pool::Picked]
+                    .into_iter()
+                    .find(|pool| pool.location() == p.location)
+                    .map(Pool::name),
+                corrected: s.corrected,
             })
             .collect()
     }
@@ -148,6 +174,7 @@ impl Book {
                     counted_us: c.occurred_us,
                     counted: c.counted,
                     book: c.book_at,
+                    correction: c.correction,
                 })
             })
             .collect()

@@ -159,6 +159,7 @@ impl Intake {
     pub async fn reload_reference(&self) -> Result<(), StoreError> {
         let rows = self.store.reference(None).await?;
         let data = ReferenceData::from_rows(rows).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.stage.set_count_policies(&data.sites).map_err(|_| StoreError::Poisoned("the inventory book"))?;
         let view = Arc::new(ReferenceView {
             index: ReferenceIndex::new(&data),
             epcis: stockade_epcis::Directory::new(&data),

@@ -76,7 +76,13 @@ impl Stage {
     /// Loads each consumer's saved state, brings it up to what the store
     /// holds, and starts taking committed groups.
     pub async fn start(store: Arc<dyn Store>) -> Result<Stage, StageError> {
-        let book = Book::load(&*store).await?;
+        let mut book = Book::load(&*store).await?;
+        // Counts caught up below are applied under the sites' policies.
+        let rows = store.reference(Some(stockade_model::RecordKind::Site)).await?;
+        let sites = stockade_model::ReferenceData::from_rows(rows)
+            .map_err(|e| StoreError::Corrupt(format!("stored site: {e}")))?
+            .sites;
+        book.set_count_policies(&sites);
         let (queue, rx) = mpsc::unbounded_channel();
         let stage = Stage {
             inner: Arc::new(Inner {
@@ -120,6 +126,12 @@ impl Stage {
 
     fn with_book<T>(&self, f: impl FnOnce(&mut Book) -> T) -> Result<T, StageError> {
         self.inner.with_book(f)
+    }
+
+    /// The sites' count-correction policies, for the counts applied from now
+    /// on (a rebuild applies them to the past, from each policy's start).
+    pub fn set_count_policies(&self, sites: &[stockade_model::Site]) -> Result<(), StageError> {
+        self.with_book(|b| b.set_count_policies(sites))
     }
 
     /// The seq through which the book reflects the stored events.

@@ -192,3 +192,64 @@ async fn the_book_rebuilt_from_zero_equals_the_book_kept_live() {
     assert!(matches!(err, StageError::UnknownConsumer { .. }), "{err}");
     assert!(err.to_string().contains("consumers: book"), "{err}");
 }
+
+/// A WMS feed that names no place for receipts and shipments, puts away
+/// without a source and picks to no station, through the pipeline: each
+/// unit is booked once (the in-transit states show what is between places),
+/// and under a site's count-correction policy (imported as reference data)
+/// a count corrects the book and keeps its variance; rebuilt, the same.
+async fn stock_flow_and_count_policy(store: Arc<dyn Store>) {
+    let intake = intake(&store).await;
+    let reference = stockade_ingest::reference_files::from_yaml(
+        "sites:\n  - { id: S, name: Site, timezone: Europe/Paris, counts_correct_book_from: \"2026-03-02T10:00:00+01:00\" }\n",
+    )
+    .unwrap();
+    intake.import_reference(reference).await.unwrap();
+    let body = |kind: &str, rest: &str| format!(r#""kind":"inventory.{kind}","sku":"K",{rest}"#);
+    send(
+        &intake,
+        &[
+            inv("r", "08:00", &body("received", r#""quantity":10"#)),
+            inv("p", "08:10", &body("put_away", r#""quantity":10,"to_location":"BIN""#)),
+            inv("k", "08:20", &body("picked", r#""quantity":4,"from_location":"BIN""#)),
+            inv("s", "08:30", &body("shipped", r#""quantity":3,"from_location":"DOCK""#)),
+            // Before the policy: reports only. After: corrects.
+            counted("c1", "09:00", 5, "BIN"),
+            counted("c2", "11:00", 5, "BIN"),
+        ],
+    )
+    .await;
+    let stage = intake.stage().clone();
+    let (book, counts) = state(&stage).await;
+    let line = |loc: &str| book.iter().find(|b| b.location == loc).cloned().unwrap();
+    assert_eq!(line("@received").quantity, 0.0);
+    assert_eq!((line("@picked").quantity, line("@picked").in_transit), (1.0, Some("picked")));
+    assert!(book.iter().all(|b| b.location != "DOCK"), "nothing was at the dock: {book:?}");
+    // BIN: 10 put away, 4 picked = 6; c1 (before the policy) finds 5 and
+    // reports -1; c2 finds 5 against a book of 6 and corrects it by -1.
+    assert_eq!((line("BIN").quantity, line("BIN").corrected, line("BIN").in_transit), (5.0, -1.0, None));
+    let c = counts.iter().find(|c| c.location == "BIN").unwrap();
+    assert_eq!((c.counted, c.book, c.correction), (5.0, 6.0, Some(-1.0)), "the variance is kept");
+    let live = state(&stage).await;
+    stage.rebuild(Some("book")).await.unwrap();
+    assert_eq!(state(&stage).await, live, "rebuilt under the same policy");
+    // The policy withdrawn: a rebuild shows the counts as reports only.
+    let reference =
+        stockade_ingest::reference_files::from_yaml("sites:\n  - { id: S, name: Site, timezone: Europe/Paris }\n")
+            .unwrap();
+    intake.import_reference(reference).await.unwrap();
+    stage.rebuild(Some("book")).await.unwrap();
+    let (book, counts) = state(&stage).await;
+    let bin = book.iter().find(|b| b.location == "BIN").unwrap();
+    assert_eq!((bin.quantity, bin.corrected), (6.0, 0.0));
+    assert_eq!(counts.iter().find(|c| c.location == "BIN").unwrap().correction, None);
+    intake.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_flow_and_count_policy_alike_on_every_store() {
+    let dir = tempfile::tempdir().unwrap();
+    stock_flow_and_count_policy(DataDir::new(dir.path().join("embedded")).open_store().await.unwrap()).await;
+    let sql: Arc<dyn Store> = Arc::new(SqlStore::open_file(&dir.path().join("sql/test.db")).await.unwrap());
+    stock_flow_and_count_policy(sql).await;
+}

@@ -2,18 +2,16 @@
 //!
 //! One EPCIS event becomes one canonical event per SKU it counts (instance
 //! level `epcList`/`childEPCs`: one unit per EPC; class level `quantityList`:
-//! the quantity given). The business step decides the kind:
-//!
-//! | CBV business step | kind | location used |
-//! |---|---|---|
-//! | receiving | `inventory.received` | to: bizLocation (else readPoint) |
-//! | shipping, departing | `inventory.shipped` | from |
-//! | storing | `inventory.put_away` | from: the `sourceList` location; to: bizLocation |
-//! | picking | `inventory.picked` | from; to: the `destinationList` location, if any |
-//! | packing | `inventory.packed` | at |
-//! | cycle_counting, stock_taking | `inventory.counted` (count type `cycle`, `full`; zero counts too) | at |
-//! | destroying, decommissioning | `inventory.scrapped` (reason: the step) | from |
-//! | anything else, or no location | `inventory.observed` | at, if any |
+//! the quantity given). The business step decides the kind and which of
+//! `readPoint`, `bizLocation`, `sourceList` and `destinationList` give the
+//! places ([`Where::plan`]); `docs/BOOK.md` has the table, one test per row
+//! (`tests/stock_flow.rs`). A location is a book place when it is
+//! registered, or when it is an SGLN of a site's GLN with an extension (the
+//! extension is the location id, flagged `unconfirmed_location` until it is
+//! registered); a site-level SGLN names the site, not a place, which puts
+//! received goods in the site's received state and takes shipped goods from
+//! its picked state. A step that needs a place and is given none is kept as
+//! `inventory.observed`, flagged `unresolved_location`.
 //!
 //! Transformation events (inputs consumed, outputs produced) and
 //! Association events are recorded as `inventory.observed`: the book does not
@@ -39,6 +37,8 @@ pub struct Directory {
     locations: HashMap<String, (SiteId, LocationId)>,
     /// Sites by their GLN: an unregistered SGLN of that GLN is at the site.
     sites_by_gln: HashMap<String, SiteId>,
+    /// Registered location ids, per site.
+    location_ids: std::collections::HashSet<(SiteId, LocationId)>,
 }
 
 impl Directory {
@@ -50,6 +50,7 @@ impl Directory {
             }
         }
         for l in &data.locations {
+            d.location_ids.insert((l.site.clone(), l.id.clone()));
             if let Some(key) = l.sgln.as_deref().and_then(keys::location_key) {
                 d.locations.insert(key, (l.site.clone(), l.id.clone()));
             }
@@ -74,10 +75,44 @@ impl Directory {
         self.sites_by_gln.get(gln).cloned()
     }
 
+    /// The book location an EPCIS location id names: its registered
+    /// location, else, for an SGLN of a site's GLN with an extension, the
+    /// extension as that site's location id (`first_sight`: not registered,
+    /// so flagged until it is). None for a site-level or foreign location.
+    fn place_of(&self, id: &str) -> Option<Place> {
+        let key = keys::location_key(id)?;
+        if let Some((site, loc)) = self.locations.get(&key) {
+            return Some(Place { site: site.clone(), location: loc.clone(), first_sight: false });
+        }
+        let (gln, ext) = key.split_once('/')?;
+        let site = self.sites_by_gln.get(gln)?;
+        let location = LocationId::new(ext).ok()?;
+        let first_sight = !self.location_ids.contains(&(site.clone(), location.clone()));
+        Some(Place { site: site.clone(), location, first_sight })
+    }
+
     fn sku(&self, gtin: &str) -> Option<Sku> {
         self.skus_by_gtin.get(gtin).cloned().or_else(|| Sku::new(format!("gtin:{gtin}")).ok())
     }
 }
+
+/// A book location named by an EPCIS location.
+#[derive(Debug, Clone)]
+struct Place {
+    site: SiteId,
+    location: LocationId,
+    /// Not registered: known from an SGLN of the site's GLN.
+    first_sight: bool,
+}
+
+/// The flag on an event naming a location known only from its SGLN
+/// (`unconfirmed_location:<site>/<location>`), until it is registered.
+pub const UNCONFIRMED_LOCATION: &str = "unconfirmed_location";
+
+/// The flag on an event whose step needs a location none of its locations
+/// names (`unresolved_location:<its location>`): it is kept as an
+/// observation and moves nothing.
+pub const UNRESOLVED_LOCATION: &str = "unresolved_location";
 
 /// The site of an event whose site could not be resolved.
 pub const UNKNOWN_SITE: &str = "epcis-unknown-site";
@@ -107,7 +142,7 @@ pub fn cbv_name(v: &str) -> &str {
 
 /// The place named by a `sourceList` / `destinationList` entry of CBV type
 /// `location` (bare, `cbv:SDT-`, `urn:epcglobal:cbv:sdt:` or the GS1 URI form).
-fn listed_place(ev: &Value, list: &str, field: &str, dir: &Directory) -> Option<(SiteId, LocationId)> {
+fn listed_place(ev: &Value, list: &str, field: &str, dir: &Directory) -> Option<Place> {
     ev.get(list)?.as_array()?.iter().find_map(|entry| {
         let ty = entry.get("type")?.as_str()?;
         let ty = ["https://ref.gs1.org/cbv/SDT-", "https://gs1.org/voc/SDT-", "urn:epcglobal:cbv:sdt:", "cbv:SDT-"]
@@ -117,8 +152,7 @@ fn listed_place(ev: &Value, list: &str, field: &str, dir: &Directory) -> Option<
         if ty != "location" {
             return None;
         }
-        let key = keys::location_key(entry.get(field)?.as_str()?)?;
-        dir.locations.get(&key).cloned()
+        dir.place_of(entry.get(field)?.as_str()?)
     })
 }
 
@@ -186,35 +220,55 @@ fn map_event(
     let step = biz_step.as_deref().map(cbv_name).unwrap_or_default().to_owned();
     let read_point = ev.pointer("/readPoint/id").and_then(Value::as_str).map(str::to_owned);
     let biz_location = ev.pointer("/bizLocation/id").and_then(Value::as_str).map(str::to_owned);
-    let place = biz_location
-        .as_deref()
-        .or(read_point.as_deref())
-        .and_then(keys::location_key)
-        .and_then(|k| dir.locations.get(&k).cloned());
-    // Per event, so one document may cover several sites: the registered
-    // location, else the site of the GLN of bizLocation, readPoint or a
-    // listed source or destination, else --site; else no site, flagged.
+    let at_read_point = read_point.as_deref().and_then(|l| dir.place_of(l));
+    let at_biz_location = biz_location.as_deref().and_then(|l| dir.place_of(l));
+    let source_place = listed_place(ev, "sourceList", "source", dir);
+    let destination_place = listed_place(ev, "destinationList", "destination", dir);
+    // Per event, so one document may cover several sites: a place's site,
+    // else the site of the GLN of bizLocation, readPoint or a listed source
+    // or destination, else --site; else no site, flagged.
     let listed = |list: &str, field: &str| -> Option<SiteId> {
         ev.get(list)?.as_array()?.iter().find_map(|e| dir.site_of(e.get(field)?.as_str()?))
     };
-    let resolved = place
+    let resolved = at_biz_location
         .as_ref()
-        .map(|(s, _)| s.clone())
+        .or(at_read_point.as_ref())
+        .map(|p| p.site.clone())
         .or_else(|| biz_location.as_deref().and_then(|l| dir.site_of(l)))
         .or_else(|| read_point.as_deref().and_then(|l| dir.site_of(l)))
         .or_else(|| listed("sourceList", "source"))
         .or_else(|| listed("destinationList", "destination"))
         .or_else(|| default_site.cloned());
-    let flags = if resolved.is_some() {
-        Vec::new()
-    } else {
+    let mut flags = Vec::new();
+    if resolved.is_none() {
         let at = biz_location.as_deref().or(read_point.as_deref()).unwrap_or("no location");
-        vec![format!("{UNRESOLVED_SITE}:{at}")]
-    };
+        flags.push(format!("{UNRESOLVED_SITE}:{at}"));
+    }
     let site = resolved.map_or_else(|| SiteId::new(UNKNOWN_SITE), Ok).map_err(|e| e.to_string())?;
-    let location = place.map(|(_, l)| l);
-    let from_listed = listed_place(ev, "sourceList", "source", dir).map(|(_, l)| l);
-    let to_listed = listed_place(ev, "destinationList", "destination", dir).map(|(_, l)| l);
+    // Only places of the event's own site are booked.
+    let here = |p: &Option<Place>| p.clone().filter(|p| p.site == site);
+    let (read_point_place, biz_place) = (here(&at_read_point), here(&at_biz_location));
+    let where_ = Where {
+        read_point: read_point_place,
+        biz_location: biz_place,
+        biz_location_given: biz_location.is_some(),
+        source: here(&source_place),
+        destination: here(&destination_place),
+    };
+    let disposition = ev.get("disposition").and_then(Value::as_str).map(cbv_name).unwrap_or_default();
+    // An event at no site books nothing: it is kept as an observation.
+    let plan = if flags.is_empty() { where_.plan(&step, disposition) } else { Plan::Other };
+    for p in plan.places() {
+        if p.first_sight {
+            flags.push(format!("{UNCONFIRMED_LOCATION}:{}/{}", p.site, p.location));
+        }
+    }
+    if let Plan::Unplaced = plan
+        && !step.is_empty()
+    {
+        let at = biz_location.as_deref().or(read_point.as_deref()).unwrap_or("no location");
+        flags.push(format!("{UNRESOLVED_LOCATION}:{at}"));
+    }
     let event_id = ev.get("eventID").and_then(Value::as_str).map(str::to_owned);
     let base_id = event_id.clone().unwrap_or_else(|| event_hash.clone());
     let epcs: Vec<String> = ["epcList", "childEPCs"]
@@ -240,82 +294,21 @@ fn map_event(
         groups = vec![(None, None)];
     }
     let several = groups.len() > 1;
-    let counting = matches!(step.as_str(), "cycle_counting" | "stock_taking");
     let mut out = Vec::with_capacity(groups.len());
     for (sku, quantity) in groups {
-        let body = match (books, &sku, quantity, &location) {
+        let body = match (books, &sku, quantity) {
             // A count of zero is a count (an empty bin is the strongest
             // sign of a loss); every other step moves a positive quantity.
-            (true, Some(sku), Some(q), Some(loc)) if q > 0.0 || (q == 0.0 && counting) => match step.as_str() {
-                "receiving" => Some(EventBody::InventoryReceived(Receipt {
-                    sku: sku.clone(),
-                    quantity: q,
-                    to_location: loc.clone(),
-                    reference: None,
-                    vendor: None,
-                    person: None,
-                    account: None,
-                })),
-                "shipping" | "departing" => Some(EventBody::InventoryShipped(Shipment {
-                    sku: sku.clone(),
-                    quantity: q,
-                    from_location: loc.clone(),
-                    order: None,
-                    carrier: None,
-                    door: None,
-                    person: None,
-                })),
-                "storing" => from_listed.as_ref().map(|from| {
-                    EventBody::InventoryPutAway(Transfer {
-                        sku: sku.clone(),
-                        quantity: q,
-                        from_location: from.clone(),
-                        to_location: loc.clone(),
-                        work_order: None,
-                        person: None,
-                        account: None,
-                    })
-                }),
-                "picking" => Some(EventBody::InventoryPicked(Pick {
-                    sku: sku.clone(),
-                    quantity: q,
-                    from_location: loc.clone(),
-                    to_location: to_listed.clone(),
-                    order: None,
-                    person: None,
-                    account: None,
-                })),
-                "packing" => Some(EventBody::InventoryPacked(Pack {
-                    sku: sku.clone(),
-                    quantity: q,
-                    location: Some(loc.clone()),
-                    order: None,
-                    person: None,
-                })),
-                "cycle_counting" | "stock_taking" => Some(EventBody::InventoryCounted(Count {
-                    sku: sku.clone(),
-                    location: loc.clone(),
-                    quantity: q,
-                    count_type: if step == "stock_taking" { CountType::Full } else { CountType::Cycle },
-                    person: None,
-                })),
-                "destroying" | "decommissioning" => Some(EventBody::InventoryScrapped(Scrap {
-                    sku: sku.clone(),
-                    quantity: q,
-                    from_location: loc.clone(),
-                    reason: step.clone(),
-                    approver: None,
-                    person: None,
-                })),
-                _ => None,
-            },
+            (true, Some(sku), Some(q)) if q > 0.0 || (q == 0.0 && matches!(plan, Plan::Count { .. })) => {
+                plan.body(sku, q)
+            }
             _ => None,
         };
         let body = body.unwrap_or_else(|| {
             EventBody::InventoryObserved(Sighting {
                 sku: sku.clone(),
                 quantity,
-                location: location.clone(),
+                location: where_.biz_location.as_ref().or(where_.read_point.as_ref()).map(|p| p.location.clone()),
                 detail: biz_step.clone().or_else(|| Some(event_type.clone())),
             })
         });
@@ -338,4 +331,181 @@ fn map_event(
         out.push(event);
     }
     Ok(out)
+}
+
+/// The book places an EPCIS event names, each of the event's own site.
+struct Where {
+    read_point: Option<Place>,
+    biz_location: Option<Place>,
+    /// A bizLocation was given, whether or not it names a book place (the
+    /// site's own GLN names none: the goods are somewhere on site).
+    biz_location_given: bool,
+    source: Option<Place>,
+    destination: Option<Place>,
+}
+
+/// What an EPCIS event does to the book: the table in `docs/BOOK.md`.
+#[derive(Debug, Clone)]
+enum Plan {
+    /// Into the place, or the site's received state.
+    Receive {
+        to: Option<Place>,
+        returned: bool,
+    },
+    /// From the place (else the received state) to the place.
+    PutAway {
+        from: Option<Place>,
+        to: Place,
+    },
+    /// From the bin, to the place (else the picked state).
+    Pick {
+        from: Place,
+        to: Option<Place>,
+    },
+    Pack {
+        at: Option<Place>,
+    },
+    /// From the place as far as it holds the goods, then the picked state.
+    Ship {
+        from: Option<Place>,
+    },
+    Count {
+        at: Place,
+        count_type: CountType,
+    },
+    Scrap {
+        from: Place,
+        reason: String,
+    },
+    /// The step needs a place the event does not name: an observation.
+    Unplaced,
+    /// A step the book does not model: an observation.
+    Other,
+}
+
+impl Where {
+    fn plan(&self, step: &str, disposition: &str) -> Plan {
+        let pick = |a: &Option<Place>, b: &Option<Place>| a.clone().or_else(|| b.clone());
+        // Where the event happened: the location read, else the business location.
+        let here = pick(&self.read_point, &self.biz_location);
+        match step {
+            "receiving" => Plan::Receive {
+                // CBV: bizLocation is where the goods are after the event;
+                // a site-level one (or none, read at a dock not registered)
+                // leaves them received, not yet put away.
+                to: pick(&self.destination, &self.biz_location)
+                    .or_else(|| if self.biz_location_given { None } else { self.read_point.clone() }),
+                returned: disposition == "returned",
+            },
+            "storing" => match pick(&self.destination, &self.biz_location).or_else(|| self.read_point.clone()) {
+                Some(to) => Plan::PutAway { from: self.source.clone().filter(|f| f.location != to.location), to },
+                None => Plan::Unplaced,
+            },
+            "picking" => match pick(&self.source, &here) {
+                Some(from) => {
+                    let to = pick(&self.destination, &self.biz_location).filter(|t| t.location != from.location);
+                    Plan::Pick { from, to }
+                }
+                None => Plan::Unplaced,
+            },
+            "packing" => Plan::Pack { at: pick(&self.biz_location, &self.read_point) },
+            "shipping" | "departing" => Plan::Ship { from: pick(&self.source, &here) },
+            "cycle_counting" | "stock_taking" => match pick(&self.biz_location, &self.read_point) {
+                Some(at) => Plan::Count {
+                    at,
+                    count_type: if step == "stock_taking" { CountType::Full } else { CountType::Cycle },
+                },
+                None => Plan::Unplaced,
+            },
+            "destroying" | "decommissioning" => match pick(&self.source, &here) {
+                Some(from) => Plan::Scrap { from, reason: step.to_owned() },
+                None => Plan::Unplaced,
+            },
+            _ => Plan::Other,
+        }
+    }
+}
+
+impl Plan {
+    /// The places the plan books at.
+    fn places(&self) -> Vec<&Place> {
+        match self {
+            Plan::Receive { to, .. } => to.iter().collect(),
+            Plan::PutAway { from, to } => from.iter().chain([to]).collect(),
+            Plan::Pick { from, to } => [from].into_iter().chain(to).collect(),
+            Plan::Pack { at } | Plan::Ship { from: at } => at.iter().collect(),
+            Plan::Count { at, .. } => vec![at],
+            Plan::Scrap { from, .. } => vec![from],
+            Plan::Unplaced | Plan::Other => Vec::new(),
+        }
+    }
+
+    fn body(&self, sku: &Sku, quantity: f64) -> Option<EventBody> {
+        let loc = |p: &Place| p.location.clone();
+        let sku = sku.clone();
+        Some(match self {
+            Plan::Receive { to, returned } => {
+                let r = Receipt {
+                    sku,
+                    quantity,
+                    to_location: to.as_ref().map(loc),
+                    reference: None,
+                    vendor: None,
+                    person: None,
+                    account: None,
+                };
+                if *returned { EventBody::InventoryReturned(r) } else { EventBody::InventoryReceived(r) }
+            }
+            Plan::PutAway { from, to } => EventBody::InventoryPutAway(Transfer {
+                sku,
+                quantity,
+                from_location: from.as_ref().map(loc),
+                to_location: loc(to),
+                work_order: None,
+                person: None,
+                account: None,
+            }),
+            Plan::Pick { from, to } => EventBody::InventoryPicked(Pick {
+                sku,
+                quantity,
+                from_location: loc(from),
+                to_location: to.as_ref().map(loc),
+                order: None,
+                person: None,
+                account: None,
+            }),
+            Plan::Pack { at } => EventBody::InventoryPacked(Pack {
+                sku,
+                quantity,
+                location: at.as_ref().map(loc),
+                order: None,
+                person: None,
+            }),
+            Plan::Ship { from } => EventBody::InventoryShipped(Shipment {
+                sku,
+                quantity,
+                from_location: from.as_ref().map(loc),
+                order: None,
+                carrier: None,
+                door: None,
+                person: None,
+            }),
+            Plan::Count { at, count_type } => EventBody::InventoryCounted(Count {
+                sku,
+                location: loc(at),
+                quantity,
+                count_type: *count_type,
+                person: None,
+            }),
+            Plan::Scrap { from, reason } => EventBody::InventoryScrapped(Scrap {
+                sku,
+                quantity,
+                from_location: loc(from),
+                reason: reason.clone(),
+                approver: None,
+                person: None,
+            }),
+            Plan::Unplaced | Plan::Other => return None,
+        })
+    }
 }

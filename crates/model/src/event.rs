@@ -240,7 +240,10 @@ pub struct Receipt {
     /// Units (or the SKU's unit of measure); positive.
     #[serde(serialize_with = "whole::number")]
     pub quantity: f64,
-    pub to_location: LocationId,
+    /// Where the goods are put; absent: the site's *received, not yet put
+    /// away* state (`docs/BOOK.md`), which a put-away empties.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_location: Option<LocationId>,
     /// Advance shipping notice, purchase order or return authorisation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
@@ -258,7 +261,11 @@ pub struct Transfer {
     pub sku: Sku,
     #[serde(serialize_with = "whole::number")]
     pub quantity: f64,
-    pub from_location: LocationId,
+    /// Where the goods come from. Required for `inventory.moved`; a put-away
+    /// without it takes them from the site's *received, not yet put away*
+    /// state (`docs/BOOK.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_location: Option<LocationId>,
     pub to_location: LocationId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub person: Option<PersonId>,
@@ -276,7 +283,8 @@ pub struct Pick {
     #[serde(serialize_with = "whole::number")]
     pub quantity: f64,
     pub from_location: LocationId,
-    /// Staging or packing location the goods go to, if tracked.
+    /// Staging or packing location the goods go to; absent: the site's
+    /// *picked, not yet shipped* state (`docs/BOOK.md`), which a shipment empties.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_location: Option<LocationId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -308,7 +316,11 @@ pub struct Shipment {
     pub sku: Sku,
     #[serde(serialize_with = "whole::number")]
     pub quantity: f64,
-    pub from_location: LocationId,
+    /// Where the goods leave from. The shipment takes them from there as far
+    /// as the book holds them there, then from the site's *picked, not yet
+    /// shipped* state; absent: from that state (`docs/BOOK.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_location: Option<LocationId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<String>,
     /// The carrier (a vendor) taking the goods.
@@ -345,6 +357,9 @@ pub struct Adjustment {
 pub enum CountType {
     Cycle,
     Full,
+    /// An opening balance (a snapshot of the stock when Stockade starts):
+    /// sets the book at its time, with no variance.
+    Opening,
 }
 
 /// A physical count of one SKU at one location.
@@ -805,7 +820,10 @@ impl Event {
             EventBody::InventoryReceived(r) | EventBody::InventoryReturned(r) => positive("quantity", r.quantity),
             EventBody::InventoryPutAway(t) | EventBody::InventoryMoved(t) => {
                 positive("quantity", t.quantity)?;
-                if t.from_location == t.to_location {
+                if t.from_location.is_none() && matches!(self.body, EventBody::InventoryMoved(_)) {
+                    return Err(invalid("from_location", "is required for inventory.moved"));
+                }
+                if t.from_location.as_ref() == Some(&t.to_location) {
                     return Err(invalid("to_location", "must differ from from_location"));
                 }
                 Ok(())
@@ -859,14 +877,14 @@ impl Event {
         match &self.body {
             EventBody::InventoryReceived(r) | EventBody::InventoryReturned(r) => {
                 out.push((E::Sku, r.sku.as_str()));
-                out.push((E::Location, r.to_location.as_str()));
+                opt(&mut out, r.to_location.as_ref().map(|v| (E::Location, v.as_str())));
                 opt(&mut out, r.vendor.as_ref().map(|v| (E::Vendor, v.as_str())));
                 opt(&mut out, r.person.as_ref().map(|v| (E::Person, v.as_str())));
                 opt(&mut out, r.account.as_ref().map(|v| (E::Account, v.as_str())));
             }
             EventBody::InventoryPutAway(t) | EventBody::InventoryMoved(t) => {
                 out.push((E::Sku, t.sku.as_str()));
-                out.push((E::Location, t.from_location.as_str()));
+                opt(&mut out, t.from_location.as_ref().map(|v| (E::Location, v.as_str())));
                 out.push((E::Location, t.to_location.as_str()));
                 opt(&mut out, t.person.as_ref().map(|v| (E::Person, v.as_str())));
                 opt(&mut out, t.account.as_ref().map(|v| (E::Account, v.as_str())));
@@ -885,7 +903,7 @@ impl Event {
             }
             EventBody::InventoryShipped(s) => {
                 out.push((E::Sku, s.sku.as_str()));
-                out.push((E::Location, s.from_location.as_str()));
+                opt(&mut out, s.from_location.as_ref().map(|v| (E::Location, v.as_str())));
                 opt(&mut out, s.carrier.as_ref().map(|v| (E::Vendor, v.as_str())));
                 opt(&mut out, s.door.as_ref().map(|v| (E::Door, v.as_str())));
                 opt(&mut out, s.person.as_ref().map(|v| (E::Person, v.as_str())));

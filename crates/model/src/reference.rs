@@ -27,6 +27,13 @@ pub struct Site {
     /// location are placed at this site.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gln: Option<String>,
+    /// The site's count-correction policy: from this time on (RFC 3339), a
+    /// count that disagrees with the book also corrects it, as WMSs do; the
+    /// correction is recorded on the count as a derived adjustment and the
+    /// variance is kept. Absent: counts only report (`docs/BOOK.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub counts_correct_book_from: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
 mod tz {

@@ -690,8 +690,9 @@ async fn epcis_capture_stores_valid_documents_and_refuses_invalid_ones() {
     assert_eq!(dup["report"]["accepted"], 0, "{dup}");
     assert_eq!(dup["report"]["duplicates"].as_u64(), Some(accepted));
     // Events carry their EPCIS provenance.
-    let (_, _, page) = s.get("/api/v1/events?kind=inventory.observed", Some(&s.analyst)).await;
-    assert_eq!(page["events"][0]["event"]["epcis"]["event_type"], "ObjectEvent", "{page}");
+    let (_, _, page) = s.get("/api/v1/events?kind=inventory.shipped", Some(&s.analyst)).await;
+    let captured = page["events"].as_array().unwrap().iter().find(|e| e["event"]["source"] == "epcis");
+    assert_eq!(captured.map(|e| &e["event"]["epcis"]["event_type"]), Some(&"ObjectEvent".into()), "{page}");
 
     let invalid = include_str!(
         "../../../tests/data/epcis/openepcis/2.0/EPCIS/JSON/Capture/Invalid/ObjectEvent_with_invalid_action.json"

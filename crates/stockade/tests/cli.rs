@@ -386,6 +386,7 @@ fn import_and_ingest_every_sample_export() {
         ("api-keys", 1),
         ("hr-changes", 2),
         ("wms-adjustments", 2),
+        ("opening-balance", 3),
     ] {
         let csv = ex.join(format!("exports/{name}.csv"));
         let map = ex.join(format!("mappings/{name}.yaml"));

@@ -223,23 +223,32 @@ pub async fn large_batches_span_chunks(s: &dyn Store) {
 /// read back as saved, later saves replace only the places they name, and
 /// clearing forgets it all.
 pub async fn book_snapshots_round_trip(s: &dyn Store) {
-    use stockade_model::book::{CountState, InventoryBook, Place, PlaceState};
+    use stockade_model::book::{CountState, InventoryBook, Place, PlaceState, Pool};
     let (empty, through) = s.load_book().await.unwrap();
     assert_eq!((empty.len(), through), (0, 0));
     let place = |loc: &str| Place { site: "S".into(), location: loc.into(), sku: "K".into() };
     let counted = PlaceState {
         quantity: 4.0,
         recent: vec![(100, 10.0), (200, -6.0)],
-        count: Some(CountState { seq: 7, occurred_us: 300, counted: 3.5, book_at: 4.0, approximate: true }),
+        count: Some(CountState {
+            seq: 7,
+            occurred_us: 300,
+            counted: 3.5,
+            book_at: 4.0,
+            approximate: true,
+            correction: Some(-0.5),
+        }),
         opened_us: Some(250),
+        holds: Some(Pool::Received),
+        corrected: -1.5,
     };
-    let plain = PlaceState { quantity: 6.0, recent: vec![(200, 6.0)], count: None, opened_us: None };
+    let plain = PlaceState { quantity: 6.0, recent: vec![(200, 6.0)], ..Default::default() };
     s.save_book(&[(place("DOCK"), counted.clone()), (place("BIN"), plain.clone())], 9).await.unwrap();
     let (book, through): (InventoryBook, i64) = s.load_book().await.unwrap();
     assert_eq!(through, 9);
     assert_eq!(book.get(&place("DOCK")), Some(&counted));
     assert_eq!(book.get(&place("BIN")), Some(&plain));
-    let moved = PlaceState { quantity: 5.0, recent: vec![], count: None, opened_us: None };
+    let moved = PlaceState { quantity: 5.0, holds: Some(Pool::Picked), ..Default::default() };
     s.save_book(&[(place("BIN"), moved.clone())], 12).await.unwrap();
     let (book, through) = s.load_book().await.unwrap();
     assert_eq!((through, book.len()), (12, 2));

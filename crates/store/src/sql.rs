@@ -34,7 +34,7 @@ pub struct SqlStore {
 }
 
 fn migrations(dialect: Dialect) -> Migrator {
-    let files: [(&'static str, &'static str); 9] = match dialect {
+    let files: [(&'static str, &'static str); 10] = match dialect {
         Dialect::Sqlite => [
             ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
             ("projection", include_str!("../migrations/sqlite/0002_projection.sql")),
@@ -45,6 +45,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("token expiry", include_str!("../migrations/sqlite/0007_token_expiry.sql")),
             ("book is derived state", include_str!("../migrations/sqlite/0008_book_is_derived_state.sql")),
             ("book opening counts", include_str!("../migrations/sqlite/0009_book_opening_counts.sql")),
+            ("book stock flow", include_str!("../migrations/sqlite/0010_book_stock_flow.sql")),
         ],
         Dialect::Postgres => [
             ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -56,6 +57,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("token expiry", include_str!("../migrations/postgres/0007_token_expiry.sql")),
             ("book is derived state", include_str!("../migrations/postgres/0008_book_is_derived_state.sql")),
             ("book opening counts", include_str!("../migrations/postgres/0009_book_opening_counts.sql")),
+            ("book stock flow", include_str!("../migrations/postgres/0010_book_stock_flow.sql")),
         ],
     };
     Migrator::with_migrations(
@@ -686,12 +688,13 @@ impl SqlStore {
         let mut pos = 0;
         for n in chunk_sizes(places.len()) {
             let sql = format!(
-                "INSERT INTO book_places (site, location, sku, quantity, count_seq, count_us, counted, book_at, approximate, recent, opened_us) \
+                "INSERT INTO book_places (site, location, sku, quantity, count_seq, count_us, counted, book_at, approximate, recent, opened_us, holds, corrected, count_correction) \
                  VALUES {} ON CONFLICT (site, location, sku) DO UPDATE SET \
                  quantity = excluded.quantity, count_seq = excluded.count_seq, count_us = excluded.count_us, \
                  counted = excluded.counted, book_at = excluded.book_at, approximate = excluded.approximate, recent = excluded.recent, \
-                 opened_us = excluded.opened_us",
-                values_clause(n, 11, self.dialect)
+                 opened_us = excluded.opened_us, holds = excluded.holds, corrected = excluded.corrected, \
+                 count_correction = excluded.count_correction",
+                values_clause(n, 14, self.dialect)
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for (p, st) in &places[pos..pos + n] {
@@ -707,7 +710,10 @@ impl SqlStore {
                     .bind(c.map(|c| c.book_at))
                     .bind(c.map(|c| i64::from(c.approximate)))
                     .bind(serde_json::to_string(&st.recent).unwrap_or_else(|_| "[]".into()))
-                    .bind(st.opened_us);
+                    .bind(st.opened_us)
+                    .bind(st.holds.map(|p| p.name()))
+                    .bind(st.corrected)
+                    .bind(c.and_then(|c| c.correction));
             }
             pos += n;
             q.execute(&mut *tx).await?;
@@ -735,7 +741,7 @@ impl SqlStore {
     pub(crate) async fn load_book(&self) -> Result<(stockade_model::book::InventoryBook, i64)> {
         let mut book = stockade_model::book::InventoryBook::default();
         let rows = sqlx::query(
-            "SELECT site, location, sku, quantity, count_seq, count_us, counted, book_at, approximate, recent, opened_us FROM book_places",
+            "SELECT site, location, sku, quantity, count_seq, count_us, counted, book_at, approximate, recent, opened_us, holds, corrected, count_correction FROM book_places",
         )
         .fetch_all(&self.reader)
         .await?;
@@ -747,6 +753,7 @@ impl SqlStore {
                     counted: r.try_get::<Option<f64>, _>(6)?.unwrap_or_default(),
                     book_at: r.try_get::<Option<f64>, _>(7)?.unwrap_or_default(),
                     approximate: r.try_get::<Option<i64>, _>(8)?.unwrap_or_default() != 0,
+                    correction: r.try_get(13)?,
                 }),
                 _ => None,
             };
@@ -759,6 +766,13 @@ impl SqlStore {
                         .map_err(|e| StoreError::Corrupt(format!("book snapshot: {e}")))?,
                     count,
                     opened_us: r.try_get(10)?,
+                    holds: match r.try_get::<Option<String>, _>(11)? {
+                        None => None,
+                        Some(h) => Some(stockade_model::book::Pool::from_name(&h).ok_or_else(|| {
+                            StoreError::Corrupt(format!("book snapshot: unknown in-transit state {h:?}"))
+                        })?),
+                    },
+                    corrected: r.try_get(12)?,
                 },
             );
         }

@@ -31,6 +31,14 @@ pub struct BookLineView {
     pub location: String,
     pub sku: String,
     pub quantity: f64,
+    /// `received` (received, not yet put away) or `picked` (picked, not yet
+    /// shipped) when the line is one of the site's in-transit states
+    /// (location `@received`, `@picked`); absent for a storage location.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_transit: Option<&'static str>,
+    /// Derived adjustments made here by counts under the site's
+    /// count-correction policy (included in `quantity`).
+    pub corrected: f64,
     /// Absent when the SKU has no reference record.
     pub unit_value: Option<f64>,
     pub value: Option<f64>,
@@ -77,6 +85,8 @@ pub async fn book(
                 location: l.location,
                 sku: l.sku,
                 quantity: l.quantity,
+                in_transit: l.in_transit,
+                corrected: l.corrected,
             }
         })
         .collect();
@@ -99,6 +109,11 @@ pub struct VarianceLine {
     pub book: f64,
     /// counted - book: negative is missing stock.
     pub variance_units: f64,
+    /// Under the site's count-correction policy, the derived adjustment this
+    /// count made to the book (the variance is kept as found); absent: the
+    /// count only reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correction: Option<f64>,
     pub unit_value: Option<f64>,
     pub variance_value: Option<f64>,
 }
@@ -158,6 +173,7 @@ pub async fn variance(
                 sku: c.sku,
                 counted: c.counted,
                 book: c.book,
+                correction: c.correction,
             }
         })
         .collect();

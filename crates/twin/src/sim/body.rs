@@ -60,7 +60,7 @@ pub(super) fn received(
     Ok(EventBody::InventoryReceived(Receipt {
         sku: id(sku)?,
         quantity: quantity as f64,
-        to_location: id(to)?,
+        to_location: Some(id(to)?),
         reference: reference.map(str::to_owned),
         vendor: opt(vendor)?,
         person: opt(person)?,
@@ -73,7 +73,7 @@ pub(super) fn returned(sku: &str, quantity: i64, to: &str, reference: Option<&st
     let receipt = Receipt {
         sku: id(sku)?,
         quantity: quantity as f64,
-        to_location: id(to)?,
+        to_location: Some(id(to)?),
         reference: reference.map(str::to_owned),
         vendor: None,
         person: None,
@@ -85,7 +85,7 @@ pub(super) fn returned(sku: &str, quantity: i64, to: &str, reference: Option<&st
 /// Goods put away from receiving into storage.
 pub(super) fn put_away_to(sku: &str, quantity: i64, from: &str, to: &str, person: Option<&str>) -> Body {
     let (quantity, person) = (quantity as f64, opt(person)?);
-    let (from_location, to_location) = (id(from)?, id(to)?);
+    let (from_location, to_location) = (Some(id(from)?), id(to)?);
     Ok(EventBody::InventoryPutAway(Transfer {
         sku: id(sku)?,
         quantity,
@@ -107,7 +107,7 @@ pub(super) fn moved(
     person: Option<&str>,
     account: Option<&str>,
 ) -> Body {
-    let (from_location, to_location) = (id(from)?, id(to)?);
+    let (from_location, to_location) = (Some(id(from)?), id(to)?);
     let work_order = work_order.map(str::to_owned);
     Ok(EventBody::InventoryMoved(Transfer {
         sku: id(sku)?,
@@ -161,7 +161,7 @@ pub(super) fn shipped(
     Ok(EventBody::InventoryShipped(Shipment {
         sku: id(sku)?,
         quantity: quantity as f64,
-        from_location: id(from)?,
+        from_location: Some(id(from)?),
         order: order.map(str::to_owned),
         carrier: opt(carrier)?,
         door: opt(door)?,
