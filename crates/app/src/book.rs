@@ -14,7 +14,7 @@ use stockade_model::book::{InventoryBook, Place, Pool};
 use stockade_store::{BookEffect, Store, StoreError};
 
 /// One line of the perpetual book.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct BookLine {
     pub site: String,
     pub location: String,
@@ -29,7 +29,7 @@ pub struct BookLine {
 }
 
 /// The latest count at a place, and the book as of that count's time.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CountLine {
     pub site: String,
     pub location: String,
@@ -70,6 +70,8 @@ pub struct Book {
     saved: i64,
     /// The sites whose count-correction policies the book applies.
     policies: Vec<stockade_model::Site>,
+    /// Seqs of retracted events: applied by no rebuild or catch-up.
+    retracted: HashSet<i64>,
 }
 
 impl Book {
@@ -79,7 +81,14 @@ impl Book {
     /// The book as last saved, with its cursor.
     pub async fn load(store: &dyn Store) -> Result<Book, StoreError> {
         let (book, through) = store.load_book().await?;
-        Ok(Book { book, dirty: HashSet::new(), applied: through, saved: through, policies: Vec::new() })
+        Ok(Book {
+            book,
+            dirty: HashSet::new(),
+            applied: through,
+            saved: through,
+            policies: Vec::new(),
+            retracted: HashSet::new(),
+        })
     }
 
     /// The sites' count-correction policies (`Site::counts_correct_book_from`).
@@ -104,7 +113,7 @@ impl Book {
     /// the cursor to `through` (the last seq they cover, effects or not).
     /// Effects at or below the cursor are skipped.
     pub fn apply(&mut self, effects: &[BookEffect], through: i64) {
-        for e in effects.iter().filter(|e| e.seq > self.applied) {
+        for e in effects.iter().filter(|e| e.seq > self.applied && !self.retracted.contains(&e.seq)) {
             let touched = self.book.apply(e.seq, e.occurred_us, &e.movements, e.observation.as_ref());
             self.dirty.extend(touched);
         }
@@ -133,11 +142,20 @@ impl Book {
         self.saved
     }
 
-    /// An empty book at cursor 0 (a rebuild from zero), under the same policies.
+    /// An empty book at cursor 0 (a rebuild from zero), under the same
+    /// policies, leaving out the events retracted so far.
     pub fn reset(&mut self) {
         let policies = std::mem::take(&mut self.policies);
+        let retracted = std::mem::take(&mut self.retracted);
         *self = Book::default();
         self.set_count_policies(&policies);
+        self.retracted = retracted;
+    }
+
+    /// Events the book leaves out from now on (a retraction: rebuild to
+    /// take out what was already applied).
+    pub fn set_retracted(&mut self, seqs: impl IntoIterator<Item = i64>) {
+        self.retracted.extend(seqs);
     }
 
     /// The book's lines matching `q`, sorted by place.

@@ -41,6 +41,18 @@ pub struct IngestReport {
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub flagged: std::collections::BTreeMap<String, usize>,
     pub results: Vec<LineResult>,
+    /// The accepted events' seqs as inclusive runs, in order (what a load
+    /// record names; not sent over HTTP).
+    #[serde(skip)]
+    pub runs: Vec<(i64, i64)>,
+}
+
+/// Adds a seq to inclusive runs, extending the last when it follows it.
+pub(crate) fn add_to_runs(runs: &mut Vec<(i64, i64)>, seq: i64) {
+    match runs.last_mut() {
+        Some((_, last)) if *last + 1 == seq => *last = seq,
+        _ => runs.push((seq, seq)),
+    }
 }
 
 impl IngestReport {
@@ -52,6 +64,12 @@ impl IngestReport {
         self.rejected += other.rejected;
         for (reason, n) in other.flagged {
             *self.flagged.entry(reason).or_default() += n;
+        }
+        for (first, last) in other.runs {
+            match self.runs.last_mut() {
+                Some((_, end)) if *end + 1 == first => *end = last,
+                _ => self.runs.push((first, last)),
+            }
         }
         self.results.extend(other.results.into_iter().filter(|r| matches!(r, LineResult::Rejected { .. })));
     }
@@ -93,6 +111,9 @@ pub struct ReferenceView {
     pub epcis: stockade_epcis::Directory,
 }
 
+/// Retractions per (source, id).
+pub(crate) type Revisions = std::collections::HashMap<(String, String), u32>;
+
 /// The pipeline. Cheap to clone.
 #[derive(Clone)]
 pub struct Intake {
@@ -103,6 +124,9 @@ pub struct Intake {
     policy: UnknownEntities,
     clock: Arc<dyn Clock>,
     stage: Stage,
+    /// Retractions per (source, id): the revision the next load of that
+    /// event is stored under (see [`crate::records`]).
+    pub(crate) revisions: Arc<RwLock<Arc<Revisions>>>,
 }
 
 impl Intake {
@@ -126,14 +150,28 @@ impl Intake {
             policy,
             clock,
             stage,
+            revisions: Arc::default(),
         };
         intake.reload_reference().await?;
+        intake.reload_revisions().await?;
         Ok(intake)
     }
 
     /// The derived-state stage fed by this pipeline's commits.
     pub fn stage(&self) -> &Stage {
         &self.stage
+    }
+
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub(crate) fn commit(&self) -> &GroupCommit {
+        &self.commit
     }
 
     /// Saves the derived state, so that the next start need not read the
@@ -193,9 +231,24 @@ impl Intake {
         let mut ready_lines = Vec::with_capacity(items.len());
         let mut reasons: Vec<String> = Vec::new();
         let mut counted = [0u64; 64];
+        let revisions = self.revisions.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
         for (line, item) in items {
             match item.and_then(|ev| check_references(line, ev, &view.index, self.policy)) {
-                Ok(ev) => {
+                Ok(ev) if ev.kind().family() == stockade_model::Family::Record => {
+                    slots.push(Some(LineResult::Rejected {
+                        line,
+                        field: Some("kind".into()),
+                        reason: format!("{} events are written by Stockade only", ev.kind().as_str()),
+                    }))
+                }
+                Ok(mut ev) => {
+                    // Set here whatever the input said: a revision only
+                    // follows a retraction.
+                    ev.revision = if revisions.is_empty() {
+                        None
+                    } else {
+                        revisions.get(&(ev.source.as_str().to_owned(), ev.id.as_str().to_owned())).copied()
+                    };
                     // The event's flag reasons as bits over this batch's distinct
                     // reasons: no allocation per event (a flood of flagged
                     // events is what an onboarding load looks like).
@@ -223,6 +276,7 @@ impl Intake {
         for ((slot, line, flags), outcome) in ready_lines.into_iter().zip(outcomes) {
             slots[slot] = Some(match outcome {
                 Appended::Accepted(seq) => {
+                    add_to_runs(&mut report.runs, seq);
                     for (bit, count) in counted.iter_mut().enumerate() {
                         *count += (flags >> bit) & 1;
                     }

@@ -19,6 +19,7 @@ pub mod book;
 pub mod casebook;
 pub mod custody;
 pub mod intake;
+pub mod records;
 pub mod stage;
 pub mod tokens;
 

@@ -83,6 +83,16 @@ impl Stage {
             .map_err(|e| StoreError::Corrupt(format!("stored site: {e}")))?
             .sites;
         book.set_count_policies(&sites);
+        let retractions = crate::records::retractions(&*store).await?;
+        book.set_retracted(retractions.iter().map(|(_, r)| r.retracted_seq));
+        if retractions.iter().any(|(own, r)| *own > book.applied() && r.retracted_seq <= book.applied()) {
+            // A retraction stored after the snapshot (a stop before the
+            // rebuild that follows one): the saved book still holds what it
+            // withdrew, so it is rebuilt from zero.
+            tracing::info!("a retraction is newer than the saved book: rebuilding it");
+            store.clear_book().await?;
+            book.reset();
+        }
         let (queue, rx) = mpsc::unbounded_channel();
         let stage = Stage {
             inner: Arc::new(Inner {
@@ -174,8 +184,12 @@ impl Stage {
         }
         {
             let _one = self.inner.snapshotting.lock().await;
+            let retracted = crate::records::retractions(&*self.inner.store).await?;
             self.inner.store.clear_book().await?;
-            self.with_book(Book::reset)?;
+            self.with_book(|b| {
+                b.reset();
+                b.set_retracted(retracted.iter().map(|(_, r)| r.retracted_seq));
+            })?;
         }
         self.barrier().await?;
         self.save().await

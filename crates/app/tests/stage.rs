@@ -253,3 +253,51 @@ async fn stock_flow_and_count_policy_alike_on_every_store() {
     let sql: Arc<dyn Store> = Arc::new(SqlStore::open_file(&dir.path().join("sql/test.db")).await.unwrap());
     stock_flow_and_count_policy(sql).await;
 }
+
+/// A load withdrawn and loaded again, on every store: the book leaves the
+/// withdrawn events out (live, after a restart, and rebuilt), and the
+/// events load again as a revision.
+async fn retraction(store: Arc<dyn Store>) {
+    let intake = intake(&store).await;
+    let lines = [receipt("r1", "08:00", 10, "BIN"), moved("m1", "08:10", 4, "BIN", "CAGE")];
+    let report = intake.ingest_ndjson(lines.join("\n").as_bytes()).await.unwrap();
+    assert_eq!(report.runs.len(), 1, "{:?}", report.runs);
+    let load = |report: &stockade_app::IngestReport| stockade_model::Load {
+        file: "exports/wms.ndjson".into(),
+        sha256: "ab".repeat(32),
+        mapping: None,
+        mapping_sha256: None,
+        accepted: report.accepted as u64,
+        runs: report.runs.iter().map(|&(a, b)| [a, b]).collect(),
+    };
+    intake.record_load(load(&report)).await.unwrap();
+    let done = intake.retract_file("wms.ndjson", "wrong site").await.unwrap();
+    assert_eq!((done.loads, done.retracted, done.already), (1, 2, 0));
+    let (book, _) = state(intake.stage()).await;
+    assert!(book.iter().all(|l| l.quantity == 0.0), "{book:?}");
+    // Loaded again: stored anew (a revision), booked once.
+    let again = intake.ingest_ndjson(lines.join("\n").as_bytes()).await.unwrap();
+    assert_eq!((again.accepted, again.duplicates), (2, 0));
+    let (book, _) = state(intake.stage()).await;
+    let q = |loc: &str| book.iter().find(|b| b.location == loc).map(|b| b.quantity);
+    assert_eq!((q("BIN"), q("CAGE")), (Some(6.0), Some(4.0)));
+    let live = state(intake.stage()).await;
+    intake.close().await.unwrap();
+    let stage = Stage::start(store.clone()).await.unwrap();
+    assert_eq!(state(&stage).await, live, "after a restart");
+    stage.rebuild(None).await.unwrap();
+    assert_eq!(state(&stage).await, live, "rebuilt");
+    // Withdrawing the same load again finds nothing new to withdraw.
+    drop(stage);
+    let done = intake.retract_file("exports/wms.ndjson", "again").await.unwrap();
+    assert_eq!((done.retracted, done.already), (0, 2));
+    intake.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retracted_load_leaves_the_book_on_every_store() {
+    let dir = tempfile::tempdir().unwrap();
+    retraction(DataDir::new(dir.path().join("embedded")).open_store().await.unwrap()).await;
+    let sql: Arc<dyn Store> = Arc::new(SqlStore::open_file(&dir.path().join("sql/test.db")).await.unwrap());
+    retraction(sql).await;
+}

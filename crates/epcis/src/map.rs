@@ -323,6 +323,7 @@ fn map_event(
             site: site.clone(),
             occurred_at,
             received_at: None,
+            revision: None,
             epcis: Some(Box::new(origin.clone())),
             flags: flags.clone(),
             body,

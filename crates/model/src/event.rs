@@ -35,6 +35,11 @@ pub struct Event {
     /// When Stockade accepted it (UTC). Set by Stockade; ignored on input.
     #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "received::serialize")]
     pub received_at: Option<DateTime<Utc>>,
+    /// The how-manyth load of this source and id after retractions (absent:
+    /// the first): an event whose earlier loads were all retracted is stored
+    /// again under its own id. Set by Stockade; ignored on input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u32>,
     /// Where the event came from when it was captured as GS1 EPCIS.
     // Boxed: it is rare, and events move through the pipeline by value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -127,6 +132,9 @@ pub enum Family {
     Identity,
     Hr,
     Asset,
+    /// Stockade's own records about the log (loads, retractions): written
+    /// by Stockade only, never accepted from a source.
+    Record,
 }
 
 impl Family {
@@ -138,6 +146,7 @@ impl Family {
             Family::Identity => "identity",
             Family::Hr => "hr",
             Family::Asset => "asset",
+            Family::Record => "record",
         }
     }
 }
@@ -229,6 +238,8 @@ event_kinds! {
     AssetFirmwareReported(Firmware) = Asset, "asset.firmware_reported", "A device reported its firmware version.";
     AssetConfigChanged(ConfigChange) = Asset, "asset.config_changed", "A device's configuration changed.";
     AssetOffline(AssetOffline) = Asset, "asset.offline", "A device stopped reporting.";
+    RecordLoaded(Load) = Record, "record.loaded", "Stockade loaded a file: its name and digest, and the events it added (written by Stockade only).";
+    RecordRetracted(Retraction) = Record, "record.retracted", "Stockade withdrew an accepted event: it stays in the log, derived state leaves it out, and its source and id can be loaded again (written by Stockade only).";
 }
 
 // ---- inventory ----
@@ -638,6 +649,44 @@ pub struct AssetOffline {
     pub asset: AssetId,
 }
 
+// ---- Stockade's records about the log ----
+
+/// A file loaded by `stockade ingest`: the events it added are the stored
+/// events whose seqs `runs` names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Load {
+    /// The file's name as given on the command line.
+    pub file: String,
+    /// SHA-256 of the file's bytes, hex.
+    pub sha256: String,
+    /// The mapping it was read through, if any, and its SHA-256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping_sha256: Option<String>,
+    /// Events accepted (duplicates and rejected lines are not stored).
+    pub accepted: u64,
+    /// Their seqs, as inclusive `[first, last]` runs in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<[i64; 2]>,
+}
+
+/// An accepted event withdrawn (`stockade retract`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Retraction {
+    /// The withdrawn event's place in the log, source, id and payload hash.
+    pub retracted_seq: i64,
+    pub retracted_source: SourceId,
+    pub retracted_id: EventId,
+    /// SHA-256 of the withdrawn event's stored payload, hex.
+    pub retracted_hash: String,
+    /// Why (a wrong mapping, a file loaded twice under other ids...).
+    pub reason: String,
+    /// The load it came from (the `record.loaded` event's id), if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<String>,
+}
+
 // ---- entity references ----
 
 /// A typed reference from an event to an entity it concerns.
@@ -856,6 +905,8 @@ impl Event {
             EventBody::HrHired(h) => text("role", &h.role),
             EventBody::HrRoleChanged(r) => text("role", &r.role),
             EventBody::AssetFirmwareReported(f) => text("firmware_version", &f.firmware_version),
+            EventBody::RecordRetracted(r) => text("reason", &r.reason),
+            EventBody::RecordLoaded(l) => text("file", &l.file),
             _ => Ok(()),
         }
     }
@@ -1008,6 +1059,7 @@ impl Event {
                 opt(&mut out, c.account.as_ref().map(|v| (E::Account, v.as_str())));
             }
             EventBody::AssetOffline(a) => out.push((E::Asset, a.asset.as_str())),
+            EventBody::RecordLoaded(_) | EventBody::RecordRetracted(_) => {}
         }
         out
     }
@@ -1222,7 +1274,7 @@ mod tests {
             assert_eq!(EventKind::parse(k.as_str()), Some(*k));
             assert!(k.as_str().starts_with(k.family().as_str()));
         }
-        assert_eq!(EventKind::ALL.len(), 39);
+        assert_eq!(EventKind::ALL.len(), 41);
     }
 }
 

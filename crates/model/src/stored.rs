@@ -12,6 +12,10 @@ use crate::book::{self, Movement, Observation};
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub source: String,
+    /// The store's idempotency key with `source`: the event's id, and for a
+    /// revision (an event loaded again after its earlier loads were
+    /// retracted) the id, a unit separator and the revision, which no
+    /// producer id can spell (ids hold no control character).
     pub event_id: String,
     pub kind: &'static str,
     pub site: String,
@@ -38,10 +42,14 @@ impl NewEvent {
         let (movements, observation) = (book::movements(&ev), book::observation(&ev));
         let (kind, occurred_us, offset_s) = (ev.kind().as_str(), ev.occurred_us(), ev.offset_s());
         let epcis_hash = ev.epcis.take().map(|o| o.event_hash);
+        let event_id = match ev.revision {
+            Some(r) => format!("{}\x1f{r}", ev.id.as_str()),
+            None => ev.id.into_string(),
+        };
         NewEvent {
             // Moved, not copied: the event is not needed any more.
             source: ev.source.into_string(),
-            event_id: ev.id.into_string(),
+            event_id,
             kind,
             site: ev.site.into_string(),
             occurred_us,

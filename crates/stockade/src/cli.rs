@@ -71,6 +71,22 @@ pub enum Command {
     },
     /// Measure ingest throughput (figures for docs/BENCHMARKS.md).
     Bench(BenchArgs),
+    /// Show the inventory book: quantity per site, location and SKU (with
+    /// the in-transit states), and the latest counts against it.
+    Book(BookArgs),
+    /// Withdraw the events a file loaded, so that a corrected export (or the
+    /// same file through a fixed mapping) can be loaded again. Each event
+    /// withdrawn is recorded as a `record.retracted` event and a ledger leaf;
+    /// nothing is deleted, and the book is rebuilt without them.
+    Retract {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The file as it was loaded: its path, or its name alone.
+        file: String,
+        /// Why (recorded with every event withdrawn).
+        #[arg(long)]
+        reason: String,
+    },
     /// Rebuild derived state (the inventory book) from the stored events,
     /// from zero: what a consumer derives is forgotten, every stored event
     /// applied again in order, and the result saved.
@@ -81,6 +97,24 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         only: Option<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct BookArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Only this site.
+    #[arg(long)]
+    pub site: Option<String>,
+    /// Only this location (`@received`, `@picked`: the in-transit states).
+    #[arg(long)]
+    pub location: Option<String>,
+    /// Only this SKU.
+    #[arg(long)]
+    pub sku: Option<String>,
+    /// Print JSON (`lines`, `counts`, `summary`) instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -438,6 +438,32 @@ async fn ingest_file(
     Ok((report, skipped))
 }
 
+/// The record of a file's load: its digest (and its mapping's), and the
+/// seqs of the events it added.
+async fn load_record(path: &Path, mapping: Option<&Path>, report: &IngestReport) -> Result<stockade_model::Load> {
+    let digest = |p: PathBuf| async move {
+        tokio::task::spawn_blocking(move || -> Result<String> {
+            use sha2::Digest;
+            let mut h = sha2::Sha256::new();
+            let mut f = std::fs::File::open(&p).with_context(|| format!("reading {}", p.display()))?;
+            std::io::copy(&mut f, &mut h).with_context(|| format!("reading {}", p.display()))?;
+            Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+        })
+        .await?
+    };
+    Ok(stockade_model::Load {
+        file: path.display().to_string(),
+        sha256: digest(path.to_owned()).await?,
+        mapping: mapping.map(|m| m.display().to_string()),
+        mapping_sha256: match mapping {
+            Some(m) => Some(digest(m.to_owned()).await?),
+            None => None,
+        },
+        accepted: report.accepted as u64,
+        runs: report.runs.iter().map(|&(a, b)| [a, b]).collect(),
+    })
+}
+
 /// Ingests one file into a local pipeline, without progress output.
 pub async fn ingest_local(intake: &Intake, path: &Path, format: FileFormat, batch: usize) -> Result<IngestReport> {
     Ok(ingest_file(path, format, None, &Sink::Local(intake.clone()), batch, true).await?.0)
@@ -497,6 +523,11 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         } else {
             ingest_file(path, format, mapping.clone(), &sink, batch, a.quiet).await?
         };
+        if let Sink::Local(intake) = &sink {
+            // What the file added, so that it can be withdrawn (`stockade retract`).
+            let load = load_record(path, a.mapping.as_deref(), &report).await?;
+            intake.record_load(load).await.with_context(|| format!("recording the load of {}", path.display()))?;
+        }
         let secs = started.elapsed().as_secs_f64();
         let total = report.accepted + report.duplicates + report.rejected;
         // Rows a mapping's filter left out are said, never silently dropped.

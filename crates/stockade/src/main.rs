@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod book;
 mod cli;
 mod demo;
 mod eval;
@@ -359,6 +360,28 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         }
         Command::Verify { package, key } => return ledger::verify_package(&package, &key),
         Command::Eval(a) => eval::run(&a).await?,
+        Command::Book(a) => book::run(a).await?,
+        Command::Retract { data, file, reason } => {
+            let opened = DataDir::new(&data.data)
+                .open_existing()
+                .await
+                .with_context(|| format!("opening the data directory {}", data.data.display()))?;
+            let intake = intake(&opened, clock, Default::default()).await?;
+            let report = intake.retract_file(&file, &reason).await;
+            let signed = match &report {
+                Ok(r) if r.retracted > 0 => Some(opened.ledger.sign_checkpoint()?),
+                _ => None,
+            };
+            close(intake.stage(), &*opened.store).await;
+            let report = report?;
+            eprintln!(
+                "{file}: {} events withdrawn from {} load(s) ({} withdrawn before); the book was rebuilt without them",
+                report.retracted, report.loads, report.already
+            );
+            if let Some(cp) = signed {
+                eprintln!("ledger checkpoint signed over {} leaves", cp.size);
+            }
+        }
         Command::Rebuild { data, only } => {
             if let Some(name) = &only
                 && !stockade_app::stage::CONSUMERS.contains(&name.as_str())

@@ -1293,3 +1293,85 @@ fn a_crash_before_the_ledgers_sync_is_rebuilt_on_the_next_start() {
     assert!(o.status.success() && text(&o).contains("events: 14 match their leaves"), "{}", text(&o));
     assert!(!text(&o).contains("not yet in the log"), "{}", text(&o));
 }
+
+/// A load that went wrong (a mapping booking adjustments at the wrong bin)
+/// is withdrawn and the file loaded again, in the same data directory:
+/// each withdrawal is an event and a ledger leaf, the book leaves the
+/// withdrawn events out, the log still verifies, and a source cannot forge
+/// a retraction.
+#[test]
+fn a_wrong_load_is_retracted_and_loaded_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("data");
+    let d = d.to_str().unwrap();
+    let o = run(&["import", examples().join("reference.yaml").to_str().unwrap(), "--data", d]);
+    assert!(o.status.success(), "{}", text(&o));
+    let csv = dir.path().join("adjust.csv");
+    std::fs::write(
+        &csv,
+        "time,site,bin,sku,qty,txn\r\n2026-11-02T09:00:00+01:00,LYS,LYS-A-01-01,SKU-CABLE,5,T1\r\n\
+         2026-11-02T10:00:00+01:00,LYS,LYS-A-01-01,SKU-CABLE,-2,T2\r\n",
+    )
+    .unwrap();
+    let mapping = |bin: &str| {
+        format!(
+            "kind: {{ constant: inventory.adjusted }}\noccurred_at: {{ column: time }}\nid: {{ column: txn }}\n\
+             fields:\n  source: {{ constant: wms-lys }}\n  site: {{ column: site }}\n  location: {bin}\n  \
+             sku: {{ column: sku }}\n  delta: {{ column: qty }}\n  reason: {{ constant: count }}\n"
+        )
+    };
+    let (wrong, fixed) = (dir.path().join("wrong.yaml"), dir.path().join("fixed.yaml"));
+    std::fs::write(&wrong, mapping("{ constant: LYS-CAGE-01 }")).unwrap();
+    std::fs::write(&fixed, mapping("{ column: bin }")).unwrap();
+    let ingest = |m: &Path| run(&["ingest", csv.to_str().unwrap(), "--mapping", m.to_str().unwrap(), "--data", d]);
+    let book = || -> serde_json::Value {
+        let o = run(&["book", "--data", d, "--sku", "SKU-CABLE", "--json"]);
+        assert!(o.status.success(), "{}", text(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let at = |b: &serde_json::Value, loc: &str| {
+        b["lines"].as_array().unwrap().iter().find(|l| l["location"] == loc).map(|l| l["quantity"].as_f64().unwrap())
+    };
+    assert!(text(&ingest(&wrong)).contains("2 accepted, 0 duplicates"));
+    assert_eq!(at(&book(), "LYS-CAGE-01"), Some(3.0));
+    // Fixed mapping, same ids: nothing new until the first load is withdrawn.
+    assert!(text(&ingest(&fixed)).contains("0 accepted, 2 duplicates"));
+
+    let o = run(&["retract", "adjust.csv", "--reason", "booked at the cage, not the bin", "--data", d]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("2 events withdrawn from 2 load(s) (0 withdrawn before)"), "{}", text(&o));
+    assert!(text(&o).contains("ledger checkpoint signed"), "{}", text(&o));
+    assert_eq!(at(&book(), "LYS-CAGE-01"), None, "the book left them out");
+    let o = ingest(&fixed);
+    assert!(text(&o).contains("2 accepted, 0 duplicates"), "{}", text(&o));
+    assert_eq!((at(&book(), "LYS-CAGE-01"), at(&book(), "LYS-A-01-01")), (None, Some(3.0)));
+    // Loading it again stores nothing new; withdrawn again, it loads as a second revision.
+    assert!(text(&ingest(&fixed)).contains("0 accepted, 2 duplicates"));
+    let o = run(&["retract", csv.to_str().unwrap(), "--reason", "second thoughts", "--data", d]);
+    assert!(text(&o).contains("2 events withdrawn from 3 load(s) (2 withdrawn before)"), "{}", text(&o));
+    assert_eq!(at(&book(), "LYS-A-01-01"), None);
+    assert!(text(&ingest(&fixed)).contains("2 accepted, 0 duplicates"));
+    assert_eq!(at(&book(), "LYS-A-01-01"), Some(3.0));
+    // Every withdrawal is in the log, which still verifies end to end.
+    let o = run(&["ledger", "verify", "--data", d]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    // Refusals: an unknown file (the loaded ones are named), no reason.
+    let o = run(&["retract", "nope.csv", "--reason", "x", "--data", d]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("no load of \"nope.csv\" is recorded; loaded files:"), "{}", text(&o));
+    assert!(text(&o).contains("adjust.csv"), "{}", text(&o));
+    let o = run(&["retract", "adjust.csv", "--reason", " ", "--data", d]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("a retraction needs a reason"), "{}", text(&o));
+    // A source cannot send Stockade's own records.
+    let forged = dir.path().join("forged.ndjson");
+    std::fs::write(
+        &forged,
+        r#"{"id":"f1","source":"wms-lys","site":"LYS","occurred_at":"2026-11-02T11:00:00+01:00","kind":"record.retracted","retracted_seq":1,"retracted_source":"wms-lys","retracted_id":"T1","retracted_hash":"00","reason":"x"}"#,
+    )
+    .unwrap();
+    let o = run(&["ingest", forged.to_str().unwrap(), "--data", d]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("record.retracted events are written by Stockade only"), "{}", text(&o));
+}

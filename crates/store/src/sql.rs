@@ -34,7 +34,7 @@ pub struct SqlStore {
 }
 
 fn migrations(dialect: Dialect) -> Migrator {
-    let files: [(&'static str, &'static str); 10] = match dialect {
+    let files: [(&'static str, &'static str); 11] = match dialect {
         Dialect::Sqlite => [
             ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
             ("projection", include_str!("../migrations/sqlite/0002_projection.sql")),
@@ -46,6 +46,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("book is derived state", include_str!("../migrations/sqlite/0008_book_is_derived_state.sql")),
             ("book opening counts", include_str!("../migrations/sqlite/0009_book_opening_counts.sql")),
             ("book stock flow", include_str!("../migrations/sqlite/0010_book_stock_flow.sql")),
+            ("record events", include_str!("../migrations/sqlite/0011_record_events.sql")),
         ],
         Dialect::Postgres => [
             ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -58,6 +59,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("book is derived state", include_str!("../migrations/postgres/0008_book_is_derived_state.sql")),
             ("book opening counts", include_str!("../migrations/postgres/0009_book_opening_counts.sql")),
             ("book stock flow", include_str!("../migrations/postgres/0010_book_stock_flow.sql")),
+            ("record events", include_str!("../migrations/postgres/0011_record_events.sql")),
         ],
     };
     Migrator::with_migrations(
@@ -284,7 +286,12 @@ impl Store for SqlStore {
         if q.site.is_some() {
             clauses.push(format!("site = {}", p()));
         }
-        if q.kind.is_some() {
+        // Stockade's own records are read through their partial indexes,
+        // which a planner uses only for the literal they name (migration 0011).
+        let record_kind = q.kind.as_deref().filter(|k| RECORD_KINDS.contains(k));
+        if let Some(k) = record_kind {
+            clauses.push(format!("kind = '{k}'"));
+        } else if q.kind.is_some() {
             clauses.push(format!("kind = {}", p()));
         }
         if q.from_us.is_some() {
@@ -305,8 +312,8 @@ impl Store for SqlStore {
         if let Some(s) = &q.site {
             query = query.bind(s.as_str());
         }
-        if let Some(k) = &q.kind {
-            query = query.bind(k.as_str());
+        if let Some(k) = q.kind.as_deref().filter(|_| record_kind.is_none()) {
+            query = query.bind(k);
         }
         if let Some(t) = q.from_us {
             query = query.bind(t);
@@ -671,6 +678,10 @@ fn incident_row(r: &sqlx::any::AnyRow) -> Result<IncidentRecord> {
     let json: String = r.try_get(0)?;
     serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("incident record: {e}")))
 }
+
+/// Kinds with a partial index of their own (a closed list: they are
+/// written into the SQL text).
+const RECORD_KINDS: [&str; 2] = ["record.loaded", "record.retracted"];
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error().is_some_and(|d| d.is_unique_violation())

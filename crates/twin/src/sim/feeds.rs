@@ -60,6 +60,7 @@ impl Feeds<'_> {
                 site: SiteId::new(site.id.as_str())?,
                 occurred_at,
                 received_at: None,
+                revision: None,
                 epcis: None,
                 flags: Vec::new(),
                 body: body?,
