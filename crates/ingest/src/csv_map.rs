@@ -76,6 +76,111 @@ pub struct FieldSpec {
     /// numeric and boolean fields (quantity, delta, people, mfa...) need no hint.
     #[serde(default, rename = "type")]
     pub value_type: Option<ValueType>,
+    /// Find the value in the reference data: the id of the record whose
+    /// field `by` holds it (after `case`, `map`, `prefix` and `suffix`).
+    #[serde(default)]
+    pub lookup: Option<Lookup>,
+}
+
+/// A lookup against reference data: `door: { column: door_no, lookup:
+/// { records: doors, by: name, within_site: true } }` turns a door numbered
+/// per site into the door's id.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lookup {
+    /// The kind of record: `doors`, `people`, `badges`, `locations`...
+    pub records: String,
+    /// The record's field compared with the value: a text field (`name`,
+    /// `sgln`...) or a list (`accounts`); `id` works too.
+    pub by: String,
+    /// Only the records of the row's site (the value of `fields.site`).
+    #[serde(default)]
+    pub within_site: bool,
+    /// (site, or "" without `within_site`; value) to the ids of the records
+    /// that match, built by [`CsvMapping::bind`].
+    #[serde(skip)]
+    table: Option<std::sync::Arc<LookupTable>>,
+}
+
+/// The kinds of record the fields' lookups search.
+fn lookup_kinds(fields: &BTreeMap<String, FieldSpec>) -> Vec<String> {
+    let mut kinds: Vec<String> = fields.values().filter_map(|f| f.lookup.as_ref()).map(|l| l.records.clone()).collect();
+    kinds.sort();
+    kinds.dedup();
+    kinds
+}
+
+fn bind_lookups(fields: &mut BTreeMap<String, FieldSpec>, rows: &[stockade_model::RecordRow]) {
+    for l in fields.values_mut().filter_map(|f| f.lookup.as_mut()) {
+        l.bind(rows);
+    }
+}
+
+/// (site scope, value) to the ids of the records holding it.
+type LookupTable = std::collections::HashMap<(String, String), Vec<String>>;
+
+impl Lookup {
+    fn check(&self, name: &str, has_site: bool) -> Result<stockade_model::RecordKind, MappingError> {
+        let kind = stockade_model::RecordKind::parse(&self.records).ok_or_else(|| {
+            let kinds: Vec<&str> = stockade_model::RecordKind::ALL.iter().map(|k| k.plural()).collect();
+            MappingError::Invalid(format!(
+                "`{name}`: lookup `records: {}` is not a kind; use one of {}",
+                self.records,
+                kinds.join(", ")
+            ))
+        })?;
+        if !reference_fields().contains(&self.by) {
+            return Err(MappingError::Invalid(format!(
+                "`{name}`: lookup `by: {}` is not a field of any reference record (see docs/reference.schema.json)",
+                self.by
+            )));
+        }
+        if self.within_site && !has_site {
+            return Err(MappingError::Invalid(format!(
+                "`{name}`: lookup `within_site: true` needs `site` under `fields`"
+            )));
+        }
+        Ok(kind)
+    }
+
+    /// Indexes the records of its kind by its field.
+    fn bind(&mut self, rows: &[stockade_model::RecordRow]) {
+        let mut table = LookupTable::new();
+        let kind = stockade_model::RecordKind::parse(&self.records);
+        for r in rows.iter().filter(|r| Some(r.kind) == kind) {
+            let site = if self.within_site { r.site.clone().unwrap_or_default() } else { String::new() };
+            let values: Vec<&str> = match r.json.get(&self.by) {
+                Some(Value::String(v)) => vec![v.as_str()],
+                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            for v in values {
+                let ids = table.entry((site.clone(), v.to_owned())).or_default();
+                if !ids.contains(&r.id) {
+                    ids.push(r.id.clone());
+                }
+            }
+        }
+        self.table = Some(std::sync::Arc::new(table));
+    }
+
+    /// The id of the one record that holds `value`.
+    fn find(&self, name: &str, value: &str, site: Option<&str>) -> Result<String, (String, String)> {
+        let fail = |m: String| (name.to_owned(), m);
+        let table = self.table.as_ref().ok_or_else(|| fail("the lookup was not given the reference data".into()))?;
+        let scope = if self.within_site { site.unwrap_or("") } else { "" };
+        let at = if self.within_site { format!(" at site {scope}") } else { String::new() };
+        match table.get(&(scope.to_owned(), value.to_owned())).map(Vec::as_slice) {
+            Some([id]) => Ok(id.clone()),
+            Some(ids) if !ids.is_empty() => Err(fail(format!(
+                "{value:?} names {} {}{at} ({}): the lookup needs one",
+                ids.len(),
+                self.records,
+                ids.join(", ")
+            ))),
+            _ => Err(fail(format!("no {} record has {} {value:?}{at} in the reference data", self.records, self.by))),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -217,6 +322,16 @@ impl FieldSpec {
         v
     }
 
+    /// The value for one row, looked up in the reference data when the
+    /// spec says so (`site`: the row's site, for `within_site`).
+    fn resolved(&self, name: &str, row: &Row<'_>, site: Option<&str>) -> Result<Option<String>, (String, String)> {
+        let value = self.value(name, row)?;
+        match (&self.lookup, value) {
+            (Some(l), Some(v)) => l.find(name, &v, site).map(Some),
+            (_, v) => Ok(v),
+        }
+    }
+
     /// The value for one row, or None if empty with no default.
     fn value(&self, name: &str, row: &Row<'_>) -> Result<Option<String>, (String, String)> {
         let raw = if let Some(c) = &self.constant {
@@ -290,6 +405,9 @@ impl CsvMapping {
         m.occurred_at.field.check("occurred_at")?;
         for (name, f) in &m.fields {
             f.check(name)?;
+            if let Some(l) = &f.lookup {
+                l.check(name, m.fields.contains_key("site"))?;
+            }
             if matches!(name.as_str(), "kind" | "id" | "occurred_at") {
                 return Err(MappingError::Invalid(format!("`{name}` belongs at the top level, not under fields")));
             }
@@ -325,6 +443,17 @@ impl CsvMapping {
             return Err(MappingError::Invalid("delimiter must be one ASCII character".into()));
         }
         Ok(m)
+    }
+
+    /// The kinds of record its lookups search (then [`CsvMapping::bind`]
+    /// must be given them before reading).
+    pub fn needs_reference(&self) -> Vec<String> {
+        lookup_kinds(&self.fields)
+    }
+
+    /// Gives the lookups the reference data they search.
+    pub fn bind(&mut self, rows: &[stockade_model::RecordRow]) {
+        bind_lookups(&mut self.fields, rows);
     }
 
     fn columns(&self) -> Vec<String> {
@@ -394,8 +523,14 @@ impl CsvMapping {
         let kind = self.kind.value("kind", row).map_err(fail)?;
         let kind = kind.ok_or_else(|| LineError::new(line, Some("kind"), "is empty"))?;
         obj.insert("kind".into(), Value::String(kind));
+        let site = match self.fields.get("site") {
+            Some(s) if self.fields.values().any(|f| f.lookup.as_ref().is_some_and(|l| l.within_site)) => {
+                s.resolved("site", row, None).map_err(fail)?
+            }
+            _ => None,
+        };
         for (name, spec) in &self.fields {
-            let Some(v) = spec.value(name, row).map_err(fail)? else { continue };
+            let Some(v) = spec.resolved(name, row, site.as_deref()).map_err(fail)? else { continue };
             let ty = spec.value_type.unwrap_or_else(|| default_type(name));
             let value = match ty {
                 ValueType::String => Value::String(v),
@@ -550,6 +685,9 @@ impl ReferenceMapping {
         let known = reference_fields();
         for (name, f) in &m.fields {
             f.check(name)?;
+            if let Some(l) = &f.lookup {
+                l.check(name, m.fields.contains_key("site"))?;
+            }
             if !known.contains(name.as_str()) {
                 return Err(MappingError::Invalid(format!(
                     "unknown field `{name}` under `fields`: no {} record has it (see docs/reference.schema.json)",
@@ -561,6 +699,16 @@ impl ReferenceMapping {
             return Err(MappingError::Invalid("`fields` needs `id`".into()));
         }
         Ok(m)
+    }
+
+    /// The kinds of record its lookups search (see [`CsvMapping::needs_reference`]).
+    pub fn needs_reference(&self) -> Vec<String> {
+        lookup_kinds(&self.fields)
+    }
+
+    /// Gives the lookups the reference data they search.
+    pub fn bind(&mut self, rows: &[stockade_model::RecordRow]) {
+        bind_lookups(&mut self.fields, rows);
     }
 
     fn kind(&self) -> Result<stockade_model::RecordKind, MappingError> {
@@ -612,8 +760,13 @@ impl ReferenceMapping {
     ) -> Result<stockade_model::ReferenceData, LineError> {
         use crate::reference_files::{is_list, scalar};
         let mut obj = Map::new();
+        let fail = |(f, m): (String, String)| LineError::new(row.line, Some(&f), m);
+        let site = match self.fields.get("site") {
+            Some(s) => s.resolved("site", row, None).map_err(fail)?,
+            None => None,
+        };
         for (name, spec) in &self.fields {
-            let Some(v) = spec.value(name, row).map_err(|(f, m)| LineError::new(row.line, Some(&f), m))? else {
+            let Some(v) = spec.resolved(name, row, site.as_deref()).map_err(fail)? else {
                 continue;
             };
             let value = if is_list(kind, name) {
@@ -763,6 +916,58 @@ fields:
         assert!(e.to_string().contains("unknown field `equals`"), "{e}");
         let e = CsvMapping::from_yaml(&DOORS.replace(", in: [heartbeat, test]", "")).unwrap_err();
         assert!(e.to_string().contains("needs `in: [values]` or `empty: true`"), "{e}");
+    }
+
+    /// Lookups find ids in the reference data: a door numbered per site by
+    /// its name within the row's site, a person by one of their accounts;
+    /// a value no record holds, or two records hold, rejects the row and
+    /// says so; a mapping whose lookup cannot work is refused when it loads.
+    #[test]
+    fn lookups_find_ids_in_reference_data() {
+        let reference = crate::reference_files::from_yaml(
+            "doors:\n  - { id: D-0001, site: SIN, name: MAIN, to_zone: Z }\n  - { id: D-0002, site: KUL, name: MAIN, to_zone: Z }\n  \
+             - { id: D-0003, site: KUL, name: DOCK, to_zone: Z }\n  - { id: D-0004, site: KUL, name: DOCK, to_zone: Z }\n\
+             people:\n  - { id: P-7, site: SIN, role: picker, status: active, accounts: [u_sin_07, sin07] }\n",
+        )
+        .unwrap();
+        let mapping = r#"
+kind: { constant: access.granted }
+occurred_at: { column: time }
+id: { column: n }
+fields:
+  source: { constant: pacs }
+  site: { column: site }
+  door: { column: door, lookup: { records: doors, by: name, within_site: true } }
+  badge: { column: badge }
+  person: { column: login, lookup: { records: people, by: accounts } }
+"#;
+        let csv = "n,time,site,door,badge,login\n\
+                   1,2026-11-02T22:00:00+08:00,SIN,MAIN,B1,sin07\n\
+                   2,2026-11-02T22:00:00+08:00,KUL,MAIN,B2,\n\
+                   3,2026-11-02T22:00:00+08:00,KUL,GATE,B3,\n\
+                   4,2026-11-02T22:00:00+08:00,KUL,DOCK,B4,\n\
+                   5,2026-11-02T22:00:00+08:00,SIN,MAIN,B5,nobody\n";
+        let mut m = CsvMapping::from_yaml(mapping).unwrap();
+        assert_eq!(m.needs_reference(), ["doors", "people"]);
+        let unbound: Vec<_> = m.read(csv.as_bytes()).unwrap().collect();
+        assert!(unbound[0].1.as_ref().unwrap_err().reason.contains("was not given the reference data"));
+        m.bind(&reference.rows());
+        let got: Vec<_> = m.read(csv.as_bytes()).unwrap().collect();
+        let json = |i: usize| serde_json::to_value(got[i].1.as_ref().unwrap()).unwrap();
+        assert_eq!((json(0)["door"].as_str(), json(0)["person"].as_str()), (Some("D-0001"), Some("P-7")));
+        assert_eq!(json(1)["door"], "D-0002", "the same local number, the row's own site");
+        let err = |i: usize| got[i].1.as_ref().unwrap_err().clone();
+        assert_eq!(err(2).field.as_deref(), Some("door"));
+        assert!(err(2).reason.contains("no doors record has name \"GATE\" at site KUL"), "{}", err(2).reason);
+        assert!(err(3).reason.contains("\"DOCK\" names 2 doors at site KUL (D-0003, D-0004)"), "{}", err(3).reason);
+        assert!(err(4).reason.contains("no people record has accounts \"nobody\""), "{}", err(4).reason);
+        // Refused when it loads: a site scope with no site, an unknown kind or field.
+        let e = CsvMapping::from_yaml(&mapping.replace("  site: { column: site }\n", "")).unwrap_err();
+        assert!(e.to_string().contains("`within_site: true` needs `site` under `fields`"), "{e}");
+        let e = CsvMapping::from_yaml(&mapping.replace("records: doors", "records: dors")).unwrap_err();
+        assert!(e.to_string().contains("lookup `records: dors` is not a kind"), "{e}");
+        let e = CsvMapping::from_yaml(&mapping.replace("by: name", "by: nmae")).unwrap_err();
+        assert!(e.to_string().contains("lookup `by: nmae` is not a field"), "{e}");
     }
 
     /// A CRLF export gives the same lines, events and ids as the LF one.

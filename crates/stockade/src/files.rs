@@ -36,15 +36,18 @@ impl Chunk {
 }
 
 /// Reads reference files into one set (so files may refer to each other);
-/// CSV exports go through `mapping` when one is given.
-pub fn read_reference(files: &[PathBuf], mapping: Option<&Path>) -> Result<ReferenceData> {
+/// CSV exports go through `mapping` when one is given, whose lookups search
+/// the reference data already `known`.
+pub fn read_reference(files: &[PathBuf], mapping: Option<&Path>, known: &ReferenceData) -> Result<ReferenceData> {
     let mapping = match mapping {
         Some(p) => {
             let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            Some(
-                stockade_ingest::csv_map::ReferenceMapping::from_yaml(&text)
-                    .with_context(|| format!("in {}", p.display()))?,
-            )
+            let mut m = stockade_ingest::csv_map::ReferenceMapping::from_yaml(&text)
+                .with_context(|| format!("in {}", p.display()))?;
+            if !m.needs_reference().is_empty() {
+                m.bind(&known.rows());
+            }
+            Some(m)
         }
         None => None,
     };
@@ -80,7 +83,7 @@ pub fn read_reference(files: &[PathBuf], mapping: Option<&Path>) -> Result<Refer
 }
 
 pub async fn import(intake: &Intake, files: &[PathBuf], mapping: Option<&Path>) -> Result<usize> {
-    let data = read_reference(files, mapping)?;
+    let data = read_reference(files, mapping, &intake.reference().data)?;
     Ok(intake.import_reference(data).await?)
 }
 
@@ -438,6 +441,40 @@ async fn ingest_file(
     Ok((report, skipped))
 }
 
+/// The reference records of some kinds, from a server (for a mapping's lookups).
+async fn remote_reference(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    kinds: &[String],
+) -> Result<Vec<stockade_model::RecordRow>> {
+    let mut rows = Vec::new();
+    for kind in kinds {
+        let Some(k) = stockade_model::RecordKind::parse(kind) else { continue };
+        let resp = client
+            .get(format!("{}/api/v1/reference/{kind}", url.trim_end_matches('/')))
+            .bearer_auth(token)
+            .send()
+            .await
+            .with_context(|| format!("reading the {kind} the mapping looks up from {url}"))?;
+        let status = resp.status();
+        if !status.is_success() {
+            bail!(
+                "the mapping looks up {kind}, and the server answered {status} when asked for them                  (the token needs the analyst role to read reference data): {}",
+                resp.text().await.unwrap_or_default()
+            );
+        }
+        let records: Vec<serde_json::Value> = resp.json().await.context("the server's reference records")?;
+        rows.extend(records.into_iter().map(|json| stockade_model::RecordRow {
+            kind: k,
+            id: json.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_owned(),
+            site: json.get("site").and_then(|v| v.as_str()).map(str::to_owned),
+            json,
+        }));
+    }
+    Ok(rows)
+}
+
 /// The record of a file's load: its digest (and its mapping's), and the
 /// seqs of the events it added.
 async fn load_record(path: &Path, mapping: Option<&Path>, report: &IngestReport) -> Result<stockade_model::Load> {
@@ -470,10 +507,10 @@ pub async fn ingest_local(intake: &Intake, path: &Path, format: FileFormat, batc
 }
 
 pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
-    let mapping = match &a.mapping {
+    let mut mapping = match &a.mapping {
         Some(p) => {
             let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            Some(Arc::new(CsvMapping::from_yaml(&text).with_context(|| format!("in {}", p.display()))?))
+            Some(CsvMapping::from_yaml(&text).with_context(|| format!("in {}", p.display()))?)
         }
         None => None,
     };
@@ -490,6 +527,17 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
             (Sink::Local(intake), Some(opened.store))
         }
     };
+    // Lookups search the reference data the events go to.
+    if let Some(m) = &mut mapping
+        && !m.needs_reference().is_empty()
+    {
+        let rows = match &sink {
+            Sink::Local(intake) => intake.reference().data.rows(),
+            Sink::Remote { client, url, token } => remote_reference(client, url, token, &m.needs_reference()).await?,
+        };
+        m.bind(&rows);
+    }
+    let mapping = mapping.map(Arc::new);
     let batch = a.batch.clamp(1, 100_000);
     let epcis_source = SourceId::new(a.epcis_source.clone()).context("--epcis-source")?;
     let site = a.site.clone().map(SiteId::new).transpose().context("--site")?;
