@@ -197,6 +197,7 @@ fn book_summary(ev: &Event) -> String {
                     format!("{sign} {place}, else the received state")
                 }
                 Flow::Draws(Pool::Picked) => format!("{sign} {place}, else the picked state, else the received state"),
+                Flow::FromKnown(_) => format!("{sign} {place} (the received state if the book never saw {place})"),
                 _ => format!("{sign} {place}"),
             }
         })

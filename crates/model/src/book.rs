@@ -7,14 +7,15 @@
 //! received and not yet put away, units picked and not yet shipped. A
 //! receipt lands units in the first, a pick in the second; a put-away or a
 //! shipment takes them from the place it names as far as the book holds
-//! them there, then from the state's places, so that no unit is counted
+//! them there, then from the state's places, and a pick from a bin the book
+//! never saw takes them from the received state, so that no unit is counted
 //! twice whatever locations a feed names (see [`Flow`]).
 //!
 //! Counts do not move stock; they are observations that the book is
 //! compared against (see [`Observation`]), and the variance of a count is
 //! `counted - book as of the count's time`, with two exceptions that set the
 //! book instead: an opening count ([`CountType::Opening`](crate::CountType)),
-//! and the first count of a place the book has never seen. Under a site's
+//! and the first count of a place where nothing moved before it. Under a site's
 //! count-correction policy a count also corrects the book, recorded on the
 //! count as its own derived adjustment. Only adjustments (approved or not)
 //! change the book without a physical movement. `docs/BOOK.md` states the
@@ -78,6 +79,12 @@ pub enum Flow {
     /// the place named (the line goes negative, showing that more left than
     /// the book saw arrive).
     Draws(Pool),
+    /// A withdrawal (a pick) booked exactly at the place named when the book
+    /// has seen that place (it goes negative rather than guess, and a late
+    /// movement there sets it right whatever the arrival order); a place the
+    /// book never saw (a feed that sends no put-away) draws from the state
+    /// as [`Flow::Draws`] does.
+    FromKnown(Pool),
 }
 
 /// A change of quantity at one place.
@@ -124,7 +131,7 @@ pub fn movements(ev: &Event) -> Vec<Movement> {
             m(t.to_location.clone(), &t.sku, t.quantity, Flow::Exact),
         ],
         EventBody::InventoryPicked(p) => vec![
-            m(p.from_location.clone(), &p.sku, -p.quantity, Flow::Draws(Pool::Received)),
+            m(p.from_location.clone(), &p.sku, -p.quantity, Flow::FromKnown(Pool::Received)),
             m(or_pool(&p.to_location, Pool::Picked), &p.sku, p.quantity, Flow::Lands(Pool::Picked)),
         ],
         EventBody::InventoryShipped(s) => {
@@ -244,6 +251,9 @@ pub struct PlaceState {
     /// The sum of the derived adjustments counts made here under the
     /// site's count-correction policy.
     pub corrected: f64,
+    /// The earliest time of a movement applied here: a count before it (or
+    /// at a place with none) opens the place, whatever the arrival order.
+    pub first_us: Option<i64>,
 }
 
 /// The perpetual inventory book, kept in memory and fed in acceptance order.
@@ -387,6 +397,7 @@ impl InventoryBook {
             }
         }
         st.quantity += delta;
+        st.first_us = Some(st.first_us.map_or(occurred_us, |t| t.min(occurred_us)));
         if occurred_us >= floor {
             st.recent.push((occurred_us, delta));
         }
@@ -452,6 +463,11 @@ impl InventoryBook {
         for m in movements {
             match m.flow {
                 Flow::Draws(pool) if m.delta < 0.0 => self.draw(m, pool, occurred_us, floor, &mut touched),
+                Flow::FromKnown(pool)
+                    if m.delta < 0.0 && self.find(m.site.as_str(), m.location.as_str(), m.sku.as_str()).is_none() =>
+                {
+                    self.draw(m, pool, occurred_us, floor, &mut touched)
+                }
                 flow => {
                     let slot = self.slot(m.site.as_str(), m.location.as_str(), m.sku.as_str());
                     if let Flow::Lands(pool) = flow {
@@ -463,18 +479,20 @@ impl InventoryBook {
             }
         }
         if let Some(o) = observation {
-            let seen = self.find(o.site.as_str(), o.location.as_str(), o.sku.as_str()).is_some();
             let corrects = self.corrects_from.get(o.site.as_str()).is_some_and(|&from| occurred_us >= from);
             let slot = self.slot(o.site.as_str(), o.location.as_str(), o.sku.as_str());
             let st = &mut self.states[slot];
             // Movements that happened after the count but arrived before it.
             let after: f64 = st.recent.iter().filter(|(t, _)| *t > occurred_us).map(|(_, d)| d).sum();
             let newer = st.count.as_ref().is_none_or(|c| (occurred_us, seq) > (c.occurred_us, c.seq));
-            if o.opening || !seen {
-                // An opening balance: an opening count, or the first count
-                // of a place the book has never seen. The book takes it,
-                // with no variance.
-                st.quantity = o.counted + after;
+            // The first count of a place where nothing moved before it (the
+            // place never seen, or seen only through movements after the
+            // count that arrived first) opens it.
+            let first = st.count.is_none() && st.opened_us.is_none() && st.first_us.is_none_or(|t| t > occurred_us);
+            if o.opening || first {
+                // An opening balance: the book takes it, with no variance.
+                // Everything applied here so far came after a first count.
+                st.quantity = o.counted + if first { st.quantity } else { after };
                 st.opened_us = Some(st.opened_us.map_or(occurred_us, |t| t.max(occurred_us)));
                 if newer {
                     st.count = Some(CountState {
@@ -639,9 +657,12 @@ mod book_tests {
             }
             let st = b.get(&place()).unwrap();
             let after: f64 = moves.iter().filter(|(at, _)| *at > t).map(|(_, d)| f64::from(*d)).sum();
-            if order[0] == moves.len() {
-                // The count came first: it opened the place. Its book is the
-                // count; only what occurred after it moves the book.
+            let count_at = order.iter().position(|&k| k == moves.len()).unwrap();
+            let opened = order[..count_at].iter().all(|&k| moves[k].0 > t);
+            if opened {
+                // Nothing that occurred at or before the count arrived before
+                // it: it opened the place. Its book is the count; only what
+                // occurred after it moves the book.
                 proptest::prop_assert_eq!(st.count.as_ref().unwrap().book_at, 0.0);
                 proptest::prop_assert_eq!(st.quantity, after);
             } else {
@@ -799,6 +820,27 @@ mod flow_tests {
         }
         assert_eq!(lines(&live), lines(&restored));
         assert_eq!(lines(&live), at(&[("BIN", 7.0), ("DOCK", 8.0)]), "by location id: ADOCK first");
+    }
+
+    /// Exports loaded in any order give the same book: a stock-take loaded
+    /// after the adjustments that followed it still opens the bins, and a
+    /// pick that relied on stock found later is set right when the finding
+    /// arrives.
+    #[test]
+    fn the_load_order_of_exports_does_not_change_the_book() {
+        let stock_take = r#""kind":"inventory.counted","quantity":10,"location":"BIN","count_type":"full""#;
+        let found = r#""kind":"inventory.adjusted","delta":3,"reason":"found","location":"BIN""#;
+        let pick = r#""kind":"inventory.picked","quantity":12,"from_location":"BIN""#;
+        let in_time_order = book_of(&[(1, stock_take), (2, found), (3, pick)]);
+        assert_eq!(in_time_order, at(&[("@picked", 12.0), ("BIN", 1.0)]));
+        for order in [[(2, found), (1, stock_take), (3, pick)], [(1, stock_take), (3, pick), (2, found)]] {
+            assert_eq!(book_of(&order), in_time_order, "{order:?}");
+        }
+        let mut b = InventoryBook::default();
+        run(&mut b, &[(2, found), (1, stock_take)]);
+        let st = b.get(&Place { site: "S".into(), location: "BIN".into(), sku: "K".into() }).unwrap().clone();
+        let c = st.count.unwrap();
+        assert_eq!((c.counted, c.book_at, st.quantity), (10.0, 10.0, 13.0), "the stock-take opened the bin");
     }
 
     #[test]
