@@ -40,6 +40,9 @@ pub struct CountLine {
     /// The derived adjustment this count made under the site's
     /// count-correction policy; None: it only reported.
     pub correction: Option<f64>,
+    /// Movements it should be compared with arrived more than the book's
+    /// horizon (7 days of event time) before it: `book` may miss some.
+    pub approximate: bool,
 }
 
 /// Filter for the book and counts.
@@ -193,6 +196,7 @@ impl Book {
                     counted: c.counted,
                     book: c.book_at,
                     correction: c.correction,
+                    approximate: c.approximate,
                 })
             })
             .collect()

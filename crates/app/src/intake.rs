@@ -312,6 +312,20 @@ impl Intake {
         source: &SourceId,
         default_site: Option<&SiteId>,
     ) -> Result<IngestReport, CaptureError> {
+        let parsed = self.parse_epcis(bytes, source, default_site).await?;
+        Ok(self.ingest(parsed).await?)
+    }
+
+    /// Validates and maps an EPCIS 2.0 document without storing it: its
+    /// events, numbered from 1 in `eventList`, ready for [`Intake::ingest`]
+    /// (so that a caller can parse the next document while this one is
+    /// stored, and still store documents in order).
+    pub async fn parse_epcis(
+        &self,
+        bytes: Vec<u8>,
+        source: &SourceId,
+        default_site: Option<&SiteId>,
+    ) -> Result<Vec<(usize, Result<Event, LineError>)>, CaptureError> {
         // Validating, hashing and mapping a document is CPU work of tens of
         // milliseconds: it runs on a blocking thread, beside the runtime's
         // workers (so documents parse in parallel, and HTTP keeps answering).
@@ -330,7 +344,7 @@ impl Intake {
         })
         .await
         .map_err(StoreError::from)??;
-        Ok(self.ingest(parsed).await?)
+        Ok(parsed)
     }
 
     /// Parses and ingests an NDJSON body.

@@ -85,7 +85,13 @@ pub(crate) fn scalar(col: &str, v: &str) -> Value {
                 }
             },
         ),
-        "dock" => Value::Bool(matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "1")),
+        // Booleans as exports write them; anything else stays text, which
+        // the record refuses, naming the field (never a silent `false`).
+        "dock" => match v.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "y" | "1" => Value::Bool(true),
+            "false" | "no" | "n" | "0" => Value::Bool(false),
+            _ => Value::String(v.to_owned()),
+        },
         _ => Value::String(v.to_owned()),
     }
 }

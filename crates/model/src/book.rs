@@ -241,10 +241,16 @@ pub struct PlaceState {
     pub recent: Vec<(i64, f64)>,
     pub count: Option<CountState>,
     /// When an opening balance was set here (an opening count, or the
-    /// first count of a place never seen), that count's time: movements
-    /// that occurred at or before it (arriving late) are already in it and
-    /// move nothing.
+    /// first count of a place where nothing moved before it), that count's
+    /// time: movements that occurred at or before it (arriving late) are
+    /// already in it and move nothing.
     pub opened_us: Option<i64>,
+    /// The time of the latest count that corrected the book here (under the
+    /// site's policy) before the current count: a movement that occurred at
+    /// or before it (arriving late) is in what that count found, so it
+    /// moves nothing and that count's correction, in `corrected`, shrinks
+    /// by it.
+    pub settled_us: Option<i64>,
     /// The in-transit state this place holds units of: its own line, or a
     /// place named by a receipt or pick.
     pub holds: Option<Pool>,
@@ -261,9 +267,10 @@ pub struct PlaceState {
 /// Invariants: `quantity` is the sum of every movement applied at a place
 /// (and of the derived corrections, and reset by opening balances); a
 /// count's `book_at` is the sum of the movements that occurred at or before
-/// its time, for movements within `horizon_us` of the newest time seen (late
-/// and early arrivals both handled). Movements older than the horizon are
-/// folded into `quantity` and forgotten individually. Draws from the
+/// its time, for movements within `horizon_us` of the newest time seen at
+/// that place (late and early arrivals both handled; another place's later
+/// events do not shorten it). Movements older than the horizon are folded
+/// into `quantity` and forgotten individually. Draws from the
 /// in-transit states see the book as it stands when the event is applied,
 /// so the result depends only on the commit order (a rebuild gives the same
 /// book).
@@ -274,6 +281,9 @@ pub struct InventoryBook {
     slots: std::collections::HashMap<String, usize>,
     places: Vec<Place>,
     states: Vec<PlaceState>,
+    /// Per slot, the newest movement time seen there (the newest of its
+    /// `recent`, which is always kept): the place's horizon starts from it.
+    newest: Vec<i64>,
     key: String,
     /// (site, SKU, state) to the slots holding units of that state, the
     /// state's own line first, then by location id.
@@ -281,7 +291,6 @@ pub struct InventoryBook {
     /// Sites whose counts correct the book, from that time (microseconds).
     corrects_from: std::collections::HashMap<String, i64>,
     horizon_us: i64,
-    newest_us: i64,
 }
 
 /// Default horizon for late events: 7 days.
@@ -303,11 +312,11 @@ impl InventoryBook {
             slots: Default::default(),
             places: Vec::new(),
             states: Vec::new(),
+            newest: Vec::new(),
             key: String::new(),
             pools: Default::default(),
             corrects_from: Default::default(),
             horizon_us,
-            newest_us: i64::MIN,
         }
     }
 
@@ -348,6 +357,7 @@ impl InventoryBook {
         self.slots.insert(self.key.clone(), slot);
         self.places.push(Place { site: site.to_owned(), location: location.to_owned(), sku: sku.to_owned() });
         self.states.push(PlaceState::default());
+        self.newest.push(i64::MIN);
         slot
     }
 
@@ -377,10 +387,16 @@ impl InventoryBook {
     }
 
     /// Books one movement at a slot.
-    fn book(&mut self, slot: usize, occurred_us: i64, delta: f64, floor: i64) {
+    fn book(&mut self, slot: usize, occurred_us: i64, delta: f64) {
+        let horizon = self.horizon_us;
         let st = &mut self.states[slot];
         if st.opened_us.is_some_and(|opened| occurred_us <= opened) {
             // Already in the opening balance.
+            return;
+        }
+        if st.settled_us.is_some_and(|settled| occurred_us <= settled) {
+            // Already in what a correcting count found.
+            st.corrected -= delta;
             return;
         }
         if let Some(c) = &mut st.count
@@ -398,6 +414,12 @@ impl InventoryBook {
         }
         st.quantity += delta;
         st.first_us = Some(st.first_us.map_or(occurred_us, |t| t.min(occurred_us)));
+        // The horizon is the place's own: movements within it of the newest
+        // one seen here are kept one by one (another place's later events
+        // do not push this one's out).
+        let newest = &mut self.newest[slot];
+        *newest = (*newest).max(occurred_us);
+        let floor = newest.saturating_sub(horizon);
         if occurred_us >= floor {
             st.recent.push((occurred_us, delta));
         }
@@ -409,14 +431,14 @@ impl InventoryBook {
     /// What a slot can give to a draw at a time.
     fn available(&self, slot: usize, occurred_us: i64) -> f64 {
         let st = &self.states[slot];
-        if st.opened_us.is_some_and(|opened| occurred_us <= opened) {
+        if st.opened_us.max(st.settled_us).is_some_and(|t| occurred_us <= t) {
             return 0.0;
         }
         st.quantity.max(0.0)
     }
 
     /// A withdrawal that may come from an in-transit state (see [`Flow::Draws`]).
-    fn draw(&mut self, m: &Movement, pool: Pool, occurred_us: i64, floor: i64, touched: &mut Vec<usize>) {
+    fn draw(&mut self, m: &Movement, pool: Pool, occurred_us: i64, touched: &mut Vec<usize>) {
         let (site, location, sku) = (m.site.as_str(), m.location.as_str(), m.sku.as_str());
         let mut left = -m.delta;
         let named = self.find(site, location, sku);
@@ -433,7 +455,7 @@ impl InventoryBook {
             }
             let take = left.min(self.available(slot, occurred_us));
             if take > NOTHING {
-                self.book(slot, occurred_us, -take, floor);
+                self.book(slot, occurred_us, -take);
                 touched.push(slot);
                 left -= take;
             }
@@ -443,7 +465,7 @@ impl InventoryBook {
             if location == pool.location() {
                 self.join(slot, pool);
             }
-            self.book(slot, occurred_us, -left, floor);
+            self.book(slot, occurred_us, -left);
             touched.push(slot);
         }
     }
@@ -457,23 +479,21 @@ impl InventoryBook {
         movements: &[Movement],
         observation: Option<&Observation>,
     ) -> Vec<usize> {
-        self.newest_us = self.newest_us.max(occurred_us);
-        let floor = self.newest_us.saturating_sub(self.horizon_us);
         let mut touched = Vec::with_capacity(movements.len() + 1);
         for m in movements {
             match m.flow {
-                Flow::Draws(pool) if m.delta < 0.0 => self.draw(m, pool, occurred_us, floor, &mut touched),
+                Flow::Draws(pool) if m.delta < 0.0 => self.draw(m, pool, occurred_us, &mut touched),
                 Flow::FromKnown(pool)
                     if m.delta < 0.0 && self.find(m.site.as_str(), m.location.as_str(), m.sku.as_str()).is_none() =>
                 {
-                    self.draw(m, pool, occurred_us, floor, &mut touched)
+                    self.draw(m, pool, occurred_us, &mut touched)
                 }
                 flow => {
                     let slot = self.slot(m.site.as_str(), m.location.as_str(), m.sku.as_str());
                     if let Flow::Lands(pool) = flow {
                         self.join(slot, pool);
                     }
-                    self.book(slot, occurred_us, m.delta, floor);
+                    self.book(slot, occurred_us, m.delta);
                     touched.push(slot);
                 }
             }
@@ -505,7 +525,15 @@ impl InventoryBook {
                     });
                 }
             } else if newer {
+                if let Some(old) = st.count.as_ref().filter(|c| c.correction.is_some()) {
+                    // The count this one replaces set the book: what occurred
+                    // at or before it is in what it found, for good (a late
+                    // movement from then changes neither this count's book nor
+                    // the book).
+                    st.settled_us = Some(st.settled_us.map_or(old.occurred_us, |t| t.max(old.occurred_us)));
+                }
                 let book_at = st.quantity - after;
+                let floor_here = self.newest[slot].saturating_sub(self.horizon_us);
                 let correction = corrects.then_some(o.counted - book_at);
                 if let Some(v) = correction {
                     st.quantity += v;
@@ -516,7 +544,7 @@ impl InventoryBook {
                     occurred_us,
                     counted: o.counted,
                     book_at,
-                    approximate: occurred_us < floor,
+                    approximate: occurred_us < floor_here,
                     correction,
                 });
             }
@@ -544,10 +572,8 @@ impl InventoryBook {
 
     /// Restores a place from a snapshot.
     pub fn restore(&mut self, place: Place, state: PlaceState) {
-        for (t, _) in &state.recent {
-            self.newest_us = self.newest_us.max(*t);
-        }
         let slot = self.slot(&place.site, &place.location, &place.sku);
+        self.newest[slot] = state.recent.iter().map(|(t, _)| *t).max().unwrap_or(i64::MIN);
         let holds = state.holds;
         self.states[slot] = state;
         if let Some(pool) = holds {
@@ -873,6 +899,22 @@ mod flow_tests {
         run(&mut b, &[(3, r#""kind":"inventory.adjusted","delta":-2,"reason":"damage","location":"BIN""#)]);
         let st = b.get(&bin).unwrap().clone();
         assert_eq!((st.quantity, st.corrected, st.count.unwrap().correction), (7.0, -1.0, Some(-1.0)));
+        // A second correcting count: a movement from before the first, or
+        // between the two, arriving late, is in what they found.
+        let recount = r#""kind":"inventory.counted","quantity":9,"location":"BIN","count_type":"cycle""#;
+        run(
+            &mut b,
+            &[(6, recount), (3, r#""kind":"inventory.adjusted","delta":-1,"reason":"damage","location":"BIN""#)],
+        );
+        let st = b.get(&bin).unwrap().clone();
+        let c = st.count.clone().unwrap();
+        assert_eq!((st.quantity, c.book_at, c.correction), (9.0, 7.0, Some(2.0)), "the earlier count absorbed it");
+        assert_eq!(st.corrected, 2.0, "-3 + 1 (the first count absorbed -2, then -1) + 2");
+        run(&mut b, &[(5, r#""kind":"inventory.adjusted","delta":1,"reason":"found","location":"BIN""#)]);
+        let st = b.get(&bin).unwrap().clone();
+        let c = st.count.clone().unwrap();
+        assert_eq!((st.quantity, c.book_at, c.correction), (9.0, 8.0, Some(1.0)), "between the two: this count's");
+        assert_eq!(st.corrected, 1.0);
         // Before the policy's start, counts only report.
         let mut b = InventoryBook::default();
         b.set_count_correction("S", Some(10_000_000));

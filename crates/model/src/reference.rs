@@ -74,6 +74,11 @@ pub struct Door {
     pub id: DoorId,
     pub site: SiteId,
     pub name: String,
+    /// The door's number or code in its site's access-control system
+    /// (`MAIN`, `DOCK1`): exports number doors per site, and a mapping finds
+    /// the door by it (`lookup: { records: doors, by: code, within_site: true }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_zone: Option<ZoneId>,
     pub to_zone: ZoneId,

@@ -71,6 +71,21 @@ pub enum Command {
     },
     /// Measure ingest throughput (figures for docs/BENCHMARKS.md).
     Bench(BenchArgs),
+    /// Write a customer's own exports to try onboarding on (docs/ONBOARDING.md):
+    /// two distribution centres' EPCIS documents and CSV exports, from a
+    /// generator apart from `simulate`, with the book they should give
+    /// (`truth-book.json`).
+    SampleExports {
+        /// Directory to write (created; existing files are not overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// Days of operations.
+        #[arg(long, default_value_t = 28)]
+        days: u32,
+        /// Seed: the same seed gives the same bytes.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// Show the inventory book: quantity per site, location and SKU (with
     /// the in-transit states), and the latest counts against it.
     Book(BookArgs),

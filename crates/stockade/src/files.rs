@@ -158,7 +158,38 @@ enum Sink {
     Remote { client: reqwest::Client, url: String, token: String },
 }
 
+/// An EPCIS document ready to store: its events (locally), or the document
+/// itself (a server parses it).
+enum Parsed {
+    Events(Batch),
+    Document(PathBuf, SourceId, Option<SiteId>),
+}
+
 impl Sink {
+    /// Reads and, locally, parses one EPCIS document.
+    async fn parse(&self, path: &Path, source: &SourceId, site: Option<&SiteId>) -> Result<Parsed> {
+        match self {
+            Sink::Local(intake) => {
+                let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                Ok(Parsed::Events(intake.parse_epcis(bytes, source, site).await?))
+            }
+            Sink::Remote { .. } => Ok(Parsed::Document(path.to_owned(), source.clone(), site.cloned())),
+        }
+    }
+
+    /// Stores a parsed EPCIS document.
+    async fn store(&self, parsed: Parsed) -> Result<IngestReport> {
+        match (self, parsed) {
+            (Sink::Local(intake), Parsed::Events(events)) => {
+                let mut report = intake.ingest(events).await?;
+                report.results.retain(|r| matches!(r, LineResult::Rejected { .. }));
+                Ok(report)
+            }
+            (_, Parsed::Document(path, source, site)) => self.capture(&path, &source, site.as_ref()).await,
+            (Sink::Remote { .. }, Parsed::Events(_)) => bail!("events parsed locally are stored locally"),
+        }
+    }
+
     /// Captures one EPCIS document.
     async fn capture(&self, path: &Path, source: &SourceId, site: Option<&SiteId>) -> Result<IngestReport> {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
@@ -548,13 +579,14 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         )),
         None => None,
     };
-    // EPCIS documents are captured one ahead: the next parses (on a
-    // blocking thread) while this one is committed.
-    let mut ahead: std::collections::HashMap<usize, tokio::task::JoinHandle<Result<IngestReport>>> =
+    // EPCIS documents are parsed one ahead: the next parses (on a blocking
+    // thread) while this one is stored; they are stored in the order given,
+    // so the book sees a feed's events in the order it sent them.
+    let mut ahead: std::collections::HashMap<usize, tokio::task::JoinHandle<Result<Parsed>>> =
         std::collections::HashMap::new();
     let capture = |i: usize| {
         let (sink, path, source, site) = (sink.clone(), a.files[i].clone(), epcis_source.clone(), site.clone());
-        tokio::spawn(async move { sink.capture(&path, &source, site.as_ref()).await })
+        tokio::spawn(async move { sink.parse(&path, &source, site.as_ref()).await })
     };
     for (i, path) in a.files.iter().enumerate() {
         let format = format_of(path, a.format)?;
@@ -566,7 +598,8 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
             if let Some(j) = next {
                 ahead.entry(j).or_insert_with(|| capture(j));
             }
-            let report = this.await?.with_context(|| format!("{}", path.display()))?;
+            let parsed = this.await?.with_context(|| format!("{}", path.display()))?;
+            let report = sink.store(parsed).await.with_context(|| format!("{}", path.display()))?;
             (report, 0)
         } else {
             ingest_file(path, format, mapping.clone(), &sink, batch, a.quiet).await?

@@ -361,6 +361,33 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Verify { package, key } => return ledger::verify_package(&package, &key),
         Command::Eval(a) => eval::run(&a).await?,
         Command::Book(a) => book::run(a).await?,
+        Command::SampleExports { out, days, seed } => {
+            if !(1..=366).contains(&days) {
+                bail!("--days must be between 1 and 366");
+            }
+            let cfg = stockade_twin::customer::Config { days, seed, ..Default::default() };
+            let sample = stockade_twin::customer::generate(&cfg);
+            let truth = serde_json::to_vec_pretty(&sample.truth)?;
+            let files = sample.files.iter().map(|(p, b)| (p.as_str(), b.as_slice()));
+            for (path, bytes) in files.chain([("truth-book.json", truth.as_slice())]) {
+                let at = out.join(path);
+                if let Some(dir) = at.parent() {
+                    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                }
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&at)
+                    .with_context(|| format!("creating {} (existing files are not overwritten)", at.display()))?;
+                std::io::Write::write_all(&mut f, bytes).with_context(|| format!("writing {}", at.display()))?;
+            }
+            eprintln!(
+                "wrote {} files to {} ({} days; see docs/ONBOARDING.md)",
+                sample.files.len() + 1,
+                out.display(),
+                days
+            );
+        }
         Command::Retract { data, file, reason } => {
             let opened = DataDir::new(&data.data)
                 .open_existing()

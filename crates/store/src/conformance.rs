@@ -242,6 +242,7 @@ pub async fn book_snapshots_round_trip(s: &dyn Store) {
         holds: Some(Pool::Received),
         corrected: -1.5,
         first_us: Some(100),
+        settled_us: Some(200),
     };
     let plain = PlaceState { quantity: 6.0, recent: vec![(200, 6.0)], ..Default::default() };
     s.save_book(&[(place("DOCK"), counted.clone()), (place("BIN"), plain.clone())], 9).await.unwrap();

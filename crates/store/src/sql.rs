@@ -699,13 +699,14 @@ impl SqlStore {
         let mut pos = 0;
         for n in chunk_sizes(places.len()) {
             let sql = format!(
-                "INSERT INTO book_places (site, location, sku, quantity, count_seq, count_us, counted, book_at, approximate, recent, opened_us, holds, corrected, count_correction, first_us) \
+                "INSERT INTO book_places (site, location, sku, quantity, count_seq, count_us, counted, book_at, approximate, recent, opened_us, holds, corrected, count_correction, first_us, settled_us) \
                  VALUES {} ON CONFLICT (site, location, sku) DO UPDATE SET \
                  quantity = excluded.quantity, count_seq = excluded.count_seq, count_us = excluded.count_us, \
                  counted = excluded.counted, book_at = excluded.book_at, approximate = excluded.approximate, recent = excluded.recent, \
                  opened_us = excluded.opened_us, holds = excluded.holds, corrected = excluded.corrected, \
-                 count_correction = excluded.count_correction, first_us = excluded.first_us",
-                values_clause(n, 15, self.dialect)
+                 count_correction = excluded.count_correction, first_us = excluded.first_us, \
+                 settled_us = excluded.settled_us",
+                values_clause(n, 16, self.dialect)
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for (p, st) in &places[pos..pos + n] {
@@ -725,7 +726,8 @@ impl SqlStore {
                     .bind(st.holds.map(|p| p.name()))
                     .bind(st.corrected)
                     .bind(c.and_then(|c| c.correction))
-                    .bind(st.first_us);
+                    .bind(st.first_us)
+                    .bind(st.settled_us);
             }
             pos += n;
             q.execute(&mut *tx).await?;
@@ -753,7 +755,7 @@ impl SqlStore {
     pub(crate) async fn load_book(&self) -> Result<(stockade_model::book::InventoryBook, i64)> {
         let mut book = stockade_model::book::InventoryBook::default();
         let rows = sqlx::query(
-            "SELECT site, location, sku, quantity, count_seq, count_us, counted, book_at, approximate, recent, opened_us, holds, corrected, count_correction, first_us FROM book_places",
+            "SELECT site, location, sku, quantity, count_seq, count_us, counted, book_at, approximate, recent, opened_us, holds, corrected, count_correction, first_us, settled_us FROM book_places",
         )
         .fetch_all(&self.reader)
         .await?;
@@ -786,6 +788,7 @@ impl SqlStore {
                     },
                     corrected: r.try_get(12)?,
                     first_us: r.try_get(14)?,
+                    settled_us: r.try_get(15)?,
                 },
             );
         }

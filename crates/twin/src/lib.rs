@@ -8,6 +8,7 @@
 //! format; the same inputs always give the same scores.
 #![forbid(unsafe_code)]
 
+pub mod customer;
 pub mod score;
 pub mod sim;
 pub mod truth;

@@ -114,6 +114,9 @@ pub struct VarianceLine {
     /// count only reported.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub correction: Option<f64>,
+    /// Movements this count should be compared with arrived more than the
+    /// book's horizon (7 days of event time) before it: `book` may miss some.
+    pub approximate: bool,
     pub unit_value: Option<f64>,
     pub variance_value: Option<f64>,
 }
@@ -174,6 +177,7 @@ pub async fn variance(
                 counted: c.counted,
                 book: c.book,
                 correction: c.correction,
+                approximate: c.approximate,
             }
         })
         .collect();

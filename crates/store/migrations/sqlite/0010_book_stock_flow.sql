@@ -8,6 +8,9 @@ ALTER TABLE book_places ADD COLUMN count_correction DOUBLE PRECISION;
 -- The earliest movement applied at the place: a first count before it opens
 -- the place whatever the arrival order.
 ALTER TABLE book_places ADD COLUMN first_us BIGINT;
+-- The latest correcting count before the current one: later-arriving
+-- movements from before it are in what it found.
+ALTER TABLE book_places ADD COLUMN settled_us BIGINT;
 -- The book's rules changed (picks now land in the picked state, shipments
 -- and put-aways draw from the in-transit states): the saved book is
 -- forgotten, and the stage rebuilds it from the stored events on start.
