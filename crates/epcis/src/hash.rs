@@ -17,6 +17,7 @@ use crate::keys::check_digit;
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// The hash ID of every event of a document, in `eventList` order.
@@ -78,13 +79,13 @@ impl Context {
     }
 
     /// `prefix:local` as `{namespace}local` when the prefix is declared.
-    fn key(&self, k: &str) -> String {
+    fn key<'a>(&self, k: &'a str) -> Cow<'a, str> {
         if let Some((p, local)) = k.split_once(':')
             && let Some(ns) = self.namespaces.get(p)
         {
-            return format!("{{{ns}}}{local}");
+            return Cow::Owned(format!("{{{ns}}}{local}"));
         }
-        k.to_owned()
+        Cow::Borrowed(k)
     }
 
     /// CURIE values are expanded only for GS1's own vocabularies.
@@ -95,12 +96,13 @@ impl Context {
     }
 }
 
-/// One element of the event tree: a name, a text value, children.
+/// One element of the event tree: a name, a text value, children
+/// (borrowed from the document where they need no rewriting).
 #[derive(Debug, Clone)]
-struct Node {
-    name: String,
-    value: String,
-    children: Vec<Node>,
+struct Node<'a> {
+    name: Cow<'a, str>,
+    value: Cow<'a, str>,
+    children: Vec<Node<'a>>,
 }
 
 /// Never part of the hash: the hash itself, capture bookkeeping, comments,
@@ -121,17 +123,17 @@ fn bare_word_vocabulary(parent: &str, field: &str) -> Option<&'static str> {
     })
 }
 
-fn scalar(v: &Value) -> String {
+fn scalar(v: &Value) -> Cow<'_, str> {
     match v {
-        Value::String(s) => s.clone(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        _ => String::new(),
+        Value::String(s) => Cow::Borrowed(s.trim()),
+        Value::Bool(b) => Cow::Owned(b.to_string()),
+        Value::Number(n) => Cow::Owned(n.to_string()),
+        _ => Cow::Borrowed(""),
     }
 }
 
 /// Builds the tree of one field. Arrays become repeated elements of the same name.
-fn build(ctx: &Context, parent: &str, raw_key: &str, v: &Value, out: &mut Vec<Node>) {
+fn build<'a>(ctx: &Context, parent: &str, raw_key: &'a str, v: &'a Value, out: &mut Vec<Node<'a>>) {
     if IGNORED.contains(&raw_key) || ctx.ignored.iter().any(|f| f == raw_key) {
         return;
     }
@@ -147,17 +149,20 @@ fn build(ctx: &Context, parent: &str, raw_key: &str, v: &Value, out: &mut Vec<No
             for (k, x) in m {
                 build(ctx, raw_key, k, x, &mut children);
             }
-            out.push(Node { name, value: String::new(), children });
+            out.push(Node { name, value: Cow::Borrowed(""), children });
         }
         other => {
-            let mut value = scalar(other).trim().to_owned();
+            let mut value = match scalar(other) {
+                Cow::Owned(v) => Cow::Owned(v.trim().to_owned()),
+                borrowed => borrowed,
+            };
             if !value.contains(':')
                 && !value.is_empty()
                 && let Some(vocab) = bare_word_vocabulary(parent, raw_key)
             {
-                value = format!("{vocab}{value}");
+                value = Cow::Owned(format!("{vocab}{value}"));
             } else if let Some(expanded) = ctx.curie_value(&value) {
-                value = expanded;
+                value = Cow::Owned(expanded);
             }
             out.push(Node { name, value, children: Vec::new() });
         }
@@ -227,8 +232,9 @@ const ORDER: &[&str] = &[
 ];
 
 fn is_time(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n.contains("time") && !n.contains("offset")
+    // Case-insensitive, without allocating (it runs for every value).
+    let has = |word: &[u8]| name.as_bytes().windows(word.len()).any(|w| w.eq_ignore_ascii_case(word));
+    has(b"time") && !has(b"offset")
 }
 
 /// Canonical form of a value: time, CBV URN, number, GS1 key.
@@ -247,6 +253,9 @@ fn canon(name: &str, v: &str) -> String {
 }
 
 fn cbv_urn(v: &str) -> String {
+    if !v.starts_with("urn:epcglobal:cbv:") {
+        return v.to_owned();
+    }
     for (urn, web) in [
         ("urn:epcglobal:cbv:bizstep:", "https://ref.gs1.org/cbv/BizStep-"),
         ("urn:epcglobal:cbv:disp:", "https://ref.gs1.org/cbv/Disp-"),
@@ -454,8 +463,8 @@ fn digital_link(v: &str) -> Option<String> {
 }
 
 /// Renders a node with everything below it, leftovers sorted.
-fn generic(n: &Node) -> String {
-    let mut s = n.name.clone();
+fn generic(n: &Node<'_>) -> String {
+    let mut s = n.name.clone().into_owned();
     if !n.value.is_empty() {
         s.push('=');
         s.push_str(&canon(&n.name, &n.value));
@@ -464,15 +473,19 @@ fn generic(n: &Node) -> String {
     s
 }
 
-fn generic_list(nodes: &[Node]) -> String {
+fn generic_list(nodes: &[Node<'_>]) -> String {
     let mut parts: Vec<String> = nodes.iter().map(generic).collect();
     parts.sort();
     parts.concat()
 }
 
 /// Takes the nodes named `name` out of `nodes`.
-fn take(nodes: &mut Vec<Node>, name: &str) -> Vec<Node> {
-    let (hit, rest): (Vec<Node>, Vec<Node>) = std::mem::take(nodes).into_iter().partition(|n| n.name == name);
+fn take<'a>(nodes: &mut Vec<Node<'a>>, name: &str) -> Vec<Node<'a>> {
+    // Most names of the canonical order are absent from a given event.
+    if !nodes.iter().any(|n| n.name == name) {
+        return Vec::new();
+    }
+    let (hit, rest): (Vec<Node<'a>>, Vec<Node<'a>>) = std::mem::take(nodes).into_iter().partition(|n| n.name == name);
     *nodes = rest;
     hit
 }
@@ -480,24 +493,25 @@ fn take(nodes: &mut Vec<Node>, name: &str) -> Vec<Node> {
 /// Renders ordered sub-fields, then the user extensions (`{ns}name`) sorted.
 /// Other unexpected fields are returned: the reference implementation renders
 /// them at the end of the event, under their full path.
-fn ordered(mut children: Vec<Node>, order: &[(&str, ())]) -> (String, Vec<Node>) {
+fn ordered<'a>(mut children: Vec<Node<'a>>, order: &[(&str, ())]) -> (String, Vec<Node<'a>>) {
     let mut s = String::new();
     for (name, ()) in order {
         let mut parts: Vec<String> = take(&mut children, name).iter().map(generic).collect();
         parts.sort();
         s.push_str(&parts.concat());
     }
-    let (extensions, stray): (Vec<Node>, Vec<Node>) = children.into_iter().partition(|n| n.name.starts_with('{'));
+    let (extensions, stray): (Vec<Node<'a>>, Vec<Node<'a>>) =
+        children.into_iter().partition(|n| n.name.starts_with('{'));
     (s + &generic_list(&extensions), stray)
 }
 
 /// Wraps stray fields in the path of the element they were found in.
-fn wrap(name: &str, stray: Vec<Node>) -> Option<Node> {
-    (!stray.is_empty()).then(|| Node { name: name.to_owned(), value: String::new(), children: stray })
+fn wrap<'a>(name: &str, stray: Vec<Node<'a>>) -> Option<Node<'a>> {
+    (!stray.is_empty()).then(|| Node { name: Cow::Owned(name.to_owned()), value: Cow::Borrowed(""), children: stray })
 }
 
 /// A list of identifiers: `epcList` + sorted `epc=…`.
-fn epc_list(name: &str, items: Vec<Node>) -> String {
+fn epc_list(name: &str, items: Vec<Node<'_>>) -> String {
     let mut parts: Vec<String> =
         items.iter().filter(|n| !n.value.is_empty()).map(|n| format!("epc={}", canon("epc", &n.value))).collect();
     if parts.is_empty() {
@@ -507,7 +521,7 @@ fn epc_list(name: &str, items: Vec<Node>) -> String {
     format!("{name}{}", parts.concat())
 }
 
-fn quantity_list(name: &str, items: Vec<Node>, stray: &mut Vec<Node>) -> String {
+fn quantity_list<'a>(name: &str, items: Vec<Node<'a>>, stray: &mut Vec<Node<'a>>) -> String {
     let mut strays = Vec::new();
     let mut parts: Vec<String> = items
         .into_iter()
@@ -526,7 +540,7 @@ fn quantity_list(name: &str, items: Vec<Node>, stray: &mut Vec<Node>) -> String 
 }
 
 /// Business transactions, sources, destinations: `type=…` then the value.
-fn typed_list(name: &str, field: &str, items: Vec<Node>) -> String {
+fn typed_list(name: &str, field: &str, items: Vec<Node<'_>>) -> String {
     let mut parts: Vec<String> = items
         .into_iter()
         .map(|mut n| {
@@ -546,7 +560,7 @@ fn typed_list(name: &str, field: &str, items: Vec<Node>) -> String {
     format!("{name}{}", parts.concat())
 }
 
-fn sensor_list(items: Vec<Node>, stray: &mut Vec<Node>) -> String {
+fn sensor_list<'a>(items: Vec<Node<'a>>, stray: &mut Vec<Node<'a>>) -> String {
     let mut element_strays = Vec::new();
     let mut parts: Vec<String> = items
         .into_iter()
@@ -565,7 +579,7 @@ fn sensor_list(items: Vec<Node>, stray: &mut Vec<Node>) -> String {
                 rendered.sort();
                 s.push_str(&rendered.concat());
             }
-            let (extensions, left): (Vec<Node>, Vec<Node>) =
+            let (extensions, left): (Vec<Node<'a>>, Vec<Node<'a>>) =
                 std::mem::take(&mut el.children).into_iter().partition(|n| n.name.starts_with('{'));
             inner.extend(left);
             element_strays.extend(wrap("sensorElement", inner));

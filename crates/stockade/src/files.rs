@@ -158,6 +158,9 @@ enum Sink {
     Remote { client: reqwest::Client, url: String, token: String },
 }
 
+/// EPCIS documents parsed ahead of the one being stored.
+const PARSED_AHEAD: usize = 2;
+
 /// An EPCIS document ready to store: its events (locally), or the document
 /// itself (a server parses it).
 enum Parsed {
@@ -579,9 +582,9 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         )),
         None => None,
     };
-    // EPCIS documents are parsed one ahead: the next parses (on a blocking
-    // thread) while this one is stored; they are stored in the order given,
-    // so the book sees a feed's events in the order it sent them.
+    // EPCIS documents are parsed ahead (on blocking threads) while the
+    // current one is stored; they are stored in the order given, so the book
+    // sees a feed's events in the order it sent them.
     let mut ahead: std::collections::HashMap<usize, tokio::task::JoinHandle<Result<Parsed>>> =
         std::collections::HashMap::new();
     let capture = |i: usize| {
@@ -593,9 +596,13 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         let started = std::time::Instant::now();
         let (mut report, skipped) = if format == FileFormat::Epcis {
             let this = ahead.remove(&i).unwrap_or_else(|| capture(i));
-            let next =
-                (i + 1..a.files.len()).find(|&j| format_of(&a.files[j], a.format).ok() == Some(FileFormat::Epcis));
-            if let Some(j) = next {
+            // Two documents parse ahead: parsing (validation, the CBV hash,
+            // mapping) costs several times what storing does, so both cores
+            // parse while the writer stores.
+            let next = (i + 1..a.files.len())
+                .filter(|&j| format_of(&a.files[j], a.format).ok() == Some(FileFormat::Epcis))
+                .take(PARSED_AHEAD);
+            for j in next {
                 ahead.entry(j).or_insert_with(|| capture(j));
             }
             let parsed = this.await?.with_context(|| format!("{}", path.display()))?;
@@ -604,12 +611,13 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         } else {
             ingest_file(path, format, mapping.clone(), &sink, batch, a.quiet).await?
         };
+        // The rate is the load's; recording it (below) reads the file once more.
+        let secs = started.elapsed().as_secs_f64();
         if let Sink::Local(intake) = &sink {
             // What the file added, so that it can be withdrawn (`stockade retract`).
             let load = load_record(path, a.mapping.as_deref(), &report).await?;
             intake.record_load(load).await.with_context(|| format!("recording the load of {}", path.display()))?;
         }
-        let secs = started.elapsed().as_secs_f64();
         let total = report.accepted + report.duplicates + report.rejected;
         // Rows a mapping's filter left out are said, never silently dropped.
         let skipped =
