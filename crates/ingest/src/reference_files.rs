@@ -68,7 +68,8 @@ pub(crate) fn is_list(kind: RecordKind, col: &str) -> bool {
         (RecordKind::Camera, "doors" | "zones")
             | (RecordKind::Badge, "zones")
             | (RecordKind::Shift, "weekdays")
-            | (RecordKind::Person, "accounts")
+            | (RecordKind::Person, "accounts" | "shifts")
+            | (RecordKind::Door, "schedule")
     )
 }
 
@@ -213,6 +214,28 @@ mod tests {
             let problems = from_yaml(&site(bad)).unwrap().check(&empty);
             assert!(problems.iter().any(|p| p.contains("is not a GLN")), "{bad}: {problems:?}");
         }
+    }
+
+    /// People's shifts and doors' schedules name shifts that exist (in the
+    /// same set or already stored); a CSV cell lists them split on `;`.
+    #[test]
+    fn shifts_of_people_and_schedules_of_doors_are_checked() {
+        let data = |shift: &str| {
+            format!(
+                "sites:\n- {{id: A, name: A, timezone: Europe/Paris}}\nzones:\n- {{id: Z, site: A, name: Z, tier: dock}}\n\
+                 shifts:\n- {{id: DAY, site: A, name: Day, start: \"06:00\", end: \"14:00\", weekdays: [1]}}\n\
+                 people:\n- {{id: P1, role: picker, status: active, shifts: [{shift}]}}\n\
+                 doors:\n- {{id: D1, site: A, name: Dock, to_zone: Z, dock: true, schedule: [{shift}]}}\n"
+            )
+        };
+        let empty = stockade_model::ReferenceIndex::new(&ReferenceData::default());
+        assert!(from_yaml(&data("DAY")).unwrap().check(&empty).is_empty());
+        let problems = from_yaml(&data("NIGHT")).unwrap().check(&empty);
+        assert!(problems.contains(&"person P1 refers to unknown shift \"NIGHT\"".to_string()), "{problems:?}");
+        assert!(problems.contains(&"door D1 refers to unknown shift \"NIGHT\"".to_string()), "{problems:?}");
+        let csv = "id,role,status,shifts\nP2,picker,active,DAY; LATE\n";
+        let people = from_csv(RecordKind::Person, csv.as_bytes()).unwrap().people;
+        assert_eq!(people[0].shifts.iter().map(|s| s.as_str()).collect::<Vec<_>>(), ["DAY", "LATE"]);
     }
 
     /// Plain YAML scalars that are not text are refused where text is

@@ -85,6 +85,11 @@ pub struct Door {
     /// A dock door (trucks), as opposed to a personnel door.
     #[serde(default)]
     pub dock: bool,
+    /// The shifts during which the door is in scheduled use (a dock door
+    /// during receiving hours): an opening outside them is unscheduled.
+    /// None listed: no schedule is known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedule: Vec<ShiftId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -132,6 +137,10 @@ pub struct Person {
     /// that names one of them and no person is given this person on ingest.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<AccountId>,
+    /// The shifts the person works (`shifts` records): when they are
+    /// expected on site, in the site's own time zone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shifts: Vec<ShiftId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -586,6 +595,16 @@ impl ReferenceData {
                 problems.push(format!("shift {}: weekdays must be 1 (Monday) to 7 (Sunday)", s.id));
             }
         }
+        let shift_refs = self
+            .people
+            .iter()
+            .flat_map(|p| p.shifts.iter().map(move |s| (format!("person {}", p.id), s)))
+            .chain(self.doors.iter().flat_map(|d| d.schedule.iter().map(move |s| (format!("door {}", d.id), s))));
+        for (what, shift) in shift_refs {
+            if !idx.has(RecordKind::Shift, shift.as_str()) {
+                problems.push(format!("{what} refers to unknown shift {:?}", shift.as_str()));
+            }
+        }
         let mut seen = HashSet::new();
         for r in self.rows() {
             if !seen.insert((r.kind, r.id.clone())) {
@@ -656,6 +675,11 @@ impl ReferenceIndex {
     }
 
     /// True if an entity of this type and id is known, or of a type without reference data.
+    /// Whether a record of this kind and id is known.
+    pub fn has(&self, kind: RecordKind, id: &str) -> bool {
+        self.known.get(&kind).is_some_and(|ids| ids.contains(id))
+    }
+
     pub fn contains_id(&self, t: crate::event::EntityType, id: &str) -> bool {
         match Self::tracks(t) {
             Some(kind) => self.known.get(&kind).is_some_and(|ids| ids.contains(id)),
