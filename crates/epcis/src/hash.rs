@@ -23,7 +23,28 @@ use std::collections::HashMap;
 /// The hash ID of every event of a document, in `eventList` order.
 pub fn document_hashes(doc: &Value) -> Vec<String> {
     let ctx = Context::of(doc);
-    crate::event_list(doc).iter().map(|ev| hash_id(&prehash_with(ev, &ctx))).collect()
+    crate::event_list(doc).iter().map(|ev| hash_id(&prehash_any(ev, &ctx))).collect()
+}
+
+/// The pre-hash string: rendered directly for the common event shapes
+/// ([`direct`]), else through the general tree ([`prehash_with`]).
+fn prehash_any(ev: &Value, ctx: &Context) -> String {
+    direct(ev, ctx).unwrap_or_else(|| prehash_with(ev, ctx))
+}
+
+/// How many of a document's events the direct renderer takes (tests).
+#[doc(hidden)]
+pub fn rendered_directly(doc: &Value) -> usize {
+    let ctx = Context::of(doc);
+    crate::event_list(doc).iter().filter(|ev| direct(ev, &ctx).is_some()).count()
+}
+
+/// The pre-hash strings of a document's events through the general tree
+/// alone (tests compare the direct renderer with it).
+#[doc(hidden)]
+pub fn document_prehashes_general(doc: &Value) -> Vec<String> {
+    let ctx = Context::of(doc);
+    crate::event_list(doc).iter().map(|ev| prehash_with(ev, &ctx)).collect()
 }
 
 /// `ni:///sha-256;{hex}?ver=CBV2.0` of a pre-hash string.
@@ -34,7 +55,7 @@ pub fn hash_id(prehash: &str) -> String {
 /// The pre-hash strings of a document's events.
 pub fn document_prehashes(doc: &Value) -> Vec<String> {
     let ctx = Context::of(doc);
-    crate::event_list(doc).iter().map(|ev| prehash_with(ev, &ctx)).collect()
+    crate::event_list(doc).iter().map(|ev| prehash_any(ev, &ctx)).collect()
 }
 
 /// Namespaces and ignored fields, from the document.
@@ -651,4 +672,170 @@ fn prehash_with(ev: &Value, ctx: &Context) -> String {
 /// The pre-hash string of one event, outside any document (default namespaces).
 pub fn prehash(ev: &Value) -> String {
     prehash_with(ev, &Context::of(&Value::Null))
+}
+
+/// A scalar as the tree holds it: trimmed, a bare CBV word or a GS1 CURIE
+/// expanded (as [`build`] does), then in canonical form (as [`generic`]
+/// renders it). None for a value the tree would not hold as one scalar.
+fn direct_scalar(ctx: &Context, parent: &str, key: &str, v: &Value) -> Option<String> {
+    let raw = match v {
+        Value::String(_) | Value::Number(_) | Value::Bool(_) => scalar(v),
+        _ => return None,
+    };
+    let raw = raw.trim();
+    let value: Cow<'_, str> = if !raw.contains(':')
+        && !raw.is_empty()
+        && let Some(vocab) = bare_word_vocabulary(parent, key)
+    {
+        Cow::Owned(format!("{vocab}{raw}"))
+    } else if let Some(expanded) = ctx.curie_value(raw) {
+        Cow::Owned(expanded)
+    } else {
+        Cow::Borrowed(raw)
+    };
+    Some(canon(key, &value))
+}
+
+/// The pre-hash string of an event of a common shape, rendered straight
+/// from the document: an object, aggregation-free event whose fields are
+/// among the ones below, each in its plain form. Anything else (extensions,
+/// ILMD, sensors, parent ids, ignored-field lists, a field in an unusual
+/// form) is None, and the general tree renders it. Equal to the general
+/// rendering by construction and by test (`tests/event_hash.rs` compares the
+/// two on every conformance document and on generated feeds).
+fn direct(ev: &Value, ctx: &Context) -> Option<String> {
+    let obj = ev.as_object()?;
+    if !ctx.ignored.is_empty() {
+        return None;
+    }
+    let mut s = String::with_capacity(512);
+    s.push_str("eventType=");
+    s.push_str(obj.get("type")?.as_str()?);
+    // `name=value`, or the name alone for an empty value (as `generic`).
+    let named = |s: &mut String, key: &str, value: String| {
+        s.push_str(key);
+        if !value.is_empty() {
+            s.push('=');
+            s.push_str(&value);
+        }
+    };
+    let field = |s: &mut String, key: &str| -> Option<()> {
+        if let Some(v) = obj.get(key) {
+            named(s, key, direct_scalar(ctx, "", key, v)?);
+        }
+        Some(())
+    };
+    for (k, _) in obj {
+        let known = matches!(
+            k.as_str(),
+            "type"
+                | "eventTime"
+                | "eventTimeZoneOffset"
+                | "epcList"
+                | "quantityList"
+                | "action"
+                | "bizStep"
+                | "disposition"
+                | "readPoint"
+                | "bizLocation"
+                | "bizTransactionList"
+                | "sourceList"
+                | "destinationList"
+        ) || IGNORED.contains(&k.as_str());
+        if !known {
+            return None;
+        }
+    }
+    field(&mut s, "eventTime")?;
+    field(&mut s, "eventTimeZoneOffset")?;
+    if let Some(v) = obj.get("epcList") {
+        let mut parts = Vec::new();
+        for e in v.as_array()? {
+            let value = direct_scalar(ctx, "", "epcList", e)?;
+            if !value.is_empty() {
+                // epc_list renders the tree's value with canon("epc", ...).
+                let raw = match e {
+                    Value::String(x) => x.trim(),
+                    _ => return None,
+                };
+                let expanded = if let Some(x) = ctx.curie_value(raw) { x } else { raw.to_owned() };
+                parts.push(format!("epc={}", canon("epc", &expanded)));
+            }
+        }
+        if !parts.is_empty() {
+            parts.sort();
+            s.push_str("epcList");
+            s.push_str(&parts.concat());
+        }
+    }
+    if let Some(v) = obj.get("quantityList") {
+        let mut parts = Vec::new();
+        for q in v.as_array()? {
+            let q = q.as_object()?;
+            let mut p = String::from("quantityElement");
+            for key in ["epcClass", "quantity", "uom"] {
+                if let Some(x) = q.get(key) {
+                    named(&mut p, key, direct_scalar(ctx, "quantityList", key, x)?);
+                }
+            }
+            if q.keys().any(|k| !matches!(k.as_str(), "epcClass" | "quantity" | "uom")) {
+                return None;
+            }
+            parts.push(p);
+        }
+        if !parts.is_empty() {
+            parts.sort();
+            s.push_str("quantityList");
+            s.push_str(&parts.concat());
+        }
+    }
+    field(&mut s, "action")?;
+    field(&mut s, "bizStep")?;
+    field(&mut s, "disposition")?;
+    for key in ["readPoint", "bizLocation"] {
+        if let Some(v) = obj.get(key) {
+            let o = v.as_object()?;
+            if o.keys().any(|k| k != "id") {
+                return None;
+            }
+            s.push_str(key);
+            if let Some(id) = o.get("id") {
+                named(&mut s, "id", direct_scalar(ctx, key, "id", id)?);
+            }
+        }
+    }
+    let mut rest = Vec::new();
+    for (list, item_field) in
+        [("bizTransactionList", "bizTransaction"), ("sourceList", "source"), ("destinationList", "destination")]
+    {
+        let Some(v) = obj.get(list) else { continue };
+        let items = v.as_array()?;
+        if items.is_empty() {
+            continue;
+        }
+        let mut parts = Vec::new();
+        for it in items {
+            let o = it.as_object()?;
+            if o.keys().any(|k| k != "type" && k != item_field) {
+                return None;
+            }
+            let mut p = String::new();
+            for key in ["type", item_field] {
+                if let Some(x) = o.get(key) {
+                    let value = direct_scalar(ctx, list, key, x)?;
+                    if !value.is_empty() {
+                        p.push_str(key);
+                        p.push('=');
+                        p.push_str(&value);
+                    }
+                }
+            }
+            parts.push(p);
+        }
+        parts.sort();
+        rest.push(format!("{list}{}", parts.concat()));
+    }
+    rest.sort();
+    s.push_str(&rest.concat());
+    Some(s)
 }

@@ -111,3 +111,87 @@ fn xml_representations_of_one_event_hash_equal() {
         );
     }
 }
+
+/// Every JSON document under a directory.
+fn documents(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            documents(&p, out);
+        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("json" | "jsonld")) {
+            out.push(p);
+        }
+    }
+}
+
+/// The direct renderer of common event shapes gives the general tree's
+/// pre-hash on every document of the conformance corpus (GS1's examples and
+/// vectors, OpenEPCIS's captures, valid or not), and on variations of a
+/// common event: empty values, CURIEs, bare words, URNs, extra fields.
+#[test]
+fn the_direct_rendering_equals_the_general_one() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/epcis");
+    let mut paths = Vec::new();
+    documents(&root, &mut paths);
+    let (mut compared, mut direct) = (0, 0);
+    for p in &paths {
+        let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&std::fs::read(p).unwrap()) else { continue };
+        let (fast, general) =
+            (stockade_epcis::hash::document_prehashes(&doc), stockade_epcis::hash::document_prehashes_general(&doc));
+        assert_eq!(fast, general, "{}", p.display());
+        compared += fast.len();
+        direct += stockade_epcis::hash::rendered_directly(&doc);
+    }
+    assert!(compared > 150 && direct > 30, "compared {compared} events, {direct} rendered directly");
+    let base = serde_json::json!({
+        "type": "ObjectEvent", "action": "OBSERVE", "eventTime": "2026-11-02T08:00:00.1234+08:00",
+        "eventTimeZoneOffset": "+08:00", "bizStep": "receiving", "disposition": "cbv:Disp-in_progress",
+        "readPoint": {"id": "urn:epc:id:sgln:9521234.00001.DOCK-IN"}, "bizLocation": {"id": "urn:epc:id:sgln:9521234.00001.0"},
+        "epcList": ["urn:epc:id:sgtin:9521234.010001.1", " urn:epc:id:sgtin:9521234.010001.2 ", ""],
+        "quantityList": [{"epcClass": "urn:epc:class:lgtin:9521234.010001.L1", "quantity": 5.0, "uom": "KGM"},
+                         {"epcClass": "https://id.gs1.org/01/09521234100011/10/L2", "quantity": 2}],
+        "bizTransactionList": [{"type": "po", "bizTransaction": "urn:epcglobal:cbv:bt:9521234000013:PO1"}],
+        "sourceList": [{"type": "owning_party", "source": "urn:epc:id:pgln:9521234.00001"}, {"type": "location", "source": ""}],
+        "destinationList": [{"type": "urn:epcglobal:cbv:sdt:location", "destination": "urn:epc:id:sgln:9521234.00002.0"}],
+        "eventID": "ni:///sha-256;abc?ver=CBV2.0", "recordTime": "2026-11-02T09:00:00Z"
+    });
+    let variations: Vec<Box<dyn Fn(&mut serde_json::Value)>> = vec![
+        Box::new(|_| {}),
+        Box::new(|e| e["bizStep"] = "".into()),
+        Box::new(|e| e["disposition"] = "https://ref.gs1.org/cbv/Disp-active".into()),
+        Box::new(|e| e["readPoint"] = serde_json::json!({})),
+        Box::new(|e| e["readPoint"]["id"] = "".into()),
+        Box::new(|e| e["quantityList"] = serde_json::json!([])),
+        Box::new(|e| e["epcList"] = serde_json::json!([])),
+        Box::new(|e| e["bizTransactionList"] = serde_json::json!([])),
+        Box::new(|e| e["action"] = serde_json::Value::Null),
+        Box::new(|e| e["bizStep"] = serde_json::json!(["a", "b"])),
+        Box::new(|e| e["quantityList"][0]["example:extra"] = "x".into()),
+        Box::new(|e| e["readPoint"]["example:extra"] = "x".into()),
+        Box::new(|e| e["example:field"] = "x".into()),
+        Box::new(|e| e["ilmd"] = serde_json::json!({"example:lot": "L"})),
+        Box::new(|e| e["sourceList"][0]["example:x"] = "y".into()),
+        Box::new(|e| e["epcList"] = "urn:epc:id:sgtin:9521234.010001.9".into()),
+        Box::new(|e| {
+            e.as_object_mut().unwrap().remove("eventTime");
+        }),
+        Box::new(|e| e["eventTime"] = "not a time".into()),
+        Box::new(|e| e["quantityList"][0]["quantity"] = "3.50".into()),
+    ];
+    for (i, vary) in variations.iter().enumerate() {
+        let mut ev = base.clone();
+        vary(&mut ev);
+        let doc = serde_json::json!({
+            "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", {"example": "https://ns.example.com/epcis/"}],
+            "type": "EPCISDocument", "epcisBody": {"eventList": [ev]}
+        });
+        assert_eq!(
+            stockade_epcis::hash::document_prehashes(&doc),
+            stockade_epcis::hash::document_prehashes_general(&doc),
+            "variation {i}"
+        );
+        if i < 8 {
+            assert_eq!(stockade_epcis::hash::rendered_directly(&doc), 1, "variation {i} is a common shape");
+        }
+    }
+}
