@@ -708,9 +708,48 @@ fn direct(ev: &Value, ctx: &Context) -> Option<String> {
     if !ctx.ignored.is_empty() {
         return None;
     }
+    // One pass over the event's keys (map lookups by key cost string
+    // comparisons each); an unexpected key sends it to the general tree.
+    #[derive(Default)]
+    struct Fields<'a> {
+        event_type: Option<&'a Value>,
+        event_time: Option<&'a Value>,
+        offset: Option<&'a Value>,
+        epc_list: Option<&'a Value>,
+        quantity_list: Option<&'a Value>,
+        action: Option<&'a Value>,
+        biz_step: Option<&'a Value>,
+        disposition: Option<&'a Value>,
+        read_point: Option<&'a Value>,
+        biz_location: Option<&'a Value>,
+        transactions: Option<&'a Value>,
+        sources: Option<&'a Value>,
+        destinations: Option<&'a Value>,
+    }
+    let mut f = Fields::default();
+    for (k, v) in obj {
+        let slot = match k.as_str() {
+            "type" => &mut f.event_type,
+            "eventTime" => &mut f.event_time,
+            "eventTimeZoneOffset" => &mut f.offset,
+            "epcList" => &mut f.epc_list,
+            "quantityList" => &mut f.quantity_list,
+            "action" => &mut f.action,
+            "bizStep" => &mut f.biz_step,
+            "disposition" => &mut f.disposition,
+            "readPoint" => &mut f.read_point,
+            "bizLocation" => &mut f.biz_location,
+            "bizTransactionList" => &mut f.transactions,
+            "sourceList" => &mut f.sources,
+            "destinationList" => &mut f.destinations,
+            other if IGNORED.contains(&other) => continue,
+            _ => return None,
+        };
+        *slot = Some(v);
+    }
     let mut s = String::with_capacity(512);
     s.push_str("eventType=");
-    s.push_str(obj.get("type")?.as_str()?);
+    s.push_str(f.event_type?.as_str()?);
     // `name=value`, or the name alone for an empty value (as `generic`).
     let named = |s: &mut String, key: &str, value: String| {
         s.push_str(key);
@@ -719,36 +758,15 @@ fn direct(ev: &Value, ctx: &Context) -> Option<String> {
             s.push_str(&value);
         }
     };
-    let field = |s: &mut String, key: &str| -> Option<()> {
-        if let Some(v) = obj.get(key) {
+    let field = |s: &mut String, key: &str, v: Option<&Value>| -> Option<()> {
+        if let Some(v) = v {
             named(s, key, direct_scalar(ctx, "", key, v)?);
         }
         Some(())
     };
-    for (k, _) in obj {
-        let known = matches!(
-            k.as_str(),
-            "type"
-                | "eventTime"
-                | "eventTimeZoneOffset"
-                | "epcList"
-                | "quantityList"
-                | "action"
-                | "bizStep"
-                | "disposition"
-                | "readPoint"
-                | "bizLocation"
-                | "bizTransactionList"
-                | "sourceList"
-                | "destinationList"
-        ) || IGNORED.contains(&k.as_str());
-        if !known {
-            return None;
-        }
-    }
-    field(&mut s, "eventTime")?;
-    field(&mut s, "eventTimeZoneOffset")?;
-    if let Some(v) = obj.get("epcList") {
+    field(&mut s, "eventTime", f.event_time)?;
+    field(&mut s, "eventTimeZoneOffset", f.offset)?;
+    if let Some(v) = f.epc_list {
         let mut parts = Vec::new();
         for e in v.as_array()? {
             let value = direct_scalar(ctx, "", "epcList", e)?;
@@ -768,7 +786,7 @@ fn direct(ev: &Value, ctx: &Context) -> Option<String> {
             s.push_str(&parts.concat());
         }
     }
-    if let Some(v) = obj.get("quantityList") {
+    if let Some(v) = f.quantity_list {
         let mut parts = Vec::new();
         for q in v.as_array()? {
             let q = q.as_object()?;
@@ -789,11 +807,11 @@ fn direct(ev: &Value, ctx: &Context) -> Option<String> {
             s.push_str(&parts.concat());
         }
     }
-    field(&mut s, "action")?;
-    field(&mut s, "bizStep")?;
-    field(&mut s, "disposition")?;
-    for key in ["readPoint", "bizLocation"] {
-        if let Some(v) = obj.get(key) {
+    field(&mut s, "action", f.action)?;
+    field(&mut s, "bizStep", f.biz_step)?;
+    field(&mut s, "disposition", f.disposition)?;
+    for (key, v) in [("readPoint", f.read_point), ("bizLocation", f.biz_location)] {
+        if let Some(v) = v {
             let o = v.as_object()?;
             if o.keys().any(|k| k != "id") {
                 return None;
@@ -805,10 +823,12 @@ fn direct(ev: &Value, ctx: &Context) -> Option<String> {
         }
     }
     let mut rest = Vec::new();
-    for (list, item_field) in
-        [("bizTransactionList", "bizTransaction"), ("sourceList", "source"), ("destinationList", "destination")]
-    {
-        let Some(v) = obj.get(list) else { continue };
+    for (list, item_field, v) in [
+        ("bizTransactionList", "bizTransaction", f.transactions),
+        ("sourceList", "source", f.sources),
+        ("destinationList", "destination", f.destinations),
+    ] {
+        let Some(v) = v else { continue };
         let items = v.as_array()?;
         if items.is_empty() {
             continue;
