@@ -155,7 +155,8 @@ fn the_direct_rendering_equals_the_general_one() {
         "destinationList": [{"type": "urn:epcglobal:cbv:sdt:location", "destination": "urn:epc:id:sgln:9521234.00002.0"}],
         "eventID": "ni:///sha-256;abc?ver=CBV2.0", "recordTime": "2026-11-02T09:00:00Z"
     });
-    let variations: Vec<Box<dyn Fn(&mut serde_json::Value)>> = vec![
+    type Variation = Box<dyn Fn(&mut serde_json::Value)>;
+    let variations: Vec<Variation> = vec![
         Box::new(|_| {}),
         Box::new(|e| e["bizStep"] = "".into()),
         Box::new(|e| e["disposition"] = "https://ref.gs1.org/cbv/Disp-active".into()),
