@@ -86,6 +86,16 @@ pub enum Command {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// Score a numeric series for anomalies, online: reads `timestamp,value`
+    /// rows (header included) and writes `timestamp,value,anomaly_score`,
+    /// each row scored in [0, 1] from the rows before it only.
+    SeriesDetect {
+        /// The series (CSV); `-` reads standard input.
+        file: PathBuf,
+        /// Where to write the scored series (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Show the inventory book: quantity per site, location and SKU (with
     /// the in-transit states), and the latest counts against it.
     Book(BookArgs),

@@ -361,6 +361,24 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Verify { package, key } => return ledger::verify_package(&package, &key),
         Command::Eval(a) => eval::run(&a).await?,
         Command::Book(a) => book::run(a).await?,
+        Command::SeriesDetect { file, out } => {
+            let input: Box<dyn std::io::Read> = if file.as_os_str() == "-" {
+                Box::new(std::io::stdin().lock())
+            } else {
+                Box::new(std::fs::File::open(&file).with_context(|| format!("reading {}", file.display()))?)
+            };
+            let output: Box<dyn std::io::Write> = match &out {
+                Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            let mut output = std::io::BufWriter::new(output);
+            let rows = stockade_detect::series::score_csv(input, &mut output)
+                .with_context(|| format!("scoring {}", file.display()))?;
+            std::io::Write::flush(&mut output)?;
+            if out.is_some() {
+                eprintln!("scored {rows} rows of {}", file.display());
+            }
+        }
         Command::SampleExports { out, days, seed } => {
             if !(1..=366).contains(&days) {
                 bail!("--days must be between 1 and 366");

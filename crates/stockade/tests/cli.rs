@@ -1375,3 +1375,47 @@ fn a_wrong_load_is_retracted_and_loaded_again() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("record.retracted events are written by Stockade only"), "{}", text(&o));
 }
+
+/// `stockade series-detect` scores a series as a user runs it: the output
+/// keeps every row with a score in [0, 1], the spike scores high, and bad
+/// input is refused with its line and exit 1.
+#[test]
+fn series_detect_scores_a_csv_and_refuses_bad_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("cpu.csv");
+    let mut csv = String::from("timestamp,value\r\n");
+    for i in 0..300 {
+        let v = if i == 250 { 95.0 } else { 40.0 + (i % 7) as f64 };
+        csv.push_str(&format!("2026-11-02 {:02}:{:02}:00,{v}\r\n", i / 60, i % 60));
+    }
+    std::fs::write(&input, csv).unwrap();
+    let o = run(&["series-detect", input.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = stdout(&o);
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(rows[0], "timestamp,value,anomaly_score");
+    assert_eq!(rows.len(), 301);
+    let score = |i: usize| rows[i + 1].rsplit(',').next().unwrap().parse::<f64>().unwrap();
+    assert!((0..300).all(|i| (0.0..=1.0).contains(&score(i))));
+    assert!(score(250) > 0.9 && score(249) < 0.1, "{} {}", score(250), score(249));
+    assert_eq!(rows[251], format!("2026-11-02 04:10:00,95,{}", rows[251].rsplit(',').next().unwrap()));
+    // To a file.
+    let scored = dir.path().join("scored.csv");
+    let o = run(&["series-detect", input.to_str().unwrap(), "--out", scored.to_str().unwrap()]);
+    assert!(text(&o).contains("scored 300 rows"), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&scored).unwrap(), out);
+    // Refused: no header, a bad value, time going back.
+    for (body, says) in [
+        ("2026-11-02 00:00:00,1\n", "line 1: the header must be `timestamp,value`"),
+        ("timestamp,value\n2026-11-02 00:00:00,x\n", "line 2: value \"x\" is not a finite number"),
+        (
+            "timestamp,value\n2026-11-02 00:01:00,1\n2026-11-02 00:00:00,1\n",
+            "line 3: timestamp \"2026-11-02 00:00:00\" goes back in time",
+        ),
+    ] {
+        std::fs::write(&input, body).unwrap();
+        let o = run(&["series-detect", input.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        assert!(text(&o).contains(says), "{}", text(&o));
+    }
+}
