@@ -62,6 +62,10 @@ pub fn document_prehashes(doc: &Value) -> Vec<String> {
 struct Context {
     namespaces: HashMap<String, String>,
     ignored: Vec<String>,
+    /// Identifiers in canonical form, remembered for the document (its
+    /// events name the same read points, locations and classes again and
+    /// again, and canonicalising a GS1 key costs more than a lookup).
+    keys: std::cell::RefCell<HashMap<String, String>>,
 }
 
 impl Context {
@@ -96,7 +100,7 @@ impl Context {
             .flat_map(|(_, v)| v.as_array().cloned().unwrap_or_default())
             .filter_map(|v| v.as_str().map(str::to_owned))
             .collect();
-        Context { namespaces, ignored }
+        Context { namespaces, ignored, keys: Default::default() }
     }
 
     /// `prefix:local` as `{namespace}local` when the prefix is declared.
@@ -678,6 +682,20 @@ pub fn prehash(ev: &Value) -> String {
 /// expanded (as [`build`] does), then in canonical form (as [`generic`]
 /// renders it). None for a value the tree would not hold as one scalar.
 fn direct_scalar(ctx: &Context, parent: &str, key: &str, v: &Value) -> Option<String> {
+    // Identifier fields: no bare-word vocabulary, not times, so their
+    // canonical form depends on the value alone.
+    if matches!(key, "id" | "epcClass" | "source" | "destination" | "bizTransaction")
+        && let Value::String(raw) = v
+    {
+        let raw = raw.trim();
+        if let Some(c) = ctx.keys.borrow().get(raw) {
+            return Some(c.clone());
+        }
+        let expanded = ctx.curie_value(raw);
+        let c = canon(key, expanded.as_deref().unwrap_or(raw));
+        ctx.keys.borrow_mut().insert(raw.to_owned(), c.clone());
+        return Some(c);
+    }
     let raw = match v {
         Value::String(_) | Value::Number(_) | Value::Bool(_) => scalar(v),
         _ => return None,

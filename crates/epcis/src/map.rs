@@ -140,9 +140,46 @@ pub fn cbv_name(v: &str) -> &str {
     v
 }
 
+/// A document's lookups, remembered: its events name the same few
+/// locations and classes over and over, and parsing a GS1 key costs more
+/// than looking it up again.
+struct Memo<'d> {
+    dir: &'d Directory,
+    places: std::cell::RefCell<HashMap<String, Option<Place>>>,
+    sites: std::cell::RefCell<HashMap<String, Option<SiteId>>>,
+    gtins: std::cell::RefCell<HashMap<String, Option<String>>>,
+}
+
+impl<'d> Memo<'d> {
+    fn new(dir: &'d Directory) -> Memo<'d> {
+        Memo { dir, places: Default::default(), sites: Default::default(), gtins: Default::default() }
+    }
+
+    fn remember<T: Clone>(cache: &std::cell::RefCell<HashMap<String, T>>, key: &str, f: impl FnOnce() -> T) -> T {
+        if let Some(v) = cache.borrow().get(key) {
+            return v.clone();
+        }
+        let v = f();
+        cache.borrow_mut().insert(key.to_owned(), v.clone());
+        v
+    }
+
+    fn place_of(&self, id: &str) -> Option<Place> {
+        Self::remember(&self.places, id, || self.dir.place_of(id))
+    }
+
+    fn site_of(&self, id: &str) -> Option<SiteId> {
+        Self::remember(&self.sites, id, || self.dir.site_of(id))
+    }
+
+    fn gtin(&self, epc: &str) -> Option<String> {
+        Self::remember(&self.gtins, epc, || keys::gtin(epc))
+    }
+}
+
 /// The place named by a `sourceList` / `destinationList` entry of CBV type
 /// `location` (bare, `cbv:SDT-`, `urn:epcglobal:cbv:sdt:` or the GS1 URI form).
-fn listed_place(ev: &Value, list: &str, field: &str, dir: &Directory) -> Option<Place> {
+fn listed_place(ev: &Value, list: &str, field: &str, dir: &Memo<'_>) -> Option<Place> {
     ev.get(list)?.as_array()?.iter().find_map(|entry| {
         let ty = entry.get("type")?.as_str()?;
         let ty = ["https://ref.gs1.org/cbv/SDT-", "https://gs1.org/voc/SDT-", "urn:epcglobal:cbv:sdt:", "cbv:SDT-"]
@@ -157,12 +194,12 @@ fn listed_place(ev: &Value, list: &str, field: &str, dir: &Directory) -> Option<
 }
 
 /// Units counted per GTIN (None: identifiers that are not trade items).
-fn counted(ev: &Value) -> BTreeMap<Option<String>, f64> {
+fn counted(ev: &Value, memo: &Memo<'_>) -> BTreeMap<Option<String>, f64> {
     let mut out: BTreeMap<Option<String>, f64> = BTreeMap::new();
     for list in ["epcList", "childEPCs"] {
         for epc in ev.get(list).and_then(Value::as_array).into_iter().flatten() {
             if let Some(s) = epc.as_str() {
-                *out.entry(keys::gtin(s)).or_default() += 1.0;
+                *out.entry(memo.gtin(s)).or_default() += 1.0;
             }
         }
     }
@@ -170,7 +207,7 @@ fn counted(ev: &Value) -> BTreeMap<Option<String>, f64> {
         for q in ev.get(list).and_then(Value::as_array).into_iter().flatten() {
             let class = q.get("epcClass").and_then(Value::as_str).unwrap_or_default();
             let n = q.get("quantity").and_then(Value::as_f64).unwrap_or(1.0);
-            *out.entry(keys::gtin(class)).or_default() += n;
+            *out.entry(memo.gtin(class)).or_default() += n;
         }
     }
     out
@@ -198,8 +235,9 @@ pub fn map_document(
 ) -> Vec<(usize, Result<Event, String>)> {
     let mut out = Vec::new();
     let hashes = crate::hash::document_hashes(doc);
+    let memo = Memo::new(dir);
     for ((i, ev), hash) in crate::event_list(doc).iter().enumerate().zip(hashes) {
-        match map_event(ev, hash, dir, source, default_site) {
+        match map_event(ev, hash, &memo, source, default_site) {
             Ok(events) => out.extend(events.into_iter().map(|e| (i, Ok(e)))),
             Err(e) => out.push((i, Err(e))),
         }
@@ -210,7 +248,7 @@ pub fn map_document(
 fn map_event(
     ev: &Value,
     event_hash: String,
-    dir: &Directory,
+    dir: &Memo<'_>,
     source: &SourceId,
     default_site: Option<&SiteId>,
 ) -> Result<Vec<Event>, String> {
@@ -288,7 +326,7 @@ fn map_event(
     };
     let books = matches!(event_type.as_str(), "ObjectEvent" | "AggregationEvent" | "TransactionEvent");
     let mut groups: Vec<(Option<Sku>, Option<f64>)> =
-        counted(ev).into_iter().map(|(gtin, q)| (gtin.and_then(|g| dir.sku(&g)), Some(q))).collect();
+        counted(ev, dir).into_iter().map(|(gtin, q)| (gtin.and_then(|g| dir.dir.sku(&g)), Some(q))).collect();
     if groups.is_empty() || !books {
         // Nothing countable, or a kind the book does not model: one sighting.
         groups = vec![(None, None)];
