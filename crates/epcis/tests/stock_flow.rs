@@ -194,9 +194,9 @@ fn book_summary(ev: &Event) -> String {
                 }
                 Flow::Draws(Pool::Received) => format!("{sign} {place}, else the received state"),
                 Flow::Draws(Pool::Picked) if m.location.as_str() == Pool::Picked.location() => {
-                    format!("{sign} {place}, else the received state")
+                    format!("{sign} {place}")
                 }
-                Flow::Draws(Pool::Picked) => format!("{sign} {place}, else the picked state, else the received state"),
+                Flow::Draws(Pool::Picked) => format!("{sign} {place}, else the picked state"),
                 Flow::FromKnown(_) => format!("{sign} {place} (the received state if the book never saw {place})"),
                 _ => format!("{sign} {place}"),
             }

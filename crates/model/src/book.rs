@@ -73,11 +73,12 @@ pub enum Flow {
     Lands(Pool),
     /// A withdrawal (negative delta) taken from the place named as far as
     /// the book holds the SKU there, then from the state's places (its own
-    /// line first, then the places units landed in, by location id), and for
-    /// [`Pool::Picked`] then from the received state's places (goods that
-    /// leave unpicked, cross-docked); what none of them holds is booked at
-    /// the place named (the line goes negative, showing that more left than
-    /// the book saw arrive).
+    /// line first, then the places units landed in, by location id); what
+    /// none of them holds is booked at the place named (the line goes
+    /// negative, showing that more left than the book saw arrive, until the
+    /// arrival the book has not seen yet settles it). A shipment never takes
+    /// from the received state: a shipment that arrives before its pick
+    /// would take the wrong goods.
     Draws(Pool),
     /// A withdrawal (a pick) booked exactly at the place named when the book
     /// has seen that place (it goes negative rather than guess, and a late
@@ -443,11 +444,8 @@ impl InventoryBook {
         let mut left = -m.delta;
         let named = self.find(site, location, sku);
         let mut candidates: Vec<usize> = named.into_iter().collect();
-        let pools: &[Pool] = if pool == Pool::Picked { &[Pool::Picked, Pool::Received] } else { &[pool] };
-        for p in pools {
-            if let Some(list) = self.pools.get(&(site.to_owned(), sku.to_owned(), *p)) {
-                candidates.extend(list.iter().filter(|s| Some(**s) != named));
-            }
+        if let Some(list) = self.pools.get(&(site.to_owned(), sku.to_owned(), pool)) {
+            candidates.extend(list.iter().filter(|s| Some(**s) != named));
         }
         for slot in candidates {
             if left <= NOTHING {
@@ -781,10 +779,15 @@ mod flow_tests {
     }
 
     #[test]
-    fn shipments_with_no_pick_take_from_the_bin_named_or_the_received_state() {
+    fn shipments_with_no_pick_take_from_the_bin_named_and_never_from_receiving() {
         assert_eq!(book_of(&[(1, RECEIVE_AT_SITE), (2, PUT_AWAY), (3, SHIP_FROM_BIN)]), at(&[("BIN", 6.0)]));
-        // Cross-docked: received and shipped, never put away or picked.
-        assert_eq!(book_of(&[(1, RECEIVE_AT_SITE), (2, SHIP)]), at(&[("@received", 6.0)]));
+        // Shipped with no pick and nothing at the place named: the book does
+        // not guess from receiving (a shipment that arrives before its pick
+        // would take the wrong goods); it shows the shortfall, and the
+        // received goods still waiting.
+        assert_eq!(book_of(&[(1, RECEIVE_AT_SITE), (2, SHIP)]), at(&[("@picked", -4.0), ("@received", 10.0)]));
+        // The pick arriving after the shipment settles it.
+        assert_eq!(book_of(&[(1, RECEIVE_AT_SITE), (2, PUT_AWAY), (4, SHIP), (3, PICK)]), at(&[("BIN", 6.0)]));
         // A pick from a bin the book has nothing in takes what is still in receiving.
         assert_eq!(book_of(&[(1, RECEIVE_AT_SITE), (2, PICK), (3, SHIP)]), at(&[("@received", 6.0)]));
     }
@@ -793,10 +796,10 @@ mod flow_tests {
     fn what_left_without_arriving_shows_as_a_negative_line() {
         assert_eq!(book_of(&[(1, SHIP_FROM_DOCK)]), at(&[("DOCK", -4.0)]));
         assert_eq!(book_of(&[(1, SHIP)]), at(&[("@picked", -4.0)]));
-        // Partly covered: what the state holds, then the rest at the place named.
+        // Partly covered: what the picked state holds, then the rest at the place named.
         assert_eq!(
-            book_of(&[(1, r#""kind":"inventory.received","quantity":3"#), (2, SHIP_FROM_DOCK)]),
-            at(&[("DOCK", -1.0)])
+            book_of(&[(1, r#""kind":"inventory.picked","quantity":3,"from_location":"BIN""#), (2, SHIP_FROM_DOCK)]),
+            at(&[("BIN", -3.0), ("DOCK", -1.0)])
         );
     }
 
@@ -817,11 +820,18 @@ mod flow_tests {
                         let b = book_of(&ev);
                         assert_eq!(b.iter().map(|(_, q)| q).sum::<f64>(), 6.0, "{ev:?}: {b:?}");
                         let negative: Vec<_> = b.iter().filter(|(_, q)| *q < 0.0).collect();
-                        if p.is_some() && k.is_none() && s != SHIP_FROM_BIN {
-                            // Put away, never picked, shipped from nowhere
-                            // that holds it: the book cannot tell which bin,
-                            // and says so at the place the shipment named.
-                            let from = if s == SHIP { "@picked" } else { "DOCK" };
+                        // Never picked: a shipment takes from the place it
+                        // names as far as it holds the goods, and shows the
+                        // rest there (the book does not guess where from).
+                        let short = match (k, s) {
+                            (Some(_), _) => None,
+                            (None, s) if s == SHIP_FROM_BIN => p.is_none().then_some("BIN"),
+                            (None, s) if s == SHIP_FROM_DOCK => {
+                                (!(r == RECEIVE_AT_DOCK && p.is_none())).then_some("DOCK")
+                            }
+                            (None, _) => Some("@picked"),
+                        };
+                        if let Some(from) = short {
                             assert_eq!(negative, [&(from.to_string(), -4.0)], "{ev:?}");
                         } else {
                             assert!(negative.is_empty(), "no negative line: {ev:?}: {b:?}");
