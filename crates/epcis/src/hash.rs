@@ -787,15 +787,13 @@ fn direct(ev: &Value, ctx: &Context) -> Option<String> {
     if let Some(v) = f.epc_list {
         let mut parts = Vec::new();
         for e in v.as_array()? {
-            let value = direct_scalar(ctx, "", "epcList", e)?;
-            if !value.is_empty() {
-                // epc_list renders the tree's value with canon("epc", ...).
-                let raw = match e {
-                    Value::String(x) => x.trim(),
-                    _ => return None,
-                };
-                let expanded = if let Some(x) = ctx.curie_value(raw) { x } else { raw.to_owned() };
-                parts.push(format!("epc={}", canon("epc", &expanded)));
+            // As epc_list renders the tree: non-empty values, CURIEs
+            // expanded, in canonical form under the name `epc`.
+            let Value::String(raw) = e else { return None };
+            let raw = raw.trim();
+            if !raw.is_empty() {
+                let expanded = ctx.curie_value(raw);
+                parts.push(format!("epc={}", canon("epc", expanded.as_deref().unwrap_or(raw))));
             }
         }
         if !parts.is_empty() {

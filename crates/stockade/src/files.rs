@@ -188,16 +188,18 @@ impl Sink {
                 report.results.retain(|r| matches!(r, LineResult::Rejected { .. }));
                 Ok(report)
             }
-            (_, Parsed::Document(path, source, site)) => self.capture(&path, &source, site.as_ref()).await,
-            (Sink::Remote { .. }, Parsed::Events(_)) => bail!("events parsed locally are stored locally"),
+            (Sink::Remote { .. }, Parsed::Document(path, source, site)) => {
+                self.capture(&path, &source, site.as_ref()).await
+            }
+            _ => bail!("a document is parsed where it is stored: locally as events, by a server as a document"),
         }
     }
 
-    /// Captures one EPCIS document.
+    /// Sends one EPCIS document to a server's capture interface.
     async fn capture(&self, path: &Path, source: &SourceId, site: Option<&SiteId>) -> Result<IngestReport> {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         match self {
-            Sink::Local(intake) => Ok(intake.ingest_epcis(bytes, source, site).await?),
+            Sink::Local(_) => bail!("a local ingest parses and stores its documents itself"),
             Sink::Remote { client, url, token } => {
                 let mut req = client
                     .post(format!("{}/epcis/capture", url.trim_end_matches('/')))

@@ -1419,3 +1419,46 @@ fn series_detect_scores_a_csv_and_refuses_bad_rows() {
         assert!(text(&o).contains(says), "{}", text(&o));
     }
 }
+
+/// Rejections of the onboarding commands: `sample-exports` refuses a
+/// period out of range and never overwrites a file; a mapping that looks
+/// values up cannot ingest to a server with a token that may not read the
+/// reference data, and says which role it needs.
+#[test]
+fn onboarding_commands_refuse_what_they_cannot_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("exports");
+    let o = run(&["sample-exports", "--out", out.to_str().unwrap(), "--days", "0"]);
+    assert!(!o.status.success() && text(&o).contains("--days must be between 1 and 366"), "{}", text(&o));
+    assert!(run(&["sample-exports", "--out", out.to_str().unwrap(), "--days", "2"]).status.success());
+    let o = run(&["sample-exports", "--out", out.to_str().unwrap(), "--days", "2"]);
+    assert!(!o.status.success() && text(&o).contains("existing files are not overwritten"), "{}", text(&o));
+
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    let o = run(&["token", "create", "--role", "ingest", "--data", d]);
+    let token = stdout(&o).lines().last().unwrap().to_owned();
+    let csv = dir.path().join("doors.csv");
+    std::fs::write(&csv, "time,site,door,badge\n2026-11-02T08:00:00+01:00,LYS,MAIN,B-1001\n").unwrap();
+    let mapping = dir.path().join("doors.yaml");
+    std::fs::write(
+        &mapping,
+        "kind: { constant: access.granted }\noccurred_at: { column: time }\nfields:\n  source: { constant: pacs }\n  \
+         site: { column: site }\n  door: { column: door, lookup: { records: doors, by: code, within_site: true } }\n  \
+         badge: { column: badge }\n",
+    )
+    .unwrap();
+    let server = serve(d);
+    let o = run(&[
+        "ingest",
+        csv.to_str().unwrap(),
+        "--mapping",
+        mapping.to_str().unwrap(),
+        "--server",
+        &server.1,
+        "--token",
+        &token,
+    ]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("the mapping looks up doors") && text(&o).contains("analyst role"), "{}", text(&o));
+}
