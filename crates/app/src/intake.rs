@@ -127,6 +127,8 @@ pub struct Intake {
     /// Retractions per (source, id): the revision the next load of that
     /// event is stored under (see [`crate::records`]).
     pub(crate) revisions: Arc<RwLock<Arc<Revisions>>>,
+    /// Opens incidents (one opening at a time in this process, whoever opens).
+    casebook: Arc<crate::casebook::Casebook>,
 }
 
 impl Intake {
@@ -151,6 +153,7 @@ impl Intake {
             clock,
             stage,
             revisions: Arc::default(),
+            casebook: Arc::default(),
         };
         intake.reload_reference().await?;
         intake.reload_revisions().await?;
@@ -160,6 +163,34 @@ impl Intake {
     /// The derived-state stage fed by this pipeline's commits.
     pub fn stage(&self) -> &Stage {
         &self.stage
+    }
+
+    /// The casebook incidents are opened through.
+    pub fn casebook(&self) -> &Arc<crate::casebook::Casebook> {
+        &self.casebook
+    }
+
+    /// Starts detection with a rule pack as a consumer of the stage: it
+    /// follows every commit from now on; what is stored already waits for
+    /// [`crate::detection::Detection::replay`] (or the next commit).
+    pub async fn start_detection(
+        &self,
+        pack: stockade_detect::Pack,
+    ) -> Result<crate::detection::Detection, crate::detection::DetectError> {
+        if let Some(d) = self.stage.detection() {
+            return Ok(d.clone());
+        }
+        let d = crate::detection::Detection::start(
+            self.store.clone(),
+            self.ledger.clone(),
+            self.clock.clone(),
+            self.casebook.clone(),
+            self.reference.clone(),
+            pack,
+        )
+        .await?;
+        let _ = self.stage.attach_detection(d.clone());
+        Ok(d)
     }
 
     pub(crate) fn store(&self) -> &Arc<dyn Store> {

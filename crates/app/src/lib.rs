@@ -18,6 +18,7 @@ pub mod audit;
 pub mod book;
 pub mod casebook;
 pub mod custody;
+pub mod detection;
 pub mod intake;
 pub mod records;
 pub mod stage;

@@ -45,6 +45,8 @@ pub enum StageError {
     Stopped(String),
     #[error("no consumer {name:?} in the derived-state stage (consumers: {})", CONSUMERS.join(", "))]
     UnknownConsumer { name: String },
+    #[error("detection: {0}")]
+    Detection(String),
     #[error("the inventory book's lock is poisoned (a panic while applying events); restart to rebuild it")]
     Poisoned,
 }
@@ -70,6 +72,8 @@ struct Inner {
 pub struct Stage {
     inner: Arc<Inner>,
     queue: mpsc::UnboundedSender<Msg>,
+    /// Detection, once started: woken by each committed group, closed with the stage.
+    detection: Arc<std::sync::OnceLock<crate::detection::Detection>>,
 }
 
 impl Stage {
@@ -102,6 +106,7 @@ impl Stage {
                 saving: std::sync::atomic::AtomicBool::new(false),
             }),
             queue,
+            detection: Arc::default(),
         };
         let from = stage.book_applied()?;
         tokio::spawn(run(stage.inner.clone(), rx));
@@ -116,10 +121,25 @@ impl Stage {
     /// What the group commit hands committed groups to.
     pub fn sink(&self) -> CommitSink {
         let queue = self.queue.clone();
+        let detection = self.detection.clone();
         Arc::new(move |c: Committed| {
             // The stage reads back from the store whatever it did not get.
             let _ = queue.send(Msg::Committed(c));
+            if let Some(d) = detection.get() {
+                d.wake();
+            }
         })
+    }
+
+    /// Adds detection to the stage's consumers (once; later calls are refused
+    /// with the detection already running).
+    pub fn attach_detection(&self, d: crate::detection::Detection) -> Result<(), crate::detection::Detection> {
+        self.detection.set(d)
+    }
+
+    /// Detection, if attached.
+    pub fn detection(&self) -> Option<&crate::detection::Detection> {
+        self.detection.get()
     }
 
     /// Waits until everything acknowledged before this call, and everything
@@ -171,7 +191,11 @@ impl Stage {
     /// start need not read the store again. Call before the store closes.
     pub async fn close(&self) -> Result<(), StageError> {
         self.barrier().await?;
-        self.save().await
+        self.save().await?;
+        if let Some(d) = self.detection.get() {
+            d.close().await.map_err(|e| StageError::Detection(e.to_string()))?;
+        }
+        Ok(())
     }
 
     /// Forgets the state of one consumer (`only`) or all of them, applies

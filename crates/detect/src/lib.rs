@@ -1,9 +1,23 @@
 //! Detection's pure core: no I/O of its own, no clock; state in, state out.
 //!
-//! Today: [`series`], the streaming anomaly detector that scores any numeric
-//! series online (`stockade series-detect`), the building block of the
-//! behavioural baselines (count surprise for picks, adjustments, receipts
-//! and accesses).
+//! - [`pack`]: Sigma rule packs, checked document by document (file, line,
+//!   reason), with Stockade's `absence` extension;
+//! - [`context`]: what rules know beyond the event (`ctx.*`: reference data
+//!   in the site's time zone, what earlier events taught);
+//! - [`detector`]: events in seq order to alerts, through `rsigma-eval`;
+//! - [`cases`]: alerts grouped into cases, opened as incidents at a risk bar;
+//! - [`series`]: the streaming anomaly score over any numeric series
+//!   (`stockade series-detect`).
 #![forbid(unsafe_code)]
 
+pub mod alert;
+pub mod cases;
+pub mod context;
+pub mod detector;
+pub mod pack;
 pub mod series;
+
+pub use alert::{Alert, Entity, EventKey};
+pub use cases::{Cases, Opening};
+pub use detector::{Detector, Output, State};
+pub use pack::{Pack, RuleError, RuleFile};

@@ -64,6 +64,10 @@ pub struct NewIncident {
     /// The events it cites.
     #[serde(default)]
     pub events: Vec<EventRef>,
+    /// When a detector found it, in event time (a replay of history finds it
+    /// when a live run would have); absent for incidents people open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detected_at: Option<DateTime<FixedOffset>>,
 }
 
 /// A recorded incident.
@@ -173,6 +177,7 @@ mod tests {
             to: t("2026-03-02T23:40:00+01:00"),
             entities: vec!["P-7".into(), "D-CAGE".into()],
             events: vec![EventRef { source: "acs".into(), id: "a-1".into() }],
+            detected_at: None,
         }
     }
 

@@ -819,34 +819,7 @@ fn open_csv<R: std::io::Read>(
     Ok((rdr, headers))
 }
 
-/// Every field a reference record can carry, from the model's schema.
-fn reference_fields() -> std::collections::BTreeSet<String> {
-    let mut out = std::collections::BTreeSet::new();
-    properties(&stockade_model::schema::reference_schema(), &mut out);
-    out
-}
-
-/// Collects every `properties` key of a JSON Schema.
-fn properties(v: &Value, out: &mut std::collections::BTreeSet<String>) {
-    match v {
-        Value::Object(m) => {
-            if let Some(Value::Object(props)) = m.get("properties") {
-                out.extend(props.keys().cloned());
-            }
-            m.values().for_each(|x| properties(x, out));
-        }
-        Value::Array(a) => a.iter().for_each(|x| properties(x, out)),
-        _ => {}
-    }
-}
-
-/// Every field an event can carry: the envelope's and every kind's, from
-/// the model's JSON Schema (one source for what a field is called).
-fn event_fields() -> std::collections::BTreeSet<String> {
-    let mut out = std::collections::BTreeSet::new();
-    properties(&stockade_model::schema::events_schema(), &mut out);
-    out
-}
+use stockade_model::schema::{event_fields, reference_fields};
 
 /// Levenshtein distance, for "did you mean" hints.
 fn edit_distance(a: &str, b: &str) -> usize {

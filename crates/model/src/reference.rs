@@ -169,6 +169,11 @@ pub struct Vendor {
     /// What the vendor does for us (carrier, maintenance, security, IT...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
+    /// The vendor's maintenance windows: shifts (at any of its sites) when its
+    /// people and accounts are expected. Detection rules see whether an event
+    /// falls in one (`ctx.vendor_window`); a vendor without windows has none to keep.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<ShiftId>,
 }
 
 /// Value tier of a SKU: theft risk grows with it.
@@ -599,7 +604,8 @@ impl ReferenceData {
             .people
             .iter()
             .flat_map(|p| p.shifts.iter().map(move |s| (format!("person {}", p.id), s)))
-            .chain(self.doors.iter().flat_map(|d| d.schedule.iter().map(move |s| (format!("door {}", d.id), s))));
+            .chain(self.doors.iter().flat_map(|d| d.schedule.iter().map(move |s| (format!("door {}", d.id), s))))
+            .chain(self.vendors.iter().flat_map(|v| v.windows.iter().map(move |s| (format!("vendor {}", v.id), s))));
         for (what, shift) in shift_refs {
             if !idx.has(RecordKind::Shift, shift.as_str()) {
                 problems.push(format!("{what} refers to unknown shift {:?}", shift.as_str()));

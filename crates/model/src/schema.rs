@@ -18,6 +18,35 @@ pub fn reference_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(ReferenceData)).unwrap_or_default()
 }
 
+/// Every field a canonical event can carry (the envelope's and every
+/// kind's), from its JSON Schema: one source for what a field is called.
+pub fn event_fields() -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    properties(&events_schema(), &mut out);
+    out
+}
+
+/// Every field a reference record can carry, from its JSON Schema.
+pub fn reference_fields() -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    properties(&reference_schema(), &mut out);
+    out
+}
+
+/// Collects every `properties` key of a JSON Schema.
+fn properties(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            if let Some(serde_json::Value::Object(props)) = m.get("properties") {
+                out.extend(props.keys().cloned());
+            }
+            m.values().for_each(|x| properties(x, out));
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| properties(x, out)),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -88,6 +88,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, intake: Intake, clock: Arc<dyn Clock>, config: ServerConfig) -> AppState {
+        let casebook = intake.casebook().clone();
         AppState {
             store,
             intake,
@@ -95,7 +96,7 @@ impl AppState {
             body_budget: Arc::new(body::BodyBudget::new(config.max_buffered_bytes)),
             config: Arc::new(config),
             captures: Arc::default(),
-            casebook: Arc::default(),
+            casebook,
             tokens: Arc::default(),
             custodian: None,
         }

@@ -89,6 +89,21 @@ pub enum Command {
     /// Score a numeric series for anomalies, online: reads `timestamp,value`
     /// rows (header included) and writes `timestamp,value,anomaly_score`,
     /// each row scored in [0, 1] from the rows before it only.
+    /// Run detection over the stored events it has not seen yet (all of
+    /// them the first time), opening the incidents it finds in the data
+    /// directory, as the server does live (docs/DETECTION.md).
+    Detect {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        detection: DetectionArgs,
+    },
+    /// Check a rule pack: every file, every document; print what loads and
+    /// each refusal with its file, line and reason (exit 1 if any).
+    Rules {
+        /// The pack's directory (default: the built-in pack).
+        dir: Option<PathBuf>,
+    },
     SeriesDetect {
         /// The series (CSV); `-` reads standard input.
         file: PathBuf,
@@ -383,6 +398,19 @@ pub struct PipelineArgs {
     /// What to do with events naming sites, doors, badges... not in the reference data.
     #[arg(long, value_enum, default_value = "flag", env = "STOCKADE_UNKNOWN_ENTITIES")]
     pub unknown_entities: UnknownEntitiesArg,
+    #[command(flatten)]
+    pub detection: DetectionArgs,
+}
+
+/// Which rules detection runs, if it runs.
+#[derive(Debug, Args, Default, Clone)]
+pub struct DetectionArgs {
+    /// A rule pack directory (Sigma YAML, docs/RULES.md) instead of the built-in pack.
+    #[arg(long, value_name = "DIR", env = "STOCKADE_RULES")]
+    pub rules: Option<PathBuf>,
+    /// Store events without detecting as they commit (`stockade detect` catches up later).
+    #[arg(long)]
+    pub no_detect: bool,
 }
 
 #[derive(Debug, Args)]

@@ -60,6 +60,9 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
     for (_, feed) in &sim.feeds {
         accepted += intake.ingest_ndjson(feed.as_bytes()).await?.accepted;
     }
+    // Detection replays the loaded history in event-time order, as a live
+    // run would have seen it, then follows what the server takes in.
+    let detected = crate::start_detection(&intake, &Default::default()).await?;
     let truth = dir.join("truth.json");
     std::fs::write(&truth, serde_json::to_vec_pretty(&sim.truth)?)?;
     // Audited as the same acts through the CLI are.
@@ -85,6 +88,12 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
         sim.truth.instances.len(),
         truth.display(),
         dir.display()
+    );
+    println!(
+        "Detection: {} alerts, {} incidents opened (score them: stockade eval --truth {} --data DIR, server stopped)",
+        detected.alerts,
+        detected.incidents,
+        truth.display()
     );
     if a.no_serve {
         crate::close(intake.stage(), &*store).await;

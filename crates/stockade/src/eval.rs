@@ -43,7 +43,9 @@ fn scored(r: IncidentRecord) -> Incident {
     Incident {
         id: r.id,
         site: i.site,
-        opened_at: r.opened_at,
+        // A detector's incident is scored at its detection time (event
+        // time), so that a replay scores as the live run would.
+        opened_at: i.detected_at.unwrap_or(r.opened_at),
         scenario: i.scenario,
         entities: i.entities,
         from: i.from,

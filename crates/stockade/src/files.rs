@@ -560,6 +560,7 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         None => {
             let opened = crate::open(&a.data).await?;
             let intake = crate::intake(&opened, clock, a.pipeline.unknown_entities.into()).await?;
+            let _ = crate::start_detection(&intake, &a.pipeline.detection).await?;
             (Sink::Local(intake), Some(opened.store))
         }
     };

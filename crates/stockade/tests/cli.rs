@@ -619,12 +619,35 @@ fn demo_loads_sample_data() {
     assert!(o.status.success(), "{}", text(&o));
     let out = text(&o);
     // The sample day (40 records, 14 events) and the simulated network (seed 1).
-    assert!(out.contains("694 reference records, 201358 events accepted (15 scenario instances"), "{out}");
+    assert!(out.contains("697 reference records, 201358 events accepted (15 scenario instances"), "{out}");
     assert!(out.contains("admin token: stk_"), "{out}");
-    // Its log is signed and whole; the import and the token are audited as through the CLI.
+    // Detection ran over the loaded history and opened incidents.
+    let opened: u64 = out
+        .split(" incidents opened")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(opened >= 10, "{out}");
+    // Its log is signed and whole; the import, the token and each incident
+    // detection opened are audited.
     let o = run_logged(&["ledger", "verify", "--data", d.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("audit: 2 records match their leaves"), "{}", text(&o));
+    assert!(text(&o).contains(&format!("audit: {} records match their leaves", 2 + opened)), "{}", text(&o));
+    // The incidents are scored against the simulation's truth: most thefts found.
+    let scores = d.join("scores.json");
+    let o = run(&[
+        "eval",
+        "--truth",
+        d.join("truth.json").to_str().unwrap(),
+        "--data",
+        d.to_str().unwrap(),
+        "--json",
+        scores.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let scores: serde_json::Value = serde_json::from_slice(&std::fs::read(&scores).unwrap()).unwrap();
+    assert!(scores["recall"].as_f64().unwrap() >= 0.8, "{scores}");
     // The demo saved its book on the way out: a start reads nothing back.
     let o = run_logged(&["rebuild", "--data", d.to_str().unwrap(), "--only", "book"]);
     assert!(o.status.success(), "{}", text(&o));
@@ -1214,7 +1237,8 @@ async fn eval_reads_incidents_from_a_server_and_a_data_directory() {
         .iter()
         .map(|f| sim.join(format!("{f}.ndjson")).display().to_string())
         .collect();
-    let mut args = vec!["ingest", "--quiet", "--data", d];
+    // Detection off: this test scores the incidents an analyst opens.
+    let mut args = vec!["ingest", "--quiet", "--no-detect", "--data", d];
     args.extend(feeds.iter().map(String::as_str));
     assert!(run(&args).status.success());
     let o = run(&["token", "create", "--role", "analyst", "--data", d]);
@@ -1223,7 +1247,7 @@ async fn eval_reads_incidents_from_a_server_and_a_data_directory() {
     let truth_path = sim.join("truth.json");
     let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(&truth_path).unwrap()).unwrap();
     let theft = truth["instances"].as_array().unwrap().iter().find(|i| i["benign"] == false).unwrap();
-    let server = serve(d);
+    let server = serve_with(d, &["--no-detect"]);
     let client = reqwest::Client::new();
     let cases = [
         serde_json::json!({"site": theft["site"], "title": "found it", "from": theft["start"], "to": theft["end"],

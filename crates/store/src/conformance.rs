@@ -38,10 +38,53 @@ where
     evidence_and_custody(&*fresh().await).await;
     audit_trail(&*fresh().await).await;
     incidents(&*fresh().await).await;
+    consumer_state_and_alerts(&*fresh().await).await;
 }
 
 /// Incidents: numbered, one per number, listed in order and by site; cited
 /// events can be checked against the store.
+/// A consumer's state round-trips and is replaced whole; alerts are
+/// numbered, filtered, paged and linked to the incident their case opened.
+pub async fn consumer_state_and_alerts(s: &dyn Store) {
+    assert_eq!(s.load_state("detect").await.unwrap(), None);
+    s.save_state("detect", 10, "{\"a\":1}").await.unwrap();
+    s.save_state("detect", 42, "{\"a\":2}").await.unwrap();
+    assert_eq!(s.load_state("detect").await.unwrap(), Some((42, "{\"a\":2}".to_owned())));
+    assert_eq!(s.load_state("other").await.unwrap(), None);
+
+    let alert = |n: u64, site: &str, rule: &str, at_us: i64, case_n: u64| StoredAlert {
+        n,
+        seq: n as i64 * 10,
+        site: site.into(),
+        rule: rule.into(),
+        at_us,
+        case_n,
+        record: format!("{{\"n\":{n}}}"),
+    };
+    assert_eq!(s.last_alert().await.unwrap(), 0);
+    s.add_alerts(&[alert(1, "S1", "r1", 100, 1), alert(2, "S2", "r2", 200, 2)], &[]).await.unwrap();
+    s.add_alerts(&[alert(3, "S1", "r2", 300, 1)], &[(1, "INC-4".into())]).await.unwrap();
+    assert_eq!(s.last_alert().await.unwrap(), 3);
+    let conflict = s.add_alerts(&[alert(3, "S1", "r2", 300, 1)], &[]).await;
+    assert!(matches!(conflict, Err(StoreError::Conflict(_))), "{conflict:?}");
+    let q = |f: fn(&mut AlertQuery)| {
+        let mut q = AlertQuery { limit: 10, ..Default::default() };
+        f(&mut q);
+        q
+    };
+    let all = s.alerts(&q(|_| {})).await.unwrap();
+    assert_eq!(all.iter().map(|(a, _)| a.n).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(all[0].1.as_deref(), Some("INC-4"));
+    assert_eq!(all[1].1, None);
+    assert_eq!(all[2].0, alert(3, "S1", "r2", 300, 1));
+    let n = |v: Vec<(StoredAlert, Option<String>)>| v.iter().map(|(a, _)| a.n).collect::<Vec<_>>();
+    assert_eq!(n(s.alerts(&q(|q| q.site = Some("S1".into()))).await.unwrap()), vec![1, 3]);
+    assert_eq!(n(s.alerts(&q(|q| q.rule = Some("r2".into()))).await.unwrap()), vec![2, 3]);
+    assert_eq!(n(s.alerts(&q(|q| (q.from_us, q.to_us) = (Some(150), Some(300)))).await.unwrap()), vec![2]);
+    assert_eq!(n(s.alerts(&q(|q| q.case = Some(1))).await.unwrap()), vec![1, 3]);
+    assert_eq!(n(s.alerts(&q(|q| (q.after, q.limit) = (1, 1))).await.unwrap()), vec![2]);
+}
+
 pub async fn incidents(s: &dyn Store) {
     use stockade_incident::{EventRef, NewIncident, Severity};
     let t = |h: u32| chrono::DateTime::parse_from_rfc3339(&format!("2026-03-02T{h:02}:00:00+01:00")).unwrap();
@@ -56,6 +99,7 @@ pub async fn incidents(s: &dyn Store) {
             to: t(2),
             entities: vec!["P-1".into()],
             events: vec![EventRef { source: "acs".into(), id: format!("e{n}") }],
+            detected_at: None,
         }
         .open(n, t(3), "analyst (token t)")
         .unwrap()

@@ -154,6 +154,26 @@ impl Store for EmbeddedStore {
         self.sql.last_incident().await
     }
 
+    async fn load_state(&self, name: &str) -> Result<Option<(i64, String)>> {
+        self.sql.load_state(name).await
+    }
+
+    async fn save_state(&self, name: &str, cursor: i64, state: &str) -> Result<()> {
+        self.sql.save_state(name, cursor, state).await
+    }
+
+    async fn add_alerts(&self, alerts: &[StoredAlert], cases: &[(u64, String)]) -> Result<()> {
+        self.sql.add_alerts(alerts, cases).await
+    }
+
+    async fn alerts(&self, q: &AlertQuery) -> Result<Vec<(StoredAlert, Option<String>)>> {
+        self.sql.alerts(q).await
+    }
+
+    async fn last_alert(&self) -> Result<u64> {
+        self.sql.last_alert().await
+    }
+
     async fn last_audit(&self) -> Result<u64> {
         self.sql.last_audit().await
     }

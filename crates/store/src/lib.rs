@@ -374,6 +374,49 @@ pub trait Store: Send + Sync + 'static {
 
     /// The number of the last incident (0 when there is none).
     async fn last_incident(&self) -> Result<u64>;
+
+    /// A stage consumer's saved state and the seq through which it
+    /// reflects the events, if it saved any.
+    async fn load_state(&self, name: &str) -> Result<Option<(i64, String)>>;
+
+    /// Saves a stage consumer's state and cursor together (replacing the last).
+    async fn save_state(&self, name: &str, cursor: i64, state: &str) -> Result<()>;
+
+    /// Records alerts and the incidents their cases opened, in one
+    /// transaction; [`StoreError::Conflict`] if an alert's `n` exists.
+    async fn add_alerts(&self, alerts: &[StoredAlert], cases: &[(u64, String)]) -> Result<()>;
+
+    /// Alerts numbered after `q.after` that pass the filter, in order, each
+    /// with the incident its case opened (if it has).
+    async fn alerts(&self, q: &AlertQuery) -> Result<Vec<(StoredAlert, Option<String>)>>;
+
+    /// The number of the last alert (0 when there is none).
+    async fn last_alert(&self) -> Result<u64>;
+}
+
+/// An alert as stored: numbered, with its case; `record` is its JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAlert {
+    pub n: u64,
+    pub seq: i64,
+    pub site: String,
+    pub rule: String,
+    pub at_us: i64,
+    pub case_n: u64,
+    pub record: String,
+}
+
+/// Filter for listing alerts.
+#[derive(Debug, Clone, Default)]
+pub struct AlertQuery {
+    pub site: Option<String>,
+    pub rule: Option<String>,
+    pub from_us: Option<i64>,
+    pub to_us: Option<i64>,
+    pub case: Option<u64>,
+    /// Only alerts numbered after this (for paging).
+    pub after: u64,
+    pub limit: u32,
 }
 
 /// Filter for listing incidents.

@@ -34,7 +34,7 @@ pub struct SqlStore {
 }
 
 fn migrations(dialect: Dialect) -> Migrator {
-    let files: [(&'static str, &'static str); 11] = match dialect {
+    let files: [(&'static str, &'static str); 12] = match dialect {
         Dialect::Sqlite => [
             ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
             ("projection", include_str!("../migrations/sqlite/0002_projection.sql")),
@@ -47,6 +47,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("book opening counts", include_str!("../migrations/sqlite/0009_book_opening_counts.sql")),
             ("book stock flow", include_str!("../migrations/sqlite/0010_book_stock_flow.sql")),
             ("record events", include_str!("../migrations/sqlite/0011_record_events.sql")),
+            ("detection", include_str!("../migrations/sqlite/0012_detection.sql")),
         ],
         Dialect::Postgres => [
             ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -60,6 +61,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("book opening counts", include_str!("../migrations/postgres/0009_book_opening_counts.sql")),
             ("book stock flow", include_str!("../migrations/postgres/0010_book_stock_flow.sql")),
             ("record events", include_str!("../migrations/postgres/0011_record_events.sql")),
+            ("detection", include_str!("../migrations/postgres/0012_detection.sql")),
         ],
     };
     Migrator::with_migrations(
@@ -593,6 +595,128 @@ impl Store for SqlStore {
             Err(err) if is_unique_violation(&err) => Err(StoreError::Conflict(format!("incident {} exists", i.id))),
             Err(err) => Err(err.into()),
         }
+    }
+
+    async fn load_state(&self, name: &str) -> Result<Option<(i64, String)>> {
+        let row = sqlx::query("SELECT cursor, state FROM consumer_state WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.map(|r| Ok((r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?))).transpose()
+    }
+
+    async fn save_state(&self, name: &str, cursor: i64, state: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO consumer_state (name, cursor, state) VALUES ($1,$2,$3) \
+             ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor, state = excluded.state",
+        )
+        .bind(name)
+        .bind(cursor)
+        .bind(state)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn add_alerts(&self, alerts: &[StoredAlert], cases: &[(u64, String)]) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        for a in alerts {
+            let inserted = sqlx::query(
+                "INSERT INTO alerts (n, seq, site, rule, at_us, case_n, record) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+            )
+            .bind(a.n as i64)
+            .bind(a.seq)
+            .bind(&a.site)
+            .bind(&a.rule)
+            .bind(a.at_us)
+            .bind(a.case_n as i64)
+            .bind(&a.record)
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Ok(_) => {}
+                Err(err) if is_unique_violation(&err) => {
+                    return Err(StoreError::Conflict(format!("alert {} exists", a.n)));
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        for (case, incident) in cases {
+            sqlx::query("INSERT INTO alert_cases (case_n, incident) VALUES ($1,$2)")
+                .bind(*case as i64)
+                .bind(incident)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn alerts(&self, q: &AlertQuery) -> Result<Vec<(StoredAlert, Option<String>)>> {
+        let mut sql = String::from(
+            "SELECT a.n, a.seq, a.site, a.rule, a.at_us, a.case_n, a.record, c.incident FROM alerts a \
+             LEFT JOIN alert_cases c ON c.case_n = a.case_n WHERE a.n > $1",
+        );
+        let mut i = 1;
+        let mut next = |col: &str, sql: &mut String| {
+            i += 1;
+            sql.push_str(&format!(" AND {col} ${i}"));
+        };
+        if q.site.is_some() {
+            next("a.site =", &mut sql);
+        }
+        if q.rule.is_some() {
+            next("a.rule =", &mut sql);
+        }
+        if q.from_us.is_some() {
+            next("a.at_us >=", &mut sql);
+        }
+        if q.to_us.is_some() {
+            next("a.at_us <", &mut sql);
+        }
+        if q.case.is_some() {
+            next("a.case_n =", &mut sql);
+        }
+        i += 1;
+        sql.push_str(&format!(" ORDER BY a.n LIMIT ${i}"));
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(q.after as i64);
+        if let Some(s) = &q.site {
+            query = query.bind(s);
+        }
+        if let Some(r) = &q.rule {
+            query = query.bind(r);
+        }
+        if let Some(f) = q.from_us {
+            query = query.bind(f);
+        }
+        if let Some(t) = q.to_us {
+            query = query.bind(t);
+        }
+        if let Some(c) = q.case {
+            query = query.bind(c as i64);
+        }
+        let rows = query.bind(i64::from(q.limit)).fetch_all(&self.reader).await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    StoredAlert {
+                        n: r.try_get::<i64, _>(0)? as u64,
+                        seq: r.try_get(1)?,
+                        site: r.try_get(2)?,
+                        rule: r.try_get(3)?,
+                        at_us: r.try_get(4)?,
+                        case_n: r.try_get::<i64, _>(5)? as u64,
+                        record: r.try_get(6)?,
+                    },
+                    r.try_get::<Option<String>, _>(7)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn last_alert(&self) -> Result<u64> {
+        let n: Option<i64> = sqlx::query_scalar("SELECT MAX(n) FROM alerts").fetch_one(&self.reader).await?;
+        Ok(n.unwrap_or(0) as u64)
     }
 
     async fn incident(&self, id: &str) -> Result<Option<IncidentRecord>> {

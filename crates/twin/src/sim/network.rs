@@ -138,7 +138,6 @@ pub(super) fn build(cfg: &Config) -> Result<(Vec<Site>, String), ConfigError> {
     ] = &mut sec;
     s_vendors.push_str("  - { id: V-CARRIER-1, name: \"Rapid Freight\", service: carrier }\n");
     s_vendors.push_str("  - { id: V-CARRIER-2, name: \"Night Owl Logistics\", service: carrier }\n");
-    s_vendors.push_str("  - { id: V-HVAC, name: \"CoolAir Maintenance\", service: maintenance }\n");
     for k in 0..SKUS as usize {
         let (value, tier) = sku_value(k);
         let _ = writeln!(
@@ -184,6 +183,11 @@ pub(super) fn build(cfg: &Config) -> Result<(Vec<Site>, String), ConfigError> {
                 "  - {{ id: {id}-{shift}, site: {id}, name: {name}, start: \"{start}\", end: \"{end}\", weekdays: [1, 2, 3, 4, 5] }}"
             );
         }
+        // The maintenance vendor's window: Wednesday mornings (its visits).
+        let _ = writeln!(
+            s_shifts,
+            "  - {{ id: {id}-MAINT, site: {id}, name: Maintenance window, start: \"09:00\", end: \"13:00\", weekdays: [3] }}"
+        );
         let mut people = Vec::new();
         let mut n = 0;
         for (role, count, zones) in ROLES {
@@ -269,6 +273,12 @@ pub(super) fn build(cfg: &Config) -> Result<(Vec<Site>, String), ConfigError> {
         let sources = SOURCES.map(|src| format!("{src}-{}", id.to_ascii_lowercase()));
         sites.push(Site { id, num: i + 1, sources, tz, people, stock, lost, locations });
     }
+    let windows: Vec<String> = sites.iter().map(|s| format!("{}-MAINT", s.id)).collect();
+    let _ = writeln!(
+        sec[5],
+        "  - {{ id: V-HVAC, name: \"CoolAir Maintenance\", service: maintenance, windows: [{}] }}",
+        windows.join(", ")
+    );
     for (name, body) in [
         ("sites", &sec[0]),
         ("zones", &sec[1]),

@@ -17,8 +17,11 @@ pub(super) fn terminated_badge_in_use(c: Ctx<'_, '_>) -> Option<Shape> {
     terminated.push(pi);
     let p = &site.people[pi];
     let (pid, badge) = (p.id.clone(), p.badge.clone());
-    // HR records the termination the day before; the badge is never revoked.
-    let fired = local(&tz, date - Duration::days(i64::from(prm.days.unwrap_or(1))), 17, 0, 0);
+    // HR records the termination at 17:00 (the person worked that day); the
+    // badge is never revoked. (With `days`, that many days earlier: the
+    // process leaves the person out only from the day after the instance,
+    // so the days between show a terminated person still at work.)
+    let fired = local(&tz, date - Duration::days(i64::from(prm.days.unwrap_or(0))), 17, 0, 0);
     events.push(f.emit_ref(4, site, fired, terminated_body(&pid, Some("dismissal"))));
     let t = local(&tz, date, hour(23), rng.range(0, 30) as u32, 0);
     events.push(f.badge(site, t, "MAIN", &badge, None, Direction::In));

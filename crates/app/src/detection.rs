@@ -1,0 +1,439 @@
+//! Detection as a consumer of the derived-state stage: it reads committed
+//! events in seq order (the same path live, as groups commit, and in batch,
+//! `stockade detect`), runs the detector of `stockade-detect`, stores its
+//! alerts, and opens the incidents its cases reach through the casebook
+//! (numbered, audited in the ledger), as `stockade-detect`.
+//!
+//! Contract (the stage's): idempotent by seq; state and cursor saved
+//! together (every [`SAVE_EVERY`] events, after every incident, and on
+//! close); after a crash it resumes from the saved cursor, and since the
+//! detector is deterministic the replay raises the same alerts (numbered
+//! alike: those already stored are not stored again) and reaches the same
+//! cases (a case that already opened its incident opens none again).
+
+use crate::casebook::Casebook;
+use crate::intake::ReferenceView;
+use std::sync::{Arc, RwLock};
+use stockade_detect::{Detector, Opening, Pack, RuleError, RuleFile};
+use stockade_incident::{EventRef, NewIncident, Severity};
+use stockade_model::clock::Clock;
+use stockade_store::{AlertQuery, EventQuery, Ledger, Store, StoreError, StoredAlert};
+use tokio::sync::mpsc;
+
+/// The consumer's name in the store.
+pub const NAME: &str = "detect";
+/// Who opens the incidents detection finds (in the audit trail).
+pub const ACTOR: &str = "stockade-detect";
+/// Events applied between two saves of the detector's state.
+pub const SAVE_EVERY: i64 = 250_000;
+const PAGE: u32 = 20_000;
+
+/// The rule pack built into the binary (`rules/` in the repository).
+pub const BUILTIN_RULES: &[(&str, &str)] = &[
+    ("rules/access.yml", include_str!("../../../rules/access.yml")),
+    ("rules/video.yml", include_str!("../../../rules/video.yml")),
+    ("rules/inventory.yml", include_str!("../../../rules/inventory.yml")),
+    ("rules/identity.yml", include_str!("../../../rules/identity.yml")),
+    ("rules/asset.yml", include_str!("../../../rules/asset.yml")),
+];
+
+/// The built-in pack. Its files are checked by the tests, so it has no errors.
+pub fn builtin_pack() -> (Pack, Vec<RuleError>) {
+    let files: Vec<RuleFile> =
+        BUILTIN_RULES.iter().map(|(p, t)| RuleFile { path: (*p).to_owned(), text: (*t).to_owned() }).collect();
+    Pack::parse(&files)
+}
+
+/// Reads every `*.yml` / `*.yaml` file under `dir` (sorted, recursively).
+pub fn read_rules(dir: &std::path::Path) -> std::io::Result<Vec<RuleFile>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&d)?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.path());
+        for e in entries {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
+                out.push(RuleFile { path: p.display().to_string(), text: std::fs::read_to_string(&p)? });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// Why detection could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("opening an incident: {0}")]
+    Case(#[from] crate::casebook::CaseError),
+    #[error("the detector's saved state is unreadable ({0}); `stockade detect --data DIR --restart` starts it afresh")]
+    State(String),
+}
+
+struct Running {
+    detector: Detector,
+    cursor: i64,
+    /// Alerts numbered so far.
+    alerts: u64,
+    /// The last alert number the store holds (a replay skips those).
+    stored_alerts: u64,
+    unsaved: i64,
+    reference: Arc<ReferenceView>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Saved {
+    alerts: u64,
+    detector: stockade_detect::State,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    ledger: Option<Arc<Ledger>>,
+    clock: Arc<dyn Clock>,
+    casebook: Arc<Casebook>,
+    reference: Arc<RwLock<Arc<ReferenceView>>>,
+    running: tokio::sync::Mutex<Running>,
+}
+
+/// What one catch-up did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub events: u64,
+    pub alerts: u64,
+    pub incidents: u64,
+}
+
+/// The detection consumer. Cheap to clone.
+#[derive(Clone)]
+pub struct Detection {
+    inner: Arc<Inner>,
+    wake: mpsc::UnboundedSender<()>,
+}
+
+fn severity(level: &str) -> Severity {
+    match level {
+        "critical" => Severity::Critical,
+        "high" => Severity::High,
+        "low" | "informational" => Severity::Low,
+        _ => Severity::Medium,
+    }
+}
+
+fn incident_of(o: &Opening) -> NewIncident {
+    let mut summary = o.summary.clone();
+    if summary.len() > 9_000 {
+        let mut cut = 9_000;
+        while !summary.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        summary.truncate(cut);
+        summary.push_str("\n(more alerts: GET /api/v1/alerts?case=...)");
+    }
+    let mut title = o.title.clone();
+    if title.chars().count() > 200 {
+        title = title.chars().take(200).collect();
+    }
+    NewIncident {
+        site: o.site.clone(),
+        title,
+        severity: severity(&o.level),
+        scenario: None,
+        summary,
+        from: o.from,
+        to: o.to,
+        entities: o.entities.iter().take(stockade_incident::MAX_ENTITIES).cloned().collect(),
+        events: o
+            .events
+            .iter()
+            .take(stockade_incident::MAX_EVENTS)
+            .map(|e| EventRef { source: e.source.clone(), id: e.id.clone() })
+            .collect(),
+        detected_at: Some(o.detected_at),
+    }
+}
+
+impl Detection {
+    /// Loads the saved state (or starts empty) and starts the task that
+    /// follows commits. Call [`Detection::wake`] when events commit.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        ledger: Option<Arc<Ledger>>,
+        clock: Arc<dyn Clock>,
+        casebook: Arc<Casebook>,
+        reference: Arc<RwLock<Arc<ReferenceView>>>,
+        pack: Pack,
+    ) -> Result<Detection, DetectError> {
+        let view = reference.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let (detector, cursor, alerts) = match store.load_state(NAME).await? {
+            Some((cursor, json)) => {
+                let saved: Saved = serde_json::from_str(&json).map_err(|e| DetectError::State(e.to_string()))?;
+                (Detector::resume(pack, &view.data, saved.detector), cursor, saved.alerts)
+            }
+            None => (Detector::new(pack, &view.data), 0, 0),
+        };
+        let stored_alerts = store.last_alert().await?;
+        let inner = Arc::new(Inner {
+            store,
+            ledger,
+            clock,
+            casebook,
+            reference,
+            running: tokio::sync::Mutex::new(Running {
+                detector,
+                cursor,
+                alerts,
+                stored_alerts,
+                unsaved: 0,
+                reference: view,
+            }),
+        });
+        let (wake, mut rx) = mpsc::unbounded_channel::<()>();
+        let task = inner.clone();
+        tokio::spawn(async move {
+            while rx.recv().await.is_some() {
+                // Many wake-ups while busy are one catch-up.
+                while rx.try_recv().is_ok() {}
+                if let Err(e) = task.catch_up().await {
+                    tracing::error!(error = %e, "detection could not apply events; it retries on the next commit");
+                }
+            }
+        });
+        Ok(Detection { inner, wake })
+    }
+
+    /// Events were committed: detection reads them soon.
+    pub fn wake(&self) {
+        let _ = self.wake.send(());
+    }
+
+    /// Applies every stored event after the cursor now.
+    pub async fn catch_up(&self) -> Result<Progress, DetectError> {
+        self.inner.catch_up().await
+    }
+
+    /// Replays history: when detection has seen nothing yet, every stored
+    /// event in event-time order (a day at a time, ties by seq), as a live
+    /// run that received each event when it happened would have seen them,
+    /// whatever order files were loaded in; then whatever is left in seq
+    /// order. When it has already run, the same as [`Detection::catch_up`].
+    pub async fn replay(&self) -> Result<Progress, DetectError> {
+        self.inner.replay().await
+    }
+
+    /// Catches up and saves the state. Call before the store closes.
+    pub async fn close(&self) -> Result<(), DetectError> {
+        self.inner.catch_up().await?;
+        let mut r = self.inner.running.lock().await;
+        self.inner.save(&mut r).await
+    }
+
+    /// The rules in force.
+    pub async fn rules(&self) -> Vec<stockade_detect::pack::RuleInfo> {
+        self.inner.running.lock().await.detector.pack().rules.values().cloned().collect()
+    }
+
+    /// Alerts that pass the filter, each with its incident, after a catch-up.
+    pub async fn alerts(
+        &self,
+        q: &AlertQuery,
+    ) -> Result<Vec<(stockade_detect::Alert, u64, Option<String>)>, DetectError> {
+        self.catch_up().await?;
+        let rows = self.inner.store.alerts(q).await?;
+        rows.into_iter()
+            .map(|(a, inc)| {
+                let alert: stockade_detect::Alert =
+                    serde_json::from_str(&a.record).map_err(|e| StoreError::Corrupt(format!("alert {}: {e}", a.n)))?;
+                Ok((alert, a.n, inc))
+            })
+            .collect()
+    }
+}
+
+impl Inner {
+    async fn save(&self, r: &mut Running) -> Result<(), DetectError> {
+        let saved = Saved { alerts: r.alerts, detector: r.detector.state() };
+        let json = serde_json::to_string(&saved).map_err(|e| DetectError::State(e.to_string()))?;
+        self.store.save_state(NAME, r.cursor, &json).await?;
+        r.unsaved = 0;
+        Ok(())
+    }
+
+    async fn replay(&self) -> Result<Progress, DetectError> {
+        let mut r = self.running.lock().await;
+        if r.cursor > 0 {
+            drop(r);
+            return self.catch_up().await;
+        }
+        // The span of event time and the last seq, in one pass.
+        let (mut first, mut last, mut upto) = (i64::MAX, i64::MIN, 0);
+        loop {
+            let q = EventQuery { after_seq: Some(upto), limit: PAGE * 5, ..Default::default() };
+            let page = self.store.events(&q).await?;
+            for e in &page {
+                first = first.min(e.occurred_us);
+                last = last.max(e.occurred_us);
+            }
+            let Some(l) = page.last().map(|e| e.seq) else { break };
+            upto = l;
+            if page.len() < (PAGE * 5) as usize {
+                break;
+            }
+        }
+        let mut progress = Progress::default();
+        const DAY: i64 = 86_400_000_000;
+        let mut from = first;
+        while upto > 0 && from <= last {
+            let q = EventQuery { from_us: Some(from), to_us: Some(from + DAY), limit: u32::MAX, ..Default::default() };
+            let mut day: Vec<stockade_store::StoredEvent> =
+                self.store.events(&q).await?.into_iter().filter(|e| e.seq <= upto).collect();
+            day.sort_by_key(|e| (e.occurred_us, e.seq));
+            self.apply(&mut r, &day, &mut progress).await?;
+            from += DAY;
+        }
+        r.cursor = r.cursor.max(upto);
+        self.save(&mut r).await?;
+        drop(r);
+        let rest = self.catch_up().await?;
+        Ok(Progress {
+            events: progress.events + rest.events,
+            alerts: progress.alerts + rest.alerts,
+            incidents: progress.incidents + rest.incidents,
+        })
+    }
+
+    async fn catch_up(&self) -> Result<Progress, DetectError> {
+        let mut r = self.running.lock().await;
+        let view = self.reference.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        if !Arc::ptr_eq(&view, &r.reference) {
+            r.detector.set_reference(&view.data);
+            r.reference = view;
+        }
+        let mut progress = Progress::default();
+        loop {
+            let q = EventQuery { after_seq: Some(r.cursor), limit: PAGE, ..Default::default() };
+            let page = self.store.events(&q).await?;
+            let Some(last) = page.last().map(|e| e.seq) else { break };
+            self.apply(&mut r, &page, &mut progress).await?;
+            r.cursor = last;
+            r.unsaved += page.len() as i64;
+            if r.unsaved >= SAVE_EVERY {
+                self.save(&mut r).await?;
+            }
+            if page.len() < PAGE as usize {
+                break;
+            }
+        }
+        Ok(progress)
+    }
+
+    /// Runs events through the detector, stores their alerts and opens the
+    /// incidents of cases that reach the bar.
+    async fn apply(
+        &self,
+        r: &mut Running,
+        events: &[stockade_store::StoredEvent],
+        progress: &mut Progress,
+    ) -> Result<(), DetectError> {
+        {
+            let mut rows: Vec<StoredAlert> = Vec::new();
+            for stored in events {
+                progress.events += 1;
+                if stored.kind.starts_with("record.") {
+                    continue;
+                }
+                let event: stockade_model::Event = match serde_json::from_str(&stored.payload) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        tracing::warn!(seq = stored.seq, error = %e, "a stored event does not parse; detection skips it");
+                        continue;
+                    }
+                };
+                let out = r.detector.observe(stored.seq, &event);
+                for (alert, case) in out.alerts {
+                    r.alerts += 1;
+                    if r.alerts <= r.stored_alerts {
+                        continue;
+                    }
+                    progress.alerts += 1;
+                    rows.push(StoredAlert {
+                        n: r.alerts,
+                        seq: alert.seq,
+                        site: alert.site.clone(),
+                        rule: alert.rule.clone(),
+                        at_us: alert.at.timestamp_micros(),
+                        case_n: case,
+                        record: serde_json::to_string(&alert).map_err(|e| DetectError::State(e.to_string()))?,
+                    });
+                }
+                for o in out.openings {
+                    let opened = self
+                        .store
+                        .alerts(&AlertQuery { case: Some(o.case), limit: 1, ..Default::default() })
+                        .await?
+                        .into_iter()
+                        .any(|(_, inc)| inc.is_some());
+                    if opened {
+                        continue;
+                    }
+                    let record = self
+                        .casebook
+                        .open(&*self.store, self.ledger.as_ref(), &*self.clock, ACTOR, incident_of(&o))
+                        .await?;
+                    tracing::info!(incident = %record.id, case = o.case, title = %o.title, "detection opened an incident");
+                    progress.incidents += 1;
+                    // The alerts so far and the case's link go in with it.
+                    self.store.add_alerts(&std::mem::take(&mut rows), &[(o.case, record.id.clone())]).await?;
+                    r.stored_alerts = r.alerts;
+                }
+            }
+            if !rows.is_empty() {
+                self.store.add_alerts(&rows, &[]).await?;
+            }
+            r.stored_alerts = r.stored_alerts.max(r.alerts);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_builtin_pack_loads_whole() {
+        let (pack, errors) = super::builtin_pack();
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(pack.rules.len() >= 40, "{}", pack.rules.len());
+        // Every kind of Sigma correlation the issue names is used, and absence.
+        let types: std::collections::BTreeSet<&str> =
+            pack.collection.correlations.iter().map(|c| c.correlation_type.as_str()).collect();
+        for t in ["event_count", "value_count", "temporal_ordered"] {
+            assert!(types.contains(t), "{t} missing: {types:?}");
+        }
+        assert!(pack.rules.values().any(|r| r.absence.is_some()));
+    }
+
+    #[test]
+    fn a_pack_directory_reports_each_refusal_and_loads_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = super::BUILTIN_RULES[0].1;
+        std::fs::write(dir.path().join("a.yml"), good).unwrap();
+        std::fs::create_dir(dir.path().join("more")).unwrap();
+        std::fs::write(
+            dir.path().join("more/b.yaml"),
+            "title: bad\nid: 00000000-0000-4000-8000-000000000001\nname: bad\nlogsource:\n  product: stockade\n  category: access\ndetection:\n  s:\n    portal: x\n  condition: s\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not a rule").unwrap();
+        let files = super::read_rules(dir.path()).unwrap();
+        assert_eq!(files.len(), 2);
+        let (pack, errors) = stockade_detect::Pack::parse(&files);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].file.ends_with("more/b.yaml") && errors[0].line == 9, "{}", errors[0]);
+        assert!(pack.rules.contains_key("access-terminated-person"));
+    }
+}

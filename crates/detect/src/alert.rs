@@ -1,0 +1,55 @@
+//! Alerts: what a rule says about an event (or a correlation about a group
+//! of them), and the entities it concerns.
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+
+/// An event by its key, as incidents cite it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EventKey {
+    pub source: String,
+    pub id: String,
+}
+
+/// One entity an alert concerns: its type (`person`, `badge`, `door`...) and id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Entity {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+}
+
+/// A rule's finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// The rule's id.
+    pub rule: String,
+    pub title: String,
+    /// Sigma level: informational, low, medium, high, critical.
+    pub level: String,
+    pub site: String,
+    /// Detection time, from event time: the event that completed the
+    /// finding (for an absence, the end of its wait).
+    pub at: DateTime<FixedOffset>,
+    /// The seq of the event that raised it (for an absence, of its A).
+    pub seq: i64,
+    /// The event that raised it.
+    pub event: EventKey,
+    /// Other events behind it (a correlation's, an absence's A).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<EventKey>,
+    pub entities: Vec<Entity>,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// Risk weight of a Sigma level: what one alert adds to its case.
+pub fn weight(level: &str) -> f64 {
+    match level {
+        "critical" => 80.0,
+        "high" => 50.0,
+        "medium" => 25.0,
+        "low" => 10.0,
+        _ => 0.0,
+    }
+}

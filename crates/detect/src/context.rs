@@ -1,0 +1,492 @@
+//! What a rule can know beyond the event: the reference data (zone tiers,
+//! shifts in the site's own time zone, employment, vendor windows, SKU
+//! values) and what earlier events taught (terminations, revocations, the
+//! places and networks each person and credential has been seen in).
+//!
+//! [`Context::enrich`] writes it under `ctx.*` beside the event's own fields,
+//! so rules stay plain Sigma (a `ctx.after_hours: true` selection is a field
+//! match to any Sigma tool). `docs/RULES.md` lists every field.
+//!
+//! Invariant: enrichment of an event depends only on the reference data and
+//! on events applied before it (in seq order), so a replay enriches alike.
+
+use chrono::{DateTime, Datelike, FixedOffset, NaiveTime, Timelike};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use stockade_model::event::{Event, EventBody};
+use stockade_model::reference::{EmploymentStatus, ReferenceData};
+
+/// Days of a site's history before `ctx.novel_*` fields may say `true`:
+/// before that, everything is new.
+pub const NOVELTY_WARMUP_DAYS: i64 = 7;
+
+/// Every field [`Context::enrich`] may write, for rule validation.
+pub const CONTEXT_FIELDS: &[&str] = &[
+    "ctx.family",
+    "ctx.local_time",
+    "ctx.local_hour",
+    "ctx.weekday",
+    "ctx.after_hours",
+    "ctx.zone",
+    "ctx.zone_tier",
+    "ctx.from_zone_tier",
+    "ctx.door_dock",
+    "ctx.door_scheduled",
+    "ctx.person",
+    "ctx.person_role",
+    "ctx.person_status",
+    "ctx.person_on_shift",
+    "ctx.person_vendor",
+    "ctx.vendor",
+    "ctx.vendor_window",
+    "ctx.badge_status",
+    "ctx.badge_zone_allowed",
+    "ctx.badge_jump",
+    "ctx.credential_revoked",
+    "ctx.sku_tier",
+    "ctx.value_at_stake",
+    "ctx.ip_internal",
+    "ctx.novel_zone",
+    "ctx.novel_network",
+    "ctx.asset_maintainer",
+];
+
+/// A weekly window in a site's local time.
+#[derive(Debug, Clone)]
+struct Window {
+    weekdays: Vec<u8>,
+    start: NaiveTime,
+    end: NaiveTime,
+}
+
+impl Window {
+    fn contains(&self, local: &DateTime<Tz>) -> bool {
+        let t = local.time();
+        let day = local.weekday().number_from_monday() as u8;
+        if self.start <= self.end {
+            self.weekdays.contains(&day) && t >= self.start && t < self.end
+        } else {
+            // Past midnight: the part after midnight belongs to the day before.
+            let yesterday = if day == 1 { 7 } else { day - 1 };
+            (self.weekdays.contains(&day) && t >= self.start) || (self.weekdays.contains(&yesterday) && t < self.end)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct SiteInfo {
+    tz: Option<Tz>,
+    /// Working shifts (vendor windows excluded).
+    work: Vec<Window>,
+}
+
+#[derive(Debug, Clone)]
+struct PersonInfo {
+    role: String,
+    status: EmploymentStatus,
+    vendor: Option<String>,
+    shifts: Vec<String>,
+}
+
+/// The reference data as rules see it. Built whole on each reload.
+#[derive(Debug, Clone, Default)]
+pub struct Reference {
+    sites: HashMap<String, SiteInfo>,
+    shifts: HashMap<String, (String, Window)>,
+    zones: HashMap<String, String>,
+    doors: HashMap<String, (String, bool, Vec<String>)>,
+    /// The zone each door leads from, when known.
+    door_from: HashMap<String, String>,
+    cameras: HashMap<String, String>,
+    readers: HashMap<String, String>,
+    locations: HashMap<String, String>,
+    people: HashMap<String, PersonInfo>,
+    badges: HashMap<String, (String, String, Vec<String>)>,
+    accounts: HashMap<String, String>,
+    vendors: HashMap<String, Vec<String>>,
+    skus: HashMap<String, (f64, String)>,
+    assets: HashMap<String, (Option<String>, Option<String>)>,
+}
+
+fn snake<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+impl Reference {
+    pub fn new(data: &ReferenceData) -> Reference {
+        let mut r = Reference::default();
+        let window_ids: BTreeSet<&str> =
+            data.vendors.iter().flat_map(|v| v.windows.iter().map(|w| w.as_str())).collect();
+        for s in &data.shifts {
+            let (Ok(start), Ok(end)) =
+                (NaiveTime::parse_from_str(&s.start, "%H:%M"), NaiveTime::parse_from_str(&s.end, "%H:%M"))
+            else {
+                continue;
+            };
+            let w = Window { weekdays: s.weekdays.clone(), start, end };
+            if !window_ids.contains(s.id.as_str()) {
+                r.sites.entry(s.site.as_str().to_owned()).or_default().work.push(w.clone());
+            }
+            r.shifts.insert(s.id.as_str().to_owned(), (s.site.as_str().to_owned(), w));
+        }
+        for s in &data.sites {
+            r.sites.entry(s.id.as_str().to_owned()).or_default().tz = Some(s.timezone);
+        }
+        for z in &data.zones {
+            r.zones.insert(z.id.as_str().to_owned(), snake(&z.tier));
+        }
+        for d in &data.doors {
+            let schedule = d.schedule.iter().map(|s| s.as_str().to_owned()).collect();
+            r.doors.insert(d.id.as_str().to_owned(), (d.to_zone.as_str().to_owned(), d.dock, schedule));
+            if let Some(z) = &d.from_zone {
+                r.door_from.insert(d.id.as_str().to_owned(), z.as_str().to_owned());
+            }
+        }
+        for rd in &data.readers {
+            r.readers.insert(rd.id.as_str().to_owned(), rd.door.as_str().to_owned());
+        }
+        for c in &data.cameras {
+            if let Some(z) = c.zones.first() {
+                r.cameras.insert(c.id.as_str().to_owned(), z.as_str().to_owned());
+            }
+        }
+        for l in &data.locations {
+            r.locations.insert(l.id.as_str().to_owned(), l.zone.as_str().to_owned());
+        }
+        for p in &data.people {
+            for a in &p.accounts {
+                r.accounts.insert(a.as_str().to_owned(), p.id.as_str().to_owned());
+            }
+            r.people.insert(
+                p.id.as_str().to_owned(),
+                PersonInfo {
+                    role: p.role.clone(),
+                    status: p.status,
+                    vendor: p.vendor.as_ref().map(|v| v.as_str().to_owned()),
+                    shifts: p.shifts.iter().map(|s| s.as_str().to_owned()).collect(),
+                },
+            );
+        }
+        for b in &data.badges {
+            r.badges.insert(
+                b.id.as_str().to_owned(),
+                (
+                    b.person.as_str().to_owned(),
+                    snake(&b.status),
+                    b.zones.iter().map(|z| z.as_str().to_owned()).collect(),
+                ),
+            );
+        }
+        for v in &data.vendors {
+            r.vendors.insert(v.id.as_str().to_owned(), v.windows.iter().map(|w| w.as_str().to_owned()).collect());
+        }
+        for s in &data.skus {
+            r.skus.insert(s.id.as_str().to_owned(), (s.unit_value, snake(&s.value_tier)));
+        }
+        for a in &data.assets {
+            r.assets.insert(
+                a.id.as_str().to_owned(),
+                (a.vendor.as_ref().map(|v| v.as_str().to_owned()), a.zone.as_ref().map(|z| z.as_str().to_owned())),
+            );
+        }
+        r
+    }
+
+    fn in_shift(&self, id: &str, site: &str, local: &DateTime<Tz>) -> bool {
+        self.shifts.get(id).is_some_and(|(s, w)| s == site && w.contains(local))
+    }
+}
+
+/// What earlier events taught; saved with the detector's state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Learned {
+    /// Employment status by person from HR events, with the time (µs) each
+    /// took effect: an event sees the status at its own time, whatever
+    /// order sources deliver in (overrides reference data).
+    status: BTreeMap<String, Vec<(i64, String)>>,
+    /// Badges, accounts and API keys revoked (true) or issued again (false)
+    /// by identity events, with the time each took effect.
+    revoked: BTreeMap<String, Vec<(i64, bool)>>,
+    /// The first event time (µs) seen per site: novelty waits for a history.
+    site_since: BTreeMap<String, i64>,
+    /// `person|zone` pairs seen.
+    zones_seen: BTreeSet<String>,
+    /// `credential|network` pairs seen (/24 of IPv4, /48 of IPv6).
+    networks_seen: BTreeSet<String>,
+    /// Each badge's last grant: door, time (µs), and the zone it led into
+    /// when the read's direction says.
+    last_grant: BTreeMap<String, (String, i64, Option<String>)>,
+}
+
+/// Seconds within which two grants of one badge at doors with no zone in
+/// common cannot be one person walking (`ctx.badge_jump`).
+pub const JUMP_S: i64 = 60;
+
+/// What a timeline says at `at`: its last entry at or before it.
+fn as_of<T: Clone>(line: Option<&Vec<(i64, T)>>, at: i64) -> Option<T> {
+    line?.iter().filter(|(t, _)| *t <= at).max_by_key(|(t, _)| *t).map(|(_, v)| v.clone())
+}
+
+fn record<T>(line: &mut Vec<(i64, T)>, at: i64, v: T) {
+    line.push((at, v));
+    line.sort_by_key(|(t, _)| *t);
+}
+
+/// The reference data and what was learned: everything `ctx.*` says.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub reference: Reference,
+    pub learned: Learned,
+}
+
+/// Fields of an event's body by name, as strings (ids are strings).
+fn field<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    body.get(name).and_then(Value::as_str)
+}
+
+fn network(ip: &str) -> Option<String> {
+    let addr: std::net::IpAddr = ip.parse().ok()?;
+    Some(match addr {
+        std::net::IpAddr::V4(v4) => {
+            let o = v4.octets();
+            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
+        }
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+    })
+}
+
+fn internal(ip: &str) -> Option<bool> {
+    let addr: std::net::IpAddr = ip.parse().ok()?;
+    Some(match addr {
+        std::net::IpAddr::V4(v4) => v4.is_private() || v4.is_loopback() || v4.is_link_local(),
+        std::net::IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
+    })
+}
+
+impl Context {
+    pub fn new(data: &ReferenceData) -> Context {
+        Context { reference: Reference::new(data), learned: Learned::default() }
+    }
+
+    /// The event as rules see it: its own fields (as the model serialises
+    /// them) and `ctx.*`. Also learns from it (call once per event, in seq order).
+    pub fn enrich(&mut self, event: &Event) -> Value {
+        let mut v = serde_json::to_value(event).unwrap_or(Value::Null);
+        let Value::Object(fields) = &mut v else { return v };
+        let ctx = self.context_of(event, fields);
+        self.learn(event, fields);
+        fields.insert("ctx".into(), Value::Object(ctx));
+        v
+    }
+
+    fn context_of(&self, event: &Event, f: &Map<String, Value>) -> Map<String, Value> {
+        let r = &self.reference;
+        let mut c = Map::new();
+        let site = event.site.as_str();
+        c.insert("family".into(), event.body.kind().family().as_str().into());
+        let info = r.sites.get(site);
+        let local = info.and_then(|s| s.tz).map(|tz| event.occurred_at.with_timezone(&tz));
+        if let Some(l) = &local {
+            c.insert("local_time".into(), format!("{:02}:{:02}", l.hour(), l.minute()).into());
+            c.insert("local_hour".into(), l.hour().into());
+            c.insert("weekday".into(), l.weekday().number_from_monday().into());
+            let working = info.is_some_and(|s| s.work.iter().any(|w| w.contains(l)));
+            c.insert("after_hours".into(), (!working).into());
+        }
+        // The door, then the zone: named, or the door's, the camera's, the location's.
+        let door =
+            field(f, "door").map(str::to_owned).or_else(|| field(f, "reader").and_then(|x| r.readers.get(x)).cloned());
+        let door_info = door.as_deref().and_then(|d| r.doors.get(d));
+        if let Some((_, dock, schedule)) = door_info {
+            c.insert("door_dock".into(), (*dock).into());
+            if let (false, Some(l)) = (schedule.is_empty(), &local) {
+                c.insert("door_scheduled".into(), schedule.iter().any(|s| r.in_shift(s, site, l)).into());
+            }
+        }
+        let zone = field(f, "zone")
+            .map(str::to_owned)
+            .or_else(|| door_info.map(|d| d.0.clone()))
+            .or_else(|| field(f, "camera").and_then(|x| r.cameras.get(x)).cloned())
+            .or_else(|| {
+                ["location", "from_location", "to_location"]
+                    .iter()
+                    .find_map(|k| field(f, k).and_then(|x| r.locations.get(x)))
+                    .cloned()
+            })
+            .or_else(|| field(f, "asset").and_then(|x| r.assets.get(x)).and_then(|a| a.1.clone()));
+        if let Some(z) = &zone {
+            c.insert("zone".into(), z.as_str().into());
+            if let Some(t) = r.zones.get(z) {
+                c.insert("zone_tier".into(), t.as_str().into());
+            }
+        }
+        if let Some(t) = field(f, "from_location").and_then(|x| r.locations.get(x)).and_then(|z| r.zones.get(z)) {
+            c.insert("from_zone_tier".into(), t.as_str().into());
+        }
+        // Who: named, or the badge's or account's holder.
+        let badge = field(f, "badge");
+        let person = field(f, "person")
+            .or_else(|| badge.and_then(|b| r.badges.get(b)).map(|b| b.0.as_str()))
+            .or_else(|| field(f, "account").and_then(|a| r.accounts.get(a)).map(String::as_str));
+        let mut vendor = field(f, "vendor").map(str::to_owned);
+        if let Some(p) = person {
+            c.insert("person".into(), p.into());
+            if let Some(info) = r.people.get(p) {
+                c.insert("person_role".into(), info.role.as_str().into());
+                if let Some(v) = &info.vendor {
+                    c.insert("person_vendor".into(), v.as_str().into());
+                    vendor.get_or_insert_with(|| v.clone());
+                }
+                if let (false, Some(l)) = (info.shifts.is_empty(), &local) {
+                    c.insert("person_on_shift".into(), info.shifts.iter().any(|s| r.in_shift(s, site, l)).into());
+                }
+            }
+            let status = as_of(self.learned.status.get(p), event.occurred_at.timestamp_micros())
+                .or_else(|| r.people.get(p).map(|i| snake(&i.status)));
+            if let Some(s) = status {
+                c.insert("person_status".into(), s.into());
+            }
+        }
+        if let Some(v) = &vendor {
+            c.insert("vendor".into(), v.as_str().into());
+            if let (Some(windows), Some(l)) = (r.vendors.get(v), &local)
+                && !windows.is_empty()
+            {
+                c.insert("vendor_window".into(), windows.iter().any(|s| r.in_shift(s, site, l)).into());
+            }
+        }
+        if let Some(b) = badge
+            && let Some((_, status, zones)) = r.badges.get(b)
+        {
+            c.insert("badge_status".into(), status.as_str().into());
+            if let (false, Some(z)) = (zones.is_empty(), &zone) {
+                c.insert("badge_zone_allowed".into(), zones.iter().any(|x| x == z).into());
+            }
+        }
+        if let (Some(b), Some(d), EventBody::AccessGranted(read)) = (badge, door.as_deref(), &event.body)
+            && let Some((prev, at, inside)) = self.learned.last_grant.get(b)
+        {
+            let gap = (event.occurred_at.timestamp_micros() - at).abs();
+            // Where the holder must stand to badge here: the door's outer
+            // side going in, its inner side going out.
+            let stand = match read.direction {
+                Some(stockade_model::event::Direction::In) => r.door_from.get(d),
+                Some(stockade_model::event::Direction::Out) => r.doors.get(d).map(|x| &x.0),
+                None => None,
+            };
+            let reachable = match (inside, stand) {
+                (Some(was), Some(must)) => was == must,
+                _ => {
+                    let zones = |x: &str| [r.door_from.get(x), r.doors.get(x).map(|d| &d.0)];
+                    zones(prev).iter().flatten().any(|z| zones(d).contains(&Some(*z)))
+                }
+            };
+            let jump = prev != d && gap <= JUMP_S * 1_000_000 && !reachable;
+            c.insert("badge_jump".into(), jump.into());
+        }
+        let credential = badge.or_else(|| field(f, "account")).or_else(|| field(f, "api_key"));
+        if let Some(cred) = credential {
+            let revoked = as_of(self.learned.revoked.get(cred), event.occurred_at.timestamp_micros());
+            c.insert("credential_revoked".into(), revoked.unwrap_or(false).into());
+        }
+        if let Some((value, tier)) = field(f, "sku").and_then(|s| r.skus.get(s)) {
+            c.insert("sku_tier".into(), tier.as_str().into());
+            let units = f.get("quantity").or_else(|| f.get("delta")).and_then(Value::as_f64).unwrap_or(0.0).abs();
+            c.insert("value_at_stake".into(), (units * value).into());
+        }
+        let ip = field(f, "source_ip");
+        if let Some(ip) = ip
+            && let Some(i) = internal(ip)
+        {
+            c.insert("ip_internal".into(), i.into());
+        }
+        if let Some(a) = field(f, "asset")
+            && let Some((Some(v), _)) = r.assets.get(a)
+        {
+            c.insert("asset_maintainer".into(), v.as_str().into());
+        }
+        // Novelty, once the site has a history.
+        let since = self.learned.site_since.get(site).copied();
+        let seasoned =
+            since.is_some_and(|s| event.occurred_at.timestamp_micros() - s >= NOVELTY_WARMUP_DAYS * 86_400_000_000);
+        if let (Some(p), Some(z)) = (person, &zone)
+            && matches!(event.body, EventBody::AccessGranted(_))
+        {
+            c.insert("novel_zone".into(), (seasoned && !self.learned.zones_seen.contains(&format!("{p}|{z}"))).into());
+        }
+        if let (Some(cred), Some(net)) = (credential, ip.and_then(network)) {
+            let key = format!("{cred}|{net}");
+            c.insert("novel_network".into(), (seasoned && !self.learned.networks_seen.contains(&key)).into());
+        }
+        c
+    }
+
+    fn learn(&mut self, event: &Event, f: &Map<String, Value>) {
+        let at = event.occurred_at.timestamp_micros();
+        let since = self.learned.site_since.entry(event.site.as_str().to_owned()).or_insert(at);
+        *since = (*since).min(at);
+        let ctx_person = |c: &Context| {
+            field(f, "person")
+                .map(str::to_owned)
+                .or_else(|| field(f, "badge").and_then(|b| c.reference.badges.get(b)).map(|b| b.0.clone()))
+        };
+        match &event.body {
+            EventBody::HrTerminated(t) => {
+                record(self.learned.status.entry(t.person.as_str().to_owned()).or_default(), at, "terminated".into());
+            }
+            EventBody::HrLeaveStarted(l) => {
+                record(self.learned.status.entry(l.person.as_str().to_owned()).or_default(), at, "on_leave".into());
+            }
+            EventBody::HrLeaveEnded(l) => {
+                record(self.learned.status.entry(l.person.as_str().to_owned()).or_default(), at, "active".into());
+            }
+            EventBody::HrHired(h) => {
+                record(self.learned.status.entry(h.person.as_str().to_owned()).or_default(), at, "active".into());
+            }
+            EventBody::IdentityCredentialRevoked(c) | EventBody::IdentityCredentialExpired(c) => {
+                record(self.learned.revoked.entry(c.credential.clone()).or_default(), at, true);
+            }
+            EventBody::IdentityCredentialIssued(c) => {
+                record(self.learned.revoked.entry(c.credential.clone()).or_default(), at, false);
+            }
+            EventBody::AccessGranted(b) => {
+                let inside = match b.direction {
+                    Some(stockade_model::event::Direction::In) => {
+                        self.reference.doors.get(b.door.as_str()).map(|d| d.0.clone())
+                    }
+                    Some(stockade_model::event::Direction::Out) => {
+                        self.reference.door_from.get(b.door.as_str()).cloned()
+                    }
+                    None => None,
+                };
+                self.learned.last_grant.insert(b.badge.as_str().to_owned(), (b.door.as_str().to_owned(), at, inside));
+                let zone = b
+                    .zone
+                    .as_ref()
+                    .map(|z| z.as_str().to_owned())
+                    .or_else(|| self.reference.doors.get(b.door.as_str()).map(|d| d.0.clone()));
+                if let (Some(p), Some(z)) = (ctx_person(self), zone) {
+                    self.learned.zones_seen.insert(format!("{p}|{z}"));
+                }
+            }
+            _ => {}
+        }
+        let credential = field(f, "badge").or_else(|| field(f, "account")).or_else(|| field(f, "api_key"));
+        if let (Some(cred), Some(net)) = (credential, field(f, "source_ip").and_then(network)) {
+            self.learned.networks_seen.insert(format!("{cred}|{net}"));
+        }
+    }
+}
+
+/// Local time of an event at its site, for messages.
+pub fn local_time(at: &DateTime<FixedOffset>) -> String {
+    at.format("%Y-%m-%d %H:%M %:z").to_string()
+}

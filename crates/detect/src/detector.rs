@@ -1,0 +1,389 @@
+//! The detector: events in (in seq order), alerts and incident openings out.
+//!
+//! Per event: enrich it ([`crate::context`]), run the Sigma engine
+//! (`rsigma-eval`, correlations at event time), turn matches into alerts
+//! (building blocks feed correlations and absences only), keep the
+//! absences' books, then group the alerts into cases ([`crate::cases`]).
+//!
+//! Absence ("A without B within T"): with `look: before`, A alerts at once
+//! when no B with the same `match` values was seen in the T before it; with
+//! `look: after`, A waits until event time passes its deadline plus the
+//! reorder window [`REORDER_S`] and alerts (dated at the deadline) unless a
+//! B came; `around` asks both.
+//!
+//! Invariants: the output depends only on the pack, the reference data and
+//! the events in seq order (never on the wall clock), so a live run and a
+//! batch replay give the same alerts and openings; the state saved by
+//! [`Detector::state`] and given back to [`Detector::resume`] continues
+//! exactly where it stopped.
+
+use crate::alert::{Alert, Entity, EventKey};
+use crate::cases::{Cases, Opening};
+use crate::context::{Context, Learned};
+use crate::pack::{Look, Pack};
+use chrono::{DateTime, FixedOffset};
+use rsigma_eval::event::JsonEvent;
+use rsigma_eval::{CorrelationConfig, CorrelationEngine, CorrelationEventMode, CorrelationSnapshot, TimestampFallback};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use stockade_model::event::Event;
+use stockade_model::reference::ReferenceData;
+
+/// How late (in event time) an awaited event may arrive and still cancel an absence.
+pub const REORDER_S: i64 = 300;
+
+/// Events remembered for naming a correlation's contributors.
+const RECENT: usize = 200_000;
+
+/// An A waiting for its B.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Pending {
+    rule: String,
+    key: String,
+    /// The source of A: its wait ends by that source's clock.
+    source: String,
+    since: i64,
+    deadline: i64,
+    alert: Alert,
+}
+
+/// Everything the detector carries from one event to the next.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct State {
+    learned: Learned,
+    correlation: Option<CorrelationSnapshot>,
+    /// Last time (µs) each absence's B was seen, by absence rule and key,
+    /// with B's source.
+    seen: BTreeMap<String, (i64, String)>,
+    pending: Vec<Pending>,
+    cases: Cases,
+    /// The latest event time seen (µs) per source: sources deliver at their
+    /// own pace (a day's export after another system's month), so each
+    /// source's clock ends the waits of its own events.
+    watermarks: BTreeMap<String, i64>,
+    /// The hour of each source's clock at its last sweep of `seen`.
+    swept: BTreeMap<String, i64>,
+    recent: VecDeque<(String, EventKey, Vec<Entity>)>,
+}
+
+/// What one event led to.
+#[derive(Debug, Default)]
+pub struct Output {
+    /// Each alert with the number of the case it joined.
+    pub alerts: Vec<(Alert, u64)>,
+    pub openings: Vec<Opening>,
+}
+
+pub struct Detector {
+    pack: Pack,
+    engine: CorrelationEngine,
+    ctx: Context,
+    /// For each rule that is some absence's B: those absences.
+    awaited_by: HashMap<String, Vec<String>>,
+    state: State,
+    recent_ids: HashMap<String, usize>,
+    recent_base: usize,
+}
+
+fn micros(at: &DateTime<FixedOffset>) -> i64 {
+    at.timestamp_micros()
+}
+
+fn at_micros(us: i64, offset: FixedOffset) -> DateTime<FixedOffset> {
+    DateTime::from_timestamp_micros(us).unwrap_or_default().with_timezone(&offset)
+}
+
+fn level_name(l: rsigma_parser::Level) -> &'static str {
+    use rsigma_parser::Level as L;
+    match l {
+        L::Informational => "informational",
+        L::Low => "low",
+        L::Medium => "medium",
+        L::High => "high",
+        L::Critical => "critical",
+    }
+}
+
+/// A dotted path's value in the enriched event, as text.
+fn lookup(v: &Value, path: &str) -> Option<String> {
+    let mut cur = v;
+    if let Some(x) = v.get(path) {
+        cur = x;
+    } else {
+        for part in path.split('.') {
+            cur = cur.get(part)?;
+        }
+    }
+    match cur {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+fn entities(event: &Event, enriched: &Value) -> Vec<Entity> {
+    let mut out: Vec<Entity> = event
+        .entity_ids()
+        .into_iter()
+        .filter(|(t, _)| !matches!(t, stockade_model::event::EntityType::Site))
+        .map(|(t, id)| Entity { kind: t.as_str().to_owned(), id: id.to_owned() })
+        .collect();
+    for (kind, path) in [("person", "ctx.person"), ("zone", "ctx.zone")] {
+        if let Some(id) = lookup(enriched, path) {
+            let e = Entity { kind: kind.into(), id };
+            if !out.contains(&e) {
+                out.push(e);
+            }
+        }
+    }
+    out
+}
+
+impl Detector {
+    /// A detector with empty state.
+    pub fn new(pack: Pack, reference: &ReferenceData) -> Detector {
+        Self::resume(pack, reference, State::default())
+    }
+
+    /// A detector that carries on from a saved state.
+    pub fn resume(pack: Pack, reference: &ReferenceData, mut state: State) -> Detector {
+        let config = CorrelationConfig {
+            timestamp_fields: vec!["occurred_at".into()],
+            timestamp_fallback: TimestampFallback::Skip,
+            correlation_event_mode: CorrelationEventMode::Refs,
+            max_correlation_events: 20,
+            // A correlation fires once per window, not on every later event.
+            action_on_match: rsigma_eval::CorrelationAction::Reset,
+            ..CorrelationConfig::default()
+        };
+        let mut engine = CorrelationEngine::new(config);
+        engine.set_logsource_extractor(Some(rsigma_eval::LogSourceExtractor::new().with_field_names(
+            "product",
+            "service",
+            "ctx.family",
+        )));
+        // The pack was checked whole: a rule the engine still refuses is
+        // left out of it (and named in the log by the caller's pack load).
+        for r in &pack.collection.rules {
+            let _ = engine.add_rule(r);
+        }
+        for c in &pack.collection.correlations {
+            let _ = engine.add_correlation(c);
+        }
+        if let Some(snap) = state.correlation.take() {
+            engine.import_state(snap);
+        }
+        let mut awaited_by: HashMap<String, Vec<String>> = HashMap::new();
+        for info in pack.rules.values() {
+            if let Some(a) = &info.absence {
+                for b in &a.rules {
+                    awaited_by.entry(b.clone()).or_default().push(info.id.clone());
+                }
+            }
+        }
+        let ctx = Context { reference: crate::context::Reference::new(reference), learned: state.learned.clone() };
+        let recent_ids = state.recent.iter().enumerate().map(|(i, (id, _, _))| (id.clone(), i)).collect();
+        Detector { pack, engine, ctx, awaited_by, state, recent_ids, recent_base: 0 }
+    }
+
+    /// New reference data (an import): rules see it from the next event on.
+    pub fn set_reference(&mut self, reference: &ReferenceData) {
+        self.ctx.reference = crate::context::Reference::new(reference);
+    }
+
+    /// The rules in force.
+    pub fn pack(&self) -> &Pack {
+        &self.pack
+    }
+
+    /// Everything needed to resume.
+    pub fn state(&self) -> State {
+        let mut s = self.state.clone();
+        s.learned = self.ctx.learned.clone();
+        s.correlation = Some(self.engine.export_state());
+        s
+    }
+
+    /// Open cases, for inspection.
+    pub fn cases(&self) -> &Cases {
+        &self.state.cases
+    }
+
+    fn remember(&mut self, event: &Event, ents: &[Entity]) {
+        let key = EventKey { source: event.source.as_str().to_owned(), id: event.id.as_str().to_owned() };
+        self.state.recent.push_back((key.id.clone(), key, ents.to_vec()));
+        self.recent_ids.insert(event.id.as_str().to_owned(), self.recent_base + self.state.recent.len() - 1);
+        while self.state.recent.len() > RECENT {
+            if let Some((id, _, _)) = self.state.recent.pop_front() {
+                if self.recent_ids.get(&id) == Some(&self.recent_base) {
+                    self.recent_ids.remove(&id);
+                }
+                self.recent_base += 1;
+            }
+        }
+    }
+
+    fn recalled(&self, id: &str) -> Option<&(String, EventKey, Vec<Entity>)> {
+        let i = self.recent_ids.get(id)?.checked_sub(self.recent_base)?;
+        self.state.recent.get(i)
+    }
+
+    /// Applies one event (call in seq order).
+    pub fn observe(&mut self, seq: i64, event: &Event) -> Output {
+        let mut out = Output::default();
+        let enriched = self.ctx.enrich(event);
+        let ents = entities(event, &enriched);
+        let key = EventKey { source: event.source.as_str().to_owned(), id: event.id.as_str().to_owned() };
+        let at = event.occurred_at;
+        let now = micros(&at);
+        self.remember(event, &ents);
+        let results = self.engine.process_event_at(&JsonEvent::borrow(&enriched), at.timestamp());
+        let mut alerts = Vec::new();
+        for r in &results {
+            let Some(uuid) = r.header.rule_id.as_deref() else { continue };
+            let Some(id) = self.pack.names.get(uuid).cloned() else { continue };
+            let Some(info) = self.pack.rules.get(&id) else { continue };
+            if let Some(c) = r.as_correlation() {
+                let mut related = Vec::new();
+                let mut all = ents.clone();
+                for er in c.event_refs.iter().flatten() {
+                    if let Some((_, k, e)) = er.id.as_deref().and_then(|i| self.recalled(i)) {
+                        if *k != key && !related.contains(k) {
+                            related.push(k.clone());
+                        }
+                        for x in e {
+                            if !all.contains(x) {
+                                all.push(x.clone());
+                            }
+                        }
+                    }
+                }
+                let group: Vec<String> = c.group_key.iter().map(|(f, v)| format!("{f}={v}")).collect();
+                alerts.push(Alert {
+                    rule: id.clone(),
+                    title: info.title.clone(),
+                    level: level_name(info.level).into(),
+                    site: event.site.as_str().to_owned(),
+                    at,
+                    seq,
+                    event: key.clone(),
+                    related,
+                    entities: all,
+                    reason: format!(
+                        "{} ({} {} within {}s for {})",
+                        info.description.trim(),
+                        c.correlation_type.as_str(),
+                        c.aggregated_value,
+                        c.timespan_secs,
+                        group.join(", ")
+                    ),
+                });
+                continue;
+            }
+            let Some(d) = r.as_detection() else { continue };
+            // This rule is some absence's B: it cancels waits and is remembered.
+            if let Some(waiters) = self.awaited_by.get(&id).cloned() {
+                for absence in waiters {
+                    let Some(a) = self.pack.rules.get(&absence).and_then(|i| i.absence.clone()) else { continue };
+                    let k = absence_key(&absence, event.site.as_str(), &a.matching, &enriched);
+                    self.state.pending.retain(|p| !(p.key == k && now >= p.since && now <= p.deadline));
+                    let slot = self.state.seen.entry(k).or_insert((now, key.source.clone()));
+                    slot.0 = slot.0.max(now);
+                }
+            }
+            let matched: Vec<String> = d.matched_fields.iter().map(|m| format!("{}={}", m.field, m.value)).collect();
+            let alert = Alert {
+                rule: id.clone(),
+                title: info.title.clone(),
+                level: level_name(info.level).into(),
+                site: event.site.as_str().to_owned(),
+                at,
+                seq,
+                event: key.clone(),
+                related: vec![],
+                entities: ents.clone(),
+                reason: if matched.is_empty() {
+                    info.description.trim().to_owned()
+                } else {
+                    format!("{} ({})", info.description.trim(), matched.join(", "))
+                },
+            };
+            if let Some(a) = &info.absence {
+                let k = absence_key(&id, event.site.as_str(), &a.matching, &enriched);
+                let within = a.within * 1_000_000;
+                let before = self.state.seen.get(&k).is_some_and(|(t, _)| *t <= now && now - *t <= within);
+                match a.look {
+                    Look::Before if !before => alerts.push(alert),
+                    Look::After | Look::Around if !(a.look == Look::Around && before) => {
+                        self.state.pending.push(Pending {
+                            rule: id.clone(),
+                            key: k,
+                            source: key.source.clone(),
+                            since: now,
+                            deadline: now + within,
+                            alert,
+                        });
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            if !info.building_block {
+                alerts.push(alert);
+            }
+        }
+        let mark = self.state.watermarks.entry(key.source.clone()).or_insert(now);
+        *mark = (*mark).max(now);
+        alerts.extend(self.expire(&key.source));
+        for a in alerts {
+            let (n, opening) = self.state.cases.add(&a);
+            out.alerts.push((a, n));
+            out.openings.extend(opening);
+        }
+        out
+    }
+
+    /// Absences of `source` whose wait is over (its clock past their
+    /// deadline plus the reorder window).
+    fn expire(&mut self, source: &str) -> Vec<Alert> {
+        let watermark = self.state.watermarks.get(source).copied().unwrap_or(i64::MIN);
+        let mark = watermark.saturating_sub(REORDER_S * 1_000_000);
+        let (due, keep): (Vec<Pending>, Vec<Pending>) =
+            std::mem::take(&mut self.state.pending).into_iter().partition(|p| p.source == source && p.deadline <= mark);
+        self.state.pending = keep;
+        // Forget this source's Bs that no absence can still ask about (once
+        // an hour of its clock: the sweep walks every remembered B).
+        let hour = watermark / 3_600_000_000;
+        if self.state.swept.get(source) == Some(&hour) {
+            return self.fire(due);
+        }
+        self.state.swept.insert(source.to_owned(), hour);
+        let longest = self.pack.rules.values().filter_map(|i| i.absence.as_ref()).map(|a| a.within).max().unwrap_or(0);
+        let horizon = watermark.saturating_sub((longest + REORDER_S) * 1_000_000);
+        self.state.seen.retain(|_, (t, s)| s != source || *t >= horizon);
+        self.fire(due)
+    }
+
+    fn fire(&self, due: Vec<Pending>) -> Vec<Alert> {
+        due.into_iter()
+            .map(|p| {
+                let mut a = p.alert;
+                let waited = (p.deadline - p.since) / 1_000_000;
+                a.related.push(a.event.clone());
+                a.at = at_micros(p.deadline, *a.at.offset());
+                a.reason = format!("{} (nothing awaited came within {waited}s)", a.reason);
+                a
+            })
+            .collect()
+    }
+}
+
+fn absence_key(rule: &str, site: &str, fields: &[String], v: &Value) -> String {
+    let mut k = format!("{rule}\u{1f}{site}");
+    for f in fields {
+        k.push('\u{1f}');
+        k.push_str(&lookup(v, f).unwrap_or_default());
+    }
+    k
+}
