@@ -71,7 +71,7 @@ pub enum DetectError {
     Store(#[from] StoreError),
     #[error("opening an incident: {0}")]
     Case(#[from] crate::casebook::CaseError),
-    #[error("the detector's saved state is unreadable ({0}); `stockade detect --data DIR --restart` starts it afresh")]
+    #[error("the detector's saved state cannot be read ({0}): it is damaged or from another version of Stockade")]
     State(String),
 }
 
@@ -232,27 +232,6 @@ impl Detection {
         let mut r = self.inner.running.lock().await;
         self.inner.save(&mut r).await
     }
-
-    /// The rules in force.
-    pub async fn rules(&self) -> Vec<stockade_detect::pack::RuleInfo> {
-        self.inner.running.lock().await.detector.pack().rules.values().cloned().collect()
-    }
-
-    /// Alerts that pass the filter, each with its incident, after a catch-up.
-    pub async fn alerts(
-        &self,
-        q: &AlertQuery,
-    ) -> Result<Vec<(stockade_detect::Alert, u64, Option<String>)>, DetectError> {
-        self.catch_up().await?;
-        let rows = self.inner.store.alerts(q).await?;
-        rows.into_iter()
-            .map(|(a, inc)| {
-                let alert: stockade_detect::Alert =
-                    serde_json::from_str(&a.record).map_err(|e| StoreError::Corrupt(format!("alert {}: {e}", a.n)))?;
-                Ok((alert, a.n, inc))
-            })
-            .collect()
-    }
 }
 
 impl Inner {
@@ -340,63 +319,62 @@ impl Inner {
         events: &[stockade_store::StoredEvent],
         progress: &mut Progress,
     ) -> Result<(), DetectError> {
-        {
-            let mut rows: Vec<StoredAlert> = Vec::new();
-            for stored in events {
-                progress.events += 1;
-                if stored.kind.starts_with("record.") {
+        let mut rows: Vec<StoredAlert> = Vec::new();
+        for stored in events {
+            progress.events += 1;
+            let event: stockade_model::Event = match serde_json::from_str(&stored.payload) {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::warn!(seq = stored.seq, error = %e, "a stored event does not parse; detection skips it");
                     continue;
                 }
-                let event: stockade_model::Event = match serde_json::from_str(&stored.payload) {
-                    Ok(e) => e,
-                    Err(e) => {
-                        tracing::warn!(seq = stored.seq, error = %e, "a stored event does not parse; detection skips it");
-                        continue;
-                    }
-                };
-                let out = r.detector.observe(stored.seq, &event);
-                for (alert, case) in out.alerts {
-                    r.alerts += 1;
-                    if r.alerts <= r.stored_alerts {
-                        continue;
-                    }
-                    progress.alerts += 1;
-                    rows.push(StoredAlert {
-                        n: r.alerts,
-                        seq: alert.seq,
-                        site: alert.site.clone(),
-                        rule: alert.rule.clone(),
-                        at_us: alert.at.timestamp_micros(),
-                        case_n: case,
-                        record: serde_json::to_string(&alert).map_err(|e| DetectError::State(e.to_string()))?,
-                    });
-                }
-                for o in out.openings {
-                    let opened = self
-                        .store
-                        .alerts(&AlertQuery { case: Some(o.case), limit: 1, ..Default::default() })
-                        .await?
-                        .into_iter()
-                        .any(|(_, inc)| inc.is_some());
-                    if opened {
-                        continue;
-                    }
-                    let record = self
-                        .casebook
-                        .open(&*self.store, self.ledger.as_ref(), &*self.clock, ACTOR, incident_of(&o))
-                        .await?;
-                    tracing::info!(incident = %record.id, case = o.case, title = %o.title, "detection opened an incident");
-                    progress.incidents += 1;
-                    // The alerts so far and the case's link go in with it.
-                    self.store.add_alerts(&std::mem::take(&mut rows), &[(o.case, record.id.clone())]).await?;
-                    r.stored_alerts = r.alerts;
-                }
+            };
+            // Stockade's own records about the log are not signals.
+            if event.body.kind().family() == stockade_model::event::Family::Record {
+                continue;
             }
-            if !rows.is_empty() {
-                self.store.add_alerts(&rows, &[]).await?;
+            let out = r.detector.observe(stored.seq, &event);
+            for (alert, case) in out.alerts {
+                r.alerts += 1;
+                if r.alerts <= r.stored_alerts {
+                    continue;
+                }
+                progress.alerts += 1;
+                rows.push(StoredAlert {
+                    n: r.alerts,
+                    seq: alert.seq,
+                    site: alert.site.clone(),
+                    rule: alert.rule.clone(),
+                    at_us: alert.at.timestamp_micros(),
+                    case_n: case,
+                    record: serde_json::to_string(&alert).map_err(|e| DetectError::State(e.to_string()))?,
+                });
             }
-            r.stored_alerts = r.stored_alerts.max(r.alerts);
+            for o in out.openings {
+                let opened = self
+                    .store
+                    .alerts(&AlertQuery { case: Some(o.case), limit: 1, ..Default::default() })
+                    .await?
+                    .into_iter()
+                    .any(|(_, inc)| inc.is_some());
+                if opened {
+                    continue;
+                }
+                let record = self
+                    .casebook
+                    .open(&*self.store, self.ledger.as_ref(), &*self.clock, ACTOR, incident_of(&o))
+                    .await?;
+                tracing::info!(incident = %record.id, case = o.case, title = %o.title, "detection opened an incident");
+                progress.incidents += 1;
+                // The alerts so far and the case's link go in with it.
+                self.store.add_alerts(&std::mem::take(&mut rows), &[(o.case, record.id.clone())]).await?;
+                r.stored_alerts = r.alerts;
+            }
         }
+        if !rows.is_empty() {
+            self.store.add_alerts(&rows, &[]).await?;
+        }
+        r.stored_alerts = r.stored_alerts.max(r.alerts);
         Ok(())
     }
 }

@@ -127,21 +127,16 @@ impl Cases {
             return (case.n, None);
         }
         case.opened = true;
-        (case.n, Some(opening(case, alert.at)))
-    }
-
-    /// The cases still open to new alerts.
-    pub fn open_cases(&self) -> &[Case] {
-        &self.open
+        (case.n, Some(opening(case, alert)))
     }
 }
 
-fn opening(case: &Case, at: DateTime<FixedOffset>) -> Opening {
-    let top = case
-        .alerts
-        .iter()
-        .max_by(|a, b| rank(&a.level).cmp(&rank(&b.level)).then(b.at.cmp(&a.at)))
-        .unwrap_or(&case.alerts[0]);
+/// The incident of a case that reached the bar at `at` with `last`, its latest alert.
+fn opening(case: &Case, last: &Alert) -> Opening {
+    let at = last.at;
+    // The title is the highest level's, the earliest of those.
+    let top =
+        case.alerts.iter().max_by(|a, b| rank(&a.level).cmp(&rank(&b.level)).then(b.at.cmp(&a.at))).unwrap_or(last);
     let mut alerts: Vec<&Alert> = case.alerts.iter().collect();
     alerts.sort_by_key(|a| a.at);
     let mut summary = String::new();

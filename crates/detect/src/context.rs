@@ -10,7 +10,7 @@
 //! Invariant: enrichment of an event depends only on the reference data and
 //! on events applied before it (in seq order), so a replay enriches alike.
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveTime, Timelike};
+use chrono::{DateTime, Datelike, NaiveTime, Timelike};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -484,9 +484,4 @@ impl Context {
             self.learned.networks_seen.insert(format!("{cred}|{net}"));
         }
     }
-}
-
-/// Local time of an event at its site, for messages.
-pub fn local_time(at: &DateTime<FixedOffset>) -> String {
-    at.format("%Y-%m-%d %H:%M %:z").to_string()
 }

@@ -34,7 +34,7 @@ use stockade_model::reference::ReferenceData;
 pub const REORDER_S: i64 = 300;
 
 /// Events remembered for naming a correlation's contributors.
-const RECENT: usize = 200_000;
+const RECENT: usize = 50_000;
 
 /// An A waiting for its B.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,8 +48,10 @@ struct Pending {
     alert: Alert,
 }
 
-/// Everything the detector carries from one event to the next.
+/// Everything the detector carries from one event to the next. (Fields a
+/// saved state lacks start empty.)
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct State {
     learned: Learned,
     correlation: Option<CorrelationSnapshot>,
@@ -64,6 +66,9 @@ pub struct State {
     watermarks: BTreeMap<String, i64>,
     /// The hour of each source's clock at its last sweep of `seen`.
     swept: BTreeMap<String, i64>,
+    /// Recent events by id, to name a correlation's contributors. Not
+    /// saved: after a restart, windows that straddle it name fewer events.
+    #[serde(skip)]
     recent: VecDeque<(String, EventKey, Vec<Entity>)>,
 }
 
@@ -205,11 +210,6 @@ impl Detector {
         s
     }
 
-    /// Open cases, for inspection.
-    pub fn cases(&self) -> &Cases {
-        &self.state.cases
-    }
-
     fn remember(&mut self, event: &Event, ents: &[Entity]) {
         let key = EventKey { source: event.source.as_str().to_owned(), id: event.id.as_str().to_owned() };
         self.state.recent.push_back((key.id.clone(), key, ents.to_vec()));
@@ -227,6 +227,23 @@ impl Detector {
     fn recalled(&self, id: &str) -> Option<&(String, EventKey, Vec<Entity>)> {
         let i = self.recent_ids.get(id)?.checked_sub(self.recent_base)?;
         self.state.recent.get(i)
+    }
+
+    /// An alert of rule `id` on the event at hand.
+    fn alert(&self, id: &str, event: &Event, seq: i64, entities: Vec<Entity>, reason: String) -> Alert {
+        let info = &self.pack.rules[id];
+        Alert {
+            rule: id.to_owned(),
+            title: info.title.clone(),
+            level: level_name(info.level).into(),
+            site: event.site.as_str().to_owned(),
+            at: event.occurred_at,
+            seq,
+            event: EventKey { source: event.source.as_str().to_owned(), id: event.id.as_str().to_owned() },
+            related: vec![],
+            entities,
+            reason,
+        }
     }
 
     /// Applies one event (call in seq order).
@@ -260,25 +277,17 @@ impl Detector {
                     }
                 }
                 let group: Vec<String> = c.group_key.iter().map(|(f, v)| format!("{f}={v}")).collect();
-                alerts.push(Alert {
-                    rule: id.clone(),
-                    title: info.title.clone(),
-                    level: level_name(info.level).into(),
-                    site: event.site.as_str().to_owned(),
-                    at,
-                    seq,
-                    event: key.clone(),
-                    related,
-                    entities: all,
-                    reason: format!(
-                        "{} ({} {} within {}s for {})",
-                        info.description.trim(),
-                        c.correlation_type.as_str(),
-                        c.aggregated_value,
-                        c.timespan_secs,
-                        group.join(", ")
-                    ),
-                });
+                let reason = format!(
+                    "{} ({} {} within {}s for {})",
+                    info.description.trim(),
+                    c.correlation_type.as_str(),
+                    c.aggregated_value,
+                    c.timespan_secs,
+                    group.join(", ")
+                );
+                let mut alert = self.alert(&id, event, seq, all, reason);
+                alert.related = related;
+                alerts.push(alert);
                 continue;
             }
             let Some(d) = r.as_detection() else { continue };
@@ -293,22 +302,12 @@ impl Detector {
                 }
             }
             let matched: Vec<String> = d.matched_fields.iter().map(|m| format!("{}={}", m.field, m.value)).collect();
-            let alert = Alert {
-                rule: id.clone(),
-                title: info.title.clone(),
-                level: level_name(info.level).into(),
-                site: event.site.as_str().to_owned(),
-                at,
-                seq,
-                event: key.clone(),
-                related: vec![],
-                entities: ents.clone(),
-                reason: if matched.is_empty() {
-                    info.description.trim().to_owned()
-                } else {
-                    format!("{} ({})", info.description.trim(), matched.join(", "))
-                },
+            let reason = if matched.is_empty() {
+                info.description.trim().to_owned()
+            } else {
+                format!("{} ({})", info.description.trim(), matched.join(", "))
             };
+            let alert = self.alert(&id, event, seq, ents.clone(), reason);
             if let Some(a) = &info.absence {
                 let k = absence_key(&id, event.site.as_str(), &a.matching, &enriched);
                 let within = a.within * 1_000_000;

@@ -82,3 +82,114 @@ fn after_hours_cage_entry_alerts_and_in_hours_does_not() {
     assert_eq!(a.rule, "access-cage-after-hours");
     assert!(a.entities.iter().any(|e| e.kind == "person" && e.id == "P1"), "the badge's holder is named");
 }
+
+/// A small pack of its own: A is a dock door opening, B a receipt, T 30 minutes after.
+fn awaiting_pack(look: &str) -> Pack {
+    let text = format!(
+        "title: receipt\nid: 0b6f2f0e-1111-4c1e-8a4e-000000000001\nname: received\nlogsource:\n  product: stockade\n  category: inventory\ndetection:\n  s:\n    kind: inventory.received\n  condition: s\nlevel: informational\n---\ntitle: dock opened and nothing received\nid: 0b6f2f0e-1111-4c1e-8a4e-000000000002\nname: opened-unreceived\nlogsource:\n  product: stockade\n  category: access\ndetection:\n  s:\n    kind: access.door_opened\n  condition: s\nabsence:\n  rules: [received]\n  within: 30m\n  look: {look}\nlevel: high\n"
+    );
+    let (pack, errors) = Pack::parse(&[RuleFile { path: "t.yml".into(), text }]);
+    assert!(errors.is_empty(), "{errors:?}");
+    pack
+}
+
+fn opened(id: &str, at: &str) -> Event {
+    ev(&format!(
+        r#"{{"id":"{id}","source":"acs","site":"S1","occurred_at":"2026-11-02T{at}:00+01:00","kind":"access.door_opened","door":"S1-D-DOCK2"}}"#
+    ))
+}
+
+fn received(id: &str, at: &str) -> Event {
+    ev(&format!(
+        r#"{{"id":"{id}","source":"acs","site":"S1","occurred_at":"2026-11-02T{at}:00+01:00","kind":"inventory.received","sku":"K1","quantity":5,"to_location":"S1-PACK"}}"#
+    ))
+}
+
+fn badge_at(id: &str, at: &str, source: &str) -> Event {
+    ev(&format!(
+        r#"{{"id":"{id}","source":"{source}","site":"S1","occurred_at":"2026-11-02T{at}:00+01:00","kind":"access.granted","door":"S1-D-MAIN","badge":"B1"}}"#
+    ))
+}
+
+#[test]
+fn an_absence_waits_for_its_deadline_by_its_own_sources_clock() {
+    let mut d = Detector::new(awaiting_pack("after"), &reference());
+    assert!(d.observe(1, &opened("o1", "01:00")).alerts.is_empty(), "A waits");
+    // Another source's clock, however late, does not end the wait.
+    assert!(d.observe(2, &badge_at("x", "09:00", "other")).alerts.is_empty());
+    // Its own source past the deadline but inside the reorder window: still waiting.
+    assert!(d.observe(3, &badge_at("b1", "01:33", "acs")).alerts.is_empty());
+    let out = d.observe(4, &badge_at("b2", "01:36", "acs"));
+    assert_eq!(out.alerts.len(), 1, "{:?}", out.alerts);
+    let a = &out.alerts[0].0;
+    assert_eq!(a.rule, "opened-unreceived");
+    assert_eq!(a.at.to_rfc3339(), "2026-11-02T01:30:00+01:00", "dated at the deadline");
+    assert_eq!(a.event.id, "o1");
+    assert!(a.reason.contains("nothing awaited came within 1800s"), "{}", a.reason);
+
+    // B within T cancels the wait.
+    let mut d = Detector::new(awaiting_pack("after"), &reference());
+    d.observe(1, &opened("o1", "01:00"));
+    d.observe(2, &received("r1", "01:20"));
+    assert!(d.observe(3, &badge_at("b2", "02:00", "acs")).alerts.is_empty());
+
+    // `around` takes a B before A too; `before` alerts at once without one.
+    let mut d = Detector::new(awaiting_pack("around"), &reference());
+    d.observe(1, &received("r1", "00:45"));
+    d.observe(2, &opened("o1", "01:00"));
+    assert!(d.observe(3, &badge_at("b2", "02:00", "acs")).alerts.is_empty());
+    let mut d = Detector::new(awaiting_pack("before"), &reference());
+    assert_eq!(d.observe(1, &opened("o1", "01:00")).alerts.len(), 1);
+}
+
+fn failed_login(id: &str, at: &str) -> Event {
+    ev(&format!(
+        r#"{{"id":"{id}","source":"iam","site":"S1","occurred_at":"2026-11-02T{at}:00+01:00","kind":"identity.login","system":"wms","account":"acc1","result":"failure","mfa":false}}"#
+    ))
+}
+
+#[test]
+fn a_correlation_names_the_events_behind_it() {
+    let mut d = Detector::new(pack(), &reference());
+    assert!(d.observe(1, &failed_login("f1", "10:00")).alerts.is_empty());
+    assert!(d.observe(2, &failed_login("f2", "10:01")).alerts.is_empty());
+    let out = d.observe(3, &failed_login("f3", "10:02"));
+    let alerts: Vec<_> = out.alerts.iter().map(|(a, _)| a).filter(|a| a.rule == "identity-login-failures").collect();
+    assert_eq!(alerts.len(), 1, "{:?}", out.alerts);
+    let related: Vec<&str> = alerts[0].related.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(related, vec!["f1", "f2"]);
+    assert!(alerts[0].reason.contains("event_count 3"), "{}", alerts[0].reason);
+}
+
+#[test]
+fn a_saved_state_resumes_where_it_stopped() {
+    let events = [
+        failed_login("f1", "10:00"),
+        failed_login("f2", "10:01"),
+        badge_at("g1", "23:00", "acs"),
+        failed_login("f3", "10:02"),
+        ev(
+            r#"{"id":"c1","source":"acs","site":"S1","occurred_at":"2026-11-02T23:30:00+01:00","kind":"access.granted","door":"S1-D-CAGE","badge":"B1"}"#,
+        ),
+    ];
+    let run = |d: &mut Detector, from: usize, to: usize| {
+        let mut out = Vec::new();
+        for (i, e) in events.iter().enumerate().take(to).skip(from) {
+            let o = d.observe(i as i64 + 1, e);
+            out.extend(o.alerts.into_iter().map(|(a, n)| (a.rule, a.event.id, n)));
+            out.extend(o.openings.into_iter().map(|o| ("opening".to_owned(), o.title, o.case)));
+        }
+        out
+    };
+    let mut whole = Detector::new(pack(), &reference());
+    let straight = run(&mut whole, 0, events.len());
+    assert!(straight.iter().any(|(r, _, _)| r == "identity-login-failures"), "{straight:?}");
+    assert!(straight.iter().any(|(r, _, _)| r == "opening"), "{straight:?}");
+
+    let mut first = Detector::new(pack(), &reference());
+    let mut resumed = run(&mut first, 0, 2);
+    let saved = serde_json::to_string(&first.state()).unwrap();
+    let mut second = Detector::resume(pack(), &reference(), serde_json::from_str(&saved).unwrap());
+    resumed.extend(run(&mut second, 2, events.len()));
+    assert_eq!(resumed, straight);
+}

@@ -90,10 +90,11 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
         dir.display()
     );
     println!(
-        "Detection: {} alerts, {} incidents opened (score them: stockade eval --truth {} --data DIR, server stopped)",
+        "Detection: {} alerts, {} incidents opened (score them: stockade eval --truth {} --data {}, server stopped)",
         detected.alerts,
         detected.incidents,
-        truth.display()
+        truth.display(),
+        dir.display()
     );
     if a.no_serve {
         crate::close(intake.stage(), &*store).await;

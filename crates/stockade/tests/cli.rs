@@ -1486,3 +1486,60 @@ fn onboarding_commands_refuse_what_they_cannot_do() {
     assert!(!o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("the mapping looks up doors") && text(&o).contains("analyst role"), "{}", text(&o));
 }
+
+/// `stockade rules` checks a pack: the built-in one loads whole; a
+/// directory with a bad rule is refused with its file and line, and
+/// `--rules` with it refuses to run.
+#[test]
+fn rules_are_checked_before_they_run() {
+    let o = run(&["rules"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(stdout(&o).contains("rules load ("), "{}", text(&o));
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("pack");
+    std::fs::create_dir(&pack).unwrap();
+    std::fs::write(
+        pack.join("bad.yml"),
+        "title: bad\nid: 00000000-0000-4000-8000-000000000001\nname: bad\nlogsource:\n  product: stockade\n  category: access\ndetection:\n  s:\n    kind: access.granted\n  condition: s and (\n",
+    )
+    .unwrap();
+    let o = run(&["rules", pack.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("bad.yml:10:"), "{}", text(&o));
+    let data = dir.path().join("data");
+    let o = run(&["detect", "--data", data.to_str().unwrap(), "--rules", pack.to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("1 refused rule"), "{}", text(&o));
+}
+
+/// Events stored without detection are examined by `stockade detect`,
+/// which opens incidents once: a second run finds nothing new.
+#[test]
+fn detect_examines_what_was_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, data) = (dir.path().join("sim"), dir.path().join("data"));
+    let o = run(&["simulate", "--sites", "1", "--days", "7", "--seed", "5", "--out", sim.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let d = data.to_str().unwrap();
+    assert!(run(&["import", sim.join("reference.yaml").to_str().unwrap(), "--data", d]).status.success());
+    let feeds: Vec<String> = ["acs", "vms", "wms", "iam", "hr", "nac"]
+        .iter()
+        .map(|f| sim.join(format!("{f}.ndjson")).display().to_string())
+        .collect();
+    let mut args = vec!["ingest", "--quiet", "--no-detect", "--data", d];
+    args.extend(feeds.iter().map(String::as_str));
+    assert!(run(&args).status.success());
+    let o = run(&["detect", "--data", d]);
+    assert!(o.status.success(), "{}", text(&o));
+    let opened: u64 = stdout(&o)
+        .split(" incidents opened")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{}", text(&o)));
+    assert!(opened > 0, "{}", text(&o));
+    let o = run(&["detect", "--data", d]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("detection: 0 events examined"), "{out}");
+    assert!(out.trim_end().ends_with(", 0 alerts, 0 incidents opened"), "{out}");
+}
