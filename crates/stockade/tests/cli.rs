@@ -1223,13 +1223,14 @@ fn simulated_csv_exports_load_through_their_mappings() {
     assert!(truth.contains("\"source\": \"iam-s0"), "scenario logins are named by the truth");
 }
 
-/// Incidents opened on a running server are scored from the server and,
-/// once it stops, from its data directory, with the same result.
-#[tokio::test]
-async fn eval_reads_incidents_from_a_server_and_a_data_directory() {
+/// One simulated site over `days` (seed `seed`), its reference data imported
+/// and its feeds stored without detection: the directory, the simulation's
+/// output and the data directory.
+fn simulated_and_stored(days: u32, seed: u32) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let (sim, data) = (dir.path().join("sim"), dir.path().join("data"));
-    let o = run(&["simulate", "--sites", "1", "--days", "3", "--seed", "9", "--out", sim.to_str().unwrap()]);
+    let (days, seed) = (days.to_string(), seed.to_string());
+    let o = run(&["simulate", "--sites", "1", "--days", &days, "--seed", &seed, "--out", sim.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     let d = data.to_str().unwrap();
     assert!(run(&["import", sim.join("reference.yaml").to_str().unwrap(), "--data", d]).status.success());
@@ -1237,10 +1238,19 @@ async fn eval_reads_incidents_from_a_server_and_a_data_directory() {
         .iter()
         .map(|f| sim.join(format!("{f}.ndjson")).display().to_string())
         .collect();
-    // Detection off: this test scores the incidents an analyst opens.
     let mut args = vec!["ingest", "--quiet", "--no-detect", "--data", d];
     args.extend(feeds.iter().map(String::as_str));
     assert!(run(&args).status.success());
+    (dir, sim, data)
+}
+
+/// Incidents opened on a running server are scored from the server and,
+/// once it stops, from its data directory, with the same result.
+#[tokio::test]
+async fn eval_reads_incidents_from_a_server_and_a_data_directory() {
+    // Detection off: this test scores the incidents an analyst opens.
+    let (dir, sim, data) = simulated_and_stored(3, 9);
+    let d = data.to_str().unwrap();
     let o = run(&["token", "create", "--role", "analyst", "--data", d]);
     let token = String::from_utf8(o.stdout).unwrap().lines().last().unwrap().to_owned();
 
@@ -1515,19 +1525,8 @@ fn rules_are_checked_before_they_run() {
 /// which opens incidents once: a second run finds nothing new.
 #[test]
 fn detect_examines_what_was_stored_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let (sim, data) = (dir.path().join("sim"), dir.path().join("data"));
-    let o = run(&["simulate", "--sites", "1", "--days", "7", "--seed", "5", "--out", sim.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", text(&o));
+    let (_dir, _, data) = simulated_and_stored(7, 5);
     let d = data.to_str().unwrap();
-    assert!(run(&["import", sim.join("reference.yaml").to_str().unwrap(), "--data", d]).status.success());
-    let feeds: Vec<String> = ["acs", "vms", "wms", "iam", "hr", "nac"]
-        .iter()
-        .map(|f| sim.join(format!("{f}.ndjson")).display().to_string())
-        .collect();
-    let mut args = vec!["ingest", "--quiet", "--no-detect", "--data", d];
-    args.extend(feeds.iter().map(String::as_str));
-    assert!(run(&args).status.success());
     let o = run(&["detect", "--data", d]);
     assert!(o.status.success(), "{}", text(&o));
     let opened: u64 = stdout(&o)
