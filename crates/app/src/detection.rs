@@ -37,13 +37,6 @@ pub const BUILTIN_RULES: &[(&str, &str)] = &[
     ("rules/asset.yml", include_str!("../../../rules/asset.yml")),
 ];
 
-/// The built-in pack. Its files are checked by the tests, so it has no errors.
-pub fn builtin_pack() -> (Pack, Vec<RuleError>) {
-    let files: Vec<RuleFile> =
-        BUILTIN_RULES.iter().map(|(p, t)| RuleFile { path: (*p).to_owned(), text: (*t).to_owned() }).collect();
-    Pack::parse(&files)
-}
-
 /// Reads every `*.yml` / `*.yaml` file under `dir` (sorted, recursively).
 pub fn read_rules(dir: &std::path::Path) -> std::io::Result<Vec<RuleFile>> {
     let mut out = Vec::new();
@@ -64,9 +57,71 @@ pub fn read_rules(dir: &std::path::Path) -> std::io::Result<Vec<RuleFile>> {
     Ok(out)
 }
 
+/// Where the rules come from: read at start and again at each reload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleSource {
+    /// The pack built into the binary.
+    Builtin,
+    /// Every `*.yml` / `*.yaml` file under a directory.
+    Dir(std::path::PathBuf),
+}
+
+impl RuleSource {
+    /// Reads and checks the pack: the rules that load, and each refusal.
+    pub fn load(&self) -> Result<(Pack, Vec<RuleError>, String), DetectError> {
+        let files: Vec<RuleFile> = match self {
+            RuleSource::Builtin => {
+                BUILTIN_RULES.iter().map(|(p, t)| RuleFile { path: (*p).to_owned(), text: (*t).to_owned() }).collect()
+            }
+            RuleSource::Dir(d) => read_rules(d).map_err(|e| DetectError::ReadRules(format!("{}: {e}", d.display())))?,
+        };
+        let digest = pack_digest(&files);
+        let (pack, errors) = Pack::parse(&files);
+        Ok((pack, errors, digest))
+    }
+}
+
+impl std::fmt::Display for RuleSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RuleSource::Builtin => f.write_str("the built-in rule pack"),
+            RuleSource::Dir(d) => write!(f, "the rule pack {}", d.display()),
+        }
+    }
+}
+
+/// SHA-256 over the pack's files (each path and text, length-prefixed), hex:
+/// which rules were in force, as the audit trail records it.
+fn pack_digest(files: &[RuleFile]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for f in files {
+        for part in [f.path.as_bytes(), f.text.as_bytes()] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part);
+        }
+    }
+    hex::encode(h.finalize())
+}
+
+/// What a reload put in force.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Reloaded {
+    /// Where the rules were read.
+    pub source: String,
+    /// Rules in force now.
+    pub rules: usize,
+    /// SHA-256 of the pack's files.
+    pub sha256: String,
+}
+
 /// Why detection could not go on.
 #[derive(Debug, thiserror::Error)]
 pub enum DetectError {
+    #[error("reading rules: {0}")]
+    ReadRules(String),
+    #[error("{} rule(s) refused:\n{}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Refused(Vec<RuleError>),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("opening an incident: {0}")]
@@ -93,6 +148,7 @@ struct Saved {
 }
 
 struct Inner {
+    source: RuleSource,
     store: Arc<dyn Store>,
     ledger: Option<Arc<Ledger>>,
     clock: Arc<dyn Clock>,
@@ -107,6 +163,23 @@ pub struct Progress {
     pub events: u64,
     pub alerts: u64,
     pub incidents: u64,
+}
+
+/// A rule in force, as listed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RuleInForce {
+    pub name: String,
+    /// Its Sigma `id` (a UUID).
+    pub id: String,
+    pub title: String,
+    pub level: &'static str,
+    /// Where it was read.
+    pub file: String,
+    pub line: usize,
+    /// `detection`, `correlation` or `absence`.
+    pub kind: &'static str,
+    /// Feeds correlations and absences only; raises no alert of its own.
+    pub building_block: bool,
 }
 
 /// The detection consumer. Cheap to clone.
@@ -159,16 +232,21 @@ fn incident_of(o: &Opening) -> NewIncident {
 }
 
 impl Detection {
-    /// Loads the saved state (or starts empty) and starts the task that
-    /// follows commits. Call [`Detection::wake`] when events commit.
+    /// Loads the rules (refusing a pack with any refused rule) and the saved
+    /// state (or starts empty), and starts the task that follows commits.
+    /// Call [`Detection::wake`] when events commit.
     pub async fn start(
         store: Arc<dyn Store>,
         ledger: Option<Arc<Ledger>>,
         clock: Arc<dyn Clock>,
         casebook: Arc<Casebook>,
         reference: Arc<RwLock<Arc<ReferenceView>>>,
-        pack: Pack,
+        source: RuleSource,
     ) -> Result<Detection, DetectError> {
+        let (pack, errors, _) = source.load()?;
+        if !errors.is_empty() {
+            return Err(DetectError::Refused(errors));
+        }
         let view = reference.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
         let (detector, cursor, alerts) = match store.load_state(NAME).await? {
             Some((cursor, json)) => {
@@ -179,6 +257,7 @@ impl Detection {
         };
         let stored_alerts = store.last_alert().await?;
         let inner = Arc::new(Inner {
+            source,
             store,
             ledger,
             clock,
@@ -224,6 +303,58 @@ impl Detection {
     /// order. When it has already run, the same as [`Detection::catch_up`].
     pub async fn replay(&self) -> Result<Progress, DetectError> {
         self.inner.replay().await
+    }
+
+    /// Reads the rules again from where they came from and puts them in
+    /// force from the next event on, keeping what detection learned, its
+    /// open cases and the correlation windows of rules that kept their id.
+    /// A pack with any refused rule changes nothing (the rules in force keep
+    /// running) and comes back as [`DetectError::Refused`], each refusal
+    /// with its file, line and reason. A reload that takes is recorded in
+    /// the audit trail as `rules_reloaded` by `actor`.
+    pub async fn reload(&self, actor: &str) -> Result<Reloaded, DetectError> {
+        let inner = &self.inner;
+        let (pack, errors, sha256) = inner.source.load()?;
+        if !errors.is_empty() {
+            tracing::warn!(refused = errors.len(), "rule reload refused; the rules in force keep running");
+            return Err(DetectError::Refused(errors));
+        }
+        let reloaded = Reloaded { source: inner.source.to_string(), rules: pack.rules.len(), sha256 };
+        let mut r = inner.running.lock().await;
+        if let Some(ledger) = &inner.ledger {
+            crate::audit::record(&*inner.store, ledger, &*inner.clock, "rules_reloaded", actor, &reloaded).await?;
+        }
+        let reference = r.reference.clone();
+        r.detector.reload(pack, &reference.data);
+        tracing::info!(rules = reloaded.rules, source = %reloaded.source, "rules reloaded");
+        Ok(reloaded)
+    }
+
+    /// The rules in force: each rule's name, title, level and whether it is
+    /// a correlation, an absence or a building block.
+    pub async fn rules(&self) -> Vec<RuleInForce> {
+        let r = self.inner.running.lock().await;
+        r.detector
+            .pack()
+            .rules
+            .values()
+            .map(|i| RuleInForce {
+                name: i.id.clone(),
+                id: i.uuid.clone(),
+                title: i.title.clone(),
+                level: stockade_detect::detector::level_name(i.level),
+                file: i.file.clone(),
+                line: i.line,
+                kind: if i.correlation {
+                    "correlation"
+                } else if i.absence.is_some() {
+                    "absence"
+                } else {
+                    "detection"
+                },
+                building_block: i.building_block,
+            })
+            .collect()
     }
 
     /// Catches up and saves the state. Call before the store closes.
@@ -348,6 +479,7 @@ impl Inner {
                     at_us: alert.at.timestamp_micros(),
                     case_n: case,
                     record: serde_json::to_string(&alert).map_err(|e| DetectError::State(e.to_string()))?,
+                    entities: alert.entities.iter().map(|e| (e.kind.clone(), e.id.clone())).collect(),
                 });
             }
             for o in out.openings {
@@ -383,7 +515,7 @@ impl Inner {
 mod tests {
     #[test]
     fn the_builtin_pack_loads_whole() {
-        let (pack, errors) = super::builtin_pack();
+        let (pack, errors, _) = super::RuleSource::Builtin.load().unwrap();
         assert!(errors.is_empty(), "{errors:?}");
         assert!(pack.rules.len() >= 40, "{}", pack.rules.len());
         // Every kind of Sigma correlation the issue names is used, and absence.

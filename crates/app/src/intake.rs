@@ -170,12 +170,13 @@ impl Intake {
         &self.casebook
     }
 
-    /// Starts detection with a rule pack as a consumer of the stage: it
+    /// Starts detection with the rules of `source` (refused whole if any
+    /// rule is refused) as a consumer of the stage: it
     /// follows every commit from now on; what is stored already waits for
     /// [`crate::detection::Detection::replay`] (or the next commit).
     pub async fn start_detection(
         &self,
-        pack: stockade_detect::Pack,
+        source: crate::detection::RuleSource,
     ) -> Result<crate::detection::Detection, crate::detection::DetectError> {
         if let Some(d) = self.stage.detection() {
             return Ok(d.clone());
@@ -186,7 +187,7 @@ impl Intake {
             self.clock.clone(),
             self.casebook.clone(),
             self.reference.clone(),
-            pack,
+            source,
         )
         .await?;
         let _ = self.stage.attach_detection(d.clone());

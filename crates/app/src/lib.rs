@@ -1,5 +1,5 @@
 //! The use cases of Stockade, as plain Rust APIs that the HTTP server and
-//! the command line both call: ingest ([`intake`]), evidence custody
+//! the command line both call: what detection found ([`alerts`]), ingest ([`intake`]), evidence custody
 //! ([`custody`]), incidents ([`casebook`]), the audit trail ([`audit`]) and
 //! API tokens ([`tokens`]), and the derived-state stage ([`stage`]) whose
 //! consumers keep state derived from committed events (the inventory book,
@@ -14,6 +14,7 @@
 //! - Time comes from the `Clock` the caller passes in.
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod audit;
 pub mod book;
 pub mod casebook;

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 use stockade_app::Intake;
-use stockade_app::detection::{DetectError, builtin_pack};
+use stockade_app::detection::{DetectError, RuleSource};
 use stockade_model::clock::{Clock, SystemClock};
 use stockade_store::{AlertQuery, IncidentQuery, SqlStore, Store};
 
@@ -63,7 +63,7 @@ async fn history_is_judged_in_event_time_and_nothing_opens_twice() {
     // person's, the morning one is not.
     send(&intake, &[badge("a1", "09:00"), badge("a2", "23:10")]).await;
     send(&intake, &[fired("17:00")]).await;
-    let d = intake.start_detection(builtin_pack().0).await.unwrap();
+    let d = intake.start_detection(RuleSource::Builtin).await.unwrap();
     let p = d.replay().await.unwrap();
     assert_eq!((p.events, p.incidents), (3, 1), "{p:?}");
     let alerts = store.alerts(&AlertQuery { limit: 100, ..Default::default() }).await.unwrap();
@@ -88,7 +88,7 @@ async fn history_is_judged_in_event_time_and_nothing_opens_twice() {
 
     // A restart resumes from the saved cursor: nothing is examined, stored or opened again.
     let again = Intake::start(store.clone(), None, Arc::new(SystemClock), Default::default()).await.unwrap();
-    let d = again.start_detection(builtin_pack().0).await.unwrap();
+    let d = again.start_detection(RuleSource::Builtin).await.unwrap();
     assert_eq!(d.replay().await.unwrap(), Default::default());
     again.close().await.unwrap();
     assert_eq!(store.last_alert().await.unwrap(), stored);
@@ -101,7 +101,7 @@ async fn a_crash_before_the_save_replays_without_duplicates() {
     let store = store(&dir).await;
     let intake = intake(&store).await;
     send(&intake, &[fired("17:00"), badge("a2", "23:10")]).await;
-    let d = intake.start_detection(builtin_pack().0).await.unwrap();
+    let d = intake.start_detection(RuleSource::Builtin).await.unwrap();
     d.replay().await.unwrap();
     let stored = store.last_alert().await.unwrap();
     // The saved state is forgotten (as if the process died before saving):
@@ -109,7 +109,7 @@ async fn a_crash_before_the_save_replays_without_duplicates() {
     // that opened INC-1 opens nothing.
     store.save_state(stockade_app::detection::NAME, 0, r#"{"alerts":0,"detector":{}}"#).await.unwrap();
     let again = Intake::start(store.clone(), None, Arc::new(SystemClock), Default::default()).await.unwrap();
-    let p = again.start_detection(builtin_pack().0).await.unwrap().replay().await.unwrap();
+    let p = again.start_detection(RuleSource::Builtin).await.unwrap().replay().await.unwrap();
     assert_eq!((p.events, p.alerts, p.incidents), (2, 0, 0), "{p:?}");
     assert_eq!(store.last_alert().await.unwrap(), stored);
     assert_eq!(store.incidents(&IncidentQuery { limit: 10, ..Default::default() }).await.unwrap().len(), 1);
@@ -121,9 +121,87 @@ async fn a_damaged_saved_state_is_refused_by_name() {
     let store = store(&dir).await;
     let intake = intake(&store).await;
     store.save_state(stockade_app::detection::NAME, 5, "{not json").await.unwrap();
-    match intake.start_detection(builtin_pack().0).await {
+    match intake.start_detection(RuleSource::Builtin).await {
         Err(DetectError::State(why)) => assert!(!why.is_empty()),
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("a damaged state was accepted"),
+    }
+}
+
+const ONE_RULE: &str = "title: Cage entered
+id: 3f0c2d4e-8a11-4c55-9a57-0d7b6d2a6a01
+name: test-cage-entered
+logsource:
+  product: stockade
+  category: access
+detection:
+  selection:
+    kind: access.granted
+    ctx.zone_tier: high_value_cage
+  condition: selection
+level: low
+";
+
+#[tokio::test]
+async fn rules_reload_without_a_restart_and_a_bad_pack_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(rules.join("a.yml"), ONE_RULE).unwrap();
+    let store = store(&dir).await;
+    let intake = intake(&store).await;
+    let d = intake.start_detection(RuleSource::Dir(rules.clone())).await.unwrap();
+    assert_eq!(d.rules().await.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["test-cage-entered"]);
+    send(&intake, &[badge("a1", "09:00")]).await;
+    d.catch_up().await.unwrap();
+    let rules_of = |v: Vec<(stockade_store::StoredAlert, Option<String>)>| {
+        v.into_iter().map(|(a, _)| (a.seq, a.rule)).collect::<Vec<_>>()
+    };
+    let all = AlertQuery { limit: 100, ..Default::default() };
+    assert_eq!(rules_of(store.alerts(&all).await.unwrap()), [(1, "test-cage-entered".to_owned())]);
+
+    // A second rule is added: both in force from the next event on, with
+    // no restart.
+    let second = ONE_RULE
+        .replace("3f0c2d4e-8a11-4c55-9a57-0d7b6d2a6a01", "3f0c2d4e-8a11-4c55-9a57-0d7b6d2a6a02")
+        .replace("test-cage-entered", "test-cage-entered-too");
+    std::fs::write(rules.join("b.yml"), second).unwrap();
+    let r = d.reload("test").await.unwrap();
+    assert_eq!((r.rules, r.sha256.len()), (2, 64), "{r:?}");
+    assert!(r.source.contains("rules"), "{r:?}");
+    send(&intake, &[badge("a2", "09:30")]).await;
+    d.catch_up().await.unwrap();
+    let got = rules_of(store.alerts(&all).await.unwrap());
+    assert_eq!(got[1..], [(2, "test-cage-entered".to_owned()), (2, "test-cage-entered-too".to_owned())]);
+
+    // A broken file: the reload is refused with file, line and reason, and
+    // the two rules in force keep running.
+    std::fs::write(rules.join("b.yml"), "title: broken\nid: [unclosed\n").unwrap();
+    match d.reload("test").await {
+        Err(DetectError::Refused(errors)) => {
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(errors[0].file.ends_with("b.yml") && errors[0].line >= 1, "{}", errors[0]);
+        }
+        other => panic!("a broken pack was not refused: {other:?}"),
+    }
+    // A directory that has gone: refused by name, nothing changes either.
+    std::fs::remove_dir_all(&rules).unwrap();
+    assert!(matches!(d.reload("test").await, Err(DetectError::ReadRules(m)) if m.contains("rules")));
+    send(&intake, &[badge("a3", "10:00")]).await;
+    d.catch_up().await.unwrap();
+    assert_eq!(rules_of(store.alerts(&all).await.unwrap()).iter().filter(|(seq, _)| *seq == 3).count(), 2);
+    assert_eq!(d.rules().await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_pack_with_a_refused_rule_does_not_start() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.yml"), ONE_RULE.replace("ctx.zone_tier", "ctx.zone_colour")).unwrap();
+    let store = store(&dir).await;
+    let intake = intake(&store).await;
+    match intake.start_detection(RuleSource::Dir(dir.path().to_owned())).await {
+        Err(DetectError::Refused(e)) => assert!(e[0].reason.contains("ctx.zone_colour"), "{}", e[0]),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("a pack with an unknown field started"),
     }
 }

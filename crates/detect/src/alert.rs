@@ -9,6 +9,17 @@ use serde::{Deserialize, Serialize};
 pub struct EventKey {
     pub source: String,
     pub id: String,
+    /// Its place in the log (and so its leaf in the evidence ledger), when
+    /// the detector saw it stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
+}
+
+impl EventKey {
+    /// The key of an event stored at `seq`.
+    pub fn of(event: &stockade_model::event::Event, seq: i64) -> EventKey {
+        EventKey { source: event.source.as_str().to_owned(), id: event.id.as_str().to_owned(), seq: Some(seq) }
+    }
 }
 
 /// One entity an alert concerns: its type (`person`, `badge`, `door`...) and id.
@@ -51,5 +62,22 @@ pub fn weight(level: &str) -> f64 {
         "medium" => 25.0,
         "low" => 10.0,
         _ => 0.0,
+    }
+}
+
+/// An alert for tests: rule `r-<level>`, at `at` (RFC 3339), naming `entities` as (type, id).
+#[cfg(test)]
+pub(crate) fn test_alert(at: &str, level: &str, entities: &[(&str, &str)]) -> Alert {
+    Alert {
+        rule: format!("r-{level}"),
+        title: format!("{level} thing"),
+        level: level.into(),
+        site: "S1".into(),
+        at: DateTime::parse_from_rfc3339(at).unwrap(),
+        seq: 1,
+        event: EventKey { source: "acs".into(), id: at.into(), seq: Some(1) },
+        related: vec![],
+        entities: entities.iter().map(|(k, i)| Entity { kind: (*k).into(), id: (*i).into() }).collect(),
+        reason: "because".into(),
     }
 }

@@ -170,21 +170,7 @@ fn opening(case: &Case, last: &Alert) -> Opening {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn alert(at: &str, level: &str, entities: &[(&str, &str)]) -> Alert {
-        Alert {
-            rule: "r".into(),
-            title: format!("{level} thing"),
-            level: level.into(),
-            site: "S1".into(),
-            at: DateTime::parse_from_rfc3339(at).unwrap(),
-            seq: 1,
-            event: EventKey { source: "acs".into(), id: at.into() },
-            related: vec![],
-            entities: entities.iter().map(|(k, i)| Entity { kind: (*k).into(), id: (*i).into() }).collect(),
-            reason: "because".into(),
-        }
-    }
+    use crate::alert::test_alert as alert;
 
     #[test]
     fn a_high_alert_opens_a_case_alone_and_only_once() {

@@ -99,7 +99,8 @@ fn at_micros(us: i64, offset: FixedOffset) -> DateTime<FixedOffset> {
     DateTime::from_timestamp_micros(us).unwrap_or_default().with_timezone(&offset)
 }
 
-fn level_name(l: rsigma_parser::Level) -> &'static str {
+/// A Sigma level as its rule files spell it.
+pub fn level_name(l: rsigma_parser::Level) -> &'static str {
     use rsigma_parser::Level as L;
     match l {
         L::Informational => "informational",
@@ -192,6 +193,15 @@ impl Detector {
         Detector { pack, engine, ctx, awaited_by, state, recent_ids, recent_base: 0 }
     }
 
+    /// A new rule pack, from the next event on, keeping what was learned and
+    /// the open cases: correlation windows of rules that kept their id carry
+    /// over, waits of absences the new pack no longer has are dropped.
+    pub fn reload(&mut self, pack: Pack, reference: &ReferenceData) {
+        let mut state = self.state();
+        state.pending.retain(|p| pack.rules.get(&p.rule).is_some_and(|r| r.absence.is_some()));
+        *self = Detector::resume(pack, reference, state);
+    }
+
     /// New reference data (an import): rules see it from the next event on.
     pub fn set_reference(&mut self, reference: &ReferenceData) {
         self.ctx.reference = crate::context::Reference::new(reference);
@@ -210,8 +220,8 @@ impl Detector {
         s
     }
 
-    fn remember(&mut self, event: &Event, ents: &[Entity]) {
-        let key = EventKey { source: event.source.as_str().to_owned(), id: event.id.as_str().to_owned() };
+    fn remember(&mut self, event: &Event, seq: i64, ents: &[Entity]) {
+        let key = EventKey::of(event, seq);
         self.state.recent.push_back((key.id.clone(), key, ents.to_vec()));
         self.recent_ids.insert(event.id.as_str().to_owned(), self.recent_base + self.state.recent.len() - 1);
         while self.state.recent.len() > RECENT {
@@ -239,7 +249,7 @@ impl Detector {
             site: event.site.as_str().to_owned(),
             at: event.occurred_at,
             seq,
-            event: EventKey { source: event.source.as_str().to_owned(), id: event.id.as_str().to_owned() },
+            event: EventKey::of(event, seq),
             related: vec![],
             entities,
             reason,
@@ -251,10 +261,10 @@ impl Detector {
         let mut out = Output::default();
         let enriched = self.ctx.enrich(event);
         let ents = entities(event, &enriched);
-        let key = EventKey { source: event.source.as_str().to_owned(), id: event.id.as_str().to_owned() };
+        let key = EventKey::of(event, seq);
         let at = event.occurred_at;
         let now = micros(&at);
-        self.remember(event, &ents);
+        self.remember(event, seq, &ents);
         let results = self.engine.process_event_at(&JsonEvent::borrow(&enriched), at.timestamp());
         let mut alerts = Vec::new();
         for r in &results {

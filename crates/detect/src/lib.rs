@@ -6,6 +6,7 @@
 //!   in the site's time zone, what earlier events taught);
 //! - [`detector`]: events in seq order to alerts, through `rsigma-eval`;
 //! - [`cases`]: alerts grouped into cases, opened as incidents at a risk bar;
+//! - [`risk`]: decaying risk per entity, from its alerts;
 //! - [`series`]: the streaming anomaly score over any numeric series
 //!   (`stockade series-detect`).
 #![forbid(unsafe_code)]
@@ -15,6 +16,7 @@ pub mod cases;
 pub mod context;
 pub mod detector;
 pub mod pack;
+pub mod risk;
 pub mod series;
 
 pub use alert::{Alert, Entity, EventKey};

@@ -4,6 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use stockade_app::custody::Custodian;
+use stockade_app::detection::RuleSource;
 use stockade_ingest::UnknownEntities;
 use stockade_model::clock::{Clock, ManualClock, SystemClock};
 use stockade_server::{AppState, Intake, ServerConfig};
@@ -32,10 +33,29 @@ async fn start_with(policy: UnknownEntities, config: ServerConfig) -> Server {
 }
 
 async fn start_clocked(policy: UnknownEntities, config: ServerConfig, clock: Arc<dyn Clock>) -> Server {
+    start_full(policy, config, clock, None).await
+}
+
+/// A server that detects as events commit, with these rules.
+async fn start_detecting(rules: impl FnOnce(&std::path::Path) -> RuleSource + 'static) -> Server {
+    start_full(UnknownEntities::Flag, ServerConfig::default(), Arc::new(SystemClock), Some(Box::new(rules))).await
+}
+
+type Rules = Box<dyn FnOnce(&std::path::Path) -> RuleSource>;
+
+async fn start_full(
+    policy: UnknownEntities,
+    config: ServerConfig,
+    clock: Arc<dyn Clock>,
+    rules: Option<Rules>,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_dir(dir.path()).await.unwrap());
     let ledger = Arc::new(Ledger::open(&dir.path().join("ledger"), "stockade.test/ledger").unwrap());
     let intake = Intake::start(store.clone(), Some(ledger.clone()), clock.clone(), policy).await.unwrap();
+    if let Some(rules) = rules {
+        intake.start_detection(rules(dir.path())).await.unwrap();
+    }
     let token = |role| {
         let (store, clock) = (store.clone(), clock.clone());
         async move { stockade_app::tokens::create_token(&*store, &*clock, role, "test", None).await.unwrap().1 }
@@ -1227,7 +1247,10 @@ async fn incidents_are_opened_numbered_audited_and_listed() {
     let (st, _, second) = s.post("/api/v1/incidents", &s.admin, "application/json", other.to_string()).await;
     assert_eq!((st, second["id"].as_str()), (StatusCode::CREATED, Some("INC-2")), "{second}");
 
-    let (st, _, got) = s.get("/api/v1/incidents/INC-1", Some(&s.analyst)).await;
+    let (st, _, mut got) = s.get("/api/v1/incidents/INC-1", Some(&s.analyst)).await;
+    // No detection alert cites its event: nothing to link (an analyst's
+    // citations are proven by seq).
+    assert_eq!(got.as_object_mut().unwrap().remove("cited"), Some(json!([])));
     assert_eq!((st, &got), (StatusCode::OK, &first));
     let (_, _, all) = s.get("/api/v1/incidents", Some(&s.analyst)).await;
     assert_eq!(all, json!([first, second]));
@@ -1291,4 +1314,132 @@ async fn incidents_are_opened_numbered_audited_and_listed() {
     assert_eq!(s.get("/api/v1/incidents", None).await.0, StatusCode::UNAUTHORIZED);
     let (_, _, all) = s.get("/api/v1/incidents", Some(&s.analyst)).await;
     assert_eq!(all.as_array().unwrap().len(), 2, "no refused incident was opened");
+}
+
+/// Polls until detection has stored `n` alerts (it runs as events commit).
+async fn alerts_when(s: &Server, path: &str, n: usize) -> Value {
+    for _ in 0..200 {
+        let (st, _, v) = s.get(path, Some(&s.analyst)).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        if v.as_array().is_some_and(|a| a.len() >= n) {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("detection stored fewer than {n} alerts at {path}");
+}
+
+#[tokio::test]
+async fn alerts_risk_and_incidents_explain_what_detection_found() {
+    let s = start_detecting(|_| RuleSource::Builtin).await;
+    s.load_examples().await;
+    let all = alerts_when(&s, "/api/v1/alerts", 1).await;
+    let first = &all[0];
+    for k in ["n", "case", "rule", "title", "level", "site", "at", "seq", "event", "entities", "reason"] {
+        assert!(!first[k].is_null(), "{k} missing: {first}");
+    }
+    // Every cited event links to its inclusion proof, which proves.
+    let seq = first["event"]["seq"].as_i64().unwrap();
+    let proof = first["event"]["proof"].as_str().unwrap();
+    assert_eq!(proof, format!("/api/v1/ledger/events/{seq}/proof"));
+    assert_eq!(s.get(proof, Some(&s.analyst)).await.0, StatusCode::OK);
+
+    // Filters: by entity, rule, site, time and incident.
+    let who = &first["entities"][0];
+    let (kind, id) = (who["type"].as_str().unwrap(), who["id"].as_str().unwrap());
+    let (_, _, by_entity) = s.get(&format!("/api/v1/alerts?entity={kind}:{id}"), Some(&s.analyst)).await;
+    let by_entity = by_entity.as_array().unwrap();
+    assert!(!by_entity.is_empty());
+    assert!(by_entity.iter().all(|a| a["entities"].as_array().unwrap().contains(who)), "{by_entity:?}");
+    let rule = first["rule"].as_str().unwrap();
+    let (_, _, by_rule) = s.get(&format!("/api/v1/alerts?rule={rule}"), Some(&s.analyst)).await;
+    assert!(by_rule.as_array().unwrap().iter().all(|a| a["rule"] == rule));
+    let (_, _, nowhere) = s.get("/api/v1/alerts?site=NOWHERE", Some(&s.analyst)).await;
+    assert_eq!(nowhere, json!([]));
+    let (_, _, later) = s.get("/api/v1/alerts?from=2030-01-01T00:00:00Z", Some(&s.analyst)).await;
+    assert_eq!(later, json!([]));
+    let (_, _, none) = s.get("/api/v1/alerts?entity=person:NOBODY", Some(&s.analyst)).await;
+    assert_eq!(none, json!([]));
+
+    // Risk: the entities of the alerts, highest first, as of a time.
+    let at = first["at"].as_str().unwrap().replace('+', "%2B");
+    let (st, _, risk) = s.get(&format!("/api/v1/risk?at={at}"), Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::OK, "{risk}");
+    let risk = risk.as_array().unwrap();
+    assert!(risk.iter().any(|r| r["type"] == kind && r["id"] == id), "{risk:?}");
+    assert!(risk.windows(2).all(|w| w[0]["risk"].as_f64() >= w[1]["risk"].as_f64()));
+    let (_, _, before) = s.get("/api/v1/risk?at=2000-01-01T00:00:00Z", Some(&s.analyst)).await;
+    assert_eq!(before, json!([]));
+
+    // An incident detection opened cites its events with their proofs.
+    if let Some(inc) = all.as_array().unwrap().iter().find_map(|a| a["incident"].as_str()) {
+        let (_, _, i) = s.get(&format!("/api/v1/incidents/{inc}"), Some(&s.analyst)).await;
+        let cited = i["cited"].as_array().unwrap();
+        assert_eq!(cited.len(), i["events"].as_array().unwrap().len(), "{i}");
+        for c in cited {
+            assert_eq!(s.get(c["proof"].as_str().unwrap(), Some(&s.analyst)).await.0, StatusCode::OK);
+        }
+        let (_, _, of) = s.get(&format!("/api/v1/alerts?incident={inc}"), Some(&s.analyst)).await;
+        assert!(of.as_array().unwrap().iter().all(|a| a["incident"] == inc), "{of}");
+    } else {
+        panic!("the example day opened no incident: {all}");
+    }
+
+    // Refusals: each names the parameter.
+    for (q, needle) in [
+        ("entity=person", "entity"),
+        ("entity=planet:X", "entity"),
+        ("incident=42", "incident"),
+        ("from=yesterday", "from"),
+        ("limit=0", "limit"),
+    ] {
+        let (st, ct, p) = s.get(&format!("/api/v1/alerts?{q}"), Some(&s.analyst)).await;
+        assert_eq!((st, ct.as_str()), (StatusCode::BAD_REQUEST, "application/problem+json"), "{q}: {p}");
+        assert!(p["detail"].as_str().unwrap().contains(needle), "{q}: {p}");
+    }
+    assert_eq!(s.get("/api/v1/risk?at=soon", Some(&s.analyst)).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(s.get("/api/v1/alerts", None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.get("/api/v1/alerts", Some(&s.ingest)).await.0, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn rules_are_listed_and_reloaded_by_an_admin_and_audited() {
+    let rules = |dir: &std::path::Path| {
+        let d = dir.join("rules");
+        std::fs::create_dir(&d).unwrap();
+        std::fs::write(d.join("access.yml"), include_str!("../../../rules/access.yml")).unwrap();
+        RuleSource::Dir(d)
+    };
+    let s = start_detecting(rules).await;
+    let (st, _, listed) = s.get("/api/v1/rules", Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::OK, "{listed}");
+    let n = listed.as_array().unwrap().len();
+    assert!(listed.as_array().unwrap().iter().any(|r| r["name"] == "access-cage-after-hours"), "{listed}");
+    std::fs::write(s.dir.path().join("rules/video.yml"), include_str!("../../../rules/video.yml")).unwrap();
+    assert_eq!(s.post("/api/v1/rules/reload", &s.analyst, "application/json", "").await.0, StatusCode::FORBIDDEN);
+    let (st, _, r) = s.post("/api/v1/rules/reload", &s.admin, "application/json", "").await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    let now = s.get("/api/v1/rules", Some(&s.analyst)).await.2.as_array().unwrap().len();
+    assert!(now > n && r["rules"] == now, "{r} {now} {n}");
+    let (_, _, trail) = s.get("/api/v1/audit", Some(&s.admin)).await;
+    let reloads: Vec<&Value> =
+        trail.as_array().unwrap().iter().filter(|a| a["record"]["action"] == "rules_reloaded").collect();
+    assert_eq!(reloads.len(), 1);
+    assert_eq!(reloads[0]["record"]["detail"]["sha256"], r["sha256"]);
+
+    // A broken file: 422 naming file and line; the rules in force stay.
+    std::fs::write(s.dir.path().join("rules/bad.yml"), "title: x\nid: nope\nlogsource: {}\n").unwrap();
+    let (st, ct, p) = s.post("/api/v1/rules/reload", &s.admin, "application/json", "").await;
+    assert_eq!((st, ct.as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "application/problem+json"), "{p}");
+    assert!(p["errors"][0]["field"].as_str().unwrap().ends_with("bad.yml"), "{p}");
+    assert!(p["errors"][0]["line"].as_u64().unwrap() >= 1, "{p}");
+    assert_eq!(s.get("/api/v1/rules", Some(&s.analyst)).await.2.as_array().unwrap().len(), now);
+}
+
+#[tokio::test]
+async fn rules_without_detection_are_a_conflict() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    let (st, _, p) = s.get("/api/v1/rules", Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{p}");
+    assert_eq!(s.post("/api/v1/rules/reload", &s.admin, "application/json", "").await.0, StatusCode::CONFLICT);
 }

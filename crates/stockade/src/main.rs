@@ -111,22 +111,9 @@ pub async fn intake(
     Ok(Intake::start(opened.store.clone(), Some(opened.ledger.clone()), clock, policy).await?)
 }
 
-/// The rule pack: the built-in one, or a directory's. Refusals are errors
-/// here (a pack is checked with `stockade rules DIR` before it is used).
-fn rule_pack(dir: Option<&std::path::Path>) -> Result<stockade_detect::Pack> {
-    let (pack, errors) = match dir {
-        None => stockade_app::detection::builtin_pack(),
-        Some(d) => {
-            let files = stockade_app::detection::read_rules(d)
-                .with_context(|| format!("reading the rule pack {}", d.display()))?;
-            stockade_detect::Pack::parse(&files)
-        }
-    };
-    if !errors.is_empty() {
-        let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        bail!("the rule pack has {} refused rule(s):\n{}", errors.len(), list.join("\n"));
-    }
-    Ok(pack)
+/// Where detection reads its rules: `--rules DIR`, else the built-in pack.
+fn rule_source(dir: Option<&std::path::Path>) -> stockade_app::detection::RuleSource {
+    dir.map_or(stockade_app::detection::RuleSource::Builtin, |d| stockade_app::detection::RuleSource::Dir(d.to_owned()))
 }
 
 /// Starts detection on an intake unless asked not to.
@@ -134,8 +121,7 @@ async fn start_detection(intake: &Intake, a: &cli::DetectionArgs) -> Result<stoc
     if a.no_detect {
         return Ok(Default::default());
     }
-    let pack = rule_pack(a.rules.as_deref())?;
-    let d = intake.start_detection(pack).await?;
+    let d = intake.start_detection(rule_source(a.rules.as_deref())).await?;
     // What is stored and not yet examined: history in event-time order.
     let p = d.replay().await?;
     if p.events > 0 {
@@ -298,6 +284,19 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                     a.data.data.display()
                 );
             }
+            #[cfg(unix)]
+            if let Some(d) = stage.detection().cloned() {
+                // SIGHUP reads the rules again (as POST /api/v1/rules/reload does).
+                let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+                tokio::spawn(async move {
+                    while hup.recv().await.is_some() {
+                        match d.reload("stockade (SIGHUP)").await {
+                            Ok(r) => eprintln!("rules reloaded: {} rules from {}", r.rules, r.source),
+                            Err(e) => eprintln!("rules not reloaded, the rules in force keep running: {e}"),
+                        }
+                    }
+                });
+            }
             match tls {
                 Some(tls) => stockade_server::serve_tls(state, listener, tls).await?,
                 None => {
@@ -398,8 +397,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Detect { data, detection } => {
             let opened = open(&data.data).await?;
             let intake = intake(&opened, clock, Default::default()).await?;
-            let pack = rule_pack(detection.rules.as_deref())?;
-            let d = intake.start_detection(pack).await?;
+            let d = intake.start_detection(rule_source(detection.rules.as_deref())).await?;
             let started = std::time::Instant::now();
             let p = d.replay().await?;
             close(intake.stage(), &*opened.store).await;
@@ -412,13 +410,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             );
         }
         Command::Rules { dir } => {
-            let (pack, errors) = match &dir {
-                None => stockade_app::detection::builtin_pack(),
-                Some(d) => stockade_detect::Pack::parse(
-                    &stockade_app::detection::read_rules(d)
-                        .with_context(|| format!("reading the rule pack {}", d.display()))?,
-                ),
-            };
+            let (pack, errors, _) = rule_source(dir.as_deref()).load()?;
             let correlations = pack.rules.values().filter(|r| r.correlation).count();
             let absences = pack.rules.values().filter(|r| r.absence.is_some()).count();
             println!(

@@ -1518,7 +1518,7 @@ fn rules_are_checked_before_they_run() {
     assert!(text(&o).contains("bad.yml:10:"), "{}", text(&o));
     let data = dir.path().join("data");
     let o = run(&["detect", "--data", data.to_str().unwrap(), "--rules", pack.to_str().unwrap()]);
-    assert!(!o.status.success() && text(&o).contains("1 refused rule"), "{}", text(&o));
+    assert!(!o.status.success() && text(&o).contains("1 rule(s) refused"), "{}", text(&o));
 }
 
 /// Events stored without detection are examined by `stockade detect`,

@@ -60,6 +60,11 @@ pub async fn consumer_state_and_alerts(s: &dyn Store) {
         at_us,
         case_n,
         record: format!("{{\"n\":{n}}}"),
+        // Sorted by kind then id, as they are read back.
+        entities: [("door", format!("D{}", n % 2)), ("person", format!("P{n}"))]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
     };
     assert_eq!(s.last_alert().await.unwrap(), 0);
     s.add_alerts(&[alert(1, "S1", "r1", 100, 1), alert(2, "S2", "r2", 200, 2)], &[]).await.unwrap();
@@ -83,6 +88,13 @@ pub async fn consumer_state_and_alerts(s: &dyn Store) {
     assert_eq!(n(s.alerts(&q(|q| (q.from_us, q.to_us) = (Some(150), Some(300)))).await.unwrap()), vec![2]);
     assert_eq!(n(s.alerts(&q(|q| q.case = Some(1))).await.unwrap()), vec![1, 3]);
     assert_eq!(n(s.alerts(&q(|q| (q.after, q.limit) = (1, 1))).await.unwrap()), vec![2]);
+    assert_eq!(n(s.alerts(&q(|q| q.entity = Some(("door".into(), "D1".into())))).await.unwrap()), vec![1, 3]);
+    assert_eq!(n(s.alerts(&q(|q| q.entity = Some(("person".into(), "P2".into())))).await.unwrap()), vec![2]);
+    assert_eq!(n(s.alerts(&q(|q| q.entity = Some(("badge".into(), "P2".into())))).await.unwrap()), Vec::<u64>::new());
+    assert_eq!(n(s.alerts(&q(|q| q.incident = Some("INC-4".into()))).await.unwrap()), vec![1, 3]);
+    assert_eq!(n(s.alerts(&q(|q| q.incident = Some("INC-5".into()))).await.unwrap()), Vec::<u64>::new());
+    let paged = s.alerts(&q(|q| (q.after, q.limit) = (1, 1))).await.unwrap();
+    assert_eq!(paged[0].0.entities, alert(2, "S2", "r2", 200, 2).entities);
 }
 
 pub async fn incidents(s: &dyn Store) {

@@ -404,6 +404,8 @@ pub struct StoredAlert {
     pub at_us: i64,
     pub case_n: u64,
     pub record: String,
+    /// Who and what it names, as (kind, id): `person`, `badge`, `door`...
+    pub entities: Vec<(String, String)>,
 }
 
 /// Filter for listing alerts.
@@ -414,6 +416,10 @@ pub struct AlertQuery {
     pub from_us: Option<i64>,
     pub to_us: Option<i64>,
     pub case: Option<u64>,
+    /// Only alerts that name this entity, as (kind, id).
+    pub entity: Option<(String, String)>,
+    /// Only alerts whose case opened this incident.
+    pub incident: Option<String>,
     /// Only alerts numbered after this (for paging).
     pub after: u64,
     pub limit: u32,

@@ -34,7 +34,7 @@ pub struct SqlStore {
 }
 
 fn migrations(dialect: Dialect) -> Migrator {
-    let files: [(&'static str, &'static str); 12] = match dialect {
+    let files: [(&'static str, &'static str); 13] = match dialect {
         Dialect::Sqlite => [
             ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
             ("projection", include_str!("../migrations/sqlite/0002_projection.sql")),
@@ -48,6 +48,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("book stock flow", include_str!("../migrations/sqlite/0010_book_stock_flow.sql")),
             ("record events", include_str!("../migrations/sqlite/0011_record_events.sql")),
             ("detection", include_str!("../migrations/sqlite/0012_detection.sql")),
+            ("alert entities", include_str!("../migrations/sqlite/0013_alert_entities.sql")),
         ],
         Dialect::Postgres => [
             ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -62,6 +63,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("book stock flow", include_str!("../migrations/postgres/0010_book_stock_flow.sql")),
             ("record events", include_str!("../migrations/postgres/0011_record_events.sql")),
             ("detection", include_str!("../migrations/postgres/0012_detection.sql")),
+            ("alert entities", include_str!("../migrations/postgres/0013_alert_entities.sql")),
         ],
     };
     Migrator::with_migrations(
@@ -640,6 +642,14 @@ impl Store for SqlStore {
                 }
                 Err(err) => return Err(err.into()),
             }
+            for (kind, id) in a.entities.iter().collect::<std::collections::BTreeSet<_>>() {
+                sqlx::query("INSERT INTO alert_entities (n, kind, id) VALUES ($1,$2,$3)")
+                    .bind(a.n as i64)
+                    .bind(kind)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         for (case, incident) in cases {
             sqlx::query("INSERT INTO alert_cases (case_n, incident) VALUES ($1,$2)")
@@ -677,6 +687,14 @@ impl Store for SqlStore {
         if q.case.is_some() {
             next("a.case_n =", &mut sql);
         }
+        if q.incident.is_some() {
+            next("c.incident =", &mut sql);
+        }
+        if q.entity.is_some() {
+            next("a.n IN (SELECT n FROM alert_entities WHERE kind =", &mut sql);
+            next("id =", &mut sql);
+            sql.push(')');
+        }
         i += 1;
         sql.push_str(&format!(" ORDER BY a.n LIMIT ${i}"));
         let mut query = sqlx::query(AssertSqlSafe(sql)).bind(q.after as i64);
@@ -695,8 +713,15 @@ impl Store for SqlStore {
         if let Some(c) = q.case {
             query = query.bind(c as i64);
         }
+        if let Some(incident) = &q.incident {
+            query = query.bind(incident);
+        }
+        if let Some((kind, id)) = &q.entity {
+            query = query.bind(kind).bind(id);
+        }
         let rows = query.bind(i64::from(q.limit)).fetch_all(&self.reader).await?;
-        rows.iter()
+        let mut out = rows
+            .iter()
             .map(|r| {
                 Ok((
                     StoredAlert {
@@ -707,11 +732,31 @@ impl Store for SqlStore {
                         at_us: r.try_get(4)?,
                         case_n: r.try_get::<i64, _>(5)? as u64,
                         record: r.try_get(6)?,
+                        entities: Vec::new(),
                     },
                     r.try_get::<Option<String>, _>(7)?,
                 ))
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        if let (Some(first), Some(last)) = (out.first(), out.last()) {
+            let names =
+                sqlx::query("SELECT n, kind, id FROM alert_entities WHERE n >= $1 AND n <= $2 ORDER BY n, kind, id")
+                    .bind(first.0.n as i64)
+                    .bind(last.0.n as i64)
+                    .fetch_all(&self.reader)
+                    .await?;
+            let mut at = 0;
+            for r in &names {
+                let n = r.try_get::<i64, _>(0)? as u64;
+                while at < out.len() && out[at].0.n < n {
+                    at += 1;
+                }
+                if at < out.len() && out[at].0.n == n {
+                    out[at].0.entities.push((r.try_get(1)?, r.try_get(2)?));
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn last_alert(&self) -> Result<u64> {

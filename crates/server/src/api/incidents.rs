@@ -14,7 +14,7 @@ use serde::Deserialize;
 use stockade_app::casebook::CaseError;
 use stockade_incident::{IncidentRecord, NewIncident};
 use stockade_ingest::LineError;
-use stockade_store::IncidentQuery;
+use stockade_store::{AlertQuery, IncidentQuery};
 use utoipa::IntoParams;
 
 impl From<CaseError> for Problem {
@@ -96,7 +96,10 @@ pub async fn list(
     Ok(Json(st.store.incidents(&q).await?))
 }
 
-/// One incident.
+/// One incident, with `cited`: each event it cites that detection saw
+/// stored, with its `seq` and `proof`, the link to its inclusion proof in
+/// the evidence ledger (an analyst's citations are proven by seq through
+/// `/api/v1/ledger/events/{seq}/proof`).
 #[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents",
     params(("id" = String, Path, description = "INC-<n>")),
     responses((status = 200, body = Object),
@@ -108,8 +111,37 @@ pub async fn one(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<IncidentRecord>, Problem> {
+) -> Result<Json<serde_json::Value>, Problem> {
     caller.require(Permission::Read)?;
     let id = id?;
-    st.store.incident(&id).await?.map(Json).ok_or_else(|| Problem::not_found(format!("no incident {id:?}")))
+    let record = st.store.incident(&id).await?.ok_or_else(|| Problem::not_found(format!("no incident {id:?}")))?;
+    // Where detection saw each cited event stored: from the case's alerts.
+    let mut seqs = std::collections::HashMap::new();
+    let mut q = AlertQuery { incident: Some(id.clone()), limit: 10_000, ..Default::default() };
+    loop {
+        let page = stockade_app::alerts::list(&*st.store, &q).await?;
+        let Some(last) = page.last().map(|a| a.n) else { break };
+        for a in page {
+            for e in std::iter::once(a.alert.event).chain(a.alert.related) {
+                if let Some(seq) = e.seq {
+                    seqs.insert((e.source, e.id), seq);
+                }
+            }
+        }
+        q.after = last;
+    }
+    let cited: Vec<serde_json::Value> = record
+        .incident
+        .events
+        .iter()
+        .filter_map(|e| {
+            let seq = *seqs.get(&(e.source.clone(), e.id.clone()))?;
+            Some(serde_json::json!({"source": e.source, "id": e.id, "seq": seq, "proof": super::alerts::proof_link(seq)}))
+        })
+        .collect();
+    let mut v = serde_json::to_value(&record).map_err(|e| Problem::internal(format!("incident {id}: {e}")))?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("cited".into(), serde_json::Value::Array(cited));
+    }
+    Ok(Json(v))
 }

@@ -1,6 +1,7 @@
 //! Routes. Open: health, metrics, published schemas. Everything else passes
 //! through the bearer-token layer first.
 
+pub mod alerts;
 pub mod epcis;
 pub mod events;
 pub mod evidence;
@@ -54,6 +55,10 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(evidence::of_incident))
         .routes(routes!(incidents::open, incidents::list))
         .routes(routes!(incidents::one))
+        .routes(routes!(alerts::list))
+        .routes(routes!(alerts::risk))
+        .routes(routes!(alerts::rules))
+        .routes(routes!(alerts::reload))
         .routes(routes!(tokens::create, tokens::list))
         .routes(routes!(tokens::revoke))
 }
