@@ -52,6 +52,9 @@ pub struct Alert {
     pub entities: Vec<Entity>,
     /// Why, in words.
     pub reason: String,
+    /// For a count shortage: who and what could explain it, ranked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<Box<crate::reconcile::Attribution>>,
 }
 
 /// Risk weight of a Sigma level: what one alert adds to its case.
@@ -79,5 +82,6 @@ pub(crate) fn test_alert(at: &str, level: &str, entities: &[(&str, &str)]) -> Al
         related: vec![],
         entities: entities.iter().map(|(k, i)| Entity { kind: (*k).into(), id: (*i).into() }).collect(),
         reason: "because".into(),
+        attribution: None,
     }
 }

@@ -118,6 +118,21 @@ fn snake<T: Serialize>(v: &T) -> String {
 }
 
 impl Reference {
+    /// A SKU's unit value and value tier, when reference data has it.
+    pub fn sku(&self, sku: &str) -> Option<(f64, &str)> {
+        self.skus.get(sku).map(|(v, t)| (*v, t.as_str()))
+    }
+
+    /// Whether a zone is secure: a high-value cage or an IT/OT room.
+    pub fn zone_secure(&self, zone: &str) -> bool {
+        self.zones.get(zone).is_some_and(|t| t == "high_value_cage" || t == "it_ot_room")
+    }
+
+    /// The zone a storage location is in.
+    pub fn location_zone(&self, location: &str) -> Option<&str> {
+        self.locations.get(location).map(String::as_str)
+    }
+
     pub fn new(data: &ReferenceData) -> Reference {
         let mut r = Reference::default();
         let window_ids: BTreeSet<&str> =

@@ -21,6 +21,7 @@ use crate::alert::{Alert, Entity, EventKey};
 use crate::cases::{Cases, Opening};
 use crate::context::{Context, Learned};
 use crate::pack::{Look, Pack};
+use crate::reconcile::Reconciler;
 use chrono::{DateTime, FixedOffset};
 use rsigma_eval::event::JsonEvent;
 use rsigma_eval::{CorrelationConfig, CorrelationEngine, CorrelationEventMode, CorrelationSnapshot, TimestampFallback};
@@ -66,6 +67,8 @@ pub struct State {
     watermarks: BTreeMap<String, i64>,
     /// The hour of each source's clock at its last sweep of `seen`.
     swept: BTreeMap<String, i64>,
+    /// The book and the presence that explains its shortages.
+    reconcile: Reconciler,
     /// Recent events by id, to name a correlation's contributors. Not
     /// saved: after a restart, windows that straddle it name fewer events.
     #[serde(skip)]
@@ -180,6 +183,7 @@ impl Detector {
         if let Some(snap) = state.correlation.take() {
             engine.import_state(snap);
         }
+        state.reconcile.thaw(reference);
         let mut awaited_by: HashMap<String, Vec<String>> = HashMap::new();
         for info in pack.rules.values() {
             if let Some(a) = &info.absence {
@@ -205,6 +209,7 @@ impl Detector {
     /// New reference data (an import): rules see it from the next event on.
     pub fn set_reference(&mut self, reference: &ReferenceData) {
         self.ctx.reference = crate::context::Reference::new(reference);
+        self.state.reconcile.thaw(reference);
     }
 
     /// The rules in force.
@@ -217,6 +222,7 @@ impl Detector {
         let mut s = self.state.clone();
         s.learned = self.ctx.learned.clone();
         s.correlation = Some(self.engine.export_state());
+        s.reconcile = self.state.reconcile.frozen();
         s
     }
 
@@ -253,6 +259,7 @@ impl Detector {
             related: vec![],
             entities,
             reason,
+            attribution: None,
         }
     }
 
@@ -265,8 +272,9 @@ impl Detector {
         let at = event.occurred_at;
         let now = micros(&at);
         self.remember(event, seq, &ents);
+        let shortage = self.state.reconcile.observe(seq, event, &enriched, &self.ctx.reference);
         let results = self.engine.process_event_at(&JsonEvent::borrow(&enriched), at.timestamp());
-        let mut alerts = Vec::new();
+        let mut alerts: Vec<Alert> = shortage.iter().map(|a| crate::reconcile::alert(a, event, seq)).collect();
         for r in &results {
             let Some(uuid) = r.header.rule_id.as_deref() else { continue };
             let Some(id) = self.pack.names.get(uuid).cloned() else { continue };
@@ -370,7 +378,7 @@ impl Detector {
         self.state.swept.insert(source.to_owned(), hour);
         let longest = self.pack.rules.values().filter_map(|i| i.absence.as_ref()).map(|a| a.within).max().unwrap_or(0);
         let horizon = watermark.saturating_sub((longest + REORDER_S) * 1_000_000);
-        self.state.seen.retain(|_, (t, s)| s != source || *t >= horizon);
+        self.state.seen.retain(|_, (t, s)| *t >= horizon || s != source);
         self.fire(due)
     }
 

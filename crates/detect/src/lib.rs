@@ -6,6 +6,8 @@
 //!   in the site's time zone, what earlier events taught);
 //! - [`detector`]: events in seq order to alerts, through `rsigma-eval`;
 //! - [`cases`]: alerts grouped into cases, opened as incidents at a risk bar;
+//! - [`reconcile`]: the detector's own book; count shortages beyond
+//!   tolerance attributed to people, credentials, doors and hours;
 //! - [`risk`]: decaying risk per entity, from its alerts;
 //! - [`series`]: the streaming anomaly score over any numeric series
 //!   (`stockade series-detect`).
@@ -16,6 +18,7 @@ pub mod cases;
 pub mod context;
 pub mod detector;
 pub mod pack;
+pub mod reconcile;
 pub mod risk;
 pub mod series;
 

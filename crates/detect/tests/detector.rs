@@ -5,17 +5,8 @@ use stockade_detect::{Detector, Pack, RuleFile};
 use stockade_model::Event;
 use stockade_model::reference::ReferenceData;
 
-fn pack() -> Pack {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules");
-    let mut files = Vec::new();
-    for e in std::fs::read_dir(&root).unwrap() {
-        let p = e.unwrap().path();
-        files.push(RuleFile { path: p.display().to_string(), text: std::fs::read_to_string(&p).unwrap() });
-    }
-    let (pack, errors) = Pack::parse(&files);
-    assert!(errors.is_empty(), "{errors:?}");
-    pack
-}
+mod common;
+use common::pack;
 
 fn reference() -> ReferenceData {
     serde_yaml_ng::from_str(

@@ -25,7 +25,8 @@ use crate::event::{CountType, Event, EventBody};
 use crate::ids::{LocationId, SiteId, Sku};
 
 /// A site's in-transit states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Pool {
     /// Received, not yet put away.
     Received,
@@ -210,7 +211,7 @@ mod tests {
 }
 
 /// Where stock is: one (site, location, SKU).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Place {
     pub site: String,
     pub location: String,
@@ -218,7 +219,7 @@ pub struct Place {
 }
 
 /// The latest count at a place and the book as of the count's time.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CountState {
     pub seq: i64,
     pub occurred_us: i64,
@@ -235,7 +236,7 @@ pub struct CountState {
     pub correction: Option<f64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PlaceState {
     pub quantity: f64,
     /// Movements within the horizon: (occurred_us, delta), unordered.

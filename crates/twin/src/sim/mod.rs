@@ -176,16 +176,23 @@ pub fn simulate_into<'a>(
     let mut instances = Vec::new();
     let mut terminated: Vec<Vec<usize>> = vec![Vec::new(); sites.len()];
 
-    // Opening balances: what the storage held before the first day.
+    // Opening balances: what the storage held before the first day, as the
+    // WMS's stock report gives it (a count of each stocked place, `opening`;
+    // a stock-take in EPCIS, which opens a place nothing moved at before).
     for site in sites.iter_mut() {
         let at = local(&site.tz, cfg.start, 5, 0, 0);
         for loc in 0..(AISLES + CAGE_BINS) as usize {
             for _ in 0..5 {
                 let k = rng.below(u64::from(SKUS)) as usize;
-                let q = rng.range(100, 300);
-                site.stock[loc][k] += q;
-                let body = || received(&sku_id(k), q, &site.locations[loc], Some("OPENING-BALANCE"), None, None, None);
-                let m = Stock { step: "receiving", k, q, at: loc, source: None, destination: None, ndjson: &body };
+                site.stock[loc][k] += rng.range(100, 300);
+            }
+            for k in 0..SKUS as usize {
+                let q = site.stock[loc][k];
+                if q == 0 {
+                    continue;
+                }
+                let body = || counted_at(&sku_id(k), &site.locations[loc], q, CountType::Opening, None);
+                let m = Stock { step: "stock_taking", k, q, at: loc, source: None, destination: None, ndjson: &body };
                 feeds.stock(site, at, m);
             }
         }

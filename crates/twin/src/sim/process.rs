@@ -97,104 +97,7 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
             );
         }
     }
-    // Receiving: trucks against advance shipping notices, then put-away.
-    let dock_in = site.dock_in();
-    for truck in 0..rng.range(6, 10) {
-        let asn = format!("ASN-{}-{}-{truck}", sid, date.format("%m%d"));
-        let carrier = if rng.chance(0.7) { "V-CARRIER-1" } else { "V-CARRIER-2" };
-        let arrive = local(&tz, date, 6 + truck as u32, rng.range(0, 40) as u32, 0);
-        let receiver = site
-            .people
-            .iter()
-            .filter(|p| p.role == "receiver")
-            .nth(rng.below(4) as usize)
-            .map(|p| p.id.clone())
-            .unwrap_or_default();
-        for line in 0..rng.range(15, 35) {
-            let k = rng.below(u64::from(SKUS)) as usize;
-            let q = rng.range(20, 100);
-            let t = arrive + Duration::seconds(line * 40);
-            let body =
-                || received(&sku_id(k), q, &site.locations[dock_in], Some(&asn), Some(carrier), Some(&receiver), None);
-            let m = Stock { step: "receiving", k, q, at: dock_in, source: None, destination: None, ndjson: &body };
-            f.stock(site, t, m);
-            let to = if sku_value(k).1 == "critical" || sku_value(k).1 == "high" {
-                AISLES as usize + rng.below(u64::from(CAGE_BINS)) as usize
-            } else {
-                rng.below(u64::from(AISLES)) as usize
-            };
-            put_away(site, f, t + Duration::seconds(rng.range(1200, 3600)), k, q, to, Some(&receiver));
-        }
-    }
-    // Picking waves, packing and shipping: every two hours, as many lines
-    // as the shift's pickers pick at WERC's median rate (see SIMULATOR.md).
-    let pickers_per_shift = site.people.iter().filter(|p| p.role == "picker").count() as i64 / 2;
-    let mut shipped_units = 0i64;
-    for (wave, hour) in [(0u32, 7u32), (1, 9), (2, 11), (3, 15), (4, 17), (5, 19)] {
-        shipped_units += pick_wave(site, date, wave, hour, pickers_per_shift * 2 * PICK_LINES_PER_HOUR, rng, f);
-    }
-    // Unrecorded process losses (damage, loss) that no event reports.
-    let mut to_lose = (shipped_units as f64 * UNRECORDED_LOSS_RATE).round() as i64;
-    while to_lose > 0 {
-        let loc = rng.below((AISLES + CAGE_BINS) as u64) as usize;
-        let k = rng.below(u64::from(SKUS)) as usize;
-        if site.physical(loc, k) > 0 {
-            site.lost[loc][k] += 1;
-            to_lose -= 1;
-        } else if rng.chance(0.01) {
-            break;
-        }
-    }
-    // Cycle counts of stocked places: the counter finds what is physically
-    // there (miscounting now and then); a difference is corrected in the
-    // book by an approved "count correction", as WMSs do.
     let supervisor = site.people.iter().find(|p| p.role == "supervisor").map(|p| p.id.clone()).unwrap_or_default();
-    for c in 0..COUNTS_PER_DAY {
-        // ABC cadence: half the counts go to the cage's A items (critical and
-        // high value), a third to medium (B) items, the rest to anything (C).
-        let loc = rng.below((AISLES + CAGE_BINS) as u64) as usize;
-        let offset = rng.below(u64::from(SKUS)) as usize;
-        let class = rng.below(6);
-        let wanted = |k: usize| match class {
-            0..=2 => matches!(sku_value(k).1, "critical" | "high"),
-            3 | 4 => sku_value(k).1 == "medium",
-            _ => true,
-        };
-        let loc = if class <= 2 { AISLES as usize + loc % CAGE_BINS as usize } else { loc };
-        let Some(k) = (0..SKUS as usize)
-            .map(|j| (j + offset) % SKUS as usize)
-            .find(|&k| site.stock[loc][k] > 0 && wanted(k))
-            .or_else(|| (0..SKUS as usize).map(|j| (j + offset) % SKUS as usize).find(|&k| site.stock[loc][k] > 0))
-        else {
-            continue;
-        };
-        let book = site.stock[loc][k];
-        let physical = site.physical(loc, k).max(0);
-        let counted = if rng.chance(MISCOUNT_RATE) { (physical + rng.range(-1, 1)).max(0) } else { physical };
-        let at = local(&tz, date, 6, 30, c as u32);
-        let body = || counted_at(&sku_id(k), &site.locations[loc], counted, CountType::Cycle, None);
-        let m =
-            Stock { step: "cycle_counting", k, q: counted, at: loc, source: None, destination: None, ndjson: &body };
-        f.stock(site, at, m);
-        if counted != book {
-            f.emit(
-                2,
-                site,
-                at + Duration::seconds(600),
-                adjusted(
-                    &sku_id(k),
-                    &site.locations[loc],
-                    counted - book,
-                    "count correction",
-                    Some(&supervisor),
-                    None,
-                    None,
-                ),
-            );
-            site.stock[loc][k] = counted;
-            site.lost[loc][k] = counted - physical;
-        }
-    }
     // Weekly, Mondays: a full count of the cage before the first shift.
     if date.weekday() == Weekday::Mon {
         for loc in AISLES as usize..(AISLES + CAGE_BINS) as usize {
@@ -231,6 +134,107 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
                     site.lost[loc][k] = 0;
                 }
             }
+        }
+    }
+    // Cycle counts of stocked places, before the first shift moves anything
+    // (so that what is found is what the day's events left before it): the
+    // counter finds what is physically there (miscounting now and then); a
+    // difference is corrected in the book by an approved "count
+    // correction", as WMSs do.
+    for c in 0..COUNTS_PER_DAY {
+        // ABC cadence: half the counts go to the cage's A items (critical and
+        // high value), a third to medium (B) items, the rest to anything (C).
+        let loc = rng.below((AISLES + CAGE_BINS) as u64) as usize;
+        let offset = rng.below(u64::from(SKUS)) as usize;
+        let class = rng.below(6);
+        let wanted = |k: usize| match class {
+            0..=2 => matches!(sku_value(k).1, "critical" | "high"),
+            3 | 4 => sku_value(k).1 == "medium",
+            _ => true,
+        };
+        let loc = if class <= 2 { AISLES as usize + loc % CAGE_BINS as usize } else { loc };
+        let Some(k) = (0..SKUS as usize)
+            .map(|j| (j + offset) % SKUS as usize)
+            .find(|&k| site.stock[loc][k] > 0 && wanted(k))
+            .or_else(|| (0..SKUS as usize).map(|j| (j + offset) % SKUS as usize).find(|&k| site.stock[loc][k] > 0))
+        else {
+            continue;
+        };
+        let book = site.stock[loc][k];
+        let physical = site.physical(loc, k).max(0);
+        let counted = if rng.chance(MISCOUNT_RATE) { (physical + rng.range(-1, 1)).max(0) } else { physical };
+        let at = local(&tz, date, 5, 45, c as u32);
+        let body = || counted_at(&sku_id(k), &site.locations[loc], counted, CountType::Cycle, None);
+        let m =
+            Stock { step: "cycle_counting", k, q: counted, at: loc, source: None, destination: None, ndjson: &body };
+        f.stock(site, at, m);
+        if counted != book {
+            f.emit(
+                2,
+                site,
+                at + Duration::seconds(600),
+                adjusted(
+                    &sku_id(k),
+                    &site.locations[loc],
+                    counted - book,
+                    "count correction",
+                    Some(&supervisor),
+                    None,
+                    None,
+                ),
+            );
+            site.stock[loc][k] = counted;
+            site.lost[loc][k] = counted - physical;
+        }
+    }
+    // Picking waves, packing and shipping: every two hours, as many lines
+    // as the shift's pickers pick at WERC's median rate (see SIMULATOR.md).
+    let pickers_per_shift = site.people.iter().filter(|p| p.role == "picker").count() as i64 / 2;
+    let mut shipped_units = 0i64;
+    for (wave, hour) in [(0u32, 7u32), (1, 9), (2, 11), (3, 15), (4, 17), (5, 19)] {
+        shipped_units += pick_wave(site, date, wave, hour, pickers_per_shift * 2 * PICK_LINES_PER_HOUR, rng, f);
+    }
+    // Receiving: trucks against advance shipping notices, then put-away
+    // (after the picking waves here, so that no pick takes units put away
+    // later in the day: what a wave picks was on the shelf before it).
+    let dock_in = site.dock_in();
+    for truck in 0..rng.range(6, 10) {
+        let asn = format!("ASN-{}-{}-{truck}", sid, date.format("%m%d"));
+        let carrier = if rng.chance(0.7) { "V-CARRIER-1" } else { "V-CARRIER-2" };
+        let arrive = local(&tz, date, 6 + truck as u32, rng.range(0, 40) as u32, 0);
+        let receiver = site
+            .people
+            .iter()
+            .filter(|p| p.role == "receiver")
+            .nth(rng.below(4) as usize)
+            .map(|p| p.id.clone())
+            .unwrap_or_default();
+        for line in 0..rng.range(15, 35) {
+            let k = rng.below(u64::from(SKUS)) as usize;
+            let q = rng.range(20, 100);
+            let t = arrive + Duration::seconds(line * 40);
+            let body =
+                || received(&sku_id(k), q, &site.locations[dock_in], Some(&asn), Some(carrier), Some(&receiver), None);
+            let m = Stock { step: "receiving", k, q, at: dock_in, source: None, destination: None, ndjson: &body };
+            f.stock(site, t, m);
+            let to = if sku_value(k).1 == "critical" || sku_value(k).1 == "high" {
+                AISLES as usize + rng.below(u64::from(CAGE_BINS)) as usize
+            } else {
+                rng.below(u64::from(AISLES)) as usize
+            };
+            put_away(site, f, t + Duration::seconds(rng.range(1200, 3600)), k, q, to, Some(&receiver));
+        }
+    }
+    // Unrecorded process losses (damage, loss) that no event reports.
+    let mut to_lose = (shipped_units as f64 * UNRECORDED_LOSS_RATE).round() as i64;
+    while to_lose > 0 {
+        let loc = rng.below((AISLES + CAGE_BINS) as u64) as usize;
+        let k = rng.below(u64::from(SKUS)) as usize;
+        if site.physical(loc, k) > 0 {
+            site.lost[loc][k] += 1;
+            to_lose -= 1;
+        } else if rng.chance(0.01) {
+            break;
         }
     }
     // Customer returns against RMAs, back to the dock, then into storage.

@@ -1,0 +1,516 @@
+//! Inventory reconciliation and attribution: the detector keeps its own
+//! perpetual book (the model's [`InventoryBook`], fed the same movements and
+//! counts as the stored one), and when a count finds fewer units than the
+//! book held by more than the tolerance, it names who and what could
+//! explain the gap: the people and credentials who entered the count's zone
+//! or took stock out of that place, the doors of the zone forced or held
+//! open, and the hours that concentrate them, between the last good count
+//! of that place and this one.
+//!
+//! Scoring (documented in docs/DETECTION.md): routine entries into the zone
+//! (in working hours, or early arrivals on the floor) weigh `ln(1 + n)` for
+//! `n` entries, and each after-hours entry into a secure zone (high-value
+//! cage, IT/OT room) 4; taking the
+//! counted SKU out of the counted place weighs 3 (6 after hours), an
+//! unapproved write-down there 8 and an approved one 4; a door alarm into
+//! the zone weighs 3 (6 after hours) for its door. Time windows are the
+//! hours holding after-hours presence, alarms or stock taken out.
+//!
+//! Invariants: pure and deterministic (events in seq order in, the same
+//! findings out); the book follows the model's rules exactly, so its
+//! `book_at` is the stored book's; a finding cites only events of the
+//! window it explains; state is bounded by [`HORIZON_S`] per zone.
+
+use crate::alert::{Alert, Entity, EventKey};
+use crate::context::Reference;
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use stockade_model::book::{self, InventoryBook, Place, PlaceState};
+use stockade_model::event::{EntityType, Event, EventBody};
+use stockade_model::reference::ReferenceData;
+
+/// The model's name, as alerts cite it in place of a rule.
+pub const MODEL: &str = "inventory-count-shortage";
+/// How far back presence is kept per zone (and the longest window explained).
+pub const HORIZON_S: i64 = 14 * 86_400;
+/// A shortage beyond tolerance: at least this many units...
+pub const MIN_UNITS: f64 = 2.0;
+/// ...and at least this share of what the book held.
+pub const MIN_SHARE: f64 = 0.02;
+/// Suspects and windows reported per finding.
+const TOP: usize = 5;
+/// Events cited per suspect or window.
+const CITED: usize = 8;
+
+/// What an event tells about presence or stock leaving a place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Act {
+    /// A badge granted into the zone.
+    Entry,
+    /// A door of the zone forced, held open or unlocked by hand.
+    DoorAlarm,
+    /// Stock taken out of a place (picked, moved, put away, scrapped).
+    Out,
+    /// A write-down at a place.
+    WriteDown { approved: bool },
+}
+
+/// One remembered act in a zone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Trace {
+    at: i64,
+    act: Act,
+    event: EventKey,
+    /// Who: the person when known, else the credential.
+    actor: Option<Entity>,
+    /// The credential used, when it is not the actor.
+    credential: Option<Entity>,
+    door: Option<String>,
+    location: Option<String>,
+    sku: Option<String>,
+    units: f64,
+    after_hours: bool,
+    /// The zone is secure (high-value cage, IT/OT room): presence there
+    /// after hours is not routine, as arriving early on the floor is.
+    #[serde(default)]
+    secure: bool,
+}
+
+/// Someone or something that could explain a shortage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Suspect {
+    /// `person`, `badge`, `account`, `api_key` or `door`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    pub score: f64,
+    /// Credentials they used in the window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub credentials: Vec<Entity>,
+    /// Why, in words.
+    pub reasons: Vec<String>,
+    /// Beyond routine: after hours, a door alarm or an unapproved write-down.
+    pub stands_out: bool,
+    /// The events behind it (the most telling first).
+    pub events: Vec<EventKey>,
+}
+
+/// An hour that concentrates what could explain a shortage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    pub from: DateTime<FixedOffset>,
+    pub to: DateTime<FixedOffset>,
+    pub score: f64,
+    pub events: Vec<EventKey>,
+}
+
+/// A shortage and who and what could explain it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attribution {
+    pub location: String,
+    pub zone: Option<String>,
+    pub sku: String,
+    /// What the book held at the count's time.
+    pub book: f64,
+    pub counted: f64,
+    /// Units missing.
+    pub shortage: f64,
+    /// Units missing times the SKU's unit value (0 when unknown).
+    pub value: f64,
+    /// The span explained: from the last good count of the place (or the
+    /// horizon) to this count.
+    pub since: DateTime<FixedOffset>,
+    pub until: DateTime<FixedOffset>,
+    /// Ranked, highest score first.
+    pub suspects: Vec<Suspect>,
+    pub windows: Vec<Window>,
+    /// Something beyond routine presence stands out: an after-hours entry
+    /// or stock taken out after hours, a door alarm, or an unapproved
+    /// write-down at the place.
+    pub telling: bool,
+}
+
+/// The reconciler's state.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Reconciler {
+    /// The book, saved as its places (rebuilt by [`Reconciler::thaw`]).
+    places: Vec<(Place, PlaceState)>,
+    #[serde(skip)]
+    book: InventoryBook,
+    /// Per `site\x1fzone`, acts in arrival order within [`HORIZON_S`].
+    trails: BTreeMap<String, VecDeque<Trace>>,
+    /// Per place key, the time of its last count within tolerance (or of
+    /// its last shortage, which the next one is judged from).
+    last_good: HashMap<String, i64>,
+    /// Per place key, the shortage last reported (book, counted): a recount
+    /// that finds the same gap before anything changed reports nothing new.
+    reported: HashMap<String, (f64, f64)>,
+}
+
+fn key3(a: &str, b: &str, c: &str) -> String {
+    format!("{a}\x1f{b}\x1f{c}")
+}
+
+fn ctx<'a>(enriched: &'a Value, name: &str) -> Option<&'a Value> {
+    enriched.get("ctx").and_then(|c| c.get(name))
+}
+
+fn at(us: i64, offset: FixedOffset) -> DateTime<FixedOffset> {
+    DateTime::from_timestamp_micros(us).unwrap_or_default().with_timezone(&offset)
+}
+
+fn fmt_units(x: f64) -> String {
+    if x.fract() == 0.0 { format!("{x:.0}") } else { format!("{x:.2}") }
+}
+
+impl Reconciler {
+    /// Rebuilds the book from the saved places and applies the sites'
+    /// count-correction policy (call after loading, and on new reference data).
+    pub fn thaw(&mut self, reference: &ReferenceData) {
+        if !self.places.is_empty() {
+            let mut book = InventoryBook::default();
+            for (p, s) in std::mem::take(&mut self.places) {
+                book.restore(p, s);
+            }
+            self.book = book;
+        }
+        for s in &reference.sites {
+            self.book.set_count_correction(s.id.as_str(), s.counts_correct_book_from.map(|t| t.timestamp_micros()));
+        }
+    }
+
+    /// A copy to save: the book as its places.
+    pub fn frozen(&self) -> Reconciler {
+        Reconciler {
+            places: self.book.places().into_iter().map(|(p, s)| (p.clone(), s.clone())).collect(),
+            book: InventoryBook::default(),
+            trails: self.trails.clone(),
+            last_good: self.last_good.clone(),
+            reported: self.reported.clone(),
+        }
+    }
+
+    /// Applies one event (in seq order); a count short beyond tolerance
+    /// comes back as its attribution.
+    pub fn observe(&mut self, seq: i64, event: &Event, enriched: &Value, reference: &Reference) -> Option<Attribution> {
+        let now = event.occurred_at.timestamp_micros();
+        let moves = book::movements(event);
+        let count = book::observation(event);
+        if !moves.is_empty() || count.is_some() {
+            self.book.apply(seq, now, &moves, count.as_ref());
+        }
+        self.remember(seq, event, &moves, enriched, reference);
+        let o = count?;
+        let place = Place {
+            site: o.site.as_str().to_owned(),
+            location: o.location.as_str().to_owned(),
+            sku: o.sku.as_str().to_owned(),
+        };
+        let c = self.book.get(&place)?.count.as_ref().filter(|c| c.seq == seq)?.clone();
+        let key = key3(&place.site, &place.location, &place.sku);
+        let shortage = c.book_at - c.counted;
+        if o.opening || shortage < MIN_UNITS || shortage < MIN_SHARE * c.book_at {
+            self.last_good.insert(key.clone(), now);
+            self.reported.remove(&key);
+            return None;
+        }
+        if self.reported.insert(key.clone(), (c.book_at, c.counted)) == Some((c.book_at, c.counted)) {
+            return None;
+        }
+        let previous = self.last_good.insert(key, now);
+        let since = previous.unwrap_or(i64::MIN).max(now - HORIZON_S * 1_000_000);
+        let zone = reference.location_zone(&place.location).map(str::to_owned);
+        let unit = reference.sku(&place.sku).map_or(0.0, |(v, _)| v);
+        let offset = *event.occurred_at.offset();
+        let (suspects, windows, telling) = self.explain(&place, zone.as_deref(), since, now, offset);
+        Some(Attribution {
+            location: place.location,
+            zone,
+            sku: place.sku,
+            book: c.book_at,
+            counted: c.counted,
+            shortage,
+            value: shortage * unit,
+            since: at(since, offset),
+            until: event.occurred_at,
+            suspects,
+            windows,
+            telling,
+        })
+    }
+
+    /// Keeps what an event says about presence in a zone or stock leaving a place.
+    fn remember(&mut self, seq: i64, event: &Event, moves: &[book::Movement], enriched: &Value, reference: &Reference) {
+        let (act, location, sku, units) = match &event.body {
+            EventBody::AccessGranted(r) if r.direction != Some(stockade_model::event::Direction::Out) => {
+                (Act::Entry, None, None, 0.0)
+            }
+            EventBody::AccessDoorForced(_)
+            | EventBody::AccessDoorHeldOpen(_)
+            | EventBody::AccessDoorUnlockedManually(_) => (Act::DoorAlarm, None, None, 0.0),
+            EventBody::InventoryAdjusted(a) if a.delta < 0.0 => (
+                Act::WriteDown { approved: a.approver.is_some() },
+                Some(a.location.as_str().to_owned()),
+                Some(a.sku.as_str().to_owned()),
+                -a.delta,
+            ),
+            _ => match moves.iter().find(|m| m.delta < 0.0) {
+                Some(m) => (Act::Out, Some(m.location.as_str().to_owned()), Some(m.sku.as_str().to_owned()), -m.delta),
+                None => return,
+            },
+        };
+        let zone = match &location {
+            Some(l) => reference.location_zone(l).map(str::to_owned),
+            None => ctx(enriched, "zone").and_then(Value::as_str).map(str::to_owned),
+        };
+        let Some(zone) = zone else { return };
+        let ids = event.entity_ids();
+        let id_of = |t: EntityType| ids.iter().find(|(k, _)| *k == t).map(|(_, v)| (*v).to_owned());
+        let credential = id_of(EntityType::Badge)
+            .map(|id| Entity { kind: "badge".into(), id })
+            .or_else(|| id_of(EntityType::Account).map(|id| Entity { kind: "account".into(), id }))
+            .or_else(|| id_of(EntityType::ApiKey).map(|id| Entity { kind: "api_key".into(), id }));
+        let person =
+            ctx(enriched, "person").and_then(Value::as_str).map(|id| Entity { kind: "person".into(), id: id.into() });
+        let (actor, credential) = match person {
+            Some(p) => (Some(p), credential),
+            None => (credential, None),
+        };
+        if act != Act::DoorAlarm && actor.is_none() {
+            return;
+        }
+        let now = event.occurred_at.timestamp_micros();
+        let trail = self.trails.entry(format!("{}\x1f{zone}", event.site.as_str())).or_default();
+        trail.push_back(Trace {
+            at: now,
+            act,
+            event: EventKey::of(event, seq),
+            actor,
+            credential,
+            door: id_of(EntityType::Door),
+            location,
+            sku,
+            units,
+            after_hours: ctx(enriched, "after_hours").and_then(Value::as_bool).unwrap_or(false),
+            secure: reference.zone_secure(&zone),
+        });
+        let floor = now - HORIZON_S * 1_000_000;
+        while trail.front().is_some_and(|t| t.at < floor) {
+            trail.pop_front();
+        }
+    }
+
+    /// Ranks who and what could explain a shortage at `place` in (since, until].
+    fn explain(
+        &self,
+        place: &Place,
+        zone: Option<&str>,
+        since: i64,
+        until: i64,
+        offset: FixedOffset,
+    ) -> (Vec<Suspect>, Vec<Window>, bool) {
+        #[derive(Default)]
+        struct Tally {
+            entries: u32,
+            after: u32,
+            out: (u32, f64),
+            downs: u32,
+            alarms: u32,
+            score: f64,
+            stands_out: bool,
+            credentials: Vec<Entity>,
+            events: Vec<(u8, i64, EventKey)>,
+        }
+        let traces: Vec<&Trace> = zone
+            .and_then(|z| self.trails.get(&format!("{}\x1f{z}", place.site)))
+            .into_iter()
+            .flatten()
+            .filter(|t| t.at > since && t.at <= until)
+            .collect();
+        let here = |t: &Trace| {
+            t.location.as_deref() == Some(place.location.as_str()) && t.sku.as_deref() == Some(place.sku.as_str())
+        };
+        let mut by: BTreeMap<(String, String), Tally> = BTreeMap::new();
+        let mut stands_out = false;
+        let mut hours: BTreeMap<i64, (f64, Vec<EventKey>)> = BTreeMap::new();
+        for t in &traces {
+            // (weight, how telling: lower first) of this act for its suspect.
+            let (who, weight, telling) = match t.act {
+                Act::Entry if t.after_hours && t.secure => (t.actor.clone(), 4.0, 1),
+                Act::Entry => (t.actor.clone(), 0.0, 5),
+                Act::DoorAlarm => (
+                    t.door.clone().map(|id| Entity { kind: "door".into(), id }),
+                    if t.after_hours { 6.0 } else { 3.0 },
+                    2,
+                ),
+                Act::Out if here(t) => (t.actor.clone(), if t.after_hours { 6.0 } else { 3.0 }, 3),
+                Act::WriteDown { approved } if here(t) => (t.actor.clone(), if approved { 4.0 } else { 8.0 }, 0),
+                _ => continue,
+            };
+            let Some(who) = who else { continue };
+            let odd = t.after_hours && weight > 0.0 && (t.secure || t.act != Act::Entry)
+                || t.act == Act::DoorAlarm
+                || t.act == (Act::WriteDown { approved: false });
+            stands_out |= odd;
+            let tally = by.entry((who.kind.clone(), who.id.clone())).or_default();
+            match t.act {
+                Act::Entry if t.after_hours && t.secure => tally.after += 1,
+                Act::Entry => tally.entries += 1,
+                Act::DoorAlarm => tally.alarms += 1,
+                Act::Out => {
+                    tally.out.0 += 1;
+                    tally.out.1 += t.units;
+                }
+                Act::WriteDown { .. } => tally.downs += 1,
+            }
+            tally.score += weight;
+            tally.stands_out |= odd;
+            if let Some(c) = &t.credential
+                && !tally.credentials.contains(c)
+            {
+                tally.credentials.push(c.clone());
+            }
+            tally.events.push((telling, -t.at, t.event.clone()));
+            if weight > 0.0 {
+                let h = hours.entry(t.at.div_euclid(3_600_000_000)).or_default();
+                h.0 += weight;
+                h.1.push(t.event.clone());
+            }
+        }
+        let mut suspects: Vec<Suspect> = by
+            .into_iter()
+            .map(|((kind, id), mut t)| {
+                // Routine visits count with diminishing returns.
+                t.score += f64::from(t.entries).ln_1p();
+                let mut reasons = Vec::new();
+                let zone = zone.unwrap_or("the zone");
+                if t.after > 0 {
+                    reasons.push(format!("entered {zone} {} time(s) after hours", t.after));
+                }
+                if t.entries > 0 {
+                    reasons.push(format!("entered {zone} {} time(s) in working hours", t.entries));
+                }
+                if t.out.0 > 0 {
+                    reasons.push(format!(
+                        "took {} unit(s) of {} out of {} ({} movement(s))",
+                        fmt_units(t.out.1),
+                        place.sku,
+                        place.location,
+                        t.out.0
+                    ));
+                }
+                if t.downs > 0 {
+                    reasons.push(format!("wrote {} down at {} {} time(s)", place.sku, place.location, t.downs));
+                }
+                if t.alarms > 0 {
+                    reasons.push(format!("door forced, held open or unlocked by hand {} time(s)", t.alarms));
+                }
+                t.events.sort();
+                Suspect {
+                    kind,
+                    id,
+                    score: (t.score * 100.0).round() / 100.0,
+                    credentials: t.credentials,
+                    reasons,
+                    stands_out: t.stands_out,
+                    events: t.events.into_iter().take(CITED).map(|(_, _, e)| e).collect(),
+                }
+            })
+            .collect();
+        suspects.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| (&a.kind, &a.id).cmp(&(&b.kind, &b.id))));
+        suspects.truncate(TOP);
+        let mut windows: Vec<Window> = hours
+            .into_iter()
+            .map(|(h, (score, mut events))| {
+                events.truncate(CITED);
+                Window { from: at(h * 3_600_000_000, offset), to: at((h + 1) * 3_600_000_000, offset), score, events }
+            })
+            .collect();
+        windows.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.from.cmp(&b.from)));
+        windows.truncate(TOP);
+        (suspects, windows, stands_out)
+    }
+}
+
+/// Sigma-style level of a shortage: by its value (units when the value is
+/// unknown), raised when something telling stands out in its window. Routine
+/// shrink (a few units gone with only routine presence around them) stays
+/// low: it feeds risk and joins the cases of the people around it, but does
+/// not open an incident alone.
+pub fn level(a: &Attribution) -> &'static str {
+    let value = if a.value > 0.0 { a.value } else { a.shortage * 100.0 };
+    match (a.telling, value) {
+        (true, v) if v >= 500.0 => "high",
+        (true, _) => "medium",
+        (false, v) if v >= 10_000.0 => "medium",
+        (false, v) if v >= 2_000.0 => "low",
+        _ => "informational",
+    }
+}
+
+/// The alert of a shortage: it names the place, the SKU, the zone and the
+/// leading suspects (the two highest of those whose acts stand out: after
+/// hours, a door alarm, an unapproved write-down), and cites the count and
+/// their events.
+pub fn alert(a: &Attribution, event: &Event, seq: i64) -> Alert {
+    let mut entities = vec![
+        Entity { kind: "location".into(), id: a.location.clone() },
+        Entity { kind: "sku".into(), id: a.sku.clone() },
+    ];
+    if let Some(z) = &a.zone {
+        entities.push(Entity { kind: "zone".into(), id: z.clone() });
+    }
+    let leading: Vec<&Suspect> = a.suspects.iter().filter(|s| s.stands_out).take(2).collect();
+    let mut related = Vec::new();
+    for s in &leading {
+        entities.push(Entity { kind: s.kind.clone(), id: s.id.clone() });
+        for c in &s.credentials {
+            if !entities.contains(c) {
+                entities.push(c.clone());
+            }
+        }
+        for e in &s.events {
+            if !related.contains(e) {
+                related.push(e.clone());
+            }
+        }
+    }
+    let ranked: Vec<String> = a
+        .suspects
+        .iter()
+        .take(3)
+        .map(|s| format!("{} {} (score {}: {})", s.kind, s.id, s.score, s.reasons.join("; ")))
+        .collect();
+    let value = if a.value > 0.0 { format!(", value {:.2}", a.value) } else { String::new() };
+    let reason = format!(
+        "A count found {} unit(s) of {} at {} where the book held {}: {} short{value}, since {}. {}",
+        fmt_units(a.counted),
+        a.sku,
+        a.location,
+        fmt_units(a.book),
+        fmt_units(a.shortage),
+        a.since.to_rfc3339(),
+        if ranked.is_empty() {
+            "Nobody entered the zone or took stock out of the place in that time.".to_owned()
+        } else {
+            format!("Ranked: {}.", ranked.join("; "))
+        }
+    );
+    Alert {
+        rule: MODEL.into(),
+        title: format!("Count shortage: {} unit(s) of {} at {}", fmt_units(a.shortage), a.sku, a.location),
+        level: level(a).into(),
+        site: event.site.as_str().to_owned(),
+        at: event.occurred_at,
+        seq,
+        event: EventKey::of(event, seq),
+        related,
+        entities,
+        reason,
+        attribution: Some(Box::new(a.clone())),
+    }
+}
