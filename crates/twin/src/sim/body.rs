@@ -225,6 +225,17 @@ fn badge_read(
     })
 }
 
+/// A badge read refused at a door, and why (as the controller logs it).
+pub(super) fn denied(
+    door: &str,
+    badge: &str,
+    person: Option<&str>,
+    direction: Option<Direction>,
+    reason: &str,
+) -> Body {
+    Ok(EventBody::AccessDenied(badge_read(door, badge, person, direction, Some(reason))?))
+}
+
 /// A badge read accepted at a door.
 pub(super) fn granted(door: &str, badge: &str, person: Option<&str>, direction: Option<Direction>) -> Body {
     Ok(EventBody::AccessGranted(badge_read(door, badge, person, direction, None)?))

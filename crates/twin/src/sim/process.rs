@@ -13,6 +13,15 @@ pub(super) const PICK_LINES_PER_HOUR: i64 = 30;
 pub(super) const MISPICK_RATE: f64 = 0.005;
 /// Share of present workers who badge out for a break and back in.
 pub(super) const BREAK_RATE: f64 = 0.4;
+/// Share of arrivals refused once at the main door before the badge is
+/// accepted (a card misread, a mistyped PIN, anti-passback after a missed
+/// exit read): access-control logs carry a steady trickle of refusals.
+pub(super) const MISREAD_RATE: f64 = 0.02;
+/// Share of shifts in which someone without cage access tries the cage door.
+pub(super) const WRONG_ZONE_RATE: f64 = 0.01;
+/// Share of shifts in which a supervisor walks the cage and both dock doors
+/// within a few minutes (three doors in five minutes, as rounds do).
+pub(super) const ROUNDS_RATE: f64 = 0.5;
 /// Share of Saturdays a site works with a skeleton crew.
 pub(super) const SATURDAY_RATE: f64 = 0.5;
 /// Units lost without a record, per unit shipped: NRF's 2023 survey puts
@@ -51,6 +60,12 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
         let arrive = local(&tz, date, start_h, 0, 0) - Duration::seconds(rng.range(60, 900));
         let site_ref = &*site;
         if !rng.chance(0.005) {
+            if rng.chance(MISREAD_RATE) {
+                let why = ["card not read", "PIN mistyped", "anti-passback"][rng.below(3) as usize];
+                let door = format!("{sid}-D-MAIN");
+                let body = denied(&door, &p.badge, Some(&p.id), Some(Direction::In), why);
+                f.emit(0, site_ref, arrive - Duration::seconds(rng.range(3, 20)), body);
+            }
             f.badge(site_ref, arrive, "MAIN", &p.badge, Some(&p.id), Direction::In);
             if rng.chance(0.01) {
                 // A duplicate read: the same swipe reported twice.
@@ -73,6 +88,24 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
                 Some(&p.id),
                 Direction::In,
             );
+        }
+        if p.role == "picker" && rng.chance(WRONG_ZONE_RATE) {
+            // A picker tries the cage door (no access): refused, walks on.
+            let t = local(&tz, date, start_h + rng.range(1, 6) as u32, rng.range(0, 59) as u32, 0);
+            let body = denied(&format!("{sid}-D-CAGE"), &p.badge, Some(&p.id), Some(Direction::In), "zone not allowed");
+            f.emit(0, site_ref, t, body);
+        }
+        if p.role == "supervisor" && rng.chance(ROUNDS_RATE) {
+            // Rounds: into the cage and out, out to the dock by one dock
+            // door and back by the other, within about four minutes.
+            let t = local(&tz, date, start_h + rng.range(1, 6) as u32, rng.range(0, 50) as u32, 0);
+            let mut at = t;
+            for (door, dir) in
+                [("CAGE", Direction::In), ("CAGE", Direction::Out), ("DOCK1", Direction::In), ("DOCK2", Direction::Out)]
+            {
+                f.badge(site_ref, at, door, &p.badge, Some(&p.id), dir);
+                at += Duration::seconds(rng.range(40, 70));
+            }
         }
         if p.role == "cage_operator" || (p.role == "supervisor" && rng.chance(0.3)) {
             for _ in 0..rng.range(1, 3) {
@@ -209,6 +242,11 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
             .nth(rng.below(4) as usize)
             .map(|p| p.id.clone())
             .unwrap_or_default();
+        // The carrier's EDI confirms the arrival against its ASN, with its
+        // API key, from its own network: normal API-key traffic.
+        let (key, net) = if carrier == "V-CARRIER-1" { ("key-carrier1-edi", 10) } else { ("key-carrier2-edi", 20) };
+        let edi = api_key_used("wms", key, Some("POST /asn/arrival"), ip(203, 0, 113, net), Some(carrier));
+        f.emit(3, site, arrive + Duration::seconds(rng.range(60, 300)), edi);
         for line in 0..rng.range(15, 35) {
             let k = rng.below(u64::from(SKUS)) as usize;
             let q = rng.range(20, 100);
