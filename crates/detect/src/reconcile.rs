@@ -92,7 +92,8 @@ pub struct Suspect {
     pub credentials: Vec<Entity>,
     /// Why, in words.
     pub reasons: Vec<String>,
-    /// Beyond routine: after hours, a door alarm or an unapproved write-down.
+    /// Beyond routine: a secure zone entered or a door alarm after hours, or
+    /// an unapproved write-down.
     pub stands_out: bool,
     /// The events behind it (the most telling first).
     pub events: Vec<EventKey>,
@@ -127,9 +128,9 @@ pub struct Attribution {
     /// Ranked, highest score first.
     pub suspects: Vec<Suspect>,
     pub windows: Vec<Window>,
-    /// Something beyond routine presence stands out: an after-hours entry
-    /// or stock taken out after hours, a door alarm, or an unapproved
-    /// write-down at the place.
+    /// Something beyond routine stands out: a secure zone entered after
+    /// hours, a door alarm after hours, or an unapproved write-down at the
+    /// place.
     pub telling: bool,
 }
 
@@ -352,8 +353,10 @@ impl Reconciler {
                 _ => continue,
             };
             let Some(who) = who else { continue };
-            let odd = t.after_hours && weight > 0.0 && (t.secure || t.act != Act::Entry)
-                || t.act == Act::DoorAlarm
+            // What stands out: presence in a secure zone or a door alarm
+            // after hours, an unapproved write-down. (Stock taken out through
+            // the WMS is on the record, whenever it happens.)
+            let odd = t.after_hours && (t.act == Act::DoorAlarm || (t.act == Act::Entry && t.secure))
                 || t.act == (Act::WriteDown { approved: false });
             stands_out |= odd;
             let tally = by.entry((who.kind.clone(), who.id.clone())).or_default();

@@ -112,13 +112,18 @@ fn a_shortage_is_attributed_to_who_and_what_could_explain_it() {
 #[test]
 fn routine_shrink_is_recorded_without_raising_an_incident() {
     let mut d = Detector::new(pack(), &reference());
-    // Only the daytime picker was there: 3 units gone is routine shrink.
+    // Only the daytime picker was there, and the cage door was held open
+    // in working hours: 3 units gone is routine shrink.
     for (i, e) in before().iter().take(3).enumerate() {
         d.observe(i as i64 + 1, e);
     }
-    let out = d.observe(4, &count("c1", "03T05:45:00", 42, "cycle"));
+    let held = ev(r#"{"id":"h1","source":"acs","site":"S1","occurred_at":"2026-11-02T11:00:00+01:00","kind":"access.door_held_open","door":"S1-D-CAGE","duration_s":90}"#.into());
+    d.observe(4, &held);
+    let out = d.observe(5, &count("c1", "03T05:45:00", 42, "cycle"));
     let a = shortages(&out.alerts)[0];
-    assert!(!a.attribution.as_ref().unwrap().telling);
+    let at = a.attribution.as_ref().unwrap();
+    assert!(!at.telling);
+    assert!(at.suspects.iter().any(|s| s.kind == "door" && !s.stands_out), "{:?}", at.suspects);
     assert_eq!(a.level, "informational", "900 of shrink with nothing telling");
     assert!(out.openings.is_empty());
     assert!(!a.entities.iter().any(|e| e.kind == "person"), "nobody is named without cause: {:?}", a.entities);
