@@ -66,3 +66,66 @@ pub async fn risk(
     }
     Ok(stockade_detect::risk::rank(&alerts, at))
 }
+
+/// What detection added to an incident after it opened: the alerts that
+/// joined its case later, the entities and events they bring that the
+/// incident did not name, and how far they extend its span. The incident's
+/// record (in the ledger) stays as it was opened; this is its case since.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SinceOpened {
+    /// Alerts of its case whose events the record does not cite, in order.
+    pub alerts: Vec<ListedAlert>,
+    /// Entity ids they name that the record does not.
+    pub entities: Vec<String>,
+    /// Events they cite that the record does not.
+    pub events: Vec<stockade_detect::EventKey>,
+    /// The span of the record and of these alerts together.
+    pub from: Option<DateTime<FixedOffset>>,
+    pub to: Option<DateTime<FixedOffset>>,
+}
+
+/// Every alert whose case opened the incident, in order.
+pub async fn of_incident(store: &dyn Store, id: &str) -> Result<Vec<ListedAlert>, StoreError> {
+    let mut all: Vec<ListedAlert> = Vec::new();
+    loop {
+        let q = AlertQuery {
+            incident: Some(id.to_owned()),
+            after: all.last().map_or(0, |a| a.n),
+            limit: 10_000,
+            ..Default::default()
+        };
+        let page = list(store, &q).await?;
+        if page.is_empty() {
+            return Ok(all);
+        }
+        all.extend(page);
+    }
+}
+
+/// What joined the incident's case after it opened (see [`SinceOpened`]).
+pub fn since_opened(record: &stockade_incident::IncidentRecord, alerts: Vec<ListedAlert>) -> SinceOpened {
+    let i = &record.incident;
+    let cited: std::collections::HashSet<(&str, &str)> =
+        i.events.iter().map(|e| (e.source.as_str(), e.id.as_str())).collect();
+    let mut out = SinceOpened::default();
+    for a in alerts {
+        let keys: Vec<&stockade_detect::EventKey> = std::iter::once(&a.alert.event).chain(&a.alert.related).collect();
+        if keys.iter().all(|k| cited.contains(&(k.source.as_str(), k.id.as_str()))) {
+            continue;
+        }
+        for k in keys {
+            if !cited.contains(&(k.source.as_str(), k.id.as_str())) && !out.events.contains(k) {
+                out.events.push(k.clone());
+            }
+        }
+        for e in &a.alert.entities {
+            if e.kind != "site" && !i.entities.contains(&e.id) && !out.entities.contains(&e.id) {
+                out.entities.push(e.id.clone());
+            }
+        }
+        out.from = Some(out.from.map_or(i.from.min(a.alert.at), |f| f.min(a.alert.at)));
+        out.to = Some(out.to.map_or(i.to.max(a.alert.at), |t| t.max(a.alert.at)));
+        out.alerts.push(a);
+    }
+    out
+}

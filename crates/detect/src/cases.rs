@@ -5,7 +5,8 @@
 //! Joining: an alert joins the open case of its site that shares an actor
 //! (person, badge, account, API key) within [`ACTOR_JOIN_S`] of the case's
 //! last alert, or a place or thing (door, zone, camera, location, SKU, asset)
-//! within [`PLACE_JOIN_S`]. Risk is the sum of the alerts' level weights,
+//! within [`PLACE_JOIN_S`] (zones only when they are not broad: a public or
+//! general area, such as the whole floor, says nothing about who did what). Risk is the sum of the alerts' level weights,
 //! decaying with a half-life of [`HALF_LIFE_S`]; at [`OPEN_AT`] the case
 //! opens an incident naming its few entities, its span and its events.
 //!
@@ -63,13 +64,18 @@ pub struct Opening {
 pub struct Cases {
     open: Vec<Case>,
     next: u64,
+    /// Zones that join nothing (set from reference data).
+    #[serde(skip)]
+    broad: std::collections::BTreeSet<String>,
 }
 
-fn shares(case: &Case, alert: &Alert) -> bool {
+fn shares(case: &Case, alert: &Alert, broad: &std::collections::BTreeSet<String>) -> bool {
     let gap = (alert.at - case.last).num_seconds().abs();
     alert.entities.iter().any(|e| {
         let window = if ACTORS.contains(&e.kind.as_str()) {
             ACTOR_JOIN_S
+        } else if e.kind == "zone" && broad.contains(&e.id) {
+            return false;
         } else if PLACES.contains(&e.kind.as_str()) {
             PLACE_JOIN_S
         } else {
@@ -90,12 +96,17 @@ fn rank(level: &str) -> u8 {
 }
 
 impl Cases {
+    /// Zones that are too wide to join alerts (public and general areas).
+    pub fn set_broad(&mut self, zones: std::collections::BTreeSet<String>) {
+        self.broad = zones;
+    }
+
     /// Adds an alert; returns its case's number, and the opening if the case
     /// has just reached the bar.
     pub fn add(&mut self, alert: &Alert) -> (u64, Option<Opening>) {
         let site = alert.site.clone();
         self.open.retain(|c| c.site != site || (alert.at - c.last).num_seconds() <= RETIRE_S);
-        let i = match self.open.iter().position(|c| c.site == site && shares(c, alert)) {
+        let i = match self.open.iter().position(|c| c.site == site && shares(c, alert, &self.broad)) {
             Some(i) => i,
             None => {
                 self.next += 1;
@@ -196,6 +207,19 @@ mod tests {
         let o = o.expect("two mediums open it");
         assert_eq!(o.from.to_rfc3339(), "2026-03-02T10:00:00+00:00");
         assert_eq!(o.events.len(), 2);
+    }
+
+    #[test]
+    fn broad_zones_join_nothing() {
+        let mut c = Cases::default();
+        c.set_broad(["S-FLOOR".to_owned()].into());
+        let (first, _) = c.add(&alert("2026-03-02T10:00:00Z", "medium", &[("zone", "S-FLOOR"), ("person", "P1")]));
+        let (n, _) = c.add(&alert("2026-03-02T10:30:00Z", "medium", &[("zone", "S-FLOOR"), ("person", "P2")]));
+        assert_ne!(n, first, "the floor is everyone's");
+        let (a, _) = c.add(&alert("2026-03-02T11:00:00Z", "medium", &[("zone", "S-CAGE")]));
+        let (b, o) = c.add(&alert("2026-03-02T11:30:00Z", "medium", &[("zone", "S-CAGE")]));
+        assert_eq!(a, b, "a secure zone joins");
+        assert!(o.is_some());
     }
 
     #[test]

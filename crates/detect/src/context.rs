@@ -51,6 +51,11 @@ pub const CONTEXT_FIELDS: &[&str] = &[
     "ctx.novel_zone",
     "ctx.novel_network",
     "ctx.asset_maintainer",
+    "ctx.maintainer_window",
+    "ctx.by_maintainer",
+    "ctx.ip_site",
+    "ctx.to_location_counted",
+    "ctx.person_tenure_days",
 ];
 
 /// A weekly window in a site's local time.
@@ -108,6 +113,8 @@ pub struct Reference {
     vendors: HashMap<String, Vec<String>>,
     skus: HashMap<String, (f64, String)>,
     assets: HashMap<String, (Option<String>, Option<String>)>,
+    /// Each site's own networks, as reference data lists them.
+    networks: Vec<(ipnet::IpNet, String)>,
 }
 
 fn snake<T: Serialize>(v: &T) -> String {
@@ -151,7 +158,10 @@ impl Reference {
         }
         for s in &data.sites {
             r.sites.entry(s.id.as_str().to_owned()).or_default().tz = Some(s.timezone);
+            r.networks.extend(s.networks.iter().map(|n| (*n, s.id.as_str().to_owned())));
         }
+        // The most specific network first, so that a site's subnet wins over a wider one.
+        r.networks.sort_by_key(|(n, _)| std::cmp::Reverse(n.prefix_len()));
         for z in &data.zones {
             r.zones.insert(z.id.as_str().to_owned(), snake(&z.tier));
         }
@@ -212,6 +222,12 @@ impl Reference {
         r
     }
 
+    /// The site whose own networks hold an address.
+    fn ip_site(&self, ip: &str) -> Option<&str> {
+        let addr: std::net::IpAddr = ip.parse().ok()?;
+        self.networks.iter().find(|(n, _)| n.contains(&addr)).map(|(_, s)| s.as_str())
+    }
+
     fn in_shift(&self, id: &str, site: &str, local: &DateTime<Tz>) -> bool {
         self.shifts.get(id).is_some_and(|(s, w)| s == site && w.contains(local))
     }
@@ -236,6 +252,16 @@ pub struct Learned {
     /// Each badge's last grant: door, time (µs), and the zone it led into
     /// when the read's direction says.
     last_grant: BTreeMap<String, (String, i64, Option<String>)>,
+    /// `site|location` pairs some count has covered.
+    #[serde(default)]
+    counted: BTreeSet<String>,
+    /// Sites whose opening stock-take has been seen: every place holding
+    /// stock was counted then, so "never counted" means something at once.
+    #[serde(default)]
+    stocktaken: BTreeSet<String>,
+    /// When each person was hired, from HR events.
+    #[serde(default)]
+    hired: BTreeMap<String, i64>,
 }
 
 /// Seconds within which two grants of one badge at doors with no zone in
@@ -423,10 +449,29 @@ impl Context {
         {
             c.insert("ip_internal".into(), i.into());
         }
+        if let Some(ip) = ip
+            && let Some(s) = r.ip_site(ip)
+        {
+            c.insert("ip_site".into(), s.into());
+        }
         if let Some(a) = field(f, "asset")
             && let Some((Some(v), _)) = r.assets.get(a)
         {
             c.insert("asset_maintainer".into(), v.as_str().into());
+            c.insert("by_maintainer".into(), (vendor.as_deref() == Some(v.as_str())).into());
+            if let (Some(windows), Some(l)) = (r.vendors.get(v), &local)
+                && !windows.is_empty()
+            {
+                c.insert("maintainer_window".into(), windows.iter().any(|s| r.in_shift(s, site, l)).into());
+            }
+        }
+        if let Some(p) = person
+            && let Some(h) = self.learned.hired.get(p)
+        {
+            let days = (event.occurred_at.timestamp_micros() - h) as f64 / 86_400e6;
+            if days >= 0.0 {
+                c.insert("person_tenure_days".into(), days.floor().into());
+            }
         }
         // Novelty, once the site has a history.
         let since = self.learned.site_since.get(site).copied();
@@ -440,6 +485,12 @@ impl Context {
         if let (Some(cred), Some(net)) = (credential, ip.and_then(network)) {
             let key = format!("{cred}|{net}");
             c.insert("novel_network".into(), (seasoned && !self.learned.networks_seen.contains(&key)).into());
+        }
+        let known_plan = seasoned || self.learned.stocktaken.contains(site);
+        if let (true, Some(to)) = (known_plan, field(f, "to_location"))
+            && matches!(event.body, EventBody::InventoryMoved(_) | EventBody::InventoryPutAway(_))
+        {
+            c.insert("to_location_counted".into(), self.learned.counted.contains(&format!("{site}|{to}")).into());
         }
         c
     }
@@ -465,6 +516,13 @@ impl Context {
             }
             EventBody::HrHired(h) => {
                 record(self.learned.status.entry(h.person.as_str().to_owned()).or_default(), at, "active".into());
+                self.learned.hired.insert(h.person.as_str().to_owned(), at);
+            }
+            EventBody::InventoryCounted(c) => {
+                self.learned.counted.insert(format!("{}|{}", event.site.as_str(), c.location.as_str()));
+                if c.count_type == stockade_model::event::CountType::Opening {
+                    self.learned.stocktaken.insert(event.site.as_str().to_owned());
+                }
             }
             EventBody::IdentityCredentialRevoked(c) | EventBody::IdentityCredentialExpired(c) => {
                 record(self.learned.revoked.entry(c.credential.clone()).or_default(), at, true);

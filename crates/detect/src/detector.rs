@@ -184,6 +184,7 @@ impl Detector {
             engine.import_state(snap);
         }
         state.reconcile.thaw(reference);
+        state.cases.set_broad(broad_zones(reference));
         let mut awaited_by: HashMap<String, Vec<String>> = HashMap::new();
         for info in pack.rules.values() {
             if let Some(a) = &info.absence {
@@ -210,6 +211,7 @@ impl Detector {
     pub fn set_reference(&mut self, reference: &ReferenceData) {
         self.ctx.reference = crate::context::Reference::new(reference);
         self.state.reconcile.thaw(reference);
+        self.state.cases.set_broad(broad_zones(reference));
     }
 
     /// The rules in force.
@@ -275,6 +277,9 @@ impl Detector {
         let shortage = self.state.reconcile.observe(seq, event, &enriched, &self.ctx.reference);
         let results = self.engine.process_event_at(&JsonEvent::borrow(&enriched), at.timestamp());
         let mut alerts: Vec<Alert> = shortage.iter().map(|a| crate::reconcile::alert(a, event, seq)).collect();
+        for s in self.state.reconcile.take_skipped() {
+            alerts.push(crate::reconcile::skip_alert(&s, event, seq));
+        }
         for r in &results {
             let Some(uuid) = r.header.rule_id.as_deref() else { continue };
             let Some(id) = self.pack.names.get(uuid).cloned() else { continue };
@@ -403,4 +408,16 @@ fn absence_key(rule: &str, site: &str, fields: &[String], v: &Value) -> String {
         k.push_str(&lookup(v, f).unwrap_or_default());
     }
     k
+}
+
+/// Zones too wide to join alerts into one case (public and general areas:
+/// the whole floor is one zone at many sites).
+fn broad_zones(reference: &ReferenceData) -> std::collections::BTreeSet<String> {
+    use stockade_model::reference::SecurityTier;
+    reference
+        .zones
+        .iter()
+        .filter(|z| matches!(z.tier, SecurityTier::Public | SecurityTier::General))
+        .map(|z| z.id.as_str().to_owned())
+        .collect()
 }

@@ -39,6 +39,14 @@ pub const HORIZON_S: i64 = 14 * 86_400;
 pub const MIN_UNITS: f64 = 2.0;
 /// ...and at least this share of what the book held.
 pub const MIN_SHARE: f64 = 0.02;
+/// The model's name for a line a full count left out and nobody made up.
+pub const SKIP_MODEL: &str = "inventory-count-skipped";
+/// A full count's sweep of a zone ends when no full count of it came for this long.
+pub const SWEEP_GAP_S: i64 = 2 * 3600;
+/// A line left out of a sweep and not counted within this long is reported.
+pub const MAKE_UP_S: i64 = 12 * 3600;
+/// A skipped line holding at least this value is high (else medium).
+pub const SKIP_HIGH_VALUE: f64 = 5_000.0;
 /// Suspects and windows reported per finding.
 const TOP: usize = 5;
 /// Events cited per suspect or window.
@@ -150,6 +158,68 @@ pub struct Reconciler {
     /// Per place key, the shortage last reported (book, counted): a recount
     /// that finds the same gap before anything changed reports nothing new.
     reported: HashMap<String, (f64, f64)>,
+    /// Per `site\x1fzone`, the full count under way.
+    sweeps: BTreeMap<String, Sweep>,
+    /// Per place key, a line a sweep left out, waiting to be made up.
+    pending: BTreeMap<String, Pending>,
+    /// Per place key, full counts in a row that left the line out.
+    skipped_in_a_row: HashMap<String, u32>,
+    /// Place keys reported as skipped and not counted since: reported once.
+    skip_reported: std::collections::BTreeSet<String>,
+    /// Lines reported since the last [`Reconciler::take_skipped`].
+    #[serde(skip)]
+    out: Vec<Skip>,
+}
+
+/// A full count of a zone under way: what the book held there when it
+/// began, and what it has counted.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Sweep {
+    started: i64,
+    last: i64,
+    first_event: Option<EventKey>,
+    last_event: Option<EventKey>,
+    counter: Option<String>,
+    /// (location, SKU, units) the book held in the zone.
+    expected: Vec<(String, String, f64)>,
+    counted: std::collections::BTreeSet<(String, String)>,
+}
+
+/// A line left out of a sweep.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Pending {
+    site: String,
+    zone: String,
+    location: String,
+    sku: String,
+    units: f64,
+    sweep_started: i64,
+    due: i64,
+    events: Vec<EventKey>,
+    counter: Option<String>,
+    in_a_row: u32,
+}
+
+/// A line of stock a full count left out, and nobody counted since.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Skip {
+    pub site: String,
+    pub zone: String,
+    pub location: String,
+    pub sku: String,
+    /// What the book holds there, and its value (0 when unknown).
+    pub units: f64,
+    pub value: f64,
+    /// When the sweep that left it out began.
+    pub sweep: DateTime<FixedOffset>,
+    /// Full counts in a row that left it out.
+    pub in_a_row: u32,
+    /// When the wait for a make-up count ended: the detection time.
+    pub due: DateTime<FixedOffset>,
+    /// Who counted the rest of the zone.
+    pub counter: Option<String>,
+    /// The sweep's first and last counts.
+    pub events: Vec<EventKey>,
 }
 
 fn key3(a: &str, b: &str, c: &str) -> String {
@@ -192,6 +262,130 @@ impl Reconciler {
             trails: self.trails.clone(),
             last_good: self.last_good.clone(),
             reported: self.reported.clone(),
+            sweeps: self.sweeps.clone(),
+            pending: self.pending.clone(),
+            skipped_in_a_row: self.skipped_in_a_row.clone(),
+            skip_reported: self.skip_reported.clone(),
+            out: Vec::new(),
+        }
+    }
+
+    /// Lines that full counts left out and nobody made up, since the last call.
+    pub fn take_skipped(&mut self) -> Vec<Skip> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Full-count coverage: opens a zone's sweep at its first full count,
+    /// closes it after [`SWEEP_GAP_S`] without one, and reports each line
+    /// the book held in the zone that it left out and that no count made up
+    /// within [`MAKE_UP_S`] (once, until a count looks at the line again).
+    fn cover(&mut self, seq: i64, event: &Event, reference: &Reference) {
+        let now = event.occurred_at.timestamp_micros();
+        let site = event.site.as_str();
+        if let EventBody::InventoryCounted(c) = &event.body {
+            let key = key3(site, c.location.as_str(), c.sku.as_str());
+            self.pending.remove(&key);
+            self.skip_reported.remove(&key);
+            let full = c.count_type == stockade_model::event::CountType::Full;
+            if let Some(zone) = reference.location_zone(c.location.as_str()) {
+                let zkey = format!("{site}\x1f{zone}");
+                // Any count during a sweep covers its line (a deferred line
+                // counted straight after, by another kind of count).
+                if !full {
+                    if let Some(sw) = self.sweeps.get_mut(&zkey) {
+                        sw.counted.insert((c.location.as_str().to_owned(), c.sku.as_str().to_owned()));
+                    }
+                } else if !self.sweeps.contains_key(&zkey) {
+                    let expected = self
+                        .book
+                        .places()
+                        .into_iter()
+                        .filter(|(p, s)| {
+                            p.site == site && s.quantity > 0.0 && reference.location_zone(&p.location) == Some(zone)
+                        })
+                        .map(|(p, s)| (p.location.clone(), p.sku.clone(), s.quantity))
+                        .collect();
+                    let sweep = Sweep { started: now, expected, ..Sweep::default() };
+                    self.sweeps.insert(zkey.clone(), sweep);
+                }
+                if let (true, Some(sw)) = (full, self.sweeps.get_mut(&zkey)) {
+                    sw.last = sw.last.max(now);
+                    let k = EventKey::of(event, seq);
+                    sw.first_event.get_or_insert_with(|| k.clone());
+                    sw.last_event = Some(k);
+                    if sw.counter.is_none() {
+                        sw.counter = c.person.as_ref().map(|p| p.as_str().to_owned());
+                    }
+                    sw.counted.insert((c.location.as_str().to_owned(), c.sku.as_str().to_owned()));
+                }
+            }
+        }
+        let prefix = format!("{site}\x1f");
+        let ended: Vec<String> = self
+            .sweeps
+            .iter()
+            .filter(|(k, s)| k.starts_with(&prefix) && now - s.last > SWEEP_GAP_S * 1_000_000)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for zkey in ended {
+            let Some(sw) = self.sweeps.remove(&zkey) else { continue };
+            let zone = zkey.split('\x1f').nth(1).unwrap_or_default().to_owned();
+            let events: Vec<EventKey> = sw.first_event.iter().chain(sw.last_event.iter()).cloned().collect();
+            for (location, sku, _) in &sw.expected {
+                let key = key3(site, location, sku);
+                if sw.counted.contains(&(location.clone(), sku.clone())) {
+                    self.skipped_in_a_row.remove(&key);
+                    continue;
+                }
+                let place = Place { site: site.to_owned(), location: location.clone(), sku: sku.clone() };
+                let units = self.book.get(&place).map_or(0.0, |s| s.quantity);
+                if units <= 0.0 {
+                    continue;
+                }
+                let n = self.skipped_in_a_row.entry(key.clone()).or_default();
+                *n += 1;
+                let pending = Pending {
+                    site: site.to_owned(),
+                    zone: zone.clone(),
+                    location: location.clone(),
+                    sku: sku.clone(),
+                    units,
+                    sweep_started: sw.started,
+                    due: sw.last + MAKE_UP_S * 1_000_000,
+                    events: events.clone(),
+                    counter: sw.counter.clone(),
+                    in_a_row: *n,
+                };
+                self.pending.insert(key, pending);
+            }
+        }
+        let due: Vec<String> = self
+            .pending
+            .iter()
+            .filter(|(k, p)| k.starts_with(&prefix) && now >= p.due)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in due {
+            let Some(p) = self.pending.remove(&key) else { continue };
+            // Once per line until a count looks at it again.
+            if !self.skip_reported.insert(key) {
+                continue;
+            }
+            let unit = reference.sku(&p.sku).map_or(0.0, |(v, _)| v);
+            let offset = *event.occurred_at.offset();
+            self.out.push(Skip {
+                value: p.units * unit,
+                sweep: at(p.sweep_started, offset),
+                due: at(p.due, offset),
+                site: p.site,
+                zone: p.zone,
+                location: p.location,
+                sku: p.sku,
+                units: p.units,
+                in_a_row: p.in_a_row,
+                counter: p.counter,
+                events: p.events,
+            });
         }
     }
 
@@ -205,6 +399,7 @@ impl Reconciler {
             self.book.apply(seq, now, &moves, count.as_ref());
         }
         self.remember(seq, event, &moves, enriched, reference);
+        self.cover(seq, event, reference);
         let o = count?;
         let place = Place {
             site: o.site.as_str().to_owned(),
@@ -515,5 +710,50 @@ pub fn alert(a: &Attribution, event: &Event, seq: i64) -> Alert {
         entities,
         reason,
         attribution: Some(Box::new(a.clone())),
+    }
+}
+
+/// The alert of a line a full count left out: it names the place, the SKU,
+/// the zone and who counted the rest, and cites the sweep's first and last
+/// counts. High when the line holds [`SKIP_HIGH_VALUE`] or more, or was
+/// left out twice in a row.
+pub fn skip_alert(s: &Skip, event: &Event, seq: i64) -> Alert {
+    // The finding stands on the sweep's last count; an absence's wait ends at `due`.
+    let (event_key, seq) = match s.events.last() {
+        Some(k) => (k.clone(), k.seq.unwrap_or(seq)),
+        None => (EventKey::of(event, seq), seq),
+    };
+    let mut entities = vec![
+        Entity { kind: "location".into(), id: s.location.clone() },
+        Entity { kind: "sku".into(), id: s.sku.clone() },
+        Entity { kind: "zone".into(), id: s.zone.clone() },
+    ];
+    if let Some(p) = &s.counter {
+        entities.push(Entity { kind: "person".into(), id: p.clone() });
+    }
+    let level = if s.value >= SKIP_HIGH_VALUE || s.in_a_row >= 2 { "high" } else { "medium" };
+    let value = if s.value > 0.0 { format!(" (value {:.2})", s.value) } else { String::new() };
+    let reason = format!(
+        "The full count of zone {} that began {} left out {} at {}, where the book holds {} unit(s){value}; no count made it up within {} hours{}. Stock no count looks at can leave unnoticed.",
+        s.zone,
+        s.sweep.to_rfc3339(),
+        s.sku,
+        s.location,
+        fmt_units(s.units),
+        MAKE_UP_S / 3600,
+        if s.in_a_row >= 2 { format!(", and {} full counts in a row left it out", s.in_a_row) } else { String::new() },
+    );
+    Alert {
+        rule: SKIP_MODEL.into(),
+        title: format!("Count line skipped: {} at {}", s.sku, s.location),
+        level: level.into(),
+        site: s.site.clone(),
+        at: s.due,
+        seq,
+        related: s.events.iter().filter(|k| **k != event_key).cloned().collect(),
+        event: event_key,
+        entities,
+        reason,
+        attribution: None,
     }
 }

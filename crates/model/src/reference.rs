@@ -34,6 +34,11 @@ pub struct Site {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub counts_correct_book_from: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// The site's own networks (CIDR: `10.1.0.0/19`): a login or key use from
+    /// an address in them happened at this site (`ctx.ip_site` in rules).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<String>")]
+    pub networks: Vec<ipnet::IpNet>,
 }
 
 mod tz {

@@ -1251,6 +1251,9 @@ async fn incidents_are_opened_numbered_audited_and_listed() {
     // No detection alert cites its event: nothing to link (an analyst's
     // citations are proven by seq).
     assert_eq!(got.as_object_mut().unwrap().remove("cited"), Some(json!([])));
+    // Opened by hand: no case, so nothing joined it since.
+    let since = got.as_object_mut().unwrap().remove("since_opened").unwrap();
+    assert_eq!(since, json!({"alerts": [], "entities": [], "events": [], "from": null, "to": null}));
     assert_eq!((st, &got), (StatusCode::OK, &first));
     let (_, _, all) = s.get("/api/v1/incidents", Some(&s.analyst)).await;
     assert_eq!(all, json!([first, second]));
@@ -1374,8 +1377,13 @@ async fn alerts_risk_and_incidents_explain_what_detection_found() {
     // An incident detection opened cites its events with their proofs.
     if let Some(inc) = all.as_array().unwrap().iter().find_map(|a| a["incident"].as_str()) {
         let (_, _, i) = s.get(&format!("/api/v1/incidents/{inc}"), Some(&s.analyst)).await;
+        // Cited: the events of the record, and those of alerts that joined
+        // its case after it opened (`since_opened`), each with its proof.
         let cited = i["cited"].as_array().unwrap();
-        assert_eq!(cited.len(), i["events"].as_array().unwrap().len(), "{i}");
+        let later = i["since_opened"]["events"].as_array().unwrap();
+        assert_eq!(cited.len(), i["events"].as_array().unwrap().len() + later.len(), "{i}");
+        let joined = i["since_opened"]["alerts"].as_array().unwrap();
+        assert_eq!(joined.is_empty(), later.is_empty(), "{i}");
         for c in cited {
             assert_eq!(s.get(c["proof"].as_str().unwrap(), Some(&s.analyst)).await.0, StatusCode::OK);
         }

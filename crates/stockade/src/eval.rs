@@ -7,7 +7,7 @@ use std::path::Path;
 use stockade_incident::IncidentRecord;
 use stockade_store::{IncidentQuery, Store};
 use stockade_twin::Truth;
-use stockade_twin::truth::{EventRef, Incident, Incidents};
+use stockade_twin::truth::{Development, EventRef, Incident, Incidents};
 
 pub async fn run(a: &EvalArgs) -> Result<()> {
     let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
@@ -38,7 +38,7 @@ pub async fn run(a: &EvalArgs) -> Result<()> {
 }
 
 /// An incident as the scorer sees it.
-fn scored(r: IncidentRecord) -> Incident {
+fn scored((r, developments): (IncidentRecord, Vec<Development>)) -> Incident {
     let i = r.incident;
     Incident {
         id: r.id,
@@ -51,10 +51,28 @@ fn scored(r: IncidentRecord) -> Incident {
         from: i.from,
         to: i.to,
         events: i.events.into_iter().map(|e| EventRef { source: e.source, id: e.id }).collect(),
+        developments,
     }
 }
 
-fn incidents(records: Vec<IncidentRecord>) -> Incidents {
+/// Each alert that joined an incident's case after it opened, as a development.
+fn developments<'a>(alerts: impl IntoIterator<Item = &'a stockade_detect::Alert>) -> Vec<Development> {
+    alerts
+        .into_iter()
+        .map(|a| Development {
+            at: a.at,
+            from: a.at,
+            to: a.at,
+            entities: a.entities.iter().filter(|e| e.kind != "site").map(|e| e.id.clone()).collect(),
+            events: std::iter::once(&a.event)
+                .chain(&a.related)
+                .map(|k| EventRef { source: k.source.clone(), id: k.id.clone() })
+                .collect(),
+        })
+        .collect()
+}
+
+fn incidents(records: Vec<(IncidentRecord, Vec<Development>)>) -> Incidents {
     Incidents { format: "stockade-incidents/1".into(), incidents: records.into_iter().map(scored).collect() }
 }
 
@@ -88,16 +106,25 @@ async fn check_truth_against(truth: &Truth, store: &dyn Store, data: &Path) -> R
     Ok(())
 }
 
+/// The incidents of a data directory as they stand: each with what joined
+/// its case after it opened (the API's `since_opened`), as developments.
 async fn from_store(store: &dyn Store) -> Result<Incidents> {
     let mut all = Vec::new();
     loop {
         let q = IncidentQuery { site: None, after: all.last().map_or(0, |i: &IncidentRecord| i.n), limit: 10_000 };
         let page = store.incidents(&q).await?;
         if page.is_empty() {
-            return Ok(incidents(all));
+            break;
         }
         all.extend(page);
     }
+    let mut grown = Vec::with_capacity(all.len());
+    for r in all {
+        let since = stockade_app::alerts::since_opened(&r, stockade_app::alerts::of_incident(store, &r.id).await?);
+        let devs = developments(since.alerts.iter().map(|a| &a.alert));
+        grown.push((r, devs));
+    }
+    Ok(incidents(grown))
 }
 
 async fn from_server(url: &str, token: &str) -> Result<Incidents> {
@@ -120,8 +147,38 @@ async fn from_server(url: &str, token: &str) -> Result<Incidents> {
         let page: Vec<IncidentRecord> = serde_json::from_slice(&body)
             .with_context(|| format!("{base} answered with something other than incidents"))?;
         if page.is_empty() {
-            return Ok(incidents(all));
+            break;
         }
         all.extend(page);
     }
+    // Each as it stands: what joined its case since it opened.
+    let mut grown = Vec::with_capacity(all.len());
+    for rec in all {
+        let r = client
+            .get(format!("{base}/api/v1/incidents/{}", rec.id))
+            .bearer_auth(token)
+            .send()
+            .await
+            .with_context(|| format!("reaching {base}"))?;
+        let status = r.status();
+        let body = r.bytes().await.with_context(|| format!("reading incident {} from {base}", rec.id))?;
+        if !status.is_success() {
+            bail!("{base}: {status}: {}", String::from_utf8_lossy(&body));
+        }
+        #[derive(serde::Deserialize, Default)]
+        struct View {
+            #[serde(default)]
+            since_opened: Since,
+        }
+        #[derive(serde::Deserialize, Default)]
+        struct Since {
+            #[serde(default)]
+            alerts: Vec<stockade_detect::Alert>,
+        }
+        let v: View = serde_json::from_slice(&body)
+            .with_context(|| format!("{base} answered with something other than incident {}", rec.id))?;
+        let devs = developments(&v.since_opened.alerts);
+        grown.push((rec, devs));
+    }
+    Ok(incidents(grown))
 }

@@ -2,16 +2,19 @@
 //!
 //! An incident **covers** an instance when it cites one of the instance's
 //! events, or when it is at the same site, names one of its actors or
-//! entities, and its span overlaps the instance's. An instance is
-//! **detected** by the earliest incident that covers it; its time to detect
-//! is that incident's `opened_at` minus the instance's `first_signal`
-//! (zero if the incident was raised earlier). An incident is **true** when it
+//! entities, and its span overlaps the instance's; or when one of its
+//! `developments` (what joined it after it opened) does so, from that
+//! development's time. An instance is **detected** by the incident that
+//! covers it first; its time to detect is when that incident came to cover
+//! it (its `opened_at`, or the development's `at`) minus the instance's
+//! `first_signal` (zero if that was earlier). An incident is **true** when it
 //! covers at least one malicious instance; every other incident (including
 //! one that only covers a benign look-alike) is a false alarm.
 //!
 //! Percentiles use the nearest-rank method.
 
-use crate::truth::{Incident, Incidents, Instance, Scenario, Truth};
+use crate::truth::{Development, EventRef, Incident, Incidents, Instance, Scenario, Truth};
+use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -55,14 +58,38 @@ pub struct Scores {
     pub benign_alarmed: usize,
 }
 
-fn covers(inc: &Incident, inst: &Instance) -> bool {
-    if inc.events.iter().any(|e| inst.events.contains(e)) {
+fn covers_part(
+    site: &str,
+    (from, to): (DateTime<FixedOffset>, DateTime<FixedOffset>),
+    entities: &[String],
+    events: &[EventRef],
+    inst: &Instance,
+) -> bool {
+    if events.iter().any(|e| inst.events.contains(e)) {
         return true;
     }
-    inc.site == inst.site
-        && inc.from <= inst.end
-        && inst.start <= inc.to
-        && inc.entities.iter().any(|e| inst.actors.contains(e) || inst.entities.contains(e))
+    site == inst.site
+        && from <= inst.end
+        && inst.start <= to
+        && entities.iter().any(|e| inst.actors.contains(e) || inst.entities.contains(e))
+}
+
+/// When the incident came to cover the instance: at its opening, or at the
+/// first development that made it cover it (None: it never did).
+fn covers(inc: &Incident, inst: &Instance) -> Option<DateTime<FixedOffset>> {
+    if covers_part(&inc.site, (inc.from, inc.to), &inc.entities, &inc.events, inst) {
+        return Some(inc.opened_at);
+    }
+    let mut devs: Vec<&Development> = inc.developments.iter().collect();
+    devs.sort_by_key(|d| d.at);
+    let (mut from, mut to) = (inc.from, inc.to);
+    for d in devs {
+        (from, to) = (from.min(d.from), to.max(d.to));
+        if covers_part(&inc.site, (from, to), &d.entities, &d.events, inst) {
+            return Some(d.at.max(inc.opened_at));
+        }
+    }
+    None
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -85,21 +112,22 @@ pub fn score(truth: &Truth, incidents: &Incidents) -> Scores {
     let mut true_ids: HashSet<&str> = HashSet::new();
     let mut benign_alarmed = 0;
     for inst in &truth.instances {
-        let covering: Vec<&Incident> = incidents.incidents.iter().filter(|inc| covers(inc, inst)).collect();
+        let covering: Vec<(&Incident, DateTime<FixedOffset>)> =
+            incidents.incidents.iter().filter_map(|inc| covers(inc, inst).map(|at| (inc, at))).collect();
         if !inst.benign {
-            true_ids.extend(covering.iter().map(|i| i.id.as_str()));
+            true_ids.extend(covering.iter().map(|(i, _)| i.id.as_str()));
         } else if !covering.is_empty() {
             benign_alarmed += 1;
         }
-        let first = covering.iter().min_by(|a, b| a.opened_at.cmp(&b.opened_at).then(a.id.cmp(&b.id)));
+        let first = covering.iter().min_by(|a, b| a.1.cmp(&b.1).then(a.0.id.cmp(&b.0.id)));
         instances.push(InstanceScore {
             id: inst.id.clone(),
             scenario: inst.scenario,
             benign: inst.benign,
             site: inst.site.clone(),
-            detected_by: first.map(|i| i.id.clone()),
+            detected_by: first.map(|(i, _)| i.id.clone()),
             time_to_detect_s: first
-                .map(|i| ((i.opened_at - inst.first_signal).num_milliseconds().max(0)) as f64 / 1000.0),
+                .map(|(_, at)| ((*at - inst.first_signal).num_milliseconds().max(0)) as f64 / 1000.0),
         });
     }
     let mut per_scenario = Vec::new();
@@ -297,6 +325,7 @@ mod tests {
             from: t(from),
             to: t(to),
             events: events.iter().map(|e| ev(e)).collect(),
+            developments: Vec::new(),
         }
     }
 
@@ -378,6 +407,37 @@ mod tests {
             table.contains("terminated_badge_in_use") && table.contains("50.0%") && table.contains("(benign)"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn an_incident_that_grows_covers_from_its_development_time() {
+        // Opened on "c" at 10:00; an alert citing "b"'s event joins at 10:30
+        // (at another site's instance: growth never crosses sites by
+        // entities, but a cited event is a cited event).
+        let mut grown =
+            incident("G1", "LYS", "2026-11-06T10:00:00Z", &[], &["e4"], "2026-11-06T10:00:00Z", "2026-11-06T10:00:00Z");
+        grown.developments.push(Development {
+            at: t("2026-11-06T10:30:00Z"),
+            from: t("2026-11-06T10:30:00Z"),
+            to: t("2026-11-06T10:30:00Z"),
+            entities: vec!["P-4".into()],
+            events: vec![],
+        });
+        grown.developments.push(Development {
+            at: t("2026-11-06T11:00:00Z"),
+            from: t("2026-11-05T01:30:00Z"),
+            to: t("2026-11-06T11:00:00Z"),
+            entities: vec![],
+            events: vec![ev("e3")],
+        });
+        let s = score(&truth(), &Incidents { format: crate::truth::INCIDENTS_FORMAT.into(), incidents: vec![grown] });
+        let by_id = |id: &str| s.instances.iter().find(|i| i.id == id).unwrap().clone();
+        assert_eq!(by_id("c").time_to_detect_s, Some(0.0), "covered when it opened");
+        let b = by_id("b");
+        assert_eq!(b.detected_by.as_deref(), Some("G1"));
+        assert_eq!(b.time_to_detect_s, Some((10.0 + 24.0) * 3600.0), "from the development that cited it");
+        // P-4's look-alike lies a day later than the grown span: not covered.
+        assert_eq!(by_id("d").detected_by, None);
     }
 
     #[test]

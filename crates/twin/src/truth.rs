@@ -16,7 +16,8 @@
 //! ```json
 //! {"format": "stockade-incidents/1",
 //!  "incidents": [{"id": "INC-1", "site": "LYS", "opened_at": "…", "scenario": "…",
-//!    "entities": ["B-0042"], "from": "…", "to": "…", "events": [{"source": "acs-lys", "id": "e-991"}]}]}
+//!    "entities": ["B-0042"], "from": "…", "to": "…", "events": [{"source": "acs-lys", "id": "e-991"}],
+//!    "developments": [{"at": "…", "from": "…", "to": "…", "entities": ["SKU-1"], "events": []}]}]}
 //! ```
 //!
 //! Times are RFC 3339 with an offset.
@@ -42,16 +43,44 @@ pub enum Scenario {
     BadgeSharing,
     DockDoorHeldAtNight,
     PrivilegeEscalation,
+    /// One account used at two sites at once: a password shared.
+    SharedCredential,
+    /// A camera or reader reconfigured at night outside its maintainer's window.
+    DeviceReconfigured,
+    /// Write-downs of one SKU split to stay under the approval threshold.
+    SplitAdjustments,
+    /// Valuable stock moved to a location no count covers, then taken.
+    UncountedLocation,
+    /// A new hire's over-provisioned badge opens the cage in the first week.
+    NewHireCage,
+    /// A vendor's API key exports the inventory in bulk outside its window.
+    VendorBulkExport,
+    /// Units taken from a cage place whose line the full count skips, week after week.
+    SkippedCounts,
     /// Benign: after-hours stock moves with an approved work order.
     AuthorisedAfterHoursMove,
     /// Benign: overtime or weekend work on the roster.
     ScheduledOvertime,
     /// Benign: an emergency door opening (fire drill, alarm).
     EmergencyDoorOpening,
+    /// Benign: a manager logs in at one site, then at another hours later.
+    MultiSiteLogin,
+    /// Benign: the maintainer reconfigures a device at night inside its window.
+    MaintainerReconfig,
+    /// Benign: small write-downs of several SKUs after a pallet fell.
+    SmallWritedowns,
+    /// Benign: stock parked on the overflow shelf under a work order.
+    OverflowWorkOrder,
+    /// Benign: a new cage operator works the cage in the first week.
+    NewCageOperator,
+    /// Benign: the reporting partner resynchronises in bulk inside its window.
+    VendorResync,
+    /// Benign: a count line deferred once, and counted the next morning.
+    CountDeferred,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 15] = [
+    pub const ALL: [Scenario; 29] = [
         Scenario::AfterHoursCageRemoval,
         Scenario::Tailgating,
         Scenario::TerminatedBadgeInUse,
@@ -64,9 +93,23 @@ impl Scenario {
         Scenario::BadgeSharing,
         Scenario::DockDoorHeldAtNight,
         Scenario::PrivilegeEscalation,
+        Scenario::SharedCredential,
+        Scenario::DeviceReconfigured,
+        Scenario::SplitAdjustments,
+        Scenario::UncountedLocation,
+        Scenario::NewHireCage,
+        Scenario::VendorBulkExport,
+        Scenario::SkippedCounts,
         Scenario::AuthorisedAfterHoursMove,
         Scenario::ScheduledOvertime,
         Scenario::EmergencyDoorOpening,
+        Scenario::MultiSiteLogin,
+        Scenario::MaintainerReconfig,
+        Scenario::SmallWritedowns,
+        Scenario::OverflowWorkOrder,
+        Scenario::NewCageOperator,
+        Scenario::VendorResync,
+        Scenario::CountDeferred,
     ];
 
     pub fn as_str(self) -> String {
@@ -77,7 +120,16 @@ impl Scenario {
     pub fn is_benign(self) -> bool {
         matches!(
             self,
-            Scenario::AuthorisedAfterHoursMove | Scenario::ScheduledOvertime | Scenario::EmergencyDoorOpening
+            Scenario::AuthorisedAfterHoursMove
+                | Scenario::ScheduledOvertime
+                | Scenario::EmergencyDoorOpening
+                | Scenario::MultiSiteLogin
+                | Scenario::MaintainerReconfig
+                | Scenario::SmallWritedowns
+                | Scenario::OverflowWorkOrder
+                | Scenario::NewCageOperator
+                | Scenario::VendorResync
+                | Scenario::CountDeferred
         )
     }
 }
@@ -135,6 +187,23 @@ pub struct Incident {
     pub from: DateTime<FixedOffset>,
     pub to: DateTime<FixedOffset>,
     /// The events it cites.
+    #[serde(default)]
+    pub events: Vec<EventRef>,
+    /// What joined it after it opened, each from its own time (optional).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub developments: Vec<Development>,
+}
+
+/// A later addition to an incident: an alert that joined its case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Development {
+    /// When it joined (detection time).
+    pub at: DateTime<FixedOffset>,
+    /// The span of activity it covers.
+    pub from: DateTime<FixedOffset>,
+    pub to: DateTime<FixedOffset>,
+    #[serde(default)]
+    pub entities: Vec<String>,
     #[serde(default)]
     pub events: Vec<EventRef>,
 }
@@ -195,8 +264,10 @@ impl Truth {
             if i.start < t.from || i.end > t.to {
                 return Err(err(what, "it lies outside the simulated period"));
             }
-            if i.events.is_empty() {
-                return Err(err(what, "an instance has at least one event"));
+            // A benign look-alike may be an absence (a count line deferred):
+            // only what a detector must find needs events to cite.
+            if i.events.is_empty() && !i.benign {
+                return Err(err(what, "a malicious instance has at least one event"));
             }
         }
         Ok(t)
@@ -236,7 +307,11 @@ mod tests {
     #[test]
     fn scenario_names_are_snake_case_and_complete() {
         assert_eq!(Scenario::TerminatedBadgeInUse.as_str(), "terminated_badge_in_use");
-        assert_eq!(Scenario::ALL.iter().filter(|s| !s.is_benign()).count(), 12, "the twelve of docs/PRODUCT.md");
+        let malicious = Scenario::ALL.iter().filter(|s| !s.is_benign()).count();
+        assert_eq!(malicious, 19, "the twelve of docs/PRODUCT.md and seven more");
+        let names: HashSet<String> = Scenario::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names.len(), Scenario::ALL.len(), "names are distinct");
+        assert!(names.iter().all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
         let unknown = serde_json::from_str::<Scenario>("\"teleportation\"");
         assert!(unknown.is_err());
     }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use stockade_app::casebook::CaseError;
 use stockade_incident::{IncidentRecord, NewIncident};
 use stockade_ingest::LineError;
-use stockade_store::{AlertQuery, IncidentQuery};
+use stockade_store::IncidentQuery;
 use utoipa::IntoParams;
 
 impl From<CaseError> for Problem {
@@ -99,7 +99,9 @@ pub async fn list(
 /// One incident, with `cited`: each event it cites that detection saw
 /// stored, with its `seq` and `proof`, the link to its inclusion proof in
 /// the evidence ledger (an analyst's citations are proven by seq through
-/// `/api/v1/ledger/events/{seq}/proof`).
+/// `/api/v1/ledger/events/{seq}/proof`); and `since_opened`: the alerts that
+/// joined its case after it opened, the entities and events they add and
+/// the span they extend it to (the record itself stays as opened).
 #[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents",
     params(("id" = String, Path, description = "INC-<n>")),
     responses((status = 200, body = Object),
@@ -115,33 +117,34 @@ pub async fn one(
     caller.require(Permission::Read)?;
     let id = id?;
     let record = st.store.incident(&id).await?.ok_or_else(|| Problem::not_found(format!("no incident {id:?}")))?;
-    // Where detection saw each cited event stored: from the case's alerts.
+    // Where detection saw each cited event stored: from the case's alerts;
+    // and what joined the case after the incident opened.
+    let alerts = stockade_app::alerts::of_incident(&*st.store, &id).await?;
     let mut seqs = std::collections::HashMap::new();
-    let mut q = AlertQuery { incident: Some(id.clone()), limit: 10_000, ..Default::default() };
-    loop {
-        let page = stockade_app::alerts::list(&*st.store, &q).await?;
-        let Some(last) = page.last().map(|a| a.n) else { break };
-        for a in page {
-            for e in std::iter::once(a.alert.event).chain(a.alert.related) {
-                if let Some(seq) = e.seq {
-                    seqs.insert((e.source, e.id), seq);
-                }
+    for a in &alerts {
+        for e in std::iter::once(&a.alert.event).chain(&a.alert.related) {
+            if let Some(seq) = e.seq {
+                seqs.insert((e.source.clone(), e.id.clone()), seq);
             }
         }
-        q.after = last;
     }
+    let since = stockade_app::alerts::since_opened(&record, alerts);
     let cited: Vec<serde_json::Value> = record
         .incident
         .events
         .iter()
-        .filter_map(|e| {
-            let seq = *seqs.get(&(e.source.clone(), e.id.clone()))?;
-            Some(serde_json::json!({"source": e.source, "id": e.id, "seq": seq, "proof": super::alerts::proof_link(seq)}))
+        .map(|e| (e.source.clone(), e.id.clone()))
+        .chain(since.events.iter().map(|k| (k.source.clone(), k.id.clone())))
+        .filter_map(|(source, id)| {
+            let seq = *seqs.get(&(source.clone(), id.clone()))?;
+            Some(serde_json::json!({"source": source, "id": id, "seq": seq, "proof": super::alerts::proof_link(seq)}))
         })
         .collect();
+    let since = serde_json::to_value(&since).map_err(|e| Problem::internal(format!("incident {id}: {e}")))?;
     let mut v = serde_json::to_value(&record).map_err(|e| Problem::internal(format!("incident {id}: {e}")))?;
     if let Some(o) = v.as_object_mut() {
         o.insert("cited".into(), serde_json::Value::Array(cited));
+        o.insert("since_opened".into(), since);
     }
     Ok(Json(v))
 }

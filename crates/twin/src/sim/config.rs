@@ -55,6 +55,8 @@ pub struct Params {
     pub people: Option<u32>,
     /// Failed logins before the success.
     pub failures: Option<u32>,
+    /// API calls made.
+    pub calls: Option<u32>,
 }
 
 /// (parameter, lowest, highest)
@@ -80,6 +82,16 @@ impl Params {
             Scenario::PrivilegeEscalation => &[("failures", 0, 50), UNITS],
             Scenario::ScheduledOvertime => &[("minutes", 1, 600)],
             Scenario::EmergencyDoorOpening => &[("people", 1, 500)],
+            Scenario::SplitAdjustments | Scenario::UncountedLocation | Scenario::SkippedCounts => &[UNITS],
+            Scenario::VendorBulkExport | Scenario::VendorResync => &[("calls", 1, 5_000)],
+            Scenario::SharedCredential | Scenario::MultiSiteLogin => &[("minutes", 1, 600)],
+            Scenario::DeviceReconfigured
+            | Scenario::MaintainerReconfig
+            | Scenario::SmallWritedowns
+            | Scenario::OverflowWorkOrder
+            | Scenario::NewHireCage
+            | Scenario::NewCageOperator
+            | Scenario::CountDeferred => &[],
         }
     }
 
@@ -106,6 +118,7 @@ impl Params {
             "seconds" => self.seconds = Some(small),
             "people" => self.people = Some(small),
             "failures" => self.failures = Some(small),
+            "calls" => self.calls = Some(small),
             other => return Err(format!("parameter `{other}` has bounds but no field")),
         }
         Ok(())

@@ -22,14 +22,14 @@ pub(super) const DOORS: [(&str, &str, &str, &str, bool); 5] = [
 /// Each site's IoT/OT devices: (id suffix, kind, name, maintaining vendor, zone).
 /// The nightly network scan sees every one of them.
 pub(super) const DEVICES: [(&str, &str, &str, Option<&str>, &str); 16] = [
-    ("CAM-MAIN", "camera", "Main entrance camera", None, "LOBBY"),
-    ("CAM-CAGE", "camera", "Cage camera", None, "CAGE"),
-    ("CAM-DOCK", "camera", "Dock camera", None, "DOCK"),
-    ("R-MAIN", "reader", "Main entrance reader", None, "LOBBY"),
-    ("R-CAGE", "reader", "Cage door reader", None, "FLOOR"),
-    ("R-DOCK1", "reader", "Dock door 1 reader", None, "FLOOR"),
-    ("R-DOCK2", "reader", "Dock door 2 reader", None, "FLOOR"),
-    ("R-IT", "reader", "Server room reader", None, "FLOOR"),
+    ("CAM-MAIN", "camera", "Main entrance camera", Some("V-SECSYS"), "LOBBY"),
+    ("CAM-CAGE", "camera", "Cage camera", Some("V-SECSYS"), "CAGE"),
+    ("CAM-DOCK", "camera", "Dock camera", Some("V-SECSYS"), "DOCK"),
+    ("R-MAIN", "reader", "Main entrance reader", Some("V-SECSYS"), "LOBBY"),
+    ("R-CAGE", "reader", "Cage door reader", Some("V-SECSYS"), "FLOOR"),
+    ("R-DOCK1", "reader", "Dock door 1 reader", Some("V-SECSYS"), "FLOOR"),
+    ("R-DOCK2", "reader", "Dock door 2 reader", Some("V-SECSYS"), "FLOOR"),
+    ("R-IT", "reader", "Server room reader", Some("V-SECSYS"), "FLOOR"),
     ("ACP-1", "controller", "Access-control panel", None, "IT"),
     ("HVAC-1", "hvac", "Server room HVAC controller", Some("V-HVAC"), "IT"),
     ("PLC-SORTER", "plc", "Sorter PLC", None, "FLOOR"),
@@ -56,6 +56,9 @@ pub(super) const SKUS: u32 = 200;
 /// The day (from 0) each site's new hire starts.
 pub(super) const HIRE_DAY: u32 = 2;
 pub(super) const AISLES: u32 = 40;
+/// People HR hires during the period, per site and role (`picker`,
+/// `cage_operator`), for the scenarios about a new hire's first week.
+pub(super) const RECRUITS: u32 = 4;
 pub(super) const CAGE_BINS: u32 = 6;
 
 pub(super) struct Person {
@@ -82,11 +85,28 @@ pub(super) struct Site {
     /// Units the book shows that are not physically there (unrecorded
     /// process losses, mis-picks): physical = stock - lost.
     pub(super) lost: Vec<Vec<i64>>,
-    /// Location ids: aisles, then cage bins, then DOCK-IN, then PACK.
+    /// Location ids: aisles, then cage bins, then the overflow shelf (no
+    /// count plan covers it), then DOCK-IN, then PACK.
     pub(super) locations: Vec<String>,
+    /// People not yet hired: scenarios hire them (and they then work).
+    pub(super) recruits: Vec<Person>,
+    /// Places (location, SKU) whose line the weekly full count leaves out,
+    /// how many more times, and whether it is counted straight after (a
+    /// deferred line).
+    pub(super) skip: Vec<(usize, usize, u32, bool)>,
+    /// Sites in the network.
+    pub(super) sites: u32,
+    /// People on leave: (index in `people`, first day away, day back).
+    pub(super) away: Vec<(usize, NaiveDate, NaiveDate)>,
 }
 
 impl Site {
+    /// Who does not come in on `date`: the terminated, and those on leave.
+    pub(super) fn absent(&self, terminated: &[usize], date: NaiveDate) -> Vec<usize> {
+        let away = self.away.iter().filter(|a| a.1 <= date && date < a.2).map(|a| a.0);
+        terminated.iter().copied().chain(away).collect()
+    }
+
     pub(super) fn physical(&self, loc: usize, k: usize) -> i64 {
         self.stock[loc][k] - self.lost[loc][k]
     }
@@ -94,12 +114,27 @@ impl Site {
     pub(super) fn dock_in(&self) -> usize {
         self.locations.len() - 2
     }
+    /// The overflow shelf: no count plan covers it.
+    pub(super) fn overflow(&self) -> usize {
+        self.locations.len() - 3
+    }
     pub(super) fn pack(&self) -> usize {
         self.locations.len() - 1
     }
     pub(super) fn is_cage(&self, loc: usize) -> bool {
         (AISLES as usize..(AISLES + CAGE_BINS) as usize).contains(&loc)
     }
+}
+
+/// Site `num`'s own network (a /19 of 10/8: up to 2,048 sites), as
+/// reference data lists it, and an address in it (`host` from 0 to 8,191).
+pub(super) fn site_network(num: u32) -> String {
+    format!("10.{}.{}.0/19", num >> 3, (num & 7) << 5)
+}
+
+pub(super) fn site_address(num: u32, host: i64) -> Option<std::net::IpAddr> {
+    let host = host.clamp(1, 8190);
+    ip(10, i64::from(num >> 3), i64::from((num & 7) << 5) + host / 256, host % 256)
 }
 
 pub(super) fn sku_id(k: usize) -> String {
@@ -151,7 +186,12 @@ pub(super) fn build(cfg: &Config) -> Result<(Vec<Site>, String), ConfigError> {
         let id = format!("S{:02}", i + 1);
         let tzname = TIMEZONES[i as usize % TIMEZONES.len()];
         let tz: Tz = tzname.parse().map_err(|_| ConfigError(format!("time zone {tzname}")))?;
-        let _ = writeln!(s_sites, "  - {{ id: {id}, name: \"Site {}\", timezone: {tzname} }}", i + 1);
+        let _ = writeln!(
+            s_sites,
+            "  - {{ id: {id}, name: \"Site {}\", timezone: {tzname}, networks: [\"{}\"] }}",
+            i + 1,
+            site_network(i + 1)
+        );
         for (z, name, tier) in ZONES {
             let _ = writeln!(s_zones, "  - {{ id: {id}-{z}, site: {id}, name: \"{name}\", tier: {tier} }}");
         }
@@ -187,6 +227,16 @@ pub(super) fn build(cfg: &Config) -> Result<(Vec<Site>, String), ConfigError> {
         let _ = writeln!(
             s_shifts,
             "  - {{ id: {id}-MAINT, site: {id}, name: Maintenance window, start: \"09:00\", end: \"13:00\", weekdays: [3] }}"
+        );
+        // The security integrator's window for cameras and readers: Sunday
+        // nights. The reporting partner's nightly sync: every night.
+        let _ = writeln!(
+            s_shifts,
+            "  - {{ id: {id}-SECMAINT, site: {id}, name: Security systems maintenance, start: \"01:00\", end: \"04:00\", weekdays: [7] }}"
+        );
+        let _ = writeln!(
+            s_shifts,
+            "  - {{ id: {id}-SYNC, site: {id}, name: Reporting sync, start: \"00:00\", end: \"02:00\", weekdays: [1, 2, 3, 4, 5, 6, 7] }}"
         );
         let mut people = Vec::new();
         let mut n = 0;
@@ -245,6 +295,32 @@ pub(super) fn build(cfg: &Config) -> Result<(Vec<Site>, String), ConfigError> {
             s_badges,
             "  - {{ id: {id}-VB01, person: {id}-V01, status: active, zones: [{id}-FLOOR, {id}-IT] }}"
         );
+        // People HR will hire during the period (scenarios hire them). The
+        // pickers' badges were cut from a cage operator's profile: more reach
+        // than a picker needs, as happens when access is copied.
+        let mut recruits = Vec::new();
+        for (role, zones) in
+            [("picker", "FLOOR, {id}-DOCK, {id}-CAGE"), ("cage_operator", "FLOOR, {id}-DOCK, {id}-CAGE")]
+        {
+            for _ in 0..RECRUITS {
+                n += 1;
+                let (pid, badge) = (format!("{id}-P{n:03}"), format!("{id}-B{n:03}"));
+                let account = format!("{}p{n:03}", id.to_ascii_lowercase());
+                let _ = writeln!(
+                    s_people,
+                    "  - {{ id: {pid}, name: \"Person {n} of {id}\", role: {role}, manager: {id}-P029, status: active, site: {id} }}"
+                );
+                let zones = zones.replace("{id}", &id);
+                let _ =
+                    writeln!(s_badges, "  - {{ id: {badge}, person: {pid}, status: active, zones: [{id}-{zones}] }}");
+                recruits.push(Person { id: pid, badge, account, role, shift: 0, from_day: u32::MAX });
+            }
+        }
+        // The security integrator's technician (cameras and readers).
+        let _ = writeln!(
+            s_people,
+            "  - {{ id: {id}-V02, name: \"Security technician of {id}\", role: technician, status: active, site: {id}, vendor: V-SECSYS }}"
+        );
         let mut locations = Vec::new();
         for a in 0..AISLES {
             locations.push(format!("{id}-A-{a:03}"));
@@ -252,10 +328,11 @@ pub(super) fn build(cfg: &Config) -> Result<(Vec<Site>, String), ConfigError> {
         for c in 0..CAGE_BINS {
             locations.push(format!("{id}-CAGE-{c:02}"));
         }
+        locations.push(format!("{id}-OVF"));
         locations.push(format!("{id}-DOCK-IN"));
         locations.push(format!("{id}-PACK"));
         for (li, l) in locations.iter().enumerate() {
-            let zone = if li < AISLES as usize || l.ends_with("PACK") {
+            let zone = if li < AISLES as usize || l.ends_with("PACK") || l.ends_with("OVF") {
                 "FLOOR"
             } else if l.contains("CAGE") {
                 "CAGE"
@@ -271,13 +348,36 @@ pub(super) fn build(cfg: &Config) -> Result<(Vec<Site>, String), ConfigError> {
         let stock = vec![vec![0i64; SKUS as usize]; locations.len()];
         let lost = stock.clone();
         let sources = SOURCES.map(|src| format!("{src}-{}", id.to_ascii_lowercase()));
-        sites.push(Site { id, num: i + 1, sources, tz, people, stock, lost, locations });
+        sites.push(Site {
+            id,
+            num: i + 1,
+            sources,
+            tz,
+            people,
+            stock,
+            lost,
+            locations,
+            recruits,
+            skip: Vec::new(),
+            sites: cfg.sites,
+            away: Vec::new(),
+        });
     }
-    let windows: Vec<String> = sites.iter().map(|s| format!("{}-MAINT", s.id)).collect();
+    let windows = |suffix: &str| sites.iter().map(|s| format!("{}-{suffix}", s.id)).collect::<Vec<_>>().join(", ");
     let _ = writeln!(
         sec[5],
         "  - {{ id: V-HVAC, name: \"CoolAir Maintenance\", service: maintenance, windows: [{}] }}",
-        windows.join(", ")
+        windows("MAINT")
+    );
+    let _ = writeln!(
+        sec[5],
+        "  - {{ id: V-SECSYS, name: \"Sentinel Security Systems\", service: security systems, windows: [{}] }}",
+        windows("SECMAINT")
+    );
+    let _ = writeln!(
+        sec[5],
+        "  - {{ id: V-BI, name: \"Ledgerline Analytics\", service: reporting, windows: [{}] }}",
+        windows("SYNC")
     );
     for (name, body) in [
         ("sites", &sec[0]),

@@ -75,7 +75,7 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
         let h = arrive.with_timezone(&tz).time().format("%H").to_string().parse::<usize>().unwrap_or(0);
         arrivals_per_hour[h % 24] += 1;
         let mfa = matches!(p.role, "it_admin" | "site_manager" | "supervisor");
-        f.emit(3, site_ref, arrive + Duration::seconds(rng.range(120, 600)), staff_login(p, mfa, rng));
+        f.emit(3, site_ref, arrive + Duration::seconds(rng.range(120, 600)), staff_login(site.num, p, mfa, rng));
         if rng.chance(BREAK_RATE) {
             // A break: out through the main door mid-shift, back 15-30 minutes later.
             let out = local(&tz, date, start_h + 3, rng.range(0, 59) as u32, rng.range(0, 59) as u32);
@@ -91,14 +91,14 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
         }
         if p.role == "picker" && rng.chance(WRONG_ZONE_RATE) {
             // A picker tries the cage door (no access): refused, walks on.
-            let t = local(&tz, date, start_h + rng.range(1, 6) as u32, rng.range(0, 59) as u32, 0);
+            let t = local(&tz, date, start_h + off_break(rng, 1), rng.range(0, 59) as u32, 0);
             let body = denied(&format!("{sid}-D-CAGE"), &p.badge, Some(&p.id), Some(Direction::In), "zone not allowed");
             f.emit(0, site_ref, t, body);
         }
         if p.role == "supervisor" && rng.chance(ROUNDS_RATE) {
             // Rounds: into the cage and out, out to the dock by one dock
             // door and back by the other, within about four minutes.
-            let t = local(&tz, date, start_h + rng.range(1, 6) as u32, rng.range(0, 50) as u32, 0);
+            let t = local(&tz, date, start_h + off_break(rng, 1), rng.range(0, 50) as u32, 0);
             let mut at = t;
             for (door, dir) in
                 [("CAGE", Direction::In), ("CAGE", Direction::Out), ("DOCK1", Direction::In), ("DOCK2", Direction::Out)]
@@ -109,7 +109,7 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
         }
         if p.role == "cage_operator" || (p.role == "supervisor" && rng.chance(0.3)) {
             for _ in 0..rng.range(1, 3) {
-                let t = local(&tz, date, start_h + rng.range(0, 7) as u32, rng.range(0, 59) as u32, 0);
+                let t = local(&tz, date, start_h + off_break(rng, 0), rng.range(0, 59) as u32, 0);
                 f.badge(site_ref, t, "CAGE", &p.badge, Some(&p.id), Direction::In);
             }
         }
@@ -136,6 +136,21 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
         for loc in AISLES as usize..(AISLES + CAGE_BINS) as usize {
             for k in 0..SKUS as usize {
                 if site.stock[loc][k] <= 0 {
+                    continue;
+                }
+                if let Some(i) = site.skip.iter().position(|s| (s.0, s.1) == (loc, k)) {
+                    site.skip[i].2 -= 1;
+                    if site.skip[i].3 {
+                        // Deferred: the line is counted twenty minutes after the sweep.
+                        let counted = site.physical(loc, k).max(0);
+                        let at = local(&tz, date, 5, 50, 0);
+                        let body =
+                            counted_at(&sku_id(k), &site.locations[loc], counted, CountType::Cycle, Some(&supervisor));
+                        f.emit(2, site, at, body);
+                    }
+                    if site.skip[i].2 == 0 {
+                        site.skip.remove(i);
+                    }
                     continue;
                 }
                 let counted = site.physical(loc, k).max(0);
@@ -295,6 +310,14 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
         let to = rng.below(u64::from(AISLES)) as usize;
         put_away(site, f, t + Duration::seconds(1800), k, q, to, None);
     }
+    // Every night in its window, the reporting partner's integration pulls
+    // the day's stock snapshot page by page with its API key.
+    let sync = local(&tz, date, 0, rng.range(5, 20) as u32, 0);
+    for page in 0..rng.range(20, 40) {
+        let call =
+            api_key_used("wms", "key-bi-sync", Some("GET /inventory/snapshot"), ip(198, 51, 100, 77), Some("V-BI"));
+        f.emit(3, site, sync + Duration::seconds(page * rng.range(5, 15)), call);
+    }
     // Wednesdays: the maintenance vendor's scheduled visit to the server room.
     if date.weekday() == Weekday::Wed {
         let (pid, badge) = (format!("{sid}-V01"), format!("{sid}-VB01"));
@@ -352,17 +375,31 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
         let p = &site.people[rng.below(14) as usize];
         f.emit(4, site, local(&tz, date, 8, 0, 0), role_changed(&p.id, "receiver"));
     }
-    // HR: now and then someone goes on leave and comes back a week later.
+    // HR: now and then someone goes on leave from tomorrow and comes back a
+    // week later; they stay away meanwhile.
     if rng.chance(0.05) {
-        let p = &site.people[rng.below(site.people.len() as u64) as usize];
-        f.emit(4, site, local(&tz, date, 9, 0, 0), leave_started(&p.id));
-        f.emit(4, site, local(&tz, date + Duration::days(7), 9, 0, 0), leave_ended(&p.id));
+        let i = rng.below(site.people.len() as u64) as usize;
+        let (from, back) = (date + Duration::days(1), date + Duration::days(8));
+        if !gone.contains(&i) && !site.away.iter().any(|a| a.0 == i && a.2 > date) {
+            let p = &site.people[i];
+            f.emit(4, site, local(&tz, from, 0, 30, 0), leave_started(&p.id));
+            f.emit(4, site, local(&tz, back, 0, 30, 0), leave_ended(&p.id));
+            site.away.push((i, from, back));
+        }
     }
 }
 
+/// An hour of the shift (from its start, `lo` at the earliest) away from
+/// the break, which starts in its fourth hour and lasts under half an hour:
+/// nobody badges into the cage while outside on a break.
+fn off_break(rng: &mut Rng, lo: i64) -> u32 {
+    let h = rng.range(lo, 4);
+    (if h >= 3 { h + 2 } else { h }) as u32
+}
+
 /// A member of staff logging in to the WMS from the office network.
-fn staff_login(p: &Person, mfa: bool, rng: &mut Rng) -> Body {
-    let from = ip(10, 20, rng.range(1, 9), rng.range(10, 250));
+pub(super) fn staff_login(num: u32, p: &Person, mfa: bool, rng: &mut Rng) -> Body {
+    let from = site_address(num, rng.range(256, 2303));
     login("wms", &p.account, Outcome::Success, mfa, from, Some(&p.id))
 }
 
@@ -430,7 +467,7 @@ pub(super) fn work_saturday(site: &mut Site, gone: &[usize], day: u32, date: Nai
         let arrive = local(&tz, date, 7, 45, 0) - Duration::seconds(rng.range(0, 900));
         f.badge(site, arrive, "MAIN", &p.badge, Some(&p.id), Direction::In);
         let mfa = p.role == "supervisor";
-        f.emit(3, site, arrive + Duration::seconds(rng.range(120, 600)), staff_login(p, mfa, rng));
+        f.emit(3, site, arrive + Duration::seconds(rng.range(120, 600)), staff_login(site.num, p, mfa, rng));
         let leave = local(&tz, date, 12, 0, 0) + Duration::seconds(rng.range(0, 1800));
         f.badge(site, leave, "MAIN", &p.badge, Some(&p.id), Direction::Out);
     }

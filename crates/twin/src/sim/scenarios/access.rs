@@ -130,6 +130,11 @@ pub(super) fn emergency_door_opening(c: Ctx<'_, '_>) -> Option<Shape> {
     let hour = |usual: u32| prm.hour.unwrap_or(usual);
     let (actors, entities): (Vec<String>, Vec<String>);
     let (start, first_signal, end): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>);
+    // Staff are in on working days only: an evacuation on a weekend would
+    // have nobody to evacuate.
+    if matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
+        return None;
+    }
     let t = local(&tz, date, hour(14), rng.range(10, 40) as u32, 0);
     for door in ["MAIN", "DOCK1", "DOCK2"] {
         events.push(f.emit_ref(0, site, t + Duration::seconds(5), door_forced(&format!("{sid}-D-{door}"))));
@@ -149,4 +154,47 @@ pub(super) fn emergency_door_opening(c: Ctx<'_, '_>) -> Option<Shape> {
     actors = vec![];
     (start, first_signal, end) = (t, t + Duration::seconds(5), t + Duration::seconds(60));
     Some(Shape { actors, entities, start, first_signal, end })
+}
+
+/// `new_hire_cage`: HR hires a picker whose badge was cut with cage access;
+/// on the first day the new hire walks into the cage and takes a few
+/// units. Benign (`new_cage_operator`): a new cage operator, whose job is
+/// the cage, works there on the first day.
+pub(super) fn new_hire_in_cage(c: Ctx<'_, '_>, role: &str) -> Option<Shape> {
+    let Ctx { site, rng, f, prm, date, tz, sid, events, .. } = c;
+    // HR hires on working days.
+    if matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
+        return None;
+    }
+    let i = site.recruits.iter().position(|p| p.role == role)?;
+    let mut p = site.recruits.remove(i);
+    let (pid, badge) = (p.id.clone(), p.badge.clone());
+    let t = local(&tz, date, 5, 0, 0);
+    events.push(f.emit_ref(4, site, t, hired(&pid, role)));
+    events.push(f.emit_ref(
+        3,
+        site,
+        t + Duration::seconds(600),
+        credential_issued(CredentialType::Badge, &badge, Some(&pid)),
+    ));
+    events.push(f.badge(site, local(&tz, date, 5, 50, 0), "MAIN", &badge, Some(&pid), Direction::In));
+    let inside = local(&tz, date, prm.hour.unwrap_or(10).clamp(6, 13), rng.range(0, 50) as u32, 0);
+    events.push(f.badge(site, inside, "CAGE", &badge, Some(&pid), Direction::In));
+    if role == "picker"
+        && let Some((loc, k)) = stocked(site, rng, true)
+    {
+        let q = site.physical(loc, k).min(rng.range(1, 3));
+        site.lost[loc][k] += q;
+    }
+    events.push(f.badge(site, local(&tz, date, 14, 5, 0), "MAIN", &badge, Some(&pid), Direction::Out));
+    // From the next day on, a member of staff like any other.
+    p.from_day = 0;
+    site.people.push(p);
+    Some(Shape {
+        actors: vec![pid],
+        entities: vec![badge, format!("{sid}-D-CAGE")],
+        start: t,
+        first_signal: inside,
+        end: inside,
+    })
 }

@@ -74,3 +74,48 @@ pub(super) fn privilege_escalation(c: Ctx<'_, '_>) -> Option<Shape> {
     (start, first_signal, end) = (t, t, ok + Duration::seconds(320));
     Some(Shape { actors, entities, start, first_signal, end })
 }
+
+/// `shared_credential`: a picker's WMS account logs in at its own site and,
+/// minutes later, from another site's network: the password is shared.
+/// Benign (`multi_site_login`): a site manager logs in at one site, then at
+/// another after the drive there, hours later.
+pub(super) fn shared_credential(c: Ctx<'_, '_>, benign: bool) -> Option<Shape> {
+    let Ctx { site, rng, f, prm, date, tz, events, .. } = c;
+    if site.sites < 2 {
+        return None;
+    }
+    let other = site.num % site.sites + 1;
+    let who = pick_role(site, rng, if benign { "site_manager" } else { "picker" });
+    let t = local(&tz, date, prm.hour.unwrap_or(if benign { 7 } else { 10 }), rng.range(0, 40) as u32, 0);
+    let gap = prm.minutes.map_or_else(|| if benign { rng.range(150, 300) } else { rng.range(2, 20) }, i64::from) * 60;
+    let here =
+        login("wms", &who.2, Outcome::Success, benign, site_address(site.num, rng.range(256, 2303)), Some(&who.0));
+    events.push(f.emit_ref(3, site, t, here));
+    let there = login("wms", &who.2, Outcome::Success, benign, site_address(other, rng.range(256, 2303)), Some(&who.0));
+    let second = t + Duration::seconds(gap);
+    events.push(f.emit_ref(3, site, second, there));
+    Some(Shape { actors: vec![who.0], entities: vec![who.2], start: t, first_signal: second, end: second })
+}
+
+/// `vendor_bulk_export`: the reporting partner's API key pages through the
+/// whole inventory in the afternoon, outside its nightly window. Benign
+/// (`vendor_resync`): the same volume inside the window, a resynchronisation.
+pub(super) fn bulk_export(c: Ctx<'_, '_>, benign: bool) -> Option<Shape> {
+    let Ctx { site, rng, f, prm, date, tz, events, .. } = c;
+    let calls = prm.calls.map_or_else(|| rng.range(150, 400), i64::from);
+    let t = if benign {
+        local(&tz, date, prm.hour.unwrap_or(0), rng.range(25, 35) as u32, 0)
+    } else {
+        local(&tz, date, prm.hour.unwrap_or(14), rng.range(0, 30) as u32, 0)
+    };
+    let operation = if benign { "GET /inventory/snapshot" } else { "GET /inventory/items" };
+    let mut at = t;
+    for _ in 0..calls {
+        let call = api_key_used("wms", "key-bi-sync", Some(operation), ip(198, 51, 100, 77), Some("V-BI"));
+        events.push(f.emit_ref(3, site, at, call));
+        at += Duration::seconds(rng.range(2, 5));
+    }
+    // The hundredth call is where volume alone tells it apart.
+    let first_signal = t + (at - t) * 100 / calls.max(100) as i32;
+    Some(Shape { actors: vec![], entities: vec!["key-bi-sync".into(), "V-BI".into()], start: t, first_signal, end: at })
+}

@@ -11,10 +11,13 @@ pub(super) struct Injection<'a> {
     pub(super) params: &'a Params,
     pub(super) n: usize,
     pub(super) date: NaiveDate,
+    /// The last simulated day.
+    pub(super) last: NaiveDate,
 }
 
 mod access;
 mod accounts;
+mod devices;
 mod records;
 mod theft;
 
@@ -30,6 +33,8 @@ pub(super) struct Ctx<'c, 'f> {
     /// The instance's number in the run (in references it writes: ASN-X00007).
     pub(super) n: usize,
     pub(super) date: NaiveDate,
+    /// The last simulated day.
+    pub(super) last: NaiveDate,
     pub(super) tz: Tz,
     pub(super) sid: String,
     pub(super) events: &'c mut Vec<EventRef>,
@@ -52,11 +57,11 @@ pub(super) fn inject(
     rng: &mut Rng,
     f: &mut Feeds,
 ) -> Option<Instance> {
-    let Injection { scenario, params: prm, n, date } = at;
+    let Injection { scenario, params: prm, n, date, last } = at;
     let tz = site.tz;
     let sid = site.id.clone();
     let mut events = Vec::new();
-    let c = Ctx { site, terminated, rng, f, prm, n, date, tz, sid: sid.clone(), events: &mut events };
+    let c = Ctx { site, terminated, rng, f, prm, n, date, last, tz, sid: sid.clone(), events: &mut events };
     let Shape { actors, entities, start, first_signal, end } = match scenario {
         Scenario::TerminatedBadgeInUse => access::terminated_badge_in_use(c)?,
         Scenario::AfterHoursCageRemoval => theft::after_hours_cage_removal(c)?,
@@ -73,6 +78,20 @@ pub(super) fn inject(
         Scenario::PrivilegeEscalation => accounts::privilege_escalation(c)?,
         Scenario::ScheduledOvertime => access::scheduled_overtime(c)?,
         Scenario::EmergencyDoorOpening => access::emergency_door_opening(c)?,
+        Scenario::SharedCredential => accounts::shared_credential(c, false)?,
+        Scenario::MultiSiteLogin => accounts::shared_credential(c, true)?,
+        Scenario::VendorBulkExport => accounts::bulk_export(c, false)?,
+        Scenario::VendorResync => accounts::bulk_export(c, true)?,
+        Scenario::DeviceReconfigured => devices::reconfigured(c, false)?,
+        Scenario::MaintainerReconfig => devices::reconfigured(c, true)?,
+        Scenario::SplitAdjustments => records::split_adjustments(c)?,
+        Scenario::SmallWritedowns => records::small_writedowns(c)?,
+        Scenario::UncountedLocation => records::overflow(c, false)?,
+        Scenario::OverflowWorkOrder => records::overflow(c, true)?,
+        Scenario::SkippedCounts => records::skipped_counts(c, false)?,
+        Scenario::CountDeferred => records::skipped_counts(c, true)?,
+        Scenario::NewHireCage => access::new_hire_in_cage(c, "picker")?,
+        Scenario::NewCageOperator => access::new_hire_in_cage(c, "cage_operator")?,
     };
     Some(Instance {
         id: format!("t-{n:05}"),
