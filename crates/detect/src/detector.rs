@@ -69,6 +69,9 @@ pub struct State {
     swept: BTreeMap<String, i64>,
     /// The book and the presence that explains its shortages.
     reconcile: Reconciler,
+    /// Each person's picks against their peers'.
+    #[serde(default)]
+    peers: crate::peers::Peers,
     /// Recent events by id, to name a correlation's contributors. Not
     /// saved: after a restart, windows that straddle it name fewer events.
     #[serde(skip)]
@@ -279,6 +282,9 @@ impl Detector {
         let mut alerts: Vec<Alert> = shortage.iter().map(|a| crate::reconcile::alert(a, event, seq)).collect();
         for s in self.state.reconcile.take_skipped() {
             alerts.push(crate::reconcile::skip_alert(&s, event, seq));
+        }
+        if let Some(d) = self.state.peers.observe(event, &enriched) {
+            alerts.push(crate::peers::alert(&d, event, seq));
         }
         for r in &results {
             let Some(uuid) = r.header.rule_id.as_deref() else { continue };

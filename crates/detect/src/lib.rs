@@ -18,6 +18,7 @@ pub mod cases;
 pub mod context;
 pub mod detector;
 pub mod pack;
+pub mod peers;
 pub mod reconcile;
 pub mod risk;
 pub mod series;

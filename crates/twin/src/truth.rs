@@ -57,6 +57,8 @@ pub enum Scenario {
     VendorBulkExport,
     /// Units taken from a cage place whose line the full count skips, week after week.
     SkippedCounts,
+    /// A picker's lines drift to high-value stock over weeks, a unit pocketed now and then.
+    PickDrift,
     /// Benign: after-hours stock moves with an approved work order.
     AuthorisedAfterHoursMove,
     /// Benign: overtime or weekend work on the roster.
@@ -80,7 +82,7 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 29] = [
+    pub const ALL: [Scenario; 30] = [
         Scenario::AfterHoursCageRemoval,
         Scenario::Tailgating,
         Scenario::TerminatedBadgeInUse,
@@ -100,6 +102,7 @@ impl Scenario {
         Scenario::NewHireCage,
         Scenario::VendorBulkExport,
         Scenario::SkippedCounts,
+        Scenario::PickDrift,
         Scenario::AuthorisedAfterHoursMove,
         Scenario::ScheduledOvertime,
         Scenario::EmergencyDoorOpening,
@@ -308,7 +311,7 @@ mod tests {
     fn scenario_names_are_snake_case_and_complete() {
         assert_eq!(Scenario::TerminatedBadgeInUse.as_str(), "terminated_badge_in_use");
         let malicious = Scenario::ALL.iter().filter(|s| !s.is_benign()).count();
-        assert_eq!(malicious, 19, "the twelve of docs/PRODUCT.md and seven more");
+        assert_eq!(malicious, 20, "the twelve of docs/PRODUCT.md and eight more");
         let names: HashSet<String> = Scenario::ALL.iter().map(|s| s.as_str()).collect();
         assert_eq!(names.len(), Scenario::ALL.len(), "names are distinct");
         assert!(names.iter().all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_lowercase() || c == '_')));

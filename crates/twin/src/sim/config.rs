@@ -83,6 +83,7 @@ impl Params {
             Scenario::ScheduledOvertime => &[("minutes", 1, 600)],
             Scenario::EmergencyDoorOpening => &[("people", 1, 500)],
             Scenario::SplitAdjustments | Scenario::UncountedLocation | Scenario::SkippedCounts => &[UNITS],
+            Scenario::PickDrift => &[("days", 7, 60)],
             Scenario::VendorBulkExport | Scenario::VendorResync => &[("calls", 1, 5_000)],
             Scenario::SharedCredential | Scenario::MultiSiteLogin => &[("minutes", 1, 600)],
             Scenario::DeviceReconfigured

@@ -96,6 +96,9 @@ pub(super) struct Site {
     pub(super) skip: Vec<(usize, usize, u32, bool)>,
     /// Sites in the network.
     pub(super) sites: u32,
+    /// A picker whose lines drift to the cage's stock: (index in `people`,
+    /// first day, day it stops).
+    pub(super) drift: Option<(usize, NaiveDate, NaiveDate)>,
     /// People on leave: (index in `people`, first day away, day back).
     pub(super) away: Vec<(usize, NaiveDate, NaiveDate)>,
 }
@@ -361,6 +364,7 @@ pub(super) fn build(cfg: &Config) -> Result<(Vec<Site>, String), ConfigError> {
             skip: Vec::new(),
             sites: cfg.sites,
             away: Vec::new(),
+            drift: None,
         });
     }
     let windows = |suffix: &str| sites.iter().map(|s| format!("{}-{suffix}", s.id)).collect::<Vec<_>>().join(", ");

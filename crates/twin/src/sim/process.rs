@@ -240,7 +240,8 @@ pub(super) fn operate_day(site: &mut Site, gone: &[usize], day: u32, date: Naive
     let pickers_per_shift = site.people.iter().filter(|p| p.role == "picker").count() as i64 / 2;
     let mut shipped_units = 0i64;
     for (wave, hour) in [(0u32, 7u32), (1, 9), (2, 11), (3, 15), (4, 17), (5, 19)] {
-        shipped_units += pick_wave(site, date, wave, hour, pickers_per_shift * 2 * PICK_LINES_PER_HOUR, rng, f);
+        let lines = pickers_per_shift * 2 * PICK_LINES_PER_HOUR;
+        shipped_units += pick_wave(site, gone, date, (wave, hour), lines, rng, f);
     }
     // Receiving: trucks against advance shipping notices, then put-away
     // (after the picking waves here, so that no pick takes units put away
@@ -483,7 +484,7 @@ pub(super) fn work_saturday(site: &mut Site, gone: &[usize], day: u32, date: Nai
         ),
     );
     let pickers = crew.len().saturating_sub(1) as i64;
-    pick_wave(site, date, 9, 9, pickers * 2 * PICK_LINES_PER_HOUR, rng, f);
+    pick_wave(site, gone, date, (9, 9), pickers * 2 * PICK_LINES_PER_HOUR, rng, f);
 }
 
 /// One picking wave at `hour`: `lines` order lines picked to the pack
@@ -491,9 +492,9 @@ pub(super) fn work_saturday(site: &mut Site, gone: &[usize], day: u32, date: Nai
 /// units shipped.
 pub(super) fn pick_wave(
     site: &mut Site,
+    gone: &[usize],
     date: NaiveDate,
-    wave: u32,
-    hour: u32,
+    (wave, hour): (u32, u32),
     lines: i64,
     rng: &mut Rng,
     f: &mut Feeds,
@@ -503,8 +504,32 @@ pub(super) fn pick_wave(
     let pack = site.pack();
     let mut shipped_units = 0;
     let order_base = format!("SO-{}-{}-{wave}", sid, date.format("%m%d"));
+    // The wave's pickers: those of its shift who came in (the cage's own
+    // operators pick what is in the cage).
+    let shift = u32::from(hour >= 14);
+    let crew = |role: &str| -> Vec<usize> {
+        (0..site.people.len())
+            .filter(|&i| site.people[i].role == role && site.people[i].shift == shift && !gone.contains(&i))
+            .collect()
+    };
+    let (pickers, cage_ops) = (crew("picker"), crew("cage_operator"));
+    let drift = site.drift.filter(|d| d.1 <= date && date < d.2);
     for line in 0..lines {
-        let loc = rng.below((AISLES + CAGE_BINS) as u64) as usize;
+        let mut loc = rng.below((AISLES + CAGE_BINS) as u64) as usize;
+        // A drifting picker steers more and more of their lines to the
+        // cage's high-value stock as the days go by.
+        let mut steered = false;
+        let by = if pickers.is_empty() { None } else { Some(pickers[rng.below(pickers.len() as u64) as usize]) };
+        if let (Some(d), Some(p)) = (drift, by)
+            && p == d.0
+            && !site.is_cage(loc)
+        {
+            let share = 0.6 * ((date - d.1).num_days() + 1) as f64 / (d.2 - d.1).num_days().max(1) as f64;
+            if rng.chance(share) {
+                loc = AISLES as usize + rng.below(u64::from(CAGE_BINS)) as usize;
+                steered = true;
+            }
+        }
         let offset = rng.below(u64::from(SKUS)) as usize;
         let Some(k) =
             (0..SKUS as usize).map(|j| (j + offset) % SKUS as usize).take(16).find(|&k| site.physical(loc, k) > 0)
@@ -541,15 +566,18 @@ pub(super) fn pick_wave(
                 scanned = neighbour;
             }
         }
+        if steered && rng.chance(0.3) && site.physical(loc, k) > q {
+            // One more unit off the shelf than the scan says: pocketed.
+            site.lost[loc][k] += 1;
+        }
         shipped_units += q;
         let order = format!("{order_base}-{:03}", line / 3);
-        let picker = site
-            .people
-            .iter()
-            .filter(|p| p.role == "picker" || (site.is_cage(loc) && p.role == "cage_operator"))
-            .nth(rng.below(2) as usize)
-            .map(|p| p.id.clone())
-            .unwrap_or_default();
+        let who = if site.is_cage(loc) && !steered && !cage_ops.is_empty() && rng.chance(0.5) {
+            Some(cage_ops[rng.below(cage_ops.len() as u64) as usize])
+        } else {
+            by
+        };
+        let picker = who.map(|i| site.people[i].id.clone()).unwrap_or_default();
         let t = local(&tz, date, hour, rng.range(0, 59) as u32, rng.range(0, 59) as u32);
         let body = || {
             picked(&sku_id(k), q, &site.locations[scanned], Some(&site.locations[pack]), Some(&order), Some(&picker))

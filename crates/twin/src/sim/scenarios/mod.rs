@@ -91,6 +91,7 @@ pub(super) fn inject(
         Scenario::SkippedCounts => records::skipped_counts(c, false)?,
         Scenario::CountDeferred => records::skipped_counts(c, true)?,
         Scenario::NewHireCage => access::new_hire_in_cage(c, "picker")?,
+        Scenario::PickDrift => theft::pick_drift(c)?,
         Scenario::NewCageOperator => access::new_hire_in_cage(c, "cage_operator")?,
     };
     Some(Instance {

@@ -138,3 +138,41 @@ pub(super) fn dock_collusion(c: Ctx<'_, '_>) -> Option<Shape> {
     (start, first_signal, end) = (t - Duration::seconds(120), t, t);
     Some(Shape { actors, entities, start, first_signal, end })
 }
+
+/// `pick_drift`: from this day on, one picker of the day shift steers more
+/// and more of their lines to the cage's high-value stock (from none to
+/// three lines in five by the end, over `days`, two weeks by default), and
+/// pockets a unit on some of them: the book moves what the scan says, the
+/// shelf loses one more. Nothing in any one pick stands out.
+pub(super) fn pick_drift(c: Ctx<'_, '_>) -> Option<Shape> {
+    let Ctx { site, rng, f, prm, date, last, tz, sid, events, .. } = c;
+    let days = i64::from(prm.days.unwrap_or(14));
+    let until = (date + Duration::days(days)).min(last);
+    if (until - date).num_days() < 7 || site.drift.is_some() {
+        return None;
+    }
+    let pickers: Vec<usize> =
+        (0..site.people.len()).filter(|&i| site.people[i].role == "picker" && site.people[i].shift == 0).collect();
+    let i = *rng.pick(&pickers);
+    site.drift = Some((i, date, until));
+    let p = &site.people[i];
+    let (pid, account) = (p.id.clone(), p.account.clone());
+    // The first steered line, today: a critical SKU from the cage.
+    let (loc, k) = stocked(site, rng, true)?;
+    let t = local(&tz, date, prm.hour.unwrap_or(12), rng.range(0, 50) as u32, 0);
+    let q = site.stock[loc][k].min(2);
+    let order = format!("SO-{sid}-{}-D-{:03}", date.format("%m%d"), rng.below(1000));
+    let pack = site.pack();
+    let body = picked(&sku_id(k), q, &site.locations[loc], Some(&site.locations[pack]), Some(&order), Some(&pid));
+    events.push(f.emit_ref(2, site, t, body));
+    site.stock[loc][k] -= q;
+    site.stock[pack][k] += q;
+    site.lost[pack][k] += q;
+    Some(Shape {
+        actors: vec![pid.clone()],
+        entities: vec![pid, account],
+        start: t,
+        first_signal: t,
+        end: local(&tz, until, 0, 0, 0),
+    })
+}
