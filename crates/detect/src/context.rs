@@ -56,6 +56,8 @@ pub const CONTEXT_FIELDS: &[&str] = &[
     "ctx.ip_site",
     "ctx.to_location_counted",
     "ctx.person_tenure_days",
+    "ctx.hour_share",
+    "ctx.hour_history",
 ];
 
 /// A weekly window in a site's local time.
@@ -259,6 +261,11 @@ pub struct Learned {
     /// stock was counted then, so "never counted" means something at once.
     #[serde(default)]
     stocktaken: BTreeSet<String>,
+    /// Per `family|person` (access grants, logins): events per local hour
+    /// of the week, working days pooled (48: Monday to Friday 00:00-23:00,
+    /// then Saturday and Sunday), the person's profile.
+    #[serde(default)]
+    hours: BTreeMap<String, Vec<u32>>,
     /// When each person was hired, from HR events.
     #[serde(default)]
     hired: BTreeMap<String, i64>,
@@ -310,6 +317,24 @@ fn internal(ip: &str) -> Option<bool> {
         std::net::IpAddr::V4(v4) => v4.is_private() || v4.is_loopback() || v4.is_link_local(),
         std::net::IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
     })
+}
+
+/// The events whose hours make a person's weekly profile: access grants
+/// and logins that succeeded.
+fn profiled(event: &Event) -> Option<&'static str> {
+    match &event.body {
+        EventBody::AccessGranted(_) => Some("access"),
+        EventBody::IdentityLogin(l) if l.result == stockade_model::event::Outcome::Success => Some("login"),
+        _ => None,
+    }
+}
+
+/// The hour of the week of a local time, working days pooled: 0-23 Monday
+/// to Friday, 24-47 the weekend (a few weeks of history fill these, where
+/// 168 separate hours would stay sparse for months).
+fn hour_of_week(local: &DateTime<Tz>) -> usize {
+    let weekend = local.weekday().num_days_from_monday() >= 5;
+    usize::from(weekend) * 24 + local.hour() as usize
 }
 
 impl Context {
@@ -465,6 +490,16 @@ impl Context {
                 c.insert("maintainer_window".into(), windows.iter().any(|s| r.in_shift(s, site, l)).into());
             }
         }
+        if let (Some(p), Some(l), Some(fam)) = (person, &local, profiled(event)) {
+            let profile = self.learned.hours.get(&format!("{fam}|{p}"));
+            let total: u32 = profile.map_or(0, |h| h.iter().sum());
+            c.insert("hour_history".into(), total.into());
+            if let Some(h) = profile.filter(|_| total > 0) {
+                let at = hour_of_week(l);
+                let near: u32 = [23, 0, 1].iter().map(|d| h[(at / 24) * 24 + (at % 24 + d) % 24]).sum();
+                c.insert("hour_share".into(), (f64::from(near) / f64::from(total)).into());
+            }
+        }
         if let Some(p) = person
             && let Some(h) = self.learned.hired.get(p)
         {
@@ -497,6 +532,17 @@ impl Context {
 
     fn learn(&mut self, event: &Event, f: &Map<String, Value>) {
         let at = event.occurred_at.timestamp_micros();
+        let person = field(f, "person")
+            .or_else(|| field(f, "badge").and_then(|b| self.reference.badges.get(b)).map(|b| b.0.as_str()))
+            .or_else(|| field(f, "account").and_then(|a| self.reference.accounts.get(a)).map(String::as_str));
+        let tz = self.reference.sites.get(event.site.as_str()).and_then(|s| s.tz);
+        if let (Some(p), Some(tz), Some(fam)) = (person, tz, profiled(event)) {
+            let local = event.occurred_at.with_timezone(&tz);
+            let h = self.learned.hours.entry(format!("{fam}|{p}")).or_insert_with(|| vec![0; 48]);
+            if let Some(slot) = h.get_mut(hour_of_week(&local)) {
+                *slot += 1;
+            }
+        }
         let since = self.learned.site_since.entry(event.site.as_str().to_owned()).or_insert(at);
         *since = (*since).min(at);
         let ctx_person = |c: &Context| {

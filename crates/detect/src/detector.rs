@@ -72,6 +72,9 @@ pub struct State {
     /// Each person's picks against their peers'.
     #[serde(default)]
     peers: crate::peers::Peers,
+    /// Each entity's daily counts against its own days before.
+    #[serde(default)]
+    volume: crate::volume::Volume,
     /// Recent events by id, to name a correlation's contributors. Not
     /// saved: after a restart, windows that straddle it name fewer events.
     #[serde(skip)]
@@ -285,6 +288,10 @@ impl Detector {
         }
         if let Some(d) = self.state.peers.observe(event, &enriched) {
             alerts.push(crate::peers::alert(&d, event, seq));
+        }
+        let person = enriched.get("ctx").and_then(|c| c.get("person")).and_then(serde_json::Value::as_str);
+        if let Some(b) = self.state.volume.observe(event, person) {
+            alerts.push(crate::volume::alert(&b, event, seq));
         }
         for r in &results {
             let Some(uuid) = r.header.rule_id.as_deref() else { continue };

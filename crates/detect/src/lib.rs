@@ -22,6 +22,7 @@ pub mod peers;
 pub mod reconcile;
 pub mod risk;
 pub mod series;
+pub mod volume;
 
 pub use alert::{Alert, Entity, EventKey};
 pub use cases::{Cases, Opening};

@@ -30,24 +30,27 @@ const ALPHA: f64 = 0.03;
 /// Residuals are clipped to this many deviations when learning.
 const CLIP: f64 = 4.0;
 
-/// An exponentially weighted mean and mean absolute deviation.
-#[derive(Debug, Clone, Default)]
-struct Ewm {
-    mean: f64,
-    dev: f64,
-    n: usize,
+/// An exponentially weighted mean and mean absolute deviation, learning
+/// robustly (residuals clipped to a few deviations); shared with the
+/// detector's volume baselines.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Ewm {
+    pub mean: f64,
+    pub dev: f64,
+    pub n: usize,
 }
 
 impl Ewm {
     /// How far `x` is from the mean, in deviations (`floor`: the least deviation).
-    fn surprise(&self, x: f64, floor: f64) -> f64 {
+    pub fn surprise(&self, x: f64, floor: f64) -> f64 {
         if self.n == 0 {
             return 0.0;
         }
         (x - self.mean).abs() / self.dev.max(floor)
     }
 
-    fn learn(&mut self, x: f64, floor: f64) {
+    /// Learns a value (the first one sets the mean).
+    pub fn learn(&mut self, x: f64, floor: f64) {
         if self.n == 0 {
             self.mean = x;
             self.dev = 0.0;

@@ -294,3 +294,23 @@ fn baselines_survive_a_restart() {
     assert_eq!(found, straight, "a restart changes nothing");
     assert!(found.contains(&"picks-high-value-drift".into()));
 }
+
+#[test]
+fn a_secure_zone_at_an_hour_this_person_never_keeps_alerts_once_the_profile_is_full() {
+    // Nine weeks of working days, an entry at 10:00 each (45 entries).
+    let mut events = Vec::new();
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 9, 7).unwrap();
+    for d in 0..63 {
+        let date = start + chrono::Duration::days(d);
+        if chrono::Datelike::weekday(&date).num_days_from_monday() < 5 {
+            events.push(cage(&format!("a{d}"), "B2", &format!("{date}T10:00:00+02:00")));
+        }
+    }
+    assert!(rules_of(&events).is_empty(), "the profile fills quietly");
+    let mut evening = events.clone();
+    evening.push(cage("late", "B2", "2026-11-10T19:00:00+01:00"));
+    assert_eq!(rules_of(&evening), ["access-secure-unusual-hour"]);
+    let mut usual = events;
+    usual.push(cage("usual", "B2", "2026-11-10T10:40:00+01:00"));
+    assert!(rules_of(&usual).is_empty());
+}
