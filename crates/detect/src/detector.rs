@@ -289,8 +289,8 @@ impl Detector {
         if let Some(d) = self.state.peers.observe(event, &enriched) {
             alerts.push(crate::peers::alert(&d, event, seq));
         }
-        let person = enriched.get("ctx").and_then(|c| c.get("person")).and_then(serde_json::Value::as_str);
-        if let Some(b) = self.state.volume.observe(event, person) {
+        let ctx_str = |k: &str| enriched.get("ctx").and_then(|c| c.get(k)).and_then(serde_json::Value::as_str);
+        for b in self.state.volume.observe(event, ctx_str("person"), ctx_str("zone")) {
             alerts.push(crate::volume::alert(&b, event, seq));
         }
         for r in &results {

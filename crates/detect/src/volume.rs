@@ -1,6 +1,7 @@
-//! Count surprise: how many write-downs a person keys, receipts a site
-//! books, doors a badge opens and calls an API key makes in a day, against
-//! that entity's own days before.
+//! Count surprise: how many write-downs a person keys or a SKU takes,
+//! receipts a site books, doors a badge opens, grants a door gives, entries
+//! a zone sees, login attempts an account makes and calls an API key (or a
+//! vendor's keys) make in a day, against that entity's own days before.
 //!
 //! Per key (what, site, entity) the model keeps today's count and, over the
 //! days the entity was active, an exponentially weighted mean and mean
@@ -60,48 +61,71 @@ pub struct Burst {
     pub z: f64,
 }
 
-/// What an event counts towards, and for whom.
-fn counted(event: &Event, person: Option<&str>) -> Option<(&'static str, Entity)> {
+/// What an event counts towards, and for whom: `person` and `zone` as the
+/// context says.
+fn counted(event: &Event, person: Option<&str>, zone: Option<&str>) -> Vec<(&'static str, Entity)> {
     let e = |kind: &str, id: &str| Entity { kind: kind.into(), id: id.into() };
-    Some(match &event.body {
-        EventBody::InventoryAdjusted(a) if a.delta < 0.0 => ("write-downs keyed", e("person", person?)),
-        EventBody::InventoryReceived(_) => ("receipts booked", e("site", event.site.as_str())),
-        EventBody::AccessGranted(r) => ("doors opened", e("badge", r.badge.as_str())),
-        EventBody::IdentityApiKeyUsed(k) => ("API calls", e("api_key", k.api_key.as_str())),
-        _ => return None,
-    })
+    let mut out = Vec::new();
+    match &event.body {
+        EventBody::InventoryAdjusted(a) if a.delta < 0.0 => {
+            if let Some(p) = person {
+                out.push(("write-downs keyed", e("person", p)));
+            }
+            out.push(("write-downs", e("sku", a.sku.as_str())));
+        }
+        EventBody::InventoryReceived(_) => out.push(("receipts booked", e("site", event.site.as_str()))),
+        EventBody::AccessGranted(r) => {
+            out.push(("doors opened", e("badge", r.badge.as_str())));
+            out.push(("grants", e("door", r.door.as_str())));
+            if let Some(z) = zone {
+                out.push(("entries", e("zone", z)));
+            }
+        }
+        EventBody::IdentityLogin(l) => out.push(("login attempts", e("account", l.account.as_str()))),
+        EventBody::IdentityApiKeyUsed(k) => {
+            out.push(("API calls", e("api_key", k.api_key.as_str())));
+            if let Some(v) = &k.vendor {
+                out.push(("API calls", e("vendor", v.as_str())));
+            }
+        }
+        _ => {}
+    }
+    out
 }
 
 impl Volume {
-    /// Counts an event (`person`: who did it, as the context says); a
-    /// count that just became surprising comes back.
-    pub fn observe(&mut self, event: &Event, person: Option<&str>) -> Option<Burst> {
-        let (what, entity) = counted(event, person)?;
+    /// Counts an event (`person`, `zone`: who did it and where, as the
+    /// context says); counts that just became surprising come back.
+    pub fn observe(&mut self, event: &Event, person: Option<&str>, zone: Option<&str>) -> Vec<Burst> {
         let day = event.occurred_at.timestamp().div_euclid(86_400);
-        let key = format!("{what}\x1f{}\x1f{}:{}", event.site.as_str(), entity.kind, entity.id);
-        let d = self.keys.entry(key).or_default();
-        if day < d.day {
-            return None;
-        }
-        if day > d.day {
-            if d.today > 0 {
-                let floor = 1.0f64.max(0.1 * d.usual.mean);
-                d.usual.learn(d.today as f64, floor);
+        let mut out = Vec::new();
+        for (what, entity) in counted(event, person, zone) {
+            let key = format!("{what}\x1f{}\x1f{}:{}", event.site.as_str(), entity.kind, entity.id);
+            let d = self.keys.entry(key).or_default();
+            if day < d.day {
+                continue;
             }
-            d.day = day;
-            d.today = 0;
+            if day > d.day {
+                if d.today > 0 {
+                    let floor = 1.0f64.max(0.1 * d.usual.mean);
+                    d.usual.learn(d.today as f64, floor);
+                }
+                d.day = day;
+                d.today = 0;
+            }
+            d.today += 1;
+            if d.usual.n < MIN_DAYS || d.today < MIN_COUNT || d.reported == Some(day) {
+                continue;
+            }
+            let floor = 1.0f64.max(0.1 * d.usual.mean);
+            let z = d.usual.surprise(d.today as f64, floor);
+            if z < Z || (d.today as f64) < RATIO * d.usual.mean {
+                continue;
+            }
+            d.reported = Some(day);
+            out.push(Burst { what, entity, today: d.today, usual: d.usual.mean, z });
         }
-        d.today += 1;
-        if d.usual.n < MIN_DAYS || d.today < MIN_COUNT || d.reported == Some(day) {
-            return None;
-        }
-        let floor = 1.0f64.max(0.1 * d.usual.mean);
-        let z = d.usual.surprise(d.today as f64, floor);
-        if z < Z || (d.today as f64) < RATIO * d.usual.mean {
-            return None;
-        }
-        d.reported = Some(day);
-        Some(Burst { what, entity, today: d.today, usual: d.usual.mean, z })
+        out
     }
 }
 
@@ -144,19 +168,19 @@ mod tests {
         // Ten days of 20 to 29 calls.
         for day in 1..=10 {
             for i in 0..20 + day % 10 {
-                assert!(v.observe(&call(day, i), None).is_none(), "day {day}: usual");
+                assert!(v.observe(&call(day, i), None, None).is_empty(), "day {day}: usual");
             }
         }
         // Day 11: a burst, reported on the call that makes it surprising, once.
         let bursts: Vec<(u32, Burst)> =
-            (0..300).filter_map(|i| v.observe(&call(11, i), None).map(|b| (i, b))).collect();
+            (0..300).filter_map(|i| v.observe(&call(11, i), None, None).pop().map(|b| (i, b))).collect();
         assert_eq!(bursts.len(), 1);
         let (i, b) = &bursts[0];
         assert!(*i < 120, "found at call {i}, while it happens");
         assert_eq!((b.entity.kind.as_str(), b.entity.id.as_str()), ("api_key", "key-1"));
         assert!(b.usual > 20.0 && b.usual < 30.0, "{}", b.usual);
         // A late call of a closed day counts for nothing.
-        assert!(v.observe(&call(3, 900), None).is_none());
+        assert!(v.observe(&call(3, 900), None, None).is_empty());
     }
 
     #[test]
@@ -164,14 +188,14 @@ mod tests {
         let mut v = Volume::default();
         for day in 1..=3 {
             for i in 0..5 {
-                v.observe(&call(day, i), None);
+                v.observe(&call(day, i), None, None);
             }
         }
-        assert!((0..300).all(|i| v.observe(&call(4, i), None).is_none()), "three days are no baseline");
+        assert!((0..300).all(|i| v.observe(&call(4, i), None, None).is_empty()), "three days are no baseline");
         let mut v = Volume::default();
         for day in 1..=10 {
-            v.observe(&call(day, 0), None);
+            v.observe(&call(day, 0), None, None);
         }
-        assert!((0..9).all(|i| v.observe(&call(11, i), None).is_none()), "nine calls are below the least count");
+        assert!((0..9).all(|i| v.observe(&call(11, i), None, None).is_empty()), "nine calls are below the least count");
     }
 }
