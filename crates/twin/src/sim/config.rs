@@ -177,6 +177,10 @@ impl Config {
             if let Some(site) = s.params.site.filter(|n| *n > self.sites) {
                 return Err(ConfigError(format!("--scenario {name}: site {site}, but only {} simulated", self.sites)));
             }
+            let two_sites = matches!(s.scenario, Scenario::SharedCredential | Scenario::MultiSiteLogin);
+            if two_sites && s.count > 0 && self.sites < 2 {
+                return Err(ConfigError(format!("--scenario {name}: an account at two sites needs --sites 2 or more")));
+            }
             if s.scenario == Scenario::TerminatedBadgeInUse {
                 let after = s.params.days.unwrap_or(1);
                 if s.params.day.is_some_and(|d| d <= after) || self.days <= after {

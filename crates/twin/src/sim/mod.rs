@@ -554,6 +554,10 @@ mod tests {
             let c = Config { sites, days, ..cfg(1) };
             assert!(simulate(&c).is_err(), "{sites} sites, {days} days");
         }
+        // An account at two sites cannot happen in a one-site network: said, not skipped.
+        let c = Config { sites: 1, scenarios: vec![parse_scenario("shared_credential=1").unwrap()], ..cfg(1) };
+        let e = simulate(&c).err().expect("refused").to_string();
+        assert!(e.contains("shared_credential") && e.contains("--sites 2"), "{e}");
     }
 
     #[test]
