@@ -376,12 +376,11 @@ impl Inner {
 
     async fn replay(&self) -> Result<Progress, DetectError> {
         let mut r = self.running.lock().await;
-        if r.cursor > 0 {
-            drop(r);
-            return self.catch_up().await;
-        }
-        // The span of event time and the last seq, in one pass.
-        let (mut first, mut last, mut upto) = (i64::MAX, i64::MIN, 0);
+        // What is stored after the cursor (all of it on a first start; a
+        // file load's events after it), in event-time order: the span of
+        // event time and the last seq, in one pass.
+        let cursor = r.cursor;
+        let (mut first, mut last, mut upto) = (i64::MAX, i64::MIN, cursor);
         loop {
             let q = EventQuery { after_seq: Some(upto), limit: PAGE * 5, ..Default::default() };
             let page = self.store.events(&q).await?;
@@ -398,10 +397,10 @@ impl Inner {
         let mut progress = Progress::default();
         const DAY: i64 = 86_400_000_000;
         let mut from = first;
-        while upto > 0 && from <= last {
+        while upto > cursor && from <= last {
             let q = EventQuery { from_us: Some(from), to_us: Some(from + DAY), limit: u32::MAX, ..Default::default() };
             let mut day: Vec<stockade_store::StoredEvent> =
-                self.store.events(&q).await?.into_iter().filter(|e| e.seq <= upto).collect();
+                self.store.events(&q).await?.into_iter().filter(|e| e.seq > cursor && e.seq <= upto).collect();
             day.sort_by_key(|e| (e.occurred_us, e.seq));
             self.apply(&mut r, &day, &mut progress).await?;
             from += DAY;

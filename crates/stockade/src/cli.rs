@@ -408,7 +408,7 @@ pub struct DetectionArgs {
     /// A rule pack directory (Sigma YAML, docs/RULES.md) instead of the built-in pack.
     #[arg(long, value_name = "DIR", env = "STOCKADE_RULES")]
     pub rules: Option<PathBuf>,
-    /// Store events without detecting as they commit (`stockade detect` catches up later).
+    /// Store events without detecting (`stockade detect` examines them later; by default a load is examined once its files are in, in event-time order).
     #[arg(long)]
     pub no_detect: bool,
 }

@@ -560,7 +560,6 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         None => {
             let opened = crate::open(&a.data).await?;
             let intake = crate::intake(&opened, clock, a.pipeline.unknown_entities.into()).await?;
-            let _ = crate::start_detection(&intake, &a.pipeline.detection).await?;
             (Sink::Local(intake), Some(opened.store))
         }
     };
@@ -677,6 +676,15 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
     }
     if let Some(mut out) = rejected_out {
         std::io::Write::flush(&mut out).context("writing --rejected")?;
+    }
+    // Detection over what the files added, once they are all in, in
+    // event-time order: files of different systems cover the same days, and
+    // read one after another they would reach detection a month apart.
+    if let Sink::Local(intake) = &sink {
+        let p = crate::start_detection(intake, &a.pipeline.detection).await?;
+        if !a.quiet && p.events > 0 {
+            eprintln!("detection: {} events examined, {} alerts, {} incidents opened", p.events, p.alerts, p.incidents);
+        }
     }
     // Exit 2: everything valid was stored, but some lines were rejected.
     // What was ingested locally is covered by a signed checkpoint before we exit.

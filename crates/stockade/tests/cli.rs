@@ -1580,6 +1580,16 @@ fn live_and_batch_detection_open_the_same_incidents() {
     assert!(run(&args).status.success());
     let o = run(&["detect", "--data", b]);
     assert!(o.status.success(), "{}", text(&o));
+    // A third way: the files loaded one after another with detection on
+    // (the default), each system's whole week before the next one's.
+    let files = dir.path().join("files");
+    let f = files.to_str().unwrap();
+    assert!(run(&["import", sim.join("reference.yaml").to_str().unwrap(), "--data", f]).status.success());
+    let mut args = vec!["ingest", "--data", f];
+    args.extend(feeds.iter().map(String::as_str));
+    let o = run(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("detection: ") && text(&o).contains(" incidents opened"), "{}", text(&o));
 
     // The same scores, instance by instance: detected or not, and when.
     let truth = sim.join("truth.json");
@@ -1603,4 +1613,5 @@ fn live_and_batch_detection_open_the_same_incidents() {
     assert!(live_scores.0 > 0, "the week opened incidents: {live_scores:?}");
     assert!(live_scores.2.iter().any(|i| i.1), "and detected something: {live_scores:?}");
     assert_eq!(live_scores, batch_scores);
+    assert_eq!(scores(f, "files.json"), batch_scores, "file by file, the same answers");
 }
