@@ -79,6 +79,16 @@ impl RuleSource {
         let (pack, errors) = Pack::parse(&files);
         Ok((pack, errors, digest))
     }
+
+    /// The pack whole, with its digest, or every refusal: a pack with any
+    /// refused rule never runs (checked before a load stores anything).
+    pub fn load_whole(&self) -> Result<(Pack, String), DetectError> {
+        let (pack, errors, digest) = self.load()?;
+        if !errors.is_empty() {
+            return Err(DetectError::Refused(errors));
+        }
+        Ok((pack, digest))
+    }
 }
 
 impl std::fmt::Display for RuleSource {
@@ -243,10 +253,7 @@ impl Detection {
         reference: Arc<RwLock<Arc<ReferenceView>>>,
         source: RuleSource,
     ) -> Result<Detection, DetectError> {
-        let (pack, errors, _) = source.load()?;
-        if !errors.is_empty() {
-            return Err(DetectError::Refused(errors));
-        }
+        let (pack, _) = source.load_whole()?;
         let view = reference.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
         let (detector, cursor, alerts) = match store.load_state(NAME).await? {
             Some((cursor, json)) => {
@@ -314,11 +321,9 @@ impl Detection {
     /// the audit trail as `rules_reloaded` by `actor`.
     pub async fn reload(&self, actor: &str) -> Result<Reloaded, DetectError> {
         let inner = &self.inner;
-        let (pack, errors, sha256) = inner.source.load()?;
-        if !errors.is_empty() {
-            tracing::warn!(refused = errors.len(), "rule reload refused; the rules in force keep running");
-            return Err(DetectError::Refused(errors));
-        }
+        let (pack, sha256) = inner.source.load_whole().inspect_err(|e| {
+            tracing::warn!(error = %e, "rule reload refused; the rules in force keep running");
+        })?;
         let reloaded = Reloaded { source: inner.source.to_string(), rules: pack.rules.len(), sha256 };
         let mut r = inner.running.lock().await;
         if let Some(ledger) = &inner.ledger {

@@ -329,12 +329,11 @@ fn profiled(event: &Event) -> Option<&'static str> {
     }
 }
 
-/// The hour of the week of a local time, working days pooled: 0-23 Monday
-/// to Friday, 24-47 the weekend (a few weeks of history fill these, where
-/// 168 separate hours would stay sparse for months).
-fn hour_of_week(local: &DateTime<Tz>) -> usize {
-    let weekend = local.weekday().num_days_from_monday() >= 5;
-    usize::from(weekend) * 24 + local.hour() as usize
+/// The hour of the week of a local weekday (1 = Monday) and hour, working
+/// days pooled: 0-23 Monday to Friday, 24-47 the weekend (a few weeks of
+/// history fill these, where 168 separate hours would stay sparse for months).
+fn hour_of_week(weekday: u32, hour: u32) -> usize {
+    usize::from(weekday >= 6) * 24 + hour as usize
 }
 
 impl Context {
@@ -348,7 +347,7 @@ impl Context {
         let mut v = serde_json::to_value(event).unwrap_or(Value::Null);
         let Value::Object(fields) = &mut v else { return v };
         let ctx = self.context_of(event, fields);
-        self.learn(event, fields);
+        self.learn(event, fields, &ctx);
         fields.insert("ctx".into(), Value::Object(ctx));
         v
     }
@@ -495,7 +494,7 @@ impl Context {
             let total: u32 = profile.map_or(0, |h| h.iter().sum());
             c.insert("hour_history".into(), total.into());
             if let Some(h) = profile.filter(|_| total > 0) {
-                let at = hour_of_week(l);
+                let at = hour_of_week(l.weekday().number_from_monday(), l.hour());
                 let near: u32 = [23, 0, 1].iter().map(|d| h[(at / 24) * 24 + (at % 24 + d) % 24]).sum();
                 c.insert("hour_share".into(), (f64::from(near) / f64::from(total)).into());
             }
@@ -530,16 +529,17 @@ impl Context {
         c
     }
 
-    fn learn(&mut self, event: &Event, f: &Map<String, Value>) {
+    /// Learns from an event, with the context it was given (`ctx`: who, and
+    /// the local time, as [`Context::context_of`] worked them out).
+    fn learn(&mut self, event: &Event, f: &Map<String, Value>, ctx: &Map<String, Value>) {
         let at = event.occurred_at.timestamp_micros();
-        let person = field(f, "person")
-            .or_else(|| field(f, "badge").and_then(|b| self.reference.badges.get(b)).map(|b| b.0.as_str()))
-            .or_else(|| field(f, "account").and_then(|a| self.reference.accounts.get(a)).map(String::as_str));
-        let tz = self.reference.sites.get(event.site.as_str()).and_then(|s| s.tz);
-        if let (Some(p), Some(tz), Some(fam)) = (person, tz, profiled(event)) {
-            let local = event.occurred_at.with_timezone(&tz);
+        let num = |k: &str| ctx.get(k).and_then(Value::as_u64).map(|n| n as u32);
+        let person = ctx.get("person").and_then(Value::as_str);
+        if let (Some(p), Some(weekday), Some(hour), Some(fam)) =
+            (person, num("weekday"), num("local_hour"), profiled(event))
+        {
             let h = self.learned.hours.entry(format!("{fam}|{p}")).or_insert_with(|| vec![0; 48]);
-            if let Some(slot) = h.get_mut(hour_of_week(&local)) {
+            if let Some(slot) = h.get_mut(hour_of_week(weekday, hour)) {
                 *slot += 1;
             }
         }

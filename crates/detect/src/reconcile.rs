@@ -180,8 +180,8 @@ struct Sweep {
     first_event: Option<EventKey>,
     last_event: Option<EventKey>,
     counter: Option<String>,
-    /// (location, SKU, units) the book held in the zone.
-    expected: Vec<(String, String, f64)>,
+    /// (location, SKU) lines the book held in the zone.
+    expected: Vec<(String, String)>,
     counted: std::collections::BTreeSet<(String, String)>,
 }
 
@@ -303,7 +303,7 @@ impl Reconciler {
                         .filter(|(p, s)| {
                             p.site == site && s.quantity > 0.0 && reference.location_zone(&p.location) == Some(zone)
                         })
-                        .map(|(p, s)| (p.location.clone(), p.sku.clone(), s.quantity))
+                        .map(|(p, _)| (p.location.clone(), p.sku.clone()))
                         .collect();
                     let sweep = Sweep { started: now, expected, ..Sweep::default() };
                     self.sweeps.insert(zkey.clone(), sweep);
@@ -320,6 +320,10 @@ impl Reconciler {
                 }
             }
         }
+        // Most events come with no sweep under way and no line waiting.
+        if self.sweeps.is_empty() && self.pending.is_empty() {
+            return;
+        }
         let prefix = format!("{site}\x1f");
         let ended: Vec<String> = self
             .sweeps
@@ -331,7 +335,7 @@ impl Reconciler {
             let Some(sw) = self.sweeps.remove(&zkey) else { continue };
             let zone = zkey.split('\x1f').nth(1).unwrap_or_default().to_owned();
             let events: Vec<EventKey> = sw.first_event.iter().chain(sw.last_event.iter()).cloned().collect();
-            for (location, sku, _) in &sw.expected {
+            for (location, sku) in &sw.expected {
                 let key = key3(site, location, sku);
                 if sw.counted.contains(&(location.clone(), sku.clone())) {
                     self.skipped_in_a_row.remove(&key);

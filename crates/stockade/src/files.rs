@@ -558,6 +558,7 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
             (Sink::Remote { client: crate::http_client()?, url: url.clone(), token }, None)
         }
         None => {
+            crate::check_rules(&a.pipeline.detection)?;
             let opened = crate::open(&a.data).await?;
             let intake = crate::intake(&opened, clock, a.pipeline.unknown_entities.into()).await?;
             (Sink::Local(intake), Some(opened.store))

@@ -116,6 +116,15 @@ fn rule_source(dir: Option<&std::path::Path>) -> stockade_app::detection::RuleSo
     dir.map_or(stockade_app::detection::RuleSource::Builtin, |d| stockade_app::detection::RuleSource::Dir(d.to_owned()))
 }
 
+/// Refuses a rule pack with any refused rule, unless detection is off: said
+/// before a load stores anything, where detection would refuse it after.
+fn check_rules(a: &cli::DetectionArgs) -> Result<()> {
+    if !a.no_detect {
+        rule_source(a.rules.as_deref()).load_whole()?;
+    }
+    Ok(())
+}
+
 /// Starts detection on an intake unless asked not to.
 async fn start_detection(intake: &Intake, a: &cli::DetectionArgs) -> Result<stockade_app::detection::Progress> {
     if a.no_detect {

@@ -1523,6 +1523,20 @@ fn rules_are_checked_before_they_run() {
     let data = dir.path().join("data");
     let o = run(&["detect", "--data", data.to_str().unwrap(), "--rules", pack.to_str().unwrap()]);
     assert!(!o.status.success() && text(&o).contains("1 rule(s) refused"), "{}", text(&o));
+    // A load that would detect with it is refused before it stores anything.
+    let events = dir.path().join("events.ndjson");
+    std::fs::write(
+        &events,
+        r#"{"id":"a1","source":"acs","site":"S1","occurred_at":"2026-11-02T10:00:00+01:00","kind":"access.granted","door":"D1","badge":"B1"}"#,
+    )
+    .unwrap();
+    let loaded = dir.path().join("loaded");
+    let l = loaded.to_str().unwrap();
+    let o = run(&["ingest", events.to_str().unwrap(), "--data", l, "--rules", pack.to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("bad.yml:10:"), "{}", text(&o));
+    assert!(!loaded.exists(), "nothing stored");
+    let o = run(&["ingest", events.to_str().unwrap(), "--data", l, "--rules", pack.to_str().unwrap(), "--no-detect"]);
+    assert!(o.status.success(), "without detection the pack is not read: {}", text(&o));
 }
 
 /// Events stored without detection are examined by `stockade detect`,
@@ -1558,6 +1572,8 @@ fn live_and_batch_detection_open_the_same_incidents() {
     let (l, b) = (live.to_str().unwrap(), batch.to_str().unwrap());
     let o = run(&["token", "create", "--role", "ingest", "--data", l]);
     let token = String::from_utf8(o.stdout).unwrap().lines().last().unwrap().to_owned();
+    let o = run(&["token", "create", "--role", "analyst", "--data", l]);
+    let analyst = String::from_utf8(o.stdout).unwrap().lines().last().unwrap().to_owned();
     let mut server = serve(l);
     let url = server.1.clone();
     let week = ["simulate", "--sites", "1", "--days", "7", "--seed", "3", "--per-scenario", "1"];
@@ -1614,4 +1630,15 @@ fn live_and_batch_detection_open_the_same_incidents() {
     assert!(live_scores.2.iter().any(|i| i.1), "and detected something: {live_scores:?}");
     assert_eq!(live_scores, batch_scores);
     assert_eq!(scores(f, "files.json"), batch_scores, "file by file, the same answers");
+    // Read through a server's API (incidents with what joined their case
+    // since, as `since_opened`), the same scores as from its directory.
+    let server = serve(l);
+    let out = dir.path().join("api.json");
+    let args = ["eval", "--truth", truth.to_str().unwrap(), "--server", &server.1, "--token", &analyst];
+    let o = run(&[&args[..], &["--json", out.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", text(&o));
+    let from_api: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let from_dir: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("live.json")).unwrap()).unwrap();
+    assert_eq!(from_api, from_dir);
 }
