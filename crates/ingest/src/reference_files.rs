@@ -70,6 +70,7 @@ pub(crate) fn is_list(kind: RecordKind, col: &str) -> bool {
             | (RecordKind::Shift, "weekdays")
             | (RecordKind::Person, "accounts" | "shifts")
             | (RecordKind::Door, "schedule")
+            | (RecordKind::Site, "networks")
     )
 }
 
@@ -161,6 +162,26 @@ mod tests {
         assert!(from_yaml("planets: []\n").is_err());
         let e = from_yaml("sites:\n- {id: A, name: A, timezone: Europe/Lyon}\n").unwrap_err();
         assert!(e.to_string().contains("unknown IANA time zone"), "{e}");
+    }
+
+    /// A site's own networks are CIDR blocks; anything else is refused.
+    #[test]
+    fn site_networks_are_cidr_blocks() {
+        let d =
+            from_yaml("sites:\n- {id: A, name: A, timezone: Europe/Paris, networks: [10.1.0.0/19, \"fd00::/48\"]}\n")
+                .unwrap();
+        assert_eq!(d.sites[0].networks.len(), 2);
+        for bad in ["10.1.0.0/33", "10.1.0.0", "site-a-lan"] {
+            let e =
+                from_yaml(&format!("sites:\n- {{id: A, name: A, timezone: Europe/Paris, networks: [\"{bad}\"]}}\n"))
+                    .unwrap_err();
+            assert!(e.to_string().contains(&format!("network \"{bad}\" is not a CIDR block")), "{bad}: {e}");
+        }
+        let csv = "id,name,timezone,networks\nA,A,Europe/Paris,10.1.0.0/19; 10.9.0.0/16\n";
+        assert_eq!(from_csv(RecordKind::Site, csv.as_bytes()).unwrap().sites[0].networks.len(), 2);
+        let e = from_csv(RecordKind::Site, "id,name,timezone,networks\nA,A,Europe/Paris,10.1.0.0/40\n".as_bytes())
+            .unwrap_err();
+        assert!(e.to_string().starts_with("line 2:"), "{e}");
     }
 
     /// Reference data as exports come: people and SKUs without names, a

@@ -36,9 +36,23 @@ pub struct Site {
     pub counts_correct_book_from: Option<chrono::DateTime<chrono::FixedOffset>>,
     /// The site's own networks (CIDR: `10.1.0.0/19`): a login or key use from
     /// an address in them happened at this site (`ctx.ip_site` in rules).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "cidr::deserialize")]
     #[schemars(with = "Vec<String>")]
     pub networks: Vec<ipnet::IpNet>,
+}
+
+mod cidr {
+    use serde::{Deserialize, Deserializer};
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .into_iter()
+            .map(|s| {
+                s.trim().parse::<ipnet::IpNet>().map_err(|_| {
+                    serde::de::Error::custom(format!("network {s:?} is not a CIDR block (e.g. 10.1.0.0/19)"))
+                })
+            })
+            .collect()
+    }
 }
 
 mod tz {
