@@ -3,13 +3,14 @@
 //! trail (and so in the evidence ledger) and then stored.
 //!
 //! Invariants:
-//! - Numbers run from 1 without gaps, one opening at a time in this process.
+//! - Numbers run from 1 without gaps, one opening at a time in this process
+//!   (the casebook is held for every act on incidents: `response`).
 //! - When the instance keeps a ledger, an incident's `incident_opened` audit
 //!   record (carrying the whole incident) is durable before the incident is
 //!   stored: nothing is on the books that the ledger does not commit to.
 
 use std::sync::Arc;
-use stockade_incident::{IncidentRecord, Invalid, NewIncident};
+use stockade_incident::{EventRef, IncidentRecord, Invalid, NewIncident};
 use stockade_model::RecordKind;
 use stockade_model::clock::Clock;
 use stockade_store::{Ledger, Store, StoreError};
@@ -39,34 +40,61 @@ impl Casebook {
         actor: &str,
         incident: NewIncident,
     ) -> Result<IncidentRecord, CaseError> {
-        incident.check()?;
-        let sites = store.reference(Some(RecordKind::Site)).await?;
-        if !sites.iter().any(|s| s.id == incident.site) {
-            return Err(Invalid {
-                field: "site".into(),
-                reason: format!("no site {:?} in the reference data", incident.site),
-            }
-            .into());
-        }
-        let keys: Vec<(&str, &str)> = incident.events.iter().map(|e| (e.source.as_str(), e.id.as_str())).collect();
-        let found = store.has_events(&keys).await?;
-        if let Some(i) = found.iter().position(|f| !f) {
-            let e = &incident.events[i];
-            return Err(Invalid {
-                field: format!("events/{i}"),
-                reason: format!("no event {:?} from source {:?} is stored", e.id, e.source),
-            }
-            .into());
-        }
-
+        check(store, &incident).await?;
         let _one = self.one_at_a_time.lock().await;
-        let n = store.last_incident().await? + 1;
-        let record = incident.open(n, clock.now().fixed_offset(), actor)?;
-        if let Some(ledger) = ledger {
-            crate::audit::record(store, ledger, clock, stockade_evidence::package::INCIDENT_OPENED, actor, &record)
-                .await?;
-        }
-        store.add_incident(&record).await?;
-        Ok(record)
+        open_held(store, ledger, clock, actor, incident).await
     }
+
+    /// Holds the casebook for one act at a time (an opening, an entry, a
+    /// merge or a split).
+    pub(crate) async fn hold(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.one_at_a_time.lock().await
+    }
+}
+
+/// Checks an incident: its own rules, its site in the reference data, every
+/// event it cites stored.
+pub(crate) async fn check(store: &dyn Store, incident: &NewIncident) -> Result<(), CaseError> {
+    incident.check()?;
+    let sites = store.reference(Some(RecordKind::Site)).await?;
+    if !sites.iter().any(|s| s.id == incident.site) {
+        return Err(Invalid {
+            field: "site".into(),
+            reason: format!("no site {:?} in the reference data", incident.site),
+        }
+        .into());
+    }
+    if let Some(i) = first_unstored(store, &incident.events).await? {
+        let e = &incident.events[i];
+        return Err(Invalid {
+            field: format!("events/{i}"),
+            reason: format!("no event {:?} from source {:?} is stored", e.id, e.source),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// The position of the first of `events` not stored, if one is not.
+pub(crate) async fn first_unstored(store: &dyn Store, events: &[EventRef]) -> Result<Option<usize>, StoreError> {
+    let keys: Vec<(&str, &str)> = events.iter().map(|e| (e.source.as_str(), e.id.as_str())).collect();
+    Ok(store.has_events(&keys).await?.iter().position(|f| !f))
+}
+
+/// Numbers, audits and stores a checked incident; the caller holds the
+/// casebook.
+pub(crate) async fn open_held(
+    store: &dyn Store,
+    ledger: Option<&Arc<Ledger>>,
+    clock: &dyn Clock,
+    actor: &str,
+    incident: NewIncident,
+) -> Result<IncidentRecord, CaseError> {
+    let n = store.last_incident().await? + 1;
+    let record = incident.open(n, clock.now().fixed_offset(), actor)?;
+    if let Some(ledger) = ledger {
+        crate::audit::record(store, ledger, clock, stockade_evidence::package::INCIDENT_OPENED, actor, &record).await?;
+    }
+    store.add_incident(&record).await?;
+    Ok(record)
 }

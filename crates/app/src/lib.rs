@@ -22,6 +22,7 @@ pub mod custody;
 pub mod detection;
 pub mod intake;
 pub mod records;
+pub mod response;
 pub mod stage;
 pub mod tokens;
 

@@ -1254,6 +1254,9 @@ async fn incidents_are_opened_numbered_audited_and_listed() {
     // Opened by hand: no case, so nothing joined it since.
     let since = got.as_object_mut().unwrap().remove("since_opened").unwrap();
     assert_eq!(since, json!({"alerts": [], "entities": [], "events": [], "from": null, "to": null}));
+    // Its response: nobody has looked yet.
+    let response = got.as_object_mut().unwrap().remove("response").unwrap();
+    assert_eq!((response["status"].as_str(), response["entries"].as_u64()), (Some("detected"), Some(0)), "{response}");
     assert_eq!((st, &got), (StatusCode::OK, &first));
     let (_, _, all) = s.get("/api/v1/incidents", Some(&s.analyst)).await;
     assert_eq!(all, json!([first, second]));
@@ -1450,4 +1453,179 @@ async fn rules_without_detection_are_a_conflict() {
     let (st, _, p) = s.get("/api/v1/rules", Some(&s.analyst)).await;
     assert_eq!(st, StatusCode::CONFLICT, "{p}");
     assert_eq!(s.post("/api/v1/rules/reload", &s.admin, "application/json", "").await.0, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn incidents_are_worked_through_their_lifecycle_and_every_act_is_a_leaf() {
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-03T08:00:00Z").unwrap().to_utc();
+    let clock = Arc::new(ManualClock::new(t0));
+    let s = start_clocked(UnknownEntities::Flag, ServerConfig::default(), clock.clone()).await;
+    s.load_examples().await;
+    let case = json!({
+        "site": "LYS", "title": "phones left the cage after hours", "severity": "high",
+        "from": "2026-11-02T22:00:00+01:00", "to": "2026-11-02T23:30:00+01:00",
+        "entities": ["P-003", "LYS-CAGE-01", "B-1003"],
+        "events": [{"source": "wms-lys", "id": "wms-2"}, {"source": "wms-lys", "id": "wms-1"}]
+    });
+    let (st, _, v) = s.post("/api/v1/incidents", &s.analyst, "application/json", case.to_string()).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let act = |id: &'static str, body: Value| {
+        let (s, clock) = (&s, clock.clone());
+        async move {
+            clock.advance(chrono::Duration::minutes(15));
+            s.post(&format!("/api/v1/incidents/{id}/timeline"), &s.analyst, "application/json", body.to_string()).await
+        }
+    };
+    let (st, _, v) = act("INC-1", json!({"act": "assign", "owner": "security:ana"})).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(v["response"]["owner"], "security:ana");
+    // An illegal move is refused with the way forward, and records nothing.
+    let (st, ct, p) = act("INC-1", json!({"act": "transition", "to": "closed"})).await;
+    assert_eq!((st, ct.as_str()), (StatusCode::CONFLICT, "application/problem+json"), "{p}");
+    assert_eq!(
+        p["detail"],
+        "INC-1 is detected: it cannot move to closed; from detected it can move to triaged, contained, false_positive"
+    );
+    for body in [
+        json!({"act": "transition", "to": "triaged"}),
+        json!({"act": "transition", "to": "contained", "reason": "badge B-1003 revoked, cage locked"}),
+        json!({"act": "note", "text": "CCTV export requested from the site"}),
+        json!({"act": "transition", "to": "investigating"}),
+    ] {
+        let (st, _, v) = act("INC-1", body.clone()).await;
+        assert_eq!(st, StatusCode::CREATED, "{body}: {v}");
+    }
+    // Bad input: each refused with its reason; nothing recorded.
+    for (body, want, why) in [
+        (json!({"act": "transition", "to": "recovered"}), StatusCode::CONFLICT, "cannot move to recovered"),
+        (json!({"act": "severity", "to": "high", "reason": "x"}), StatusCode::CONFLICT, "already of high severity"),
+        (
+            json!({"act": "link", "events": [{"source": "wms-lys", "id": "nope"}]}),
+            StatusCode::CONFLICT,
+            "no event \"nope\"",
+        ),
+        (json!({"act": "link", "sites": ["PAR"]}), StatusCode::CONFLICT, "no site \"PAR\""),
+        (json!({"act": "transition", "to": "triaged", "by": "me"}), StatusCode::BAD_REQUEST, "unknown field `by`"),
+        (json!({"act": "shout"}), StatusCode::BAD_REQUEST, "unknown variant `shout`"),
+    ] {
+        let (st, _, p) = act("INC-1", body.clone()).await;
+        assert_eq!(st, want, "{body}: {p}");
+        assert!(p["detail"].as_str().unwrap().contains(why), "{body}: {p}");
+    }
+    assert_eq!(act("INC-9", json!({"act": "note", "text": "x"})).await.0, StatusCode::NOT_FOUND);
+    let (st, _, _) = s
+        .post(
+            "/api/v1/incidents/INC-1/timeline",
+            &s.ingest,
+            "application/json",
+            json!({"act": "note", "text": "x"}).to_string(),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "the ingest role does not work incidents");
+    let (st, _, _) = s.post("/api/v1/incidents/INC-1/timeline", &s.analyst, "text/plain", "note".to_string()).await;
+    assert_eq!(st, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    // The timeline: five entries in order, each an audit record and a leaf.
+    let (st, _, w) = s.get("/api/v1/incidents/INC-1/timeline", Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::OK);
+    let timeline = w["timeline"].as_array().unwrap();
+    let acts: Vec<&str> = timeline.iter().map(|e| e["act"].as_str().unwrap()).collect();
+    assert_eq!(acts, ["assign", "transition", "transition", "note", "transition"]);
+    assert_eq!(w["response"]["status"], "investigating");
+    assert_eq!(w["response"]["reached"]["contained"], "2026-11-03T09:00:00Z", "refusals advanced the clock too");
+    let (_, _, trail) = s.get("/api/v1/audit", Some(&s.admin)).await;
+    let entries: Vec<&Value> =
+        trail.as_array().unwrap().iter().filter(|a| a["record"]["action"] == "incident_entry").collect();
+    assert_eq!(entries.len(), 5);
+    for (e, a) in timeline.iter().zip(&entries) {
+        let mut listed = e.clone();
+        let o = listed.as_object_mut().unwrap();
+        let proof = o.remove("proof").unwrap();
+        let leaf = o.remove("leaf_index").unwrap();
+        assert_eq!(a["record"]["detail"], listed);
+        assert_eq!(a["leaf_index"], leaf);
+        let (st, _, _) = s.get(proof.as_str().unwrap(), Some(&s.analyst)).await;
+        assert_eq!(st, StatusCode::OK, "{proof}");
+    }
+
+    // A second incident about the same night, merged into the first.
+    let mut dup = case.clone();
+    dup["entities"] = json!(["P-003", "LYS-D-CAGE"]);
+    dup["events"] = json!([]);
+    let (st, _, _) = s.post("/api/v1/incidents", &s.analyst, "application/json", dup.to_string()).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let merge = |id: &str, body: Value| {
+        let s = &s;
+        let path = format!("/api/v1/incidents/{id}/merge");
+        async move { s.post(&path, &s.analyst, "application/json", body.to_string()).await }
+    };
+    assert_eq!(merge("INC-2", json!({"into": "INC-2"})).await.0, StatusCode::CONFLICT);
+    assert_eq!(merge("INC-2", json!({"into": "INC-7"})).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(merge("INC-2", json!({"to": "INC-1"})).await.0, StatusCode::BAD_REQUEST);
+    let (st, _, m) = merge("INC-2", json!({"into": "INC-1", "reason": "same night, same cage"})).await;
+    assert_eq!(st, StatusCode::OK, "{m}");
+    assert_eq!(m["merged"]["response"]["status"], "duplicate");
+    assert_eq!(m["into"]["response"]["absorbed"], json!(["INC-2"]));
+    assert!(m["into"]["response"]["entities"].as_array().unwrap().contains(&json!("LYS-D-CAGE")));
+    let (st, _, p) = act("INC-2", json!({"act": "transition", "to": "triaged"})).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert_eq!(p["detail"], "INC-2 was merged into INC-1; work on it there");
+
+    // Split the badge and one event off into their own incident.
+    let split = json!({"title": "badge B-1003 lent out", "entities": ["B-1003"],
+        "events": [{"source": "wms-lys", "id": "wms-1"}]});
+    let (st, _, p) = s
+        .post(
+            "/api/v1/incidents/INC-1/split",
+            &s.analyst,
+            "application/json",
+            json!({"title": "x", "entities": ["P-999"]}).to_string(),
+        )
+        .await;
+    assert_eq!((st, p["detail"].as_str()), (StatusCode::CONFLICT, Some("INC-1 does not name \"P-999\"")));
+    let (st, _, sp) = s.post("/api/v1/incidents/INC-1/split", &s.analyst, "application/json", split.to_string()).await;
+    assert_eq!(st, StatusCode::CREATED, "{sp}");
+    assert_eq!(sp["new"]["incident"]["id"], "INC-3");
+    assert_eq!(sp["new"]["timeline"][0]["act"], "split_from");
+    assert_eq!(
+        sp["new"]["response"]["detected"], sp["source"]["response"]["detected"],
+        "the clock runs from the first detection"
+    );
+    assert!(!sp["source"]["response"]["entities"].as_array().unwrap().contains(&json!("B-1003")));
+    assert_eq!(sp["source"]["response"]["split_into"], json!(["INC-3"]));
+
+    // Finish INC-1, judge INC-3 a false positive; the KPIs follow.
+    for to in ["remediating", "recovered", "closed"] {
+        let (st, _, v) = act("INC-1", json!({"act": "transition", "to": to})).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+    }
+    let (st, _, _) =
+        act("INC-3", json!({"act": "transition", "to": "false_positive", "reason": "badge was lent with approval"}))
+            .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, _, k) = s.get("/api/v1/kpi?site=LYS&every=week", Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::OK, "{k}");
+    assert_eq!(
+        (k["incidents"].as_u64(), k["duplicates"].as_u64(), k["false_positives"].as_u64()),
+        (Some(3), Some(1), Some(1)),
+        "{k}"
+    );
+    assert_eq!(k["open"], 0);
+    // Opened by hand at 08:00Z for activity from 21:00Z: detected 11 h after the first signal.
+    assert_eq!(k["time_to_detect"]["median_s"], 39_600.0);
+    assert_eq!(k["time_to_contain"]["median_s"], 3600.0);
+    assert!(k["time_to_recover"]["median_s"].as_f64().unwrap() > 3600.0);
+    assert_eq!(k["trend"].as_array().unwrap().len(), 1);
+    let (_, _, other) = s.get("/api/v1/kpi?site=CHI", Some(&s.analyst)).await;
+    assert_eq!((other["incidents"].as_u64(), other["time_to_detect"]["count"].as_u64()), (Some(0), Some(0)), "{other}");
+    let (_, _, later) = s.get("/api/v1/kpi?from=2026-11-04T00:00:00Z", Some(&s.analyst)).await;
+    assert_eq!(later["incidents"], 0, "detected before the period");
+    for bad in [
+        "/api/v1/kpi?every=year",
+        "/api/v1/kpi?from=yesterday",
+        "/api/v1/kpi?from=2026-11-04T00:00:00Z&to=2026-11-03T00:00:00Z",
+    ] {
+        assert_eq!(s.get(bad, Some(&s.analyst)).await.0, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    assert_eq!(s.get("/api/v1/kpi", None).await.0, StatusCode::UNAUTHORIZED);
 }

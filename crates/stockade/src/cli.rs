@@ -114,6 +114,10 @@ pub enum Command {
     /// Show the inventory book: quantity per site, location and SKU (with
     /// the in-transit states), and the latest counts against it.
     Book(BookArgs),
+    /// Response KPIs (docs/KPI.md): time to detect, triage, contain and
+    /// recover, incidents open, false positives, inventory record accuracy
+    /// and value variance rate, per site or overall, over a period.
+    Kpi(KpiArgs),
     /// Withdraw the events a file loaded, so that a corrected export (or the
     /// same file through a fixed mapping) can be loaded again. Each event
     /// withdrawn is recorded as a `record.retracted` event and a ledger leaf;
@@ -201,6 +205,34 @@ pub struct SimulateArgs {
     /// With --to: simulated seconds per wall-clock second.
     #[arg(long, default_value_t = 60.0)]
     pub speed: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct KpiArgs {
+    /// The data directory (default: STOCKADE_DATA, else stockade-data).
+    #[arg(long, env = "STOCKADE_DATA", conflicts_with = "server")]
+    pub data: Option<PathBuf>,
+    /// Ask this running server instead.
+    #[arg(long, requires = "token")]
+    pub server: Option<String>,
+    /// API token for --server.
+    #[arg(long, env = "STOCKADE_TOKEN")]
+    pub token: Option<String>,
+    /// Only incidents affecting this site, and counts made there.
+    #[arg(long)]
+    pub site: Option<String>,
+    /// Incidents detected (counts made) at or after this (RFC 3339).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// ...and before this (RFC 3339).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Also the trend: the figures per day, week or month of detection time.
+    #[arg(long, value_parser = ["day", "week", "month"])]
+    pub every: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod demo;
 mod eval;
 mod evidence;
 mod files;
+mod kpi;
 mod ledger;
 mod monitor;
 mod stream;
@@ -403,6 +404,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Verify { package, key } => return ledger::verify_package(&package, &key),
         Command::Eval(a) => eval::run(&a).await?,
         Command::Book(a) => book::run(a).await?,
+        Command::Kpi(a) => kpi::run(a).await?,
         Command::Detect { data, detection } => {
             let opened = open(&data.data).await?;
             let intake = intake(&opened, clock, Default::default()).await?;

@@ -1281,7 +1281,14 @@ async fn eval_reads_incidents_from_a_server_and_a_data_directory() {
     assert!(o.status.success(), "{}", text(&o));
     let o = run(&["eval", "--truth", t, "--server", &server.1, "--token", "stk_wrong"]);
     assert!(!o.status.success() && text(&o).contains("401"), "{}", text(&o));
+    let kpi_server = run(&["kpi", "--server", &server.1, "--token", &token, "--json", "--every", "day"]);
+    assert!(kpi_server.status.success(), "{}", text(&kpi_server));
     drop(server);
+    // The KPIs from the server and from its data directory agree.
+    let kpi_data = run(&["kpi", "--data", d, "--json", "--every", "day"]);
+    assert_eq!(stdout(&kpi_data), stdout(&kpi_server));
+    let k: serde_json::Value = serde_json::from_str(&stdout(&kpi_data)).unwrap();
+    assert_eq!((k["incidents"].as_u64(), k["open"].as_u64()), (Some(2), Some(2)), "{k}");
     let o = run(&["eval", "--truth", t, "--data", d, "--json", from_data.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     let scores: serde_json::Value = serde_json::from_slice(&std::fs::read(&from_data).unwrap()).unwrap();
@@ -1559,6 +1566,33 @@ fn detect_examines_what_was_stored_once() {
     let out = stdout(&o);
     assert!(out.starts_with("detection: 0 events examined"), "{out}");
     assert!(out.trim_end().ends_with(", 0 alerts, 0 incidents opened"), "{out}");
+
+    // The response KPIs of what detection opened: nobody has worked them yet.
+    let o = run(&["kpi", "--data", d, "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let k: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(k["incidents"].as_u64(), Some(opened), "{k}");
+    assert_eq!((k["open"].as_u64(), k["uncontained"].as_u64()), (Some(opened), Some(opened)), "{k}");
+    assert_eq!(k["time_to_detect"]["count"].as_u64(), Some(opened), "{k}");
+    assert!(k["time_to_detect"]["median_s"].as_f64().unwrap() >= 0.0, "{k}");
+    assert_eq!(k["time_to_contain"]["count"], 0, "{k}");
+    assert!(k["inventory"]["counted_lines"].as_u64().unwrap() > 0, "{k}");
+    let o = run(&["kpi", "--data", d, "--every", "week"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(stdout(&o).contains("time to detect") && stdout(&o).contains("median detect"), "{}", stdout(&o));
+    let o = run(&["kpi", "--data", d, "--site", "NOWHERE", "--json"]);
+    let k: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!((k["incidents"].as_u64(), k["inventory"]["counted_lines"].as_u64()), (Some(0), Some(0)), "{k}");
+    for (bad, says) in [
+        (vec!["--from", "yesterday"], "--from \"yesterday\""),
+        (vec!["--from", "2026-03-02T00:00:00Z", "--to", "2026-03-01T00:00:00Z"], "--to must be after --from"),
+        (vec!["--every", "year"], "invalid value 'year'"),
+    ] {
+        let mut args = vec!["kpi", "--data", d];
+        args.extend(bad);
+        let o = run(&args);
+        assert!(!o.status.success() && text(&o).contains(says), "{}", text(&o));
+    }
 }
 
 /// Live and batch give the same answers: a simulated week streamed to a

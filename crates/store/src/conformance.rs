@@ -39,6 +39,39 @@ where
     audit_trail(&*fresh().await).await;
     incidents(&*fresh().await).await;
     consumer_state_and_alerts(&*fresh().await).await;
+    timelines(&*fresh().await).await;
+}
+
+/// Incident timelines: one entry per number per incident, read back in
+/// order, by a range of incidents.
+pub async fn timelines(s: &dyn Store) {
+    use stockade_respond::{Act, Entry, Status};
+    let at = chrono::DateTime::parse_from_rfc3339("2026-03-03T08:00:00+01:00").unwrap();
+    let e = |incident: u64, n: u64, leaf: Option<u64>| StoredEntry {
+        incident,
+        entry: Entry {
+            incident: stockade_incident::incident_id(incident),
+            n,
+            at,
+            actor: "ana (token t)".into(),
+            act: if n == 1 {
+                Act::Transition { from: Status::Detected, to: Status::Triaged, reason: String::new(), effective: at }
+            } else {
+                Act::Note { text: format!("note {n}: café") }
+            },
+        },
+        leaf_index: leaf,
+    };
+    assert!(s.timelines(1, u64::MAX).await.unwrap().is_empty());
+    for (i, n, leaf) in [(2, 1, Some(7)), (1, 1, Some(5)), (2, 2, None), (3, 1, Some(9))] {
+        s.add_timeline(&e(i, n, leaf)).await.unwrap();
+    }
+    let err = s.add_timeline(&e(2, 2, Some(10))).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict(m) if m == "entry 2 of incident INC-2 exists"), "{err}");
+    let all = s.timelines(1, u64::MAX).await.unwrap();
+    assert_eq!(all, vec![e(1, 1, Some(5)), e(2, 1, Some(7)), e(2, 2, None), e(3, 1, Some(9))]);
+    assert_eq!(s.timelines(2, 2).await.unwrap(), vec![e(2, 1, Some(7)), e(2, 2, None)]);
+    assert!(s.timelines(4, 9).await.unwrap().is_empty());
 }
 
 /// Incidents: numbered, one per number, listed in order and by site; cited

@@ -154,6 +154,14 @@ impl Store for EmbeddedStore {
         self.sql.last_incident().await
     }
 
+    async fn add_timeline(&self, e: &StoredEntry) -> Result<()> {
+        self.sql.add_timeline(e).await
+    }
+
+    async fn timelines(&self, first: u64, last: u64) -> Result<Vec<StoredEntry>> {
+        self.sql.timelines(first, last).await
+    }
+
     async fn load_state(&self, name: &str) -> Result<Option<(i64, String)>> {
         self.sql.load_state(name).await
     }

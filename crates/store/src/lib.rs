@@ -375,6 +375,13 @@ pub trait Store: Send + Sync + 'static {
     /// The number of the last incident (0 when there is none).
     async fn last_incident(&self) -> Result<u64>;
 
+    /// Records an entry of an incident's timeline; [`StoreError::Conflict`]
+    /// if the incident already has an entry with its number.
+    async fn add_timeline(&self, e: &StoredEntry) -> Result<()>;
+
+    /// The timelines of incidents `first..=last`, by incident then entry.
+    async fn timelines(&self, first: u64, last: u64) -> Result<Vec<StoredEntry>>;
+
     /// A stage consumer's saved state and the seq through which it
     /// reflects the events, if it saved any.
     async fn load_state(&self, name: &str) -> Result<Option<(i64, String)>>;
@@ -447,6 +454,16 @@ pub struct StoredEvidence {
 pub struct StoredAudit {
     pub record: stockade_evidence::AuditRecord,
     pub leaf_index: u64,
+}
+
+/// An entry of an incident's timeline as stored, with the leaf of the
+/// audit record that commits to it (none when the instance keeps no ledger).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEntry {
+    /// The incident's number.
+    pub incident: u64,
+    pub entry: stockade_respond::Entry,
+    pub leaf_index: Option<u64>,
 }
 
 /// A custody record as stored, with its leaf.

@@ -34,7 +34,7 @@ pub struct SqlStore {
 }
 
 fn migrations(dialect: Dialect) -> Migrator {
-    let files: [(&'static str, &'static str); 13] = match dialect {
+    let files: [(&'static str, &'static str); 14] = match dialect {
         Dialect::Sqlite => [
             ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
             ("projection", include_str!("../migrations/sqlite/0002_projection.sql")),
@@ -49,6 +49,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("record events", include_str!("../migrations/sqlite/0011_record_events.sql")),
             ("detection", include_str!("../migrations/sqlite/0012_detection.sql")),
             ("alert entities", include_str!("../migrations/sqlite/0013_alert_entities.sql")),
+            ("incident timeline", include_str!("../migrations/sqlite/0014_incident_timeline.sql")),
         ],
         Dialect::Postgres => [
             ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -64,6 +65,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("record events", include_str!("../migrations/postgres/0011_record_events.sql")),
             ("detection", include_str!("../migrations/postgres/0012_detection.sql")),
             ("alert entities", include_str!("../migrations/postgres/0013_alert_entities.sql")),
+            ("incident timeline", include_str!("../migrations/postgres/0014_incident_timeline.sql")),
         ],
     };
     Migrator::with_migrations(
@@ -597,6 +599,50 @@ impl Store for SqlStore {
             Err(err) if is_unique_violation(&err) => Err(StoreError::Conflict(format!("incident {} exists", i.id))),
             Err(err) => Err(err.into()),
         }
+    }
+
+    async fn add_timeline(&self, e: &StoredEntry) -> Result<()> {
+        let json = serde_json::to_string(&e.entry).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        let inserted = sqlx::query(
+            "INSERT INTO incident_timeline (incident, n, at_us, record, leaf_index) VALUES ($1,$2,$3,$4,$5)",
+        )
+        .bind(e.incident as i64)
+        .bind(e.entry.n as i64)
+        .bind(e.entry.at.timestamp_micros())
+        .bind(json)
+        .bind(e.leaf_index.map(|l| l as i64))
+        .execute(&self.writer)
+        .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(err) if is_unique_violation(&err) => Err(StoreError::Conflict(format!(
+                "entry {} of incident {} exists",
+                e.entry.n,
+                stockade_incident::incident_id(e.incident)
+            ))),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn timelines(&self, first: u64, last: u64) -> Result<Vec<StoredEntry>> {
+        let rows = sqlx::query(
+            "SELECT record, leaf_index, incident FROM incident_timeline \
+             WHERE incident >= $1 AND incident <= $2 ORDER BY incident, n",
+        )
+        .bind(first.min(i64::MAX as u64) as i64)
+        .bind(last.min(i64::MAX as u64) as i64)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let json: String = r.try_get(0)?;
+                let leaf: Option<i64> = r.try_get(1)?;
+                let incident: i64 = r.try_get(2)?;
+                let entry = serde_json::from_str(&json)
+                    .map_err(|e| StoreError::Corrupt(format!("timeline entry of incident {incident}: {e}")))?;
+                Ok(StoredEntry { incident: incident as u64, entry, leaf_index: leaf.map(|l| l as u64) })
+            })
+            .collect()
     }
 
     async fn load_state(&self, name: &str) -> Result<Option<(i64, String)>> {

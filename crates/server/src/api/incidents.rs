@@ -1,5 +1,6 @@
 //! Incidents over HTTP: open one (an analyst's case, or a detector's
-//! finding), list them, read one.
+//! finding), list them, read one; work one (acts recorded in its
+//! timeline), merge two, split one.
 
 use crate::AppState;
 use crate::api::{media_type, read_body};
@@ -12,8 +13,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use stockade_app::casebook::CaseError;
+use stockade_app::response::{Merge, ResponseError, Split, Worked};
 use stockade_incident::{IncidentRecord, NewIncident};
 use stockade_ingest::LineError;
+use stockade_respond::Request;
 use stockade_store::IncidentQuery;
 use utoipa::IntoParams;
 
@@ -142,9 +145,171 @@ pub async fn one(
         .collect();
     let since = serde_json::to_value(&since).map_err(|e| Problem::internal(format!("incident {id}: {e}")))?;
     let mut v = serde_json::to_value(&record).map_err(|e| Problem::internal(format!("incident {id}: {e}")))?;
+    let worked = stockade_app::response::worked(&*st.store, &id).await?;
+    let response =
+        serde_json::to_value(&worked.response).map_err(|e| Problem::internal(format!("incident {id}: {e}")))?;
     if let Some(o) = v.as_object_mut() {
         o.insert("cited".into(), serde_json::Value::Array(cited));
         o.insert("since_opened".into(), since);
+        o.insert("response".into(), response);
     }
     Ok(Json(v))
+}
+
+impl From<ResponseError> for Problem {
+    fn from(e: ResponseError) -> Problem {
+        match e {
+            ResponseError::NotFound(id) => Problem::not_found(format!("no incident {id:?}")),
+            ResponseError::Refused(r) => Problem::new(StatusCode::CONFLICT, "refused", "Refused", r.0),
+            ResponseError::Case(c) => Problem::from(c),
+            ResponseError::Store(err) => Problem::from(err),
+        }
+    }
+}
+
+/// An incident as it stands and its timeline, each entry with the link to
+/// the inclusion proof of the audit record that commits to it.
+fn worked_view(w: &Worked) -> Result<serde_json::Value, Problem> {
+    let timeline: Vec<serde_json::Value> = w
+        .timeline
+        .iter()
+        .map(|e| {
+            let mut v =
+                serde_json::to_value(&e.entry).map_err(|x| Problem::internal(format!("{}: {x}", w.record.id)))?;
+            if let (Some(o), Some(leaf)) = (v.as_object_mut(), e.leaf_index) {
+                o.insert("leaf_index".into(), leaf.into());
+                o.insert("proof".into(), format!("/api/v1/ledger/leaves/{leaf}/proof").into());
+            }
+            Ok(v)
+        })
+        .collect::<Result<_, Problem>>()?;
+    let response = serde_json::to_value(&w.response).map_err(|x| Problem::internal(format!("{}: {x}", w.record.id)))?;
+    Ok(serde_json::json!({ "incident": w.record, "response": response, "timeline": timeline }))
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, bytes: &[u8], what: &str) -> Result<T, Problem> {
+    let media = media_type(headers);
+    if media != "application/json" {
+        return Err(Problem::unsupported_media(&media, "application/json"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| Problem::bad_request(format!("{what}: {e}")))
+}
+
+/// Act on an incident: `{"act": "transition", "to": "contained", "reason":
+/// "...", "happened_at": "..."}`, `{"act": "assign", "owner": "..."}`,
+/// `{"act": "severity", "to": "critical", "reason": "..."}`, `{"act":
+/// "note", "text": "..."}`, `{"act": "link", "entities": [...], "events":
+/// [{source, id}], "sites": [...]}`. The act is checked against the
+/// incident's state (an illegal transition is 409 with the states it can
+/// move to), recorded in the audit trail (a ledger leaf) and in its
+/// timeline. Answers the incident as it now stands with its timeline.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/timeline", tag = "incidents",
+    params(("id" = String, Path, description = "INC-<n>")),
+    request_body(content = Object, content_type = "application/json", description = "the act (docs/RESPONSE.md)"),
+    responses((status = 201, body = Object, description = "incident, response (its state) and timeline"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn act(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
+    caller.require(Permission::Investigate)?;
+    let id = id?;
+    let bytes = read_body(&st, &headers, body).await?;
+    let request: Request = json_body(&headers, &bytes, "act")?;
+    let w = st.casebook.act(&*st.store, st.intake.ledger(), &*st.clock, &caller.actor(), &id, request).await?;
+    if let Some(e) = w.timeline.last() {
+        tracing::info!(incident = %id, act = e.entry.act.name(), status = %w.response.status, by = %caller.actor(), "incident worked");
+    }
+    Ok((StatusCode::CREATED, Json(worked_view(&w)?)))
+}
+
+/// An incident as it stands and its timeline.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/timeline", tag = "incidents",
+    params(("id" = String, Path, description = "INC-<n>")),
+    responses((status = 200, body = Object, description = "incident, response (its state) and timeline"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn timeline(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    caller.require(Permission::Read)?;
+    let id = id?;
+    Ok(Json(worked_view(&stockade_app::response::worked(&*st.store, &id).await?)?))
+}
+
+/// Merge this incident into another (`{"into": "INC-n", "reason": "..."}`):
+/// it becomes a duplicate of it, and the other takes on the entities,
+/// events and sites it named. Answers both.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/merge", tag = "incidents",
+    params(("id" = String, Path, description = "INC-<n>, the duplicate")),
+    request_body(content = Object, content_type = "application/json", description = "into, reason"),
+    responses((status = 200, body = Object, description = "{merged, into}: each incident, its state and timeline"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn merge(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<serde_json::Value>, Problem> {
+    caller.require(Permission::Investigate)?;
+    let id = id?;
+    let bytes = read_body(&st, &headers, body).await?;
+    let m: Merge = json_body(&headers, &bytes, "merge")?;
+    let into = m.into.clone();
+    let (dup, main) = st.casebook.merge(&*st.store, st.intake.ledger(), &*st.clock, &caller.actor(), &id, m).await?;
+    tracing::info!(incident = %id, into = %into, by = %caller.actor(), "incident merged");
+    Ok(Json(serde_json::json!({ "merged": worked_view(&dup)?, "into": worked_view(&main)? })))
+}
+
+/// Split part of this incident off into a new one (`{"title", "entities",
+/// "events", "severity", "summary"}`): what is named moves to the new
+/// incident (same site and span, detected when this one was). Answers the
+/// new incident and this one.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/split", tag = "incidents",
+    params(("id" = String, Path, description = "INC-<n>")),
+    request_body(content = Object, content_type = "application/json", description = "title, entities, events, severity, summary"),
+    responses((status = 201, body = Object, description = "{new, source}: each incident, its state and timeline"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn split(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
+    caller.require(Permission::Investigate)?;
+    let id = id?;
+    let bytes = read_body(&st, &headers, body).await?;
+    let split: Split = json_body(&headers, &bytes, "split")?;
+    let (new, source) =
+        st.casebook.split(&*st.store, st.intake.ledger(), &*st.clock, &caller.actor(), &id, split).await?;
+    tracing::info!(incident = %id, new = %new.record.id, by = %caller.actor(), "incident split");
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "new": worked_view(&new)?, "source": worked_view(&source)? }))))
 }

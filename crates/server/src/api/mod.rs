@@ -7,6 +7,7 @@ pub mod events;
 pub mod evidence;
 pub mod incidents;
 pub mod inventory;
+pub mod kpi;
 pub mod ledger;
 pub mod meta;
 pub mod reference;
@@ -55,6 +56,10 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(evidence::of_incident))
         .routes(routes!(incidents::open, incidents::list))
         .routes(routes!(incidents::one))
+        .routes(routes!(incidents::act, incidents::timeline))
+        .routes(routes!(incidents::merge))
+        .routes(routes!(incidents::split))
+        .routes(routes!(kpi::kpi))
         .routes(routes!(alerts::list))
         .routes(routes!(alerts::risk))
         .routes(routes!(alerts::rules))

@@ -1,0 +1,360 @@
+//! Working incidents: acts on one (a transition, an owner, a severity, a
+//! note, a link), merging two, splitting one, each recorded in the
+//! incident's timeline; and the response KPIs computed from the timelines
+//! (`docs/KPI.md`).
+//!
+//! Invariants:
+//! - Every act is decided by `stockade_respond` against the state replayed
+//!   from the stored timeline, then recorded: its `incident_entry` audit
+//!   record (and so its ledger leaf) is durable before its timeline row is
+//!   written, as for openings. A refused act records nothing.
+//! - One act at a time in this process: the casebook is held from the
+//!   replay to the row, so entries are numbered without gaps.
+//! - A merge records the absorbing incident's entry before the duplicate's;
+//!   a split opens the new incident, then records its `split_from`, then
+//!   the source's `split_off`.
+
+use crate::casebook::{CaseError, Casebook};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use stockade_incident::{EventRef, IncidentRecord, Invalid, NewIncident, Severity};
+use stockade_model::clock::Clock;
+use stockade_respond::{Act, Entry, Every, Figures, Point, Refused, Request, Response};
+use stockade_store::{IncidentQuery, Ledger, Store, StoreError, StoredEntry};
+
+/// The audit trail's action for a timeline entry.
+pub const INCIDENT_ENTRY: &str = "incident_entry";
+
+/// Why an act on an incident was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum ResponseError {
+    #[error("no incident {0:?}")]
+    NotFound(String),
+    #[error("{0}")]
+    Refused(#[from] Refused),
+    #[error("{0}")]
+    Case(#[from] CaseError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<Invalid> for ResponseError {
+    fn from(i: Invalid) -> ResponseError {
+        ResponseError::Case(CaseError::Invalid(i))
+    }
+}
+
+/// An incident being worked: as opened, as it stands, and its timeline.
+#[derive(Debug, Clone)]
+pub struct Worked {
+    pub record: IncidentRecord,
+    pub response: Response,
+    pub timeline: Vec<StoredEntry>,
+}
+
+/// Which incident to merge one into, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Merge {
+    /// The incident it duplicates (`INC-<n>`).
+    pub into: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// What to split off an incident into a new one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Split {
+    /// The new incident's title.
+    pub title: String,
+    /// Its severity (the source's when absent).
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    #[serde(default)]
+    pub summary: String,
+    /// Entities of the source that move to the new incident.
+    #[serde(default)]
+    pub entities: Vec<String>,
+    /// Events of the source that move to the new incident.
+    #[serde(default)]
+    pub events: Vec<EventRef>,
+}
+
+/// An incident with its timeline replayed.
+pub async fn worked(store: &dyn Store, id: &str) -> Result<Worked, ResponseError> {
+    let record = store.incident(id).await?.ok_or_else(|| ResponseError::NotFound(id.to_owned()))?;
+    let timeline = store.timelines(record.n, record.n).await?;
+    let entries: Vec<Entry> = timeline.iter().map(|e| e.entry.clone()).collect();
+    let response =
+        Response::of(&record, &entries).map_err(|r| StoreError::Corrupt(format!("timeline of {}: {r}", record.id)))?;
+    Ok(Worked { record, response, timeline })
+}
+
+/// Records one act on a worked incident (the casebook held).
+async fn record(
+    store: &dyn Store,
+    ledger: Option<&Arc<Ledger>>,
+    clock: &dyn Clock,
+    actor: &str,
+    w: &mut Worked,
+    act: Act,
+) -> Result<(), ResponseError> {
+    let entry = Entry {
+        incident: w.record.id.clone(),
+        n: w.response.entries + 1,
+        at: clock.now().fixed_offset(),
+        actor: actor.to_owned(),
+        act,
+    };
+    let mut next = w.response.clone();
+    next.apply(&entry)?;
+    let leaf_index = match ledger {
+        Some(l) => Some(crate::audit::record(store, l, clock, INCIDENT_ENTRY, actor, &entry).await?.leaf_index),
+        None => None,
+    };
+    let stored = StoredEntry { incident: w.record.n, entry, leaf_index };
+    store.add_timeline(&stored).await?;
+    w.response = next;
+    w.timeline.push(stored);
+    Ok(())
+}
+
+impl Casebook {
+    /// Does what `request` asks to incident `id`, as `actor`.
+    pub async fn act(
+        &self,
+        store: &dyn Store,
+        ledger: Option<&Arc<Ledger>>,
+        clock: &dyn Clock,
+        actor: &str,
+        id: &str,
+        request: Request,
+    ) -> Result<Worked, ResponseError> {
+        if let Request::Link { events, sites, .. } = &request {
+            check_links(store, events, sites).await?;
+        }
+        let _one = self.hold().await;
+        let mut w = worked(store, id).await?;
+        let act = w.response.decide(request, clock.now().fixed_offset())?;
+        record(store, ledger, clock, actor, &mut w, act).await?;
+        Ok(w)
+    }
+
+    /// Merges incident `id` into `into`: `id` becomes its duplicate and
+    /// `into` takes on what `id` named. Answers both, `id` first.
+    pub async fn merge(
+        &self,
+        store: &dyn Store,
+        ledger: Option<&Arc<Ledger>>,
+        clock: &dyn Clock,
+        actor: &str,
+        id: &str,
+        merge: Merge,
+    ) -> Result<(Worked, Worked), ResponseError> {
+        let _one = self.hold().await;
+        let mut dup = worked(store, id).await?;
+        let mut main = worked(store, &merge.into).await?;
+        let (merged, absorbed) = dup.response.decide_merge(&main.response, merge.reason)?;
+        record(store, ledger, clock, actor, &mut main, absorbed).await?;
+        record(store, ledger, clock, actor, &mut dup, merged).await?;
+        Ok((dup, main))
+    }
+
+    /// Splits part of incident `id` off into a new incident. Answers the
+    /// new incident and the source as they now stand.
+    pub async fn split(
+        &self,
+        store: &dyn Store,
+        ledger: Option<&Arc<Ledger>>,
+        clock: &dyn Clock,
+        actor: &str,
+        id: &str,
+        split: Split,
+    ) -> Result<(Worked, Worked), ResponseError> {
+        let _one = self.hold().await;
+        let mut source = worked(store, id).await?;
+        source.response.check_split(&split.entities, &split.events)?;
+        let s = &source.record.incident;
+        let new = NewIncident {
+            site: s.site.clone(),
+            title: split.title,
+            severity: split.severity.unwrap_or(source.response.severity),
+            scenario: s.scenario.clone(),
+            summary: split.summary,
+            from: s.from,
+            to: s.to,
+            entities: split.entities.clone(),
+            events: split.events.clone(),
+            // Detected when the source was: the response clock runs from there.
+            detected_at: Some(source.response.detected),
+        };
+        crate::casebook::check(store, &new).await?;
+        let opened = crate::casebook::open_held(store, ledger, clock, actor, new).await?;
+        let mut part = Worked { response: Response::opened(&opened), record: opened, timeline: Vec::new() };
+        record(store, ledger, clock, actor, &mut part, Act::SplitFrom { from: source.record.id.clone() }).await?;
+        let off = Act::SplitOff { into: part.record.id.clone(), entities: split.entities, events: split.events };
+        record(store, ledger, clock, actor, &mut source, off).await?;
+        Ok((part, source))
+    }
+}
+
+/// Events linked must be stored and sites known, as for an opening.
+async fn check_links(store: &dyn Store, events: &[EventRef], sites: &[String]) -> Result<(), ResponseError> {
+    if let Some(i) = crate::casebook::first_unstored(store, events).await? {
+        let e = &events[i];
+        return Err(Refused(format!("`events/{i}`: no event {:?} from source {:?} is stored", e.id, e.source)).into());
+    }
+    if !sites.is_empty() {
+        let known = store.reference(Some(stockade_model::RecordKind::Site)).await?;
+        if let Some((i, s)) = sites.iter().enumerate().find(|(_, s)| !known.iter().any(|k| &k.id == *s)) {
+            return Err(Refused(format!("`sites/{i}`: no site {s:?} in the reference data")).into());
+        }
+    }
+    Ok(())
+}
+
+/// Every incident with its response replayed, in number order.
+pub async fn all_worked(store: &dyn Store) -> Result<Vec<Response>, ResponseError> {
+    let mut records = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.incidents(&IncidentQuery { site: None, after, limit: 10_000 }).await?;
+        let Some(last) = page.last() else { break };
+        after = last.n;
+        records.extend(page);
+    }
+    let Some(last) = records.last().map(|r| r.n) else { return Ok(Vec::new()) };
+    let mut entries = store.timelines(1, last).await?.into_iter().peekable();
+    let mut out = Vec::with_capacity(records.len());
+    for r in &records {
+        let mut mine = Vec::new();
+        while let Some(e) = entries.next_if(|e| e.incident <= r.n) {
+            if e.incident == r.n {
+                mine.push(e.entry);
+            }
+        }
+        out.push(Response::of(r, &mine).map_err(|x| StoreError::Corrupt(format!("timeline of {}: {x}", r.id)))?);
+    }
+    Ok(out)
+}
+
+/// Which incidents the KPIs cover, and how the trend is cut.
+#[derive(Debug, Clone, Default)]
+pub struct KpiQuery {
+    /// Only incidents affecting this site (and counts at it).
+    pub site: Option<String>,
+    /// Incidents detected (counts made) at or after this...
+    pub from: Option<DateTime<Utc>>,
+    /// ...and before this.
+    pub to: Option<DateTime<Utc>>,
+    pub every: Option<Every>,
+}
+
+/// Inventory accuracy over the counts of a period: the latest count of
+/// each counted place made in it, against the book as of that count.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Accuracy {
+    /// Places (location, SKU) whose latest count fell in the period.
+    pub counted_lines: u64,
+    /// Those whose count matched the book.
+    pub accurate_lines: u64,
+    /// accurate / counted (inventory record accuracy); absent with no counts.
+    pub record_accuracy: Option<f64>,
+    /// Sum of |counted - book| × unit value over book value at those places.
+    pub value_variance_rate: Option<f64>,
+    /// Value of missing stock (sum of negative variances) as a positive number.
+    pub shrink_value: f64,
+    pub net_variance_units: f64,
+    pub net_variance_value: f64,
+}
+
+impl Accuracy {
+    /// Accuracy over counts `(counted, book, unit value)`.
+    pub fn of(counts: impl IntoIterator<Item = (f64, f64, Option<f64>)>) -> Accuracy {
+        let mut a = Accuracy::default();
+        let (mut book_value, mut gross) = (0.0, 0.0);
+        for (counted, book, value) in counts {
+            let v = counted - book;
+            a.counted_lines += 1;
+            // Quantities are sums of f64; sub-micro-unit differences are equal.
+            a.accurate_lines += u64::from(v.abs() < 1e-6);
+            a.net_variance_units += v;
+            if let Some(unit) = value {
+                a.net_variance_value += v * unit;
+                gross += v.abs() * unit;
+                book_value += book.max(0.0) * unit;
+                if v < 0.0 {
+                    a.shrink_value -= v * unit;
+                }
+            }
+        }
+        a.record_accuracy = (a.counted_lines > 0).then(|| a.accurate_lines as f64 / a.counted_lines as f64);
+        a.value_variance_rate = (book_value > 0.0).then(|| gross / book_value);
+        a
+    }
+}
+
+/// The KPIs over a period (`docs/KPI.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Kpi {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub figures: Figures,
+    pub inventory: Accuracy,
+    /// The same figures per bucket of detection time, when asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub every: Option<Every>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trend: Vec<Point>,
+}
+
+/// The KPIs of the incidents in `responses` and the latest `counts` that
+/// `q` covers, valued at `unit_values` (per SKU).
+pub fn kpi(
+    responses: &[Response],
+    counts: &[crate::book::CountLine],
+    unit_values: &std::collections::HashMap<String, f64>,
+    q: &KpiQuery,
+) -> Kpi {
+    let within = |t: DateTime<Utc>| q.from.is_none_or(|f| t >= f) && q.to.is_none_or(|to| t < to);
+    let clocks: Vec<_> = responses
+        .iter()
+        .filter(|r| q.site.as_ref().is_none_or(|s| r.sites.contains(s)))
+        .filter(|r| within(r.detected.with_timezone(&Utc)))
+        .map(Response::clocked)
+        .collect();
+    let inventory = Accuracy::of(
+        counts
+            .iter()
+            .filter(|c| q.site.as_ref().is_none_or(|s| *s == c.site))
+            .filter(|c| DateTime::from_timestamp_micros(c.counted_us).is_some_and(within))
+            .map(|c| (c.counted, c.book, unit_values.get(&c.sku).copied())),
+    );
+    Kpi {
+        site: q.site.clone(),
+        from: q.from,
+        to: q.to,
+        figures: stockade_respond::figures(&clocks),
+        inventory,
+        every: q.every,
+        trend: q.every.map(|e| stockade_respond::trend(&clocks, e)).unwrap_or_default(),
+    }
+}
+
+/// The KPIs of a store's incidents and of these counts (the stage's), SKUs
+/// valued from the reference data.
+pub async fn report(store: &dyn Store, counts: &[crate::book::CountLine], q: &KpiQuery) -> Result<Kpi, ResponseError> {
+    let responses = all_worked(store).await?;
+    let rows = store.reference(Some(stockade_model::RecordKind::Sku)).await?;
+    let reference = stockade_model::ReferenceData::from_rows(rows).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let values = reference.skus.iter().map(|s| (s.id.as_str().to_owned(), s.unit_value)).collect();
+    Ok(kpi(&responses, counts, &values, q))
+}

@@ -1,0 +1,443 @@
+//! An incident's timeline: every act on it (a transition, an owner, a
+//! severity, a note, entities linked, a merge or a split), numbered from 1,
+//! and the response state replayed from the opening record and the entries.
+//!
+//! A caller asks with a [`Request`]; [`Response::decide`] checks it against
+//! the current state and answers the [`Act`] to record (or why not); the
+//! recorder stamps it into an [`Entry`] and [`Response::apply`] folds it in.
+//! Replaying the stored entries ([`Response::of`]) gives the same state.
+
+use crate::lifecycle::Status;
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use stockade_incident::{EventRef, IncidentRecord, MAX_ENTITIES, MAX_EVENTS, Severity};
+
+const MAX_TEXT: usize = 10_000;
+const MAX_OWNER: usize = 100;
+
+/// What a caller asks to do to one incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "act", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// Move to another state (`docs/RESPONSE.md`).
+    Transition {
+        to: Status,
+        /// Required for a false positive and for reopening.
+        #[serde(default)]
+        reason: String,
+        /// When it happened, if earlier than now (a door locked by phone,
+        /// recorded later); never in the future, never before the state
+        /// it leaves was reached.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        happened_at: Option<DateTime<FixedOffset>>,
+    },
+    /// Give it an owner (a person or a team).
+    Assign { owner: String },
+    /// Change its severity, with the reason.
+    Severity { to: Severity, reason: String },
+    /// A note for the record.
+    Note { text: String },
+    /// Add entities, events or affected sites to it.
+    Link {
+        #[serde(default)]
+        entities: Vec<String>,
+        #[serde(default)]
+        events: Vec<EventRef>,
+        #[serde(default)]
+        sites: Vec<String>,
+    },
+}
+
+/// What was done, as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "act", rename_all = "snake_case")]
+pub enum Act {
+    Transition {
+        from: Status,
+        to: Status,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        reason: String,
+        /// When it took effect (the recording time unless the caller said
+        /// earlier).
+        effective: DateTime<FixedOffset>,
+    },
+    Assign {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        owner: String,
+    },
+    Severity {
+        from: Severity,
+        to: Severity,
+        reason: String,
+    },
+    Note {
+        text: String,
+    },
+    Link {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        entities: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        events: Vec<EventRef>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        sites: Vec<String>,
+    },
+    /// This incident was merged into another: it is now its duplicate.
+    Merged {
+        into: String,
+        from: Status,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        reason: String,
+    },
+    /// Another incident was merged into this one, bringing what it named.
+    Absorbed {
+        from: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        entities: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        events: Vec<EventRef>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        sites: Vec<String>,
+    },
+    /// Part of this incident became a new one: these entities and events
+    /// left it.
+    SplitOff {
+        into: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        entities: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        events: Vec<EventRef>,
+    },
+    /// This incident was split off another.
+    SplitFrom {
+        from: String,
+    },
+}
+
+impl Act {
+    /// Its name, as spelled in JSON.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Act::Transition { .. } => "transition",
+            Act::Assign { .. } => "assign",
+            Act::Severity { .. } => "severity",
+            Act::Note { .. } => "note",
+            Act::Link { .. } => "link",
+            Act::Merged { .. } => "merged",
+            Act::Absorbed { .. } => "absorbed",
+            Act::SplitOff { .. } => "split_off",
+            Act::SplitFrom { .. } => "split_from",
+        }
+    }
+}
+
+/// One act on one incident, numbered in its timeline and stamped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub incident: String,
+    /// Position in the incident's timeline, from 1 (the opening is 0).
+    pub n: u64,
+    /// When it was recorded.
+    pub at: DateTime<FixedOffset>,
+    /// Who: an analyst's token, a detector, a playbook.
+    pub actor: String,
+    #[serde(flatten)]
+    pub act: Act,
+}
+
+/// Why an act was refused, in words a caller can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+fn refuse<T>(why: impl Into<String>) -> Result<T, Refused> {
+    Err(Refused(why.into()))
+}
+
+/// An incident's response state: the opening record with every entry
+/// folded in.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Response {
+    pub incident: String,
+    pub status: Status,
+    pub severity: Severity,
+    pub owner: Option<String>,
+    /// The site it was opened at first, then the others it affects.
+    pub sites: Vec<String>,
+    pub entities: BTreeSet<String>,
+    pub events: BTreeSet<EventRef>,
+    /// The first observable signal (the start of its activity).
+    pub first_signal: DateTime<FixedOffset>,
+    /// When it was detected (a detector's event time; an analyst's opening).
+    pub detected: DateTime<FixedOffset>,
+    /// When each state was first reached (effective times).
+    pub reached: BTreeMap<Status, DateTime<FixedOffset>>,
+    /// When the current state was entered.
+    pub since: DateTime<FixedOffset>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub absorbed: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split_from: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub split_into: Vec<String>,
+    /// The number of entries folded in (the next entry is this plus one).
+    pub entries: u64,
+}
+
+fn text(field: &str, s: &str, required: bool) -> Result<(), Refused> {
+    if required && s.trim().is_empty() {
+        return refuse(format!("`{field}` must say why"));
+    }
+    if s.len() > MAX_TEXT {
+        return refuse(format!("`{field}` is longer than {MAX_TEXT} bytes"));
+    }
+    Ok(())
+}
+
+impl Response {
+    /// The state of a newly opened incident.
+    pub fn opened(record: &IncidentRecord) -> Response {
+        let i = &record.incident;
+        let detected = i.detected_at.unwrap_or(record.opened_at);
+        Response {
+            incident: record.id.clone(),
+            status: Status::Detected,
+            severity: i.severity,
+            owner: None,
+            sites: vec![i.site.clone()],
+            entities: i.entities.iter().cloned().collect(),
+            events: i.events.iter().cloned().collect(),
+            first_signal: i.from.min(detected),
+            detected,
+            reached: BTreeMap::from([(Status::Detected, detected)]),
+            since: detected,
+            merged_into: None,
+            absorbed: Vec::new(),
+            split_from: None,
+            split_into: Vec::new(),
+            entries: 0,
+        }
+    }
+
+    /// Replays a timeline (entries in order) over the opening record.
+    pub fn of(record: &IncidentRecord, entries: &[Entry]) -> Result<Response, Refused> {
+        let mut r = Response::opened(record);
+        for e in entries {
+            r.apply(e)?;
+        }
+        Ok(r)
+    }
+
+    fn refuse_if_merged(&self) -> Result<(), Refused> {
+        match &self.merged_into {
+            Some(into) => refuse(format!("{} was merged into {into}; work on it there", self.incident)),
+            None => Ok(()),
+        }
+    }
+
+    fn refuse_if_finished(&self, what: &str) -> Result<(), Refused> {
+        self.refuse_if_merged()?;
+        if !self.status.is_open() {
+            return refuse(format!("{} is {}; reopen it before you {what}", self.incident, self.status));
+        }
+        Ok(())
+    }
+
+    /// The act a request makes of this incident now, or why it may not.
+    pub fn decide(&self, request: Request, now: DateTime<FixedOffset>) -> Result<Act, Refused> {
+        match request {
+            Request::Transition { to, reason, happened_at } => {
+                self.refuse_if_merged()?;
+                if to == Status::Duplicate {
+                    return refuse("an incident becomes a duplicate by being merged into the one it duplicates");
+                }
+                if !self.status.next().contains(&to) {
+                    let next: Vec<&str> = self.status.next().iter().map(|s| s.as_str()).collect();
+                    return refuse(format!(
+                        "{} is {}: it cannot move to {to}; from {} it can move to {}",
+                        self.incident,
+                        self.status,
+                        self.status,
+                        next.join(", ")
+                    ));
+                }
+                let why_needed = to == Status::FalsePositive || self.status.reopens(to);
+                text("reason", &reason, why_needed)?;
+                let effective = happened_at.unwrap_or(now);
+                if effective > now {
+                    return refuse(format!("`happened_at` {} is in the future", effective.to_rfc3339()));
+                }
+                if effective < self.since {
+                    return refuse(format!(
+                        "`happened_at` {} is before {} became {} ({})",
+                        effective.to_rfc3339(),
+                        self.incident,
+                        self.status,
+                        self.since.to_rfc3339()
+                    ));
+                }
+                Ok(Act::Transition { from: self.status, to, reason, effective })
+            }
+            Request::Assign { owner } => {
+                self.refuse_if_finished("assign it")?;
+                let owner = owner.trim().to_owned();
+                if owner.is_empty() || owner.chars().count() > MAX_OWNER {
+                    return refuse(format!("`owner` must name someone in 1-{MAX_OWNER} characters"));
+                }
+                if self.owner.as_deref() == Some(owner.as_str()) {
+                    return refuse(format!("{} is already owned by {owner}", self.incident));
+                }
+                Ok(Act::Assign { from: self.owner.clone(), owner })
+            }
+            Request::Severity { to, reason } => {
+                self.refuse_if_finished("change its severity")?;
+                if to == self.severity {
+                    return refuse(format!("{} is already of {} severity", self.incident, severity_name(to)));
+                }
+                text("reason", &reason, true)?;
+                Ok(Act::Severity { from: self.severity, to, reason })
+            }
+            Request::Note { text: t } => {
+                text("text", &t, true)?;
+                Ok(Act::Note { text: t })
+            }
+            Request::Link { entities, events, sites } => {
+                self.refuse_if_finished("link more to it")?;
+                if let Some(i) = entities.iter().position(|e| e.trim().is_empty()) {
+                    return refuse(format!("`entities/{i}` is empty"));
+                }
+                if let Some(i) = events.iter().position(|e| e.source.is_empty() || e.id.is_empty()) {
+                    return refuse(format!("`events/{i}` needs `source` and `id`"));
+                }
+                if let Some(i) = sites.iter().position(|s| s.trim().is_empty()) {
+                    return refuse(format!("`sites/{i}` is empty"));
+                }
+                let entities = new_only(entities, |e| self.entities.contains(e));
+                let events = new_only(events, |e| self.events.contains(e));
+                let sites = new_only(sites, |s| self.sites.contains(s));
+                if entities.is_empty() && events.is_empty() && sites.is_empty() {
+                    return refuse(format!("nothing new to link: {} already names all of it", self.incident));
+                }
+                if self.entities.len() + entities.len() > MAX_ENTITIES {
+                    return refuse(format!("an incident names at most {MAX_ENTITIES} entities"));
+                }
+                if self.events.len() + events.len() > MAX_EVENTS {
+                    return refuse(format!("an incident cites at most {MAX_EVENTS} events"));
+                }
+                Ok(Act::Link { entities, events, sites })
+            }
+        }
+    }
+
+    /// The two acts that merge this incident into `into`: this one's (it
+    /// becomes a duplicate) and `into`'s (it absorbs what this one named).
+    pub fn decide_merge(&self, into: &Response, reason: String) -> Result<(Act, Act), Refused> {
+        if self.incident == into.incident {
+            return refuse(format!("{} cannot be merged into itself", self.incident));
+        }
+        self.refuse_if_merged()?;
+        if self.status == Status::Closed {
+            return refuse(format!("{} is closed; reopen it before merging it", self.incident));
+        }
+        into.refuse_if_finished("merge into it")?;
+        text("reason", &reason, false)?;
+        let entities = self.entities.iter().filter(|e| !into.entities.contains(*e)).cloned().collect();
+        let events = self.events.iter().filter(|e| !into.events.contains(*e)).cloned().collect();
+        let sites = self.sites.iter().filter(|s| !into.sites.contains(*s)).cloned().collect();
+        Ok((
+            Act::Merged { into: into.incident.clone(), from: self.status, reason },
+            Act::Absorbed { from: self.incident.clone(), entities, events, sites },
+        ))
+    }
+
+    /// Checks that `entities` and `events` can be split off this incident
+    /// into a new one: each is named here, and something stays behind.
+    pub fn check_split(&self, entities: &[String], events: &[EventRef]) -> Result<(), Refused> {
+        self.refuse_if_finished("split it")?;
+        if entities.is_empty() && events.is_empty() {
+            return refuse("a split takes at least one entity or event");
+        }
+        if let Some(e) = entities.iter().find(|e| !self.entities.contains(*e)) {
+            return refuse(format!("{} does not name {e:?}", self.incident));
+        }
+        if let Some(e) = events.iter().find(|e| !self.events.contains(*e)) {
+            return refuse(format!("{} does not cite event {:?} from {:?}", self.incident, e.id, e.source));
+        }
+        let left_entities = self.entities.iter().filter(|e| !entities.contains(e)).count();
+        let left_events = self.events.iter().filter(|e| !events.contains(e)).count();
+        if left_entities == 0 && left_events == 0 {
+            return refuse(format!("that is all of {}: a split must leave something behind", self.incident));
+        }
+        Ok(())
+    }
+
+    /// Folds in the next entry of the timeline.
+    pub fn apply(&mut self, e: &Entry) -> Result<(), Refused> {
+        if e.incident != self.incident || e.n != self.entries + 1 {
+            return refuse(format!(
+                "entry {} of {} does not follow entry {} of {}",
+                e.n, e.incident, self.entries, self.incident
+            ));
+        }
+        match &e.act {
+            Act::Transition { from, to, effective, .. } => {
+                if *from != self.status || !from.next().contains(to) {
+                    return refuse(format!("entry {}: {from} to {to}, but {} is {}", e.n, self.incident, self.status));
+                }
+                self.status = *to;
+                self.since = *effective;
+                self.reached.entry(*to).or_insert(*effective);
+            }
+            Act::Assign { owner, .. } => self.owner = Some(owner.clone()),
+            Act::Severity { to, .. } => self.severity = *to,
+            Act::Note { .. } => {}
+            Act::Link { entities, events, sites } | Act::Absorbed { entities, events, sites, .. } => {
+                self.entities.extend(entities.iter().cloned());
+                self.events.extend(events.iter().cloned());
+                for s in sites {
+                    if !self.sites.contains(s) {
+                        self.sites.push(s.clone());
+                    }
+                }
+                if let Act::Absorbed { from, .. } = &e.act {
+                    self.absorbed.push(from.clone());
+                }
+            }
+            Act::Merged { into, .. } => {
+                self.status = Status::Duplicate;
+                self.since = e.at;
+                self.reached.entry(Status::Duplicate).or_insert(e.at);
+                self.merged_into = Some(into.clone());
+            }
+            Act::SplitOff { into, entities, events } => {
+                for x in entities {
+                    self.entities.remove(x);
+                }
+                for x in events {
+                    self.events.remove(x);
+                }
+                self.split_into.push(into.clone());
+            }
+            Act::SplitFrom { from } => self.split_from = Some(from.clone()),
+        }
+        self.entries = e.n;
+        Ok(())
+    }
+}
+
+fn severity_name(s: Severity) -> &'static str {
+    match s {
+        Severity::Low => "low",
+        Severity::Medium => "medium",
+        Severity::High => "high",
+        Severity::Critical => "critical",
+    }
+}
+
+fn new_only<T: Ord + Clone>(items: Vec<T>, known: impl Fn(&T) -> bool) -> Vec<T> {
+    let mut seen = BTreeSet::new();
+    items.into_iter().filter(|x| !known(x) && seen.insert(x.clone())).collect()
+}
