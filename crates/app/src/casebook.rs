@@ -25,9 +25,23 @@ pub enum CaseError {
 }
 
 /// Opens incidents in one store, one at a time.
-#[derive(Default)]
 pub struct Casebook {
     one_at_a_time: tokio::sync::Mutex<()>,
+    /// The playbooks incidents are opened with.
+    playbooks: std::sync::RwLock<Arc<stockade_respond::Pack>>,
+}
+
+impl Default for Casebook {
+    /// A casebook with the built-in playbook pack.
+    fn default() -> Casebook {
+        let pack = crate::response::builtin_playbooks().unwrap_or_else(|errors| {
+            for e in errors {
+                tracing::error!(%e, "built-in playbook refused");
+            }
+            Default::default()
+        });
+        Casebook { one_at_a_time: Default::default(), playbooks: std::sync::RwLock::new(Arc::new(pack)) }
+    }
 }
 
 impl Casebook {
@@ -42,7 +56,28 @@ impl Casebook {
     ) -> Result<IncidentRecord, CaseError> {
         check(store, &incident).await?;
         let _one = self.one_at_a_time.lock().await;
-        open_held(store, ledger, clock, actor, incident).await
+        let record = open_held(store, ledger, clock, actor, incident).await?;
+        let mut w = crate::response::Worked {
+            response: stockade_respond::Response::opened(&record),
+            record,
+            timeline: Vec::new(),
+        };
+        crate::response::instantiate(&self.playbooks(), store, ledger, clock, &mut w).await?;
+        Ok(w.record)
+    }
+
+    /// The playbook pack incidents open with.
+    pub fn playbooks(&self) -> Arc<stockade_respond::Pack> {
+        self.playbooks.read().map(|p| p.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Replaces the playbook pack (incidents already open keep theirs).
+    pub fn set_playbooks(&self, pack: stockade_respond::Pack) {
+        let pack = Arc::new(pack);
+        match self.playbooks.write() {
+            Ok(mut p) => *p = pack,
+            Err(p) => *p.into_inner() = pack,
+        }
     }
 
     /// Holds the casebook for one act at a time (an opening, an entry, a

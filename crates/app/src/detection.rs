@@ -237,6 +237,7 @@ fn incident_of(o: &Opening) -> NewIncident {
             .take(stockade_incident::MAX_EVENTS)
             .map(|e| EventRef { source: e.source.clone(), id: e.id.clone() })
             .collect(),
+        rules: o.rules.iter().take(100).cloned().collect(),
         detected_at: Some(o.detected_at),
     }
 }

@@ -20,11 +20,64 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use stockade_incident::{EventRef, IncidentRecord, Invalid, NewIncident, Severity};
 use stockade_model::clock::Clock;
-use stockade_respond::{Act, Entry, Every, Figures, Point, Refused, Request, Response};
+use stockade_respond::{
+    Act, Auto, Entry, Every, Figures, Pack, PackError, PlaybookFile, PlaybookRef, Point, Refused, Request, Response,
+    TaskState, TaskStatus,
+};
 use stockade_store::{IncidentQuery, Ledger, Store, StoreError, StoredEntry};
 
 /// The audit trail's action for a timeline entry.
 pub const INCIDENT_ENTRY: &str = "incident_entry";
+
+/// Who records what Stockade does by itself.
+pub const SYSTEM: &str = "stockade";
+
+/// The playbook pack built into the binary (`playbooks/`).
+pub const BUILTIN_PLAYBOOKS: &[(&str, &str)] = &[
+    ("playbooks/cage-theft.yml", include_str!("../../../playbooks/cage-theft.yml")),
+    ("playbooks/credential-misuse.yml", include_str!("../../../playbooks/credential-misuse.yml")),
+    ("playbooks/default.yml", include_str!("../../../playbooks/default.yml")),
+    ("playbooks/dock-cargo.yml", include_str!("../../../playbooks/dock-cargo.yml")),
+    ("playbooks/physical-intrusion.yml", include_str!("../../../playbooks/physical-intrusion.yml")),
+    ("playbooks/records-fraud.yml", include_str!("../../../playbooks/records-fraud.yml")),
+];
+
+/// The built-in playbook pack, checked.
+pub fn builtin_playbooks() -> Result<Pack, Vec<PackError>> {
+    let files: Vec<PlaybookFile> =
+        BUILTIN_PLAYBOOKS.iter().map(|(p, t)| PlaybookFile { path: (*p).to_owned(), text: (*t).to_owned() }).collect();
+    Pack::parse(&files)
+}
+
+/// Why a playbook pack could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaybookError {
+    #[error("reading the playbooks: {0}")]
+    Read(String),
+    #[error("{} playbook refusals:\n{}", .0.len(), .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Refused(Vec<PackError>),
+}
+
+/// Reads and checks every `*.yml` / `*.yaml` file of a directory (sorted
+/// by name) as one pack; any refusal refuses the pack.
+pub fn load_playbooks(dir: &std::path::Path) -> Result<Pack, PlaybookError> {
+    let read = |e: std::io::Error| PlaybookError::Read(format!("{}: {e}", dir.display()));
+    let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(read)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(PlaybookError::Read(format!("{}: no .yml or .yaml files", dir.display())));
+    }
+    let mut files = Vec::with_capacity(paths.len());
+    for p in paths {
+        let text = std::fs::read_to_string(&p).map_err(|e| PlaybookError::Read(format!("{}: {e}", p.display())))?;
+        files.push(PlaybookFile { path: p.display().to_string(), text });
+    }
+    Pack::parse(&files).map_err(PlaybookError::Refused)
+}
 
 /// Why an act on an incident was not recorded.
 #[derive(Debug, thiserror::Error)]
@@ -93,7 +146,7 @@ pub async fn worked(store: &dyn Store, id: &str) -> Result<Worked, ResponseError
 }
 
 /// Records one act on a worked incident (the casebook held).
-async fn record(
+async fn recorded(
     store: &dyn Store,
     ledger: Option<&Arc<Ledger>>,
     clock: &dyn Clock,
@@ -138,7 +191,7 @@ impl Casebook {
         let _one = self.hold().await;
         let mut w = worked(store, id).await?;
         let act = w.response.decide(request, clock.now().fixed_offset())?;
-        record(store, ledger, clock, actor, &mut w, act).await?;
+        recorded(store, ledger, clock, actor, &mut w, act).await?;
         Ok(w)
     }
 
@@ -157,8 +210,8 @@ impl Casebook {
         let mut dup = worked(store, id).await?;
         let mut main = worked(store, &merge.into).await?;
         let (merged, absorbed) = dup.response.decide_merge(&main.response, merge.reason)?;
-        record(store, ledger, clock, actor, &mut main, absorbed).await?;
-        record(store, ledger, clock, actor, &mut dup, merged).await?;
+        recorded(store, ledger, clock, actor, &mut main, absorbed).await?;
+        recorded(store, ledger, clock, actor, &mut dup, merged).await?;
         Ok((dup, main))
     }
 
@@ -188,15 +241,137 @@ impl Casebook {
             entities: split.entities.clone(),
             events: split.events.clone(),
             // Detected when the source was: the response clock runs from there.
+            rules: s.rules.clone(),
             detected_at: Some(source.response.detected),
         };
         crate::casebook::check(store, &new).await?;
         let opened = crate::casebook::open_held(store, ledger, clock, actor, new).await?;
         let mut part = Worked { response: Response::opened(&opened), record: opened, timeline: Vec::new() };
-        record(store, ledger, clock, actor, &mut part, Act::SplitFrom { from: source.record.id.clone() }).await?;
+        recorded(store, ledger, clock, actor, &mut part, Act::SplitFrom { from: source.record.id.clone() }).await?;
+        instantiate(&self.playbooks(), store, ledger, clock, &mut part).await?;
         let off = Act::SplitOff { into: part.record.id.clone(), entities: split.entities, events: split.events };
-        record(store, ledger, clock, actor, &mut source, off).await?;
+        recorded(store, ledger, clock, actor, &mut source, off).await?;
         Ok((part, source))
+    }
+}
+
+/// Gives a newly opened incident (as worked so far) its playbook (when the pack has one for
+/// it) and does the automatic steps Stockade can do at once. The casebook
+/// is held.
+pub(crate) async fn instantiate(
+    pack: &Pack,
+    store: &dyn Store,
+    ledger: Option<&Arc<Ledger>>,
+    clock: &dyn Clock,
+    w: &mut Worked,
+) -> Result<(), StoreError> {
+    let Some(playbook) = pack.choose(&w.record) else { return Ok(()) };
+    let record = w.record.clone();
+    let act = Act::Playbook {
+        playbook: PlaybookRef { id: playbook.id.clone(), version: playbook.version, title: playbook.title.clone() },
+        tasks: playbook.plan(w.response.detected),
+    };
+    let system = |e: ResponseError| match e {
+        ResponseError::Store(s) => s,
+        other => StoreError::Corrupt(format!("playbook {} on {}: {other}", playbook.id, record.id)),
+    };
+    recorded(store, ledger, clock, SYSTEM, w, act).await.map_err(system)?;
+    let autos: Vec<(String, Auto)> =
+        w.response.tasks.iter().filter_map(|t| Some((t.task.id.clone(), t.task.auto?))).collect();
+    for (task, auto) in autos {
+        let reason = match auto {
+            Auto::OpenIncidentLog => "automatic: the incident's timeline is its log, each entry a ledger leaf",
+            // Done by the custodian where the instance keeps a vault.
+            Auto::PreserveEvidence => continue,
+        };
+        let act = Act::Task { task, to: TaskStatus::Done, reason: reason.into() };
+        recorded(store, ledger, clock, SYSTEM, w, act).await.map_err(system)?;
+    }
+    Ok(())
+}
+
+/// A task of an open incident, for the work queue.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueuedTask {
+    pub incident: String,
+    pub site: String,
+    pub severity: Severity,
+    pub status: stockade_respond::Status,
+    #[serde(flatten)]
+    pub task: TaskState,
+    /// Past its deadline and still open, now.
+    pub late: bool,
+}
+
+/// Which tasks to list.
+#[derive(Debug, Clone, Default)]
+pub struct TaskQuery {
+    pub role: Option<stockade_respond::Role>,
+    pub site: Option<String>,
+    /// Only open tasks (of incidents still being worked).
+    pub open: bool,
+    /// Only open tasks past their deadline.
+    pub late: bool,
+}
+
+/// The tasks of every incident that pass `q`, soonest deadline first.
+pub async fn tasks(store: &dyn Store, q: &TaskQuery, now: DateTime<Utc>) -> Result<Vec<QueuedTask>, ResponseError> {
+    let mut out = Vec::new();
+    for r in all_worked(store).await? {
+        if q.site.as_ref().is_some_and(|s| !r.sites.contains(s)) {
+            continue;
+        }
+        let working = r.status.is_open() && r.merged_into.is_none();
+        for t in &r.tasks {
+            let open = working && t.status == TaskStatus::Open;
+            let late = open && t.task.due < now;
+            if q.role.is_some_and(|role| role != t.task.role) || (q.open && !open) || (q.late && !late) {
+                continue;
+            }
+            out.push(QueuedTask {
+                incident: r.incident.clone(),
+                site: r.sites.first().cloned().unwrap_or_default(),
+                severity: r.severity,
+                status: r.status,
+                task: t.clone(),
+                late,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.task.task.due.cmp(&b.task.task.due).then(a.incident.cmp(&b.incident)));
+    Ok(out)
+}
+
+impl Casebook {
+    /// Records every open task now past its deadline as overdue (once per
+    /// task), in the incident's timeline, and logs it. Answers (incident,
+    /// task) for each.
+    pub async fn sweep_overdue(
+        &self,
+        store: &dyn Store,
+        ledger: Option<&Arc<Ledger>>,
+        clock: &dyn Clock,
+    ) -> Result<Vec<(String, String)>, ResponseError> {
+        let now = clock.now().fixed_offset();
+        let late: Vec<(String, String, DateTime<chrono::FixedOffset>)> = all_worked(store)
+            .await?
+            .iter()
+            .flat_map(|r| r.newly_overdue(now).into_iter().map(|t| (r.incident.clone(), t.task.id.clone(), t.task.due)))
+            .collect();
+        let mut out = Vec::new();
+        for (incident, task, due) in late {
+            let _one = self.hold().await;
+            let mut w = worked(store, &incident).await?;
+            // Looked at again under the lock: someone may have finished it.
+            if !w.response.newly_overdue(now).iter().any(|t| t.task.id == task) {
+                continue;
+            }
+            recorded(store, ledger, clock, SYSTEM, &mut w, Act::Overdue { task: task.clone(), due }).await?;
+            tracing::warn!(%incident, %task, due = %due.to_rfc3339(), "task overdue");
+            metrics::counter!("stockade_tasks_overdue_total").increment(1);
+            out.push((incident, task));
+        }
+        Ok(out)
     }
 }
 

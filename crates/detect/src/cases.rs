@@ -57,6 +57,9 @@ pub struct Opening {
     pub detected_at: DateTime<FixedOffset>,
     pub entities: Vec<String>,
     pub events: Vec<EventKey>,
+    /// The rules and models behind its alerts, strongest first (level,
+    /// then earliest).
+    pub rules: Vec<String>,
 }
 
 /// The open cases.
@@ -162,6 +165,14 @@ fn opening(case: &Case, last: &Alert) -> Opening {
             }
         }
     }
+    let mut strongest = alerts.clone();
+    strongest.sort_by(|a, b| rank(&b.level).cmp(&rank(&a.level)).then(a.at.cmp(&b.at)));
+    let mut rules: Vec<String> = Vec::new();
+    for a in strongest {
+        if !rules.contains(&a.rule) {
+            rules.push(a.rule.clone());
+        }
+    }
     let from = alerts.iter().map(|a| a.at).min().unwrap_or(at);
     let to = alerts.iter().map(|a| a.at).max().unwrap_or(at);
     Opening {
@@ -175,6 +186,7 @@ fn opening(case: &Case, last: &Alert) -> Opening {
         detected_at: at,
         entities: case.entities.iter().filter(|e| e.kind != "site").map(|e| e.id.clone()).collect(),
         events,
+        rules,
     }
 }
 

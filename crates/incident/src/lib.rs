@@ -64,6 +64,11 @@ pub struct NewIncident {
     /// The events it cites.
     #[serde(default)]
     pub events: Vec<EventRef>,
+    /// The detection rules or models behind it, strongest first (what
+    /// chooses its playbook); empty for incidents people open unless they
+    /// say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
     /// When a detector found it, in event time (a replay of history finds it
     /// when a live run would have); absent for incidents people open.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,6 +131,12 @@ impl NewIncident {
         if self.scenario.as_deref().is_some_and(|s| !well_named(s)) {
             return Err(invalid("scenario", "1-100 letters, digits, `_` or `-`"));
         }
+        if self.rules.len() > 100 {
+            return Err(invalid("rules", "more than 100"));
+        }
+        if let Some(i) = self.rules.iter().position(|r| !well_named(r)) {
+            return Err(invalid(format!("rules/{i}"), "1-100 letters, digits, `_` or `-`"));
+        }
         if self.from > self.to {
             return Err(invalid("to", format!("{} is before `from` {}", self.to.to_rfc3339(), self.from.to_rfc3339())));
         }
@@ -177,6 +188,7 @@ mod tests {
             to: t("2026-03-02T23:40:00+01:00"),
             entities: vec!["P-7".into(), "D-CAGE".into()],
             events: vec![EventRef { source: "acs".into(), id: "a-1".into() }],
+            rules: vec!["access-cage-after-hours".into()],
             detected_at: None,
         }
     }
@@ -204,6 +216,7 @@ mod tests {
             (|i| i.entities = vec!["P-1".into(), "".into()], "entities/1"),
             (|i| i.entities = vec!["P".into(); MAX_ENTITIES + 1], "entities"),
             (|i| i.events = vec![EventRef { source: "".into(), id: "x".into() }], "events/0"),
+            (|i| i.rules = vec!["ok".into(), "not ok".into()], "rules/1"),
         ];
         for (break_it, field) in cases {
             let mut i = sample();

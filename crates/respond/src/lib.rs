@@ -1,6 +1,7 @@
 //! Incident response as data: the lifecycle (`lifecycle`), the timeline
-//! an incident's response is replayed from (`timeline`), and the
-//! response-time KPIs computed from it (`kpi`). `docs/RESPONSE.md` and
+//! an incident's response is replayed from (`timeline`), playbooks and the
+//! tasks they give an incident (`playbook`), and the response-time KPIs
+//! computed from it all (`kpi`). `docs/RESPONSE.md` and
 //! `docs/KPI.md` describe them for users.
 //!
 //! Pure: no I/O, no clock (the caller says what time it is). `app::response`
@@ -20,11 +21,13 @@
 
 pub mod kpi;
 pub mod lifecycle;
+pub mod playbook;
 pub mod timeline;
 
 pub use kpi::{Clocked, Every, Figures, Point, Spread, figures, trend};
 pub use lifecycle::Status;
-pub use timeline::{Act, Entry, Refused, Request, Response};
+pub use playbook::{Auto, Pack, PackError, Playbook, PlaybookFile, Role, Task};
+pub use timeline::{Act, Entry, PlaybookRef, Refused, Request, Response, TaskState, TaskStatus};
 
 #[cfg(test)]
 mod tests;

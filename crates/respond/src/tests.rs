@@ -21,6 +21,7 @@ fn record(n: u64, entities: &[&str], events: &[&str]) -> IncidentRecord {
         to: t("2026-03-02T23:40:00+01:00"),
         entities: entities.iter().map(|s| s.to_string()).collect(),
         events: events.iter().map(|s| ev(s)).collect(),
+        rules: vec!["access-cage-after-hours".into()],
         detected_at: Some(t("2026-03-02T23:05:00+01:00")),
     }
     .open(n, t("2026-03-03T08:00:00Z"), "stockade-detect")
@@ -273,4 +274,177 @@ fn figures_leave_false_positives_out_of_durations_and_trends_bucket_by_detection
     assert_eq!(points.len(), 1);
     assert_eq!(points[0].figures, f);
     assert_eq!(points[0].from.to_rfc3339(), "2026-03-02T00:00:00+00:00");
+}
+
+const PLAYBOOK: &str = "\
+id: cage
+version: 2
+title: Cage theft
+applies_to:
+  rules: [access-cage-*, inventory-count-shortage]
+phases:
+  - id: immediate
+    title: Immediate steps
+    tasks:
+      - id: log
+        title: Open the log
+        role: security
+        due: 5m
+        auto: open_incident_log
+      - id: isolate
+        title: Isolate the cage
+        role: security
+        due: 30m
+        checklist: [Lock the doors, Post a guard]
+      - id: revoke
+        title: Revoke badges
+        role: it
+        due: 1h
+        after: [isolate]
+";
+
+const DEFAULT: &str = "\
+id: default
+version: 1
+title: Security incident
+applies_to: {default: true}
+phases:
+  - id: triage
+    title: Triage
+    tasks:
+      - {id: triage, title: Triage it, role: security, due: 1h}
+";
+
+fn pack_of(files: &[(&str, &str)]) -> Result<Pack, Vec<PackError>> {
+    Pack::parse(
+        &files.iter().map(|(p, t)| PlaybookFile { path: p.to_string(), text: t.to_string() }).collect::<Vec<_>>(),
+    )
+}
+
+#[test]
+fn playbook_packs_refuse_what_cannot_run_naming_file_and_line() {
+    assert_eq!(pack_of(&[("cage.yml", PLAYBOOK), ("default.yml", DEFAULT)]).unwrap().playbooks.len(), 2);
+    let refused = |text: String, why: &str, line: usize| {
+        let errors = pack_of(&[("bad.yml", &text), ("default.yml", DEFAULT)]).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].file, "bad.yml");
+        assert!(errors[0].reason.contains(why), "{why}: {errors:?}");
+        assert_eq!(errors[0].line, line, "{why}: {errors:?}");
+    };
+    refused(PLAYBOOK.replace("role: it", "role: janitor"), "unknown variant `janitor`", 22);
+    refused(
+        PLAYBOOK.replace("after: [isolate]", "after: [lunch]"),
+        "comes after \"lunch\", which is not a task here",
+        20,
+    );
+    refused(
+        PLAYBOOK.replace("        checklist: [Lock the doors, Post a guard]", "        after: [revoke]"),
+        "tasks isolate, revoke wait on each other in a cycle",
+        15,
+    );
+    refused(PLAYBOOK.replace("due: 1h", "due: soon"), "due \"soon\" is not a duration", 23);
+    refused(PLAYBOOK.replace("due: 1h", "due: 0m"), "is not a duration", 23);
+    refused(PLAYBOOK.replace("id: revoke", "id: isolate"), "task id \"isolate\" is malformed or repeated", 15);
+    refused(
+        PLAYBOOK.replace("title: Revoke badges", "title: Revoke badges\n        owner: bob"),
+        "unknown field `owner`",
+        22,
+    );
+    refused(PLAYBOOK.replace("version: 2", "version: 0"), "`version` starts at 1", 2);
+    refused(
+        PLAYBOOK.replace("  rules: [access-cage-*, inventory-count-shortage]\n", "  rules: []\n"),
+        "names no rules",
+        4,
+    );
+    refused(
+        PLAYBOOK.replace("auto: open_incident_log", "auto: call_the_police"),
+        "unknown variant `call_the_police`",
+        14,
+    );
+    refused("id: [".into(), "", 1);
+    // Pack-wide faults.
+    let e = pack_of(&[("cage.yml", PLAYBOOK)]).unwrap_err();
+    assert!(e[0].reason.contains("no playbook is the default"), "{e:?}");
+    let e = pack_of(&[("a.yml", DEFAULT), ("b.yml", DEFAULT)]).unwrap_err();
+    assert!(e.iter().any(|e| e.reason.contains("is also a.yml's")), "{e:?}");
+    assert!(e.iter().any(|e| e.reason.contains("more than one default")), "{e:?}");
+}
+
+#[test]
+fn an_incident_gets_the_playbook_naming_its_strongest_rule_most_closely() {
+    let broad =
+        PLAYBOOK.replace("id: cage", "id: broad").replace("[access-cage-*, inventory-count-shortage]", "[access-*]");
+    let pack = pack_of(&[("broad.yml", &broad), ("cage.yml", PLAYBOOK), ("default.yml", DEFAULT)]).unwrap();
+    let with = |rules: &[&str], scenario: Option<&str>| {
+        let mut r = record(1, &["P-7"], &[]);
+        r.incident.rules = rules.iter().map(|s| s.to_string()).collect();
+        r.incident.scenario = scenario.map(str::to_owned);
+        pack.choose(&r).unwrap().id.clone()
+    };
+    assert_eq!(with(&["access-cage-after-hours"], None), "cage", "the longer prefix wins over the earlier file");
+    assert_eq!(with(&["access-door-forced"], None), "broad");
+    assert_eq!(
+        with(&["identity-login-failures", "inventory-count-shortage"], None),
+        "cage",
+        "the first rule any names"
+    );
+    assert_eq!(with(&["identity-login-failures"], None), "default");
+    assert_eq!(with(&[], None), "default");
+}
+
+#[test]
+fn tasks_run_in_order_with_their_checklists_and_deadlines() {
+    let pack = pack_of(&[("cage.yml", PLAYBOOK), ("default.yml", DEFAULT)]).unwrap();
+    let r = record(1, &["P-7"], &["a-1"]);
+    let mut rec = Recorder::new(&r);
+    let p = &pack.playbooks[0];
+    rec.record(Act::Playbook {
+        playbook: PlaybookRef { id: p.id.clone(), version: p.version, title: p.title.clone() },
+        tasks: p.plan(rec.state.detected),
+    });
+    let s = &rec.state;
+    assert_eq!(s.tasks.len(), 3);
+    assert_eq!(s.tasks[1].task.due, t("2026-03-02T23:35:00+01:00"), "30 minutes after detection");
+    let task = |id: &str, to: TaskStatus, reason: &str| Request::Task { task: id.into(), to, reason: reason.into() };
+    assert_eq!(
+        rec.ask(task("revoke", TaskStatus::Done, "")).unwrap_err().0,
+        "task \"revoke\" comes after \"isolate\", which is still open"
+    );
+    assert!(rec.ask(task("isolate", TaskStatus::Skipped, "")).unwrap_err().0.contains("`reason` must say why"));
+    assert!(rec.ask(task("lunch", TaskStatus::Done, "")).unwrap_err().0.contains("its tasks: log, isolate, revoke"));
+    assert!(rec.ask(task("log", TaskStatus::Open, "")).unwrap_err().0.contains("finished (`done`) or skipped"));
+    rec.ask(Request::Check { task: "isolate".into(), item: 1 }).unwrap();
+    assert!(rec.ask(Request::Check { task: "isolate".into(), item: 1 }).unwrap_err().0.contains("already ticked"));
+    assert!(
+        rec.ask(Request::Check { task: "isolate".into(), item: 2 }).unwrap_err().0.contains("has 2 checklist items")
+    );
+    // Overdue: the open tasks past their deadline, once each.
+    let late = rec.state.newly_overdue(t("2026-03-03T00:10:00+01:00"));
+    let ids: Vec<&str> = late.iter().map(|t| t.task.id.as_str()).collect();
+    assert_eq!(ids, ["log", "isolate", "revoke"]);
+    rec.record(Act::Overdue { task: "isolate".into(), due: rec.state.tasks[1].task.due });
+    assert_eq!(rec.state.newly_overdue(t("2026-03-03T00:10:00+01:00")).len(), 2, "recorded once");
+    rec.ask(task("isolate", TaskStatus::Done, "")).unwrap();
+    rec.ask(task("revoke", TaskStatus::Done, "badges B-7 and B-9")).unwrap();
+    assert!(rec.ask(task("revoke", TaskStatus::Done, "")).unwrap_err().0.contains("already done"));
+    // An incident is not closed with tasks open.
+    for s in [Status::Triaged, Status::Contained, Status::Remediating, Status::Recovered] {
+        rec.ask(go(s)).unwrap();
+    }
+    assert_eq!(
+        rec.ask(go(Status::Closed)).unwrap_err().0,
+        "INC-1 still has open tasks (log): finish or skip them before closing it"
+    );
+    rec.ask(task("log", TaskStatus::Skipped, "the timeline is the log")).unwrap();
+    rec.ask(go(Status::Closed)).unwrap();
+    assert!(rec.state.newly_overdue(t("2026-03-09T00:00:00Z")).is_empty());
+    let isolate = &rec.state.tasks[1];
+    assert_eq!((isolate.status, isolate.overdue, isolate.by.as_deref()), (TaskStatus::Done, true, Some("ana")));
+    assert_eq!(Response::of(&r, &rec.entries).unwrap(), rec.state);
+    // A second playbook is refused on replay.
+    let mut twice = rec.entries.clone();
+    let mut again = twice[0].clone();
+    again.n = twice.len() as u64 + 1;
+    twice.push(again);
+    assert!(Response::of(&r, &twice).unwrap_err().0.contains("already runs a playbook"));
 }

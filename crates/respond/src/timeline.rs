@@ -8,6 +8,7 @@
 //! Replaying the stored entries ([`Response::of`]) gives the same state.
 
 use crate::lifecycle::Status;
+use crate::playbook::Task;
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -47,6 +48,50 @@ pub enum Request {
         #[serde(default)]
         sites: Vec<String>,
     },
+    /// Finish or skip a task of its playbook (skipping needs a reason).
+    Task {
+        task: String,
+        to: TaskStatus,
+        #[serde(default)]
+        reason: String,
+    },
+    /// Tick an item of a task's checklist (0 is the first).
+    Check { task: String, item: usize },
+}
+
+/// Where a task stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    Open,
+    Done,
+    Skipped,
+}
+
+/// The playbook an incident runs on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlaybookRef {
+    pub id: String,
+    pub version: u32,
+    pub title: String,
+}
+
+/// A task of the incident's plan and how it stands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskState {
+    #[serde(flatten)]
+    pub task: Task,
+    pub status: TaskStatus,
+    /// When it was finished or skipped, and by whom.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<FixedOffset>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// Checklist items ticked (by position).
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub checked: BTreeSet<usize>,
+    /// Whether it was recorded overdue (open past its deadline).
+    pub overdue: bool,
 }
 
 /// What was done, as recorded.
@@ -113,6 +158,29 @@ pub enum Act {
     SplitFrom {
         from: String,
     },
+    /// Its playbook, instantiated: the tasks with their deadlines.
+    Playbook {
+        #[serde(flatten)]
+        playbook: PlaybookRef,
+        tasks: Vec<Task>,
+    },
+    /// A task finished or skipped.
+    Task {
+        task: String,
+        to: TaskStatus,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        reason: String,
+    },
+    /// A checklist item ticked.
+    Check {
+        task: String,
+        item: usize,
+    },
+    /// A task still open past its deadline.
+    Overdue {
+        task: String,
+        due: DateTime<FixedOffset>,
+    },
 }
 
 impl Act {
@@ -128,6 +196,10 @@ impl Act {
             Act::Absorbed { .. } => "absorbed",
             Act::SplitOff { .. } => "split_off",
             Act::SplitFrom { .. } => "split_from",
+            Act::Playbook { .. } => "playbook",
+            Act::Task { .. } => "task",
+            Act::Check { .. } => "check",
+            Act::Overdue { .. } => "overdue",
         }
     }
 }
@@ -183,6 +255,11 @@ pub struct Response {
     pub split_from: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub split_into: Vec<String>,
+    /// The playbook it runs on, and its tasks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub playbook: Option<PlaybookRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<TaskState>,
     /// The number of entries folded in (the next entry is this plus one).
     pub entries: u64,
 }
@@ -218,6 +295,8 @@ impl Response {
             absorbed: Vec::new(),
             split_from: None,
             split_into: Vec::new(),
+            playbook: None,
+            tasks: Vec::new(),
             entries: 0,
         }
     }
@@ -263,6 +342,21 @@ impl Response {
                         self.status,
                         next.join(", ")
                     ));
+                }
+                if to == Status::Closed {
+                    let open: Vec<&str> = self
+                        .tasks
+                        .iter()
+                        .filter(|t| t.status == TaskStatus::Open)
+                        .map(|t| t.task.id.as_str())
+                        .collect();
+                    if !open.is_empty() {
+                        return refuse(format!(
+                            "{} still has open tasks ({}): finish or skip them before closing it",
+                            self.incident,
+                            open.join(", ")
+                        ));
+                    }
                 }
                 let why_needed = to == Status::FalsePositive || self.status.reopens(to);
                 text("reason", &reason, why_needed)?;
@@ -329,7 +423,67 @@ impl Response {
                 }
                 Ok(Act::Link { entities, events, sites })
             }
+            Request::Task { task, to, reason } => {
+                self.refuse_if_finished("work its tasks")?;
+                let t = self.task(&task)?;
+                if t.status != TaskStatus::Open {
+                    return refuse(format!("task {task:?} is already {}", status_name(t.status)));
+                }
+                match to {
+                    TaskStatus::Open => return refuse("a task is finished (`done`) or skipped (`skipped`)"),
+                    TaskStatus::Skipped => text("reason", &reason, true)?,
+                    TaskStatus::Done => {
+                        text("reason", &reason, false)?;
+                        if let Some(first) = t
+                            .task
+                            .after
+                            .iter()
+                            .find(|d| self.tasks.iter().any(|x| &x.task.id == *d && x.status == TaskStatus::Open))
+                        {
+                            return refuse(format!("task {task:?} comes after {first:?}, which is still open"));
+                        }
+                    }
+                }
+                Ok(Act::Task { task, to, reason })
+            }
+            Request::Check { task, item } => {
+                self.refuse_if_finished("work its tasks")?;
+                let t = self.task(&task)?;
+                if t.status != TaskStatus::Open {
+                    return refuse(format!("task {task:?} is already {}", status_name(t.status)));
+                }
+                if item >= t.task.checklist.len() {
+                    return refuse(format!(
+                        "task {task:?} has {} checklist items (0 to {})",
+                        t.task.checklist.len(),
+                        t.task.checklist.len().saturating_sub(1)
+                    ));
+                }
+                if t.checked.contains(&item) {
+                    return refuse(format!("item {item} of task {task:?} is already ticked"));
+                }
+                Ok(Act::Check { task, item })
+            }
         }
+    }
+
+    fn task(&self, id: &str) -> Result<&TaskState, Refused> {
+        self.tasks.iter().find(|t| t.task.id == id).ok_or_else(|| {
+            let ids: Vec<&str> = self.tasks.iter().map(|t| t.task.id.as_str()).collect();
+            if ids.is_empty() {
+                Refused(format!("{} runs no playbook: it has no tasks", self.incident))
+            } else {
+                Refused(format!("{} has no task {id:?}; its tasks: {}", self.incident, ids.join(", ")))
+            }
+        })
+    }
+
+    /// Open tasks past their deadline at `now` not yet recorded overdue.
+    pub fn newly_overdue(&self, now: DateTime<FixedOffset>) -> Vec<&TaskState> {
+        if !self.status.is_open() || self.merged_into.is_some() {
+            return Vec::new();
+        }
+        self.tasks.iter().filter(|t| t.status == TaskStatus::Open && !t.overdue && t.task.due < now).collect()
     }
 
     /// The two acts that merge this incident into `into`: this one's (it
@@ -422,9 +576,54 @@ impl Response {
                 self.split_into.push(into.clone());
             }
             Act::SplitFrom { from } => self.split_from = Some(from.clone()),
+            Act::Playbook { playbook, tasks } => {
+                if self.playbook.is_some() {
+                    return refuse(format!("entry {}: {} already runs a playbook", e.n, self.incident));
+                }
+                self.playbook = Some(playbook.clone());
+                self.tasks = tasks
+                    .iter()
+                    .map(|t| TaskState {
+                        task: t.clone(),
+                        status: TaskStatus::Open,
+                        at: None,
+                        by: None,
+                        checked: BTreeSet::new(),
+                        overdue: false,
+                    })
+                    .collect();
+            }
+            Act::Task { task, to, .. } => {
+                let t = self.task_mut(e.n, task)?;
+                t.status = *to;
+                t.at = Some(e.at);
+                t.by = Some(e.actor.clone());
+            }
+            Act::Check { task, item } => {
+                self.task_mut(e.n, task)?.checked.insert(*item);
+            }
+            Act::Overdue { task, .. } => self.task_mut(e.n, task)?.overdue = true,
         }
         self.entries = e.n;
         Ok(())
+    }
+}
+
+impl Response {
+    fn task_mut(&mut self, n: u64, id: &str) -> Result<&mut TaskState, Refused> {
+        let incident = self.incident.clone();
+        self.tasks
+            .iter_mut()
+            .find(|t| t.task.id == id)
+            .ok_or_else(|| Refused(format!("entry {n}: {incident} has no task {id:?}")))
+    }
+}
+
+fn status_name(s: TaskStatus) -> &'static str {
+    match s {
+        TaskStatus::Open => "open",
+        TaskStatus::Done => "done",
+        TaskStatus::Skipped => "skipped",
     }
 }
 

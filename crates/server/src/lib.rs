@@ -51,6 +51,9 @@ pub struct ServerConfig {
     /// The slowest average, in bytes a second, a body may arrive at after
     /// `body_grace` (default 1 KiB/s); slower, it is cut off with 408.
     pub body_min_rate: u64,
+    /// How often open incidents' tasks are checked against their deadlines
+    /// (default 60 s); each one found late is recorded overdue once.
+    pub overdue_every: std::time::Duration,
 }
 
 impl Default for ServerConfig {
@@ -63,6 +66,7 @@ impl Default for ServerConfig {
             max_buffered_bytes: 256 * 1024 * 1024,
             body_grace: std::time::Duration::from_secs(30),
             body_min_rate: 1024,
+            overdue_every: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -219,8 +223,20 @@ async fn around_serving(
             }
         })
     });
+    let deadlines = {
+        let st = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(st.config.overdue_every);
+            loop {
+                tick.tick().await;
+                if let Err(e) = st.casebook.sweep_overdue(&*st.store, st.intake.ledger(), &*st.clock).await {
+                    tracing::warn!(error = %e, "overdue-task sweep failed");
+                }
+            }
+        })
+    };
     // Stopped with the server, whether it returns or its task is aborted.
-    let background = AbortOnDrop([checkpointer, retention].into_iter().flatten().collect());
+    let background = AbortOnDrop([checkpointer, retention, Some(deadlines)].into_iter().flatten().collect());
     let ledger = state.intake.ledger().cloned();
     drop(state);
     let served = serving.await;

@@ -1254,9 +1254,11 @@ async fn incidents_are_opened_numbered_audited_and_listed() {
     // Opened by hand: no case, so nothing joined it since.
     let since = got.as_object_mut().unwrap().remove("since_opened").unwrap();
     assert_eq!(since, json!({"alerts": [], "entities": [], "events": [], "from": null, "to": null}));
-    // Its response: nobody has looked yet.
+    // Its response: nobody has looked yet; the playbook of its scenario
+    // was instantiated and its automatic first step done.
     let response = got.as_object_mut().unwrap().remove("response").unwrap();
-    assert_eq!((response["status"].as_str(), response["entries"].as_u64()), (Some("detected"), Some(0)), "{response}");
+    assert_eq!((response["status"].as_str(), response["entries"].as_u64()), (Some("detected"), Some(2)), "{response}");
+    assert_eq!(response["playbook"]["id"], "cage-theft", "{response}");
     assert_eq!((st, &got), (StatusCode::OK, &first));
     let (_, _, all) = s.get("/api/v1/incidents", Some(&s.analyst)).await;
     assert_eq!(all, json!([first, second]));
@@ -1530,13 +1532,20 @@ async fn incidents_are_worked_through_their_lifecycle_and_every_act_is_a_leaf() 
     assert_eq!(st, StatusCode::OK);
     let timeline = w["timeline"].as_array().unwrap();
     let acts: Vec<&str> = timeline.iter().map(|e| e["act"].as_str().unwrap()).collect();
-    assert_eq!(acts, ["assign", "transition", "transition", "note", "transition"]);
+    assert_eq!(acts, ["playbook", "task", "assign", "transition", "transition", "note", "transition"]);
+    // Opened by hand with no rule or scenario: the default playbook, its
+    // automatic first step done by Stockade.
+    assert_eq!(timeline[0]["id"], "security-incident");
+    assert_eq!(
+        (timeline[1]["actor"].as_str(), timeline[1]["task"].as_str()),
+        (Some("stockade"), Some("open-incident-log"))
+    );
     assert_eq!(w["response"]["status"], "investigating");
     assert_eq!(w["response"]["reached"]["contained"], "2026-11-03T09:00:00Z", "refusals advanced the clock too");
     let (_, _, trail) = s.get("/api/v1/audit", Some(&s.admin)).await;
     let entries: Vec<&Value> =
         trail.as_array().unwrap().iter().filter(|a| a["record"]["action"] == "incident_entry").collect();
-    assert_eq!(entries.len(), 5);
+    assert_eq!(entries.len(), 7);
     for (e, a) in timeline.iter().zip(&entries) {
         let mut listed = e.clone();
         let o = listed.as_object_mut().unwrap();
@@ -1594,11 +1603,30 @@ async fn incidents_are_worked_through_their_lifecycle_and_every_act_is_a_leaf() 
     assert!(!sp["source"]["response"]["entities"].as_array().unwrap().contains(&json!("B-1003")));
     assert_eq!(sp["source"]["response"]["split_into"], json!(["INC-3"]));
 
-    // Finish INC-1, judge INC-3 a false positive; the KPIs follow.
-    for to in ["remediating", "recovered", "closed"] {
+    // Finish INC-1 (its open tasks first), judge INC-3 a false positive; the KPIs follow.
+    for to in ["remediating", "recovered"] {
         let (st, _, v) = act("INC-1", json!({"act": "transition", "to": to})).await;
         assert_eq!(st, StatusCode::CREATED, "{v}");
     }
+    let (st, _, p) = act("INC-1", json!({"act": "transition", "to": "closed"})).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert!(p["detail"].as_str().unwrap().contains("still has open tasks (preserve-evidence, triage"), "{p}");
+    let (_, _, queue) = s.get("/api/v1/tasks?open=true&site=LYS", Some(&s.analyst)).await;
+    let mine: Vec<String> = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["incident"] == "INC-1")
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(mine.len(), 7, "{queue}");
+    for task in mine {
+        let (st, _, v) =
+            act("INC-1", json!({"act": "task", "task": task, "to": "skipped", "reason": "done on paper"})).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+    }
+    let (st, _, v) = act("INC-1", json!({"act": "transition", "to": "closed"})).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
     let (st, _, _) =
         act("INC-3", json!({"act": "transition", "to": "false_positive", "reason": "badge was lent with approval"}))
             .await;
@@ -1628,4 +1656,63 @@ async fn incidents_are_worked_through_their_lifecycle_and_every_act_is_a_leaf() 
         assert_eq!(s.get(bad, Some(&s.analyst)).await.0, StatusCode::BAD_REQUEST, "{bad}");
     }
     assert_eq!(s.get("/api/v1/kpi", None).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn playbook_tasks_are_queued_by_role_worked_and_recorded_overdue() {
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-03T08:00:00Z").unwrap().to_utc();
+    let clock = Arc::new(ManualClock::new(t0));
+    let config = ServerConfig { overdue_every: std::time::Duration::from_millis(50), ..Default::default() };
+    let s = start_clocked(UnknownEntities::Flag, config, clock.clone()).await;
+    s.load_examples().await;
+    let case = json!({"site": "LYS", "title": "badge of a leaver opened the cage", "severity": "high",
+        "rules": ["access-cage-after-hours"],
+        "from": "2026-11-03T07:30:00Z", "to": "2026-11-03T07:40:00Z", "entities": ["B-1003"]});
+    let (st, _, v) = s.post("/api/v1/incidents", &s.analyst, "application/json", case.to_string()).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let (_, _, w) = s.get("/api/v1/incidents/INC-1/timeline", Some(&s.analyst)).await;
+    assert_eq!(w["response"]["playbook"]["id"], "cage-theft", "chosen by its rule");
+    let (st, _, queue) = s.get("/api/v1/tasks?role=it&open=true", Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::OK);
+    let ids: Vec<&str> = queue.as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["revoke-credentials"]);
+    assert_eq!(queue[0]["due"], "2026-11-03T09:00:00Z", "an hour after it was opened by hand");
+    assert_eq!(queue[0]["late"], false);
+    assert_eq!(s.get("/api/v1/tasks?role=janitor", Some(&s.analyst)).await.0, StatusCode::BAD_REQUEST);
+
+    let task = |body: Value| {
+        let s = &s;
+        async move { s.post("/api/v1/incidents/INC-1/timeline", &s.analyst, "application/json", body.to_string()).await }
+    };
+    let (st, _, p) = task(json!({"act": "task", "task": "revoke-credentials", "to": "done"})).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert_eq!(p["detail"], "task \"revoke-credentials\" comes after \"isolate-cage\", which is still open");
+    let (st, _, _) = task(json!({"act": "check", "task": "isolate-cage", "item": 0})).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, _, w) = task(json!({"act": "task", "task": "isolate-cage", "to": "done"})).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let isolate =
+        w["response"]["tasks"].as_array().unwrap().iter().find(|t| t["id"] == "isolate-cage").unwrap().clone();
+    assert_eq!((&isolate["status"], &isolate["checked"]), (&json!("done"), &json!([0])), "{isolate}");
+
+    // Two hours on, the sweep records what is late, once.
+    clock.advance(chrono::Duration::hours(2));
+    let mut overdue = Vec::new();
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let (_, _, w) = s.get("/api/v1/incidents/INC-1/timeline", Some(&s.analyst)).await;
+        overdue = w["timeline"].as_array().unwrap().iter().filter(|e| e["act"] == "overdue").cloned().collect();
+        if overdue.len() >= 3 {
+            break;
+        }
+    }
+    let late: Vec<&str> = overdue.iter().map(|e| e["task"].as_str().unwrap()).collect();
+    assert_eq!(late, ["preserve-evidence", "revoke-credentials", "notify-incident-team"], "{overdue:?}");
+    assert!(overdue.iter().all(|e| e["actor"] == "stockade"));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (_, _, w) = s.get("/api/v1/incidents/INC-1/timeline", Some(&s.analyst)).await;
+    assert_eq!(w["timeline"].as_array().unwrap().iter().filter(|e| e["act"] == "overdue").count(), 3, "once each");
+    let (_, _, late) = s.get("/api/v1/tasks?late=true", Some(&s.analyst)).await;
+    assert_eq!(late.as_array().unwrap().len(), 3, "{late}");
+    assert!(late.as_array().unwrap().iter().all(|t| t["overdue"] == true && t["late"] == true));
 }

@@ -104,6 +104,13 @@ pub enum Command {
         /// The pack's directory (default: the built-in pack).
         dir: Option<PathBuf>,
     },
+    /// Check a playbook pack: print each playbook, its version, what it
+    /// applies to and its tasks by role; each refusal with its file, line
+    /// and reason (exit 1 if any).
+    Playbooks {
+        /// The pack's directory (default: the built-in pack).
+        dir: Option<PathBuf>,
+    },
     SeriesDetect {
         /// The series (CSV); `-` reads standard input.
         file: PathBuf,
@@ -440,6 +447,10 @@ pub struct DetectionArgs {
     /// A rule pack directory (Sigma YAML, docs/RULES.md) instead of the built-in pack.
     #[arg(long, value_name = "DIR", env = "STOCKADE_RULES")]
     pub rules: Option<PathBuf>,
+    /// A playbook pack directory (YAML, docs/PLAYBOOKS.md) instead of the
+    /// built-in pack: the playbook each new incident is opened with.
+    #[arg(long, value_name = "DIR", env = "STOCKADE_PLAYBOOKS")]
+    pub playbooks: Option<PathBuf>,
     /// Store events without detecting (`stockade detect` examines them later; by default a load is examined once its files are in, in event-time order).
     #[arg(long)]
     pub no_detect: bool,

@@ -123,11 +123,25 @@ fn check_rules(a: &cli::DetectionArgs) -> Result<()> {
     if !a.no_detect {
         rule_source(a.rules.as_deref()).load_whole()?;
     }
+    if let Some(dir) = &a.playbooks {
+        stockade_app::response::load_playbooks(dir)?;
+    }
+    Ok(())
+}
+
+/// Opens incidents with `--playbooks DIR` instead of the built-in pack.
+fn use_playbooks(intake: &Intake, a: &cli::DetectionArgs) -> Result<()> {
+    if let Some(dir) = &a.playbooks {
+        let pack = stockade_app::response::load_playbooks(dir)?;
+        tracing::info!(playbooks = pack.playbooks.len(), dir = %dir.display(), "playbook pack loaded");
+        intake.casebook().set_playbooks(pack);
+    }
     Ok(())
 }
 
 /// Starts detection on an intake unless asked not to.
 async fn start_detection(intake: &Intake, a: &cli::DetectionArgs) -> Result<stockade_app::detection::Progress> {
+    use_playbooks(intake, a)?;
     if a.no_detect {
         return Ok(Default::default());
     }
@@ -408,6 +422,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Detect { data, detection } => {
             let opened = open(&data.data).await?;
             let intake = intake(&opened, clock, Default::default()).await?;
+            use_playbooks(&intake, &detection)?;
             let d = intake.start_detection(rule_source(detection.rules.as_deref())).await?;
             let started = std::time::Instant::now();
             let p = d.replay().await?;
@@ -436,6 +451,51 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             }
             if !errors.is_empty() {
                 std::process::exit(1);
+            }
+        }
+        Command::Playbooks { dir } => {
+            let loaded = match &dir {
+                Some(d) => stockade_app::response::load_playbooks(d),
+                None => {
+                    stockade_app::response::builtin_playbooks().map_err(stockade_app::response::PlaybookError::Refused)
+                }
+            };
+            match loaded {
+                Ok(pack) => {
+                    println!("{} playbooks load", pack.playbooks.len());
+                    for p in &pack.playbooks {
+                        let tasks: Vec<&stockade_respond::playbook::TaskSpec> =
+                            p.phases.iter().flat_map(|ph| &ph.tasks).collect();
+                        let mut roles: Vec<&str> = tasks.iter().map(|t| t.role.as_str()).collect();
+                        roles.sort();
+                        roles.dedup();
+                        let to = if p.applies_to.default {
+                            "the default".to_owned()
+                        } else {
+                            [p.applies_to.rules.join(", "), p.applies_to.scenarios.join(", ")]
+                                .into_iter()
+                                .filter(|x| !x.is_empty())
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        };
+                        println!(
+                            "{} v{}: {} ({} phases, {} tasks for {}; applies to {to})",
+                            p.id,
+                            p.version,
+                            p.title,
+                            p.phases.len(),
+                            tasks.len(),
+                            roles.join(", ")
+                        );
+                    }
+                }
+                Err(stockade_app::response::PlaybookError::Refused(errors)) => {
+                    for e in &errors {
+                        eprintln!("{e}");
+                    }
+                    std::process::exit(1);
+                }
+                Err(e) => return Err(e.into()),
             }
         }
         Command::SeriesDetect { file, out } => {

@@ -630,10 +630,11 @@ fn demo_loads_sample_data() {
         .unwrap_or_else(|| panic!("{out}"));
     assert!(opened >= 10, "{out}");
     // Its log is signed and whole; the import, the token and each incident
-    // detection opened are audited.
+    // detection opened are audited, with its playbook and the automatic
+    // step every built-in playbook starts with (opening the incident log).
     let o = run_logged(&["ledger", "verify", "--data", d.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains(&format!("audit: {} records match their leaves", 2 + opened)), "{}", text(&o));
+    assert!(text(&o).contains(&format!("audit: {} records match their leaves", 2 + 3 * opened)), "{}", text(&o));
     // The incidents are scored against the simulation's truth: most thefts found.
     let scores = d.join("scores.json");
     let o = run(&[
@@ -1544,6 +1545,52 @@ fn rules_are_checked_before_they_run() {
     assert!(!loaded.exists(), "nothing stored");
     let o = run(&["ingest", events.to_str().unwrap(), "--data", l, "--rules", pack.to_str().unwrap(), "--no-detect"]);
     assert!(o.status.success(), "without detection the pack is not read: {}", text(&o));
+}
+
+/// Playbook packs are checked whole, before anything is stored; a good one
+/// chooses the playbook every incident detection opens.
+#[tokio::test]
+async fn playbooks_are_checked_before_they_are_used() {
+    let o = run(&["playbooks"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(stdout(&o).starts_with("6 playbooks load"), "{}", text(&o));
+    assert!(stdout(&o).contains("security-incident v1: Security incident"), "{}", text(&o));
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("pack");
+    std::fs::create_dir(&pack).unwrap();
+    let one = "id: one\nversion: 1\ntitle: Everything\napplies_to: {default: true}\nphases:\n  - id: p\n    title: P\n    tasks:\n      - {id: look, title: Look, role: security, due: 10m}\n";
+    std::fs::write(pack.join("one.yml"), one.replace("role: security", "role: guard")).unwrap();
+    let o = run(&["playbooks", pack.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("one.yml:9: ") && text(&o).contains("unknown variant `guard`"), "{}", text(&o));
+    let (_sim_dir, _, data) = simulated_and_stored(2, 3);
+    let d = data.to_str().unwrap();
+    let o = run(&["detect", "--data", d, "--playbooks", pack.to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("one.yml:9:"), "{}", text(&o));
+    std::fs::write(pack.join("one.yml"), one).unwrap();
+    let o = run(&["detect", "--data", d, "--playbooks", pack.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    // Every incident it opened runs the one playbook of the pack: its one
+    // task is in the work queue once per incident.
+    let o = run(&["kpi", "--data", d, "--json"]);
+    let k: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let incidents = k["incidents"].as_u64().unwrap();
+    assert!(incidents > 0, "{k}");
+    let o = run(&["token", "create", "--role", "analyst", "--data", d]);
+    let token = String::from_utf8(o.stdout).unwrap().lines().last().unwrap().to_owned();
+    let server = serve_with(d, &["--no-detect"]);
+    let queue: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/tasks", server.1))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tasks = queue.as_array().unwrap();
+    assert_eq!(tasks.len() as u64, incidents, "{queue}");
+    assert!(tasks.iter().all(|t| t["id"] == "look" && t["role"] == "security"), "{queue}");
 }
 
 /// Events stored without detection are examined by `stockade detect`,

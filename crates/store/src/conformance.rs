@@ -144,6 +144,7 @@ pub async fn incidents(s: &dyn Store) {
             to: t(2),
             entities: vec!["P-1".into()],
             events: vec![EventRef { source: "acs".into(), id: format!("e{n}") }],
+            rules: vec![],
             detected_at: None,
         }
         .open(n, t(3), "analyst (token t)")

@@ -313,3 +313,44 @@ pub async fn split(
     tracing::info!(incident = %id, new = %new.record.id, by = %caller.actor(), "incident split");
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "new": worked_view(&new)?, "source": worked_view(&source)? }))))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TaskParams {
+    /// Only this role's: operations, security, legal, communications, hr, it.
+    pub role: Option<String>,
+    /// Only tasks of incidents affecting this site.
+    pub site: Option<String>,
+    /// Only open tasks of incidents still being worked.
+    #[serde(default)]
+    pub open: bool,
+    /// Only open tasks past their deadline.
+    #[serde(default)]
+    pub late: bool,
+}
+
+/// The work queue: tasks of incidents' playbooks, soonest deadline first,
+/// each with its incident, role, deadline, checklist, status and whether it
+/// is late now (and was recorded overdue).
+#[utoipa::path(get, path = "/api/v1/tasks", tag = "incidents", params(TaskParams),
+    responses((status = 200, body = Vec<Object>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn tasks(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(p): Query<TaskParams>,
+) -> Result<Json<Vec<stockade_app::response::QueuedTask>>, Problem> {
+    caller.require(Permission::Read)?;
+    let p = p?;
+    let role = p
+        .role
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|e: String| Problem::bad_request(format!("query parameter `role`: {e}")))?;
+    let q = stockade_app::response::TaskQuery { role, site: p.site, open: p.open, late: p.late };
+    Ok(Json(stockade_app::response::tasks(&*st.store, &q, st.clock.now()).await?))
+}

@@ -60,6 +60,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(incidents::merge))
         .routes(routes!(incidents::split))
         .routes(routes!(kpi::kpi))
+        .routes(routes!(incidents::tasks))
         .routes(routes!(alerts::list))
         .routes(routes!(alerts::risk))
         .routes(routes!(alerts::rules))
