@@ -29,6 +29,8 @@ pub struct Casebook {
     one_at_a_time: tokio::sync::Mutex<()>,
     /// The playbooks incidents are opened with.
     playbooks: std::sync::RwLock<Arc<stockade_respond::Pack>>,
+    /// Where playbooks' `preserve_evidence` steps put what they keep.
+    custodian: std::sync::RwLock<Option<Arc<crate::custody::Custodian>>>,
 }
 
 impl Default for Casebook {
@@ -40,7 +42,11 @@ impl Default for Casebook {
             }
             Default::default()
         });
-        Casebook { one_at_a_time: Default::default(), playbooks: std::sync::RwLock::new(Arc::new(pack)) }
+        Casebook {
+            one_at_a_time: Default::default(),
+            playbooks: std::sync::RwLock::new(Arc::new(pack)),
+            custodian: Default::default(),
+        }
     }
 }
 
@@ -54,6 +60,20 @@ impl Casebook {
         actor: &str,
         incident: NewIncident,
     ) -> Result<IncidentRecord, CaseError> {
+        self.open_seen(store, ledger, clock, actor, incident, &Default::default()).await
+    }
+
+    /// Opens an incident as `actor`, knowing the seq of the cited events a
+    /// detector saw stored (for its evidence snapshot).
+    pub async fn open_seen(
+        &self,
+        store: &dyn Store,
+        ledger: Option<&Arc<Ledger>>,
+        clock: &dyn Clock,
+        actor: &str,
+        incident: NewIncident,
+        seen: &std::collections::HashMap<(String, String), i64>,
+    ) -> Result<IncidentRecord, CaseError> {
         check(store, &incident).await?;
         let _one = self.one_at_a_time.lock().await;
         let record = open_held(store, ledger, clock, actor, incident).await?;
@@ -62,13 +82,26 @@ impl Casebook {
             record,
             timeline: Vec::new(),
         };
-        crate::response::instantiate(&self.playbooks(), store, ledger, clock, &mut w).await?;
+        crate::response::instantiate(self, store, ledger, clock, &mut w, seen).await?;
         Ok(w.record)
     }
 
     /// The playbook pack incidents open with.
     pub fn playbooks(&self) -> Arc<stockade_respond::Pack> {
         self.playbooks.read().map(|p| p.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// The custodian that preserves evidence for playbooks, if any.
+    pub fn custodian(&self) -> Option<Arc<crate::custody::Custodian>> {
+        self.custodian.read().map(|c| c.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Lets playbooks preserve evidence through this custodian.
+    pub fn set_custodian(&self, c: Arc<crate::custody::Custodian>) {
+        match self.custodian.write() {
+            Ok(mut g) => *g = Some(c),
+            Err(p) => *p.into_inner() = Some(c),
+        }
     }
 
     /// Replaces the playbook pack (incidents already open keep theirs).

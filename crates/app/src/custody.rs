@@ -460,6 +460,182 @@ impl Custodian {
     }
 }
 
+/// The format of an incident's evidence snapshot.
+pub const SNAPSHOT: &str = "stockade-snapshot/1";
+
+/// The most events a snapshot reads looking for the cited ones a detector
+/// did not place.
+const MAX_SNAPSHOT_SCAN: usize = 200_000;
+
+/// What preserving an incident's evidence did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preserved {
+    pub evidence: String,
+    /// Cited events snapshotted, with their proofs.
+    pub events: usize,
+    /// Cited events not found where the incident says they happened.
+    pub missing: usize,
+    /// Cameras, readers and devices referenced.
+    pub references: usize,
+    pub tree_size: u64,
+}
+
+impl Custodian {
+    /// Snapshots an incident's cited events (their stored bytes, hashes and
+    /// inclusion proofs against a fresh signed checkpoint) and the cameras,
+    /// readers and devices of the places it names into one JSON evidence
+    /// item of the incident (`stockade-snapshot/1`, class `export`), and
+    /// places a legal hold on it. `known` gives the seq of cited events a
+    /// detector saw stored; the others are looked for at the incident's site
+    /// within its span.
+    pub async fn preserve(
+        &self,
+        incident: &stockade_incident::IncidentRecord,
+        known: &std::collections::HashMap<(String, String), i64>,
+        actor: &str,
+        reason: &str,
+    ) -> Result<Preserved, CustodyError> {
+        let i = &incident.incident;
+        let mut seqs: Vec<Option<i64>> =
+            i.events.iter().map(|e| known.get(&(e.source.clone(), e.id.clone())).copied()).collect();
+        let mut cited: std::collections::HashMap<(&str, &str), Vec<usize>> = Default::default();
+        for (k, e) in i.events.iter().enumerate() {
+            cited.entry((e.source.as_str(), e.id.as_str())).or_default().push(k);
+        }
+        // The others at its site: within its span first, then from a week
+        // before it (a receipt the theft followed) to a day after, paged.
+        for (from, to) in [(i.from, i.to), (i.from - chrono::Duration::days(7), i.to + chrono::Duration::days(1))] {
+            let mut after_seq = None;
+            let mut scanned = 0;
+            while seqs.iter().any(Option::is_none) && scanned < MAX_SNAPSHOT_SCAN {
+                let q = EventQuery {
+                    site: Some(i.site.clone()),
+                    from_us: Some(from.timestamp_micros()),
+                    to_us: Some(to.timestamp_micros() + 1),
+                    after_seq,
+                    limit: 10_000,
+                    ..Default::default()
+                };
+                let page = self.store.events(&q).await?;
+                let Some(last) = page.last() else { break };
+                after_seq = Some(last.seq);
+                scanned += page.len();
+                for e in page {
+                    if let Some(at) = cited.get(&(e.source.as_str(), e.event_id.as_str())) {
+                        for &k in at {
+                            seqs[k] = Some(e.seq);
+                        }
+                    }
+                }
+            }
+        }
+        let ledger = self.ledger.clone();
+        let cp = blocking(move || ledger.sign_checkpoint()).await?;
+        let size = cp.size;
+        let salts = self.ledger.salt_key();
+        let mut events = Vec::new();
+        let mut missing = Vec::new();
+        for (e, seq) in i.events.iter().zip(&seqs) {
+            let stored = match seq {
+                Some(seq) => {
+                    let q = EventQuery { after_seq: Some(seq - 1), limit: 1, ..Default::default() };
+                    self.store.events(&q).await?.into_iter().find(|x| x.seq == *seq)
+                }
+                None => None,
+            };
+            let Some(stored) = stored else {
+                missing.push(serde_json::json!({"source": e.source, "id": e.id}));
+                continue;
+            };
+            let leaf = self.ledger.event_leaf(stored.seq as u64).filter(|l| *l < size);
+            let proof = match leaf {
+                Some(leaf) => {
+                    let path = self.ledger.with_tree(|t| t.inclusion_proof(leaf, size))?;
+                    serde_json::json!({
+                        "salt": hex::encode(salts.event_salt(stored.seq as u64)),
+                        "leaf_index": leaf,
+                        "proof": path.iter().map(|h| base64_of(&h.0)).collect::<Vec<_>>(),
+                    })
+                }
+                None => serde_json::Value::Null,
+            };
+            let payload: serde_json::Value = serde_json::from_str(&stored.payload)
+                .map_err(|x| CustodyError::Integrity(format!("event {}: {x}", stored.seq)))?;
+            events.push(serde_json::json!({
+                "seq": stored.seq,
+                "sha256": hex::encode(stored.hash),
+                "received_us": stored.received_us,
+                "inclusion": proof,
+                "event": payload,
+            }));
+        }
+        let named: std::collections::BTreeSet<&str> = i.entities.iter().map(String::as_str).collect();
+        let rows = self.store.reference(None).await?;
+        let reference =
+            stockade_model::ReferenceData::from_rows(rows).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut references = Vec::new();
+        for c in &reference.cameras {
+            let at = named.contains(c.id.as_str())
+                || c.doors.iter().any(|d| named.contains(d.as_str()))
+                || c.zones.iter().any(|z| named.contains(z.as_str()));
+            if at && c.site.as_str() == i.site {
+                references.push(serde_json::json!({"kind": "camera", "id": c.id, "doors": c.doors, "zones": c.zones}));
+            }
+        }
+        for r in &reference.readers {
+            if named.contains(r.id.as_str()) || named.contains(r.door.as_str()) {
+                references.push(serde_json::json!({"kind": "reader", "id": r.id, "door": r.door}));
+            }
+        }
+        for a in &reference.assets {
+            let at = named.contains(a.id.as_str()) || a.zone.as_ref().is_some_and(|z| named.contains(z.as_str()));
+            if at && a.site.as_str() == i.site {
+                references.push(serde_json::json!({"kind": "device", "id": a.id, "zone": a.zone, "vendor": a.vendor}));
+            }
+        }
+        let snapshot = serde_json::json!({
+            "format": SNAPSHOT,
+            "incident": incident.id,
+            "taken_us": self.clock.now().timestamp_micros(),
+            "log": {
+                "origin": self.ledger.origin(),
+                "tree_size": size,
+                "root": base64_of(&cp.root.0),
+                "checkpoint": String::from_utf8_lossy(&cp.note),
+            },
+            "events": events,
+            "missing": missing,
+            "references": references,
+        });
+        let bytes = serde_json::to_vec_pretty(&snapshot).map_err(|e| CustodyError::Integrity(e.to_string()))?;
+        let digest: [u8; 32] = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&bytes)).into();
+        let (n_events, n_missing, n_refs) = (events.len(), missing.len(), references.len());
+        let size_bytes = bytes.len() as u64;
+        let body = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(bytes))]);
+        let collect = Collect {
+            incident: incident.id.clone(),
+            class: "export".into(),
+            media_type: "application/json".into(),
+            collected_from: "system:stockade".into(),
+            original_from: Some(i.from.to_rfc3339()),
+            original_to: Some(i.to.to_rfc3339()),
+            description: format!(
+                "{SNAPSHOT}: {n_events} cited events with inclusion proofs at tree size {size}, {n_refs} camera, reader and device references"
+            ),
+            reason: reason.to_owned(),
+        };
+        let (e, _) = self.collect(collect, actor, body, Some(digest), Some(size_bytes)).await?;
+        self.act(&e.record.id, Action::HoldSet, actor, &format!("legal hold on opening: {reason}"), None).await?;
+        Ok(Preserved {
+            evidence: e.record.id,
+            events: n_events,
+            missing: n_missing,
+            references: n_refs,
+            tree_size: size,
+        })
+    }
+}
+
 fn base64_of(b: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(b)

@@ -497,9 +497,10 @@ impl Inner {
                 if opened {
                     continue;
                 }
+                let seen = o.events.iter().filter_map(|e| Some(((e.source.clone(), e.id.clone()), e.seq?))).collect();
                 let record = self
                     .casebook
-                    .open(&*self.store, self.ledger.as_ref(), &*self.clock, ACTOR, incident_of(&o))
+                    .open_seen(&*self.store, self.ledger.as_ref(), &*self.clock, ACTOR, incident_of(&o), &seen)
                     .await?;
                 tracing::info!(incident = %record.id, case = o.case, title = %o.title, "detection opened an incident");
                 progress.incidents += 1;

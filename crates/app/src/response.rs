@@ -248,7 +248,7 @@ impl Casebook {
         let opened = crate::casebook::open_held(store, ledger, clock, actor, new).await?;
         let mut part = Worked { response: Response::opened(&opened), record: opened, timeline: Vec::new() };
         recorded(store, ledger, clock, actor, &mut part, Act::SplitFrom { from: source.record.id.clone() }).await?;
-        instantiate(&self.playbooks(), store, ledger, clock, &mut part).await?;
+        instantiate(self, store, ledger, clock, &mut part, &Default::default()).await?;
         let off = Act::SplitOff { into: part.record.id.clone(), entities: split.entities, events: split.events };
         recorded(store, ledger, clock, actor, &mut source, off).await?;
         Ok((part, source))
@@ -259,12 +259,14 @@ impl Casebook {
 /// it) and does the automatic steps Stockade can do at once. The casebook
 /// is held.
 pub(crate) async fn instantiate(
-    pack: &Pack,
+    casebook: &Casebook,
     store: &dyn Store,
     ledger: Option<&Arc<Ledger>>,
     clock: &dyn Clock,
     w: &mut Worked,
+    seen: &std::collections::HashMap<(String, String), i64>,
 ) -> Result<(), StoreError> {
+    let pack = casebook.playbooks();
     let Some(playbook) = pack.choose(&w.record) else { return Ok(()) };
     let record = w.record.clone();
     let act = Act::Playbook {
@@ -279,12 +281,44 @@ pub(crate) async fn instantiate(
     let autos: Vec<(String, Auto)> =
         w.response.tasks.iter().filter_map(|t| Some((t.task.id.clone(), t.task.auto?))).collect();
     for (task, auto) in autos {
-        let reason = match auto {
-            Auto::OpenIncidentLog => "automatic: the incident's timeline is its log, each entry a ledger leaf",
-            // Done by the custodian where the instance keeps a vault.
-            Auto::PreserveEvidence => continue,
+        let act = match auto {
+            Auto::OpenIncidentLog => Act::Task {
+                task,
+                to: TaskStatus::Done,
+                reason: "automatic: the incident's timeline is its log, each entry a ledger leaf".into(),
+            },
+            Auto::PreserveEvidence => {
+                // Where the instance keeps a vault; else the task waits for a person.
+                let Some(custodian) = casebook.custodian() else { continue };
+                let why = format!("playbook {} v{}: {task}", playbook.id, playbook.version);
+                match custodian.preserve(&record, seen, SYSTEM, &why).await {
+                    Ok(p) => Act::Task {
+                        task,
+                        to: TaskStatus::Done,
+                        reason: format!(
+                            "automatic: evidence {} snapshots {} cited events with inclusion proofs at tree size {}{} and {} camera, reader and device references; legal hold set",
+                            p.evidence,
+                            p.events,
+                            p.tree_size,
+                            if p.missing > 0 {
+                                format!(" ({} cited events not found in its span)", p.missing)
+                            } else {
+                                String::new()
+                            },
+                            p.references
+                        ),
+                    },
+                    Err(e) => {
+                        tracing::warn!(incident = %record.id, error = %e, "automatic evidence preservation failed");
+                        Act::Note {
+                            text: format!(
+                                "automatic evidence preservation failed ({e}); task {task} is left to a person"
+                            ),
+                        }
+                    }
+                }
+            }
         };
-        let act = Act::Task { task, to: TaskStatus::Done, reason: reason.into() };
         recorded(store, ledger, clock, SYSTEM, w, act).await.map_err(system)?;
     }
     Ok(())

@@ -110,6 +110,8 @@ impl AppState {
 impl AppState {
     /// With an evidence vault.
     pub fn with_custodian(mut self, c: Arc<stockade_app::custody::Custodian>) -> AppState {
+        // Playbooks preserve evidence through it too.
+        self.casebook.set_custodian(c.clone());
         self.custodian = Some(c);
         self
     }

@@ -1095,7 +1095,7 @@ async fn bad_uploads_store_nothing() {
     let mut reply = Vec::new();
     let _ = tcp.read_to_end(&mut reply).await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert_eq!(s.vault_objects(), 1, "only the one good upload is in the vault");
+    assert_eq!(s.vault_objects(), 2, "only the one good upload is in the vault, beside the opening's snapshot");
     assert_eq!(std::fs::read_dir(s.dir.path().join("vault/tmp")).unwrap().count(), 0, "no leftovers");
 }
 
@@ -1136,17 +1136,28 @@ async fn packages_verify_offline_and_expiry_keeps_the_log_whole() {
     assert_eq!(s.get(&path, Some(&s.analyst)).await.0, StatusCode::GONE);
     let (_, _, item) = s.get(&format!("/api/v1/evidence/{note_id}"), Some(&s.analyst)).await;
     assert_eq!(item["expired"], true, "the record and its tombstone remain");
-    assert_eq!(s.vault_objects(), 2, "the expired file is gone");
+    assert_eq!(s.vault_objects(), 4, "the expired file is gone; the two openings' snapshots stay");
 
     // Each incident lists its evidence, with the state its chain gives it.
     let (st, _, listed) = s.get("/api/v1/incidents/INC-1/evidence", Some(&s.analyst)).await;
     assert_eq!(st, StatusCode::OK, "{listed}");
     let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|v| v["record"]["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, [clip["record"]["id"].as_str().unwrap(), note_id]);
-    assert_eq!((listed[0]["expired"].as_bool(), listed[1]["expired"].as_bool()), (Some(false), Some(true)));
+    assert_eq!(ids[1..], [clip["record"]["id"].as_str().unwrap(), note_id]);
+    assert_eq!((listed[1]["expired"].as_bool(), listed[2]["expired"].as_bool()), (Some(false), Some(true)));
+    // The first is the snapshot its playbook took on opening, under legal hold.
+    let snapshot = &listed[0];
+    assert_eq!(
+        (
+            snapshot["record"]["class"].as_str(),
+            snapshot["record"]["collected_from"].as_str(),
+            snapshot["held"].as_bool()
+        ),
+        (Some("export"), Some("system:stockade"), Some(true)),
+        "{snapshot}"
+    );
     let (_, _, other) = s.get("/api/v1/incidents/INC-2/evidence", Some(&s.analyst)).await;
-    assert_eq!((other[0]["record"]["id"].as_str(), other[0]["held"].as_bool()), (Some(held_id.as_str()), Some(true)));
-    assert_eq!(other[0]["custody"].as_array().unwrap().len(), 2, "{other}");
+    assert_eq!((other[1]["record"]["id"].as_str(), other[1]["held"].as_bool()), (Some(held_id.as_str()), Some(true)));
+    assert_eq!(other[1]["custody"].as_array().unwrap().len(), 2, "{other}");
     let (st, _, v) = s.get("/api/v1/incidents/INC-9/evidence", Some(&s.analyst)).await;
     assert_eq!(st, StatusCode::NOT_FOUND, "{v}");
     assert!(v["detail"].as_str().unwrap().contains("incident INC-9"), "{v}");
@@ -1257,7 +1268,7 @@ async fn incidents_are_opened_numbered_audited_and_listed() {
     // Its response: nobody has looked yet; the playbook of its scenario
     // was instantiated and its automatic first step done.
     let response = got.as_object_mut().unwrap().remove("response").unwrap();
-    assert_eq!((response["status"].as_str(), response["entries"].as_u64()), (Some("detected"), Some(2)), "{response}");
+    assert_eq!((response["status"].as_str(), response["entries"].as_u64()), (Some("detected"), Some(3)), "{response}");
     assert_eq!(response["playbook"]["id"], "cage-theft", "{response}");
     assert_eq!((st, &got), (StatusCode::OK, &first));
     let (_, _, all) = s.get("/api/v1/incidents", Some(&s.analyst)).await;
@@ -1532,20 +1543,40 @@ async fn incidents_are_worked_through_their_lifecycle_and_every_act_is_a_leaf() 
     assert_eq!(st, StatusCode::OK);
     let timeline = w["timeline"].as_array().unwrap();
     let acts: Vec<&str> = timeline.iter().map(|e| e["act"].as_str().unwrap()).collect();
-    assert_eq!(acts, ["playbook", "task", "assign", "transition", "transition", "note", "transition"]);
+    assert_eq!(acts, ["playbook", "task", "task", "assign", "transition", "transition", "note", "transition"]);
     // Opened by hand with no rule or scenario: the default playbook, its
-    // automatic first step done by Stockade.
+    // automatic first steps done by Stockade.
     assert_eq!(timeline[0]["id"], "security-incident");
     assert_eq!(
         (timeline[1]["actor"].as_str(), timeline[1]["task"].as_str()),
         (Some("stockade"), Some("open-incident-log"))
     );
+    assert_eq!(timeline[2]["task"], "preserve-evidence");
+    let why = timeline[2]["reason"].as_str().unwrap();
+    assert!(why.contains("snapshots 2 cited events with inclusion proofs") && why.ends_with("legal hold set"), "{why}");
+    // The snapshot: the cited events as stored, each with its inclusion proof.
+    let (_, _, evidence) = s.get("/api/v1/incidents/INC-1/evidence", Some(&s.analyst)).await;
+    let snap_id = evidence[0]["record"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(evidence[0]["held"], true);
+    let (st, bytes) =
+        s.bytes(&format!("/api/v1/evidence/{snap_id}/content?purpose=view&reason=check"), Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::OK);
+    let snap: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!((snap["format"].as_str(), snap["incident"].as_str()), (Some("stockade-snapshot/1"), Some("INC-1")));
+    let ids: Vec<&str> =
+        snap["events"].as_array().unwrap().iter().map(|e| e["event"]["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["wms-2", "wms-1"], "cited before the span, found all the same");
+    for e in snap["events"].as_array().unwrap() {
+        assert!(!e["inclusion"]["proof"].as_array().unwrap().is_empty(), "{e}");
+        assert_eq!(e["sha256"].as_str().unwrap().len(), 64);
+    }
+    assert!(snap["log"]["checkpoint"].as_str().unwrap().starts_with("stockade.test/ledger"), "{snap}");
     assert_eq!(w["response"]["status"], "investigating");
     assert_eq!(w["response"]["reached"]["contained"], "2026-11-03T09:00:00Z", "refusals advanced the clock too");
     let (_, _, trail) = s.get("/api/v1/audit", Some(&s.admin)).await;
     let entries: Vec<&Value> =
         trail.as_array().unwrap().iter().filter(|a| a["record"]["action"] == "incident_entry").collect();
-    assert_eq!(entries.len(), 7);
+    assert_eq!(entries.len(), 8);
     for (e, a) in timeline.iter().zip(&entries) {
         let mut listed = e.clone();
         let o = listed.as_object_mut().unwrap();
@@ -1610,7 +1641,7 @@ async fn incidents_are_worked_through_their_lifecycle_and_every_act_is_a_leaf() 
     }
     let (st, _, p) = act("INC-1", json!({"act": "transition", "to": "closed"})).await;
     assert_eq!(st, StatusCode::CONFLICT);
-    assert!(p["detail"].as_str().unwrap().contains("still has open tasks (preserve-evidence, triage"), "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("still has open tasks (triage, notify-incident-team"), "{p}");
     let (_, _, queue) = s.get("/api/v1/tasks?open=true&site=LYS", Some(&s.analyst)).await;
     let mine: Vec<String> = queue
         .as_array()
@@ -1619,7 +1650,7 @@ async fn incidents_are_worked_through_their_lifecycle_and_every_act_is_a_leaf() 
         .filter(|t| t["incident"] == "INC-1")
         .map(|t| t["id"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(mine.len(), 7, "{queue}");
+    assert_eq!(mine.len(), 6, "{queue}");
     for task in mine {
         let (st, _, v) =
             act("INC-1", json!({"act": "task", "task": task, "to": "skipped", "reason": "done on paper"})).await;
@@ -1702,17 +1733,17 @@ async fn playbook_tasks_are_queued_by_role_worked_and_recorded_overdue() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         let (_, _, w) = s.get("/api/v1/incidents/INC-1/timeline", Some(&s.analyst)).await;
         overdue = w["timeline"].as_array().unwrap().iter().filter(|e| e["act"] == "overdue").cloned().collect();
-        if overdue.len() >= 3 {
+        if overdue.len() >= 2 {
             break;
         }
     }
     let late: Vec<&str> = overdue.iter().map(|e| e["task"].as_str().unwrap()).collect();
-    assert_eq!(late, ["preserve-evidence", "revoke-credentials", "notify-incident-team"], "{overdue:?}");
+    assert_eq!(late, ["revoke-credentials", "notify-incident-team"], "{overdue:?}");
     assert!(overdue.iter().all(|e| e["actor"] == "stockade"));
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let (_, _, w) = s.get("/api/v1/incidents/INC-1/timeline", Some(&s.analyst)).await;
-    assert_eq!(w["timeline"].as_array().unwrap().iter().filter(|e| e["act"] == "overdue").count(), 3, "once each");
+    assert_eq!(w["timeline"].as_array().unwrap().iter().filter(|e| e["act"] == "overdue").count(), 2, "once each");
     let (_, _, late) = s.get("/api/v1/tasks?late=true", Some(&s.analyst)).await;
-    assert_eq!(late.as_array().unwrap().len(), 3, "{late}");
+    assert_eq!(late.as_array().unwrap().len(), 2, "{late}");
     assert!(late.as_array().unwrap().iter().all(|t| t["overdue"] == true && t["late"] == true));
 }

@@ -109,7 +109,12 @@ pub async fn intake(
     clock: Arc<dyn Clock>,
     policy: stockade_ingest::UnknownEntities,
 ) -> Result<Intake> {
-    Ok(Intake::start(opened.store.clone(), Some(opened.ledger.clone()), clock, policy).await?)
+    let intake = Intake::start(opened.store.clone(), Some(opened.ledger.clone()), clock.clone(), policy).await?;
+    // Incidents opened here preserve their evidence in this directory's vault
+    // (default retention; `serve` and `demo` set theirs from their flags).
+    let defaults = cli::VaultArgs { retention: Vec::new(), max_evidence_bytes: 64 << 30 };
+    intake.casebook().set_custodian(custodian(opened, &defaults, clock)?);
+    Ok(intake)
 }
 
 /// Where detection reads its rules: `--rules DIR`, else the built-in pack.

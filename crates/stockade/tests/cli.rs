@@ -630,11 +630,14 @@ fn demo_loads_sample_data() {
         .unwrap_or_else(|| panic!("{out}"));
     assert!(opened >= 10, "{out}");
     // Its log is signed and whole; the import, the token and each incident
-    // detection opened are audited, with its playbook and the automatic
-    // step every built-in playbook starts with (opening the incident log).
+    // detection opened are audited, with its playbook and the two automatic
+    // steps every built-in playbook starts with (opening the incident log,
+    // preserving its evidence: one snapshot each, with its custody).
     let o = run_logged(&["ledger", "verify", "--data", d.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains(&format!("audit: {} records match their leaves", 2 + 3 * opened)), "{}", text(&o));
+    assert!(text(&o).contains(&format!("audit: {} records match their leaves", 2 + 4 * opened)), "{}", text(&o));
+    let kept = format!("evidence: {opened} items match their leaves and their files; {} custody entries", 2 * opened);
+    assert!(text(&o).contains(&kept), "{}", text(&o));
     // The incidents are scored against the simulation's truth: most thefts found.
     let scores = d.join("scores.json");
     let o = run(&[
@@ -824,7 +827,11 @@ async fn packages_from_a_server_verify_offline() {
     assert_eq!(r.status(), 200, "a checkpoint signed now covers the events and the evidence");
     let o = monitor(&key);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("signature verified") && text(&o).contains("1 evidence items"), "{}", text(&o));
+    // The upload, and the snapshot each incident's playbook took on opening.
+    let incidents: serde_json::Value =
+        client.get(format!("{url}/api/v1/incidents")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let items = format!("{} evidence items", incidents.as_array().unwrap().len() + 1);
+    assert!(text(&o).contains("signature verified") && text(&o).contains(&items), "{items}: {}", text(&o));
     let seen: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
     let tar = client
         .get(format!("{url}/api/v1/incidents/INC-1/package?events=1,5&reason=claim"))
@@ -917,11 +924,10 @@ async fn packages_from_a_server_verify_offline() {
     // The whole data directory re-checks, evidence files included.
     let o = run(&["ledger", "verify", "--data", &d]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(
-        text(&o).contains("evidence: 1 items match their leaves and their files; 2 custody entries"),
-        "{}",
-        text(&o)
-    );
+    // The upload and the openings' snapshots.
+    let items =
+        format!("evidence: {} items match their leaves and their files", incidents.as_array().unwrap().len() + 1);
+    assert!(text(&o).contains(&items), "{items}: {}", text(&o));
     let objects = dir.path().join("vault/objects");
     let sub = std::fs::read_dir(&objects).unwrap().next().unwrap().unwrap().path();
     let file = std::fs::read_dir(sub).unwrap().next().unwrap().unwrap().path();
