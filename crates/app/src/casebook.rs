@@ -31,6 +31,8 @@ pub struct Casebook {
     playbooks: std::sync::RwLock<Arc<stockade_respond::Pack>>,
     /// Where playbooks' `preserve_evidence` steps put what they keep.
     custodian: std::sync::RwLock<Option<Arc<crate::custody::Custodian>>>,
+    /// The systems containment is sent to.
+    webhooks: std::sync::RwLock<Arc<Vec<stockade_respond::webhook::Target>>>,
 }
 
 impl Default for Casebook {
@@ -46,6 +48,7 @@ impl Default for Casebook {
             one_at_a_time: Default::default(),
             playbooks: std::sync::RwLock::new(Arc::new(pack)),
             custodian: Default::default(),
+            webhooks: Default::default(),
         }
     }
 }
@@ -101,6 +104,20 @@ impl Casebook {
         match self.custodian.write() {
             Ok(mut g) => *g = Some(c),
             Err(p) => *p.into_inner() = Some(c),
+        }
+    }
+
+    /// The systems containment is sent to.
+    pub fn webhooks(&self) -> Arc<Vec<stockade_respond::webhook::Target>> {
+        self.webhooks.read().map(|w| w.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Sends containment to these systems from now on.
+    pub fn set_webhooks(&self, targets: Vec<stockade_respond::webhook::Target>) {
+        let targets = Arc::new(targets);
+        match self.webhooks.write() {
+            Ok(mut g) => *g = targets,
+            Err(p) => *p.into_inner() = targets,
         }
     }
 

@@ -465,8 +465,11 @@ impl Inner {
                     continue;
                 }
             };
-            // Stockade's own records about the log are not signals.
-            if event.body.kind().family() == stockade_model::event::Family::Record {
+            // Stockade's own records about the log are not signals (its
+            // containments are: what they close is watched).
+            if event.body.kind().family() == stockade_model::event::Family::Record
+                && event.body.kind() != stockade_model::EventKind::RecordContainment
+            {
                 continue;
             }
             let out = r.detector.observe(stored.seq, &event);

@@ -126,14 +126,14 @@ impl Intake {
 
     /// Appends Stockade's own records (bypassing the refusal of `record.*`
     /// from sources); returns how many were new.
-    async fn append_records(&self, events: Vec<Event>) -> Result<usize, StoreError> {
+    pub(crate) async fn append_records(&self, events: Vec<Event>) -> Result<usize, StoreError> {
         let now = self.clock().now();
         let ready: Vec<NewEvent> = events.into_iter().map(|e| NewEvent::prepare(e, now)).collect();
         let outcomes = self.commit().append(ready).await?;
         Ok(outcomes.iter().filter(|o| matches!(o, Appended::Accepted(_))).count())
     }
 
-    fn record(&self, id: String, site: &str, body: EventBody) -> Result<Event, StoreError> {
+    pub(crate) fn record(&self, id: String, site: &str, body: EventBody) -> Result<Event, StoreError> {
         let bad = |e: stockade_model::IdError| StoreError::Corrupt(format!("record id: {e}"));
         let event = Event {
             id: EventId::new(id).map_err(bad)?,

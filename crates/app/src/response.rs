@@ -146,7 +146,7 @@ pub async fn worked(store: &dyn Store, id: &str) -> Result<Worked, ResponseError
 }
 
 /// Records one act on a worked incident (the casebook held).
-async fn recorded(
+pub(crate) async fn record_act(
     store: &dyn Store,
     ledger: Option<&Arc<Ledger>>,
     clock: &dyn Clock,
@@ -191,7 +191,7 @@ impl Casebook {
         let _one = self.hold().await;
         let mut w = worked(store, id).await?;
         let act = w.response.decide(request, clock.now().fixed_offset())?;
-        recorded(store, ledger, clock, actor, &mut w, act).await?;
+        record_act(store, ledger, clock, actor, &mut w, act).await?;
         Ok(w)
     }
 
@@ -210,8 +210,8 @@ impl Casebook {
         let mut dup = worked(store, id).await?;
         let mut main = worked(store, &merge.into).await?;
         let (merged, absorbed) = dup.response.decide_merge(&main.response, merge.reason)?;
-        recorded(store, ledger, clock, actor, &mut main, absorbed).await?;
-        recorded(store, ledger, clock, actor, &mut dup, merged).await?;
+        record_act(store, ledger, clock, actor, &mut main, absorbed).await?;
+        record_act(store, ledger, clock, actor, &mut dup, merged).await?;
         Ok((dup, main))
     }
 
@@ -247,10 +247,10 @@ impl Casebook {
         crate::casebook::check(store, &new).await?;
         let opened = crate::casebook::open_held(store, ledger, clock, actor, new).await?;
         let mut part = Worked { response: Response::opened(&opened), record: opened, timeline: Vec::new() };
-        recorded(store, ledger, clock, actor, &mut part, Act::SplitFrom { from: source.record.id.clone() }).await?;
+        record_act(store, ledger, clock, actor, &mut part, Act::SplitFrom { from: source.record.id.clone() }).await?;
         instantiate(self, store, ledger, clock, &mut part, &Default::default()).await?;
         let off = Act::SplitOff { into: part.record.id.clone(), entities: split.entities, events: split.events };
-        recorded(store, ledger, clock, actor, &mut source, off).await?;
+        record_act(store, ledger, clock, actor, &mut source, off).await?;
         Ok((part, source))
     }
 }
@@ -277,7 +277,7 @@ pub(crate) async fn instantiate(
         ResponseError::Store(s) => s,
         other => StoreError::Corrupt(format!("playbook {} on {}: {other}", playbook.id, record.id)),
     };
-    recorded(store, ledger, clock, SYSTEM, w, act).await.map_err(system)?;
+    record_act(store, ledger, clock, SYSTEM, w, act).await.map_err(system)?;
     let autos: Vec<(String, Auto)> =
         w.response.tasks.iter().filter_map(|t| Some((t.task.id.clone(), t.task.auto?))).collect();
     for (task, auto) in autos {
@@ -319,7 +319,7 @@ pub(crate) async fn instantiate(
                 }
             }
         };
-        recorded(store, ledger, clock, SYSTEM, w, act).await.map_err(system)?;
+        record_act(store, ledger, clock, SYSTEM, w, act).await.map_err(system)?;
     }
     Ok(())
 }
@@ -400,7 +400,7 @@ impl Casebook {
             if !w.response.newly_overdue(now).iter().any(|t| t.task.id == task) {
                 continue;
             }
-            recorded(store, ledger, clock, SYSTEM, &mut w, Act::Overdue { task: task.clone(), due }).await?;
+            record_act(store, ledger, clock, SYSTEM, &mut w, Act::Overdue { task: task.clone(), due }).await?;
             tracing::warn!(%incident, %task, due = %due.to_rfc3339(), "task overdue");
             metrics::counter!("stockade_tasks_overdue_total").increment(1);
             out.push((incident, task));

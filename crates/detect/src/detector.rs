@@ -75,6 +75,9 @@ pub struct State {
     /// Each entity's daily counts against its own days before.
     #[serde(default)]
     volume: crate::volume::Volume,
+    /// What response contained, and since when.
+    #[serde(default)]
+    contained: crate::contained::Contained,
     /// Recent events by id, to name a correlation's contributors. Not
     /// saved: after a restart, windows that straddle it name fewer events.
     #[serde(skip)]
@@ -274,6 +277,12 @@ impl Detector {
     /// Applies one event (call in seq order).
     pub fn observe(&mut self, seq: i64, event: &Event) -> Output {
         let mut out = Output::default();
+        // Stockade's own records: a containment changes what is watched,
+        // and is no signal itself.
+        if event.body.kind().family() == stockade_model::event::Family::Record {
+            self.state.contained.observe(event);
+            return out;
+        }
         let enriched = self.ctx.enrich(event);
         let ents = entities(event, &enriched);
         let key = EventKey::of(event, seq);
@@ -292,6 +301,9 @@ impl Detector {
         let ctx_str = |k: &str| enriched.get("ctx").and_then(|c| c.get(k)).and_then(serde_json::Value::as_str);
         for b in self.state.volume.observe(event, ctx_str("person"), ctx_str("zone")) {
             alerts.push(crate::volume::alert(&b, event, seq));
+        }
+        for b in self.state.contained.observe(event) {
+            alerts.push(crate::contained::alert(&b, event, seq, ents.clone()));
         }
         for r in &results {
             let Some(uuid) = r.header.rule_id.as_deref() else { continue };

@@ -9,12 +9,15 @@
 //! - [`reconcile`]: the detector's own book; count shortages beyond
 //!   tolerance attributed to people, credentials, doors and hours;
 //! - [`risk`]: decaying risk per entity, from its alerts;
+//! - [`contained`]: what response contained (`record.containment`), and an
+//!   alert when a later event uses it;
 //! - [`series`]: the streaming anomaly score over any numeric series
 //!   (`stockade series-detect`).
 #![forbid(unsafe_code)]
 
 pub mod alert;
 pub mod cases;
+pub mod contained;
 pub mod context;
 pub mod detector;
 pub mod pack;

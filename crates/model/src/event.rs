@@ -240,6 +240,7 @@ event_kinds! {
     AssetOffline(AssetOffline) = Asset, "asset.offline", "A device stopped reporting.";
     RecordLoaded(Load) = Record, "record.loaded", "Stockade loaded a file: its name and digest, and the events it added (written by Stockade only).";
     RecordRetracted(Retraction) = Record, "record.retracted", "Stockade withdrew an accepted event: it stays in the log, derived state leaves it out, and its source and id can be loaded again (written by Stockade only).";
+    RecordContainment(Containment) = Record, "record.containment", "Stockade contained an entity for an incident (a badge revoked, a door locked, a SKU quarantined...) or lifted it; later use of a contained entity is an alert (written by Stockade only).";
 }
 
 // ---- inventory ----
@@ -671,6 +672,119 @@ pub struct Load {
     pub runs: Vec<[i64; 2]>,
 }
 
+/// What a containment does, and to which kind of entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContainmentAction {
+    /// A badge (its id): no door should open for it.
+    RevokeBadge,
+    /// An account: no login or privileged use.
+    DisableAccount,
+    /// An API key: no call.
+    RevokeApiKey,
+    /// A vendor's access: none of its people, accounts or keys.
+    EndVendorGrant,
+    /// A door: no grant, opening or override.
+    LockDoor,
+    /// A zone: no grant or opening into it.
+    LockZone,
+    /// A dock (its location): no goods out through it.
+    HoldDock,
+    /// A location: no stock in or out.
+    QuarantineLocation,
+    /// A SKU: no stock of it moves.
+    QuarantineSku,
+}
+
+impl ContainmentAction {
+    pub const ALL: [ContainmentAction; 9] = [
+        ContainmentAction::RevokeBadge,
+        ContainmentAction::DisableAccount,
+        ContainmentAction::RevokeApiKey,
+        ContainmentAction::EndVendorGrant,
+        ContainmentAction::LockDoor,
+        ContainmentAction::LockZone,
+        ContainmentAction::HoldDock,
+        ContainmentAction::QuarantineLocation,
+        ContainmentAction::QuarantineSku,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainmentAction::RevokeBadge => "revoke_badge",
+            ContainmentAction::DisableAccount => "disable_account",
+            ContainmentAction::RevokeApiKey => "revoke_api_key",
+            ContainmentAction::EndVendorGrant => "end_vendor_grant",
+            ContainmentAction::LockDoor => "lock_door",
+            ContainmentAction::LockZone => "lock_zone",
+            ContainmentAction::HoldDock => "hold_dock",
+            ContainmentAction::QuarantineLocation => "quarantine_location",
+            ContainmentAction::QuarantineSku => "quarantine_sku",
+        }
+    }
+
+    /// The kind of entity its target is.
+    pub fn target(self) -> EntityType {
+        match self {
+            ContainmentAction::RevokeBadge => EntityType::Badge,
+            ContainmentAction::DisableAccount => EntityType::Account,
+            ContainmentAction::RevokeApiKey => EntityType::ApiKey,
+            ContainmentAction::EndVendorGrant => EntityType::Vendor,
+            ContainmentAction::LockDoor => EntityType::Door,
+            ContainmentAction::LockZone => EntityType::Zone,
+            ContainmentAction::HoldDock | ContainmentAction::QuarantineLocation => EntityType::Location,
+            ContainmentAction::QuarantineSku => EntityType::Sku,
+        }
+    }
+
+    /// Whether an event of `kind` naming the target uses what this
+    /// containment closed (a count of a quarantined SKU does not; a
+    /// shipment of it does).
+    pub fn breached_by(self, kind: EventKind) -> bool {
+        use EventKind as K;
+        if kind.family() == Family::Record || kind.family() == Family::Hr {
+            return false;
+        }
+        match self {
+            ContainmentAction::RevokeBadge
+            | ContainmentAction::DisableAccount
+            | ContainmentAction::RevokeApiKey
+            | ContainmentAction::EndVendorGrant => !matches!(
+                kind,
+                K::IdentityCredentialIssued | K::IdentityCredentialRevoked | K::IdentityCredentialExpired
+            ),
+            ContainmentAction::LockDoor | ContainmentAction::LockZone => matches!(
+                kind,
+                K::AccessGranted
+                    | K::AccessDoorForced
+                    | K::AccessDoorHeldOpen
+                    | K::AccessDoorUnlockedManually
+                    | K::AccessDoorOpened
+                    | K::VideoTailgating
+            ),
+            ContainmentAction::HoldDock => matches!(kind, K::InventoryShipped | K::InventoryPicked | K::InventoryMoved),
+            ContainmentAction::QuarantineLocation | ContainmentAction::QuarantineSku => {
+                kind.family() == Family::Inventory && !matches!(kind, K::InventoryCounted | K::InventoryObserved)
+            }
+        }
+    }
+}
+
+/// A containment Stockade applied for an incident, or lifted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Containment {
+    pub action: ContainmentAction,
+    /// The id of what it applies to (a badge, account, API key, vendor,
+    /// door, zone, location or SKU, as `action` says).
+    pub target: String,
+    /// The incident it was taken for (`INC-<n>`).
+    pub incident: String,
+    /// Set when this lifts the containment.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lifted: bool,
+    pub reason: String,
+}
+
 /// An accepted event withdrawn (`stockade retract`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Retraction {
@@ -907,6 +1021,11 @@ impl Event {
             EventBody::AssetFirmwareReported(f) => text("firmware_version", &f.firmware_version),
             EventBody::RecordRetracted(r) => text("reason", &r.reason),
             EventBody::RecordLoaded(l) => text("file", &l.file),
+            EventBody::RecordContainment(c) => {
+                text("target", &c.target)?;
+                text("incident", &c.incident)?;
+                text("reason", &c.reason)
+            }
             _ => Ok(()),
         }
     }
@@ -1060,6 +1179,7 @@ impl Event {
             }
             EventBody::AssetOffline(a) => out.push((E::Asset, a.asset.as_str())),
             EventBody::RecordLoaded(_) | EventBody::RecordRetracted(_) => {}
+            EventBody::RecordContainment(c) => out.push((c.action.target(), c.target.as_str())),
         }
         out
     }
@@ -1274,7 +1394,31 @@ mod tests {
             assert_eq!(EventKind::parse(k.as_str()), Some(*k));
             assert!(k.as_str().starts_with(k.family().as_str()));
         }
-        assert_eq!(EventKind::ALL.len(), 41);
+        assert_eq!(EventKind::ALL.len(), 42);
+    }
+
+    #[test]
+    fn containments_name_their_target_and_what_breaches_them() {
+        let e = |reason: &str| {
+            Event::from_json(
+                format!(
+                    r#"{{"id":"c1","source":"stockade","site":"S1","occurred_at":"2026-03-02T10:00:00Z","kind":"record.containment","action":"quarantine_sku","target":"SKU-1","incident":"INC-2","reason":"{reason}"}}"#
+                )
+                .as_bytes(),
+            )
+        };
+        let ok = e("shortage").unwrap();
+        assert!(ok.validate().is_ok());
+        assert_eq!(ok.entity_ids()[1], (EntityType::Sku, "SKU-1"));
+        assert!(e(" ").unwrap_err().to_string().contains("reason"), "a containment says why");
+        use ContainmentAction as A;
+        assert!(A::QuarantineSku.breached_by(EventKind::InventoryShipped));
+        assert!(!A::QuarantineSku.breached_by(EventKind::InventoryCounted));
+        assert!(A::RevokeBadge.breached_by(EventKind::AccessDenied));
+        assert!(!A::RevokeBadge.breached_by(EventKind::IdentityCredentialRevoked));
+        assert!(!A::LockDoor.breached_by(EventKind::AccessDenied), "a refusal is the lock working");
+        assert!(!A::EndVendorGrant.breached_by(EventKind::RecordContainment));
+        assert_eq!(A::ALL.iter().filter(|a| a.target() == EntityType::Location).count(), 2);
     }
 }
 

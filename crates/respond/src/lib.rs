@@ -23,11 +23,12 @@ pub mod kpi;
 pub mod lifecycle;
 pub mod playbook;
 pub mod timeline;
+pub mod webhook;
 
 pub use kpi::{Clocked, Every, Figures, Point, Spread, figures, trend};
 pub use lifecycle::Status;
 pub use playbook::{Auto, Pack, PackError, Playbook, PlaybookFile, Role, Task};
-pub use timeline::{Act, Entry, PlaybookRef, Refused, Request, Response, TaskState, TaskStatus};
+pub use timeline::{Act, ContainmentState, Entry, PlaybookRef, Refused, Request, Response, TaskState, TaskStatus};
 
 #[cfg(test)]
 mod tests;

@@ -181,6 +181,35 @@ pub enum Act {
         task: String,
         due: DateTime<FixedOffset>,
     },
+    /// A containment applied (or lifted) for it: what, on what, and the
+    /// `record.containment` event that put it in force.
+    Contain {
+        action: String,
+        target: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        lifted: bool,
+        reason: String,
+        event: EventRef,
+    },
+    /// A webhook delivery settled: delivered to the owning system, or out
+    /// of attempts (dead-lettered), or replayed by an operator.
+    Delivery {
+        delivery: String,
+        endpoint: String,
+        outcome: String,
+        attempts: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+}
+
+/// A containment in force for an incident.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContainmentState {
+    pub action: String,
+    pub target: String,
+    pub since: DateTime<FixedOffset>,
+    pub by: String,
 }
 
 impl Act {
@@ -200,6 +229,8 @@ impl Act {
             Act::Task { .. } => "task",
             Act::Check { .. } => "check",
             Act::Overdue { .. } => "overdue",
+            Act::Contain { .. } => "contain",
+            Act::Delivery { .. } => "delivery",
         }
     }
 }
@@ -260,6 +291,9 @@ pub struct Response {
     pub playbook: Option<PlaybookRef>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tasks: Vec<TaskState>,
+    /// Containments in force for it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contained: Vec<ContainmentState>,
     /// The number of entries folded in (the next entry is this plus one).
     pub entries: u64,
 }
@@ -297,6 +331,7 @@ impl Response {
             split_into: Vec::new(),
             playbook: None,
             tasks: Vec::new(),
+            contained: Vec::new(),
             entries: 0,
         }
     }
@@ -478,6 +513,20 @@ impl Response {
         })
     }
 
+    /// Checks that this incident may apply (or lift) `action` on `target`:
+    /// it is not merged; applying needs it open and not already held here;
+    /// lifting needs it held here.
+    pub fn check_contain(&self, action: &str, target: &str, lift: bool) -> Result<(), Refused> {
+        self.refuse_if_merged()?;
+        let held = self.contained.iter().any(|c| c.action == action && c.target == target);
+        match (lift, held) {
+            (true, false) => refuse(format!("{} holds no {action} on {target:?} to lift", self.incident)),
+            (true, true) => Ok(()),
+            (false, true) => refuse(format!("{} already holds {action} on {target:?}", self.incident)),
+            (false, false) => self.refuse_if_finished("contain more for it"),
+        }
+    }
+
     /// Open tasks past their deadline at `now` not yet recorded overdue.
     pub fn newly_overdue(&self, now: DateTime<FixedOffset>) -> Vec<&TaskState> {
         if !self.status.is_open() || self.merged_into.is_some() {
@@ -603,6 +652,18 @@ impl Response {
                 self.task_mut(e.n, task)?.checked.insert(*item);
             }
             Act::Overdue { task, .. } => self.task_mut(e.n, task)?.overdue = true,
+            Act::Delivery { .. } => {}
+            Act::Contain { action, target, lifted, .. } => {
+                self.contained.retain(|c| !(c.action == *action && c.target == *target));
+                if !lifted {
+                    self.contained.push(ContainmentState {
+                        action: action.clone(),
+                        target: target.clone(),
+                        since: e.at,
+                        by: e.actor.clone(),
+                    });
+                }
+            }
         }
         self.entries = e.n;
         Ok(())

@@ -18,6 +18,7 @@ pub mod extract;
 pub mod openapi;
 pub mod problem;
 pub mod telemetry;
+pub mod webhooks;
 
 use axum::Router;
 use std::net::SocketAddr;
@@ -54,6 +55,14 @@ pub struct ServerConfig {
     /// How often open incidents' tasks are checked against their deadlines
     /// (default 60 s); each one found late is recorded overdue once.
     pub overdue_every: std::time::Duration,
+    /// Webhooks: how often due deliveries are sent (default 1 s), the
+    /// first retry's wait (doubled each time, default 2 s), the attempts
+    /// before a delivery is dead-lettered (default 8) and how long an
+    /// endpoint may take to answer (default 10 s).
+    pub webhook_every: std::time::Duration,
+    pub webhook_retry: std::time::Duration,
+    pub webhook_attempts: u32,
+    pub webhook_timeout: std::time::Duration,
 }
 
 impl Default for ServerConfig {
@@ -67,6 +76,10 @@ impl Default for ServerConfig {
             body_grace: std::time::Duration::from_secs(30),
             body_min_rate: 1024,
             overdue_every: std::time::Duration::from_secs(60),
+            webhook_every: std::time::Duration::from_secs(1),
+            webhook_retry: std::time::Duration::from_secs(2),
+            webhook_attempts: 8,
+            webhook_timeout: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -108,6 +121,12 @@ impl AppState {
 }
 
 impl AppState {
+    /// Sending containment to these systems (`docs/WEBHOOKS.md`).
+    pub fn with_webhooks(self, targets: Vec<stockade_respond::webhook::Target>) -> AppState {
+        self.casebook.set_webhooks(targets);
+        self
+    }
+
     /// With an evidence vault.
     pub fn with_custodian(mut self, c: Arc<stockade_app::custody::Custodian>) -> AppState {
         // Playbooks preserve evidence through it too.
@@ -237,8 +256,21 @@ async fn around_serving(
             }
         })
     };
+    let deliverer = {
+        let st = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(st.config.webhook_every);
+            loop {
+                tick.tick().await;
+                if let Err(e) = webhooks::deliver_due(&st).await {
+                    tracing::warn!(error = %e, "webhook delivery round failed");
+                }
+            }
+        })
+    };
     // Stopped with the server, whether it returns or its task is aborted.
-    let background = AbortOnDrop([checkpointer, retention, Some(deadlines)].into_iter().flatten().collect());
+    let background =
+        AbortOnDrop([checkpointer, retention, Some(deadlines), Some(deliverer)].into_iter().flatten().collect());
     let ledger = state.intake.ledger().cloned();
     drop(state);
     let served = serving.await;

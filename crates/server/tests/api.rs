@@ -49,6 +49,16 @@ async fn start_full(
     clock: Arc<dyn Clock>,
     rules: Option<Rules>,
 ) -> Server {
+    start_hooked(policy, config, clock, rules, Vec::new()).await
+}
+
+async fn start_hooked(
+    policy: UnknownEntities,
+    config: ServerConfig,
+    clock: Arc<dyn Clock>,
+    rules: Option<Rules>,
+    webhooks: Vec<stockade_respond::webhook::Target>,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_dir(dir.path()).await.unwrap());
     let ledger = Arc::new(Ledger::open(&dir.path().join("ledger"), "stockade.test/ledger").unwrap());
@@ -64,7 +74,8 @@ async fn start_full(
     let policy = stockade_evidence::RetentionPolicy::default().with_overrides(&["scratch=0".into()]).unwrap();
     let vault = stockade_store::vault::Vault::open(&dir.path().join("vault")).unwrap();
     let custodian = Custodian::new(store.clone(), ledger, vault, policy, clock.clone(), 1 << 20);
-    let state = AppState::new(store.clone(), intake, clock, config).with_custodian(Arc::new(custodian));
+    let state =
+        AppState::new(store.clone(), intake, clock, config).with_custodian(Arc::new(custodian)).with_webhooks(webhooks);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(stockade_server::serve(state, listener));
@@ -1746,4 +1757,302 @@ async fn playbook_tasks_are_queued_by_role_worked_and_recorded_overdue() {
     let (_, _, late) = s.get("/api/v1/tasks?late=true", Some(&s.analyst)).await;
     assert_eq!(late.as_array().unwrap().len(), 2, "{late}");
     assert!(late.as_array().unwrap().iter().all(|t| t["overdue"] == true && t["late"] == true));
+}
+
+/// A badge access at `at` (RFC 3339) through the cage door.
+fn cage_access(id: &str, badge: &str, at: &str) -> String {
+    json!({"id": id, "source": "acs", "site": "LYS", "occurred_at": at, "kind": "access.granted",
+        "door": "LYS-D-CAGE", "badge": badge})
+    .to_string()
+}
+
+#[tokio::test]
+async fn containment_takes_effect_at_once_and_a_later_use_is_an_alert() {
+    let s = start_detecting(|_| RuleSource::Builtin).await;
+    s.load_examples().await;
+    let case = json!({"site": "LYS", "title": "cage stock missing", "severity": "high",
+        "from": "2026-11-02T20:00:00+01:00", "to": "2026-11-02T23:59:00+01:00",
+        "entities": ["B-1003", "P-003", "LYS-D-CAGE", "key-7781"]});
+    let (st, _, _) = s.post("/api/v1/incidents", &s.analyst, "application/json", case.to_string()).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (_, _, opened) = s.get("/api/v1/incidents", Some(&s.analyst)).await;
+    let id = opened.as_array().unwrap().last().unwrap()["id"].as_str().unwrap().to_owned();
+    let contain = |body: Value| {
+        let (s, id) = (&s, id.clone());
+        async move {
+            s.post(&format!("/api/v1/incidents/{id}/containment"), &s.analyst, "application/json", body.to_string())
+                .await
+        }
+    };
+    let (st, _, w) =
+        contain(json!({"action": "revoke_badge", "target": "B-1003", "reason": "badge used in the cage at night"}))
+            .await;
+    assert_eq!(st, StatusCode::CREATED, "{w}");
+    let last = w["timeline"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["act"].as_str(), last["action"].as_str(), last["target"].as_str()),
+        (Some("contain"), Some("revoke_badge"), Some("B-1003"))
+    );
+    assert_eq!(last["event"]["source"], "stockade");
+    assert_eq!(w["response"]["contained"][0]["target"], "B-1003");
+    // An API key the registry does not know, but the incident names.
+    let (st, _, w) =
+        contain(json!({"action": "revoke_api_key", "target": "key-7781", "reason": "called from outside"})).await;
+    assert_eq!(st, StatusCode::CREATED, "{w}");
+    let (_, _, held) = s.get("/api/v1/containment", Some(&s.analyst)).await;
+    assert_eq!(held.as_array().unwrap().len(), 2, "{held}");
+    assert_eq!(held[0]["incident"], id.as_str());
+
+    // Refusals, each with its reason; nothing recorded.
+    for (body, status, why) in [
+        (
+            json!({"action": "revoke_badge", "target": "B-1003", "reason": "again"}),
+            StatusCode::CONFLICT,
+            "already holds revoke_badge",
+        ),
+        (
+            json!({"action": "revoke_badge", "target": "B-9999", "reason": "x"}),
+            StatusCode::CONFLICT,
+            "no badge \"B-9999\" in the reference data",
+        ),
+        (
+            json!({"action": "revoke_api_key", "target": "key-1", "reason": "x"}),
+            StatusCode::CONFLICT,
+            "no api key \"key-1\"",
+        ),
+        (
+            json!({"action": "lock_door", "target": "LYS-D-CAGE", "reason": "x", "lift": true}),
+            StatusCode::CONFLICT,
+            "holds no lock_door",
+        ),
+        (
+            json!({"action": "lock_door", "target": "LYS-D-CAGE", "reason": " "}),
+            StatusCode::CONFLICT,
+            "`reason` must say why",
+        ),
+        (
+            json!({"action": "burn_it", "target": "LYS-D-CAGE", "reason": "x"}),
+            StatusCode::BAD_REQUEST,
+            "unknown variant `burn_it`",
+        ),
+        (json!({"action": "lock_door", "reason": "x"}), StatusCode::BAD_REQUEST, "missing field `target`"),
+    ] {
+        let (st, _, p) = contain(body.clone()).await;
+        assert_eq!(st, status, "{body}: {p}");
+        assert!(p["detail"].as_str().unwrap().contains(why), "{body}: {p}");
+    }
+    // Another incident cannot hold the same badge again.
+    let (st, _, _) = s.post("/api/v1/incidents", &s.analyst, "application/json", case.to_string()).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (_, _, all) = s.get("/api/v1/incidents", Some(&s.analyst)).await;
+    let other = all.as_array().unwrap().last().unwrap()["id"].as_str().unwrap().to_owned();
+    let (st, _, p) = s
+        .post(
+            &format!("/api/v1/incidents/{other}/containment"),
+            &s.analyst,
+            "application/json",
+            json!({"action": "revoke_badge", "target": "B-1003", "reason": "x"}).to_string(),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert!(p["detail"].as_str().unwrap().contains(&format!("already held (revoke_badge) for {id}")), "{p}");
+    assert_eq!(s.get("/api/v1/incidents/INC-99/timeline", Some(&s.analyst)).await.0, StatusCode::NOT_FOUND);
+
+    // The revoked badge opens the cage door a minute later: an alert at once.
+    let later = (chrono::Utc::now() + chrono::Duration::minutes(1)).to_rfc3339();
+    let (st, _, v) =
+        s.post("/api/v1/events", &s.ingest, "application/x-ndjson", cage_access("after-1", "B-1003", &later)).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let breached = alerts_when(&s, "/api/v1/alerts?rule=containment-breached", 1).await;
+    let a = &breached[0];
+    assert_eq!(a["level"], "critical");
+    assert_eq!(a["event"]["id"], "after-1");
+    assert!(
+        a["reason"].as_str().unwrap().contains(&format!("badge B-1003 was contained (revoke_badge) for {id}")),
+        "{a}"
+    );
+
+    // Lifted, the badge is watched no more.
+    let (st, _, w) = contain(
+        json!({"action": "revoke_badge", "target": "B-1003", "reason": "reissued after the interview", "lift": true}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{w}");
+    assert_eq!(w["response"]["contained"].as_array().unwrap().len(), 1, "only the key is still held");
+    let later = (chrono::Utc::now() + chrono::Duration::minutes(2)).to_rfc3339();
+    let key_call = json!({"id": "after-3", "source": "iam", "site": "LYS", "occurred_at": later,
+        "kind": "identity.api_key_used", "system": "WMS", "api_key": "key-7781"});
+    let lines = format!("{}\n{key_call}\n", cage_access("after-2", "B-1003", &later));
+    let (st, _, v) = s.post("/api/v1/events", &s.ingest, "application/x-ndjson", lines).await;
+    assert_eq!((st, v["accepted"].as_u64()), (StatusCode::OK, Some(2)), "{v}");
+    let (_, _, held) = s.get("/api/v1/containment", Some(&s.analyst)).await;
+    assert_eq!(held.as_array().unwrap().len(), 1, "{held}");
+    // The key is still held: its call is the second breach, and the badge's
+    // access before it raised none.
+    let breached = alerts_when(&s, "/api/v1/alerts?rule=containment-breached", 2).await;
+    let ids: Vec<&str> = breached.as_array().unwrap().iter().map(|a| a["event"]["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["after-1", "after-3"], "{breached}");
+}
+
+/// A system that receives webhooks on loopback: it records each request,
+/// fails the first `fail_first` with 503, and hangs while `hang` is set.
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>>,
+    fail_first: Arc<std::sync::atomic::AtomicUsize>,
+    hang: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Receiver {
+    async fn start(self) -> String {
+        use axum::routing::post;
+        let r = self.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            post(move |headers: axum::http::HeaderMap, body: String| {
+                let r = r.clone();
+                async move {
+                    if r.hang.load(std::sync::atomic::Ordering::SeqCst) {
+                        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    }
+                    r.got.lock().unwrap().push((headers, body));
+                    let failing = r.fail_first.load(std::sync::atomic::Ordering::SeqCst);
+                    if failing > 0 {
+                        r.fail_first.store(failing - 1, std::sync::atomic::Ordering::SeqCst);
+                        return StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    StatusCode::OK
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    }
+}
+
+const ACS_SECRET: &str = "acs-secret-of-more-than-thirty-two-bytes";
+
+async fn deliveries_when(s: &Server, status: &str, n: usize) -> Value {
+    for _ in 0..200 {
+        let (_, _, v) = s.get(&format!("/api/v1/webhooks/deliveries?status={status}"), Some(&s.analyst)).await;
+        if v.as_array().is_some_and(|a| a.len() >= n) {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("fewer than {n} {status} deliveries");
+}
+
+#[tokio::test]
+async fn containment_goes_out_signed_retried_and_dead_lettered_for_replay() {
+    let (acs, wms) = (Receiver::default(), Receiver::default());
+    acs.fail_first.store(2, std::sync::atomic::Ordering::SeqCst);
+    wms.hang.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (acs_url, wms_url) = (acs.clone().start().await, wms.clone().start().await);
+    let config = format!(
+        "endpoints:\n  - {{name: acs-lys, url: \"{acs_url}\", secret_env: T_ACS, actions: [revoke_badge], sites: [LYS]}}\n  - {{name: wms, url: \"{wms_url}\", secret_env: T_WMS, actions: [lock_door, hold_dock]}}\n"
+    );
+    let env = |k: &str| match k {
+        "T_ACS" => Some(ACS_SECRET.to_owned()),
+        "T_WMS" => Some("wms-secret-of-more-than-thirty-two-bytes".to_owned()),
+        _ => None,
+    };
+    let targets =
+        stockade_respond::webhook::Config::load(&config, &["revoke_badge", "lock_door", "hold_dock"], env).unwrap();
+    let fast = ServerConfig {
+        webhook_every: std::time::Duration::from_millis(30),
+        webhook_retry: std::time::Duration::from_millis(20),
+        webhook_attempts: 3,
+        webhook_timeout: std::time::Duration::from_millis(300),
+        ..Default::default()
+    };
+    let s = start_hooked(UnknownEntities::Flag, fast, Arc::new(SystemClock), None, targets).await;
+    s.load_examples().await;
+    let case = json!({"site": "LYS", "title": "cage stock missing", "from": "2026-11-02T20:00:00+01:00",
+        "to": "2026-11-02T23:59:00+01:00", "entities": ["B-1003", "LYS-D-CAGE"]});
+    let (st, _, _) = s.post("/api/v1/incidents", &s.analyst, "application/json", case.to_string()).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let contain = |body: Value| {
+        let s = &s;
+        async move { s.post("/api/v1/incidents/INC-1/containment", &s.analyst, "application/json", body.to_string()).await }
+    };
+    let (st, _, _) = contain(json!({"action": "revoke_badge", "target": "B-1003", "reason": "night access"})).await;
+    assert_eq!(st, StatusCode::CREATED);
+
+    // Two 503s, then delivered; every attempt signed, with one idempotency key.
+    let delivered = deliveries_when(&s, "delivered", 1).await;
+    let d = &delivered[0];
+    assert_eq!((d["endpoint"].as_str(), d["attempts"].as_u64()), (Some("acs-lys"), Some(3)), "{d}");
+    let got = acs.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 3);
+    for (headers, body) in &got {
+        let h = |k: &str| headers.get(k).unwrap().to_str().unwrap().to_owned();
+        assert_eq!(h("idempotency-key"), d["idempotency_key"].as_str().unwrap());
+        assert_eq!(h("stockade-webhook-id"), d["id"].as_str().unwrap());
+        let ts: i64 = h("stockade-timestamp").parse().unwrap();
+        assert!((chrono::Utc::now().timestamp() - ts).abs() < 60);
+        assert!(stockade_respond::webhook::verify(
+            ACS_SECRET.as_bytes(),
+            ts,
+            body.as_bytes(),
+            &h("stockade-signature")
+        ));
+        assert!(!stockade_respond::webhook::verify(
+            b"a-wrong-secret-of-thirty-two-bytes!!",
+            ts,
+            body.as_bytes(),
+            &h("stockade-signature")
+        ));
+        assert_eq!(body, d["body"].as_str().unwrap());
+    }
+    let sent: Value = serde_json::from_str(&got[0].1).unwrap();
+    assert_eq!(
+        (sent["action"].as_str(), sent["target"].as_str(), sent["incident"].as_str()),
+        (Some("revoke_badge"), Some("B-1003"), Some("INC-1"))
+    );
+    assert!(wms.got.lock().unwrap().is_empty(), "the WMS does not own badges");
+
+    // An endpoint that never answers in time: retried, then dead-lettered.
+    let (st, _, _) = contain(json!({"action": "lock_door", "target": "LYS-D-CAGE", "reason": "cage closed"})).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let dead = deliveries_when(&s, "dead", 1).await;
+    let d = dead[0].clone();
+    assert_eq!(
+        (d["endpoint"].as_str(), d["attempts"].as_u64(), d["last_error"].as_str()),
+        (Some("wms"), Some(3), Some("timed out")),
+        "{d}"
+    );
+    let (_, _, w) = s.get("/api/v1/incidents/INC-1/timeline", Some(&s.analyst)).await;
+    let outcomes: Vec<(String, String)> = w["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["act"] == "delivery")
+        .map(|e| (e["endpoint"].as_str().unwrap().to_owned(), e["outcome"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(outcomes, [("acs-lys".to_owned(), "delivered".to_owned()), ("wms".to_owned(), "dead".to_owned())]);
+
+    // An operator replays it once the system is back.
+    let path = format!("/api/v1/webhooks/deliveries/{}/replay", d["id"].as_str().unwrap());
+    assert_eq!(s.post(&path, &s.analyst, "application/json", "").await.0, StatusCode::FORBIDDEN);
+    wms.hang.store(false, std::sync::atomic::Ordering::SeqCst);
+    let (st, _, v) = s.post(&path, &s.admin, "application/json", "").await;
+    assert_eq!((st, v["status"].as_str(), v["attempts"].as_u64()), (StatusCode::OK, Some("pending"), Some(0)), "{v}");
+    let delivered = deliveries_when(&s, "delivered", 2).await;
+    assert!(delivered.as_array().unwrap().iter().any(|x| x["id"] == d["id"]), "{delivered}");
+    let (st, _, p) = s.post(&path, &s.admin, "application/json", "").await;
+    assert_eq!(st, StatusCode::CONFLICT, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("is delivered: only dead deliveries are replayed"), "{p}");
+    assert_eq!(
+        s.post("/api/v1/webhooks/deliveries/dlv_nope/replay", &s.admin, "application/json", "").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(s.get("/api/v1/webhooks/deliveries?status=lost", Some(&s.analyst)).await.0, StatusCode::BAD_REQUEST);
+    let (_, _, trail) = s.get("/api/v1/audit", Some(&s.admin)).await;
+    assert!(
+        trail.as_array().unwrap().iter().any(|a| a["record"]["action"] == "webhook_replayed"),
+        "the replay is audited"
+    );
 }

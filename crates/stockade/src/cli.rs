@@ -465,6 +465,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "STOCKADE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Webhook endpoints that containment is sent to (YAML; each names the
+    /// environment variable holding its signing secret; docs/WEBHOOKS.md).
+    #[arg(long, value_name = "FILE", env = "STOCKADE_WEBHOOKS")]
+    pub webhooks: Option<PathBuf>,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "STOCKADE_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -521,6 +525,10 @@ pub struct DemoArgs {
     /// Address to listen on.
     #[arg(long, env = "STOCKADE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Webhook endpoints that containment is sent to (YAML; each names the
+    /// environment variable holding its signing secret; docs/WEBHOOKS.md).
+    #[arg(long, value_name = "FILE", env = "STOCKADE_WEBHOOKS")]
+    pub webhooks: Option<PathBuf>,
     /// Keep the demo's data here instead of a fresh temporary directory.
     #[arg(long)]
     pub data: Option<PathBuf>,

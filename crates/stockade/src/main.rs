@@ -134,6 +134,19 @@ fn check_rules(a: &cli::DetectionArgs) -> Result<()> {
     Ok(())
 }
 
+/// The webhook endpoints of a configuration file (docs/WEBHOOKS.md), their
+/// secrets read from the environment; every fault reported.
+fn load_webhooks(path: &std::path::Path) -> Result<Vec<stockade_respond::webhook::Target>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let actions: Vec<&str> = stockade_model::ContainmentAction::ALL.iter().map(|a| a.as_str()).collect();
+    let targets = stockade_respond::webhook::Config::load(&text, &actions, |k| std::env::var(k).ok())
+        .map_err(|errors| anyhow::anyhow!("{}: {}", path.display(), errors.join("\n")))?;
+    for t in &targets {
+        tracing::info!(endpoint = %t.endpoint.name, url = %t.endpoint.url, actions = ?t.endpoint.actions, "webhook endpoint");
+    }
+    Ok(targets)
+}
+
 /// Opens incidents with `--playbooks DIR` instead of the built-in pack.
 fn use_playbooks(intake: &Intake, a: &cli::DetectionArgs) -> Result<()> {
     if let Some(dir) = &a.playbooks {
@@ -290,6 +303,11 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                      in clear: give --tls-cert and --tls-key, or --insecure-http behind a proxy that terminates TLS"
                 ),
             };
+            // Webhook endpoints are checked before anything is opened.
+            let webhooks = match &a.webhooks {
+                Some(path) => load_webhooks(path)?,
+                None => Vec::new(),
+            };
             let opened = open(&a.data.data).await?;
             let intake = intake(&opened, clock.clone(), a.pipeline.unknown_entities.into()).await?;
             let _ = start_detection(&intake, &a.pipeline.detection).await?;
@@ -302,7 +320,9 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             let custodian = custodian(&opened, &a.vault, clock.clone())?;
             let store = opened.store.clone();
             let stage = intake.stage().clone();
-            let state = AppState::new(opened.store, intake, clock.clone(), config).with_custodian(custodian);
+            let state = AppState::new(opened.store, intake, clock.clone(), config)
+                .with_custodian(custodian)
+                .with_webhooks(webhooks);
             let scheme = if tls.is_some() { "https" } else { "http" };
             eprintln!("stockade serving {} on {scheme}://{local}", a.data.data.display());
             let now = clock.now().timestamp_micros();

@@ -40,6 +40,47 @@ where
     incidents(&*fresh().await).await;
     consumer_state_and_alerts(&*fresh().await).await;
     timelines(&*fresh().await).await;
+    deliveries(&*fresh().await).await;
+}
+
+/// Webhook deliveries: one per id and per (endpoint, idempotency key);
+/// listed by status and due time; updated in place.
+pub async fn deliveries(s: &dyn Store) {
+    let d = |id: &str, endpoint: &str, key: &str, next_us: i64| Delivery {
+        id: id.into(),
+        endpoint: endpoint.into(),
+        idempotency_key: key.into(),
+        incident: "INC-1".into(),
+        body: r#"{"action":"revoke_badge","target":"B-7"}"#.into(),
+        status: DeliveryStatus::Pending,
+        attempts: 0,
+        next_us,
+        created_us: 100,
+        last_error: None,
+        delivered_us: None,
+    };
+    let all = |status| DeliveryQuery { status, limit: 100, ..Default::default() };
+    assert!(s.deliveries(&all(None)).await.unwrap().is_empty());
+    s.add_delivery(&d("d1", "acs", "k1", 500)).await.unwrap();
+    s.add_delivery(&d("d2", "wms", "k1", 300)).await.unwrap();
+    s.add_delivery(&d("d3", "acs", "k2", 900)).await.unwrap();
+    assert!(matches!(s.add_delivery(&d("d1", "x", "y", 1)).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(s.add_delivery(&d("d9", "acs", "k1", 1)).await, Err(StoreError::Conflict(_))));
+    let ids = |v: Vec<Delivery>| v.into_iter().map(|d| d.id).collect::<Vec<_>>();
+    assert_eq!(ids(s.deliveries(&all(None)).await.unwrap()), ["d2", "d1", "d3"]);
+    let due =
+        DeliveryQuery { status: Some(DeliveryStatus::Pending), due_by_us: Some(500), limit: 10, ..Default::default() };
+    assert_eq!(ids(s.deliveries(&due).await.unwrap()), ["d2", "d1"]);
+    let mut done = d("d1", "acs", "k1", 600);
+    done.status = DeliveryStatus::Dead;
+    done.attempts = 8;
+    done.last_error = Some("503 Service Unavailable".into());
+    s.update_delivery(&done).await.unwrap();
+    assert_eq!(s.deliveries(&all(Some(DeliveryStatus::Dead))).await.unwrap(), vec![done]);
+    assert_eq!(ids(s.deliveries(&due).await.unwrap()), ["d2"]);
+    let one = DeliveryQuery { id: Some("d3".into()), limit: 1, ..Default::default() };
+    assert_eq!(ids(s.deliveries(&one).await.unwrap()), ["d3"]);
+    assert!(matches!(s.update_delivery(&d("d7", "acs", "k7", 1)).await, Err(StoreError::NotFound(_))));
 }
 
 /// Incident timelines: one entry per number per incident, read back in

@@ -162,6 +162,18 @@ impl Store for EmbeddedStore {
         self.sql.timelines(first, last).await
     }
 
+    async fn add_delivery(&self, d: &Delivery) -> Result<()> {
+        self.sql.add_delivery(d).await
+    }
+
+    async fn update_delivery(&self, d: &Delivery) -> Result<()> {
+        self.sql.update_delivery(d).await
+    }
+
+    async fn deliveries(&self, q: &DeliveryQuery) -> Result<Vec<Delivery>> {
+        self.sql.deliveries(q).await
+    }
+
     async fn load_state(&self, name: &str) -> Result<Option<(i64, String)>> {
         self.sql.load_state(name).await
     }

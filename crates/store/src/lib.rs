@@ -382,6 +382,16 @@ pub trait Store: Send + Sync + 'static {
     /// The timelines of incidents `first..=last`, by incident then entry.
     async fn timelines(&self, first: u64, last: u64) -> Result<Vec<StoredEntry>>;
 
+    /// Queues a webhook delivery; [`StoreError::Conflict`] if its id, or its
+    /// idempotency key to its endpoint, exists.
+    async fn add_delivery(&self, d: &Delivery) -> Result<()>;
+
+    /// Replaces a delivery's state (by id); [`StoreError::NotFound`] if none.
+    async fn update_delivery(&self, d: &Delivery) -> Result<()>;
+
+    /// Deliveries that pass `q`, soonest `next_us` first.
+    async fn deliveries(&self, q: &DeliveryQuery) -> Result<Vec<Delivery>>;
+
     /// A stage consumer's saved state and the seq through which it
     /// reflects the events, if it saved any.
     async fn load_state(&self, name: &str) -> Result<Option<(i64, String)>>;
@@ -454,6 +464,61 @@ pub struct StoredEvidence {
 pub struct StoredAudit {
     pub record: stockade_evidence::AuditRecord,
     pub leaf_index: u64,
+}
+
+/// Where a webhook delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    /// The endpoint answered 2xx.
+    Delivered,
+    /// Out of attempts: on the dead-letter list until an operator replays it.
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+}
+
+/// A webhook delivery: what is sent where, and how it went.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Delivery {
+    pub id: String,
+    pub endpoint: String,
+    /// The same across retries and replays: receivers deduplicate on it.
+    pub idempotency_key: String,
+    /// The incident it acts for.
+    pub incident: String,
+    /// The JSON body sent, byte for byte.
+    pub body: String,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    /// Next attempt (pending), else when it was settled (µs).
+    pub next_us: i64,
+    pub created_us: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When it was delivered (µs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_us: Option<i64>,
+}
+
+/// Filter for listing deliveries.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryQuery {
+    pub status: Option<DeliveryStatus>,
+    /// Only those whose `next_us` is at or before this.
+    pub due_by_us: Option<i64>,
+    pub id: Option<String>,
+    pub limit: u32,
 }
 
 /// An entry of an incident's timeline as stored, with the leaf of the

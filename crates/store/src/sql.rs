@@ -34,7 +34,7 @@ pub struct SqlStore {
 }
 
 fn migrations(dialect: Dialect) -> Migrator {
-    let files: [(&'static str, &'static str); 14] = match dialect {
+    let files: [(&'static str, &'static str); 15] = match dialect {
         Dialect::Sqlite => [
             ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
             ("projection", include_str!("../migrations/sqlite/0002_projection.sql")),
@@ -50,6 +50,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("detection", include_str!("../migrations/sqlite/0012_detection.sql")),
             ("alert entities", include_str!("../migrations/sqlite/0013_alert_entities.sql")),
             ("incident timeline", include_str!("../migrations/sqlite/0014_incident_timeline.sql")),
+            ("webhook deliveries", include_str!("../migrations/sqlite/0015_webhook_deliveries.sql")),
         ],
         Dialect::Postgres => [
             ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -66,6 +67,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("detection", include_str!("../migrations/postgres/0012_detection.sql")),
             ("alert entities", include_str!("../migrations/postgres/0013_alert_entities.sql")),
             ("incident timeline", include_str!("../migrations/postgres/0014_incident_timeline.sql")),
+            ("webhook deliveries", include_str!("../migrations/postgres/0015_webhook_deliveries.sql")),
         ],
     };
     Migrator::with_migrations(
@@ -641,6 +643,67 @@ impl Store for SqlStore {
                 let entry = serde_json::from_str(&json)
                     .map_err(|e| StoreError::Corrupt(format!("timeline entry of incident {incident}: {e}")))?;
                 Ok(StoredEntry { incident: incident as u64, entry, leaf_index: leaf.map(|l| l as u64) })
+            })
+            .collect()
+    }
+
+    async fn add_delivery(&self, d: &Delivery) -> Result<()> {
+        let json = serde_json::to_string(d).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let inserted = sqlx::query(
+            "INSERT INTO webhook_deliveries (id, endpoint, idem_key, status, next_us, created_us, record) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7)",
+        )
+        .bind(&d.id)
+        .bind(&d.endpoint)
+        .bind(&d.idempotency_key)
+        .bind(d.status.as_str())
+        .bind(d.next_us)
+        .bind(d.created_us)
+        .bind(json)
+        .execute(&self.writer)
+        .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(err) if is_unique_violation(&err) => Err(StoreError::Conflict(format!(
+                "delivery {} (or {} to {}) exists",
+                d.id, d.idempotency_key, d.endpoint
+            ))),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn update_delivery(&self, d: &Delivery) -> Result<()> {
+        let json = serde_json::to_string(d).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let done = sqlx::query("UPDATE webhook_deliveries SET status = $1, next_us = $2, record = $3 WHERE id = $4")
+            .bind(d.status.as_str())
+            .bind(d.next_us)
+            .bind(json)
+            .bind(&d.id)
+            .execute(&self.writer)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("delivery {}", d.id)));
+        }
+        Ok(())
+    }
+
+    async fn deliveries(&self, q: &DeliveryQuery) -> Result<Vec<Delivery>> {
+        let status = q.status.map(|s| s.as_str());
+        let rows = sqlx::query(
+            "SELECT record FROM webhook_deliveries \
+             WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR next_us <= $2) AND ($3 IS NULL OR id = $3) \
+             ORDER BY next_us, id LIMIT $4",
+        )
+        .bind(status)
+        .bind(q.due_by_us)
+        .bind(q.id.as_deref())
+        .bind(i64::from(q.limit))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let json: String = r.try_get(0)?;
+                serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("delivery record: {e}")))
             })
             .collect()
     }

@@ -354,3 +354,53 @@ pub async fn tasks(
     let q = stockade_app::response::TaskQuery { role, site: p.site, open: p.open, late: p.late };
     Ok(Json(stockade_app::response::tasks(&*st.store, &q, st.clock.now()).await?))
 }
+
+/// Contain (or lift) for an incident: `{"action": "revoke_badge" |
+/// "disable_account" | "revoke_api_key" | "end_vendor_grant" | "lock_door" |
+/// "lock_zone" | "hold_dock" | "quarantine_location" | "quarantine_sku",
+/// "target": "<id>", "reason": "...", "lift": false}`. It takes effect in
+/// Stockade at once (a `record.containment` event: any later use of the
+/// target is a `containment-breached` alert) and is recorded in the
+/// incident's timeline. Refused (409) for a target neither the reference
+/// data nor the incident names, one already held, or a lift of what the
+/// incident does not hold.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/containment", tag = "incidents",
+    params(("id" = String, Path, description = "INC-<n>")),
+    request_body(content = Object, content_type = "application/json", description = "action, target, reason, lift"),
+    responses((status = 201, body = Object, description = "incident, response (its state) and timeline"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn contain(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
+    caller.require(Permission::Investigate)?;
+    let id = id?;
+    let bytes = read_body(&st, &headers, body).await?;
+    let request: stockade_app::containment::ContainRequest = json_body(&headers, &bytes, "containment")?;
+    let w = st.casebook.contain(&st.intake, &caller.actor(), &id, request).await?;
+    Ok((StatusCode::CREATED, Json(worked_view(&w)?)))
+}
+
+/// Every containment in force, across incidents: action, target, incident,
+/// since when and why.
+#[utoipa::path(get, path = "/api/v1/containment", tag = "incidents",
+    responses((status = 200, body = Vec<Object>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn containment(
+    State(st): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<stockade_app::containment::Held>>, Problem> {
+    caller.require(Permission::Read)?;
+    Ok(Json(stockade_app::containment::in_force(&*st.store).await?))
+}

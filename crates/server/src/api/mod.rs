@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod meta;
 pub mod reference;
 pub mod tokens;
+pub mod webhooks;
 
 use crate::AppState;
 use axum::http::{HeaderMap, header};
@@ -61,6 +62,10 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(incidents::split))
         .routes(routes!(kpi::kpi))
         .routes(routes!(incidents::tasks))
+        .routes(routes!(incidents::contain))
+        .routes(routes!(incidents::containment))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::replay))
         .routes(routes!(alerts::list))
         .routes(routes!(alerts::risk))
         .routes(routes!(alerts::rules))
