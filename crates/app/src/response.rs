@@ -567,3 +567,63 @@ pub async fn report(store: &dyn Store, counts: &[crate::book::CountLine], q: &Kp
     let values = reference.skus.iter().map(|s| (s.id.as_str().to_owned(), s.unit_value)).collect();
     Ok(kpi(&responses, counts, &values, q))
 }
+
+/// A site's continuity plan as an incident shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContinuityView {
+    pub site: String,
+    pub backup_fulfilment: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// The SKUs to restore first, in order, with what the book holds of
+    /// each at the site now.
+    pub recovery: Vec<RecoveryLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecoveryLine {
+    pub sku: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    pub on_hand: f64,
+    pub unit_value: Option<f64>,
+}
+
+/// The continuity plans of the sites an incident affects (those that have
+/// one), with the book's quantity of each recovery SKU at the site.
+pub fn continuity(
+    reference: &stockade_model::ReferenceData,
+    sites: &[String],
+    book: &[crate::book::BookLine],
+) -> Vec<ContinuityView> {
+    sites
+        .iter()
+        .filter_map(|id| {
+            let site = reference.sites.iter().find(|s| s.id.as_str() == id)?;
+            let plan = site.continuity.as_ref()?;
+            let recovery = plan
+                .recovery
+                .iter()
+                .map(|sku| {
+                    let known = reference.skus.iter().find(|k| &k.id == sku);
+                    RecoveryLine {
+                        sku: sku.as_str().to_owned(),
+                        description: known.map(|k| k.description.clone()).unwrap_or_default(),
+                        on_hand: book
+                            .iter()
+                            .filter(|l| &l.site == id && l.sku == sku.as_str() && l.in_transit.is_none())
+                            .map(|l| l.quantity)
+                            .sum(),
+                        unit_value: known.map(|k| k.unit_value),
+                    }
+                })
+                .collect();
+            Some(ContinuityView {
+                site: id.clone(),
+                backup_fulfilment: plan.backup_fulfilment.clone(),
+                contact: plan.contact.clone(),
+                recovery,
+            })
+        })
+        .collect()
+}

@@ -275,6 +275,7 @@ fn each_event_finds_its_site_by_location_or_gln() {
         gln: gln.map(str::to_owned),
         counts_correct_book_from: None,
         networks: Vec::new(),
+        continuity: None,
     };
     let reference = stockade_model::ReferenceData {
         sites: vec![site("LYS", Some("0012345111112")), site("NTE", Some("0012345222221"))],

@@ -259,6 +259,27 @@ mod tests {
         assert_eq!(people[0].shifts.iter().map(|s| s.as_str()).collect::<Vec<_>>(), ["DAY", "LATE"]);
     }
 
+    /// A site's continuity plan names SKUs that exist and says where orders
+    /// go meanwhile; unknown fields in it are refused.
+    #[test]
+    fn continuity_plans_name_known_skus() {
+        let data = |plan: &str| {
+            format!(
+                "sites:\n- {{id: A, name: A, timezone: Europe/Paris, continuity: {plan}}}\n\
+                 skus:\n- {{id: S1, unit_value: 5, value_tier: high}}\n"
+            )
+        };
+        let empty = stockade_model::ReferenceIndex::new(&ReferenceData::default());
+        let ok = from_yaml(&data("{backup_fulfilment: \"site B\", recovery: [S1]}")).unwrap();
+        assert!(ok.check(&empty).is_empty());
+        assert_eq!(ok.sites[0].continuity.as_ref().unwrap().recovery[0].as_str(), "S1");
+        let problems = from_yaml(&data("{backup_fulfilment: \" \", recovery: [S9]}")).unwrap().check(&empty);
+        assert!(problems.contains(&"site A: continuity needs a `backup_fulfilment`".to_string()), "{problems:?}");
+        assert!(problems.contains(&"site A continuity refers to unknown sku \"S9\"".to_string()), "{problems:?}");
+        let e = from_yaml(&data("{backup_fulfilment: x, plan_b: y}")).unwrap_err();
+        assert!(e.to_string().contains("unknown field `plan_b`"), "{e}");
+    }
+
     /// Plain YAML scalars that are not text are refused where text is
     /// wanted, as in JSON, naming the record; quoted, they are text.
     #[test]

@@ -39,6 +39,25 @@ pub struct Site {
     #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "cidr::deserialize")]
     #[schemars(with = "Vec<String>")]
     pub networks: Vec<ipnet::IpNet>,
+    /// How the site keeps customers served while an incident disrupts it:
+    /// shown on every incident that affects it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuity: Option<Continuity>,
+}
+
+/// A site's continuity plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Continuity {
+    /// Where orders are fulfilled while the site is disrupted (another site,
+    /// a third-party warehouse, drop-shipping by a supplier...).
+    pub backup_fulfilment: String,
+    /// SKUs to restore first, most important first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recovery: Vec<Sku>,
+    /// Who runs the plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
 }
 
 mod cidr {
@@ -543,6 +562,9 @@ impl ReferenceData {
                 problems
                     .push(format!("site {}: gln {gln:?} is not a GLN (13 digits with a valid check digit)", site.id));
             }
+            if site.continuity.as_ref().is_some_and(|c| c.backup_fulfilment.trim().is_empty()) {
+                problems.push(format!("site {}: continuity needs a `backup_fulfilment`", site.id));
+            }
         }
         let mut need = |what: &str, e: EntityRef| {
             if !idx.contains(&e) {
@@ -593,6 +615,11 @@ impl ReferenceData {
         }
         for s in &self.shifts {
             need(&format!("shift {}", s.id), EntityRef::Site(s.site.clone()));
+        }
+        for site in &self.sites {
+            for k in site.continuity.iter().flat_map(|c| &c.recovery) {
+                need(&format!("site {} continuity", site.id), EntityRef::Sku(k.clone()));
+            }
         }
         for a in &self.assets {
             let w = format!("asset {}", a.id);

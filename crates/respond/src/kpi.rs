@@ -8,14 +8,16 @@
 //!   first later state);
 //! - time to contain: detection → contained (or, when containment was
 //!   skipped, remediating or recovered: the harm was stopped by then);
-//! - time to recover (MTTR): detection → recovered.
+//! - time to recover (MTTR): detection → recovered;
+//! - tasks on time: playbook tasks done by their deadline, against those
+//!   done after it or still open past it.
 //!
 //! False positives and duplicates count in `false_positives` and
 //! `duplicates` and nowhere else; an incident counts in a duration once it
 //! has reached the state that ends it.
 
 use crate::lifecycle::Status;
-use crate::timeline::Response;
+use crate::timeline::{Response, TaskStatus};
 use chrono::{DateTime, Datelike, Duration, FixedOffset, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +35,11 @@ pub struct Clocked {
     pub closed: Option<DateTime<FixedOffset>>,
     /// Whether it was ever judged a false positive and stays one.
     pub false_positive: bool,
+    /// Its playbook's tasks: done by their deadline, done after it or still
+    /// open past it (recorded overdue), and skipped.
+    pub tasks_on_time: u64,
+    pub tasks_late: u64,
+    pub tasks_skipped: u64,
 }
 
 impl Response {
@@ -51,6 +58,21 @@ impl Response {
             recovered: first(&[Recovered, Closed]),
             closed: self.reached.get(&Closed).copied(),
             false_positive: self.status == FalsePositive,
+            tasks_on_time: self
+                .tasks
+                .iter()
+                .filter(|t| t.status == TaskStatus::Done && t.at.is_some_and(|at| at <= t.task.due))
+                .count() as u64,
+            tasks_late: self
+                .tasks
+                .iter()
+                .filter(|t| match t.status {
+                    TaskStatus::Done => t.at.is_some_and(|at| at > t.task.due),
+                    TaskStatus::Open => t.overdue,
+                    TaskStatus::Skipped => false,
+                })
+                .count() as u64,
+            tasks_skipped: self.tasks.iter().filter(|t| t.status == TaskStatus::Skipped).count() as u64,
         }
     }
 }
@@ -104,6 +126,12 @@ pub struct Figures {
     pub time_to_contain: Spread,
     /// MTTR: detection → recovery.
     pub time_to_recover: Spread,
+    /// Playbook tasks done by their deadline, and done late or open past it.
+    pub tasks_on_time: u64,
+    pub tasks_late: u64,
+    pub tasks_skipped: u64,
+    /// on time / (on time + late); absent with neither.
+    pub tasks_on_time_rate: Option<f64>,
 }
 
 fn secs(a: DateTime<FixedOffset>, b: Option<DateTime<FixedOffset>>) -> Option<f64> {
@@ -126,11 +154,16 @@ pub fn figures<'a>(clocks: impl IntoIterator<Item = &'a Clocked>) -> Figures {
             continue;
         }
         f.uncontained += u64::from(c.contained.is_none());
+        f.tasks_on_time += c.tasks_on_time;
+        f.tasks_late += c.tasks_late;
+        f.tasks_skipped += c.tasks_skipped;
         detect.extend(secs(c.first_signal, Some(c.detected)));
         triage.extend(secs(c.detected, c.triaged));
         contain.extend(secs(c.detected, c.contained));
         recover.extend(secs(c.detected, c.recovered));
     }
+    let judged = f.tasks_on_time + f.tasks_late;
+    f.tasks_on_time_rate = (judged > 0).then(|| f.tasks_on_time as f64 / judged as f64);
     f.time_to_detect = Spread::of(detect);
     f.time_to_triage = Spread::of(triage);
     f.time_to_contain = Spread::of(contain);

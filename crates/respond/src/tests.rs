@@ -440,6 +440,10 @@ fn tasks_run_in_order_with_their_checklists_and_deadlines() {
     assert!(rec.state.newly_overdue(t("2026-03-09T00:00:00Z")).is_empty());
     let isolate = &rec.state.tasks[1];
     assert_eq!((isolate.status, isolate.overdue, isolate.by.as_deref()), (TaskStatus::Done, true, Some("ana")));
+    // Done the morning after a deadline of the night before: late; the log skipped.
+    let c = rec.state.clocked();
+    assert_eq!((c.tasks_on_time, c.tasks_late, c.tasks_skipped), (0, 2, 1));
+    assert_eq!(figures([&c]).tasks_on_time_rate, Some(0.0));
     assert_eq!(Response::of(&r, &rec.entries).unwrap(), rec.state);
     // A second playbook is refused on replay.
     let mut twice = rec.entries.clone();

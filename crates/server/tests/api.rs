@@ -1276,6 +1276,14 @@ async fn incidents_are_opened_numbered_audited_and_listed() {
     // Opened by hand: no case, so nothing joined it since.
     let since = got.as_object_mut().unwrap().remove("since_opened").unwrap();
     assert_eq!(since, json!({"alerts": [], "entities": [], "events": [], "from": null, "to": null}));
+    // LYS's continuity plan, with what the book holds of each SKU to restore first.
+    let continuity = got.as_object_mut().unwrap().remove("continuity").unwrap();
+    assert_eq!(continuity[0]["site"], "LYS", "{continuity}");
+    assert!(continuity[0]["backup_fulfilment"].as_str().unwrap().starts_with("Orders ship from CHI"));
+    let skus: Vec<&str> =
+        continuity[0]["recovery"].as_array().unwrap().iter().map(|l| l["sku"].as_str().unwrap()).collect();
+    assert_eq!(skus, ["SKU-PHONE-X", "SKU-TV-55"]);
+    assert!(continuity[0]["recovery"][0]["on_hand"].as_f64().unwrap() > 0.0, "{continuity}");
     // Its response: nobody has looked yet; the playbook of its scenario
     // was instantiated and its automatic first step done.
     let response = got.as_object_mut().unwrap().remove("response").unwrap();
@@ -1757,6 +1765,10 @@ async fn playbook_tasks_are_queued_by_role_worked_and_recorded_overdue() {
     let (_, _, late) = s.get("/api/v1/tasks?late=true", Some(&s.analyst)).await;
     assert_eq!(late.as_array().unwrap().len(), 2, "{late}");
     assert!(late.as_array().unwrap().iter().all(|t| t["overdue"] == true && t["late"] == true));
+    // Three done by their deadline (two by Stockade itself), two late.
+    let (_, _, k) = s.get("/api/v1/kpi", Some(&s.analyst)).await;
+    assert_eq!((k["tasks_on_time"].as_u64(), k["tasks_late"].as_u64()), (Some(3), Some(2)), "{k}");
+    assert_eq!(k["tasks_on_time_rate"], 0.6);
 }
 
 /// A badge access at `at` (RFC 3339) through the cage door.

@@ -118,6 +118,13 @@ fn table(k: &Kpi) -> String {
     out += &row("time to triage", &f.time_to_triage);
     out += &row("time to contain", &f.time_to_contain);
     out += &row("time to recover", &f.time_to_recover);
+    out += &format!(
+        "\ntasks: {} on time, {} late, {} skipped (on time: {})\n",
+        f.tasks_on_time,
+        f.tasks_late,
+        f.tasks_skipped,
+        f.tasks_on_time_rate.map_or("-".to_owned(), |r| format!("{:.1}%", 100.0 * r))
+    );
     let i = &k.inventory;
     let pct = |x: Option<f64>| x.map_or("-".to_owned(), |x| format!("{:.2}%", 100.0 * x));
     out += &format!(

@@ -148,12 +148,29 @@ pub async fn one(
     let worked = stockade_app::response::worked(&*st.store, &id).await?;
     let response =
         serde_json::to_value(&worked.response).map_err(|e| Problem::internal(format!("incident {id}: {e}")))?;
+    let continuity = continuity_of(&st, &worked.response.sites).await?;
     if let Some(o) = v.as_object_mut() {
         o.insert("cited".into(), serde_json::Value::Array(cited));
         o.insert("since_opened".into(), since);
         o.insert("response".into(), response);
+        o.insert("continuity".into(), continuity);
     }
     Ok(Json(v))
+}
+
+/// The continuity plans of the sites an incident affects, with the book's
+/// quantities of their recovery SKUs.
+async fn continuity_of(st: &AppState, sites: &[String]) -> Result<serde_json::Value, Problem> {
+    let reference = st.intake.reference();
+    let mut lines = Vec::new();
+    for s in sites {
+        if reference.data.sites.iter().any(|x| x.id.as_str() == s && x.continuity.is_some()) {
+            let q = stockade_app::book::BookQuery { site: Some(s.clone()), ..Default::default() };
+            lines.extend(st.intake.stage().book(&q).await?);
+        }
+    }
+    serde_json::to_value(stockade_app::response::continuity(&reference.data, sites, &lines))
+        .map_err(|e| Problem::internal(format!("continuity: {e}")))
 }
 
 impl From<ResponseError> for Problem {
