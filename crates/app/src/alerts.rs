@@ -129,3 +129,87 @@ pub fn since_opened(record: &stockade_incident::IncidentRecord, alerts: Vec<List
     }
     out
 }
+
+/// The inventory an incident puts at stake.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stake {
+    pub units: f64,
+    pub value: f64,
+    /// `counts`: the shortages its counts found; `declared`: as an analyst
+    /// set it (which then stands).
+    pub source: &'static str,
+    /// Per place, from the counts: the latest shortage found there.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<StakeLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StakeLine {
+    pub location: String,
+    pub sku: String,
+    pub units: f64,
+    pub value: f64,
+    pub counted_at: DateTime<FixedOffset>,
+}
+
+/// The stake the counts of an incident's alerts found: per location and
+/// SKU, the latest shortage attributed there.
+pub fn stake(alerts: &[ListedAlert]) -> Stake {
+    let mut latest: std::collections::BTreeMap<(String, String), StakeLine> = Default::default();
+    for a in alerts {
+        if let Some(at) = &a.alert.attribution {
+            let line = StakeLine {
+                location: at.location.clone(),
+                sku: at.sku.clone(),
+                units: at.shortage,
+                value: at.value,
+                counted_at: at.until,
+            };
+            latest
+                .entry((at.location.clone(), at.sku.clone()))
+                .and_modify(|l| {
+                    if line.counted_at >= l.counted_at {
+                        *l = line.clone();
+                    }
+                })
+                .or_insert(line);
+        }
+    }
+    let lines: Vec<StakeLine> = latest.into_values().collect();
+    Stake {
+        units: lines.iter().map(|l| l.units).sum(),
+        value: lines.iter().map(|l| l.value).sum(),
+        source: "counts",
+        lines,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shortage(n: u64, location: &str, units: f64, until: &str) -> ListedAlert {
+        let alert: Alert = serde_json::from_value(serde_json::json!({
+            "rule": "inventory-count-shortage", "title": "short", "level": "high", "site": "S1",
+            "at": until, "seq": n, "event": {"source": "wms", "id": format!("c{n}")}, "entities": [],
+            "reason": "count short",
+            "attribution": {"location": location, "zone": null, "sku": "SKU-1", "book": 10.0, "counted": 10.0 - units,
+                "shortage": units, "value": units * 100.0, "since": "2026-03-01T00:00:00Z", "until": until,
+                "suspects": [], "windows": [], "telling": false}
+        }))
+        .unwrap();
+        ListedAlert { n, case: 1, incident: Some("INC-1".into()), alert }
+    }
+
+    #[test]
+    fn the_stake_is_the_latest_shortage_of_each_place() {
+        let alerts = [
+            shortage(1, "L1", 3.0, "2026-03-02T10:00:00Z"),
+            shortage(2, "L2", 1.0, "2026-03-02T11:00:00Z"),
+            shortage(3, "L1", 5.0, "2026-03-03T10:00:00Z"),
+        ];
+        let s = stake(&alerts);
+        assert_eq!((s.units, s.value, s.source, s.lines.len()), (6.0, 600.0, "counts", 2));
+        assert_eq!(stake(&[]), Stake { units: 0.0, value: 0.0, source: "counts", lines: vec![] });
+    }
+}

@@ -57,6 +57,9 @@ pub enum Request {
     },
     /// Tick an item of a task's checklist (0 is the first).
     Check { task: String, item: usize },
+    /// Declare the inventory at stake (units and value), with the reason:
+    /// it stands over what the counts found.
+    Stake { units: f64, value: f64, reason: String },
 }
 
 /// Where a task stands.
@@ -191,6 +194,12 @@ pub enum Act {
         reason: String,
         event: EventRef,
     },
+    /// The inventory at stake, as declared.
+    Stake {
+        units: f64,
+        value: f64,
+        reason: String,
+    },
     /// A webhook delivery settled: delivered to the owning system, or out
     /// of attempts (dead-lettered), or replayed by an operator.
     Delivery {
@@ -201,6 +210,13 @@ pub enum Act {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+}
+
+/// Inventory at stake, as declared.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Declared {
+    pub units: f64,
+    pub value: f64,
 }
 
 /// A containment in force for an incident.
@@ -231,6 +247,7 @@ impl Act {
             Act::Overdue { .. } => "overdue",
             Act::Contain { .. } => "contain",
             Act::Delivery { .. } => "delivery",
+            Act::Stake { .. } => "stake",
         }
     }
 }
@@ -294,6 +311,9 @@ pub struct Response {
     /// Containments in force for it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub contained: Vec<ContainmentState>,
+    /// The inventory at stake as an analyst declared it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stake: Option<Declared>,
     /// The number of entries folded in (the next entry is this plus one).
     pub entries: u64,
 }
@@ -332,6 +352,7 @@ impl Response {
             playbook: None,
             tasks: Vec::new(),
             contained: Vec::new(),
+            stake: None,
             entries: 0,
         }
     }
@@ -480,6 +501,17 @@ impl Response {
                     }
                 }
                 Ok(Act::Task { task, to, reason })
+            }
+            Request::Stake { units, value, reason } => {
+                self.refuse_if_merged()?;
+                if !(units.is_finite() && value.is_finite() && units >= 0.0 && value >= 0.0) {
+                    return refuse("`units` and `value` are numbers, zero or more");
+                }
+                text("reason", &reason, true)?;
+                if self.stake == Some(Declared { units, value }) {
+                    return refuse(format!("{} already has that stake", self.incident));
+                }
+                Ok(Act::Stake { units, value, reason })
             }
             Request::Check { task, item } => {
                 self.refuse_if_finished("work its tasks")?;
@@ -653,6 +685,7 @@ impl Response {
             }
             Act::Overdue { task, .. } => self.task_mut(e.n, task)?.overdue = true,
             Act::Delivery { .. } => {}
+            Act::Stake { units, value, .. } => self.stake = Some(Declared { units: *units, value: *value }),
             Act::Contain { action, target, lifted, .. } => {
                 self.contained.retain(|c| !(c.action == *action && c.target == *target));
                 if !lifted {

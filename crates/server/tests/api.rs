@@ -1276,6 +1276,9 @@ async fn incidents_are_opened_numbered_audited_and_listed() {
     // Opened by hand: no case, so nothing joined it since.
     let since = got.as_object_mut().unwrap().remove("since_opened").unwrap();
     assert_eq!(since, json!({"alerts": [], "entities": [], "events": [], "from": null, "to": null}));
+    // Nothing counted short yet: nothing at stake.
+    let stake = got.as_object_mut().unwrap().remove("stake").unwrap();
+    assert_eq!(stake, json!({"units": 0.0, "value": 0.0, "source": "counts"}));
     // LYS's continuity plan, with what the book holds of each SKU to restore first.
     let continuity = got.as_object_mut().unwrap().remove("continuity").unwrap();
     assert_eq!(continuity[0]["site"], "LYS", "{continuity}");
@@ -1527,6 +1530,20 @@ async fn incidents_are_worked_through_their_lifecycle_and_every_act_is_a_leaf() 
         let (st, _, v) = act("INC-1", body.clone()).await;
         assert_eq!(st, StatusCode::CREATED, "{body}: {v}");
     }
+    // The stake, declared with its reason, stands over what counts found.
+    let (st, _, v) = act(
+        "INC-1",
+        json!({"act": "stake", "units": 40, "value": 35960.0, "reason": "40 phones missing at the recount"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let (_, _, one) = s.get("/api/v1/incidents/INC-1", Some(&s.analyst)).await;
+    assert_eq!(one["stake"], json!({"units": 40.0, "value": 35960.0, "source": "declared"}));
+    let (st, _, p) = act("INC-1", json!({"act": "stake", "units": -1, "value": 0, "reason": "x"})).await;
+    assert_eq!(
+        (st, p["detail"].as_str()),
+        (StatusCode::CONFLICT, Some("`units` and `value` are numbers, zero or more"))
+    );
     // Bad input: each refused with its reason; nothing recorded.
     for (body, want, why) in [
         (json!({"act": "transition", "to": "recovered"}), StatusCode::CONFLICT, "cannot move to recovered"),
@@ -1562,7 +1579,7 @@ async fn incidents_are_worked_through_their_lifecycle_and_every_act_is_a_leaf() 
     assert_eq!(st, StatusCode::OK);
     let timeline = w["timeline"].as_array().unwrap();
     let acts: Vec<&str> = timeline.iter().map(|e| e["act"].as_str().unwrap()).collect();
-    assert_eq!(acts, ["playbook", "task", "task", "assign", "transition", "transition", "note", "transition"]);
+    assert_eq!(acts, ["playbook", "task", "task", "assign", "transition", "transition", "note", "transition", "stake"]);
     // Opened by hand with no rule or scenario: the default playbook, its
     // automatic first steps done by Stockade.
     assert_eq!(timeline[0]["id"], "security-incident");
@@ -1595,7 +1612,7 @@ async fn incidents_are_worked_through_their_lifecycle_and_every_act_is_a_leaf() 
     let (_, _, trail) = s.get("/api/v1/audit", Some(&s.admin)).await;
     let entries: Vec<&Value> =
         trail.as_array().unwrap().iter().filter(|a| a["record"]["action"] == "incident_entry").collect();
-    assert_eq!(entries.len(), 8);
+    assert_eq!(entries.len(), 9);
     for (e, a) in timeline.iter().zip(&entries) {
         let mut listed = e.clone();
         let o = listed.as_object_mut().unwrap();

@@ -131,6 +131,7 @@ pub async fn one(
             }
         }
     }
+    let counted = stockade_app::alerts::stake(&alerts);
     let since = stockade_app::alerts::since_opened(&record, alerts);
     let cited: Vec<serde_json::Value> = record
         .incident
@@ -149,7 +150,15 @@ pub async fn one(
     let response =
         serde_json::to_value(&worked.response).map_err(|e| Problem::internal(format!("incident {id}: {e}")))?;
     let continuity = continuity_of(&st, &worked.response.sites).await?;
+    let stake = match worked.response.stake {
+        Some(d) => {
+            stockade_app::alerts::Stake { units: d.units, value: d.value, source: "declared", lines: counted.lines }
+        }
+        None => counted,
+    };
+    let stake = serde_json::to_value(&stake).map_err(|e| Problem::internal(format!("incident {id}: {e}")))?;
     if let Some(o) = v.as_object_mut() {
+        o.insert("stake".into(), stake);
         o.insert("cited".into(), serde_json::Value::Array(cited));
         o.insert("since_opened".into(), since);
         o.insert("response".into(), response);
