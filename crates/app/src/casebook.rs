@@ -33,6 +33,8 @@ pub struct Casebook {
     custodian: std::sync::RwLock<Option<Arc<crate::custody::Custodian>>>,
     /// The systems containment is sent to.
     webhooks: std::sync::RwLock<Arc<Vec<stockade_respond::webhook::Target>>>,
+    /// The communication templates.
+    templates: Arc<stockade_respond::comms::Templates>,
 }
 
 impl Default for Casebook {
@@ -49,6 +51,12 @@ impl Default for Casebook {
             playbooks: std::sync::RwLock::new(Arc::new(pack)),
             custodian: Default::default(),
             webhooks: Default::default(),
+            templates: Arc::new(crate::communications::builtin().unwrap_or_else(|errors| {
+                for e in errors {
+                    tracing::error!(%e, "built-in communication template refused");
+                }
+                Default::default()
+            })),
         }
     }
 }
@@ -105,6 +113,11 @@ impl Casebook {
             Ok(mut g) => *g = Some(c),
             Err(p) => *p.into_inner() = Some(c),
         }
+    }
+
+    /// The communication templates.
+    pub fn templates(&self) -> &stockade_respond::comms::Templates {
+        &self.templates
     }
 
     /// The systems containment is sent to.

@@ -18,6 +18,7 @@ pub mod alerts;
 pub mod audit;
 pub mod book;
 pub mod casebook;
+pub mod communications;
 pub mod containment;
 pub mod custody;
 pub mod detection;

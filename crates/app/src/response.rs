@@ -190,7 +190,7 @@ impl Casebook {
         }
         let _one = self.hold().await;
         let mut w = worked(store, id).await?;
-        let act = w.response.decide(request, clock.now().fixed_offset())?;
+        let act = w.response.decide(request, clock.now().fixed_offset(), actor)?;
         record_act(store, ledger, clock, actor, &mut w, act).await?;
         Ok(w)
     }

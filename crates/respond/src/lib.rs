@@ -19,6 +19,7 @@
 //!   in the future of their recording.
 #![forbid(unsafe_code)]
 
+pub mod comms;
 pub mod kpi;
 pub mod lifecycle;
 pub mod playbook;

@@ -52,7 +52,7 @@ impl Recorder {
     }
     fn ask(&mut self, req: Request) -> Result<(), Refused> {
         self.now += Duration::minutes(10);
-        let act = self.state.decide(req, self.now)?;
+        let act = self.state.decide(req, self.now, "ana")?;
         self.record(act);
         Ok(())
     }

@@ -60,6 +60,16 @@ pub enum Request {
     /// Declare the inventory at stake (units and value), with the reason:
     /// it stands over what the counts found.
     Stake { units: f64, value: f64, reason: String },
+    /// Approve a drafted communication (someone other than its drafter).
+    Approve { communication: u32 },
+    /// Log that an approved communication was sent, how and to whom (its
+    /// draft's recipients when `to` is empty).
+    Sent {
+        communication: u32,
+        channel: String,
+        #[serde(default)]
+        to: Vec<String>,
+    },
 }
 
 /// Where a task stands.
@@ -194,6 +204,25 @@ pub enum Act {
         reason: String,
         event: EventRef,
     },
+    /// A communication drafted from a template, filled from the incident's
+    /// facts.
+    Drafted {
+        communication: u32,
+        template: String,
+        version: u32,
+        audience: String,
+        to: Vec<String>,
+        subject: String,
+        body: String,
+    },
+    Approved {
+        communication: u32,
+    },
+    Sent {
+        communication: u32,
+        channel: String,
+        to: Vec<String>,
+    },
     /// The inventory at stake, as declared.
     Stake {
         units: f64,
@@ -210,6 +239,35 @@ pub enum Act {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+}
+
+/// A communication and how far it went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Communication {
+    pub communication: u32,
+    pub template: String,
+    pub version: u32,
+    pub audience: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    pub drafted_by: String,
+    pub drafted_at: DateTime<FixedOffset>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved_at: Option<DateTime<FixedOffset>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent: Option<SentLog>,
+}
+
+/// What was sent to whom, how and when.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SentLog {
+    pub channel: String,
+    pub to: Vec<String>,
+    pub by: String,
+    pub at: DateTime<FixedOffset>,
 }
 
 /// Inventory at stake, as declared.
@@ -248,6 +306,9 @@ impl Act {
             Act::Contain { .. } => "contain",
             Act::Delivery { .. } => "delivery",
             Act::Stake { .. } => "stake",
+            Act::Drafted { .. } => "drafted",
+            Act::Approved { .. } => "approved",
+            Act::Sent { .. } => "sent",
         }
     }
 }
@@ -311,6 +372,9 @@ pub struct Response {
     /// Containments in force for it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub contained: Vec<ContainmentState>,
+    /// Communications drafted, approved and sent.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub communications: Vec<Communication>,
     /// The inventory at stake as an analyst declared it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stake: Option<Declared>,
@@ -353,6 +417,7 @@ impl Response {
             tasks: Vec::new(),
             contained: Vec::new(),
             stake: None,
+            communications: Vec::new(),
             entries: 0,
         }
     }
@@ -382,7 +447,7 @@ impl Response {
     }
 
     /// The act a request makes of this incident now, or why it may not.
-    pub fn decide(&self, request: Request, now: DateTime<FixedOffset>) -> Result<Act, Refused> {
+    pub fn decide(&self, request: Request, now: DateTime<FixedOffset>, actor: &str) -> Result<Act, Refused> {
         match request {
             Request::Transition { to, reason, happened_at } => {
                 self.refuse_if_merged()?;
@@ -513,6 +578,38 @@ impl Response {
                 }
                 Ok(Act::Stake { units, value, reason })
             }
+            Request::Approve { communication } => {
+                self.refuse_if_merged()?;
+                let c = self.communication(communication)?;
+                if c.approved_by.is_some() {
+                    return refuse(format!("communication {communication} is already approved"));
+                }
+                if c.drafted_by == actor {
+                    return refuse(format!(
+                        "communication {communication} was drafted by {actor}: someone else approves it"
+                    ));
+                }
+                Ok(Act::Approved { communication })
+            }
+            Request::Sent { communication, channel, to } => {
+                self.refuse_if_merged()?;
+                let c = self.communication(communication)?;
+                if c.approved_by.is_none() {
+                    return refuse(format!("communication {communication} is not approved yet"));
+                }
+                if c.sent.is_some() {
+                    return refuse(format!("communication {communication} is already logged as sent"));
+                }
+                let channel = channel.trim().to_owned();
+                if channel.is_empty() || channel.len() > 100 {
+                    return refuse("`channel` says how it went (email, letter, portal...) in 1-100 characters");
+                }
+                let to = if to.is_empty() { c.to.clone() } else { to };
+                if to.is_empty() || to.iter().any(|t| t.trim().is_empty() || t.len() > 200) {
+                    return refuse("`to` names each recipient in 1-200 characters");
+                }
+                Ok(Act::Sent { communication, channel, to })
+            }
             Request::Check { task, item } => {
                 self.refuse_if_finished("work its tasks")?;
                 let t = self.task(&task)?;
@@ -532,6 +629,18 @@ impl Response {
                 Ok(Act::Check { task, item })
             }
         }
+    }
+
+    fn communication(&self, k: u32) -> Result<&Communication, Refused> {
+        self.communications
+            .iter()
+            .find(|c| c.communication == k)
+            .ok_or_else(|| Refused(format!("{} has no communication {k}", self.incident)))
+    }
+
+    /// The number the next drafted communication gets.
+    pub fn next_communication(&self) -> u32 {
+        self.communications.len() as u32 + 1
     }
 
     fn task(&self, id: &str) -> Result<&TaskState, Refused> {
@@ -685,6 +794,31 @@ impl Response {
             }
             Act::Overdue { task, .. } => self.task_mut(e.n, task)?.overdue = true,
             Act::Delivery { .. } => {}
+            Act::Drafted { communication, template, version, audience, to, subject, body } => {
+                self.communications.push(Communication {
+                    communication: *communication,
+                    template: template.clone(),
+                    version: *version,
+                    audience: audience.clone(),
+                    to: to.clone(),
+                    subject: subject.clone(),
+                    body: body.clone(),
+                    drafted_by: e.actor.clone(),
+                    drafted_at: e.at,
+                    approved_by: None,
+                    approved_at: None,
+                    sent: None,
+                });
+            }
+            Act::Approved { communication } => {
+                let c = self.communication_mut(e.n, *communication)?;
+                c.approved_by = Some(e.actor.clone());
+                c.approved_at = Some(e.at);
+            }
+            Act::Sent { communication, channel, to } => {
+                let c = self.communication_mut(e.n, *communication)?;
+                c.sent = Some(SentLog { channel: channel.clone(), to: to.clone(), by: e.actor.clone(), at: e.at });
+            }
             Act::Stake { units, value, .. } => self.stake = Some(Declared { units: *units, value: *value }),
             Act::Contain { action, target, lifted, .. } => {
                 self.contained.retain(|c| !(c.action == *action && c.target == *target));
@@ -704,6 +838,14 @@ impl Response {
 }
 
 impl Response {
+    fn communication_mut(&mut self, n: u64, k: u32) -> Result<&mut Communication, Refused> {
+        let incident = self.incident.clone();
+        self.communications
+            .iter_mut()
+            .find(|c| c.communication == k)
+            .ok_or_else(|| Refused(format!("entry {n}: {incident} has no communication {k}")))
+    }
+
     fn task_mut(&mut self, n: u64, id: &str) -> Result<&mut TaskState, Refused> {
         let incident = self.incident.clone();
         self.tasks

@@ -2085,3 +2085,66 @@ async fn containment_goes_out_signed_retried_and_dead_lettered_for_replay() {
         "the replay is audited"
     );
 }
+
+#[tokio::test]
+async fn communications_are_filled_from_facts_approved_by_another_and_logged_when_sent() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    s.load_examples().await;
+    let case = json!({"site": "LYS", "title": "phones missing from the cage", "severity": "high",
+        "from": "2026-11-02T22:00:00+01:00", "to": "2026-11-02T23:30:00+01:00", "entities": ["B-1003"]});
+    let (st, _, _) = s.post("/api/v1/incidents", &s.analyst, "application/json", case.to_string()).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (_, _, ts) = s.get("/api/v1/communications/templates", Some(&s.analyst)).await;
+    let ids: Vec<&str> = ts.as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["customer-notice", "incident-briefing", "insurer-notice", "regulator-notice"]);
+    let tl = |token: &str, body: Value| {
+        let (s, token) = (&s, token.to_owned());
+        async move { s.post("/api/v1/incidents/INC-1/timeline", &token, "application/json", body.to_string()).await }
+    };
+    let (st, _, _) = tl(&s.analyst, json!({"act": "stake", "units": 40, "value": 35960, "reason": "recount"})).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let draft = json!({"template": "insurer-notice", "to": ["claims@insurer.example"]});
+    let (st, _, w) =
+        s.post("/api/v1/incidents/INC-1/communications", &s.analyst, "application/json", draft.to_string()).await;
+    assert_eq!(st, StatusCode::CREATED, "{w}");
+    let c = &w["response"]["communications"][0];
+    assert_eq!((c["communication"].as_u64(), c["audience"].as_str()), (Some(1), Some("insurer")));
+    assert_eq!(c["subject"], "Notice of possible loss at LYS (INC-1)");
+    let body = c["body"].as_str().unwrap();
+    assert!(body.contains("Inventory at stake: 40 units, value 35960.00"), "{body}");
+    assert!(body.contains("Activity from 2026-11-02T22:00:00+01:00 to 2026-11-02T23:30:00+01:00"), "{body}");
+    assert!(!body.contains("{{") && !body.contains("(unknown)"), "{body}");
+
+    // Not sent before approval; not approved by its drafter.
+    let (st, _, p) = tl(&s.analyst, json!({"act": "sent", "communication": 1, "channel": "email"})).await;
+    assert_eq!((st, p["detail"].as_str()), (StatusCode::CONFLICT, Some("communication 1 is not approved yet")));
+    let (st, _, p) = tl(&s.analyst, json!({"act": "approve", "communication": 1})).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert!(p["detail"].as_str().unwrap().contains("someone else approves it"), "{p}");
+    let (st, _, _) = tl(&s.admin, json!({"act": "approve", "communication": 1})).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, _, w) = tl(&s.analyst, json!({"act": "sent", "communication": 1, "channel": "email"})).await;
+    assert_eq!(st, StatusCode::CREATED, "{w}");
+    let sent = &w["response"]["communications"][0]["sent"];
+    assert_eq!((sent["channel"].as_str(), &sent["to"]), (Some("email"), &json!(["claims@insurer.example"])));
+    assert!(sent["by"].as_str().unwrap().starts_with("test (token "), "{sent}");
+    let (st, _, p) = tl(&s.analyst, json!({"act": "sent", "communication": 1, "channel": "email"})).await;
+    assert_eq!((st, p["detail"].as_str()), (StatusCode::CONFLICT, Some("communication 1 is already logged as sent")));
+    // Bad drafts.
+    for (body, status, why) in [
+        (
+            json!({"template": "press-release", "to": ["x"]}),
+            StatusCode::CONFLICT,
+            "no template \"press-release\"; one of customer-notice",
+        ),
+        (json!({"template": "insurer-notice", "to": []}), StatusCode::CONFLICT, "`to` names 1-100 recipients"),
+        (json!({"template": "insurer-notice"}), StatusCode::BAD_REQUEST, "missing field `to`"),
+    ] {
+        let (st, _, p) =
+            s.post("/api/v1/incidents/INC-1/communications", &s.analyst, "application/json", body.to_string()).await;
+        assert_eq!(st, status, "{body}: {p}");
+        assert!(p["detail"].as_str().unwrap().contains(why), "{body}: {p}");
+    }
+    let (st, _, p) = tl(&s.admin, json!({"act": "approve", "communication": 7})).await;
+    assert_eq!((st, p["detail"].as_str()), (StatusCode::CONFLICT, Some("INC-1 has no communication 7")));
+}

@@ -430,3 +430,51 @@ pub async fn containment(
     caller.require(Permission::Read)?;
     Ok(Json(stockade_app::containment::in_force(&*st.store).await?))
 }
+
+/// Draft a communication for an incident from a template (`{"template":
+/// "insurer-notice", "to": ["claims@insurer.example"]}`), filled from its
+/// facts now (`docs/RESPONSE.md`). It is then approved by someone other
+/// than the drafter (`{"act": "approve", "communication": n}`) and logged
+/// when sent (`{"act": "sent", "communication": n, "channel": "email"}`),
+/// both on `/timeline`. `GET /api/v1/communications/templates` lists the
+/// templates.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/communications", tag = "incidents",
+    params(("id" = String, Path, description = "INC-<n>")),
+    request_body(content = Object, content_type = "application/json", description = "template, to"),
+    responses((status = 201, body = Object, description = "incident, response (its state) and timeline"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn draft(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
+    caller.require(Permission::Investigate)?;
+    let id = id?;
+    let bytes = read_body(&st, &headers, body).await?;
+    let draft: stockade_app::communications::Draft = json_body(&headers, &bytes, "communication")?;
+    let w = st.casebook.draft(&*st.store, st.intake.ledger(), &*st.clock, &caller.actor(), &id, draft).await?;
+    Ok((StatusCode::CREATED, Json(worked_view(&w)?)))
+}
+
+/// The communication templates: id, version, audience, title, subject and
+/// body with their `{{placeholders}}`.
+#[utoipa::path(get, path = "/api/v1/communications/templates", tag = "incidents",
+    responses((status = 200, body = Vec<Object>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn templates(
+    State(st): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<stockade_respond::comms::Template>>, Problem> {
+    caller.require(Permission::Read)?;
+    Ok(Json(st.casebook.templates().templates.clone()))
+}

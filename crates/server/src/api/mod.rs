@@ -64,6 +64,8 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(incidents::tasks))
         .routes(routes!(incidents::contain))
         .routes(routes!(incidents::containment))
+        .routes(routes!(incidents::draft))
+        .routes(routes!(incidents::templates))
         .routes(routes!(webhooks::deliveries))
         .routes(routes!(webhooks::replay))
         .routes(routes!(alerts::list))
