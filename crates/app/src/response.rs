@@ -29,6 +29,9 @@ use stockade_store::{IncidentQuery, Ledger, Store, StoreError, StoredEntry};
 /// The audit trail's action for a timeline entry.
 pub const INCIDENT_ENTRY: &str = "incident_entry";
 
+/// The audit trail's action for a scored tabletop exercise.
+pub const EXERCISE_SCORED: &str = "exercise_scored";
+
 /// Who records what Stockade does by itself.
 pub const SYSTEM: &str = "stockade";
 
@@ -518,11 +521,62 @@ pub struct Kpi {
     #[serde(flatten)]
     pub figures: Figures,
     pub inventory: Accuracy,
+    /// Tabletop exercises scored in the period (network-wide: not filtered
+    /// by site).
+    pub exercises: Exercises,
     /// The same figures per bucket of detection time, when asked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub every: Option<Every>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trend: Vec<Point>,
+}
+
+/// Tabletop exercises run, from their scores in the audit trail.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Exercises {
+    pub run: u64,
+    pub mean_score: Option<f64>,
+    /// Each exercise's score in the order they were scored: the trend.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scores: Vec<ExercisePoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExercisePoint {
+    pub exercise: String,
+    pub scenario: String,
+    pub scored: DateTime<chrono::FixedOffset>,
+    pub score: u32,
+}
+
+/// The exercises scored in `q`'s period, from the audit trail.
+pub async fn exercises(store: &dyn Store, q: &KpiQuery) -> Result<Exercises, StoreError> {
+    let mut out = Exercises::default();
+    let mut after = 0;
+    loop {
+        let page = store.audit(after, 1000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.record.n;
+        for a in page.iter().filter(|a| a.record.action == EXERCISE_SCORED) {
+            let Ok(s) = serde_json::from_value::<stockade_respond::exercise::ExerciseScore>(a.record.detail.clone())
+            else {
+                continue;
+            };
+            let t = s.scored.with_timezone(&Utc);
+            if q.from.is_none_or(|f| t >= f) && q.to.is_none_or(|to| t < to) {
+                out.scores.push(ExercisePoint {
+                    exercise: s.exercise,
+                    scenario: s.scenario,
+                    scored: s.scored,
+                    score: s.score,
+                });
+            }
+        }
+    }
+    out.run = out.scores.len() as u64;
+    out.mean_score =
+        (!out.scores.is_empty()).then(|| out.scores.iter().map(|p| f64::from(p.score)).sum::<f64>() / out.run as f64);
+    Ok(out)
 }
 
 /// The KPIs of the incidents in `responses` and the latest `counts` that
@@ -553,6 +607,7 @@ pub fn kpi(
         to: q.to,
         figures: stockade_respond::figures(&clocks),
         inventory,
+        exercises: Exercises::default(),
         every: q.every,
         trend: q.every.map(|e| stockade_respond::trend(&clocks, e)).unwrap_or_default(),
     }
@@ -565,7 +620,9 @@ pub async fn report(store: &dyn Store, counts: &[crate::book::CountLine], q: &Kp
     let rows = store.reference(Some(stockade_model::RecordKind::Sku)).await?;
     let reference = stockade_model::ReferenceData::from_rows(rows).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let values = reference.skus.iter().map(|s| (s.id.as_str().to_owned(), s.unit_value)).collect();
-    Ok(kpi(&responses, counts, &values, q))
+    let mut k = kpi(&responses, counts, &values, q);
+    k.exercises = exercises(store, q).await?;
+    Ok(k)
 }
 
 /// A site's continuity plan as an incident shows it.

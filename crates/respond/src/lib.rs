@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod comms;
+pub mod exercise;
 pub mod kpi;
 pub mod lifecycle;
 pub mod playbook;

@@ -452,3 +452,30 @@ fn tasks_run_in_order_with_their_checklists_and_deadlines() {
     twice.push(again);
     assert!(Response::of(&r, &twice).unwrap_err().0.contains("already runs a playbook"));
 }
+
+#[test]
+fn exercises_score_from_their_start_with_each_tasks_allowance() {
+    let pack = pack_of(&[("cage.yml", PLAYBOOK), ("default.yml", DEFAULT)]).unwrap();
+    let r = record(1, &["P-7"], &["a-1"]);
+    let mut rec = Recorder::new(&r);
+    let p = &pack.playbooks[0];
+    rec.record(Act::Playbook {
+        playbook: PlaybookRef { id: p.id.clone(), version: p.version, title: p.title.clone() },
+        tasks: p.plan(rec.state.detected),
+    });
+    // The team starts at 08:00Z; log (5 min allowance) done at once by Stockade.
+    rec.record(Act::Task { task: "log".into(), to: TaskStatus::Done, reason: "auto".into() });
+    let started = rec.now;
+    rec.ask(go(Status::Triaged)).unwrap(); // 08:10
+    rec.ask(Request::Task { task: "isolate".into(), to: TaskStatus::Done, reason: String::new() }).unwrap(); // 08:20, within 30 min
+    rec.ask(go(Status::Contained)).unwrap(); // 08:30
+    let s = exercise::score("EX-1", "after_hours_cage_removal", started, t("2026-03-03T09:30:00Z"), &[&rec.state]);
+    assert_eq!((s.time_to_triage_s, s.time_to_contain_s), (Some(600.0), Some(1800.0)));
+    // log: done before the start (the 5-minute allowance from the start holds); isolate on time; revoke (1 h) missed.
+    assert_eq!((s.tasks_on_time, s.tasks_late, s.tasks_missed, s.tasks_open), (2, 0, 1, 0));
+    assert_eq!(s.missed, ["INC-1: task revoke was not done by its deadline"]);
+    assert_eq!(s.score, 30 + 15 + 20 + 23);
+    let none = exercise::score("EX-2", "tailgating", started, started, &[]);
+    assert_eq!((none.detected, none.score), (false, 0));
+    assert_eq!(none.missed, ["detection raised no incident for the tailgating scenario"]);
+}

@@ -121,6 +121,12 @@ pub enum Command {
     /// Show the inventory book: quantity per site, location and SKU (with
     /// the in-transit states), and the latest counts against it.
     Book(BookArgs),
+    /// Tabletop exercises (docs/EXERCISES.md): a simulated scenario in an
+    /// isolated workspace, worked by the team, then scored.
+    Exercise {
+        #[command(subcommand)]
+        command: ExerciseCommand,
+    },
     /// Response KPIs (docs/KPI.md): time to detect, triage, contain and
     /// recover, incidents open, false positives, inventory record accuracy
     /// and value variance rate, per site or overall, over a period.
@@ -212,6 +218,41 @@ pub struct SimulateArgs {
     /// With --to: simulated seconds per wall-clock second.
     #[arg(long, default_value_t = 60.0)]
     pub speed: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExerciseCommand {
+    /// Simulate one theft or misuse scenario into a fresh exercise
+    /// workspace (its own data directory), detect it and open its incidents
+    /// with their playbooks; the exercise clock starts now. Recorded in the
+    /// main data directory's audit trail.
+    Start {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The exercise workspace to create (must not exist or be empty).
+        #[arg(long)]
+        workspace: PathBuf,
+        /// The scenario (docs/SIMULATOR.md), e.g. after_hours_cage_removal.
+        #[arg(long)]
+        scenario: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u32,
+        /// Simulated days before the handover (1-14).
+        #[arg(long, default_value_t = 2)]
+        days: u32,
+    },
+    /// Score how the team worked the exercise (time to triage and contain
+    /// from its start, playbook tasks on time, what was missed) and keep
+    /// the score in the main data directory for trends (`stockade kpi`).
+    Score {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        workspace: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -108,7 +108,7 @@ async fn check_truth_against(truth: &Truth, store: &dyn Store, data: &Path) -> R
 
 /// The incidents of a data directory as they stand: each with what joined
 /// its case after it opened (the API's `since_opened`), as developments.
-async fn from_store(store: &dyn Store) -> Result<Incidents> {
+pub(crate) async fn from_store(store: &dyn Store) -> Result<Incidents> {
     let mut all = Vec::new();
     loop {
         let q = IncidentQuery { site: None, after: all.last().map_or(0, |i: &IncidentRecord| i.n), limit: 10_000 };

@@ -125,6 +125,12 @@ fn table(k: &Kpi) -> String {
         f.tasks_skipped,
         f.tasks_on_time_rate.map_or("-".to_owned(), |r| format!("{:.1}%", 100.0 * r))
     );
+    let e = &k.exercises;
+    out += &format!(
+        "exercises: {} run, mean score {}\n",
+        e.run,
+        e.mean_score.map_or("-".to_owned(), |m| format!("{m:.0}/100"))
+    );
     let i = &k.inventory;
     let pct = |x: Option<f64>| x.map_or("-".to_owned(), |x| format!("{:.2}%", 100.0 * x));
     out += &format!(

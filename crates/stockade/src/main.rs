@@ -8,6 +8,7 @@ mod cli;
 mod demo;
 mod eval;
 mod evidence;
+mod exercise;
 mod files;
 mod kpi;
 mod ledger;
@@ -444,6 +445,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Eval(a) => eval::run(&a).await?,
         Command::Book(a) => book::run(a).await?,
         Command::Kpi(a) => kpi::run(a).await?,
+        Command::Exercise { command } => exercise::run(command, clock.clone()).await?,
         Command::Detect { data, detection } => {
             let opened = open(&data.data).await?;
             let intake = intake(&opened, clock, Default::default()).await?;

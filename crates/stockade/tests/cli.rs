@@ -1290,6 +1290,8 @@ async fn eval_reads_incidents_from_a_server_and_a_data_directory() {
     assert!(!o.status.success() && text(&o).contains("401"), "{}", text(&o));
     let kpi_server = run(&["kpi", "--server", &server.1, "--token", &token, "--json", "--every", "day"]);
     assert!(kpi_server.status.success(), "{}", text(&kpi_server));
+    let plain = run(&["kpi", "--server", &server.1, "--token", &token]);
+    assert!(plain.status.success() && stdout(&plain).contains("time to detect"), "{}", text(&plain));
     drop(server);
     // The KPIs from the server and from its data directory agree.
     let kpi_data = run(&["kpi", "--data", d, "--json", "--every", "day"]);
@@ -1728,4 +1730,80 @@ fn live_and_batch_detection_open_the_same_incidents() {
     let from_dir: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("live.json")).unwrap()).unwrap();
     assert_eq!(from_api, from_dir);
+}
+
+/// A tabletop exercise: a scenario simulated into its own workspace,
+/// worked through the API by the team, scored, and kept for trends.
+#[tokio::test]
+async fn exercises_run_in_their_own_workspace_and_are_scored_for_trends() {
+    let dir = tempfile::tempdir().unwrap();
+    let (main, ws) = (dir.path().join("main"), dir.path().join("ws"));
+    let (m, w) = (main.to_str().unwrap(), ws.to_str().unwrap());
+    assert!(run(&["import", examples().join("reference.yaml").to_str().unwrap(), "--data", m]).status.success());
+    // Refusals first: nothing is prepared.
+    for (args, says) in [
+        (vec!["--scenario", "moon_landing"], "moon_landing"),
+        (vec!["--scenario", "scheduled_overtime"], "is a benign look-alike"),
+        (vec!["--scenario", "tailgating", "--days", "40"], "--days must be between 1 and 14"),
+    ] {
+        let mut a = vec!["exercise", "start", "--data", m, "--workspace", w];
+        a.extend(args);
+        let o = run(&a);
+        assert!(!o.status.success() && text(&o).contains(says), "{says}: {}", text(&o));
+        assert!(!ws.exists(), "nothing prepared");
+    }
+    let o = run(&["exercise", "start", "--data", m, "--workspace", w, "--scenario", "after_hours_cage_removal"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = stdout(&o);
+    assert!(out.contains("detection opened") && out.contains(&format!("stockade serve --data {w}")), "{out}");
+    let token = out.lines().find_map(|l| l.trim().strip_prefix("admin token: ")).unwrap().to_owned();
+    let o = run(&["exercise", "start", "--data", m, "--workspace", w, "--scenario", "tailgating"]);
+    assert!(!o.status.success() && text(&o).contains("is not empty"), "{}", text(&o));
+
+    // The team works the incident through the API.
+    let server = serve_with(w, &["--no-detect"]);
+    let client = reqwest::Client::new();
+    let incidents: serde_json::Value = client
+        .get(format!("{}/api/v1/incidents", server.1))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = incidents[0]["id"].as_str().unwrap().to_owned();
+    for body in [
+        serde_json::json!({"act": "transition", "to": "triaged"}),
+        serde_json::json!({"act": "transition", "to": "contained", "reason": "cage locked"}),
+        serde_json::json!({"act": "task", "task": "isolate-cage", "to": "done"}),
+    ] {
+        let r = client
+            .post(format!("{}/api/v1/incidents/{id}/timeline", server.1))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{body}: {}", r.text().await.unwrap());
+    }
+    drop(server);
+    let o = run(&["exercise", "score", "--data", m, "--workspace", w, "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let s: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        (s["detected"].as_bool(), s["scenario"].as_str()),
+        (Some(true), Some("after_hours_cage_removal")),
+        "{s}"
+    );
+    assert!(s["time_to_triage_s"].as_f64().unwrap() < 600.0, "{s}");
+    assert!(s["tasks_on_time"].as_u64().unwrap() >= 3, "two automatic steps and the cage: {s}");
+    assert_eq!(s["tasks_late"], 0, "{s}");
+    assert_eq!(s["score"], 100, "triaged, contained, nothing due missed yet: {s}");
+    // Kept in the main data directory: the KPIs count it.
+    let o = run(&["kpi", "--data", m, "--json"]);
+    let k: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!((k["exercises"]["run"].as_u64(), k["exercises"]["mean_score"].as_f64()), (Some(1), Some(100.0)), "{k}");
+    let o = run(&["exercise", "score", "--data", m, "--workspace", m]);
+    assert!(!o.status.success() && text(&o).contains("is not an exercise workspace"), "{}", text(&o));
 }
