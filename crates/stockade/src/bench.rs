@@ -13,7 +13,7 @@ use stockade_store::{Role, Store};
 
 /// A synthetic event line of about 200 bytes: a stock move for a share of
 /// the events (spread evenly), a badge read for the rest.
-fn line(i: usize, inventory_share: f64) -> String {
+pub(crate) fn line(i: usize, inventory_share: f64) -> String {
     let is_move = ((i + 1) as f64 * inventory_share).floor() > (i as f64 * inventory_share).floor();
     if !is_move {
         format!(
@@ -176,6 +176,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 pub async fn run(a: BenchArgs) -> Result<()> {
     if let Some(leaves) = a.proofs {
         return proofs(leaves, &a).await;
+    }
+    if let Some(events) = a.response {
+        return crate::bench_response::run(events, &a).await;
     }
     if a.events == 0 || a.runs == 0 || a.http_batch == 0 || a.clients == 0 {
         bail!("--events, --runs, --http-batch and --clients must be positive");

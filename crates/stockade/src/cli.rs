@@ -705,6 +705,11 @@ pub struct BenchArgs {
     /// many leaves, then prove leaves in process and over HTTP.
     #[arg(long)]
     pub proofs: Option<u64>,
+    /// Measure incident response instead of ingest: build a store of this
+    /// many events, open incidents with their playbooks and evidence
+    /// snapshots in it, then run the KPI query over a year of 100 sites.
+    #[arg(long)]
+    pub response: Option<usize>,
     /// Proof requests per HTTP measurement.
     #[arg(long, default_value_t = 200_000)]
     pub requests: usize,

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_response;
 mod book;
 mod cli;
 mod demo;
