@@ -40,3 +40,43 @@ pub async fn record(
     store.add_audit(&stored).await?;
     Ok(stored)
 }
+
+/// Records several acts of one actor at once: consecutive records of the
+/// trail whose leaves go to the ledger in one append (one sync and one
+/// checkpoint for all of them), then their rows in order.
+pub async fn record_many(
+    store: &dyn Store,
+    ledger: &Arc<Ledger>,
+    clock: &dyn Clock,
+    action: &str,
+    actor: &str,
+    details: Vec<serde_json::Value>,
+) -> Result<Vec<StoredAudit>, StoreError> {
+    if details.is_empty() {
+        return Ok(Vec::new());
+    }
+    let _one = TRAIL.lock().await;
+    let last = store.last_audit().await?;
+    let at_us = clock.now().timestamp_micros();
+    let records: Vec<AuditRecord> = details
+        .into_iter()
+        .enumerate()
+        .map(|(i, detail)| AuditRecord {
+            n: last + 1 + i as u64,
+            action: action.to_owned(),
+            actor: actor.to_owned(),
+            at_us,
+            detail,
+        })
+        .collect();
+    let entries: Vec<_> = records.iter().map(|r| r.entry(&r.salt(ledger.salt_key()))).collect();
+    let l = ledger.clone();
+    let first = tokio::task::spawn_blocking(move || l.append(&entries)).await??;
+    let mut out = Vec::with_capacity(records.len());
+    for (i, record) in records.into_iter().enumerate() {
+        let stored = StoredAudit { record, leaf_index: first + i as u64 };
+        store.add_audit(&stored).await?;
+        out.push(stored);
+    }
+    Ok(out)
+}

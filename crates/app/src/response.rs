@@ -148,6 +148,48 @@ pub async fn worked(store: &dyn Store, id: &str) -> Result<Worked, ResponseError
     Ok(Worked { record, response, timeline })
 }
 
+/// Records several acts of one actor on a worked incident together: their
+/// audit records' leaves in one ledger append, then their rows in order
+/// (the casebook held).
+pub(crate) async fn record_acts(
+    store: &dyn Store,
+    ledger: Option<&Arc<Ledger>>,
+    clock: &dyn Clock,
+    actor: &str,
+    w: &mut Worked,
+    acts: Vec<Act>,
+) -> Result<(), ResponseError> {
+    let at = clock.now().fixed_offset();
+    let mut next = w.response.clone();
+    let mut entries = Vec::with_capacity(acts.len());
+    for act in acts {
+        let entry = Entry { incident: w.record.id.clone(), n: next.entries + 1, at, actor: actor.to_owned(), act };
+        next.apply(&entry)?;
+        entries.push(entry);
+    }
+    let leaves: Vec<Option<u64>> = match ledger {
+        Some(l) => {
+            let details = entries
+                .iter()
+                .map(|e| serde_json::to_value(e).map_err(|x| StoreError::Corrupt(x.to_string())))
+                .collect::<Result<Vec<_>, _>>()?;
+            crate::audit::record_many(store, l, clock, INCIDENT_ENTRY, actor, details)
+                .await?
+                .into_iter()
+                .map(|a| Some(a.leaf_index))
+                .collect()
+        }
+        None => vec![None; entries.len()],
+    };
+    for (entry, leaf_index) in entries.into_iter().zip(leaves) {
+        let stored = StoredEntry { incident: w.record.n, entry, leaf_index };
+        store.add_timeline(&stored).await?;
+        w.timeline.push(stored);
+    }
+    w.response = next;
+    Ok(())
+}
+
 /// Records one act on a worked incident (the casebook held).
 pub(crate) async fn record_act(
     store: &dyn Store,
@@ -280,16 +322,25 @@ pub(crate) async fn instantiate(
         ResponseError::Store(s) => s,
         other => StoreError::Corrupt(format!("playbook {} on {}: {other}", playbook.id, record.id)),
     };
-    record_act(store, ledger, clock, SYSTEM, w, act).await.map_err(system)?;
-    let autos: Vec<(String, Auto)> =
-        w.response.tasks.iter().filter_map(|t| Some((t.task.id.clone(), t.task.auto?))).collect();
-    for (task, auto) in autos {
-        let act = match auto {
-            Auto::OpenIncidentLog => Act::Task {
-                task,
+    // The playbook and the steps done at once go to the ledger together.
+    let autos: Vec<(String, Auto)> = match &act {
+        Act::Playbook { tasks, .. } => tasks.iter().filter_map(|t| Some((t.id.clone(), t.auto?))).collect(),
+        _ => Vec::new(),
+    };
+    let mut first = vec![act];
+    for (task, auto) in &autos {
+        if *auto == Auto::OpenIncidentLog {
+            first.push(Act::Task {
+                task: task.clone(),
                 to: TaskStatus::Done,
                 reason: "automatic: the incident's timeline is its log, each entry a ledger leaf".into(),
-            },
+            });
+        }
+    }
+    record_acts(store, ledger, clock, SYSTEM, w, first).await.map_err(system)?;
+    for (task, auto) in autos {
+        let act = match auto {
+            Auto::OpenIncidentLog => continue,
             Auto::PreserveEvidence => {
                 // Where the instance keeps a vault; else the task waits for a person.
                 let Some(custodian) = casebook.custodian() else { continue };
