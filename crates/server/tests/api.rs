@@ -1670,6 +1670,13 @@ async fn incidents_are_worked_through_their_lifecycle_and_every_act_is_a_leaf() 
     assert!(!sp["source"]["response"]["entities"].as_array().unwrap().contains(&json!("B-1003")));
     assert_eq!(sp["source"]["response"]["split_into"], json!(["INC-3"]));
 
+    // Listed by where their response stands.
+    let ids = |v: Value| v.as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(ids(s.get("/api/v1/incidents?status=open", Some(&s.analyst)).await.2), ["INC-1", "INC-3"]);
+    assert_eq!(ids(s.get("/api/v1/incidents?status=duplicate", Some(&s.analyst)).await.2), ["INC-2"]);
+    assert_eq!(ids(s.get("/api/v1/incidents?status=investigating&limit=1", Some(&s.analyst)).await.2), ["INC-1"]);
+    assert_eq!(ids(s.get("/api/v1/incidents?status=open&after=1", Some(&s.analyst)).await.2), ["INC-3"]);
+    assert_eq!(s.get("/api/v1/incidents?status=solved", Some(&s.analyst)).await.0, StatusCode::BAD_REQUEST);
     // Finish INC-1 (its open tasks first), judge INC-3 a false positive; the KPIs follow.
     for to in ["remediating", "recovered"] {
         let (st, _, v) = act("INC-1", json!({"act": "transition", "to": to})).await;

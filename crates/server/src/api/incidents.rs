@@ -80,6 +80,10 @@ pub struct ListQuery {
     /// At most this many (default 100, from 1 to 10000; outside, 400).
     #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<u32>,
+    /// Only those in this state of their response (`detected`, `triaged`,
+    /// ... `closed`, `false_positive`, `duplicate`), or `open`: still being
+    /// worked.
+    pub status: Option<String>,
 }
 
 /// Incidents in the order they were opened.
@@ -95,8 +99,32 @@ pub async fn list(
 ) -> Result<Json<Vec<IncidentRecord>>, Problem> {
     caller.require(Permission::Read)?;
     let q = q?;
-    let q = IncidentQuery { site: q.site, after: q.after, limit: super::page_limit(q.limit)? };
-    Ok(Json(st.store.incidents(&q).await?))
+    let limit = super::page_limit(q.limit)?;
+    let Some(status) = q.status else {
+        return Ok(Json(st.store.incidents(&IncidentQuery { site: q.site, after: q.after, limit }).await?));
+    };
+    let wanted: Option<stockade_respond::Status> = match status.as_str() {
+        "open" => None,
+        s => Some(
+            s.parse().map_err(|e: String| Problem::bad_request(format!("query parameter `status`: {e}, or open")))?,
+        ),
+    };
+    let keep: std::collections::HashSet<String> = stockade_app::response::all_worked(&*st.store)
+        .await?
+        .into_iter()
+        .filter(|r| wanted.map_or(r.status.is_open(), |w| r.status == w))
+        .map(|r| r.incident)
+        .collect();
+    let mut out = Vec::new();
+    let mut after = q.after;
+    while out.len() < limit as usize {
+        let page = st.store.incidents(&IncidentQuery { site: q.site.clone(), after, limit: 10_000 }).await?;
+        let Some(last) = page.last() else { break };
+        after = last.n;
+        out.extend(page.into_iter().filter(|i| keep.contains(&i.id)));
+    }
+    out.truncate(limit as usize);
+    Ok(Json(out))
 }
 
 /// One incident, with `cited`: each event it cites that detection saw
