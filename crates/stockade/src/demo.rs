@@ -108,6 +108,16 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
     println!("Serving on http://{addr}  (ctrl-c to stop)");
     println!("Login (admin API token): {token}");
     println!("Try:");
+    println!("  curl -H 'Authorization: Bearer {token}' 'http://{addr}/api/v1/incidents?status=open'");
+    println!(
+        "  curl -H 'Authorization: Bearer {token}' http://{addr}/api/v1/incidents/INC-1   # its case, stake, playbook, continuity"
+    );
+    println!("  curl -H 'Authorization: Bearer {token}' 'http://{addr}/api/v1/tasks?open=true&role=security'");
+    println!(
+        "  curl -H 'Authorization: Bearer {token}' -H 'content-type: application/json' \\\n    \
+         -d '{{\"act\":\"transition\",\"to\":\"triaged\"}}' http://{addr}/api/v1/incidents/INC-1/timeline"
+    );
+    println!("  curl -H 'Authorization: Bearer {token}' 'http://{addr}/api/v1/kpi?every=week'");
     println!("  curl -H 'Authorization: Bearer {token}' http://{addr}/api/v1/inventory/variance");
     println!("  curl -H 'Authorization: Bearer {token}' 'http://{addr}/api/v1/events?limit=5'");
     println!("  curl -H 'Authorization: Bearer {token}' http://{addr}/api/v1/ledger/events/1/proof");
