@@ -24,21 +24,11 @@ pub async fn record(
     actor: &str,
     detail: impl Serialize,
 ) -> Result<StoredAudit, StoreError> {
-    let _one = TRAIL.lock().await;
-    let last = store.last_audit().await?;
-    let record = AuditRecord {
-        n: last + 1,
-        action: action.to_owned(),
-        actor: actor.to_owned(),
-        at_us: clock.now().timestamp_micros(),
-        detail: serde_json::to_value(detail).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-    };
-    let entry = record.entry(&record.salt(ledger.salt_key()));
-    let l = ledger.clone();
-    let leaf = tokio::task::spawn_blocking(move || l.append(&[entry])).await??;
-    let stored = StoredAudit { record, leaf_index: leaf };
-    store.add_audit(&stored).await?;
-    Ok(stored)
+    let detail = serde_json::to_value(detail).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    record_many(store, ledger, clock, action, actor, vec![detail])
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt("an audit record was not written".into()))
 }
 
 /// Records several acts of one actor at once: consecutive records of the

@@ -94,9 +94,7 @@ impl Casebook {
         let stake = crate::alerts::stake(&crate::alerts::of_incident(store, id).await?);
         let _one = self.hold().await;
         let mut w = worked(store, id).await?;
-        if let Some(into) = &w.response.merged_into {
-            return Err(Refused(format!("{id} was merged into {into}; work on it there")).into());
-        }
+        w.response.refuse_if_merged()?;
         let (subject, body) = template.fill(&facts(&w, &stake));
         let audience = serde_json::to_value(template.audience)
             .ok()

@@ -199,24 +199,7 @@ pub(crate) async fn record_act(
     w: &mut Worked,
     act: Act,
 ) -> Result<(), ResponseError> {
-    let entry = Entry {
-        incident: w.record.id.clone(),
-        n: w.response.entries + 1,
-        at: clock.now().fixed_offset(),
-        actor: actor.to_owned(),
-        act,
-    };
-    let mut next = w.response.clone();
-    next.apply(&entry)?;
-    let leaf_index = match ledger {
-        Some(l) => Some(crate::audit::record(store, l, clock, INCIDENT_ENTRY, actor, &entry).await?.leaf_index),
-        None => None,
-    };
-    let stored = StoredEntry { incident: w.record.n, entry, leaf_index };
-    store.add_timeline(&stored).await?;
-    w.response = next;
-    w.timeline.push(stored);
-    Ok(())
+    record_acts(store, ledger, clock, actor, w, vec![act]).await
 }
 
 impl Casebook {

@@ -431,7 +431,8 @@ impl Response {
         Ok(r)
     }
 
-    fn refuse_if_merged(&self) -> Result<(), Refused> {
+    /// Refuses work on an incident merged into another, naming it.
+    pub fn refuse_if_merged(&self) -> Result<(), Refused> {
         match &self.merged_into {
             Some(into) => refuse(format!("{} was merged into {into}; work on it there", self.incident)),
             None => Ok(()),
