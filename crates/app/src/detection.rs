@@ -165,6 +165,8 @@ struct Inner {
     casebook: Arc<Casebook>,
     reference: Arc<RwLock<Arc<ReferenceView>>>,
     running: tokio::sync::Mutex<Running>,
+    /// The cursor as last published: read without waiting for a catch-up.
+    through: std::sync::atomic::AtomicI64,
 }
 
 /// What one catch-up did.
@@ -279,6 +281,7 @@ impl Detection {
                 unsaved: 0,
                 reference: view,
             }),
+            through: std::sync::atomic::AtomicI64::new(cursor),
         });
         let (wake, mut rx) = mpsc::unbounded_channel::<()>();
         let task = inner.clone();
@@ -292,6 +295,12 @@ impl Detection {
             }
         });
         Ok(Detection { inner, wake })
+    }
+
+    /// The seq through which detection has applied the stored events (read
+    /// without waiting for a catch-up under way).
+    pub fn through(&self) -> i64 {
+        self.inner.through.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Events were committed: detection reads them soon.
@@ -412,6 +421,7 @@ impl Inner {
             from += DAY;
         }
         r.cursor = r.cursor.max(upto);
+        self.through.store(r.cursor, std::sync::atomic::Ordering::Release);
         self.save(&mut r).await?;
         drop(r);
         let rest = self.catch_up().await?;
@@ -436,6 +446,7 @@ impl Inner {
             let Some(last) = page.last().map(|e| e.seq) else { break };
             self.apply(&mut r, &page, &mut progress).await?;
             r.cursor = last;
+            self.through.store(last, std::sync::atomic::Ordering::Release);
             r.unsaved += page.len() as i64;
             if r.unsaved >= SAVE_EVERY {
                 self.save(&mut r).await?;

@@ -193,6 +193,8 @@ async fn deny_by_default() {
     assert_eq!(s.get("/api/v1/status", Some(&s.ingest)).await.0, StatusCode::FORBIDDEN);
     let (st, _, status) = s.get("/api/v1/status", Some(&s.analyst)).await;
     assert_eq!((st, status["events"].as_i64()), (StatusCode::OK, Some(1)), "{status}");
+    assert_eq!(status["book_through"].as_i64(), Some(1), "the book applied the acknowledged event: {status}");
+    assert!(status["detected_through"].is_null(), "this server runs without detection: {status}");
     assert_eq!(s.get("/api/v1/schema/events", None).await.0, StatusCode::OK);
     assert_eq!(s.get("/api/v1/schema/reference", None).await.0, StatusCode::OK);
 }

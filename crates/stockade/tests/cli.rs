@@ -196,6 +196,21 @@ async fn serving_with_an_incident(d: &str) -> (Running, String, String) {
     (server, token, key)
 }
 
+/// Waits (up to 60 s) until the server's detection has applied every
+/// stored event, as `GET /api/v1/status` reports it.
+async fn detection_settles(url: &str, token: &str) {
+    let client = reqwest::Client::new();
+    for _ in 0..600 {
+        let s: serde_json::Value =
+            client.get(format!("{url}/api/v1/status")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+        if s["detected_through"].as_i64().is_some_and(|d| Some(d) == s["book_through"].as_i64()) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("detection did not catch up with the stored events in 60 s");
+}
+
 /// Evidence from the command line: a streamed upload that declares its
 /// hash, a download checked as it arrives, a package that verifies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -798,6 +813,8 @@ async fn packages_from_a_server_verify_offline() {
         .await
         .unwrap();
     assert!(r.status().is_success());
+    // The incidents detection opens take their snapshots as they open.
+    detection_settles(&url, &token).await;
     let r = client
         .post(format!(
             "{url}/api/v1/evidence?incident=INC-1&class=photo&collected_from=camera:LYS-CAM-CAGE&reason=review"

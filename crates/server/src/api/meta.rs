@@ -42,9 +42,17 @@ pub struct Status {
     pub version: &'static str,
     /// Events stored.
     pub events: i64,
+    /// The last seq stored, through which the inventory book is current
+    /// (answered after the book has applied every acknowledged event).
+    pub book_through: i64,
+    /// The seq through which detection has applied the stored events; it
+    /// trails `book_through` while detection catches up. Null when this
+    /// server runs without detection.
+    pub detected_through: Option<i64>,
 }
 
-/// The instance's version and how many events it stores (a token that may read).
+/// The instance's version, how many events it stores, and how far the
+/// inventory book and detection have applied them (a token that may read).
 #[utoipa::path(get, path = "/api/v1/status", tag = "meta",
     responses((status = 200, body = Status),
         (status = 401, body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -55,7 +63,14 @@ pub async fn status(
     caller: crate::auth::Caller,
 ) -> Result<Json<Status>, crate::problem::Problem> {
     caller.require(crate::auth::Permission::Read)?;
-    Ok(Json(Status { version: env!("CARGO_PKG_VERSION"), events: st.store.event_count().await? }))
+    let stage = st.intake.stage();
+    stage.barrier().await?;
+    Ok(Json(Status {
+        version: env!("CARGO_PKG_VERSION"),
+        events: st.store.event_count().await?,
+        book_through: stage.book_applied()?,
+        detected_through: stage.detection().map(|d| d.through()),
+    }))
 }
 
 /// Prometheus metrics in the text exposition format.
