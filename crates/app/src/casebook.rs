@@ -35,6 +35,8 @@ pub struct Casebook {
     webhooks: std::sync::RwLock<Arc<Vec<stockade_respond::webhook::Target>>>,
     /// The communication templates.
     templates: Arc<stockade_respond::comms::Templates>,
+    /// Writes containment records into the log (set by the intake).
+    recorder: std::sync::OnceLock<crate::records::Recorder>,
 }
 
 impl Default for Casebook {
@@ -57,6 +59,7 @@ impl Default for Casebook {
                 }
                 Default::default()
             })),
+            recorder: Default::default(),
         }
     }
 }
@@ -95,6 +98,16 @@ impl Casebook {
         };
         crate::response::instantiate(self, store, ledger, clock, &mut w, seen).await?;
         Ok(w.record)
+    }
+
+    /// Lets the casebook write Stockade's records (containment) into the
+    /// log through `r` (the first call takes).
+    pub(crate) fn set_recorder(&self, r: crate::records::Recorder) {
+        let _ = self.recorder.set(r);
+    }
+
+    pub(crate) fn recorder(&self) -> Option<&crate::records::Recorder> {
+        self.recorder.get()
     }
 
     /// The playbook pack incidents open with.

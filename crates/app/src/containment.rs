@@ -16,12 +16,15 @@
 
 use crate::casebook::Casebook;
 use crate::intake::Intake;
+use crate::records::Recorder;
 use crate::response::{ResponseError, Worked, worked};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use stockade_incident::EventRef;
+use stockade_model::clock::Clock;
 use stockade_model::{Containment, ContainmentAction, EventBody, EventKind, RecordKind};
-use stockade_respond::{Act, Refused};
-use stockade_store::{EventQuery, StoreError};
+use stockade_respond::{Act, Named, Offer, Refused, TaskStatus};
+use stockade_store::{EventQuery, Ledger, Store, StoreError};
 
 /// What a caller asks: apply (or lift) one containment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +38,10 @@ pub struct ContainRequest {
     /// Lift a containment this incident holds instead of applying one.
     #[serde(default)]
     pub lift: bool,
+    /// The playbook task this carries out (one that offers the action):
+    /// done once it offers nothing more.
+    #[serde(default)]
+    pub task: Option<String>,
 }
 
 /// A containment in force, from the log.
@@ -50,31 +57,19 @@ pub struct Held {
 /// Every containment in force, from the `record.containment` events.
 pub async fn in_force(store: &dyn stockade_store::Store) -> Result<Vec<Held>, StoreError> {
     let mut held: Vec<Held> = Vec::new();
-    let mut after = None;
-    loop {
-        let q = EventQuery {
-            kind: Some(EventKind::RecordContainment.as_str().into()),
-            after_seq: after,
-            limit: 10_000,
-            ..Default::default()
-        };
-        let page = store.events(&q).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.seq);
-        for e in page {
-            let ev = stockade_model::Event::from_json(e.payload.as_bytes())
-                .map_err(|x| StoreError::Corrupt(format!("stored event {}: {x}", e.seq)))?;
-            if let EventBody::RecordContainment(c) = ev.body {
-                held.retain(|h| !(h.action == c.action && h.target == c.target));
-                if !c.lifted {
-                    held.push(Held {
-                        action: c.action,
-                        target: c.target,
-                        incident: c.incident,
-                        since: ev.occurred_at,
-                        reason: c.reason,
-                    });
-                }
+    let q = EventQuery { kind: Some(EventKind::RecordContainment.as_str().into()), ..Default::default() };
+    for e in crate::records::all_matching(store, q).await? {
+        let ev = crate::records::parse(&e)?;
+        if let EventBody::RecordContainment(c) = ev.body {
+            held.retain(|h| !(h.action == c.action && h.target == c.target));
+            if !c.lifted {
+                held.push(Held {
+                    action: c.action,
+                    target: c.target,
+                    incident: c.incident,
+                    since: ev.occurred_at,
+                    reason: c.reason,
+                });
             }
         }
     }
@@ -103,6 +98,15 @@ fn known(reference: &stockade_model::ReferenceData, w: &Worked, action: Containm
     }
 }
 
+/// Where a containment is recorded: the store, its ledger, the clock, and
+/// what writes Stockade's records into the log.
+pub(crate) struct Env<'a> {
+    pub store: &'a dyn Store,
+    pub ledger: Option<&'a Arc<Ledger>>,
+    pub clock: &'a dyn Clock,
+    pub recorder: &'a Recorder,
+}
+
 impl Casebook {
     /// Applies (or lifts) a containment for incident `id`, as `actor`.
     /// Answers the incident as it now stands.
@@ -113,7 +117,46 @@ impl Casebook {
         id: &str,
         request: ContainRequest,
     ) -> Result<Worked, ResponseError> {
-        let (store, ledger, clock) = (&**intake.store(), intake.ledger(), &**intake.clock());
+        let recorder = intake.recorder();
+        let env =
+            Env { store: &**intake.store(), ledger: intake.ledger(), clock: &**intake.clock(), recorder: &recorder };
+        let _one = self.hold().await;
+        let mut w = worked(env.store, id).await?;
+        self.contain_held(&env, actor, &mut w, request).await?;
+        Ok(w)
+    }
+
+    /// The containments incident `w` may apply now, by task (the casebook
+    /// held or not: a read).
+    pub async fn offers(
+        &self,
+        store: &dyn Store,
+        reference: &stockade_model::ReferenceData,
+        w: &Worked,
+    ) -> Result<Vec<Offer>, StoreError> {
+        if !w.response.status.is_open()
+            || w.response.merged_into.is_some()
+            || !w.response.tasks.iter().any(|t| !t.task.contain.is_empty())
+        {
+            return Ok(Vec::new());
+        }
+        let held: Vec<(ContainmentAction, String)> =
+            in_force(store).await?.into_iter().map(|h| (h.action, h.target)).collect();
+        let api_keys = api_keys_named(store, w).await?;
+        let named = Named { entities: &w.response.entities, api_keys: &api_keys };
+        Ok(stockade_respond::offers(&w.response.tasks, named, reference, &held))
+    }
+
+    /// [`Casebook::contain`] with the casebook held and the incident read.
+    pub(crate) async fn contain_held(
+        &self,
+        env: &Env<'_>,
+        actor: &str,
+        w: &mut Worked,
+        request: ContainRequest,
+    ) -> Result<(), ResponseError> {
+        let (store, ledger, clock) = (env.store, env.ledger, env.clock);
+        let id = w.record.id.clone();
         let target = request.target.trim().to_owned();
         if target.is_empty() || target.len() > 200 {
             return Err(Refused("`target` must name what to contain in 1-200 characters".into()).into());
@@ -122,12 +165,30 @@ impl Casebook {
             return Err(Refused("`reason` must say why".into()).into());
         }
         let action = request.action;
-        let _one = self.hold().await;
-        let mut w = worked(store, id).await?;
         w.response.check_contain(action.as_str(), &target, request.lift)?;
+        let reference = env.recorder.reference();
+        // The task it carries out: one that offers this action, still open.
+        let offered = match &request.task {
+            Some(task) => {
+                let t = w.response.tasks.iter().find(|t| t.task.id == *task).ok_or_else(|| {
+                    ResponseError::from(Refused(format!("{id} has no task {task:?} to carry out with it")))
+                })?;
+                if request.lift || !t.task.contain.contains(&action) || t.status != TaskStatus::Open {
+                    return Err(Refused(format!(
+                        "task {task:?} of {id} is {} and {}offers {}",
+                        t.status.as_str(),
+                        if t.task.contain.contains(&action) { "" } else { "never " },
+                        action.as_str()
+                    ))
+                    .into());
+                }
+                Some(task.clone())
+            }
+            None => None,
+        };
         if !request.lift {
             let kind = action.target().as_str().replace('_', " ");
-            if !known(&intake.reference().data, &w, action, &target) {
+            if !known(&reference.data, w, action, &target) {
                 return Err(Refused(format!(
                     "no {kind} {target:?} in the reference data or among the entities {id} names"
                 ))
@@ -149,22 +210,43 @@ impl Casebook {
         let body = EventBody::RecordContainment(Containment {
             action,
             target: target.clone(),
-            incident: id.to_owned(),
+            incident: id.clone(),
             lifted: request.lift,
             reason: request.reason.clone(),
         });
         let site = w.record.incident.site.clone();
-        let event = intake.record(event_id.clone(), &site, body)?;
-        intake.append_records(vec![event]).await?;
+        let event = env.recorder.record(event_id.clone(), &site, body)?;
+        env.recorder.append(vec![event]).await?;
         let reason = request.reason.clone();
-        let act = Act::Contain {
+        let mut acts = vec![Act::Contain {
             action: action.as_str().to_owned(),
             target: target.clone(),
             lifted: request.lift,
             reason: request.reason,
             event: EventRef { source: crate::records::RECORD_SOURCE.into(), id: event_id.clone() },
-        };
-        crate::response::record_act(store, ledger, clock, actor, &mut w, act).await?;
+        }];
+        // The task is done once it offers nothing more.
+        if let Some(task) = offered {
+            let mut after = w.response.clone();
+            after.contained.push(stockade_respond::ContainmentState {
+                action: action.as_str().to_owned(),
+                target: target.clone(),
+                since: clock.now().fixed_offset(),
+                by: actor.to_owned(),
+            });
+            let rest = self.offers(store, &reference.data, &Worked { response: after, ..w.clone() }).await?;
+            if !rest.iter().any(|o| o.task == task) {
+                acts.push(Act::Task {
+                    task,
+                    to: TaskStatus::Done,
+                    reason: format!(
+                        "every containment it offers is in force (the last: {} on {target})",
+                        action.as_str()
+                    ),
+                });
+            }
+        }
+        crate::response::record_acts(store, ledger, clock, actor, w, acts).await?;
         // Then out to the systems that own the target, each delivery queued
         // durably before this answers.
         let now = clock.now();
@@ -199,8 +281,34 @@ impl Casebook {
         }
         tracing::info!(incident = %id, action = action.as_str(), %target, lifted = request.lift, by = %actor, "containment");
         metrics::counter!("stockade_containments_total", "action" => action.as_str()).increment(1);
-        Ok(w)
+        Ok(())
     }
+}
+
+/// The ids the incident's own events name as API keys (no registry holds
+/// them): its cited `identity.api_key_used` events, read from its span.
+async fn api_keys_named(store: &dyn Store, w: &Worked) -> Result<std::collections::BTreeSet<String>, StoreError> {
+    let mut out = std::collections::BTreeSet::new();
+    let i = &w.record.incident;
+    let kind = EventKind::IdentityApiKeyUsed.as_str();
+    if w.response.events.is_empty() {
+        return Ok(out);
+    }
+    let q = EventQuery {
+        kind: Some(kind.into()),
+        from_us: Some(i.from.timestamp_micros()),
+        to_us: Some(i.to.timestamp_micros().saturating_add(1)),
+        ..Default::default()
+    };
+    for e in crate::records::all_matching(store, q).await? {
+        if !w.response.events.iter().any(|r| r.source == e.source && r.id == e.event_id) {
+            continue;
+        }
+        if let EventBody::IdentityApiKeyUsed(k) = crate::records::parse(&e)?.body {
+            out.insert(k.api_key.as_str().to_owned());
+        }
+    }
+    Ok(out)
 }
 
 /// Why a delivery could not be replayed.

@@ -149,6 +149,9 @@ struct Running {
     stored_alerts: u64,
     unsaved: i64,
     reference: Arc<ReferenceView>,
+    /// Which incident each case opened, as far as looked up (None: not
+    /// opened when last looked); read back from the store after a restart.
+    incident_of_case: std::collections::HashMap<u64, Option<String>>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -280,6 +283,7 @@ impl Detection {
                 stored_alerts,
                 unsaved: 0,
                 reference: view,
+                incident_of_case: std::collections::HashMap::new(),
             }),
             through: std::sync::atomic::AtomicI64::new(cursor),
         });
@@ -467,6 +471,11 @@ impl Inner {
         progress: &mut Progress,
     ) -> Result<(), DetectError> {
         let mut rows: Vec<StoredAlert> = Vec::new();
+        // Alerts joining cases whose incident is already open, by incident.
+        let mut joined: Vec<(String, Vec<crate::response::JoinedAlert>)> = Vec::new();
+        if r.incident_of_case.len() > 100_000 {
+            r.incident_of_case.clear();
+        }
         for stored in events {
             progress.events += 1;
             let event: stockade_model::Event = match serde_json::from_str(&stored.payload) {
@@ -490,6 +499,21 @@ impl Inner {
                     continue;
                 }
                 progress.alerts += 1;
+                if let Some(id) = self.incident_of(r, case).await? {
+                    let alert = crate::response::JoinedAlert {
+                        n: r.alerts,
+                        rule: alert.rule.clone(),
+                        entities: alert.entities.iter().map(|e| e.id.clone()).collect(),
+                        events: std::iter::once(&alert.event)
+                            .chain(&alert.related)
+                            .map(|e| EventRef { source: e.source.clone(), id: e.id.clone() })
+                            .collect(),
+                    };
+                    match joined.iter_mut().find(|(i, _)| *i == id) {
+                        Some((_, list)) => list.push(alert),
+                        None => joined.push((id, vec![alert])),
+                    }
+                }
                 rows.push(StoredAlert {
                     n: r.alerts,
                     seq: alert.seq,
@@ -518,6 +542,7 @@ impl Inner {
                     .await?;
                 tracing::info!(incident = %record.id, case = o.case, title = %o.title, "detection opened an incident");
                 progress.incidents += 1;
+                r.incident_of_case.insert(o.case, Some(record.id.clone()));
                 // The alerts so far and the case's link go in with it.
                 self.store.add_alerts(&std::mem::take(&mut rows), &[(o.case, record.id.clone())]).await?;
                 r.stored_alerts = r.alerts;
@@ -527,7 +552,28 @@ impl Inner {
             self.store.add_alerts(&rows, &[]).await?;
         }
         r.stored_alerts = r.stored_alerts.max(r.alerts);
+        // Stored first: each entry names alerts the store holds.
+        for (id, alerts) in joined {
+            self.casebook.joined(&*self.store, self.ledger.as_ref(), &*self.clock, ACTOR, &id, &alerts).await.map_err(
+                |e| match e {
+                    crate::response::ResponseError::Store(s) => DetectError::Store(s),
+                    other => DetectError::Store(StoreError::Corrupt(format!("alerts joining {id}: {other}"))),
+                },
+            )?;
+        }
         Ok(())
+    }
+
+    /// The incident case `case` opened, if it has (looked up once).
+    async fn incident_of(&self, r: &mut Running, case: u64) -> Result<Option<String>, DetectError> {
+        if let Some(known) = r.incident_of_case.get(&case) {
+            return Ok(known.clone());
+        }
+        let q = AlertQuery { case: Some(case), limit: 1, ..Default::default() };
+        let id = self.store.alerts(&q).await?.into_iter().find_map(|(_, inc)| inc);
+        // Not opened yet: looked up again if it opens (openings set it).
+        r.incident_of_case.insert(case, id.clone());
+        Ok(id)
     }
 }
 

@@ -157,6 +157,7 @@ impl Intake {
         };
         intake.reload_reference().await?;
         intake.reload_revisions().await?;
+        intake.casebook.set_recorder(intake.recorder());
         Ok(intake)
     }
 
@@ -218,6 +219,10 @@ impl Intake {
     }
 
     /// The current reference data.
+    pub(crate) fn reference_cell(&self) -> Arc<RwLock<Arc<ReferenceView>>> {
+        self.reference.clone()
+    }
+
     pub fn reference(&self) -> Arc<ReferenceView> {
         // The lock guards one pointer, swapped whole: a panic elsewhere
         // cannot leave it half-written, so a poisoned lock still holds the

@@ -28,6 +28,50 @@ use stockade_store::{Appended, EventQuery, Store, StoreError, StoredEvent};
 /// The source of Stockade's own records.
 pub const RECORD_SOURCE: &str = "stockade";
 
+/// Writes Stockade's own records into the log through the pipeline's
+/// group commit, without the rest of the intake: what the casebook holds
+/// to act in the log (a playbook's automatic containment). Cheap to clone.
+#[derive(Clone)]
+pub struct Recorder {
+    commit: stockade_store::GroupCommit,
+    clock: Arc<dyn stockade_model::clock::Clock>,
+    reference: Arc<std::sync::RwLock<Arc<crate::intake::ReferenceView>>>,
+}
+
+impl Recorder {
+    /// Appends the records (bypassing the refusal of `record.*` from
+    /// sources), durably; returns how many were new.
+    pub(crate) async fn append(&self, events: Vec<Event>) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let ready: Vec<NewEvent> = events.into_iter().map(|e| NewEvent::prepare(e, now)).collect();
+        let outcomes = self.commit.append(ready).await?;
+        Ok(outcomes.iter().filter(|o| matches!(o, Appended::Accepted(_))).count())
+    }
+
+    /// A record of Stockade's, stamped now.
+    pub(crate) fn record(&self, id: String, site: &str, body: EventBody) -> Result<Event, StoreError> {
+        let bad = |e: stockade_model::IdError| StoreError::Corrupt(format!("record id: {e}"));
+        let event = Event {
+            id: EventId::new(id).map_err(bad)?,
+            source: SourceId::new(RECORD_SOURCE).map_err(bad)?,
+            site: SiteId::new(site).map_err(bad)?,
+            occurred_at: self.clock.now().fixed_offset(),
+            received_at: None,
+            revision: None,
+            epcis: None,
+            flags: Vec::new(),
+            body,
+        };
+        event.validate().map_err(|e| StoreError::Corrupt(format!("record: {e}")))?;
+        Ok(event)
+    }
+
+    /// The reference data as it stands.
+    pub(crate) fn reference(&self) -> Arc<crate::intake::ReferenceView> {
+        self.reference.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+}
+
 /// The site of a record that concerns no one site (a load).
 pub const NO_SITE: &str = "*";
 
@@ -65,15 +109,21 @@ pub struct RetractReport {
 
 /// Every stored event of one kind, in seq order.
 async fn all_of_kind(store: &dyn Store, kind: &str) -> Result<Vec<StoredEvent>, StoreError> {
+    all_matching(store, EventQuery { kind: Some(kind.into()), ..Default::default() }).await
+}
+
+/// Every stored event `q` selects (its `after_seq` and `limit` aside), in
+/// seq order, read a page at a time.
+pub(crate) async fn all_matching(store: &dyn Store, mut q: EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
+    const PAGE: u32 = 10_000;
     let mut out = Vec::new();
-    let mut after = None;
+    q.limit = PAGE;
+    q.after_seq = None;
     loop {
-        let page = store
-            .events(&EventQuery { kind: Some(kind.into()), after_seq: after, limit: 10_000, ..Default::default() })
-            .await?;
+        let page = store.events(&q).await?;
         let Some(last) = page.last() else { break };
-        after = Some(last.seq);
-        let full = page.len() == 10_000;
+        q.after_seq = Some(last.seq);
+        let full = page.len() == PAGE as usize;
         out.extend(page);
         if !full {
             break;
@@ -82,7 +132,7 @@ async fn all_of_kind(store: &dyn Store, kind: &str) -> Result<Vec<StoredEvent>, 
     Ok(out)
 }
 
-fn parse(e: &StoredEvent) -> Result<Event, StoreError> {
+pub(crate) fn parse(e: &StoredEvent) -> Result<Event, StoreError> {
     Event::from_json(e.payload.as_bytes()).map_err(|err| StoreError::Corrupt(format!("stored event {}: {err}", e.seq)))
 }
 
@@ -127,27 +177,16 @@ impl Intake {
     /// Appends Stockade's own records (bypassing the refusal of `record.*`
     /// from sources); returns how many were new.
     pub(crate) async fn append_records(&self, events: Vec<Event>) -> Result<usize, StoreError> {
-        let now = self.clock().now();
-        let ready: Vec<NewEvent> = events.into_iter().map(|e| NewEvent::prepare(e, now)).collect();
-        let outcomes = self.commit().append(ready).await?;
-        Ok(outcomes.iter().filter(|o| matches!(o, Appended::Accepted(_))).count())
+        self.recorder().append(events).await
     }
 
     pub(crate) fn record(&self, id: String, site: &str, body: EventBody) -> Result<Event, StoreError> {
-        let bad = |e: stockade_model::IdError| StoreError::Corrupt(format!("record id: {e}"));
-        let event = Event {
-            id: EventId::new(id).map_err(bad)?,
-            source: SourceId::new(RECORD_SOURCE).map_err(bad)?,
-            site: SiteId::new(site).map_err(bad)?,
-            occurred_at: self.clock().now().fixed_offset(),
-            received_at: None,
-            revision: None,
-            epcis: None,
-            flags: Vec::new(),
-            body,
-        };
-        event.validate().map_err(|e| StoreError::Corrupt(format!("record: {e}")))?;
-        Ok(event)
+        self.recorder().record(id, site, body)
+    }
+
+    /// What writes Stockade's own records into this pipeline's log.
+    pub(crate) fn recorder(&self) -> Recorder {
+        Recorder { commit: self.commit().clone(), clock: self.clock().clone(), reference: self.reference_cell() }
     }
 
     /// Records that a file was loaded and which events it added.

@@ -43,6 +43,7 @@ pub const BUILTIN_PLAYBOOKS: &[(&str, &str)] = &[
     ("playbooks/dock-cargo.yml", include_str!("../../../playbooks/dock-cargo.yml")),
     ("playbooks/physical-intrusion.yml", include_str!("../../../playbooks/physical-intrusion.yml")),
     ("playbooks/records-fraud.yml", include_str!("../../../playbooks/records-fraud.yml")),
+    ("playbooks/terminated-credential.yml", include_str!("../../../playbooks/terminated-credential.yml")),
 ];
 
 /// The built-in playbook pack, checked.
@@ -283,6 +284,39 @@ impl Casebook {
     }
 }
 
+/// An alert that joined an open incident's case, as detection raised it.
+#[derive(Debug, Clone)]
+pub struct JoinedAlert {
+    pub n: u64,
+    pub rule: String,
+    pub entities: Vec<String>,
+    pub events: Vec<EventRef>,
+}
+
+impl Casebook {
+    /// Records, in incident `id`'s timeline as `actor`, the alerts that
+    /// joined its case after it opened (one entry for them all).
+    pub async fn joined(
+        &self,
+        store: &dyn Store,
+        ledger: Option<&Arc<Ledger>>,
+        clock: &dyn Clock,
+        actor: &str,
+        id: &str,
+        alerts: &[JoinedAlert],
+    ) -> Result<(), ResponseError> {
+        let _one = self.hold().await;
+        let mut w = worked(store, id).await?;
+        let act = w
+            .response
+            .joined(alerts.iter().map(|a| (a.n, a.rule.as_str(), a.entities.as_slice(), a.events.as_slice())));
+        match act {
+            Some(act) => record_act(store, ledger, clock, actor, &mut w, act).await,
+            None => Ok(()),
+        }
+    }
+}
+
 /// Gives a newly opened incident (as worked so far) its playbook (when the pack has one for
 /// it) and does the automatic steps Stockade can do at once. The casebook
 /// is held.
@@ -324,6 +358,10 @@ pub(crate) async fn instantiate(
     for (task, auto) in autos {
         let act = match auto {
             Auto::OpenIncidentLog => continue,
+            Auto::Contain => {
+                contain_at_once(casebook, store, ledger, clock, w, &task, &playbook.id, playbook.version).await?;
+                continue;
+            }
             Auto::PreserveEvidence => {
                 // Where the instance keeps a vault; else the task waits for a person.
                 let Some(custodian) = casebook.custodian() else { continue };
@@ -359,6 +397,59 @@ pub(crate) async fn instantiate(
         record_act(store, ledger, clock, SYSTEM, w, act).await.map_err(system)?;
     }
     Ok(())
+}
+
+/// A playbook's `auto: contain` task: every containment it offers on what
+/// the incident names, applied as Stockade (the last one marks the task
+/// done). One refused (held meanwhile, say) is noted and the rest go on;
+/// with nothing to offer, the task waits for a person.
+#[allow(clippy::too_many_arguments)]
+async fn contain_at_once(
+    casebook: &Casebook,
+    store: &dyn Store,
+    ledger: Option<&Arc<Ledger>>,
+    clock: &dyn Clock,
+    w: &mut Worked,
+    task: &str,
+    playbook: &str,
+    version: u32,
+) -> Result<(), StoreError> {
+    let Some(recorder) = casebook.recorder() else { return Ok(()) };
+    let env = crate::containment::Env { store, ledger, clock, recorder };
+    let reference = recorder.reference();
+    let offers = casebook.offers(store, &reference.data, w).await?;
+    let mine: Vec<_> = offers.into_iter().filter(|o| o.task == task).collect();
+    if mine.is_empty() {
+        let text =
+            format!("automatic containment ({task}): the incident names nothing it applies to; left to a person");
+        return record_act(store, ledger, clock, SYSTEM, w, Act::Note { text }).await.map_err(into_store);
+    }
+    for o in mine {
+        let request = crate::containment::ContainRequest {
+            action: o.action,
+            target: o.target.clone(),
+            reason: format!("automatic: playbook {playbook} v{version}, task {task} ({})", o.because),
+            lift: false,
+            task: Some(task.to_owned()),
+        };
+        match casebook.contain_held(&env, SYSTEM, w, request).await {
+            Ok(()) => {}
+            Err(ResponseError::Store(e)) => return Err(e),
+            Err(e) => {
+                tracing::warn!(incident = %w.record.id, action = o.action.as_str(), target = %o.target, error = %e, "automatic containment refused");
+                let text = format!("automatic containment {} on {} refused: {e}", o.action.as_str(), o.target);
+                record_act(store, ledger, clock, SYSTEM, w, Act::Note { text }).await.map_err(into_store)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn into_store(e: ResponseError) -> StoreError {
+    match e {
+        ResponseError::Store(s) => s,
+        other => StoreError::Corrupt(other.to_string()),
+    }
 }
 
 /// A task of an open incident, for the work queue.

@@ -79,11 +79,33 @@ async fn history_is_judged_in_event_time_and_nothing_opens_twice() {
     assert!(inc.incident.entities.contains(&"P1".to_owned()) && inc.incident.entities.contains(&"B1".to_owned()));
     assert_eq!(inc.incident.events.len(), 1);
 
+    // Its playbook revoked the departed person's badge at once: a
+    // `record.containment` event, seq 4, in force from now.
+    let held = stockade_app::containment::in_force(&*store).await.unwrap();
+    assert_eq!(
+        held.iter().map(|h| (h.action.as_str(), h.target.as_str())).collect::<Vec<_>>(),
+        [("revoke_badge", "B1")]
+    );
     // Live: an event committed now is detected without a replay.
     send(&intake, &[badge("a3", "23:40")]).await;
     intake.close().await.unwrap();
     let alerts = store.alerts(&AlertQuery { limit: 100, after: 2, ..Default::default() }).await.unwrap();
-    assert!(!alerts.is_empty() && alerts.iter().all(|(a, _)| a.seq == 4), "{alerts:?}");
+    assert!(!alerts.is_empty() && alerts.iter().all(|(a, _)| a.seq == 5), "{alerts:?}");
+    // They joined INC-1's case: its timeline says so, once, with what they name.
+    let w = stockade_app::response::worked(&*store, "INC-1").await.unwrap();
+    let joined: Vec<_> = w.timeline.iter().filter(|e| e.entry.act.name() == "joined").collect();
+    assert_eq!(joined.len(), 1, "{:?}", w.timeline);
+    let numbers: Vec<u64> = alerts.iter().map(|(a, _)| a.n).collect();
+    match &joined[0].entry.act {
+        stockade_respond::Act::Joined { alerts: got, rules, events, .. } => {
+            assert_eq!(got, &numbers);
+            assert!(rules.contains(&"access-terminated-person".to_owned()), "{rules:?}");
+            assert_eq!(events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["a3"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(joined[0].entry.actor, "stockade-detect");
+    assert!(w.response.events.iter().any(|e| e.id == "a3"), "the incident now cites it");
     let stored = store.last_alert().await.unwrap();
 
     // A restart resumes from the saved cursor: nothing is examined, stored or opened again.
@@ -105,12 +127,13 @@ async fn a_crash_before_the_save_replays_without_duplicates() {
     d.replay().await.unwrap();
     let stored = store.last_alert().await.unwrap();
     // The saved state is forgotten (as if the process died before saving):
-    // the replay raises the same alerts, stores none again, and the case
+    // the replay (of the two events and the containment INC-1's playbook
+    // applied) raises the same alerts, stores none again, and the case
     // that opened INC-1 opens nothing.
     store.save_state(stockade_app::detection::NAME, 0, r#"{"alerts":0,"detector":{}}"#).await.unwrap();
     let again = Intake::start(store.clone(), None, Arc::new(SystemClock), Default::default()).await.unwrap();
     let p = again.start_detection(RuleSource::Builtin).await.unwrap().replay().await.unwrap();
-    assert_eq!((p.events, p.alerts, p.incidents), (2, 0, 0), "{p:?}");
+    assert_eq!((p.events, p.alerts, p.incidents), (3, 0, 0), "{p:?}");
     assert_eq!(store.last_alert().await.unwrap(), stored);
     assert_eq!(store.incidents(&IncidentQuery { limit: 10, ..Default::default() }).await.unwrap().len(), 1);
 }

@@ -23,12 +23,14 @@ pub mod comms;
 pub mod exercise;
 pub mod kpi;
 pub mod lifecycle;
+pub mod offer;
 pub mod playbook;
 pub mod timeline;
 pub mod webhook;
 
 pub use kpi::{Clocked, Every, Figures, Point, Spread, figures, trend};
 pub use lifecycle::Status;
+pub use offer::{Named, Offer, offers};
 pub use playbook::{Auto, Pack, PackError, Playbook, PlaybookFile, Role, Task};
 pub use timeline::{Act, ContainmentState, Entry, PlaybookRef, Refused, Request, Response, TaskState, TaskStatus};
 

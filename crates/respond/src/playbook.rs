@@ -12,6 +12,7 @@ use chrono::{DateTime, Duration, FixedOffset};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use stockade_incident::IncidentRecord;
+use stockade_model::ContainmentAction;
 
 /// Who a task is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -55,6 +56,9 @@ pub enum Auto {
     /// Snapshot the incident's events with their proofs into its evidence
     /// set and place a legal hold on it.
     PreserveEvidence,
+    /// Apply every containment the task offers (its `contain` actions on
+    /// what the incident names) at once.
+    Contain,
 }
 
 /// Which incidents a playbook is for.
@@ -86,6 +90,10 @@ pub struct TaskSpec {
     pub after: Vec<String>,
     #[serde(default)]
     pub checklist: Vec<String>,
+    /// Containment actions the task offers on what the incident names
+    /// (one click each; all at once with `auto: contain`).
+    #[serde(default)]
+    pub contain: Vec<ContainmentAction>,
     #[serde(default)]
     pub auto: Option<Auto>,
 }
@@ -123,6 +131,8 @@ pub struct Task {
     pub after: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checklist: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contain: Vec<ContainmentAction>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto: Option<Auto>,
 }
@@ -221,6 +231,22 @@ impl Playbook {
                 if t.checklist.iter().any(|c| c.trim().is_empty()) {
                     return Err(at(&here, format!("task {:?} has an empty checklist item", t.id)));
                 }
+                if t.auto == Some(Auto::Contain) && t.contain.is_empty() {
+                    return Err(at(
+                        &here,
+                        format!("task {:?} is `auto: contain` but lists no `contain` actions", t.id),
+                    ));
+                }
+                if t.auto.is_some_and(|a| a != Auto::Contain) && !t.contain.is_empty() {
+                    return Err(at(
+                        &here,
+                        format!("task {:?} lists `contain` actions but its `auto` step does something else", t.id),
+                    ));
+                }
+                let mut seen = BTreeSet::new();
+                if let Some(a) = t.contain.iter().find(|a| !seen.insert(**a)) {
+                    return Err(at(&here, format!("task {:?} lists {} twice", t.id, a.as_str())));
+                }
             }
         }
         for t in tasks.values() {
@@ -278,6 +304,7 @@ impl Playbook {
                     due: detected + parse_due(&t.due).unwrap_or_else(|_| Duration::zero()),
                     after: t.after.clone(),
                     checklist: t.checklist.clone(),
+                    contain: t.contain.clone(),
                     auto: t.auto,
                 });
             }

@@ -361,6 +361,22 @@ fn playbook_packs_refuse_what_cannot_run_naming_file_and_line() {
         "unknown variant `call_the_police`",
         14,
     );
+    refused(PLAYBOOK.replace("auto: open_incident_log", "auto: contain"), "lists no `contain` actions", 10);
+    refused(
+        PLAYBOOK.replace("auto: open_incident_log", "auto: open_incident_log\n        contain: [lock_zone]"),
+        "its `auto` step does something else",
+        10,
+    );
+    refused(
+        PLAYBOOK.replace("after: [isolate]", "after: [isolate]\n        contain: [revoke_badge, revoke_badge]"),
+        "lists revoke_badge twice",
+        20,
+    );
+    refused(
+        PLAYBOOK.replace("after: [isolate]", "after: [isolate]\n        contain: [call_the_police]"),
+        "unknown variant `call_the_police`",
+        25,
+    );
     refused("id: [".into(), "", 1);
     // Pack-wide faults.
     let e = pack_of(&[("cage.yml", PLAYBOOK)]).unwrap_err();
@@ -478,4 +494,92 @@ fn exercises_score_from_their_start_with_each_tasks_allowance() {
     let none = exercise::score("EX-2", "tailgating", started, started, &[]);
     assert_eq!((none.detected, none.score), (false, 0));
     assert_eq!(none.missed, ["detection raised no incident for the tailgating scenario"]);
+}
+
+const REFERENCE: &str = "
+sites: [{id: S1, name: One, timezone: Europe/Paris}]
+zones: [{id: S1-CAGE, site: S1, name: Cage, tier: high_value_cage}, {id: S1-DOCK, site: S1, name: Dock, tier: general}]
+doors:
+  - {id: S1-D-CAGE, site: S1, name: Cage door, to_zone: S1-CAGE}
+  - {id: S1-D-DOCK, site: S1, name: Dock door, to_zone: S1-DOCK, dock: true}
+people:
+  - {id: P1, name: A, role: picker, status: terminated, accounts: [a1, a2]}
+  - {id: P2, name: B, role: technician, status: active, vendor: V1}
+badges:
+  - {id: B1, person: P1, status: active}
+  - {id: B2, person: P1, status: revoked}
+  - {id: B3, person: P2, status: active}
+vendors: [{id: V1, name: Fixit}]
+locations:
+  - {id: L-CAGE, site: S1, zone: S1-CAGE}
+  - {id: L-DOCK, site: S1, zone: S1-DOCK}
+skus: [{id: SKU-1, description: Phone, unit_value: 900.0, value_tier: critical}]
+";
+
+#[test]
+fn tasks_offer_containment_on_what_the_incident_names_through_the_reference_data() {
+    let reference: stockade_model::ReferenceData = serde_yaml_ng::from_str(REFERENCE).unwrap();
+    let task = |id: &str, contain: &[&str], status: TaskStatus| TaskState {
+        task: Task {
+            id: id.into(),
+            phase: "p".into(),
+            title: id.into(),
+            role: Role::It,
+            due: t("2026-03-02T23:00:00+01:00"),
+            after: Vec::new(),
+            checklist: Vec::new(),
+            contain: contain.iter().map(|a| serde_json::from_value(serde_json::json!(a)).unwrap()).collect(),
+            auto: None,
+        },
+        status,
+        at: None,
+        by: None,
+        checked: Default::default(),
+        overdue: false,
+    };
+    let tasks = [
+        task("creds", &["revoke_badge", "disable_account", "end_vendor_grant", "revoke_api_key"], TaskStatus::Open),
+        task(
+            "place",
+            &["lock_door", "lock_zone", "hold_dock", "quarantine_location", "quarantine_sku", "revoke_badge"],
+            TaskStatus::Open,
+        ),
+        task("done", &["quarantine_sku"], TaskStatus::Done),
+    ];
+    let entities: std::collections::BTreeSet<String> =
+        ["P1", "P2", "S1-D-CAGE", "S1-CAGE", "L-CAGE", "L-DOCK", "SKU-1", "K-9", "nobody"].map(String::from).into();
+    let keys: std::collections::BTreeSet<String> = ["K-9".to_owned()].into();
+    let named = Named { entities: &entities, api_keys: &keys };
+    let got = |held: &[(stockade_model::ContainmentAction, String)]| -> Vec<(String, String, String)> {
+        offers(&tasks, named, &reference, held)
+            .into_iter()
+            .map(|o| (o.task, o.action.as_str().to_owned(), o.target))
+            .collect()
+    };
+    let o = |t: &str, a: &str, x: &str| (t.to_owned(), a.to_owned(), x.to_owned());
+    assert_eq!(
+        got(&[]),
+        [
+            // A person: their active badges (not the revoked one), accounts, vendor.
+            o("creds", "revoke_badge", "B1"),
+            o("creds", "revoke_badge", "B3"),
+            o("creds", "disable_account", "a1"),
+            o("creds", "disable_account", "a2"),
+            o("creds", "end_vendor_grant", "V1"),
+            // An API key only as the incident's events used it.
+            o("creds", "revoke_api_key", "K-9"),
+            o("place", "lock_door", "S1-D-CAGE"),
+            o("place", "lock_zone", "S1-CAGE"),
+            // Only a location behind a dock door is a dock to hold.
+            o("place", "hold_dock", "L-DOCK"),
+            o("place", "quarantine_location", "L-CAGE"),
+            o("place", "quarantine_location", "L-DOCK"),
+            o("place", "quarantine_sku", "SKU-1"),
+            // A done task offers nothing; B1 is offered once, by the first task.
+        ]
+    );
+    // What is held already (here or by another incident) is not offered.
+    let held = [(stockade_model::ContainmentAction::RevokeBadge, "B1".to_owned())];
+    assert!(!got(&held).contains(&o("creds", "revoke_badge", "B1")));
+    assert_eq!(got(&held).len(), 11);
 }

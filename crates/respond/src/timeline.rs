@@ -81,6 +81,16 @@ pub enum TaskStatus {
     Skipped,
 }
 
+impl TaskStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Open => "open",
+            TaskStatus::Done => "done",
+            TaskStatus::Skipped => "skipped",
+        }
+    }
+}
+
 /// The playbook an incident runs on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlaybookRef {
@@ -229,6 +239,17 @@ pub enum Act {
         value: f64,
         reason: String,
     },
+    /// Alerts that joined the incident's case after it opened (detection's
+    /// numbers and rules), with the entities and events they named that
+    /// the incident did not.
+    Joined {
+        alerts: Vec<u64>,
+        rules: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        entities: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        events: Vec<EventRef>,
+    },
     /// A webhook delivery settled: delivered to the owning system, or out
     /// of attempts (dead-lettered), or replayed by an operator.
     Delivery {
@@ -305,6 +326,7 @@ impl Act {
             Act::Overdue { .. } => "overdue",
             Act::Contain { .. } => "contain",
             Act::Delivery { .. } => "delivery",
+            Act::Joined { .. } => "joined",
             Act::Stake { .. } => "stake",
             Act::Drafted { .. } => "drafted",
             Act::Approved { .. } => "approved",
@@ -719,6 +741,37 @@ impl Response {
         Ok(())
     }
 
+    /// The entry for alerts that joined the incident's case after it
+    /// opened: their numbers and rules (each rule once), and what they
+    /// name that it does not, within its limits. Recorded whatever state
+    /// the incident is in: it is what detection saw, not a decision.
+    pub fn joined<'a>(
+        &self,
+        alerts: impl IntoIterator<Item = (u64, &'a str, &'a [String], &'a [EventRef])>,
+    ) -> Option<Act> {
+        let (mut numbers, mut rules, mut entities, mut events) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (n, rule, named, cited) in alerts {
+            numbers.push(n);
+            if !rules.iter().any(|r| r == rule) {
+                rules.push(rule.to_owned());
+            }
+            for e in named {
+                if !self.entities.contains(e)
+                    && !entities.contains(e)
+                    && self.entities.len() + entities.len() < MAX_ENTITIES
+                {
+                    entities.push(e.clone());
+                }
+            }
+            for e in cited {
+                if !self.events.contains(e) && !events.contains(e) && self.events.len() + events.len() < MAX_EVENTS {
+                    events.push(e.clone());
+                }
+            }
+        }
+        (!numbers.is_empty()).then_some(Act::Joined { alerts: numbers, rules, entities, events })
+    }
+
     /// Folds in the next entry of the timeline.
     pub fn apply(&mut self, e: &Entry) -> Result<(), Refused> {
         if e.incident != self.incident || e.n != self.entries + 1 {
@@ -739,6 +792,10 @@ impl Response {
             Act::Assign { owner, .. } => self.owner = Some(owner.clone()),
             Act::Severity { to, .. } => self.severity = *to,
             Act::Note { .. } => {}
+            Act::Joined { entities, events, .. } => {
+                self.entities.extend(entities.iter().cloned());
+                self.events.extend(events.iter().cloned());
+            }
             Act::Link { entities, events, sites } | Act::Absorbed { entities, events, sites, .. } => {
                 self.entities.extend(entities.iter().cloned());
                 self.events.extend(events.iter().cloned());

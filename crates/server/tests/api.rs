@@ -1249,6 +1249,110 @@ async fn administrative_acts_are_audited_in_the_ledger() {
     assert_eq!(none, json!([]));
 }
 
+/// A playbook's containment: applied at once on opening (`auto:
+/// contain`), or offered on what the incident names and applied with one
+/// click that also carries out the task.
+#[tokio::test]
+async fn playbooks_contain_at_once_or_offer_one_click() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    s.load_examples().await;
+    let open = |scenario: &str, entities: Value| {
+        let case = json!({"site": "LYS", "title": "tip", "scenario": scenario, "from": "2026-11-02T20:00:00+01:00",
+            "to": "2026-11-02T23:59:00+01:00", "entities": entities});
+        let s = &s;
+        async move {
+            let (st, _, got) = s.post("/api/v1/incidents", &s.analyst, "application/json", case.to_string()).await;
+            assert_eq!(st, StatusCode::CREATED, "{got}");
+            let (_, _, got) =
+                s.get(&format!("/api/v1/incidents/{}", got["id"].as_str().unwrap()), Some(&s.analyst)).await;
+            got
+        }
+    };
+    let task = |got: &Value, id: &str| {
+        got["response"]["tasks"].as_array().unwrap().iter().find(|t| t["id"] == id).unwrap().clone()
+    };
+    // A departed person's credential in use: their badge and account are
+    // revoked as the incident opens, in force at once, the task done.
+    let got = open("terminated_badge_in_use", json!(["P-003"])).await;
+    assert_eq!(got["response"]["playbook"]["id"], "terminated-credential", "{got}");
+    let contained: Vec<(&str, &str, &str)> = got["response"]["contained"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["action"].as_str().unwrap(), c["target"].as_str().unwrap(), c["by"].as_str().unwrap()))
+        .collect();
+    assert_eq!(contained, [("revoke_badge", "B-1003", "stockade"), ("disable_account", "lmorel", "stockade")]);
+    let t = task(&got, "revoke-credentials");
+    assert_eq!((t["status"].as_str(), t["by"].as_str()), (Some("done"), Some("stockade")), "{t}");
+    let (_, _, timeline) = s.get("/api/v1/incidents/INC-1/timeline", Some(&s.analyst)).await;
+    assert!(timeline.to_string().contains("every containment it offers is in force"), "{timeline}");
+    assert_eq!(got["containment_offers"], json!([]));
+    let (_, _, held) = s.get("/api/v1/containment", Some(&s.analyst)).await;
+    assert_eq!(held.as_array().unwrap().len(), 2, "{held}");
+    assert!(held.as_array().unwrap().iter().all(|h| h["incident"] == "INC-1"), "{held}");
+    // A person with nothing left to revoke: a note says so, the task waits for a person.
+    let got = open("terminated_badge_in_use", json!(["P-004"])).await;
+    assert_eq!(task(&got, "revoke-credentials")["status"], "open");
+    let (_, _, timeline) = s.get("/api/v1/incidents/INC-2/timeline", Some(&s.analyst)).await;
+    assert!(timeline.to_string().contains("names nothing it applies to; left to a person"), "{timeline}");
+
+    // Cage theft: what it names is offered, each under the task that offers it.
+    let got = open("after_hours_cage_removal", json!(["P-002", "LYS-CAGE-01", "P-003"])).await;
+    let offered: Vec<(&str, &str, &str)> = got["containment_offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["task"].as_str().unwrap(), o["action"].as_str().unwrap(), o["target"].as_str().unwrap()))
+        .collect();
+    // P-003's badge and account are held already (by INC-1): not offered again.
+    assert_eq!(
+        offered,
+        [("isolate-cage", "quarantine_location", "LYS-CAGE-01"), ("revoke-credentials", "revoke_badge", "B-1002")],
+        "{got}"
+    );
+    let contain = |body: Value| {
+        let s = &s;
+        async move { s.post("/api/v1/incidents/INC-3/containment", &s.analyst, "application/json", body.to_string()).await }
+    };
+    // Refused: a task that does not offer the action, or does not exist; nothing recorded.
+    for (body, says) in [
+        (
+            json!({"action": "lock_door", "target": "LYS-D-CAGE", "reason": "x", "task": "revoke-credentials"}),
+            "never offers lock_door",
+        ),
+        (json!({"action": "revoke_badge", "target": "B-1002", "reason": "x", "task": "nope"}), "has no task \"nope\""),
+        (
+            json!({"action": "revoke_badge", "target": "B-1002", "reason": "x", "task": "revoke-credentials", "lift": true}),
+            "holds no revoke_badge",
+        ),
+    ] {
+        let (st, _, p) = contain(body).await;
+        assert_eq!(st, StatusCode::CONFLICT, "{p}");
+        assert!(p["detail"].as_str().unwrap().contains(says), "{says}: {p}");
+    }
+    let (_, _, held) = s.get("/api/v1/containment", Some(&s.analyst)).await;
+    assert_eq!(held.as_array().unwrap().len(), 2, "{held}");
+    // One click: the offer as it is, with a reason; its task is done, having nothing more to offer.
+    let (st, _, w) = contain(
+        json!({"action": "revoke_badge", "target": "B-1002", "reason": "cage theft", "task": "revoke-credentials"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{w}");
+    let (_, _, got) = s.get("/api/v1/incidents/INC-3", Some(&s.analyst)).await;
+    assert_eq!(task(&got, "revoke-credentials")["status"], "done");
+    assert_eq!(task(&got, "isolate-cage")["status"], "open");
+    assert_eq!(got["containment_offers"].as_array().unwrap().len(), 1, "{got}");
+    // Applied without naming the task, the offer goes but the task stays for a person.
+    let (st, _, _) =
+        contain(json!({"action": "quarantine_location", "target": "LYS-CAGE-01", "reason": "count first"})).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (_, _, got) = s.get("/api/v1/incidents/INC-3", Some(&s.analyst)).await;
+    assert_eq!(
+        (task(&got, "isolate-cage")["status"].as_str(), got["containment_offers"].clone()),
+        (Some("open"), json!([]))
+    );
+}
+
 #[tokio::test]
 async fn incidents_are_opened_numbered_audited_and_listed() {
     let s = start(UnknownEntities::Flag, 1 << 20).await;
@@ -1281,6 +1385,24 @@ async fn incidents_are_opened_numbered_audited_and_listed() {
     // Nothing counted short yet: nothing at stake.
     let stake = got.as_object_mut().unwrap().remove("stake").unwrap();
     assert_eq!(stake, json!({"units": 0.0, "value": 0.0, "source": "counts"}));
+    // What its playbook's open tasks offer to contain on what it names:
+    // the cage location it names, the badge and account of the person.
+    let offers = got.as_object_mut().unwrap().remove("containment_offers").unwrap();
+    let offered: Vec<(&str, &str, &str)> = offers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["task"].as_str().unwrap(), o["action"].as_str().unwrap(), o["target"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        offered,
+        [
+            ("isolate-cage", "quarantine_location", "LYS-CAGE-01"),
+            ("revoke-credentials", "revoke_badge", "B-1003"),
+            ("revoke-credentials", "disable_account", "lmorel")
+        ],
+        "{offers}"
+    );
     // LYS's continuity plan, with what the book holds of each SKU to restore first.
     let continuity = got.as_object_mut().unwrap().remove("continuity").unwrap();
     assert_eq!(continuity[0]["site"], "LYS", "{continuity}");
@@ -1811,10 +1933,10 @@ async fn containment_takes_effect_at_once_and_a_later_use_is_an_alert() {
     let case = json!({"site": "LYS", "title": "cage stock missing", "severity": "high",
         "from": "2026-11-02T20:00:00+01:00", "to": "2026-11-02T23:59:00+01:00",
         "entities": ["B-1003", "P-003", "LYS-D-CAGE", "key-7781"]});
-    let (st, _, _) = s.post("/api/v1/incidents", &s.analyst, "application/json", case.to_string()).await;
+    let (st, _, opened) = s.post("/api/v1/incidents", &s.analyst, "application/json", case.to_string()).await;
     assert_eq!(st, StatusCode::CREATED);
-    let (_, _, opened) = s.get("/api/v1/incidents", Some(&s.analyst)).await;
-    let id = opened.as_array().unwrap().last().unwrap()["id"].as_str().unwrap().to_owned();
+    // Its own id: detection may open others from the examples meanwhile.
+    let id = opened["id"].as_str().unwrap().to_owned();
     let contain = |body: Value| {
         let (s, id) = (&s, id.clone());
         async move {
@@ -1838,8 +1960,8 @@ async fn containment_takes_effect_at_once_and_a_later_use_is_an_alert() {
         contain(json!({"action": "revoke_api_key", "target": "key-7781", "reason": "called from outside"})).await;
     assert_eq!(st, StatusCode::CREATED, "{w}");
     let (_, _, held) = s.get("/api/v1/containment", Some(&s.analyst)).await;
-    assert_eq!(held.as_array().unwrap().len(), 2, "{held}");
-    assert_eq!(held[0]["incident"], id.as_str());
+    let mine = held.as_array().unwrap().iter().filter(|h| h["incident"] == id.as_str()).count();
+    assert_eq!(mine, 2, "{held}");
 
     // Refusals, each with its reason; nothing recorded.
     for (body, status, why) in [
@@ -1924,7 +2046,8 @@ async fn containment_takes_effect_at_once_and_a_later_use_is_an_alert() {
     let (st, _, v) = s.post("/api/v1/events", &s.ingest, "application/x-ndjson", lines).await;
     assert_eq!((st, v["accepted"].as_u64()), (StatusCode::OK, Some(2)), "{v}");
     let (_, _, held) = s.get("/api/v1/containment", Some(&s.analyst)).await;
-    assert_eq!(held.as_array().unwrap().len(), 1, "{held}");
+    let mine = held.as_array().unwrap().iter().filter(|h| h["incident"] == id.as_str()).count();
+    assert_eq!(mine, 1, "{held}");
     // The key is still held: its call is the second breach, and the badge's
     // access before it raised none.
     let breached = alerts_when(&s, "/api/v1/alerts?rule=containment-breached", 2).await;

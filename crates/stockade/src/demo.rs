@@ -96,6 +96,11 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
         truth.display(),
         dir.display()
     );
+    let held = stockade_app::containment::in_force(&*store).await?.len();
+    let entries: u64 = stockade_app::response::all_worked(&*store).await?.iter().map(|r| r.entries).sum();
+    println!(
+        "Response: {entries} timeline entries recorded by playbooks, {held} containments applied at once (GET /api/v1/containment)"
+    );
     if a.no_serve {
         crate::close(intake.stage(), &*store).await;
         println!("admin token: {token}");

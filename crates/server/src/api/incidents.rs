@@ -132,7 +132,10 @@ pub async fn list(
 /// the evidence ledger (an analyst's citations are proven by seq through
 /// `/api/v1/ledger/events/{seq}/proof`); and `since_opened`: the alerts that
 /// joined its case after it opened, the entities and events they add and
-/// the span they extend it to (the record itself stays as opened).
+/// the span they extend it to (the record itself stays as opened); and
+/// `containment_offers`: what its playbook's open tasks offer to contain
+/// on what it names (`{task, action, target, because}`), each applied with
+/// one `POST .../containment` carrying the same fields.
 #[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents",
     params(("id" = String, Path, description = "INC-<n>")),
     responses((status = 200, body = Object),
@@ -178,6 +181,8 @@ pub async fn one(
     let response =
         serde_json::to_value(&worked.response).map_err(|e| Problem::internal(format!("incident {id}: {e}")))?;
     let continuity = continuity_of(&st, &worked.response.sites).await?;
+    let offers = st.casebook.offers(&*st.store, &st.intake.reference().data, &worked).await?;
+    let offers = serde_json::to_value(&offers).map_err(|e| Problem::internal(format!("incident {id}: {e}")))?;
     let stake = match worked.response.stake {
         Some(d) => {
             stockade_app::alerts::Stake { units: d.units, value: d.value, source: "declared", lines: counted.lines }
@@ -191,6 +196,7 @@ pub async fn one(
         o.insert("since_opened".into(), since);
         o.insert("response".into(), response);
         o.insert("continuity".into(), continuity);
+        o.insert("containment_offers".into(), offers);
     }
     Ok(Json(v))
 }
@@ -412,7 +418,9 @@ pub async fn tasks(
 /// Contain (or lift) for an incident: `{"action": "revoke_badge" |
 /// "disable_account" | "revoke_api_key" | "end_vendor_grant" | "lock_door" |
 /// "lock_zone" | "hold_dock" | "quarantine_location" | "quarantine_sku",
-/// "target": "<id>", "reason": "...", "lift": false}`. It takes effect in
+/// "target": "<id>", "reason": "...", "lift": false, "task": "<playbook
+/// task>"}` (`task` optional: the task offering it, marked done once it
+/// offers nothing more). It takes effect in
 /// Stockade at once (a `record.containment` event: any later use of the
 /// target is a `containment-breached` alert) and is recorded in the
 /// incident's timeline. Refused (409) for a target neither the reference
