@@ -22,6 +22,7 @@ pub mod communications;
 pub mod containment;
 pub mod custody;
 pub mod detection;
+pub mod exercises;
 pub mod intake;
 pub mod records;
 pub mod response;

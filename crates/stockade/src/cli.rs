@@ -225,10 +225,10 @@ pub enum ExerciseCommand {
     /// Simulate one theft or misuse scenario into a fresh exercise
     /// workspace (its own data directory), detect it and open its incidents
     /// with their playbooks; the exercise clock starts now. Recorded in the
-    /// main data directory's audit trail.
+    /// main data directory's audit trail (or the server's that holds it).
     Start {
         #[command(flatten)]
-        data: DataArgs,
+        main: MainArgs,
         /// The exercise workspace to create (must not exist or be empty).
         #[arg(long)]
         workspace: PathBuf,
@@ -243,10 +243,11 @@ pub enum ExerciseCommand {
     },
     /// Score how the team worked the exercise (time to triage and contain
     /// from its start, playbook tasks on time, what was missed) and keep
-    /// the score in the main data directory for trends (`stockade kpi`).
+    /// the score in the main data directory (or through the server that
+    /// holds it) for trends (`stockade kpi`).
     Score {
         #[command(flatten)]
-        data: DataArgs,
+        main: MainArgs,
         #[arg(long)]
         workspace: PathBuf,
         /// Print JSON instead of text.
@@ -255,17 +256,25 @@ pub enum ExerciseCommand {
     },
 }
 
+/// The main data directory, or the running server that holds it (for
+/// exercises, with an admin token: `POST /api/v1/exercises`).
 #[derive(Debug, Args)]
-pub struct KpiArgs {
+pub struct MainArgs {
     /// The data directory (default: STOCKADE_DATA, else stockade-data).
     #[arg(long, env = "STOCKADE_DATA", conflicts_with = "server")]
     pub data: Option<PathBuf>,
-    /// Ask this running server instead.
+    /// Use this running server instead.
     #[arg(long, requires = "token")]
     pub server: Option<String>,
     /// API token for --server.
     #[arg(long, env = "STOCKADE_TOKEN")]
     pub token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KpiArgs {
+    #[command(flatten)]
+    pub main: MainArgs,
     /// Only incidents affecting this site, and counts made there.
     #[arg(long)]
     pub site: Option<String>,

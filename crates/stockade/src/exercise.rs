@@ -4,18 +4,15 @@
 //! production, and hands it over; `score` scores how the team worked it and
 //! keeps the score in the main data directory's audit trail, for trends.
 
-use crate::cli::ExerciseCommand;
+use crate::cli::{ExerciseCommand, MainArgs};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
+use stockade_app::exercises::{ExerciseRecord, Started};
 use stockade_ingest::reference_files;
 use stockade_model::clock::Clock;
 use stockade_store::Role;
-
-/// The audit trail's actions for exercises.
-pub const STARTED: &str = "exercise_started";
-pub const SCORED: &str = stockade_app::response::EXERCISE_SCORED;
 
 /// What a workspace records about its exercise.
 #[derive(Debug, Serialize, Deserialize)]
@@ -31,22 +28,53 @@ const MANIFEST: &str = "exercise.json";
 
 pub async fn run(command: ExerciseCommand, clock: Arc<dyn Clock>) -> Result<()> {
     match command {
-        ExerciseCommand::Start { data, workspace, scenario, seed, days } => {
-            start(&data.data, &workspace, &scenario, seed, days, clock).await
+        ExerciseCommand::Start { main, workspace, scenario, seed, days } => {
+            start(&main, &workspace, &scenario, seed, days, clock).await
         }
-        ExerciseCommand::Score { data, workspace, json } => score(&data.data, &workspace, json, clock).await,
+        ExerciseCommand::Score { main, workspace, json } => score(&main, &workspace, json, clock).await,
     }
 }
 
-async fn audit(data: &Path, clock: &dyn Clock, action: &str, detail: serde_json::Value) -> Result<()> {
-    let opened = crate::open(data).await?;
-    stockade_app::audit::record(&*opened.store, &opened.ledger, clock, action, &crate::cli_actor(), detail).await?;
-    opened.ledger.sign_checkpoint()?;
+/// Where the main data directory is, for messages.
+fn main_named(main: &MainArgs) -> String {
+    match (&main.server, &main.data) {
+        (Some(url), _) => format!("--server {url}"),
+        (None, Some(d)) => format!("--data {}", d.display()),
+        (None, None) => "--data stockade-data".into(),
+    }
+}
+
+/// Keeps an exercise record in the main data directory's audit trail, or
+/// through the server that holds it.
+async fn keep(main: &MainArgs, clock: &dyn Clock, record: &ExerciseRecord) -> Result<()> {
+    if let (Some(url), Some(token)) = (&main.server, &main.token) {
+        let base = url.trim_end_matches('/');
+        let r = crate::http_client()?
+            .post(format!("{base}/api/v1/exercises"))
+            .bearer_auth(token)
+            .json(record)
+            .send()
+            .await
+            .with_context(|| format!("reaching {base}"))?;
+        let status = r.status();
+        if !status.is_success() {
+            let body = r.text().await.unwrap_or_default();
+            bail!("{base} did not keep the exercise record: {status}: {body}");
+        }
+        return Ok(());
+    }
+    let data = main.data.clone().unwrap_or_else(|| "stockade-data".into());
+    let opened = crate::open(&data).await?;
+    let kept = stockade_app::exercises::keep(&*opened.store, &opened.ledger, clock, &crate::cli_actor(), record).await;
+    if kept.is_ok() {
+        opened.ledger.sign_checkpoint()?;
+    }
     opened.store.close().await;
+    kept?;
     Ok(())
 }
 
-async fn start(data: &Path, ws: &Path, scenario: &str, seed: u32, days: u32, clock: Arc<dyn Clock>) -> Result<()> {
+async fn start(main: &MainArgs, ws: &Path, scenario: &str, seed: u32, days: u32, clock: Arc<dyn Clock>) -> Result<()> {
     let spec = stockade_twin::sim::parse_scenario(&format!("{scenario}=1"))?;
     if spec.scenario.is_benign() {
         bail!("{scenario} is a benign look-alike: an exercise runs a theft or misuse scenario");
@@ -61,9 +89,13 @@ async fn start(data: &Path, ws: &Path, scenario: &str, seed: u32, days: u32, clo
     let id = format!("EX-{}", now.format("%Y%m%dT%H%M%S"));
     // Recorded in the main data directory first: refused there (in use by a
     // server, say), nothing is prepared.
-    let detail =
-        serde_json::json!({"exercise": id, "scenario": scenario, "seed": seed, "workspace": ws.display().to_string()});
-    audit(data, &*clock, STARTED, detail).await?;
+    let started = ExerciseRecord::ExerciseStarted(Started {
+        exercise: id.clone(),
+        scenario: scenario.to_owned(),
+        seed,
+        workspace: ws.display().to_string(),
+    });
+    keep(main, &*clock, &started).await?;
     let cfg = stockade_twin::sim::Config {
         sites: 1,
         days,
@@ -111,11 +143,11 @@ async fn start(data: &Path, ws: &Path, scenario: &str, seed: u32, days: u32, clo
     println!("the clock runs from now. Serve the workspace and work its incidents:");
     println!("  stockade serve --data {}", ws.display());
     println!("  admin token: {token}");
-    println!("then score it: stockade exercise score --data {} --workspace {}", data.display(), ws.display());
+    println!("then score it: stockade exercise score {} --workspace {}", main_named(main), ws.display());
     Ok(())
 }
 
-async fn score(data: &Path, ws: &Path, json: bool, clock: Arc<dyn Clock>) -> Result<()> {
+async fn score(main: &MainArgs, ws: &Path, json: bool, clock: Arc<dyn Clock>) -> Result<()> {
     let manifest = std::fs::read(ws.join(MANIFEST))
         .with_context(|| format!("{} is not an exercise workspace (no {MANIFEST})", ws.display()))?;
     let exercise: Exercise = serde_json::from_slice(&manifest).with_context(|| format!("reading {MANIFEST}"))?;
@@ -135,7 +167,7 @@ async fn score(data: &Path, ws: &Path, json: bool, clock: Arc<dyn Clock>) -> Res
         clock.now().fixed_offset(),
         &covering,
     );
-    audit(data, &*clock, SCORED, serde_json::to_value(&s)?).await?;
+    keep(main, &*clock, &ExerciseRecord::ExerciseScored(s.clone())).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&s)?);
         return Ok(());

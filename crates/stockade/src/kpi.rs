@@ -30,10 +30,10 @@ pub async fn run(a: KpiArgs) -> Result<()> {
     {
         bail!("--to must be after --from");
     }
-    let kpi = match (&a.server, &a.token) {
+    let kpi = match (&a.main.server, &a.main.token) {
         (Some(url), Some(token)) => from_server(url, token, &a).await?,
         _ => {
-            let dir = a.data.clone().unwrap_or_else(|| "stockade-data".into());
+            let dir = a.main.data.clone().unwrap_or_else(|| "stockade-data".into());
             let opened = DataDir::new(&dir)
                 .open_existing()
                 .await

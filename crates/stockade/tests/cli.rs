@@ -1834,4 +1834,53 @@ async fn exercises_run_in_their_own_workspace_and_are_scored_for_trends() {
     assert_eq!((k["exercises"]["run"].as_u64(), k["exercises"]["mean_score"].as_f64()), (Some(1), Some(100.0)), "{k}");
     let o = run(&["exercise", "score", "--data", m, "--workspace", m]);
     assert!(!o.status.success() && text(&o).contains("is not an exercise workspace"), "{}", text(&o));
+
+    // While a server holds the main directory, exercises are kept through it.
+    let admin = String::from_utf8(run(&["token", "create", "--role", "admin", "--data", m]).stdout).unwrap();
+    let admin = admin.lines().last().unwrap().to_owned();
+    let analyst = String::from_utf8(run(&["token", "create", "--role", "analyst", "--data", m]).stdout).unwrap();
+    let analyst = analyst.lines().last().unwrap().to_owned();
+    let server = serve(m);
+    let o = run(&["exercise", "score", "--data", m, "--workspace", w]);
+    assert!(!o.status.success() && text(&o).contains("in use by another stockade process"), "{}", text(&o));
+    let o = run(&["exercise", "score", "--server", &server.1, "--token", &admin, "--workspace", w, "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let again: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let o = run(&["kpi", "--server", &server.1, "--token", &admin, "--json"]);
+    let k: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(k["exercises"]["run"].as_u64(), Some(2), "{k}");
+    // Refused by the server: kept by admins only, and only well-formed.
+    let post = |token: &str, body: serde_json::Value| {
+        let (url, token) = (format!("{}/api/v1/exercises", server.1), token.to_owned());
+        async move { reqwest::Client::new().post(url).bearer_auth(token).json(&body).send().await.unwrap() }
+    };
+    let mut inflated = again.clone();
+    inflated["score"] = 150.into();
+    let mut early = again.clone();
+    early["scored"] = "2000-01-01T00:00:00Z".into();
+    for (token, body, status, says) in [
+        (&analyst, serde_json::json!({"action": "exercise_scored", "detail": again}), 403, ""),
+        (&admin, serde_json::json!({"action": "exercise_scored", "detail": inflated}), 422, "more than 100"),
+        (&admin, serde_json::json!({"action": "exercise_scored", "detail": early}), 422, "scored before it started"),
+        (&admin, serde_json::json!({"action": "exercise_won", "detail": {}}), 400, "unknown variant"),
+        (
+            &admin,
+            serde_json::json!({"action": "exercise_started", "detail": {"exercise": "nope", "scenario": "tailgating", "seed": 1, "workspace": "/x"}}),
+            422,
+            "is not EX-",
+        ),
+    ] {
+        let r = post(token, body).await;
+        assert_eq!(r.status(), status);
+        assert!(r.text().await.unwrap().contains(says), "{says}");
+    }
+    let started = serde_json::json!({"action": "exercise_started", "detail": {"exercise": "EX-1", "scenario": "tailgating", "seed": 1, "workspace": "/x"}});
+    let r = post(&admin, started).await;
+    assert_eq!(r.status(), 201);
+    let kept: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(kept["record"]["action"], "exercise_started", "{kept}");
+    assert!(kept["leaf_index"].as_u64().is_some(), "{kept}");
+    let o = run(&["kpi", "--server", &server.1, "--token", &admin, "--json"]);
+    let k: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(k["exercises"]["run"].as_u64(), Some(2), "nothing refused was kept: {k}");
 }

@@ -247,7 +247,11 @@ fn worked_view(w: &Worked) -> Result<serde_json::Value, Problem> {
     Ok(serde_json::json!({ "incident": w.record, "response": response, "timeline": timeline }))
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, bytes: &[u8], what: &str) -> Result<T, Problem> {
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    bytes: &[u8],
+    what: &str,
+) -> Result<T, Problem> {
     let media = media_type(headers);
     if media != "application/json" {
         return Err(Problem::unsupported_media(&media, "application/json"));

@@ -8,6 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use stockade_app::book::BookQuery;
+use stockade_app::exercises::{self, ExerciseError, ExerciseRecord};
 use stockade_app::response::{Kpi, KpiQuery};
 use utoipa::IntoParams;
 
@@ -58,4 +59,42 @@ pub async fn kpi(State(st): State<AppState>, caller: Caller, Query(p): Query<Kpi
     }
     let counts = st.intake.stage().counts(&BookQuery::default()).await?;
     Ok(Json(stockade_app::response::report(&*st.store, &counts, &q).await?))
+}
+
+/// Keep a tabletop exercise's start or score in this instance's audit
+/// trail, for the trends of `/api/v1/kpi` (admin): `{"action":
+/// "exercise_started", "detail": {"exercise": "EX-…", "scenario": "…",
+/// "seed": 1, "workspace": "…"}}` or `{"action": "exercise_scored",
+/// "detail": <the score>}`, as `stockade exercise start|score --server`
+/// sends them (`docs/EXERCISES.md`). A malformed record is refused (422)
+/// and nothing is kept.
+#[utoipa::path(post, path = "/api/v1/exercises", tag = "incidents",
+    request_body(content = Object, content_type = "application/json", description = "action and detail"),
+    responses((status = 201, body = Object, description = "the audit record kept, with its leaf"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn exercise(
+    State(st): State<AppState>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<(axum::http::StatusCode, Json<super::ledger::AuditView>), Problem> {
+    caller.require(Permission::Admin)?;
+    let bytes = crate::api::read_body(&st, &headers, body).await?;
+    let record: ExerciseRecord = super::incidents::json_body(&headers, &bytes, "exercise record")?;
+    let ledger = st.intake.ledger().ok_or_else(|| Problem::internal("this instance keeps no ledger"))?;
+    match exercises::keep(&*st.store, ledger, &*st.clock, &caller.actor(), &record).await {
+        Ok(a) => Ok((
+            axum::http::StatusCode::CREATED,
+            Json(super::ledger::AuditView { record: a.record, leaf_index: a.leaf_index }),
+        )),
+        Err(ExerciseError::Refused(why)) => {
+            Err(Problem::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "refused", "Refused", why))
+        }
+        Err(ExerciseError::Store(e)) => Err(Problem::from(e)),
+    }
 }

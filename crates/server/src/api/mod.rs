@@ -61,6 +61,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(incidents::merge))
         .routes(routes!(incidents::split))
         .routes(routes!(kpi::kpi))
+        .routes(routes!(kpi::exercise))
         .routes(routes!(incidents::tasks))
         .routes(routes!(incidents::contain))
         .routes(routes!(incidents::containment))
