@@ -141,6 +141,27 @@ impl Custodian {
         S: Stream<Item = Result<bytes::Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
+        let (e, mut chain) = self.collect_held(c, actor, body, declared_sha256, declared_size, None).await?;
+        let first = chain.swap_remove(0);
+        Ok((e, first))
+    }
+
+    /// [`Custodian::collect`], and when `hold` gives a reason, a legal hold
+    /// set on the item in the same ledger append (its chain: collected,
+    /// hold set).
+    async fn collect_held<S, E>(
+        &self,
+        c: Collect,
+        actor: &str,
+        body: S,
+        declared_sha256: Option<[u8; 32]>,
+        declared_size: Option<u64>,
+        hold: Option<&str>,
+    ) -> Result<(StoredEvidence, Vec<StoredCustody>), CustodyError>
+    where
+        S: Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
         // Everything that can be refused is refused before a byte is stored.
         word("incident", &c.incident)?;
         word("collected_from", &c.collected_from)?;
@@ -196,14 +217,30 @@ impl Custodian {
             reason: c.reason,
             party: None,
         };
+        let held = hold.map(|reason| CustodyRecord {
+            evidence: record.id.clone(),
+            n: 1,
+            action: Action::HoldSet,
+            actor: actor.to_owned(),
+            at_us: now,
+            reason: reason.to_owned(),
+            party: None,
+        });
         let salts = self.ledger.salt_key();
-        let entries = vec![record.entry(&record.salt(salts))?, first.entry(&first.salt(salts))];
+        let mut entries = vec![record.entry(&record.salt(salts))?, first.entry(&first.salt(salts))];
+        entries.extend(held.iter().map(|h| h.entry(&h.salt(salts))));
         let leaf = self.record(entries).await?;
         let e = StoredEvidence { record, leaf_index: leaf, expired_us: None };
         let f = StoredCustody { record: first, leaf_index: leaf + 1 };
         self.store.add_evidence(&e, &f).await?;
+        let mut chain = vec![f];
+        if let Some(h) = held {
+            let h = StoredCustody { record: h, leaf_index: leaf + 2 };
+            self.store.add_custody(&h).await?;
+            chain.push(h);
+        }
         metrics::counter!("stockade_evidence_collected_total").increment(1);
-        Ok((e, f))
+        Ok((e, chain))
     }
 
     /// An item and its chain.
@@ -624,8 +661,9 @@ impl Custodian {
             ),
             reason: reason.to_owned(),
         };
-        let (e, _) = self.collect(collect, actor, body, Some(digest), Some(size_bytes)).await?;
-        self.act(&e.record.id, Action::HoldSet, actor, &format!("legal hold on opening: {reason}"), None).await?;
+        // Collected and held in one ledger append.
+        let hold = format!("legal hold on opening: {reason}");
+        let (e, _) = self.collect_held(collect, actor, body, Some(digest), Some(size_bytes), Some(&hold)).await?;
         Ok(Preserved {
             evidence: e.record.id,
             events: n_events,

@@ -28,5 +28,6 @@ pub mod records;
 pub mod response;
 pub mod stage;
 pub mod tokens;
+pub mod users;
 
 pub use intake::{IngestReport, Intake, LineResult};

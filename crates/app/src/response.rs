@@ -344,31 +344,23 @@ pub(crate) async fn instantiate(
         Act::Playbook { tasks, .. } => tasks.iter().filter_map(|t| Some((t.id.clone(), t.auto?))).collect(),
         _ => Vec::new(),
     };
+    // The steps that need no timeline go first, so that the playbook and
+    // what they did reach the ledger in one append.
     let mut first = vec![act];
     for (task, auto) in &autos {
-        if *auto == Auto::OpenIncidentLog {
-            first.push(Act::Task {
+        match auto {
+            Auto::OpenIncidentLog => first.push(Act::Task {
                 task: task.clone(),
                 to: TaskStatus::Done,
                 reason: "automatic: the incident's timeline is its log, each entry a ledger leaf".into(),
-            });
-        }
-    }
-    record_acts(store, ledger, clock, SYSTEM, w, first).await.map_err(system)?;
-    for (task, auto) in autos {
-        let act = match auto {
-            Auto::OpenIncidentLog => continue,
-            Auto::Contain => {
-                contain_at_once(casebook, store, ledger, clock, w, &task, &playbook.id, playbook.version).await?;
-                continue;
-            }
+            }),
+            // Where the instance keeps a vault; else the task waits for a person.
             Auto::PreserveEvidence => {
-                // Where the instance keeps a vault; else the task waits for a person.
                 let Some(custodian) = casebook.custodian() else { continue };
                 let why = format!("playbook {} v{}: {task}", playbook.id, playbook.version);
-                match custodian.preserve(&record, seen, SYSTEM, &why).await {
+                first.push(match custodian.preserve(&record, seen, SYSTEM, &why).await {
                     Ok(p) => Act::Task {
-                        task,
+                        task: task.clone(),
                         to: TaskStatus::Done,
                         reason: format!(
                             "automatic: evidence {} snapshots {} cited events with inclusion proofs at tree size {}{} and {} camera, reader and device references; legal hold set",
@@ -391,10 +383,17 @@ pub(crate) async fn instantiate(
                             ),
                         }
                     }
-                }
+                });
             }
-        };
-        record_act(store, ledger, clock, SYSTEM, w, act).await.map_err(system)?;
+            Auto::Contain => {}
+        }
+    }
+    record_acts(store, ledger, clock, SYSTEM, w, first).await.map_err(system)?;
+    // Containment offers come from the tasks: after the playbook is in.
+    for (task, auto) in autos {
+        if auto == Auto::Contain {
+            contain_at_once(casebook, store, ledger, clock, w, &task, &playbook.id, playbook.version).await?;
+        }
     }
     Ok(())
 }

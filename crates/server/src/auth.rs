@@ -43,19 +43,43 @@ fn allows(role: Role, p: Permission) -> bool {
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// The token's id, or for a signed-in user their session's.
     pub token_id: String,
     pub role: Role,
-    /// The token's name, for custody records.
+    /// The token's name, or the user's, for custody records.
     pub name: String,
-    /// When the token stops working by itself, if ever (µs since the epoch).
+    /// When the token (or session) stops working by itself, if ever (µs since the epoch).
     pub expires_us: Option<i64>,
+    /// A signed-in user's session (cookie), not an API token.
+    pub session: bool,
 }
 
 impl Caller {
     /// How custody records name the caller.
     pub fn actor(&self) -> String {
-        format!("{} (token {})", self.name, self.token_id)
+        if self.session {
+            format!("{} (session {})", self.name, self.token_id)
+        } else {
+            format!("{} (token {})", self.name, self.token_id)
+        }
     }
+}
+
+/// The cookie a signed-in browser carries.
+pub const SESSION_COOKIE: &str = "stockade_session";
+/// The header (or, for forms, the field) carrying a session's CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The session secret the request's cookies carry, if any.
+pub fn session_secret(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
 }
 
 impl Caller {
@@ -76,10 +100,63 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
-/// Resolves `Authorization: Bearer <token>` to a [`Caller`].
+/// Resolves a signed-in browser's session cookie to a [`Caller`]: the
+/// session must be live and its user enabled, and a request that changes
+/// anything must carry the session's CSRF token (another site can make a
+/// browser send the cookie, never read the token).
+async fn session_caller(
+    state: &AppState,
+    method: &axum::http::Method,
+    headers: &axum::http::HeaderMap,
+    secret: &str,
+) -> Result<Caller, Problem> {
+    let now = state.clock.now().timestamp_micros();
+    let (session, user) = stockade_app::users::session_of(&*state.store, secret, now)
+        .await?
+        .ok_or_else(|| Problem::unauthorized("the session has ended or expired: sign in again"))?;
+    if !matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS) {
+        let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let expected = stockade_app::users::csrf_token(secret);
+        if !subtle_eq(sent.as_bytes(), expected.as_bytes()) {
+            tracing::warn!(user = %user.name, %method, "request without the session's CSRF token refused");
+            return Err(Problem::forbidden(format!(
+                "a change made with a session must carry its CSRF token in `{CSRF_HEADER}`"
+            )));
+        }
+    }
+    Ok(Caller {
+        token_id: session.id,
+        role: user.role,
+        name: user.name,
+        expires_us: Some(session.expires_us),
+        session: true,
+    })
+}
+
+/// Constant-time equality of two byte strings (lengths are not secret).
+fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Resolves `Authorization: Bearer <token>`, else a session cookie, to a [`Caller`].
 async fn caller_of(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Caller, Problem> {
+    caller_for(state, &axum::http::Method::GET, headers).await
+}
+
+async fn caller_for(
+    state: &AppState,
+    method: &axum::http::Method,
+    headers: &axum::http::HeaderMap,
+) -> Result<Caller, Problem> {
+    if headers.get(axum::http::header::AUTHORIZATION).is_none()
+        && let Some(secret) = session_secret(headers)
+    {
+        return session_caller(state, method, headers, &secret).await;
+    }
     let header = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(|| {
-        Problem::unauthorized("send `Authorization: Bearer <token>`; create one with `stockade token create`")
+        Problem::unauthorized(
+            "send `Authorization: Bearer <token>` (create one with `stockade token create`), or sign in (POST /api/v1/sessions)",
+        )
     })?;
     // The scheme is case-insensitive (RFC 9110, section 11.1); one or more spaces follow it.
     let token = header
@@ -96,8 +173,13 @@ async fn caller_of(state: &AppState, headers: &axum::http::HeaderMap) -> Result<
                 .token_by_hash(&hash)
                 .await?
                 .ok_or_else(|| Problem::unauthorized("unknown or revoked token"))?;
-            let caller =
-                Caller { token_id: record.id, role: record.role, name: record.name, expires_us: record.expires_us };
+            let caller = Caller {
+                token_id: record.id,
+                role: record.role,
+                name: record.name,
+                expires_us: record.expires_us,
+                session: false,
+            };
             state.tokens.put(hash, caller.clone());
             caller
         }
@@ -153,7 +235,7 @@ impl TokenCache {
 
 /// Middleware: resolves the bearer token to a [`Caller`] for the handler.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, Problem> {
-    let caller = caller_of(&state, req.headers()).await?;
+    let caller = caller_for(&state, req.method(), req.headers()).await?;
     req.extensions_mut().insert(caller);
     Ok(next.run(req).await)
 }

@@ -63,6 +63,8 @@ pub struct ServerConfig {
     pub webhook_retry: std::time::Duration,
     pub webhook_attempts: u32,
     pub webhook_timeout: std::time::Duration,
+    /// Session cookies carry `Secure` (the server is reached over TLS).
+    pub secure_cookies: bool,
 }
 
 impl Default for ServerConfig {
@@ -80,6 +82,7 @@ impl Default for ServerConfig {
             webhook_retry: std::time::Duration::from_secs(2),
             webhook_attempts: 8,
             webhook_timeout: std::time::Duration::from_secs(10),
+            secure_cookies: false,
         }
     }
 }
@@ -101,6 +104,8 @@ pub struct AppState {
     pub casebook: Arc<stockade_app::casebook::Casebook>,
     /// The memory request bodies may hold at once.
     pub body_budget: Arc<body::BodyBudget>,
+    /// Failed sign-ins lately.
+    pub throttle: Arc<stockade_app::users::Throttle>,
 }
 
 impl AppState {
@@ -115,6 +120,7 @@ impl AppState {
             captures: Arc::default(),
             casebook,
             tokens: Arc::default(),
+            throttle: Arc::default(),
             custodian: None,
         }
     }

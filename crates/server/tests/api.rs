@@ -2291,3 +2291,138 @@ async fn communications_are_filled_from_facts_approved_by_another_and_logged_whe
     let (st, _, p) = tl(&s.admin, json!({"act": "approve", "communication": 7})).await;
     assert_eq!((st, p["detail"].as_str()), (StatusCode::CONFLICT, Some("INC-1 has no communication 7")));
 }
+
+/// People sign in with a password: a session cookie that scripts cannot
+/// read and other sites cannot send, a CSRF token every change must carry,
+/// failures audited and throttled, and nothing left working once signed
+/// out or disabled.
+#[tokio::test]
+async fn people_sign_in_with_sessions_that_need_their_csrf_token_to_change_anything() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    s.load_examples().await;
+    let clock = SystemClock;
+    let new = |name: &str, role| stockade_app::users::NewUser {
+        name: name.into(),
+        role,
+        sites: vec![],
+        password: "correct horse battery".into(),
+    };
+    let ana = stockade_app::users::create_user(&*s.store, None, &clock, "test", new("ana", Role::Analyst)).await;
+    let stored = ana.unwrap();
+    assert!(stored.password_hash.starts_with("$argon2id$"), "only the hash is kept");
+    // Refused: a short password, an ingest-only user, a taken name, an unknown site.
+    for (user, says) in [
+        (stockade_app::users::NewUser { password: "short".into(), ..new("bob", Role::Admin) }, "at least 12"),
+        (new("bob", Role::Ingest), "give them an API token"),
+        (new("ana", Role::Admin), "already exists"),
+        (stockade_app::users::NewUser { sites: vec!["PAR".into()], ..new("bob", Role::Admin) }, "no site \"PAR\""),
+    ] {
+        let e = stockade_app::users::create_user(&*s.store, None, &clock, "test", user).await.unwrap_err();
+        assert!(e.to_string().contains(says), "{says}: {e}");
+    }
+    let client = reqwest::Client::new();
+    let sign_in = |name: &str, password: &str| {
+        let (client, url) = (client.clone(), s.url.clone());
+        let body = json!({"name": name, "password": password});
+        async move { client.post(format!("{url}/api/v1/sessions")).json(&body).send().await.unwrap() }
+    };
+    let r = sign_in("ana", "correct horse battery").await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let set = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+    assert!(set.starts_with("stockade_session=sss_"), "{set}");
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        assert!(set.contains(flag), "{flag}: {set}");
+    }
+    assert!(!set.contains("Secure"), "plain HTTP here; TLS servers add Secure");
+    let me: Value = r.json().await.unwrap();
+    assert_eq!((me["user"].as_str(), me["role"].as_str()), (Some("ana"), Some("analyst")), "{me}");
+    let csrf = me["csrf"].as_str().unwrap().to_owned();
+    let cookie = set.split(';').next().unwrap().to_owned();
+    // Reads need the cookie only.
+    let r = client.get(format!("{}/api/v1/incidents", s.url)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = client.get(format!("{}/api/v1/session", s.url)).header("cookie", &cookie).send().await.unwrap();
+    let again: Value = r.json().await.unwrap();
+    assert_eq!(again["csrf"], csrf.as_str());
+    // A change without the CSRF token, or with another, is refused; with it, done.
+    let case =
+        json!({"site": "LYS", "title": "tip", "from": "2026-11-02T20:00:00+01:00", "to": "2026-11-02T23:59:00+01:00"});
+    let open = |token: Option<&str>| {
+        let mut req = client.post(format!("{}/api/v1/incidents", s.url)).header("cookie", &cookie).json(&case);
+        if let Some(t) = token {
+            req = req.header("x-csrf-token", t);
+        }
+        req.send()
+    };
+    let r = open(None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("CSRF"));
+    assert_eq!(open(Some(&"0".repeat(64))).await.unwrap().status(), StatusCode::FORBIDDEN);
+    let r = open(Some(&csrf)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let opened: Value = r.json().await.unwrap();
+    assert!(opened["opened_by"].as_str().unwrap().starts_with("ana (session ses_"), "{opened}");
+    // A role's limits hold for sessions as for tokens.
+    let r = client.get(format!("{}/api/v1/audit", s.url)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // Wrong password and unknown name: one answer, audited, never the password.
+    let r = sign_in("ana", "wrong horse battery").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let wrong = r.text().await.unwrap();
+    let r = sign_in("nobody", "wrong horse battery").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.text().await.unwrap(), wrong, "the same answer for an unknown name");
+    let (_, _, trail) = s.get("/api/v1/audit", Some(&s.admin)).await;
+    let failed: Vec<&Value> =
+        trail.as_array().unwrap().iter().filter(|a| a["record"]["action"] == "login_failed").collect();
+    assert_eq!(failed.len(), 2, "{trail}");
+    assert!(!trail.to_string().contains("wrong horse"), "passwords are never recorded");
+    // Malformed sign-ins are 400/415, and not counted as guesses.
+    let r = client.post(format!("{}/api/v1/sessions", s.url)).body("name=ana").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let r = client.post(format!("{}/api/v1/sessions", s.url)).json(&json!({"name": "ana"})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // Repeated failures for a name (five) are throttled, even with the
+    // right password.
+    for _ in 0..4 {
+        assert_eq!(sign_in("ana", "still wrong, sorry").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = sign_in("ana", "correct horse battery").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().get("retry-after").is_some());
+
+    // Signed out: the cookie works no more; signing out needs the token too.
+    let out = |token: &str| {
+        client
+            .delete(format!("{}/api/v1/session", s.url))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", token)
+            .send()
+    };
+    assert_eq!(out("nope").await.unwrap().status(), StatusCode::FORBIDDEN);
+    let r = out(&csrf).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert!(r.headers().get("set-cookie").unwrap().to_str().unwrap().contains("Max-Age=0"));
+    let r = client.get(format!("{}/api/v1/incidents", s.url)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = client.delete(format!("{}/api/v1/session", s.url)).bearer_auth(&s.admin).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT, "a token is revoked, not signed out");
+
+    // Disabled: their open sessions end at once, and they cannot sign in.
+    let bob = stockade_app::users::create_user(&*s.store, None, &clock, "test", new("bob", Role::Admin)).await;
+    assert!(bob.is_ok());
+    let r = sign_in("bob", "correct horse battery").await;
+    let bob_cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_owned();
+    let r = client.get(format!("{}/api/v1/audit", s.url)).header("cookie", &bob_cookie).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "an admin's session");
+    stockade_app::users::disable_user(&*s.store, None, &clock, "test", "bob").await.unwrap();
+    let r = client.get(format!("{}/api/v1/audit", s.url)).header("cookie", &bob_cookie).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(sign_in("bob", "correct horse battery").await.status(), StatusCode::UNAUTHORIZED);
+    // A forged or oversized cookie is simply not a session.
+    for forged in ["stockade_session=sss_00", &format!("stockade_session={}", "a".repeat(5000))] {
+        let r = client.get(format!("{}/api/v1/incidents", s.url)).header("cookie", forged).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+}

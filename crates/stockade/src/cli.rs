@@ -43,6 +43,12 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Manage the people who sign in to the console (there is no default
+    /// user: create the first admin here).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Check an evidence package offline: signatures, every file's hash, every
     /// leaf's inclusion proof, custody chains. Exit 0 when it verifies, 1 when not.
     Verify {
@@ -681,6 +687,39 @@ pub enum TokenCommand {
     Revoke {
         /// The token's id: the part after `stk_` in the token, as `token list` shows it.
         id: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from standard input with
+    /// --password-stdin (one line); otherwise a strong one is generated
+    /// and printed once, on the last line. Only its Argon2id hash is kept.
+    Create {
+        /// 1-64 of a-z, 0-9, `.`, `_`, `-`.
+        name: String,
+        /// analyst or admin (integrations get an ingest token instead).
+        #[arg(long)]
+        role: String,
+        /// Limit the user to these sites (comma-separated); default: every site.
+        #[arg(long, value_delimiter = ',')]
+        sites: Vec<String>,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// List the users (name, role, sites, created, disabled); never their hashes.
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Disable a user: they cannot sign in, and their sessions end now.
+    Disable {
+        name: String,
         #[command(flatten)]
         data: DataArgs,
     },

@@ -15,6 +15,7 @@ mod kpi;
 mod ledger;
 mod monitor;
 mod stream;
+mod users;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -317,6 +318,8 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 max_body_bytes: a.max_body_bytes,
                 public_tlog: a.public_tlog,
                 checkpoint_every: a.checkpoint_interval,
+                // Browsers reach it over TLS: here, or at the proxy in front.
+                secure_cookies: tls.is_some() || a.insecure_http,
                 ..ServerConfig::default()
             };
             let custodian = custodian(&opened, &a.vault, clock.clone())?;
@@ -328,10 +331,12 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             let scheme = if tls.is_some() { "https" } else { "http" };
             eprintln!("stockade serving {} on {scheme}://{local}", a.data.data.display());
             let now = clock.now().timestamp_micros();
-            if !store.tokens().await?.iter().any(|t| t.live_at(now)) {
+            let users = store.users().await?.iter().filter(|u| u.disabled_us.is_none()).count();
+            if users == 0 && !store.tokens().await?.iter().any(|t| t.live_at(now)) {
                 eprintln!(
-                    "no live API token: every request will be refused. Stop the server, run `stockade token create \
-                     --role admin --data {}`, and create the others with POST /api/v1/tokens.",
+                    "no user and no live API token: every request will be refused. Stop the server, run `stockade \
+                     user create NAME --role admin --data {0}` (or `stockade token create --role admin --data {0}`), \
+                     and create the others from there.",
                     a.data.data.display()
                 );
             }
@@ -379,6 +384,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             eprintln!("created {} token {} ({name}{until}); it is shown only once:", role.as_str(), record.id);
             println!("{secret}");
         }
+        Command::User { command } => users::run(command, clock.clone()).await?,
         Command::Token { command: TokenCommand::List { data } } => {
             let store = open_store(&data.data).await?;
             let tokens = store.tokens().await?;

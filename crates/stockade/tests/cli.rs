@@ -23,6 +23,20 @@ fn run_logged(args: &[&str]) -> Output {
     bin().env("RUST_LOG", "warn,stockade_store=info,stockade_app=info").args(args).output().unwrap()
 }
 
+/// `run`, with `input` on standard input.
+fn run_input(args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = bin()
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -132,6 +146,11 @@ async fn serves_https_and_refuses_plain_http_beyond_loopback() {
     let (cert_pem, key_pem) = (cert_pem.to_str().unwrap(), key_pem.to_str().unwrap());
     let o = run(&["token", "create", "--role", "ingest", "--data", d]);
     let token = String::from_utf8(o.stdout).unwrap().lines().last().unwrap().to_owned();
+    let o = run_input(
+        &["user", "create", "ana", "--role", "analyst", "--password-stdin", "--data", d],
+        "correct horse battery\n",
+    );
+    assert!(o.status.success(), "{}", text(&o));
     let server = serve_with(d, &["--tls-cert", cert_pem, "--tls-key", key_pem]);
     let https = server.1.replace("http://", "https://");
     let events = examples().join("events.ndjson");
@@ -146,6 +165,16 @@ async fn serves_https_and_refuses_plain_http_beyond_loopback() {
         .unwrap();
     let r = trusting.get(format!("{https}/healthz")).send().await.unwrap();
     assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
+    // Session cookies are Secure over TLS.
+    let r = trusting
+        .post(format!("{https}/api/v1/sessions"))
+        .json(&serde_json::json!({"name": "ana", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let set = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(set.contains("; Secure") && set.contains("HttpOnly"), "{set}");
     // Without trusting the certificate, the client refuses the server.
     let o = run(&["ingest", events, "--server", &https, "--token", &token]);
     assert!(!o.status.success(), "{}", text(&o));
@@ -1883,4 +1912,79 @@ async fn exercises_run_in_their_own_workspace_and_are_scored_for_trends() {
     let o = run(&["kpi", "--server", &server.1, "--token", &admin, "--json"]);
     let k: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(k["exercises"]["run"].as_u64(), Some(2), "nothing refused was kept: {k}");
+}
+
+/// The console's people are created on the command line, never with a
+/// default password: a generated one shown once, or one read from
+/// standard input; listed without hashes; disabled with their sessions.
+#[tokio::test]
+async fn users_are_created_listed_and_disabled_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("data");
+    let d = d.to_str().unwrap();
+    assert!(run(&["import", examples().join("reference.yaml").to_str().unwrap(), "--data", d]).status.success());
+    // A generated password: printed once, on stdout's last line.
+    let o = run(&["user", "create", "ana", "--role", "admin", "--data", d]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("created admin user ana (every site); the password is shown only once"), "{}", text(&o));
+    let password = stdout(&o).trim().to_owned();
+    assert_eq!(password.len(), 20, "{password}");
+    let o = run_input(
+        &["user", "create", "lys.guard", "--role", "analyst", "--sites", "LYS", "--password-stdin", "--data", d],
+        "a long enough passphrase\n",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(stdout(&o), "", "a password given is not echoed");
+    // Refusals: nothing created.
+    for (args, input, says) in [
+        (vec!["user", "create", "bob", "--role", "ingest"], "", "integrations get an ingest token"),
+        (vec!["user", "create", "bob", "--role", "analyst", "--password-stdin"], "short\n", "at least 12 characters"),
+        (vec!["user", "create", "Bob", "--role", "analyst"], "", "1-64 of a-z"),
+        (vec!["user", "create", "ana", "--role", "analyst"], "", "already exists"),
+        (vec!["user", "create", "bob", "--role", "analyst", "--sites", "PAR"], "", "no site \"PAR\""),
+        (vec!["user", "disable", "nobody"], "", "no user \"nobody\""),
+    ] {
+        let mut a = args.clone();
+        a.extend(["--data", d]);
+        let o = run_input(&a, input);
+        assert!(!o.status.success() && text(&o).contains(says), "{says}: {}", text(&o));
+    }
+    let o = run(&["user", "list", "--data", d]);
+    let list = stdout(&o);
+    assert!(list.contains("ana ") && list.contains("lys.guard") && list.contains(" LYS "), "{list}");
+    assert!(!list.contains("argon2") && !list.contains("bob"), "{list}");
+    // Signed in on a server with what was printed; disabled, the session ends.
+    let server = serve(d);
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!("{}/api/v1/sessions", server.1))
+        .json(&serde_json::json!({"name": "ana", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    drop(server);
+    let o = run(&["user", "disable", "ana", "--data", d]);
+    assert!(o.status.success() && text(&o).contains("their sessions have ended"), "{}", text(&o));
+    let o = run(&["user", "disable", "ana", "--data", d]);
+    assert!(!o.status.success() && text(&o).contains("already disabled"), "{}", text(&o));
+    // The acts are audited, the password nowhere.
+    let o = run(&["ledger", "verify", "--data", d]);
+    assert!(o.status.success(), "{}", text(&o));
+    let raw: Vec<u8> = walk(dir.path());
+    assert!(!raw.windows(password.len()).any(|w| w == password.as_bytes()), "the password is stored nowhere");
+}
+
+/// Every byte of every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else if let Ok(b) = std::fs::read(&p) {
+            out.extend(b);
+        }
+    }
+    out
 }

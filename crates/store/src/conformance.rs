@@ -34,6 +34,7 @@ where
     book_snapshots_round_trip(&*fresh().await).await;
     reference_upserts(&*fresh().await).await;
     tokens_hash_only_and_revoke(&*fresh().await).await;
+    users_and_sessions(&*fresh().await).await;
     event_queries_filter(&*fresh().await).await;
     evidence_and_custody(&*fresh().await).await;
     audit_trail(&*fresh().await).await;
@@ -433,6 +434,53 @@ pub async fn tokens_hash_only_and_revoke(s: &dyn Store) {
     s.put_token(&t).await.unwrap();
     assert_eq!(s.token_by_hash(&[7; 32]).await.unwrap(), None, "revoked tokens do not authenticate");
     assert_eq!(s.tokens().await.unwrap(), vec![other, t], "all of them, revoked too, by creation then id");
+}
+
+/// Users are kept by name and updated in place (never their creation
+/// time); sessions are found by their secret's hash until they end, and a
+/// user's sessions end together.
+pub async fn users_and_sessions(s: &dyn Store) {
+    let mut ana = UserRecord {
+        name: "ana".into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        role: Role::Analyst,
+        sites: vec!["LYS".into(), "CHI".into()],
+        created_us: 10,
+        disabled_us: None,
+    };
+    assert_eq!(s.user("ana").await.unwrap(), None);
+    s.put_user(&ana).await.unwrap();
+    let bob = UserRecord { name: "bob".into(), role: Role::Admin, sites: vec![], ..ana.clone() };
+    s.put_user(&bob).await.unwrap();
+    assert_eq!(s.user("ana").await.unwrap(), Some(ana.clone()));
+    ana.password_hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdDI$aGFzaDI".into();
+    ana.disabled_us = Some(20);
+    s.put_user(&UserRecord { created_us: 99, ..ana.clone() }).await.unwrap();
+    assert_eq!(s.user("ana").await.unwrap(), Some(ana.clone()), "updated; created_us kept");
+    assert_eq!(s.users().await.unwrap(), vec![ana, bob]);
+
+    let session = |id: &str, hash: u8, user: &str| SessionRecord {
+        id: id.into(),
+        secret_hash: [hash; 32],
+        user: user.into(),
+        created_us: 100,
+        expires_us: 1_000,
+        revoked_us: None,
+    };
+    s.put_session(&session("s1", 1, "ana")).await.unwrap();
+    s.put_session(&session("s2", 2, "ana")).await.unwrap();
+    s.put_session(&session("s3", 3, "bob")).await.unwrap();
+    let found = s.session_by_hash(&[1; 32]).await.unwrap().unwrap();
+    assert_eq!(found, session("s1", 1, "ana"));
+    assert!(found.live_at(999) && !found.live_at(1_000), "expires at expires_us");
+    assert_eq!(s.session_by_hash(&[9; 32]).await.unwrap(), None);
+    let mut ended = session("s3", 3, "bob");
+    ended.revoked_us = Some(200);
+    s.put_session(&ended).await.unwrap();
+    assert_eq!(s.session_by_hash(&[3; 32]).await.unwrap(), None, "an ended session does not authenticate");
+    assert_eq!(s.end_sessions("ana", 300).await.unwrap(), 2);
+    assert_eq!(s.session_by_hash(&[2; 32]).await.unwrap(), None);
+    assert_eq!(s.end_sessions("ana", 400).await.unwrap(), 0);
 }
 
 pub async fn event_queries_filter(s: &dyn Store) {

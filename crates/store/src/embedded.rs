@@ -98,6 +98,30 @@ impl Store for EmbeddedStore {
         self.sql.tokens().await
     }
 
+    async fn put_user(&self, u: &UserRecord) -> Result<()> {
+        self.sql.put_user(u).await
+    }
+
+    async fn user(&self, name: &str) -> Result<Option<UserRecord>> {
+        self.sql.user(name).await
+    }
+
+    async fn users(&self) -> Result<Vec<UserRecord>> {
+        self.sql.users().await
+    }
+
+    async fn put_session(&self, s: &SessionRecord) -> Result<()> {
+        self.sql.put_session(s).await
+    }
+
+    async fn session_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<SessionRecord>> {
+        self.sql.session_by_hash(secret_hash).await
+    }
+
+    async fn end_sessions(&self, user: &str, now_us: i64) -> Result<u64> {
+        self.sql.end_sessions(user, now_us).await
+    }
+
     async fn add_evidence(&self, e: &StoredEvidence, first: &StoredCustody) -> Result<()> {
         self.sql.add_evidence(e, first).await
     }

@@ -277,6 +277,38 @@ impl TokenRecord {
     }
 }
 
+/// A person who signs in to the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub name: String,
+    /// Argon2id, as a PHC string; the password itself is never stored.
+    pub password_hash: String,
+    pub role: Role,
+    /// The sites the user is limited to; empty: every site.
+    pub sites: Vec<String>,
+    pub created_us: i64,
+    /// Disabled users cannot sign in, and their sessions end.
+    pub disabled_us: Option<i64>,
+}
+
+/// A signed-in session: only the SHA-256 of its cookie's secret is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id: String,
+    pub secret_hash: [u8; 32],
+    pub user: String,
+    pub created_us: i64,
+    pub expires_us: i64,
+    pub revoked_us: Option<i64>,
+}
+
+impl SessionRecord {
+    /// Whether it works at `now_us`: not ended, and not yet expired.
+    pub fn live_at(&self, now_us: i64) -> bool {
+        self.revoked_us.is_none() && now_us < self.expires_us
+    }
+}
+
 /// The storage interface. Every driver passes [`conformance`].
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -326,6 +358,25 @@ pub trait Store: Send + Sync + 'static {
     /// Every token, revoked ones included, oldest first. (A record holds its
     /// secret's hash only; revoking is `put_token` with `revoked_us` set.)
     async fn tokens(&self) -> Result<Vec<TokenRecord>>;
+
+    /// Creates a user, or replaces its password hash, role, sites and
+    /// disabled time (never its creation time).
+    async fn put_user(&self, u: &UserRecord) -> Result<()>;
+
+    async fn user(&self, name: &str) -> Result<Option<UserRecord>>;
+
+    /// Every user, by name.
+    async fn users(&self) -> Result<Vec<UserRecord>>;
+
+    /// Stores a session, or records that it ended (`revoked_us`).
+    async fn put_session(&self, s: &SessionRecord) -> Result<()>;
+
+    /// The session whose secret hashes to this, if not ended (it may have
+    /// expired: the caller checks [`SessionRecord::live_at`]).
+    async fn session_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<SessionRecord>>;
+
+    /// Ends every session of `user` still open; how many.
+    async fn end_sessions(&self, user: &str, now_us: i64) -> Result<u64>;
 
     /// Records a collected evidence item and the first entry of its custody
     /// chain (`collected`), with their ledger leaves, in one transaction.

@@ -34,7 +34,7 @@ pub struct SqlStore {
 }
 
 fn migrations(dialect: Dialect) -> Migrator {
-    let files: [(&'static str, &'static str); 15] = match dialect {
+    let files: [(&'static str, &'static str); 16] = match dialect {
         Dialect::Sqlite => [
             ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
             ("projection", include_str!("../migrations/sqlite/0002_projection.sql")),
@@ -51,6 +51,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("alert entities", include_str!("../migrations/sqlite/0013_alert_entities.sql")),
             ("incident timeline", include_str!("../migrations/sqlite/0014_incident_timeline.sql")),
             ("webhook deliveries", include_str!("../migrations/sqlite/0015_webhook_deliveries.sql")),
+            ("users and sessions", include_str!("../migrations/sqlite/0016_users_sessions.sql")),
         ],
         Dialect::Postgres => [
             ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -68,6 +69,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("alert entities", include_str!("../migrations/postgres/0013_alert_entities.sql")),
             ("incident timeline", include_str!("../migrations/postgres/0014_incident_timeline.sql")),
             ("webhook deliveries", include_str!("../migrations/postgres/0015_webhook_deliveries.sql")),
+            ("users and sessions", include_str!("../migrations/postgres/0016_users_sessions.sql")),
         ],
     };
     Migrator::with_migrations(
@@ -914,6 +916,77 @@ impl Store for SqlStore {
         row.as_ref().map(token_row).transpose()
     }
 
+    async fn put_user(&self, u: &UserRecord) -> Result<()> {
+        let sites = serde_json::to_string(&u.sites).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO users (name, password_hash, role, sites, created_us, disabled_us) VALUES ($1,$2,$3,$4,$5,$6) \
+             ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role, \
+             sites = excluded.sites, disabled_us = excluded.disabled_us",
+        )
+        .bind(u.name.as_str())
+        .bind(u.password_hash.as_str())
+        .bind(u.role.as_str())
+        .bind(sites)
+        .bind(u.created_us)
+        .bind(u.disabled_us)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn user(&self, name: &str) -> Result<Option<UserRecord>> {
+        let row =
+            sqlx::query("SELECT name, password_hash, role, sites, created_us, disabled_us FROM users WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.reader)
+                .await?;
+        row.as_ref().map(user_row).transpose()
+    }
+
+    async fn users(&self) -> Result<Vec<UserRecord>> {
+        let rows =
+            sqlx::query("SELECT name, password_hash, role, sites, created_us, disabled_us FROM users ORDER BY name")
+                .fetch_all(&self.reader)
+                .await?;
+        rows.iter().map(user_row).collect()
+    }
+
+    async fn put_session(&self, s: &SessionRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id, secret_hash, user_name, created_us, expires_us, revoked_us) \
+             VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (id) DO UPDATE SET revoked_us = excluded.revoked_us",
+        )
+        .bind(s.id.as_str())
+        .bind(&s.secret_hash[..])
+        .bind(s.user.as_str())
+        .bind(s.created_us)
+        .bind(s.expires_us)
+        .bind(s.revoked_us)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn session_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<SessionRecord>> {
+        let row = sqlx::query(
+            "SELECT id, secret_hash, user_name, created_us, expires_us, revoked_us FROM sessions \
+             WHERE secret_hash = $1 AND revoked_us IS NULL",
+        )
+        .bind(&secret_hash[..])
+        .fetch_optional(&self.reader)
+        .await?;
+        row.as_ref().map(session_row).transpose()
+    }
+
+    async fn end_sessions(&self, user: &str, now_us: i64) -> Result<u64> {
+        let done = sqlx::query("UPDATE sessions SET revoked_us = $1 WHERE user_name = $2 AND revoked_us IS NULL")
+            .bind(now_us)
+            .bind(user)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn tokens(&self) -> Result<Vec<TokenRecord>> {
         let rows = sqlx::query(
             "SELECT id, secret_hash, role, name, created_us, revoked_us, expires_us FROM api_tokens \
@@ -923,6 +996,32 @@ impl Store for SqlStore {
         .await?;
         rows.iter().map(token_row).collect()
     }
+}
+
+/// A `users` row: name, password_hash, role, sites, created_us, disabled_us.
+fn user_row(r: &sqlx::any::AnyRow) -> Result<UserRecord> {
+    let role: String = r.try_get(2)?;
+    let sites: String = r.try_get(3)?;
+    Ok(UserRecord {
+        name: r.try_get(0)?,
+        password_hash: r.try_get(1)?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+        sites: serde_json::from_str(&sites).map_err(|e| StoreError::Corrupt(format!("user sites: {e}")))?,
+        created_us: r.try_get(4)?,
+        disabled_us: r.try_get(5)?,
+    })
+}
+
+/// A `sessions` row: id, secret_hash, user_name, created_us, expires_us, revoked_us.
+fn session_row(r: &sqlx::any::AnyRow) -> Result<SessionRecord> {
+    Ok(SessionRecord {
+        id: r.try_get(0)?,
+        secret_hash: hash32(r.try_get(1)?)?,
+        user: r.try_get(2)?,
+        created_us: r.try_get(3)?,
+        expires_us: r.try_get(4)?,
+        revoked_us: r.try_get(5)?,
+    })
 }
 
 /// An `api_tokens` row: id, secret_hash, role, name, created_us, revoked_us, expires_us.

@@ -11,6 +11,7 @@ pub mod kpi;
 pub mod ledger;
 pub mod meta;
 pub mod reference;
+pub mod session;
 pub mod tokens;
 pub mod webhooks;
 
@@ -29,11 +30,13 @@ fn open_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(meta::openapi_json))
         .routes(routes!(meta::events_schema))
         .routes(routes!(meta::reference_schema))
+        .routes(routes!(session::sign_in))
 }
 
 fn protected_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(meta::status))
+        .routes(routes!(session::current, session::sign_out))
         .routes(routes!(events::post_events, events::list_events))
         .routes(routes!(reference::post_reference))
         .routes(routes!(reference::list_reference))
