@@ -39,7 +39,7 @@ pub fn rfc3339(us: i64) -> String {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenSummary {
     pub id: String,
-    /// ingest, analyst or admin.
+    /// One of the roles of docs/PERMISSIONS.md.
     pub role: String,
     pub name: String,
     /// RFC 3339, UTC.

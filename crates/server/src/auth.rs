@@ -13,30 +13,43 @@ use axum::response::Response;
 use stockade_app::tokens::token_hash;
 use stockade_store::Role;
 
-/// What a caller may do.
+/// What a caller may do. Which role may do what is `docs/PERMISSIONS.md`,
+/// which a test checks against every route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
     /// Send events and reference data.
     Ingest,
-    /// Read events, the book and reference data.
+    /// Read events, the book, alerts, incidents, KPIs, reference data, proofs.
     Read,
-    /// Manage tokens and configuration; set and lift legal holds.
-    Admin,
+    /// Open and work incidents: acts, tasks, merges, splits, communications.
+    Investigate,
+    /// Apply or lift containment.
+    Contain,
     /// Upload evidence (people investigating, and systems exporting clips).
     Collect,
-    /// Open evidence, transfer, seal and export it (each act is recorded).
+    /// Open evidence and export packages (each access is a custody entry).
+    ViewEvidence,
+    /// Transfer and seal evidence.
     Custody,
-    /// Open incidents (each opening is recorded).
-    Investigate,
+    /// Read the audit trail.
+    Audit,
+    /// Manage tokens, users and configuration; set and lift legal holds.
+    Admin,
 }
 
-fn allows(role: Role, p: Permission) -> bool {
+/// Whether `role` has permission `p` (deny by default).
+pub fn allows(role: Role, p: Permission) -> bool {
+    use Permission as P;
     match role {
         Role::Admin => true,
-        Role::Ingest => matches!(p, Permission::Ingest | Permission::Collect),
+        Role::Ingest => matches!(p, P::Ingest | P::Collect),
         Role::Analyst => {
-            matches!(p, Permission::Read | Permission::Collect | Permission::Custody | Permission::Investigate)
+            matches!(p, P::Read | P::Investigate | P::Contain | P::Collect | P::ViewEvidence | P::Custody)
         }
+        Role::Investigator => matches!(p, P::Read | P::Investigate | P::Collect | P::ViewEvidence | P::Custody),
+        Role::SiteManager => matches!(p, P::Read | P::Investigate | P::Contain | P::Collect),
+        Role::Hr | Role::VendorManager => matches!(p, P::Read | P::Investigate),
+        Role::Auditor => matches!(p, P::Read | P::ViewEvidence | P::Audit),
     }
 }
 
@@ -87,7 +100,10 @@ impl Caller {
         if allows(self.role, p) {
             Ok(())
         } else {
-            Err(Problem::forbidden(format!("this token has role {:?}, which does not allow {p:?}", self.role.as_str())))
+            let who = if self.session { "this user" } else { "this token" };
+            tracing::info!(caller = %self.actor(), role = self.role.as_str(), permission = ?p, "permission denied");
+            metrics::counter!("stockade_permission_denied_total", "role" => self.role.as_str()).increment(1);
+            Err(Problem::forbidden(format!("{who} has role {:?}, which does not allow {p:?}", self.role.as_str())))
         }
     }
 }

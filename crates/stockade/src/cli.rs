@@ -663,7 +663,8 @@ pub struct ImportArgs {
 pub enum TokenCommand {
     /// Create a token; its secret is printed once, on the last line.
     Create {
-        /// ingest (send events and reference data), analyst (read) or admin (everything).
+        /// admin, analyst, investigator, site_manager, hr, vendor_manager,
+        /// auditor or ingest (docs/PERMISSIONS.md).
         #[arg(long)]
         role: String,
         /// A name to recognise the token by.
@@ -700,7 +701,8 @@ pub enum UserCommand {
     Create {
         /// 1-64 of a-z, 0-9, `.`, `_`, `-`.
         name: String,
-        /// analyst or admin (integrations get an ingest token instead).
+        /// admin, analyst, investigator, site_manager, hr, vendor_manager or
+        /// auditor (docs/PERMISSIONS.md; integrations get an ingest token).
         #[arg(long)]
         role: String,
         /// Limit the user to these sites (comma-separated); default: every site.

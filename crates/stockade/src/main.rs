@@ -364,7 +364,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         }
         Command::Token { command: TokenCommand::Create { role, name, expires_in_days, data } } => {
             let Some(role) = Role::parse(&role) else {
-                bail!("unknown role {role:?}: use ingest, analyst or admin");
+                bail!("unknown role {role:?}: use one of {}", Role::names());
             };
             let opened = open(&data.data).await?;
             let store = opened.store.clone();

@@ -25,7 +25,8 @@ pub async fn run(command: UserCommand, clock: Arc<dyn Clock>) -> Result<()> {
         UserCommand::Create { name, role, sites, password_stdin, data } => {
             let role = match Role::parse(&role) {
                 Some(r) if r != Role::Ingest => r,
-                _ => bail!("role {role:?}: a user is an analyst or an admin (integrations get an ingest token)"),
+                Some(_) => bail!("role ingest: integrations get an ingest token, not a user"),
+                None => bail!("unknown role {role:?}: use one of {}", Role::names()),
             };
             let (password, shown) = if password_stdin {
                 let mut line = String::new();

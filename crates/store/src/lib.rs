@@ -227,33 +227,60 @@ pub struct Committed {
 /// answers the appenders (so a reader that waits on the sink sees its own writes).
 pub type CommitSink = std::sync::Arc<dyn Fn(Committed) + Send + Sync>;
 
-/// Roles a token can carry. Deny by default: a role grants only what it names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Roles a token or a user can carry. Deny by default: a role grants only
+/// what `docs/PERMISSIONS.md` gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
-    /// Send events and reference data.
+    /// An integration: sends events, reference data and evidence files.
     Ingest,
-    /// Read events, the book, reference data.
+    /// A security analyst: reads, works incidents, contains, handles evidence.
     Analyst,
-    /// Everything, including tokens.
+    /// Everything, including tokens, users and configuration.
     Admin,
+    /// Reads, works incidents, collects and handles evidence; does not contain.
+    Investigator,
+    /// Reads, works incidents and contains at their sites; collects evidence.
+    SiteManager,
+    /// Reads and works the tasks of incidents (people's side).
+    Hr,
+    /// Reads and works the tasks of incidents (vendors' side).
+    VendorManager,
+    /// Reads everything, the audit trail and evidence included; changes nothing.
+    Auditor,
 }
 
 impl Role {
+    pub const ALL: [Role; 8] = [
+        Role::Admin,
+        Role::Analyst,
+        Role::Investigator,
+        Role::SiteManager,
+        Role::Hr,
+        Role::VendorManager,
+        Role::Auditor,
+        Role::Ingest,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Ingest => "ingest",
             Role::Analyst => "analyst",
             Role::Admin => "admin",
+            Role::Investigator => "investigator",
+            Role::SiteManager => "site_manager",
+            Role::Hr => "hr",
+            Role::VendorManager => "vendor_manager",
+            Role::Auditor => "auditor",
         }
     }
 
     pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "ingest" => Some(Role::Ingest),
-            "analyst" => Some(Role::Analyst),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The role names, for messages.
+    pub fn names() -> String {
+        Role::ALL.map(Role::as_str).join(", ")
     }
 }
 

@@ -252,7 +252,7 @@ pub async fn content(
     Path(id): Path<String>,
     Query(q): Query<ContentQuery>,
 ) -> Result<Response, Problem> {
-    caller.require(Permission::Custody)?;
+    caller.require(Permission::ViewEvidence)?;
     let id = id?;
     let q = q?;
     let action = match q.purpose.as_str() {
@@ -416,7 +416,7 @@ pub async fn package(
     Path(incident): Path<String>,
     Query(q): Query<PackageQuery>,
 ) -> Result<Response, Problem> {
-    caller.require(Permission::Custody)?;
+    caller.require(Permission::ViewEvidence)?;
     let incident = incident?;
     let q = q?;
     if q.reason.trim().is_empty() {

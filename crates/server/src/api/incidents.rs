@@ -448,7 +448,7 @@ pub async fn contain(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
-    caller.require(Permission::Investigate)?;
+    caller.require(Permission::Contain)?;
     let id = id?;
     let bytes = read_body(&st, &headers, body).await?;
     let request: stockade_app::containment::ContainRequest = json_body(&headers, &bytes, "containment")?;

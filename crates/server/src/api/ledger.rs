@@ -413,7 +413,7 @@ pub async fn audit(
     caller: Caller,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditView>>, Problem> {
-    caller.require(Permission::Admin)?;
+    caller.require(Permission::Audit)?;
     let q = q?;
     let rows = st.store.audit(q.after, super::page_limit(q.limit)?).await?;
     Ok(Json(rows.into_iter().map(|a| AuditView { record: a.record, leaf_index: a.leaf_index }).collect()))

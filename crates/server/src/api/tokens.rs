@@ -61,7 +61,8 @@ pub async fn revoke(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
-    /// ingest, analyst or admin.
+    /// One of the roles of docs/PERMISSIONS.md: admin, analyst, investigator,
+    /// site_manager, hr, vendor_manager, auditor, ingest.
     #[schema(pattern = "^(ingest|analyst|admin)$")]
     pub role: String,
     /// A name to recognise it by (a system, a person, a vendor).
@@ -106,8 +107,9 @@ pub async fn create(
     let bytes = read_body(&st, &headers, body).await?;
     let new: NewToken =
         serde_json::from_slice(&bytes).map_err(|e| Problem::bad_request(format!("token request: {e}")))?;
-    let role = stockade_store::Role::parse(&new.role)
-        .ok_or_else(|| Problem::bad_request(format!("`role` must be ingest, analyst or admin, got {:?}", new.role)))?;
+    let role = stockade_store::Role::parse(&new.role).ok_or_else(|| {
+        Problem::bad_request(format!("`role` must be one of {}, got {:?}", stockade_store::Role::names(), new.role))
+    })?;
     if new.name.trim().is_empty() {
         return Err(Problem::bad_request("`name` must say what the token is for"));
     }
