@@ -519,7 +519,7 @@ pub struct Preserved {
 
 impl Custodian {
     /// Snapshots an incident's cited events (their stored bytes, hashes and
-    /// inclusion proofs against a fresh signed checkpoint) and the cameras,
+    /// inclusion proofs against the latest signed checkpoint that covers them) and the cameras,
     /// readers and devices of the places it names into one JSON evidence
     /// item of the incident (`stockade-snapshot/1`, class `export`), and
     /// places a legal hold on it. `known` gives the seq of cited events a
@@ -566,8 +566,17 @@ impl Custodian {
                 }
             }
         }
-        let ledger = self.ledger.clone();
-        let cp = blocking(move || ledger.sign_checkpoint()).await?;
+        // Proofs against the latest signed checkpoint when it covers every
+        // cited event (it usually does: the server signs every few seconds);
+        // else against one signed now.
+        let newest = seqs.iter().flatten().filter_map(|seq| self.ledger.event_leaf(*seq as u64)).max();
+        let cp = match self.ledger.checkpoint() {
+            Some(cp) if newest.is_none_or(|leaf| leaf < cp.size) => cp,
+            _ => {
+                let ledger = self.ledger.clone();
+                blocking(move || ledger.sign_checkpoint()).await?
+            }
+        };
         let size = cp.size;
         let salts = self.ledger.salt_key();
         let mut events = Vec::new();
