@@ -14,23 +14,23 @@ use stockade_store::{Role, Store};
 /// A synthetic event line of about 200 bytes: a stock move for a share of
 /// the events (spread evenly), a badge read for the rest.
 pub(crate) fn line(i: usize, inventory_share: f64) -> String {
+    line_at(i, inventory_share, &format!("2026-11-02T08:{:02}:{:02}.{:03}+01:00", (i / 60) % 60, i % 60, i % 1000))
+}
+
+/// [`line`], occurring at `at` (RFC 3339).
+pub(crate) fn line_at(i: usize, inventory_share: f64, at: &str) -> String {
     let is_move = ((i + 1) as f64 * inventory_share).floor() > (i as f64 * inventory_share).floor();
     if !is_move {
         format!(
-            r#"{{"id":"e{i:010}","source":"acs-bench","site":"S{:02}","occurred_at":"2026-11-02T08:{:02}:{:02}.{:03}+01:00","kind":"access.granted","door":"D-{:03}","badge":"B-{:06}","direction":"in"}}"#,
+            r#"{{"id":"e{i:010}","source":"acs-bench","site":"S{:02}","occurred_at":"{at}","kind":"access.granted","door":"D-{:03}","badge":"B-{:06}","direction":"in"}}"#,
             i % 16,
-            (i / 60) % 60,
-            i % 60,
-            i % 1000,
             i % 200,
             i % 50_000
         )
     } else {
         format!(
-            r#"{{"id":"e{i:010}","source":"wms-bench","site":"S{:02}","occurred_at":"2026-11-02T08:{:02}:{:02}+01:00","kind":"inventory.moved","sku":"K{:05}","quantity":2,"from_location":"A-{:04}","to_location":"B-{:04}"}}"#,
+            r#"{{"id":"e{i:010}","source":"wms-bench","site":"S{:02}","occurred_at":"{at}","kind":"inventory.moved","sku":"K{:05}","quantity":2,"from_location":"A-{:04}","to_location":"B-{:04}"}}"#,
             i % 16,
-            (i / 60) % 60,
-            i % 60,
             i % 20_000,
             i % 3000,
             (i * 7) % 3000

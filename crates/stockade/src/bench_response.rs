@@ -36,8 +36,13 @@ pub async fn run(events: usize, a: &BenchArgs) -> Result<()> {
     {
         use std::io::Write;
         let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        // A month of a 16-site network (about 870 events a site an hour
+        // at 10 M), as a store that size holds.
+        let month_us = 30 * 86_400_000_000i64;
+        let start = chrono::DateTime::parse_from_rfc3339("2026-10-01T00:00:00+00:00")?;
         for i in 0..events {
-            writeln!(w, "{}", crate::bench::line(i, a.inventory_share))?;
+            let at = start + chrono::Duration::microseconds(month_us / events as i64 * i as i64);
+            writeln!(w, "{}", crate::bench::line_at(i, a.inventory_share, &at.to_rfc3339()))?;
         }
         w.flush()?;
     }
@@ -64,21 +69,27 @@ pub async fn run(events: usize, a: &BenchArgs) -> Result<()> {
         let base = (k * (events / (n + n / 4))).max(1);
         let mut cited = Vec::new();
         let mut seen = std::collections::HashMap::new();
-        let q = stockade_store::EventQuery { after_seq: Some(base as i64 - 1), limit: 5, ..Default::default() };
-        for e in store.events(&q).await? {
+        // Five events of one site, as an incident cites.
+        let q = stockade_store::EventQuery { after_seq: Some(base as i64 - 1), limit: 80, ..Default::default() };
+        let page = store.events(&q).await?;
+        let here = page.first().map(|e| e.site.clone()).unwrap_or_default();
+        let (mut first_us, mut last_us, mut site) = (i64::MAX, i64::MIN, "S00".to_owned());
+        for e in page.into_iter().filter(|e| e.site == here).take(5) {
             seen.insert((e.source.clone(), e.event_id.clone()), e.seq);
+            (first_us, last_us, site) = (first_us.min(e.occurred_us), last_us.max(e.occurred_us), e.site.clone());
             cited.push(EventRef { source: e.source, id: e.event_id });
         }
-        let first = crate::bench::line(base - 1, a.inventory_share);
-        let site = serde_json::from_str::<serde_json::Value>(&first)?["site"].as_str().unwrap_or("S00").to_owned();
+        // The hour around what it cites, as an analyst would open it.
+        let around = |us: i64| chrono::DateTime::from_timestamp_micros(us).unwrap_or_default().fixed_offset();
+        let (from, to) = (around(first_us - 1_800_000_000), around(last_us + 1_800_000_000));
         let incident = NewIncident {
             site,
             title: format!("bench case {k}"),
             severity: Severity::High,
             scenario: None,
             summary: String::new(),
-            from: chrono::DateTime::parse_from_rfc3339("2026-11-02T08:00:00+01:00")?,
-            to: chrono::DateTime::parse_from_rfc3339("2026-11-02T09:00:00+01:00")?,
+            from,
+            to,
             entities: vec!["B-000001".into(), "D-001".into()],
             events: cited,
             rules: vec!["access-cage-after-hours".into()],
