@@ -249,36 +249,17 @@ impl Casebook {
         crate::response::record_acts(store, ledger, clock, actor, w, acts).await?;
         // Then out to the systems that own the target, each delivery queued
         // durably before this answers.
-        let now = clock.now();
-        for t in self.webhooks().iter().filter(|t| t.endpoint.wants(action.as_str(), &site)) {
-            let id = format!("dlv_{}", hex::encode(rand::random::<[u8; 8]>()));
-            let body = serde_json::json!({
-                "id": id,
-                "type": "containment",
-                "action": action.as_str(),
-                "target": target,
-                "lifted": request.lift,
-                "incident": w.record.id,
-                "site": site,
-                "reason": reason,
-                "event": {"source": crate::records::RECORD_SOURCE, "id": event_id},
-                "at": now.to_rfc3339(),
-            });
-            let d = stockade_store::Delivery {
-                idempotency_key: format!("{event_id}@{}", t.endpoint.name),
-                endpoint: t.endpoint.name.clone(),
-                incident: w.record.id.clone(),
-                body: body.to_string(),
-                status: stockade_store::DeliveryStatus::Pending,
-                attempts: 0,
-                next_us: now.timestamp_micros(),
-                created_us: now.timestamp_micros(),
-                last_error: None,
-                delivered_us: None,
-                id,
-            };
-            store.add_delivery(&d).await?;
-        }
+        let body = serde_json::json!({
+            "type": "containment",
+            "action": action.as_str(),
+            "target": target,
+            "lifted": request.lift,
+            "incident": w.record.id,
+            "site": site,
+            "reason": reason,
+            "event": {"source": crate::records::RECORD_SOURCE, "id": event_id},
+        });
+        self.notify(store, clock, action.as_str(), &site, &w.record.id, &event_id, body).await?;
         tracing::info!(incident = %id, action = action.as_str(), %target, lifted = request.lift, by = %actor, "containment");
         metrics::counter!("stockade_containments_total", "action" => action.as_str()).increment(1);
         Ok(())
@@ -325,6 +306,48 @@ pub enum ReplayError {
 }
 
 impl Casebook {
+    /// Queues one signed delivery of `body` (given its `id` and `at`) to
+    /// every endpoint that wants `wanted` at `site`, durably; `key` makes
+    /// the idempotency key (`<key>@<endpoint>`). How many were queued.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn notify(
+        &self,
+        store: &dyn Store,
+        clock: &dyn Clock,
+        wanted: &str,
+        site: &str,
+        incident: &str,
+        key: &str,
+        body: serde_json::Value,
+    ) -> Result<usize, StoreError> {
+        let now = clock.now();
+        let mut queued = 0;
+        for t in self.webhooks().iter().filter(|t| t.endpoint.wants(wanted, site)) {
+            let id = format!("dlv_{}", hex::encode(rand::random::<[u8; 8]>()));
+            let mut body = body.clone();
+            if let Some(o) = body.as_object_mut() {
+                o.insert("id".into(), id.clone().into());
+                o.insert("at".into(), now.to_rfc3339().into());
+            }
+            let d = stockade_store::Delivery {
+                idempotency_key: format!("{key}@{}", t.endpoint.name),
+                endpoint: t.endpoint.name.clone(),
+                incident: incident.to_owned(),
+                body: body.to_string(),
+                status: stockade_store::DeliveryStatus::Pending,
+                attempts: 0,
+                next_us: now.timestamp_micros(),
+                created_us: now.timestamp_micros(),
+                last_error: None,
+                delivered_us: None,
+                id,
+            };
+            store.add_delivery(&d).await?;
+            queued += 1;
+        }
+        Ok(queued)
+    }
+
     /// Records how a delivery settled (delivered or dead) in its incident's
     /// timeline, as Stockade.
     pub async fn settled(

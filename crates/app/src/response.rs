@@ -110,6 +110,9 @@ pub struct Worked {
     pub timeline: Vec<StoredEntry>,
 }
 
+/// What webhook endpoints name to be told of tasks that go overdue.
+pub const TASK_OVERDUE: &str = "task_overdue";
+
 /// Which incident to merge one into, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -530,6 +533,20 @@ impl Casebook {
             record_act(store, ledger, clock, SYSTEM, &mut w, Act::Overdue { task: task.clone(), due }).await?;
             tracing::warn!(%incident, %task, due = %due.to_rfc3339(), "task overdue");
             metrics::counter!("stockade_tasks_overdue_total").increment(1);
+            // And out to the endpoints that page people about it.
+            let t = w.response.tasks.iter().find(|t| t.task.id == task);
+            let body = serde_json::json!({
+                "type": TASK_OVERDUE,
+                "incident": incident,
+                "site": w.record.incident.site,
+                "severity": w.response.severity,
+                "task": task,
+                "title": t.map(|t| t.task.title.clone()),
+                "role": t.map(|t| t.task.role.as_str()),
+                "due": due.to_rfc3339(),
+            });
+            let key = format!("overdue:{incident}:{task}");
+            self.notify(store, clock, TASK_OVERDUE, &w.record.incident.site, &incident, &key, body).await?;
             out.push((incident, task));
         }
         Ok(out)

@@ -1860,8 +1860,19 @@ async fn incidents_are_worked_through_their_lifecycle_and_every_act_is_a_leaf() 
 async fn playbook_tasks_are_queued_by_role_worked_and_recorded_overdue() {
     let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-03T08:00:00Z").unwrap().to_utc();
     let clock = Arc::new(ManualClock::new(t0));
-    let config = ServerConfig { overdue_every: std::time::Duration::from_millis(50), ..Default::default() };
-    let s = start_clocked(UnknownEntities::Flag, config, clock.clone()).await;
+    let config = ServerConfig {
+        overdue_every: std::time::Duration::from_millis(50),
+        webhook_every: std::time::Duration::from_millis(30),
+        ..Default::default()
+    };
+    // A pager that is told of overdue tasks.
+    let pager = Receiver::default();
+    let pager_url = pager.clone().start().await;
+    let hooks =
+        format!("endpoints:\n  - {{name: pager, url: \"{pager_url}\", secret_env: T, actions: [task_overdue]}}\n");
+    let env = |_: &str| Some(ACS_SECRET.to_owned());
+    let targets = stockade_respond::webhook::Config::load(&hooks, &["task_overdue"], env).unwrap();
+    let s = start_hooked(UnknownEntities::Flag, config, clock.clone(), None, targets).await;
     s.load_examples().await;
     let case = json!({"site": "LYS", "title": "badge of a leaver opened the cage", "severity": "high",
         "rules": ["access-cage-after-hours"],
@@ -1913,6 +1924,29 @@ async fn playbook_tasks_are_queued_by_role_worked_and_recorded_overdue() {
     let (_, _, late) = s.get("/api/v1/tasks?late=true", Some(&s.analyst)).await;
     assert_eq!(late.as_array().unwrap().len(), 2, "{late}");
     assert!(late.as_array().unwrap().iter().all(|t| t["overdue"] == true && t["late"] == true));
+    // The pager was told of each, once, signed.
+    let told = deliveries_when(&s, "delivered", 2).await;
+    assert_eq!(told.as_array().unwrap().len(), 2, "{told}");
+    let got = pager.got.lock().unwrap().clone();
+    let mut paged: Vec<(String, String)> = got
+        .iter()
+        .map(|(_, body)| {
+            let b: Value = serde_json::from_str(body).unwrap();
+            assert_eq!(
+                (b["type"].as_str(), b["incident"].as_str(), b["site"].as_str()),
+                (Some("task_overdue"), Some("INC-1"), Some("LYS")),
+                "{b}"
+            );
+            (b["task"].as_str().unwrap().to_owned(), b["role"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    paged.sort();
+    assert_eq!(paged, [("notify-incident-team".into(), "security".into()), ("revoke-credentials".into(), "it".into())]);
+    for (headers, body) in &got {
+        let ts: i64 = headers["stockade-timestamp"].to_str().unwrap().parse().unwrap();
+        let sig = headers["stockade-signature"].to_str().unwrap();
+        assert!(stockade_respond::webhook::verify(ACS_SECRET.as_bytes(), ts, body.as_bytes(), sig));
+    }
     // Three done by their deadline (two by Stockade itself), two late.
     let (_, _, k) = s.get("/api/v1/kpi", Some(&s.analyst)).await;
     assert_eq!((k["tasks_on_time"].as_u64(), k["tasks_late"].as_u64()), (Some(3), Some(2)), "{k}");

@@ -141,7 +141,8 @@ fn check_rules(a: &cli::DetectionArgs) -> Result<()> {
 /// secrets read from the environment; every fault reported.
 fn load_webhooks(path: &std::path::Path) -> Result<Vec<stockade_respond::webhook::Target>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let actions: Vec<&str> = stockade_model::ContainmentAction::ALL.iter().map(|a| a.as_str()).collect();
+    let mut actions: Vec<&str> = stockade_model::ContainmentAction::ALL.iter().map(|a| a.as_str()).collect();
+    actions.push(stockade_app::response::TASK_OVERDUE);
     let targets = stockade_respond::webhook::Config::load(&text, &actions, |k| std::env::var(k).ok())
         .map_err(|errors| anyhow::anyhow!("{}: {}", path.display(), errors.join("\n")))?;
     for t in &targets {
