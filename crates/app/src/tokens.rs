@@ -50,6 +50,9 @@ pub struct TokenSummary {
     /// When it was revoked (RFC 3339, UTC); absent while it is live.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<String>,
+    /// The sites it is limited to; absent: every site.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<String>,
 }
 
 impl From<&TokenRecord> for TokenSummary {
@@ -61,6 +64,7 @@ impl From<&TokenRecord> for TokenSummary {
             created_at: rfc3339(t.created_us),
             expires_at: t.expires_us.map(rfc3339),
             revoked_at: t.revoked_us.map(rfc3339),
+            sites: t.sites.clone(),
         }
     }
 }
@@ -71,6 +75,7 @@ fn new_token(
     role: Role,
     name: &str,
     expires_in: Option<std::time::Duration>,
+    sites: Vec<String>,
 ) -> (TokenRecord, String) {
     let id = hex::encode(rand::random::<[u8; 6]>());
     let secret = hex::encode(rand::random::<[u8; 32]>());
@@ -84,6 +89,7 @@ fn new_token(
         created_us: now,
         revoked_us: None,
         expires_us: expires_in.map(|d| now.saturating_add(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))),
+        sites,
     };
     (record, token)
 }
@@ -97,7 +103,7 @@ pub async fn create_token(
     name: &str,
     expires_in: Option<std::time::Duration>,
 ) -> Result<(TokenRecord, String), StoreError> {
-    let (record, token) = new_token(clock, role, name, expires_in);
+    let (record, token) = new_token(clock, role, name, expires_in, Vec::new());
     store.put_token(&record).await?;
     Ok((record, token))
 }
@@ -114,11 +120,27 @@ pub async fn issue_token(
     expires_in: Option<std::time::Duration>,
     actor: &str,
 ) -> Result<(TokenRecord, String), StoreError> {
-    let (record, secret) = new_token(clock, role, name, expires_in);
+    issue_scoped_token(store, ledger, clock, role, name, expires_in, Vec::new(), actor).await
+}
+
+/// [`issue_token`], limited to `sites` (checked by the caller with
+/// [`crate::users::check_scope`]; empty: every site).
+#[allow(clippy::too_many_arguments)]
+pub async fn issue_scoped_token(
+    store: &dyn Store,
+    ledger: Option<&Arc<Ledger>>,
+    clock: &dyn Clock,
+    role: Role,
+    name: &str,
+    expires_in: Option<std::time::Duration>,
+    sites: Vec<String>,
+    actor: &str,
+) -> Result<(TokenRecord, String), StoreError> {
+    let (record, secret) = new_token(clock, role, name, expires_in, sites);
     if let Some(ledger) = ledger {
         let detail = serde_json::json!({
             "token": record.id, "role": role.as_str(), "name": name,
-            "expires_at": record.expires_us.map(rfc3339)
+            "expires_at": record.expires_us.map(rfc3339), "sites": record.sites
         });
         audit::record(store, ledger, clock, "token_created", actor, detail).await?;
     }

@@ -121,14 +121,7 @@ pub async fn create_user(
     if new.role == Role::Ingest {
         return Err(UserError::Invalid("ingest is for integrations: give them an API token, not a user".into()));
     }
-    if let Some(s) = new.sites.iter().find(|s| s.trim().is_empty() || s.len() > 100) {
-        return Err(UserError::Invalid(format!("site {s:?} is not a site id")));
-    }
-    let known: Vec<String> =
-        store.reference(Some(stockade_model::RecordKind::Site)).await?.into_iter().map(|r| r.id).collect();
-    if let Some(s) = new.sites.iter().find(|s| !known.contains(s)) {
-        return Err(UserError::Invalid(format!("no site {s:?} in the reference data")));
-    }
+    check_scope(store, new.role, &new.sites).await?;
     if store.user(&new.name).await?.is_some() {
         return Err(UserError::Exists(new.name));
     }
@@ -150,6 +143,31 @@ pub async fn create_user(
     }
     store.put_user(&user).await?;
     Ok(user)
+}
+
+/// Whether `role` may be limited to `sites`: each a site of the reference
+/// data, named once; never an admin (who manages every site) nor an
+/// integration (which sends for the sites its source covers).
+pub async fn check_scope(store: &dyn Store, role: Role, sites: &[String]) -> Result<(), UserError> {
+    if sites.is_empty() {
+        return Ok(());
+    }
+    if matches!(role, Role::Admin | Role::Ingest) {
+        return Err(UserError::Invalid(format!("the {} role covers every site: it cannot be limited", role.as_str())));
+    }
+    if let Some(s) = sites.iter().find(|s| s.trim().is_empty() || s.len() > 100) {
+        return Err(UserError::Invalid(format!("site {s:?} is not a site id")));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(s) = sites.iter().find(|s| !seen.insert(s.as_str())) {
+        return Err(UserError::Invalid(format!("site {s:?} is named twice")));
+    }
+    let known: Vec<String> =
+        store.reference(Some(stockade_model::RecordKind::Site)).await?.into_iter().map(|r| r.id).collect();
+    if let Some(s) = sites.iter().find(|s| !known.contains(s)) {
+        return Err(UserError::Invalid(format!("no site {s:?} in the reference data")));
+    }
+    Ok(())
 }
 
 /// Disables a user and ends their sessions, audited as `user_disabled`.

@@ -65,6 +65,8 @@ pub struct Caller {
     pub expires_us: Option<i64>,
     /// A signed-in user's session (cookie), not an API token.
     pub session: bool,
+    /// The sites it is limited to; empty: every site.
+    pub sites: Vec<String>,
 }
 
 impl Caller {
@@ -96,6 +98,52 @@ pub fn session_secret(headers: &axum::http::HeaderMap) -> Option<String> {
 }
 
 impl Caller {
+    /// Whether it may see what happens at `site`.
+    pub fn may_see(&self, site: &str) -> bool {
+        self.sites.is_empty() || self.sites.iter().any(|s| s == site)
+    }
+
+    /// The site a list is for: the one asked (refused outside its sites),
+    /// or for a caller limited to one site, that one. A caller limited to
+    /// several must name one.
+    pub fn site_for_list(&self, asked: Option<String>) -> Result<Option<String>, Problem> {
+        match (asked, self.sites.as_slice()) {
+            (asked, []) => Ok(asked),
+            (Some(s), _) if self.may_see(&s) => Ok(Some(s)),
+            (Some(s), mine) => Err(Problem::forbidden(format!(
+                "site {s:?} is outside the sites this caller is limited to ({})",
+                mine.join(", ")
+            ))),
+            (None, [only]) => Ok(Some(only.clone())),
+            (None, mine) => Err(Problem::bad_request(format!(
+                "this caller is limited to sites {}: name one with `site=`",
+                mine.join(", ")
+            ))),
+        }
+    }
+
+    /// Refused (403) when it may not act at `site`.
+    pub fn require_site(&self, site: &str) -> Result<(), Problem> {
+        if self.may_see(site) {
+            Ok(())
+        } else {
+            Err(Problem::forbidden(format!(
+                "site {site:?} is outside the sites this caller is limited to ({})",
+                self.sites.join(", ")
+            )))
+        }
+    }
+
+    /// Refused (403) for a caller limited to some sites: what it asks for
+    /// spans every site (the audit trail, the whole log).
+    pub fn require_every_site(&self, what: &str) -> Result<(), Problem> {
+        if self.sites.is_empty() {
+            Ok(())
+        } else {
+            Err(Problem::forbidden(format!("{what} spans every site; this caller is limited to some")))
+        }
+    }
+
     pub fn require(&self, p: Permission) -> Result<(), Problem> {
         if allows(self.role, p) {
             Ok(())
@@ -146,6 +194,7 @@ async fn session_caller(
         name: user.name,
         expires_us: Some(session.expires_us),
         session: true,
+        sites: user.sites,
     })
 }
 
@@ -195,6 +244,7 @@ async fn caller_for(
                 name: record.name,
                 expires_us: record.expires_us,
                 session: false,
+                sites: record.sites,
             };
             state.tokens.put(hash, caller.clone());
             caller

@@ -2349,7 +2349,8 @@ async fn people_sign_in_with_sessions_that_need_their_csrf_token_to_change_anyth
         (stockade_app::users::NewUser { password: "short".into(), ..new("bob", Role::Admin) }, "at least 12"),
         (new("bob", Role::Ingest), "give them an API token"),
         (new("ana", Role::Admin), "already exists"),
-        (stockade_app::users::NewUser { sites: vec!["PAR".into()], ..new("bob", Role::Admin) }, "no site \"PAR\""),
+        (stockade_app::users::NewUser { sites: vec!["PAR".into()], ..new("bob", Role::Analyst) }, "no site \"PAR\""),
+        (stockade_app::users::NewUser { sites: vec!["LYS".into()], ..new("bob", Role::Admin) }, "covers every site"),
     ] {
         let e = stockade_app::users::create_user(&*s.store, None, &clock, "test", user).await.unwrap_err();
         assert!(e.to_string().contains(says), "{says}: {e}");
@@ -2459,4 +2460,113 @@ async fn people_sign_in_with_sessions_that_need_their_csrf_token_to_change_anyth
         let r = client.get(format!("{}/api/v1/incidents", s.url)).header("cookie", forged).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
+}
+
+/// A token or a user limited to some sites sees and acts on those sites
+/// only: lists are theirs, another site's incident is as if absent, and
+/// what spans every site is refused.
+#[tokio::test]
+async fn callers_limited_to_sites_see_and_act_on_those_sites_only() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    s.load_examples().await;
+    let case = |site: &str| {
+        json!({"site": site, "title": format!("stock missing at {site}"), "from": "2026-11-02T20:00:00+01:00",
+            "to": "2026-11-02T23:59:00+01:00"})
+        .to_string()
+    };
+    for site in ["LYS", "CHI", "LYS"] {
+        let (st, _, v) = s.post("/api/v1/incidents", &s.admin, "application/json", case(site)).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+    }
+    let token = |role: &str, sites: Value| {
+        let s = &s;
+        let body = json!({"role": role, "name": "scoped", "sites": sites}).to_string();
+        async move { s.post("/api/v1/tokens", &s.admin, "application/json", body).await }
+    };
+    // Refused scopes: an admin or an integration covers every site; sites must exist, once.
+    for (role, sites, says) in [
+        ("admin", json!(["LYS"]), "covers every site"),
+        ("ingest", json!(["LYS"]), "covers every site"),
+        ("site_manager", json!(["PAR"]), "no site \"PAR\""),
+        ("site_manager", json!(["LYS", "LYS"]), "named twice"),
+    ] {
+        let (st, _, p) = token(role, sites).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{p}");
+        assert!(p["detail"].as_str().unwrap().contains(says), "{says}: {p}");
+    }
+    let (st, _, lys) = token("site_manager", json!(["LYS"])).await;
+    assert_eq!(st, StatusCode::CREATED, "{lys}");
+    assert_eq!(lys["sites"], json!(["LYS"]));
+    let lys = lys["token"].as_str().unwrap().to_owned();
+
+    // Lists hold its site only; asking for another is refused.
+    let (_, _, incidents) = s.get("/api/v1/incidents", Some(&lys)).await;
+    let ids: Vec<&str> = incidents.as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["INC-1", "INC-3"]);
+    for path in
+        ["/api/v1/incidents?site=CHI", "/api/v1/events?site=CHI", "/api/v1/kpi?site=CHI", "/api/v1/inventory?site=CHI"]
+    {
+        assert_eq!(s.get(path, Some(&lys)).await.0, StatusCode::FORBIDDEN, "{path}");
+    }
+    let (_, _, events) = s.get("/api/v1/events?limit=100", Some(&lys)).await;
+    let events = events["events"].as_array().unwrap();
+    assert!(!events.is_empty() && events.iter().all(|e| e["event"]["site"] == "LYS"), "{events:?}");
+    let (_, _, all) = s.get("/api/v1/events?limit=100", Some(&s.analyst)).await;
+    assert!(all["events"].as_array().unwrap().len() > events.len(), "others see more");
+    let (_, _, sites) = s.get("/api/v1/reference/sites", Some(&lys)).await;
+    assert_eq!(sites.as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap()).collect::<Vec<_>>(), ["LYS"]);
+    let (_, _, zones) = s.get("/api/v1/reference/zones", Some(&lys)).await;
+    assert!(zones.as_array().unwrap().iter().all(|z| z["site"] == "LYS"), "{zones}");
+    let (_, _, tasks) = s.get("/api/v1/tasks", Some(&lys)).await;
+    assert!(!tasks.as_array().unwrap().is_empty() && tasks.as_array().unwrap().iter().all(|t| t["site"] == "LYS"));
+    // Another site's incident is as if it did not exist, whatever is asked of it.
+    assert_eq!(s.get("/api/v1/incidents/INC-2", Some(&lys)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(s.get("/api/v1/incidents/INC-2/timeline", Some(&lys)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(s.get("/api/v1/incidents/INC-2/evidence", Some(&lys)).await.0, StatusCode::NOT_FOUND);
+    let note = json!({"act": "note", "text": "looking"}).to_string();
+    let (st, _, _) = s.post("/api/v1/incidents/INC-2/timeline", &lys, "application/json", note.clone()).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let merge = json!({"into": "INC-2"}).to_string();
+    let (st, _, _) = s.post("/api/v1/incidents/INC-1/merge", &lys, "application/json", merge).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "nor merged into");
+    let (st, _, _) = s.post("/api/v1/incidents", &lys, "application/json", case("CHI")).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "nor opened there");
+    // Its own are worked as usual.
+    let (st, _, _) = s.post("/api/v1/incidents/INC-1/timeline", &lys, "application/json", note).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, _, _) = s.post("/api/v1/incidents", &lys, "application/json", case("LYS")).await;
+    assert_eq!(st, StatusCode::CREATED);
+
+    // Limited to several sites, a list names the one it wants.
+    let (_, _, both) = token("auditor", json!(["LYS", "CHI"])).await;
+    let both = both["token"].as_str().unwrap().to_owned();
+    let (st, _, p) = s.get("/api/v1/incidents", Some(&both)).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(p["detail"].as_str().unwrap().contains("name one with `site=`"), "{p}");
+    assert_eq!(s.get("/api/v1/incidents?site=CHI", Some(&both)).await.0, StatusCode::OK);
+    // What spans every site is for callers that span them.
+    let (st, _, p) = s.get("/api/v1/audit", Some(&both)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(p["detail"].as_str().unwrap().contains("spans every site"), "{p}");
+
+    // A user limited to a site, signed in, sees the same.
+    let user = stockade_app::users::NewUser {
+        name: "lys.manager".into(),
+        role: Role::SiteManager,
+        sites: vec!["LYS".into()],
+        password: "correct horse battery".into(),
+    };
+    stockade_app::users::create_user(&*s.store, None, &SystemClock, "test", user).await.unwrap();
+    let r = s
+        .client
+        .post(format!("{}/api/v1/sessions", s.url))
+        .json(&json!({"name": "lys.manager", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    let me = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let r = s.client.get(format!("{}/api/v1/incidents/INC-2", s.url)).header("cookie", &me).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = s.client.get(format!("{}/api/v1/incidents/INC-1", s.url)).header("cookie", &me).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
 }

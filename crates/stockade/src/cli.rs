@@ -674,6 +674,10 @@ pub enum TokenCommand {
         /// for a vendor's or a contractor's access. Default: until revoked.
         #[arg(long, value_name = "DAYS", value_parser = days)]
         expires_in_days: Option<std::time::Duration>,
+        /// Limit it to these sites (comma-separated); default: every site.
+        /// Not for admin or ingest tokens.
+        #[arg(long, value_delimiter = ',')]
+        sites: Vec<String>,
         #[command(flatten)]
         data: DataArgs,
     },

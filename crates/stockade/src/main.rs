@@ -363,19 +363,24 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             }
             close(&stage, &*store).await;
         }
-        Command::Token { command: TokenCommand::Create { role, name, expires_in_days, data } } => {
+        Command::Token { command: TokenCommand::Create { role, name, expires_in_days, sites, data } } => {
             let Some(role) = Role::parse(&role) else {
                 bail!("unknown role {role:?}: use one of {}", Role::names());
             };
             let opened = open(&data.data).await?;
             let store = opened.store.clone();
-            let (record, secret) = stockade_app::tokens::issue_token(
+            if let Err(e) = stockade_app::users::check_scope(&*store, role, &sites).await {
+                store.close().await;
+                bail!("--sites: {e}");
+            }
+            let (record, secret) = stockade_app::tokens::issue_scoped_token(
                 &*store,
                 Some(&opened.ledger),
                 &*clock,
                 role,
                 &name,
                 expires_in_days,
+                sites,
                 &cli_actor(),
             )
             .await?;
@@ -389,14 +394,19 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Token { command: TokenCommand::List { data } } => {
             let store = open_store(&data.data).await?;
             let tokens = store.tokens().await?;
-            println!("{:<14} {:<8} {:<24} {:<28} {:<28} revoked", "id", "role", "name", "created", "expires");
+            println!(
+                "{:<14} {:<14} {:<24} {:<12} {:<28} {:<28} revoked",
+                "id", "role", "name", "sites", "created", "expires"
+            );
             for t in &tokens {
                 let v = stockade_app::tokens::TokenSummary::from(t);
+                let sites = if v.sites.is_empty() { "*".to_owned() } else { v.sites.join(",") };
                 println!(
-                    "{:<14} {:<8} {:<24} {:<28} {:<28} {}",
+                    "{:<14} {:<14} {:<24} {:<12} {:<28} {:<28} {}",
                     v.id,
                     v.role,
                     v.name,
+                    sites,
                     v.created_at,
                     v.expires_at.as_deref().unwrap_or("-"),
                     v.revoked_at.as_deref().unwrap_or("-")

@@ -382,6 +382,7 @@ async fn tokens_are_listed_and_revoked() {
             created_us: 1,
             revoked_us: None,
             expires_us: None,
+            sites: vec![],
         };
         store.put_token(&backdoor).await.unwrap();
         store.close().await;
@@ -1943,6 +1944,9 @@ async fn users_are_created_listed_and_disabled_on_the_command_line() {
         (vec!["user", "create", "ana", "--role", "analyst"], "", "already exists"),
         (vec!["user", "create", "bob", "--role", "analyst", "--sites", "PAR"], "", "no site \"PAR\""),
         (vec!["user", "disable", "nobody"], "", "no user \"nobody\""),
+        (vec!["user", "create", "bob", "--role", "admin", "--sites", "LYS"], "", "covers every site"),
+        (vec!["token", "create", "--role", "ingest", "--sites", "LYS"], "", "covers every site"),
+        (vec!["token", "create", "--role", "auditor", "--sites", "PAR"], "", "no site \"PAR\""),
     ] {
         let mut a = args.clone();
         a.extend(["--data", d]);
@@ -1953,6 +1957,10 @@ async fn users_are_created_listed_and_disabled_on_the_command_line() {
     let list = stdout(&o);
     assert!(list.contains("ana ") && list.contains("lys.guard") && list.contains(" LYS "), "{list}");
     assert!(!list.contains("argon2") && !list.contains("bob"), "{list}");
+    let o = run(&["token", "create", "--role", "auditor", "--sites", "LYS", "--data", d]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(&["token", "list", "--data", d]);
+    assert!(!stdout(&o).contains("ingest"), "the refused ingest token was not created: {}", stdout(&o));
     // Signed in on a server with what was printed; disabled, the session ends.
     let server = serve(d);
     let client = reqwest::Client::new();

@@ -417,6 +417,7 @@ pub async fn tokens_hash_only_and_revoke(s: &dyn Store) {
         created_us: 1,
         revoked_us: None,
         expires_us: Some(1_000),
+        sites: vec!["LYS".into()],
     };
     s.put_token(&t).await.unwrap();
     assert_eq!(s.token_by_hash(&[7; 32]).await.unwrap(), Some(t.clone()));
@@ -427,6 +428,7 @@ pub async fn tokens_hash_only_and_revoke(s: &dyn Store) {
         role: Role::Admin,
         created_us: 1,
         expires_us: None,
+        sites: vec![],
         ..t.clone()
     };
     s.put_token(&other).await.unwrap();

@@ -295,6 +295,8 @@ pub struct TokenRecord {
     pub revoked_us: Option<i64>,
     /// When it stops working by itself, if ever.
     pub expires_us: Option<i64>,
+    /// The sites it is limited to; empty: every site.
+    pub sites: Vec<String>,
 }
 
 impl TokenRecord {

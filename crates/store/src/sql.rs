@@ -34,7 +34,7 @@ pub struct SqlStore {
 }
 
 fn migrations(dialect: Dialect) -> Migrator {
-    let files: [(&'static str, &'static str); 16] = match dialect {
+    let files: [(&'static str, &'static str); 17] = match dialect {
         Dialect::Sqlite => [
             ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
             ("projection", include_str!("../migrations/sqlite/0002_projection.sql")),
@@ -52,6 +52,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("incident timeline", include_str!("../migrations/sqlite/0014_incident_timeline.sql")),
             ("webhook deliveries", include_str!("../migrations/sqlite/0015_webhook_deliveries.sql")),
             ("users and sessions", include_str!("../migrations/sqlite/0016_users_sessions.sql")),
+            ("token sites", include_str!("../migrations/sqlite/0017_token_sites.sql")),
         ],
         Dialect::Postgres => [
             ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -70,6 +71,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("incident timeline", include_str!("../migrations/postgres/0014_incident_timeline.sql")),
             ("webhook deliveries", include_str!("../migrations/postgres/0015_webhook_deliveries.sql")),
             ("users and sessions", include_str!("../migrations/postgres/0016_users_sessions.sql")),
+            ("token sites", include_str!("../migrations/postgres/0017_token_sites.sql")),
         ],
     };
     Migrator::with_migrations(
@@ -408,8 +410,8 @@ impl Store for SqlStore {
 
     async fn put_token(&self, t: &TokenRecord) -> Result<()> {
         sqlx::query(
-            "INSERT INTO api_tokens (id, secret_hash, role, name, created_us, revoked_us, expires_us) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (id) DO UPDATE SET revoked_us = excluded.revoked_us",
+            "INSERT INTO api_tokens (id, secret_hash, role, name, created_us, revoked_us, expires_us, sites) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (id) DO UPDATE SET revoked_us = excluded.revoked_us",
         )
         .bind(t.id.as_str())
         .bind(&t.secret_hash[..])
@@ -418,6 +420,7 @@ impl Store for SqlStore {
         .bind(t.created_us)
         .bind(t.revoked_us)
         .bind(t.expires_us)
+        .bind(serde_json::to_string(&t.sites).map_err(|e| StoreError::Corrupt(e.to_string()))?)
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -907,7 +910,7 @@ impl Store for SqlStore {
 
     async fn token_by_hash(&self, secret_hash: &[u8; 32]) -> Result<Option<TokenRecord>> {
         let row = sqlx::query(
-            "SELECT id, secret_hash, role, name, created_us, revoked_us, expires_us FROM api_tokens \
+            "SELECT id, secret_hash, role, name, created_us, revoked_us, expires_us, sites FROM api_tokens \
              WHERE secret_hash = $1 AND revoked_us IS NULL",
         )
         .bind(&secret_hash[..])
@@ -989,7 +992,7 @@ impl Store for SqlStore {
 
     async fn tokens(&self) -> Result<Vec<TokenRecord>> {
         let rows = sqlx::query(
-            "SELECT id, secret_hash, role, name, created_us, revoked_us, expires_us FROM api_tokens \
+            "SELECT id, secret_hash, role, name, created_us, revoked_us, expires_us, sites FROM api_tokens \
              ORDER BY created_us, id",
         )
         .fetch_all(&self.reader)
@@ -1024,9 +1027,10 @@ fn session_row(r: &sqlx::any::AnyRow) -> Result<SessionRecord> {
     })
 }
 
-/// An `api_tokens` row: id, secret_hash, role, name, created_us, revoked_us, expires_us.
+/// An `api_tokens` row: id, secret_hash, role, name, created_us, revoked_us, expires_us, sites.
 fn token_row(r: &sqlx::any::AnyRow) -> Result<TokenRecord> {
     let role: String = r.try_get(2)?;
+    let sites: String = r.try_get(7)?;
     Ok(TokenRecord {
         id: r.try_get(0)?,
         secret_hash: hash32(r.try_get(1)?)?,
@@ -1035,6 +1039,7 @@ fn token_row(r: &sqlx::any::AnyRow) -> Result<TokenRecord> {
         created_us: r.try_get(4)?,
         revoked_us: r.try_get(5)?,
         expires_us: r.try_get(6)?,
+        sites: serde_json::from_str(&sites).map_err(|e| StoreError::Corrupt(format!("token sites: {e}")))?,
     })
 }
 

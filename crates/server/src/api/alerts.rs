@@ -101,7 +101,7 @@ pub async fn list(
         return Err(Problem::bad_request(format!("query parameter `incident`: expected INC-<n>, got {i:?}")));
     }
     let query = AlertQuery {
-        site: q.site,
+        site: caller.site_for_list(q.site)?,
         rule: q.rule,
         from_us: query_time("from", &q.from)?,
         to_us: query_time("to", &q.to)?,
@@ -160,7 +160,7 @@ pub async fn risk(
             .map_err(|e| Problem::bad_request(format!("query parameter `at`: {e}")))?,
         None => st.clock.now().fixed_offset(),
     };
-    let mut ranked = stockade_app::alerts::risk(&*st.store, q.site, at).await?;
+    let mut ranked = stockade_app::alerts::risk(&*st.store, caller.site_for_list(q.site)?, at).await?;
     ranked.truncate(limit);
     Ok(Json(ranked))
 }

@@ -132,7 +132,7 @@ pub async fn list_events(
     }
     let limit = super::page_limit(q.limit)?;
     let query = EventQuery {
-        site: q.site,
+        site: caller.site_for_list(q.site)?,
         kind: q.kind,
         from_us: query_time("from", &q.from)?,
         to_us: query_time("to", &q.to)?,

@@ -160,6 +160,7 @@ pub async fn collect(
 ) -> Result<(StatusCode, Json<EvidenceView>), Problem> {
     caller.require(Permission::Collect)?;
     let q = q?;
+    super::incidents::visible(&st, &caller, &q.incident).await?;
     let c = custodian(&st)?;
     let sha = declared_sha256(&q, &headers)?;
     let size = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
@@ -198,6 +199,7 @@ pub async fn item(
 ) -> Result<Json<EvidenceView>, Problem> {
     caller.require(Permission::Read)?;
     let id = id?;
+    evidence_visible(&st, &caller, &id).await?;
     let (e, chain) = custodian(&st)?.item(&id).await?;
     Ok(Json(EvidenceView::of(e, chain)?))
 }
@@ -216,6 +218,7 @@ pub async fn of_incident(
 ) -> Result<Json<Vec<EvidenceView>>, Problem> {
     caller.require(Permission::Read)?;
     let incident = incident?;
+    super::incidents::visible(&st, &caller, &incident).await?;
     let c = custodian(&st)?;
     let mut out = Vec::new();
     for e in c.incident_evidence(&incident).await? {
@@ -254,6 +257,7 @@ pub async fn content(
 ) -> Result<Response, Problem> {
     caller.require(Permission::ViewEvidence)?;
     let id = id?;
+    evidence_visible(&st, &caller, &id).await?;
     let q = q?;
     let action = match q.purpose.as_str() {
         "view" => Action::Viewed,
@@ -357,6 +361,7 @@ pub async fn act(
     // that holds neither custody nor admin.
     caller.require(Permission::Custody).or_else(|_| caller.require(Permission::Admin))?;
     let (id, r) = (id?, r?);
+    evidence_visible(&st, &caller, &id).await?;
     let action =
         Action::parse(&r.action).ok_or_else(|| Problem::bad_request(format!("unknown action {:?}", r.action)))?;
     match action {
@@ -418,6 +423,7 @@ pub async fn package(
 ) -> Result<Response, Problem> {
     caller.require(Permission::ViewEvidence)?;
     let incident = incident?;
+    super::incidents::visible(&st, &caller, &incident).await?;
     let q = q?;
     if q.reason.trim().is_empty() {
         return Err(Problem::bad_request("a `reason` for the export is required"));
@@ -445,4 +451,16 @@ pub async fn package(
         Body::from_stream(stream),
     )
         .into_response())
+}
+
+/// Refused as absent (404) when evidence `id` belongs to an incident at a
+/// site the caller is not limited to.
+pub(crate) async fn evidence_visible(st: &AppState, caller: &Caller, id: &str) -> Result<(), Problem> {
+    if caller.sites.is_empty() {
+        return Ok(());
+    }
+    match st.store.evidence(id).await? {
+        Some(e) if super::incidents::visible(st, caller, &e.record.incident).await.is_ok() => Ok(()),
+        _ => Err(Problem::not_found(format!("no evidence {id:?}"))),
+    }
 }

@@ -64,6 +64,7 @@ pub async fn open(
     let bytes = read_body(&st, &headers, body).await?;
     let incident: NewIncident =
         serde_json::from_slice(&bytes).map_err(|e| Problem::bad_request(format!("incident: {e}")))?;
+    caller.require_site(&incident.site)?;
     let record = st.casebook.open(&*st.store, st.intake.ledger(), &*st.clock, &caller.actor(), incident).await?;
     tracing::info!(incident = %record.id, site = %record.incident.site, by = %record.opened_by, "incident opened");
     Ok((StatusCode::CREATED, Json(record)))
@@ -98,7 +99,8 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<IncidentRecord>>, Problem> {
     caller.require(Permission::Read)?;
-    let q = q?;
+    let mut q = q?;
+    q.site = caller.site_for_list(q.site.take())?;
     let limit = super::page_limit(q.limit)?;
     let Some(status) = q.status else {
         return Ok(Json(st.store.incidents(&IncidentQuery { site: q.site, after: q.after, limit }).await?));
@@ -150,6 +152,7 @@ pub async fn one(
 ) -> Result<Json<serde_json::Value>, Problem> {
     caller.require(Permission::Read)?;
     let id = id?;
+    visible(&st, &caller, &id).await?;
     let record = st.store.incident(&id).await?.ok_or_else(|| Problem::not_found(format!("no incident {id:?}")))?;
     // Where detection saw each cited event stored: from the case's alerts;
     // and what joined the case after the incident opened.
@@ -247,6 +250,18 @@ fn worked_view(w: &Worked) -> Result<serde_json::Value, Problem> {
     Ok(serde_json::json!({ "incident": w.record, "response": response, "timeline": timeline }))
 }
 
+/// Refused as absent (404) when incident `id` is at a site the caller is
+/// not limited to: a site manager does not learn another site's incidents.
+pub(crate) async fn visible(st: &AppState, caller: &Caller, id: &str) -> Result<(), Problem> {
+    if caller.sites.is_empty() {
+        return Ok(());
+    }
+    match st.store.incident(id).await? {
+        Some(i) if caller.may_see(&i.incident.site) => Ok(()),
+        _ => Err(Problem::not_found(format!("no incident {id:?}"))),
+    }
+}
+
 pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     bytes: &[u8],
@@ -287,6 +302,7 @@ pub async fn act(
 ) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
     caller.require(Permission::Investigate)?;
     let id = id?;
+    visible(&st, &caller, &id).await?;
     let bytes = read_body(&st, &headers, body).await?;
     let request: Request = json_body(&headers, &bytes, "act")?;
     let w = st.casebook.act(&*st.store, st.intake.ledger(), &*st.clock, &caller.actor(), &id, request).await?;
@@ -311,6 +327,7 @@ pub async fn timeline(
 ) -> Result<Json<serde_json::Value>, Problem> {
     caller.require(Permission::Read)?;
     let id = id?;
+    visible(&st, &caller, &id).await?;
     Ok(Json(worked_view(&stockade_app::response::worked(&*st.store, &id).await?)?))
 }
 
@@ -337,8 +354,10 @@ pub async fn merge(
 ) -> Result<Json<serde_json::Value>, Problem> {
     caller.require(Permission::Investigate)?;
     let id = id?;
+    visible(&st, &caller, &id).await?;
     let bytes = read_body(&st, &headers, body).await?;
     let m: Merge = json_body(&headers, &bytes, "merge")?;
+    visible(&st, &caller, &m.into).await?;
     let into = m.into.clone();
     let (dup, main) = st.casebook.merge(&*st.store, st.intake.ledger(), &*st.clock, &caller.actor(), &id, m).await?;
     tracing::info!(incident = %id, into = %into, by = %caller.actor(), "incident merged");
@@ -370,6 +389,7 @@ pub async fn split(
 ) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
     caller.require(Permission::Investigate)?;
     let id = id?;
+    visible(&st, &caller, &id).await?;
     let bytes = read_body(&st, &headers, body).await?;
     let split: Split = json_body(&headers, &bytes, "split")?;
     let (new, source) =
@@ -415,7 +435,8 @@ pub async fn tasks(
         .map(str::parse)
         .transpose()
         .map_err(|e: String| Problem::bad_request(format!("query parameter `role`: {e}")))?;
-    let q = stockade_app::response::TaskQuery { role, site: p.site, open: p.open, late: p.late };
+    let site = caller.site_for_list(p.site)?;
+    let q = stockade_app::response::TaskQuery { role, site, open: p.open, late: p.late };
     Ok(Json(stockade_app::response::tasks(&*st.store, &q, st.clock.now()).await?))
 }
 
@@ -450,6 +471,7 @@ pub async fn contain(
 ) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
     caller.require(Permission::Contain)?;
     let id = id?;
+    visible(&st, &caller, &id).await?;
     let bytes = read_body(&st, &headers, body).await?;
     let request: stockade_app::containment::ContainRequest = json_body(&headers, &bytes, "containment")?;
     let w = st.casebook.contain(&st.intake, &caller.actor(), &id, request).await?;
@@ -468,7 +490,17 @@ pub async fn containment(
     caller: Caller,
 ) -> Result<Json<Vec<stockade_app::containment::Held>>, Problem> {
     caller.require(Permission::Read)?;
-    Ok(Json(stockade_app::containment::in_force(&*st.store).await?))
+    let mut held = stockade_app::containment::in_force(&*st.store).await?;
+    if !caller.sites.is_empty() {
+        let mut kept = Vec::with_capacity(held.len());
+        for h in held {
+            if visible(&st, &caller, &h.incident).await.is_ok() {
+                kept.push(h);
+            }
+        }
+        held = kept;
+    }
+    Ok(Json(held))
 }
 
 /// Draft a communication for an incident from a template (`{"template":
@@ -498,6 +530,7 @@ pub async fn draft(
 ) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
     caller.require(Permission::Investigate)?;
     let id = id?;
+    visible(&st, &caller, &id).await?;
     let bytes = read_body(&st, &headers, body).await?;
     let draft: stockade_app::communications::Draft = json_body(&headers, &bytes, "communication")?;
     let w = st.casebook.draft(&*st.store, st.intake.ledger(), &*st.clock, &caller.actor(), &id, draft).await?;

@@ -68,7 +68,8 @@ pub async fn book(
     Query(f): Query<Filter>,
 ) -> Result<Json<BookView>, Problem> {
     caller.require(Permission::Read)?;
-    let f = f?;
+    let mut f = f?;
+    f.site = caller.site_for_list(f.site.take())?;
     let values = unit_values(&st);
     let lines: Vec<BookLineView> = st
         .intake
@@ -153,7 +154,8 @@ pub async fn variance(
     Query(f): Query<Filter>,
 ) -> Result<Json<VarianceView>, Problem> {
     caller.require(Permission::Read)?;
-    let f = f?;
+    let mut f = f?;
+    f.site = caller.site_for_list(f.site.take())?;
     let values = unit_values(&st);
     let lines: Vec<VarianceLine> = st
         .intake

@@ -42,7 +42,7 @@ pub async fn kpi(State(st): State<AppState>, caller: Caller, Query(p): Query<Kpi
         super::query_time(name, v).map(|t| t.and_then(chrono::DateTime::from_timestamp_micros))
     };
     let q = KpiQuery {
-        site: p.site,
+        site: caller.site_for_list(p.site)?,
         from: time("from", &p.from)?,
         to: time("to", &p.to)?,
         every: p

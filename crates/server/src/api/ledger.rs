@@ -287,6 +287,7 @@ pub async fn evidence_proof(
 ) -> Result<Response, Problem> {
     caller.require(Permission::Read)?;
     let id = id?;
+    super::evidence::evidence_visible(&st, &caller, &id).await?;
     let q = q?;
     let l = ledger(&st)?;
     let e = st.store.evidence(&id).await?.ok_or_else(|| Problem::not_found(format!("no evidence {id}")))?;
@@ -307,6 +308,7 @@ pub async fn leaf_proof(
     Query(q): Query<ProofQuery>,
 ) -> Result<Response, Problem> {
     caller.require(Permission::Read)?;
+    caller.require_every_site("a leaf of any kind")?;
     let index = index?;
     let q = q?;
     let l = ledger(&st)?;
@@ -414,6 +416,7 @@ pub async fn audit(
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditView>>, Problem> {
     caller.require(Permission::Audit)?;
+    caller.require_every_site("the audit trail")?;
     let q = q?;
     let rows = st.store.audit(q.after, super::page_limit(q.limit)?).await?;
     Ok(Json(rows.into_iter().map(|a| AuditView { record: a.record, leaf_index: a.leaf_index }).collect()))

@@ -96,5 +96,10 @@ pub async fn list_reference(
     caller.require(Permission::Read)?;
     let kind = kind?;
     let k = RecordKind::parse(&kind).ok_or_else(|| Problem::not_found(format!("no reference kind {kind:?}")))?;
-    Ok(Json(st.store.reference(Some(k)).await?.into_iter().map(|r| r.json).collect()))
+    // What belongs to a site the caller is not limited to is left out
+    // (people, badges, vendors and SKUs belong to no one site).
+    let rows = st.store.reference(Some(k)).await?.into_iter();
+    let site_of =
+        |r: &stockade_model::RecordRow| if k == RecordKind::Site { Some(r.id.clone()) } else { r.site.clone() };
+    Ok(Json(rows.filter(|r| site_of(r).is_none_or(|s| caller.may_see(&s))).map(|r| r.json).collect()))
 }

@@ -63,7 +63,7 @@ pub async fn revoke(
 pub struct NewToken {
     /// One of the roles of docs/PERMISSIONS.md: admin, analyst, investigator,
     /// site_manager, hr, vendor_manager, auditor, ingest.
-    #[schema(pattern = "^(ingest|analyst|admin)$")]
+    #[schema(pattern = "^(admin|analyst|investigator|site_manager|hr|vendor_manager|auditor|ingest)$")]
     pub role: String,
     /// A name to recognise it by (a system, a person, a vendor).
     #[schema(pattern = "\\S")]
@@ -73,6 +73,10 @@ pub struct NewToken {
     #[serde(default)]
     #[schema(exclusive_minimum = 0.0, maximum = 3650.0)]
     pub expires_in_days: Option<f64>,
+    /// Limit it to these sites (not for admin or ingest tokens); absent:
+    /// every site.
+    #[serde(default)]
+    pub sites: Vec<String>,
 }
 
 /// A token just created: the only time its secret is shown.
@@ -118,13 +122,18 @@ pub async fn create(
         .map(stockade_app::tokens::lifetime_in_days)
         .transpose()
         .map_err(|e| Problem::bad_request(format!("`expires_in_days`: {e}")))?;
-    let (record, token) = stockade_app::tokens::issue_token(
+    stockade_app::users::check_scope(&*st.store, role, &new.sites).await.map_err(|e| match e {
+        stockade_app::users::UserError::Store(e) => Problem::from(e),
+        other => Problem::bad_request(format!("`sites`: {other}")),
+    })?;
+    let (record, token) = stockade_app::tokens::issue_scoped_token(
         &*st.store,
         st.intake.ledger(),
         &*st.clock,
         role,
         new.name.trim(),
         expires_in,
+        new.sites,
         &caller.actor(),
     )
     .await?;

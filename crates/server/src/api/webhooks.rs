@@ -50,7 +50,13 @@ pub async fn deliveries(
         }
     };
     let q = DeliveryQuery { status, limit: super::page_limit(p.limit)?, ..Default::default() };
-    Ok(Json(st.store.deliveries(&q).await?))
+    let mut out = Vec::new();
+    for d in st.store.deliveries(&q).await? {
+        if super::incidents::visible(&st, &caller, &d.incident).await.is_ok() {
+            out.push(d);
+        }
+    }
+    Ok(Json(out))
 }
 
 /// Replay a dead delivery (admin): back in the queue with its attempts from
