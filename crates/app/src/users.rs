@@ -99,6 +99,13 @@ fn decoy() -> &'static str {
     })
 }
 
+/// A generated password: 20 characters from an alphabet without
+/// look-alikes (about 114 bits).
+pub fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    (0..20).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect()
+}
+
 /// A new user as asked on the command line or by an admin.
 #[derive(Debug, Clone)]
 pub struct NewUser {

@@ -221,6 +221,18 @@ pub fn trend<'a>(clocks: impl IntoIterator<Item = &'a Clocked>, every: Every) ->
     by.into_iter().map(|(from, cs)| Point { from, figures: figures(cs) }).collect()
 }
 
+/// A duration in seconds in the largest unit that keeps it readable
+/// (`-` when unknown): `45 s`, `12.5 min`, `3.2 h`, `1.5 d`.
+pub fn readable(s: Option<f64>) -> String {
+    match s {
+        None => "-".into(),
+        Some(s) if s.abs() < 120.0 => format!("{s:.0} s"),
+        Some(s) if s.abs() < 7_200.0 => format!("{:.1} min", s / 60.0),
+        Some(s) if s.abs() < 172_800.0 => format!("{:.1} h", s / 3_600.0),
+        Some(s) => format!("{:.1} d", s / 86_400.0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

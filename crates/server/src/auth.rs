@@ -98,6 +98,18 @@ pub fn session_secret(headers: &axum::http::HeaderMap) -> Option<String> {
 }
 
 impl Caller {
+    /// A signed-in user, through their session.
+    pub fn of_session(session: stockade_store::SessionRecord, user: stockade_store::UserRecord) -> Caller {
+        Caller {
+            token_id: session.id,
+            role: user.role,
+            name: user.name,
+            expires_us: Some(session.expires_us),
+            session: true,
+            sites: user.sites,
+        }
+    }
+
     /// Whether it may see what happens at `site`.
     pub fn may_see(&self, site: &str) -> bool {
         self.sites.is_empty() || self.sites.iter().any(|s| s == site)
@@ -188,14 +200,7 @@ async fn session_caller(
             )));
         }
     }
-    Ok(Caller {
-        token_id: session.id,
-        role: user.role,
-        name: user.name,
-        expires_us: Some(session.expires_us),
-        session: true,
-        sites: user.sites,
-    })
+    Ok(Caller::of_session(session, user))
 }
 
 /// Constant-time equality of two byte strings (lengths are not secret).

@@ -14,6 +14,7 @@
 pub mod api;
 pub mod auth;
 pub mod body;
+pub mod console;
 pub mod extract;
 pub mod openapi;
 pub mod problem;
@@ -147,6 +148,7 @@ pub fn app(state: AppState) -> Router {
     // Install the metrics recorder before anything records.
     telemetry::handle();
     let (router, _) = api::routes(state.clone()).split_for_parts();
+    let router = router.merge(console::routes());
     use axum::http::{HeaderValue, header};
     use tower_http::set_header::SetResponseHeaderLayer;
     router

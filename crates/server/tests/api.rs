@@ -2570,3 +2570,151 @@ async fn callers_limited_to_sites_see_and_act_on_those_sites_only() {
     let r = s.client.get(format!("{}/api/v1/incidents/INC-1", s.url)).header("cookie", &me).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+/// The console, as a browser uses it: sign in with a form, read the
+/// overview and the incidents, work one with forms that carry the
+/// session's CSRF token; text from the data is escaped, foreign forms and
+/// other sites' incidents refused.
+#[tokio::test]
+async fn the_console_is_worked_with_forms_by_signed_in_people() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    s.load_examples().await;
+    let new = |name: &str, role, sites: &[&str]| stockade_app::users::NewUser {
+        name: name.into(),
+        role,
+        sites: sites.iter().map(|x| x.to_string()).collect(),
+        password: "correct horse battery".into(),
+    };
+    for (name, role, sites) in [
+        ("ana", Role::Analyst, vec![]),
+        ("chi.boss", Role::SiteManager, vec!["CHI"]),
+        ("audrey", Role::Auditor, vec![]),
+    ] {
+        stockade_app::users::create_user(&*s.store, None, &SystemClock, "test", new(name, role, &sites)).await.unwrap();
+    }
+    let evil = "<script>alert(1)</script> & co";
+    let case = json!({"site": "LYS", "title": evil, "severity": "high", "scenario": "after_hours_cage_removal",
+        "from": "2026-11-02T20:00:00+01:00", "to": "2026-11-02T23:59:00+01:00", "entities": ["P-002", "LYS-CAGE-01"]});
+    let (st, _, _) = s.post("/api/v1/incidents", &s.admin, "application/json", case.to_string()).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let url = s.url.clone();
+    let get = |path: &str, cookie: Option<&str>| {
+        let mut r = browser.get(format!("{url}{path}"));
+        if let Some(c) = cookie {
+            r = r.header("cookie", c);
+        }
+        r.send()
+    };
+    // Without a session, to the sign-in page; it forbids scripts and framing.
+    let r = get("/console", None).await.unwrap();
+    assert_eq!((r.status(), r.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/login"));
+    let r = get("/login", None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+    assert!(r.text().await.unwrap().contains("<form method=\"post\" action=\"/login\">"));
+    let sign_in = |name: &str, password: &str, origin: &str| {
+        browser
+            .post(format!("{url}/login"))
+            .header("origin", origin)
+            .form(&[("name", name), ("password", password)])
+            .send()
+    };
+    let r = sign_in("ana", "wrong horse battery", &url).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.text().await.unwrap().contains("wrong name or password"));
+    let r = sign_in("ana", "correct horse battery", "https://evil.example").await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "a sign-in posted from another site");
+    let r = sign_in("ana", "correct horse battery", &url).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let csrf = stockade_app::users::csrf_token(cookie.trim_start_matches("stockade_session="));
+
+    // The overview and the list; the incident's title is escaped everywhere.
+    let html = get("/console", Some(&cookie)).await.unwrap().text().await.unwrap();
+    assert!(html.contains("Open incidents") && html.contains("MTTD") && html.contains("ana · analyst"), "{html}");
+    assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62; &#38; co") && !html.contains(evil), "{html}");
+    let html = get("/console/incidents?status=open", Some(&cookie)).await.unwrap().text().await.unwrap();
+    assert!(html.contains("/console/incidents/INC-1") && !html.contains("<script>"), "{html}");
+    assert_eq!(
+        get("/console/incidents?status=nonsense", Some(&cookie)).await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    // The workspace: tasks with deadlines in the site's time, offers, the timeline with proofs.
+    let html = get("/console/incidents/INC-1", Some(&cookie)).await.unwrap().text().await.unwrap();
+    for want in [
+        "Isolate the cage",
+        "Europe/Paris",
+        "revoke_badge",
+        "B-1002",
+        "quarantine_location",
+        "playbook",
+        "/api/v1/ledger/leaves/",
+    ] {
+        assert!(html.contains(want), "{want}: {html}");
+    }
+    assert_eq!(get("/console/incidents/INC-9", Some(&cookie)).await.unwrap().status(), StatusCode::NOT_FOUND);
+
+    // Forms: without the CSRF token refused, nothing done; with it, done.
+    let form = |path: &str, fields: Vec<(&str, &str)>, cookie: &str| {
+        browser.post(format!("{url}{path}")).header("cookie", cookie).form(&fields).send()
+    };
+    let r =
+        form("/console/incidents/INC-1/task", vec![("task", "isolate-cage"), ("csrf", "nope")], &cookie).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r =
+        form("/console/incidents/INC-1/task", vec![("task", "isolate-cage"), ("csrf", &csrf)], &cookie).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let back = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(back.starts_with("/console/incidents/INC-1?done="), "{back}");
+    let html = get(&back, Some(&cookie)).await.unwrap().text().await.unwrap();
+    assert!(html.contains("task isolate-cage done"), "{html}");
+    let contain = vec![
+        ("task", "revoke-credentials"),
+        ("action", "revoke_badge"),
+        ("target", "B-1002"),
+        ("reason", "seen on camera"),
+        ("csrf", &csrf),
+    ];
+    let r = form("/console/incidents/INC-1/contain", contain, &cookie).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r =
+        form("/console/incidents/INC-1/transition", vec![("to", "triaged"), ("csrf", &csrf)], &cookie).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, _, w) = s.get("/api/v1/incidents/INC-1", Some(&s.analyst)).await;
+    assert_eq!(w["response"]["status"], "triaged", "{w}");
+    assert_eq!(w["response"]["contained"][0]["target"], "B-1002");
+    assert!(w["response"]["contained"][0]["by"].as_str().unwrap().starts_with("ana (session "));
+    // A refused act comes back as a page saying why.
+    let r =
+        form("/console/incidents/INC-1/transition", vec![("to", "closed"), ("csrf", &csrf)], &cookie).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("triaged"));
+
+    // An auditor reads but changes nothing; a site manager of CHI does not see LYS.
+    let r = sign_in("audrey", "correct horse battery", &url).await.unwrap();
+    let audrey = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let audrey_csrf = stockade_app::users::csrf_token(audrey.trim_start_matches("stockade_session="));
+    assert_eq!(get("/console/incidents/INC-1", Some(&audrey)).await.unwrap().status(), StatusCode::OK);
+    let r =
+        form("/console/incidents/INC-1/task", vec![("task", "notify-incident-team"), ("csrf", &audrey_csrf)], &audrey)
+            .await
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = sign_in("chi.boss", "correct horse battery", &url).await.unwrap();
+    let chi = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    assert_eq!(get("/console/incidents/INC-1", Some(&chi)).await.unwrap().status(), StatusCode::NOT_FOUND);
+    let html = get("/console/incidents?status=all", Some(&chi)).await.unwrap().text().await.unwrap();
+    assert!(!html.contains("INC-1"), "{html}");
+    // An API token is not a console session.
+    let r = browser.get(format!("{url}/console")).bearer_auth(&s.admin).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    // Signing out ends the session.
+    let r = form("/console/logout", vec![("csrf", &csrf)], &cookie).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(r.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    assert_eq!(get("/console", Some(&cookie)).await.unwrap().status(), StatusCode::SEE_OTHER);
+}

@@ -80,6 +80,15 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
         &crate::cli_actor(),
     )
     .await?;
+    // The first admin of the console: a password generated now, shown once.
+    let password = stockade_app::users::generate_password();
+    let admin = stockade_app::users::NewUser {
+        name: "admin".into(),
+        role: Role::Admin,
+        sites: Vec::new(),
+        password: password.clone(),
+    };
+    stockade_app::users::create_user(&*store, Some(ledger), &*clock, &crate::cli_actor(), admin).await?;
     // Signed now, so that the loaded log can be checked (`ledger verify`) even without serving it.
     ledger.sign_checkpoint()?;
     println!(
@@ -103,6 +112,7 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
     );
     if a.no_serve {
         crate::close(intake.stage(), &*store).await;
+        println!("console user: admin, password: {password} (shown once)");
         println!("admin token: {token}");
         return Ok(());
     }
@@ -111,7 +121,8 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
         .with_context(|| format!("cannot listen on {} (pass --listen 127.0.0.1:0 for any free port)", a.listen))?;
     let addr = listener.local_addr()?;
     println!("Serving on http://{addr}  (ctrl-c to stop)");
-    println!("Login (admin API token): {token}");
+    println!("Console: http://{addr}/console  (sign in as admin, password {password}; shown once)");
+    println!("Admin API token: {token}");
     println!("Try:");
     println!("  curl -H 'Authorization: Bearer {token}' 'http://{addr}/api/v1/incidents?status=open'");
     println!(

@@ -6,6 +6,7 @@ use anyhow::{Context, Result, bail};
 use stockade_app::book::BookQuery;
 use stockade_app::response::{Kpi, KpiQuery};
 use stockade_respond::Spread;
+use stockade_respond::kpi::readable as human;
 use stockade_store::DataDir;
 
 fn time(name: &str, v: &Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
@@ -75,17 +76,6 @@ async fn from_server(url: &str, token: &str, a: &KpiArgs) -> Result<Kpi> {
         bail!("{base}: {status}: {}", String::from_utf8_lossy(&body));
     }
     serde_json::from_slice(&body).with_context(|| format!("{base} answered with something other than KPIs"))
-}
-
-/// A duration in the largest unit that keeps it readable.
-fn human(s: Option<f64>) -> String {
-    match s {
-        None => "-".into(),
-        Some(s) if s.abs() < 120.0 => format!("{s:.0} s"),
-        Some(s) if s.abs() < 7_200.0 => format!("{:.1} min", s / 60.0),
-        Some(s) if s.abs() < 172_800.0 => format!("{:.1} h", s / 3_600.0),
-        Some(s) => format!("{:.1} d", s / 86_400.0),
-    }
 }
 
 fn row(name: &str, s: &Spread) -> String {

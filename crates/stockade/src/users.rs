@@ -13,13 +13,6 @@ fn when(us: i64) -> String {
     chrono::DateTime::from_timestamp_micros(us).map(|t| t.to_rfc3339()).unwrap_or_default()
 }
 
-/// A generated password: 20 characters from an alphabet without look-alikes
-/// (about 114 bits).
-fn generated() -> String {
-    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    (0..20).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect()
-}
-
 pub async fn run(command: UserCommand, clock: Arc<dyn Clock>) -> Result<()> {
     match command {
         UserCommand::Create { name, role, sites, password_stdin, data } => {
@@ -33,7 +26,7 @@ pub async fn run(command: UserCommand, clock: Arc<dyn Clock>) -> Result<()> {
                 std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
                 (line.trim_end_matches(['\r', '\n']).to_owned(), false)
             } else {
-                (generated(), true)
+                (stockade_app::users::generate_password(), true)
             };
             let opened = crate::open(&data.data).await?;
             let new = NewUser { name: name.clone(), role, sites, password: password.clone() };

@@ -666,6 +666,8 @@ fn demo_loads_sample_data() {
     // The sample day (40 records, 14 events) and the simulated network (seed 1).
     assert!(out.contains("759 reference records, 194550 events accepted (27 scenario instances"), "{out}");
     assert!(out.contains("admin token: stk_"), "{out}");
+    let password = out.lines().find_map(|l| l.strip_prefix("console user: admin, password: ")).unwrap_or("");
+    assert_eq!(password.split(' ').next().unwrap().len(), 20, "a generated password, shown once: {out}");
     // Detection ran over the loaded history and opened incidents.
     let opened: u64 = out
         .split(" incidents opened")
@@ -688,7 +690,8 @@ fn demo_loads_sample_data() {
     // evidence kept: one snapshot each, with its custody).
     let o = run_logged(&["ledger", "verify", "--data", d.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
-    let audited = format!("audit: {} records match their leaves", 2 + opened + entries);
+    // (the import, the token, the console's first admin)
+    let audited = format!("audit: {} records match their leaves", 3 + opened + entries);
     assert!(text(&o).contains(&audited), "{audited}: {}", text(&o));
     let kept = format!("evidence: {opened} items match their leaves and their files; {} custody entries", 2 * opened);
     assert!(text(&o).contains(&kept), "{}", text(&o));

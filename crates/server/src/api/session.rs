@@ -36,7 +36,8 @@ pub struct Session {
     pub csrf: Option<String>,
 }
 
-fn cookie(st: &AppState, value: &str, max_age_s: i64) -> Result<HeaderValue, Problem> {
+/// The session cookie's header: its value, for `max_age_s` (0 clears it).
+pub(crate) fn cookie(st: &AppState, value: &str, max_age_s: i64) -> Result<HeaderValue, Problem> {
     let mut c = cookie::Cookie::new(SESSION_COOKIE, value.to_owned());
     c.set_path("/");
     c.set_http_only(true);

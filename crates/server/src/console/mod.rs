@@ -1,0 +1,735 @@
+//! The console: server-rendered pages for people signed in with a session
+//! (`docs/CONSOLE.md`). No script: every page is HTML and CSS shipped in
+//! the binary, every change a form post.
+//!
+//! Invariants:
+//! - Only a live session opens a page (API tokens do not); without one, a
+//!   page redirects to `/login`.
+//! - A page shows what its user's role may read and their sites hold; a
+//!   form does what the same API route would, with the same permission
+//!   and site checks, and must carry the session's CSRF token.
+//! - Every text shown is HTML-escaped by the templates (askama), and the
+//!   pages forbid scripts, framing and foreign form targets
+//!   (`Content-Security-Policy`).
+//! - Times are shown in the time zone of the incident's site.
+
+use crate::AppState;
+use crate::api::incidents::visible;
+use crate::auth::{Caller, Permission};
+use crate::problem::Problem;
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::Deserialize;
+use stockade_app::users;
+use stockade_respond::kpi::readable as human;
+use stockade_respond::{Act, Request, Status, TaskStatus};
+
+/// The pages' policy: nothing but this origin's styles, no script at all,
+/// forms only to this origin, never framed.
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+                   frame-ancestors 'none'; base-uri 'none'";
+
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/", get(|| async { Redirect::to("/console") }))
+        .route("/login", get(login_page).post(login))
+        .route("/console", get(overview))
+        .route("/console/logout", post(logout))
+        .route("/console/incidents", get(incidents))
+        .route("/console/incidents/{id}", get(incident))
+        .route("/console/incidents/{id}/task", post(task_done))
+        .route("/console/incidents/{id}/contain", post(contain))
+        .route("/console/incidents/{id}/transition", post(transition))
+        .route("/console/static/console.css", get(css))
+}
+
+async fn css() -> Response {
+    let mut r = include_str!("console.css").into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    r
+}
+
+/// Who is signed in, as the pages show them.
+pub struct Who {
+    pub user: String,
+    pub role: &'static str,
+    pub sites: Vec<String>,
+    pub csrf: String,
+}
+
+/// A rendered page with the console's headers.
+fn page(status: StatusCode, t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => {
+            let mut r = (status, html).into_response();
+            let h = r.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+            h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+            h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+            h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+            r
+        }
+        Err(e) => Problem::internal(format!("rendering a page: {e}")).into_response(),
+    }
+}
+
+/// The signed-in caller and their session secret, or None.
+async fn signed_in(st: &AppState, headers: &HeaderMap) -> Result<Option<(Caller, String)>, Problem> {
+    let Some(secret) = crate::auth::session_secret(headers) else { return Ok(None) };
+    let now = st.clock.now().timestamp_micros();
+    let Some((session, user)) = users::session_of(&*st.store, &secret, now).await? else { return Ok(None) };
+    Ok(Some((Caller::of_session(session, user), secret)))
+}
+
+fn who(c: &Caller, secret: &str) -> Who {
+    Who { user: c.name.clone(), role: c.role.as_str(), sites: c.sites.clone(), csrf: users::csrf_token(secret) }
+}
+
+/// A form's CSRF field against the session's token (constant time).
+fn csrf_ok(secret: &str, sent: &str) -> bool {
+    let expected = users::csrf_token(secret);
+    expected.len() == sent.len() && expected.bytes().zip(sent.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
+}
+
+/// A refusal as a page: the problem's title and detail, escaped.
+#[derive(Template)]
+#[template(
+    source = "{% extends \"base.html\" %}{% block body %}<main><h1>{{ title }}</h1><p>{{ detail }}</p><p><a href=\"/console\">Back to the console</a></p></main>{% endblock %}",
+    ext = "html"
+)]
+struct Refusal {
+    title: String,
+    detail: String,
+}
+
+fn refused(p: Problem) -> Response {
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let t = Refusal { title: p.title, detail: p.detail };
+    page(status, &t)
+}
+
+/// Runs a page handler for a signed-in caller; without a session, to the login page.
+macro_rules! signed_in_or_login {
+    ($st:expr, $headers:expr) => {
+        match signed_in(&$st, &$headers).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return Redirect::to("/login").into_response(),
+            Err(p) => return refused(p),
+        }
+    };
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct Login {
+    error: Option<String>,
+    name: String,
+}
+
+async fn login_page() -> Response {
+    page(StatusCode::OK, &Login { error: None, name: String::new() })
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    name: String,
+    password: String,
+}
+
+/// Whether a form post comes from this origin: a browser's `Origin` (or,
+/// without it, `Referer`) names the host it was sent to. Absent both (not
+/// a browser), allowed: the cookie is SameSite=Strict anyway.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let from = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|v| v.to_str().ok());
+    match from {
+        None => true,
+        Some(o) => {
+            let rest = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://")).unwrap_or("");
+            rest.split('/').next() == Some(host)
+        }
+    }
+}
+
+async fn login(
+    State(st): State<AppState>,
+    connect: Option<axum::extract::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    if !same_origin(&headers) {
+        return refused(Problem::forbidden("a sign-in must come from this site's own page"));
+    }
+    let from = connect.map_or_else(|| "unknown".to_owned(), |c| c.0.0.ip().to_string());
+    let again = |error: String| {
+        page(StatusCode::UNAUTHORIZED, &Login { error: Some(error), name: f.name.chars().take(64).collect() })
+    };
+    match users::login(&*st.store, st.intake.ledger(), &*st.clock, &st.throttle, &f.name, &f.password, &from).await {
+        Ok(opened) => {
+            let mut r = Redirect::to("/console").into_response();
+            match crate::api::session::cookie(&st, &opened.secret, users::SESSION_HOURS * 3600) {
+                Ok(c) => {
+                    r.headers_mut().insert(header::SET_COOKIE, c);
+                    r
+                }
+                Err(p) => refused(p),
+            }
+        }
+        Err(users::LoginError::Store(e)) => refused(Problem::from(e)),
+        Err(e) => again(e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Response {
+    let (_, secret) = signed_in_or_login!(st, headers);
+    if !csrf_ok(&secret, &f.csrf) {
+        return refused(Problem::forbidden("the form did not carry this session's CSRF token"));
+    }
+    let now = st.clock.now().timestamp_micros();
+    if let Ok(Some((session, _))) = users::session_of(&*st.store, &secret, now).await
+        && let Err(e) = users::logout(&*st.store, &session, now).await
+    {
+        return refused(Problem::from(e));
+    }
+    let mut r = Redirect::to("/login").into_response();
+    if let Ok(c) = crate::api::session::cookie(&st, "", 0) {
+        r.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    r
+}
+
+/// The time zone of each site, from the reference data.
+fn zones(st: &AppState) -> std::collections::HashMap<String, chrono_tz::Tz> {
+    st.intake.reference().data.sites.iter().map(|s| (s.id.as_str().to_owned(), s.timezone)).collect()
+}
+
+fn local(t: DateTime<FixedOffset>, tz: Option<&chrono_tz::Tz>) -> String {
+    match tz {
+        Some(tz) => t.with_timezone(tz).format("%Y-%m-%d %H:%M %Z").to_string(),
+        None => t.format("%Y-%m-%d %H:%M %:z").to_string(),
+    }
+}
+
+fn percent(x: Option<f64>) -> String {
+    x.map_or("–".into(), |x| format!("{:.1} %", x * 100.0))
+}
+
+/// An incident as a row of a list.
+struct Row {
+    id: String,
+    severity: &'static str,
+    status: &'static str,
+    site: String,
+    title: String,
+    detected: String,
+    owner: String,
+}
+
+fn severity_name(s: stockade_incident::Severity) -> &'static str {
+    use stockade_incident::Severity as S;
+    match s {
+        S::Low => "low",
+        S::Medium => "medium",
+        S::High => "high",
+        S::Critical => "critical",
+    }
+}
+
+/// The incidents the caller may see, worked, newest first; those `keep` lets through.
+async fn rows(
+    st: &AppState,
+    caller: &Caller,
+    keep: impl Fn(&stockade_respond::Response) -> bool,
+) -> Result<Vec<(u64, Row, stockade_respond::Response)>, Problem> {
+    let zones = zones(st);
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let q = stockade_store::IncidentQuery { site: None, after, limit: 10_000 };
+        let page = st.store.incidents(&q).await?;
+        let Some(last) = page.last() else { break };
+        after = last.n;
+        let timelines = st.store.timelines(page[0].n, last.n).await?;
+        for record in page {
+            if !caller.may_see(&record.incident.site) {
+                continue;
+            }
+            let entries: Vec<stockade_respond::Entry> =
+                timelines.iter().filter(|e| e.incident == record.n).map(|e| e.entry.clone()).collect();
+            let Ok(r) = stockade_respond::Response::of(&record, &entries) else { continue };
+            if !keep(&r) {
+                continue;
+            }
+            let row = Row {
+                id: record.id.clone(),
+                severity: severity_name(r.severity),
+                status: r.status.as_str(),
+                site: record.incident.site.clone(),
+                title: record.incident.title.clone(),
+                detected: local(r.detected, zones.get(&record.incident.site)),
+                owner: r.owner.clone().unwrap_or_else(|| "–".into()),
+            };
+            out.push((record.n, row, r));
+        }
+    }
+    out.sort_by_key(|r| std::cmp::Reverse(r.0));
+    Ok(out)
+}
+
+#[derive(Template)]
+#[template(path = "overview.html")]
+struct Overview {
+    who: Who,
+    site: Option<String>,
+    open: u64,
+    uncontained: u64,
+    mttd: String,
+    ttc: String,
+    mttr: String,
+    tasks_on_time: String,
+    accuracy: String,
+    variance: String,
+    by_severity: Vec<(&'static str, usize)>,
+    most: usize,
+    rows: Vec<Row>,
+}
+
+async fn overview(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let (caller, secret) = signed_in_or_login!(st, headers);
+    match overview_page(&st, &caller, &secret).await {
+        Ok(r) => r,
+        Err(p) => refused(p),
+    }
+}
+
+async fn overview_page(st: &AppState, caller: &Caller, secret: &str) -> Result<Response, Problem> {
+    caller.require(Permission::Read)?;
+    let site = match caller.sites.as_slice() {
+        [only] => Some(only.clone()),
+        _ => None,
+    };
+    let q = stockade_app::response::KpiQuery { site: site.clone(), ..Default::default() };
+    let counts = st.intake.stage().counts(&stockade_app::book::BookQuery::default()).await?;
+    let kpi = stockade_app::response::report(&*st.store, &counts, &q).await?;
+    let open = rows(st, caller, |r| r.status.is_open() && r.merged_into.is_none()).await?;
+    let mut by_severity = Vec::new();
+    for sev in ["critical", "high", "medium", "low"] {
+        by_severity.push((sev, open.iter().filter(|(_, row, _)| row.severity == sev).count()));
+    }
+    let most = by_severity.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+    let rank = |s: &str| ["critical", "high", "medium", "low"].iter().position(|x| *x == s).unwrap_or(4);
+    let mut top: Vec<Row> = open.into_iter().map(|(_, row, _)| row).collect();
+    top.sort_by_key(|r| rank(r.severity));
+    top.truncate(10);
+    let f = &kpi.figures;
+    let t = Overview {
+        who: who(caller, secret),
+        site,
+        open: f.open,
+        uncontained: f.uncontained,
+        mttd: human(f.time_to_detect.median_s),
+        ttc: human(f.time_to_contain.median_s),
+        mttr: human(f.time_to_recover.median_s),
+        tasks_on_time: percent(f.tasks_on_time_rate),
+        accuracy: percent(kpi.inventory.record_accuracy),
+        variance: percent(kpi.inventory.value_variance_rate),
+        by_severity,
+        most,
+        rows: top,
+    };
+    Ok(page(StatusCode::OK, &t))
+}
+
+#[derive(Template)]
+#[template(path = "incidents.html")]
+struct Incidents {
+    who: Who,
+    status: String,
+    filters: Vec<(&'static str, &'static str)>,
+    rows: Vec<Row>,
+    next_after: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    status: Option<String>,
+    after: Option<u64>,
+}
+
+/// Incidents per page of the list.
+const PAGE: usize = 50;
+
+async fn incidents(State(st): State<AppState>, headers: HeaderMap, Query(p): Query<ListParams>) -> Response {
+    let (caller, secret) = signed_in_or_login!(st, headers);
+    let status = p.status.unwrap_or_else(|| "open".into());
+    let wanted: Option<Option<Status>> = match status.as_str() {
+        "open" => Some(None),
+        "all" => None,
+        s => match s.parse::<Status>() {
+            Ok(s) => Some(Some(s)),
+            Err(e) => return refused(Problem::bad_request(format!("status: {e}, open or all"))),
+        },
+    };
+    let listed = async {
+        caller.require(Permission::Read)?;
+        rows(&st, &caller, |r| match wanted {
+            None => true,
+            Some(None) => r.status.is_open() && r.merged_into.is_none(),
+            Some(Some(s)) => r.status == s,
+        })
+        .await
+    };
+    let all = match listed.await {
+        Ok(all) => all,
+        Err(p) => return refused(p),
+    };
+    // Newest first; a page starts below the number it was given.
+    let mut shown: Vec<(u64, Row)> =
+        all.into_iter().filter(|(n, _, _)| p.after.is_none_or(|a| *n < a)).map(|(n, row, _)| (n, row)).collect();
+    let next_after = (shown.len() > PAGE).then(|| shown[PAGE - 1].0);
+    shown.truncate(PAGE);
+    let filters = vec![
+        ("open", "Open"),
+        ("detected", "Detected"),
+        ("triaged", "Triaged"),
+        ("contained", "Contained"),
+        ("investigating", "Investigating"),
+        ("closed", "Closed"),
+        ("false_positive", "False positives"),
+        ("all", "All"),
+    ];
+    let t = Incidents {
+        who: who(&caller, &secret),
+        status,
+        filters,
+        rows: shown.into_iter().map(|(_, r)| r).collect(),
+        next_after,
+    };
+    page(StatusCode::OK, &t)
+}
+
+struct TaskRow {
+    id: String,
+    phase: String,
+    title: String,
+    role: &'static str,
+    due: String,
+    status: &'static str,
+    open: bool,
+    late: bool,
+    auto: bool,
+}
+
+struct OfferRow {
+    task: String,
+    action: &'static str,
+    target: String,
+    because: String,
+}
+
+struct EntryRow {
+    at: String,
+    act: &'static str,
+    actor: String,
+    detail: String,
+    leaf: Option<u64>,
+}
+
+#[derive(Template)]
+#[template(path = "incident.html")]
+struct IncidentPage {
+    who: Who,
+    id: String,
+    title: String,
+    summary: String,
+    severity: &'static str,
+    status: &'static str,
+    since: String,
+    site: String,
+    tz: String,
+    detected: String,
+    owner: String,
+    playbook: Option<String>,
+    message: Option<String>,
+    moves: Vec<&'static str>,
+    tasks: Vec<TaskRow>,
+    offers: Vec<OfferRow>,
+    contained: Vec<String>,
+    evidence: Vec<(String, String, String, String, u64)>,
+    timeline: Vec<EntryRow>,
+}
+
+#[derive(Deserialize)]
+struct Done {
+    done: Option<String>,
+}
+
+/// What an entry says besides its act, in words.
+fn detail(act: &Act) -> String {
+    match act {
+        Act::Transition { from, to, reason, .. } => {
+            format!("{from} → {to}{}", if reason.is_empty() { String::new() } else { format!(" ({reason})") })
+        }
+        Act::Assign { owner, .. } => format!("owner {owner}"),
+        Act::Severity { from, to, reason } => {
+            format!("{} → {} ({reason})", severity_name(*from), severity_name(*to))
+        }
+        Act::Note { text } => text.clone(),
+        Act::Task { task, to, reason } => {
+            format!("{task} {}{}", to.as_str(), if reason.is_empty() { String::new() } else { format!(": {reason}") })
+        }
+        Act::Contain { action, target, lifted, reason, .. } => {
+            format!("{}{action} on {target}: {reason}", if *lifted { "lifted " } else { "" })
+        }
+        Act::Playbook { playbook, tasks } => format!("{} v{} ({} tasks)", playbook.id, playbook.version, tasks.len()),
+        Act::Overdue { task, .. } => task.clone(),
+        Act::Joined { alerts, rules, .. } => format!("{} alerts ({})", alerts.len(), rules.join(", ")),
+        Act::Link { entities, events, sites } => {
+            format!("{} entities, {} events, {} sites", entities.len(), events.len(), sites.len())
+        }
+        Act::Merged { into, .. } => format!("into {into}"),
+        Act::Absorbed { from, .. } => format!("from {from}"),
+        Act::SplitOff { into, .. } => format!("into {into}"),
+        Act::SplitFrom { from } => format!("from {from}"),
+        Act::Drafted { template, to, .. } => format!("{template} to {}", to.join(", ")),
+        Act::Sent { channel, to, .. } => format!("by {channel} to {}", to.join(", ")),
+        Act::Delivery { endpoint, outcome, .. } => format!("{endpoint}: {outcome}"),
+        Act::Stake { units, value, .. } => format!("{units} units, {value:.2}"),
+        Act::Check { task, item } => format!("{task} item {}", item + 1),
+        Act::Approved { communication } => format!("communication {communication}"),
+    }
+}
+
+async fn incident(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(d): Query<Done>,
+) -> Response {
+    let (caller, secret) = signed_in_or_login!(st, headers);
+    match incident_page(&st, &caller, &secret, &id, d.done).await {
+        Ok(r) => r,
+        Err(p) => refused(p),
+    }
+}
+
+async fn incident_page(
+    st: &AppState,
+    caller: &Caller,
+    secret: &str,
+    id: &str,
+    message: Option<String>,
+) -> Result<Response, Problem> {
+    caller.require(Permission::Read)?;
+    visible(st, caller, id).await?;
+    let w = stockade_app::response::worked(&*st.store, id).await?;
+    let r = &w.response;
+    let site = w.record.incident.site.clone();
+    let zones = zones(st);
+    let tz = zones.get(&site);
+    let now = st.clock.now();
+    let tasks = r
+        .tasks
+        .iter()
+        .map(|t| TaskRow {
+            id: t.task.id.clone(),
+            phase: t.task.phase.clone(),
+            title: t.task.title.clone(),
+            role: t.task.role.as_str(),
+            due: local(t.task.due, tz),
+            status: t.status.as_str(),
+            open: t.status == TaskStatus::Open && r.status.is_open(),
+            late: t.status == TaskStatus::Open && t.task.due.with_timezone(&Utc) < now,
+            auto: t.task.auto.is_some(),
+        })
+        .collect();
+    let offers = st
+        .casebook
+        .offers(&*st.store, &st.intake.reference().data, &w)
+        .await?
+        .into_iter()
+        .map(|o| OfferRow { task: o.task, action: o.action.as_str(), target: o.target, because: o.because })
+        .collect();
+    let evidence = st
+        .store
+        .incident_evidence(id)
+        .await?
+        .into_iter()
+        .map(|e| (e.record.id, e.record.class, e.record.collected_from, e.record.sha256, e.record.size))
+        .collect();
+    let timeline = w
+        .timeline
+        .iter()
+        .map(|e| EntryRow {
+            at: local(e.entry.at, tz),
+            act: e.entry.act.name(),
+            actor: e.entry.actor.clone(),
+            detail: detail(&e.entry.act),
+            leaf: e.leaf_index,
+        })
+        .collect();
+    let t = IncidentPage {
+        who: who(caller, secret),
+        id: id.to_owned(),
+        title: w.record.incident.title.clone(),
+        summary: w.record.incident.summary.clone(),
+        severity: severity_name(r.severity),
+        status: r.status.as_str(),
+        since: local(r.since, tz),
+        tz: tz.map_or("UTC offset as recorded".into(), |z| z.name().to_owned()),
+        site,
+        detected: local(r.detected, tz),
+        owner: r.owner.clone().unwrap_or_else(|| "nobody yet".into()),
+        playbook: r.playbook.as_ref().map(|p| format!("{} v{}", p.title, p.version)),
+        message,
+        moves: if r.merged_into.is_some() { Vec::new() } else { r.status.next().iter().map(|s| s.as_str()).collect() },
+        tasks,
+        offers,
+        contained: r
+            .contained
+            .iter()
+            .map(|c| format!("{} on {} since {} by {}", c.action, c.target, local(c.since, tz), c.by))
+            .collect(),
+        evidence,
+        timeline,
+    };
+    Ok(page(StatusCode::OK, &t))
+}
+
+/// Checks a form post (session, CSRF, permission, site) and runs `act`;
+/// back to the incident page with what happened.
+async fn acted<F, Fut>(
+    st: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    csrf: &str,
+    permission: Permission,
+    act: F,
+) -> Response
+where
+    F: FnOnce(Caller) -> Fut,
+    Fut: std::future::Future<Output = Result<String, Problem>>,
+{
+    let (caller, secret) = match signed_in(st, headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Redirect::to("/login").into_response(),
+        Err(p) => return refused(p),
+    };
+    if !csrf_ok(&secret, csrf) || !same_origin(headers) {
+        return refused(Problem::forbidden("the form did not carry this session's CSRF token"));
+    }
+    let checked = async {
+        caller.require(permission)?;
+        visible(st, &caller, id).await
+    };
+    if let Err(p) = checked.await {
+        return refused(p);
+    }
+    match act(caller).await {
+        Ok(done) => {
+            let q: String = url_encoded(&done);
+            Redirect::to(&format!("/console/incidents/{id}?done={q}")).into_response()
+        }
+        Err(p) => refused(p),
+    }
+}
+
+/// A query value, percent-encoded (what is not a letter or digit).
+fn url_encoded(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+#[derive(Deserialize)]
+struct TaskForm {
+    csrf: String,
+    task: String,
+}
+
+async fn task_done(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<TaskForm>,
+) -> Response {
+    let (st2, id2) = (st.clone(), id.clone());
+    acted(&st, &headers, &id, &f.csrf, Permission::Investigate, |caller| async move {
+        let id = id2;
+        let request = Request::Task { task: f.task.clone(), to: TaskStatus::Done, reason: String::new() };
+        st2.casebook
+            .act(&*st2.store, st2.intake.ledger(), &*st2.clock, &caller.actor(), &id, request)
+            .await
+            .map_err(Problem::from)?;
+        Ok(format!("task {} done", f.task))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct ContainForm {
+    csrf: String,
+    task: Option<String>,
+    action: String,
+    target: String,
+    reason: String,
+}
+
+async fn contain(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<ContainForm>,
+) -> Response {
+    let st2 = st.clone();
+    let id2 = id.clone();
+    acted(&st, &headers, &id, &f.csrf, Permission::Contain, |caller| async move {
+        let action = serde_json::from_value(serde_json::Value::String(f.action.clone()))
+            .map_err(|_| Problem::bad_request(format!("unknown containment action {:?}", f.action)))?;
+        let request = stockade_app::containment::ContainRequest {
+            action,
+            target: f.target.clone(),
+            reason: f.reason.clone(),
+            lift: false,
+            task: f.task.clone().filter(|t| !t.is_empty()),
+        };
+        st2.casebook.contain(&st2.intake, &caller.actor(), &id2, request).await.map_err(Problem::from)?;
+        Ok(format!("{} on {} in force", f.action, f.target))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct TransitionForm {
+    csrf: String,
+    to: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn transition(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<TransitionForm>,
+) -> Response {
+    let (st2, id2) = (st.clone(), id.clone());
+    acted(&st, &headers, &id, &f.csrf, Permission::Investigate, |caller| async move {
+        let id = id2;
+        let to: Status = f.to.parse().map_err(|e: String| Problem::bad_request(format!("to: {e}")))?;
+        let request = Request::Transition { to, reason: f.reason.clone(), happened_at: None };
+        st2.casebook
+            .act(&*st2.store, st2.intake.ledger(), &*st2.clock, &caller.actor(), &id, request)
+            .await
+            .map_err(Problem::from)?;
+        Ok(format!("now {to}"))
+    })
+    .await
+}
