@@ -2718,3 +2718,79 @@ async fn the_console_is_worked_with_forms_by_signed_in_people() {
     assert!(r.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
     assert_eq!(get("/console", Some(&cookie)).await.unwrap().status(), StatusCode::SEE_OTHER);
 }
+
+/// The console's other pages: the alert queue with escalation into an
+/// incident, the variance explorer and the ledger with how to verify it.
+#[tokio::test]
+async fn the_console_shows_alerts_variance_and_the_ledger() {
+    let s = start_detecting(|_| RuleSource::Builtin).await;
+    s.load_examples().await;
+    let user = stockade_app::users::NewUser {
+        name: "ana".into(),
+        role: Role::Analyst,
+        sites: vec![],
+        password: "correct horse battery".into(),
+    };
+    stockade_app::users::create_user(&*s.store, None, &SystemClock, "test", user).await.unwrap();
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = browser
+        .post(format!("{}/login", s.url))
+        .form(&[("name", "ana"), ("password", "correct horse battery")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let csrf = stockade_app::users::csrf_token(cookie.trim_start_matches("stockade_session="));
+    let get = |path: String| browser.get(format!("{}{path}", s.url)).header("cookie", &cookie).send();
+    // A door forced in working hours: a low alert, alone below the bar.
+    let forced = json!({"id": "forced-1", "source": "acs", "site": "LYS", "occurred_at": "2026-11-04T10:00:00+01:00",
+        "kind": "access.door_forced", "door": "LYS-D-CAGE"});
+    let (st, _, v) = s.post("/api/v1/events", &s.ingest, "application/x-ndjson", forced.to_string()).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    // An alert no incident took yet, as the API lists it.
+    let mut loose = None;
+    for _ in 0..200 {
+        let (_, _, alerts) = s.get("/api/v1/alerts?limit=1000", Some(&s.analyst)).await;
+        loose = alerts.as_array().unwrap().iter().find(|a| a["incident"].is_null()).cloned();
+        if loose.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let loose = loose.expect("an alert without an incident");
+    let n = loose["n"].as_u64().unwrap();
+    let html = get("/console/alerts".into()).await.unwrap().text().await.unwrap();
+    assert!(html.contains(&format!("/console/alerts/{n}/escalate")), "{html}");
+    assert!(html.contains(loose["rule"].as_str().unwrap()), "{html}");
+    let filtered = get(format!("/console/alerts?rule={}", loose["rule"].as_str().unwrap())).await.unwrap();
+    let filtered = filtered.text().await.unwrap();
+    assert!(filtered.matches("<tr>").count() >= 1 && filtered.contains(loose["rule"].as_str().unwrap()));
+    // Escalated: an incident opens with the alert's site, rule and events.
+    let escalate = |token: &str| {
+        browser
+            .post(format!("{}/console/alerts/{n}/escalate", s.url))
+            .header("cookie", &cookie)
+            .form(&[("csrf", token)])
+            .send()
+    };
+    assert_eq!(escalate("nope").await.unwrap().status(), StatusCode::FORBIDDEN);
+    let r = escalate(&csrf).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    let id = to.trim_start_matches("/console/incidents/").split('?').next().unwrap().to_owned();
+    let (_, _, inc) = s.get(&format!("/api/v1/incidents/{id}"), Some(&s.analyst)).await;
+    assert_eq!(inc["site"], loose["site"], "{inc}");
+    assert_eq!(inc["rules"], json!([loose["rule"]]), "{inc}");
+    assert_eq!(inc["events"][0]["id"], loose["event"]["id"], "{inc}");
+    assert!(inc["opened_by"].as_str().unwrap().starts_with("ana (session "));
+    // Variance and the ledger.
+    let html = get("/console/inventory".into()).await.unwrap().text().await.unwrap();
+    assert!(html.contains("Inventory variance") && html.contains("Shrink"), "{html}");
+    let (_, _, variance) = s.get("/api/v1/inventory/variance", Some(&s.analyst)).await;
+    if let Some(line) = variance["lines"].as_array().and_then(|l| l.first()) {
+        assert!(html.contains(line["sku"].as_str().unwrap()), "{html}");
+    }
+    let (_, _, ledger) = s.get("/api/v1/ledger", Some(&s.analyst)).await;
+    let html = get("/console/ledger".into()).await.unwrap().text().await.unwrap();
+    assert!(html.contains(ledger["verifier_key"].as_str().unwrap()) && html.contains("stockade verify"), "{html}");
+}

@@ -44,6 +44,10 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/console/incidents/{id}/task", post(task_done))
         .route("/console/incidents/{id}/contain", post(contain))
         .route("/console/incidents/{id}/transition", post(transition))
+        .route("/console/alerts", get(alerts))
+        .route("/console/alerts/{n}/escalate", post(escalate))
+        .route("/console/inventory", get(inventory))
+        .route("/console/ledger", get(ledger))
         .route("/console/static/console.css", get(css))
 }
 
@@ -732,4 +736,262 @@ async fn transition(
         Ok(format!("now {to}"))
     })
     .await
+}
+
+struct AlertRow {
+    n: u64,
+    level: String,
+    rule: String,
+    title: String,
+    site: String,
+    at: String,
+    reason: String,
+    incident: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "alerts.html")]
+struct Alerts {
+    who: Who,
+    message: Option<String>,
+    rule: String,
+    rows: Vec<AlertRow>,
+    before: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct AlertParams {
+    rule: Option<String>,
+    before: Option<u64>,
+    done: Option<String>,
+}
+
+/// Alerts per page of the queue.
+const ALERTS: usize = 50;
+
+async fn alerts(State(st): State<AppState>, headers: HeaderMap, Query(p): Query<AlertParams>) -> Response {
+    let (caller, secret) = signed_in_or_login!(st, headers);
+    match alerts_page(&st, &caller, &secret, p).await {
+        Ok(r) => r,
+        Err(p) => refused(p),
+    }
+}
+
+async fn alerts_page(st: &AppState, caller: &Caller, secret: &str, p: AlertParams) -> Result<Response, Problem> {
+    caller.require(Permission::Read)?;
+    let rule = p.rule.unwrap_or_default().trim().to_owned();
+    let zones = zones(st);
+    // Newest first: windows of numbers, walked back from the newest.
+    let mut before = p.before.unwrap_or(u64::MAX).min(st.store.last_alert().await?.saturating_add(1));
+    let mut rows = Vec::new();
+    while rows.len() <= ALERTS && before > 1 {
+        let after = before.saturating_sub(500).max(1) - 1;
+        let q = stockade_store::AlertQuery {
+            rule: (!rule.is_empty()).then(|| rule.clone()),
+            after,
+            limit: 500,
+            ..Default::default()
+        };
+        let mut window: Vec<_> = stockade_app::alerts::list(&*st.store, &q)
+            .await?
+            .into_iter()
+            .filter(|a| a.n < before && caller.may_see(&a.alert.site))
+            .collect();
+        window.reverse();
+        for a in window {
+            rows.push(AlertRow {
+                n: a.n,
+                level: a.alert.level.clone(),
+                rule: a.alert.rule.clone(),
+                title: a.alert.title.clone(),
+                at: local(a.alert.at, zones.get(&a.alert.site)),
+                site: a.alert.site.clone(),
+                reason: a.alert.reason.clone(),
+                incident: a.incident.clone(),
+            });
+        }
+        before = after + 1;
+    }
+    let older = rows.len() > ALERTS;
+    rows.truncate(ALERTS);
+    let before = older.then(|| rows.last().map(|r| r.n)).flatten();
+    Ok(page(StatusCode::OK, &Alerts { who: who(caller, secret), message: p.done, rule, rows, before }))
+}
+
+/// Opens an incident from an alert whose case opened none (an analyst's
+/// escalation): its site, its rule, what it names and cites, its time.
+async fn escalate(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(n): Path<u64>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let (caller, secret) = signed_in_or_login!(st, headers);
+    if !csrf_ok(&secret, &f.csrf) || !same_origin(&headers) {
+        return refused(Problem::forbidden("the form did not carry this session's CSRF token"));
+    }
+    let opened = async {
+        caller.require(Permission::Investigate)?;
+        let q = stockade_store::AlertQuery { after: n.saturating_sub(1), limit: 1, ..Default::default() };
+        let a = stockade_app::alerts::list(&*st.store, &q)
+            .await?
+            .into_iter()
+            .find(|a| a.n == n && caller.may_see(&a.alert.site))
+            .ok_or_else(|| Problem::not_found(format!("no alert {n}")))?;
+        if let Some(i) = &a.incident {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "refused",
+                "Refused",
+                format!("alert {n} is already part of {i}"),
+            ));
+        }
+        use stockade_incident::{EventRef, NewIncident, Severity};
+        let severity = match a.alert.level.as_str() {
+            "critical" => Severity::Critical,
+            "high" => Severity::High,
+            "medium" => Severity::Medium,
+            _ => Severity::Low,
+        };
+        let incident = NewIncident {
+            site: a.alert.site.clone(),
+            title: a.alert.title.clone(),
+            severity,
+            scenario: None,
+            summary: format!("Opened from alert {n}: {}", a.alert.reason),
+            from: a.alert.at,
+            to: a.alert.at,
+            entities: a.alert.entities.iter().map(|e| e.id.clone()).take(stockade_incident::MAX_ENTITIES).collect(),
+            events: std::iter::once(&a.alert.event)
+                .chain(&a.alert.related)
+                .map(|e| EventRef { source: e.source.clone(), id: e.id.clone() })
+                .collect(),
+            rules: vec![a.alert.rule.clone()],
+            detected_at: Some(a.alert.at),
+        };
+        let record = st.casebook.open(&*st.store, st.intake.ledger(), &*st.clock, &caller.actor(), incident).await?;
+        tracing::info!(incident = %record.id, alert = n, by = %caller.actor(), "incident opened from an alert");
+        Ok::<_, Problem>(record.id)
+    };
+    match opened.await {
+        Ok(id) => {
+            Redirect::to(&format!("/console/incidents/{id}?done={}", url_encoded(&format!("opened from alert {n}"))))
+                .into_response()
+        }
+        Err(p) => refused(p),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ledger.html")]
+struct LedgerPage {
+    who: Who,
+    origin: String,
+    size: u64,
+    checkpoint: Option<(u64, String)>,
+    key: String,
+}
+
+async fn ledger(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let (caller, secret) = signed_in_or_login!(st, headers);
+    if let Err(p) = caller.require(Permission::Read) {
+        return refused(p);
+    }
+    let Some(l) = st.intake.ledger() else {
+        return refused(Problem::not_found("this instance keeps no evidence ledger"));
+    };
+    use base64::Engine;
+    let t = LedgerPage {
+        who: who(&caller, &secret),
+        origin: l.origin().to_owned(),
+        size: l.size(),
+        checkpoint: l.checkpoint().map(|c| (c.size, base64::engine::general_purpose::STANDARD.encode(c.root.0))),
+        key: l.verifier_key().to_owned(),
+    };
+    page(StatusCode::OK, &t)
+}
+
+struct VarianceRow {
+    site: String,
+    location: String,
+    sku: String,
+    counted: String,
+    book: String,
+    variance: String,
+    value: String,
+    at: String,
+    short: bool,
+}
+
+#[derive(Template)]
+#[template(path = "inventory.html")]
+struct InventoryPage {
+    who: Who,
+    site: Option<String>,
+    shrink: String,
+    net_units: String,
+    lines: Vec<VarianceRow>,
+    truncated: bool,
+}
+
+#[derive(Deserialize)]
+struct SiteParam {
+    site: Option<String>,
+}
+
+async fn inventory(State(st): State<AppState>, headers: HeaderMap, Query(p): Query<SiteParam>) -> Response {
+    let (caller, secret) = signed_in_or_login!(st, headers);
+    let shown = async {
+        caller.require(Permission::Read)?;
+        let site = match (p.site.filter(|s| !s.is_empty()), caller.sites.as_slice()) {
+            (None, [_, _, ..]) => None,
+            (asked, _) => caller.site_for_list(asked)?,
+        };
+        let q = stockade_app::book::BookQuery { site: site.clone(), ..Default::default() };
+        let counts = st.intake.stage().counts(&q).await?;
+        Ok::<_, Problem>((site, counts))
+    };
+    let (site, counts) = match shown.await {
+        Ok(x) => x,
+        Err(p) => return refused(p),
+    };
+    let values: std::collections::HashMap<String, f64> =
+        st.intake.reference().data.skus.iter().map(|s| (s.id.as_str().to_owned(), s.unit_value)).collect();
+    let zones = zones(&st);
+    let mut lines: Vec<(f64, Option<f64>, f64, VarianceRow)> = counts
+        .into_iter()
+        .filter(|c| caller.may_see(&c.site))
+        .map(|c| {
+            let variance = c.counted - c.book;
+            let value = values.get(&c.sku).map(|v| v * variance);
+            let at = DateTime::from_timestamp_micros(c.counted_us).unwrap_or_default().fixed_offset();
+            let row = VarianceRow {
+                at: local(at, zones.get(&c.site)),
+                site: c.site,
+                location: c.location,
+                sku: c.sku,
+                counted: format!("{}", c.counted),
+                book: format!("{}", c.book),
+                variance: format!("{variance:+}"),
+                value: value.map_or("–".into(), |v| format!("{v:+.2}")),
+                short: variance < 0.0,
+            };
+            (value.unwrap_or(variance), value, variance, row)
+        })
+        .collect();
+    // Shrink: the value missing (unvalued SKUs aside); net: units.
+    let shrink: f64 = lines.iter().filter_map(|(_, v, _, _)| *v).map(|v| v.min(0.0)).sum::<f64>().abs();
+    let net: f64 = lines.iter().map(|(_, _, units, _)| units).sum();
+    lines.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let truncated = lines.len() > 200;
+    lines.truncate(200);
+    let t = InventoryPage {
+        who: who(&caller, &secret),
+        site,
+        shrink: format!("{shrink:.2}"),
+        net_units: format!("{net:+}"),
+        lines: lines.into_iter().map(|(_, _, _, r)| r).collect(),
+        truncated,
+    };
+    page(StatusCode::OK, &t)
 }
