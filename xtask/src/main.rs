@@ -209,16 +209,27 @@ fn ci() -> Result<()> {
     Ok(())
 }
 
-/// Installs what the tests need and a fresh machine may lack: Go and its
-/// x/mod sources (the independent verifier of the ledger's checkpoints and
-/// proofs, `tests/interop/verify.go`), from Debian's packages.
+/// Installs what the tests need and a fresh machine may lack, from
+/// Debian's packages: Go and its x/mod sources (the independent verifier of
+/// the ledger's checkpoints and proofs, `tests/interop/verify.go`), and
+/// Chromium with its WebDriver (the console's browser test,
+/// `crates/stockade/tests/browser.rs`).
 fn install_test_tools() -> Result<()> {
     let have_go = Command::new("go").arg("version").output().is_ok_and(|o| o.status.success());
     let have_mod = Path::new("/usr/share/gocode/src/golang.org/x/mod/sumdb/tlog").is_dir();
-    if have_go && have_mod {
+    let have_chromium = Command::new("chromedriver").arg("--version").output().is_ok_and(|o| o.status.success())
+        && Path::new("/usr/bin/chromium").exists();
+    let mut missing = Vec::new();
+    if !(have_go && have_mod) {
+        missing.extend(["golang-go", "golang-golang-x-mod-dev"]);
+    }
+    if !have_chromium {
+        missing.extend(["chromium", "chromium-driver"]);
+    }
+    if missing.is_empty() {
         return Ok(());
     }
-    eprintln!("installing golang-go and golang-golang-x-mod-dev (for the ledger interop test)");
+    eprintln!("installing {} (for the ledger interop and browser tests)", missing.join(", "));
     let sudo = |args: &[&str]| -> Command {
         let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
         let mut c = if root { Command::new(args[0]) } else { Command::new("sudo") };
@@ -231,7 +242,9 @@ fn install_test_tools() -> Result<()> {
         c
     };
     run(&mut sudo(&["apt-get", "update", "-q"]))?;
-    run(&mut sudo(&["apt-get", "install", "-y", "-q", "golang-go", "golang-golang-x-mod-dev"]))
+    let mut install = vec!["apt-get", "install", "-y", "-q"];
+    install.extend(missing);
+    run(&mut sudo(&install))
 }
 
 /// The schemathesis release the API test runs (pinned: a new release may

@@ -421,10 +421,25 @@ pub async fn package(
     Path(incident): Path<String>,
     Query(q): Query<PackageQuery>,
 ) -> Result<Response, Problem> {
+    // Deny before anything about the request is judged.
     caller.require(Permission::ViewEvidence)?;
     let incident = incident?;
-    super::incidents::visible(&st, &caller, &incident).await?;
     let q = q?;
+    package_of(&st, &caller, &incident, &q.events, &q.reason).await
+}
+
+/// An incident's evidence package as a download, for `caller` (the API
+/// route and the console's button).
+pub(crate) async fn package_of(
+    st: &AppState,
+    caller: &Caller,
+    incident: &str,
+    events: &str,
+    reason: &str,
+) -> Result<Response, Problem> {
+    caller.require(Permission::ViewEvidence)?;
+    super::incidents::visible(st, caller, incident).await?;
+    let q = PackageQuery { events: events.to_owned(), reason: reason.to_owned() };
     if q.reason.trim().is_empty() {
         return Err(Problem::bad_request("a `reason` for the export is required"));
     }
@@ -434,7 +449,7 @@ pub async fn package(
         .filter(|s| !s.trim().is_empty())
         .map(|s| s.trim().parse().map_err(|_| Problem::bad_request(format!("`events`: {s:?} is not a seq"))))
         .collect::<Result<_, _>>()?;
-    let file = custodian(&st)?.package(&incident, &seqs, &caller.actor(), &q.reason).await?;
+    let file = custodian(st)?.package(incident, &seqs, &caller.actor(), &q.reason).await?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let stream = tokio_util_stream(tokio::fs::File::from_std(file)).filter(|c| {
         let keep = !matches!(c, Ok(b) if b.is_empty());

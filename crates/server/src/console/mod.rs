@@ -44,6 +44,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/console/incidents/{id}/task", post(task_done))
         .route("/console/incidents/{id}/contain", post(contain))
         .route("/console/incidents/{id}/transition", post(transition))
+        .route("/console/incidents/{id}/package", get(package))
         .route("/console/alerts", get(alerts))
         .route("/console/alerts/{n}/escalate", post(escalate))
         .route("/console/inventory", get(inventory))
@@ -755,6 +756,7 @@ struct Alerts {
     who: Who,
     message: Option<String>,
     rule: String,
+    untaken: bool,
     rows: Vec<AlertRow>,
     before: Option<u64>,
 }
@@ -762,6 +764,9 @@ struct Alerts {
 #[derive(Deserialize)]
 struct AlertParams {
     rule: Option<String>,
+    /// Only alerts no incident took (the triage queue).
+    #[serde(default)]
+    untaken: bool,
     before: Option<u64>,
     done: Option<String>,
 }
@@ -795,7 +800,7 @@ async fn alerts_page(st: &AppState, caller: &Caller, secret: &str, p: AlertParam
         let mut window: Vec<_> = stockade_app::alerts::list(&*st.store, &q)
             .await?
             .into_iter()
-            .filter(|a| a.n < before && caller.may_see(&a.alert.site))
+            .filter(|a| a.n < before && caller.may_see(&a.alert.site) && !(p.untaken && a.incident.is_some()))
             .collect();
         window.reverse();
         for a in window {
@@ -815,7 +820,8 @@ async fn alerts_page(st: &AppState, caller: &Caller, secret: &str, p: AlertParam
     let older = rows.len() > ALERTS;
     rows.truncate(ALERTS);
     let before = older.then(|| rows.last().map(|r| r.n)).flatten();
-    Ok(page(StatusCode::OK, &Alerts { who: who(caller, secret), message: p.done, rule, rows, before }))
+    let untaken = p.untaken;
+    Ok(page(StatusCode::OK, &Alerts { who: who(caller, secret), message: p.done, rule, untaken, rows, before }))
 }
 
 /// Opens an incident from an alert whose case opened none (an analyst's
@@ -994,4 +1000,25 @@ async fn inventory(State(st): State<AppState>, headers: HeaderMap, Query(p): Que
         truncated,
     };
     page(StatusCode::OK, &t)
+}
+
+#[derive(Deserialize)]
+struct PackageForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// The incident's evidence package, downloaded (each item's export is a
+/// custody entry, as through the API).
+async fn package(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(f): Query<PackageForm>,
+) -> Response {
+    let (caller, _) = signed_in_or_login!(st, headers);
+    match crate::api::evidence::package_of(&st, &caller, &id, "", &f.reason).await {
+        Ok(r) => r,
+        Err(p) => refused(p),
+    }
 }
