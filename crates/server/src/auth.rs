@@ -9,7 +9,7 @@ use crate::problem::Problem;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use stockade_app::tokens::token_hash;
 use stockade_store::Role;
 
@@ -307,8 +307,66 @@ impl TokenCache {
 /// Middleware: resolves the bearer token to a [`Caller`] for the handler.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, Problem> {
     let caller = caller_for(&state, req.method(), req.headers()).await?;
-    req.extensions_mut().insert(caller);
-    Ok(next.run(req).await)
+    let now = state.clock.now().timestamp();
+    if let Some(wait) = state.denials.wait(&caller.token_id, now) {
+        let mut p = Problem::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "throttled",
+            "Too many refusals",
+            format!("this caller was refused {MAX_DENIALS} times in a minute; try again in {wait} s"),
+        )
+        .into_response();
+        if let Ok(v) = axum::http::HeaderValue::from_str(&wait.to_string()) {
+            p.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        return Ok(p);
+    }
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    req.extensions_mut().insert(caller.clone());
+    let response = next.run(req).await;
+    if response.status() == axum::http::StatusCode::FORBIDDEN {
+        // Audited (the ledger keeps who tried what), and counted: a caller
+        // refused too often is held off for a minute.
+        state.denials.deny(&caller.token_id, now);
+        if let Some(ledger) = state.intake.ledger() {
+            let detail = serde_json::json!({"method": method.as_str(), "path": path, "role": caller.role.as_str()});
+            let actor = caller.actor();
+            if let Err(e) =
+                stockade_app::audit::record(&*state.store, ledger, &*state.clock, "permission_denied", &actor, detail)
+                    .await
+            {
+                tracing::warn!(error = %e, "a permission denial could not be audited");
+            }
+        }
+    }
+    Ok(response)
+}
+
+/// Refusals a caller may draw in a minute before it is held off.
+pub const MAX_DENIALS: usize = 20;
+
+/// Permission denials lately, by caller (token or session id).
+#[derive(Default)]
+pub struct Denials {
+    by_caller: std::sync::Mutex<std::collections::HashMap<String, Vec<i64>>>,
+}
+
+impl Denials {
+    /// Seconds until `caller` may try again, if held off now.
+    fn wait(&self, caller: &str, now_s: i64) -> Option<i64> {
+        let mut m = self.by_caller.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let times = m.get_mut(caller)?;
+        times.retain(|t| now_s - t < 60);
+        (times.len() >= MAX_DENIALS).then(|| (times[0] + 60 - now_s).max(1))
+    }
+
+    fn deny(&self, caller: &str, now_s: i64) {
+        let mut m = self.by_caller.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if m.len() > 100_000 {
+            m.retain(|_, times| times.iter().any(|t| now_s - t < 60));
+        }
+        m.entry(caller.to_owned()).or_default().push(now_s);
+    }
 }
 
 /// Middleware for the tlog-tiles read API: open when the instance publishes

@@ -107,6 +107,8 @@ pub struct AppState {
     pub body_budget: Arc<body::BodyBudget>,
     /// Failed sign-ins lately.
     pub throttle: Arc<stockade_app::users::Throttle>,
+    /// Permission denials lately, by caller.
+    pub denials: Arc<auth::Denials>,
 }
 
 impl AppState {
@@ -122,6 +124,7 @@ impl AppState {
             casebook,
             tokens: Arc::default(),
             throttle: Arc::default(),
+            denials: Arc::default(),
             custodian: None,
         }
     }

@@ -1245,7 +1245,11 @@ async fn administrative_acts_are_audited_in_the_ledger() {
     assert!(p["entry"].as_str().unwrap().starts_with("stockade/audit n=1 action=reference_imported "), "{p}");
     assert!(!p["entry"].as_str().unwrap().contains("test"), "no actor in the public leaf");
     assert_eq!(s.get("/api/v1/audit", Some(&s.analyst)).await.0, StatusCode::FORBIDDEN);
-    let (_, _, none) = s.get("/api/v1/audit?after=1", Some(&s.admin)).await;
+    // That refusal is the next record; nothing else happened.
+    let (_, _, rest) = s.get("/api/v1/audit?after=1", Some(&s.admin)).await;
+    let actions: Vec<&str> = rest.as_array().unwrap().iter().map(|a| a["record"]["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["permission_denied"], "{rest}");
+    let (_, _, none) = s.get("/api/v1/audit?after=2", Some(&s.admin)).await;
     assert_eq!(none, json!([]));
 }
 
@@ -2793,4 +2797,28 @@ async fn the_console_shows_alerts_variance_and_the_ledger() {
     let (_, _, ledger) = s.get("/api/v1/ledger", Some(&s.analyst)).await;
     let html = get("/console/ledger".into()).await.unwrap().text().await.unwrap();
     assert!(html.contains(ledger["verifier_key"].as_str().unwrap()) && html.contains("stockade verify"), "{html}");
+}
+
+/// A refused request is audited (who tried what), and a caller refused
+/// too often in a minute is held off.
+#[tokio::test]
+async fn permission_denials_are_audited_and_held_off() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    for _ in 0..stockade_server::auth::MAX_DENIALS {
+        assert_eq!(s.get("/api/v1/incidents", Some(&s.ingest)).await.0, StatusCode::FORBIDDEN);
+    }
+    let r = s.client.get(format!("{}/api/v1/incidents", s.url)).bearer_auth(&s.ingest).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().get("retry-after").is_some());
+    // Held off from what it may do too, for the minute.
+    let (st, _, _) = s.post("/api/v1/events", &s.ingest, "application/x-ndjson", GOOD).await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS);
+    // Others are not.
+    assert_eq!(s.get("/api/v1/incidents", Some(&s.analyst)).await.0, StatusCode::OK);
+    let (_, _, trail) = s.get("/api/v1/audit?limit=1000", Some(&s.admin)).await;
+    let denied: Vec<&Value> =
+        trail.as_array().unwrap().iter().filter(|a| a["record"]["action"] == "permission_denied").collect();
+    assert_eq!(denied.len(), stockade_server::auth::MAX_DENIALS, "each refusal once, the held-off ones not");
+    assert_eq!(denied[0]["record"]["detail"], json!({"method": "GET", "path": "/api/v1/incidents", "role": "ingest"}));
+    assert!(denied[0]["record"]["actor"].as_str().unwrap().starts_with("test (token "));
 }
