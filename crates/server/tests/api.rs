@@ -2646,8 +2646,26 @@ async fn the_console_is_worked_with_forms_by_signed_in_people() {
         get("/console/incidents?status=nonsense", Some(&cookie)).await.unwrap().status(),
         StatusCode::BAD_REQUEST
     );
-    // The workspace: tasks with deadlines in the site's time, offers, the timeline with proofs.
+    // A note and a communication with markup in them, shown as text.
+    let note = json!({"act": "note", "text": "<img src=x onerror=alert(2)>"}).to_string();
+    let (st, _, _) = s.post("/api/v1/incidents/INC-1/timeline", &s.analyst, "application/json", note).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let draft = json!({"template": "insurer-notice", "to": ["claims@insurer.example"]}).to_string();
+    let (st, _, d) = s.post("/api/v1/incidents/INC-1/communications", &s.analyst, "application/json", draft).await;
+    assert_eq!(st, StatusCode::CREATED, "{d}");
+    // The workspace: tasks with deadlines in the site's time, offers, the
+    // evidence with its chain of custody, communications, the timeline with proofs.
     let html = get("/console/incidents/INC-1", Some(&cookie)).await.unwrap().text().await.unwrap();
+    assert!(html.contains("&#60;img src=x onerror=alert(2)&#62;") && !html.contains("<img"), "{html}");
+    for want in [
+        "Chain of custody (2)",
+        "collected by",
+        "hold_set by",
+        "insurer-notice to claims@insurer.example",
+        "not approved yet",
+    ] {
+        assert!(html.contains(want), "{want}: {html}");
+    }
     for want in [
         "Isolate the cage",
         "Europe/Paris",

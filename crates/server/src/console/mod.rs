@@ -469,8 +469,19 @@ struct IncidentPage {
     tasks: Vec<TaskRow>,
     offers: Vec<OfferRow>,
     contained: Vec<String>,
-    evidence: Vec<(String, String, String, String, u64)>,
+    evidence: Vec<EvidenceRow>,
+    communications: Vec<String>,
     timeline: Vec<EntryRow>,
+}
+
+struct EvidenceRow {
+    id: String,
+    class: String,
+    from: String,
+    sha256: String,
+    size: u64,
+    /// Its chain of custody, in words, oldest first.
+    custody: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -564,12 +575,53 @@ async fn incident_page(
         .into_iter()
         .map(|o| OfferRow { task: o.task, action: o.action.as_str(), target: o.target, because: o.because })
         .collect();
-    let evidence = st
-        .store
-        .incident_evidence(id)
-        .await?
-        .into_iter()
-        .map(|e| (e.record.id, e.record.class, e.record.collected_from, e.record.sha256, e.record.size))
+    let mut evidence = Vec::new();
+    for e in st.store.incident_evidence(id).await? {
+        let custody = st
+            .store
+            .custody(&e.record.id)
+            .await?
+            .into_iter()
+            .map(|c| {
+                let at = DateTime::from_timestamp_micros(c.record.at_us).unwrap_or_default().fixed_offset();
+                let party = c.record.party.map(|p| format!(" to {p}")).unwrap_or_default();
+                format!(
+                    "{} {}{party} by {}: {}",
+                    local(at, tz),
+                    c.record.action.as_str(),
+                    c.record.actor,
+                    c.record.reason
+                )
+            })
+            .collect();
+        let r = e.record;
+        evidence.push(EvidenceRow {
+            id: r.id,
+            class: r.class,
+            from: r.collected_from,
+            sha256: r.sha256,
+            size: r.size,
+            custody,
+        });
+    }
+    let communications = r
+        .communications
+        .iter()
+        .map(|c| {
+            let approved = c.approved_by.as_ref().map_or("not approved yet".to_owned(), |a| format!("approved by {a}"));
+            let sent = c.sent.as_ref().map_or("not sent".to_owned(), |s| {
+                format!("sent by {} to {} ({}) at {}", s.by, s.to.join(", "), s.channel, local(s.at, tz))
+            });
+            format!(
+                "#{} {} to {} ({}): \u{201c}{}\u{201d}, drafted by {}; {approved}; {sent}",
+                c.communication,
+                c.template,
+                c.to.join(", "),
+                c.audience,
+                c.subject,
+                c.drafted_by
+            )
+        })
         .collect();
     let timeline = w
         .timeline
@@ -605,6 +657,7 @@ async fn incident_page(
             .map(|c| format!("{} on {} since {} by {}", c.action, c.target, local(c.since, tz), c.by))
             .collect(),
         evidence,
+        communications,
         timeline,
     };
     Ok(page(StatusCode::OK, &t))
