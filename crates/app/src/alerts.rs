@@ -1,8 +1,11 @@
 //! Reading what detection found: alerts with their case and incident, and
-//! the risk of each entity they name.
+//! the risk of each entity they name; and what analysts make of them
+//! (triage: taken, dismissed with a reason, reopened).
 //!
-//! Invariant: read-only; a stored alert that does not parse is an error
-//! (the store is damaged), never silently dropped.
+//! Invariants: detection's alerts are never changed; a stored alert that
+//! does not parse is an error (the store is damaged), never silently
+//! dropped; every triage act is audited (`alert_triaged`) before it is
+//! stored.
 
 use chrono::{DateTime, FixedOffset, TimeDelta};
 use serde::Serialize;
@@ -23,6 +26,9 @@ pub struct ListedAlert {
     pub case: u64,
     /// The incident its case opened, if it has.
     pub incident: Option<String>,
+    /// What an analyst made of it, if anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub triage: Option<stockade_store::AlertTriage>,
     #[serde(flatten)]
     pub alert: Alert,
 }
@@ -31,14 +37,153 @@ fn parse(record: &str, n: u64) -> Result<Alert, StoreError> {
     serde_json::from_str(record).map_err(|e| StoreError::Corrupt(format!("alert {n} does not parse: {e}")))
 }
 
-/// Alerts that pass the filter, in order.
+/// Alerts that pass the filter, in order, with their triage.
 pub async fn list(store: &dyn Store, q: &AlertQuery) -> Result<Vec<ListedAlert>, StoreError> {
-    store
-        .alerts(q)
-        .await?
-        .into_iter()
-        .map(|(a, incident)| Ok(ListedAlert { n: a.n, case: a.case_n, incident, alert: parse(&a.record, a.n)? }))
+    let rows = store.alerts(q).await?;
+    let (Some(first), Some(last)) = (rows.first().map(|r| r.0.n), rows.last().map(|r| r.0.n)) else {
+        return Ok(Vec::new());
+    };
+    let triage: std::collections::HashMap<u64, stockade_store::AlertTriage> =
+        store.triage(first, last).await?.into_iter().map(|t| (t.n, t)).collect();
+    rows.into_iter()
+        .map(|(a, incident)| {
+            Ok(ListedAlert {
+                n: a.n,
+                case: a.case_n,
+                incident,
+                triage: triage.get(&a.n).cloned(),
+                alert: parse(&a.record, a.n)?,
+            })
+        })
         .collect()
+}
+
+/// Records that alert `n` was escalated into `incident` by `actor`
+/// (audited): it leaves the triage queue.
+pub async fn escalated(
+    store: &dyn Store,
+    ledger: Option<&std::sync::Arc<stockade_store::Ledger>>,
+    clock: &dyn stockade_model::clock::Clock,
+    actor: &str,
+    n: u64,
+    incident: &str,
+) -> Result<(), StoreError> {
+    let t = stockade_store::AlertTriage {
+        n,
+        status: stockade_store::TriageStatus::Escalated,
+        owner: None,
+        reason: String::new(),
+        actor: actor.to_owned(),
+        at_us: clock.now().timestamp_micros(),
+        incident: Some(incident.to_owned()),
+    };
+    if let Some(l) = ledger {
+        let detail = serde_json::json!({"alert": n, "status": "escalated", "incident": incident});
+        crate::audit::record(store, l, clock, "alert_triaged", actor, detail).await?;
+    }
+    store.put_triage(&t).await
+}
+
+/// One alert by number.
+pub async fn one(store: &dyn Store, n: u64) -> Result<Option<ListedAlert>, StoreError> {
+    let q = AlertQuery { after: n.saturating_sub(1), limit: 1, ..Default::default() };
+    Ok(list(store, &q).await?.into_iter().find(|a| a.n == n))
+}
+
+/// What an analyst does with an alert.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(tag = "act", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Triage {
+    /// Take it (for `owner`, else the actor).
+    Take {
+        #[serde(default)]
+        owner: Option<String>,
+    },
+    /// Judge it not worth an incident.
+    Dismiss { reason: String },
+    /// Put it back in the queue.
+    Reopen {
+        #[serde(default)]
+        reason: String,
+    },
+}
+
+/// Why a triage act was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TriageError {
+    #[error("no alert {0}")]
+    Unknown(u64),
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Records what `actor` (named `actor_name` when taking for themselves)
+/// makes of alert `n`, audited first; answers the alert as it now stands.
+pub async fn triage(
+    store: &dyn Store,
+    ledger: Option<&std::sync::Arc<stockade_store::Ledger>>,
+    clock: &dyn stockade_model::clock::Clock,
+    actor: &str,
+    actor_name: &str,
+    n: u64,
+    act: Triage,
+) -> Result<ListedAlert, TriageError> {
+    use stockade_store::TriageStatus as S;
+    let mut alert = one(store, n).await?.ok_or(TriageError::Unknown(n))?;
+    let refuse = |why: String| Err(TriageError::Refused(why));
+    let escalated = alert.triage.as_ref().and_then(|t| t.incident.clone());
+    if let Some(i) = alert.incident.as_ref().or(escalated.as_ref()) {
+        return refuse(format!("alert {n} is part of {i}: it is worked there"));
+    }
+    let now = alert.triage.as_ref().map(|t| t.status);
+    let (status, owner, reason) = match act {
+        Triage::Take { owner } => {
+            let owner = owner.unwrap_or_else(|| actor_name.to_owned()).trim().to_owned();
+            if owner.is_empty() || owner.len() > 100 {
+                return refuse("`owner` must name someone in 1-100 characters".into());
+            }
+            if now == Some(S::Taken) && alert.triage.as_ref().and_then(|t| t.owner.as_deref()) == Some(&owner) {
+                return refuse(format!("{owner} already has alert {n}"));
+            }
+            (S::Taken, Some(owner), String::new())
+        }
+        Triage::Dismiss { reason } => {
+            if reason.trim().is_empty() || reason.len() > 10_000 {
+                return refuse("`reason` must say why, in at most 10,000 bytes".into());
+            }
+            if now == Some(S::Dismissed) {
+                return refuse(format!("alert {n} is already dismissed"));
+            }
+            (S::Dismissed, None, reason)
+        }
+        Triage::Reopen { reason } => {
+            if !matches!(now, Some(S::Taken | S::Dismissed)) {
+                return refuse(format!("alert {n} is not taken or dismissed"));
+            }
+            if reason.len() > 10_000 {
+                return refuse("`reason` is longer than 10,000 bytes".into());
+            }
+            (S::Reopened, None, reason)
+        }
+    };
+    let t = stockade_store::AlertTriage {
+        n,
+        status,
+        owner,
+        reason,
+        actor: actor.to_owned(),
+        at_us: clock.now().timestamp_micros(),
+        incident: None,
+    };
+    if let Some(l) = ledger {
+        let detail = serde_json::json!({"alert": n, "status": status.as_str(), "owner": t.owner, "reason": t.reason});
+        crate::audit::record(store, l, clock, "alert_triaged", actor, detail).await?;
+    }
+    store.put_triage(&t).await?;
+    alert.triage = Some(t);
+    Ok(alert)
 }
 
 /// Entities by decreasing risk at `at`, from the alerts of the
@@ -198,7 +343,7 @@ mod tests {
                 "suspects": [], "windows": [], "telling": false}
         }))
         .unwrap();
-        ListedAlert { n, case: 1, incident: Some("INC-1".into()), alert }
+        ListedAlert { n, case: 1, incident: Some("INC-1".into()), triage: None, alert }
     }
 
     #[test]

@@ -2787,6 +2787,50 @@ async fn the_console_shows_alerts_variance_and_the_ledger() {
     let filtered = get(format!("/console/alerts?rule={}", loose["rule"].as_str().unwrap())).await.unwrap();
     let filtered = filtered.text().await.unwrap();
     assert!(filtered.matches("<tr>").count() >= 1 && filtered.contains(loose["rule"].as_str().unwrap()));
+    // Triage through the API: taken, a dismissal needs a reason.
+    let triage = |body: Value| {
+        let s = &s;
+        async move { s.post(&format!("/api/v1/alerts/{n}/triage"), &s.analyst, "application/json", body.to_string()).await }
+    };
+    let (st, _, a) = triage(json!({"act": "take"})).await;
+    assert_eq!(st, StatusCode::OK, "{a}");
+    assert_eq!((a["triage"]["status"].as_str(), a["triage"]["owner"].as_str()), (Some("taken"), Some("test")), "{a}");
+    let (st, _, p) = triage(json!({"act": "take"})).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{p}");
+    let (st, _, p) = triage(json!({"act": "dismiss", "reason": " "})).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{p}");
+    assert_eq!(triage(json!({"act": "shred"})).await.0, StatusCode::BAD_REQUEST);
+    let (st, _, _) = s
+        .post("/api/v1/alerts/999999/triage", &s.analyst, "application/json", json!({"act": "take"}).to_string())
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // Dismissed from the console: the triage queue no longer offers it.
+    let r = browser
+        .post(format!("{}/console/alerts/{n}/triage", s.url))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str()), ("act", "dismiss"), ("reason", "door sensor fault, ticket 4411")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let queue = get("/console/alerts?untaken=true".into()).await.unwrap().text().await.unwrap();
+    assert!(!queue.contains(&format!("/console/alerts/{n}/escalate")), "{queue}");
+    let all = get("/console/alerts".into()).await.unwrap().text().await.unwrap();
+    assert!(all.contains("dismissed: door sensor fault, ticket 4411"), "{all}");
+    let (_, _, listed) = s.get(&format!("/api/v1/alerts?limit=1&after={}", n - 1), Some(&s.analyst)).await;
+    assert_eq!(listed[0]["triage"]["status"], "dismissed", "{listed}");
+    assert!(listed[0]["triage"]["actor"].as_str().unwrap().starts_with("ana (session "));
+    let (st, _, _) = triage(json!({"act": "reopen"})).await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, _, trail) = s.get("/api/v1/audit?limit=1000", Some(&s.admin)).await;
+    let acts: Vec<&str> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["record"]["action"] == "alert_triaged")
+        .map(|a| a["record"]["detail"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(acts, ["taken", "dismissed", "reopened"]);
     // Escalated: an incident opens with the alert's site, rule and events.
     let escalate = |token: &str| {
         browser
@@ -2805,6 +2849,8 @@ async fn the_console_shows_alerts_variance_and_the_ledger() {
     assert_eq!(inc["rules"], json!([loose["rule"]]), "{inc}");
     assert_eq!(inc["events"][0]["id"], loose["event"]["id"], "{inc}");
     assert!(inc["opened_by"].as_str().unwrap().starts_with("ana (session "));
+    let (st, _, p) = triage(json!({"act": "dismiss", "reason": "too late"})).await;
+    assert_eq!(st, StatusCode::CONFLICT, "worked in its incident now: {p}");
     // Variance and the ledger.
     let html = get("/console/inventory".into()).await.unwrap().text().await.unwrap();
     assert!(html.contains("Inventory variance") && html.contains("Shrink"), "{html}");

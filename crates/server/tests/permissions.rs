@@ -58,6 +58,7 @@ fn concrete(path: &str) -> String {
         .replace("{seq}", "1")
         .replace("{index}", "0")
         .replace("{path}", "0/000")
+        .replace("{n}", "1")
         .replace("/webhooks/deliveries/INC-1", "/webhooks/deliveries/dlv_0")
         .replace("/tokens/INC-1", "/tokens/nonexistent")
 }

@@ -35,6 +35,7 @@ where
     reference_upserts(&*fresh().await).await;
     tokens_hash_only_and_revoke(&*fresh().await).await;
     users_and_sessions(&*fresh().await).await;
+    alert_triage(&*fresh().await).await;
     event_queries_filter(&*fresh().await).await;
     evidence_and_custody(&*fresh().await).await;
     audit_trail(&*fresh().await).await;
@@ -483,6 +484,34 @@ pub async fn users_and_sessions(s: &dyn Store) {
     assert_eq!(s.end_sessions("ana", 300).await.unwrap(), 2);
     assert_eq!(s.session_by_hash(&[2; 32]).await.unwrap(), None);
     assert_eq!(s.end_sessions("ana", 400).await.unwrap(), 0);
+}
+
+/// An alert's triage is its latest act, found by number range.
+pub async fn alert_triage(s: &dyn Store) {
+    assert!(s.triage(0, u64::MAX).await.unwrap().is_empty());
+    let t = |n: u64, status, owner: Option<&str>, reason: &str| AlertTriage {
+        n,
+        status,
+        owner: owner.map(str::to_owned),
+        reason: reason.into(),
+        actor: "ana (session ses_1)".into(),
+        at_us: 10 * n as i64,
+        incident: None,
+    };
+    s.put_triage(&t(7, TriageStatus::Taken, Some("ana"), "")).await.unwrap();
+    s.put_triage(&t(3, TriageStatus::Dismissed, None, "fire drill")).await.unwrap();
+    s.put_triage(&t(9, TriageStatus::Taken, Some("bob"), "")).await.unwrap();
+    s.put_triage(&t(7, TriageStatus::Dismissed, None, "known vendor visit")).await.unwrap();
+    let all = s.triage(0, u64::MAX).await.unwrap();
+    assert_eq!(
+        all.iter().map(|x| (x.n, x.status)).collect::<Vec<_>>(),
+        [(3, TriageStatus::Dismissed), (7, TriageStatus::Dismissed), (9, TriageStatus::Taken)]
+    );
+    assert_eq!(all[1], t(7, TriageStatus::Dismissed, None, "known vendor visit"));
+    assert_eq!(s.triage(4, 8).await.unwrap().len(), 1);
+    let up = AlertTriage { incident: Some("INC-4".into()), ..t(3, TriageStatus::Escalated, None, "") };
+    s.put_triage(&up).await.unwrap();
+    assert_eq!(s.triage(3, 3).await.unwrap(), vec![up]);
 }
 
 pub async fn event_queries_filter(s: &dyn Store) {

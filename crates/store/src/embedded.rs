@@ -218,6 +218,14 @@ impl Store for EmbeddedStore {
         self.sql.last_alert().await
     }
 
+    async fn put_triage(&self, t: &AlertTriage) -> Result<()> {
+        self.sql.put_triage(t).await
+    }
+
+    async fn triage(&self, first: u64, last: u64) -> Result<Vec<AlertTriage>> {
+        self.sql.triage(first, last).await
+    }
+
     async fn last_audit(&self) -> Result<u64> {
         self.sql.last_audit().await
     }

@@ -489,6 +489,60 @@ pub trait Store: Send + Sync + 'static {
 
     /// The number of the last alert (0 when there is none).
     async fn last_alert(&self) -> Result<u64>;
+
+    /// Records what an analyst made of alert `t.n` (replacing what was).
+    async fn put_triage(&self, t: &AlertTriage) -> Result<()>;
+
+    /// The triage of the alerts numbered `first..=last` that have one, by number.
+    async fn triage(&self, first: u64, last: u64) -> Result<Vec<AlertTriage>>;
+}
+
+/// Where an alert stands with the analysts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriageStatus {
+    /// Someone is looking at it.
+    Taken,
+    /// Judged not worth an incident, with a reason.
+    Dismissed,
+    /// Back in the queue.
+    Reopened,
+    /// Made into an incident by an analyst.
+    Escalated,
+}
+
+impl TriageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriageStatus::Taken => "taken",
+            TriageStatus::Dismissed => "dismissed",
+            TriageStatus::Reopened => "reopened",
+            TriageStatus::Escalated => "escalated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TriageStatus> {
+        [TriageStatus::Taken, TriageStatus::Dismissed, TriageStatus::Reopened, TriageStatus::Escalated]
+            .into_iter()
+            .find(|t| t.as_str() == s)
+    }
+}
+
+/// An alert's triage: the latest act on it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AlertTriage {
+    pub n: u64,
+    pub status: TriageStatus,
+    /// Who has it (taken).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    pub actor: String,
+    pub at_us: i64,
+    /// The incident it was escalated into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<String>,
 }
 
 /// An alert as stored: numbered, with its case; `record` is its JSON.

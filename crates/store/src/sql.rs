@@ -34,7 +34,7 @@ pub struct SqlStore {
 }
 
 fn migrations(dialect: Dialect) -> Migrator {
-    let files: [(&'static str, &'static str); 17] = match dialect {
+    let files: [(&'static str, &'static str); 18] = match dialect {
         Dialect::Sqlite => [
             ("foundation", include_str!("../migrations/sqlite/0001_foundation.sql")),
             ("projection", include_str!("../migrations/sqlite/0002_projection.sql")),
@@ -53,6 +53,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("webhook deliveries", include_str!("../migrations/sqlite/0015_webhook_deliveries.sql")),
             ("users and sessions", include_str!("../migrations/sqlite/0016_users_sessions.sql")),
             ("token sites", include_str!("../migrations/sqlite/0017_token_sites.sql")),
+            ("alert triage", include_str!("../migrations/sqlite/0018_alert_triage.sql")),
         ],
         Dialect::Postgres => [
             ("foundation", include_str!("../migrations/postgres/0001_foundation.sql")),
@@ -72,6 +73,7 @@ fn migrations(dialect: Dialect) -> Migrator {
             ("webhook deliveries", include_str!("../migrations/postgres/0015_webhook_deliveries.sql")),
             ("users and sessions", include_str!("../migrations/postgres/0016_users_sessions.sql")),
             ("token sites", include_str!("../migrations/postgres/0017_token_sites.sql")),
+            ("alert triage", include_str!("../migrations/postgres/0018_alert_triage.sql")),
         ],
     };
     Migrator::with_migrations(
@@ -876,6 +878,52 @@ impl Store for SqlStore {
     async fn last_alert(&self) -> Result<u64> {
         let n: Option<i64> = sqlx::query_scalar("SELECT MAX(n) FROM alerts").fetch_one(&self.reader).await?;
         Ok(n.unwrap_or(0) as u64)
+    }
+
+    async fn put_triage(&self, t: &AlertTriage) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO alert_triage (n, status, owner, reason, actor, at_us, incident) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7) \
+             ON CONFLICT (n) DO UPDATE SET status = excluded.status, owner = excluded.owner, \
+             reason = excluded.reason, actor = excluded.actor, at_us = excluded.at_us, incident = excluded.incident",
+        )
+        .bind(t.n as i64)
+        .bind(t.status.as_str())
+        .bind(t.owner.as_deref())
+        .bind(t.reason.as_str())
+        .bind(t.actor.as_str())
+        .bind(t.at_us)
+        .bind(t.incident.as_deref())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn triage(&self, first: u64, last: u64) -> Result<Vec<AlertTriage>> {
+        let rows = sqlx::query(
+            "SELECT n, status, owner, reason, actor, at_us, incident FROM alert_triage \
+             WHERE n >= $1 AND n <= $2 ORDER BY n",
+        )
+        .bind(first as i64)
+        .bind(last.min(i64::MAX as u64) as i64)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let n: i64 = r.try_get(0)?;
+                let status: String = r.try_get(1)?;
+                Ok(AlertTriage {
+                    n: n as u64,
+                    status: TriageStatus::parse(&status)
+                        .ok_or_else(|| StoreError::Corrupt(format!("alert triage status {status:?}")))?,
+                    owner: r.try_get(2)?,
+                    reason: r.try_get(3)?,
+                    actor: r.try_get(4)?,
+                    at_us: r.try_get(5)?,
+                    incident: r.try_get(6)?,
+                })
+            })
+            .collect()
     }
 
     async fn incident(&self, id: &str) -> Result<Option<IncidentRecord>> {

@@ -228,3 +228,64 @@ pub async fn reload(State(st): State<AppState>, caller: Caller) -> Result<Json<R
     caller.require(Permission::Admin)?;
     Ok(Json(detection(&st)?.reload(&caller.actor()).await?))
 }
+
+/// Triage an alert no incident took (`{"act": "take"}` or `{"act": "take",
+/// "owner": "..."}`, `{"act": "dismiss", "reason": "..."}`, `{"act":
+/// "reopen"}`): audited, and shown with the alert from then on. Refused
+/// (409) for an alert whose case opened an incident (work it there), a
+/// dismissal without a reason, or an act that changes nothing; an alert at
+/// a site the caller is not limited to is as if absent (404).
+#[utoipa::path(post, path = "/api/v1/alerts/{n}/triage", tag = "detection",
+    params(("n" = u64, Path, description = "The alert's number")),
+    request_body(content = Object, content_type = "application/json", description = "take, dismiss or reopen"),
+    responses((status = 200, body = Object, description = "the alert with its triage"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn triage(
+    State(st): State<AppState>,
+    caller: Caller,
+    crate::extract::Path(n): crate::extract::Path<u64>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<Json<stockade_app::alerts::ListedAlert>, Problem> {
+    caller.require(Permission::Investigate)?;
+    let n = n?;
+    let bytes = crate::api::read_body(&st, &headers, body).await?;
+    let act: stockade_app::alerts::Triage = super::incidents::json_body(&headers, &bytes, "triage")?;
+    triage_as(&st, &caller, n, act).await.map(Json)
+}
+
+/// [`triage`] for a checked caller (the API and the console).
+pub(crate) async fn triage_as(
+    st: &AppState,
+    caller: &Caller,
+    n: u64,
+    act: stockade_app::alerts::Triage,
+) -> Result<stockade_app::alerts::ListedAlert, Problem> {
+    use stockade_app::alerts::TriageError;
+    match stockade_app::alerts::one(&*st.store, n).await? {
+        Some(a) if caller.may_see(&a.alert.site) => {}
+        _ => return Err(Problem::not_found(format!("no alert {n}"))),
+    }
+    match stockade_app::alerts::triage(
+        &*st.store,
+        st.intake.ledger(),
+        &*st.clock,
+        &caller.actor(),
+        &caller.name,
+        n,
+        act,
+    )
+    .await
+    {
+        Ok(a) => Ok(a),
+        Err(TriageError::Unknown(n)) => Err(Problem::not_found(format!("no alert {n}"))),
+        Err(TriageError::Refused(why)) => Err(Problem::new(StatusCode::CONFLICT, "refused", "Refused", why)),
+        Err(TriageError::Store(e)) => Err(Problem::from(e)),
+    }
+}

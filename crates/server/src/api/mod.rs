@@ -73,6 +73,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::deliveries))
         .routes(routes!(webhooks::replay))
         .routes(routes!(alerts::list))
+        .routes(routes!(alerts::triage))
         .routes(routes!(alerts::risk))
         .routes(routes!(alerts::rules))
         .routes(routes!(alerts::reload))

@@ -47,6 +47,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/console/incidents/{id}/package", get(package))
         .route("/console/alerts", get(alerts))
         .route("/console/alerts/{n}/escalate", post(escalate))
+        .route("/console/alerts/{n}/triage", post(triage))
         .route("/console/inventory", get(inventory))
         .route("/console/ledger", get(ledger))
         .route("/console/static/console.css", get(css))
@@ -794,6 +795,9 @@ async fn transition(
 
 struct AlertRow {
     n: u64,
+    /// Taken by whom, or dismissed and why.
+    triage: String,
+    dismissed: bool,
     level: String,
     rule: String,
     title: String,
@@ -853,19 +857,39 @@ async fn alerts_page(st: &AppState, caller: &Caller, secret: &str, p: AlertParam
         let mut window: Vec<_> = stockade_app::alerts::list(&*st.store, &q)
             .await?
             .into_iter()
-            .filter(|a| a.n < before && caller.may_see(&a.alert.site) && !(p.untaken && a.incident.is_some()))
+            .filter(|a| {
+                let settled = a.incident.is_some()
+                    || a.triage.as_ref().is_some_and(|t| {
+                        matches!(
+                            t.status,
+                            stockade_store::TriageStatus::Dismissed | stockade_store::TriageStatus::Escalated
+                        )
+                    });
+                a.n < before && caller.may_see(&a.alert.site) && !(p.untaken && settled)
+            })
             .collect();
         window.reverse();
         for a in window {
+            let (triage, dismissed) = match &a.triage {
+                Some(t) if t.status == stockade_store::TriageStatus::Taken => {
+                    (format!("taken by {}", t.owner.as_deref().unwrap_or("?")), false)
+                }
+                Some(t) if t.status == stockade_store::TriageStatus::Dismissed => {
+                    (format!("dismissed: {}", t.reason), true)
+                }
+                _ => (String::new(), false),
+            };
             rows.push(AlertRow {
                 n: a.n,
+                triage,
+                dismissed,
                 level: a.alert.level.clone(),
                 rule: a.alert.rule.clone(),
                 title: a.alert.title.clone(),
                 at: local(a.alert.at, zones.get(&a.alert.site)),
                 site: a.alert.site.clone(),
                 reason: a.alert.reason.clone(),
-                incident: a.incident.clone(),
+                incident: a.incident.clone().or_else(|| a.triage.as_ref().and_then(|t| t.incident.clone())),
             });
         }
         before = after + 1;
@@ -897,7 +921,8 @@ async fn escalate(
             .into_iter()
             .find(|a| a.n == n && caller.may_see(&a.alert.site))
             .ok_or_else(|| Problem::not_found(format!("no alert {n}")))?;
-        if let Some(i) = &a.incident {
+        let escalated = a.triage.as_ref().and_then(|t| t.incident.clone());
+        if let Some(i) = a.incident.as_ref().or(escalated.as_ref()) {
             return Err(Problem::new(
                 StatusCode::CONFLICT,
                 "refused",
@@ -929,6 +954,8 @@ async fn escalate(
             detected_at: Some(a.alert.at),
         };
         let record = st.casebook.open(&*st.store, st.intake.ledger(), &*st.clock, &caller.actor(), incident).await?;
+        stockade_app::alerts::escalated(&*st.store, st.intake.ledger(), &*st.clock, &caller.actor(), n, &record.id)
+            .await?;
         tracing::info!(incident = %record.id, alert = n, by = %caller.actor(), "incident opened from an alert");
         Ok::<_, Problem>(record.id)
     };
@@ -1072,6 +1099,46 @@ async fn package(
     let (caller, _) = signed_in_or_login!(st, headers);
     match crate::api::evidence::package_of(&st, &caller, &id, "", &f.reason).await {
         Ok(r) => r,
+        Err(p) => refused(p),
+    }
+}
+
+#[derive(Deserialize)]
+struct TriageForm {
+    csrf: String,
+    act: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Takes, dismisses or reopens an alert from the queue; back to the queue.
+async fn triage(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(n): Path<u64>,
+    Form(f): Form<TriageForm>,
+) -> Response {
+    let (caller, secret) = signed_in_or_login!(st, headers);
+    if !csrf_ok(&secret, &f.csrf) || !same_origin(&headers) {
+        return refused(Problem::forbidden("the form did not carry this session's CSRF token"));
+    }
+    use stockade_app::alerts::Triage;
+    let act = match f.act.as_str() {
+        "take" => Triage::Take { owner: None },
+        "dismiss" => Triage::Dismiss { reason: f.reason },
+        "reopen" => Triage::Reopen { reason: f.reason },
+        other => return refused(Problem::bad_request(format!("unknown triage act {other:?}"))),
+    };
+    let done = async {
+        caller.require(Permission::Investigate)?;
+        crate::api::alerts::triage_as(&st, &caller, n, act).await
+    };
+    match done.await {
+        Ok(a) => {
+            let what = a.triage.map_or(String::new(), |t| t.status.as_str().to_owned());
+            Redirect::to(&format!("/console/alerts?untaken=true&done={}", url_encoded(&format!("alert {n} {what}"))))
+                .into_response()
+        }
         Err(p) => refused(p),
     }
 }
