@@ -2725,8 +2725,19 @@ async fn the_console_is_worked_with_forms_by_signed_in_people() {
             .await
             .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // People and access: who can enter where, what they did lately.
+    let html = get("/console/people", Some(&cookie)).await.unwrap().text().await.unwrap();
+    assert!(html.contains("/console/people/P-003") && html.contains("LYS-CAGE"), "{html}");
+    let html = get("/console/people/P-003", Some(&cookie)).await.unwrap().text().await.unwrap();
+    for want in ["B-1003", "LYS-CAGE (high_value_cage)", "access.granted", "lmorel"] {
+        assert!(html.contains(want), "{want}: {html}");
+    }
+    assert_eq!(get("/console/people/P-999", Some(&cookie)).await.unwrap().status(), StatusCode::NOT_FOUND);
     let r = sign_in("chi.boss", "correct horse battery", &url).await.unwrap();
     let chi = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    assert_eq!(get("/console/people/P-003", Some(&chi)).await.unwrap().status(), StatusCode::NOT_FOUND, "a LYS person");
+    let html = get("/console/people", Some(&chi)).await.unwrap().text().await.unwrap();
+    assert!(!html.contains("P-003") && html.contains("P-004"), "CHI's people and those of no site: {html}");
     assert_eq!(get("/console/incidents/INC-1", Some(&chi)).await.unwrap().status(), StatusCode::NOT_FOUND);
     let html = get("/console/incidents?status=all", Some(&chi)).await.unwrap().text().await.unwrap();
     assert!(!html.contains("INC-1"), "{html}");
