@@ -2639,6 +2639,7 @@ async fn the_console_is_worked_with_forms_by_signed_in_people() {
     // The overview and the list; the incident's title is escaped everywhere.
     let html = get("/console", Some(&cookie)).await.unwrap().text().await.unwrap();
     assert!(html.contains("Open incidents") && html.contains("MTTD") && html.contains("ana · analyst"), "{html}");
+    assert!(html.contains("<svg class=\"chart\"") && html.contains("Shrink by site and zone"), "{html}");
     assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62; &#38; co") && !html.contains(evil), "{html}");
     let html = get("/console/incidents?status=open", Some(&cookie)).await.unwrap().text().await.unwrap();
     assert!(html.contains("/console/incidents/INC-1") && !html.contains("<script>"), "{html}");

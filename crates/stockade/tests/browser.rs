@@ -156,6 +156,9 @@ async fn the_console_works_in_a_real_browser() {
     sign_in(&c, &url, "ana").await;
     let overview = c.source().await.unwrap();
     assert!(overview.contains("Open incidents") && overview.contains("MTTD"), "{overview}");
+    // The trend charts and the shrink heat map, drawn without a script.
+    assert!(c.find_all(Locator::Css("svg.chart rect")).await.unwrap().len() > 3, "{overview}");
+    assert!(!c.find_all(Locator::Css("table.heat td.heat-4")).await.unwrap().is_empty(), "{overview}");
     shot(&c, "overview").await;
     // Triage: an alert no incident took becomes one.
     c.goto(&format!("{url}/console/alerts?untaken=true")).await.unwrap();
