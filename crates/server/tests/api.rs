@@ -2726,6 +2726,19 @@ async fn the_console_is_worked_with_forms_by_signed_in_people() {
             .await
             .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // The incident report: self-contained HTML, styles inline, no script.
+    let r = get("/console/incidents/INC-1/report", Some(&cookie)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("default-src 'none'") && !csp.contains("script"), "{csp}");
+    let html = r.text().await.unwrap();
+    for want in ["Incident report: INC-1", "Response times", "Actions taken", "revoke_badge on B-1002", "How to verify"]
+    {
+        assert!(html.contains(want), "{want}: {html}");
+    }
+    assert!(!html.contains(evil) && html.contains("&#60;script&#62;"), "the title escaped");
+    let (_, _, ledger) = s.get("/api/v1/ledger", Some(&s.admin)).await;
+    assert!(html.contains(ledger["verifier_key"].as_str().unwrap()));
     // People and access: who can enter where, what they did lately.
     let html = get("/console/people", Some(&cookie)).await.unwrap().text().await.unwrap();
     assert!(html.contains("/console/people/P-003") && html.contains("LYS-CAGE"), "{html}");
@@ -2737,6 +2750,7 @@ async fn the_console_is_worked_with_forms_by_signed_in_people() {
     let r = sign_in("chi.boss", "correct horse battery", &url).await.unwrap();
     let chi = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
     assert_eq!(get("/console/people/P-003", Some(&chi)).await.unwrap().status(), StatusCode::NOT_FOUND, "a LYS person");
+    assert_eq!(get("/console/incidents/INC-1/report", Some(&chi)).await.unwrap().status(), StatusCode::NOT_FOUND);
     let html = get("/console/people", Some(&chi)).await.unwrap().text().await.unwrap();
     assert!(!html.contains("P-003") && html.contains("P-004"), "CHI's people and those of no site: {html}");
     assert_eq!(get("/console/incidents/INC-1", Some(&chi)).await.unwrap().status(), StatusCode::NOT_FOUND);

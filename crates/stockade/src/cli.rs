@@ -43,6 +43,11 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Reports generated from the records (docs/CONSOLE.md).
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// Manage the people who sign in to the console (there is no default
     /// user: create the first admin here).
     User {
@@ -692,6 +697,23 @@ pub enum TokenCommand {
     Revoke {
         /// The token's id: the part after `stk_` in the token, as `token list` shows it.
         id: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// The incident report for insurers and regulators, as one
+    /// self-contained HTML file: facts, losses, response times, actions,
+    /// the timeline with ledger leaves, evidence with hashes, and how to
+    /// verify it offline.
+    Incident {
+        /// INC-<n>.
+        id: String,
+        /// Write it here (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
         #[command(flatten)]
         data: DataArgs,
     },

@@ -391,6 +391,23 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             println!("{secret}");
         }
         Command::User { command } => users::run(command, clock.clone()).await?,
+        Command::Report { command: cli::ReportCommand::Incident { id, out, data } } => {
+            let opened = open(&data.data).await?;
+            let rows = opened.store.reference(None).await?;
+            let reference = stockade_model::ReferenceData::from_rows(rows).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let made =
+                stockade_server::console::incident_report(&*opened.store, &opened.ledger, &reference, clock.now(), &id)
+                    .await;
+            opened.store.close().await;
+            let html = made.map_err(|p| anyhow::anyhow!("{}: {}", p.title, p.detail))?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, html).with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!("wrote the report of {id} to {}", path.display());
+                }
+                None => print!("{html}"),
+            }
+        }
         Command::Token { command: TokenCommand::List { data } } => {
             let store = open_store(&data.data).await?;
             let tokens = store.tokens().await?;

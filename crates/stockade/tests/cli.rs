@@ -709,6 +709,18 @@ fn demo_loads_sample_data() {
     assert!(o.status.success(), "{}", text(&o));
     let scores: serde_json::Value = serde_json::from_slice(&std::fs::read(&scores).unwrap()).unwrap();
     assert!(scores["recall"].as_f64().unwrap() >= 0.8, "{scores}");
+    // The incident report for insurers, from the command line: one file.
+    let report = dir.path().join("INC-1.html");
+    let o = run(&["report", "incident", "INC-1", "--data", d.to_str().unwrap(), "--out", report.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let html = std::fs::read_to_string(&report).unwrap();
+    for want in ["Incident report: INC-1", "<h2>Timeline</h2>", "<h2>Evidence</h2>", "stockade verify INC-1.tar --key"]
+    {
+        assert!(html.contains(want), "{want}");
+    }
+    assert!(!html.contains("<script"), "no script in a report");
+    let o = run(&["report", "incident", "INC-999", "--data", d.to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("INC-999"), "{}", text(&o));
     // The demo saved its book on the way out: a start reads nothing back.
     let o = run_logged(&["rebuild", "--data", d.to_str().unwrap(), "--only", "book"]);
     assert!(o.status.success(), "{}", text(&o));
