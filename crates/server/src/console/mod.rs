@@ -608,6 +608,20 @@ struct Done {
     done: Option<String>,
 }
 
+/// An incident's timeline as rows, times in its site's zone.
+fn entries(w: &stockade_app::response::Worked, tz: Option<&chrono_tz::Tz>) -> Vec<EntryRow> {
+    w.timeline
+        .iter()
+        .map(|e| EntryRow {
+            at: local(e.entry.at, tz),
+            act: e.entry.act.name(),
+            actor: e.entry.actor.clone(),
+            detail: detail(&e.entry.act),
+            leaf: e.leaf_index,
+        })
+        .collect()
+}
+
 /// What an entry says besides its act, in words.
 fn detail(act: &Act) -> String {
     match act {
@@ -742,17 +756,7 @@ async fn incident_page(
             )
         })
         .collect();
-    let timeline = w
-        .timeline
-        .iter()
-        .map(|e| EntryRow {
-            at: local(e.entry.at, tz),
-            act: e.entry.act.name(),
-            actor: e.entry.actor.clone(),
-            detail: detail(&e.entry.act),
-            leaf: e.leaf_index,
-        })
-        .collect();
+    let timeline = entries(&w, tz);
     let t = IncidentPage {
         who: who(caller, secret),
         id: id.to_owned(),
@@ -1519,17 +1523,7 @@ pub async fn incident_report(
             _ => None,
         })
         .collect();
-    let timeline = w
-        .timeline
-        .iter()
-        .map(|e| EntryRow {
-            at: local(e.entry.at, tz),
-            act: e.entry.act.name(),
-            actor: e.entry.actor.clone(),
-            detail: detail(&e.entry.act),
-            leaf: e.leaf_index,
-        })
-        .collect();
+    let timeline = entries(&w, tz);
     let evidence = store
         .incident_evidence(id)
         .await?
