@@ -204,7 +204,7 @@ async fn session_caller(
 }
 
 /// Constant-time equality of two byte strings (lengths are not secret).
-fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
