@@ -213,13 +213,18 @@ fn ci() -> Result<()> {
 /// Debian's packages: Go and its x/mod sources (the independent verifier of
 /// the ledger's checkpoints and proofs, `tests/interop/verify.go`), and
 /// Chromium with its WebDriver (the console's browser test,
-/// `crates/stockade/tests/browser.rs`).
+/// `crates/stockade/tests/browser.rs`), and Poppler's `pdftotext` (reading
+/// the reports' PDFs back, `crates/report/tests/poppler.rs`).
 fn install_test_tools() -> Result<()> {
     let have_go = Command::new("go").arg("version").output().is_ok_and(|o| o.status.success());
     let have_mod = Path::new("/usr/share/gocode/src/golang.org/x/mod/sumdb/tlog").is_dir();
     let have_chromium = Command::new("chromedriver").arg("--version").output().is_ok_and(|o| o.status.success())
         && Path::new("/usr/bin/chromium").exists();
+    let have_poppler = Command::new("pdftotext").arg("-v").output().is_ok_and(|o| o.status.success());
     let mut missing = Vec::new();
+    if !have_poppler {
+        missing.push("poppler-utils");
+    }
     if !(have_go && have_mod) {
         missing.extend(["golang-go", "golang-golang-x-mod-dev"]);
     }
@@ -229,7 +234,7 @@ fn install_test_tools() -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    eprintln!("installing {} (for the ledger interop and browser tests)", missing.join(", "));
+    eprintln!("installing {} (for the ledger interop, browser and report tests)", missing.join(", "));
     let sudo = |args: &[&str]| -> Command {
         let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
         let mut c = if root { Command::new(args[0]) } else { Command::new("sudo") };

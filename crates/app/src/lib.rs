@@ -26,6 +26,7 @@ pub mod exercises;
 pub mod intake;
 pub mod records;
 pub mod response;
+pub mod scorecard;
 pub mod stage;
 pub mod tokens;
 pub mod users;

@@ -66,6 +66,8 @@ pub struct ServerConfig {
     pub webhook_timeout: std::time::Duration,
     /// Session cookies carry `Secure` (the server is reached over TLS).
     pub secure_cookies: bool,
+    /// What the executive scorecard holds the KPIs to (`docs/SCORECARD.md`).
+    pub targets: stockade_app::scorecard::Targets,
 }
 
 impl Default for ServerConfig {
@@ -84,6 +86,7 @@ impl Default for ServerConfig {
             webhook_attempts: 8,
             webhook_timeout: std::time::Duration::from_secs(10),
             secure_cookies: false,
+            targets: Default::default(),
         }
     }
 }

@@ -2736,9 +2736,41 @@ async fn the_console_is_worked_with_forms_by_signed_in_people() {
     {
         assert!(html.contains(want), "{want}: {html}");
     }
-    assert!(!html.contains(evil) && html.contains("&#60;script&#62;"), "the title escaped");
+    assert!(!html.contains(evil) && html.contains("&lt;script&gt;"), "the title escaped");
     let (_, _, ledger) = s.get("/api/v1/ledger", Some(&s.admin)).await;
     assert!(html.contains(ledger["verifier_key"].as_str().unwrap()));
+    // The same report as a PDF download; each export is audited.
+    let r = get("/console/incidents/INC-1/report?format=pdf", Some(&cookie)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert_eq!(r.headers()["content-disposition"], "attachment; filename=\"INC-1-report.pdf\"");
+    assert!(r.bytes().await.unwrap().starts_with(b"%PDF-"));
+    let r = get("/console/incidents/INC-1/report?format=docx", Some(&cookie)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "an unknown format");
+    let (_, _, trail) = s.get("/api/v1/audit", Some(&s.admin)).await;
+    let exports: Vec<_> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["record"]["action"] == "report_exported")
+        .map(|a| (a["record"]["actor"].as_str().unwrap().to_owned(), a["record"]["detail"]["format"].clone()))
+        .collect();
+    assert_eq!(exports.len(), 2, "{exports:?}");
+    assert!(exports[0].0.starts_with("ana (session ") && exports[1].1 == "pdf", "{exports:?}");
+    // The executive scorecard: KPIs against targets, trends, risks, losses.
+    let html =
+        get("/console/scorecard?from=2026-01-01&to=2027-01-01", Some(&cookie)).await.unwrap().text().await.unwrap();
+    for want in ["KPIs against targets", "Median time to detect (MTTD)", "Top risks by site", "<td>LYS</td>", "Losses"]
+    {
+        assert!(html.contains(want), "{want}: {html}");
+    }
+    let r = get("/console/scorecard?from=2026-01-01&to=2027-01-01&format=pdf", Some(&cookie)).await.unwrap();
+    assert_eq!(r.headers()["content-disposition"], "attachment; filename=\"scorecard-2026-01-01-2027-01-01.pdf\"");
+    assert!(r.bytes().await.unwrap().starts_with(b"%PDF-"));
+    for bad in ["from=yesterday", "from=2026-05-01&to=2026-04-01"] {
+        let r = get(&format!("/console/scorecard?{bad}"), Some(&cookie)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
     // People and access: who can enter where, what they did lately.
     let html = get("/console/people", Some(&cookie)).await.unwrap().text().await.unwrap();
     assert!(html.contains("/console/people/P-003") && html.contains("LYS-CAGE"), "{html}");
@@ -2756,6 +2788,9 @@ async fn the_console_is_worked_with_forms_by_signed_in_people() {
     assert_eq!(get("/console/incidents/INC-1", Some(&chi)).await.unwrap().status(), StatusCode::NOT_FOUND);
     let html = get("/console/incidents?status=all", Some(&chi)).await.unwrap().text().await.unwrap();
     assert!(!html.contains("INC-1"), "{html}");
+    // A site manager's scorecard covers their sites only.
+    let html = get("/console/scorecard?from=2026-01-01&to=2027-01-01", Some(&chi)).await.unwrap().text().await.unwrap();
+    assert!(html.contains("Sites CHI") && !html.contains("<td>LYS</td>") && !html.contains("INC-1"), "{html}");
     // An API token is not a console session.
     let r = browser.get(format!("{url}/console")).bearer_auth(&s.admin).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);

@@ -43,7 +43,7 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
-    /// Reports generated from the records (docs/CONSOLE.md).
+    /// Reports generated from the records, as HTML or PDF (docs/REPORTS.md).
     Report {
         #[command(subcommand)]
         command: ReportCommand,
@@ -530,6 +530,10 @@ pub struct ServeArgs {
     /// environment variable holding its signing secret; docs/WEBHOOKS.md).
     #[arg(long, value_name = "FILE", env = "STOCKADE_WEBHOOKS")]
     pub webhooks: Option<PathBuf>,
+    /// What the executive scorecard holds the KPIs to (YAML;
+    /// docs/SCORECARD.md); default: the built-in targets.
+    #[arg(long, value_name = "FILE", env = "STOCKADE_TARGETS")]
+    pub targets: Option<PathBuf>,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "STOCKADE_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -704,19 +708,55 @@ pub enum TokenCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
-    /// The incident report for insurers and regulators, as one
-    /// self-contained HTML file: facts, losses, response times, actions,
-    /// the timeline with ledger leaves, evidence with hashes, and how to
-    /// verify it offline.
+    /// The incident report for insurers and regulators: facts, losses,
+    /// response times, actions, the timeline with ledger leaves, evidence
+    /// with hashes, and how to verify it offline.
     Incident {
         /// INC-<n>.
         id: String,
-        /// Write it here (default: standard output).
+        #[arg(long, value_enum, default_value_t)]
+        format: ReportFormat,
+        /// Write it here (default: standard output, HTML only).
         #[arg(long)]
         out: Option<PathBuf>,
         #[command(flatten)]
         data: DataArgs,
     },
+    /// The executive scorecard of a period: KPIs against targets and the
+    /// period before, weekly trends, top risks by site and entity, losses
+    /// (docs/SCORECARD.md).
+    Scorecard {
+        /// First day (2026-11-02, UTC) or RFC 3339 time; default: 28 days
+        /// before --to.
+        #[arg(long)]
+        from: Option<String>,
+        /// End, not included (a day or an RFC 3339 time); default: the UTC
+        /// midnight after the latest recorded activity.
+        #[arg(long)]
+        to: Option<String>,
+        /// Only these sites (repeat, or separate with commas); default: all.
+        #[arg(long, value_delimiter = ',')]
+        site: Vec<String>,
+        /// Targets (YAML, docs/SCORECARD.md); default: the built-in ones.
+        #[arg(long, value_name = "FILE")]
+        targets: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t)]
+        format: ReportFormat,
+        /// Write it here (default: standard output, HTML only).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// One self-contained HTML file.
+    #[default]
+    Html,
+    /// A PDF with the same text, tables and charts.
+    Pdf,
 }
 
 #[derive(Debug, Subcommand)]

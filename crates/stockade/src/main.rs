@@ -14,6 +14,7 @@ mod files;
 mod kpi;
 mod ledger;
 mod monitor;
+mod report;
 mod stream;
 mod users;
 
@@ -321,6 +322,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 checkpoint_every: a.checkpoint_interval,
                 // Browsers reach it over TLS: here, or at the proxy in front.
                 secure_cookies: tls.is_some() || a.insecure_http,
+                targets: report::targets(a.targets.as_deref())?,
                 ..ServerConfig::default()
             };
             let custodian = custodian(&opened, &a.vault, clock.clone())?;
@@ -391,23 +393,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             println!("{secret}");
         }
         Command::User { command } => users::run(command, clock.clone()).await?,
-        Command::Report { command: cli::ReportCommand::Incident { id, out, data } } => {
-            let opened = open(&data.data).await?;
-            let rows = opened.store.reference(None).await?;
-            let reference = stockade_model::ReferenceData::from_rows(rows).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let made =
-                stockade_server::console::incident_report(&*opened.store, &opened.ledger, &reference, clock.now(), &id)
-                    .await;
-            opened.store.close().await;
-            let html = made.map_err(|p| anyhow::anyhow!("{}: {}", p.title, p.detail))?;
-            match out {
-                Some(path) => {
-                    std::fs::write(&path, html).with_context(|| format!("writing {}", path.display()))?;
-                    eprintln!("wrote the report of {id} to {}", path.display());
-                }
-                None => print!("{html}"),
-            }
-        }
+        Command::Report { command } => report::run(command, clock.clone(), &cli_actor()).await?,
         Command::Token { command: TokenCommand::List { data } } => {
             let store = open_store(&data.data).await?;
             let tokens = store.tokens().await?;

@@ -721,6 +721,67 @@ fn demo_loads_sample_data() {
     assert!(!html.contains("<script"), "no script in a report");
     let o = run(&["report", "incident", "INC-999", "--data", d.to_str().unwrap()]);
     assert!(!o.status.success() && text(&o).contains("INC-999"), "{}", text(&o));
+    // The same as a PDF, read back by another reader (Poppler).
+    let pdf = dir.path().join("INC-1.pdf");
+    let o = run(&[
+        "report",
+        "incident",
+        "INC-1",
+        "--format",
+        "pdf",
+        "--data",
+        d.to_str().unwrap(),
+        "--out",
+        pdf.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let read = pdftotext(&pdf);
+    for want in ["Incident report: INC-1", "Timeline", "Evidence", "How to verify this report", "page 1 of"] {
+        assert!(read.contains(want), "{want}: {read}");
+    }
+    // The executive scorecard of the demo's weeks: every incident detection
+    // opened is counted in it, the sites ranked, the charts captioned.
+    let sc = dir.path().join("scorecard.pdf");
+    let o =
+        run(&["report", "scorecard", "--format", "pdf", "--data", d.to_str().unwrap(), "--out", sc.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let read = pdftotext(&sc);
+    for want in [
+        "Executive scorecard: 2026-".to_owned(),
+        format!("{opened} incidents detected"),
+        "KPIs against targets".into(),
+        "Median time to detect (MTTD)".into(),
+        "Incidents detected per week".into(),
+        "Top risks by site".into(),
+        "Top risks by entity".into(),
+        "Losses".into(),
+    ] {
+        assert!(read.contains(&want), "{want}: {read}");
+    }
+    let o = run(&["report", "scorecard", "--site", "S01", "--data", d.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let html = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(html.contains("Sites S01") && !html.contains("<td>S02</td>"), "{html}");
+    // Bad periods and targets are refused with the reason.
+    let o = run(&["report", "scorecard", "--from", "2026-11-20", "--to", "2026-11-01", "--data", d.to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("--to must be after --from"), "{}", text(&o));
+    let o = run(&["report", "scorecard", "--from", "last week", "--data", d.to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("--from \"last week\""), "{}", text(&o));
+    let targets = dir.path().join("targets.yaml");
+    std::fs::write(&targets, "record_acuracy: 0.99\n").unwrap();
+    let o = run(&["report", "scorecard", "--targets", targets.to_str().unwrap(), "--data", d.to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("unknown field `record_acuracy`"), "{}", text(&o));
+    // A server is not started on them either.
+    let o = run(&[
+        "serve",
+        "--targets",
+        targets.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        d.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success() && text(&o).contains("unknown field `record_acuracy`"), "{}", text(&o));
     // The demo saved its book on the way out: a start reads nothing back.
     let o = run_logged(&["rebuild", "--data", d.to_str().unwrap(), "--only", "book"]);
     assert!(o.status.success(), "{}", text(&o));
@@ -2010,4 +2071,17 @@ fn walk(dir: &std::path::Path) -> Vec<u8> {
         }
     }
     out
+}
+
+/// The text of a PDF as Poppler's `pdftotext` reads it (Debian's
+/// poppler-utils, which `cargo xtask ci` installs where missing).
+fn pdftotext(pdf: &std::path::Path) -> String {
+    let o = Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (Debian's poppler-utils; `cargo xtask ci` installs it)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
 }

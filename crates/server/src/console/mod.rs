@@ -42,6 +42,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/console/incidents/{id}/transition", post(incidents::transition))
         .route("/console/incidents/{id}/package", get(incidents::package))
         .route("/console/incidents/{id}/report", get(report::report))
+        .route("/console/scorecard", get(report::scorecard))
         .route("/console/alerts", get(alerts::alerts))
         .route("/console/alerts/{n}/escalate", post(alerts::escalate))
         .route("/console/alerts/{n}/triage", post(alerts::triage))
@@ -169,7 +170,7 @@ mod people;
 mod report;
 mod session;
 
-pub use report::incident_report;
+pub use report::{Format, incident_report, scorecard_report, write};
 
 /// The time zone of each site, from the reference data.
 fn zones(st: &AppState) -> std::collections::HashMap<String, chrono_tz::Tz> {

@@ -17,39 +17,15 @@ pub(super) fn percent(x: Option<f64>) -> String {
     x.map_or("–".into(), |x| format!("{:.1} %", x * 100.0))
 }
 
-/// A bar chart as inline SVG markup from numbers and our own labels only
-/// (dates): nothing from the data reaches it as text.
+/// A bar chart as inline SVG markup (`stockade_report::bars_svg`: every
+/// string in it escaped).
 pub(super) fn bars(points: &[(String, f64)], unit: &str) -> String {
-    if points.is_empty() {
-        return String::new();
-    }
-    let (w, h, pad) = (640.0_f64, 150.0_f64, 18.0_f64);
-    let max = points.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max).max(f64::MIN_POSITIVE);
-    let step = (w - 2.0 * pad) / points.len() as f64;
-    let mut svg = format!(
-        "<svg class=\"chart\" viewBox=\"0 0 {w} {}\" role=\"img\" aria-label=\"{} bars, the largest {:.1} {unit}\">",
-        h + 2.0 * pad,
-        points.len(),
-        max
-    );
-    for (i, (label, v)) in points.iter().enumerate() {
-        let bh = (v / max) * h;
-        let x = pad + i as f64 * step;
-        svg.push_str(&format!(
-            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\"><title>{label}: {v:.1} {unit}</title></rect>",
-            pad + h - bh,
-            (step * 0.8).max(1.0)
-        ));
-    }
-    let (first, last) = (&points[0].0, &points[points.len() - 1].0);
-    svg.push_str(&format!(
-        "<text x=\"{pad}\" y=\"{:.1}\">{first}</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{last}</text>\
-         <text x=\"{pad}\" y=\"12\">max {max:.1} {unit}</text></svg>",
-        h + 2.0 * pad - 2.0,
-        w - pad,
-        h + 2.0 * pad - 2.0
-    ));
-    svg
+    stockade_report::bars_svg(&stockade_report::Chart {
+        title: String::new(),
+        unit: unit.to_owned(),
+        points: points.to_vec(),
+        target: None,
+    })
 }
 
 /// One heat-map cell: the shrink value at a site and zone, and its shade (0-4).
