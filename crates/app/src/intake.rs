@@ -390,3 +390,29 @@ impl Intake {
         self.ingest(items).await
     }
 }
+
+/// Parsed events held to the sites a caller may send for: an event of
+/// another site becomes a rejection of its line (field `site`), the
+/// others pass. No sites: every site.
+pub fn within_sites(
+    items: Vec<(usize, Result<Event, LineError>)>,
+    sites: &[String],
+) -> Vec<(usize, Result<Event, LineError>)> {
+    if sites.is_empty() {
+        return items;
+    }
+    items
+        .into_iter()
+        .map(|(line, item)| match item {
+            Ok(ev) if !sites.iter().any(|s| s == ev.site.as_str()) => {
+                let reason = format!(
+                    "site {:?} is outside the sites this caller may send events for ({})",
+                    ev.site.as_str(),
+                    sites.join(", ")
+                );
+                (line, Err(LineError::new(line, Some("site"), reason)))
+            }
+            other => (line, other),
+        })
+        .collect()
+}

@@ -153,13 +153,14 @@ pub async fn create_user(
 }
 
 /// Whether `role` may be limited to `sites`: each a site of the reference
-/// data, named once; never an admin (who manages every site) nor an
-/// integration (which sends for the sites its source covers).
+/// data, named once; never an admin (who manages every site). An
+/// integration limited to sites may send events of those sites only
+/// ([`crate::intake::within_sites`]).
 pub async fn check_scope(store: &dyn Store, role: Role, sites: &[String]) -> Result<(), UserError> {
     if sites.is_empty() {
         return Ok(());
     }
-    if matches!(role, Role::Admin | Role::Ingest) {
+    if role == Role::Admin {
         return Err(UserError::Invalid(format!("the {} role covers every site: it cannot be limited", role.as_str())));
     }
     if let Some(s) = sites.iter().find(|s| s.trim().is_empty() || s.len() > 100) {

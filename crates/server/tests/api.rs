@@ -1229,6 +1229,34 @@ async fn packages_verify_offline_and_expiry_keeps_the_log_whole() {
     assert_eq!(s.get("/api/v1/incidents/INC-1/package?reason=x", Some(&s.ingest)).await.0, StatusCode::FORBIDDEN);
 }
 
+/// An integration limited to a site sends that site's events only.
+#[tokio::test]
+async fn an_integration_limited_to_a_site_sends_its_events_only() {
+    let s = start(UnknownEntities::Flag, 1 << 20).await;
+    s.load_examples().await;
+    // An integration limited to a site sends that site's events only: the
+    // others are rejected on their line, and it imports no reference data.
+    let body = r#"{"role":"ingest","name":"lys scanner","sites":["LYS"]}"#;
+    let (st, _, v) = s.post("/api/v1/tokens", &s.admin, "application/json", body).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let chi = v["token"].as_str().unwrap().to_owned();
+    let other = GOOD.replace("\"a1\"", "\"par-1\"").replace("\"site\":\"LYS\"", "\"site\":\"PAR\"");
+    let mixed = format!("{other}\n{}\n", GOOD.replace("\"a1\"", "\"lys-2\""));
+    let (st, _, r) = s.post("/api/v1/events", &chi, "application/x-ndjson", mixed).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!((r["accepted"].as_u64(), r["rejected"].as_u64()), (Some(1), Some(1)), "{r}");
+    let refused = r["results"].as_array().unwrap().iter().find(|x| x["status"] == "rejected").unwrap();
+    assert_eq!((refused["line"].as_u64(), refused["field"].as_str()), (Some(1), Some("site")), "{r}");
+    assert!(refused["reason"].as_str().unwrap().contains("outside the sites this caller may send events for (LYS)"));
+    let (st, _, p) = s.post("/api/v1/reference", &chi, "application/yaml", "sites: []\n").await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{p}");
+    // An admin still covers every site.
+    let (st, _, v) =
+        s.post("/api/v1/tokens", &s.admin, "application/json", r#"{"role":"admin","name":"x","sites":["LYS"]}"#).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("the admin role covers every site"), "{v}");
+}
+
 #[tokio::test]
 async fn administrative_acts_are_audited_in_the_ledger() {
     let s = start(UnknownEntities::Flag, 1 << 20).await;
@@ -2487,10 +2515,9 @@ async fn callers_limited_to_sites_see_and_act_on_those_sites_only() {
         let body = json!({"role": role, "name": "scoped", "sites": sites}).to_string();
         async move { s.post("/api/v1/tokens", &s.admin, "application/json", body).await }
     };
-    // Refused scopes: an admin or an integration covers every site; sites must exist, once.
+    // Refused scopes: an admin covers every site; sites must exist, once.
     for (role, sites, says) in [
         ("admin", json!(["LYS"]), "covers every site"),
-        ("ingest", json!(["LYS"]), "covers every site"),
         ("site_manager", json!(["PAR"]), "no site \"PAR\""),
         ("site_manager", json!(["LYS", "LYS"]), "named twice"),
     ] {
@@ -2910,6 +2937,10 @@ async fn the_console_shows_alerts_variance_and_the_ledger() {
     assert_eq!(inc["rules"], json!([loose["rule"]]), "{inc}");
     assert_eq!(inc["events"][0]["id"], loose["event"]["id"], "{inc}");
     assert!(inc["opened_by"].as_str().unwrap().starts_with("ana (session "));
+    let r = get(format!("/console/incidents/{id}")).await.unwrap();
+    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("script-src 'self'; connect-src 'self'") && !csp.contains("unsafe"), "{csp}");
+    assert!(r.text().await.unwrap().contains("<script src=\"/console/static/verify.js\"></script>"));
     let (st, _, p) = triage(json!({"act": "dismiss", "reason": "too late"})).await;
     assert_eq!(st, StatusCode::CONFLICT, "worked in its incident now: {p}");
     // Variance and the ledger.
@@ -2919,6 +2950,18 @@ async fn the_console_shows_alerts_variance_and_the_ledger() {
     // The example day holds a count: its line is on the page.
     let line = variance["lines"].as_array().and_then(|l| l.first()).expect("a counted line");
     assert!(html.contains(line["sku"].as_str().unwrap()), "{html}");
+    // Narrowed to its SKU, it stays; to an unknown one, nothing matches.
+    let sku = line["sku"].as_str().unwrap();
+    let html = get(format!("/console/inventory?sku={sku}")).await.unwrap().text().await.unwrap();
+    assert!(html.contains(&format!("<td>{sku}</td>")) && html.contains("By zone"), "{html}");
+    let html = get("/console/inventory?sku=NO-SUCH-SKU".into()).await.unwrap().text().await.unwrap();
+    assert!(html.contains("No counts match.") && html.contains("0 counted places"), "{html}");
+    // The incident page may run this origin's one script, no other page any.
+    let r = get("/console/static/verify.js".into()).await.unwrap();
+    assert_eq!(r.headers()["content-type"], "text/javascript; charset=utf-8");
+    assert!(r.text().await.unwrap().contains("crypto.subtle.verify"));
+    let r = get("/console/incidents?status=all".into()).await.unwrap();
+    assert!(!r.headers()["content-security-policy"].to_str().unwrap().contains("script-src"));
     let (_, _, ledger) = s.get("/api/v1/ledger", Some(&s.analyst)).await;
     let html = get("/console/ledger".into()).await.unwrap().text().await.unwrap();
     assert!(html.contains(ledger["verifier_key"].as_str().unwrap()) && html.contains("stockade verify"), "{html}");

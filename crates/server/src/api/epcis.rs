@@ -88,7 +88,12 @@ pub async fn capture(
         .transpose()
         .map_err(|e| Problem::bad_request(format!("query parameter `site`: {e}")))?;
     let bytes = read_body(&st, &headers, body).await?;
-    let report = st.intake.ingest_epcis(bytes.to_vec(), &source, site.as_ref()).await.map_err(|e| match e {
+    let report = async {
+        let parsed = st.intake.parse_epcis(bytes.to_vec(), &source, site.as_ref()).await?;
+        let held = stockade_app::intake::within_sites(parsed, &caller.sites);
+        Ok::<_, CaptureError>(st.intake.ingest(held).await?)
+    };
+    let report = report.await.map_err(|e| match e {
         CaptureError::Document(d) => {
             let errors = match &d {
                 stockade_epcis::DocumentError::Invalid(list) => {

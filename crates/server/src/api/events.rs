@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use stockade_app::intake::IngestReport;
+use stockade_app::intake::within_sites;
 use stockade_store::EventQuery;
 use utoipa::{IntoParams, ToSchema};
 
@@ -51,7 +52,8 @@ pub async fn post_events(
     match media.as_str() {
         "application/x-ndjson" | "application/jsonl" | "application/ndjson" => {
             let bytes = read_body(&st, &headers, body).await?;
-            Ok(Json(st.intake.ingest_ndjson(&bytes).await?))
+            let items = stockade_ingest::parse_ndjson(&bytes, 1);
+            Ok(Json(st.intake.ingest(within_sites(items, &caller.sites)).await?))
         }
         "application/json" => {
             let bytes = read_body(&st, &headers, body).await?;
@@ -71,7 +73,7 @@ pub async fn post_events(
                     (n, stockade_ingest::parse_line(n, &bytes))
                 })
                 .collect();
-            Ok(Json(st.intake.ingest(parsed).await?))
+            Ok(Json(st.intake.ingest(within_sites(parsed, &caller.sites)).await?))
         }
         other => Err(Problem::unsupported_media(other, "application/x-ndjson (or application/json)")),
     }

@@ -56,6 +56,7 @@ pub async fn post_reference(
     body: Body,
 ) -> Result<Json<ImportReport>, Problem> {
     caller.require(Permission::Ingest)?;
+    caller.require_every_site("reference data (people, badges, SKUs belong to no one site)")?;
     let media = media_type(&headers);
     let data: ReferenceData = match media.as_str() {
         "application/json" => {

@@ -191,6 +191,9 @@ pub(super) struct IncidentPage {
     tasks: Vec<TaskRow>,
     offers: Vec<OfferRow>,
     contained: Vec<String>,
+    /// The ledger's verifier key, for the in-browser check (the user may
+    /// replace it with the copy they keep).
+    verifier_key: String,
     evidence: Vec<EvidenceRow>,
     communications: Vec<String>,
     timeline: Vec<EntryRow>,
@@ -385,8 +388,9 @@ pub(super) async fn incident_page(
         evidence,
         communications,
         timeline,
+        verifier_key: st.intake.ledger().map(|l| l.verifier_key().to_owned()).unwrap_or_default(),
     };
-    Ok(page(StatusCode::OK, &t))
+    Ok(page_with(StatusCode::OK, &t, CSP_VERIFY))
 }
 
 /// Checks a form post (session, CSRF, permission, site) and runs `act`;

@@ -1,6 +1,7 @@
 //! The console: server-rendered pages for people signed in with a session
-//! (`docs/CONSOLE.md`). No script: every page is HTML and CSS shipped in
-//! the binary, every change a form post.
+//! (`docs/CONSOLE.md`). Every page is HTML and CSS shipped in the binary,
+//! every change a form post; the one script is the incident page's
+//! in-browser verifier (`verify.js`), which only reads this origin's API.
 //!
 //! Invariants:
 //! - Only a live session opens a page (API tokens do not); without one, a
@@ -9,7 +10,8 @@
 //!   form does what the same API route would, with the same permission
 //!   and site checks, and must carry the session's CSRF token.
 //! - Every text shown is HTML-escaped by the templates (askama), and the
-//!   pages forbid scripts, framing and foreign form targets
+//!   pages forbid scripts (the incident page allows this origin's one),
+//!   inline script everywhere, framing and foreign form targets
 //!   (`Content-Security-Policy`).
 //! - Times are shown in the time zone of the incident's site.
 
@@ -28,6 +30,11 @@ use stockade_app::users;
 /// forms only to this origin, never framed.
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
+
+/// The incident page's: the same, plus this origin's one script (the
+/// in-browser verifier, no inline script) and its reads of this origin's API.
+const CSP_VERIFY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+                          frame-ancestors 'none'; base-uri 'none'; script-src 'self'; connect-src 'self'";
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
@@ -51,6 +58,15 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/console/people", get(people::people))
         .route("/console/people/{id}", get(people::person))
         .route("/console/static/console.css", get(css))
+        .route("/console/static/verify.js", get(verify_js))
+}
+
+/// The incident page's in-browser verifier (`verify.js`), the console's
+/// only script.
+async fn verify_js() -> Response {
+    let mut r = include_str!("verify.js").into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
+    r
 }
 
 async fn css() -> Response {
@@ -69,12 +85,17 @@ pub struct Who {
 
 /// A rendered page with the console's headers.
 fn page(status: StatusCode, t: &impl Template) -> Response {
+    page_with(status, t, CSP)
+}
+
+/// A rendered page with the console's headers and this policy.
+fn page_with(status: StatusCode, t: &impl Template, csp: &'static str) -> Response {
     match t.render() {
         Ok(html) => {
             let mut r = (status, html).into_response();
             let h = r.headers_mut();
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-            h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+            h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
             h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
             h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
             r

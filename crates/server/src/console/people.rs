@@ -5,7 +5,7 @@ use crate::AppState;
 use crate::auth::{Caller, Permission};
 use crate::problem::Problem;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -31,6 +31,26 @@ pub(super) struct PersonRow {
 pub(super) struct People {
     who: Who,
     rows: Vec<PersonRow>,
+    /// The search, as typed and as a query value.
+    q: String,
+    q_encoded: String,
+    flagged_only: bool,
+    total: usize,
+    page: usize,
+    pages: usize,
+}
+
+/// People on a page of the list.
+const PAGE: usize = 100;
+
+#[derive(serde::Deserialize, Default)]
+pub(super) struct PeopleParams {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    flagged: bool,
+    #[serde(default)]
+    page: Option<usize>,
 }
 
 /// Whether the caller may see a person (of one of its sites, or of none).
@@ -38,23 +58,31 @@ pub(super) fn may_see_person(caller: &Caller, p: &stockade_model::Person) -> boo
     p.site.as_ref().is_none_or(|s| caller.may_see(s.as_str()))
 }
 
-pub(super) async fn people(State(st): State<AppState>, headers: HeaderMap) -> Response {
+pub(super) async fn people(State(st): State<AppState>, headers: HeaderMap, Query(p): Query<PeopleParams>) -> Response {
     let (caller, secret) = signed_in_or_login!(st, headers);
     if let Err(p) = caller.require(Permission::Read) {
         return refused(p);
     }
     let view = st.intake.reference();
     let r = &view.data;
-    let rows = r
+    let needle = p.q.trim().to_lowercase();
+    let mut active_badges: std::collections::HashMap<&str, Vec<&stockade_model::Badge>> = Default::default();
+    for b in r.badges.iter().filter(|b| b.status == stockade_model::BadgeStatus::Active) {
+        active_badges.entry(b.person.as_str()).or_default().push(b);
+    }
+    let params = p;
+    let rows: Vec<PersonRow> = r
         .people
         .iter()
         .filter(|p| may_see_person(&caller, p))
+        .filter(|p| {
+            needle.is_empty()
+                || p.id.as_str().to_lowercase().contains(&needle)
+                || p.name.to_lowercase().contains(&needle)
+                || p.role.to_lowercase().contains(&needle)
+        })
         .map(|p| {
-            let active: Vec<&stockade_model::Badge> = r
-                .badges
-                .iter()
-                .filter(|b| b.person == p.id && b.status == stockade_model::BadgeStatus::Active)
-                .collect();
+            let active: &[&stockade_model::Badge] = active_badges.get(p.id.as_str()).map_or(&[][..], Vec::as_slice);
             let mut zones: Vec<&str> = active.iter().flat_map(|b| b.zones.iter().map(|z| z.as_str())).collect();
             zones.sort_unstable();
             zones.dedup();
@@ -70,8 +98,22 @@ pub(super) async fn people(State(st): State<AppState>, headers: HeaderMap) -> Re
                 flagged: p.status != stockade_model::EmploymentStatus::Active && !active.is_empty(),
             }
         })
+        .filter(|row| !params.flagged || row.flagged)
         .collect();
-    page(StatusCode::OK, &People { who: who(&caller, &secret), rows })
+    let total = rows.len();
+    let pages = total.div_ceil(PAGE).max(1);
+    let page_no = params.page.unwrap_or(1).clamp(1, pages);
+    let t = People {
+        who: who(&caller, &secret),
+        rows: rows.into_iter().skip((page_no - 1) * PAGE).take(PAGE).collect(),
+        q_encoded: url_encoded(params.q.trim()),
+        q: params.q,
+        flagged_only: params.flagged,
+        total,
+        page: page_no,
+        pages,
+    };
+    page(StatusCode::OK, &t)
 }
 
 #[derive(Template)]
