@@ -11,7 +11,7 @@ $B serve --data $D --listen 127.0.0.1:$PORT > /tmp/pages-serve.log 2>&1 &
 SERVER=$!
 sleep 3
 curl -s -o /dev/null -c /tmp/pages.jar -d 'name=bench&password=correct+horse+battery' http://127.0.0.1:$PORT/login
-for p in /console /console/alerts "/console/alerts?untaken=true" "/console/incidents?status=open" "/console/incidents?status=all" /console/incidents/INC-1 /console/incidents/INC-20 /console/inventory /console/ledger; do
+for p in /console /console/alerts "/console/alerts?untaken=true" "/console/incidents?status=open" "/console/incidents?status=all" /console/incidents/INC-1 /console/incidents/INC-20 /console/inventory "/console/inventory?zone=S02-CAGE" /console/people /console/scorecard /console/incidents/INC-1/report "/console/incidents/INC-1/report?format=pdf" "/console/scorecard?format=pdf" /console/ledger; do
   ts=()
   for i in $(seq 20); do
     t=$(curl -s -o /dev/null -b /tmp/pages.jar -w '%{time_total}' "http://127.0.0.1:$PORT$p")
