@@ -261,6 +261,13 @@ pub struct Report {
     pub checked: Vec<String>,
     /// (part, what is wrong)
     pub failures: Vec<(String, String)>,
+    /// Not failures, but what a reader must know: events the package
+    /// carries that the incident's opening does not cite.
+    pub notes: Vec<String>,
+    /// What a verified package proves, in words.
+    pub proved: Vec<String>,
+    /// What it does not prove, whatever the verdict.
+    pub not_proved: Vec<String>,
 }
 
 impl Report {
@@ -465,6 +472,12 @@ pub fn verify<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, verifier_ke
         None => report.fail("manifest.json", format!("a {FORMAT} package must carry the incident's opening record")),
     }
 
+    // The events the opening cites, as (source, id).
+    let cited: Option<std::collections::BTreeSet<(String, String)>> = m.opened.as_ref().map(|o| {
+        let pair =
+            |v: &serde_json::Value| Some((v.get("source")?.as_str()?.to_owned(), v.get("id")?.as_str()?.to_owned()));
+        o.record.detail.get("events").and_then(|v| v.as_array()).into_iter().flatten().filter_map(pair).collect()
+    });
     for e in &m.events {
         let part = e.file.clone();
         expected.push(part.clone());
@@ -472,6 +485,18 @@ pub fn verify<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, verifier_ke
             report.fail(&part, "missing");
             continue;
         };
+        if let Some(cited) = &cited {
+            let named = serde_json::from_slice::<serde_json::Value>(b)
+                .ok()
+                .and_then(|v| Some((v.get("source")?.as_str()?.to_owned(), v.get("id")?.as_str()?.to_owned())));
+            match named {
+                Some(key) if cited.contains(&key) => {}
+                Some((source, id)) => report.notes.push(format!(
+                    "{part} ({source}/{id}) is not cited by the incident's opening record (it may have been linked to the incident since: the package does not carry its timeline)"
+                )),
+                None => report.notes.push(format!("{part} names no source and id: the incident cannot cite it")),
+            }
+        }
         let digest: [u8; 32] = Sha256::digest(b).into();
         if hex::encode(digest) != e.sha256 {
             report.fail(&part, "its content does not match the SHA-256 recorded for the event: it was altered");
@@ -535,6 +560,34 @@ pub fn verify<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, verifier_ke
         if !expected.contains(p) {
             report.fail(p, "is not described by manifest.json");
         }
+    }
+    if m.opened.is_none() {
+        report.notes.push(format!("{FORMAT_1}: no opening record, so which events the incident cites is not known"));
+    }
+    let files = m.evidence.iter().filter(|e| e.file.is_some()).count();
+    let expired = m.evidence.len() - files;
+    let records = m.evidence.len() + m.custody.len() + m.events.len() + usize::from(m.opened.is_some());
+    report.proved = vec![
+        "manifest.json was signed by the holder of the log's key (manifest.sig)".to_owned(),
+        format!(
+            "the log {} held, at {} leaves, a tree whose root the key signed (the checkpoint)",
+            m.log.origin, m.log.tree_size
+        ),
+        format!("each of the package's {records} records is a leaf of that tree (inclusion proofs)"),
+        format!("{files} evidence files are the bytes whose SHA-256 and size the log holds"),
+        "each item's chain of custody is complete and in order, every entry in the log".to_owned(),
+        "the archive is the one canonical archive of its parts".to_owned(),
+    ];
+    report.not_proved = vec![
+        "that the log was only ever appended to: the package carries no consistency proof from a checkpoint you already hold".to_owned(),
+        "that anyone but the log's operator saw this checkpoint: it carries no witness cosignatures, so an operator could show others another history".to_owned(),
+        "when things happened: received times are the operator's claim, occurred times the sources'".to_owned(),
+        "that the package holds everything about the incident: only what it carries is checked".to_owned(),
+    ];
+    if expired > 0 {
+        report.not_proved.push(format!(
+            "the content of {expired} expired evidence files (deleted at the end of their retention; their records and custody are checked)"
+        ));
     }
     if !report.ok() {
         return report;
@@ -610,10 +663,21 @@ mod tests {
         format: &str,
         with_opening: bool,
     ) -> (Vec<u8>, String) {
+        build_citing(expired, opened, edit, format, with_opening, serde_json::json!([{"source": "acs", "id": "e1"}]))
+    }
+
+    fn build_citing(
+        expired: bool,
+        opened: &str,
+        edit: impl Fn(&mut AuditRecord),
+        format: &str,
+        with_opening: bool,
+        cites: serde_json::Value,
+    ) -> (Vec<u8>, String) {
         let (key, _) = LogKey::generate("stockade.test/pkg").unwrap();
         let salts = SaltKey::generate().unwrap();
         let file = b"frame data of a camera clip".to_vec();
-        let event = br#"{"id":"e1","kind":"access.granted"}"#.to_vec();
+        let event = br#"{"id":"e1","source":"acs","kind":"access.granted"}"#.to_vec();
         let record = EvidenceRecord {
             id: "ev_1".into(),
             incident: "INC-7".into(),
@@ -659,7 +723,7 @@ mod tests {
             at_us: 500,
             detail: serde_json::json!({"id": opened, "n": 7, "site": "LYS", "title": "clip of dock door 3",
                 "severity": "high", "from": "2026-11-02T22:00:00+01:00", "to": "2026-11-02T23:00:00+01:00",
-                "events": [{"source": "acs", "id": "e1"}]}),
+                "events": cites}),
         };
         entries.push(opening.entry(&opening.salt(&salts)).encode().unwrap());
         let mut listed = opening.clone();
@@ -777,6 +841,41 @@ mod tests {
         let r = check(&pkg, &key);
         assert_eq!(r.failures[0].0, "incident INC-7 (audit record #4)", "{:?}", r.failures);
         assert!(r.failures[0].1.contains("not the opening of incident INC-7"), "{:?}", r.failures);
+    }
+
+    #[test]
+    fn verify_says_what_it_proved_what_it_did_not_and_which_events_are_not_cited() {
+        let (pkg, key) = package(false);
+        let r = check(&pkg, &key);
+        assert!(r.ok() && r.notes.is_empty(), "{:?} {:?}", r.failures, r.notes);
+        assert!(
+            r.proved.iter().any(|p| p == "each of the package's 4 records is a leaf of that tree (inclusion proofs)"),
+            "{:?}",
+            r.proved
+        );
+        assert!(r.proved.iter().any(|p| p == "1 evidence files are the bytes whose SHA-256 and size the log holds"));
+        assert!(r.not_proved.iter().any(|p| p.contains("no consistency proof")), "{:?}", r.not_proved);
+        assert!(r.not_proved.iter().any(|p| p.contains("no witness cosignatures")));
+        let (pkg, key) = package(true);
+        let r = check(&pkg, &key);
+        assert!(r.ok(), "{:?}", r.failures);
+        assert!(
+            r.not_proved.iter().any(|p| p.starts_with("the content of 1 expired evidence files")),
+            "{:?}",
+            r.not_proved
+        );
+        // A package carrying an event its incident's opening does not cite
+        // verifies, and says so.
+        let cites = serde_json::json!([{"source": "acs", "id": "e0"}]);
+        let (pkg, key) = build_citing(false, "INC-7", |_| {}, FORMAT, true, cites);
+        let r = check(&pkg, &key);
+        assert!(r.ok(), "{:?}", r.failures);
+        assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
+        assert!(
+            r.notes[0].starts_with("events/2.json (acs/e1) is not cited by the incident's opening record"),
+            "{:?}",
+            r.notes
+        );
     }
 
     #[test]

@@ -282,7 +282,18 @@ pub fn verify_package(path: &std::path::Path, key: &str) -> Result<ExitCode> {
     for (part, what) in &report.failures {
         println!("FAIL  {part}: {what}");
     }
+    for n in &report.notes {
+        println!("note  {n}");
+    }
     if report.ok() {
+        println!("what this proves:");
+        for p in &report.proved {
+            println!("  - {p}");
+        }
+        println!("what it does not prove:");
+        for p in &report.not_proved {
+            println!("  - {p}");
+        }
         println!("VERIFIED");
         Ok(ExitCode::SUCCESS)
     } else {
