@@ -808,6 +808,15 @@ async fn every_event_has_a_leaf_that_proves_against_a_signed_checkpoint() {
     assert_eq!(st, StatusCode::OK, "{c}");
     let proof: Vec<_> = c["proof"].as_array().unwrap().iter().map(unb64).collect();
     stockade_ledger::verify_consistency(old, old + 1, &proof, *cp.hash(), unb64(&signed["root"])).unwrap();
+    // It carries the newer checkpoint, signed: the root it proves to is one
+    // the key vouches for.
+    let newer = stockade_ledger::checkpoint::open(c["checkpoint"].as_str().unwrap().as_bytes(), &vkey).unwrap();
+    assert_eq!((newer.size(), *newer.hash()), (old + 1, unb64(&c["to_root"])));
+    let (st, _, v) = s.get(&format!("/api/v1/ledger/consistency?from={old}&format=tlog-proof"), Some(&s.analyst)).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(v["detail"].as_str().unwrap().contains("JSON only"), "{v}");
+    let (_, _, c) = s.get(&format!("/api/v1/ledger/consistency?from=1&to={old}"), Some(&s.analyst)).await;
+    assert!(c.get("checkpoint").is_none(), "an older size has no checkpoint kept: {c}");
 
     // The same proof as a C2SP tlog-proof: the entry and the signed
     // checkpoint in one file, at the latest checkpoint.

@@ -261,6 +261,22 @@ async fn the_console_works_in_a_real_browser() {
         .await
         .unwrap();
     assert_eq!(refusals["good"], "accepted", "{refusals}");
+    // Keys whose base64 holds '+' (half of them) are read whole.
+    let key_plus = loop {
+        let (k, _) = stockade_ledger::checkpoint::LogKey::generate("stockade.test/plus").unwrap();
+        if k.verifier_key().rsplit('+').count() > 3 {
+            break k;
+        }
+    };
+    let note = key_plus.sign("stockade.test/plus", 7, stockade_ledger::Hash([9; 32])).unwrap();
+    let size = c
+        .execute(
+            "return stockadeVerify.verifyCheckpoint(arguments[0], arguments[1]).then((cp) => cp.size);",
+            vec![serde_json::json!(String::from_utf8(note).unwrap()), serde_json::json!(key_plus.verifier_key())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(size, serde_json::json!(7));
     let expect = [
         ("record", "the record shown differs from the one the ledger holds"),
         ("path", "the audit path does not lead to the root"),

@@ -2021,7 +2021,7 @@ async fn users_are_created_listed_and_disabled_on_the_command_line() {
         (vec!["user", "create", "bob", "--role", "analyst", "--sites", "PAR"], "", "no site \"PAR\""),
         (vec!["user", "disable", "nobody"], "", "no user \"nobody\""),
         (vec!["user", "create", "bob", "--role", "admin", "--sites", "LYS"], "", "covers every site"),
-        (vec!["token", "create", "--role", "ingest", "--sites", "LYS"], "", "covers every site"),
+        (vec!["token", "create", "--role", "admin", "--sites", "LYS"], "", "covers every site"),
         (vec!["token", "create", "--role", "auditor", "--sites", "PAR"], "", "no site \"PAR\""),
     ] {
         let mut a = args.clone();

@@ -325,6 +325,9 @@ pub struct ConsistencyQuery {
     pub from: u64,
     /// The newer tree size; default: the latest signed checkpoint.
     pub to: Option<u64>,
+    /// `json` only: C2SP's tlog-proof format carries inclusion proofs, not
+    /// consistency proofs.
+    pub format: Option<String>,
 }
 
 /// A consistency proof (RFC 9162 §2.1.4).
@@ -335,6 +338,11 @@ pub struct ConsistencyProof {
     pub from_root: String,
     pub to_root: String,
     pub proof: Vec<String>,
+    /// The signed checkpoint of size `to` (C2SP signed note), when `to` is
+    /// the latest signed one (the default): check its signature, then the
+    /// proof from the root of the checkpoint you already hold to its root.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
 }
 
 /// Consistency proof between two tree sizes.
@@ -351,11 +359,14 @@ pub async fn consistency(
 ) -> Result<Json<ConsistencyProof>, Problem> {
     caller.require(Permission::Read)?;
     let q = q?;
+    if let Some(f) = q.format.as_deref().filter(|f| *f != "json") {
+        return Err(Problem::bad_request(format!(
+            "format {f:?}: a consistency proof is answered in JSON only (C2SP tlog-proof carries inclusion proofs)"
+        )));
+    }
     let l = ledger(&st)?;
-    let to = match q.to {
-        Some(to) => to,
-        None => checkpoint_covering(l, 0).await?.size,
-    };
+    let latest = checkpoint_covering(l, 0).await?;
+    let to = q.to.unwrap_or(latest.size);
     let (proof, from_root, to_root) =
         l.with_tree(|t| Ok((t.consistency_proof(q.from, to)?, t.root(q.from)?, t.root(to)?))).map_err(proof_error)?;
     Ok(Json(ConsistencyProof {
@@ -364,6 +375,7 @@ pub async fn consistency(
         from_root: b64(&from_root),
         to_root: b64(&to_root),
         proof: proof.iter().map(b64).collect(),
+        checkpoint: (latest.size == to).then(|| String::from_utf8_lossy(&latest.note).into_owned()),
     }))
 }
 

@@ -55,9 +55,13 @@
   // A checkpoint (C2SP tlog-checkpoint in a signed note) checked against a
   // verifier key `name+keyid+base64(0x01 ‖ Ed25519 public key)`.
   async function verifyCheckpoint(note, vkey) {
-    const parts = vkey.trim().split("+");
-    if (parts.length !== 3) throw new Error("the verifier key is not name+id+key");
-    const [name, id, keyText] = parts;
+    // name+id+key, split at the first two '+': base64 keys may hold '+'.
+    const text0 = vkey.trim();
+    const first = text0.indexOf("+");
+    const second = first < 0 ? -1 : text0.indexOf("+", first + 1);
+    if (first <= 0 || second < 0) throw new Error("the verifier key is not name+id+key");
+    const [name, id, keyText] = [text0.slice(0, first), text0.slice(first + 1, second), text0.slice(second + 1)];
+    if (!/^[0-9a-f]{8}$/.test(id)) throw new Error("the verifier key's id is not 8 hex digits");
     const key = b64(keyText);
     if (key.length !== 33 || key[0] !== 1) throw new Error("the verifier key is not an Ed25519 key");
     const keyId = hex((await sha256(concat(enc.encode(name + "\n"), key))).slice(0, 4));
