@@ -81,6 +81,13 @@ impl LogKey {
     }
 }
 
+/// The name (a log's origin) a verifier key `name+id+key` is for, once the
+/// key is checked to be a well-formed Ed25519 signed-note key.
+pub fn key_name(verifier_key: &str) -> Result<String, CheckpointError> {
+    let v = StandardVerifier::new(verifier_key.trim()).map_err(|e| CheckpointError::Key(format!("{e:?}")))?;
+    Ok(signed_note::Verifier::name(&v).to_owned())
+}
+
 /// Verifies a signed note with the verifier key and returns its text.
 pub fn verify_note(note: &[u8], verifier_key: &str) -> Result<Vec<u8>, CheckpointError> {
     let verifier = StandardVerifier::new(verifier_key.trim()).map_err(|e| CheckpointError::Key(format!("{e:?}")))?;

@@ -23,6 +23,7 @@
 pub mod bulk;
 pub mod checkpoint;
 pub mod chunked;
+pub mod cosign;
 pub mod edge;
 pub mod entry;
 pub mod proof;

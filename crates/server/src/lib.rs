@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod problem;
 pub mod telemetry;
 pub mod webhooks;
+pub mod witness;
 
 use axum::Router;
 use std::net::SocketAddr;
@@ -215,7 +216,7 @@ pub async fn serve_tls(state: AppState, listener: std::net::TcpListener, tls: Tl
 
 /// A handle that starts a graceful shutdown on ctrl-c / SIGTERM: requests
 /// in flight (an evidence upload, say) get a minute to finish.
-fn stop_on_signal() -> (axum_server::Handle<SocketAddr>, tokio::task::JoinHandle<()>) {
+pub(crate) fn stop_on_signal() -> (axum_server::Handle<SocketAddr>, tokio::task::JoinHandle<()>) {
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
     let stop = tokio::spawn(async move {

@@ -48,6 +48,13 @@ pub enum Command {
         #[command(subcommand)]
         command: ReportCommand,
     },
+    /// Run an independent witness of a Stockade evidence ledger (C2SP
+    /// tlog-witness): it cosigns a log's checkpoints only when consistent
+    /// with the latest it cosigned, never a fork (docs/WITNESS.md).
+    Witness {
+        #[command(subcommand)]
+        command: WitnessCommand,
+    },
     /// Manage the people who sign in to the console (there is no default
     /// user: create the first admin here).
     User {
@@ -843,4 +850,33 @@ pub enum LedgerMode {
     On,
     Off,
     Both,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WitnessCommand {
+    /// Create a witness directory with a new Ed25519 cosigning key; prints
+    /// its verifier key (give it to the logs and verifiers that trust you).
+    Init {
+        /// Where the witness keeps its key and state.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// The witness's name, a schema-less URL (witness.insurer.example/w1).
+        #[arg(long)]
+        name: String,
+    },
+    /// Serve the witness (POST /add-checkpoint).
+    Serve {
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// A log to witness, by its verifier key (origin+id+key); repeat.
+        #[arg(long = "log", value_name = "VERIFIER_KEY", required = true)]
+        logs: Vec<String>,
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: String,
+        /// TLS certificate chain (PEM); needed beyond loopback.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
 }

@@ -394,6 +394,32 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         }
         Command::User { command } => users::run(command, clock.clone()).await?,
         Command::Report { command } => report::run(command, clock.clone(), &cli_actor()).await?,
+        Command::Witness { command: cli::WitnessCommand::Init { dir, name } } => {
+            let key = stockade_witness::Witness::init(&dir, &name)?;
+            eprintln!("witness {name} created in {}; its verifier key:", dir.display());
+            println!("{}", key.verifier_key());
+        }
+        Command::Witness { command: cli::WitnessCommand::Serve { dir, logs, listen, tls_cert, tls_key } } => {
+            let witness = std::sync::Arc::new(
+                stockade_witness::Witness::open(&dir, &logs)
+                    .with_context(|| format!("opening the witness in {}", dir.display()))?,
+            );
+            let listener =
+                std::net::TcpListener::bind(&listen).with_context(|| format!("cannot listen on {listen}"))?;
+            let local = listener.local_addr()?;
+            let tls = match (&tls_cert, &tls_key) {
+                (Some(cert), Some(key)) => {
+                    Some(stockade_server::Tls::from_pem_files(cert, key).await.with_context(|| {
+                        format!("loading the TLS certificate {} and key {}", cert.display(), key.display())
+                    })?)
+                }
+                _ if local.ip().is_loopback() => None,
+                _ => bail!("{local} is reachable from other machines: give --tls-cert and --tls-key"),
+            };
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            eprintln!("witness {} serving {} log(s) on {scheme}://{local}", witness.verifier_key(), logs.len());
+            stockade_server::witness::serve_witness(witness, clock.clone(), listener, tls).await?;
+        }
         Command::Token { command: TokenCommand::List { data } } => {
             let store = open_store(&data.data).await?;
             let tokens = store.tokens().await?;

@@ -2085,3 +2085,21 @@ fn pdftotext(pdf: &std::path::Path) -> String {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8(o.stdout).unwrap()
 }
+
+#[test]
+fn a_witness_is_created_once_and_serves_only_with_valid_log_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("w");
+    let o = run(&["witness", "init", "--dir", w.to_str().unwrap(), "--name", "witness.test/w1"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let key = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    assert!(key.starts_with("witness.test/w1+") && key.split('+').count() >= 3, "{key}");
+    let o = run(&["witness", "init", "--dir", w.to_str().unwrap(), "--name", "witness.test/w1"]);
+    assert!(!o.status.success() && text(&o).contains("it is never replaced"), "{}", text(&o));
+    let o = run(&["witness", "serve", "--dir", w.to_str().unwrap(), "--log", "not-a-key"]);
+    assert!(!o.status.success() && text(&o).contains("log key \"not-a-key\""), "{}", text(&o));
+    let o = run(&["witness", "serve", "--dir", w.to_str().unwrap(), "--log", &key]);
+    assert!(!o.status.success() && text(&o).contains("log key"), "a witness key is no log key: {}", text(&o));
+    let o = run(&["witness", "init", "--dir", dir.path().join("x").to_str().unwrap(), "--name", "has space"]);
+    assert!(!o.status.success() && text(&o).contains("witness name"), "{}", text(&o));
+}
