@@ -65,6 +65,17 @@ pub struct Custodian {
     clock: Arc<dyn Clock>,
     max_bytes: u64,
     one_at_a_time: tokio::sync::Mutex<()>,
+    witnesses: Option<Arc<dyn Cosigning>>,
+}
+
+/// Who gathers witnesses' cosignatures on the ledger's latest checkpoint
+/// (the server, over HTTP: `docs/WITNESS.md`). Without one, packages carry
+/// the log's signature alone.
+#[async_trait::async_trait]
+pub trait Cosigning: Send + Sync {
+    /// Asks the witnesses to cosign the latest checkpoint and adds the
+    /// cosignatures that verify; a witness that fails is logged, never fatal.
+    async fn cosign_latest(&self, ledger: &Arc<Ledger>);
 }
 
 async fn blocking<T: Send + 'static>(
@@ -120,7 +131,22 @@ impl Custodian {
         clock: Arc<dyn Clock>,
         max_bytes: u64,
     ) -> Custodian {
-        Custodian { store, ledger, vault, policy, clock, max_bytes, one_at_a_time: tokio::sync::Mutex::new(()) }
+        Custodian {
+            store,
+            ledger,
+            vault,
+            policy,
+            clock,
+            max_bytes,
+            one_at_a_time: tokio::sync::Mutex::new(()),
+            witnesses: None,
+        }
+    }
+
+    /// Packages wait for these witnesses' cosignatures on their checkpoint.
+    pub fn with_witnesses(mut self, witnesses: Arc<dyn Cosigning>) -> Custodian {
+        self.witnesses = Some(witnesses);
+        self
     }
 
     async fn record(&self, entries: Vec<stockade_ledger::entry::Entry>) -> Result<u64, StoreError> {
@@ -377,7 +403,15 @@ impl Custodian {
             self.act(&e.record.id, Action::Exported, actor, reason, None).await?;
         }
         let ledger = self.ledger.clone();
-        let cp = blocking(move || ledger.sign_checkpoint()).await?;
+        let mut cp = blocking(move || ledger.sign_checkpoint()).await?;
+        if let Some(w) = &self.witnesses {
+            w.cosign_latest(&self.ledger).await;
+            // The same checkpoint, now with the witnesses' lines (unless a
+            // newer one was signed meanwhile: then the package keeps its own).
+            if let Some(cosigned) = self.ledger.checkpoint().filter(|c| c.size == cp.size) {
+                cp = cosigned;
+            }
+        }
         let size = cp.size;
         let proof = |leaf: u64, salt: &[u8]| -> Result<Proof, CustodyError> {
             let path = self.ledger.with_tree(|t| t.inclusion_proof(leaf, size))?;

@@ -312,7 +312,19 @@ fn salt(p: &Proof) -> Option<[u8; 16]> {
 /// Reads every part of a package. `open` gives the package's bytes from the
 /// start (it is called twice: once to read the parts, once to compare the
 /// archive with its canonical form).
-pub fn verify<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, verifier_key: &str) -> Report {
+pub fn verify<R: Read>(open: impl FnMut() -> std::io::Result<R>, verifier_key: &str) -> Report {
+    verify_witnessed(open, verifier_key, &[], 0)
+}
+
+/// [`verify`], and the package's checkpoint must also be cosigned by at
+/// least `quorum` of these `witnesses` (verifier keys,
+/// `docs/WITNESS.md`).
+pub fn verify_witnessed<R: Read>(
+    mut open: impl FnMut() -> std::io::Result<R>,
+    verifier_key: &str,
+    witnesses: &[String],
+    quorum: usize,
+) -> Report {
     let mut report = Report::default();
     let mut parts: BTreeMap<String, Seen> = BTreeMap::new();
     let mut order = Vec::new();
@@ -434,7 +446,8 @@ pub fn verify<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, verifier_ke
         report.fail("MANIFEST.txt", "differs from what manifest.json says");
     }
 
-    // The checkpoint.
+    // The checkpoint, and the witnesses that cosigned it.
+    let mut witnessed = 0usize;
     let root = match stockade_ledger::checkpoint::open(m.log.checkpoint.as_bytes(), verifier_key) {
         Ok(cp) => {
             let root = *cp.hash();
@@ -443,6 +456,35 @@ pub fn verify<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, verifier_ke
             }
             report.tree_size = cp.size();
             report.checked.push(format!("checkpoint: {} at {} leaves, signature verified", cp.origin(), cp.size()));
+            if quorum > 0 || !witnesses.is_empty() {
+                match stockade_ledger::cosign::verify_witnessed(
+                    m.log.checkpoint.as_bytes(),
+                    verifier_key,
+                    witnesses,
+                    quorum,
+                ) {
+                    Ok(w) => {
+                        let who: Vec<String> =
+                            w.cosigned.iter().map(|(n, t)| format!("{n} at {}", time(*t as i64 * 1_000_000))).collect();
+                        report.checked.push(format!(
+                            "checkpoint: cosigned by {} of {} witnesses named ({}), {quorum} required",
+                            w.cosigned.len(),
+                            witnesses.len(),
+                            who.join(", ")
+                        ));
+                        witnessed = w.cosigned.len();
+                    }
+                    Err(e) => report.fail("manifest.json", format!("its checkpoint's cosignatures: {e}")),
+                }
+            } else {
+                let lines = m.log.checkpoint.lines().filter(|l| l.starts_with('\u{2014}')).count();
+                if lines > 1 {
+                    report.notes.push(format!(
+                        "the checkpoint carries {} signature lines besides the log's: give the witnesses' keys (--witness KEY) to check them",
+                        lines - 1
+                    ));
+                }
+            }
             root
         }
         Err(e) => {
@@ -580,10 +622,20 @@ pub fn verify<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, verifier_ke
     ];
     report.not_proved = vec![
         "that the log was only ever appended to: the package carries no consistency proof from a checkpoint you already hold".to_owned(),
-        "that anyone but the log's operator saw this checkpoint: it carries no witness cosignatures, so an operator could show others another history".to_owned(),
+
         "when things happened: received times are the operator's claim, occurred times the sources'".to_owned(),
         "that the package holds everything about the incident: only what it carries is checked".to_owned(),
     ];
+    if witnessed > 0 {
+        report.proved.push(format!(
+            "{witnessed} witnesses you trust cosigned that checkpoint: each saw this history, consistent with every earlier one it cosigned (no fork shown to them)"
+        ));
+    } else {
+        report.not_proved.insert(
+            1,
+            "that anyone but the log's operator saw this checkpoint: no witness you named cosigned it, so an operator could show others another history".to_owned(),
+        );
+    }
     if expired > 0 {
         report.not_proved.push(format!(
             "the content of {expired} expired evidence files (deleted at the end of their retention; their records and custody are checked)"
@@ -855,7 +907,7 @@ mod tests {
         );
         assert!(r.proved.iter().any(|p| p == "1 evidence files are the bytes whose SHA-256 and size the log holds"));
         assert!(r.not_proved.iter().any(|p| p.contains("no consistency proof")), "{:?}", r.not_proved);
-        assert!(r.not_proved.iter().any(|p| p.contains("no witness cosignatures")));
+        assert!(r.not_proved.iter().any(|p| p.contains("no witness you named cosigned it")));
         let (pkg, key) = package(true);
         let r = check(&pkg, &key);
         assert!(r.ok(), "{:?}", r.failures);

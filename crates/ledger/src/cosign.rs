@@ -152,6 +152,22 @@ impl CosignatureVerifier {
         Ok(CosignatureVerifier { name: name.to_owned(), id: id_value, key })
     }
 
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The timestamp of a valid cosignature line (`— name base64(id ‖
+    /// timestamp ‖ signature)`, newline optional) by this key over `body`.
+    pub fn verify_line(&self, body: &[u8], line: &str) -> Option<u64> {
+        let rest = line.trim_end_matches('\n').strip_prefix("\u{2014} ")?;
+        let (name, sig) = rest.split_once(' ')?;
+        let raw = B64.decode(sig).ok()?;
+        if name != self.name || raw.len() != 4 + 72 || raw[..4] != self.id.to_be_bytes() {
+            return None;
+        }
+        self.time_of(body, &raw[4..])
+    }
+
     /// The timestamp of a valid cosignature `sig` (timestamp ‖ signature)
     /// over `body`.
     pub fn time_of(&self, body: &[u8], sig: &[u8]) -> Option<u64> {
@@ -275,6 +291,9 @@ mod tests {
         let got = verify_witnessed(&cosigned, log.verifier_key(), &[w.verifier_key().to_owned()], 1).unwrap();
         assert_eq!(got.cosigned, vec![("witness.example.com/w1".to_owned(), 1_679_315_147)]);
         assert_eq!(got.checkpoint.size(), 5);
+        let v = CosignatureVerifier::new(w.verifier_key()).unwrap();
+        assert_eq!(v.verify_line(&body(&note).unwrap(), &text), Some(1_679_315_147));
+        assert_eq!(v.verify_line(b"other\n", &text), None);
         // The log's key alone still verifies it (Go's note does the same).
         assert!(crate::checkpoint::open(&cosigned, log.verifier_key()).is_ok());
     }

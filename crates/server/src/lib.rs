@@ -21,6 +21,7 @@ pub mod problem;
 pub mod telemetry;
 pub mod webhooks;
 pub mod witness;
+pub mod witnessing;
 
 use axum::Router;
 use std::net::SocketAddr;
@@ -113,6 +114,8 @@ pub struct AppState {
     pub throttle: Arc<stockade_app::users::Throttle>,
     /// Permission denials lately, by caller.
     pub denials: Arc<auth::Denials>,
+    /// The witnesses each new checkpoint is sent to (`docs/WITNESS.md`).
+    pub witnesses: Option<Arc<witnessing::Witnesses>>,
 }
 
 impl AppState {
@@ -130,6 +133,7 @@ impl AppState {
             throttle: Arc::default(),
             denials: Arc::default(),
             custodian: None,
+            witnesses: None,
         }
     }
 }
@@ -138,6 +142,12 @@ impl AppState {
     /// Sending containment to these systems (`docs/WEBHOOKS.md`).
     pub fn with_webhooks(self, targets: Vec<stockade_respond::webhook::Target>) -> AppState {
         self.casebook.set_webhooks(targets);
+        self
+    }
+
+    /// With witnesses to cosign each new checkpoint.
+    pub fn with_witnesses(mut self, w: Option<Arc<witnessing::Witnesses>>) -> AppState {
+        self.witnesses = w.filter(|w| !w.is_empty());
         self
     }
 
@@ -243,8 +253,10 @@ async fn around_serving(
     state: AppState,
     serving: impl std::future::Future<Output = std::io::Result<()>>,
 ) -> std::io::Result<()> {
-    let checkpointer =
-        state.intake.ledger().map(|l| api::ledger::spawn_checkpointer(l.clone(), state.config.checkpoint_every));
+    let checkpointer = state
+        .intake
+        .ledger()
+        .map(|l| api::ledger::spawn_checkpointer(l.clone(), state.config.checkpoint_every, state.witnesses.clone()));
     let retention = state.custodian.clone().map(|c| {
         // Retention runs every ten minutes (and on demand: POST /api/v1/evidence/expire).
         tokio::spawn(async move {

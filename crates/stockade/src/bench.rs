@@ -307,7 +307,7 @@ async fn file_run(
     let (_, intake) = start(dir, ledger, clock).await?;
     // As `stockade serve` would (`stockade ingest` signs once, at its end).
     let checkpointer =
-        intake.ledger().map(|l| stockade_server::api::ledger::spawn_checkpointer(l.clone(), CHECKPOINT_EVERY));
+        intake.ledger().map(|l| stockade_server::api::ledger::spawn_checkpointer(l.clone(), CHECKPOINT_EVERY, None));
     let (started, cpu) = (Instant::now(), cpu_seconds());
     let report = crate::files::ingest_local(&intake, file, FileFormat::Ndjson, 4096).await?;
     let measured = Measured::of(events, started, cpu);

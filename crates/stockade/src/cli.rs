@@ -69,6 +69,14 @@ pub enum Command {
         /// The log's verifier key (`stockade ledger key` prints it).
         #[arg(long)]
         key: String,
+        /// A witness you trust, by its verifier key; repeat
+        /// (docs/WITNESS.md).
+        #[arg(long = "witness", value_name = "KEY")]
+        witnesses: Vec<String>,
+        /// How many of them must have cosigned the package's checkpoint
+        /// (default: all those named).
+        #[arg(long)]
+        quorum: Option<usize>,
     },
     /// Simulate a network of warehouses (normal operations with theft
     /// scenarios and benign look-alikes) into files that `stockade import`
@@ -541,6 +549,11 @@ pub struct ServeArgs {
     /// docs/SCORECARD.md); default: the built-in targets.
     #[arg(long, value_name = "FILE", env = "STOCKADE_TARGETS")]
     pub targets: Option<PathBuf>,
+    /// A witness to send each new checkpoint to, as URL=VERIFIER_KEY (its
+    /// submission prefix and key); repeat. Packages then carry their
+    /// cosignatures (docs/WITNESS.md).
+    #[arg(long = "witness", value_name = "URL=KEY")]
+    pub witnesses: Vec<String>,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "STOCKADE_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_body_bytes: usize,

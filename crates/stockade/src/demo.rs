@@ -163,7 +163,7 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
     );
     println!("  curl http://{addr}/api/openapi.json");
     let vault = crate::cli::VaultArgs { retention: Vec::new(), max_evidence_bytes: 64 << 30 };
-    let custodian = crate::custodian(&opened, &vault, clock.clone())?;
+    let custodian = crate::custodian(&opened, &vault, clock.clone(), None)?;
     let stage = intake.stage().clone();
     let state = AppState::new(store.clone(), intake, clock, ServerConfig::default()).with_custodian(custodian);
     stockade_server::serve(state, listener).await?;

@@ -269,12 +269,23 @@ pub fn check_proof(path: &std::path::Path, key: &str) -> Result<ExitCode> {
     }
 }
 
-pub fn verify_package(path: &std::path::Path, key: &str) -> Result<ExitCode> {
+pub fn verify_package(path: &std::path::Path, key: &str, witnesses: &[String], quorum: usize) -> Result<ExitCode> {
     if !path.is_file() {
         bail!("{} is not a file", path.display());
     }
     check_key(key)?;
-    let report = stockade_evidence::package::verify(|| std::fs::File::open(path).map(std::io::BufReader::new), key);
+    for w in witnesses {
+        stockade_ledger::cosign::CosignatureVerifier::new(w).map_err(|e| anyhow::anyhow!("--witness: {e}"))?;
+    }
+    if quorum > witnesses.len() {
+        bail!("--quorum {quorum} is more than the {} witnesses named", witnesses.len());
+    }
+    let report = stockade_evidence::package::verify_witnessed(
+        || std::fs::File::open(path).map(std::io::BufReader::new),
+        key,
+        witnesses,
+        quorum,
+    );
     println!("package {} (incident {:?}, log size {})", path.display(), report.incident, report.tree_size);
     for c in &report.checked {
         println!("ok    {c}");

@@ -95,16 +95,21 @@ pub fn custodian(
     opened: &Opened,
     args: &cli::VaultArgs,
     clock: Arc<dyn Clock>,
+    witnesses: Option<Arc<stockade_server::witnessing::Witnesses>>,
 ) -> Result<Arc<stockade_app::custody::Custodian>> {
     let policy = stockade_evidence::RetentionPolicy::default().with_overrides(&args.retention)?;
-    Ok(Arc::new(stockade_app::custody::Custodian::new(
+    let c = stockade_app::custody::Custodian::new(
         opened.store.clone(),
         opened.ledger.clone(),
         opened.vault.clone(),
         policy,
         clock,
         args.max_evidence_bytes,
-    )))
+    );
+    Ok(Arc::new(match witnesses.filter(|w| !w.is_empty()) {
+        Some(w) => c.with_witnesses(w),
+        None => c,
+    }))
 }
 
 /// Starts the ingest pipeline over an opened data directory, recording into its ledger.
@@ -117,7 +122,7 @@ pub async fn intake(
     // Incidents opened here preserve their evidence in this directory's vault
     // (default retention; `serve` and `demo` set theirs from their flags).
     let defaults = cli::VaultArgs { retention: Vec::new(), max_evidence_bytes: 64 << 30 };
-    intake.casebook().set_custodian(custodian(opened, &defaults, clock)?);
+    intake.casebook().set_custodian(custodian(opened, &defaults, clock, None)?);
     Ok(intake)
 }
 
@@ -325,12 +330,15 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 targets: report::targets(a.targets.as_deref())?,
                 ..ServerConfig::default()
             };
-            let custodian = custodian(&opened, &a.vault, clock.clone())?;
+            let witnesses =
+                Arc::new(stockade_server::witnessing::Witnesses::parse(&a.witnesses).map_err(|e| anyhow::anyhow!(e))?);
+            let custodian = custodian(&opened, &a.vault, clock.clone(), Some(witnesses.clone()))?;
             let store = opened.store.clone();
             let stage = intake.stage().clone();
             let state = AppState::new(opened.store, intake, clock.clone(), config)
                 .with_custodian(custodian)
-                .with_webhooks(webhooks);
+                .with_webhooks(webhooks)
+                .with_witnesses(Some(witnesses));
             let scheme = if tls.is_some() { "https" } else { "http" };
             eprintln!("stockade serving {} on {scheme}://{local}", a.data.data.display());
             let now = clock.now().timestamp_micros();
@@ -488,7 +496,9 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Ledger { command: LedgerCommand::Monitor { server, key, state, token } } => {
             return monitor::run(&server, &key, state.as_deref(), token.as_deref()).await;
         }
-        Command::Verify { package, key } => return ledger::verify_package(&package, &key),
+        Command::Verify { package, key, witnesses, quorum } => {
+            return ledger::verify_package(&package, &key, &witnesses, quorum.unwrap_or(witnesses.len()));
+        }
         Command::Eval(a) => eval::run(&a).await?,
         Command::Book(a) => book::run(a).await?,
         Command::Kpi(a) => kpi::run(a).await?,

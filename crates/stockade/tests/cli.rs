@@ -210,19 +210,25 @@ async fn serving_with_an_incident(d: &str) -> (Running, String, String) {
     let o = run(&["token", "create", "--role", "admin", "--data", d]);
     let token = String::from_utf8(o.stdout).unwrap().lines().last().unwrap().to_owned();
     let key = String::from_utf8(run(&["ledger", "key", "--data", d]).stdout).unwrap().trim().to_owned();
+    let server = serving_an_incident(d, &token, &[]).await;
+    (server, token, key)
+}
+
+/// Imports the example reference data, serves `d` with `flags`, and opens INC-1.
+async fn serving_an_incident(d: &str, token: &str, flags: &[&str]) -> Running {
     assert!(run(&["import", examples().join("reference.yaml").to_str().unwrap(), "--data", d]).status.success());
-    let server = serve(d);
+    let server = serve_with(d, flags);
     let case = r#"{"site":"LYS","title":"cage stock missing","from":"2026-11-02T20:00:00+01:00","to":"2026-11-02T23:59:00+01:00"}"#;
     let r = reqwest::Client::new()
         .post(format!("{}/api/v1/incidents", server.1))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .header("content-type", "application/json")
         .body(case)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    (server, token, key)
+    server
 }
 
 /// Waits (up to 60 s) until the server's detection has applied every
@@ -2102,4 +2108,105 @@ fn a_witness_is_created_once_and_serves_only_with_valid_log_keys() {
     assert!(!o.status.success() && text(&o).contains("log key"), "a witness key is no log key: {}", text(&o));
     let o = run(&["witness", "init", "--dir", dir.path().join("x").to_str().unwrap(), "--name", "has space"]);
     assert!(!o.status.success() && text(&o).contains("witness name"), "{}", text(&o));
+}
+
+/// Two independent witnesses cosign the server's checkpoints; a package
+/// carries their cosignatures and verifies with a quorum of both; a fork
+/// of the log, signed with the log's own key, is refused by both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packages_carry_the_cosignatures_of_two_witnesses() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("data");
+    let d = d.to_str().unwrap();
+    let o = run(&["token", "create", "--role", "admin", "--data", d]);
+    let token = String::from_utf8(o.stdout).unwrap().lines().last().unwrap().to_owned();
+    let key = String::from_utf8(run(&["ledger", "key", "--data", d]).stdout).unwrap().trim().to_owned();
+    let mut witnesses = Vec::new();
+    for name in ["witness.test/a", "witness.test/b"] {
+        let w = dir.path().join(name.replace('/', "-"));
+        let o = run(&["witness", "init", "--dir", w.to_str().unwrap(), "--name", name]);
+        let wkey = String::from_utf8(o.stdout).unwrap().trim().to_owned();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let listen = format!("127.0.0.1:{port}");
+        let child = bin()
+            .args(["witness", "serve", "--dir", w.to_str().unwrap(), "--log", &key, "--listen", &listen])
+            .spawn()
+            .unwrap();
+        wait_for(port);
+        witnesses.push((Running(child, format!("http://{listen}")), wkey));
+    }
+    let flags: Vec<String> =
+        witnesses.iter().flat_map(|(r, k)| ["--witness".to_owned(), format!("{}={k}", r.1)]).collect();
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let server = serving_an_incident(d, &token, &flags).await;
+    let url = server.1.clone();
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!(
+            "{url}/api/v1/evidence?incident=INC-1&class=photo&collected_from=camera:LYS-CAM-CAGE&reason=review"
+        ))
+        .bearer_auth(&token)
+        .header("content-type", "image/jpeg")
+        .body(vec![0xffu8, 0xd8, 0xff, 0xe0, 9, 9])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let tar = client
+        .get(format!("{url}/api/v1/incidents/INC-1/package?reason=claim"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let pkg = dir.path().join("INC-1.tar");
+    std::fs::write(&pkg, &tar).unwrap();
+    let (a, b) = (witnesses[0].1.clone(), witnesses[1].1.clone());
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["verify", pkg.to_str().unwrap(), "--key", &key];
+        args.extend(extra);
+        run(&args)
+    };
+    let o = verify(&["--witness", &a, "--witness", &b]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("cosigned by 2 of 2 witnesses named"), "{}", text(&o));
+    assert!(text(&o).contains("2 witnesses you trust cosigned that checkpoint"), "{}", text(&o));
+    // A witness the package's checkpoint never saw: a quorum of two fails.
+    let stranger = dir.path().join("stranger");
+    let o = run(&["witness", "init", "--dir", stranger.to_str().unwrap(), "--name", "witness.test/c"]);
+    let c = String::from_utf8(o.stdout).unwrap().trim().to_owned();
+    let o = verify(&["--witness", &a, "--witness", &c]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("cosigned by 1 of the witnesses named, 2 required"), "{}", text(&o));
+    assert!(verify(&["--witness", &a, "--witness", &c, "--quorum", "1"]).status.success());
+    assert!(!verify(&["--witness", &a, "--quorum", "2"]).status.success(), "a quorum beyond those named");
+    // Without witness keys it still verifies, and says what it did not check.
+    let o = verify(&[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("give the witnesses' keys (--witness KEY) to check them"), "{}", text(&o));
+    // The log's checkpoint as served carries the cosignatures too.
+    let note =
+        client.get(format!("{url}/tlog/checkpoint")).bearer_auth(&token).send().await.unwrap().text().await.unwrap();
+    let got = stockade_ledger::cosign::verify_witnessed(note.as_bytes(), &key, &[a.clone(), b.clone()], 2);
+    assert!(got.is_ok(), "{note}");
+    // A fork: the log's own key signs another tree of the same size. Both
+    // witnesses refuse it (409: same size, other root), and a larger forked
+    // tree with no proof that holds (422).
+    let private = std::fs::read_to_string(dir.path().join("data/ledger/log.key")).unwrap();
+    let log = stockade_ledger::checkpoint::LogKey::from_private(&private).unwrap();
+    let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+    let forged = log.sign(note.lines().next().unwrap(), size, stockade_ledger::Hash([7; 32])).unwrap();
+    let larger = log.sign(note.lines().next().unwrap(), size + 5, stockade_ledger::Hash([8; 32])).unwrap();
+    for (w, _) in &witnesses {
+        let mut same = format!("old {size}\n\n").into_bytes();
+        same.extend(&forged);
+        let r = client.post(format!("{}/add-checkpoint", w.1)).body(same).send().await.unwrap();
+        assert_eq!(r.status(), 409, "{}", r.text().await.unwrap());
+        let mut grown = format!("old {size}\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n").into_bytes();
+        grown.extend(&larger);
+        let r = client.post(format!("{}/add-checkpoint", w.1)).body(grown).send().await.unwrap();
+        assert_eq!(r.status(), 422, "{}", r.text().await.unwrap());
+    }
 }

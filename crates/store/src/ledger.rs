@@ -859,6 +859,50 @@ impl Ledger {
         Ok(cp)
     }
 
+    /// Adds witnesses' cosignature lines (each `— name base64…\n`, already
+    /// verified by the caller against the witness's key) to the latest
+    /// checkpoint, when it is still the one of `size`; a witness's earlier
+    /// line is replaced. Returns the checkpoint as it now stands, or None
+    /// when a newer one was signed meanwhile (the lines are for an older
+    /// tree and are dropped).
+    pub fn add_cosignatures(&self, size: u64, lines: &[Vec<u8>]) -> Result<Option<SignedCheckpoint>> {
+        let _signer = self.signer.lock().map_err(|_| StoreError::Poisoned("ledger"))?;
+        let Some(mut cp) = self.checkpoint().filter(|c| c.size == size) else { return Ok(None) };
+        let name =
+            |line: &[u8]| -> Vec<u8> { line.splitn(3, |b| *b == b' ').nth(1).map(<[u8]>::to_vec).unwrap_or_default() };
+        let (text, sigs) = match cp.note.windows(2).position(|w| w == b"\n\n") {
+            Some(at) => (cp.note[..at + 2].to_vec(), cp.note[at + 2..].to_vec()),
+            None => return Err(corrupt("the latest checkpoint is not a signed note".into())),
+        };
+        let mut kept: Vec<Vec<u8>> =
+            sigs.split_inclusive(|b| *b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect();
+        for line in lines.iter().filter(|l| l.ends_with(b"\n") && l.starts_with("\u{2014} ".as_bytes())) {
+            let who = name(line);
+            // The log's own line is never replaced.
+            if who == self.origin.as_bytes() {
+                continue;
+            }
+            kept.retain(|l| name(l) != who);
+            kept.push(line.clone());
+        }
+        let mut note = text;
+        for l in kept {
+            note.extend(l);
+        }
+        let path = self.dir.join("checkpoint");
+        let tmp = self.dir.join("checkpoint.tmp");
+        std::fs::write(&tmp, &note)
+            .and_then(|()| File::open(&tmp)?.sync_all())
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .and_then(|()| File::open(&self.dir)?.sync_all())
+            .map_err(|e| io(&path, e))?;
+        cp.note = note;
+        if let Ok(mut slot) = self.checkpoint.write() {
+            *slot = Some(cp.clone());
+        }
+        Ok(Some(cp))
+    }
+
     /// Syncs `entries` (failing once when a test asked it to).
     fn sync_entries(&self) -> std::io::Result<()> {
         #[cfg(test)]

@@ -380,7 +380,11 @@ pub async fn consistency(
 }
 
 /// Signs a checkpoint every `every` while new leaves arrive.
-pub fn spawn_checkpointer(ledger: Arc<Ledger>, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+pub fn spawn_checkpointer(
+    ledger: Arc<Ledger>,
+    every: std::time::Duration,
+    witnesses: Option<Arc<crate::witnessing::Witnesses>>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -389,7 +393,12 @@ pub fn spawn_checkpointer(ledger: Arc<Ledger>, every: std::time::Duration) -> to
             let behind = ledger.checkpoint().is_none_or(|c| c.size < ledger.size());
             if behind {
                 match on_ledger(&ledger, |l| l.sign_checkpoint()).await {
-                    Ok(cp) => tracing::debug!(size = cp.size, "signed a ledger checkpoint"),
+                    Ok(cp) => {
+                        tracing::debug!(size = cp.size, "signed a ledger checkpoint");
+                        if let Some(w) = &witnesses {
+                            stockade_app::custody::Cosigning::cosign_latest(&**w, &ledger).await;
+                        }
+                    }
                     Err(e) => tracing::warn!(error = %e, "could not sign a ledger checkpoint"),
                 }
             }
