@@ -844,14 +844,7 @@ impl Ledger {
         // size: they are made durable before it is signed.
         hashes.sync_data().map_err(|e| io(&self.dir.join(HASHES_FILE), e))?;
         let note = self.key.sign(&self.origin, size, root).map_err(|e| corrupt(e.to_string()))?;
-        let path = self.dir.join("checkpoint");
-        let tmp = self.dir.join("checkpoint.tmp");
-        std::fs::write(&tmp, &note)
-            .and_then(|()| File::open(&tmp)?.sync_all())
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            // The rename too, so that a crash cannot bring back an older one.
-            .and_then(|()| File::open(&self.dir)?.sync_all())
-            .map_err(|e| io(&path, e))?;
+        self.write_checkpoint(&note)?;
         let cp = SignedCheckpoint { size, root, note };
         if let Ok(mut slot) = self.checkpoint.write() {
             *slot = Some(cp.clone());
@@ -889,18 +882,24 @@ impl Ledger {
         for l in kept {
             note.extend(l);
         }
-        let path = self.dir.join("checkpoint");
-        let tmp = self.dir.join("checkpoint.tmp");
-        std::fs::write(&tmp, &note)
-            .and_then(|()| File::open(&tmp)?.sync_all())
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .and_then(|()| File::open(&self.dir)?.sync_all())
-            .map_err(|e| io(&path, e))?;
+        self.write_checkpoint(&note)?;
         cp.note = note;
         if let Ok(mut slot) = self.checkpoint.write() {
             *slot = Some(cp.clone());
         }
         Ok(Some(cp))
+    }
+
+    /// Replaces the checkpoint file durably: written, synced, renamed, and
+    /// the rename synced too, so that a crash cannot bring back an older one.
+    fn write_checkpoint(&self, note: &[u8]) -> Result<()> {
+        let path = self.dir.join("checkpoint");
+        let tmp = self.dir.join("checkpoint.tmp");
+        std::fs::write(&tmp, note)
+            .and_then(|()| File::open(&tmp)?.sync_all())
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .and_then(|()| File::open(&self.dir)?.sync_all())
+            .map_err(|e| io(&path, e))
     }
 
     /// Syncs `entries` (failing once when a test asked it to).
