@@ -224,6 +224,22 @@ async fn checkpoints_and_proofs_verify_with_go_sumdb() {
     let out = go_verify(&forged);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("checkpoint:"));
+
+    // Cosigned by two witnesses (C2SP tlog-cosignature lines after the
+    // log's): Go's note still opens it with the log's key alone, the
+    // witnesses' lines set aside as signatures it does not know.
+    let body = stockade_ledger::cosign::body(&cp.note).unwrap();
+    let lines: Vec<Vec<u8>> = ["witness.test/a", "witness.test/b"]
+        .iter()
+        .map(|n| stockade_ledger::cosign::Cosigner::generate(n).unwrap().0.cosign(&body, 1_700_000_000).unwrap())
+        .collect();
+    let cosigned = ledger.add_cosignatures(size, &lines).unwrap().unwrap();
+    assert_eq!(String::from_utf8_lossy(&cosigned.note).matches('\u{2014}').count(), 3);
+    let mut witnessed = input.clone();
+    witnessed["note"] = String::from_utf8(cosigned.note).unwrap().into();
+    let out = go_verify(&witnessed);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("checkpoint ok: origin stockade.test/interop, size 1000"));
 }
 
 fn go_verify(input: &serde_json::Value) -> std::process::Output {
