@@ -462,6 +462,13 @@ pub enum LedgerCommand {
         /// The log's verifier key, obtained out of band (`stockade ledger key`).
         #[arg(long)]
         key: String,
+        /// A witness you trust, by its verifier key; repeat (docs/WITNESS.md).
+        #[arg(long = "witness", value_name = "KEY")]
+        witnesses: Vec<String>,
+        /// How many of them must have cosigned the proof's checkpoint
+        /// (default: all those named).
+        #[arg(long)]
+        quorum: Option<usize>,
     },
     /// Check a running Stockade's log from outside, as an insurer or auditor
     /// would, through the public C2SP tlog-tiles API only: the checkpoint's
@@ -846,6 +853,16 @@ pub struct BenchArgs {
     /// snapshots in it, then run the KPI query over a year of 100 sites.
     #[arg(long)]
     pub response: Option<usize>,
+    /// Instead: a witness cosigning this many checkpoints of a growing log,
+    /// each with its consistency proof, its state synced each time
+    /// (docs/WITNESS.md); reports checkpoints per second.
+    #[arg(long)]
+    pub witness: Option<u64>,
+    /// Instead: verify offline an evidence package carrying this many
+    /// events (each with its inclusion proof) and the incident's opening;
+    /// reports the time `stockade verify` takes.
+    #[arg(long)]
+    pub verify_package: Option<u64>,
     /// Proof requests per HTTP measurement.
     #[arg(long, default_value_t = 200_000)]
     pub requests: usize,

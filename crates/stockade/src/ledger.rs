@@ -243,19 +243,39 @@ fn check_key(key: &str) -> Result<()> {
 }
 
 /// `stockade ledger check-proof`: a C2SP tlog-proof, offline.
-pub fn check_proof(path: &std::path::Path, key: &str) -> Result<ExitCode> {
+pub fn check_proof(path: &std::path::Path, key: &str, witnesses: &[String], quorum: usize) -> Result<ExitCode> {
     check_key(key)?;
+    for w in witnesses {
+        stockade_ledger::cosign::CosignatureVerifier::new(w).map_err(|e| anyhow::anyhow!("--witness: {e}"))?;
+    }
+    if quorum > witnesses.len() {
+        bail!("--quorum {quorum} is more than the {} witnesses named", witnesses.len());
+    }
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let verdict = stockade_ledger::proof::TlogProof::parse(&bytes).and_then(|p| {
         let (cp, entry) = p.verify_entry(key)?;
-        Ok((p.index, cp, entry.to_vec()))
+        let cosigned = if quorum > 0 {
+            stockade_ledger::cosign::verify_witnessed(&p.checkpoint, key, witnesses, quorum)?.cosigned
+        } else {
+            Vec::new()
+        };
+        Ok((p.index, cp, entry.to_vec(), cosigned))
     });
     match verdict {
-        Ok((index, cp, entry)) => {
+        Ok((index, cp, entry, cosigned)) => {
             let described = Entry::decode(&entry)
                 .map(|e| e.describe())
                 .unwrap_or_else(|_| format!("{} bytes not in a Stockade entry format", entry.len()));
             println!("ok    checkpoint of {} at size {}, signed by the key given", cp.origin(), cp.size());
+            if !cosigned.is_empty() {
+                let names: Vec<&str> = cosigned.iter().map(|(n, _)| n.as_str()).collect();
+                println!(
+                    "ok    cosigned by {} of the {} witnesses named: {}",
+                    cosigned.len(),
+                    witnesses.len(),
+                    names.join(", ")
+                );
+            }
             println!("ok    leaf {index} is in that tree");
             println!("entry {described}");
             println!("VERIFIED");

@@ -490,8 +490,8 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             opened.close().await;
         }
         Command::Ledger { command: LedgerCommand::Verify { data } } => return ledger::verify(&data.data).await,
-        Command::Ledger { command: LedgerCommand::CheckProof { proof, key } } => {
-            return ledger::check_proof(&proof, &key);
+        Command::Ledger { command: LedgerCommand::CheckProof { proof, key, witnesses, quorum } } => {
+            return ledger::check_proof(&proof, &key, &witnesses, quorum.unwrap_or(witnesses.len()));
         }
         Command::Ledger { command: LedgerCommand::Monitor { server, key, state, token } } => {
             return monitor::run(&server, &key, state.as_deref(), token.as_deref()).await;

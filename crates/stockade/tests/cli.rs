@@ -2186,6 +2186,25 @@ async fn packages_carry_the_cosignatures_of_two_witnesses() {
     let o = verify(&[]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("give the witnesses' keys (--witness KEY) to check them"), "{}", text(&o));
+    // So does a tlog-proof, checked offline with the witnesses' keys.
+    let proof = client
+        .get(format!("{url}/api/v1/ledger/leaves/0/proof?format=tlog-proof"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let proof_file = dir.path().join("leaf-0.tlog-proof");
+    std::fs::write(&proof_file, &proof).unwrap();
+    let pf = proof_file.to_str().unwrap();
+    let o = run(&["ledger", "check-proof", pf, "--key", &key, "--witness", &a, "--witness", &b]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("cosigned by 2 of the 2 witnesses named"), "{}", text(&o));
+    let o = run(&["ledger", "check-proof", pf, "--key", &key, "--witness", &a, "--witness", &c]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("cosigned by 1 of the witnesses named, 2 required"), "{}", text(&o));
     // The log's checkpoint as served carries the cosignatures too.
     let note =
         client.get(format!("{url}/tlog/checkpoint")).bearer_auth(&token).send().await.unwrap().text().await.unwrap();
