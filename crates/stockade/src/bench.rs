@@ -551,23 +551,6 @@ async fn proofs(leaves: u64, a: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::median_interval;
-
-    #[test]
-    fn the_median_interval_is_the_binomial_order_statistics() {
-        // Standard tables: for 30 values, the 10th and 21st smallest; for 6,
-        // the extremes; 5 are too few for 95%.
-        let v: Vec<f64> = (1..=30).rev().map(f64::from).collect();
-        assert_eq!(median_interval(&v), Some((10.0, 21.0)));
-        let v: Vec<f64> = (1..=6).map(f64::from).collect();
-        assert_eq!(median_interval(&v), Some((1.0, 6.0)));
-        assert_eq!(median_interval(&[1.0, 2.0, 3.0, 4.0, 5.0]), None);
-        assert_eq!(median_interval(&[]), None);
-    }
-}
-
 /// A witness cosigning `n` checkpoints of a log that grows by 16 leaves
 /// between them, each request with its consistency proof, prepared before
 /// the clock starts; each cosignature's state is synced to disk before the
@@ -720,4 +703,21 @@ fn verify_package(n: u64, runs: usize) -> Result<()> {
     times.sort_by(f64::total_cmp);
     println!("median: {:.3} s (target under 1 s)", times[times.len() / 2]);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median_interval;
+
+    #[test]
+    fn the_median_interval_is_the_binomial_order_statistics() {
+        // Standard tables: for 30 values, the 10th and 21st smallest; for 6,
+        // the extremes; 5 are too few for 95%.
+        let v: Vec<f64> = (1..=30).rev().map(f64::from).collect();
+        assert_eq!(median_interval(&v), Some((10.0, 21.0)));
+        let v: Vec<f64> = (1..=6).map(f64::from).collect();
+        assert_eq!(median_interval(&v), Some((1.0, 6.0)));
+        assert_eq!(median_interval(&[1.0, 2.0, 3.0, 4.0, 5.0]), None);
+        assert_eq!(median_interval(&[]), None);
+    }
 }
