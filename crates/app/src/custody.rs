@@ -40,6 +40,9 @@ pub enum CustodyError {
     UnknownSource { kind: String, id: String },
     #[error("{0}")]
     Integrity(String),
+    /// A `since` that no checkpoint of this log can have.
+    #[error("{0}")]
+    Since(String),
     #[error("writing the evidence package to a temporary file failed")]
     Package(#[source] std::io::Error),
 }
@@ -394,7 +397,15 @@ impl Custodian {
         event_seqs: &[u64],
         actor: &str,
         reason: &str,
+        since: Option<u64>,
     ) -> Result<std::fs::File, CustodyError> {
+        if since == Some(0) || since.is_some_and(|s| s > self.ledger.size()) {
+            return Err(CustodyError::Since(format!(
+                "`since` {} is not the size of a checkpoint of this log (1 to {})",
+                since.unwrap_or(0),
+                self.ledger.size()
+            )));
+        }
         let items = self.incident_evidence(incident).await?;
         if items.is_empty() && event_seqs.is_empty() {
             return Err(CustodyError::Unknown(format!("for incident {incident}, and no events were named")));
@@ -413,6 +424,18 @@ impl Custodian {
             }
         }
         let size = cp.size;
+        let consistency = match since {
+            Some(from) => {
+                let (path, from_root) =
+                    self.ledger.with_tree(|t| Ok((t.consistency_proof(from, size)?, t.root(from)?)))?;
+                Some(stockade_evidence::package::Consistency {
+                    from_size: from,
+                    from_root: base64_of(&from_root.0),
+                    proof: path.iter().map(|h| base64_of(&h.0)).collect(),
+                })
+            }
+            None => None,
+        };
         let proof = |leaf: u64, salt: &[u8]| -> Result<Proof, CustodyError> {
             let path = self.ledger.with_tree(|t| t.inclusion_proof(leaf, size))?;
             Ok(Proof {
@@ -485,6 +508,7 @@ impl Custodian {
             evidence,
             custody,
             events,
+            consistency,
         };
         let mp = ManifestParts::new(&manifest, |t| self.ledger.sign_note(t).map_err(|e| e.to_string()))
             .map_err(CustodyError::Integrity)?;

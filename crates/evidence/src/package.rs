@@ -100,6 +100,17 @@ pub struct EventItem {
     pub proof: Proof,
 }
 
+/// A consistency proof (RFC 9162 §2.1.4) from an earlier tree of the log,
+/// one the recipient holds a checkpoint of, to the package's tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consistency {
+    pub from_size: u64,
+    /// Base64 root of the earlier tree.
+    pub from_root: String,
+    /// Base64 hashes.
+    pub proof: Vec<String>,
+}
+
 /// manifest.json.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -114,6 +125,10 @@ pub struct Manifest {
     pub evidence: Vec<EvidenceItem>,
     pub custody: Vec<CustodyItem>,
     pub events: Vec<EventItem>,
+    /// From a checkpoint the recipient holds to this package's (asked with
+    /// `since`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consistency: Option<Consistency>,
 }
 
 /// The text `manifest.sig` signs, for a package of `format`.
@@ -313,18 +328,26 @@ fn salt(p: &Proof) -> Option<[u8; 16]> {
 /// start (it is called twice: once to read the parts, once to compare the
 /// archive with its canonical form).
 pub fn verify<R: Read>(open: impl FnMut() -> std::io::Result<R>, verifier_key: &str) -> Report {
-    verify_witnessed(open, verifier_key, &[], 0)
+    verify_with(open, &Trust { key: verifier_key, ..Trust::default() })
 }
 
-/// [`verify`], and the package's checkpoint must also be cosigned by at
-/// least `quorum` of these `witnesses` (verifier keys,
-/// `docs/WITNESS.md`).
-pub fn verify_witnessed<R: Read>(
-    mut open: impl FnMut() -> std::io::Result<R>,
-    verifier_key: &str,
-    witnesses: &[String],
-    quorum: usize,
-) -> Report {
+/// What a verifier brings besides the package: the log's key, the
+/// witnesses it trusts and how many must have cosigned, and a checkpoint
+/// of the log it already holds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Trust<'a> {
+    pub key: &'a str,
+    /// Witness verifier keys (`docs/WITNESS.md`).
+    pub witnesses: &'a [String],
+    pub quorum: usize,
+    /// A signed checkpoint held from before: the package must prove the log
+    /// only grew from it.
+    pub since: Option<&'a [u8]>,
+}
+
+/// [`verify`] with a verifier's [`Trust`].
+pub fn verify_with<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, trust: &Trust<'_>) -> Report {
+    let (verifier_key, witnesses, quorum) = (trust.key, trust.witnesses, trust.quorum);
     let mut report = Report::default();
     let mut parts: BTreeMap<String, Seen> = BTreeMap::new();
     let mut order = Vec::new();
@@ -493,6 +516,55 @@ pub fn verify_witnessed<R: Read>(
         }
     };
     let size = report.tree_size;
+    // Only appended to: from the checkpoint the verifier holds, by the
+    // package's consistency proof.
+    let mut grown_from: Option<u64> = None;
+    if let Some(c) = &m.consistency {
+        let proof: Option<Vec<Hash>> = c.proof.iter().map(|h| b64_hash(h)).collect();
+        match (b64_hash(&c.from_root), proof) {
+            (Some(from_root), Some(proof)) => {
+                match stockade_ledger::verify_consistency(c.from_size, size, &proof, from_root, root) {
+                    Ok(()) => {
+                        report.checked.push(format!(
+                            "consistency: the log at {size} leaves extends the log at {} leaves (root {})",
+                            c.from_size, c.from_root
+                        ));
+                        grown_from = Some(c.from_size);
+                    }
+                    Err(e) => report.fail("manifest.json", format!("its consistency proof does not verify: {e}")),
+                }
+            }
+            _ => report.fail("manifest.json", "its consistency proof holds a malformed hash"),
+        }
+    }
+    if let Some(held) = trust.since {
+        match stockade_ledger::checkpoint::open(held, verifier_key) {
+            Err(e) => report.fail("--since", format!("the checkpoint you hold does not verify with the key: {e}")),
+            Ok(h) if h.size() == size => {
+                if *h.hash() == root {
+                    report.checked.push(format!("consistency: your checkpoint is the package's ({size} leaves)"));
+                    grown_from = Some(size);
+                } else {
+                    report.fail("--since", "your checkpoint has the package's size and another root: the log forked");
+                }
+            }
+            Ok(h) if h.size() > size => report.fail(
+                "--since",
+                format!("your checkpoint ({} leaves) is newer than the package's ({size}): ask for a package made since", h.size()),
+            ),
+            Ok(h) => match &m.consistency {
+                Some(c) if c.from_size == h.size() && b64_hash(&c.from_root) == Some(*h.hash()) => {}
+                Some(c) => report.fail(
+                    "--since",
+                    format!("the package proves growth from {} leaves, not from your checkpoint's {}", c.from_size, h.size()),
+                ),
+                None => report.fail(
+                    "--since",
+                    format!("the package carries no consistency proof from your checkpoint ({} leaves): ask for it with since={}", h.size(), h.size()),
+                ),
+            },
+        }
+    }
     let mut expected = vec!["MANIFEST.txt".to_owned(), "manifest.json".to_owned(), "manifest.sig".to_owned()];
 
     // The incident itself: its opening is an audit record with a leaf.
@@ -620,12 +692,26 @@ pub fn verify_witnessed<R: Read>(
         "each item's chain of custody is complete and in order, every entry in the log".to_owned(),
         "the archive is the one canonical archive of its parts".to_owned(),
     ];
-    report.not_proved = vec![
-        "that the log was only ever appended to: the package carries no consistency proof from a checkpoint you already hold".to_owned(),
-
+    let appended = match (grown_from, trust.since) {
+        (Some(from), Some(_)) => {
+            report.proved.push(format!(
+                "the log was only appended to between your checkpoint ({from} leaves) and the package's ({size})"
+            ));
+            None
+        }
+        (Some(from), None) => Some(format!(
+            "that the log was only appended to since a checkpoint you hold: the package proves growth from {from} leaves; give that checkpoint with --since to tie it to yours"
+        )),
+        (None, _) => Some(
+            "that the log was only ever appended to: the package carries no consistency proof from a checkpoint you already hold".to_owned(),
+        ),
+    };
+    report.not_proved = vec![appended.unwrap_or_default()];
+    report.not_proved.retain(|l| !l.is_empty());
+    report.not_proved.extend([
         "when things happened: received times are the operator's claim, occurred times the sources'".to_owned(),
         "that the package holds everything about the incident: only what it carries is checked".to_owned(),
-    ];
+    ]);
     if witnessed > 0 {
         report.proved.push(format!(
             "{witnessed} witnesses you trust cosigned that checkpoint: each saw this history, consistent with every earlier one it cosigned (no fork shown to them)"
@@ -822,6 +908,7 @@ mod tests {
                 file: "events/2.json".into(),
                 proof: proof(1, &ev_salt),
             }],
+            consistency: None,
         };
         let mp = ManifestParts::new(&m, |t| key.sign_note(t).map_err(|e| e.to_string())).unwrap();
         let mut parts = mp.parts();

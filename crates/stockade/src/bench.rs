@@ -680,6 +680,7 @@ fn verify_package(n: u64, runs: usize) -> Result<()> {
                 })
             })
             .collect::<Result<_>>()?,
+        consistency: None,
     };
     let parts =
         ManifestParts::new(&m, |t| key.sign_note(t).map_err(|e| e.to_string())).map_err(|e| anyhow::anyhow!(e))?;

@@ -77,6 +77,10 @@ pub enum Command {
         /// (default: all those named).
         #[arg(long)]
         quorum: Option<usize>,
+        /// A checkpoint of the log you held before (a signed note file):
+        /// the package must prove the log only grew from it.
+        #[arg(long, value_name = "CHECKPOINT_FILE")]
+        since: Option<PathBuf>,
     },
     /// Simulate a network of warehouses (normal operations with theft
     /// scenarios and benign look-alikes) into files that `stockade import`
@@ -433,6 +437,11 @@ pub enum EvidenceCommand {
         /// Related events to include, by seq, comma-separated.
         #[arg(long, default_value = "")]
         events: String,
+        /// A checkpoint of this log you already hold (the file
+        /// `/tlog/checkpoint` served, or an earlier package's): the package
+        /// then proves the log only grew from it (`stockade verify --since`).
+        #[arg(long, value_name = "CHECKPOINT_FILE")]
+        since: Option<PathBuf>,
         #[command(flatten)]
         remote: RemoteArgs,
     },

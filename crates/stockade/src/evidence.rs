@@ -118,12 +118,28 @@ pub async fn run(command: EvidenceCommand) -> Result<ExitCode> {
             let c: CustodyRecord = answer(r, &action).await?.json().await.context("the server's custody record")?;
             eprintln!("recorded {} on {id} (custody entry #{})", c.action.as_str(), c.n);
         }
-        EvidenceCommand::Package { incident, out, reason, events, remote } => {
+        EvidenceCommand::Package { incident, out, reason, events, since, remote } => {
             refuse_existing(&out).await?;
+            // The size of the checkpoint held: its second line (the server
+            // proves from it; `stockade verify --since` checks its signature).
+            let held = match &since {
+                Some(p) => {
+                    let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+                    let size = text.lines().nth(1).and_then(|l| l.parse::<u64>().ok()).ok_or_else(|| {
+                        anyhow::anyhow!("{} is not a checkpoint (origin, size, root, signatures)", p.display())
+                    })?;
+                    Some(size.to_string())
+                }
+                None => None,
+            };
             let path = format!("/api/v1/incidents/{incident}/package");
+            let mut query = vec![("reason", reason.as_str()), ("events", events.as_str())];
+            if let Some(size) = &held {
+                query.push(("since", size.as_str()));
+            }
             let r = crate::http_client()?
                 .get(url(&remote, &path))
-                .query(&[("reason", reason.as_str()), ("events", events.as_str())])
+                .query(&query)
                 .bearer_auth(&remote.token)
                 .send()
                 .await

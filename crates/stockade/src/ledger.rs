@@ -289,7 +289,13 @@ pub fn check_proof(path: &std::path::Path, key: &str, witnesses: &[String], quor
     }
 }
 
-pub fn verify_package(path: &std::path::Path, key: &str, witnesses: &[String], quorum: usize) -> Result<ExitCode> {
+pub fn verify_package(
+    path: &std::path::Path,
+    key: &str,
+    witnesses: &[String],
+    quorum: usize,
+    since: Option<&[u8]>,
+) -> Result<ExitCode> {
     if !path.is_file() {
         bail!("{} is not a file", path.display());
     }
@@ -300,12 +306,9 @@ pub fn verify_package(path: &std::path::Path, key: &str, witnesses: &[String], q
     if quorum > witnesses.len() {
         bail!("--quorum {quorum} is more than the {} witnesses named", witnesses.len());
     }
-    let report = stockade_evidence::package::verify_witnessed(
-        || std::fs::File::open(path).map(std::io::BufReader::new),
-        key,
-        witnesses,
-        quorum,
-    );
+    let trust = stockade_evidence::package::Trust { key, witnesses, quorum, since };
+    let report =
+        stockade_evidence::package::verify_with(|| std::fs::File::open(path).map(std::io::BufReader::new), &trust);
     println!("package {} (incident {:?}, log size {})", path.display(), report.incident, report.tree_size);
     for c in &report.checked {
         println!("ok    {c}");

@@ -496,8 +496,18 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Ledger { command: LedgerCommand::Monitor { server, key, state, token } } => {
             return monitor::run(&server, &key, state.as_deref(), token.as_deref()).await;
         }
-        Command::Verify { package, key, witnesses, quorum } => {
-            return ledger::verify_package(&package, &key, &witnesses, quorum.unwrap_or(witnesses.len()));
+        Command::Verify { package, key, witnesses, quorum, since } => {
+            let held = match &since {
+                Some(p) => Some(std::fs::read(p).with_context(|| format!("reading {}", p.display()))?),
+                None => None,
+            };
+            return ledger::verify_package(
+                &package,
+                &key,
+                &witnesses,
+                quorum.unwrap_or(witnesses.len()),
+                held.as_deref(),
+            );
         }
         Command::Eval(a) => eval::run(&a).await?,
         Command::Book(a) => book::run(a).await?,

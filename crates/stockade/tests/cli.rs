@@ -2141,6 +2141,13 @@ async fn packages_carry_the_cosignatures_of_two_witnesses() {
     let server = serving_an_incident(d, &token, &flags).await;
     let url = server.1.clone();
     let client = reqwest::Client::new();
+    // A checkpoint an insurer keeps from before the evidence arrives.
+    let r = client.post(format!("{url}/api/v1/ledger/checkpoint")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let held =
+        client.get(format!("{url}/tlog/checkpoint")).bearer_auth(&token).send().await.unwrap().text().await.unwrap();
+    let held_file = dir.path().join("held.checkpoint");
+    std::fs::write(&held_file, &held).unwrap();
     let r = client
         .post(format!(
             "{url}/api/v1/evidence?incident=INC-1&class=photo&collected_from=camera:LYS-CAM-CAGE&reason=review"
@@ -2186,6 +2193,51 @@ async fn packages_carry_the_cosignatures_of_two_witnesses() {
     let o = verify(&[]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("give the witnesses' keys (--witness KEY) to check them"), "{}", text(&o));
+    // A later package proves the log only grew from the checkpoint held.
+    let hf = held_file.to_str().unwrap();
+    let o = verify(&["--since", hf]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("carries no consistency proof from your checkpoint"), "{}", text(&o));
+    let grown = dir.path().join("INC-1-since.tar");
+    let o = run(&[
+        "evidence",
+        "package",
+        "INC-1",
+        "--out",
+        grown.to_str().unwrap(),
+        "--reason",
+        "claim",
+        "--since",
+        hf,
+        "--server",
+        &url,
+        "--token",
+        &token,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(&["verify", grown.to_str().unwrap(), "--key", &key, "--since", hf]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("the log was only appended to between your checkpoint"), "{}", text(&o));
+    assert!(!text(&o).contains("that the log was only ever appended to"), "{}", text(&o));
+    // Without --since, it says what it would need.
+    let o = run(&["verify", grown.to_str().unwrap(), "--key", &key]);
+    assert!(text(&o).contains("give that checkpoint with --since"), "{}", text(&o));
+    // A checkpoint of another log's key, or a size no checkpoint has: refused.
+    let (stranger_log, _) = stockade_ledger::checkpoint::LogKey::generate("stockade.test/else").unwrap();
+    let foreign = dir.path().join("foreign.checkpoint");
+    std::fs::write(&foreign, stranger_log.sign("stockade.test/else", 3, stockade_ledger::Hash([1; 32])).unwrap())
+        .unwrap();
+    let o = run(&["verify", grown.to_str().unwrap(), "--key", &key, "--since", foreign.to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("FAIL  --since"), "{}", text(&o));
+    for bad in ["0", "99999999"] {
+        let r = client
+            .get(format!("{url}/api/v1/incidents/INC-1/package?reason=x&since={bad}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "since={bad}");
+    }
     // So does a tlog-proof, checked offline with the witnesses' keys.
     let proof = client
         .get(format!("{url}/api/v1/ledger/leaves/0/proof?format=tlog-proof"))

@@ -45,6 +45,7 @@ impl From<CustodyError> for Problem {
                 Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", format!("{msg}; retry"))
             }
             CustodyError::NoIncident(_) | CustodyError::UnknownSource { .. } => Problem::unprocessable(msg, Vec::new()),
+            CustodyError::Since(_) => Problem::bad_request(msg),
             CustodyError::Integrity(_) | CustodyError::Package(_) => Problem::internal(msg),
             CustodyError::Upload(UploadError::Store(err)) | CustodyError::Store(err) => Problem::from(err),
         }
@@ -404,6 +405,11 @@ pub struct PackageQuery {
     /// Why it is exported (recorded on each item).
     #[param(pattern = "\\S")]
     pub reason: String,
+    /// The size of a checkpoint of this log you hold: the package then
+    /// carries a consistency proof from it (`stockade verify --since`).
+    #[serde(default)]
+    #[param(minimum = 1)]
+    pub since: Option<u64>,
 }
 
 /// The incident's evidence package (a tar archive): files, custody records,
@@ -425,7 +431,7 @@ pub async fn package(
     caller.require(Permission::ViewEvidence)?;
     let incident = incident?;
     let q = q?;
-    package_of(&st, &caller, &incident, &q.events, &q.reason).await
+    package_of(&st, &caller, &incident, &q.events, &q.reason, q.since).await
 }
 
 /// An incident's evidence package as a download, for `caller` (the API
@@ -436,10 +442,11 @@ pub(crate) async fn package_of(
     incident: &str,
     events: &str,
     reason: &str,
+    since: Option<u64>,
 ) -> Result<Response, Problem> {
     caller.require(Permission::ViewEvidence)?;
     super::incidents::visible(st, caller, incident).await?;
-    let q = PackageQuery { events: events.to_owned(), reason: reason.to_owned() };
+    let q = PackageQuery { events: events.to_owned(), reason: reason.to_owned(), since };
     if q.reason.trim().is_empty() {
         return Err(Problem::bad_request("a `reason` for the export is required"));
     }
@@ -449,7 +456,7 @@ pub(crate) async fn package_of(
         .filter(|s| !s.trim().is_empty())
         .map(|s| s.trim().parse().map_err(|_| Problem::bad_request(format!("`events`: {s:?} is not a seq"))))
         .collect::<Result<_, _>>()?;
-    let file = custodian(st)?.package(incident, &seqs, &caller.actor(), &q.reason).await?;
+    let file = custodian(st)?.package(incident, &seqs, &caller.actor(), &q.reason, q.since).await?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let stream = tokio_util_stream(tokio::fs::File::from_std(file)).filter(|c| {
         let keep = !matches!(c, Ok(b) if b.is_empty());

@@ -528,7 +528,7 @@ pub(super) async fn package(
     Query(f): Query<PackageForm>,
 ) -> Response {
     let (caller, _) = signed_in_or_login!(st, headers);
-    match crate::api::evidence::package_of(&st, &caller, &id, "", &f.reason).await {
+    match crate::api::evidence::package_of(&st, &caller, &id, "", &f.reason, None).await {
         Ok(r) => r,
         Err(p) => refused(p),
     }
