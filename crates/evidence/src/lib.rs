@@ -311,6 +311,28 @@ impl RetentionPolicy {
 mod tests {
     use super::*;
 
+    /// Format 2's record commitment hashes compact JSON in the order the
+    /// record's members were written, objects of its detail included: what
+    /// the manifest carries, read back and written again, gives the same
+    /// bytes (serde_json's `preserve_order`, pinned in the workspace).
+    #[test]
+    fn audit_records_keep_their_members_in_the_order_written() {
+        let r = AuditRecord {
+            n: 7,
+            action: "incident_opened".into(),
+            actor: "carol".into(),
+            at_us: 5,
+            detail: serde_json::json!({"site": "LYS", "id": "INC-1", "events": [{"source": "acs", "id": "e1"}]}),
+        };
+        let bytes = r.canonical();
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            r#"{"n":7,"action":"incident_opened","actor":"carol","at_us":5,"detail":{"site":"LYS","id":"INC-1","events":[{"source":"acs","id":"e1"}]}}"#
+        );
+        let again: AuditRecord = serde_json::from_slice(&serde_json::to_vec_pretty(&r).unwrap()).unwrap();
+        assert_eq!(again.canonical(), bytes);
+    }
+
     fn rec(n: u64, action: Action) -> CustodyRecord {
         CustodyRecord {
             evidence: "ev_1".into(),
