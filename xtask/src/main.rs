@@ -340,6 +340,7 @@ fn schemas() -> Vec<(&'static str, serde_json::Value)> {
     vec![
         ("docs/events.schema.json", stockade_model::schema::events_schema()),
         ("docs/reference.schema.json", stockade_model::schema::reference_schema()),
+        ("docs/evidence-manifest.schema.json", stockade_evidence::package::manifest_schema()),
     ]
 }
 

@@ -30,7 +30,7 @@ pub enum Refusal {
 }
 
 /// What an evidence item is, fixed at collection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EvidenceRecord {
     pub id: String,
     pub incident: String,
@@ -82,7 +82,7 @@ impl EvidenceRecord {
 }
 
 /// A custody action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Collected,
@@ -117,7 +117,7 @@ impl Action {
 }
 
 /// One entry of an item's chain of custody.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CustodyRecord {
     pub evidence: String,
     /// Position in the chain, from 0 (`collected`).
@@ -152,7 +152,7 @@ impl CustodyRecord {
 }
 
 /// An administrative act, recorded in the audit trail and the ledger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuditRecord {
     /// Position in the trail, from 1.
     pub n: u64,

@@ -38,7 +38,7 @@ pub const FORMAT_1: &str = "stockade-evidence-package/1";
 const MAX_SMALL_PART: u64 = 256 << 20;
 
 /// The log the package's proofs are against.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LogRef {
     pub origin: String,
     pub tree_size: u64,
@@ -49,7 +49,7 @@ pub struct LogRef {
 }
 
 /// Where a record sits in the log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Proof {
     /// Hex salt of the record's commitment.
     pub salt: String,
@@ -58,7 +58,7 @@ pub struct Proof {
     pub proof: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EvidenceItem {
     pub record: EvidenceRecord,
     /// The file's part, or none when it expired.
@@ -67,7 +67,7 @@ pub struct EvidenceItem {
     pub proof: Proof,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CustodyItem {
     pub record: CustodyRecord,
     #[serde(flatten)]
@@ -77,7 +77,7 @@ pub struct CustodyItem {
 /// The incident's opening: its record in the audit trail (the whole
 /// incident as opened: site, title, window, who opened it, the events it
 /// cites), with its leaf's proof.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OpeningItem {
     pub record: AuditRecord,
     #[serde(flatten)]
@@ -87,7 +87,7 @@ pub struct OpeningItem {
 /// The audit action that opens an incident.
 pub const INCIDENT_OPENED: &str = "incident_opened";
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EventItem {
     pub seq: u64,
     pub received_us: i64,
@@ -102,7 +102,7 @@ pub struct EventItem {
 
 /// A consistency proof (RFC 9162 §2.1.4) from an earlier tree of the log,
 /// one the recipient holds a checkpoint of, to the package's tree.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Consistency {
     pub from_size: u64,
     /// Base64 root of the earlier tree.
@@ -112,7 +112,7 @@ pub struct Consistency {
 }
 
 /// manifest.json.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Manifest {
     pub format: String,
     pub incident: String,
@@ -129,6 +129,22 @@ pub struct Manifest {
     /// `since`); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consistency: Option<Consistency>,
+}
+
+/// The JSON Schema of `manifest.json` (`docs/evidence-manifest.schema.json`,
+/// written by `cargo xtask schema`).
+pub fn manifest_schema() -> serde_json::Value {
+    let mut s = serde_json::to_value(schemars::schema_for!(Manifest)).unwrap_or_default();
+    if let Some(o) = s.as_object_mut() {
+        o.insert("$id".into(), "https://stockade.dev/schema/evidence-manifest.json".into());
+        o.insert(
+            "description".into(),
+            "manifest.json of a Stockade evidence package (formats stockade-evidence-package/1 and /2); \
+             docs/EVIDENCE-FORMAT.md says what each member means and how it is checked"
+                .into(),
+        );
+    }
+    s
 }
 
 /// The text `manifest.sig` signs, for a package of `format`.
@@ -980,6 +996,48 @@ mod tests {
         let r = check(&pkg, &key);
         assert_eq!(r.failures[0].0, "incident INC-7 (audit record #4)", "{:?}", r.failures);
         assert!(r.failures[0].1.contains("not the opening of incident INC-7"), "{:?}", r.failures);
+    }
+
+    /// manifest.json of a package, read from its archive.
+    fn manifest_of(pkg: &[u8]) -> serde_json::Value {
+        let mut a = tar::Archive::new(pkg);
+        for e in a.entries().unwrap() {
+            let mut e = e.unwrap();
+            if e.path().unwrap().to_string_lossy() == "manifest.json" {
+                let mut b = Vec::new();
+                e.read_to_end(&mut b).unwrap();
+                return serde_json::from_slice(&b).unwrap();
+            }
+        }
+        panic!("no manifest.json");
+    }
+
+    #[test]
+    fn manifests_follow_their_published_schema() {
+        let schema = manifest_schema();
+        let v = jsonschema::validator_for(&schema).unwrap();
+        for expired in [false, true] {
+            let (pkg, _) = package(expired);
+            let m = manifest_of(&pkg);
+            let errors: Vec<String> = v.iter_errors(&m).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{errors:?}");
+        }
+        // What the schema refuses: a member missing, a custody action unknown,
+        // a leaf index that is not a count.
+        let (pkg, _) = package(false);
+        let good = manifest_of(&pkg);
+        let mut bad = good.clone();
+        bad.as_object_mut().unwrap().remove("log");
+        assert!(!v.is_valid(&bad));
+        let mut bad = good.clone();
+        bad["custody"][0]["record"]["action"] = "shredded".into();
+        assert!(!v.is_valid(&bad));
+        let mut bad = good;
+        bad["events"][0]["leaf_index"] = (-1).into();
+        assert!(!v.is_valid(&bad));
+        // The schema on disk is this one (`cargo xtask schema` writes it).
+        let on_disk = include_str!("../../../docs/evidence-manifest.schema.json");
+        assert_eq!(on_disk, serde_json::to_string_pretty(&schema).unwrap() + "\n");
     }
 
     #[test]
