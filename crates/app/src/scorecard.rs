@@ -222,6 +222,15 @@ pub fn default_period(
     (to - Duration::days(28), to)
 }
 
+/// A period bound as people write it: a day (`2026-11-02`, its UTC
+/// midnight) or an RFC 3339 time.
+pub fn day_or_time(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Some(d.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    stockade_model::event::rfc3339::parse(s).ok().map(|t| t.to_utc())
+}
+
 /// Everything the scorecard is computed from, already limited to the
 /// caller's sites where it is scoped.
 pub struct Inputs<'a> {
@@ -579,6 +588,14 @@ mod tests {
             correction: None,
             approximate: false,
         }
+    }
+
+    #[test]
+    fn period_bounds_are_days_or_times() {
+        assert_eq!(day_or_time("2026-11-02"), Some(t("2026-11-02T00:00:00Z")));
+        assert_eq!(day_or_time("2026-11-02T10:00:00+02:00"), Some(t("2026-11-02T08:00:00Z")));
+        assert_eq!(day_or_time("yesterday"), None);
+        assert_eq!(day_or_time("2026-13-01"), None);
     }
 
     #[test]

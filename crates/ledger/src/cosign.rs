@@ -126,6 +126,7 @@ impl Cosigner {
 }
 
 /// Verifies `cosignature/v1` signatures of one witness key.
+#[derive(Clone)]
 pub struct CosignatureVerifier {
     name: String,
     id: u32,
@@ -217,7 +218,7 @@ pub fn verify_witnessed(
     let mut cosigners = Vec::new();
     for w in witnesses {
         let v = CosignatureVerifier::new(w)?;
-        cosigners.push((v.name.clone(), v.id, CosignatureVerifier::new(w)?));
+        cosigners.push((v.name.clone(), v.id, v.clone()));
         list.push(Box::new(v));
     }
     let parsed = Note::from_bytes(note).map_err(|e| CheckpointError::Malformed(format!("{e:?}")))?;

@@ -243,14 +243,21 @@ fn check_key(key: &str) -> Result<()> {
 }
 
 /// `stockade ledger check-proof`: a C2SP tlog-proof, offline.
-pub fn check_proof(path: &std::path::Path, key: &str, witnesses: &[String], quorum: usize) -> Result<ExitCode> {
-    check_key(key)?;
+/// The witness keys and quorum a verifying command was given: each a
+/// cosignature/v1 key, the quorum no more than the keys named.
+fn check_witnesses(witnesses: &[String], quorum: usize) -> Result<()> {
     for w in witnesses {
         stockade_ledger::cosign::CosignatureVerifier::new(w).map_err(|e| anyhow::anyhow!("--witness: {e}"))?;
     }
     if quorum > witnesses.len() {
         bail!("--quorum {quorum} is more than the {} witnesses named", witnesses.len());
     }
+    Ok(())
+}
+
+pub fn check_proof(path: &std::path::Path, key: &str, witnesses: &[String], quorum: usize) -> Result<ExitCode> {
+    check_key(key)?;
+    check_witnesses(witnesses, quorum)?;
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let verdict = stockade_ledger::proof::TlogProof::parse(&bytes).and_then(|p| {
         let (cp, entry) = p.verify_entry(key)?;
@@ -300,12 +307,7 @@ pub fn verify_package(
         bail!("{} is not a file", path.display());
     }
     check_key(key)?;
-    for w in witnesses {
-        stockade_ledger::cosign::CosignatureVerifier::new(w).map_err(|e| anyhow::anyhow!("--witness: {e}"))?;
-    }
-    if quorum > witnesses.len() {
-        bail!("--quorum {quorum} is more than the {} witnesses named", witnesses.len());
-    }
+    check_witnesses(witnesses, quorum)?;
     let trust = stockade_evidence::package::Trust { key, witnesses, quorum, since };
     let report =
         stockade_evidence::package::verify_with(|| std::fs::File::open(path).map(std::io::BufReader::new), &trust);

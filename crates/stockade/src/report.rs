@@ -20,15 +20,13 @@ pub fn targets(file: Option<&Path>) -> Result<Targets> {
     Targets::parse(&text).map_err(|e| anyhow!("{}: {e}", file.display()))
 }
 
-/// A day (2026-11-02, its UTC midnight) or an RFC 3339 time.
+/// A period bound given as `--name` (`scorecard::day_or_time`).
 fn day(name: &str, s: Option<&str>) -> Result<Option<DateTime<Utc>>> {
-    let Some(s) = s else { return Ok(None) };
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(Some(d.and_time(chrono::NaiveTime::MIN).and_utc()));
-    }
-    stockade_model::event::rfc3339::parse(s)
-        .map(|t| Some(t.to_utc()))
-        .map_err(|e| anyhow!("--{name} {s:?}: neither a day (2026-11-02) nor an RFC 3339 time ({e})"))
+    s.map(|s| {
+        stockade_app::scorecard::day_or_time(s)
+            .ok_or_else(|| anyhow!("--{name} {s:?}: neither a day (2026-11-02) nor an RFC 3339 time"))
+    })
+    .transpose()
 }
 
 fn format_of(f: ReportFormat) -> Format {

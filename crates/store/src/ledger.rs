@@ -882,6 +882,9 @@ impl Ledger {
         for l in kept {
             note.extend(l);
         }
+        // Never keep a note the log itself could not open on its next start.
+        stockade_ledger::checkpoint::open(&note, self.key.verifier_key())
+            .map_err(|e| StoreError::Conflict(format!("cosignature lines refused: {e}")))?;
         self.write_checkpoint(&note)?;
         cp.note = note;
         if let Ok(mut slot) = self.checkpoint.write() {
@@ -1174,6 +1177,45 @@ mod tests {
             Entry::Custody { evidence: "ev_1".into(), n: 1, action: "view".into(), at_us: 5, commit: [7; 32] };
         assert_eq!(l.append(&[custody]).unwrap(), 3);
         assert_eq!(l.checkpoint().unwrap().size, 4);
+    }
+
+    /// Witnesses' lines join the latest checkpoint and survive a reopen; a
+    /// witness's newer line replaces its older one, a line claiming the
+    /// log's own name is dropped, and lines for a checkpoint no longer the
+    /// latest are not kept.
+    #[test]
+    fn cosignatures_join_the_latest_checkpoint_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open(dir.path(), "stockade.test/log").unwrap();
+        l.append(&(1..=3).map(ev).collect::<Vec<_>>()).unwrap();
+        let cp = l.sign_checkpoint().unwrap();
+        // Well-formed lines (key ID ‖ timestamp ‖ signature) of keys the log
+        // does not know; told apart by their first byte.
+        let sig = |b: u8| {
+            let raw = [b; 76];
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, raw)
+        };
+        let line = |name: &str, sig: &str| format!("\u{2014} {name} {sig}\n").into_bytes();
+        let (aaaa, bbbb, cccc, dddd) = (sig(1), sig(2), sig(3), sig(4));
+        let got = l.add_cosignatures(cp.size, &[line("w.test/a", &aaaa), line("stockade.test/log", &bbbb)]).unwrap();
+        let note = String::from_utf8(got.unwrap().note).unwrap();
+        assert!(note.ends_with(&format!("\u{2014} w.test/a {aaaa}\n")), "{note}");
+        assert_eq!(note.matches("stockade.test/log ").count(), 1, "the log's own line only: {note}");
+        let note = l.add_cosignatures(cp.size, &[line("w.test/a", &cccc)]).unwrap().unwrap().note;
+        let note = String::from_utf8(note).unwrap();
+        assert!(note.contains(&cccc) && !note.contains(&aaaa), "{note}");
+        // A malformed line is refused, and the checkpoint stays as it was.
+        assert!(l.add_cosignatures(cp.size, &[line("w.test/c", "AAAA")]).is_err());
+        assert!(!String::from_utf8(l.checkpoint().unwrap().note).unwrap().contains("w.test/c"));
+        // The log still opens it (witness lines are signatures it ignores).
+        drop(l);
+        let l = Ledger::open(dir.path(), "stockade.test/log").unwrap();
+        assert!(String::from_utf8(l.checkpoint().unwrap().note).unwrap().contains(&cccc));
+        l.append(&[ev(4)]).unwrap();
+        let newer = l.sign_checkpoint().unwrap();
+        assert!(l.add_cosignatures(cp.size, &[line("w.test/b", &dddd)]).unwrap().is_none());
+        assert!(!String::from_utf8(l.checkpoint().unwrap().note).unwrap().contains("w.test/b"));
+        assert_eq!(l.checkpoint().unwrap().size, newer.size);
     }
 
     /// The stored hashes failing to reach their file: the leaves (durable in

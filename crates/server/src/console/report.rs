@@ -483,14 +483,11 @@ pub(super) struct PeriodParams {
     format: Option<Format>,
 }
 
-/// A day (`YYYY-MM-DD`, its UTC midnight) or an RFC 3339 time.
-pub fn parse_day(field: &str, s: &str) -> Result<DateTime<Utc>, Problem> {
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(d.and_time(chrono::NaiveTime::MIN).and_utc());
-    }
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| Problem::bad_request(format!("{field}: {s:?} is neither a day (2026-11-02) nor an RFC 3339 time")))
+/// A period bound (`stockade_app::scorecard::day_or_time`), or 400.
+fn parse_day(field: &str, s: &str) -> Result<DateTime<Utc>, Problem> {
+    stockade_app::scorecard::day_or_time(s).ok_or_else(|| {
+        Problem::bad_request(format!("{field}: {s:?} is neither a day (2026-11-02) nor an RFC 3339 time"))
+    })
 }
 
 /// The scorecard of a period for the caller's sites.
