@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 use std::sync::Arc;
-use stockade_evidence::AuditRecord;
+use stockade_evidence::{AuditRecord, Canon};
 use stockade_model::clock::Clock;
 use stockade_store::{Ledger, Store, StoreError, StoredAudit};
 
@@ -59,7 +59,13 @@ pub async fn record_many(
             detail,
         })
         .collect();
-    let entries: Vec<_> = records.iter().map(|r| r.entry(&r.salt(ledger.salt_key()))).collect();
+    // Committed by RFC 8785 (evidence-package format 3); a detail holding an
+    // integer no double can carry is refused before anything is written.
+    let entries = records
+        .iter()
+        .map(|r| r.entry(&r.salt(ledger.salt_key()), Canon::Jcs))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| StoreError::TooLarge(format!("audit record: {e}")))?;
     let l = ledger.clone();
     let first = tokio::task::spawn_blocking(move || l.append(&entries)).await??;
     let mut out = Vec::with_capacity(records.len());

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use stockade_evidence::package::{
     self, EventItem, EvidenceItem, LogRef, Manifest, ManifestParts, OpeningItem, Part, Proof,
 };
-use stockade_evidence::{Action, CustodyRecord, CustodyState, EvidenceRecord, Refusal, RetentionPolicy, may_expire};
+use stockade_evidence::{
+    Action, Canon, CustodyRecord, CustodyState, EvidenceRecord, Refusal, RetentionPolicy, may_expire,
+};
 use stockade_model::RecordKind;
 use stockade_model::clock::Clock;
 use stockade_store::vault::{Expect, UploadError, Vault};
@@ -256,8 +258,11 @@ impl Custodian {
             party: None,
         });
         let salts = self.ledger.salt_key();
-        let mut entries = vec![record.entry(&record.salt(salts))?, first.entry(&first.salt(salts))];
-        entries.extend(held.iter().map(|h| h.entry(&h.salt(salts))));
+        let mut entries =
+            vec![record.entry(&record.salt(salts), Canon::Jcs)?, first.entry(&first.salt(salts), Canon::Jcs)?];
+        if let Some(h) = &held {
+            entries.push(h.entry(&h.salt(salts), Canon::Jcs)?);
+        }
         let leaf = self.record(entries).await?;
         let e = StoredEvidence { record, leaf_index: leaf, expired_us: None };
         let f = StoredCustody { record: first, leaf_index: leaf + 1 };
@@ -346,7 +351,7 @@ impl Custodian {
             reason: reason.to_owned(),
             party,
         };
-        let leaf = self.record(vec![rec.entry(&rec.salt(self.ledger.salt_key()))]).await?;
+        let leaf = self.record(vec![rec.entry(&rec.salt(self.ledger.salt_key()), Canon::Jcs)?]).await?;
         let c = StoredCustody { record: rec, leaf_index: leaf };
         self.store.add_custody(&c).await?;
         if action == Action::Expired && self.store.live_evidence_with_file(&e.record.sha256).await? == 0 {
@@ -444,6 +449,19 @@ impl Custodian {
                 proof: path.iter().map(|h| base64_of(&h.0)).collect(),
             })
         };
+        // Each record's leaf names the rule it was committed by (records
+        // from before format 3 keep theirs); the manifest repeats it.
+        let canon = |leaf: u64| -> Result<Option<package::RecordCanon>, CustodyError> {
+            let bytes = self.ledger.entries(leaf, 1)?.pop().unwrap_or_default();
+            match stockade_ledger::entry::Entry::decode(&bytes) {
+                Ok(
+                    stockade_ledger::entry::Entry::Evidence { canon, .. }
+                    | stockade_ledger::entry::Entry::Custody { canon, .. }
+                    | stockade_ledger::entry::Entry::Audit { canon, .. },
+                ) => Ok(Some(canon.into())),
+                _ => Err(CustodyError::Integrity(format!("leaf {leaf} is not the record the store says it is"))),
+            }
+        };
         let salts = self.ledger.salt_key();
         let opening = self.opening(incident).await?;
         let mut evidence = Vec::new();
@@ -451,12 +469,14 @@ impl Custodian {
         for e in &items {
             let chain = self.store.custody(&e.record.id).await?;
             evidence.push(EvidenceItem {
+                canon: canon(e.leaf_index)?,
                 file: e.expired_us.is_none().then(|| format!("evidence/{}", e.record.id)),
                 proof: proof(e.leaf_index, &e.record.salt(salts))?,
                 record: e.record.clone(),
             });
             for c in chain {
                 custody.push(package::CustodyItem {
+                    canon: canon(c.leaf_index)?,
                     proof: proof(c.leaf_index, &c.record.salt(salts))?,
                     record: c.record,
                 });
@@ -502,6 +522,7 @@ impl Custodian {
                 checkpoint: String::from_utf8_lossy(&cp.note).into_owned(),
             },
             opened: Some(OpeningItem {
+                canon: canon(opening.leaf_index)?,
                 proof: proof(opening.leaf_index, &opening.record.salt(salts))?,
                 record: opening.record,
             }),

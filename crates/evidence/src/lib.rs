@@ -16,7 +16,48 @@
 pub mod package;
 
 use serde::{Deserialize, Serialize};
+pub use stockade_ledger::entry::Canon;
 use stockade_ledger::entry::{Entry, SaltKey, commitment, sha256};
+
+/// The largest integer a record may hold: RFC 8785 writes numbers as
+/// IEEE 754 doubles, which hold every integer up to 2^53 − 1 exactly
+/// (I-JSON, RFC 7493 §2.2); beyond, two records could share a commitment.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// A record's content under `canon`: the bytes its commitment hashes
+/// (`docs/EVIDENCE-FORMAT.md` §5).
+pub fn content<T: Serialize>(record: &T, canon: Canon) -> Result<Vec<u8>, Refusal> {
+    let fail = |e: serde_json::Error| Refusal::Invalid(format!("the record cannot be written as JSON: {e}"));
+    match canon {
+        Canon::Compact => serde_json::to_vec(record).map_err(fail),
+        Canon::Jcs => {
+            let value = serde_json::to_value(record).map_err(fail)?;
+            exact_numbers(&value)?;
+            serde_json_canonicalizer::to_vec(&value).map_err(fail)
+        }
+    }
+}
+
+/// Refuses integers a double cannot hold exactly (see [`MAX_SAFE_INTEGER`]).
+pub(crate) fn exact_numbers(v: &serde_json::Value) -> Result<(), Refusal> {
+    match v {
+        serde_json::Value::Number(n) => {
+            let exact = n
+                .as_u64()
+                .map(|u| u <= MAX_SAFE_INTEGER)
+                .or_else(|| n.as_i64().map(|i| i.unsigned_abs() <= MAX_SAFE_INTEGER));
+            match exact {
+                Some(false) => Err(Refusal::Invalid(format!(
+                    "the integer {n} is beyond ±(2^53 − 1): RFC 8785 cannot commit to it exactly"
+                ))),
+                _ => Ok(()),
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().try_for_each(exact_numbers),
+        serde_json::Value::Object(o) => o.values().try_for_each(exact_numbers),
+        _ => Ok(()),
+    }
+}
 
 /// Why an action or a record is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,7 +98,7 @@ pub struct EvidenceRecord {
 }
 
 impl EvidenceRecord {
-    /// The record's canonical bytes (field order fixed by the struct).
+    /// The record as stored: compact JSON, members in the struct's order.
     pub fn canonical(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_default()
     }
@@ -66,8 +107,8 @@ impl EvidenceRecord {
         key.salt("evidence", self.id.as_bytes())
     }
 
-    /// The ledger entry that records this item.
-    pub fn entry(&self, salt: &[u8; 16]) -> Result<Entry, Refusal> {
+    /// The ledger entry that records this item, its content encoded by `canon`.
+    pub fn entry(&self, salt: &[u8; 16], canon: Canon) -> Result<Entry, Refusal> {
         let mut file = [0u8; 32];
         hex::decode_to_slice(&self.sha256, &mut file)
             .map_err(|_| Refusal::Invalid(format!("sha256 {:?} is not 64 hex digits", self.sha256)))?;
@@ -76,7 +117,8 @@ impl EvidenceRecord {
             sha256: file,
             size: self.size,
             at_us: self.collected_us,
-            commit: commitment(salt, &sha256(&self.canonical())),
+            canon,
+            commit: commitment(salt, &sha256(&content(self, canon)?)),
         })
     }
 }
@@ -140,14 +182,15 @@ impl CustodyRecord {
         key.salt("custody", format!("{}/{}", self.evidence, self.n).as_bytes())
     }
 
-    pub fn entry(&self, salt: &[u8; 16]) -> Entry {
-        Entry::Custody {
+    pub fn entry(&self, salt: &[u8; 16], canon: Canon) -> Result<Entry, Refusal> {
+        Ok(Entry::Custody {
             evidence: self.evidence.clone(),
             n: self.n,
             action: self.action.as_str().to_owned(),
             at_us: self.at_us,
-            commit: commitment(salt, &sha256(&self.canonical())),
-        }
+            canon,
+            commit: commitment(salt, &sha256(&content(self, canon)?)),
+        })
     }
 }
 
@@ -173,13 +216,14 @@ impl AuditRecord {
         key.salt("audit", &self.n.to_be_bytes())
     }
 
-    pub fn entry(&self, salt: &[u8; 16]) -> Entry {
-        Entry::Audit {
+    pub fn entry(&self, salt: &[u8; 16], canon: Canon) -> Result<Entry, Refusal> {
+        Ok(Entry::Audit {
             n: self.n,
             action: self.action.clone(),
             at_us: self.at_us,
-            commit: commitment(salt, &sha256(&self.canonical())),
-        }
+            canon,
+            commit: commitment(salt, &sha256(&content(self, canon)?)),
+        })
     }
 }
 
@@ -311,19 +355,23 @@ impl RetentionPolicy {
 mod tests {
     use super::*;
 
+    fn opening() -> AuditRecord {
+        AuditRecord {
+            n: 7,
+            action: "incident_opened".into(),
+            actor: "carol".into(),
+            at_us: 5,
+            detail: serde_json::json!({"site": "LYS", "id": "INC-1", "events": [{"source": "acs", "id": "e1"}]}),
+        }
+    }
+
     /// Format 2's record commitment hashes compact JSON in the order the
     /// record's members were written, objects of its detail included: what
     /// the manifest carries, read back and written again, gives the same
     /// bytes (serde_json's `preserve_order`, pinned in the workspace).
     #[test]
     fn audit_records_keep_their_members_in_the_order_written() {
-        let r = AuditRecord {
-            n: 7,
-            action: "incident_opened".into(),
-            actor: "carol".into(),
-            at_us: 5,
-            detail: serde_json::json!({"site": "LYS", "id": "INC-1", "events": [{"source": "acs", "id": "e1"}]}),
-        };
+        let r = opening();
         let bytes = r.canonical();
         assert_eq!(
             String::from_utf8(bytes.clone()).unwrap(),
@@ -331,6 +379,60 @@ mod tests {
         );
         let again: AuditRecord = serde_json::from_slice(&serde_json::to_vec_pretty(&r).unwrap()).unwrap();
         assert_eq!(again.canonical(), bytes);
+    }
+
+    /// Format 3's record commitment: RFC 8785. Members sorted by their
+    /// UTF-16 code units whatever order they were written in, numbers as
+    /// ECMAScript writes doubles, strings escaped only where JSON must; the
+    /// vectors are RFC 8785's own (§3.2.2, §3.2.3, Appendix B).
+    #[test]
+    fn format_3_records_are_encoded_by_rfc_8785() {
+        let r = opening();
+        assert_eq!(
+            String::from_utf8(content(&r, Canon::Jcs).unwrap()).unwrap(),
+            r#"{"action":"incident_opened","actor":"carol","at_us":5,"detail":{"events":[{"id":"e1","source":"acs"}],"id":"INC-1","site":"LYS"},"n":7}"#
+        );
+        let jcs = |json: &str| {
+            let v: serde_json::Value = serde_json::from_str(json).unwrap();
+            String::from_utf8(content(&v, Canon::Jcs).unwrap()).unwrap()
+        };
+        assert_eq!(
+            jcs(r#"{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],
+                    "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/",
+                    "literals": [null, true, false]}"#),
+            r#"{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\u000f\nA'B\"\\\\\"/"}"#
+        );
+        // Sorting by UTF-16 code units: U+1F600 (D83D DE00) sorts before U+FB33.
+        assert_eq!(
+            jcs(
+                r#"{"\u20ac": "Euro Sign", "\r": "Carriage Return", "\ufb33": "Hebrew Letter Dalet With Dagesh", "1": "One", "\ud83d\ude00": "Emoji: Grinning Face", "\u0080": "Control", "\u00f6": "Latin Small Letter O With Diaeresis"}"#
+            ),
+            "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\u{80}\":\"Control\",\"\u{f6}\":\"Latin Small Letter O With Diaeresis\",\"\u{20ac}\":\"Euro Sign\",\"\u{1f600}\":\"Emoji: Grinning Face\",\"\u{fb33}\":\"Hebrew Letter Dalet With Dagesh\"}"
+        );
+        for (number, written) in [
+            ("-0", "0"),
+            ("1e21", "1e+21"),
+            ("1e20", "100000000000000000000"),
+            ("1e-7", "1e-7"),
+            ("0.000001", "0.000001"),
+            ("9007199254740991", "9007199254740991"),
+            ("-9007199254740991", "-9007199254740991"),
+        ] {
+            assert_eq!(jcs(&format!("[{number}]")), format!("[{written}]"), "{number}");
+        }
+        // Integers a double cannot hold are refused, not rounded.
+        for big in ["9007199254740992", "-9007199254740992", "18446744073709551615"] {
+            let v: serde_json::Value = serde_json::from_str(&format!("{{\"n\":{big}}}")).unwrap();
+            let err = content(&v, Canon::Jcs).unwrap_err().to_string();
+            assert!(err.contains("2^53"), "{big}: {err}");
+        }
+        // The same record, written with its members in another order, commits the same.
+        let again: AuditRecord = serde_json::from_str(
+            r#"{"detail":{"site":"LYS","events":[{"id":"e1","source":"acs"}],"id":"INC-1"},"at_us":5,"actor":"carol","n":7,"action":"incident_opened"}"#,
+        )
+        .unwrap();
+        assert_eq!(content(&again, Canon::Jcs).unwrap(), content(&r, Canon::Jcs).unwrap());
+        assert_ne!(content(&r, Canon::Compact).unwrap(), content(&r, Canon::Jcs).unwrap());
     }
 
     fn rec(n: u64, action: Action) -> CustodyRecord {

@@ -6,7 +6,7 @@
 //! ```text
 //! MANIFEST.txt          what the package holds, for people (rendered from manifest.json)
 //! manifest.json         every record, salt, leaf index and inclusion proof, and the checkpoint
-//! manifest.sig          a C2SP signed note, by the log's key, naming manifest.json's SHA-256
+//! manifest.sig          a C2SP signed note, by the log's key, naming the SHA-256 of manifest.json and MANIFEST.txt
 //! events/<seq>.json     each related event's canonical bytes
 //! evidence/<id>         each evidence file (absent once expired: its record and tombstone remain)
 //! ```
@@ -14,8 +14,8 @@
 //! [`verify`] checks, and names the part that fails: the signature over the
 //! manifest, the checkpoint, every file's SHA-256 and size, every leaf
 //! (rebuilt from the records, salts and file hashes) against the checkpoint's
-//! root by its inclusion proof, every custody chain, MANIFEST.txt against the
-//! manifest, and finally the archive's own bytes (headers, padding) against
+//! root by its inclusion proof, every custody chain, MANIFEST.txt (signed
+//! since format 3; compared with its rendering before), and finally the archive's own bytes (headers, padding) against
 //! the one canonical archive of those parts: so flipping any byte anywhere
 //! fails.
 
@@ -25,12 +25,15 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use stockade_ledger::entry::{Entry, commitment};
+use stockade_ledger::entry::{Canon, Entry, commitment};
 use stockade_ledger::{Hash, hash_from, leaf_hash, verify_inclusion};
 
-/// The format packages are made in: since 2026-11-26 they carry the
-/// incident's opening record.
-pub const FORMAT: &str = "stockade-evidence-package/2";
+/// The format packages are made in: since 2026-12-07 records are committed
+/// by RFC 8785 (each record says which rule its leaf used) and manifest.sig
+/// signs MANIFEST.txt too.
+pub const FORMAT: &str = "stockade-evidence-package/3";
+/// The second format (2026-11-26: the incident's opening record), still verified.
+pub const FORMAT_2: &str = "stockade-evidence-package/2";
 /// The first format (no opening record), still verified: packages are
 /// evidence, kept for years.
 pub const FORMAT_1: &str = "stockade-evidence-package/1";
@@ -48,6 +51,38 @@ pub struct LogRef {
     pub checkpoint: String,
 }
 
+/// The formats this verifier knows, oldest first.
+pub const FORMATS: [&str; 3] = [FORMAT_1, FORMAT_2, FORMAT];
+
+/// How a record's content was encoded for its commitment (the manifest's
+/// `canon`; the record's leaf names the same rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordCanon {
+    /// RFC 8785 (JSON Canonicalization Scheme).
+    Jcs,
+    /// Compact JSON in the record type's member order (format 2's rule).
+    Compact,
+}
+
+impl From<Canon> for RecordCanon {
+    fn from(c: Canon) -> RecordCanon {
+        match c {
+            Canon::Jcs => RecordCanon::Jcs,
+            Canon::Compact => RecordCanon::Compact,
+        }
+    }
+}
+
+impl From<RecordCanon> for Canon {
+    fn from(c: RecordCanon) -> Canon {
+        match c {
+            RecordCanon::Jcs => Canon::Jcs,
+            RecordCanon::Compact => Canon::Compact,
+        }
+    }
+}
+
 /// Where a record sits in the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Proof {
@@ -61,6 +96,9 @@ pub struct Proof {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EvidenceItem {
     pub record: EvidenceRecord,
+    /// Format 3: how the record's leaf commits to it (absent before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canon: Option<RecordCanon>,
     /// The file's part, or none when it expired.
     pub file: Option<String>,
     #[serde(flatten)]
@@ -70,6 +108,9 @@ pub struct EvidenceItem {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CustodyItem {
     pub record: CustodyRecord,
+    /// Format 3: how the record's leaf commits to it (absent before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canon: Option<RecordCanon>,
     #[serde(flatten)]
     pub proof: Proof,
 }
@@ -80,6 +121,9 @@ pub struct CustodyItem {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OpeningItem {
     pub record: AuditRecord,
+    /// Format 3: how the record's leaf commits to it (absent before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canon: Option<RecordCanon>,
     #[serde(flatten)]
     pub proof: Proof,
 }
@@ -139,7 +183,7 @@ pub fn manifest_schema() -> serde_json::Value {
         o.insert("$id".into(), "https://stockade.dev/schema/evidence-manifest.json".into());
         o.insert(
             "description".into(),
-            "manifest.json of a Stockade evidence package (formats stockade-evidence-package/1 and /2); \
+            "manifest.json of a Stockade evidence package (formats stockade-evidence-package/1, /2 and /3); \
              docs/EVIDENCE-FORMAT.md says what each member means and how it is checked"
                 .into(),
         );
@@ -147,9 +191,83 @@ pub fn manifest_schema() -> serde_json::Value {
     s
 }
 
-/// The text `manifest.sig` signs, for a package of `format`.
-pub fn signed_text(format: &str, manifest_json: &[u8]) -> String {
-    format!("{format}\nmanifest.json sha256 {}\n", hex::encode(Sha256::digest(manifest_json)))
+/// The text `manifest.sig` signs, for a package of `format`: the SHA-256 of
+/// manifest.json, and since format 3 of MANIFEST.txt.
+pub fn signed_text(format: &str, manifest_json: &[u8], manifest_txt: &[u8]) -> String {
+    let mut text = format!("{format}\n{}\n", part_line("manifest.json", manifest_json));
+    if format == FORMAT {
+        text.push_str(&part_line("MANIFEST.txt", manifest_txt));
+        text.push('\n');
+    }
+    text
+}
+
+/// `<name> sha256 <hex>`: a line of the signed text.
+fn part_line(name: &str, bytes: &[u8]) -> String {
+    format!("{name} sha256 {}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// The rule a record of a `format` package was committed by, from its
+/// `canon` member: required in format 3, absent before (format 2's rule).
+fn canon_of(format: &str, canon: Option<RecordCanon>) -> Result<Canon, String> {
+    match (format == FORMAT, canon) {
+        (true, Some(c)) => Ok(c.into()),
+        (true, None) => Err(format!("{FORMAT} names how each record is committed (`canon`); this record does not")),
+        (false, None) => Ok(Canon::Compact),
+        (false, Some(_)) => Err(format!("`canon` is a member of {FORMAT} manifests, not of {format}")),
+    }
+}
+
+/// Refuses JSON whose objects name a member twice, anywhere: a reader that
+/// keeps the first and one that keeps the last would see different packages.
+pub fn refuse_duplicate_members(json: &[u8]) -> Result<(), String> {
+    use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+    struct Checked;
+    impl<'de> Deserialize<'de> for Checked {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Checked, D::Error> {
+            d.deserialize_any(Walk)
+        }
+    }
+    struct Walk;
+    impl<'de> Visitor<'de> for Walk {
+        type Value = Checked;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_unit<E>(self) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+            while seq.next_element::<Checked>()?.is_some() {}
+            Ok(Checked)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if !seen.insert(key.clone()) {
+                    return Err(de::Error::custom(format!("member {key:?} appears twice in one object")));
+                }
+                map.next_value::<Checked>()?;
+            }
+            Ok(Checked)
+        }
+    }
+    serde_json::from_slice::<Checked>(json).map(|_| ()).map_err(|e| e.to_string())
 }
 
 fn time(us: i64) -> String {
@@ -270,8 +388,9 @@ impl ManifestParts {
     /// Renders and signs a manifest, given a signer of notes.
     pub fn new(m: &Manifest, sign: impl FnOnce(&str) -> Result<Vec<u8>, String>) -> Result<ManifestParts, String> {
         let json = serde_json::to_vec_pretty(m).map_err(|e| e.to_string())?;
-        let sig = sign(&signed_text(&m.format, &json))?;
-        Ok(ManifestParts { text: render(m).into_bytes(), json, sig })
+        let text = render(m).into_bytes();
+        let sig = sign(&signed_text(&m.format, &json, &text))?;
+        Ok(ManifestParts { text, json, sig })
     }
 
     /// The three parts, in package order.
@@ -335,9 +454,38 @@ fn check_leaf(report: &mut Report, part: &str, entry: &Entry, p: &Proof, size: u
     }
 }
 
+/// The salt: exactly 32 lowercase hex digits (one encoding only).
 fn salt(p: &Proof) -> Option<[u8; 16]> {
+    if p.salt.bytes().any(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
     let mut s = [0u8; 16];
     hex::decode_to_slice(&p.salt, &mut s).ok().map(|()| s)
+}
+
+/// Rebuilds a record's entry by the rule its manifest names and checks it.
+#[allow(clippy::too_many_arguments)]
+fn record_leaf(
+    report: &mut Report,
+    label: &str,
+    format: &str,
+    canon: Option<RecordCanon>,
+    p: &Proof,
+    size: u64,
+    root: Hash,
+    entry: impl FnOnce(&[u8; 16], Canon) -> Result<Entry, crate::Refusal>,
+) {
+    let canon = match canon_of(format, canon) {
+        Ok(c) => c,
+        Err(e) => return report.fail(label, e),
+    };
+    let Some(s) = salt(p) else {
+        return report.fail(label, "its salt in manifest.json is not 32 lowercase hex digits");
+    };
+    match entry(&s, canon) {
+        Ok(e) => check_leaf(report, label, &e, p, size, root),
+        Err(e) => report.fail(label, format!("its record cannot be committed to: {e}")),
+    }
 }
 
 /// Reads every part of a package. `open` gives the package's bytes from the
@@ -447,14 +595,20 @@ pub fn verify_with<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, trust:
         return report;
     };
     let signed = match stockade_ledger::checkpoint::verify_note(&sig, verifier_key) {
-        Ok(text) if [FORMAT, FORMAT_1].iter().any(|f| text == signed_text(f, &json).as_bytes()) => {
-            report.checked.push("manifest.sig: signed by the log's key over manifest.json".into());
+        Ok(text) if FORMATS.iter().any(|f| text == signed_text(f, &json, &txt).as_bytes()) => {
+            let what =
+                if text.starts_with(FORMAT.as_bytes()) { "manifest.json and MANIFEST.txt" } else { "manifest.json" };
+            report.checked.push(format!("manifest.sig: signed by the log's key over {what}"));
             Some(text)
         }
         Ok(text) => {
             let first = String::from_utf8_lossy(text.split(|b| *b == b'\n').next().unwrap_or_default()).into_owned();
-            if first.starts_with("stockade-evidence-package/") && first != FORMAT && first != FORMAT_1 {
+            if first.starts_with("stockade-evidence-package/") && !FORMATS.contains(&first.as_str()) {
                 report.fail("manifest.sig", format!("signed for {first}, a format this verifier does not know"));
+            } else if first == FORMAT
+                && text.split(|b| *b == b'\n').nth(1) == Some(part_line("manifest.json", &json).as_bytes())
+            {
+                report.fail("MANIFEST.txt", "its SHA-256 is not the one manifest.sig signs: it was altered");
             } else {
                 report.fail("manifest.json", "its SHA-256 is not the one manifest.sig signs: it was altered");
             }
@@ -465,6 +619,10 @@ pub fn verify_with<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, trust:
             None
         }
     };
+    if let Err(e) = refuse_duplicate_members(&json) {
+        report.fail("manifest.json", format!("not one reading only: {e}"));
+        return report;
+    }
     let m: Manifest = match serde_json::from_slice(&json) {
         Ok(m) => m,
         Err(e) => {
@@ -473,15 +631,47 @@ pub fn verify_with<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, trust:
         }
     };
     report.incident = m.incident.clone();
-    if m.format != FORMAT && m.format != FORMAT_1 {
+    // A record is committed to as its type holds it: a member the type does
+    // not have, or `null` for an absent one, would be dropped here and kept
+    // by another reader, so two verifiers would check different records.
+    if let Ok(raw) = serde_json::from_slice::<serde_json::Value>(&json) {
+        let exact = |typed: Result<serde_json::Value, serde_json::Error>, raw: &serde_json::Value| {
+            typed.is_ok_and(|t| &t == raw) && crate::exact_numbers(raw).is_ok()
+        };
+        let mut inexact = Vec::new();
+        if let Some(o) = &m.opened
+            && !exact(serde_json::to_value(&o.record), &raw["opened"]["record"])
+        {
+            inexact.push(format!("incident {} (audit record #{})", m.incident, o.record.n));
+        }
+        for (i, e) in m.evidence.iter().enumerate() {
+            if !exact(serde_json::to_value(&e.record), &raw["evidence"][i]["record"]) {
+                inexact.push(format!("evidence {}", e.record.id));
+            }
+        }
+        for (i, c) in m.custody.iter().enumerate() {
+            if !exact(serde_json::to_value(&c.record), &raw["custody"][i]["record"]) {
+                inexact.push(format!("custody {}#{}", c.record.evidence, c.record.n));
+            }
+        }
+        for label in inexact {
+            report.fail(
+                &label,
+                "its record holds a member its type does not, null for an absent one, or an integer beyond ±(2^53 − 1): records hold exactly their type's members",
+            );
+        }
+    }
+    if !FORMATS.contains(&m.format.as_str()) {
         report.fail(
             "manifest.json",
-            format!("format {:?} is not one this verifier knows ({FORMAT_1}, {FORMAT})", m.format),
+            format!("format {:?} is not one this verifier knows ({})", m.format, FORMATS.join(", ")),
         );
-    } else if signed.is_some_and(|text| text != signed_text(&m.format, &json).as_bytes()) {
+        return report;
+    } else if signed.is_some_and(|text| text != signed_text(&m.format, &json, &txt).as_bytes()) {
         report.fail("manifest.json", "its format is not the one manifest.sig signs");
     }
-    if txt != render(&m).as_bytes() {
+    // Format 3 signs MANIFEST.txt; before, it was checked against its rendering.
+    if m.format != FORMAT && txt != render(&m).as_bytes() {
         report.fail("MANIFEST.txt", "differs from what manifest.json says");
     }
 
@@ -591,15 +781,14 @@ pub fn verify_with<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, trust:
             if o.record.action != INCIDENT_OPENED || id != Some(&m.incident) {
                 report.fail(&label, format!("is not the opening of incident {}", m.incident));
             }
-            match salt(&o.proof) {
-                Some(s) => check_leaf(&mut report, &label, &o.record.entry(&s), &o.proof, size, root),
-                None => report.fail(&label, "its salt in manifest.json is malformed"),
-            }
+            record_leaf(&mut report, &label, &m.format, o.canon, &o.proof, size, root, |s, c| o.record.entry(s, c));
         }
         None if m.format == FORMAT_1 => report
             .checked
             .push(format!("{FORMAT_1}: made before packages carried the incident's opening; none to check")),
-        None => report.fail("manifest.json", format!("a {FORMAT} package must carry the incident's opening record")),
+        None => {
+            report.fail("manifest.json", format!("a {} package must carry the incident's opening record", m.format))
+        }
     }
 
     // The events the opening cites, as (source, id).
@@ -664,10 +853,7 @@ pub fn verify_with<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, trust:
                 _ => report.fail(part, "missing"),
             }
         }
-        match (salt(&item.proof), r.entry(&salt(&item.proof).unwrap_or_default())) {
-            (Some(_), Ok(entry)) => check_leaf(&mut report, &label, &entry, &item.proof, size, root),
-            _ => report.fail(&label, "its salt or hash in manifest.json is malformed"),
-        }
+        record_leaf(&mut report, &label, &m.format, item.canon, &item.proof, size, root, |s, c| r.entry(s, c));
         let chain: Vec<CustodyRecord> =
             m.custody.iter().filter(|c| c.record.evidence == r.id).map(|c| c.record.clone()).collect();
         match CustodyState::of(&chain) {
@@ -681,15 +867,15 @@ pub fn verify_with<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, trust:
         if !m.evidence.iter().any(|e| e.record.id == c.record.evidence) {
             report.fail(&label, "names evidence the package does not describe");
         }
-        match salt(&c.proof) {
-            Some(s) => check_leaf(&mut report, &label, &c.record.entry(&s), &c.proof, size, root),
-            None => report.fail(&label, "its salt in manifest.json is malformed"),
-        }
+        record_leaf(&mut report, &label, &m.format, c.canon, &c.proof, size, root, |s, k| c.record.entry(s, k));
     }
     for p in &order {
         if !expected.contains(p) {
             report.fail(p, "is not described by manifest.json");
         }
+    }
+    if report.ok() && order != expected {
+        report.fail("archive", "its parts are not in the canonical order (manifests, events, evidence files)");
     }
     if m.opened.is_none() {
         report.notes.push(format!("{FORMAT_1}: no opening record, so which events the incident cites is not known"));
@@ -817,17 +1003,26 @@ mod tests {
         format: &str,
         with_opening: bool,
     ) -> (Vec<u8>, String) {
-        build_citing(expired, opened, edit, format, with_opening, serde_json::json!([{"source": "acs", "id": "e1"}]))
+        let cites = serde_json::json!([{"source": "acs", "id": "e1"}]);
+        let (pkg, _, verifier) = build_keyed(expired, opened, edit, format, with_opening, cites, None);
+        (pkg, verifier)
     }
 
-    fn build_citing(
+    /// A package citing `cites`, its evidence record's leaf committed by
+    /// `evidence_canon` when not the format's own rule (an item collected
+    /// before format 3); also the log's key, to sign altered manifests.
+    fn build_keyed(
         expired: bool,
         opened: &str,
         edit: impl Fn(&mut AuditRecord),
         format: &str,
         with_opening: bool,
         cites: serde_json::Value,
-    ) -> (Vec<u8>, String) {
+        evidence_canon: Option<Canon>,
+    ) -> (Vec<u8>, LogKey, String) {
+        let canon = if format == FORMAT { Canon::Jcs } else { Canon::Compact };
+        let named = |c: Canon| (format == FORMAT).then_some(RecordCanon::from(c));
+        let evidence_canon = evidence_canon.unwrap_or(canon);
         let (key, _) = LogKey::generate("stockade.test/pkg").unwrap();
         let salts = SaltKey::generate().unwrap();
         let file = b"frame data of a camera clip".to_vec();
@@ -867,9 +1062,9 @@ mod tests {
             Entry::Event { seq: 2, received_us: 5, commit: commitment(&ev_salt, &digest), epcis: None }
                 .encode()
                 .unwrap(),
-            record.entry(&record.salt(&salts)).unwrap().encode().unwrap(),
+            record.entry(&record.salt(&salts), evidence_canon).unwrap().encode().unwrap(),
         ];
-        entries.extend(chain.iter().map(|c| c.entry(&c.salt(&salts)).encode().unwrap()));
+        entries.extend(chain.iter().map(|c| c.entry(&c.salt(&salts), canon).unwrap().encode().unwrap()));
         let opening = AuditRecord {
             n: 4,
             action: INCIDENT_OPENED.into(),
@@ -879,7 +1074,7 @@ mod tests {
                 "severity": "high", "from": "2026-11-02T22:00:00+01:00", "to": "2026-11-02T23:00:00+01:00",
                 "events": cites}),
         };
-        entries.push(opening.entry(&opening.salt(&salts)).encode().unwrap());
+        entries.push(opening.entry(&opening.salt(&salts), canon).unwrap().encode().unwrap());
         let mut listed = opening.clone();
         edit(&mut listed);
         let mut t = Tree::new();
@@ -904,9 +1099,13 @@ mod tests {
                 root: b64(&root),
                 checkpoint: String::from_utf8(key.sign("stockade.test/pkg", size, root).unwrap()).unwrap(),
             },
-            opened: with_opening
-                .then(|| OpeningItem { proof: proof(3 + chain.len() as u64, &opening.salt(&salts)), record: listed }),
+            opened: with_opening.then(|| OpeningItem {
+                proof: proof(3 + chain.len() as u64, &opening.salt(&salts)),
+                canon: named(canon),
+                record: listed,
+            }),
             evidence: vec![EvidenceItem {
+                canon: named(evidence_canon),
                 file: (!expired).then(|| "evidence/ev_1".into()),
                 proof: proof(2, &record.salt(&salts)),
                 record,
@@ -914,7 +1113,11 @@ mod tests {
             custody: chain
                 .iter()
                 .enumerate()
-                .map(|(i, c)| CustodyItem { record: c.clone(), proof: proof(3 + i as u64, &c.salt(&salts)) })
+                .map(|(i, c)| CustodyItem {
+                    record: c.clone(),
+                    canon: named(canon),
+                    proof: proof(3 + i as u64, &c.salt(&salts)),
+                })
                 .collect(),
             events: vec![EventItem {
                 seq: 2,
@@ -932,7 +1135,143 @@ mod tests {
         if !expired {
             parts.push(Part::bytes("evidence/ev_1", &file));
         }
-        (write_archive(Vec::new(), parts).unwrap(), key.verifier_key().to_owned())
+        let verifier = key.verifier_key().to_owned();
+        (write_archive(Vec::new(), parts).unwrap(), key, verifier)
+    }
+
+    /// The package with manifest.json rewritten by `edit` and signed again
+    /// by the log's key: what a verifier must refuse on the content alone.
+    fn resigned(pkg: &[u8], key: &LogKey, edit: impl Fn(String) -> String) -> Vec<u8> {
+        let mut parts: Vec<(String, Vec<u8>)> = Vec::new();
+        for e in tar::Archive::new(pkg).entries().unwrap() {
+            let mut e = e.unwrap();
+            let mut b = Vec::new();
+            e.read_to_end(&mut b).unwrap();
+            parts.push((e.path().unwrap().to_string_lossy().into_owned(), b));
+        }
+        let json = edit(String::from_utf8(parts[1].1.clone()).unwrap()).into_bytes();
+        let format = serde_json::from_slice::<serde_json::Value>(&json)
+            .ok()
+            .and_then(|v| v["format"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| FORMAT.to_owned());
+        parts[2].1 = key.sign_note(&signed_text(&format, &json, &parts[0].1)).unwrap();
+        parts[1].1 = json;
+        write_archive(Vec::new(), parts.iter().map(|(p, b)| Part::bytes(p.clone(), b))).unwrap()
+    }
+
+    fn package_keyed() -> (Vec<u8>, LogKey, String) {
+        build_keyed(false, "INC-7", |_| {}, FORMAT, true, serde_json::json!([{"source": "acs", "id": "e1"}]), None)
+    }
+
+    #[test]
+    fn format_3_signs_manifest_txt_and_names_each_records_rule() {
+        let (pkg, key, verifier) = package_keyed();
+        let r = check(&pkg, &verifier);
+        assert!(r.ok(), "{:?}", r.failures);
+        assert!(
+            r.checked.iter().any(|c| c == "manifest.sig: signed by the log's key over manifest.json and MANIFEST.txt")
+        );
+        let m = manifest_of(&pkg);
+        assert_eq!(m["format"], FORMAT);
+        assert_eq!(m["evidence"][0]["canon"], "jcs");
+        assert_eq!(m["custody"][0]["canon"], "jcs");
+        assert_eq!(m["opened"]["canon"], "jcs");
+        // MANIFEST.txt is signed: any change to it is refused, naming it.
+        let at = pkg.windows(11).position(|w| w == b"dock door 3").unwrap();
+        let mut bad = pkg.clone();
+        bad[at] = b'D';
+        let r = check(&bad, &verifier);
+        assert_eq!(
+            r.failures[0],
+            ("MANIFEST.txt".to_owned(), "its SHA-256 is not the one manifest.sig signs: it was altered".to_owned())
+        );
+        // An item collected before format 3 keeps its leaf's rule, and says so.
+        let (old, _, old_key) =
+            build_keyed(false, "INC-7", |_| {}, FORMAT, true, serde_json::json!([]), Some(Canon::Compact));
+        let r = check(&old, &old_key);
+        assert!(r.ok(), "{:?}", r.failures);
+        assert_eq!(manifest_of(&old)["evidence"][0]["canon"], "compact");
+        // Claiming the other rule for a record does not find its leaf.
+        let flipped = resigned(&pkg, &key, |j| j.replacen(r#""canon": "jcs""#, r#""canon": "compact""#, 1));
+        let r = check(&flipped, &verifier);
+        assert!(!r.ok());
+        assert!(r.failures[0].1.contains("does not prove against the checkpoint"), "{:?}", r.failures);
+        // Format 3 names the rule of every record; format 2 has no such member.
+        let missing = resigned(&pkg, &key, |j| j.replacen(r#""canon": "jcs","#, "", 1));
+        let r = check(&missing, &verifier);
+        assert!(r.failures.iter().any(|f| f.1.contains("names how each record is committed")), "{:?}", r.failures);
+        let unknown = resigned(&pkg, &key, |j| j.replacen(r#""canon": "jcs""#, r#""canon": "cbor""#, 1));
+        let r = check(&unknown, &verifier);
+        assert!(r.failures[0].1.contains("unknown variant `cbor`"), "{:?}", r.failures);
+        let (two, key2, verifier2) = build_keyed(false, "INC-7", |_| {}, FORMAT_2, true, serde_json::json!([]), None);
+        assert!(check(&two, &verifier2).ok());
+        let claimed = resigned(&two, &key2, |j| j.replacen(r#""record": {"#, r#""canon": "jcs", "record": {"#, 1));
+        let r = check(&claimed, &verifier2);
+        assert!(
+            r.failures.iter().any(|f| f
+                .1
+                .contains("is a member of stockade-evidence-package/3 manifests, not of stockade-evidence-package/2")),
+            "{:?}",
+            r.failures
+        );
+    }
+
+    #[test]
+    fn duplicate_members_and_non_canonical_encodings_are_refused() {
+        let (pkg, key, verifier) = package_keyed();
+        // A member twice, at the top or deep inside a record: two readings.
+        for edit in [
+            (|j: String| j.replacen(r#""incident": "INC-7","#, r#""incident": "INC-7", "incident": "INC-8","#, 1))
+                as fn(String) -> String,
+            |j: String| j.replacen(r#""actor": "alice","#, r#""actor": "alice", "actor": "mallory","#, 1),
+            |j: String| j.replacen(r#""title": "#, r#""title": "x", "title": "#, 1),
+        ] {
+            let bad = resigned(&pkg, &key, edit);
+            let r = check(&bad, &verifier);
+            assert_eq!(r.failures[0].0, "manifest.json", "{:?}", r.failures);
+            assert!(r.failures[0].1.contains("appears twice in one object"), "{:?}", r.failures);
+        }
+        // A record with a member its type does not have, or null for an absent one.
+        for edit in [
+            (|j: String| j.replacen(r#""actor": "alice","#, r#""actor": "alice", "note": "x","#, 1))
+                as fn(String) -> String,
+            |j: String| j.replacen(r#""reason": "incident""#, r#""reason": "incident", "party": null"#, 1),
+        ] {
+            let bad = resigned(&pkg, &key, edit);
+            let r = check(&bad, &verifier);
+            assert_eq!(r.failures[0].0, "custody ev_1#0", "{:?}", r.failures);
+            assert!(r.failures[0].1.contains("records hold exactly their type's members"), "{:?}", r.failures);
+        }
+        // An integer written as a fraction.
+        let bad = resigned(&pkg, &key, |j| j.replacen(r#""at_us": 1000,"#, r#""at_us": 1000.0,"#, 1));
+        assert!(check(&bad, &verifier).failures[0].1.starts_with("unreadable"));
+        let m = manifest_of(&pkg);
+        // The salt in capitals: the same bytes, another spelling.
+        let salt = m["evidence"][0]["salt"].as_str().unwrap().to_owned();
+        let bad = resigned(&pkg, &key, |j| j.replace(&salt, &salt.to_uppercase()));
+        let r = check(&bad, &verifier);
+        assert!(r.failures.iter().any(|f| f.1.contains("not 32 lowercase hex digits")), "{:?}", r.failures);
+        // A proof hash whose base64 ends in bits that are not zero.
+        let hash = m["evidence"][0]["proof"][0].as_str().unwrap().to_owned();
+        let mut chars: Vec<char> = hash.chars().collect();
+        let last = chars.len() - 2; // 32 bytes: 43 characters and one '='; the last holds 2 spare bits
+        chars[last] = match chars[last] {
+            'A' => 'B',
+            c if c.is_ascii_uppercase() => 'A',
+            _ => 'A',
+        };
+        let respelled: String = chars.into_iter().collect();
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD.decode_slice_unchecked(&hash, &mut [0u8; 33]).ok(),
+            Some(32)
+        );
+        let bad = resigned(&pkg, &key, |j| j.replace(&hash, &respelled));
+        let r = check(&bad, &verifier);
+        assert!(!r.ok(), "{respelled} for {hash}");
+        // The file's SHA-256 in capitals.
+        let sha = m["evidence"][0]["record"]["sha256"].as_str().unwrap().to_owned();
+        let bad = resigned(&pkg, &key, |j| j.replace(&sha, &sha.to_uppercase()));
+        assert!(!check(&bad, &verifier).ok());
     }
 
     fn check(bytes: &[u8], key: &str) -> Report {
@@ -1064,7 +1403,7 @@ mod tests {
         // A package carrying an event its incident's opening does not cite
         // verifies, and says so.
         let cites = serde_json::json!([{"source": "acs", "id": "e0"}]);
-        let (pkg, key) = build_citing(false, "INC-7", |_| {}, FORMAT, true, cites);
+        let (pkg, _, key) = build_keyed(false, "INC-7", |_| {}, FORMAT, true, cites, None);
         let r = check(&pkg, &key);
         assert!(r.ok(), "{:?}", r.failures);
         assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
@@ -1083,11 +1422,24 @@ mod tests {
         assert!(r.ok(), "{:?}", r.failures);
         assert!(r.checked.iter().any(|c| c.contains("none to check")), "{:?}", r.checked);
         assert!(!String::from_utf8_lossy(&pkg).contains("Opened "), "format 1's MANIFEST.txt as it was");
-        // Format 2 without the opening is refused.
-        let (pkg, key) = build(false, "INC-7", |_| {}, FORMAT, false);
+        // Format 2 (records committed by compact JSON, MANIFEST.txt unsigned
+        // and compared with its rendering): verifies.
+        let (pkg, key) = build(false, "INC-7", |_| {}, FORMAT_2, true);
         let r = check(&pkg, &key);
-        assert_eq!(r.failures[0].0, "manifest.json", "{:?}", r.failures);
-        assert!(r.failures[0].1.contains("must carry the incident's opening"), "{:?}", r.failures);
+        assert!(r.ok(), "{:?}", r.failures);
+        assert!(r.checked.iter().any(|c| c == "manifest.sig: signed by the log's key over manifest.json"));
+        assert!(manifest_of(&pkg)["evidence"][0].get("canon").is_none());
+        let at = pkg.windows(11).position(|w| w == b"dock door 3").unwrap();
+        let mut bad = pkg.clone();
+        bad[at] = b'D';
+        assert_eq!(check(&bad, &key).failures[0].0, "MANIFEST.txt");
+        // Formats 2 and 3 without the opening are refused.
+        for format in [FORMAT_2, FORMAT] {
+            let (pkg, key) = build(false, "INC-7", |_| {}, format, false);
+            let r = check(&pkg, &key);
+            assert_eq!(r.failures[0].0, "manifest.json", "{:?}", r.failures);
+            assert!(r.failures[0].1.contains("must carry the incident's opening"), "{:?}", r.failures);
+        }
         // An unknown format.
         let (pkg, key) = build(false, "INC-7", |_| {}, "stockade-evidence-package/9", true);
         let r = check(&pkg, &key);

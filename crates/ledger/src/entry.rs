@@ -25,10 +25,15 @@
 //!
 //! ```text
 //! stockade/event seq=17 received=1732603200000000 commit=<64 hex>[ epcis=ni:///sha-256;<hex>?ver=CBV2.0]   (description only)
-//! stockade/evidence id=ev_x sha256=<64 hex> size=1048576 at=1732603200000000 commit=<64 hex>
-//! stockade/custody evidence=ev_x n=3 action=download at=1732603200000000 commit=<64 hex>
-//! stockade/audit n=12 action=token_created at=1732603200000000 commit=<64 hex>
+//! stockade/evidence id=ev_x sha256=<64 hex> size=1048576 at=1732603200000000 canon=jcs commit=<64 hex>
+//! stockade/custody evidence=ev_x n=3 action=download at=1732603200000000 canon=jcs commit=<64 hex>
+//! stockade/audit n=12 action=token_created at=1732603200000000 canon=jcs commit=<64 hex>
 //! ```
+//!
+//! `canon=jcs` says the record's content was encoded by RFC 8785 (JSON
+//! Canonicalization Scheme) before it was hashed; records committed before
+//! format 3 of the evidence package have no `canon` field, and their content
+//! is the record's compact JSON in its fixed member order ([`Canon`]).
 //!
 //! `epcis` is the CBV 2.0 event hash of an event captured from EPCIS, so a
 //! trading partner holding the original EPCIS event can find it in the log.
@@ -43,19 +48,51 @@ pub enum EntryError {
     Malformed(String),
 }
 
+/// How a record's content was encoded before its commitment was taken:
+/// named in its entry, so the log itself says which rule a verifier applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Canon {
+    /// Compact JSON, members in the record type's fixed order (records
+    /// committed before evidence-package format 3). Written without a
+    /// `canon` field.
+    Compact,
+    /// RFC 8785, the JSON Canonicalization Scheme (`canon=jcs`): every
+    /// record committed since.
+    #[default]
+    Jcs,
+}
+
+impl Canon {
+    /// The name a manifest and an entry use (`compact`, `jcs`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Canon::Compact => "compact",
+            Canon::Jcs => "jcs",
+        }
+    }
+
+    /// The entry field for this rule (empty for [`Canon::Compact`]).
+    fn field(self) -> &'static str {
+        match self {
+            Canon::Compact => "",
+            Canon::Jcs => " canon=jcs",
+        }
+    }
+}
+
 /// A leaf's entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
     /// An accepted event.
     Event { seq: u64, received_us: i64, commit: [u8; 32], epcis: Option<String> },
     /// A file stored in the evidence vault.
-    Evidence { id: String, sha256: [u8; 32], size: u64, at_us: i64, commit: [u8; 32] },
+    Evidence { id: String, sha256: [u8; 32], size: u64, at_us: i64, canon: Canon, commit: [u8; 32] },
     /// An action on evidence (collected, viewed, downloaded, exported,
     /// transferred, sealed, hold set or lifted, expired): record `n` of its custody chain.
-    Custody { evidence: String, n: u64, action: String, at_us: i64, commit: [u8; 32] },
+    Custody { evidence: String, n: u64, action: String, at_us: i64, canon: Canon, commit: [u8; 32] },
     /// An administrative act (a token created, reference data imported...):
     /// record `n` of the audit trail.
-    Audit { n: u64, action: String, at_us: i64, commit: [u8; 32] },
+    Audit { n: u64, action: String, at_us: i64, canon: Canon, commit: [u8; 32] },
 }
 
 /// First byte of an event entry (text entries start with `s`).
@@ -132,38 +169,44 @@ impl Entry {
             Entry::Event { seq, received_us, commit, epcis } => {
                 encode_event(out, *seq, *received_us, commit, epcis.as_deref())?;
             }
-            Entry::Evidence { id, sha256, size, at_us, commit } => {
+            Entry::Evidence { id, sha256, size, at_us, canon, commit } => {
                 if !valid_word(id) {
                     return Err(EntryError::Malformed(format!("evidence id {id:?}")));
                 }
                 out.extend_from_slice(
                     format!(
-                        "stockade/evidence id={id} sha256={} size={size} at={at_us} commit={}",
+                        "stockade/evidence id={id} sha256={} size={size} at={at_us}{} commit={}",
                         hex::encode(sha256),
+                        canon.field(),
                         hex::encode(commit)
                     )
                     .as_bytes(),
                 );
             }
-            Entry::Custody { evidence, n, action, at_us, commit } => {
+            Entry::Custody { evidence, n, action, at_us, canon, commit } => {
                 if !valid_word(evidence) || !valid_word(action) {
                     return Err(EntryError::Malformed(format!("custody of {evidence:?}, action {action:?}")));
                 }
                 out.extend_from_slice(
                     format!(
-                        "stockade/custody evidence={evidence} n={n} action={action} at={at_us} commit={}",
+                        "stockade/custody evidence={evidence} n={n} action={action} at={at_us}{} commit={}",
+                        canon.field(),
                         hex::encode(commit)
                     )
                     .as_bytes(),
                 );
             }
-            Entry::Audit { n, action, at_us, commit } => {
+            Entry::Audit { n, action, at_us, canon, commit } => {
                 if !valid_word(action) {
                     return Err(EntryError::Malformed(format!("audit action {action:?}")));
                 }
                 out.extend_from_slice(
-                    format!("stockade/audit n={n} action={action} at={at_us} commit={}", hex::encode(commit))
-                        .as_bytes(),
+                    format!(
+                        "stockade/audit n={n} action={action} at={at_us}{} commit={}",
+                        canon.field(),
+                        hex::encode(commit)
+                    )
+                    .as_bytes(),
                 );
             }
         }
@@ -214,12 +257,20 @@ impl Entry {
             hex::decode_to_slice(get(name)?, &mut out).map_err(|_| bad())?;
             Ok(out)
         };
+        let canon = match fields.iter().find(|(k, _)| *k == "canon") {
+            None => Canon::Compact,
+            Some((_, "jcs")) => Canon::Jcs,
+            Some((_, other)) => {
+                return Err(EntryError::Malformed(format!("canon={other}: not an encoding this ledger knows (jcs)")));
+            }
+        };
         let entry = match kind {
             "stockade/evidence" => Entry::Evidence {
                 id: get("id")?.to_owned(),
                 sha256: hash("sha256")?,
                 size: num("size")?,
                 at_us: int("at")?,
+                canon,
                 commit: hash("commit")?,
             },
             "stockade/custody" => Entry::Custody {
@@ -227,15 +278,20 @@ impl Entry {
                 n: num("n")?,
                 action: get("action")?.to_owned(),
                 at_us: int("at")?,
+                canon,
                 commit: hash("commit")?,
             },
             "stockade/audit" => Entry::Audit {
                 n: num("n")?,
                 action: get("action")?.to_owned(),
                 at_us: int("at")?,
+                canon,
                 commit: hash("commit")?,
             },
-            _ => return Err(bad()),
+            _ => {
+                let kind: String = kind.chars().take(40).collect();
+                return Err(EntryError::Malformed(format!("unknown entry type {kind:?}")));
+            }
         };
         // One encoding only: anything else (reordered, padded, extra fields) is refused.
         if entry.encode()? != bytes {
@@ -401,10 +457,70 @@ mod tests {
         vec![
             Entry::Event { seq: 17, received_us: 1_732_603_200_000_000, commit: [7; 32], epcis: None },
             Entry::Event { seq: 18, received_us: -5, commit: [8; 32], epcis: Some(CBV.into()) },
-            Entry::Evidence { id: "ev_1".into(), sha256: [1; 32], size: 9, at_us: 3, commit: [2; 32] },
-            Entry::Custody { evidence: "ev_1".into(), n: 2, action: "download".into(), at_us: 4, commit: [3; 32] },
-            Entry::Audit { n: 7, action: "token_created".into(), at_us: 5, commit: [4; 32] },
+            Entry::Evidence {
+                id: "ev_1".into(),
+                sha256: [1; 32],
+                size: 9,
+                at_us: 3,
+                canon: Canon::Jcs,
+                commit: [2; 32],
+            },
+            Entry::Custody {
+                evidence: "ev_1".into(),
+                n: 2,
+                action: "download".into(),
+                at_us: 4,
+                canon: Canon::Jcs,
+                commit: [3; 32],
+            },
+            Entry::Audit { n: 7, action: "token_created".into(), at_us: 5, canon: Canon::Jcs, commit: [4; 32] },
+            Entry::Evidence {
+                id: "ev_0".into(),
+                sha256: [1; 32],
+                size: 9,
+                at_us: 3,
+                canon: Canon::Compact,
+                commit: [2; 32],
+            },
+            Entry::Custody {
+                evidence: "ev_0".into(),
+                n: 2,
+                action: "download".into(),
+                at_us: 4,
+                canon: Canon::Compact,
+                commit: [3; 32],
+            },
+            Entry::Audit { n: 6, action: "token_created".into(), at_us: 5, canon: Canon::Compact, commit: [4; 32] },
         ]
+    }
+
+    /// Records committed before format 3 keep their entries (no `canon`
+    /// field); those since say `canon=jcs`; any other rule is refused by name.
+    #[test]
+    fn an_entry_names_its_records_encoding() {
+        let all = samples();
+        let text = |e: &Entry| String::from_utf8(e.encode().unwrap()).unwrap();
+        assert_eq!(
+            text(&all[4]),
+            format!("stockade/audit n=7 action=token_created at=5 canon=jcs commit={}", "04".repeat(32))
+        );
+        assert_eq!(text(&all[7]), format!("stockade/audit n=6 action=token_created at=5 commit={}", "04".repeat(32)));
+        for e in &all[2..] {
+            let t = text(e);
+            for other in ["canon=JCS", "canon=compact", "canon=sha3", "canon="] {
+                let variant = if t.contains("canon=jcs") {
+                    t.replace("canon=jcs", other)
+                } else {
+                    t.replace(" commit=", &format!(" {other} commit="))
+                };
+                assert!(Entry::decode(variant.as_bytes()).is_err(), "{variant}");
+            }
+            // Moved after the commitment: not the one encoding.
+            let moved = t.replace(" canon=jcs", "") + " canon=jcs";
+            assert!(Entry::decode(moved.as_bytes()).is_err(), "{moved}");
+        }
+        let err = Entry::decode(b"stockade/witness n=1 commit=00").unwrap_err();
+        assert!(err.to_string().contains("unknown entry type \"stockade/witness\""), "{err}");
     }
 
     #[test]
@@ -464,9 +580,23 @@ mod tests {
 
     #[test]
     fn words_with_spaces_cannot_forge_fields() {
-        let e = Entry::Custody { evidence: "ev_1 n=9".into(), n: 1, action: "view".into(), at_us: 0, commit: [0; 32] };
+        let e = Entry::Custody {
+            evidence: "ev_1 n=9".into(),
+            n: 1,
+            action: "view".into(),
+            at_us: 0,
+            canon: Canon::Jcs,
+            commit: [0; 32],
+        };
         assert!(e.encode().is_err());
-        let e = Entry::Evidence { id: String::new(), sha256: [0; 32], size: 0, at_us: 0, commit: [0; 32] };
+        let e = Entry::Evidence {
+            id: String::new(),
+            sha256: [0; 32],
+            size: 0,
+            at_us: 0,
+            canon: Canon::Jcs,
+            commit: [0; 32],
+        };
         assert!(e.encode().is_err());
     }
 

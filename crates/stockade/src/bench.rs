@@ -643,7 +643,8 @@ fn verify_package(n: u64, runs: usize) -> Result<()> {
             "events": (1..=n).map(|s| serde_json::json!({"source": "acs", "id": format!("e{s}")})).collect::<Vec<_>>()}),
     };
     let opening_salt = opening.salt(&salts);
-    tree.push(stockade_ledger::leaf_hash(&opening.entry(&opening_salt).encode()?));
+    let canon = stockade_evidence::Canon::Jcs;
+    tree.push(stockade_ledger::leaf_hash(&opening.entry(&opening_salt, canon)?.encode()?));
     let size = tree.size();
     let root = tree.root(size)?;
     let proof = |leaf: u64, salt: &[u8]| -> Result<Proof> {
@@ -664,7 +665,7 @@ fn verify_package(n: u64, runs: usize) -> Result<()> {
             root: b64(&root.0),
             checkpoint: String::from_utf8(key.sign(ORIGIN, size, root)?)?,
         },
-        opened: Some(OpeningItem { record: opening, proof: proof(n, &opening_salt)? }),
+        opened: Some(OpeningItem { record: opening, canon: Some(canon.into()), proof: proof(n, &opening_salt)? }),
         evidence: Vec::new(),
         custody: Vec::new(),
         events: events

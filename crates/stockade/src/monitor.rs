@@ -271,7 +271,15 @@ mod tests {
     use stockade_ledger::tiles::encode_bundle;
 
     fn entry(n: u64) -> Vec<u8> {
-        Entry::Audit { n, action: "token_created".into(), at_us: n as i64, commit: [n as u8; 32] }.encode().unwrap()
+        Entry::Audit {
+            n,
+            action: "token_created".into(),
+            at_us: n as i64,
+            canon: stockade_ledger::entry::Canon::Jcs,
+            commit: [n as u8; 32],
+        }
+        .encode()
+        .unwrap()
     }
 
     fn bundles(n: u64) -> Vec<Vec<u8>> {

@@ -1,20 +1,12 @@
 //! The `stockade` binary as a user runs it.
 
+mod common;
+use common::{Running, bin, run, text};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_stockade"));
-    c.env("RUST_LOG", "warn").env_remove("STOCKADE_DATA").env_remove("STOCKADE_TOKEN");
-    c
-}
-
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().unwrap()
 }
 
 /// `run`, with the store's and the stage's info logs (a stage that reads
@@ -39,20 +31,6 @@ fn run_input(args: &[&str], input: &str) -> Output {
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-/// A `stockade serve` on a free port, stopped however the test ends.
-struct Running(std::process::Child, String);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn serve(data: &str) -> Running {

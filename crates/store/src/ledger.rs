@@ -1173,8 +1173,14 @@ mod tests {
         let l = Ledger::open(dir.path(), "stockade.test/log").unwrap();
         l.append(&(1..=3).map(ev).collect::<Vec<_>>()).unwrap();
         assert!(l.checkpoint().is_none(), "events wait for the periodic checkpoint");
-        let custody =
-            Entry::Custody { evidence: "ev_1".into(), n: 1, action: "view".into(), at_us: 5, commit: [7; 32] };
+        let custody = Entry::Custody {
+            evidence: "ev_1".into(),
+            n: 1,
+            action: "view".into(),
+            at_us: 5,
+            canon: stockade_ledger::entry::Canon::Jcs,
+            commit: [7; 32],
+        };
         assert_eq!(l.append(&[custody]).unwrap(), 3);
         assert_eq!(l.checkpoint().unwrap().size, 4);
     }
