@@ -170,6 +170,9 @@ struct Inner {
     running: tokio::sync::Mutex<Running>,
     /// The cursor as last published: read without waiting for a catch-up.
     through: std::sync::atomic::AtomicI64,
+    /// When this stage started (µs, the clock's): events received since are
+    /// live, and their event-to-alert latency is measured.
+    started_us: i64,
 }
 
 /// What one catch-up did.
@@ -196,6 +199,18 @@ pub struct RuleInForce {
     /// Feeds correlations and absences only; raises no alert of its own.
     pub building_block: bool,
 }
+
+fn clock_now_us(clock: &dyn Clock) -> i64 {
+    clock.now().timestamp_micros()
+}
+
+/// Seconds from an event's receipt (its commit's clock) to when detection
+/// had applied it, its alerts stored and its incident opened: for every
+/// live event (`stockade_event_detected_seconds`), and for those that
+/// raised an alert (`stockade_event_to_alert_seconds`). Prometheus
+/// summaries on `GET /metrics` (p50, p90, p99...).
+pub const DETECTED_SECONDS: &str = "stockade_event_detected_seconds";
+pub const ALERT_SECONDS: &str = "stockade_event_to_alert_seconds";
 
 /// The detection consumer. Cheap to clone.
 #[derive(Clone)]
@@ -269,6 +284,7 @@ impl Detection {
             None => (Detector::new(pack, &view.data), 0, 0),
         };
         let stored_alerts = store.last_alert().await?;
+        let started_us = clock_now_us(&*clock);
         let inner = Arc::new(Inner {
             source,
             store,
@@ -286,6 +302,7 @@ impl Detection {
                 incident_of_case: std::collections::HashMap::new(),
             }),
             through: std::sync::atomic::AtomicI64::new(cursor),
+            started_us,
         });
         let (wake, mut rx) = mpsc::unbounded_channel::<()>();
         let task = inner.clone();
@@ -471,6 +488,8 @@ impl Inner {
         progress: &mut Progress,
     ) -> Result<(), DetectError> {
         let mut rows: Vec<StoredAlert> = Vec::new();
+        // Receipt times of the live events applied, and of those that raised alerts.
+        let mut live: Vec<(i64, bool)> = Vec::new();
         // Alerts joining cases whose incident is already open, by incident.
         let mut joined: Vec<(String, Vec<crate::response::JoinedAlert>)> = Vec::new();
         if r.incident_of_case.len() > 100_000 {
@@ -493,6 +512,9 @@ impl Inner {
                 continue;
             }
             let out = r.detector.observe(stored.seq, &event);
+            if stored.received_us >= self.started_us {
+                live.push((stored.received_us, !out.alerts.is_empty()));
+            }
             for (alert, case) in out.alerts {
                 r.alerts += 1;
                 if r.alerts <= r.stored_alerts {
@@ -552,6 +574,17 @@ impl Inner {
             self.store.add_alerts(&rows, &[]).await?;
         }
         r.stored_alerts = r.stored_alerts.max(r.alerts);
+        if !live.is_empty() {
+            let now = clock_now_us(&*self.clock);
+            let (detected, alerted) = (metrics::histogram!(DETECTED_SECONDS), metrics::histogram!(ALERT_SECONDS));
+            for (received, raised) in live {
+                let seconds = (now - received).max(0) as f64 / 1e6;
+                detected.record(seconds);
+                if raised {
+                    alerted.record(seconds);
+                }
+            }
+        }
         // Stored first: each entry names alerts the store holds.
         for (id, alerts) in joined {
             self.casebook.joined(&*self.store, self.ledger.as_ref(), &*self.clock, ACTOR, &id, &alerts).await.map_err(

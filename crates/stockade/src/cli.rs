@@ -248,6 +248,11 @@ pub struct SimulateArgs {
     /// With --to: simulated seconds per wall-clock second.
     #[arg(long, default_value_t = 60.0)]
     pub speed: f64,
+    /// With --to: send at this many events per second instead, whatever
+    /// their times (still in time order): a steady load, to measure
+    /// event-to-alert latency under it (docs/BENCHMARKS.md).
+    #[arg(long, conflicts_with = "speed", value_name = "EVENTS_PER_SECOND")]
+    pub rate: Option<f64>,
 }
 
 #[derive(Debug, Subcommand)]

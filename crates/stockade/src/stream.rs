@@ -1,7 +1,9 @@
 //! `stockade simulate --to URL --speed X`: feeds a running server with a
 //! simulated network in accelerated real time, X simulated seconds per
 //! wall-clock second: reference data first, then every event in time order,
-//! in batches of up to 1,000, each sent when its time comes.
+//! in batches of up to 1,000, each sent when its time comes. With `--rate N`
+//! instead, events go at N a second whatever their times, in batches of up
+//! to 1,000 (a steady load for measuring latency).
 
 use crate::cli::SimulateArgs;
 use anyhow::{Context, Result, bail};
@@ -18,6 +20,11 @@ fn occurred_us(line: &str) -> Option<i64> {
 pub fn check(a: &SimulateArgs) -> Result<()> {
     if !(a.speed.is_finite() && a.speed > 0.0) {
         bail!("--speed must be a positive number of simulated seconds per second, got {}", a.speed);
+    }
+    if let Some(rate) = a.rate
+        && !(rate.is_finite() && rate >= 1.0)
+    {
+        bail!("--rate must be at least 1 event per second, got {rate}");
     }
     if a.csv {
         bail!("--csv writes export files; --to streams NDJSON and EPCIS: use one or the other");
@@ -66,15 +73,29 @@ pub async fn run(a: &SimulateArgs, out: &stockade_twin::sim::Output, url: &str) 
     let (mut sent, mut i) = (0usize, 0usize);
     while i < lines.len() {
         // Wait until the next event is due, then send everything due by then.
-        let due = Duration::from_secs_f64((lines[i].0 - t0) as f64 / 1e6 / a.speed);
+        let due = match a.rate {
+            Some(rate) => Duration::from_secs_f64(i as f64 / rate),
+            None => Duration::from_secs_f64((lines[i].0 - t0) as f64 / 1e6 / a.speed),
+        };
         if let Some(wait) = due.checked_sub(started.elapsed()) {
             tokio::time::sleep(wait).await;
         }
-        let now_sim = t0 + (started.elapsed().as_secs_f64() * a.speed * 1e6) as i64;
-        let mut end = i;
-        while end < lines.len() && end - i < 1000 && lines[end].0 <= now_sim.max(lines[i].0) {
-            end += 1;
-        }
+        // The batch, and the simulated time EPCIS documents are due by.
+        let (end, now_sim) = match a.rate {
+            Some(rate) => {
+                let due_now = (started.elapsed().as_secs_f64() * rate) as usize;
+                let end = due_now.clamp(i + 1, i + 1000).min(lines.len());
+                (end, lines[end - 1].0)
+            }
+            None => {
+                let now_sim = t0 + (started.elapsed().as_secs_f64() * a.speed * 1e6) as i64;
+                let mut end = i;
+                while end < lines.len() && end - i < 1000 && lines[end].0 <= now_sim.max(lines[i].0) {
+                    end += 1;
+                }
+                (end, now_sim)
+            }
+        };
         while let Some((_, doc)) = docs.next_if(|(t, _)| *t <= now_sim.max(lines[i].0)) {
             send("/epcis/capture", "application/ld+json", doc.to_owned()).await?;
         }
@@ -86,13 +107,16 @@ pub async fn run(a: &SimulateArgs, out: &stockade_twin::sim::Output, url: &str) 
     for (_, doc) in docs {
         send("/epcis/capture", "application/ld+json", doc.to_owned()).await?;
     }
+    let took = started.elapsed().as_secs_f64();
+    let pace = match a.rate {
+        Some(rate) => format!("{:.0} events/s, {rate} asked", sent as f64 / took),
+        None => format!("speed {}x", a.speed),
+    };
     eprintln!(
-        "streamed {sent} events and {} EPCIS documents of {} sites over {} days to {base} in {:.1}s (speed {}x); truth: {} instances",
+        "streamed {sent} events and {} EPCIS documents of {} sites over {} days to {base} in {took:.1}s ({pace}); truth: {} instances",
         out.epcis.len(),
         a.sites,
         a.days,
-        started.elapsed().as_secs_f64(),
-        a.speed,
         out.truth.instances.len()
     );
     Ok(())

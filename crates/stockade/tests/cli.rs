@@ -1197,6 +1197,17 @@ fn simulated_networks_ingest_cleanly_and_reproducibly() {
     assert!(!o.status.success() && text(&o).contains("creating"), "{}", text(&o));
 }
 
+/// The body of `GET path` on a server at `url` (`http://host:port`).
+fn http_get(url: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let host = url.trim_start_matches("http://");
+    let mut c = std::net::TcpStream::connect(host).unwrap();
+    c.write_all(format!("GET {path} HTTP/1.0\r\nhost: {host}\r\n\r\n").as_bytes()).unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out).unwrap();
+    out.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default()
+}
+
 /// `simulate --to URL` feeds a live server in accelerated time.
 #[test]
 fn simulations_stream_into_a_running_server() {
@@ -1243,7 +1254,33 @@ fn simulations_stream_into_a_running_server() {
     ]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains(" and 1 EPCIS documents"), "{}", text(&o));
+    // A steady load: --rate events a second, whatever their times; the
+    // server measures each live event's receipt-to-detection time, and of
+    // those that raised alerts, as Prometheus summaries.
+    let o = run(&[
+        "simulate", "--sites", "1", "--days", "2", "--seed", "6", "--to", &url, "--token", &token, "--rate", "20000",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains(" events/s, 20000 asked)"), "{}", text(&o));
+    let metric = |page: &str, name: &str| -> Option<f64> {
+        page.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+    };
+    let mut page = String::new();
+    for _ in 0..300 {
+        page = http_get(&url, "/metrics");
+        if metric(&page, "stockade_event_detected_seconds_count").is_some_and(|n| n >= streamed as f64) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let p99 = metric(&page, "stockade_event_detected_seconds{quantile=\"0.99\"}");
+    assert!(p99.is_some_and(|s| (0.0..60.0).contains(&s)), "{page}");
+    assert!(metric(&page, "stockade_event_to_alert_seconds_count").is_some_and(|n| n >= 1.0), "{page}");
     // Refusals before anything is sent.
+    let o = run(&["simulate", "--to", &url, "--token", &token, "--rate", "0"]);
+    assert!(!o.status.success() && text(&o).contains("--rate must be at least 1 event per second"), "{}", text(&o));
+    let o = run(&["simulate", "--to", &url, "--token", &token, "--rate", "5", "--speed", "3"]);
+    assert!(!o.status.success() && text(&o).contains("cannot be used with"), "{}", text(&o));
     let o = run(&["simulate", "--to", &url, "--token", &token, "--speed", "0"]);
     assert!(!o.status.success() && text(&o).contains("--speed must be a positive number"), "{}", text(&o));
     let o = bin().args(["simulate", "--to", &url]).env_remove("STOCKADE_TOKEN").output().unwrap();
