@@ -1,0 +1,28 @@
+#!/bin/bash
+# Event-to-alert latency under a steady load (issue 17): a fresh server with
+# the full rule pack, fed a simulated network at RATE events/s by
+# `stockade simulate --to --rate`, then its own measurements read from
+# /metrics once detection has applied everything.
+#   RATE=50000 SITES=3 DAYS=28 xtask/scripts/alert-latency.sh
+set -e
+B=${STOCKADE:-target/release/stockade}
+RATE=${RATE:-50000}
+SITES=${SITES:-3}
+DAYS=${DAYS:-28}
+SEED=${SEED:-41}
+D=$(mktemp -d /tmp/alert-latency.XXXX)
+export RUST_LOG=warn
+TOKEN=$($B token create --role admin --data $D/data | tail -1)
+PORT=$((20000 + RANDOM % 20000))
+$B serve --data $D/data --listen 127.0.0.1:$PORT > $D/serve.log 2>&1 &
+SERVER=$!
+trap "kill $SERVER 2>/dev/null; rm -rf $D" EXIT
+for i in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:$PORT/api/v1/health && break; sleep 0.1; done
+$B simulate --sites $SITES --days $DAYS --seed $SEED --to http://127.0.0.1:$PORT --token $TOKEN --rate $RATE 2>&1 | tail -1
+# Wait until detection has applied every stored event.
+for i in $(seq 600); do
+  S=$(curl -s -H "authorization: Bearer $TOKEN" http://127.0.0.1:$PORT/api/v1/status)
+  python3 -c 'import json,sys; s=json.loads(sys.argv[1]); sys.exit(0 if s.get("detected_through") == s.get("book_through") else 1)' "$S" && break
+  sleep 0.1
+done
+curl -s http://127.0.0.1:$PORT/metrics | grep -E '^stockade_event_(detected|to_alert)_seconds'
