@@ -25,4 +25,21 @@ for i in $(seq 600); do
   python3 -c 'import json,sys; s=json.loads(sys.argv[1]); sys.exit(0 if s.get("detected_through") == s.get("book_through") else 1)' "$S" && break
   sleep 0.1
 done
-curl -s http://127.0.0.1:$PORT/metrics | grep -E '^stockade_event_(detected|to_alert)_seconds'
+# Percentiles from the cumulative histograms: the bucket each falls in.
+curl -s http://127.0.0.1:$PORT/metrics | python3 -c '
+import sys, re
+h = {}
+for line in sys.stdin:
+    m = re.match(r"(stockade_event_\w+)_seconds_bucket\{le=\"([^\"]+)\"\} (\S+)", line)
+    if m:
+        h.setdefault(m.group(1), []).append((float(m.group(2)), float(m.group(3))))
+for name, buckets in sorted(h.items()):
+    total = buckets[-1][1]
+    def q(p):
+        prev = 0.0
+        for le, n in buckets:
+            if n >= p * total:
+                return f"{prev * 1000:g}-{le * 1000:g} ms"
+            prev = le
+    print(f"{name}: {total:.0f} events; p50 {q(0.5)}, p90 {q(0.9)}, p99 {q(0.99)}, max within {q(1.0)}")
+'

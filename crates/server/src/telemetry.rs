@@ -9,10 +9,22 @@ use std::sync::OnceLock;
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
+/// Upper bounds (seconds) of the event-to-alert latency buckets.
+const LATENCY_BUCKETS: [f64; 20] =
+    [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0];
+
 /// The process's metrics recorder, installed on first use.
 pub fn handle() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
-        let recorder = PrometheusBuilder::new().build_recorder();
+        // Event-to-alert latency as a true histogram (cumulative, so that a
+        // p99 over any span can be read; summaries roll over a minute).
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                metrics_exporter_prometheus::Matcher::Prefix("stockade_event_".into()),
+                &LATENCY_BUCKETS,
+            )
+            .unwrap_or_else(|_| PrometheusBuilder::new())
+            .build_recorder();
         let handle = recorder.handle();
         // Fails only if another recorder was installed first; then our
         // handle renders an empty page rather than crashing the server.
