@@ -594,7 +594,23 @@ def no_duplicates(pairs):
 def load_manifest(raw):
     def no_constants(c):
         raise Refused(f"{c} is not JSON")
-    return json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicates, parse_constant=no_constants)
+    value = json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicates, parse_constant=no_constants)
+    check_unicode(value)
+    return value
+
+
+def check_unicode(v):
+    """Strings are Unicode text: an escaped lone surrogate (\\ud800) is not."""
+    if isinstance(v, str):
+        if any(0xD800 <= ord(c) <= 0xDFFF for c in v):
+            raise Refused("a string holds a lone surrogate (\\uD800-\\uDFFF escape): not Unicode text")
+    elif isinstance(v, list):
+        for x in v:
+            check_unicode(x)
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            check_unicode(k)
+            check_unicode(x)
 
 
 def want(obj, key, kind, where="manifest.json"):

@@ -373,6 +373,10 @@ async fn a_verifier_written_from_the_specification_agrees_on_every_package_and_p
         ),
         ("the incident renamed", Box::new(|j| j.replacen("\"incident\": \"INC-1\",", "\"incident\": \"INC-9\",", 1))),
         (
+            "a lone surrogate in a string",
+            Box::new(|j| j.replacen("\"reason\": \"review\"", "\"reason\": \"review\\ud800\"", 1)),
+        ),
+        (
             "a custody action unknown",
             Box::new(|j| j.replacen("\"action\": \"hold_set\"", "\"action\": \"shredded\"", 1)),
         ),
