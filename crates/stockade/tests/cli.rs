@@ -1809,10 +1809,12 @@ fn detect_examines_what_was_stored_once() {
     }
 }
 
-/// Live and batch give the same answers: a simulated week streamed to a
-/// running server in time order (detection as events commit) opens the
-/// same incidents, detected at the same event times, as the same week
-/// loaded without detection and examined afterwards by `stockade detect`.
+/// Live and batch give the same answers: a simulated month (one site, 28
+/// days, every scenario type) streamed to a running server in time order
+/// (detection as events commit) opens the same incidents, detected at the
+/// same event times, as the same month loaded without detection and
+/// examined afterwards by `stockade detect`, and as its files loaded one
+/// after another with detection on.
 #[test]
 fn live_and_batch_detection_open_the_same_incidents() {
     let dir = tempfile::tempdir().unwrap();
@@ -1824,8 +1826,8 @@ fn live_and_batch_detection_open_the_same_incidents() {
     let analyst = String::from_utf8(o.stdout).unwrap().lines().last().unwrap().to_owned();
     let mut server = serve(l);
     let url = server.1.clone();
-    let week = ["simulate", "--sites", "1", "--days", "7", "--seed", "3", "--per-scenario", "1"];
-    let mut args = week.to_vec();
+    let month = ["simulate", "--sites", "1", "--days", "28", "--seed", "3", "--per-scenario", "1"];
+    let mut args = month.to_vec();
     args.extend(["--to", &url, "--token", &token, "--speed", "1e9", "--out", sim.to_str().unwrap()]);
     let o = run(&args);
     assert!(o.status.success(), "{}", text(&o));
@@ -1845,7 +1847,7 @@ fn live_and_batch_detection_open_the_same_incidents() {
     let o = run(&["detect", "--data", b]);
     assert!(o.status.success(), "{}", text(&o));
     // A third way: the files loaded one after another with detection on
-    // (the default), each system's whole week before the next one's.
+    // (the default), each system's whole month before the next one's.
     let files = dir.path().join("files");
     let f = files.to_str().unwrap();
     assert!(run(&["import", sim.join("reference.yaml").to_str().unwrap(), "--data", f]).status.success());
@@ -1874,7 +1876,7 @@ fn live_and_batch_detection_open_the_same_incidents() {
         (v["incidents"].as_u64().unwrap(), v["false_incidents"].as_u64().unwrap(), instances)
     };
     let (live_scores, batch_scores) = (scores(l, "live.json"), scores(b, "batch.json"));
-    assert!(live_scores.0 > 0, "the week opened incidents: {live_scores:?}");
+    assert!(live_scores.0 > 0, "the month opened incidents: {live_scores:?}");
     assert!(live_scores.2.iter().any(|i| i.1), "and detected something: {live_scores:?}");
     assert_eq!(live_scores, batch_scores);
     assert_eq!(scores(f, "files.json"), batch_scores, "file by file, the same answers");
