@@ -107,8 +107,10 @@ pub struct SeriesDetector {
     /// Long-run mean and variance of the raw scores.
     raw_mean: f64,
     raw_var: f64,
-    /// The last [`REFRACTORY`] scores given.
-    given: std::collections::VecDeque<f64>,
+    /// The scores given over the last [`REFRACTORY`] rows that may still be
+    /// the highest of that window, as (row, score), scores decreasing: the
+    /// front is the window's maximum (a monotonic queue, O(1) a row).
+    given: std::collections::VecDeque<(usize, f64)>,
 }
 
 impl SeriesDetector {
@@ -145,12 +147,15 @@ impl SeriesDetector {
         // One alarm an episode: damped by the highest score given lately,
         // to its eighth power so that only scores near an alarm damp (not
         // the ordinary ups and downs of a noisy series).
-        let lately = self.given.iter().copied().fold(0.0, f64::max);
-        let score = (unlikely * (1.0 - lately.powi(REFRACTORY_POWER))).clamp(0.0, 1.0);
-        if self.given.len() == REFRACTORY {
+        while self.given.front().is_some_and(|(at, _)| at + REFRACTORY < row) {
             self.given.pop_front();
         }
-        self.given.push_back(score);
+        let lately = self.given.front().map_or(0.0, |(_, s)| *s);
+        let score = (unlikely * (1.0 - lately.powi(REFRACTORY_POWER))).clamp(0.0, 1.0);
+        while self.given.back().is_some_and(|(_, s)| *s <= score) {
+            self.given.pop_back();
+        }
+        self.given.push_back((row, score));
         score
     }
 
