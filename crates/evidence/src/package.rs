@@ -218,11 +218,13 @@ fn canon_of(format: &str, canon: Option<RecordCanon>) -> Result<Canon, String> {
     }
 }
 
-/// Refuses JSON whose objects name a member twice, anywhere: a reader that
-/// keeps the first and one that keeps the last would see different packages.
-pub fn refuse_duplicate_members(json: &[u8]) -> Result<(), String> {
+/// Reads JSON into a value, refusing objects that name a member twice,
+/// anywhere: a reader that keeps the first and one that keeps the last
+/// would see different packages.
+pub fn read_without_duplicates(json: &[u8]) -> Result<serde_json::Value, String> {
     use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-    struct Checked;
+    use serde_json::Value;
+    struct Checked(Value);
     impl<'de> Deserialize<'de> for Checked {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Checked, D::Error> {
             d.deserialize_any(Walk)
@@ -234,40 +236,49 @@ pub fn refuse_duplicate_members(json: &[u8]) -> Result<(), String> {
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("a JSON value")
         }
-        fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
-            Ok(Checked)
+        fn visit_bool<E>(self, v: bool) -> Result<Checked, E> {
+            Ok(Checked(Value::Bool(v)))
         }
-        fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
-            Ok(Checked)
+        fn visit_i64<E>(self, v: i64) -> Result<Checked, E> {
+            Ok(Checked(Value::from(v)))
         }
-        fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
-            Ok(Checked)
+        fn visit_u64<E>(self, v: u64) -> Result<Checked, E> {
+            Ok(Checked(Value::from(v)))
         }
-        fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
-            Ok(Checked)
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Checked, E> {
+            serde_json::Number::from_f64(v)
+                .map(|n| Checked(Value::Number(n)))
+                .ok_or_else(|| E::custom("a number that is not finite"))
         }
-        fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
-            Ok(Checked)
+        fn visit_str<E>(self, v: &str) -> Result<Checked, E> {
+            Ok(Checked(Value::String(v.to_owned())))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Checked, E> {
+            Ok(Checked(Value::String(v)))
         }
         fn visit_unit<E>(self) -> Result<Checked, E> {
-            Ok(Checked)
+            Ok(Checked(Value::Null))
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
-            while seq.next_element::<Checked>()?.is_some() {}
-            Ok(Checked)
+            let mut items = Vec::new();
+            while let Some(Checked(v)) = seq.next_element::<Checked>()? {
+                items.push(v);
+            }
+            Ok(Checked(Value::Array(items)))
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
-            let mut seen = std::collections::HashSet::new();
+            let mut members = serde_json::Map::new();
             while let Some(key) = map.next_key::<String>()? {
-                if !seen.insert(key.clone()) {
+                if members.contains_key(&key) {
                     return Err(de::Error::custom(format!("member {key:?} appears twice in one object")));
                 }
-                map.next_value::<Checked>()?;
+                let Checked(v) = map.next_value::<Checked>()?;
+                members.insert(key, v);
             }
-            Ok(Checked)
+            Ok(Checked(Value::Object(members)))
         }
     }
-    serde_json::from_slice::<Checked>(json).map(|_| ()).map_err(|e| e.to_string())
+    serde_json::from_slice::<Checked>(json).map(|Checked(v)| v).map_err(|e| e.to_string())
 }
 
 fn time(us: i64) -> String {
@@ -619,10 +630,14 @@ pub fn verify_with<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, trust:
             None
         }
     };
-    if let Err(e) = refuse_duplicate_members(&json) {
-        report.fail("manifest.json", format!("not one reading only: {e}"));
-        return report;
-    }
+    let raw = match read_without_duplicates(&json) {
+        Ok(raw) => raw,
+        Err(e) => {
+            report.fail("manifest.json", format!("not one reading only: {e}"));
+            return report;
+        }
+    };
+    // Read again as its types (for errors that name the line and column).
     let m: Manifest = match serde_json::from_slice(&json) {
         Ok(m) => m,
         Err(e) => {
@@ -634,31 +649,23 @@ pub fn verify_with<R: Read>(mut open: impl FnMut() -> std::io::Result<R>, trust:
     // A record is committed to as its type holds it: a member the type does
     // not have, or `null` for an absent one, would be dropped here and kept
     // by another reader, so two verifiers would check different records.
-    if let Ok(raw) = serde_json::from_slice::<serde_json::Value>(&json) {
-        let exact = |typed: Result<serde_json::Value, serde_json::Error>, raw: &serde_json::Value| {
-            typed.is_ok_and(|t| &t == raw) && crate::exact_numbers(raw).is_ok()
-        };
-        let mut inexact = Vec::new();
-        if let Some(o) = &m.opened
-            && !exact(serde_json::to_value(&o.record), &raw["opened"]["record"])
-        {
-            inexact.push(format!("incident {} (audit record #{})", m.incident, o.record.n));
+    let exact = |typed: Result<serde_json::Value, serde_json::Error>, raw: &serde_json::Value| {
+        typed.is_ok_and(|t| &t == raw) && crate::exact_numbers(raw).is_ok()
+    };
+    const INEXACT: &str = "its record holds a member its type does not, null for an absent one, or an integer beyond ±(2^53 − 1): records hold exactly their type's members";
+    if let Some(o) = &m.opened
+        && !exact(serde_json::to_value(&o.record), &raw["opened"]["record"])
+    {
+        report.fail(&format!("incident {} (audit record #{})", m.incident, o.record.n), INEXACT);
+    }
+    for (i, e) in m.evidence.iter().enumerate() {
+        if !exact(serde_json::to_value(&e.record), &raw["evidence"][i]["record"]) {
+            report.fail(&format!("evidence {}", e.record.id), INEXACT);
         }
-        for (i, e) in m.evidence.iter().enumerate() {
-            if !exact(serde_json::to_value(&e.record), &raw["evidence"][i]["record"]) {
-                inexact.push(format!("evidence {}", e.record.id));
-            }
-        }
-        for (i, c) in m.custody.iter().enumerate() {
-            if !exact(serde_json::to_value(&c.record), &raw["custody"][i]["record"]) {
-                inexact.push(format!("custody {}#{}", c.record.evidence, c.record.n));
-            }
-        }
-        for label in inexact {
-            report.fail(
-                &label,
-                "its record holds a member its type does not, null for an absent one, or an integer beyond ±(2^53 − 1): records hold exactly their type's members",
-            );
+    }
+    for (i, c) in m.custody.iter().enumerate() {
+        if !exact(serde_json::to_value(&c.record), &raw["custody"][i]["record"]) {
+            report.fail(&format!("custody {}#{}", c.record.evidence, c.record.n), INEXACT);
         }
     }
     if !FORMATS.contains(&m.format.as_str()) {

@@ -1,7 +1,7 @@
 //! The `stockade` binary as a user runs it.
 
 mod common;
-use common::{Running, bin, run, text};
+use common::{Running, bin, listening, run, text, wait_for};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -38,29 +38,7 @@ fn serve(data: &str) -> Running {
 }
 
 fn serve_with(data: &str, flags: &[&str]) -> Running {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let listen = format!("127.0.0.1:{port}");
-    let child = bin().args(["serve", "--data", data, "--listen", &listen]).args(flags).spawn().unwrap();
-    wait_for(port);
-    Running(child, format!("http://127.0.0.1:{port}"))
-}
-
-/// Waits (up to 30 s) until the server on `port` handles connections: it
-/// answers, or closes one it cannot read (TLS). The port accepts them as
-/// soon as it is bound, before the data directory is open, and only then
-/// does the server read them.
-fn wait_for(port: u16) {
-    use std::io::{Read, Write};
-    for _ in 0..200 {
-        if let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            let _ = c.set_read_timeout(Some(std::time::Duration::from_millis(100)));
-            let mut answer = [0u8; 12];
-            if c.write_all(b"GET /api/v1/health HTTP/1.0\r\n\r\n").is_ok() && c.read(&mut answer).is_ok() {
-                return;
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    listening(&[&["serve", "--data", data], flags].concat())
 }
 
 #[test]
@@ -2147,14 +2125,7 @@ async fn packages_carry_the_cosignatures_of_two_witnesses() {
         let w = dir.path().join(name.replace('/', "-"));
         let o = run(&["witness", "init", "--dir", w.to_str().unwrap(), "--name", name]);
         let wkey = String::from_utf8(o.stdout).unwrap().trim().to_owned();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let listen = format!("127.0.0.1:{port}");
-        let child = bin()
-            .args(["witness", "serve", "--dir", w.to_str().unwrap(), "--log", &key, "--listen", &listen])
-            .spawn()
-            .unwrap();
-        wait_for(port);
-        witnesses.push((Running(child, format!("http://{listen}")), wkey));
+        witnesses.push((listening(&["witness", "serve", "--dir", w.to_str().unwrap(), "--log", &key]), wkey));
     }
     let flags: Vec<String> =
         witnesses.iter().flat_map(|(r, k)| ["--witness".to_owned(), format!("{}={k}", r.1)]).collect();

@@ -9,7 +9,7 @@
 //! first use from PyPI.
 
 mod common;
-use common::{Running, bin, run, text};
+use common::{listening, run, text};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use stockade_evidence::package::{Part, write_archive};
@@ -51,23 +51,6 @@ fn python() -> PathBuf {
 fn python_verifies(args: &[&str]) -> (Option<i32>, String) {
     let o = Command::new(python()).arg(root().join("verifiers/python/stockade_verify.py")).args(args).output().unwrap();
     (o.status.code(), text(&o))
-}
-
-fn spawn(args: &[&str]) -> Running {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let listen = format!("127.0.0.1:{port}");
-    let child = bin().args(args).args(["--listen", &listen]).spawn().unwrap();
-    for _ in 0..400 {
-        if let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            use std::io::{Read, Write};
-            let _ = c.set_read_timeout(Some(std::time::Duration::from_millis(100)));
-            if c.write_all(b"GET / HTTP/1.0\r\n\r\n").is_ok() && c.read(&mut [0u8; 12]).is_ok() {
-                break;
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    Running(child, format!("http://{listen}"))
 }
 
 /// The parts of a tar archive, in order.
@@ -126,7 +109,7 @@ async fn a_verifier_written_from_the_specification_agrees_on_every_package_and_p
         let w = dir.path().join(name.replace('/', "-"));
         let o = run(&["witness", "init", "--dir", w.to_str().unwrap(), "--name", name]);
         let wkey = String::from_utf8(o.stdout).unwrap().trim().to_owned();
-        witnesses.push((spawn(&["witness", "serve", "--dir", w.to_str().unwrap(), "--log", &key]), wkey));
+        witnesses.push((listening(&["witness", "serve", "--dir", w.to_str().unwrap(), "--log", &key]), wkey));
     }
     let o = run(&["witness", "init", "--dir", dir.path().join("c").to_str().unwrap(), "--name", "witness.test/c"]);
     let stranger = String::from_utf8(o.stdout).unwrap().trim().to_owned();
@@ -138,7 +121,7 @@ async fn a_verifier_written_from_the_specification_agrees_on_every_package_and_p
     for f in &flags {
         args.extend(["--witness", f.as_str()]);
     }
-    let server = spawn(&args);
+    let server = listening(&args);
     let url = server.1.clone();
     let client = reqwest::Client::new();
     let post = |path: &str, content_type: &str, body: Vec<u8>| {
