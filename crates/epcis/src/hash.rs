@@ -49,7 +49,16 @@ pub fn document_prehashes_general(doc: &Value) -> Vec<String> {
 
 /// `ni:///sha-256;{hex}?ver=CBV2.0` of a pre-hash string.
 pub fn hash_id(prehash: &str) -> String {
-    format!("ni:///sha-256;{}?ver=CBV2.0", hex::encode(Sha256::digest(prehash.as_bytes())))
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(prehash.as_bytes());
+    let mut id = String::with_capacity(89);
+    id.push_str("ni:///sha-256;");
+    for b in digest {
+        id.push(char::from(HEX[usize::from(b >> 4)]));
+        id.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    id.push_str("?ver=CBV2.0");
+    id
 }
 
 /// The pre-hash strings of a document's events.
@@ -58,6 +67,9 @@ pub fn document_prehashes(doc: &Value) -> Vec<String> {
     crate::event_list(doc).iter().map(|ev| prehash_any(ev, &ctx)).collect()
 }
 
+/// Values and their canonical forms.
+type Canonical = foldhash::HashMap<String, String>;
+
 /// Namespaces and ignored fields, from the document.
 struct Context {
     namespaces: HashMap<String, String>,
@@ -65,7 +77,9 @@ struct Context {
     /// Identifiers in canonical form, remembered for the document (its
     /// events name the same read points, locations and classes again and
     /// again, and canonicalising a GS1 key costs more than a lookup).
-    keys: std::cell::RefCell<HashMap<String, String>>,
+    keys: std::cell::RefCell<foldhash::HashMap<String, String>>,
+    /// Other values in canonical form, by (parent, field) and value.
+    scalars: std::cell::RefCell<foldhash::HashMap<(&'static str, &'static str), Canonical>>,
 }
 
 impl Context {
@@ -100,7 +114,7 @@ impl Context {
             .flat_map(|(_, v)| v.as_array().cloned().unwrap_or_default())
             .filter_map(|v| v.as_str().map(str::to_owned))
             .collect();
-        Context { namespaces, ignored, keys: Default::default() }
+        Context { namespaces, ignored, keys: Default::default(), scalars: Default::default() }
     }
 
     /// `prefix:local` as `{namespace}local` when the prefix is declared.
@@ -681,7 +695,13 @@ pub fn prehash(ev: &Value) -> String {
 /// A scalar as the tree holds it: trimmed, a bare CBV word or a GS1 CURIE
 /// expanded (as [`build`] does), then in canonical form (as [`generic`]
 /// renders it). None for a value the tree would not hold as one scalar.
-fn direct_scalar(ctx: &Context, parent: &str, key: &str, v: &Value) -> Option<String> {
+fn direct_scalar(
+    ctx: &Context,
+    parent: &'static str,
+    key: &'static str,
+    v: &Value,
+    out: impl FnOnce(&str),
+) -> Option<()> {
     // Identifier fields: no bare-word vocabulary, not times, so their
     // canonical form depends on the value alone.
     if matches!(key, "id" | "epcClass" | "source" | "destination" | "bizTransaction")
@@ -689,18 +709,28 @@ fn direct_scalar(ctx: &Context, parent: &str, key: &str, v: &Value) -> Option<St
     {
         let raw = raw.trim();
         if let Some(c) = ctx.keys.borrow().get(raw) {
-            return Some(c.clone());
+            out(c);
+            return Some(());
         }
         let expanded = ctx.curie_value(raw);
         let c = canon(key, expanded.as_deref().unwrap_or(raw));
-        ctx.keys.borrow_mut().insert(raw.to_owned(), c.clone());
-        return Some(c);
+        out(&c);
+        ctx.keys.borrow_mut().insert(raw.to_owned(), c);
+        return Some(());
     }
     let raw = match v {
         Value::String(_) | Value::Number(_) | Value::Bool(_) => scalar(v),
         _ => return None,
     };
     let raw = raw.trim();
+    // Other values repeat too (offsets, actions, steps, quantities), but
+    // their form depends on the field: remembered per field. Times are
+    // nearly all distinct, and not remembered.
+    let remembered = !is_time(key);
+    if remembered && let Some(c) = ctx.scalars.borrow().get(&(parent, key)).and_then(|m| m.get(raw)) {
+        out(c);
+        return Some(());
+    }
     let value: Cow<'_, str> = if !raw.contains(':')
         && !raw.is_empty()
         && let Some(vocab) = bare_word_vocabulary(parent, key)
@@ -711,7 +741,12 @@ fn direct_scalar(ctx: &Context, parent: &str, key: &str, v: &Value) -> Option<St
     } else {
         Cow::Borrowed(raw)
     };
-    Some(canon(key, &value))
+    let c = canon(key, &value);
+    out(&c);
+    if remembered {
+        ctx.scalars.borrow_mut().entry((parent, key)).or_default().insert(raw.to_owned(), c);
+    }
+    Some(())
 }
 
 /// The pre-hash string of an event of a common shape, rendered straight
@@ -722,63 +757,31 @@ fn direct_scalar(ctx: &Context, parent: &str, key: &str, v: &Value) -> Option<St
 /// rendering by construction and by test (`tests/event_hash.rs` compares the
 /// two on every conformance document and on generated feeds).
 fn direct(ev: &Value, ctx: &Context) -> Option<String> {
-    let obj = ev.as_object()?;
     if !ctx.ignored.is_empty() {
         return None;
     }
-    // One pass over the event's keys (map lookups by key cost string
-    // comparisons each); an unexpected key sends it to the general tree.
-    #[derive(Default)]
-    struct Fields<'a> {
-        event_type: Option<&'a Value>,
-        event_time: Option<&'a Value>,
-        offset: Option<&'a Value>,
-        epc_list: Option<&'a Value>,
-        quantity_list: Option<&'a Value>,
-        action: Option<&'a Value>,
-        biz_step: Option<&'a Value>,
-        disposition: Option<&'a Value>,
-        read_point: Option<&'a Value>,
-        biz_location: Option<&'a Value>,
-        transactions: Option<&'a Value>,
-        sources: Option<&'a Value>,
-        destinations: Option<&'a Value>,
-    }
-    let mut f = Fields::default();
-    for (k, v) in obj {
-        let slot = match k.as_str() {
-            "type" => &mut f.event_type,
-            "eventTime" => &mut f.event_time,
-            "eventTimeZoneOffset" => &mut f.offset,
-            "epcList" => &mut f.epc_list,
-            "quantityList" => &mut f.quantity_list,
-            "action" => &mut f.action,
-            "bizStep" => &mut f.biz_step,
-            "disposition" => &mut f.disposition,
-            "readPoint" => &mut f.read_point,
-            "bizLocation" => &mut f.biz_location,
-            "bizTransactionList" => &mut f.transactions,
-            "sourceList" => &mut f.sources,
-            "destinationList" => &mut f.destinations,
-            other if IGNORED.contains(&other) => continue,
-            _ => return None,
-        };
-        *slot = Some(v);
+    // One pass over the event's members; a member this renderer does not
+    // take (child lists, extensions...) sends the event to the general tree.
+    let f = crate::Members::of(ev)?;
+    if f.child_epcs.is_some() || f.child_quantity_list.is_some() || f.others.iter().any(|k| !IGNORED.contains(k)) {
+        return None;
     }
     let mut s = String::with_capacity(512);
     s.push_str("eventType=");
     s.push_str(f.event_type?.as_str()?);
     // `name=value`, or the name alone for an empty value (as `generic`).
-    let named = |s: &mut String, key: &str, value: String| {
+    let named = |s: &mut String, parent: &'static str, key: &'static str, v: &Value| -> Option<()> {
         s.push_str(key);
-        if !value.is_empty() {
-            s.push('=');
-            s.push_str(&value);
-        }
+        direct_scalar(ctx, parent, key, v, |value| {
+            if !value.is_empty() {
+                s.push('=');
+                s.push_str(value);
+            }
+        })
     };
-    let field = |s: &mut String, key: &str, v: Option<&Value>| -> Option<()> {
+    let field = |s: &mut String, key: &'static str, v: Option<&Value>| -> Option<()> {
         if let Some(v) = v {
-            named(s, key, direct_scalar(ctx, "", key, v)?);
+            named(s, "", key, v)?;
         }
         Some(())
     };
@@ -809,7 +812,7 @@ fn direct(ev: &Value, ctx: &Context) -> Option<String> {
             let mut p = String::from("quantityElement");
             for key in ["epcClass", "quantity", "uom"] {
                 if let Some(x) = q.get(key) {
-                    named(&mut p, key, direct_scalar(ctx, "quantityList", key, x)?);
+                    named(&mut p, "quantityList", key, x)?;
                 }
             }
             if q.keys().any(|k| !matches!(k.as_str(), "epcClass" | "quantity" | "uom")) {
@@ -834,7 +837,7 @@ fn direct(ev: &Value, ctx: &Context) -> Option<String> {
             }
             s.push_str(key);
             if let Some(id) = o.get("id") {
-                named(&mut s, "id", direct_scalar(ctx, key, "id", id)?);
+                named(&mut s, key, "id", id)?;
             }
         }
     }
@@ -858,12 +861,13 @@ fn direct(ev: &Value, ctx: &Context) -> Option<String> {
             let mut p = String::new();
             for key in ["type", item_field] {
                 if let Some(x) = o.get(key) {
-                    let value = direct_scalar(ctx, list, key, x)?;
-                    if !value.is_empty() {
-                        p.push_str(key);
-                        p.push('=');
-                        p.push_str(&value);
-                    }
+                    direct_scalar(ctx, list, key, x, |value| {
+                        if !value.is_empty() {
+                            p.push_str(key);
+                            p.push('=');
+                            p.push_str(value);
+                        }
+                    })?;
                 }
             }
             parts.push(p);

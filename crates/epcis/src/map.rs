@@ -21,7 +21,7 @@
 //! `#SKU` appended when an event counts several SKUs, so re-capturing a
 //! document (in any serialisation) creates no duplicates.
 
-use crate::keys;
+use crate::{Members, keys};
 use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -145,9 +145,9 @@ pub fn cbv_name(v: &str) -> &str {
 /// than looking it up again.
 struct Memo<'d> {
     dir: &'d Directory,
-    places: std::cell::RefCell<HashMap<String, Option<Place>>>,
-    sites: std::cell::RefCell<HashMap<String, Option<SiteId>>>,
-    gtins: std::cell::RefCell<HashMap<String, Option<String>>>,
+    places: std::cell::RefCell<foldhash::HashMap<String, Option<Place>>>,
+    sites: std::cell::RefCell<foldhash::HashMap<String, Option<SiteId>>>,
+    gtins: std::cell::RefCell<foldhash::HashMap<String, Option<String>>>,
 }
 
 impl<'d> Memo<'d> {
@@ -155,7 +155,11 @@ impl<'d> Memo<'d> {
         Memo { dir, places: Default::default(), sites: Default::default(), gtins: Default::default() }
     }
 
-    fn remember<T: Clone>(cache: &std::cell::RefCell<HashMap<String, T>>, key: &str, f: impl FnOnce() -> T) -> T {
+    fn remember<T: Clone>(
+        cache: &std::cell::RefCell<foldhash::HashMap<String, T>>,
+        key: &str,
+        f: impl FnOnce() -> T,
+    ) -> T {
         if let Some(v) = cache.borrow().get(key) {
             return v.clone();
         }
@@ -179,8 +183,8 @@ impl<'d> Memo<'d> {
 
 /// The place named by a `sourceList` / `destinationList` entry of CBV type
 /// `location` (bare, `cbv:SDT-`, `urn:epcglobal:cbv:sdt:` or the GS1 URI form).
-fn listed_place(ev: &Value, list: &str, field: &str, dir: &Memo<'_>) -> Option<Place> {
-    ev.get(list)?.as_array()?.iter().find_map(|entry| {
+fn listed_place(list: Option<&Value>, field: &str, dir: &Memo<'_>) -> Option<Place> {
+    list?.as_array()?.iter().find_map(|entry| {
         let ty = entry.get("type")?.as_str()?;
         let ty = ["https://ref.gs1.org/cbv/SDT-", "https://gs1.org/voc/SDT-", "urn:epcglobal:cbv:sdt:", "cbv:SDT-"]
             .iter()
@@ -194,17 +198,17 @@ fn listed_place(ev: &Value, list: &str, field: &str, dir: &Memo<'_>) -> Option<P
 }
 
 /// Units counted per GTIN (None: identifiers that are not trade items).
-fn counted(ev: &Value, memo: &Memo<'_>) -> BTreeMap<Option<String>, f64> {
+fn counted(f: &Members<'_>, memo: &Memo<'_>) -> BTreeMap<Option<String>, f64> {
     let mut out: BTreeMap<Option<String>, f64> = BTreeMap::new();
-    for list in ["epcList", "childEPCs"] {
-        for epc in ev.get(list).and_then(Value::as_array).into_iter().flatten() {
+    for list in [f.epc_list, f.child_epcs] {
+        for epc in list.and_then(Value::as_array).into_iter().flatten() {
             if let Some(s) = epc.as_str() {
                 *out.entry(memo.gtin(s)).or_default() += 1.0;
             }
         }
     }
-    for list in ["quantityList", "childQuantityList"] {
-        for q in ev.get(list).and_then(Value::as_array).into_iter().flatten() {
+    for list in [f.quantity_list, f.child_quantity_list] {
+        for q in list.and_then(Value::as_array).into_iter().flatten() {
             let class = q.get("epcClass").and_then(Value::as_str).unwrap_or_default();
             let n = q.get("quantity").and_then(Value::as_f64).unwrap_or(1.0);
             *out.entry(memo.gtin(class)).or_default() += n;
@@ -213,13 +217,20 @@ fn counted(ev: &Value, memo: &Memo<'_>) -> BTreeMap<Option<String>, f64> {
     out
 }
 
-fn event_time(ev: &Value) -> Result<DateTime<FixedOffset>, String> {
-    let t = ev.get("eventTime").and_then(Value::as_str).ok_or("eventTime is missing")?;
+fn text(v: Option<&Value>) -> Option<&str> {
+    v.and_then(Value::as_str)
+}
+
+/// The `id` of a `readPoint` / `bizLocation`.
+fn id_of(v: Option<&Value>) -> Option<&str> {
+    v.and_then(|v| v.get("id")).and_then(Value::as_str)
+}
+
+fn event_time(f: &Members<'_>) -> Result<DateTime<FixedOffset>, String> {
+    let t = text(f.event_time).ok_or("eventTime is missing")?;
     let t = stockade_model::event::rfc3339::parse(t)?;
     // Keep the producer's declared offset when it parses.
-    let offset = ev
-        .get("eventTimeZoneOffset")
-        .and_then(Value::as_str)
+    let offset = text(f.offset)
         .and_then(|o| DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{o}")).ok())
         .map(|d| *d.offset());
     Ok(offset.map_or(t, |o| t.with_timezone(&o)))
@@ -252,21 +263,22 @@ fn map_event(
     source: &SourceId,
     default_site: Option<&SiteId>,
 ) -> Result<Vec<Event>, String> {
-    let event_type = ev.get("type").and_then(Value::as_str).unwrap_or("Event").to_owned();
-    let occurred_at = event_time(ev)?;
-    let biz_step = ev.get("bizStep").and_then(Value::as_str).map(str::to_owned);
+    let f = Members::of(ev).unwrap_or_default();
+    let event_type = text(f.event_type).unwrap_or("Event").to_owned();
+    let occurred_at = event_time(&f)?;
+    let biz_step = text(f.biz_step).map(str::to_owned);
     let step = biz_step.as_deref().map(cbv_name).unwrap_or_default().to_owned();
-    let read_point = ev.pointer("/readPoint/id").and_then(Value::as_str).map(str::to_owned);
-    let biz_location = ev.pointer("/bizLocation/id").and_then(Value::as_str).map(str::to_owned);
+    let read_point = id_of(f.read_point).map(str::to_owned);
+    let biz_location = id_of(f.biz_location).map(str::to_owned);
     let at_read_point = read_point.as_deref().and_then(|l| dir.place_of(l));
     let at_biz_location = biz_location.as_deref().and_then(|l| dir.place_of(l));
-    let source_place = listed_place(ev, "sourceList", "source", dir);
-    let destination_place = listed_place(ev, "destinationList", "destination", dir);
+    let source_place = listed_place(f.sources, "source", dir);
+    let destination_place = listed_place(f.destinations, "destination", dir);
     // Per event, so one document may cover several sites: a place's site,
     // else the site of the GLN of bizLocation, readPoint or a listed source
     // or destination, else --site; else no site, flagged.
-    let listed = |list: &str, field: &str| -> Option<SiteId> {
-        ev.get(list)?.as_array()?.iter().find_map(|e| dir.site_of(e.get(field)?.as_str()?))
+    let listed = |list: Option<&Value>, field: &str| -> Option<SiteId> {
+        list?.as_array()?.iter().find_map(|e| dir.site_of(e.get(field)?.as_str()?))
     };
     let resolved = at_biz_location
         .as_ref()
@@ -274,8 +286,8 @@ fn map_event(
         .map(|p| p.site.clone())
         .or_else(|| biz_location.as_deref().and_then(|l| dir.site_of(l)))
         .or_else(|| read_point.as_deref().and_then(|l| dir.site_of(l)))
-        .or_else(|| listed("sourceList", "source"))
-        .or_else(|| listed("destinationList", "destination"))
+        .or_else(|| listed(f.sources, "source"))
+        .or_else(|| listed(f.destinations, "destination"))
         .or_else(|| default_site.cloned());
     let mut flags = Vec::new();
     if resolved.is_none() {
@@ -293,7 +305,7 @@ fn map_event(
         source: here(&source_place),
         destination: here(&destination_place),
     };
-    let disposition = ev.get("disposition").and_then(Value::as_str).map(cbv_name).unwrap_or_default();
+    let disposition = text(f.disposition).map(cbv_name).unwrap_or_default();
     // An event at no site books nothing: it is kept as an observation.
     let plan = if flags.is_empty() { where_.plan(&step, disposition) } else { Plan::Other };
     for p in plan.places() {
@@ -307,11 +319,11 @@ fn map_event(
         let at = biz_location.as_deref().or(read_point.as_deref()).unwrap_or("no location");
         flags.push(format!("{UNRESOLVED_LOCATION}:{at}"));
     }
-    let event_id = ev.get("eventID").and_then(Value::as_str).map(str::to_owned);
+    let event_id = text(f.event_id).map(str::to_owned);
     let base_id = event_id.clone().unwrap_or_else(|| event_hash.clone());
-    let epcs: Vec<String> = ["epcList", "childEPCs"]
-        .iter()
-        .flat_map(|l| ev.get(*l).and_then(Value::as_array).into_iter().flatten())
+    let epcs: Vec<String> = [f.epc_list, f.child_epcs]
+        .into_iter()
+        .flat_map(|l| l.and_then(Value::as_array).into_iter().flatten())
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect();
     let origin = EpcisOrigin {
@@ -319,21 +331,23 @@ fn map_event(
         event_id: event_id.clone(),
         event_hash,
         biz_step: biz_step.clone(),
-        disposition: ev.get("disposition").and_then(Value::as_str).map(str::to_owned),
+        disposition: text(f.disposition).map(str::to_owned),
         read_point,
         biz_location,
         epcs,
     };
     let books = matches!(event_type.as_str(), "ObjectEvent" | "AggregationEvent" | "TransactionEvent");
     let mut groups: Vec<(Option<Sku>, Option<f64>)> =
-        counted(ev, dir).into_iter().map(|(gtin, q)| (gtin.and_then(|g| dir.dir.sku(&g)), Some(q))).collect();
+        counted(&f, dir).into_iter().map(|(gtin, q)| (gtin.and_then(|g| dir.dir.sku(&g)), Some(q))).collect();
     if groups.is_empty() || !books {
         // Nothing countable, or a kind the book does not model: one sighting.
         groups = vec![(None, None)];
     }
     let several = groups.len() > 1;
+    let last = groups.len() - 1;
+    let (mut origin, mut flags) = (Some(origin), Some(flags));
     let mut out = Vec::with_capacity(groups.len());
-    for (sku, quantity) in groups {
+    for (n, (sku, quantity)) in groups.into_iter().enumerate() {
         let body = match (books, &sku, quantity) {
             // A count of zero is a count (an empty bin is the strongest
             // sign of a loss); every other step moves a positive quantity.
@@ -362,8 +376,9 @@ fn map_event(
             occurred_at,
             received_at: None,
             revision: None,
-            epcis: Some(Box::new(origin.clone())),
-            flags: flags.clone(),
+            // The last event takes what the others copy.
+            epcis: if n == last { origin.take() } else { origin.clone() }.map(Box::new),
+            flags: if n == last { flags.take() } else { flags.clone() }.unwrap_or_default(),
             body,
         };
         event.validate().map_err(|e| e.to_string())?;

@@ -91,6 +91,11 @@ pub fn validate(bytes: &[u8]) -> Result<Value, DocumentError> {
     validate_value(doc, Vec::new(), false)
 }
 
+/// Validates a JSON document already parsed (as [`validate`] does after parsing).
+pub fn validate_parsed(doc: Value) -> Result<Value, DocumentError> {
+    validate_value(doc, Vec::new(), false)
+}
+
 /// Parses an XML capture document, converts it to its JSON-LD form
 /// ([`crate::xml`]) and validates that, so both syntaxes obey one set of rules.
 /// Errors point into the JSON form (`/epcisBody/eventList/0/action`).

@@ -1,0 +1,48 @@
+//! Where an EPCIS document's capture time goes, stage by stage, on one
+//! thread: `cargo run --release -p stockade-epcis --example stages -- FILE...`
+//! (the figures in docs/BENCHMARKS.md).
+
+use std::time::{Duration, Instant};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let files: Vec<String> = std::env::args().skip(1).collect();
+    let source = stockade_model::SourceId::new("wms")?;
+    let dir = stockade_epcis::Directory::default();
+    let (mut parse, mut validate, mut hash, mut map, mut drop) = Default::default();
+    let mut events = 0usize;
+    let timed = |total: &mut Duration, started: Instant| *total += started.elapsed();
+    for f in &files {
+        let bytes = std::fs::read(f)?;
+        let t = Instant::now();
+        let doc: serde_json::Value = serde_json::from_slice(&bytes)?;
+        timed(&mut parse, t);
+        let t = Instant::now();
+        let doc = stockade_epcis::validate::validate_parsed(doc)?;
+        timed(&mut validate, t);
+        let t = Instant::now();
+        let hashes = stockade_epcis::hash::document_hashes(&doc);
+        timed(&mut hash, t);
+        events += hashes.len();
+        let t = Instant::now();
+        let mapped = stockade_epcis::map_document(&doc, &dir, &source, None);
+        timed(&mut map, t);
+        let t = Instant::now();
+        std::mem::drop((doc, mapped));
+        timed(&mut drop, t);
+    }
+    let total: Duration = [parse, validate, hash, map, drop].iter().sum();
+    for (name, d) in
+        [("parse", parse), ("validate", validate), ("hash", hash), ("map (with hash)", map), ("drop", drop)]
+    {
+        println!(
+            "{name:>16}: {:>7.1} ms  {:>5.2} µs/event",
+            d.as_secs_f64() * 1e3,
+            d.as_secs_f64() * 1e6 / events as f64
+        );
+    }
+    println!("{events} events, {:.1} ms", total.as_secs_f64() * 1e3);
+    Ok(())
+}
