@@ -1,8 +1,6 @@
 //! `stockade`: the one binary. A thin shell: it parses the command line,
 //! opens the store, and calls the library crates.
-// One call into the allocator's C interface ([`keep_freed_memory`]), measured
-// to be worth it; nothing else may be unsafe.
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 mod bench;
 mod bench_response;
@@ -33,27 +31,7 @@ use stockade_store::{DataDir, Opened, Role, Store};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc gives freed memory back to the OS a second after it was freed
-/// (its purge delay). Ingest frees and allocates document-sized trees every
-/// few milliseconds, and memory given back must be faulted in and zeroed
-/// by the kernel again when it is reused: a fifth of an EPCIS load went to
-/// that (docs/BENCHMARKS.md). Ten seconds keeps memory through a load and
-/// still gives it back to an idle server. `MIMALLOC_PURGE_DELAY` in the
-/// environment still decides when it is set.
-#[allow(unsafe_code)]
-fn keep_freed_memory() {
-    // `mi_option_purge_delay` in mimalloc 3's `mi_option_e` (the numbering
-    // is kept across versions: retired options keep their slots).
-    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        // SAFETY: stores a value in mimalloc's option table; valid for any
-        // option index below `_mi_option_last`, from any thread, at any time.
-        unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 10_000) };
-    }
-}
-
 fn main() -> std::process::ExitCode {
-    keep_freed_memory();
     let cli = Cli::parse();
     init_logs(cli.log_format);
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
