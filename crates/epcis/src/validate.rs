@@ -13,10 +13,18 @@
 //! 3. measurement types added to the GS1 Web Vocabulary after the schema
 //!    (`Molar_concentration`, `EffectiveDoseRate`) are accepted.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::sync::OnceLock;
 
-const SCHEMA: &str = include_str!("../schema/EPCIS-JSON-Schema.json");
+/// GS1's schema with the errata below applied (`schema/SOURCE.txt`; a unit
+/// test rebuilds it from GS1's file and fails if they differ).
+const SCHEMA: &str = include_str!("../schema/EPCIS-JSON-Schema.errata.json");
+
+/// The same schema compiled into Rust at build time: the check every
+/// document takes. The run-time validator built from it ([`validator`])
+/// lists the errors of a document this one refuses, and validates XML.
+#[jsonschema::validator(path = "schema/EPCIS-JSON-Schema.errata.json", draft = Draft7, validate_formats = true)]
+struct Compiled;
 
 /// Why a document was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -27,29 +35,6 @@ pub enum DocumentError {
     Invalid(Vec<String>),
     #[error("the EPCIS schema could not be loaded: {0}")]
     Schema(String),
-}
-
-fn errata(schema: &mut Value) {
-    for ev in ["AggregationEvent", "AssociationEvent"] {
-        let p = format!("/definitions/{ev}/allOf/1/propertyNames/anyOf/1/enum");
-        if let Some(Value::Array(names)) = schema.pointer_mut(&p)
-            && !names.contains(&json!("persistentDisposition"))
-        {
-            names.push(json!("persistentDisposition"));
-        }
-    }
-    if let Some(report) = schema.pointer_mut("/definitions/sensorReport").and_then(Value::as_object_mut)
-        && report.remove("required").is_some()
-    {
-        report.insert("anyOf".into(), json!([{"required": ["type"]}, {"required": ["exception"]}]));
-    }
-    if let Some(Value::Array(kinds)) = schema.pointer_mut("/definitions/measurementType/anyOf/1/enum") {
-        for k in ["Molar_concentration", "EffectiveDoseRate"] {
-            if !kinds.contains(&json!(k)) {
-                kinds.push(json!(k));
-            }
-        }
-    }
 }
 
 /// The XML binding (its XSD) has no uniqueness constraint on lists, so a
@@ -67,7 +52,6 @@ fn drop_unique_items(v: &mut Value) {
 
 fn build(for_xml: bool) -> Result<jsonschema::Validator, String> {
     let mut schema: Value = serde_json::from_str(SCHEMA).map_err(|e| e.to_string())?;
-    errata(&mut schema);
     if for_xml {
         drop_unique_items(&mut schema);
     }
@@ -105,14 +89,22 @@ pub fn validate_xml(bytes: &[u8]) -> Result<Value, DocumentError> {
 }
 
 fn validate_value(doc: Value, mut errors: Vec<String>, for_xml: bool) -> Result<Value, DocumentError> {
-    let v = validator(for_xml)?;
     // Valid documents (nearly all) take the fast check; only an invalid one
     // pays for collecting where and why.
-    if !v.is_valid(&doc) {
+    let valid = if for_xml { validator(true)?.is_valid(&doc) } else { Compiled::is_valid(&doc) };
+    if !valid {
+        let v = validator(for_xml)?;
+        let before = errors.len();
         errors.extend(v.iter_errors(&doc).take(MAX_ERRORS).map(|e| {
             let at = e.instance_path().to_string();
             format!("{}: {}", if at.is_empty() { "/" } else { &at }, short(&e.to_string()))
         }));
+        // The two validators implement one schema and agree on every
+        // conformance document (tests); should they ever disagree, the
+        // document is refused, never let through.
+        if errors.len() == before {
+            errors.push("/: not valid under the EPCIS 2.0 JSON Schema".to_owned());
+        }
     }
     // RFC 3339 is stricter than what `date-time` lets through in places (a
     // leap second, lowercase `t`); the canonical model needs RFC 3339.
@@ -132,5 +124,55 @@ fn short(msg: &str) -> String {
         format!("{}...", &msg[..msg.char_indices().nth(300).map_or(msg.len(), |(i, _)| i)])
     } else {
         msg.to_owned()
+    }
+}
+
+/// Whether the compiled and the run-time validator give one verdict on a
+/// JSON document (tests hold them to it on the conformance corpus).
+#[doc(hidden)]
+pub fn validators_agree(doc: &Value) -> Result<bool, DocumentError> {
+    Ok(Compiled::is_valid(doc) == validator(false)?.is_valid(doc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The errata, applied to GS1's schema as published.
+    fn errata(schema: &mut Value) {
+        for ev in ["AggregationEvent", "AssociationEvent"] {
+            let p = format!("/definitions/{ev}/allOf/1/propertyNames/anyOf/1/enum");
+            if let Some(Value::Array(names)) = schema.pointer_mut(&p)
+                && !names.contains(&json!("persistentDisposition"))
+            {
+                names.push(json!("persistentDisposition"));
+            }
+        }
+        if let Some(report) = schema.pointer_mut("/definitions/sensorReport").and_then(Value::as_object_mut)
+            && report.remove("required").is_some()
+        {
+            report.insert("anyOf".into(), json!([{"required": ["type"]}, {"required": ["exception"]}]));
+        }
+        if let Some(Value::Array(kinds)) = schema.pointer_mut("/definitions/measurementType/anyOf/1/enum") {
+            for k in ["Molar_concentration", "EffectiveDoseRate"] {
+                if !kinds.contains(&json!(k)) {
+                    kinds.push(json!(k));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_schema_used_is_gs1s_with_the_three_errata_and_nothing_else() {
+        let mut from_gs1: Value = serde_json::from_str(include_str!("../schema/EPCIS-JSON-Schema.json")).unwrap();
+        let unpatched = from_gs1.clone();
+        errata(&mut from_gs1);
+        let used: Value = serde_json::from_str(SCHEMA).unwrap();
+        assert_ne!(unpatched, used, "the errata are applied");
+        assert_eq!(
+            from_gs1, used,
+            "schema/EPCIS-JSON-Schema.errata.json must be GS1's schema with `errata` applied: regenerate it"
+        );
     }
 }

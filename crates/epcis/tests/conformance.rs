@@ -344,3 +344,86 @@ fn a_count_of_zero_is_a_count() {
         "receiving nothing moves nothing"
     );
 }
+
+/// Event `i` of a document, to change.
+fn event_at(d: &mut serde_json::Value, i: usize) -> Option<&mut serde_json::Map<String, serde_json::Value>> {
+    let body = d.get_mut("epcisBody")?;
+    let list = if body.get("eventList").is_some() {
+        body.get_mut("eventList")
+    } else {
+        body.pointer_mut("/queryResults/resultsBody/eventList")
+    }?;
+    list.get_mut(i)?.as_object_mut()
+}
+
+/// Every member of every event, changed in ways a producer gets wrong.
+fn mutations(doc: &serde_json::Value) -> Vec<serde_json::Value> {
+    use serde_json::json;
+    let mut out = Vec::new();
+    let events = stockade_epcis::event_list(doc).len();
+    for i in 0..events.min(5) {
+        let Some(keys) = event_at(&mut doc.clone(), i).map(|e| e.keys().cloned().collect::<Vec<_>>()) else { continue };
+        for key in keys {
+            for value in
+                [json!(null), json!(7), json!("not a uri"), json!("urn:x:1"), json!([]), json!({}), json!(["a", "a"])]
+            {
+                let mut d = doc.clone();
+                if let Some(e) = event_at(&mut d, i) {
+                    e.insert(key.clone(), value);
+                }
+                out.push(d);
+            }
+            let mut d = doc.clone();
+            if let Some(e) = event_at(&mut d, i) {
+                e.remove(&key);
+            }
+            out.push(d);
+            // A list with an item repeated (JSON's `uniqueItems`).
+            let mut d = doc.clone();
+            if let Some(serde_json::Value::Array(items)) = event_at(&mut d, i).and_then(|e| e.get_mut(&key))
+                && let Some(first) = items.first().cloned()
+            {
+                items.push(first);
+                out.push(d);
+            }
+        }
+        for (key, value) in [
+            ("bizStep", json!("transforming")),
+            ("bizStep", json!("urn:epcglobal:cbv:bizstep:shipping")),
+            ("disposition", json!("in_progress")),
+            ("action", json!("MOVE")),
+            ("eventTime", json!("2026-11-02T05:00:05")),
+            ("eventTimeZoneOffset", json!("+25:00")),
+            ("type", json!("NoSuchEvent")),
+            ("example:ext", json!("x")),
+            ("unknownMember", json!(1)),
+        ] {
+            let mut d = doc.clone();
+            if let Some(e) = event_at(&mut d, i) {
+                e.insert(key.to_owned(), value);
+            }
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// The schema compiled into the binary and the one built at run time are
+/// one schema: the same verdict on every conformance document, valid or
+/// not, and on thousands of their mutations.
+#[test]
+fn the_compiled_and_run_time_validators_agree() {
+    let mut docs = files(&data("gs1/JSON"));
+    docs.extend(files(&data("openepcis/2.0/EPCIS/JSON")));
+    let (mut checked, mut refused) = (0, 0);
+    for path in docs {
+        let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&std::fs::read(&path).unwrap()) else { continue };
+        for d in std::iter::once(doc.clone()).chain(mutations(&doc)) {
+            assert!(stockade_epcis::validate::validators_agree(&d).unwrap(), "{}: {d}", path.display());
+            checked += 1;
+            refused += usize::from(stockade_epcis::validate::validate_parsed(d).is_err());
+        }
+    }
+    assert!(checked > 2_000, "{checked} documents checked");
+    assert!(refused > checked / 3, "the mutations are mostly invalid: {refused} of {checked} refused");
+}

@@ -2273,3 +2273,55 @@ async fn packages_carry_the_cosignatures_of_two_witnesses() {
         assert_eq!(r.status(), 422, "{}", r.text().await.unwrap());
     }
 }
+
+/// An EPCIS document is stored in slices, several in flight: its events,
+/// and those of the documents after it, still take their seqs in the order
+/// the documents list them (the book sees a feed as it was sent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn epcis_documents_store_their_events_in_document_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut paths = Vec::new();
+    let mut sent = Vec::new();
+    for doc in 0..3 {
+        let events: Vec<String> = (0..2_500)
+            .map(|i| {
+                let id = format!("urn:uuid:00000000-0000-4000-8000-{:012}", doc * 10_000 + i);
+                sent.push(id.clone());
+                format!(
+                    r#"{{"type":"ObjectEvent","eventID":"{id}","action":"OBSERVE","bizStep":"inspecting","eventTime":"2026-11-02T05:{:02}:{:02}+01:00","eventTimeZoneOffset":"+01:00","quantityList":[{{"epcClass":"urn:epc:class:lgtin:0614141.100035.L1","quantity":1}}]}}"#,
+                    (i / 60) % 60,
+                    i % 60
+                )
+            })
+            .collect();
+        let body = format!(
+            r#"{{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-11-02T22:59:59Z","epcisBody":{{"eventList":[{}]}}}}"#,
+            events.join(",")
+        );
+        let path = dir.path().join(format!("doc-{doc}.jsonld"));
+        std::fs::write(&path, body).unwrap();
+        paths.push(path.to_str().unwrap().to_owned());
+    }
+    let d = data.to_str().unwrap();
+    let mut args = vec!["ingest", "--quiet", "--site", "S01", "--data", d];
+    args.extend(paths.iter().map(String::as_str));
+    let o = run(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(text(&o).matches("2500 accepted").count(), 3, "{}", text(&o));
+
+    use stockade_store::{EmbeddedStore, EventQuery, Store};
+    let store = EmbeddedStore::open_dir(Path::new(d)).await.unwrap();
+    let mut stored = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.events(&EventQuery { after_seq: after, limit: 1_000, ..EventQuery::default() }).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.seq);
+        stored.extend(page.into_iter().filter(|e| e.source == "epcis").map(|e| e.event_id));
+    }
+    store.close().await;
+    assert_eq!(stored.len(), sent.len());
+    let first_out_of_order = stored.iter().zip(&sent).position(|(s, w)| s != w);
+    assert_eq!(first_out_of_order, None, "events stored out of the documents' order");
+}
