@@ -58,7 +58,13 @@ pub(crate) fn add_to_runs(runs: &mut Vec<(i64, i64)>, seq: i64) {
 impl IngestReport {
     /// Adds another report's counts and only its rejections (what a summary
     /// of a large file needs; a million acceptances need not be kept).
-    pub fn merge_rejections(&mut self, other: IngestReport) {
+    pub fn merge_rejections(&mut self, mut other: IngestReport) {
+        other.results.retain(|r| matches!(r, LineResult::Rejected { .. }));
+        self.merge(other);
+    }
+
+    /// Adds a report that follows this one (its lines after these).
+    pub fn merge(&mut self, other: IngestReport) {
         self.accepted += other.accepted;
         self.duplicates += other.duplicates;
         self.rejected += other.rejected;
@@ -71,9 +77,14 @@ impl IngestReport {
                 _ => self.runs.push((first, last)),
             }
         }
-        self.results.extend(other.results.into_iter().filter(|r| matches!(r, LineResult::Rejected { .. })));
+        self.results.extend(other.results);
     }
 }
+
+/// Events of a document stored together ([`Intake::ingest_document`]), and
+/// how many such slices are in flight at once.
+const DOCUMENT_SLICE: usize = 1024;
+const SLICES_IN_FLIGHT: usize = 4;
 
 /// Why an EPCIS capture failed.
 #[derive(Debug, thiserror::Error)]
@@ -350,7 +361,36 @@ impl Intake {
         default_site: Option<&SiteId>,
     ) -> Result<IngestReport, CaptureError> {
         let parsed = self.parse_epcis(bytes, source, default_site).await?;
-        Ok(self.ingest(parsed).await?)
+        Ok(self.ingest_document(parsed).await?)
+    }
+
+    /// Ingests a whole document's events (an EPCIS capture) in slices, a
+    /// few in flight, as a feed's batches are: one slice is prepared
+    /// (serialised, hashed) while the group commit writes the one before,
+    /// instead of preparing, writing and signing the whole document one
+    /// stage after the other. One task polls the slices in order and each
+    /// queues for the group commit on its first poll, so they commit in the
+    /// document's order. The report is [`Intake::ingest`]'s, lines in order.
+    pub async fn ingest_document(
+        &self,
+        items: Vec<(usize, Result<Event, LineError>)>,
+    ) -> Result<IngestReport, StoreError> {
+        use futures::StreamExt;
+        let mut slices = Vec::new();
+        let mut items = items.into_iter();
+        loop {
+            let slice: Vec<_> = items.by_ref().take(DOCUMENT_SLICE).collect();
+            if slice.is_empty() {
+                break;
+            }
+            slices.push(slice);
+        }
+        let mut stored = futures::stream::iter(slices).map(|s| self.ingest(s)).buffered(SLICES_IN_FLIGHT);
+        let mut report = IngestReport::default();
+        while let Some(slice) = stored.next().await {
+            report.merge(slice?);
+        }
+        Ok(report)
     }
 
     /// Validates and maps an EPCIS 2.0 document without storing it: its

@@ -77,7 +77,7 @@ struct Context {
     /// Identifiers in canonical form, remembered for the document (its
     /// events name the same read points, locations and classes again and
     /// again, and canonicalising a GS1 key costs more than a lookup).
-    keys: std::cell::RefCell<foldhash::HashMap<String, String>>,
+    keys: std::cell::RefCell<Canonical>,
     /// Other values in canonical form, by (parent, field) and value.
     scalars: std::cell::RefCell<foldhash::HashMap<(&'static str, &'static str), Canonical>>,
 }

@@ -3,7 +3,6 @@
 
 use crate::cli::{FileFormat, IngestArgs};
 use anyhow::{Context, Result, bail};
-use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -162,11 +161,6 @@ enum Sink {
 /// EPCIS documents parsed ahead of the one being stored.
 const PARSED_AHEAD: usize = 2;
 
-/// Events of a parsed EPCIS document stored together, and how many such
-/// slices are in flight at once.
-const STORE_SLICE: usize = 1024;
-const SLICES_IN_FLIGHT: usize = 4;
-
 /// An EPCIS document ready to store: its events (locally), or the document
 /// itself (a server parses it).
 enum Parsed {
@@ -190,25 +184,8 @@ impl Sink {
     async fn store(&self, parsed: Parsed) -> Result<IngestReport> {
         match (self, parsed) {
             (Sink::Local(intake), Parsed::Events(events)) => {
-                // In slices, a few in flight (as NDJSON batches are): one is
-                // prepared (serialised, hashed) while the group commit writes
-                // the one before. One task polls them in order, and each
-                // queues for the group commit on its first poll, so they
-                // commit in the document's order.
-                let mut slices = Vec::new();
-                let mut events = events.into_iter();
-                loop {
-                    let slice: Batch = events.by_ref().take(STORE_SLICE).collect();
-                    if slice.is_empty() {
-                        break;
-                    }
-                    slices.push(slice);
-                }
-                let mut stored = futures::stream::iter(slices).map(|s| intake.ingest(s)).buffered(SLICES_IN_FLIGHT);
-                let mut report = IngestReport::default();
-                while let Some(slice) = stored.next().await {
-                    report.merge_rejections(slice?);
-                }
+                let mut report = intake.ingest_document(events).await?;
+                report.results.retain(|r| matches!(r, LineResult::Rejected { .. }));
                 Ok(report)
             }
             (Sink::Remote { .. }, Parsed::Document(path, source, site)) => {

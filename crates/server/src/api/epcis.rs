@@ -91,7 +91,7 @@ pub async fn capture(
     let report = async {
         let parsed = st.intake.parse_epcis(bytes.to_vec(), &source, site.as_ref()).await?;
         let held = stockade_app::intake::within_sites(parsed, &caller.sites);
-        Ok::<_, CaptureError>(st.intake.ingest(held).await?)
+        Ok::<_, CaptureError>(st.intake.ingest_document(held).await?)
     };
     let report = report.await.map_err(|e| match e {
         CaptureError::Document(d) => {
