@@ -368,29 +368,83 @@ impl Intake {
     /// few in flight, as a feed's batches are: one slice is prepared
     /// (serialised, hashed) while the group commit writes the one before,
     /// instead of preparing, writing and signing the whole document one
-    /// stage after the other. One task polls the slices in order and each
-    /// queues for the group commit on its first poll, so they commit in the
-    /// document's order. The report is [`Intake::ingest`]'s, lines in order.
+    /// stage after the other. The report is [`Intake::ingest`]'s, lines in
+    /// order.
     pub async fn ingest_document(
         &self,
         items: Vec<(usize, Result<Event, LineError>)>,
     ) -> Result<IngestReport, StoreError> {
         use futures::StreamExt;
-        let mut slices = Vec::new();
-        let mut items = items.into_iter();
-        loop {
-            let slice: Vec<_> = items.by_ref().take(DOCUMENT_SLICE).collect();
-            if slice.is_empty() {
-                break;
-            }
-            slices.push(slice);
+        let one = futures::stream::iter([Ok::<_, StoreError>(((), items))]);
+        let mut reports = std::pin::pin!(self.ingest_documents(one));
+        match reports.next().await {
+            Some(r) => r.map(|((), report)| report),
+            None => Ok(IngestReport::default()),
         }
-        let mut stored = futures::stream::iter(slices).map(|s| self.ingest(s)).buffered(SLICES_IN_FLIGHT);
-        let mut report = IngestReport::default();
-        while let Some(slice) = stored.next().await {
-            report.merge(slice?);
+    }
+
+    /// Ingests documents one after another, as [`Intake::ingest_document`]
+    /// does each, but without draining between them: the next document's
+    /// first slices are prepared while the last ones of this document are
+    /// written and signed. One task polls the slices in order and each
+    /// queues for the group commit on its first poll, so the events commit
+    /// in the order of the documents and of their lines. Each document's
+    /// report comes out, in order, with the tag it went in with; an error
+    /// (a document that could not be read, a store failure) comes out in
+    /// its place.
+    pub fn ingest_documents<'a, T, E>(
+        &'a self,
+        documents: impl futures::Stream<Item = Result<(T, Vec<(usize, Result<Event, LineError>)>), E>> + 'a,
+    ) -> impl futures::Stream<Item = Result<(T, IngestReport), E>> + 'a
+    where
+        T: 'a,
+        E: From<StoreError> + 'a,
+    {
+        use futures::StreamExt;
+        /// A slice of a document; the last carries the document's tag.
+        struct Piece<T> {
+            items: Vec<(usize, Result<Event, LineError>)>,
+            tag: Option<T>,
         }
-        Ok(report)
+        documents
+            .flat_map(|doc| {
+                let pieces: Vec<Result<Piece<T>, E>> = match doc {
+                    Err(e) => vec![Err(e)],
+                    Ok((tag, items)) => {
+                        let mut pieces = Vec::with_capacity(items.len() / DOCUMENT_SLICE + 1);
+                        let mut items = items.into_iter().peekable();
+                        loop {
+                            let slice: Vec<_> = items.by_ref().take(DOCUMENT_SLICE).collect();
+                            if items.peek().is_none() {
+                                // The last slice (an empty document has one, empty).
+                                pieces.push(Ok(Piece { items: slice, tag: Some(tag) }));
+                                break;
+                            }
+                            pieces.push(Ok(Piece { items: slice, tag: None }));
+                        }
+                        pieces
+                    }
+                };
+                futures::stream::iter(pieces)
+            })
+            .map(move |piece| async move {
+                let piece = piece?;
+                let report =
+                    if piece.items.is_empty() { IngestReport::default() } else { self.ingest(piece.items).await? };
+                Ok::<_, E>((piece.tag, report))
+            })
+            .buffered(SLICES_IN_FLIGHT)
+            .scan(IngestReport::default(), |document, stored| {
+                let out = match stored {
+                    Err(e) => Some(Err(e)),
+                    Ok((tag, report)) => {
+                        document.merge(report);
+                        tag.map(|tag| Ok((tag, std::mem::take(document))))
+                    }
+                };
+                futures::future::ready(Some(out))
+            })
+            .filter_map(futures::future::ready)
     }
 
     /// Validates and maps an EPCIS 2.0 document without storing it: its

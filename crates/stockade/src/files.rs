@@ -161,40 +161,7 @@ enum Sink {
 /// EPCIS documents parsed ahead of the one being stored.
 const PARSED_AHEAD: usize = 2;
 
-/// An EPCIS document ready to store: its events (locally), or the document
-/// itself (a server parses it).
-enum Parsed {
-    Events(Batch),
-    Document(PathBuf, SourceId, Option<SiteId>),
-}
-
 impl Sink {
-    /// Reads and, locally, parses one EPCIS document.
-    async fn parse(&self, path: &Path, source: &SourceId, site: Option<&SiteId>) -> Result<Parsed> {
-        match self {
-            Sink::Local(intake) => {
-                let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-                Ok(Parsed::Events(intake.parse_epcis(bytes, source, site).await?))
-            }
-            Sink::Remote { .. } => Ok(Parsed::Document(path.to_owned(), source.clone(), site.cloned())),
-        }
-    }
-
-    /// Stores a parsed EPCIS document.
-    async fn store(&self, parsed: Parsed) -> Result<IngestReport> {
-        match (self, parsed) {
-            (Sink::Local(intake), Parsed::Events(events)) => {
-                let mut report = intake.ingest_document(events).await?;
-                report.results.retain(|r| matches!(r, LineResult::Rejected { .. }));
-                Ok(report)
-            }
-            (Sink::Remote { .. }, Parsed::Document(path, source, site)) => {
-                self.capture(&path, &source, site.as_ref()).await
-            }
-            _ => bail!("a document is parsed where it is stored: locally as events, by a server as a document"),
-        }
-    }
-
     /// Sends one EPCIS document to a server's capture interface.
     async fn capture(&self, path: &Path, source: &SourceId, site: Option<&SiteId>) -> Result<IngestReport> {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
@@ -511,9 +478,67 @@ async fn remote_reference(
     Ok(rows)
 }
 
-/// The record of a file's load: its digest (and its mapping's), and the
-/// seqs of the events it added.
-async fn load_record(path: &Path, mapping: Option<&Path>, report: &IngestReport) -> Result<stockade_model::Load> {
+/// SHA-256 of bytes, in hex.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Stores a run of EPCIS documents in order through
+/// [`Intake::ingest_documents`], a few parsed ahead on blocking threads
+/// (validation, the CBV hash and mapping cost more than storing, so both
+/// cores parse while the writer stores). Each document's report, holding
+/// its rejections only, and the SHA-256 of its bytes come back in order.
+fn store_documents(
+    intake: Intake,
+    paths: Vec<PathBuf>,
+    source: SourceId,
+    site: Option<SiteId>,
+) -> tokio::sync::mpsc::Receiver<Result<(String, IngestReport)>> {
+    use futures::StreamExt;
+    let (tx, rx) = tokio::sync::mpsc::channel(paths.len().max(1));
+    tokio::spawn(async move {
+        let parse = |path: PathBuf| {
+            let (intake, source, site) = (intake.clone(), source.clone(), site.clone());
+            tokio::spawn(async move {
+                let read = path.clone();
+                let (bytes, digest) = tokio::task::spawn_blocking(move || -> Result<_> {
+                    let bytes = std::fs::read(&read).with_context(|| format!("reading {}", read.display()))?;
+                    let digest = sha256_hex(&bytes);
+                    Ok((bytes, digest))
+                })
+                .await??;
+                let events = intake.parse_epcis(bytes, &source, site.as_ref()).await?;
+                Ok::<_, anyhow::Error>((digest, events))
+            })
+        };
+        let parsed = futures::stream::iter(paths)
+            .map(parse)
+            .buffered(PARSED_AHEAD + 1)
+            .map(|joined| joined.map_err(anyhow::Error::from).and_then(|parsed| parsed));
+        let mut reports = std::pin::pin!(intake.ingest_documents(parsed));
+        while let Some(stored) = reports.next().await {
+            let failed = stored.is_err();
+            let stored = stored.map(|(digest, mut report)| {
+                report.results.retain(|r| matches!(r, LineResult::Rejected { .. }));
+                (digest, report)
+            });
+            if tx.send(stored).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// The record of a file's load: its digest (read from the file unless
+/// given) and its mapping's, and the seqs of the events it added.
+async fn load_record(
+    path: &Path,
+    sha256: Option<String>,
+    mapping: Option<&Path>,
+    report: &IngestReport,
+) -> Result<stockade_model::Load> {
     let digest = |p: PathBuf| async move {
         tokio::task::spawn_blocking(move || -> Result<String> {
             use sha2::Digest;
@@ -526,7 +551,10 @@ async fn load_record(path: &Path, mapping: Option<&Path>, report: &IngestReport)
     };
     Ok(stockade_model::Load {
         file: path.display().to_string(),
-        sha256: digest(path.to_owned()).await?,
+        sha256: match sha256 {
+            Some(d) => d,
+            None => digest(path.to_owned()).await?,
+        },
         mapping: mapping.map(|m| m.display().to_string()),
         mapping_sha256: match mapping {
             Some(m) => Some(digest(m.to_owned()).await?),
@@ -585,40 +613,57 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         )),
         None => None,
     };
-    // EPCIS documents are parsed ahead (on blocking threads) while the
-    // current one is stored; they are stored in the order given, so the book
-    // sees a feed's events in the order it sent them.
-    let mut ahead: std::collections::HashMap<usize, tokio::task::JoinHandle<Result<Parsed>>> =
-        std::collections::HashMap::new();
-    let capture = |i: usize| {
-        let (sink, path, source, site) = (sink.clone(), a.files[i].clone(), epcis_source.clone(), site.clone());
-        tokio::spawn(async move { sink.parse(&path, &source, site.as_ref()).await })
-    };
+    // Runs of EPCIS documents stored locally go through one pipeline each
+    // (`store_documents`): parsed ahead, stored in the order given (so the
+    // book sees a feed's events in the order it sent them), with no drain
+    // between documents. The reports come back here in order.
+    let mut documents: Option<tokio::sync::mpsc::Receiver<Result<(String, IngestReport)>>> = None;
     for (i, path) in a.files.iter().enumerate() {
         let format = format_of(path, a.format)?;
         let started = std::time::Instant::now();
-        let (mut report, skipped) = if format == FileFormat::Epcis {
-            let this = ahead.remove(&i).unwrap_or_else(|| capture(i));
-            // Two documents parse ahead: parsing (validation, the CBV hash,
-            // mapping) costs several times what storing does, so both cores
-            // parse while the writer stores.
-            let next = (i + 1..a.files.len())
-                .filter(|&j| format_of(&a.files[j], a.format).ok() == Some(FileFormat::Epcis))
-                .take(PARSED_AHEAD);
-            for j in next {
-                ahead.entry(j).or_insert_with(|| capture(j));
+        let (mut report, skipped, digest) = match (&sink, format) {
+            (Sink::Local(intake), FileFormat::Epcis) => {
+                if documents.is_none() {
+                    let end = (i..a.files.len())
+                        .find(|&j| format_of(&a.files[j], a.format).ok() != Some(FileFormat::Epcis))
+                        .unwrap_or(a.files.len());
+                    documents = Some(store_documents(
+                        intake.clone(),
+                        a.files[i..end].to_vec(),
+                        epcis_source.clone(),
+                        site.clone(),
+                    ));
+                }
+                let stored = match documents.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => None,
+                };
+                let (digest, report) = stored
+                    .with_context(|| format!("{}: the document pipeline stopped", path.display()))?
+                    .with_context(|| format!("{}", path.display()))?;
+                // The run ends before the next file that is not EPCIS.
+                if a.files.get(i + 1).is_none_or(|next| format_of(next, a.format).ok() != Some(FileFormat::Epcis)) {
+                    documents = None;
+                }
+                (report, 0, Some(digest))
             }
-            let parsed = this.await?.with_context(|| format!("{}", path.display()))?;
-            let report = sink.store(parsed).await.with_context(|| format!("{}", path.display()))?;
-            (report, 0)
-        } else {
-            ingest_file(path, format, mapping.clone(), &sink, batch, a.quiet).await?
+            (Sink::Remote { .. }, FileFormat::Epcis) => {
+                let report = sink
+                    .capture(path, &epcis_source, site.as_ref())
+                    .await
+                    .with_context(|| format!("{}", path.display()))?;
+                (report, 0, None)
+            }
+            _ => {
+                let (report, skipped) = ingest_file(path, format, mapping.clone(), &sink, batch, a.quiet).await?;
+                (report, skipped, None)
+            }
         };
-        // The rate is the load's; recording it (below) reads the file once more.
+        // The rate is the load's; recording it (below) may read the file once more.
         let secs = started.elapsed().as_secs_f64();
         if let Sink::Local(intake) = &sink {
             // What the file added, so that it can be withdrawn (`stockade retract`).
-            let load = load_record(path, a.mapping.as_deref(), &report).await?;
+            let load = load_record(path, digest, a.mapping.as_deref(), &report).await?;
             intake.record_load(load).await.with_context(|| format!("recording the load of {}", path.display()))?;
         }
         let total = report.accepted + report.duplicates + report.rejected;

@@ -27,7 +27,8 @@ use stockade_server::{AppState, Intake, ServerConfig};
 use stockade_store::{DataDir, Opened, Role, Store};
 
 // Ingest allocates many small strings per event; mimalloc measured faster than
-// the system allocator on `stockade bench` (see docs/BENCHMARKS.md).
+// the system allocator on `stockade bench` (see docs/BENCHMARKS.md); built
+// without transparent huge pages (Cargo.toml says why).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -2302,6 +2302,21 @@ async fn epcis_documents_store_their_events_in_document_order() {
         let path = dir.path().join(format!("doc-{doc}.jsonld"));
         std::fs::write(&path, body).unwrap();
         paths.push(path.to_str().unwrap().to_owned());
+        if doc == 0 {
+            // A feed of another format between documents: the documents
+            // before it are stored before it, the ones after it after.
+            let lines: Vec<String> = (0..300)
+                .map(|i| {
+                    sent.push(format!("g{i}"));
+                    format!(
+                        r#"{{"id":"g{i}","source":"acs","site":"S01","occurred_at":"2026-11-02T10:00:00+01:00","kind":"access.granted","door":"D1","badge":"B1"}}"#
+                    )
+                })
+                .collect();
+            let path = dir.path().join("between.ndjson");
+            std::fs::write(&path, lines.join("\n")).unwrap();
+            paths.push(path.to_str().unwrap().to_owned());
+        }
     }
     let d = data.to_str().unwrap();
     let mut args = vec!["ingest", "--quiet", "--site", "S01", "--data", d];
@@ -2318,7 +2333,7 @@ async fn epcis_documents_store_their_events_in_document_order() {
         let page = store.events(&EventQuery { after_seq: after, limit: 1_000, ..EventQuery::default() }).await.unwrap();
         let Some(last) = page.last() else { break };
         after = Some(last.seq);
-        stored.extend(page.into_iter().filter(|e| e.source == "epcis").map(|e| e.event_id));
+        stored.extend(page.into_iter().filter(|e| e.source == "epcis" || e.source == "acs").map(|e| e.event_id));
     }
     store.close().await;
     assert_eq!(stored.len(), sent.len());
