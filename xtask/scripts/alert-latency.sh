@@ -14,7 +14,7 @@ D=$(mktemp -d /tmp/alert-latency.XXXX)
 export RUST_LOG=warn
 TOKEN=$($B token create --role admin --data $D/data | tail -1)
 PORT=$((20000 + RANDOM % 20000))
-$B serve --data $D/data --listen 127.0.0.1:$PORT > $D/serve.log 2>&1 &
+$B serve --data $D/data --listen 127.0.0.1:$PORT > ${SERVE_LOG:-$D/serve.log} 2>&1 &
 SERVER=$!
 trap "kill $SERVER 2>/dev/null; rm -rf $D" EXIT
 for i in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:$PORT/api/v1/health && break; sleep 0.1; done

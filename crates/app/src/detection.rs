@@ -140,6 +140,38 @@ pub enum DetectError {
     State(String),
 }
 
+/// Events applied per chunk: their alerts are stored when the chunk is done.
+const READY_CHUNK: usize = 256;
+
+/// A stored event read back for the detector: parsed, with the fields rules
+/// see (None: it does not parse, and is skipped with a warning).
+struct Ready {
+    seq: i64,
+    received_us: i64,
+    event: Option<stockade_model::Event>,
+    fields: serde_json::Value,
+}
+
+impl Ready {
+    /// The stored form is the model's serialisation of the event, so it is
+    /// parsed once, into the fields rules see, and the event is read from
+    /// those (instead of parsing the text into an event and serialising
+    /// that again: a fifth of detection's time).
+    fn of(stored: stockade_store::StoredEvent) -> Ready {
+        use serde::Deserialize;
+        let parsed = serde_json::from_str::<serde_json::Value>(&stored.payload)
+            .and_then(|fields| stockade_model::Event::deserialize(&fields).map(|event| (event, fields)));
+        let (event, fields) = match parsed {
+            Ok((event, fields)) => (Some(event), fields),
+            Err(e) => {
+                tracing::warn!(seq = stored.seq, error = %e, "a stored event does not parse; detection skips it");
+                (None, serde_json::Value::Null)
+            }
+        };
+        Ready { seq: stored.seq, received_us: stored.received_us, event, fields }
+    }
+}
+
 struct Running {
     detector: Detector,
     cursor: i64,
@@ -148,6 +180,8 @@ struct Running {
     /// The last alert number the store holds (a replay skips those).
     stored_alerts: u64,
     unsaved: i64,
+    /// The save under way behind the detector, if any.
+    saving: Option<tokio::task::JoinHandle<Result<(), DetectError>>>,
     reference: Arc<ReferenceView>,
     /// Which incident each case opened, as far as looked up (None: not
     /// opened when last looked); read back from the store after a restart.
@@ -205,7 +239,8 @@ fn clock_now_us(clock: &dyn Clock) -> i64 {
 }
 
 /// Seconds from an event's receipt (its commit's clock) to when detection
-/// had applied it, its alerts stored and its incident opened: for every
+/// had applied it and stored its alerts (an incident its case opens
+/// follows; the alert names it once it has): for every
 /// live event (`stockade_event_detected_seconds`), and for those that
 /// raised an alert (`stockade_event_to_alert_seconds`). Prometheus
 /// summaries on `GET /metrics` (p50, p90, p99...).
@@ -298,6 +333,7 @@ impl Detection {
                 alerts,
                 stored_alerts,
                 unsaved: 0,
+                saving: None,
                 reference: view,
                 incident_of_case: std::collections::HashMap::new(),
             }),
@@ -403,11 +439,36 @@ impl Detection {
 
 impl Inner {
     async fn save(&self, r: &mut Running) -> Result<(), DetectError> {
+        self.saved(r).await?;
+        let saving = self.save_behind(r);
+        saving.await.map_err(|e| DetectError::State(format!("saving: {e}")))?
+    }
+
+    /// Starts saving the state as it is now, behind the detector: the
+    /// state is copied here, then written out (JSON, hundreds of
+    /// milliseconds for a month of learning) and stored on other threads,
+    /// so that events keep flowing meanwhile. One save at a time, in order:
+    /// the previous one is waited for first ([`Inner::saved`]).
+    fn save_behind(&self, r: &mut Running) -> tokio::task::JoinHandle<Result<(), DetectError>> {
         let saved = Saved { alerts: r.alerts, detector: r.detector.state() };
-        let json = serde_json::to_string(&saved).map_err(|e| DetectError::State(e.to_string()))?;
-        self.store.save_state(NAME, r.cursor, &json).await?;
+        let (store, cursor) = (self.store.clone(), r.cursor);
         r.unsaved = 0;
-        Ok(())
+        tokio::spawn(async move {
+            let json = tokio::task::spawn_blocking(move || serde_json::to_string(&saved))
+                .await
+                .map_err(|e| DetectError::State(format!("saving: {e}")))?
+                .map_err(|e| DetectError::State(e.to_string()))?;
+            store.save_state(NAME, cursor, &json).await?;
+            Ok(())
+        })
+    }
+
+    /// Waits for the save under way, if any.
+    async fn saved(&self, r: &mut Running) -> Result<(), DetectError> {
+        match r.saving.take() {
+            Some(saving) => saving.await.map_err(|e| DetectError::State(format!("saving: {e}")))?,
+            None => Ok(()),
+        }
     }
 
     async fn replay(&self) -> Result<Progress, DetectError> {
@@ -438,7 +499,7 @@ impl Inner {
             let mut day: Vec<stockade_store::StoredEvent> =
                 self.store.events(&q).await?.into_iter().filter(|e| e.seq > cursor && e.seq <= upto).collect();
             day.sort_by_key(|e| (e.occurred_us, e.seq));
-            self.apply(&mut r, &day, &mut progress).await?;
+            self.apply_stored(&mut r, day, &mut progress).await?;
             from += DAY;
         }
         r.cursor = r.cursor.max(upto);
@@ -465,18 +526,41 @@ impl Inner {
             let q = EventQuery { after_seq: Some(r.cursor), limit: PAGE, ..Default::default() };
             let page = self.store.events(&q).await?;
             let Some(last) = page.last().map(|e| e.seq) else { break };
-            self.apply(&mut r, &page, &mut progress).await?;
+            let n = page.len();
+            self.apply_stored(&mut r, page, &mut progress).await?;
             r.cursor = last;
             self.through.store(last, std::sync::atomic::Ordering::Release);
-            r.unsaved += page.len() as i64;
+            r.unsaved += n as i64;
             if r.unsaved >= SAVE_EVERY {
-                self.save(&mut r).await?;
+                self.saved(&mut r).await?;
+                r.saving = Some(self.save_behind(&mut r));
             }
-            if page.len() < PAGE as usize {
+            if n < PAGE as usize {
                 break;
             }
         }
         Ok(progress)
+    }
+
+    /// [`Inner::apply`] over stored events, a chunk at a time, so that the
+    /// alerts of a long catch-up are stored (and their latency measured) as
+    /// each chunk is done, not when the whole page is. (Reading the chunk
+    /// ahead on another thread was tried: no faster, more CPU; the events
+    /// and their fields were then freed across threads.)
+    async fn apply_stored(
+        &self,
+        r: &mut Running,
+        events: Vec<stockade_store::StoredEvent>,
+        progress: &mut Progress,
+    ) -> Result<(), DetectError> {
+        let mut events = events.into_iter().peekable();
+        while events.peek().is_some() {
+            // Each event is read back as it is applied, not the chunk first:
+            // a thousand events read ahead no longer fit in the cache.
+            let chunk: Vec<stockade_store::StoredEvent> = events.by_ref().take(READY_CHUNK).collect();
+            self.apply(r, chunk, progress).await?;
+        }
+        Ok(())
     }
 
     /// Runs events through the detector, stores their alerts and opens the
@@ -484,7 +568,7 @@ impl Inner {
     async fn apply(
         &self,
         r: &mut Running,
-        events: &[stockade_store::StoredEvent],
+        events: Vec<stockade_store::StoredEvent>,
         progress: &mut Progress,
     ) -> Result<(), DetectError> {
         let mut rows: Vec<StoredAlert> = Vec::new();
@@ -497,13 +581,8 @@ impl Inner {
         }
         for stored in events {
             progress.events += 1;
-            let event: stockade_model::Event = match serde_json::from_str(&stored.payload) {
-                Ok(e) => e,
-                Err(e) => {
-                    tracing::warn!(seq = stored.seq, error = %e, "a stored event does not parse; detection skips it");
-                    continue;
-                }
-            };
+            let stored = Ready::of(stored);
+            let Some(event) = stored.event else { continue };
             // Stockade's own records about the log are not signals (its
             // containments are: what they close is watched).
             if event.body.kind().family() == stockade_model::event::Family::Record
@@ -511,7 +590,7 @@ impl Inner {
             {
                 continue;
             }
-            let out = r.detector.observe(stored.seq, &event);
+            let out = r.detector.observe_fields(stored.seq, &event, stored.fields);
             if stored.received_us >= self.started_us {
                 live.push((stored.received_us, !out.alerts.is_empty()));
             }
@@ -557,6 +636,14 @@ impl Inner {
                 if opened {
                     continue;
                 }
+                // The alerts so far are stored (and published) before the
+                // incident opens: opening it (an audited ledger entry, the
+                // evidence snapshot, the playbook) takes tens of milliseconds.
+                if !rows.is_empty() {
+                    self.store.add_alerts(&std::mem::take(&mut rows), &[]).await?;
+                    r.stored_alerts = r.alerts;
+                }
+                self.published(&mut live);
                 let seen = o.events.iter().filter_map(|e| Some(((e.source.clone(), e.id.clone()), e.seq?))).collect();
                 let record = self
                     .casebook
@@ -565,26 +652,15 @@ impl Inner {
                 tracing::info!(incident = %record.id, case = o.case, title = %o.title, "detection opened an incident");
                 progress.incidents += 1;
                 r.incident_of_case.insert(o.case, Some(record.id.clone()));
-                // The alerts so far and the case's link go in with it.
-                self.store.add_alerts(&std::mem::take(&mut rows), &[(o.case, record.id.clone())]).await?;
-                r.stored_alerts = r.alerts;
+                // The case's link: its alerts, stored and to come, name the incident.
+                self.store.add_alerts(&[], &[(o.case, record.id.clone())]).await?;
             }
         }
         if !rows.is_empty() {
             self.store.add_alerts(&rows, &[]).await?;
         }
         r.stored_alerts = r.stored_alerts.max(r.alerts);
-        if !live.is_empty() {
-            let now = clock_now_us(&*self.clock);
-            let (detected, alerted) = (metrics::histogram!(DETECTED_SECONDS), metrics::histogram!(ALERT_SECONDS));
-            for (received, raised) in live {
-                let seconds = (now - received).max(0) as f64 / 1e6;
-                detected.record(seconds);
-                if raised {
-                    alerted.record(seconds);
-                }
-            }
-        }
+        self.published(&mut live);
         // Stored first: each entry names alerts the store holds.
         for (id, alerts) in joined {
             self.casebook.joined(&*self.store, self.ledger.as_ref(), &*self.clock, ACTOR, &id, &alerts).await.map_err(
@@ -595,6 +671,23 @@ impl Inner {
             )?;
         }
         Ok(())
+    }
+
+    /// Records the latency of live events whose alerts are now stored
+    /// (receipt times, and whether each raised an alert), and forgets them.
+    fn published(&self, live: &mut Vec<(i64, bool)>) {
+        if live.is_empty() {
+            return;
+        }
+        let now = clock_now_us(&*self.clock);
+        let (detected, alerted) = (metrics::histogram!(DETECTED_SECONDS), metrics::histogram!(ALERT_SECONDS));
+        for (received, raised) in live.drain(..) {
+            let seconds = (now - received).max(0) as f64 / 1e6;
+            detected.record(seconds);
+            if raised {
+                alerted.record(seconds);
+            }
+        }
     }
 
     /// The incident case `case` opened, if it has (looked up once).
@@ -612,6 +705,59 @@ impl Inner {
 
 #[cfg(test)]
 mod tests {
+    /// Detection reads an event's fields from its stored form, not from the
+    /// event serialised again: on every event of a simulated week (EPCIS
+    /// documents included) the two must be the same, and so must the event.
+    #[test]
+    fn the_fields_read_back_are_the_events_own() {
+        let cfg = stockade_twin::sim::Config {
+            sites: 1,
+            days: 7,
+            seed: 5,
+            start: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            per_scenario: 1,
+            epcis: true,
+            csv: false,
+            scenarios: Vec::new(),
+        };
+        let sim = stockade_twin::sim::simulate(&cfg).unwrap();
+        let mut events: Vec<stockade_model::Event> = sim
+            .feeds
+            .iter()
+            .flat_map(|(_, feed)| stockade_ingest::parse_ndjson(feed.as_bytes(), 1))
+            .map(|(_, r)| r.unwrap())
+            .collect();
+        let reference = stockade_ingest::reference_files::from_yaml(&sim.reference_yaml).unwrap();
+        let view = stockade_epcis::Directory::new(&reference);
+        for (_, doc) in &sim.epcis {
+            let parsed = stockade_epcis::validate(doc.as_bytes()).unwrap();
+            let source = stockade_model::SourceId::new("epcis").unwrap();
+            events.extend(
+                stockade_epcis::map_document(&parsed, &view, &source, None).into_iter().map(|(_, r)| r.unwrap()),
+            );
+        }
+        assert!(events.len() > 1_000 && events.iter().any(|e| e.epcis.is_some()), "{}", events.len());
+        let now = chrono::Utc::now();
+        for (seq, event) in events.into_iter().enumerate() {
+            let stored = stockade_model::NewEvent::prepare(event, now);
+            let ready = super::Ready::of(stockade_store::StoredEvent {
+                seq: seq as i64 + 1,
+                source: stored.source.clone(),
+                event_id: stored.event_id.clone(),
+                kind: stored.kind.to_owned(),
+                site: stored.site.clone(),
+                occurred_us: stored.occurred_us,
+                offset_s: stored.offset_s,
+                received_us: stored.received_us,
+                hash: stored.hash,
+                payload: stored.payload.clone(),
+            });
+            let event = ready.event.expect("every stored event reads back");
+            assert_eq!(ready.fields, stockade_detect::context::fields_of(&event), "{}", stored.payload);
+            assert_eq!(event, serde_json::from_str::<stockade_model::Event>(&stored.payload).unwrap());
+        }
+    }
+
     #[test]
     fn the_builtin_pack_loads_whole() {
         let (pack, errors, _) = super::RuleSource::Builtin.load().unwrap();

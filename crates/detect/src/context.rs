@@ -336,6 +336,12 @@ fn hour_of_week(weekday: u32, hour: u32) -> usize {
     usize::from(weekday >= 6) * 24 + hour as usize
 }
 
+/// An event's own fields as rules see them: the model's serialisation.
+/// Pure, so it can be made ahead of [`Context::enrich_fields`].
+pub fn fields_of(event: &Event) -> Value {
+    serde_json::to_value(event).unwrap_or(Value::Null)
+}
+
 impl Context {
     pub fn new(data: &ReferenceData) -> Context {
         Context { reference: Reference::new(data), learned: Learned::default() }
@@ -344,7 +350,13 @@ impl Context {
     /// The event as rules see it: its own fields (as the model serialises
     /// them) and `ctx.*`. Also learns from it (call once per event, in seq order).
     pub fn enrich(&mut self, event: &Event) -> Value {
-        let mut v = serde_json::to_value(event).unwrap_or(Value::Null);
+        self.enrich_fields(event, fields_of(event))
+    }
+
+    /// [`Context::enrich`] with the event's own fields given, as
+    /// [`fields_of`] makes them (elsewhere: that part needs no state, so
+    /// it may be done on another thread, ahead).
+    pub fn enrich_fields(&mut self, event: &Event, mut v: Value) -> Value {
         let Value::Object(fields) = &mut v else { return v };
         let ctx = self.context_of(event, fields);
         self.learn(event, fields, &ctx);
@@ -354,7 +366,8 @@ impl Context {
 
     fn context_of(&self, event: &Event, f: &Map<String, Value>) -> Map<String, Value> {
         let r = &self.reference;
-        let mut c = Map::new();
+        // Sized for every ctx field: no rehashing as it fills.
+        let mut c = Map::with_capacity(CONTEXT_FIELDS.len());
         let site = event.site.as_str();
         c.insert("family".into(), event.body.kind().family().as_str().into());
         let info = r.sites.get(site);

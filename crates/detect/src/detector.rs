@@ -276,6 +276,16 @@ impl Detector {
 
     /// Applies one event (call in seq order).
     pub fn observe(&mut self, seq: i64, event: &Event) -> Output {
+        if event.body.kind().family() == stockade_model::event::Family::Record {
+            return self.observe_fields(seq, event, Value::Null);
+        }
+        self.observe_fields(seq, event, crate::context::fields_of(event))
+    }
+
+    /// [`Detector::observe`] with the event's own fields made ahead
+    /// ([`crate::context::fields_of`]; any value for Stockade's records),
+    /// so that a caller can make them on another thread.
+    pub fn observe_fields(&mut self, seq: i64, event: &Event, fields: Value) -> Output {
         let mut out = Output::default();
         // Stockade's own records: a containment changes what is watched,
         // and is no signal itself.
@@ -283,7 +293,7 @@ impl Detector {
             self.state.contained.observe(event);
             return out;
         }
-        let enriched = self.ctx.enrich(event);
+        let enriched = self.ctx.enrich_fields(event, fields);
         let ents = entities(event, &enriched);
         let key = EventKey::of(event, seq);
         let at = event.occurred_at;
@@ -396,9 +406,14 @@ impl Detector {
     fn expire(&mut self, source: &str) -> Vec<Alert> {
         let watermark = self.state.watermarks.get(source).copied().unwrap_or(i64::MIN);
         let mark = watermark.saturating_sub(REORDER_S * 1_000_000);
-        let (due, keep): (Vec<Pending>, Vec<Pending>) =
-            std::mem::take(&mut self.state.pending).into_iter().partition(|p| p.source == source && p.deadline <= mark);
-        self.state.pending = keep;
+        // Taken out in order, the rest left in order; most events find none
+        // due, and then the waits are only read (not moved).
+        let is_due = |p: &Pending| p.source == source && p.deadline <= mark;
+        let due: Vec<Pending> = if self.state.pending.iter().any(is_due) {
+            self.state.pending.extract_if(.., |p| is_due(p)).collect()
+        } else {
+            Vec::new()
+        };
         // Forget this source's Bs that no absence can still ask about (once
         // an hour of its clock: the sweep walks every remembered B).
         let hour = watermark / 3_600_000_000;
