@@ -78,7 +78,9 @@ fn link(event: &mut Value) {
 }
 
 /// Alerts in the order they were raised: each with `n` (paging cursor), its
-/// `case` and the `incident` that case opened (null while below the bar),
+/// `case` and the `incident` that case opened (null while below the bar,
+/// and for the moment between an alert being stored and the incident it
+/// brings opening),
 /// the rule, level and reason in words, the entities it names, the event
 /// that raised it and the events behind it (`related`), each with `seq` and
 /// `proof`, the link to its ledger inclusion proof.
