@@ -157,7 +157,7 @@ impl Ready {
     /// parsed once, into the fields rules see, and the event is read from
     /// those (instead of parsing the text into an event and serialising
     /// that again: a fifth of detection's time).
-    fn of(stored: stockade_store::StoredEvent) -> Ready {
+    fn of(stored: &stockade_store::StoredEvent) -> Ready {
         use serde::Deserialize;
         let parsed = serde_json::from_str::<serde_json::Value>(&stored.payload)
             .and_then(|fields| stockade_model::Event::deserialize(&fields).map(|event| (event, fields)));
@@ -499,7 +499,7 @@ impl Inner {
             let mut day: Vec<stockade_store::StoredEvent> =
                 self.store.events(&q).await?.into_iter().filter(|e| e.seq > cursor && e.seq <= upto).collect();
             day.sort_by_key(|e| (e.occurred_us, e.seq));
-            self.apply_stored(&mut r, day, &mut progress).await?;
+            self.apply_stored(&mut r, &day, &mut progress).await?;
             from += DAY;
         }
         r.cursor = r.cursor.max(upto);
@@ -526,16 +526,15 @@ impl Inner {
             let q = EventQuery { after_seq: Some(r.cursor), limit: PAGE, ..Default::default() };
             let page = self.store.events(&q).await?;
             let Some(last) = page.last().map(|e| e.seq) else { break };
-            let n = page.len();
-            self.apply_stored(&mut r, page, &mut progress).await?;
+            self.apply_stored(&mut r, &page, &mut progress).await?;
             r.cursor = last;
             self.through.store(last, std::sync::atomic::Ordering::Release);
-            r.unsaved += n as i64;
+            r.unsaved += page.len() as i64;
             if r.unsaved >= SAVE_EVERY {
                 self.saved(&mut r).await?;
                 r.saving = Some(self.save_behind(&mut r));
             }
-            if n < PAGE as usize {
+            if page.len() < PAGE as usize {
                 break;
             }
         }
@@ -550,14 +549,10 @@ impl Inner {
     async fn apply_stored(
         &self,
         r: &mut Running,
-        events: Vec<stockade_store::StoredEvent>,
+        events: &[stockade_store::StoredEvent],
         progress: &mut Progress,
     ) -> Result<(), DetectError> {
-        let mut events = events.into_iter().peekable();
-        while events.peek().is_some() {
-            // Each event is read back as it is applied, not the chunk first:
-            // a thousand events read ahead no longer fit in the cache.
-            let chunk: Vec<stockade_store::StoredEvent> = events.by_ref().take(READY_CHUNK).collect();
+        for chunk in events.chunks(READY_CHUNK) {
             self.apply(r, chunk, progress).await?;
         }
         Ok(())
@@ -568,7 +563,7 @@ impl Inner {
     async fn apply(
         &self,
         r: &mut Running,
-        events: Vec<stockade_store::StoredEvent>,
+        events: &[stockade_store::StoredEvent],
         progress: &mut Progress,
     ) -> Result<(), DetectError> {
         let mut rows: Vec<StoredAlert> = Vec::new();
@@ -581,6 +576,8 @@ impl Inner {
         }
         for stored in events {
             progress.events += 1;
+            // Read back as it is applied, not the chunk first: a chunk of
+            // events read ahead no longer fits in the cache.
             let stored = Ready::of(stored);
             let Some(event) = stored.event else { continue };
             // Stockade's own records about the log are not signals (its
@@ -740,7 +737,7 @@ mod tests {
         let now = chrono::Utc::now();
         for (seq, event) in events.into_iter().enumerate() {
             let stored = stockade_model::NewEvent::prepare(event, now);
-            let ready = super::Ready::of(stockade_store::StoredEvent {
+            let ready = super::Ready::of(&stockade_store::StoredEvent {
                 seq: seq as i64 + 1,
                 source: stored.source.clone(),
                 event_id: stored.event_id.clone(),

@@ -337,7 +337,6 @@ fn hour_of_week(weekday: u32, hour: u32) -> usize {
 }
 
 /// An event's own fields as rules see them: the model's serialisation.
-/// Pure, so it can be made ahead of [`Context::enrich_fields`].
 pub fn fields_of(event: &Event) -> Value {
     serde_json::to_value(event).unwrap_or(Value::Null)
 }
@@ -353,9 +352,9 @@ impl Context {
         self.enrich_fields(event, fields_of(event))
     }
 
-    /// [`Context::enrich`] with the event's own fields given, as
-    /// [`fields_of`] makes them (elsewhere: that part needs no state, so
-    /// it may be done on another thread, ahead).
+    /// [`Context::enrich`] with the event's own fields given, equal to what
+    /// [`fields_of`] makes (a caller that read the event back from its
+    /// stored form has them already).
     pub fn enrich_fields(&mut self, event: &Event, mut v: Value) -> Value {
         let Value::Object(fields) = &mut v else { return v };
         let ctx = self.context_of(event, fields);

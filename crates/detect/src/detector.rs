@@ -282,9 +282,9 @@ impl Detector {
         self.observe_fields(seq, event, crate::context::fields_of(event))
     }
 
-    /// [`Detector::observe`] with the event's own fields made ahead
-    /// ([`crate::context::fields_of`]; any value for Stockade's records),
-    /// so that a caller can make them on another thread.
+    /// [`Detector::observe`] with the event's own fields given, equal to
+    /// [`crate::context::fields_of`]'s (any value for Stockade's records),
+    /// for a caller that has them already.
     pub fn observe_fields(&mut self, seq: i64, event: &Event, fields: Value) -> Output {
         let mut out = Output::default();
         // Stockade's own records: a containment changes what is watched,

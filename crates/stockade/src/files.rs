@@ -478,12 +478,6 @@ async fn remote_reference(
     Ok(rows)
 }
 
-/// SHA-256 of bytes, in hex.
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Stores a run of EPCIS documents in order through
 /// [`Intake::ingest_documents`], a few parsed ahead on blocking threads
 /// (validation, the CBV hash and mapping cost more than storing, so both
@@ -504,7 +498,7 @@ fn store_documents(
                 let read = path.clone();
                 let (bytes, digest) = tokio::task::spawn_blocking(move || -> Result<_> {
                     let bytes = std::fs::read(&read).with_context(|| format!("reading {}", read.display()))?;
-                    let digest = sha256_hex(&bytes);
+                    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
                     Ok((bytes, digest))
                 })
                 .await??;
@@ -545,7 +539,7 @@ async fn load_record(
             let mut h = sha2::Sha256::new();
             let mut f = std::fs::File::open(&p).with_context(|| format!("reading {}", p.display()))?;
             std::io::copy(&mut f, &mut h).with_context(|| format!("reading {}", p.display()))?;
-            Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+            Ok(hex::encode(h.finalize()))
         })
         .await?
     };
@@ -623,28 +617,18 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         let started = std::time::Instant::now();
         let (mut report, skipped, digest) = match (&sink, format) {
             (Sink::Local(intake), FileFormat::Epcis) => {
-                if documents.is_none() {
+                // A run starts here and ends before the next file that is not EPCIS.
+                let run = documents.get_or_insert_with(|| {
                     let end = (i..a.files.len())
                         .find(|&j| format_of(&a.files[j], a.format).ok() != Some(FileFormat::Epcis))
                         .unwrap_or(a.files.len());
-                    documents = Some(store_documents(
-                        intake.clone(),
-                        a.files[i..end].to_vec(),
-                        epcis_source.clone(),
-                        site.clone(),
-                    ));
-                }
-                let stored = match documents.as_mut() {
-                    Some(rx) => rx.recv().await,
-                    None => None,
-                };
-                let (digest, report) = stored
+                    store_documents(intake.clone(), a.files[i..end].to_vec(), epcis_source.clone(), site.clone())
+                });
+                let (digest, report) = run
+                    .recv()
+                    .await
                     .with_context(|| format!("{}: the document pipeline stopped", path.display()))?
                     .with_context(|| format!("{}", path.display()))?;
-                // The run ends before the next file that is not EPCIS.
-                if a.files.get(i + 1).is_none_or(|next| format_of(next, a.format).ok() != Some(FileFormat::Epcis)) {
-                    documents = None;
-                }
                 (report, 0, Some(digest))
             }
             (Sink::Remote { .. }, FileFormat::Epcis) => {
@@ -655,6 +639,8 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
                 (report, 0, None)
             }
             _ => {
+                // Any run of EPCIS documents before this file is stored and reported.
+                documents = None;
                 let (report, skipped) = ingest_file(path, format, mapping.clone(), &sink, batch, a.quiet).await?;
                 (report, skipped, None)
             }
