@@ -462,13 +462,15 @@ impl Intake {
         // workers (so documents parse in parallel, and HTTP keeps answering).
         let (view, source, site) = (self.reference(), source.clone(), default_site.cloned());
         let parsed = tokio::task::spawn_blocking(move || -> Result<_, stockade_epcis::DocumentError> {
-            // XML or JSON-LD, told by the first character.
-            let doc = if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
-                stockade_epcis::validate_xml(&bytes)?
+            // XML or JSON-LD, told by the first character. JSON is captured
+            // in one pass (each event done as it is parsed).
+            let mapped = if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
+                let doc = stockade_epcis::validate_xml(&bytes)?;
+                stockade_epcis::map_document(&doc, &view.epcis, &source, site.as_ref())
             } else {
-                stockade_epcis::validate(&bytes)?
+                stockade_epcis::capture_json(&bytes, &view.epcis, &source, site.as_ref())?
             };
-            Ok(stockade_epcis::map_document(&doc, &view.epcis, &source, site.as_ref())
+            Ok(mapped
                 .into_iter()
                 .map(|(i, r)| (i + 1, r.map_err(|reason| LineError::new(i + 1, None, reason))))
                 .collect())

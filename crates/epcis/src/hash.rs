@@ -67,11 +67,17 @@ pub fn document_prehashes(doc: &Value) -> Vec<String> {
     crate::event_list(doc).iter().map(|ev| prehash_any(ev, &ctx)).collect()
 }
 
+/// A member naming fields a repository added, which the hash leaves out
+/// (`repo:ignoreFields`).
+pub(crate) fn is_ignore_list(name: &str) -> bool {
+    name.contains(':') && name.rsplit(':').next() == Some("ignoreFields")
+}
+
 /// Values and their canonical forms.
 type Canonical = foldhash::HashMap<String, String>;
 
 /// Namespaces and ignored fields, from the document.
-struct Context {
+pub(crate) struct Context {
     namespaces: HashMap<String, String>,
     ignored: Vec<String>,
     /// Identifiers in canonical form, remembered for the document (its
@@ -84,6 +90,17 @@ struct Context {
 
 impl Context {
     fn of(doc: &Value) -> Context {
+        let levels = [doc, &doc["epcisBody"], &doc["epcisBody"]["queryResults"]].map(Value::as_object);
+        Context::from_parts(doc.get("@context"), levels.into_iter().flatten())
+    }
+
+    /// The context of a document from its parts: its `@context` and the
+    /// members of the levels that may list ignored fields (the document, its
+    /// body, the body's query results).
+    pub(crate) fn from_parts<'m>(
+        at_context: Option<&Value>,
+        levels: impl IntoIterator<Item = &'m Map<String, Value>>,
+    ) -> Context {
         let mut namespaces: HashMap<String, String> = [
             ("gs1", "https://gs1.org/voc/"),
             ("cbv", "https://ref.gs1.org/cbv/"),
@@ -99,22 +116,26 @@ impl Context {
                 }
             }
         };
-        match doc.get("@context") {
+        match at_context {
             Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).for_each(&mut add),
             Some(Value::Object(m)) => add(m),
             _ => {}
         }
         // A repository may list fields it adds (`repo:ignoreFields`) at the
         // document, body or query-results level.
-        let ignored = [doc, &doc["epcisBody"], &doc["epcisBody"]["queryResults"]]
+        let ignored = levels
             .into_iter()
-            .filter_map(Value::as_object)
             .flatten()
-            .filter(|(k, _)| k.contains(':') && k.rsplit(':').next() == Some("ignoreFields"))
+            .filter(|(k, _)| is_ignore_list(k))
             .flat_map(|(_, v)| v.as_array().cloned().unwrap_or_default())
             .filter_map(|v| v.as_str().map(str::to_owned))
             .collect();
         Context { namespaces, ignored, keys: Default::default(), scalars: Default::default() }
+    }
+
+    /// The hash ID of one event of the document.
+    pub(crate) fn hash(&self, ev: &Value) -> String {
+        hash_id(&prehash_any(ev, self))
     }
 
     /// `prefix:local` as `{namespace}local` when the prefix is declared.

@@ -12,13 +12,16 @@
 //!   tracks), so nothing captured is silently dropped.
 #![forbid(unsafe_code)]
 
+pub mod capture;
 pub mod hash;
+pub mod json;
 /// GS1 keys inside EPCs (the model's `gs1`, where reference data uses them too).
 pub use stockade_model::gs1 as keys;
 pub mod map;
 pub mod validate;
 pub mod xml;
 
+pub use capture::capture_json;
 pub use map::{Directory, UNKNOWN_SITE, UNRESOLVED_SITE, map_document};
 pub use validate::{DocumentError, validate, validate_xml};
 

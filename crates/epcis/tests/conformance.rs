@@ -2,27 +2,11 @@
 //! document is accepted and maps; every invalid one is refused with a reason.
 //! Data: tests/data/epcis (see the SOURCE.txt files there).
 
+mod common;
+use common::{data, json_documents as files};
 use std::path::{Path, PathBuf};
 use stockade_epcis::{Directory, DocumentError, map_document, validate};
 use stockade_model::{EventBody, SourceId};
-
-fn data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/epcis").join(rel)
-}
-
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(files(&p));
-        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("json" | "jsonld")) {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
-}
 
 #[test]
 fn every_valid_document_is_accepted_and_mapped() {
@@ -142,17 +126,7 @@ fn events_without_an_event_id_are_keyed_by_their_cbv_hash() {
 }
 
 fn xml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(xml_files(&p));
-        } else if p.extension().and_then(|e| e.to_str()) == Some("xml") {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
+    common::files_with(dir, &["xml"])
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! CBV 2.0 event hash IDs reproduce GS1's reference vectors exactly.
 //! Data: tests/data/epcis/event-hash (see SOURCE.txt there).
 
+mod common;
 use std::path::{Path, PathBuf};
 
 fn dir() -> PathBuf {
@@ -112,27 +113,13 @@ fn xml_representations_of_one_event_hash_equal() {
     }
 }
 
-/// Every JSON document under a directory.
-fn documents(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            documents(&p, out);
-        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("json" | "jsonld")) {
-            out.push(p);
-        }
-    }
-}
-
 /// The direct renderer of common event shapes gives the general tree's
 /// pre-hash on every document of the conformance corpus (GS1's examples and
 /// vectors, OpenEPCIS's captures, valid or not), and on variations of a
 /// common event: empty values, CURIEs, bare words, URNs, extra fields.
 #[test]
 fn the_direct_rendering_equals_the_general_one() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/epcis");
-    let mut paths = Vec::new();
-    documents(&root, &mut paths);
+    let paths = common::corpus();
     let (mut compared, mut direct) = (0, 0);
     for p in &paths {
         let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&std::fs::read(p).unwrap()) else { continue };

@@ -435,8 +435,8 @@ mod tests {
         }
     }
 
-    /// With EPCIS delivery every document passes GS1's schema and every
-    /// event maps to a book movement at a known place, counted in SKUs the
+    /// With EPCIS delivery every document passes GS1's schema (captured in
+    /// one pass, as the whole tree gives) and every event maps to a book movement at a known place, counted in SKUs the
     /// reference data knows.
     #[test]
     fn epcis_documents_validate_and_map_onto_the_book() {
@@ -448,8 +448,17 @@ mod tests {
         let source = stockade_model::SourceId::new("epcis").unwrap();
         let mut kinds = std::collections::BTreeMap::new();
         for (name, doc) in &out.epcis {
-            let doc = stockade_epcis::validate(doc.as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}"));
-            for (i, ev) in stockade_epcis::map_document(&doc, &dir, &source, None) {
+            let parsed = stockade_epcis::validate(doc.as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let mapped = stockade_epcis::map_document(&parsed, &dir, &source, None);
+            // The capture path (one pass) gives the same events, and takes
+            // one pass on the simulator's documents.
+            assert!(stockade_epcis::capture::takes_one_pass(doc.as_bytes()), "{name}");
+            assert_eq!(
+                stockade_epcis::capture_json(doc.as_bytes(), &dir, &source, None).as_ref(),
+                Ok(&mapped),
+                "{name}"
+            );
+            for (i, ev) in mapped {
                 let ev = ev.unwrap_or_else(|e| panic!("{name} event {i}: {e}"));
                 *kinds.entry(ev.kind().as_str()).or_insert(0) += 1;
             }

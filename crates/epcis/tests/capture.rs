@@ -1,0 +1,181 @@
+//! The one-pass capture of JSON documents ([`stockade_epcis::capture_json`])
+//! gives what validating the whole tree and mapping it give
+//! ([`validate`] then [`map_document`]): the same events and the same
+//! refusals, on every document of the conformance corpus, and on documents
+//! built to take each detour to the whole-tree route.
+//! Data: tests/data/epcis (see the SOURCE.txt files there).
+
+use serde_json::{Map, Value, json};
+mod common;
+use common::corpus;
+use std::path::Path;
+use stockade_epcis::capture::{Mapped, takes_one_pass};
+use stockade_epcis::{Directory, DocumentError, capture_json, map_document, validate};
+use stockade_model::SourceId;
+
+fn whole_tree(bytes: &[u8]) -> Result<Mapped, DocumentError> {
+    let doc = validate(bytes)?;
+    Ok(map_document(&doc, &Directory::default(), &SourceId::new("epcis").unwrap(), None))
+}
+
+fn one_pass(bytes: &[u8]) -> Result<Mapped, DocumentError> {
+    capture_json(bytes, &Directory::default(), &SourceId::new("epcis").unwrap(), None)
+}
+
+#[test]
+fn every_conformance_document_captures_as_the_whole_tree_route_does() {
+    let (mut fast, mut refused, mut events) = (0, 0, 0);
+    for p in corpus() {
+        let bytes = std::fs::read(&p).unwrap();
+        let expected = whole_tree(&bytes);
+        assert_eq!(one_pass(&bytes), expected, "{}", p.display());
+        match expected {
+            Ok(mapped) => events += mapped.len(),
+            Err(_) => refused += 1,
+        }
+        // The fast route never accepts what the whole tree refuses.
+        if takes_one_pass(&bytes) {
+            assert!(validate(&bytes).is_ok(), "{} took one pass but is invalid", p.display());
+            fast += 1;
+        }
+    }
+    assert!(fast > 50 && refused > 10 && events > 150, "one pass {fast}, refused {refused}, events {events}");
+}
+
+/// The schema's verdict taken by parts (the document with its event lists
+/// emptied, then each event alone) is the verdict on the whole document.
+#[test]
+fn a_documents_verdict_by_parts_is_its_verdict_whole() {
+    let (mut valid, mut invalid) = (0, 0);
+    for p in corpus() {
+        let Ok(doc) = serde_json::from_slice::<Value>(&std::fs::read(&p).unwrap()) else { continue };
+        let whole = stockade_epcis::validate::validate_parsed(doc.clone()).is_ok();
+        assert_eq!(stockade_epcis::validate::valid_by_parts(&doc), whole, "{}", p.display());
+        if whole { valid += 1 } else { invalid += 1 }
+    }
+    assert!(valid > 50 && invalid > 10, "valid {valid}, invalid {invalid}");
+}
+
+/// GS1's query document whose results list fields to ignore in the hash.
+fn ignore_fields_document() -> Value {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/epcis/event-hash/tests/examples/epcisQueryDocHavingEventWithIgnoreFields.jsonld");
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+/// The object with `name` moved to the end (members keep their order).
+fn moved_last(v: &Value, name: &str) -> Value {
+    let m = v.as_object().unwrap();
+    let mut out: Map<String, Value> =
+        m.iter().filter(|(k, _)| *k != name).map(|(k, v)| (k.clone(), v.clone())).collect();
+    out.insert(name.to_owned(), m[name].clone());
+    Value::Object(out)
+}
+
+fn bytes(v: &Value) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap()
+}
+
+#[test]
+fn a_document_in_the_common_shape_takes_one_pass() {
+    let doc = ignore_fields_document();
+    // The ignored fields are listed before the results: one pass, and the
+    // hashes leave those fields out as the whole tree does.
+    assert!(takes_one_pass(&bytes(&doc)));
+    let mapped = one_pass(&bytes(&doc)).unwrap();
+    assert_eq!(Ok(mapped.clone()), whole_tree(&bytes(&doc)));
+    assert!(!mapped.is_empty());
+}
+
+#[test]
+fn members_the_hash_reads_after_the_events_send_the_document_the_whole_tree_way() {
+    let doc = ignore_fields_document();
+    let listed_late = {
+        let mut d = doc.clone();
+        let qr = moved_last(&d["epcisBody"]["queryResults"], "repository-x:ignoreFields");
+        d["epcisBody"]["queryResults"] = qr;
+        d
+    };
+    let context_late = moved_last(&doc, "@context");
+    for (what, d) in [("ignoreFields after the events", listed_late), ("@context after the body", context_late)] {
+        let b = bytes(&d);
+        assert!(!takes_one_pass(&b), "{what}");
+        let expected = whole_tree(&b);
+        assert_eq!(one_pass(&b), expected, "{what}");
+        // The late members count: the hashes are the document's own.
+        assert_eq!(expected, whole_tree(&bytes(&doc)), "{what}");
+    }
+}
+
+/// A body holding two event lists, or an event list that is not an array,
+/// is the whole tree's to judge.
+#[test]
+fn odd_event_lists_send_the_document_the_whole_tree_way() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/epcis/event-hash/tests/examples/epcisDocWithVariousEventTypes.jsonld");
+    let doc: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    assert!(takes_one_pass(&bytes(&doc)));
+    let text = String::from_utf8(bytes(&doc)).unwrap();
+    let events = serde_json::to_string(stockade_epcis::event_list(&doc)).unwrap();
+    let cases = [
+        // Two lists in one body: the last one is the document's.
+        ("two lists", text.replacen("\"eventList\":", "\"eventList\":[],\"eventList\":", 1)),
+        ("a list, then query results", {
+            let mut d = json!({
+                "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+                "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-01-01T00:00:00Z",
+                "epcisBody": {}
+            });
+            d["epcisBody"]["eventList"] = serde_json::from_str(&events).unwrap();
+            d["epcisBody"]["queryResults"] = json!({"resultsBody": {"eventList": []}});
+            String::from_utf8(bytes(&d)).unwrap()
+        }),
+        (
+            "a list that is an object",
+            text.replacen("\"eventList\":[", "\"eventList\":{\"x\":[", 1).replacen("]}", "]}}", 1),
+        ),
+        ("a list that is null", {
+            let mut d = doc.clone();
+            if let Some(body) = d["epcisBody"].as_object_mut() {
+                body.insert("eventList".into(), Value::Null);
+            }
+            String::from_utf8(bytes(&d)).unwrap()
+        }),
+    ];
+    for (what, text) in cases {
+        let b = text.as_bytes();
+        assert!(!takes_one_pass(b), "{what}");
+        assert_eq!(one_pass(b), whole_tree(b), "{what}");
+    }
+}
+
+/// Refusals are the whole tree's, errors listed and pointed as it lists
+/// them: malformed JSON, an invalid header, an invalid event.
+#[test]
+fn refusals_are_the_whole_trees() {
+    let doc = ignore_fields_document();
+    let mut bad_event = doc.clone();
+    bad_event["epcisBody"]["queryResults"]["resultsBody"]["eventList"][1]["bizStep"] = json!("transforming");
+    let mut bad_time = doc.clone();
+    bad_time["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]["eventTime"] = json!("2019-10-21T14:45:60Z");
+    let mut bad_header = doc.clone();
+    bad_header["schemaVersion"] = json!(2);
+    let text = String::from_utf8(bytes(&doc)).unwrap();
+    for (what, b) in [
+        ("an invalid event", bytes(&bad_event)),
+        ("a leap second", bytes(&bad_time)),
+        ("an invalid header", bytes(&bad_header)),
+        ("malformed JSON", text.as_bytes()[..text.len() / 2].to_vec()),
+        ("not JSON", b"EPCIS".to_vec()),
+    ] {
+        assert!(!takes_one_pass(&b), "{what}");
+        let refused = one_pass(&b).unwrap_err();
+        assert_eq!(Err(refused.clone()), whole_tree(&b), "{what}");
+        if what == "an invalid event" {
+            assert!(
+                refused.to_string().contains("/epcisBody/queryResults/resultsBody/eventList/1/bizStep"),
+                "{refused}"
+            );
+        }
+    }
+}
