@@ -268,10 +268,7 @@ impl<'de> Visitor<'de> for EventsSeed<'_, '_> {
         while let Some(ev) = seq.next_element_seed(Tree)? {
             if !pass.detour {
                 if event_is_valid(&ev) {
-                    match map_event(&ev, ctx.hash(&ev), &memo, pass.source, pass.default_site) {
-                        Ok(events) => pass.out.extend(events.into_iter().map(|e| (i, Ok(e)))),
-                        Err(e) => pass.out.push((i, Err(e))),
-                    }
+                    map_event(i, &ev, ctx.hash(&ev), &memo, pass.source, pass.default_site, &mut pass.out);
                 } else {
                     pass.detour = true;
                 }

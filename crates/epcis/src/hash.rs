@@ -18,7 +18,6 @@ use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 /// The hash ID of every event of a document, in `eventList` order.
 pub fn document_hashes(doc: &Value) -> Vec<String> {
@@ -78,14 +77,14 @@ type Canonical = foldhash::HashMap<String, String>;
 
 /// Namespaces and ignored fields, from the document.
 pub(crate) struct Context {
-    namespaces: HashMap<String, String>,
+    namespaces: foldhash::HashMap<String, String>,
     ignored: Vec<String>,
     /// Identifiers in canonical form, remembered for the document (its
     /// events name the same read points, locations and classes again and
     /// again, and canonicalising a GS1 key costs more than a lookup).
     keys: std::cell::RefCell<Canonical>,
-    /// Other values in canonical form, by (parent, field) and value.
-    scalars: std::cell::RefCell<foldhash::HashMap<(&'static str, &'static str), Canonical>>,
+    /// Other values in canonical form, by field ([`Field::slot`]) and value.
+    scalars: std::cell::RefCell<[Canonical; DIRECT_FIELDS.len()]>,
 }
 
 impl Context {
@@ -101,7 +100,7 @@ impl Context {
         at_context: Option<&Value>,
         levels: impl IntoIterator<Item = &'m Map<String, Value>>,
     ) -> Context {
-        let mut namespaces: HashMap<String, String> = [
+        let mut namespaces: foldhash::HashMap<String, String> = [
             ("gs1", "https://gs1.org/voc/"),
             ("cbv", "https://ref.gs1.org/cbv/"),
             ("epcis", "https://ref.gs1.org/epcis/"),
@@ -130,7 +129,12 @@ impl Context {
             .flat_map(|(_, v)| v.as_array().cloned().unwrap_or_default())
             .filter_map(|v| v.as_str().map(str::to_owned))
             .collect();
-        Context { namespaces, ignored, keys: Default::default(), scalars: Default::default() }
+        Context {
+            namespaces,
+            ignored,
+            keys: Default::default(),
+            scalars: std::cell::RefCell::new(std::array::from_fn(|_| Canonical::default())),
+        }
     }
 
     /// The hash ID of one event of the document.
@@ -299,10 +303,13 @@ fn is_time(name: &str) -> bool {
 
 /// Canonical form of a value: time, CBV URN, number, GS1 key.
 fn canon(name: &str, v: &str) -> String {
+    canon_as(is_time(name), v)
+}
+
+/// [`canon`] for a field already known to hold a time or not.
+fn canon_as(time: bool, v: &str) -> String {
     let v = v.trim();
-    if is_time(name)
-        && let Some(t) = canon_time(v)
-    {
+    if time && let Some(t) = canon_time(v) {
         return t;
     }
     let v = cbv_urn(v);
@@ -713,19 +720,74 @@ pub fn prehash(ev: &Value) -> String {
     prehash_with(ev, &Context::of(&Value::Null))
 }
 
+/// The fields the direct renderer writes, as (parent, name).
+const DIRECT_FIELDS: [(&str, &str); 16] = [
+    ("", "eventTime"),
+    ("", "eventTimeZoneOffset"),
+    ("", "action"),
+    ("", "bizStep"),
+    ("", "disposition"),
+    ("readPoint", "id"),
+    ("bizLocation", "id"),
+    ("quantityList", "epcClass"),
+    ("quantityList", "quantity"),
+    ("quantityList", "uom"),
+    ("bizTransactionList", "type"),
+    ("bizTransactionList", "bizTransaction"),
+    ("sourceList", "type"),
+    ("sourceList", "source"),
+    ("destinationList", "type"),
+    ("destinationList", "destination"),
+];
+
+/// Indices into [`DIRECT_FIELDS`].
+mod field {
+    pub const EVENT_TIME: usize = 0;
+    pub const OFFSET: usize = 1;
+    pub const ACTION: usize = 2;
+    pub const BIZ_STEP: usize = 3;
+    pub const DISPOSITION: usize = 4;
+    pub const READ_POINT: usize = 5;
+    pub const BIZ_LOCATION: usize = 6;
+    pub const QUANTITY_LIST: usize = 7;
+    pub const TRANSACTIONS: usize = 10;
+    pub const SOURCES: usize = 12;
+    pub const DESTINATIONS: usize = 14;
+}
+
+/// A field the direct renderer writes, and what its canonical form
+/// depends on, worked out once from its names (the general tree asks the
+/// same questions of every value).
+struct Field {
+    key: &'static str,
+    /// An identifier field: no bare-word vocabulary, not a time, so its
+    /// canonical form depends on the value alone.
+    identifier: bool,
+    time: bool,
+    vocabulary: Option<&'static str>,
+    /// Its cache in [`Context::scalars`].
+    slot: usize,
+}
+
+static FIELDS: std::sync::LazyLock<Vec<Field>> = std::sync::LazyLock::new(|| {
+    DIRECT_FIELDS
+        .iter()
+        .enumerate()
+        .map(|(slot, &(parent, key))| Field {
+            key,
+            identifier: matches!(key, "id" | "epcClass" | "source" | "destination" | "bizTransaction"),
+            time: is_time(key),
+            vocabulary: bare_word_vocabulary(parent, key),
+            slot,
+        })
+        .collect()
+});
+
 /// A scalar as the tree holds it: trimmed, a bare CBV word or a GS1 CURIE
 /// expanded (as [`build`] does), then in canonical form (as [`generic`]
 /// renders it). None for a value the tree would not hold as one scalar.
-fn direct_scalar(
-    ctx: &Context,
-    parent: &'static str,
-    key: &'static str,
-    v: &Value,
-    out: impl FnOnce(&str),
-) -> Option<()> {
-    // Identifier fields: no bare-word vocabulary, not times, so their
-    // canonical form depends on the value alone.
-    if matches!(key, "id" | "epcClass" | "source" | "destination" | "bizTransaction")
+fn direct_scalar(ctx: &Context, f: &Field, v: &Value, out: impl FnOnce(&str)) -> Option<()> {
+    if f.identifier
         && let Value::String(raw) = v
     {
         let raw = raw.trim();
@@ -734,7 +796,7 @@ fn direct_scalar(
             return Some(());
         }
         let expanded = ctx.curie_value(raw);
-        let c = canon(key, expanded.as_deref().unwrap_or(raw));
+        let c = canon_as(f.time, expanded.as_deref().unwrap_or(raw));
         out(&c);
         ctx.keys.borrow_mut().insert(raw.to_owned(), c);
         return Some(());
@@ -747,14 +809,14 @@ fn direct_scalar(
     // Other values repeat too (offsets, actions, steps, quantities), but
     // their form depends on the field: remembered per field. Times are
     // nearly all distinct, and not remembered.
-    let remembered = !is_time(key);
-    if remembered && let Some(c) = ctx.scalars.borrow().get(&(parent, key)).and_then(|m| m.get(raw)) {
+    let remembered = !f.time;
+    if remembered && let Some(c) = ctx.scalars.borrow()[f.slot].get(raw) {
         out(c);
         return Some(());
     }
     let value: Cow<'_, str> = if !raw.contains(':')
         && !raw.is_empty()
-        && let Some(vocab) = bare_word_vocabulary(parent, key)
+        && let Some(vocab) = f.vocabulary
     {
         Cow::Owned(format!("{vocab}{raw}"))
     } else if let Some(expanded) = ctx.curie_value(raw) {
@@ -762,10 +824,10 @@ fn direct_scalar(
     } else {
         Cow::Borrowed(raw)
     };
-    let c = canon(key, &value);
+    let c = canon_as(f.time, &value);
     out(&c);
     if remembered {
-        ctx.scalars.borrow_mut().entry((parent, key)).or_default().insert(raw.to_owned(), c);
+        ctx.scalars.borrow_mut()[f.slot].insert(raw.to_owned(), c);
     }
     Some(())
 }
@@ -790,24 +852,25 @@ fn direct(ev: &Value, ctx: &Context) -> Option<String> {
     let mut s = String::with_capacity(512);
     s.push_str("eventType=");
     s.push_str(f.event_type?.as_str()?);
+    let fields = &*FIELDS;
     // `name=value`, or the name alone for an empty value (as `generic`).
-    let named = |s: &mut String, parent: &'static str, key: &'static str, v: &Value| -> Option<()> {
-        s.push_str(key);
-        direct_scalar(ctx, parent, key, v, |value| {
+    let named = |s: &mut String, f: &Field, v: &Value| -> Option<()> {
+        s.push_str(f.key);
+        direct_scalar(ctx, f, v, |value| {
             if !value.is_empty() {
                 s.push('=');
                 s.push_str(value);
             }
         })
     };
-    let field = |s: &mut String, key: &'static str, v: Option<&Value>| -> Option<()> {
+    let field = |s: &mut String, at: usize, v: Option<&Value>| -> Option<()> {
         if let Some(v) = v {
-            named(s, "", key, v)?;
+            named(s, &fields[at], v)?;
         }
         Some(())
     };
-    field(&mut s, "eventTime", f.event_time)?;
-    field(&mut s, "eventTimeZoneOffset", f.offset)?;
+    field(&mut s, field::EVENT_TIME, f.event_time)?;
+    field(&mut s, field::OFFSET, f.offset)?;
     if let Some(v) = f.epc_list {
         let mut parts = Vec::new();
         for e in v.as_array()? {
@@ -830,14 +893,23 @@ fn direct(ev: &Value, ctx: &Context) -> Option<String> {
         let mut parts = Vec::new();
         for q in v.as_array()? {
             let q = q.as_object()?;
-            let mut p = String::from("quantityElement");
-            for key in ["epcClass", "quantity", "uom"] {
-                if let Some(x) = q.get(key) {
-                    named(&mut p, "quantityList", key, x)?;
-                }
+            // Its members in canonical order, found in one pass; any other
+            // member is the general tree's.
+            let mut members: [Option<&Value>; 3] = [None; 3];
+            for (k, x) in q {
+                let at = match k.as_str() {
+                    "epcClass" => 0,
+                    "quantity" => 1,
+                    "uom" => 2,
+                    _ => return None,
+                };
+                members[at] = Some(x);
             }
-            if q.keys().any(|k| !matches!(k.as_str(), "epcClass" | "quantity" | "uom")) {
-                return None;
+            let mut p = String::from("quantityElement");
+            for (n, x) in members.into_iter().enumerate() {
+                if let Some(x) = x {
+                    named(&mut p, &fields[field::QUANTITY_LIST + n], x)?;
+                }
             }
             parts.push(p);
         }
@@ -847,44 +919,52 @@ fn direct(ev: &Value, ctx: &Context) -> Option<String> {
             s.push_str(&parts.concat());
         }
     }
-    field(&mut s, "action", f.action)?;
-    field(&mut s, "bizStep", f.biz_step)?;
-    field(&mut s, "disposition", f.disposition)?;
-    for (key, v) in [("readPoint", f.read_point), ("bizLocation", f.biz_location)] {
+    field(&mut s, field::ACTION, f.action)?;
+    field(&mut s, field::BIZ_STEP, f.biz_step)?;
+    field(&mut s, field::DISPOSITION, f.disposition)?;
+    for (key, at, v) in
+        [("readPoint", field::READ_POINT, f.read_point), ("bizLocation", field::BIZ_LOCATION, f.biz_location)]
+    {
         if let Some(v) = v {
-            let o = v.as_object()?;
-            if o.keys().any(|k| k != "id") {
-                return None;
+            let mut id = None;
+            for (k, x) in v.as_object()? {
+                if k != "id" {
+                    return None;
+                }
+                id = Some(x);
             }
             s.push_str(key);
-            if let Some(id) = o.get("id") {
-                named(&mut s, key, "id", id)?;
+            if let Some(id) = id {
+                named(&mut s, &fields[at], id)?;
             }
         }
     }
     let mut rest = Vec::new();
-    for (list, item_field, v) in [
-        ("bizTransactionList", "bizTransaction", f.transactions),
-        ("sourceList", "source", f.sources),
-        ("destinationList", "destination", f.destinations),
+    for (list, at, v) in [
+        ("bizTransactionList", field::TRANSACTIONS, f.transactions),
+        ("sourceList", field::SOURCES, f.sources),
+        ("destinationList", field::DESTINATIONS, f.destinations),
     ] {
         let Some(v) = v else { continue };
         let items = v.as_array()?;
         if items.is_empty() {
             continue;
         }
+        // `type`, then the item's own field (`source`...).
+        let pair = [&fields[at], &fields[at + 1]];
         let mut parts = Vec::new();
         for it in items {
-            let o = it.as_object()?;
-            if o.keys().any(|k| k != "type" && k != item_field) {
-                return None;
+            let mut members: [Option<&Value>; 2] = [None; 2];
+            for (k, x) in it.as_object()? {
+                let n = pair.iter().position(|f| f.key == k)?;
+                members[n] = Some(x);
             }
             let mut p = String::new();
-            for key in ["type", item_field] {
-                if let Some(x) = o.get(key) {
-                    direct_scalar(ctx, list, key, x, |value| {
+            for (f, x) in pair.into_iter().zip(members) {
+                if let Some(x) = x {
+                    direct_scalar(ctx, f, x, |value| {
                         if !value.is_empty() {
-                            p.push_str(key);
+                            p.push_str(f.key);
                             p.push('=');
                             p.push_str(value);
                         }

@@ -248,21 +248,39 @@ pub fn map_document(
     let hashes = crate::hash::document_hashes(doc);
     let memo = Memo::new(dir);
     for ((i, ev), hash) in crate::event_list(doc).iter().enumerate().zip(hashes) {
-        match map_event(ev, hash, &memo, source, default_site) {
-            Ok(events) => out.extend(events.into_iter().map(|e| (i, Ok(e)))),
-            Err(e) => out.push((i, Err(e))),
-        }
+        map_event(i, ev, hash, &memo, source, default_site, &mut out);
     }
     out
 }
 
+/// Maps the document's `i`th event onto `out`: its canonical events, or
+/// the reason it has none.
 pub(crate) fn map_event(
+    i: usize,
     ev: &Value,
     event_hash: String,
     dir: &Memo<'_>,
     source: &SourceId,
     default_site: Option<&SiteId>,
-) -> Result<Vec<Event>, String> {
+    out: &mut Vec<(usize, Result<Event, String>)>,
+) {
+    let before = out.len();
+    if let Err(e) = map_onto(i, ev, event_hash, dir, source, default_site, out) {
+        // None of its events, only why.
+        out.truncate(before);
+        out.push((i, Err(e)));
+    }
+}
+
+fn map_onto(
+    i: usize,
+    ev: &Value,
+    event_hash: String,
+    dir: &Memo<'_>,
+    source: &SourceId,
+    default_site: Option<&SiteId>,
+    out: &mut Vec<(usize, Result<Event, String>)>,
+) -> Result<(), String> {
     let f = Members::of(ev).unwrap_or_default();
     let event_type = text(f.event_type).unwrap_or("Event").to_owned();
     let occurred_at = event_time(&f)?;
@@ -346,7 +364,6 @@ pub(crate) fn map_event(
     let several = groups.len() > 1;
     let last = groups.len() - 1;
     let (mut origin, mut flags) = (Some(origin), Some(flags));
-    let mut out = Vec::with_capacity(groups.len());
     for (n, (sku, quantity)) in groups.into_iter().enumerate() {
         let body = match (books, &sku, quantity) {
             // A count of zero is a count (an empty bin is the strongest
@@ -382,9 +399,9 @@ pub(crate) fn map_event(
             body,
         };
         event.validate().map_err(|e| e.to_string())?;
-        out.push(event);
+        out.push((i, Ok(event)));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The book places an EPCIS event names, each of the event's own site.

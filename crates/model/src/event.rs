@@ -1218,8 +1218,9 @@ impl Event {
     /// The event as stored and hashed: compact JSON in declaration order,
     /// whole quantities written as integers (`3`, not `3.0`).
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        // Room for a typical event up front, instead of growing from 8 bytes.
-        let mut out = Vec::with_capacity(384);
+        // Room for a typical event up front, instead of growing from 8 bytes
+        // (one captured from EPCIS carries its origin, about 300 bytes more).
+        let mut out = Vec::with_capacity(if self.epcis.is_some() { 768 } else { 384 });
         // Serializing plain structs, enums, strings and numbers cannot fail.
         if serde_json::to_writer(&mut out, self).is_err() {
             out.clear();
