@@ -22,7 +22,7 @@
 //! the errors of an invalid one: the fast route never decides a refusal.
 
 use crate::json::Tree;
-use crate::map::{Directory, Memo, map_event};
+use crate::map::{Directory, Mapping};
 use crate::validate::{DocumentError, event_is_valid, header_is_valid};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -262,13 +262,13 @@ impl<'de> Visitor<'de> for EventsSeed<'_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         self.pass.events_seen = true;
         let ctx = self.context();
-        let memo = Memo::new(self.pass.dir);
+        let mapping = Mapping::new(self.pass.dir, self.pass.source, self.pass.default_site);
         let pass = self.pass;
         let mut i = 0;
         while let Some(ev) = seq.next_element_seed(Tree)? {
             if !pass.detour {
                 if event_is_valid(&ev) {
-                    map_event(i, &ev, ctx.hash(&ev), &memo, pass.source, pass.default_site, &mut pass.out);
+                    mapping.event(i, &ev, ctx.hash(&ev), &mut pass.out);
                 } else {
                     pass.detour = true;
                 }

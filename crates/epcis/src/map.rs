@@ -246,162 +246,174 @@ pub fn map_document(
 ) -> Vec<(usize, Result<Event, String>)> {
     let mut out = Vec::new();
     let hashes = crate::hash::document_hashes(doc);
-    let memo = Memo::new(dir);
+    let mapping = Mapping::new(dir, source, default_site);
     for ((i, ev), hash) in crate::event_list(doc).iter().enumerate().zip(hashes) {
-        map_event(i, ev, hash, &memo, source, default_site, &mut out);
+        mapping.event(i, ev, hash, &mut out);
     }
     out
 }
 
-/// Maps the document's `i`th event onto `out`: its canonical events, or
-/// the reason it has none.
-pub(crate) fn map_event(
-    i: usize,
-    ev: &Value,
-    event_hash: String,
-    dir: &Memo<'_>,
-    source: &SourceId,
-    default_site: Option<&SiteId>,
-    out: &mut Vec<(usize, Result<Event, String>)>,
-) {
-    let before = out.len();
-    if let Err(e) = map_onto(i, ev, event_hash, dir, source, default_site, out) {
-        // None of its events, only why.
-        out.truncate(before);
-        out.push((i, Err(e)));
-    }
+/// What mapping a document's events needs: its lookups (remembered for the
+/// document), the source its events are recorded under, and the site of
+/// last resort.
+pub(crate) struct Mapping<'a> {
+    memo: Memo<'a>,
+    source: &'a SourceId,
+    default_site: Option<&'a SiteId>,
 }
 
-fn map_onto(
-    i: usize,
-    ev: &Value,
-    event_hash: String,
-    dir: &Memo<'_>,
-    source: &SourceId,
-    default_site: Option<&SiteId>,
-    out: &mut Vec<(usize, Result<Event, String>)>,
-) -> Result<(), String> {
-    let f = Members::of(ev).unwrap_or_default();
-    let event_type = text(f.event_type).unwrap_or("Event").to_owned();
-    let occurred_at = event_time(&f)?;
-    let biz_step = text(f.biz_step).map(str::to_owned);
-    let step = biz_step.as_deref().map(cbv_name).unwrap_or_default().to_owned();
-    let read_point = id_of(f.read_point).map(str::to_owned);
-    let biz_location = id_of(f.biz_location).map(str::to_owned);
-    let at_read_point = read_point.as_deref().and_then(|l| dir.place_of(l));
-    let at_biz_location = biz_location.as_deref().and_then(|l| dir.place_of(l));
-    let source_place = listed_place(f.sources, "source", dir);
-    let destination_place = listed_place(f.destinations, "destination", dir);
-    // Per event, so one document may cover several sites: a place's site,
-    // else the site of the GLN of bizLocation, readPoint or a listed source
-    // or destination, else --site; else no site, flagged.
-    let listed = |list: Option<&Value>, field: &str| -> Option<SiteId> {
-        list?.as_array()?.iter().find_map(|e| dir.site_of(e.get(field)?.as_str()?))
-    };
-    let resolved = at_biz_location
-        .as_ref()
-        .or(at_read_point.as_ref())
-        .map(|p| p.site.clone())
-        .or_else(|| biz_location.as_deref().and_then(|l| dir.site_of(l)))
-        .or_else(|| read_point.as_deref().and_then(|l| dir.site_of(l)))
-        .or_else(|| listed(f.sources, "source"))
-        .or_else(|| listed(f.destinations, "destination"))
-        .or_else(|| default_site.cloned());
-    let mut flags = Vec::new();
-    if resolved.is_none() {
-        let at = biz_location.as_deref().or(read_point.as_deref()).unwrap_or("no location");
-        flags.push(format!("{UNRESOLVED_SITE}:{at}"));
+impl<'a> Mapping<'a> {
+    pub(crate) fn new(dir: &'a Directory, source: &'a SourceId, default_site: Option<&'a SiteId>) -> Mapping<'a> {
+        Mapping { memo: Memo::new(dir), source, default_site }
     }
-    let site = resolved.map_or_else(|| SiteId::new(UNKNOWN_SITE), Ok).map_err(|e| e.to_string())?;
-    // Only places of the event's own site are booked.
-    let here = |p: &Option<Place>| p.clone().filter(|p| p.site == site);
-    let (read_point_place, biz_place) = (here(&at_read_point), here(&at_biz_location));
-    let where_ = Where {
-        read_point: read_point_place,
-        biz_location: biz_place,
-        biz_location_given: biz_location.is_some(),
-        source: here(&source_place),
-        destination: here(&destination_place),
-    };
-    let disposition = text(f.disposition).map(cbv_name).unwrap_or_default();
-    // An event at no site books nothing: it is kept as an observation.
-    let plan = if flags.is_empty() { where_.plan(&step, disposition) } else { Plan::Other };
-    for p in plan.places() {
-        if p.first_sight {
-            flags.push(format!("{UNCONFIRMED_LOCATION}:{}/{}", p.site, p.location));
+
+    /// Maps the document's `i`th event onto `out`: its canonical events, or
+    /// the reason it has none.
+    pub(crate) fn event(
+        &self,
+        i: usize,
+        ev: &Value,
+        event_hash: String,
+        out: &mut Vec<(usize, Result<Event, String>)>,
+    ) {
+        let before = out.len();
+        if let Err(e) = self.onto(i, ev, event_hash, out) {
+            // None of its events, only why.
+            out.truncate(before);
+            out.push((i, Err(e)));
         }
     }
-    if let Plan::Unplaced = plan
-        && !step.is_empty()
-    {
-        let at = biz_location.as_deref().or(read_point.as_deref()).unwrap_or("no location");
-        flags.push(format!("{UNRESOLVED_LOCATION}:{at}"));
-    }
-    let event_id = text(f.event_id).map(str::to_owned);
-    let base_id = event_id.clone().unwrap_or_else(|| event_hash.clone());
-    let epcs: Vec<String> = [f.epc_list, f.child_epcs]
-        .into_iter()
-        .flat_map(|l| l.and_then(Value::as_array).into_iter().flatten())
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect();
-    let origin = EpcisOrigin {
-        event_type: event_type.clone(),
-        event_id: event_id.clone(),
-        event_hash,
-        biz_step: biz_step.clone(),
-        disposition: text(f.disposition).map(str::to_owned),
-        read_point,
-        biz_location,
-        epcs,
-    };
-    let books = matches!(event_type.as_str(), "ObjectEvent" | "AggregationEvent" | "TransactionEvent");
-    let mut groups: Vec<(Option<Sku>, Option<f64>)> =
-        counted(&f, dir).into_iter().map(|(gtin, q)| (gtin.and_then(|g| dir.dir.sku(&g)), Some(q))).collect();
-    if groups.is_empty() || !books {
-        // Nothing countable, or a kind the book does not model: one sighting.
-        groups = vec![(None, None)];
-    }
-    let several = groups.len() > 1;
-    let last = groups.len() - 1;
-    let (mut origin, mut flags) = (Some(origin), Some(flags));
-    for (n, (sku, quantity)) in groups.into_iter().enumerate() {
-        let body = match (books, &sku, quantity) {
-            // A count of zero is a count (an empty bin is the strongest
-            // sign of a loss); every other step moves a positive quantity.
-            (true, Some(sku), Some(q)) if q > 0.0 || (q == 0.0 && matches!(plan, Plan::Count { .. })) => {
-                plan.body(sku, q)
+
+    fn onto(
+        &self,
+        i: usize,
+        ev: &Value,
+        event_hash: String,
+        out: &mut Vec<(usize, Result<Event, String>)>,
+    ) -> Result<(), String> {
+        let (dir, source, default_site) = (&self.memo, self.source, self.default_site);
+        let f = Members::of(ev).unwrap_or_default();
+        let event_type = text(f.event_type).unwrap_or("Event").to_owned();
+        let occurred_at = event_time(&f)?;
+        let biz_step = text(f.biz_step).map(str::to_owned);
+        let step = biz_step.as_deref().map(cbv_name).unwrap_or_default().to_owned();
+        let read_point = id_of(f.read_point).map(str::to_owned);
+        let biz_location = id_of(f.biz_location).map(str::to_owned);
+        let at_read_point = read_point.as_deref().and_then(|l| dir.place_of(l));
+        let at_biz_location = biz_location.as_deref().and_then(|l| dir.place_of(l));
+        let source_place = listed_place(f.sources, "source", dir);
+        let destination_place = listed_place(f.destinations, "destination", dir);
+        // Per event, so one document may cover several sites: a place's site,
+        // else the site of the GLN of bizLocation, readPoint or a listed source
+        // or destination, else --site; else no site, flagged.
+        let listed = |list: Option<&Value>, field: &str| -> Option<SiteId> {
+            list?.as_array()?.iter().find_map(|e| dir.site_of(e.get(field)?.as_str()?))
+        };
+        let resolved = at_biz_location
+            .as_ref()
+            .or(at_read_point.as_ref())
+            .map(|p| p.site.clone())
+            .or_else(|| biz_location.as_deref().and_then(|l| dir.site_of(l)))
+            .or_else(|| read_point.as_deref().and_then(|l| dir.site_of(l)))
+            .or_else(|| listed(f.sources, "source"))
+            .or_else(|| listed(f.destinations, "destination"))
+            .or_else(|| default_site.cloned());
+        let mut flags = Vec::new();
+        if resolved.is_none() {
+            let at = biz_location.as_deref().or(read_point.as_deref()).unwrap_or("no location");
+            flags.push(format!("{UNRESOLVED_SITE}:{at}"));
+        }
+        let site = resolved.map_or_else(|| SiteId::new(UNKNOWN_SITE), Ok).map_err(|e| e.to_string())?;
+        // Only places of the event's own site are booked.
+        let here = |p: &Option<Place>| p.clone().filter(|p| p.site == site);
+        let (read_point_place, biz_place) = (here(&at_read_point), here(&at_biz_location));
+        let where_ = Where {
+            read_point: read_point_place,
+            biz_location: biz_place,
+            biz_location_given: biz_location.is_some(),
+            source: here(&source_place),
+            destination: here(&destination_place),
+        };
+        let disposition = text(f.disposition).map(cbv_name).unwrap_or_default();
+        // An event at no site books nothing: it is kept as an observation.
+        let plan = if flags.is_empty() { where_.plan(&step, disposition) } else { Plan::Other };
+        for p in plan.places() {
+            if p.first_sight {
+                flags.push(format!("{UNCONFIRMED_LOCATION}:{}/{}", p.site, p.location));
             }
-            _ => None,
+        }
+        if let Plan::Unplaced = plan
+            && !step.is_empty()
+        {
+            let at = biz_location.as_deref().or(read_point.as_deref()).unwrap_or("no location");
+            flags.push(format!("{UNRESOLVED_LOCATION}:{at}"));
+        }
+        let event_id = text(f.event_id).map(str::to_owned);
+        let base_id = event_id.clone().unwrap_or_else(|| event_hash.clone());
+        let epcs: Vec<String> = [f.epc_list, f.child_epcs]
+            .into_iter()
+            .flat_map(|l| l.and_then(Value::as_array).into_iter().flatten())
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        let origin = EpcisOrigin {
+            event_type: event_type.clone(),
+            event_id: event_id.clone(),
+            event_hash,
+            biz_step: biz_step.clone(),
+            disposition: text(f.disposition).map(str::to_owned),
+            read_point,
+            biz_location,
+            epcs,
         };
-        let body = body.unwrap_or_else(|| {
-            EventBody::InventoryObserved(Sighting {
-                sku: sku.clone(),
-                quantity,
-                location: where_.biz_location.as_ref().or(where_.read_point.as_ref()).map(|p| p.location.clone()),
-                detail: biz_step.clone().or_else(|| Some(event_type.clone())),
-            })
-        });
-        let id = match (&sku, several) {
-            (Some(s), true) => format!("{base_id}#{s}"),
-            (None, true) => format!("{base_id}#other"),
-            _ => base_id.clone(),
-        };
-        let event = Event {
-            id: stockade_model::EventId::new(id).map_err(|e| format!("eventID {e}"))?,
-            source: source.clone(),
-            site: site.clone(),
-            occurred_at,
-            received_at: None,
-            revision: None,
-            // The last event takes what the others copy.
-            epcis: if n == last { origin.take() } else { origin.clone() }.map(Box::new),
-            flags: if n == last { flags.take() } else { flags.clone() }.unwrap_or_default(),
-            body,
-        };
-        event.validate().map_err(|e| e.to_string())?;
-        out.push((i, Ok(event)));
+        let books = matches!(event_type.as_str(), "ObjectEvent" | "AggregationEvent" | "TransactionEvent");
+        let mut groups: Vec<(Option<Sku>, Option<f64>)> =
+            counted(&f, dir).into_iter().map(|(gtin, q)| (gtin.and_then(|g| dir.dir.sku(&g)), Some(q))).collect();
+        if groups.is_empty() || !books {
+            // Nothing countable, or a kind the book does not model: one sighting.
+            groups = vec![(None, None)];
+        }
+        let several = groups.len() > 1;
+        let last = groups.len() - 1;
+        let (mut origin, mut flags) = (Some(origin), Some(flags));
+        for (n, (sku, quantity)) in groups.into_iter().enumerate() {
+            let body = match (books, &sku, quantity) {
+                // A count of zero is a count (an empty bin is the strongest
+                // sign of a loss); every other step moves a positive quantity.
+                (true, Some(sku), Some(q)) if q > 0.0 || (q == 0.0 && matches!(plan, Plan::Count { .. })) => {
+                    plan.body(sku, q)
+                }
+                _ => None,
+            };
+            let body = body.unwrap_or_else(|| {
+                EventBody::InventoryObserved(Sighting {
+                    sku: sku.clone(),
+                    quantity,
+                    location: where_.biz_location.as_ref().or(where_.read_point.as_ref()).map(|p| p.location.clone()),
+                    detail: biz_step.clone().or_else(|| Some(event_type.clone())),
+                })
+            });
+            let id = match (&sku, several) {
+                (Some(s), true) => format!("{base_id}#{s}"),
+                (None, true) => format!("{base_id}#other"),
+                _ => base_id.clone(),
+            };
+            let event = Event {
+                id: stockade_model::EventId::new(id).map_err(|e| format!("eventID {e}"))?,
+                source: source.clone(),
+                site: site.clone(),
+                occurred_at,
+                received_at: None,
+                revision: None,
+                // The last event takes what the others copy.
+                epcis: if n == last { origin.take() } else { origin.clone() }.map(Box::new),
+                flags: if n == last { flags.take() } else { flags.clone() }.unwrap_or_default(),
+                body,
+            };
+            event.validate().map_err(|e| e.to_string())?;
+            out.push((i, Ok(event)));
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The book places an EPCIS event names, each of the event's own site.
