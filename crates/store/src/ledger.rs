@@ -549,7 +549,12 @@ impl Ledger {
         let Prepared { batch, events } = into;
         // Sized up front: growing these per group cost page faults and copies.
         let n = events.len();
-        batch.reset(n, stockade_ledger::entry::EVENT_ENTRY_LEN, n);
+        let entry_len = if events.iter().any(|e| e.3.is_some()) {
+            stockade_ledger::entry::EPCIS_EVENT_ENTRY_LEN
+        } else {
+            stockade_ledger::entry::EVENT_ENTRY_LEN
+        };
+        batch.reset(n, entry_len, n);
         // A chunk at a time, staged on the stack, and leaf-hashed while its
         // records are still in cache.
         const NONE: &[u8; 32] = &[0; 32];
