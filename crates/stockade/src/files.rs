@@ -525,6 +525,18 @@ fn store_documents(
     rx
 }
 
+/// A run of EPCIS documents stored through one pipeline ([`store_documents`]).
+struct DocumentRun {
+    /// Each document's digest and report, in order.
+    reports: tokio::sync::mpsc::Receiver<Result<(String, IngestReport)>>,
+    /// The indices of its first and last files.
+    first: usize,
+    last: usize,
+    started: std::time::Instant,
+    /// Events of its documents reported so far.
+    events: usize,
+}
+
 /// The record of a file's load: its digest (read from the file unless
 /// given) and its mapping's, and the seqs of the events it added.
 async fn load_record(
@@ -611,7 +623,7 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
     // (`store_documents`): parsed ahead, stored in the order given (so the
     // book sees a feed's events in the order it sent them), with no drain
     // between documents. The reports come back here in order.
-    let mut documents: Option<tokio::sync::mpsc::Receiver<Result<(String, IngestReport)>>> = None;
+    let mut documents: Option<DocumentRun> = None;
     for (i, path) in a.files.iter().enumerate() {
         let format = format_of(path, a.format)?;
         let started = std::time::Instant::now();
@@ -622,9 +634,21 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
                     let end = (i..a.files.len())
                         .find(|&j| format_of(&a.files[j], a.format).ok() != Some(FileFormat::Epcis))
                         .unwrap_or(a.files.len());
-                    store_documents(intake.clone(), a.files[i..end].to_vec(), epcis_source.clone(), site.clone())
+                    DocumentRun {
+                        reports: store_documents(
+                            intake.clone(),
+                            a.files[i..end].to_vec(),
+                            epcis_source.clone(),
+                            site.clone(),
+                        ),
+                        first: i,
+                        last: end - 1,
+                        started,
+                        events: 0,
+                    }
                 });
                 let (digest, report) = run
+                    .reports
                     .recv()
                     .await
                     .with_context(|| format!("{}: the document pipeline stopped", path.display()))?
@@ -656,14 +680,31 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         // Rows a mapping's filter left out are said, never silently dropped.
         let skipped =
             if format == FileFormat::Csv { format!(", {skipped} skipped by the mapping") } else { String::new() };
+        // A document of a run is stored while the next ones are parsed: its
+        // own time is not its load's, so the run's rate is given at its end.
+        let timing = match documents.as_mut().filter(|_| format == FileFormat::Epcis) {
+            Some(run) => {
+                run.events += total;
+                String::new()
+            }
+            None => format!(" in {secs:.2}s, {:.0} events/s", total as f64 / secs.max(1e-9)),
+        };
         eprintln!(
-            "{}: {} accepted, {} duplicates, {} rejected{skipped} ({total} in {secs:.2}s, {:.0} events/s)",
+            "{}: {} accepted, {} duplicates, {} rejected{skipped} ({total}{timing})",
             path.display(),
             report.accepted,
             report.duplicates,
             report.rejected,
-            total as f64 / secs.max(1e-9)
         );
+        if let Some(run) = documents.as_ref().filter(|r| r.last == i) {
+            let (n, secs) = (run.last + 1 - run.first, run.started.elapsed().as_secs_f64());
+            eprintln!(
+                "  {n} EPCIS document{} stored: {} events in {secs:.2}s, {:.0} events/s",
+                if n == 1 { "" } else { "s" },
+                run.events,
+                run.events as f64 / secs.max(1e-9)
+            );
+        }
         let mut rejections: Vec<_> = report
             .results
             .drain(..)

@@ -2324,6 +2324,12 @@ async fn epcis_documents_store_their_events_in_document_order() {
     let o = run(&args);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(text(&o).matches("2500 accepted").count(), 3, "{}", text(&o));
+    // A document's own time is not its load's (the next ones parse while it
+    // is stored): each run of documents gets one rate, at its end.
+    assert_eq!(text(&o).matches("(2500)").count(), 3, "{}", text(&o));
+    assert!(text(&o).contains("  1 EPCIS document stored: 2500 events in "), "{}", text(&o));
+    assert!(text(&o).contains("  2 EPCIS documents stored: 5000 events in "), "{}", text(&o));
+    assert!(text(&o).contains("(300 in "), "the NDJSON file keeps its rate: {}", text(&o));
 
     use stockade_store::{EmbeddedStore, EventQuery, Store};
     let store = EmbeddedStore::open_dir(Path::new(d)).await.unwrap();
