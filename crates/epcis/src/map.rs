@@ -296,7 +296,7 @@ impl<'a> Mapping<'a> {
         let event_type = text(f.event_type).unwrap_or("Event").to_owned();
         let occurred_at = event_time(&f)?;
         let biz_step = text(f.biz_step).map(str::to_owned);
-        let step = biz_step.as_deref().map(cbv_name).unwrap_or_default().to_owned();
+        let step = text(f.biz_step).map(cbv_name).unwrap_or_default();
         let read_point = id_of(f.read_point).map(str::to_owned);
         let biz_location = id_of(f.biz_location).map(str::to_owned);
         let at_read_point = read_point.as_deref().and_then(|l| dir.place_of(l));
@@ -325,18 +325,18 @@ impl<'a> Mapping<'a> {
         }
         let site = resolved.map_or_else(|| SiteId::new(UNKNOWN_SITE), Ok).map_err(|e| e.to_string())?;
         // Only places of the event's own site are booked.
-        let here = |p: &Option<Place>| p.clone().filter(|p| p.site == site);
-        let (read_point_place, biz_place) = (here(&at_read_point), here(&at_biz_location));
+        let here = |p: Option<Place>| p.filter(|p| p.site == site);
+        let (read_point_place, biz_place) = (here(at_read_point), here(at_biz_location));
         let where_ = Where {
             read_point: read_point_place,
             biz_location: biz_place,
             biz_location_given: biz_location.is_some(),
-            source: here(&source_place),
-            destination: here(&destination_place),
+            source: here(source_place),
+            destination: here(destination_place),
         };
         let disposition = text(f.disposition).map(cbv_name).unwrap_or_default();
         // An event at no site books nothing: it is kept as an observation.
-        let plan = if flags.is_empty() { where_.plan(&step, disposition) } else { Plan::Other };
+        let plan = if flags.is_empty() { where_.plan(step, disposition) } else { Plan::Other };
         for p in plan.places() {
             if p.first_sight {
                 flags.push(format!("{UNCONFIRMED_LOCATION}:{}/{}", p.site, p.location));
@@ -349,7 +349,7 @@ impl<'a> Mapping<'a> {
             flags.push(format!("{UNRESOLVED_LOCATION}:{at}"));
         }
         let event_id = text(f.event_id).map(str::to_owned);
-        let base_id = event_id.clone().unwrap_or_else(|| event_hash.clone());
+        let mut base_id = event_id.clone().unwrap_or_else(|| event_hash.clone());
         let epcs: Vec<String> = [f.epc_list, f.child_epcs]
             .into_iter()
             .flat_map(|l| l.and_then(Value::as_array).into_iter().flatten())
@@ -395,7 +395,8 @@ impl<'a> Mapping<'a> {
             let id = match (&sku, several) {
                 (Some(s), true) => format!("{base_id}#{s}"),
                 (None, true) => format!("{base_id}#other"),
-                _ => base_id.clone(),
+                // The one event of the EPCIS event takes its id.
+                _ => std::mem::take(&mut base_id),
             };
             let event = Event {
                 id: stockade_model::EventId::new(id).map_err(|e| format!("eventID {e}"))?,
