@@ -116,9 +116,6 @@ pub enum Command {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
-    /// Score a numeric series for anomalies, online: reads `timestamp,value`
-    /// rows (header included) and writes `timestamp,value,anomaly_score`,
-    /// each row scored in [0, 1] from the rows before it only.
     /// Run detection over the stored events it has not seen yet (all of
     /// them the first time), opening the incidents it finds in the data
     /// directory, as the server does live (docs/DETECTION.md).
@@ -141,6 +138,9 @@ pub enum Command {
         /// The pack's directory (default: the built-in pack).
         dir: Option<PathBuf>,
     },
+    /// Score a numeric series for anomalies, online: reads `timestamp,value`
+    /// rows (header included) and writes `timestamp,value,anomaly_score`,
+    /// each row scored in [0, 1] from the rows before it only.
     SeriesDetect {
         /// The series (CSV); `-` reads standard input.
         file: PathBuf,

@@ -55,6 +55,34 @@ fn token_create_prints_the_token_last() {
     assert!(text(&o).contains("unknown role \"root\""), "{}", text(&o));
 }
 
+/// Every command the top-level help lists says what it does, in its own
+/// words (a doc comment once slid from one command onto the next).
+#[test]
+fn every_command_in_the_help_has_its_own_description() {
+    let o = run(&["--help"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let help = stdout(&o);
+    let commands: Vec<(&str, &str)> = help
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .split("\n\n")
+        .next()
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.trim().split_once(char::is_whitespace))
+        .map(|(name, about)| (name, about.trim()))
+        .collect();
+    assert!(commands.len() > 15, "{help}");
+    for (name, about) in &commands {
+        assert!(!about.is_empty(), "`{name}` has no description:\n{help}");
+    }
+    let about = |n: &str| commands.iter().find(|(name, _)| *name == n).map(|(_, a)| *a).unwrap();
+    assert!(about("detect").starts_with("Run detection over the stored events"), "{}", about("detect"));
+    assert!(!about("detect").contains("numeric series"), "{}", about("detect"));
+    assert!(about("series-detect").starts_with("Score a numeric series"), "{}", about("series-detect"));
+}
+
 /// Serves `data` until it answers, then stops it with SIGTERM; its output.
 fn serve_and_stop(data: &str) -> Output {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
