@@ -9,7 +9,8 @@
 //! built to take every detour):
 //! - validity: GS1's schema checks the members of an event list each on its
 //!   own, so a document is valid when it is with its lists emptied and each
-//!   event is valid in a document of its own ([`crate::validate::Wrapper`]);
+//!   event is valid under the schema's rule for one member of the list,
+//!   compiled on its own (`validate::event_is_valid`);
 //! - the event hash reads the document's `@context` and its
 //!   `…:ignoreFields` lists; the events are hashed with what came before
 //!   them, which is all there is unless one of those members comes after
