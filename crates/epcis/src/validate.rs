@@ -32,7 +32,7 @@ const SCHEMA: &str = include_str!("../schema/EPCIS-JSON-Schema.errata.json");
 struct Compiled;
 
 /// The same schema's rule for one member of an event list, compiled: what
-/// the one-pass capture checks each event with ([`Wrapper`]).
+/// the one-pass capture checks each event with ([`event_is_valid`]).
 #[jsonschema::validator(
     schema = r#"{"$ref": "https://gs1.github.io/EPCIS/EPCIS-JSON-Schema.json#/definitions/EPCIS-Document-Event"}"#,
     resources = { "https://gs1.github.io/EPCIS/EPCIS-JSON-Schema.json" => { path = "schema/EPCIS-JSON-Schema.errata.json" } },
