@@ -143,7 +143,7 @@ pub fn cbv_name(v: &str) -> &str {
 /// A document's lookups, remembered: its events name the same few
 /// locations and classes over and over, and parsing a GS1 key costs more
 /// than looking it up again.
-pub(crate) struct Memo<'d> {
+struct Memo<'d> {
     dir: &'d Directory,
     places: std::cell::RefCell<foldhash::HashMap<String, Option<Place>>>,
     sites: std::cell::RefCell<foldhash::HashMap<String, Option<SiteId>>>,
@@ -151,7 +151,7 @@ pub(crate) struct Memo<'d> {
 }
 
 impl<'d> Memo<'d> {
-    pub(crate) fn new(dir: &'d Directory) -> Memo<'d> {
+    fn new(dir: &'d Directory) -> Memo<'d> {
         Memo { dir, places: Default::default(), sites: Default::default(), gtins: Default::default() }
     }
 

@@ -179,3 +179,42 @@ fn refusals_are_the_whole_trees() {
         }
     }
 }
+
+/// An event the schema takes but the mapping cannot (its id, with the SKU
+/// appended for each class it counts, is longer than an id may be) is
+/// refused on its own, with the reason, by both routes; the events beside
+/// it map.
+#[test]
+fn an_event_that_cannot_map_is_refused_alone_by_both_routes() {
+    let long_id = format!("urn:example:{}", "e".repeat(185));
+    let event = |id: &str, classes: &[&str]| {
+        let quantities: Vec<String> = classes
+            .iter()
+            .map(|c| format!(r#"{{"epcClass":"urn:epc:class:lgtin:0614141.{c}.L1","quantity":2}}"#))
+            .collect();
+        format!(
+            r#"{{"type":"ObjectEvent","eventID":"{id}","action":"OBSERVE","bizStep":"receiving",
+                "eventTime":"2026-11-02T08:00:00Z","eventTimeZoneOffset":"+00:00",
+                "quantityList":[{}],"bizLocation":{{"id":"urn:epc:id:sgln:0614141.00001.0"}}}}"#,
+            quantities.join(",")
+        )
+    };
+    let doc = format!(
+        r#"{{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"type":"EPCISDocument",
+            "schemaVersion":"2.0","creationDate":"2026-11-02T08:00:00Z","epcisBody":{{"eventList":[{},{},{}]}}}}"#,
+        event("urn:example:1", &["100001"]),
+        event(&long_id, &["100001", "100002"]),
+        event("urn:example:3", &["100001", "100002"]),
+    );
+    let b = doc.as_bytes();
+    assert!(takes_one_pass(b));
+    let mapped = one_pass(b).unwrap();
+    assert_eq!(Ok(mapped.clone()), whole_tree(b));
+    let of = |i: usize| mapped.iter().filter(|(n, _)| *n == i).map(|(_, r)| r).collect::<Vec<_>>();
+    assert!(matches!(of(0).as_slice(), [Ok(_)]), "{:?}", of(0));
+    match of(1).as_slice() {
+        [Err(reason)] => assert!(reason.contains("eventID"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(of(2).as_slice(), [Ok(_), Ok(_)]), "{:?}", of(2));
+}

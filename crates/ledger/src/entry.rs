@@ -105,23 +105,12 @@ const CBV_SUFFIX: &str = "?ver=CBV2.0";
 
 /// The 32 bytes of a CBV 2.0 hash ID (`ni:///sha-256;<64 lowercase hex>?ver=CBV2.0`).
 fn cbv_hash_bytes(id: &str) -> Option<[u8; 32]> {
-    // Lowercase hex only (the form the hash ID is written in), checked and
-    // decoded in one pass: this runs for every EPCIS event stored.
-    fn nibble(b: u8) -> Option<u8> {
-        match b {
-            b'0'..=b'9' => Some(b - b'0'),
-            b'a'..=b'f' => Some(b - b'a' + 10),
-            _ => None,
-        }
-    }
-    let hex_part = id.strip_prefix(CBV_PREFIX)?.strip_suffix(CBV_SUFFIX)?.as_bytes();
-    if hex_part.len() != 64 {
+    let hex_part = id.strip_prefix(CBV_PREFIX)?.strip_suffix(CBV_SUFFIX)?;
+    if hex_part.len() != 64 || !hex_part.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         return None;
     }
     let mut out = [0u8; 32];
-    for (byte, pair) in out.iter_mut().zip(hex_part.chunks_exact(2)) {
-        *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
-    }
+    hex::decode_to_slice(hex_part, &mut out).ok()?;
     Some(out)
 }
 
