@@ -81,6 +81,25 @@ impl IngestReport {
     }
 }
 
+/// Parsed lines (or EPCIS events) by their number: an event or why there is none.
+pub type Lines = Vec<(usize, Result<Event, LineError>)>;
+
+/// A batch checked against reference data and made ready for the store
+/// ([`Intake::prepare`]); [`Intake::commit_prepared`] stores it.
+pub struct Prepared {
+    /// Each line's result, the accepted ones' filled in by the commit.
+    slots: Vec<Option<LineResult>>,
+    ready: Vec<stockade_model::NewEvent>,
+    /// Per ready event: its slot, its line and its flag reasons (bits over `reasons`).
+    ready_lines: Vec<(usize, usize, u64)>,
+    reasons: Vec<String>,
+}
+
+/// A document's events prepared in slices ([`Intake::prepare_document`]).
+pub struct PreparedDocument {
+    slices: Vec<Prepared>,
+}
+
 /// Events of a document stored together ([`Intake::ingest_document`]), and
 /// how many such slices are in flight at once.
 const DOCUMENT_SLICE: usize = 1024;
@@ -271,14 +290,24 @@ impl Intake {
     /// Checks, stores and reports a batch of parsed lines. Nothing valid is
     /// dropped because of an invalid neighbour; the report follows input order.
     pub async fn ingest(&self, items: Vec<(usize, Result<Event, LineError>)>) -> Result<IngestReport, StoreError> {
+        let prepared = self.prepare(items);
+        self.commit_prepared(prepared).await
+    }
+
+    /// What [`Intake::ingest`] does before the commit: checks each parsed
+    /// line against reference data and prepares the accepted ones for the
+    /// store (stamped with their receive time, serialised, hashed, their
+    /// book effects derived). CPU work only, so a caller may run it on any
+    /// thread, ahead of the commit ([`Intake::capture_epcis`] does).
+    pub fn prepare(&self, items: impl IntoIterator<Item = (usize, Result<Event, LineError>)>) -> Prepared {
+        let items = items.into_iter();
         let view = self.reference();
         let now = self.clock.now();
-        let mut report = IngestReport::default();
-        let mut slots: Vec<Option<LineResult>> = Vec::with_capacity(items.len());
-        let mut ready = Vec::with_capacity(items.len());
-        let mut ready_lines = Vec::with_capacity(items.len());
+        let n = items.size_hint().0;
+        let mut slots: Vec<Option<LineResult>> = Vec::with_capacity(n);
+        let mut ready = Vec::with_capacity(n);
+        let mut ready_lines = Vec::with_capacity(n);
         let mut reasons: Vec<String> = Vec::new();
-        let mut counted = [0u64; 64];
         let revisions = self.revisions.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
         for (line, item) in items {
             match item.and_then(|ev| check_references(line, ev, &view.index, self.policy)) {
@@ -320,6 +349,14 @@ impl Intake {
                 Err(e) => slots.push(Some(LineResult::Rejected { line: e.line, field: e.field, reason: e.reason })),
             }
         }
+        Prepared { slots, ready, ready_lines, reasons }
+    }
+
+    /// Stores a prepared batch and reports it, lines in order.
+    pub async fn commit_prepared(&self, prepared: Prepared) -> Result<IngestReport, StoreError> {
+        let Prepared { mut slots, ready, ready_lines, reasons } = prepared;
+        let mut report = IngestReport::default();
+        let mut counted = [0u64; 64];
         let outcomes = self.commit.append(ready).await?;
         for ((slot, line, flags), outcome) in ready_lines.into_iter().zip(outcomes) {
             slots[slot] = Some(match outcome {
@@ -375,7 +412,7 @@ impl Intake {
         items: Vec<(usize, Result<Event, LineError>)>,
     ) -> Result<IngestReport, StoreError> {
         use futures::StreamExt;
-        let one = futures::stream::iter([Ok::<_, StoreError>(((), items))]);
+        let one = futures::stream::iter([Ok::<_, StoreError>(((), self.prepare_document(items)))]);
         let mut reports = std::pin::pin!(self.ingest_documents(one));
         match reports.next().await {
             Some(r) => r.map(|((), report)| report),
@@ -383,9 +420,20 @@ impl Intake {
         }
     }
 
+    /// Prepares a document's events for the store ([`Intake::prepare`]) in
+    /// slices, each committed as one batch.
+    pub fn prepare_document(&self, items: Vec<(usize, Result<Event, LineError>)>) -> PreparedDocument {
+        let mut slices = Vec::with_capacity(items.len().div_ceil(DOCUMENT_SLICE));
+        let mut items = items.into_iter();
+        while items.len() > 0 {
+            slices.push(self.prepare(items.by_ref().take(DOCUMENT_SLICE)));
+        }
+        PreparedDocument { slices }
+    }
+
     /// Ingests documents one after another, as [`Intake::ingest_document`]
     /// does each, but without draining between them: the next document's
-    /// first slices are prepared while the last ones of this document are
+    /// first slices are committed while the last ones of this document are
     /// written and signed. One task polls the slices in order and each
     /// queues for the group commit on its first poll, so the events commit
     /// in the order of the documents and of their lines. Each document's
@@ -394,7 +442,7 @@ impl Intake {
     /// its place.
     pub fn ingest_documents<'a, T, E>(
         &'a self,
-        documents: impl futures::Stream<Item = Result<(T, Vec<(usize, Result<Event, LineError>)>), E>> + 'a,
+        documents: impl futures::Stream<Item = Result<(T, PreparedDocument), E>> + 'a,
     ) -> impl futures::Stream<Item = Result<(T, IngestReport), E>> + 'a
     where
         T: 'a,
@@ -403,24 +451,20 @@ impl Intake {
         use futures::StreamExt;
         /// A slice of a document; the last carries the document's tag.
         struct Piece<T> {
-            items: Vec<(usize, Result<Event, LineError>)>,
+            slice: Option<Prepared>,
             tag: Option<T>,
         }
         documents
             .flat_map(|doc| {
                 let pieces: Vec<Result<Piece<T>, E>> = match doc {
                     Err(e) => vec![Err(e)],
-                    Ok((tag, items)) => {
-                        let mut pieces = Vec::with_capacity(items.len() / DOCUMENT_SLICE + 1);
-                        let mut items = items.into_iter().peekable();
-                        loop {
-                            let slice: Vec<_> = items.by_ref().take(DOCUMENT_SLICE).collect();
-                            if items.peek().is_none() {
-                                // The last slice (an empty document has one, empty).
-                                pieces.push(Ok(Piece { items: slice, tag: Some(tag) }));
-                                break;
-                            }
-                            pieces.push(Ok(Piece { items: slice, tag: None }));
+                    Ok((tag, PreparedDocument { slices })) => {
+                        let mut pieces: Vec<_> =
+                            slices.into_iter().map(|slice| Ok(Piece { slice: Some(slice), tag: None })).collect();
+                        match pieces.last_mut() {
+                            Some(Ok(last)) => last.tag = Some(tag),
+                            // An empty document has one piece, empty.
+                            _ => pieces.push(Ok(Piece { slice: None, tag: Some(tag) })),
                         }
                         pieces
                     }
@@ -429,8 +473,10 @@ impl Intake {
             })
             .map(move |piece| async move {
                 let piece = piece?;
-                let report =
-                    if piece.items.is_empty() { IngestReport::default() } else { self.ingest(piece.items).await? };
+                let report = match piece.slice {
+                    Some(slice) => self.commit_prepared(slice).await?,
+                    None => IngestReport::default(),
+                };
                 Ok::<_, E>((piece.tag, report))
             })
             .buffered(SLICES_IN_FLIGHT)
@@ -447,6 +493,26 @@ impl Intake {
             .filter_map(futures::future::ready)
     }
 
+    /// Validates, maps and prepares an EPCIS 2.0 document for the store, on
+    /// a blocking thread: [`Intake::parse_epcis`] then
+    /// [`Intake::prepare_document`], so that a caller storing documents in
+    /// order ([`Intake::ingest_documents`]) has the next ones ready, CPU
+    /// work done, while the writer stores this one.
+    pub async fn capture_epcis(
+        &self,
+        bytes: Vec<u8>,
+        source: &SourceId,
+        default_site: Option<&SiteId>,
+    ) -> Result<PreparedDocument, CaptureError> {
+        let (intake, source, site) = (self.clone(), source.clone(), default_site.cloned());
+        tokio::task::spawn_blocking(move || -> Result<_, CaptureError> {
+            let items = intake.map_epcis(&bytes, &source, site.as_ref())?;
+            Ok(intake.prepare_document(items))
+        })
+        .await
+        .map_err(StoreError::from)?
+    }
+
     /// Validates and maps an EPCIS 2.0 document without storing it: its
     /// events, numbered from 1 in `eventList`, ready for [`Intake::ingest`]
     /// (so that a caller can parse the next document while this one is
@@ -460,24 +526,30 @@ impl Intake {
         // Validating, hashing and mapping a document is CPU work of tens of
         // milliseconds: it runs on a blocking thread, beside the runtime's
         // workers (so documents parse in parallel, and HTTP keeps answering).
-        let (view, source, site) = (self.reference(), source.clone(), default_site.cloned());
-        let parsed = tokio::task::spawn_blocking(move || -> Result<_, stockade_epcis::DocumentError> {
-            // XML or JSON-LD, told by the first character. JSON is captured
-            // in one pass (each event done as it is parsed).
-            let mapped = if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
-                let doc = stockade_epcis::validate_xml(&bytes)?;
-                stockade_epcis::map_document(&doc, &view.epcis, &source, site.as_ref())
-            } else {
-                stockade_epcis::capture_json(&bytes, &view.epcis, &source, site.as_ref())?
-            };
-            Ok(mapped
-                .into_iter()
-                .map(|(i, r)| (i + 1, r.map_err(|reason| LineError::new(i + 1, None, reason))))
-                .collect())
-        })
-        .await
-        .map_err(StoreError::from)??;
-        Ok(parsed)
+        let (intake, source, site) = (self.clone(), source.clone(), default_site.cloned());
+        tokio::task::spawn_blocking(move || intake.map_epcis(&bytes, &source, site.as_ref()))
+            .await
+            .map_err(StoreError::from)?
+            .map_err(CaptureError::from)
+    }
+
+    /// [`Intake::parse_epcis`] on the calling thread.
+    fn map_epcis(
+        &self,
+        bytes: &[u8],
+        source: &SourceId,
+        site: Option<&SiteId>,
+    ) -> Result<Lines, stockade_epcis::DocumentError> {
+        let view = self.reference();
+        // XML or JSON-LD, told by the first character. JSON is captured in
+        // one pass (each event done as it is parsed).
+        let mapped = if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
+            let doc = stockade_epcis::validate_xml(bytes)?;
+            stockade_epcis::map_document(&doc, &view.epcis, source, site)
+        } else {
+            stockade_epcis::capture_json(bytes, &view.epcis, source, site)?
+        };
+        Ok(mapped.into_iter().map(|(i, r)| (i + 1, r.map_err(|reason| LineError::new(i + 1, None, reason)))).collect())
     }
 
     /// Parses and ingests an NDJSON body.

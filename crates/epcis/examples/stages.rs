@@ -1,6 +1,8 @@
 //! Where an EPCIS document's capture time goes, stage by stage, on one
-//! thread: `cargo run --release -p stockade-epcis --example stages -- FILE...`
-//! (the figures in docs/BENCHMARKS.md).
+//! thread: `cargo run --release -p stockade-epcis --example stages --
+//! [--serde-json] [--reference reference.yaml] FILE...` (the figures in
+//! docs/BENCHMARKS.md). Without reference data every lookup misses (no
+//! site, no SKU), which the mapping then spells out event by event.
 
 use std::time::{Duration, Instant};
 
@@ -10,13 +12,23 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // `--serde-json`: parse with serde_json's own `Value` visitor instead of
     // the capture path's (the A/B in docs/BENCHMARKS.md).
+    // `--reference FILE`: the sites, SKUs and locations the documents
+    // name, as `stockade import` reads a YAML reference file.
     let mut files: Vec<String> = std::env::args().skip(1).collect();
     let serde_visitor = files.first().is_some_and(|a| a == "--serde-json");
     if serde_visitor {
         files.remove(0);
     }
+    let mut dir = stockade_epcis::Directory::default();
+    if files.first().is_some_and(|a| a == "--reference") {
+        let path = files.get(1).ok_or("--reference needs a file")?.clone();
+        files.drain(..2);
+        let value: serde_json::Value = serde_yaml_ng::from_str(&std::fs::read_to_string(&path)?)?;
+        let mut data: stockade_model::ReferenceData = serde_json::from_value(value)?;
+        data.normalize();
+        dir = stockade_epcis::Directory::new(&data);
+    }
     let source = stockade_model::SourceId::new("wms")?;
-    let dir = stockade_epcis::Directory::default();
     let (mut parse, mut validate, mut hash, mut map, mut drop) = Default::default();
     let mut events = 0usize;
     let timed = |total: &mut Duration, started: Instant| *total += started.elapsed();

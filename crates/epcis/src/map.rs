@@ -24,7 +24,9 @@
 use crate::{Members, keys};
 use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use smallvec::SmallVec;
+use std::collections::HashMap;
+use std::rc::Rc;
 use stockade_model::{
     Count, CountType, EpcisOrigin, Event, EventBody, LocationId, Pack, Pick, Receipt, ReferenceData, Scrap, Shipment,
     Sighting, SiteId, Sku, SourceId, Transfer,
@@ -82,13 +84,13 @@ impl Directory {
     fn place_of(&self, id: &str) -> Option<Place> {
         let key = keys::location_key(id)?;
         if let Some((site, loc)) = self.locations.get(&key) {
-            return Some(Place { site: site.clone(), location: loc.clone(), first_sight: false });
+            return Some(Place::new(site.clone(), loc.clone(), false));
         }
         let (gln, ext) = key.split_once('/')?;
         let site = self.sites_by_gln.get(gln)?;
         let location = LocationId::new(ext).ok()?;
         let first_sight = !self.location_ids.contains(&(site.clone(), location.clone()));
-        Some(Place { site: site.clone(), location, first_sight })
+        Some(Place::new(site.clone(), location, first_sight))
     }
 
     fn sku(&self, gtin: &str) -> Option<Sku> {
@@ -96,13 +98,32 @@ impl Directory {
     }
 }
 
-/// A book location named by an EPCIS location.
+/// A book location named by an EPCIS location, shared: a document's
+/// events name the same few places, each looked up once ([`Memo`]) and
+/// then passed around without copying its ids.
 #[derive(Debug, Clone)]
-struct Place {
+struct Place(std::rc::Rc<PlaceData>);
+
+#[derive(Debug)]
+struct PlaceData {
     site: SiteId,
     location: LocationId,
     /// Not registered: known from an SGLN of the site's GLN.
     first_sight: bool,
+}
+
+impl Place {
+    fn new(site: SiteId, location: LocationId, first_sight: bool) -> Place {
+        Place(std::rc::Rc::new(PlaceData { site, location, first_sight }))
+    }
+}
+
+impl std::ops::Deref for Place {
+    type Target = PlaceData;
+
+    fn deref(&self) -> &PlaceData {
+        &self.0
+    }
 }
 
 /// The flag on an event naming a location known only from its SGLN
@@ -147,7 +168,7 @@ struct Memo<'d> {
     dir: &'d Directory,
     places: std::cell::RefCell<foldhash::HashMap<String, Option<Place>>>,
     sites: std::cell::RefCell<foldhash::HashMap<String, Option<SiteId>>>,
-    gtins: std::cell::RefCell<foldhash::HashMap<String, Option<String>>>,
+    gtins: std::cell::RefCell<foldhash::HashMap<String, Option<Rc<str>>>>,
 }
 
 impl<'d> Memo<'d> {
@@ -176,8 +197,8 @@ impl<'d> Memo<'d> {
         Self::remember(&self.sites, id, || self.dir.site_of(id))
     }
 
-    fn gtin(&self, epc: &str) -> Option<String> {
-        Self::remember(&self.gtins, epc, || keys::gtin(epc))
+    fn gtin(&self, epc: &str) -> Option<Rc<str>> {
+        Self::remember(&self.gtins, epc, || keys::gtin(epc).map(Rc::from))
     }
 }
 
@@ -185,7 +206,7 @@ impl<'d> Memo<'d> {
 /// `location` (bare, `cbv:SDT-`, `urn:epcglobal:cbv:sdt:` or the GS1 URI form).
 fn listed_place(list: Option<&Value>, field: &str, dir: &Memo<'_>) -> Option<Place> {
     list?.as_array()?.iter().find_map(|entry| {
-        let ty = entry.get("type")?.as_str()?;
+        let ty = member(entry, "type")?.as_str()?;
         let ty = ["https://ref.gs1.org/cbv/SDT-", "https://gs1.org/voc/SDT-", "urn:epcglobal:cbv:sdt:", "cbv:SDT-"]
             .iter()
             .find_map(|p| ty.strip_prefix(p))
@@ -193,28 +214,41 @@ fn listed_place(list: Option<&Value>, field: &str, dir: &Memo<'_>) -> Option<Pla
         if ty != "location" {
             return None;
         }
-        dir.place_of(entry.get(field)?.as_str()?)
+        dir.place_of(member(entry, field)?.as_str()?)
     })
 }
 
 /// Units counted per GTIN (None: identifiers that are not trade items).
-fn counted(f: &Members<'_>, memo: &Memo<'_>) -> BTreeMap<Option<String>, f64> {
-    let mut out: BTreeMap<Option<String>, f64> = BTreeMap::new();
+fn counted(f: &Members<'_>, memo: &Memo<'_>) -> SmallVec<[(Option<Rc<str>>, f64); 2]> {
+    let mut out: SmallVec<[(Option<Rc<str>>, f64); 2]> = SmallVec::new();
+    let mut add = |gtin: Option<Rc<str>>, n: f64| match out.iter_mut().find(|(g, _)| *g == gtin) {
+        Some((_, total)) => *total += n,
+        None => out.push((gtin, n)),
+    };
     for list in [f.epc_list, f.child_epcs] {
         for epc in list.and_then(Value::as_array).into_iter().flatten() {
             if let Some(s) = epc.as_str() {
-                *out.entry(memo.gtin(s)).or_default() += 1.0;
+                add(memo.gtin(s), 1.0);
             }
         }
     }
     for list in [f.quantity_list, f.child_quantity_list] {
         for q in list.and_then(Value::as_array).into_iter().flatten() {
-            let class = q.get("epcClass").and_then(Value::as_str).unwrap_or_default();
-            let n = q.get("quantity").and_then(Value::as_f64).unwrap_or(1.0);
-            *out.entry(memo.gtin(class)).or_default() += n;
+            let class = member(q, "epcClass").and_then(Value::as_str).unwrap_or_default();
+            let n = member(q, "quantity").and_then(Value::as_f64).unwrap_or(1.0);
+            add(memo.gtin(class), n);
         }
     }
+    // In GTIN order (none first), whatever order the lists gave.
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     out
+}
+
+/// A member of a small object (a location, a quantity, a source or
+/// destination: one to three members), found by comparing names in order,
+/// which costs less than hashing the name as `Value::get` does.
+fn member<'v>(v: &'v Value, name: &str) -> Option<&'v Value> {
+    v.as_object()?.iter().find_map(|(k, v)| (k == name).then_some(v))
 }
 
 fn text(v: Option<&Value>) -> Option<&str> {
@@ -223,17 +257,30 @@ fn text(v: Option<&Value>) -> Option<&str> {
 
 /// The `id` of a `readPoint` / `bizLocation`.
 fn id_of(v: Option<&Value>) -> Option<&str> {
-    v.and_then(|v| v.get("id")).and_then(Value::as_str)
+    v.and_then(|v| member(v, "id")).and_then(Value::as_str)
 }
 
 fn event_time(f: &Members<'_>) -> Result<DateTime<FixedOffset>, String> {
     let t = text(f.event_time).ok_or("eventTime is missing")?;
     let t = stockade_model::event::rfc3339::parse(t)?;
     // Keep the producer's declared offset when it parses.
-    let offset = text(f.offset)
-        .and_then(|o| DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{o}")).ok())
-        .map(|d| *d.offset());
+    let offset = text(f.offset).and_then(utc_offset);
     Ok(offset.map_or(t, |o| t.with_timezone(&o)))
+}
+
+/// An `eventTimeZoneOffset` as RFC 3339 reads an offset: `±HH:MM` (the
+/// schema's form) directly, anything else the long way.
+fn utc_offset(o: &str) -> Option<FixedOffset> {
+    let b = o.as_bytes();
+    let digit = |i: usize| b[i].is_ascii_digit().then(|| i32::from(b[i] - b'0'));
+    if let [sign @ (b'+' | b'-'), _, _, b':', _, _] = b {
+        let (h, m) = (digit(1)? * 10 + digit(2)?, digit(4)? * 10 + digit(5)?);
+        if h < 24 && m < 60 {
+            let secs = (h * 60 + m) * 60;
+            return FixedOffset::east_opt(if *sign == b'-' { -secs } else { secs });
+        }
+    }
+    DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{o}")).ok().map(|d| *d.offset())
 }
 
 /// Maps every event of a validated document. Each result carries the event's
@@ -307,7 +354,7 @@ impl<'a> Mapping<'a> {
         // else the site of the GLN of bizLocation, readPoint or a listed source
         // or destination, else --site; else no site, flagged.
         let listed = |list: Option<&Value>, field: &str| -> Option<SiteId> {
-            list?.as_array()?.iter().find_map(|e| dir.site_of(e.get(field)?.as_str()?))
+            list?.as_array()?.iter().find_map(|e| dir.site_of(member(e, field)?.as_str()?))
         };
         let resolved = at_biz_location
             .as_ref()
@@ -348,8 +395,16 @@ impl<'a> Mapping<'a> {
             let at = biz_location.as_deref().or(read_point.as_deref()).unwrap_or("no location");
             flags.push(format!("{UNRESOLVED_LOCATION}:{at}"));
         }
-        let event_id = text(f.event_id).map(str::to_owned);
-        let mut base_id = event_id.clone().unwrap_or_else(|| event_hash.clone());
+        let books = matches!(event_type.as_str(), "ObjectEvent" | "AggregationEvent" | "TransactionEvent");
+        let mut groups: SmallVec<[(Option<Sku>, Option<f64>); 2]> =
+            counted(&f, dir).into_iter().map(|(gtin, q)| (gtin.and_then(|g| dir.dir.sku(&g)), Some(q))).collect();
+        if groups.is_empty() || !books {
+            // Nothing countable, or a kind the book does not model: one sighting.
+            groups = smallvec::smallvec![(None, None)];
+        }
+        let several = groups.len() > 1;
+        let event_id = text(f.event_id);
+        let mut base_id = event_id.map_or_else(|| event_hash.clone(), str::to_owned);
         let epcs: Vec<String> = [f.epc_list, f.child_epcs]
             .into_iter()
             .flat_map(|l| l.and_then(Value::as_array).into_iter().flatten())
@@ -357,7 +412,9 @@ impl<'a> Mapping<'a> {
             .collect();
         let origin = EpcisOrigin {
             event_type: event_type.clone(),
-            event_id: event_id.clone(),
+            // Stored once: the event's id is the eventID, unless the EPCIS
+            // event is booked as several (`eventID#SKU`).
+            event_id: if several { event_id.map(str::to_owned) } else { None },
             event_hash,
             biz_step: biz_step.clone(),
             disposition: text(f.disposition).map(str::to_owned),
@@ -365,14 +422,6 @@ impl<'a> Mapping<'a> {
             biz_location,
             epcs,
         };
-        let books = matches!(event_type.as_str(), "ObjectEvent" | "AggregationEvent" | "TransactionEvent");
-        let mut groups: Vec<(Option<Sku>, Option<f64>)> =
-            counted(&f, dir).into_iter().map(|(gtin, q)| (gtin.and_then(|g| dir.dir.sku(&g)), Some(q))).collect();
-        if groups.is_empty() || !books {
-            // Nothing countable, or a kind the book does not model: one sighting.
-            groups = vec![(None, None)];
-        }
-        let several = groups.len() > 1;
         let last = groups.len() - 1;
         let (mut origin, mut flags) = (Some(origin), Some(flags));
         for (n, (sku, quantity)) in groups.into_iter().enumerate() {
@@ -512,15 +561,15 @@ impl Where {
 
 impl Plan {
     /// The places the plan books at.
-    fn places(&self) -> Vec<&Place> {
+    fn places(&self) -> SmallVec<[&Place; 2]> {
         match self {
             Plan::Receive { to, .. } => to.iter().collect(),
             Plan::PutAway { from, to } => from.iter().chain([to]).collect(),
             Plan::Pick { from, to } => [from].into_iter().chain(to).collect(),
             Plan::Pack { at } | Plan::Ship { from: at } => at.iter().collect(),
-            Plan::Count { at, .. } => vec![at],
-            Plan::Scrap { from, .. } => vec![from],
-            Plan::Unplaced | Plan::Other => Vec::new(),
+            Plan::Count { at, .. } => smallvec::smallvec![at],
+            Plan::Scrap { from, .. } => smallvec::smallvec![from],
+            Plan::Unplaced | Plan::Other => SmallVec::new(),
         }
     }
 
@@ -591,5 +640,44 @@ impl Plan {
             }),
             Plan::Unplaced | Plan::Other => return None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The direct reading of `±HH:MM` agrees with RFC 3339's on every
+    /// offset of that shape, in range or not, and other shapes still take
+    /// the long way.
+    #[test]
+    fn offsets_read_directly_as_rfc3339_reads_them() {
+        let long_way =
+            |o: &str| DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{o}")).ok().map(|d| *d.offset());
+        let mut checked = 0;
+        for sign in ['+', '-'] {
+            for h in 0..30 {
+                for m in 0..65 {
+                    let o = format!("{sign}{h:02}:{m:02}");
+                    assert_eq!(utc_offset(&o), long_way(&o), "{o}");
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 2 * 30 * 65);
+        assert_eq!(utc_offset("+05:30"), FixedOffset::east_opt(5 * 3600 + 30 * 60));
+        assert_eq!(utc_offset("-08:00"), FixedOffset::west_opt(8 * 3600));
+        for o in ["Z", "z", "+0100", "+1:00", "+01:0x", "x01:00", "", "+01:00:00", "+ü1:00"] {
+            assert_eq!(utc_offset(o), long_way(o), "{o:?}");
+        }
+    }
+
+    #[test]
+    fn a_member_is_found_by_name_in_an_object_only() {
+        let v = serde_json::json!({"type": "location", "id": "urn:epc:id:sgln:0614141.00001.0"});
+        assert_eq!(member(&v, "id").and_then(Value::as_str), Some("urn:epc:id:sgln:0614141.00001.0"));
+        assert_eq!(member(&v, "type"), v.get("type"));
+        assert_eq!(member(&v, "missing"), None);
+        assert_eq!(member(&serde_json::json!(["id"]), "id"), None);
     }
 }

@@ -180,6 +180,31 @@ fn refusals_are_the_whole_trees() {
     }
 }
 
+/// A receiving `ObjectEvent` of two units of each class given (GTIN
+/// 0614141.NNNNNN), with its `eventID` if given.
+fn receipt(id: Option<&str>, classes: &[&str]) -> String {
+    let quantities: Vec<String> = classes
+        .iter()
+        .map(|c| format!(r#"{{"epcClass":"urn:epc:class:lgtin:0614141.{c}.L1","quantity":2}}"#))
+        .collect();
+    let id = id.map(|id| format!(r#""eventID":"{id}","#)).unwrap_or_default();
+    format!(
+        r#"{{"type":"ObjectEvent",{id}"action":"OBSERVE","bizStep":"receiving",
+            "eventTime":"2026-11-02T08:00:00Z","eventTimeZoneOffset":"+00:00",
+            "quantityList":[{}],"bizLocation":{{"id":"urn:epc:id:sgln:0614141.00001.0"}}}}"#,
+        quantities.join(",")
+    )
+}
+
+/// A capture document of these events.
+fn receipts(events: &[String]) -> String {
+    format!(
+        r#"{{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"type":"EPCISDocument",
+            "schemaVersion":"2.0","creationDate":"2026-11-02T08:00:00Z","epcisBody":{{"eventList":[{}]}}}}"#,
+        events.join(",")
+    )
+}
+
 /// An event the schema takes but the mapping cannot (its id, with the SKU
 /// appended for each class it counts, is longer than an id may be) is
 /// refused on its own, with the reason, by both routes; the events beside
@@ -187,25 +212,11 @@ fn refusals_are_the_whole_trees() {
 #[test]
 fn an_event_that_cannot_map_is_refused_alone_by_both_routes() {
     let long_id = format!("urn:example:{}", "e".repeat(185));
-    let event = |id: &str, classes: &[&str]| {
-        let quantities: Vec<String> = classes
-            .iter()
-            .map(|c| format!(r#"{{"epcClass":"urn:epc:class:lgtin:0614141.{c}.L1","quantity":2}}"#))
-            .collect();
-        format!(
-            r#"{{"type":"ObjectEvent","eventID":"{id}","action":"OBSERVE","bizStep":"receiving",
-                "eventTime":"2026-11-02T08:00:00Z","eventTimeZoneOffset":"+00:00",
-                "quantityList":[{}],"bizLocation":{{"id":"urn:epc:id:sgln:0614141.00001.0"}}}}"#,
-            quantities.join(",")
-        )
-    };
-    let doc = format!(
-        r#"{{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"type":"EPCISDocument",
-            "schemaVersion":"2.0","creationDate":"2026-11-02T08:00:00Z","epcisBody":{{"eventList":[{},{},{}]}}}}"#,
-        event("urn:example:1", &["100001"]),
-        event(&long_id, &["100001", "100002"]),
-        event("urn:example:3", &["100001", "100002"]),
-    );
+    let doc = receipts(&[
+        receipt(Some("urn:example:1"), &["100001"]),
+        receipt(Some(&long_id), &["100001", "100002"]),
+        receipt(Some("urn:example:3"), &["100001", "100002"]),
+    ]);
     let b = doc.as_bytes();
     assert!(takes_one_pass(b));
     let mapped = one_pass(b).unwrap();
@@ -217,4 +228,49 @@ fn an_event_that_cannot_map_is_refused_alone_by_both_routes() {
         other => panic!("{other:?}"),
     }
     assert!(matches!(of(2).as_slice(), [Ok(_), Ok(_)]), "{:?}", of(2));
+}
+
+/// An event is stored under its EPCIS `eventID`, which its origin then
+/// does not repeat; the origin keeps it where the id is not the eventID
+/// itself (an EPCIS event booked as one event per SKU), and
+/// `Event::epcis_event_id` reads it in every case, by both routes.
+#[test]
+fn the_event_id_is_stored_once_and_read_back_in_every_case() {
+    let doc = receipts(&[
+        receipt(Some("urn:example:one#1"), &["100001"]),
+        receipt(Some("urn:example:two#2"), &["100001", "100002"]),
+        receipt(None, &["100001"]),
+    ]);
+    let b = doc.as_bytes();
+    assert!(takes_one_pass(b));
+    let mapped = one_pass(b).unwrap();
+    assert_eq!(Ok(mapped.clone()), whole_tree(b));
+    let events: Vec<(usize, stockade_model::Event)> =
+        mapped.into_iter().map(|(i, r)| (i, r.expect("every event maps"))).collect();
+    assert_eq!(events.len(), 4, "{events:?}");
+    for (i, ev) in &events {
+        let origin = ev.epcis.as_deref().expect("an EPCIS origin");
+        let stored = String::from_utf8(ev.canonical_bytes()).unwrap();
+        match i {
+            0 => {
+                assert_eq!(ev.id.as_str(), "urn:example:one#1");
+                assert_eq!(origin.event_id, None, "not repeated: {stored}");
+                assert_eq!(stored.matches("urn:example:one#1").count(), 1, "{stored}");
+                assert_eq!(ev.epcis_event_id(), Some("urn:example:one#1"));
+            }
+            1 => {
+                assert!(ev.id.as_str().starts_with("urn:example:two#2#"), "{}", ev.id.as_str());
+                assert_eq!(origin.event_id.as_deref(), Some("urn:example:two#2"));
+                assert_eq!(ev.epcis_event_id(), Some("urn:example:two#2"));
+            }
+            _ => {
+                assert_eq!(ev.id.as_str(), origin.event_hash);
+                assert_eq!(origin.event_id, None);
+                assert_eq!(ev.epcis_event_id(), None, "the producer gave none");
+            }
+        }
+        // What is stored reads back the same.
+        let back = stockade_model::Event::from_json(stored.as_bytes()).unwrap();
+        assert_eq!(back.epcis_event_id(), ev.epcis_event_id());
+    }
 }

@@ -57,7 +57,10 @@ pub struct Event {
 pub struct EpcisOrigin {
     /// `ObjectEvent`, `AggregationEvent`, `TransactionEvent`, `TransformationEvent`, `AssociationEvent`.
     pub event_type: String,
-    /// The EPCIS `eventID`, when the producer gave one.
+    /// The EPCIS `eventID`, when the producer gave one and it is not the
+    /// event's own id: an event is stored under its `eventID`, so the
+    /// origin repeats it only for an EPCIS event booked as several events
+    /// (`eventID#SKU`). [`Event::epcis_event_id`] reads it either way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// CBV 2.0 event hash ID (`ni:///sha-256;…?ver=CBV2.0`): the same for
@@ -1226,6 +1229,17 @@ impl Event {
             out.clear();
         }
         out
+    }
+
+    /// The EPCIS `eventID` of an event captured from EPCIS, when its
+    /// producer gave one: the origin's, else the event's own id unless that
+    /// is the CBV hash ID (the id of an event given none).
+    pub fn epcis_event_id(&self) -> Option<&str> {
+        let origin = self.epcis.as_deref()?;
+        match &origin.event_id {
+            Some(id) => Some(id),
+            None => (self.id.as_str() != origin.event_hash).then_some(self.id.as_str()),
+        }
     }
 
     /// SHA-256 of [`Event::canonical_bytes`].

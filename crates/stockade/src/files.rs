@@ -479,9 +479,9 @@ async fn remote_reference(
 }
 
 /// Stores a run of EPCIS documents in order through
-/// [`Intake::ingest_documents`], a few parsed ahead on blocking threads
-/// (validation, the CBV hash and mapping cost more than storing, so both
-/// cores parse while the writer stores). Each document's report, holding
+/// [`Intake::ingest_documents`], a few captured ahead on blocking threads
+/// (validated, hashed, mapped and prepared for the store: CPU work that
+/// both cores share while the writer stores). Each document's report, holding
 /// its rejections only, and the SHA-256 of its bytes come back in order.
 fn store_documents(
     intake: Intake,
@@ -502,8 +502,8 @@ fn store_documents(
                     Ok((bytes, digest))
                 })
                 .await??;
-                let events = intake.parse_epcis(bytes, &source, site.as_ref()).await?;
-                Ok::<_, anyhow::Error>((digest, events))
+                let prepared = intake.capture_epcis(bytes, &source, site.as_ref()).await?;
+                Ok::<_, anyhow::Error>((digest, prepared))
             })
         };
         let parsed = futures::stream::iter(paths)
