@@ -21,7 +21,9 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use stockade_model::Event;
 
 /// A problem with the mapping file or the CSV as a whole (not one row).
@@ -212,6 +214,52 @@ pub struct TimeSpec {
     /// IANA zone for local times without an offset (`Europe/Paris`); DST-aware.
     #[serde(default)]
     pub timezone: Option<String>,
+    #[serde(skip)]
+    compiled: std::sync::OnceLock<CompiledTime>,
+}
+
+/// A [`TimeSpec`] worked out once: its strftime format parsed into items
+/// and its zone looked up (each row used to do both again).
+#[derive(Debug, Clone, Default)]
+struct CompiledTime {
+    /// None when the format is not a strftime one or does not parse (the
+    /// rows then take chrono's own path, with its error).
+    items: Option<Vec<chrono::format::Item<'static>>>,
+    timezone: Option<Tz>,
+}
+
+impl CompiledTime {
+    fn parsed(&self, raw: &str, fmt: &str) -> chrono::ParseResult<chrono::format::Parsed> {
+        let mut parsed = chrono::format::Parsed::new();
+        match &self.items {
+            Some(items) => chrono::format::parse(&mut parsed, raw, items.iter())?,
+            None => chrono::format::parse(&mut parsed, raw, chrono::format::StrftimeItems::new(fmt))?,
+        }
+        Ok(parsed)
+    }
+
+    /// As `DateTime::parse_from_str(raw, fmt)`.
+    fn parse(&self, raw: &str, fmt: &str) -> chrono::ParseResult<DateTime<FixedOffset>> {
+        self.parsed(raw, fmt)?.to_datetime()
+    }
+
+    /// As `NaiveDateTime::parse_from_str(raw, fmt)`.
+    fn parse_naive(&self, raw: &str, fmt: &str) -> chrono::ParseResult<NaiveDateTime> {
+        self.parsed(raw, fmt)?.to_naive_datetime_with_offset(0)
+    }
+}
+
+impl TimeSpec {
+    fn compiled(&self) -> &CompiledTime {
+        self.compiled.get_or_init(|| CompiledTime {
+            items: self
+                .format
+                .as_deref()
+                .filter(|f| !matches!(*f, "rfc3339" | "unix" | "unix_ms"))
+                .and_then(|f| chrono::format::StrftimeItems::new(f).parse_to_owned().ok()),
+            timezone: self.timezone.as_deref().and_then(|t| t.parse().ok()),
+        })
+    }
 }
 
 /// A whole mapping file.
@@ -334,36 +382,37 @@ impl FieldSpec {
 
     /// The value for one row, or None if empty with no default.
     fn value(&self, name: &str, row: &Row<'_>) -> Result<Option<String>, (String, String)> {
-        let raw = if let Some(c) = &self.constant {
-            c.clone()
+        // Borrowed from the row or the mapping until the one copy returned.
+        let raw: Cow<'_, str> = if let Some(c) = &self.constant {
+            Cow::Borrowed(c)
         } else if let Some(col) = &self.column {
-            row.get(col).trim().to_owned()
+            Cow::Borrowed(row.get(col).trim())
         } else if let Some(t) = &self.template {
             let mut s = t.clone();
             for col in template_columns(t) {
                 s = s.replace(&format!("{{{col}}}"), row.get(&col).trim());
             }
-            s.replace("{_row}", &row.line.to_string()).replace("{_file}", row.file)
+            Cow::Owned(s.replace("{_row}", &row.line.to_string()).replace("{_file}", row.file))
         } else {
-            String::new()
+            Cow::Borrowed("")
         };
         let raw = if raw.is_empty() {
             match &self.default {
-                Some(d) => d.clone(),
+                Some(d) => Cow::Borrowed(d.as_str()),
                 None => return Ok(None),
             }
         } else {
             raw
         };
         let raw = match self.case {
-            Some(Case::Upper) => raw.to_uppercase(),
-            Some(Case::Lower) => raw.to_lowercase(),
+            Some(Case::Upper) => Cow::Owned(raw.to_uppercase()),
+            Some(Case::Lower) => Cow::Owned(raw.to_lowercase()),
             None => raw,
         };
         let value = match &self.map {
-            Some(m) => match (m.get(&raw), &self.otherwise) {
-                (Some(v), _) => v.clone(),
-                (None, Some(otherwise)) => otherwise.clone(),
+            Some(m) => match (m.get(raw.as_ref()), &self.otherwise) {
+                (Some(v), _) => Cow::Borrowed(v.as_str()),
+                (None, Some(otherwise)) => Cow::Borrowed(otherwise.as_str()),
                 (None, None) => {
                     return Err((
                         name.to_owned(),
@@ -376,7 +425,12 @@ impl FieldSpec {
             },
             None => raw,
         };
-        Ok(Some(format!("{}{value}{}", self.prefix.as_deref().unwrap_or(""), self.suffix.as_deref().unwrap_or(""))))
+        Ok(Some(match (&self.prefix, &self.suffix) {
+            (None, None) => value.into_owned(),
+            (prefix, suffix) => {
+                format!("{}{value}{}", prefix.as_deref().unwrap_or(""), suffix.as_deref().unwrap_or(""))
+            }
+        }))
     }
 }
 
@@ -479,8 +533,38 @@ impl CsvMapping {
 
     /// [`CsvMapping::read`] of a named file (its name is `{_file}` in templates).
     pub fn read_file<R: std::io::Read>(&self, input: R, file: &str) -> Result<CsvEvents<'_, R>, MappingError> {
+        let records = self.read_records(input, file)?;
+        Ok(CsvEvents { mapping: self, records, skipped: 0 })
+    }
+
+    /// Reads an export's rows without mapping them, so that a caller can
+    /// map them elsewhere ([`CsvMapping::map_record`], on other threads):
+    /// reading is sequential, mapping need not be.
+    pub fn read_records<R: std::io::Read>(&self, input: R, file: &str) -> Result<CsvRecords<R>, MappingError> {
         let (rdr, headers) = open_csv(input, self.delimiter, self.columns())?;
-        Ok(CsvEvents { mapping: self, headers, records: rdr.into_records(), skipped: 0, file: file.to_owned() })
+        Ok(CsvRecords {
+            source: Arc::new(RecordSource { headers, file: file.to_owned() }),
+            records: rdr.into_records(),
+        })
+    }
+
+    /// One row read by [`CsvMapping::read_records`]: (line, its event or why
+    /// there is none), or None when the mapping's `skip` or `keep` leaves
+    /// it out.
+    pub fn map_record(&self, source: &RecordSource, record: Record) -> Option<(usize, Result<Event, LineError>)> {
+        Some(match record {
+            (line, Err(e)) => (line, Err(e)),
+            (line, Ok(record)) => {
+                let record = without_cr(record);
+                let row = Row { headers: &source.headers, record: &record, line, file: &source.file };
+                if self.skip.iter().any(|c| c.holds(&row))
+                    || (!self.keep.is_empty() && !self.keep.iter().any(|c| c.holds(&row)))
+                {
+                    return None;
+                }
+                (line, self.event(line, &row))
+            }
+        })
     }
 
     fn time(&self, row: &Row<'_>) -> Result<Option<DateTime<FixedOffset>>, (String, String)> {
@@ -488,7 +572,8 @@ impl CsvMapping {
             return Ok(None);
         };
         let err = |m: String| ("occurred_at".to_owned(), m);
-        let tz: Option<Tz> = self.occurred_at.timezone.as_deref().and_then(|t| t.parse().ok());
+        let compiled = self.occurred_at.compiled();
+        let tz = compiled.timezone;
         let fmt = self.occurred_at.format.as_deref().unwrap_or("rfc3339");
         let t = match fmt {
             "rfc3339" => stockade_model::event::rfc3339::parse(&raw).map_err(err)?,
@@ -497,10 +582,11 @@ impl CsvMapping {
                 let t = if fmt == "unix" { DateTime::from_timestamp(n, 0) } else { DateTime::from_timestamp_millis(n) };
                 t.ok_or_else(|| err(format!("{raw:?} is out of range")))?.fixed_offset()
             }
-            f => match DateTime::parse_from_str(&raw, f) {
+            f => match compiled.parse(&raw, f) {
                 Ok(t) => t,
                 Err(_) => {
-                    let naive = NaiveDateTime::parse_from_str(&raw, f)
+                    let naive = compiled
+                        .parse_naive(&raw, f)
                         .map_err(|e| err(format!("{raw:?} does not match format {f:?}: {e}")))?;
                     let Some(tz) = tz else {
                         return Err(err(format!("{raw:?} has no UTC offset and the mapping gives no timezone")));
@@ -519,7 +605,8 @@ impl CsvMapping {
 
     fn event(&self, line: usize, row: &Row<'_>) -> Result<Event, LineError> {
         let fail = |(field, reason): (String, String)| LineError::new(line, Some(&field), reason);
-        let mut obj = Map::new();
+        // Sized once: kind, the fields, occurred_at and id.
+        let mut obj = Map::with_capacity(self.fields.len() + 3);
         let kind = self.kind.value("kind", row).map_err(fail)?;
         let kind = kind.ok_or_else(|| LineError::new(line, Some("kind"), "is empty"))?;
         obj.insert("kind".into(), Value::String(kind));
@@ -568,8 +655,15 @@ impl CsvMapping {
             }
         };
         obj.insert("id".into(), Value::String(id));
-        let bytes = serde_json::to_vec(&obj).unwrap_or_default();
-        crate::parse_line(line, &bytes).map_err(|e| self.in_export_terms(e, &obj))
+        // Read as an NDJSON line would be (the same checks), from the value.
+        let obj = Value::Object(obj);
+        Event::from_value(&obj).map_err(|e| {
+            let e = LineError::from_event_error(line, e);
+            match &obj {
+                Value::Object(fields) => self.in_export_terms(e, fields),
+                _ => e,
+            }
+        })
     }
 
     /// An event's error in the export's terms: the JSON it was parsed from
@@ -604,16 +698,52 @@ impl CsvMapping {
 /// the mapping skips left out and counted ([`CsvEvents::skipped`]).
 pub struct CsvEvents<'m, R> {
     mapping: &'m CsvMapping,
-    headers: BTreeMap<String, usize>,
-    records: csv::StringRecordsIntoIter<R>,
+    records: CsvRecords<R>,
     skipped: usize,
-    file: String,
 }
 
 impl<R> CsvEvents<'_, R> {
     /// Rows the mapping's `skip` or `keep` left out so far.
     pub fn skipped(&self) -> usize {
         self.skipped
+    }
+}
+
+/// A row as read, by its line: the record, or why it could not be read.
+pub type Record = (usize, Result<csv::StringRecord, LineError>);
+
+/// What mapping a file's rows needs besides the rows: its columns and its
+/// name (`{_file}`).
+#[derive(Debug)]
+pub struct RecordSource {
+    headers: BTreeMap<String, usize>,
+    file: String,
+}
+
+/// An export's rows, read but not mapped ([`CsvMapping::read_records`]).
+pub struct CsvRecords<R> {
+    source: Arc<RecordSource>,
+    records: csv::StringRecordsIntoIter<R>,
+}
+
+impl<R> CsvRecords<R> {
+    /// The file's columns and name, for [`CsvMapping::map_record`].
+    pub fn source(&self) -> &Arc<RecordSource> {
+        &self.source
+    }
+}
+
+impl<R: std::io::Read> Iterator for CsvRecords<R> {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        Some(match self.records.next()? {
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                (line, Err(LineError::new(line, None, format!("unreadable CSV row: {e}"))))
+            }
+            Ok(record) => (record.position().map_or(0, |p| p.line() as usize), Ok(record)),
+        })
     }
 }
 
@@ -633,26 +763,11 @@ impl<R: std::io::Read> Iterator for CsvEvents<'_, R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let rec = self.records.next()?;
-            return Some(match rec {
-                Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line() as usize);
-                    (line, Err(LineError::new(line, None, format!("unreadable CSV row: {e}"))))
-                }
-                Ok(record) => {
-                    let line = record.position().map_or(0, |p| p.line() as usize);
-                    let record = without_cr(record);
-                    let row = Row { headers: &self.headers, record: &record, line, file: &self.file };
-                    let m = self.mapping;
-                    if m.skip.iter().any(|c| c.holds(&row))
-                        || (!m.keep.is_empty() && !m.keep.iter().any(|c| c.holds(&row)))
-                    {
-                        self.skipped += 1;
-                        continue;
-                    }
-                    (line, m.event(line, &row))
-                }
-            });
+            let record = self.records.next()?;
+            match self.mapping.map_record(&self.records.source, record) {
+                Some(mapped) => return Some(mapped),
+                None => self.skipped += 1,
+            }
         }
     }
 }

@@ -8,8 +8,9 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use stockade_ingest::LineError;
-use stockade_ingest::csv_map::CsvMapping;
+use stockade_ingest::csv_map::{CsvMapping, Record, RecordSource};
 use stockade_ingest::reference_files;
 use stockade_model::clock::Clock;
 use stockade_model::{Event, ReferenceData, SiteId, SourceId};
@@ -18,18 +19,33 @@ use tokio::task::JoinSet;
 
 type Batch = Vec<(usize, Result<Event, LineError>)>;
 
-/// What the reader thread hands on: rows it parsed (CSV), or raw NDJSON lines
-/// (`first_line`, bytes) that the ingest tasks parse in parallel.
+/// What the reader thread hands on, for the ingest tasks to parse or map
+/// in parallel: rows of a CSV export as read, or raw NDJSON lines
+/// (`first_line`, bytes).
 enum Chunk {
-    Parsed(Batch),
+    Rows(CsvRows),
     /// Raw NDJSON: its first line number, how many lines, and the bytes.
     Lines(usize, usize, Vec<u8>),
+}
+
+/// CSV rows read but not yet mapped, and what mapping them needs.
+struct CsvRows {
+    mapping: Arc<CsvMapping>,
+    source: Arc<RecordSource>,
+    rows: Vec<Record>,
+    /// Rows of the file the mapping's `skip`/`keep` left out, over all chunks.
+    skipped: Arc<AtomicUsize>,
 }
 
 impl Chunk {
     fn into_batch(self) -> Batch {
         match self {
-            Chunk::Parsed(b) => b,
+            Chunk::Rows(CsvRows { mapping, source, rows, skipped }) => {
+                let n = rows.len();
+                let batch: Batch = rows.into_iter().filter_map(|r| mapping.map_record(&source, r)).collect();
+                skipped.fetch_add(n - batch.len(), Ordering::Relaxed);
+                batch
+            }
             Chunk::Lines(first, _, bytes) => stockade_ingest::parse_ndjson(&bytes, first),
         }
     }
@@ -285,19 +301,11 @@ fn spawn_reader(
     batch: usize,
     pb: ProgressBar,
     tx: tokio::sync::mpsc::Sender<Chunk>,
-) -> std::thread::JoinHandle<Result<usize>> {
-    std::thread::spawn(move || -> Result<usize> {
+    skipped: Arc<AtomicUsize>,
+) -> std::thread::JoinHandle<Result<()>> {
+    std::thread::spawn(move || -> Result<()> {
         let file = std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
-        // Rows the mapping's `skip`/`keep` left out.
-        let mut skipped = 0;
-        let mut current: Batch = Vec::with_capacity(batch);
         let send = |c: Chunk| tx.blocking_send(c).map_err(|_| anyhow::anyhow!("ingest stopped"));
-        let flush = |current: &mut Batch| -> Result<()> {
-            if !current.is_empty() {
-                send(Chunk::Parsed(std::mem::replace(current, Vec::with_capacity(batch))))?;
-            }
-            Ok(())
-        };
         match format {
             FileFormat::Csv => {
                 let Some(mapping) = mapping else {
@@ -305,14 +313,25 @@ fn spawn_reader(
                 };
                 let reader = pb.wrap_read(file);
                 let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                let mut rows = mapping.read_file(reader, &name).with_context(|| format!("{}", path.display()))?;
-                for (line, r) in rows.by_ref() {
-                    current.push((line, r));
-                    if current.len() >= batch {
-                        flush(&mut current)?;
+                // Only read here; the rows are mapped in the ingest tasks,
+                // on every core.
+                let mut records = mapping.read_records(reader, &name).with_context(|| format!("{}", path.display()))?;
+                let source = records.source().clone();
+                let chunk = |rows: Vec<Record>| {
+                    Chunk::Rows(CsvRows {
+                        mapping: mapping.clone(),
+                        source: source.clone(),
+                        rows,
+                        skipped: skipped.clone(),
+                    })
+                };
+                loop {
+                    let rows: Vec<Record> = records.by_ref().take(batch).collect();
+                    if rows.is_empty() {
+                        break;
                     }
+                    send(chunk(rows))?;
                 }
-                skipped = rows.skipped();
             }
             _ => {
                 // Only split into lines here; parsing happens in the ingest
@@ -339,8 +358,7 @@ fn spawn_reader(
                 }
             }
         }
-        flush(&mut current)?;
-        Ok(skipped)
+        Ok(())
     })
 }
 
@@ -357,8 +375,9 @@ impl Acknowledged {
     /// Records a batch about to be sent (not yet parsed); returns its line range.
     fn sent(&mut self, chunk: &Chunk) -> (usize, usize) {
         let (first, last) = match chunk {
-            Chunk::Parsed(batch) => {
-                (batch.iter().map(|(l, _)| *l).min().unwrap_or(0), batch.iter().map(|(l, _)| *l).max().unwrap_or(0))
+            Chunk::Rows(r) => {
+                let lines = r.rows.iter().map(|(l, _)| *l);
+                (lines.clone().min().unwrap_or(0), lines.max().unwrap_or(0))
             }
             // Lines as the reader counted them while cutting the chunk.
             Chunk::Lines(first, lines, _) => (*first, first + lines.saturating_sub(1)),
@@ -408,7 +427,9 @@ async fn ingest_file(
     let len = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
     let pb = progress(len, quiet || len < 8 << 20, &path.display().to_string());
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(4);
-    let reader = spawn_reader(path.to_owned(), format, mapping, batch, pb.clone(), tx);
+    // Rows the mapping's `skip`/`keep` left out, counted as the tasks map them.
+    let skipped = Arc::new(AtomicUsize::new(0));
+    let reader = spawn_reader(path.to_owned(), format, mapping, batch, pb.clone(), tx, skipped.clone());
     let mut report = IngestReport::default();
     let mut inflight = JoinSet::new();
     let mut acks = Acknowledged::default();
@@ -439,7 +460,8 @@ async fn ingest_file(
         pb.finish_and_clear();
         return Err(e.context(acks.summary(path)));
     }
-    let skipped = reader.join().map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
+    reader.join().map_err(|_| anyhow::anyhow!("reader thread panicked"))??;
+    let skipped = skipped.load(Ordering::Relaxed);
     pb.finish_and_clear();
     Ok((report, skipped))
 }
