@@ -1,0 +1,183 @@
+//! Tests of the canonical event: its wire form, reading, checks and entities.
+
+use super::*;
+
+/// An event read from a built value is the event read from its JSON
+/// text, and a value refused is refused for the same reason (less the
+/// text's position): the example feed, and each way of getting one
+/// wrong.
+#[test]
+fn a_value_reads_as_its_json_text_does() {
+    let text = include_str!("../../../../examples/events.ndjson");
+    let mut values: Vec<serde_json::Value> =
+        text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(values.len() >= 10);
+    let first = values[0].clone();
+    let with = |k: &str, v: serde_json::Value| {
+        let mut e = first.clone();
+        e[k] = v;
+        e
+    };
+    let refused = [
+        with("kind", "access.teleported".into()),
+        with("occurred_at", "2026-11-02 08:00:00".into()),
+        with("occurred_at", "1900-01-01T00:00:00Z".into()),
+        with("site", "".into()),
+        with("site", 3.into()),
+        with("quantity", (-1).into()),
+        with("quantity", "forty".into()),
+    ];
+    // A member no event has is let through, by both.
+    values.push(with("unheard_of", "x".into()));
+    values.extend(refused);
+    let mut failures = 0;
+    for v in &values {
+        let from_text = Event::from_json(&serde_json::to_vec(v).unwrap());
+        let from_value = Event::from_value(v);
+        match (from_text, from_value) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b),
+            (Err(a), Err(b)) => {
+                failures += 1;
+                let without_position = |e: EventError| {
+                    let s = e.to_string();
+                    s.find(" at line ").map_or(s.clone(), |i| s[..i].to_owned())
+                };
+                assert_eq!(without_position(a), without_position(b), "{v}");
+            }
+            (a, b) => panic!("{v}: from text {a:?}, from value {b:?}"),
+        }
+    }
+    assert_eq!(failures, 7);
+}
+
+/// Whole quantities are written as integers, others as the shortest
+/// decimal; both forms read back to the same value.
+#[test]
+fn quantities_are_written_as_people_write_them() {
+    let ev = |q: &str| {
+        format!(
+            r#"{{"id":"1","source":"w","site":"S","occurred_at":"2026-01-01T00:00:00Z","kind":"inventory.adjusted","sku":"K","location":"A","delta":{q},"reason":"r"}}"#
+        )
+    };
+    for (given, written) in
+        [("3", "3"), ("3.0", "3"), ("-2", "-2"), ("2.5", "2.5"), ("0.1", "0.1"), ("1e300", "1e+300")]
+    {
+        let e = Event::from_json(ev(given).as_bytes()).unwrap();
+        let canon = String::from_utf8(e.canonical_bytes()).unwrap();
+        assert!(canon.contains(&format!(r#""delta":{written},"#)), "{given}: {canon}");
+        let back = Event::from_json(canon.as_bytes()).unwrap();
+        assert_eq!(back, e, "{given}");
+    }
+}
+
+/// The fast `received_at` writer spells every precision exactly as
+/// chrono's own `Serialize` does, so canonical bytes do not change.
+#[test]
+fn received_at_is_written_as_chrono_writes_it() {
+    for nanos in [0u32, 1_000_000, 120_000_000, 123_456_000, 123_456_789, 1, 999_999_999] {
+        let t = DateTime::from_timestamp(1_764_162_000, nanos).unwrap();
+        let chrono_json = serde_json::to_string(&t).unwrap();
+        let mut e = Event::from_json(br#"{"id":"a","source":"s","site":"S","occurred_at":"2026-11-02T22:14:07+01:00","kind":"access.granted","door":"D","badge":"B"}"#).unwrap();
+        e.received_at = Some(t);
+        let bytes = String::from_utf8(e.canonical_bytes()).unwrap();
+        assert!(bytes.contains(&format!("\"received_at\":{chrono_json}")), "{bytes} vs {chrono_json}");
+    }
+}
+
+fn line(s: &str) -> Result<Event, EventError> {
+    Event::from_json(s.as_bytes())
+}
+
+const GRANTED: &str = r#"{"id":"a1","source":"acs","site":"LYS","occurred_at":"2026-11-02T22:14:07.250+01:00","kind":"access.granted","door":"D1","badge":"B1","direction":"in"}"#;
+
+#[test]
+fn parses_and_keeps_offset() {
+    let ev = line(GRANTED).unwrap();
+    assert_eq!(ev.kind(), EventKind::AccessGranted);
+    assert_eq!(ev.offset_s(), 3600);
+    assert_eq!(ev.occurred_us(), 1_793_654_047_250_000);
+    let back = String::from_utf8(ev.canonical_bytes()).unwrap();
+    assert!(back.contains(r#""occurred_at":"2026-11-02T22:14:07.250+01:00""#), "{back}");
+    assert_eq!(line(&back).unwrap(), ev);
+}
+
+#[test]
+fn time_without_offset_is_rejected_with_a_hint() {
+    let bad = GRANTED.replace("+01:00", "");
+    let err = line(&bad).unwrap_err().to_string();
+    assert!(err.contains("has no UTC offset"), "{err}");
+}
+
+#[test]
+fn unknown_kind_names_the_kind() {
+    let bad = GRANTED.replace("access.granted", "access.teleported");
+    let err = line(&bad).unwrap_err().to_string();
+    assert!(err.contains("unknown kind `access.teleported`"), "{err}");
+    // Another field's unknown value is not an unknown kind.
+    let bad = GRANTED.replace(r#""direction":"in""#, r#""direction":"sideways""#);
+    assert_ne!(bad, GRANTED);
+    let err = line(&bad).unwrap_err().to_string();
+    assert!(err.contains("unknown variant `sideways`") && !err.contains("unknown kind"), "{err}");
+}
+
+#[test]
+fn missing_field_is_named() {
+    let bad = GRANTED.replace(r#""badge":"B1","#, "");
+    let err = line(&bad).unwrap_err().to_string();
+    assert!(err.contains("missing field `badge`"), "{err}");
+}
+
+#[test]
+fn wrong_type_is_named() {
+    let bad = r#"{"id":"x","source":"wms","site":"S","occurred_at":"2026-01-01T00:00:00Z","kind":"inventory.received","sku":"K","quantity":"ten","to_location":"L"}"#;
+    let err = line(bad).unwrap_err().to_string();
+    assert!(err.contains("invalid type"), "{err}");
+}
+
+#[test]
+fn malformed_json_is_a_syntax_error() {
+    assert!(matches!(line("{\"id\":"), Err(EventError::Syntax(_))));
+}
+
+#[test]
+fn semantic_checks() {
+    let zero = r#"{"id":"x","source":"wms","site":"S","occurred_at":"2026-01-01T00:00:00Z","kind":"inventory.received","sku":"K","quantity":0,"to_location":"L"}"#;
+    assert!(line(zero).unwrap_err().to_string().contains("field `quantity`"));
+    let adj = r#"{"id":"x","source":"wms","site":"S","occurred_at":"2026-01-01T00:00:00Z","kind":"inventory.adjusted","sku":"K","location":"L","delta":0,"reason":"x"}"#;
+    assert!(line(adj).unwrap_err().to_string().contains("field `delta`"));
+    let empty_id = GRANTED.replace(r#""id":"a1""#, r#""id":"""#);
+    assert!(line(&empty_id).unwrap_err().to_string().contains("EventId is empty"));
+}
+
+#[test]
+fn every_kind_round_trips_its_name() {
+    for k in EventKind::ALL {
+        assert_eq!(EventKind::parse(k.as_str()), Some(*k));
+        assert!(k.as_str().starts_with(k.family().as_str()));
+    }
+    assert_eq!(EventKind::ALL.len(), 42);
+}
+
+#[test]
+fn containments_name_their_target_and_what_breaches_them() {
+    let e = |reason: &str| {
+        Event::from_json(
+            format!(
+                r#"{{"id":"c1","source":"stockade","site":"S1","occurred_at":"2026-03-02T10:00:00Z","kind":"record.containment","action":"quarantine_sku","target":"SKU-1","incident":"INC-2","reason":"{reason}"}}"#
+            )
+            .as_bytes(),
+        )
+    };
+    let ok = e("shortage").unwrap();
+    assert!(ok.validate().is_ok());
+    assert_eq!(ok.entity_ids()[1], (EntityType::Sku, "SKU-1"));
+    assert!(e(" ").unwrap_err().to_string().contains("reason"), "a containment says why");
+    use ContainmentAction as A;
+    assert!(A::QuarantineSku.breached_by(EventKind::InventoryShipped));
+    assert!(!A::QuarantineSku.breached_by(EventKind::InventoryCounted));
+    assert!(A::RevokeBadge.breached_by(EventKind::AccessDenied));
+    assert!(!A::RevokeBadge.breached_by(EventKind::IdentityCredentialRevoked));
+    assert!(!A::LockDoor.breached_by(EventKind::AccessDenied), "a refusal is the lock working");
+    assert!(!A::EndVendorGrant.breached_by(EventKind::RecordContainment));
+    assert_eq!(A::ALL.iter().filter(|a| a.target() == EntityType::Location).count(), 2);
+}
