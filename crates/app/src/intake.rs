@@ -289,7 +289,7 @@ impl Intake {
 
     /// Checks, stores and reports a batch of parsed lines. Nothing valid is
     /// dropped because of an invalid neighbour; the report follows input order.
-    pub async fn ingest(&self, items: Vec<(usize, Result<Event, LineError>)>) -> Result<IngestReport, StoreError> {
+    pub async fn ingest(&self, items: Lines) -> Result<IngestReport, StoreError> {
         let prepared = self.prepare(items);
         self.commit_prepared(prepared).await
     }
@@ -407,10 +407,7 @@ impl Intake {
     /// instead of preparing, writing and signing the whole document one
     /// stage after the other. The report is [`Intake::ingest`]'s, lines in
     /// order.
-    pub async fn ingest_document(
-        &self,
-        items: Vec<(usize, Result<Event, LineError>)>,
-    ) -> Result<IngestReport, StoreError> {
+    pub async fn ingest_document(&self, items: Lines) -> Result<IngestReport, StoreError> {
         use futures::StreamExt;
         let one = futures::stream::iter([Ok::<_, StoreError>(((), self.prepare_document(items)))]);
         let mut reports = std::pin::pin!(self.ingest_documents(one));
@@ -422,7 +419,7 @@ impl Intake {
 
     /// Prepares a document's events for the store ([`Intake::prepare`]) in
     /// slices, each committed as one batch.
-    pub fn prepare_document(&self, items: Vec<(usize, Result<Event, LineError>)>) -> PreparedDocument {
+    pub fn prepare_document(&self, items: Lines) -> PreparedDocument {
         let mut slices = Vec::with_capacity(items.len().div_ceil(DOCUMENT_SLICE));
         let mut items = items.into_iter();
         while items.len() > 0 {
@@ -522,7 +519,7 @@ impl Intake {
         bytes: Vec<u8>,
         source: &SourceId,
         default_site: Option<&SiteId>,
-    ) -> Result<Vec<(usize, Result<Event, LineError>)>, CaptureError> {
+    ) -> Result<Lines, CaptureError> {
         // Validating, hashing and mapping a document is CPU work of tens of
         // milliseconds: it runs on a blocking thread, beside the runtime's
         // workers (so documents parse in parallel, and HTTP keeps answering).
@@ -562,10 +559,7 @@ impl Intake {
 /// Parsed events held to the sites a caller may send for: an event of
 /// another site becomes a rejection of its line (field `site`), the
 /// others pass. No sites: every site.
-pub fn within_sites(
-    items: Vec<(usize, Result<Event, LineError>)>,
-    sites: &[String],
-) -> Vec<(usize, Result<Event, LineError>)> {
+pub fn within_sites(items: Lines, sites: &[String]) -> Lines {
     if sites.is_empty() {
         return items;
     }

@@ -31,4 +31,4 @@ pub mod stage;
 pub mod tokens;
 pub mod users;
 
-pub use intake::{IngestReport, Intake, LineResult};
+pub use intake::{IngestReport, Intake, LineResult, Lines};

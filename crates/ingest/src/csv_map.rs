@@ -655,15 +655,8 @@ impl CsvMapping {
             }
         };
         obj.insert("id".into(), Value::String(id));
-        // Read as an NDJSON line would be (the same checks), from the value.
-        let obj = Value::Object(obj);
-        Event::from_value(&obj).map_err(|e| {
-            let e = LineError::from_event_error(line, e);
-            match &obj {
-                Value::Object(fields) => self.in_export_terms(e, fields),
-                _ => e,
-            }
-        })
+        // Read as an NDJSON line would be (the same checks), from the object.
+        Event::from_fields(&obj).map_err(|e| self.in_export_terms(LineError::from_event_error(line, e), &obj))
     }
 
     /// An event's error in the export's terms: the JSON it was parsed from

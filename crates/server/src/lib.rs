@@ -29,7 +29,7 @@ use std::sync::Arc;
 use stockade_model::clock::Clock;
 use stockade_store::Store;
 
-pub use stockade_app::{IngestReport, Intake, LineResult};
+pub use stockade_app::{IngestReport, Intake, LineResult, Lines};
 
 /// Server settings, with the defaults documented on each field.
 #[derive(Debug, Clone)]

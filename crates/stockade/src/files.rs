@@ -13,11 +13,9 @@ use stockade_ingest::LineError;
 use stockade_ingest::csv_map::{CsvMapping, Record, RecordSource};
 use stockade_ingest::reference_files;
 use stockade_model::clock::Clock;
-use stockade_model::{Event, ReferenceData, SiteId, SourceId};
-use stockade_server::{IngestReport, Intake, LineResult};
+use stockade_model::{ReferenceData, SiteId, SourceId};
+use stockade_server::{IngestReport, Intake, LineResult, Lines};
 use tokio::task::JoinSet;
-
-type Batch = Vec<(usize, Result<Event, LineError>)>;
 
 /// What the reader thread hands on, for the ingest tasks to parse or map
 /// in parallel: rows of a CSV export as read, or raw NDJSON lines
@@ -38,11 +36,11 @@ struct CsvRows {
 }
 
 impl Chunk {
-    fn into_batch(self) -> Batch {
+    fn into_batch(self) -> Lines {
         match self {
             Chunk::Rows(CsvRows { mapping, source, rows, skipped }) => {
                 let n = rows.len();
-                let batch: Batch = rows.into_iter().filter_map(|r| mapping.map_record(&source, r)).collect();
+                let batch: Lines = rows.into_iter().filter_map(|r| mapping.map_record(&source, r)).collect();
                 skipped.fetch_add(n - batch.len(), Ordering::Relaxed);
                 batch
             }
@@ -215,7 +213,7 @@ impl Sink {
         }
     }
 
-    async fn send(&self, batch: Batch) -> Result<IngestReport> {
+    async fn send(&self, batch: Lines) -> Result<IngestReport> {
         match self {
             Sink::Local(intake) => Ok(intake.ingest(batch).await?),
             Sink::Remote { client, url, token } => {

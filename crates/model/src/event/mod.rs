@@ -272,10 +272,10 @@ impl Event {
         Ok(ev)
     }
 
-    /// As [`Event::from_json`], from a JSON value already built (a mapped
+    /// As [`Event::from_json`], from a JSON object already built (a mapped
     /// CSV row), without writing it out and reading it back.
-    pub fn from_value(v: &serde_json::Value) -> Result<Event, EventError> {
-        let ev = Event::deserialize(v).map_err(EventError::from_json)?;
+    pub fn from_fields(fields: &serde_json::Map<String, serde_json::Value>) -> Result<Event, EventError> {
+        let ev = Event::deserialize(fields).map_err(EventError::from_json)?;
         ev.validate()?;
         Ok(ev)
     }
