@@ -159,8 +159,13 @@ impl Ready {
     /// that again: a fifth of detection's time).
     fn of(stored: &stockade_store::StoredEvent) -> Ready {
         use serde::Deserialize;
-        let parsed = serde_json::from_str::<serde_json::Value>(&stored.payload)
-            .and_then(|fields| stockade_model::Event::deserialize(&fields).map(|event| (event, fields)));
+        let parsed = serde_json::from_str::<serde_json::Value>(&stored.payload).and_then(|fields| {
+            let event = match &fields {
+                serde_json::Value::Object(members) => stockade_model::Event::read_fields(members),
+                other => stockade_model::Event::deserialize(other),
+            };
+            event.map(|event| (event, fields))
+        });
         let (event, fields) = match parsed {
             Ok((event, fields)) => (Some(event), fields),
             Err(e) => {

@@ -357,14 +357,35 @@ impl Context {
     /// stored form has them already).
     pub fn enrich_fields(&mut self, event: &Event, mut v: Value) -> Value {
         let Value::Object(fields) = &mut v else { return v };
-        let ctx = self.context_of(event, fields);
-        self.learn(event, fields, &ctx);
+        let (mut ctx, subject) = self.reference.context_of(event, fields);
+        self.learned.context_of(event, &self.reference, &subject, &mut ctx);
+        self.learned.learn(&self.reference, event, fields, &ctx);
         fields.insert("ctx".into(), Value::Object(ctx));
         v
     }
+}
 
-    fn context_of(&self, event: &Event, f: &Map<String, Value>) -> Map<String, Value> {
-        let r = &self.reference;
+/// Who, where and when an event is about, as the reference data resolves
+/// them: what the learned part of the context starts from.
+#[derive(Debug, Clone, Default)]
+pub struct Subject<'a> {
+    local: Option<DateTime<Tz>>,
+    door: Option<&'a str>,
+    zone: Option<&'a str>,
+    person: Option<&'a str>,
+    badge: Option<&'a str>,
+    credential: Option<&'a str>,
+    ip: Option<&'a str>,
+    to_location: Option<&'a str>,
+}
+
+impl Reference {
+    /// The part of `ctx.*` that reference data alone gives, and the event's
+    /// [`Subject`]. Reads nothing learned: events may be worked out in any
+    /// order, on any thread, before [`Learned::context_of`] adds the rest in
+    /// seq order.
+    pub fn context_of<'a>(&'a self, event: &Event, f: &'a Map<String, Value>) -> (Map<String, Value>, Subject<'a>) {
+        let r = self;
         // Sized for every ctx field: no rehashing as it fills.
         let mut c = Map::with_capacity(CONTEXT_FIELDS.len());
         let site = event.site.as_str();
@@ -379,9 +400,8 @@ impl Context {
             c.insert("after_hours".into(), (!working).into());
         }
         // The door, then the zone: named, or the door's, the camera's, the location's.
-        let door =
-            field(f, "door").map(str::to_owned).or_else(|| field(f, "reader").and_then(|x| r.readers.get(x)).cloned());
-        let door_info = door.as_deref().and_then(|d| r.doors.get(d));
+        let door = field(f, "door").or_else(|| field(f, "reader").and_then(|x| r.readers.get(x)).map(String::as_str));
+        let door_info = door.and_then(|d| r.doors.get(d));
         if let Some((_, dock, schedule)) = door_info {
             c.insert("door_dock".into(), (*dock).into());
             if let (false, Some(l)) = (schedule.is_empty(), &local) {
@@ -389,18 +409,17 @@ impl Context {
             }
         }
         let zone = field(f, "zone")
-            .map(str::to_owned)
-            .or_else(|| door_info.map(|d| d.0.clone()))
-            .or_else(|| field(f, "camera").and_then(|x| r.cameras.get(x)).cloned())
+            .or_else(|| door_info.map(|d| d.0.as_str()))
+            .or_else(|| field(f, "camera").and_then(|x| r.cameras.get(x)).map(String::as_str))
             .or_else(|| {
                 ["location", "from_location", "to_location"]
                     .iter()
                     .find_map(|k| field(f, k).and_then(|x| r.locations.get(x)))
-                    .cloned()
+                    .map(String::as_str)
             })
-            .or_else(|| field(f, "asset").and_then(|x| r.assets.get(x)).and_then(|a| a.1.clone()));
-        if let Some(z) = &zone {
-            c.insert("zone".into(), z.as_str().into());
+            .or_else(|| field(f, "asset").and_then(|x| r.assets.get(x)).and_then(|a| a.1.as_deref()));
+        if let Some(z) = zone {
+            c.insert("zone".into(), z.into());
             if let Some(t) = r.zones.get(z) {
                 c.insert("zone_tier".into(), t.as_str().into());
             }
@@ -413,27 +432,22 @@ impl Context {
         let person = field(f, "person")
             .or_else(|| badge.and_then(|b| r.badges.get(b)).map(|b| b.0.as_str()))
             .or_else(|| field(f, "account").and_then(|a| r.accounts.get(a)).map(String::as_str));
-        let mut vendor = field(f, "vendor").map(str::to_owned);
+        let mut vendor = field(f, "vendor");
         if let Some(p) = person {
             c.insert("person".into(), p.into());
             if let Some(info) = r.people.get(p) {
                 c.insert("person_role".into(), info.role.as_str().into());
                 if let Some(v) = &info.vendor {
                     c.insert("person_vendor".into(), v.as_str().into());
-                    vendor.get_or_insert_with(|| v.clone());
+                    vendor.get_or_insert(v.as_str());
                 }
                 if let (false, Some(l)) = (info.shifts.is_empty(), &local) {
                     c.insert("person_on_shift".into(), info.shifts.iter().any(|s| r.in_shift(s, site, l)).into());
                 }
             }
-            let status = as_of(self.learned.status.get(p), event.occurred_at.timestamp_micros())
-                .or_else(|| r.people.get(p).map(|i| snake(&i.status)));
-            if let Some(s) = status {
-                c.insert("person_status".into(), s.into());
-            }
         }
-        if let Some(v) = &vendor {
-            c.insert("vendor".into(), v.as_str().into());
+        if let Some(v) = vendor {
+            c.insert("vendor".into(), v.into());
             if let (Some(windows), Some(l)) = (r.vendors.get(v), &local)
                 && !windows.is_empty()
             {
@@ -444,36 +458,11 @@ impl Context {
             && let Some((_, status, zones)) = r.badges.get(b)
         {
             c.insert("badge_status".into(), status.as_str().into());
-            if let (false, Some(z)) = (zones.is_empty(), &zone) {
+            if let (false, Some(z)) = (zones.is_empty(), zone) {
                 c.insert("badge_zone_allowed".into(), zones.iter().any(|x| x == z).into());
             }
         }
-        if let (Some(b), Some(d), EventBody::AccessGranted(read)) = (badge, door.as_deref(), &event.body)
-            && let Some((prev, at, inside)) = self.learned.last_grant.get(b)
-        {
-            let gap = (event.occurred_at.timestamp_micros() - at).abs();
-            // Where the holder must stand to badge here: the door's outer
-            // side going in, its inner side going out.
-            let stand = match read.direction {
-                Some(stockade_model::event::Direction::In) => r.door_from.get(d),
-                Some(stockade_model::event::Direction::Out) => r.doors.get(d).map(|x| &x.0),
-                None => None,
-            };
-            let reachable = match (inside, stand) {
-                (Some(was), Some(must)) => was == must,
-                _ => {
-                    let zones = |x: &str| [r.door_from.get(x), r.doors.get(x).map(|d| &d.0)];
-                    zones(prev).iter().flatten().any(|z| zones(d).contains(&Some(*z)))
-                }
-            };
-            let jump = prev != d && gap <= JUMP_S * 1_000_000 && !reachable;
-            c.insert("badge_jump".into(), jump.into());
-        }
         let credential = badge.or_else(|| field(f, "account")).or_else(|| field(f, "api_key"));
-        if let Some(cred) = credential {
-            let revoked = as_of(self.learned.revoked.get(cred), event.occurred_at.timestamp_micros());
-            c.insert("credential_revoked".into(), revoked.unwrap_or(false).into());
-        }
         if let Some((value, tier)) = field(f, "sku").and_then(|s| r.skus.get(s)) {
             c.insert("sku_tier".into(), tier.as_str().into());
             let units = f.get("quantity").or_else(|| f.get("delta")).and_then(Value::as_f64).unwrap_or(0.0).abs();
@@ -494,125 +483,162 @@ impl Context {
             && let Some((Some(v), _)) = r.assets.get(a)
         {
             c.insert("asset_maintainer".into(), v.as_str().into());
-            c.insert("by_maintainer".into(), (vendor.as_deref() == Some(v.as_str())).into());
+            c.insert("by_maintainer".into(), (vendor == Some(v.as_str())).into());
             if let (Some(windows), Some(l)) = (r.vendors.get(v), &local)
                 && !windows.is_empty()
             {
                 c.insert("maintainer_window".into(), windows.iter().any(|s| r.in_shift(s, site, l)).into());
             }
         }
-        if let (Some(p), Some(l), Some(fam)) = (person, &local, profiled(event)) {
-            let profile = self.learned.hours.get(&format!("{fam}|{p}"));
+        let to_location = field(f, "to_location");
+        (c, Subject { local, door, zone, person, badge, credential, ip, to_location })
+    }
+}
+
+impl Learned {
+    /// The part of `ctx.*` that earlier events taught, added to what
+    /// [`Reference::context_of`] gave (call in seq order, before
+    /// [`Learned::learn`] for the same event).
+    pub fn context_of(&self, event: &Event, r: &Reference, s: &Subject<'_>, c: &mut Map<String, Value>) {
+        let site = event.site.as_str();
+        let at = event.occurred_at.timestamp_micros();
+        if let Some(p) = s.person {
+            let status = as_of(self.status.get(p), at).or_else(|| r.people.get(p).map(|i| snake(&i.status)));
+            if let Some(st) = status {
+                c.insert("person_status".into(), st.into());
+            }
+        }
+        if let (Some(b), Some(d), EventBody::AccessGranted(read)) = (s.badge, s.door, &event.body)
+            && let Some((prev, then, inside)) = self.last_grant.get(b)
+        {
+            let gap = (at - then).abs();
+            // Where the holder must stand to badge here: the door's outer
+            // side going in, its inner side going out.
+            let stand = match read.direction {
+                Some(stockade_model::event::Direction::In) => r.door_from.get(d),
+                Some(stockade_model::event::Direction::Out) => r.doors.get(d).map(|x| &x.0),
+                None => None,
+            };
+            let reachable = match (inside, stand) {
+                (Some(was), Some(must)) => was == must,
+                _ => {
+                    let zones = |x: &str| [r.door_from.get(x), r.doors.get(x).map(|d| &d.0)];
+                    zones(prev).iter().flatten().any(|z| zones(d).contains(&Some(*z)))
+                }
+            };
+            let jump = prev != d && gap <= JUMP_S * 1_000_000 && !reachable;
+            c.insert("badge_jump".into(), jump.into());
+        }
+        if let Some(cred) = s.credential {
+            let revoked = as_of(self.revoked.get(cred), at);
+            c.insert("credential_revoked".into(), revoked.unwrap_or(false).into());
+        }
+        if let (Some(p), Some(l), Some(fam)) = (s.person, &s.local, profiled(event)) {
+            let profile = self.hours.get(&format!("{fam}|{p}"));
             let total: u32 = profile.map_or(0, |h| h.iter().sum());
             c.insert("hour_history".into(), total.into());
             if let Some(h) = profile.filter(|_| total > 0) {
-                let at = hour_of_week(l.weekday().number_from_monday(), l.hour());
-                let near: u32 = [23, 0, 1].iter().map(|d| h[(at / 24) * 24 + (at % 24 + d) % 24]).sum();
+                let how = hour_of_week(l.weekday().number_from_monday(), l.hour());
+                let near: u32 = [23, 0, 1].iter().map(|d| h[(how / 24) * 24 + (how % 24 + d) % 24]).sum();
                 c.insert("hour_share".into(), (f64::from(near) / f64::from(total)).into());
             }
         }
-        if let Some(p) = person
-            && let Some(h) = self.learned.hired.get(p)
+        if let Some(p) = s.person
+            && let Some(h) = self.hired.get(p)
         {
-            let days = (event.occurred_at.timestamp_micros() - h) as f64 / 86_400e6;
+            let days = (at - h) as f64 / 86_400e6;
             if days >= 0.0 {
                 c.insert("person_tenure_days".into(), days.floor().into());
             }
         }
         // Novelty, once the site has a history.
-        let since = self.learned.site_since.get(site).copied();
-        let seasoned =
-            since.is_some_and(|s| event.occurred_at.timestamp_micros() - s >= NOVELTY_WARMUP_DAYS * 86_400_000_000);
-        if let (Some(p), Some(z)) = (person, &zone)
+        let since = self.site_since.get(site).copied();
+        let seasoned = since.is_some_and(|s| at - s >= NOVELTY_WARMUP_DAYS * 86_400_000_000);
+        if let (Some(p), Some(z)) = (s.person, s.zone)
             && matches!(event.body, EventBody::AccessGranted(_))
         {
-            c.insert("novel_zone".into(), (seasoned && !self.learned.zones_seen.contains(&format!("{p}|{z}"))).into());
+            c.insert("novel_zone".into(), (seasoned && !self.zones_seen.contains(&format!("{p}|{z}"))).into());
         }
-        if let (Some(cred), Some(net)) = (credential, ip.and_then(network)) {
+        if let (Some(cred), Some(net)) = (s.credential, s.ip.and_then(network)) {
             let key = format!("{cred}|{net}");
-            c.insert("novel_network".into(), (seasoned && !self.learned.networks_seen.contains(&key)).into());
+            c.insert("novel_network".into(), (seasoned && !self.networks_seen.contains(&key)).into());
         }
-        let known_plan = seasoned || self.learned.stocktaken.contains(site);
-        if let (true, Some(to)) = (known_plan, field(f, "to_location"))
+        let known_plan = seasoned || self.stocktaken.contains(site);
+        if let (true, Some(to)) = (known_plan, s.to_location)
             && matches!(event.body, EventBody::InventoryMoved(_) | EventBody::InventoryPutAway(_))
         {
-            c.insert("to_location_counted".into(), self.learned.counted.contains(&format!("{site}|{to}")).into());
+            c.insert("to_location_counted".into(), self.counted.contains(&format!("{site}|{to}")).into());
         }
-        c
     }
 
     /// Learns from an event, with the context it was given (`ctx`: who, and
-    /// the local time, as [`Context::context_of`] worked them out).
-    fn learn(&mut self, event: &Event, f: &Map<String, Value>, ctx: &Map<String, Value>) {
+    /// the local time, as [`Reference::context_of`] worked them out).
+    pub fn learn(&mut self, r: &Reference, event: &Event, f: &Map<String, Value>, ctx: &Map<String, Value>) {
         let at = event.occurred_at.timestamp_micros();
         let num = |k: &str| ctx.get(k).and_then(Value::as_u64).map(|n| n as u32);
         let person = ctx.get("person").and_then(Value::as_str);
         if let (Some(p), Some(weekday), Some(hour), Some(fam)) =
             (person, num("weekday"), num("local_hour"), profiled(event))
         {
-            let h = self.learned.hours.entry(format!("{fam}|{p}")).or_insert_with(|| vec![0; 48]);
+            let h = self.hours.entry(format!("{fam}|{p}")).or_insert_with(|| vec![0; 48]);
             if let Some(slot) = h.get_mut(hour_of_week(weekday, hour)) {
                 *slot += 1;
             }
         }
-        let since = self.learned.site_since.entry(event.site.as_str().to_owned()).or_insert(at);
+        let since = self.site_since.entry(event.site.as_str().to_owned()).or_insert(at);
         *since = (*since).min(at);
-        let ctx_person = |c: &Context| {
+        let ctx_person = || {
             field(f, "person")
                 .map(str::to_owned)
-                .or_else(|| field(f, "badge").and_then(|b| c.reference.badges.get(b)).map(|b| b.0.clone()))
+                .or_else(|| field(f, "badge").and_then(|b| r.badges.get(b)).map(|b| b.0.clone()))
         };
         match &event.body {
             EventBody::HrTerminated(t) => {
-                record(self.learned.status.entry(t.person.as_str().to_owned()).or_default(), at, "terminated".into());
+                record(self.status.entry(t.person.as_str().to_owned()).or_default(), at, "terminated".into());
             }
             EventBody::HrLeaveStarted(l) => {
-                record(self.learned.status.entry(l.person.as_str().to_owned()).or_default(), at, "on_leave".into());
+                record(self.status.entry(l.person.as_str().to_owned()).or_default(), at, "on_leave".into());
             }
             EventBody::HrLeaveEnded(l) => {
-                record(self.learned.status.entry(l.person.as_str().to_owned()).or_default(), at, "active".into());
+                record(self.status.entry(l.person.as_str().to_owned()).or_default(), at, "active".into());
             }
             EventBody::HrHired(h) => {
-                record(self.learned.status.entry(h.person.as_str().to_owned()).or_default(), at, "active".into());
-                self.learned.hired.insert(h.person.as_str().to_owned(), at);
+                record(self.status.entry(h.person.as_str().to_owned()).or_default(), at, "active".into());
+                self.hired.insert(h.person.as_str().to_owned(), at);
             }
             EventBody::InventoryCounted(c) => {
-                self.learned.counted.insert(format!("{}|{}", event.site.as_str(), c.location.as_str()));
+                self.counted.insert(format!("{}|{}", event.site.as_str(), c.location.as_str()));
                 if c.count_type == stockade_model::event::CountType::Opening {
-                    self.learned.stocktaken.insert(event.site.as_str().to_owned());
+                    self.stocktaken.insert(event.site.as_str().to_owned());
                 }
             }
             EventBody::IdentityCredentialRevoked(c) | EventBody::IdentityCredentialExpired(c) => {
-                record(self.learned.revoked.entry(c.credential.clone()).or_default(), at, true);
+                record(self.revoked.entry(c.credential.clone()).or_default(), at, true);
             }
             EventBody::IdentityCredentialIssued(c) => {
-                record(self.learned.revoked.entry(c.credential.clone()).or_default(), at, false);
+                record(self.revoked.entry(c.credential.clone()).or_default(), at, false);
             }
             EventBody::AccessGranted(b) => {
                 let inside = match b.direction {
-                    Some(stockade_model::event::Direction::In) => {
-                        self.reference.doors.get(b.door.as_str()).map(|d| d.0.clone())
-                    }
-                    Some(stockade_model::event::Direction::Out) => {
-                        self.reference.door_from.get(b.door.as_str()).cloned()
-                    }
+                    Some(stockade_model::event::Direction::In) => r.doors.get(b.door.as_str()).map(|d| d.0.clone()),
+                    Some(stockade_model::event::Direction::Out) => r.door_from.get(b.door.as_str()).cloned(),
                     None => None,
                 };
-                self.learned.last_grant.insert(b.badge.as_str().to_owned(), (b.door.as_str().to_owned(), at, inside));
+                self.last_grant.insert(b.badge.as_str().to_owned(), (b.door.as_str().to_owned(), at, inside));
                 let zone = b
                     .zone
                     .as_ref()
                     .map(|z| z.as_str().to_owned())
-                    .or_else(|| self.reference.doors.get(b.door.as_str()).map(|d| d.0.clone()));
-                if let (Some(p), Some(z)) = (ctx_person(self), zone) {
-                    self.learned.zones_seen.insert(format!("{p}|{z}"));
+                    .or_else(|| r.doors.get(b.door.as_str()).map(|d| d.0.clone()));
+                if let (Some(p), Some(z)) = (ctx_person(), zone) {
+                    self.zones_seen.insert(format!("{p}|{z}"));
                 }
             }
             _ => {}
         }
         let credential = field(f, "badge").or_else(|| field(f, "account")).or_else(|| field(f, "api_key"));
         if let (Some(cred), Some(net)) = (credential, field(f, "source_ip").and_then(network)) {
-            self.learned.networks_seen.insert(format!("{cred}|{net}"));
+            self.networks_seen.insert(format!("{cred}|{net}"));
         }
     }
 }

@@ -34,7 +34,8 @@ use stockade_model::reference::ReferenceData;
 /// How late (in event time) an awaited event may arrive and still cancel an absence.
 pub const REORDER_S: i64 = 300;
 
-/// Events remembered for naming a correlation's contributors.
+/// Events some rule matched, remembered for naming a correlation's
+/// contributors (no other event can be one).
 const RECENT: usize = 50_000;
 
 /// An A waiting for its B.
@@ -78,7 +79,8 @@ pub struct State {
     /// What response contained, and since when.
     #[serde(default)]
     contained: crate::contained::Contained,
-    /// Recent events by id, to name a correlation's contributors. Not
+    /// Recent events some rule matched, by id, to name a correlation's
+    /// contributors. Not
     /// saved: after a restart, windows that straddle it name fewer events.
     #[serde(skip)]
     recent: VecDeque<(String, EventKey, Vec<Entity>)>,
@@ -286,21 +288,41 @@ impl Detector {
     /// [`crate::context::fields_of`]'s (any value for Stockade's records),
     /// for a caller that has them already.
     pub fn observe_fields(&mut self, seq: i64, event: &Event, fields: Value) -> Output {
-        let mut out = Output::default();
         // Stockade's own records: a containment changes what is watched,
         // and is no signal itself.
         if event.body.kind().family() == stockade_model::event::Family::Record {
             self.state.contained.observe(event);
-            return out;
+            return Output::default();
         }
         let enriched = self.ctx.enrich_fields(event, fields);
-        let ents = entities(event, &enriched);
-        let key = EventKey::of(event, seq);
+        let matches = self.engine.evaluate(&JsonEvent::borrow(&enriched));
+        self.apply(seq, event, enriched, matches)
+    }
+
+    /// One event, enriched and matched (a signal, not a record), through
+    /// what carries state from event to event: correlations, absences, the
+    /// book, baselines, cases.
+    fn apply(
+        &mut self,
+        seq: i64,
+        event: &Event,
+        enriched: Value,
+        matches: Vec<rsigma_eval::EvaluationResult>,
+    ) -> Output {
+        let mut out = Output::default();
         let at = event.occurred_at;
         let now = micros(&at);
-        self.remember(event, seq, &ents);
+        let source = event.source.as_str();
+        // Only an event some rule matched can be named by a correlation, or
+        // raise a rule's alert: the entities are worked out for those.
+        let mut ents = None;
+        if !matches.is_empty() {
+            let e = entities(event, &enriched);
+            self.remember(event, seq, &e);
+            ents = Some(e);
+        }
         let shortage = self.state.reconcile.observe(seq, event, &enriched, &self.ctx.reference);
-        let results = self.engine.process_event_at(&JsonEvent::borrow(&enriched), at.timestamp());
+        let results = self.engine.process_with_detections(&JsonEvent::borrow(&enriched), matches, at.timestamp());
         let mut alerts: Vec<Alert> = shortage.iter().map(|a| crate::reconcile::alert(a, event, seq)).collect();
         for s in self.state.reconcile.take_skipped() {
             alerts.push(crate::reconcile::skip_alert(&s, event, seq));
@@ -312,9 +334,16 @@ impl Detector {
         for b in self.state.volume.observe(event, ctx_str("person"), ctx_str("zone")) {
             alerts.push(crate::volume::alert(&b, event, seq));
         }
-        for b in self.state.contained.observe(event) {
+        let breaches = self.state.contained.observe(event);
+        let ents = match ents {
+            Some(e) => e,
+            None if !breaches.is_empty() || !results.is_empty() => entities(event, &enriched),
+            None => Vec::new(),
+        };
+        for b in breaches {
             alerts.push(crate::contained::alert(&b, event, seq, ents.clone()));
         }
+        let is_this = |k: &EventKey| k.seq == Some(seq) && k.id == event.id.as_str() && k.source == source;
         for r in &results {
             let Some(uuid) = r.header.rule_id.as_deref() else { continue };
             let Some(id) = self.pack.names.get(uuid).cloned() else { continue };
@@ -324,7 +353,7 @@ impl Detector {
                 let mut all = ents.clone();
                 for er in c.event_refs.iter().flatten() {
                     if let Some((_, k, e)) = er.id.as_deref().and_then(|i| self.recalled(i)) {
-                        if *k != key && !related.contains(k) {
+                        if !is_this(k) && !related.contains(k) {
                             related.push(k.clone());
                         }
                         for x in e {
@@ -350,14 +379,20 @@ impl Detector {
             }
             let Some(d) = r.as_detection() else { continue };
             // This rule is some absence's B: it cancels waits and is remembered.
-            if let Some(waiters) = self.awaited_by.get(&id).cloned() {
-                for absence in waiters {
-                    let Some(a) = self.pack.rules.get(&absence).and_then(|i| i.absence.clone()) else { continue };
-                    let k = absence_key(&absence, event.site.as_str(), &a.matching, &enriched);
-                    self.state.pending.retain(|p| !(p.key == k && now >= p.since && now <= p.deadline));
-                    let slot = self.state.seen.entry(k).or_insert((now, key.source.clone()));
-                    slot.0 = slot.0.max(now);
+            for absence in self.awaited_by.get(&id).into_iter().flatten() {
+                let Some(a) = self.pack.rules.get(absence).and_then(|i| i.absence.as_ref()) else { continue };
+                let k = absence_key(absence, event.site.as_str(), &a.matching, &enriched);
+                self.state.pending.retain(|p| !(p.key == k && now >= p.since && now <= p.deadline));
+                match self.state.seen.get_mut(&k) {
+                    Some(slot) => slot.0 = slot.0.max(now),
+                    None => {
+                        self.state.seen.insert(k, (now, source.to_owned()));
+                    }
                 }
+            }
+            // A building block raises nothing of its own.
+            if info.building_block && info.absence.is_none() {
+                continue;
             }
             let matched: Vec<String> = d.matched_fields.iter().map(|m| format!("{}={}", m.field, m.value)).collect();
             let reason = if matched.is_empty() {
@@ -376,7 +411,7 @@ impl Detector {
                         self.state.pending.push(Pending {
                             rule: id.clone(),
                             key: k,
-                            source: key.source.clone(),
+                            source: source.to_owned(),
                             since: now,
                             deadline: now + within,
                             alert,
@@ -390,9 +425,13 @@ impl Detector {
                 alerts.push(alert);
             }
         }
-        let mark = self.state.watermarks.entry(key.source.clone()).or_insert(now);
-        *mark = (*mark).max(now);
-        alerts.extend(self.expire(&key.source));
+        match self.state.watermarks.get_mut(source) {
+            Some(mark) => *mark = (*mark).max(now),
+            None => {
+                self.state.watermarks.insert(source.to_owned(), now);
+            }
+        }
+        alerts.extend(self.expire(source));
         for a in alerts {
             let (n, opening) = self.state.cases.add(&a);
             out.alerts.push((a, n));

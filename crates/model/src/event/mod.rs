@@ -201,6 +201,19 @@ macro_rules! event_kinds {
             pub fn kind(&self) -> EventKind {
                 match self { $( EventBody::$variant(_) => EventKind::$variant, )* }
             }
+
+            /// The body of kind `kind` read from an event's object (the
+            /// envelope's members are ignored as unknown); None for a name
+            /// that is no kind.
+            fn of_fields(
+                kind: &str,
+                fields: &serde_json::Map<String, serde_json::Value>,
+            ) -> Option<Result<EventBody, serde_json::Error>> {
+                match kind {
+                    $( $name => Some(<$body>::deserialize(fields).map(EventBody::$variant)), )*
+                    _ => None,
+                }
+            }
         }
     };
 }
@@ -275,9 +288,58 @@ impl Event {
     /// As [`Event::from_json`], from a JSON object already built (a mapped
     /// CSV row), without writing it out and reading it back.
     pub fn from_fields(fields: &serde_json::Map<String, serde_json::Value>) -> Result<Event, EventError> {
-        let ev = Event::deserialize(fields).map_err(EventError::from_json)?;
+        let ev = Event::read_fields(fields).map_err(EventError::from_json)?;
         ev.validate()?;
         Ok(ev)
+    }
+
+    /// `Event::deserialize(fields)`, without validation, read the direct
+    /// way: the envelope, then the body its `kind` names, each from the
+    /// object as it is (the derived reading buffers the whole object a
+    /// second time to find the kind, a fifth of detection's time over
+    /// stored events). Gives what the derived reading gives, errors
+    /// included: any object the direct way refuses is read again the
+    /// derived way for its error.
+    pub fn read_fields(fields: &serde_json::Map<String, serde_json::Value>) -> Result<Event, serde_json::Error> {
+        match Event::read_direct(fields) {
+            Some(ev) => Ok(ev),
+            None => Event::deserialize(fields),
+        }
+    }
+
+    /// [`Event::read_fields`]'s direct way: None where it refuses.
+    fn read_direct(fields: &serde_json::Map<String, serde_json::Value>) -> Option<Event> {
+        /// The envelope's members, as [`Event`] reads them.
+        #[derive(Deserialize)]
+        struct Envelope {
+            id: EventId,
+            source: SourceId,
+            site: SiteId,
+            #[serde(with = "rfc3339")]
+            occurred_at: DateTime<FixedOffset>,
+            #[serde(default)]
+            received_at: Option<DateTime<Utc>>,
+            #[serde(default)]
+            revision: Option<u32>,
+            #[serde(default)]
+            epcis: Option<Box<EpcisOrigin>>,
+            #[serde(default)]
+            flags: Vec<String>,
+        }
+        let kind = fields.get("kind").and_then(serde_json::Value::as_str)?;
+        let body = EventBody::of_fields(kind, fields)?.ok()?;
+        let e = Envelope::deserialize(fields).ok()?;
+        Some(Event {
+            id: e.id,
+            source: e.source,
+            site: e.site,
+            occurred_at: e.occurred_at,
+            received_at: e.received_at,
+            revision: e.revision,
+            epcis: e.epcis,
+            flags: e.flags,
+            body,
+        })
     }
 
     /// The event as stored and hashed: compact JSON in declaration order,
