@@ -79,11 +79,6 @@ pub struct State {
     /// What response contained, and since when.
     #[serde(default)]
     contained: crate::contained::Contained,
-    /// Recent events some rule matched, by id, to name a correlation's
-    /// contributors. Not
-    /// saved: after a restart, windows that straddle it name fewer events.
-    #[serde(skip)]
-    recent: VecDeque<(String, EventKey, Vec<Entity>)>,
 }
 
 /// What one event led to.
@@ -100,7 +95,13 @@ pub struct Detector {
     ctx: Context,
     /// For each rule that is some absence's B: those absences.
     awaited_by: HashMap<String, Vec<String>>,
+    /// Everything saved, but what was learned (in `ctx`) and the
+    /// correlation windows (in `engine`).
     state: State,
+    /// Recent events some rule matched, by id, to name a correlation's
+    /// contributors. Not saved (kept across a reload): after a restart,
+    /// windows that straddle it name fewer events.
+    recent: VecDeque<(String, EventKey, Vec<Entity>)>,
     recent_ids: HashMap<String, usize>,
     recent_base: usize,
 }
@@ -204,9 +205,18 @@ impl Detector {
                 }
             }
         }
-        let ctx = Context { reference: crate::context::Reference::new(reference), learned: state.learned.clone() };
-        let recent_ids = state.recent.iter().enumerate().map(|(i, (id, _, _))| (id.clone(), i)).collect();
-        Detector { pack, engine, ctx, awaited_by, state, recent_ids, recent_base: 0 }
+        let learned = std::mem::take(&mut state.learned);
+        let ctx = Context { reference: crate::context::Reference::new(reference), learned };
+        Detector {
+            pack,
+            engine,
+            ctx,
+            awaited_by,
+            state,
+            recent: VecDeque::new(),
+            recent_ids: HashMap::new(),
+            recent_base: 0,
+        }
     }
 
     /// A new rule pack, from the next event on, keeping what was learned and
@@ -215,7 +225,10 @@ impl Detector {
     pub fn reload(&mut self, pack: Pack, reference: &ReferenceData) {
         let mut state = self.state();
         state.pending.retain(|p| pack.rules.get(&p.rule).is_some_and(|r| r.absence.is_some()));
+        let recent = std::mem::take(&mut self.recent);
         *self = Detector::resume(pack, reference, state);
+        self.recent_ids = recent.iter().enumerate().map(|(i, (id, _, _))| (id.clone(), i)).collect();
+        self.recent = recent;
     }
 
     /// New reference data (an import): rules see it from the next event on.
@@ -232,19 +245,30 @@ impl Detector {
 
     /// Everything needed to resume.
     pub fn state(&self) -> State {
-        let mut s = self.state.clone();
-        s.learned = self.ctx.learned.clone();
-        s.correlation = Some(self.engine.export_state());
-        s.reconcile = self.state.reconcile.frozen();
-        s
+        // Field by field: each copied once (a save copies it under the
+        // detector's lock, and a month of learning is tens of megabytes).
+        let s = &self.state;
+        State {
+            learned: self.ctx.learned.clone(),
+            correlation: Some(self.engine.export_state()),
+            seen: s.seen.clone(),
+            pending: s.pending.clone(),
+            cases: s.cases.clone(),
+            watermarks: s.watermarks.clone(),
+            swept: s.swept.clone(),
+            reconcile: s.reconcile.frozen(),
+            peers: s.peers.clone(),
+            volume: s.volume.clone(),
+            contained: s.contained.clone(),
+        }
     }
 
     fn remember(&mut self, event: &Event, seq: i64, ents: &[Entity]) {
         let key = EventKey::of(event, seq);
-        self.state.recent.push_back((key.id.clone(), key, ents.to_vec()));
-        self.recent_ids.insert(event.id.as_str().to_owned(), self.recent_base + self.state.recent.len() - 1);
-        while self.state.recent.len() > RECENT {
-            if let Some((id, _, _)) = self.state.recent.pop_front() {
+        self.recent.push_back((key.id.clone(), key, ents.to_vec()));
+        self.recent_ids.insert(event.id.as_str().to_owned(), self.recent_base + self.recent.len() - 1);
+        while self.recent.len() > RECENT {
+            if let Some((id, _, _)) = self.recent.pop_front() {
                 if self.recent_ids.get(&id) == Some(&self.recent_base) {
                     self.recent_ids.remove(&id);
                 }
@@ -255,7 +279,7 @@ impl Detector {
 
     fn recalled(&self, id: &str) -> Option<&(String, EventKey, Vec<Entity>)> {
         let i = self.recent_ids.get(id)?.checked_sub(self.recent_base)?;
-        self.state.recent.get(i)
+        self.recent.get(i)
     }
 
     /// An alert of rule `id` on the event at hand.
