@@ -4,9 +4,14 @@
 //! alerts, and opens the incidents its cases reach through the casebook
 //! (numbered, audited in the ledger), as `stockade-detect`.
 //!
+//! Incidents are opened (and alerts joining them recorded) by an incident
+//! desk on its own task, in the order detection hands them over, so that
+//! detection goes on while one opens; [`Detection::catch_up`] and
+//! [`Detection::replay`] wait for it.
+//!
 //! Contract (the stage's): idempotent by seq; state and cursor saved
-//! together (every [`SAVE_EVERY`] events, after every incident, and on
-//! close); after a crash it resumes from the saved cursor, and since the
+//! together (every [`SAVE_EVERY`] events and on close, once the desk has
+//! opened every incident handed over before); after a crash it resumes from the saved cursor, and since the
 //! detector is deterministic the replay raises the same alerts (numbered
 //! alike: those already stored are not stored again) and reaches the same
 //! cases (a case that already opened its incident opens none again).
@@ -188,9 +193,9 @@ struct Running {
     /// The save under way behind the detector, if any.
     saving: Option<tokio::task::JoinHandle<Result<(), DetectError>>>,
     reference: Arc<ReferenceView>,
-    /// Which incident each case opened, as far as looked up (None: not
-    /// opened when last looked); read back from the store after a restart.
-    incident_of_case: std::collections::HashMap<u64, Option<String>>,
+    /// Whether each case has an incident (opened, or handed to the desk to
+    /// open), as far as looked up; read back from the store after a restart.
+    has_incident: std::collections::HashMap<u64, bool>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -204,7 +209,6 @@ struct Inner {
     store: Arc<dyn Store>,
     ledger: Option<Arc<Ledger>>,
     clock: Arc<dyn Clock>,
-    casebook: Arc<Casebook>,
     reference: Arc<RwLock<Arc<ReferenceView>>>,
     running: tokio::sync::Mutex<Running>,
     /// The cursor as last published: read without waiting for a catch-up.
@@ -212,6 +216,122 @@ struct Inner {
     /// When this stage started (µs, the clock's): events received since are
     /// live, and their event-to-alert latency is measured.
     started_us: i64,
+    /// Where incidents are opened and joined, behind detection.
+    desk: mpsc::UnboundedSender<Job>,
+}
+
+/// Work for the incident desk, done in the order handed over.
+enum Job {
+    /// Open the incident of a case that reached the bar (unless it has one).
+    Open(Box<Opening>),
+    /// Record alerts that joined case's incident (its alerts are stored).
+    Join(u64, Vec<crate::response::JoinedAlert>),
+    /// Everything handed over before is done: how many incidents the desk
+    /// has opened, and its first error since the last settle.
+    Settle(tokio::sync::oneshot::Sender<(u64, Option<DetectError>)>),
+}
+
+/// The incident desk: opens the incidents detection's cases reach and
+/// records the alerts that join them, on its own task, in the order
+/// handed over, so that detection goes on meanwhile (opening one is an
+/// audited ledger entry, an evidence snapshot and a playbook: tens of
+/// milliseconds). Its alerts are stored before a job is handed over; a
+/// save of the detector's state waits for every job handed over before it
+/// (a state saved never runs ahead of the incidents its cases opened).
+struct Desk {
+    store: Arc<dyn Store>,
+    ledger: Option<Arc<Ledger>>,
+    clock: Arc<dyn Clock>,
+    casebook: Arc<Casebook>,
+    /// The incident each case opened, as far as known.
+    incident_of_case: std::collections::HashMap<u64, String>,
+    /// Incidents opened since it started.
+    opened: u64,
+    error: Option<DetectError>,
+}
+
+impl Desk {
+    fn start(
+        store: Arc<dyn Store>,
+        ledger: Option<Arc<Ledger>>,
+        clock: Arc<dyn Clock>,
+        casebook: Arc<Casebook>,
+    ) -> mpsc::UnboundedSender<Job> {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
+        let mut desk = Desk {
+            store,
+            ledger,
+            clock,
+            casebook,
+            incident_of_case: std::collections::HashMap::new(),
+            opened: 0,
+            error: None,
+        };
+        tokio::spawn(async move {
+            while let Some(job) = rx.recv().await {
+                let done = match job {
+                    Job::Open(o) => desk.open(*o).await,
+                    Job::Join(case, alerts) => desk.join(case, alerts).await,
+                    Job::Settle(reply) => {
+                        let _ = reply.send((desk.opened, desk.error.take()));
+                        Ok(())
+                    }
+                };
+                if let Err(e) = done {
+                    tracing::error!(error = %e, "detection's incident desk failed a job");
+                    desk.error.get_or_insert(e);
+                }
+            }
+        });
+        tx
+    }
+
+    async fn open(&mut self, o: Opening) -> Result<(), DetectError> {
+        if self.incident(o.case).await?.is_some() {
+            return Ok(());
+        }
+        let seen = o.events.iter().filter_map(|e| Some(((e.source.clone(), e.id.clone()), e.seq?))).collect();
+        let record = self
+            .casebook
+            .open_seen(&*self.store, self.ledger.as_ref(), &*self.clock, ACTOR, incident_of(&o), &seen)
+            .await?;
+        tracing::info!(incident = %record.id, case = o.case, title = %o.title, "detection opened an incident");
+        self.opened += 1;
+        // The case's link: its alerts, stored and to come, name the incident.
+        self.store.add_alerts(&[], &[(o.case, record.id.clone())]).await?;
+        self.incident_of_case.insert(o.case, record.id);
+        Ok(())
+    }
+
+    async fn join(&mut self, case: u64, alerts: Vec<crate::response::JoinedAlert>) -> Result<(), DetectError> {
+        let Some(id) = self.incident(case).await? else {
+            return Err(DetectError::Store(StoreError::Corrupt(format!(
+                "alerts joined case {case}, which has no incident"
+            ))));
+        };
+        self.casebook.joined(&*self.store, self.ledger.as_ref(), &*self.clock, ACTOR, &id, &alerts).await.map_err(|e| {
+            match e {
+                crate::response::ResponseError::Store(s) => DetectError::Store(s),
+                other => DetectError::Store(StoreError::Corrupt(format!("alerts joining {id}: {other}"))),
+            }
+        })
+    }
+
+    /// The incident case `case` opened, if it has.
+    async fn incident(&mut self, case: u64) -> Result<Option<String>, DetectError> {
+        if let Some(id) = self.incident_of_case.get(&case) {
+            return Ok(Some(id.clone()));
+        }
+        if self.incident_of_case.len() > 100_000 {
+            self.incident_of_case.clear();
+        }
+        let q = AlertQuery { case: Some(case), limit: 1, ..Default::default() };
+        let id = self.store.alerts(&q).await?.into_iter().find_map(|(_, inc)| inc);
+        if let Some(id) = &id {
+            self.incident_of_case.insert(case, id.clone());
+        }
+        Ok(id)
+    }
 }
 
 /// What one catch-up did.
@@ -325,12 +445,12 @@ impl Detection {
         };
         let stored_alerts = store.last_alert().await?;
         let started_us = clock_now_us(&*clock);
+        let desk = Desk::start(store.clone(), ledger.clone(), clock.clone(), casebook);
         let inner = Arc::new(Inner {
             source,
             store,
             ledger,
             clock,
-            casebook,
             reference,
             running: tokio::sync::Mutex::new(Running {
                 detector,
@@ -340,10 +460,11 @@ impl Detection {
                 unsaved: 0,
                 saving: None,
                 reference: view,
-                incident_of_case: std::collections::HashMap::new(),
+                has_incident: std::collections::HashMap::new(),
             }),
             through: std::sync::atomic::AtomicI64::new(cursor),
             started_us,
+            desk,
         });
         let (wake, mut rx) = mpsc::unbounded_channel::<()>();
         let task = inner.clone();
@@ -370,9 +491,13 @@ impl Detection {
         let _ = self.wake.send(());
     }
 
-    /// Applies every stored event after the cursor now.
+    /// Applies every stored event after the cursor now, and waits for the
+    /// incidents it opens.
     pub async fn catch_up(&self) -> Result<Progress, DetectError> {
-        self.inner.catch_up().await
+        let before = self.inner.settle().await?;
+        let mut p = self.inner.catch_up().await?;
+        p.incidents = self.inner.settle().await? - before;
+        Ok(p)
     }
 
     /// Replays history: when detection has seen nothing yet, every stored
@@ -381,7 +506,10 @@ impl Detection {
     /// whatever order files were loaded in; then whatever is left in seq
     /// order. When it has already run, the same as [`Detection::catch_up`].
     pub async fn replay(&self) -> Result<Progress, DetectError> {
-        self.inner.replay().await
+        let before = self.inner.settle().await?;
+        let mut p = self.inner.replay().await?;
+        p.incidents = self.inner.settle().await? - before;
+        Ok(p)
     }
 
     /// Reads the rules again from where they came from and puts them in
@@ -458,7 +586,16 @@ impl Inner {
         let saved = Saved { alerts: r.alerts, detector: r.detector.state() };
         let (store, cursor) = (self.store.clone(), r.cursor);
         r.unsaved = 0;
+        // The incidents its cases opened are opened before it is stored.
+        let (settle, settled) = tokio::sync::oneshot::channel();
+        let handed = self.desk.send(Job::Settle(settle)).is_ok();
         tokio::spawn(async move {
+            let desk = if handed { settled.await.ok() } else { None };
+            match desk {
+                Some((_, None)) => {}
+                Some((_, Some(e))) => return Err(e),
+                None => return Err(DetectError::State("the incident desk has stopped".into())),
+            }
             let json = tokio::task::spawn_blocking(move || serde_json::to_string(&saved))
                 .await
                 .map_err(|e| DetectError::State(format!("saving: {e}")))?
@@ -563,8 +700,9 @@ impl Inner {
         Ok(())
     }
 
-    /// Runs events through the detector, stores their alerts and opens the
-    /// incidents of cases that reach the bar.
+    /// Runs events through the detector, stores their alerts, and hands the
+    /// incidents its cases reach (and the alerts joining open ones) to the
+    /// incident desk.
     async fn apply(
         &self,
         r: &mut Running,
@@ -574,10 +712,11 @@ impl Inner {
         let mut rows: Vec<StoredAlert> = Vec::new();
         // Receipt times of the live events applied, and of those that raised alerts.
         let mut live: Vec<(i64, bool)> = Vec::new();
-        // Alerts joining cases whose incident is already open, by incident.
-        let mut joined: Vec<(String, Vec<crate::response::JoinedAlert>)> = Vec::new();
-        if r.incident_of_case.len() > 100_000 {
-            r.incident_of_case.clear();
+        // For the desk, in order: openings, and alerts joining cases that
+        // have an incident (or will have, by the openings before them).
+        let mut jobs: Vec<Job> = Vec::new();
+        if r.has_incident.len() > 100_000 {
+            r.has_incident.clear();
         }
         for stored in events {
             progress.events += 1;
@@ -602,8 +741,8 @@ impl Inner {
                     continue;
                 }
                 progress.alerts += 1;
-                if let Some(id) = self.incident_of(r, case).await? {
-                    let alert = crate::response::JoinedAlert {
+                if self.has_incident(r, case).await? {
+                    let joined = crate::response::JoinedAlert {
                         n: r.alerts,
                         rule: alert.rule.clone(),
                         entities: alert.entities.iter().map(|e| e.id.clone()).collect(),
@@ -612,9 +751,13 @@ impl Inner {
                             .map(|e| EventRef { source: e.source.clone(), id: e.id.clone() })
                             .collect(),
                     };
-                    match joined.iter_mut().find(|(i, _)| *i == id) {
-                        Some((_, list)) => list.push(alert),
-                        None => joined.push((id, vec![alert])),
+                    let same = jobs.iter_mut().rev().find_map(|j| match j {
+                        Job::Join(c, list) if *c == case => Some(list),
+                        _ => None,
+                    });
+                    match same {
+                        Some(list) => list.push(joined),
+                        None => jobs.push(Job::Join(case, vec![joined])),
                     }
                 }
                 rows.push(StoredAlert {
@@ -629,33 +772,11 @@ impl Inner {
                 });
             }
             for o in out.openings {
-                let opened = self
-                    .store
-                    .alerts(&AlertQuery { case: Some(o.case), limit: 1, ..Default::default() })
-                    .await?
-                    .into_iter()
-                    .any(|(_, inc)| inc.is_some());
-                if opened {
+                if self.has_incident(r, o.case).await? {
                     continue;
                 }
-                // The alerts so far are stored (and published) before the
-                // incident opens: opening it (an audited ledger entry, the
-                // evidence snapshot, the playbook) takes tens of milliseconds.
-                if !rows.is_empty() {
-                    self.store.add_alerts(&std::mem::take(&mut rows), &[]).await?;
-                    r.stored_alerts = r.alerts;
-                }
-                self.published(&mut live);
-                let seen = o.events.iter().filter_map(|e| Some(((e.source.clone(), e.id.clone()), e.seq?))).collect();
-                let record = self
-                    .casebook
-                    .open_seen(&*self.store, self.ledger.as_ref(), &*self.clock, ACTOR, incident_of(&o), &seen)
-                    .await?;
-                tracing::info!(incident = %record.id, case = o.case, title = %o.title, "detection opened an incident");
-                progress.incidents += 1;
-                r.incident_of_case.insert(o.case, Some(record.id.clone()));
-                // The case's link: its alerts, stored and to come, name the incident.
-                self.store.add_alerts(&[], &[(o.case, record.id.clone())]).await?;
+                r.has_incident.insert(o.case, true);
+                jobs.push(Job::Open(Box::new(o)));
             }
         }
         if !rows.is_empty() {
@@ -663,16 +784,24 @@ impl Inner {
         }
         r.stored_alerts = r.stored_alerts.max(r.alerts);
         self.published(&mut live);
-        // Stored first: each entry names alerts the store holds.
-        for (id, alerts) in joined {
-            self.casebook.joined(&*self.store, self.ledger.as_ref(), &*self.clock, ACTOR, &id, &alerts).await.map_err(
-                |e| match e {
-                    crate::response::ResponseError::Store(s) => DetectError::Store(s),
-                    other => DetectError::Store(StoreError::Corrupt(format!("alerts joining {id}: {other}"))),
-                },
-            )?;
+        // Stored first: each job names alerts the store holds.
+        for job in jobs {
+            self.desk.send(job).map_err(|_| DetectError::State("the incident desk has stopped".into()))?;
         }
         Ok(())
+    }
+
+    /// Waits until the desk has done every job handed over so far: the
+    /// number of incidents it has opened, or its first error since the
+    /// last settle.
+    async fn settle(&self) -> Result<u64, DetectError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.desk.send(Job::Settle(tx)).map_err(|_| DetectError::State("the incident desk has stopped".into()))?;
+        let (opened, error) = rx.await.map_err(|_| DetectError::State("the incident desk has stopped".into()))?;
+        match error {
+            Some(e) => Err(e),
+            None => Ok(opened),
+        }
     }
 
     /// Records the latency of live events whose alerts are now stored
@@ -692,16 +821,17 @@ impl Inner {
         }
     }
 
-    /// The incident case `case` opened, if it has (looked up once).
-    async fn incident_of(&self, r: &mut Running, case: u64) -> Result<Option<String>, DetectError> {
-        if let Some(known) = r.incident_of_case.get(&case) {
-            return Ok(known.clone());
+    /// Whether case `case` has an incident, opened or handed to the desk
+    /// (looked up once).
+    async fn has_incident(&self, r: &mut Running, case: u64) -> Result<bool, DetectError> {
+        if let Some(known) = r.has_incident.get(&case) {
+            return Ok(*known);
         }
         let q = AlertQuery { case: Some(case), limit: 1, ..Default::default() };
-        let id = self.store.alerts(&q).await?.into_iter().find_map(|(_, inc)| inc);
-        // Not opened yet: looked up again if it opens (openings set it).
-        r.incident_of_case.insert(case, id.clone());
-        Ok(id)
+        let has = self.store.alerts(&q).await?.into_iter().any(|(_, inc)| inc.is_some());
+        // Not opened yet: set when an opening is handed over.
+        r.has_incident.insert(case, has);
+        Ok(has)
     }
 }
 
