@@ -635,14 +635,27 @@ impl Inner {
         }
         let mut progress = Progress::default();
         const DAY: i64 = 86_400_000_000;
+        // A day is read (on other threads) while the day before is applied.
+        let read_day = |from: i64| {
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                let q =
+                    EventQuery { from_us: Some(from), to_us: Some(from + DAY), limit: u32::MAX, ..Default::default() };
+                let mut day: Vec<stockade_store::StoredEvent> =
+                    store.events(&q).await?.into_iter().filter(|e| e.seq > cursor && e.seq <= upto).collect();
+                day.sort_by_key(|e| (e.occurred_us, e.seq));
+                Ok::<_, StoreError>(day)
+            })
+        };
         let mut from = first;
-        while upto > cursor && from <= last {
-            let q = EventQuery { from_us: Some(from), to_us: Some(from + DAY), limit: u32::MAX, ..Default::default() };
-            let mut day: Vec<stockade_store::StoredEvent> =
-                self.store.events(&q).await?.into_iter().filter(|e| e.seq > cursor && e.seq <= upto).collect();
-            day.sort_by_key(|e| (e.occurred_us, e.seq));
-            self.apply_stored(&mut r, &day, &mut progress).await?;
+        let mut next = (upto > cursor && from <= last).then(|| read_day(from));
+        while let Some(reading) = next.take() {
+            let day = reading.await.map_err(|e| DetectError::State(format!("reading events: {e}")))??;
             from += DAY;
+            if from <= last {
+                next = Some(read_day(from));
+            }
+            self.apply_stored(&mut r, &day, &mut progress).await?;
         }
         r.cursor = r.cursor.max(upto);
         self.through.store(r.cursor, std::sync::atomic::Ordering::Release);
