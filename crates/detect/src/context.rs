@@ -292,9 +292,64 @@ pub struct Context {
     pub learned: Learned,
 }
 
-/// Fields of an event's body by name, as strings (ids are strings).
-fn field<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
-    body.get(name).and_then(Value::as_str)
+/// The members of an event's object the context reads, found in one pass
+/// over it (instead of a hashed lookup per name, most of which miss): each
+/// as text where it is text (ids are text), the quantities as they are.
+#[derive(Debug, Default, Clone, Copy)]
+struct Named<'a> {
+    door: Option<&'a str>,
+    reader: Option<&'a str>,
+    zone: Option<&'a str>,
+    camera: Option<&'a str>,
+    location: Option<&'a str>,
+    from_location: Option<&'a str>,
+    to_location: Option<&'a str>,
+    asset: Option<&'a str>,
+    badge: Option<&'a str>,
+    person: Option<&'a str>,
+    account: Option<&'a str>,
+    api_key: Option<&'a str>,
+    vendor: Option<&'a str>,
+    sku: Option<&'a str>,
+    source_ip: Option<&'a str>,
+    quantity: Option<&'a Value>,
+    delta: Option<&'a Value>,
+}
+
+impl<'a> Named<'a> {
+    fn of(f: &'a Map<String, Value>) -> Named<'a> {
+        let mut n = Named::default();
+        for (k, v) in f {
+            let slot = match k.as_str() {
+                "door" => &mut n.door,
+                "reader" => &mut n.reader,
+                "zone" => &mut n.zone,
+                "camera" => &mut n.camera,
+                "location" => &mut n.location,
+                "from_location" => &mut n.from_location,
+                "to_location" => &mut n.to_location,
+                "asset" => &mut n.asset,
+                "badge" => &mut n.badge,
+                "person" => &mut n.person,
+                "account" => &mut n.account,
+                "api_key" => &mut n.api_key,
+                "vendor" => &mut n.vendor,
+                "sku" => &mut n.sku,
+                "source_ip" => &mut n.source_ip,
+                "quantity" => {
+                    n.quantity = Some(v);
+                    continue;
+                }
+                "delta" => {
+                    n.delta = Some(v);
+                    continue;
+                }
+                _ => continue,
+            };
+            *slot = v.as_str();
+        }
+        n
+    }
 }
 
 fn network(ip: &str) -> Option<String> {
@@ -400,7 +455,8 @@ impl Reference {
             c.insert("after_hours".into(), (!working).into());
         }
         // The door, then the zone: named, or the door's, the camera's, the location's.
-        let door = field(f, "door").or_else(|| field(f, "reader").and_then(|x| r.readers.get(x)).map(String::as_str));
+        let n = Named::of(f);
+        let door = n.door.or_else(|| n.reader.and_then(|x| r.readers.get(x)).map(String::as_str));
         let door_info = door.and_then(|d| r.doors.get(d));
         if let Some((_, dock, schedule)) = door_info {
             c.insert("door_dock".into(), (*dock).into());
@@ -408,31 +464,33 @@ impl Reference {
                 c.insert("door_scheduled".into(), schedule.iter().any(|s| r.in_shift(s, site, l)).into());
             }
         }
-        let zone = field(f, "zone")
+        let zone = n
+            .zone
             .or_else(|| door_info.map(|d| d.0.as_str()))
-            .or_else(|| field(f, "camera").and_then(|x| r.cameras.get(x)).map(String::as_str))
+            .or_else(|| n.camera.and_then(|x| r.cameras.get(x)).map(String::as_str))
             .or_else(|| {
-                ["location", "from_location", "to_location"]
+                [n.location, n.from_location, n.to_location]
                     .iter()
-                    .find_map(|k| field(f, k).and_then(|x| r.locations.get(x)))
+                    .find_map(|l| l.and_then(|x| r.locations.get(x)))
                     .map(String::as_str)
             })
-            .or_else(|| field(f, "asset").and_then(|x| r.assets.get(x)).and_then(|a| a.1.as_deref()));
+            .or_else(|| n.asset.and_then(|x| r.assets.get(x)).and_then(|a| a.1.as_deref()));
         if let Some(z) = zone {
             c.insert("zone".into(), z.into());
             if let Some(t) = r.zones.get(z) {
                 c.insert("zone_tier".into(), t.as_str().into());
             }
         }
-        if let Some(t) = field(f, "from_location").and_then(|x| r.locations.get(x)).and_then(|z| r.zones.get(z)) {
+        if let Some(t) = n.from_location.and_then(|x| r.locations.get(x)).and_then(|z| r.zones.get(z)) {
             c.insert("from_zone_tier".into(), t.as_str().into());
         }
         // Who: named, or the badge's or account's holder.
-        let badge = field(f, "badge");
-        let person = field(f, "person")
+        let badge = n.badge;
+        let person = n
+            .person
             .or_else(|| badge.and_then(|b| r.badges.get(b)).map(|b| b.0.as_str()))
-            .or_else(|| field(f, "account").and_then(|a| r.accounts.get(a)).map(String::as_str));
-        let mut vendor = field(f, "vendor");
+            .or_else(|| n.account.and_then(|a| r.accounts.get(a)).map(String::as_str));
+        let mut vendor = n.vendor;
         if let Some(p) = person {
             c.insert("person".into(), p.into());
             if let Some(info) = r.people.get(p) {
@@ -462,13 +520,13 @@ impl Reference {
                 c.insert("badge_zone_allowed".into(), zones.iter().any(|x| x == z).into());
             }
         }
-        let credential = badge.or_else(|| field(f, "account")).or_else(|| field(f, "api_key"));
-        if let Some((value, tier)) = field(f, "sku").and_then(|s| r.skus.get(s)) {
+        let credential = badge.or(n.account).or(n.api_key);
+        if let Some((value, tier)) = n.sku.and_then(|s| r.skus.get(s)) {
             c.insert("sku_tier".into(), tier.as_str().into());
-            let units = f.get("quantity").or_else(|| f.get("delta")).and_then(Value::as_f64).unwrap_or(0.0).abs();
+            let units = n.quantity.or(n.delta).and_then(Value::as_f64).unwrap_or(0.0).abs();
             c.insert("value_at_stake".into(), (units * value).into());
         }
-        let ip = field(f, "source_ip");
+        let ip = n.source_ip;
         if let Some(ip) = ip
             && let Some(i) = internal(ip)
         {
@@ -479,7 +537,7 @@ impl Reference {
         {
             c.insert("ip_site".into(), s.into());
         }
-        if let Some(a) = field(f, "asset")
+        if let Some(a) = n.asset
             && let Some((Some(v), _)) = r.assets.get(a)
         {
             c.insert("asset_maintainer".into(), v.as_str().into());
@@ -490,7 +548,7 @@ impl Reference {
                 c.insert("maintainer_window".into(), windows.iter().any(|s| r.in_shift(s, site, l)).into());
             }
         }
-        let to_location = field(f, "to_location");
+        let to_location = n.to_location;
         (c, Subject { local, door, zone, person, badge, credential, ip, to_location })
     }
 }
@@ -575,6 +633,7 @@ impl Learned {
     /// the local time, as [`Reference::context_of`] worked them out).
     pub fn learn(&mut self, r: &Reference, event: &Event, f: &Map<String, Value>, ctx: &Map<String, Value>) {
         let at = event.occurred_at.timestamp_micros();
+        let n = Named::of(f);
         let num = |k: &str| ctx.get(k).and_then(Value::as_u64).map(|n| n as u32);
         let person = ctx.get("person").and_then(Value::as_str);
         if let (Some(p), Some(weekday), Some(hour), Some(fam)) =
@@ -587,11 +646,8 @@ impl Learned {
         }
         let since = self.site_since.entry(event.site.as_str().to_owned()).or_insert(at);
         *since = (*since).min(at);
-        let ctx_person = || {
-            field(f, "person")
-                .map(str::to_owned)
-                .or_else(|| field(f, "badge").and_then(|b| r.badges.get(b)).map(|b| b.0.clone()))
-        };
+        let ctx_person =
+            || n.person.map(str::to_owned).or_else(|| n.badge.and_then(|b| r.badges.get(b)).map(|b| b.0.clone()));
         match &event.body {
             EventBody::HrTerminated(t) => {
                 record(self.status.entry(t.person.as_str().to_owned()).or_default(), at, "terminated".into());
@@ -636,8 +692,8 @@ impl Learned {
             }
             _ => {}
         }
-        let credential = field(f, "badge").or_else(|| field(f, "account")).or_else(|| field(f, "api_key"));
-        if let (Some(cred), Some(net)) = (credential, field(f, "source_ip").and_then(network)) {
+        let credential = n.badge.or(n.account).or(n.api_key);
+        if let (Some(cred), Some(net)) = (credential, n.source_ip.and_then(network)) {
             self.networks_seen.insert(format!("{cred}|{net}"));
         }
     }
