@@ -850,6 +850,50 @@ impl Inner {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// The desk's refusals reach whoever settles next, once: an alert
+    /// joining a case that has no incident, and an opening the casebook
+    /// refuses (a site nobody imported); nothing is counted as opened, and
+    /// the desk keeps taking jobs after them.
+    #[tokio::test]
+    async fn the_desks_failures_come_back_at_the_next_settle() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> =
+            Arc::new(stockade_store::SqlStore::open_file(&dir.path().join("desk.db")).await.unwrap());
+        let clock: Arc<dyn Clock> = Arc::new(stockade_model::clock::SystemClock);
+        let desk = Desk::start(store, None, clock, Arc::new(Casebook::default()));
+        let settle = || async {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            desk.send(Job::Settle(tx)).unwrap();
+            rx.await.unwrap()
+        };
+        desk.send(Job::Join(7, vec![])).unwrap();
+        let (opened, error) = settle().await;
+        assert_eq!(opened, 0);
+        assert!(error.unwrap().to_string().contains("case 7, which has no incident"));
+        assert!(settle().await.1.is_none(), "an error is reported once");
+        let at = chrono::DateTime::parse_from_rfc3339("2026-03-02T22:00:00+01:00").unwrap();
+        let opening = Opening {
+            case: 1,
+            site: "NOWHERE".into(),
+            title: "Cage entered after hours".into(),
+            level: "high".into(),
+            summary: "one badge, one door".into(),
+            from: at,
+            to: at,
+            detected_at: at,
+            entities: vec!["B1".into()],
+            events: vec![],
+            rules: vec!["cage-after-hours".into()],
+        };
+        desk.send(Job::Open(Box::new(opening))).unwrap();
+        let (opened, error) = settle().await;
+        assert_eq!(opened, 0);
+        let error = error.expect("the casebook refuses an unknown site").to_string();
+        assert!(error.contains("NOWHERE"), "{error}");
+    }
+
     /// Detection reads an event's fields from its stored form, not from the
     /// event serialised again: on every event of a simulated week (EPCIS
     /// documents included) the two must be the same, and so must the event.

@@ -414,16 +414,18 @@ impl Context {
         let Value::Object(fields) = &mut v else { return v };
         let (mut ctx, subject) = self.reference.context_of(event, fields);
         self.learned.context_of(event, &self.reference, &subject, &mut ctx);
-        self.learned.learn(&self.reference, event, fields, &ctx);
+        self.learned.learn(&self.reference, event, &subject, &ctx);
         fields.insert("ctx".into(), Value::Object(ctx));
         v
     }
 }
 
 /// Who, where and when an event is about, as the reference data resolves
-/// them: what the learned part of the context starts from.
+/// them, and the members they were read from: what the learned part of the
+/// context and the learning start from.
 #[derive(Debug, Clone, Default)]
-pub struct Subject<'a> {
+pub(crate) struct Subject<'a> {
+    named: Named<'a>,
     local: Option<DateTime<Tz>>,
     door: Option<&'a str>,
     zone: Option<&'a str>,
@@ -436,10 +438,13 @@ pub struct Subject<'a> {
 
 impl Reference {
     /// The part of `ctx.*` that reference data alone gives, and the event's
-    /// [`Subject`]. Reads nothing learned: events may be worked out in any
-    /// order, on any thread, before [`Learned::context_of`] adds the rest in
-    /// seq order.
-    pub fn context_of<'a>(&'a self, event: &Event, f: &'a Map<String, Value>) -> (Map<String, Value>, Subject<'a>) {
+    /// [`Subject`]. Reads nothing learned ([`Learned::context_of`] adds
+    /// that, in seq order).
+    pub(crate) fn context_of<'a>(
+        &'a self,
+        event: &Event,
+        f: &'a Map<String, Value>,
+    ) -> (Map<String, Value>, Subject<'a>) {
         let r = self;
         // Sized for every ctx field: no rehashing as it fills.
         let mut c = Map::with_capacity(CONTEXT_FIELDS.len());
@@ -549,7 +554,7 @@ impl Reference {
             }
         }
         let to_location = n.to_location;
-        (c, Subject { local, door, zone, person, badge, credential, ip, to_location })
+        (c, Subject { named: n, local, door, zone, person, badge, credential, ip, to_location })
     }
 }
 
@@ -557,7 +562,7 @@ impl Learned {
     /// The part of `ctx.*` that earlier events taught, added to what
     /// [`Reference::context_of`] gave (call in seq order, before
     /// [`Learned::learn`] for the same event).
-    pub fn context_of(&self, event: &Event, r: &Reference, s: &Subject<'_>, c: &mut Map<String, Value>) {
+    pub(crate) fn context_of(&self, event: &Event, r: &Reference, s: &Subject<'_>, c: &mut Map<String, Value>) {
         let site = event.site.as_str();
         let at = event.occurred_at.timestamp_micros();
         if let Some(p) = s.person {
@@ -629,11 +634,12 @@ impl Learned {
         }
     }
 
-    /// Learns from an event, with the context it was given (`ctx`: who, and
-    /// the local time, as [`Reference::context_of`] worked them out).
-    pub fn learn(&mut self, r: &Reference, event: &Event, f: &Map<String, Value>, ctx: &Map<String, Value>) {
+    /// Learns from an event, with its subject and the context it was given
+    /// (`ctx`: who, and the local time), as [`Reference::context_of`] and
+    /// [`Learned::context_of`] worked them out.
+    pub(crate) fn learn(&mut self, r: &Reference, event: &Event, s: &Subject<'_>, ctx: &Map<String, Value>) {
         let at = event.occurred_at.timestamp_micros();
-        let n = Named::of(f);
+        let n = &s.named;
         let num = |k: &str| ctx.get(k).and_then(Value::as_u64).map(|n| n as u32);
         let person = ctx.get("person").and_then(Value::as_str);
         if let (Some(p), Some(weekday), Some(hour), Some(fam)) =
