@@ -211,8 +211,9 @@ struct Inner {
     clock: Arc<dyn Clock>,
     reference: Arc<RwLock<Arc<ReferenceView>>>,
     running: tokio::sync::Mutex<Running>,
-    /// The cursor as last published: read without waiting for a catch-up.
-    through: std::sync::atomic::AtomicI64,
+    /// The cursor as last published by the desk (incidents included): read
+    /// without waiting for a catch-up.
+    through: Arc<std::sync::atomic::AtomicI64>,
     /// When this stage started (µs, the clock's): events received since are
     /// live, and their event-to-alert latency is measured.
     started_us: i64,
@@ -226,6 +227,10 @@ enum Job {
     Open(Box<Opening>),
     /// Record alerts that joined case's incident (its alerts are stored).
     Join(u64, Vec<crate::response::JoinedAlert>),
+    /// Detection has applied the stored events through this seq: published
+    /// once the jobs handed over before it are done, so that a reader of
+    /// [`Detection::through`] finds their incidents open.
+    Through(i64),
     /// Everything handed over before is done: how many incidents the desk
     /// has opened, and its first error since the last settle.
     Settle(tokio::sync::oneshot::Sender<(u64, Option<DetectError>)>),
@@ -243,6 +248,8 @@ struct Desk {
     ledger: Option<Arc<Ledger>>,
     clock: Arc<dyn Clock>,
     casebook: Arc<Casebook>,
+    /// Where [`Job::Through`] is published.
+    through: Arc<std::sync::atomic::AtomicI64>,
     /// The incident each case opened, as far as known.
     incident_of_case: std::collections::HashMap<u64, String>,
     /// Incidents opened since it started.
@@ -256,6 +263,7 @@ impl Desk {
         ledger: Option<Arc<Ledger>>,
         clock: Arc<dyn Clock>,
         casebook: Arc<Casebook>,
+        through: Arc<std::sync::atomic::AtomicI64>,
     ) -> mpsc::UnboundedSender<Job> {
         let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
         let mut desk = Desk {
@@ -263,6 +271,7 @@ impl Desk {
             ledger,
             clock,
             casebook,
+            through,
             incident_of_case: std::collections::HashMap::new(),
             opened: 0,
             error: None,
@@ -272,6 +281,10 @@ impl Desk {
                 let done = match job {
                     Job::Open(o) => desk.open(*o).await,
                     Job::Join(case, alerts) => desk.join(case, alerts).await,
+                    Job::Through(seq) => {
+                        desk.through.fetch_max(seq, std::sync::atomic::Ordering::AcqRel);
+                        Ok(())
+                    }
                     Job::Settle(reply) => {
                         let _ = reply.send((desk.opened, desk.error.take()));
                         Ok(())
@@ -445,7 +458,8 @@ impl Detection {
         };
         let stored_alerts = store.last_alert().await?;
         let started_us = clock_now_us(&*clock);
-        let desk = Desk::start(store.clone(), ledger.clone(), clock.clone(), casebook);
+        let through = Arc::new(std::sync::atomic::AtomicI64::new(cursor));
+        let desk = Desk::start(store.clone(), ledger.clone(), clock.clone(), casebook, through.clone());
         let inner = Arc::new(Inner {
             source,
             store,
@@ -462,7 +476,7 @@ impl Detection {
                 reference: view,
                 has_incident: std::collections::HashMap::new(),
             }),
-            through: std::sync::atomic::AtomicI64::new(cursor),
+            through,
             started_us,
             desk,
         });
@@ -480,8 +494,9 @@ impl Detection {
         Ok(Detection { inner, wake })
     }
 
-    /// The seq through which detection has applied the stored events (read
-    /// without waiting for a catch-up under way).
+    /// The seq through which detection has applied the stored events and
+    /// opened the incidents they call for (read without waiting for a
+    /// catch-up under way).
     pub fn through(&self) -> i64 {
         self.inner.through.load(std::sync::atomic::Ordering::Acquire)
     }
@@ -658,7 +673,7 @@ impl Inner {
             self.apply_stored(&mut r, &day, &mut progress).await?;
         }
         r.cursor = r.cursor.max(upto);
-        self.through.store(r.cursor, std::sync::atomic::Ordering::Release);
+        self.publish(r.cursor);
         self.save(&mut r).await?;
         drop(r);
         let rest = self.catch_up().await?;
@@ -683,7 +698,7 @@ impl Inner {
             let Some(last) = page.last().map(|e| e.seq) else { break };
             self.apply_stored(&mut r, &page, &mut progress).await?;
             r.cursor = last;
-            self.through.store(last, std::sync::atomic::Ordering::Release);
+            self.publish(last);
             r.unsaved += page.len() as i64;
             if r.unsaved >= SAVE_EVERY {
                 self.saved(&mut r).await?;
@@ -804,6 +819,14 @@ impl Inner {
         Ok(())
     }
 
+    /// Detection has applied the stored events through `seq`: the desk
+    /// publishes it once the incidents they call for are open.
+    fn publish(&self, seq: i64) {
+        if self.desk.send(Job::Through(seq)).is_err() {
+            tracing::error!("the incident desk has stopped; detection's progress is not published");
+        }
+    }
+
     /// Waits until the desk has done every job handed over so far: the
     /// number of incidents it has opened, or its first error since the
     /// last settle.
@@ -855,14 +878,15 @@ mod tests {
     /// The desk's refusals reach whoever settles next, once: an alert
     /// joining a case that has no incident, and an opening the casebook
     /// refuses (a site nobody imported); nothing is counted as opened, and
-    /// the desk keeps taking jobs after them.
+    /// the desk keeps taking jobs after them, publishing progress.
     #[tokio::test]
     async fn the_desks_failures_come_back_at_the_next_settle() {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> =
             Arc::new(stockade_store::SqlStore::open_file(&dir.path().join("desk.db")).await.unwrap());
         let clock: Arc<dyn Clock> = Arc::new(stockade_model::clock::SystemClock);
-        let desk = Desk::start(store, None, clock, Arc::new(Casebook::default()));
+        let through = Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let desk = Desk::start(store, None, clock, Arc::new(Casebook::default()), through.clone());
         let settle = || async {
             let (tx, rx) = tokio::sync::oneshot::channel();
             desk.send(Job::Settle(tx)).unwrap();
@@ -892,6 +916,11 @@ mod tests {
         assert_eq!(opened, 0);
         let error = error.expect("the casebook refuses an unknown site").to_string();
         assert!(error.contains("NOWHERE"), "{error}");
+        // Progress is published in the desk's order, and never goes back.
+        desk.send(Job::Through(9)).unwrap();
+        desk.send(Job::Through(4)).unwrap();
+        settle().await;
+        assert_eq!(through.load(std::sync::atomic::Ordering::Acquire), 9);
     }
 
     /// Detection reads an event's fields from its stored form, not from the

@@ -45,8 +45,9 @@ pub struct Status {
     /// The last seq stored, through which the inventory book is current
     /// (answered after the book has applied every acknowledged event).
     pub book_through: i64,
-    /// The seq through which detection has applied the stored events; it
-    /// trails `book_through` while detection catches up. Null when this
+    /// The seq through which detection has applied the stored events, their
+    /// alerts stored and the incidents they call for opened; it trails
+    /// `book_through` while detection catches up. Null when this
     /// server runs without detection.
     pub detected_through: Option<i64>,
 }
