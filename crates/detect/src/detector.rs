@@ -34,8 +34,8 @@ use stockade_model::reference::ReferenceData;
 /// How late (in event time) an awaited event may arrive and still cancel an absence.
 pub const REORDER_S: i64 = 300;
 
-/// Events some rule matched, remembered for naming a correlation's
-/// contributors (no other event can be one).
+/// Events a rule named by some correlation matched, remembered for naming
+/// a correlation's contributors (no other event can be one).
 const RECENT: usize = 50_000;
 
 /// An A waiting for its B.
@@ -98,12 +98,22 @@ pub struct Detector {
     /// Everything saved, but what was learned (in `ctx`) and the
     /// correlation windows (in `engine`).
     state: State,
-    /// Recent events some rule matched, by id, to name a correlation's
+    /// Recent events a correlation's rules matched, by id, to name its
     /// contributors. Not saved (kept across a reload): after a restart,
     /// windows that straddle it name fewer events.
     recent: VecDeque<(String, EventKey, Vec<Entity>)>,
     recent_ids: HashMap<String, usize>,
     recent_base: usize,
+    /// Each event family's Sigma logsource, as the engine's extractor would
+    /// read it from the enriched event (`ctx.family`; events carry no
+    /// `product` or `service`), worked out once instead of per event.
+    logsources: Vec<(stockade_model::event::Family, rsigma_parser::LogSource)>,
+}
+
+/// The logsource of an event of `family`: what the engine's extractor
+/// (product, service, `ctx.family`) reads from its enriched form.
+fn logsource_of(family: stockade_model::event::Family) -> rsigma_parser::LogSource {
+    rsigma_parser::LogSource { category: Some(family.as_str().to_owned()), ..Default::default() }
 }
 
 fn micros(at: &DateTime<FixedOffset>) -> i64 {
@@ -141,6 +151,11 @@ fn lookup(v: &Value, path: &str) -> Option<String> {
         Value::Null => None,
         other => Some(other.to_string()),
     }
+}
+
+/// The event's entities, worked out the first time they are asked for.
+fn entities_once<'a>(slot: &'a mut Option<Vec<Entity>>, event: &Event, enriched: &Value) -> &'a Vec<Entity> {
+    slot.get_or_insert_with(|| entities(event, enriched))
 }
 
 fn entities(event: &Event, enriched: &Value) -> Vec<Entity> {
@@ -216,6 +231,7 @@ impl Detector {
             recent: VecDeque::new(),
             recent_ids: HashMap::new(),
             recent_base: 0,
+            logsources: Vec::new(),
         }
     }
 
@@ -319,7 +335,15 @@ impl Detector {
             return Output::default();
         }
         let enriched = self.ctx.enrich_fields(event, fields);
-        let matches = self.engine.evaluate(&JsonEvent::borrow(&enriched));
+        let family = event.body.kind().family();
+        let at = match self.logsources.iter().position(|(f, _)| *f == family) {
+            Some(at) => at,
+            None => {
+                self.logsources.push((family, logsource_of(family)));
+                self.logsources.len() - 1
+            }
+        };
+        let matches = self.engine.engine().evaluate_pruned(&JsonEvent::borrow(&enriched), &self.logsources[at].1);
         self.apply(seq, event, enriched, matches)
     }
 
@@ -337,10 +361,15 @@ impl Detector {
         let at = event.occurred_at;
         let now = micros(&at);
         let source = event.source.as_str();
-        // Only an event some rule matched can be named by a correlation, or
-        // raise a rule's alert: the entities are worked out for those.
-        let mut ents = None;
-        if !matches.is_empty() {
+        // The entities are worked out once, for an event that raises an
+        // alert or that a correlation may name later (one matched by a rule
+        // some correlation names: only those are remembered).
+        let mut ents: Option<Vec<Entity>> = None;
+        let correlated = matches.iter().any(|m| {
+            let rule = m.header.rule_id.as_deref().and_then(|uuid| self.pack.names.get(uuid));
+            rule.and_then(|id| self.pack.rules.get(id)).is_some_and(|info| info.correlated)
+        });
+        if correlated {
             let e = entities(event, &enriched);
             self.remember(event, seq, &e);
             ents = Some(e);
@@ -358,14 +387,8 @@ impl Detector {
         for b in self.state.volume.observe(event, ctx_str("person"), ctx_str("zone")) {
             alerts.push(crate::volume::alert(&b, event, seq));
         }
-        let breaches = self.state.contained.observe(event);
-        let ents = match ents {
-            Some(e) => e,
-            None if !breaches.is_empty() || !results.is_empty() => entities(event, &enriched),
-            None => Vec::new(),
-        };
-        for b in breaches {
-            alerts.push(crate::contained::alert(&b, event, seq, ents.clone()));
+        for b in self.state.contained.observe(event) {
+            alerts.push(crate::contained::alert(&b, event, seq, entities_once(&mut ents, event, &enriched).clone()));
         }
         let is_this = |k: &EventKey| k.seq == Some(seq) && k.id == event.id.as_str() && k.source == source;
         for r in &results {
@@ -374,7 +397,7 @@ impl Detector {
             let Some(info) = self.pack.rules.get(&id) else { continue };
             if let Some(c) = r.as_correlation() {
                 let mut related = Vec::new();
-                let mut all = ents.clone();
+                let mut all = entities_once(&mut ents, event, &enriched).clone();
                 for er in c.event_refs.iter().flatten() {
                     if let Some((_, k, e)) = er.id.as_deref().and_then(|i| self.recalled(i)) {
                         if !is_this(k) && !related.contains(k) {
@@ -414,39 +437,40 @@ impl Detector {
                     }
                 }
             }
-            // A building block raises nothing of its own.
-            if info.building_block && info.absence.is_none() {
-                continue;
-            }
+            // What the match leads to, before its alert is built: an
+            // absence's A whose B came before raises nothing, nor does a
+            // building block of its own.
+            let wait = match &info.absence {
+                Some(a) => {
+                    let k = absence_key(&id, event.site.as_str(), &a.matching, &enriched);
+                    let within = a.within * 1_000_000;
+                    let before = self.state.seen.get(&k).is_some_and(|(t, _)| *t <= now && now - *t <= within);
+                    match a.look {
+                        Look::Before if !before => None,
+                        Look::After | Look::Around if !(a.look == Look::Around && before) => Some((k, within)),
+                        _ => continue,
+                    }
+                }
+                None if info.building_block => continue,
+                None => None,
+            };
             let matched: Vec<String> = d.matched_fields.iter().map(|m| format!("{}={}", m.field, m.value)).collect();
             let reason = if matched.is_empty() {
                 info.description.trim().to_owned()
             } else {
                 format!("{} ({})", info.description.trim(), matched.join(", "))
             };
-            let alert = self.alert(&id, event, seq, ents.clone(), reason);
-            if let Some(a) = &info.absence {
-                let k = absence_key(&id, event.site.as_str(), &a.matching, &enriched);
-                let within = a.within * 1_000_000;
-                let before = self.state.seen.get(&k).is_some_and(|(t, _)| *t <= now && now - *t <= within);
-                match a.look {
-                    Look::Before if !before => alerts.push(alert),
-                    Look::After | Look::Around if !(a.look == Look::Around && before) => {
-                        self.state.pending.push(Pending {
-                            rule: id.clone(),
-                            key: k,
-                            source: source.to_owned(),
-                            since: now,
-                            deadline: now + within,
-                            alert,
-                        });
-                    }
-                    _ => {}
-                }
-                continue;
-            }
-            if !info.building_block {
-                alerts.push(alert);
+            let alert = self.alert(&id, event, seq, entities_once(&mut ents, event, &enriched).clone(), reason);
+            match wait {
+                Some((key, within)) => self.state.pending.push(Pending {
+                    rule: id.clone(),
+                    key,
+                    source: source.to_owned(),
+                    since: now,
+                    deadline: now + within,
+                    alert,
+                }),
+                None => alerts.push(alert),
             }
         }
         match self.state.watermarks.get_mut(source) {

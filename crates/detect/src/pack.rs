@@ -71,6 +71,9 @@ pub struct RuleInfo {
     /// Referenced by a correlation or an absence and `generate`d by none:
     /// its matches feed others and raise no alert of their own.
     pub building_block: bool,
+    /// Named by a correlation: the events it matches are remembered, to
+    /// name a correlation's contributors (no other event can be one).
+    pub correlated: bool,
 }
 
 /// The rules that passed, ready for the engine.
@@ -359,6 +362,7 @@ impl Pack {
         correlations.retain(|(_, info)| unique(info, &mut errors));
         let ids: BTreeSet<String> = detections.iter().map(|(_, i)| i.id.clone()).collect();
         let mut fed: BTreeSet<String> = BTreeSet::new();
+        let mut correlated: BTreeSet<String> = BTreeSet::new();
         detections.retain(|(_, info)| {
             let Some(a) = &info.absence else { return true };
             match a.rules.iter().find(|r| !ids.contains(*r)) {
@@ -389,12 +393,14 @@ impl Pack {
                 if !c.generate {
                     fed.extend(c.rules.iter().cloned());
                 }
+                correlated.extend(c.rules.iter().cloned());
                 true
             }
         });
         for (rule, mut info) in detections {
             pack.names.insert(info.uuid.clone(), info.id.clone());
             info.building_block = fed.contains(&info.id) || info.level == Level::Informational;
+            info.correlated = correlated.contains(&info.id);
             pack.rules.insert(info.id.clone(), info);
             pack.collection.rules.push(rule);
         }
@@ -445,6 +451,7 @@ impl Pack {
             correlation,
             absence: absence.clone(),
             building_block: false,
+            correlated: false,
         };
         if let Some(c) = parsed.correlations.into_iter().next() {
             let i = info(&c.title, c.description.as_ref(), c.level, true);
@@ -540,6 +547,7 @@ mod tests {
         let (pack, errors) = Pack::parse(&[file(&format!("{GOOD}---\n{ok}"))]);
         assert!(errors.is_empty(), "{errors:?}");
         assert!(pack.rules["many-forced"].correlation);
+        assert!(pack.rules["door-forced"].correlated, "its events are remembered to name the contributors");
 
         let unknown = ok.replace("rules: [door-forced]", "rules: [door-opened]");
         let (_, errors) = Pack::parse(&[file(&format!("{GOOD}---\n{unknown}"))]);
@@ -561,6 +569,7 @@ mod tests {
         assert_eq!(abs.within, 43_200);
         assert_eq!(abs.look, Look::Before);
         assert!(pack.rules["door-forced"].building_block);
+        assert!(!pack.rules["door-forced"].correlated, "no correlation names it");
         for (from, to, why) in [
             ("within: 12h", "within: soon", "within"),
             ("look: before", "look: later", "before, after or around"),
