@@ -59,14 +59,15 @@ pub struct State {
     correlation: Option<CorrelationSnapshot>,
     /// Last time (µs) each absence's B was seen, by absence rule and key,
     /// with B's source.
-    seen: BTreeMap<String, (i64, String)>,
+    seen: HashMap<String, (i64, String)>,
     pending: Vec<Pending>,
     cases: Cases,
     /// The latest event time seen (µs) per source: sources deliver at their
     /// own pace (a day's export after another system's month), so each
     /// source's clock ends the waits of its own events.
     watermarks: BTreeMap<String, i64>,
-    /// The hour of each source's clock at its last sweep of `seen`.
+    /// Which sweep period of each source's clock its last sweep of `seen`
+    /// fell in (the detector's `sweep_every`).
     swept: BTreeMap<String, i64>,
     /// The book and the presence that explains its shortages.
     reconcile: Reconciler,
@@ -108,6 +109,15 @@ pub struct Detector {
     /// read it from the enriched event (`ctx.family`; events carry no
     /// `product` or `service`), worked out once instead of per event.
     logsources: Vec<(stockade_model::event::Family, rsigma_parser::LogSource)>,
+    /// The longest wait of the pack's absences (s).
+    longest_absence: i64,
+    /// How far (µs) a source's clock moves between its sweeps of `seen`:
+    /// an hour, or a quarter of the longest absence if longer (a B is
+    /// forgotten within a quarter more than it can be asked about).
+    sweep_every: i64,
+    /// The sources whose events are some absence's B (those with anything
+    /// in `seen` to sweep).
+    b_sources: std::collections::HashSet<String>,
 }
 
 /// The logsource of an event of `family`: what the engine's extractor
@@ -220,6 +230,9 @@ impl Detector {
                 }
             }
         }
+        let longest_absence =
+            pack.rules.values().filter_map(|i| i.absence.as_ref()).map(|a| a.within).max().unwrap_or(0);
+        let b_sources = state.seen.values().map(|(_, source)| source.clone()).collect();
         let learned = std::mem::take(&mut state.learned);
         let ctx = Context { reference: crate::context::Reference::new(reference), learned };
         Detector {
@@ -232,6 +245,9 @@ impl Detector {
             recent_ids: HashMap::new(),
             recent_base: 0,
             logsources: Vec::new(),
+            longest_absence,
+            sweep_every: (longest_absence * 1_000_000 / 4).max(3_600_000_000),
+            b_sources,
         }
     }
 
@@ -434,6 +450,9 @@ impl Detector {
                     Some(slot) => slot.0 = slot.0.max(now),
                     None => {
                         self.state.seen.insert(k, (now, source.to_owned()));
+                        if !self.b_sources.contains(source) {
+                            self.b_sources.insert(source.to_owned());
+                        }
                     }
                 }
             }
@@ -502,14 +521,16 @@ impl Detector {
             Vec::new()
         };
         // Forget this source's Bs that no absence can still ask about (once
-        // an hour of its clock: the sweep walks every remembered B).
-        let hour = watermark / 3_600_000_000;
-        if self.state.swept.get(source) == Some(&hour) {
+        // a sweep period of its clock: the sweep walks every remembered B).
+        if !self.b_sources.contains(source) {
             return self.fire(due);
         }
-        self.state.swept.insert(source.to_owned(), hour);
-        let longest = self.pack.rules.values().filter_map(|i| i.absence.as_ref()).map(|a| a.within).max().unwrap_or(0);
-        let horizon = watermark.saturating_sub((longest + REORDER_S) * 1_000_000);
+        let period = watermark / self.sweep_every;
+        if self.state.swept.get(source) == Some(&period) {
+            return self.fire(due);
+        }
+        self.state.swept.insert(source.to_owned(), period);
+        let horizon = watermark.saturating_sub((self.longest_absence + REORDER_S) * 1_000_000);
         self.state.seen.retain(|_, (t, s)| *t >= horizon || s != source);
         self.fire(due)
     }

@@ -184,3 +184,29 @@ fn a_saved_state_resumes_where_it_stopped() {
     resumed.extend(run(&mut second, 2, events.len()));
     assert_eq!(resumed, straight);
 }
+
+/// The picks an absence remembers are forgotten once no shipment can ask
+/// about them any more (its source's clock a day, the reorder window and a
+/// sweep period past them), each source by its own clock.
+#[test]
+fn remembered_picks_are_forgotten_when_no_shipment_can_ask() {
+    let mut d = Detector::new(pack(), &reference());
+    let pick = |id: &str, source: &str, at: &str, order: &str| {
+        ev(&format!(
+            r#"{{"id":"{id}","source":"{source}","site":"S1","occurred_at":"{at}","kind":"inventory.picked","sku":"K1","quantity":2,"from_location":"S1-CAGE-01","to_location":"S1-PACK","order":"{order}"}}"#
+        ))
+    };
+    let seen = |d: &Detector| serde_json::to_value(d.state()).unwrap()["seen"].as_object().unwrap().len();
+    d.observe(1, &pick("p1", "wms", "2026-11-02T10:00:00+01:00", "SO-1"));
+    d.observe(2, &pick("p2", "wms-b", "2026-11-02T10:00:00+01:00", "SO-2"));
+    assert_eq!(seen(&d), 2);
+    // Within the day on the first source's clock, the pick is kept.
+    d.observe(3, &pick("p3", "wms", "2026-11-03T09:00:00+01:00", "SO-3"));
+    assert_eq!(seen(&d), 3);
+    // Thirty hours on (past the day, the window and a sweep period of six
+    // hours), SO-1's pick is gone; the other source's clock has not moved.
+    d.observe(4, &pick("p4", "wms", "2026-11-03T16:00:00+01:00", "SO-4"));
+    assert_eq!(seen(&d), 3, "SO-2, SO-3, SO-4");
+    d.observe(5, &pick("p5", "wms-b", "2026-11-04T17:00:00+01:00", "SO-5"));
+    assert_eq!(seen(&d), 3, "SO-2's pick goes by its own source's clock");
+}
