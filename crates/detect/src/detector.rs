@@ -115,8 +115,8 @@ pub struct Detector {
     /// an hour, or a quarter of the longest absence if longer (a B is
     /// forgotten within a quarter more than it can be asked about).
     sweep_every: i64,
-    /// The sources whose events are some absence's B (those with anything
-    /// in `seen` to sweep).
+    /// The sources that have delivered some absence's B (the only ones
+    /// that can have anything in `seen` to sweep).
     b_sources: std::collections::HashSet<String>,
 }
 
