@@ -143,6 +143,8 @@ pub enum DetectError {
     Case(#[from] crate::casebook::CaseError),
     #[error("the detector's saved state cannot be read ({0}): it is damaged or from another version of Stockade")]
     State(String),
+    #[error("{0}")]
+    Period(String),
 }
 
 /// Events applied per chunk: their alerts are stored when the chunk is done.
@@ -185,6 +187,8 @@ impl Ready {
 struct Running {
     detector: Detector,
     cursor: i64,
+    /// Where a bounded replay stopped, if one did (saved with the state).
+    held: Option<Held>,
     /// Alerts numbered so far.
     alerts: u64,
     /// The last alert number the store holds (a replay skips those).
@@ -202,6 +206,39 @@ struct Running {
 struct Saved {
     alerts: u64,
     detector: stockade_detect::State,
+    /// Where a replay bounded in event time stopped, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    held: Option<Held>,
+}
+
+/// Where a replay bounded in event time (`stockade detect --to`) stopped:
+/// of the stored events after the cursor, those through seq `upto` that
+/// happened before `before_us` have been examined, and no other. The next
+/// replay that is not bounded goes on from there in event-time order;
+/// until then, events that commit wait (they come after the bound in event
+/// time, or are examined as late ones when it goes on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Held {
+    upto: i64,
+    before_us: i64,
+}
+
+impl Held {
+    /// Whether a stored event after the cursor has been examined.
+    fn examined(held: Option<Held>, seq: i64, occurred_us: i64) -> bool {
+        held.is_some_and(|h| seq <= h.upto && occurred_us < h.before_us)
+    }
+}
+
+/// Which stored events a replay examines, by event time (µs): events
+/// before `from_us` are learned from (context, the book, baselines,
+/// correlation windows) but raise nothing; events from `to_us` on are left
+/// for a later replay. Unbounded: every stored event not yet examined,
+/// each judged in full.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Period {
+    pub from_us: Option<i64>,
+    pub to_us: Option<i64>,
 }
 
 struct Inner {
@@ -351,6 +388,8 @@ impl Desk {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Progress {
     pub events: u64,
+    /// Of those, events before a period's start: learned from, raising nothing.
+    pub learned: u64,
     pub alerts: u64,
     pub incidents: u64,
 }
@@ -370,6 +409,11 @@ pub struct RuleInForce {
     pub kind: &'static str,
     /// Feeds correlations and absences only; raises no alert of its own.
     pub building_block: bool,
+}
+
+/// An instant (µs) in RFC 3339, UTC.
+fn rfc3339(us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(us).map_or_else(|| us.to_string(), |t| t.to_rfc3339())
 }
 
 fn clock_now_us(clock: &dyn Clock) -> i64 {
@@ -449,12 +493,12 @@ impl Detection {
     ) -> Result<Detection, DetectError> {
         let (pack, _) = source.load_whole()?;
         let view = reference.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-        let (detector, cursor, alerts) = match store.load_state(NAME).await? {
+        let (detector, cursor, alerts, held) = match store.load_state(NAME).await? {
             Some((cursor, json)) => {
                 let saved: Saved = serde_json::from_str(&json).map_err(|e| DetectError::State(e.to_string()))?;
-                (Detector::resume(pack, &view.data, saved.detector), cursor, saved.alerts)
+                (Detector::resume(pack, &view.data, saved.detector), cursor, saved.alerts, saved.held)
             }
-            None => (Detector::new(pack, &view.data), 0, 0),
+            None => (Detector::new(pack, &view.data), 0, 0, None),
         };
         let stored_alerts = store.last_alert().await?;
         let started_us = clock_now_us(&*clock);
@@ -469,6 +513,7 @@ impl Detection {
             running: tokio::sync::Mutex::new(Running {
                 detector,
                 cursor,
+                held,
                 alerts,
                 stored_alerts,
                 unsaved: 0,
@@ -521,10 +566,32 @@ impl Detection {
     /// whatever order files were loaded in; then whatever is left in seq
     /// order. When it has already run, the same as [`Detection::catch_up`].
     pub async fn replay(&self) -> Result<Progress, DetectError> {
+        self.replay_period(Period::default()).await
+    }
+
+    /// [`Detection::replay`] over a period of event time
+    /// (`stockade detect --from --to`): the stored events not yet examined
+    /// that happened before `to_us` (all of them without it), in event-time
+    /// order, those before `from_us` learned from only. What happened from
+    /// `to_us` on is left for the next replay, which goes on from there (a
+    /// bound earlier than one a replay already reached is refused); events
+    /// that commit meanwhile wait for it.
+    pub async fn replay_period(&self, period: Period) -> Result<Progress, DetectError> {
+        if let (Some(f), Some(t)) = (period.from_us, period.to_us)
+            && f >= t
+        {
+            return Err(DetectError::Period("the period's end must be after its start".into()));
+        }
         let before = self.inner.settle().await?;
-        let mut p = self.inner.replay().await?;
+        let mut p = self.inner.replay(period).await?;
         p.incidents = self.inner.settle().await? - before;
         Ok(p)
+    }
+
+    /// Where a replay bounded in event time stopped (µs), if detection is
+    /// held there.
+    pub async fn held_at(&self) -> Option<i64> {
+        self.inner.running.lock().await.held.map(|h| h.before_us)
     }
 
     /// Reads the rules again from where they came from and puts them in
@@ -598,7 +665,7 @@ impl Inner {
     /// so that events keep flowing meanwhile. One save at a time, in order:
     /// the previous one is waited for first ([`Inner::saved`]).
     fn save_behind(&self, r: &mut Running) -> tokio::task::JoinHandle<Result<(), DetectError>> {
-        let saved = Saved { alerts: r.alerts, detector: r.detector.state() };
+        let saved = Saved { alerts: r.alerts, detector: r.detector.state(), held: r.held };
         let (store, cursor) = (self.store.clone(), r.cursor);
         r.unsaved = 0;
         // The incidents its cases opened are opened before it is stored.
@@ -628,19 +695,47 @@ impl Inner {
         }
     }
 
-    async fn replay(&self) -> Result<Progress, DetectError> {
+    async fn replay(&self, period: Period) -> Result<Progress, DetectError> {
         let mut r = self.running.lock().await;
-        // What is stored after the cursor (all of it on a first start; a
-        // file load's events after it), in event-time order: the span of
-        // event time and the last seq, in one pass.
+        let mut progress = self.replay_locked(&mut r, period).await?;
+        if period.to_us.is_none() {
+            let rest = self.catch_up_locked(&mut r).await?;
+            progress.events += rest.events;
+            progress.alerts += rest.alerts;
+        }
+        Ok(progress)
+    }
+
+    /// The stored events not yet examined (all of them on a first start; a
+    /// file load's; what a bounded replay left) that happened before the
+    /// period's end, in event-time order (ties by seq).
+    async fn replay_locked(&self, r: &mut Running, period: Period) -> Result<Progress, DetectError> {
+        let held = r.held;
+        if let (Some(h), Some(to)) = (held, period.to_us)
+            && to < h.before_us
+        {
+            return Err(DetectError::Period(format!(
+                "detection has already examined the stored events that happened before {}: a period cannot end \
+                 earlier",
+                rfc3339(h.before_us)
+            )));
+        }
+        self.fresh_reference(r);
         let cursor = r.cursor;
-        let (mut first, mut last, mut upto) = (i64::MAX, i64::MIN, cursor);
+        let to = period.to_us.unwrap_or(i64::MAX);
+        // The span of event time to read, the last seq, and whether any
+        // event is left for later, in one pass.
+        let (mut first, mut last, mut upto, mut left) = (i64::MAX, i64::MIN, cursor, false);
         loop {
             let q = EventQuery { after_seq: Some(upto), limit: PAGE * 5, ..Default::default() };
             let page = self.store.events(&q).await?;
-            for e in &page {
-                first = first.min(e.occurred_us);
-                last = last.max(e.occurred_us);
+            for e in page.iter().filter(|e| !Held::examined(held, e.seq, e.occurred_us)) {
+                if e.occurred_us >= to {
+                    left = true;
+                } else {
+                    first = first.min(e.occurred_us);
+                    last = last.max(e.occurred_us);
+                }
             }
             let Some(l) = page.last().map(|e| e.seq) else { break };
             upto = l;
@@ -656,53 +751,75 @@ impl Inner {
             tokio::spawn(async move {
                 let q =
                     EventQuery { from_us: Some(from), to_us: Some(from + DAY), limit: u32::MAX, ..Default::default() };
-                let mut day: Vec<stockade_store::StoredEvent> =
-                    store.events(&q).await?.into_iter().filter(|e| e.seq > cursor && e.seq <= upto).collect();
+                let mut day: Vec<stockade_store::StoredEvent> = store
+                    .events(&q)
+                    .await?
+                    .into_iter()
+                    .filter(|e| {
+                        e.seq > cursor
+                            && e.seq <= upto
+                            && e.occurred_us < to
+                            && !Held::examined(held, e.seq, e.occurred_us)
+                    })
+                    .collect();
                 day.sort_by_key(|e| (e.occurred_us, e.seq));
                 Ok::<_, StoreError>(day)
             })
         };
         let mut from = first;
-        let mut next = (upto > cursor && from <= last).then(|| read_day(from));
+        let mut next = (first <= last).then(|| read_day(from));
         while let Some(reading) = next.take() {
             let day = reading.await.map_err(|e| DetectError::State(format!("reading events: {e}")))??;
             from += DAY;
             if from <= last {
                 next = Some(read_day(from));
             }
-            self.apply_stored(&mut r, &day, &mut progress).await?;
+            self.apply_stored(r, &day, &mut progress, period.from_us).await?;
         }
-        r.cursor = r.cursor.max(upto);
+        if left {
+            r.held = Some(Held { upto, before_us: to });
+        } else {
+            r.cursor = r.cursor.max(upto);
+            r.held = None;
+        }
         self.publish(r.cursor);
-        self.save(&mut r).await?;
-        drop(r);
-        let rest = self.catch_up().await?;
-        Ok(Progress {
-            events: progress.events + rest.events,
-            alerts: progress.alerts + rest.alerts,
-            incidents: progress.incidents + rest.incidents,
-        })
+        self.save(r).await?;
+        Ok(progress)
     }
 
-    async fn catch_up(&self) -> Result<Progress, DetectError> {
-        let mut r = self.running.lock().await;
+    /// The reference data as it is now, if it changed.
+    fn fresh_reference(&self, r: &mut Running) {
         let view = self.reference.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
         if !Arc::ptr_eq(&view, &r.reference) {
             r.detector.set_reference(&view.data);
             r.reference = view;
         }
+    }
+
+    async fn catch_up(&self) -> Result<Progress, DetectError> {
+        let mut r = self.running.lock().await;
+        self.catch_up_locked(&mut r).await
+    }
+
+    /// The stored events after the cursor, in seq order; nothing while a
+    /// bounded replay holds detection (the next replay goes on).
+    async fn catch_up_locked(&self, r: &mut Running) -> Result<Progress, DetectError> {
         let mut progress = Progress::default();
+        if r.held.is_some() {
+            return Ok(progress);
+        }
+        self.fresh_reference(r);
         loop {
             let q = EventQuery { after_seq: Some(r.cursor), limit: PAGE, ..Default::default() };
             let page = self.store.events(&q).await?;
             let Some(last) = page.last().map(|e| e.seq) else { break };
-            self.apply_stored(&mut r, &page, &mut progress).await?;
+            self.apply_stored(r, &page, &mut progress, None).await?;
             r.cursor = last;
             self.publish(last);
             r.unsaved += page.len() as i64;
             if r.unsaved >= SAVE_EVERY {
-                self.saved(&mut r).await?;
-                r.saving = Some(self.save_behind(&mut r));
+                self.saved(r).await?;
+                r.saving = Some(self.save_behind(r));
             }
             if page.len() < PAGE as usize {
                 break;
@@ -721,21 +838,24 @@ impl Inner {
         r: &mut Running,
         events: &[stockade_store::StoredEvent],
         progress: &mut Progress,
+        learn_before: Option<i64>,
     ) -> Result<(), DetectError> {
         for chunk in events.chunks(READY_CHUNK) {
-            self.apply(r, chunk, progress).await?;
+            self.apply(r, chunk, progress, learn_before).await?;
         }
         Ok(())
     }
 
     /// Runs events through the detector, stores their alerts, and hands the
     /// incidents its cases reach (and the alerts joining open ones) to the
-    /// incident desk.
+    /// incident desk. Events that happened before `learn_before` are
+    /// learned from and raise nothing ([`Detector::learn_fields`]).
     async fn apply(
         &self,
         r: &mut Running,
         events: &[stockade_store::StoredEvent],
         progress: &mut Progress,
+        learn_before: Option<i64>,
     ) -> Result<(), DetectError> {
         let mut rows: Vec<StoredAlert> = Vec::new();
         // Receipt times of the live events applied, and of those that raised alerts.
@@ -759,7 +879,12 @@ impl Inner {
             {
                 continue;
             }
-            let out = r.detector.observe_fields(stored.seq, &event, stored.fields);
+            let out = if learn_before.is_some_and(|f| event.occurred_at.timestamp_micros() < f) {
+                progress.learned += 1;
+                r.detector.learn_fields(stored.seq, &event, stored.fields)
+            } else {
+                r.detector.observe_fields(stored.seq, &event, stored.fields)
+            };
             if stored.received_us >= self.started_us {
                 live.push((stored.received_us, !out.alerts.is_empty()));
             }

@@ -53,19 +53,27 @@ async fn store(dir: &tempfile::TempDir) -> Arc<dyn Store> {
     Arc::new(SqlStore::open_file(&dir.path().join("sql/test.db")).await.unwrap())
 }
 
-#[tokio::test]
-async fn history_is_judged_in_event_time_and_nothing_opens_twice() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = store(&dir).await;
+/// A morning and an evening cage entry loaded, then the HR export that
+/// terminates their badge's holder in the afternoon; detection started.
+async fn loaded_out_of_order(dir: &tempfile::TempDir) -> (Arc<dyn Store>, Intake, stockade_app::detection::Detection) {
+    let store = store(dir).await;
     let intake = intake(&store).await;
-    // The badge export is loaded before the HR export that terminates its
-    // holder in the afternoon: the evening read is still a terminated
-    // person's, the morning one is not.
     send(&intake, &[badge("a1", "09:00"), badge("a2", "23:10")]).await;
     send(&intake, &[fired("17:00")]).await;
     let d = intake.start_detection(RuleSource::Builtin).await.unwrap();
+    (store, intake, d)
+}
+
+#[tokio::test]
+async fn history_is_judged_in_event_time_and_nothing_opens_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    // The badge export is loaded before the HR export that terminates its
+    // holder in the afternoon: the evening read is still a terminated
+    // person's, the morning one is not.
+    let (store, intake, d) = loaded_out_of_order(&dir).await;
     let p = d.replay().await.unwrap();
-    assert_eq!((p.events, p.incidents), (3, 1), "{p:?}");
+    // The three events, and the containment INC-1's playbook applied.
+    assert_eq!((p.events, p.incidents), (4, 1), "{p:?}");
     let alerts = store.alerts(&AlertQuery { limit: 100, ..Default::default() }).await.unwrap();
     let rules: Vec<&str> = alerts.iter().map(|(a, _)| a.rule.as_str()).collect();
     assert!(rules.contains(&"access-terminated-person"), "{rules:?}");
@@ -227,4 +235,79 @@ async fn a_pack_with_a_refused_rule_does_not_start() {
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("a pack with an unknown field started"),
     }
+}
+
+fn at(t: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(&format!("2026-03-02T{t}:00+01:00")).unwrap().timestamp_micros()
+}
+
+/// `stockade detect --to`: a replay bounded in event time examines what
+/// happened before the bound and holds there, across a restart; events
+/// that commit meanwhile wait; a bound earlier than the one reached is
+/// refused and changes nothing; the next unbounded replay goes on in
+/// event-time order and judges the rest as one run would have.
+#[tokio::test]
+async fn a_replay_held_at_a_bound_goes_on_from_it() {
+    use stockade_app::detection::Period;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, intake, d) = loaded_out_of_order(&dir).await;
+    let p = d.replay_period(Period { from_us: None, to_us: Some(at("18:00")) }).await.unwrap();
+    assert_eq!((p.events, p.alerts, p.incidents), (2, 0, 0), "the morning read and the termination: {p:?}");
+    assert_eq!(d.held_at().await, Some(at("18:00")));
+    assert_eq!(d.through(), 0, "not every stored event is examined");
+    // Committed while held: it waits for the replay to go on.
+    send(&intake, &[badge("a3", "23:40")]).await;
+    assert_eq!(d.catch_up().await.unwrap(), Default::default());
+    intake.close().await.unwrap();
+    assert_eq!(store.last_alert().await.unwrap(), 0);
+
+    let again = Intake::start(store.clone(), None, Arc::new(SystemClock), Default::default()).await.unwrap();
+    let d = again.start_detection(RuleSource::Builtin).await.unwrap();
+    assert_eq!(d.held_at().await, Some(at("18:00")), "held across a restart");
+    match d.replay_period(Period { from_us: None, to_us: Some(at("12:00")) }).await {
+        Err(DetectError::Period(why)) => assert!(why.contains("2026-03-02T17:00:00+00:00"), "{why}"),
+        other => panic!("an earlier bound was accepted: {other:?}"),
+    }
+    match d.replay_period(Period { from_us: Some(at("20:00")), to_us: Some(at("19:00")) }).await {
+        Err(DetectError::Period(why)) => assert!(why.contains("after its start"), "{why}"),
+        other => panic!("an empty period was accepted: {other:?}"),
+    }
+    assert_eq!(d.held_at().await, Some(at("18:00")), "refusals change nothing");
+    let p = d.replay().await.unwrap();
+    assert_eq!((p.events, p.incidents), (3, 1), "the two evening reads, the containment: {p:?}");
+    assert_eq!(d.held_at().await, None);
+    let alerts = store.alerts(&AlertQuery { limit: 100, ..Default::default() }).await.unwrap();
+    let seqs: std::collections::BTreeSet<i64> = alerts.iter().map(|(a, _)| a.seq).collect();
+    assert_eq!(seqs, [2, 4].into(), "both evening reads are a terminated person's: {alerts:?}");
+    assert!(alerts.iter().any(|(a, _)| a.rule == "access-terminated-person"), "{alerts:?}");
+    // Held no more: what commits now is examined as it commits.
+    assert!(d.through() >= 4, "{}", d.through());
+    send(&again, &[badge("a4", "23:50")]).await;
+    again.close().await.unwrap();
+    let later = store.alerts(&AlertQuery { limit: 100, after: alerts.len() as u64, ..Default::default() }).await;
+    assert!(later.unwrap().iter().any(|(a, _)| a.rule == "access-terminated-person"));
+}
+
+/// `stockade detect --from`: what happened before the period's start is
+/// learned from (a termination) and raises nothing (an after-hours cage
+/// entry); what happened from then on is judged with it.
+#[tokio::test]
+async fn history_before_a_period_teaches_and_raises_nothing() {
+    use stockade_app::detection::Period;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    let intake = intake(&store).await;
+    send(&intake, &[fired("17:00"), badge("a1", "19:30"), badge("a2", "23:10")]).await;
+    let d = intake.start_detection(RuleSource::Builtin).await.unwrap();
+    let p = d.replay_period(Period { from_us: Some(at("20:00")), to_us: None }).await.unwrap();
+    assert_eq!((p.events, p.learned, p.incidents), (4, 2, 1), "the containment too: {p:?}");
+    let alerts = store.alerts(&AlertQuery { limit: 100, ..Default::default() }).await.unwrap();
+    assert!(!alerts.is_empty() && alerts.iter().all(|(a, _)| a.seq == 3), "{alerts:?}");
+    let rules: Vec<&str> = alerts.iter().map(|(a, _)| a.rule.as_str()).collect();
+    assert!(rules.contains(&"access-terminated-person"), "the termination was learned: {rules:?}");
+    assert!(rules.contains(&"access-cage-after-hours"), "{rules:?}");
+    let incidents = store.incidents(&IncidentQuery { limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(incidents.len(), 1);
+    assert_eq!(incidents[0].incident.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["a2"]);
+    intake.close().await.unwrap();
 }

@@ -344,6 +344,21 @@ impl Detector {
     /// [`crate::context::fields_of`]'s (any value for Stockade's records),
     /// for a caller that has them already.
     pub fn observe_fields(&mut self, seq: i64, event: &Event, fields: Value) -> Output {
+        self.take(seq, event, fields, true)
+    }
+
+    /// Learns from one event as [`Detector::observe_fields`] does (what
+    /// context, the book, baselines, peers, correlation windows and
+    /// absences' Bs carry to the events after it) but raises nothing of its
+    /// own: no alert, no wait for an absence's B, no case. For history
+    /// before a period's start (`stockade detect --from`): the period's
+    /// events are then judged as they would have been after all of it.
+    /// (Waits that events observed before it started still end, and raise.)
+    pub fn learn_fields(&mut self, seq: i64, event: &Event, fields: Value) -> Output {
+        self.take(seq, event, fields, false)
+    }
+
+    fn take(&mut self, seq: i64, event: &Event, fields: Value, raise: bool) -> Output {
         // Stockade's own records: a containment changes what is watched,
         // and is no signal itself.
         if event.body.kind().family() == stockade_model::event::Family::Record {
@@ -360,7 +375,7 @@ impl Detector {
             }
         };
         let matches = self.engine.engine().evaluate_pruned(&JsonEvent::borrow(&enriched), &self.logsources[at].1);
-        self.apply(seq, event, enriched, matches)
+        self.apply(seq, event, enriched, matches, raise)
     }
 
     /// One event, enriched and matched (a signal, not a record), through
@@ -372,6 +387,7 @@ impl Detector {
         event: &Event,
         enriched: Value,
         matches: Vec<rsigma_eval::EvaluationResult>,
+        raise: bool,
     ) -> Output {
         let mut out = Output::default();
         let at = event.occurred_at;
@@ -406,12 +422,18 @@ impl Detector {
         for b in self.state.contained.observe(event) {
             alerts.push(crate::contained::alert(&b, event, seq, entities_once(&mut ents, event, &enriched).clone()));
         }
+        if !raise {
+            alerts.clear();
+        }
         let is_this = |k: &EventKey| k.seq == Some(seq) && k.id == event.id.as_str() && k.source == source;
         for r in &results {
             let Some(uuid) = r.header.rule_id.as_deref() else { continue };
             let Some(id) = self.pack.names.get(uuid).cloned() else { continue };
             let Some(info) = self.pack.rules.get(&id) else { continue };
             if let Some(c) = r.as_correlation() {
+                if !raise {
+                    continue;
+                }
                 let mut related = Vec::new();
                 let mut all = entities_once(&mut ents, event, &enriched).clone();
                 for er in c.event_refs.iter().flatten() {
@@ -455,6 +477,9 @@ impl Detector {
                         }
                     }
                 }
+            }
+            if !raise {
+                continue;
             }
             // What the match leads to, before its alert is built: an
             // absence's A whose B came before raises nothing, nor does a

@@ -124,6 +124,14 @@ pub enum Command {
         data: DataArgs,
         #[command(flatten)]
         detection: DetectionArgs,
+        /// Events that happened before this (RFC 3339) teach detection
+        /// (context, the book, baselines) but raise nothing.
+        #[arg(long)]
+        from: Option<String>,
+        /// Stop at this event time (RFC 3339): what happened from then on
+        /// is examined by the next run without --to (or a server).
+        #[arg(long)]
+        to: Option<String>,
     },
     /// Check a rule pack: every file, every document; print what loads and
     /// each refusal with its file, line and reason (exit 1 if any).

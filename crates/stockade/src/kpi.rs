@@ -9,7 +9,8 @@ use stockade_respond::Spread;
 use stockade_respond::kpi::readable as human;
 use stockade_store::DataDir;
 
-fn time(name: &str, v: &Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+/// An optional RFC 3339 argument, named in its error.
+pub fn time(name: &str, v: &Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
     v.as_deref()
         .map(|s| {
             stockade_model::event::rfc3339::parse(s)

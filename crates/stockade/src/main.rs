@@ -514,14 +514,25 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Book(a) => book::run(a).await?,
         Command::Kpi(a) => kpi::run(a).await?,
         Command::Exercise { command } => exercise::run(command, clock.clone()).await?,
-        Command::Detect { data, detection } => {
+        Command::Detect { data, detection, from, to } => {
+            let period = stockade_app::detection::Period {
+                from_us: kpi::time("from", &from)?.map(|t| t.timestamp_micros()),
+                to_us: kpi::time("to", &to)?.map(|t| t.timestamp_micros()),
+            };
+            if let (Some(f), Some(t)) = (period.from_us, period.to_us)
+                && f >= t
+            {
+                anyhow::bail!("--to must be after --from");
+            }
             let opened = open(&data.data).await?;
             let intake = intake(&opened, clock, Default::default()).await?;
             use_playbooks(&intake, &detection)?;
             let d = intake.start_detection(rule_source(detection.rules.as_deref())).await?;
             let started = std::time::Instant::now();
-            let p = d.replay().await?;
+            let p = d.replay_period(period).await;
+            let held = d.held_at().await;
             close(intake.stage(), &*opened.store).await;
+            let p = p?;
             println!(
                 "detection: {} events examined in {:.1} s, {} alerts, {} incidents opened",
                 p.events,
@@ -529,6 +540,15 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
                 p.alerts,
                 p.incidents
             );
+            if p.learned > 0 {
+                println!("{} of those events happened before --from: learned from, raising nothing", p.learned);
+            }
+            if let Some(at) = held.and_then(chrono::DateTime::from_timestamp_micros) {
+                println!(
+                    "held at {}: what happened from then on waits for `stockade detect` without --to (or a server)",
+                    at.to_rfc3339()
+                );
+            }
         }
         Command::Rules { dir } => {
             let (pack, errors, _) = rule_source(dir.as_deref()).load()?;

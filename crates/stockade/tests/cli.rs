@@ -1815,6 +1815,43 @@ fn detect_examines_what_was_stored_once() {
     }
 }
 
+/// `stockade detect --from`: what happened before the period's start
+/// teaches detection and opens nothing; bad bounds are refused before
+/// anything is examined.
+#[test]
+fn detect_from_opens_only_what_the_period_shows() {
+    let (_dir, _, data) = simulated_and_stored(7, 5);
+    let d = data.to_str().unwrap();
+    for (bad, says) in [
+        (vec!["--from", "monday"], "--from \"monday\""),
+        (vec!["--from", "2026-11-05T00:00:00Z", "--to", "2026-11-04T00:00:00Z"], "--to must be after --from"),
+    ] {
+        let mut args = vec!["detect", "--data", d];
+        args.extend(bad);
+        let o = run(&args);
+        assert!(!o.status.success() && text(&o).contains(says), "{}", text(&o));
+    }
+    let from = "2026-11-05T00:00:00Z";
+    let o = run(&["detect", "--data", d, "--from", from]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = stdout(&o);
+    let learned: u64 = out
+        .split(" of those events happened before --from")
+        .next()
+        .and_then(|s| s.rsplit('\n').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(learned > 1_000, "{out}");
+    let kpi = |extra: &[&str]| {
+        let o = run(&[&["kpi", "--data", d, "--json"], extra].concat());
+        assert!(o.status.success(), "{}", text(&o));
+        let k: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        k["incidents"].as_u64().unwrap()
+    };
+    assert!(kpi(&[]) > 0, "the period opened incidents");
+    assert_eq!(kpi(&["--to", from]), 0, "none detected before the period");
+}
+
 /// Live and batch give the same answers: a simulated month (one site, 28
 /// days, every scenario type) streamed to a running server in time order
 /// (detection as events commit) opens the same incidents, detected at the
@@ -1886,6 +1923,27 @@ fn live_and_batch_detection_open_the_same_incidents() {
     assert!(live_scores.2.iter().any(|i| i.1), "and detected something: {live_scores:?}");
     assert_eq!(live_scores, batch_scores);
     assert_eq!(scores(f, "files.json"), batch_scores, "file by file, the same answers");
+    // A fourth: the stored month examined in three periods, each run
+    // stopping at an event time (one mid-afternoon, one in the night) and
+    // the last going on to the end.
+    let parts = dir.path().join("parts");
+    let p = parts.to_str().unwrap();
+    assert!(run(&["import", sim.join("reference.yaml").to_str().unwrap(), "--data", p]).status.success());
+    let mut args = vec!["ingest", "--quiet", "--no-detect", "--data", p];
+    args.extend(feeds.iter().map(String::as_str));
+    assert!(run(&args).status.success());
+    for to in ["2026-11-09T13:37:00Z", "2026-11-20T02:00:00+01:00"] {
+        let o = run(&["detect", "--data", p, "--to", to]);
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(stdout(&o).contains("held at 2026-11-"), "{}", text(&o));
+    }
+    let o = run(&["detect", "--data", p, "--to", "2026-11-15T00:00:00Z"]);
+    assert!(!o.status.success(), "a period ending before one examined: {}", text(&o));
+    assert!(text(&o).contains("cannot end earlier"), "{}", text(&o));
+    let o = run(&["detect", "--data", p]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!stdout(&o).contains("held at"), "{}", text(&o));
+    assert_eq!(scores(p, "parts.json"), batch_scores, "period by period, the same answers");
     // Read through a server's API (incidents with what joined their case
     // since, as `since_opened`), the same scores as from its directory.
     let server = serve(l);
