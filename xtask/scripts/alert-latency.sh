@@ -18,6 +18,7 @@ $B serve --data $D/data --listen 127.0.0.1:$PORT > ${SERVE_LOG:-$D/serve.log} 2>
 SERVER=$!
 trap "kill $SERVER 2>/dev/null; rm -rf $D" EXIT
 for i in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:$PORT/api/v1/health && break; sleep 0.1; done
+T0=$(date +%s.%N)
 $B simulate --sites $SITES --days $DAYS --seed $SEED --to http://127.0.0.1:$PORT --token $TOKEN --rate $RATE 2>&1 | tail -1
 # Wait until detection has applied every stored event.
 for i in $(seq 600); do
@@ -25,6 +26,9 @@ for i in $(seq 600); do
   python3 -c 'import json,sys; s=json.loads(sys.argv[1]); sys.exit(0 if s.get("detected_through") == s.get("book_through") else 1)' "$S" && break
   sleep 0.1
 done
+# End to end: from the stream's start until every stored event is detected.
+T1=$(date +%s.%N)
+python3 -c 'import json,sys; s=json.loads(sys.argv[1]); t=float(sys.argv[3])-float(sys.argv[2]); n=s.get("book_through"); print(f"stored, in the ledger and detected through seq {n} {t:.1f} s after the stream began: {n/t:,.0f} events/s end to end")' "$S" $T0 $T1
 # Percentiles from the cumulative histograms: the bucket each falls in.
 curl -s http://127.0.0.1:$PORT/metrics | python3 -c '
 import sys, re
