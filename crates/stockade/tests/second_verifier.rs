@@ -9,42 +9,15 @@
 //! first use from PyPI.
 
 mod common;
-use common::{listening, run, text};
-use std::path::{Path, PathBuf};
+use common::{listening, root, run, text};
+use std::path::PathBuf;
 use std::process::Command;
 use stockade_evidence::package::{Part, write_archive};
 use stockade_ledger::checkpoint::LogKey;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The virtual environment's python, made (once, atomically) when missing.
+/// The virtual environment's python (`target/second-verifier`).
 fn python() -> PathBuf {
-    let venv = root().join("target/second-verifier");
-    let py = venv.join("bin/python3");
-    let requirements = root().join("verifiers/python/requirements.txt");
-    let pinned = std::fs::read_to_string(&requirements).unwrap();
-    let stamp = venv.join("requirements.txt");
-    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(pinned.as_str()) {
-        return py;
-    }
-    let building = root().join(format!("target/second-verifier.{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&building);
-    let ok = |c: &mut Command| {
-        let o = c.output().unwrap_or_else(|e| panic!("{c:?}: {e}"));
-        assert!(o.status.success(), "{c:?}: {}", text(&o));
-    };
-    ok(Command::new("python3").args(["-m", "venv"]).arg(&building));
-    ok(Command::new(building.join("bin/pip")).args(["install", "--quiet", "-r"]).arg(&requirements));
-    std::fs::write(building.join("requirements.txt"), &pinned).unwrap();
-    // Another test process may have won the race: either copy will do.
-    let _ = std::fs::remove_dir_all(&venv);
-    if std::fs::rename(&building, &venv).is_err() {
-        let _ = std::fs::remove_dir_all(&building);
-    }
-    // A venv's scripts name its directory; the interpreter itself does not care.
-    py
+    common::python_venv("second-verifier", &root().join("verifiers/python/requirements.txt"))
 }
 
 /// The Python verifier's exit code and output.

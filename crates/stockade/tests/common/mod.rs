@@ -1,6 +1,7 @@
 //! What every test of the binary uses: running it as a user does.
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn bin() -> Command {
@@ -52,4 +53,38 @@ pub fn listening(args: &[&str]) -> Running {
     let child = bin().args(args).args(["--listen", &listen]).spawn().unwrap();
     wait_for(port);
     Running(child, format!("http://{listen}"))
+}
+
+/// The repository's root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The python of a virtual environment under `target/NAME` holding the
+/// packages a pinned pip requirements file names, made from PyPI when
+/// missing or when the file has changed (once, atomically: a test process
+/// that loses the race uses the winner's).
+pub fn python_venv(name: &str, requirements: &Path) -> PathBuf {
+    let venv = root().join("target").join(name);
+    let py = venv.join("bin/python3");
+    let pinned = std::fs::read_to_string(requirements).unwrap();
+    let stamp = venv.join("requirements.txt");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(pinned.as_str()) {
+        return py;
+    }
+    let building = root().join(format!("target/{name}.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&building);
+    let ok = |c: &mut Command| {
+        let o = c.output().unwrap_or_else(|e| panic!("{c:?}: {e}"));
+        assert!(o.status.success(), "{c:?}: {}", text(&o));
+    };
+    ok(Command::new("python3").args(["-m", "venv"]).arg(&building));
+    ok(Command::new(building.join("bin/pip")).args(["install", "--quiet", "-r"]).arg(requirements));
+    std::fs::write(building.join("requirements.txt"), &pinned).unwrap();
+    let _ = std::fs::remove_dir_all(&venv);
+    if std::fs::rename(&building, &venv).is_err() {
+        let _ = std::fs::remove_dir_all(&building);
+    }
+    // A venv's scripts name its directory; the interpreter itself does not care.
+    py
 }
