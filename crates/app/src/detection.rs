@@ -394,6 +394,21 @@ pub struct Progress {
     pub incidents: u64,
 }
 
+/// How far a replay has come, for whoever shows it
+/// ([`Detection::replay_watched`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Replaying {
+    /// The events the replay examines in event-time order (as stored when
+    /// it started; what commits meanwhile comes after).
+    pub total: u64,
+    /// Of those, examined so far.
+    pub done: u64,
+    /// The event time reached (µs).
+    pub at_us: i64,
+    /// Alerts raised so far.
+    pub alerts: u64,
+}
+
 /// A rule in force, as listed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RuleInForce {
@@ -577,13 +592,23 @@ impl Detection {
     /// bound earlier than one a replay already reached is refused); events
     /// that commit meanwhile wait for it.
     pub async fn replay_period(&self, period: Period) -> Result<Progress, DetectError> {
+        self.replay_watched(period, None).await
+    }
+
+    /// [`Detection::replay_period`], telling `watch` how far it has come
+    /// as each chunk of events is applied (a progress bar's figures).
+    pub async fn replay_watched(
+        &self,
+        period: Period,
+        watch: Option<&tokio::sync::watch::Sender<Replaying>>,
+    ) -> Result<Progress, DetectError> {
         if let (Some(f), Some(t)) = (period.from_us, period.to_us)
             && f >= t
         {
             return Err(DetectError::Period("the period's end must be after its start".into()));
         }
         let before = self.inner.settle().await?;
-        let mut p = self.inner.replay(period).await?;
+        let mut p = self.inner.replay(period, watch).await?;
         p.incidents = self.inner.settle().await? - before;
         Ok(p)
     }
@@ -695,9 +720,13 @@ impl Inner {
         }
     }
 
-    async fn replay(&self, period: Period) -> Result<Progress, DetectError> {
+    async fn replay(
+        &self,
+        period: Period,
+        watch: Option<&tokio::sync::watch::Sender<Replaying>>,
+    ) -> Result<Progress, DetectError> {
         let mut r = self.running.lock().await;
-        let mut progress = self.replay_locked(&mut r, period).await?;
+        let mut progress = self.replay_locked(&mut r, period, watch).await?;
         if period.to_us.is_none() {
             let rest = self.catch_up_locked(&mut r).await?;
             progress.events += rest.events;
@@ -709,7 +738,12 @@ impl Inner {
     /// The stored events not yet examined (all of them on a first start; a
     /// file load's; what a bounded replay left) that happened before the
     /// period's end, in event-time order (ties by seq).
-    async fn replay_locked(&self, r: &mut Running, period: Period) -> Result<Progress, DetectError> {
+    async fn replay_locked(
+        &self,
+        r: &mut Running,
+        period: Period,
+        watch: Option<&tokio::sync::watch::Sender<Replaying>>,
+    ) -> Result<Progress, DetectError> {
         let held = r.held;
         if let (Some(h), Some(to)) = (held, period.to_us)
             && to < h.before_us
@@ -723,9 +757,10 @@ impl Inner {
         self.fresh_reference(r);
         let cursor = r.cursor;
         let to = period.to_us.unwrap_or(i64::MAX);
-        // The span of event time to read, the last seq, and whether any
-        // event is left for later, in one pass.
+        // The span of event time to read, the last seq, how many events
+        // the replay examines, and whether any is left for later, in one pass.
         let (mut first, mut last, mut upto, mut left) = (i64::MAX, i64::MIN, cursor, false);
+        let mut total = 0u64;
         loop {
             let q = EventQuery { after_seq: Some(upto), limit: PAGE * 5, ..Default::default() };
             let page = self.store.events(&q).await?;
@@ -733,6 +768,7 @@ impl Inner {
                 if e.occurred_us >= to {
                     left = true;
                 } else {
+                    total += 1;
                     first = first.min(e.occurred_us);
                     last = last.max(e.occurred_us);
                 }
@@ -784,7 +820,11 @@ impl Inner {
                 if chunk.is_empty() {
                     break;
                 }
+                let at_us = chunk.last().and_then(|e| e.event.as_ref()).map(|e| e.occurred_at.timestamp_micros());
                 self.apply(r, chunk.into_iter(), &mut progress, period.from_us).await?;
+                if let (Some(w), Some(at_us)) = (watch, at_us) {
+                    w.send_replace(Replaying { total, done: progress.events, at_us, alerts: progress.alerts });
+                }
             }
         }
         if left {

@@ -251,8 +251,12 @@ async fn a_replay_held_at_a_bound_goes_on_from_it() {
     use stockade_app::detection::Period;
     let dir = tempfile::tempdir().unwrap();
     let (store, intake, d) = loaded_out_of_order(&dir).await;
-    let p = d.replay_period(Period { from_us: None, to_us: Some(at("18:00")) }).await.unwrap();
+    // Watched, as `stockade detect` draws its progress bar.
+    let (tx, rx) = tokio::sync::watch::channel(stockade_app::detection::Replaying::default());
+    let p = d.replay_watched(Period { from_us: None, to_us: Some(at("18:00")) }, Some(&tx)).await.unwrap();
     assert_eq!((p.events, p.alerts, p.incidents), (2, 0, 0), "the morning read and the termination: {p:?}");
+    let seen = *rx.borrow();
+    assert_eq!((seen.total, seen.done, seen.at_us, seen.alerts), (2, 2, at("17:00"), 0), "{seen:?}");
     assert_eq!(d.held_at().await, Some(at("18:00")));
     assert_eq!(d.through(), 0, "not every stored event is examined");
     // Committed while held: it waits for the replay to go on.

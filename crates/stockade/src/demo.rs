@@ -62,7 +62,7 @@ pub async fn run(a: DemoArgs, clock: Arc<dyn Clock>) -> Result<()> {
     }
     // Detection replays the loaded history in event-time order, as a live
     // run would have seen it, then follows what the server takes in.
-    let detected = crate::start_detection(&intake, &Default::default()).await?;
+    let detected = crate::start_detection(&intake, &Default::default(), true).await?;
     let truth = dir.join("truth.json");
     std::fs::write(&truth, serde_json::to_vec_pretty(&sim.truth)?)?;
     // Audited as the same acts through the CLI are.

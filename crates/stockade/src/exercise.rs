@@ -115,7 +115,7 @@ async fn start(main: &MainArgs, ws: &Path, scenario: &str, seed: u32, days: u32,
     for (_, feed) in &sim.feeds {
         accepted += intake.ingest_ndjson(feed.as_bytes()).await?.accepted;
     }
-    let detected = crate::start_detection(&intake, &Default::default()).await?;
+    let detected = crate::start_detection(&intake, &Default::default(), false).await?;
     let (_, token) = stockade_app::tokens::issue_token(
         &*opened.store,
         Some(&opened.ledger),

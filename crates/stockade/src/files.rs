@@ -774,7 +774,7 @@ pub async fn ingest(a: IngestArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
     // event-time order: files of different systems cover the same days, and
     // read one after another they would reach detection a month apart.
     if let Sink::Local(intake) = &sink {
-        let p = crate::start_detection(intake, &a.pipeline.detection).await?;
+        let p = crate::start_detection(intake, &a.pipeline.detection, !a.quiet).await?;
         if !a.quiet && p.events > 0 {
             eprintln!("detection: {} events examined, {} alerts, {} incidents opened", p.events, p.alerts, p.incidents);
         }

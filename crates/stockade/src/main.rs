@@ -168,19 +168,57 @@ fn use_playbooks(intake: &Intake, a: &cli::DetectionArgs) -> Result<()> {
     Ok(())
 }
 
-/// Starts detection on an intake unless asked not to.
-async fn start_detection(intake: &Intake, a: &cli::DetectionArgs) -> Result<stockade_app::detection::Progress> {
+/// Starts detection on an intake unless asked not to, with a progress bar
+/// for the replay of what is stored when `shown` (and stderr a terminal).
+async fn start_detection(
+    intake: &Intake,
+    a: &cli::DetectionArgs,
+    shown: bool,
+) -> Result<stockade_app::detection::Progress> {
     use_playbooks(intake, a)?;
     if a.no_detect {
         return Ok(Default::default());
     }
     let d = intake.start_detection(rule_source(a.rules.as_deref())).await?;
     // What is stored and not yet examined: history in event-time order.
-    let p = d.replay().await?;
+    let p = replay_shown(&d, Default::default(), shown).await?;
     if p.events > 0 {
         tracing::info!(events = p.events, alerts = p.alerts, incidents = p.incidents, "detection caught up");
     }
     Ok(p)
+}
+
+/// Replays what detection has not examined with a progress bar on stderr
+/// (drawn only to a terminal): events, the event date reached, alerts.
+async fn replay_shown(
+    d: &stockade_app::detection::Detection,
+    period: stockade_app::detection::Period,
+    shown: bool,
+) -> Result<stockade_app::detection::Progress, stockade_app::detection::DetectError> {
+    use indicatif::{ProgressBar, ProgressStyle};
+    let (tx, mut rx) = tokio::sync::watch::channel(stockade_app::detection::Replaying::default());
+    let bar = if shown { ProgressBar::new(0) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("detecting [{bar:30}] {human_pos}/{human_len} events ({eta}) {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let shown = bar.clone();
+    let drawing = tokio::spawn(async move {
+        while rx.changed().await.is_ok() {
+            let r = *rx.borrow_and_update();
+            shown.set_length(r.total);
+            shown.set_position(r.done);
+            if let Some(at) = chrono::DateTime::from_timestamp_micros(r.at_us) {
+                shown.set_message(format!("through {}, {} alerts", at.format("%Y-%m-%d %H:%M"), r.alerts));
+            }
+        }
+    });
+    let p = d.replay_watched(period, Some(&tx)).await;
+    drop(tx);
+    let _ = drawing.await;
+    bar.finish_and_clear();
+    p
 }
 
 /// Saves the derived state (so that the next start need not read the stored
@@ -321,7 +359,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             };
             let opened = open(&a.data.data).await?;
             let intake = intake(&opened, clock.clone(), a.pipeline.unknown_entities.into()).await?;
-            let _ = start_detection(&intake, &a.pipeline.detection).await?;
+            let _ = start_detection(&intake, &a.pipeline.detection, true).await?;
             let config = ServerConfig {
                 max_body_bytes: a.max_body_bytes,
                 public_tlog: a.public_tlog,
@@ -529,7 +567,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             use_playbooks(&intake, &detection)?;
             let d = intake.start_detection(rule_source(detection.rules.as_deref())).await?;
             let started = std::time::Instant::now();
-            let p = d.replay_period(period).await;
+            let p = replay_shown(&d, period, true).await;
             let held = d.held_at().await;
             close(intake.stage(), &*opened.store).await;
             let p = p?;
