@@ -673,6 +673,12 @@ impl Detection {
     pub async fn close(&self) -> Result<(), DetectError> {
         self.inner.catch_up().await?;
         let mut r = self.inner.running.lock().await;
+        if r.unsaved == 0 {
+            // Nothing applied since the last save (a replay saves as it
+            // ends): that save, once done, is the state.
+            self.inner.saved(&mut r).await?;
+            return self.inner.settle().await.map(|_| ());
+        }
         self.inner.save(&mut r).await
     }
 }
@@ -834,7 +840,10 @@ impl Inner {
             r.held = None;
         }
         self.publish(r.cursor);
-        self.save(r).await?;
+        // Saved unless nothing changed (a replay with nothing to examine).
+        if r.unsaved > 0 || r.held != held || r.cursor != cursor {
+            self.save(r).await?;
+        }
         Ok(progress)
     }
 
@@ -867,7 +876,6 @@ impl Inner {
             self.apply_stored(r, &page, &mut progress, None).await?;
             r.cursor = last;
             self.publish(last);
-            r.unsaved += page.len() as i64;
             if r.unsaved >= SAVE_EVERY {
                 self.saved(r).await?;
                 r.saving = Some(self.save_behind(r));
@@ -923,6 +931,7 @@ impl Inner {
         }
         for stored in events {
             progress.events += 1;
+            r.unsaved += 1;
             let Some(event) = stored.event else { continue };
             // Stockade's own records about the log are not signals (its
             // containments are: what they close is watched).
