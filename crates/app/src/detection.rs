@@ -791,8 +791,15 @@ impl Inner {
         let read_day = |from: i64| {
             let store = self.store.clone();
             tokio::spawn(async move {
-                let q =
-                    EventQuery { from_us: Some(from), to_us: Some(from + DAY), limit: u32::MAX, ..Default::default() };
+                // After the cursor: a load into a long history reads its
+                // own events back, not every day's whole history.
+                let q = EventQuery {
+                    after_seq: Some(cursor),
+                    from_us: Some(from),
+                    to_us: Some(from + DAY),
+                    limit: u32::MAX,
+                    ..Default::default()
+                };
                 let mut day: Vec<stockade_store::StoredEvent> = store
                     .events(&q)
                     .await?
