@@ -575,11 +575,12 @@ impl Detection {
         Ok(p)
     }
 
-    /// Replays history: when detection has seen nothing yet, every stored
-    /// event in event-time order (a day at a time, ties by seq), as a live
-    /// run that received each event when it happened would have seen them,
-    /// whatever order files were loaded in; then whatever is left in seq
-    /// order. When it has already run, the same as [`Detection::catch_up`].
+    /// Replays history: every stored event not yet examined (all of them
+    /// on a first start, a load's, what a bounded replay left) in
+    /// event-time order (a day at a time, ties by seq), as a live run that
+    /// received each event when it happened would have seen them, whatever
+    /// order files were loaded in; then what committed meanwhile, in seq
+    /// order.
     pub async fn replay(&self) -> Result<Progress, DetectError> {
         self.replay_period(Period::default()).await
     }
@@ -804,12 +805,7 @@ impl Inner {
                     .events(&q)
                     .await?
                     .into_iter()
-                    .filter(|e| {
-                        e.seq > cursor
-                            && e.seq <= upto
-                            && e.occurred_us < to
-                            && !Held::examined(held, e.seq, e.occurred_us)
-                    })
+                    .filter(|e| e.seq <= upto && e.occurred_us < to && !Held::examined(held, e.seq, e.occurred_us))
                     .collect();
                 day.sort_by_key(|e| (e.occurred_us, e.seq));
                 // Read back here too, beside the detector (which has a

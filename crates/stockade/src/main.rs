@@ -203,14 +203,14 @@ async fn replay_shown(
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    let shown = bar.clone();
+    let drawn = bar.clone();
     let drawing = tokio::spawn(async move {
         while rx.changed().await.is_ok() {
             let r = *rx.borrow_and_update();
-            shown.set_length(r.total);
-            shown.set_position(r.done);
+            drawn.set_length(r.total);
+            drawn.set_position(r.done);
             if let Some(at) = chrono::DateTime::from_timestamp_micros(r.at_us) {
-                shown.set_message(format!("through {}, {} alerts", at.format("%Y-%m-%d %H:%M"), r.alerts));
+                drawn.set_message(format!("through {}, {} alerts", at.format("%Y-%m-%d %H:%M"), r.alerts));
             }
         }
     });
