@@ -3,18 +3,23 @@
 //! values) and what earlier events taught (terminations, revocations, the
 //! places and networks each person and credential has been seen in).
 //!
-//! [`Context::enrich`] writes it under `ctx.*` beside the event's own fields,
-//! so rules stay plain Sigma (a `ctx.after_hours: true` selection is a field
-//! match to any Sigma tool). `docs/RULES.md` lists every field.
+//! [`Context::enrich`] works it out as [`Facts`], which rules read under
+//! `ctx.*` beside the event's own fields ([`Enriched`], the event as the
+//! Sigma engine sees it), so rules stay plain Sigma (a `ctx.after_hours:
+//! true` selection is a field match to any Sigma tool). `docs/RULES.md`
+//! lists every field.
 //!
 //! Invariant: enrichment of an event depends only on the reference data and
 //! on events applied before it (in seq order), so a replay enriches alike.
 
 use chrono::{DateTime, Datelike, NaiveTime, Timelike};
 use chrono_tz::Tz;
+use rsigma_eval::event::{EventValue, JsonEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use stockade_model::event::{Event, EventBody};
 use stockade_model::reference::{EmploymentStatus, ReferenceData};
 
@@ -59,6 +64,236 @@ pub const CONTEXT_FIELDS: &[&str] = &[
     "ctx.hour_share",
     "ctx.hour_history",
 ];
+
+/// One `ctx.*` value: text (borrowed from the event or the reference data
+/// where it can be), a number or a truth value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fact<'a> {
+    Str(Cow<'a, str>),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    /// A number that is not one (never made by the context's own sums).
+    Null,
+}
+
+impl<'a> From<&'a str> for Fact<'a> {
+    fn from(s: &'a str) -> Self {
+        Fact::Str(Cow::Borrowed(s))
+    }
+}
+
+impl From<String> for Fact<'_> {
+    fn from(s: String) -> Self {
+        Fact::Str(Cow::Owned(s))
+    }
+}
+
+impl From<bool> for Fact<'_> {
+    fn from(b: bool) -> Self {
+        Fact::Bool(b)
+    }
+}
+
+impl From<u32> for Fact<'_> {
+    fn from(n: u32) -> Self {
+        Fact::Int(i64::from(n))
+    }
+}
+
+impl From<f64> for Fact<'_> {
+    fn from(x: f64) -> Self {
+        if x.is_finite() { Fact::Float(x) } else { Fact::Null }
+    }
+}
+
+impl Fact<'_> {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Fact::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Fact::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Fact::Int(n) => u64::try_from(*n).ok(),
+            _ => None,
+        }
+    }
+
+    /// As JSON (a float as JSON numbers are: `1.0`, not `1`).
+    pub fn to_json(&self) -> Value {
+        match self {
+            Fact::Str(s) => Value::String(s.as_ref().to_owned()),
+            Fact::Int(n) => Value::from(*n),
+            Fact::Float(x) => Value::from(*x),
+            Fact::Bool(b) => Value::Bool(*b),
+            Fact::Null => Value::Null,
+        }
+    }
+
+    fn event_value(&self) -> EventValue<'_> {
+        match self {
+            Fact::Str(s) => EventValue::Str(Cow::Borrowed(s)),
+            Fact::Int(n) => EventValue::Int(*n),
+            Fact::Float(x) => EventValue::Float(*x),
+            Fact::Bool(b) => EventValue::Bool(*b),
+            Fact::Null => EventValue::Null,
+        }
+    }
+}
+
+/// An event's `ctx.*`, by name (each once), in the order worked out: a
+/// few dozen at most, so a list read in order beats a hashed map that
+/// allocates each name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facts<'a> {
+    members: Vec<(&'static str, Fact<'a>)>,
+}
+
+impl<'a> Facts<'a> {
+    pub fn insert(&mut self, name: &'static str, value: impl Into<Fact<'a>>) {
+        let value = value.into();
+        match self.members.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.members.push((name, value)),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Fact<'a>> {
+        self.members.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(Fact::as_str)
+    }
+
+    pub fn bool(&self, name: &str) -> Option<bool> {
+        self.get(name).and_then(Fact::as_bool)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Fact<'a>)> {
+        self.members.iter().map(|(n, v)| (*n, v))
+    }
+
+    /// As the JSON object rules read under `ctx`.
+    pub fn to_json(&self) -> Value {
+        Value::Object(self.members.iter().map(|(n, v)| ((*n).to_owned(), v.to_json())).collect())
+    }
+}
+
+/// The event as rules see it: its own fields (the model's serialisation,
+/// a JSON object) with its [`Facts`] under `ctx`. What the Sigma engine
+/// evaluates, read in place: `ctx.*` from the facts, the rest from the
+/// fields as `rsigma-eval`'s own JSON events read them.
+pub struct Enriched<'a> {
+    fields: JsonEvent<'a>,
+    raw: &'a Value,
+    facts: Facts<'a>,
+}
+
+impl<'a> Enriched<'a> {
+    pub fn new(fields: &'a Value, facts: Facts<'a>) -> Enriched<'a> {
+        Enriched { fields: JsonEvent::borrow(fields), raw: fields, facts }
+    }
+
+    pub fn facts(&self) -> &Facts<'a> {
+        &self.facts
+    }
+
+    pub fn fields(&self) -> &'a Value {
+        self.raw
+    }
+
+    /// A dotted path's value as text: a `ctx.*` fact, else the fields'
+    /// member (flat name first, then nested), JSON for what is not text;
+    /// None where absent or null.
+    pub fn text(&self, path: &str) -> Option<String> {
+        if let Some(name) = path.strip_prefix("ctx.") {
+            return match self.facts.get(name)? {
+                Fact::Str(s) => Some(s.as_ref().to_owned()),
+                Fact::Null => None,
+                other => Some(other.to_json().to_string()),
+            };
+        }
+        let mut cur = self.raw;
+        if let Some(x) = self.raw.get(path) {
+            cur = x;
+        } else {
+            for part in path.split('.') {
+                cur = cur.get(part)?;
+            }
+        }
+        match cur {
+            Value::String(s) => Some(s.clone()),
+            Value::Null => None,
+            other => Some(other.to_string()),
+        }
+    }
+}
+
+impl rsigma_eval::event::Event for Enriched<'_> {
+    fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
+        if let Some(name) = path.strip_prefix("ctx.")
+            && self.raw.get(path).is_none()
+        {
+            return self.facts.get(name).map(Fact::event_value);
+        }
+        if path == "ctx" {
+            return Some(EventValue::Map(
+                self.facts.members.iter().map(|(n, v)| (Cow::Borrowed(*n), v.event_value())).collect(),
+            ));
+        }
+        self.fields.get_field(path)
+    }
+
+    fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {
+        self.fields.any_string_value(pred) || self.facts.members.iter().any(|(_, v)| v.as_str().is_some_and(pred))
+    }
+
+    fn all_string_values(&self) -> Vec<Cow<'_, str>> {
+        let mut all = self.fields.all_string_values();
+        all.extend(self.facts.members.iter().filter_map(|(_, v)| v.as_str().map(Cow::Borrowed)));
+        all
+    }
+
+    fn visit_string_values(&self, visit: &mut dyn FnMut(&str)) {
+        self.fields.visit_string_values(visit);
+        for s in self.facts.members.iter().filter_map(|(_, v)| v.as_str()) {
+            visit(s);
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        let mut v = self.raw.clone();
+        if let Value::Object(m) = &mut v {
+            m.insert("ctx".into(), self.facts.to_json());
+        }
+        v
+    }
+
+    fn top_level_keys(&self) -> Option<Vec<Cow<'_, str>>> {
+        let mut keys = self.fields.top_level_keys()?;
+        keys.push(Cow::Borrowed("ctx"));
+        Some(keys)
+    }
+
+    fn visit_top_level_keys(&self, visit: &mut dyn FnMut(&str)) -> bool {
+        if !self.fields.visit_top_level_keys(visit) {
+            return false;
+        }
+        visit("ctx");
+        true
+    }
+}
 
 /// A weekly window in a site's local time.
 #[derive(Debug, Clone)]
@@ -288,7 +523,9 @@ fn record<T>(line: &mut Vec<(i64, T)>, at: i64, v: T) {
 /// The reference data and what was learned: everything `ctx.*` says.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
-    pub reference: Reference,
+    /// Shared, so that what an event's facts borrow from it outlives a
+    /// borrow of the context (the detector's state changes meanwhile).
+    pub reference: Arc<Reference>,
     pub learned: Learned,
 }
 
@@ -398,25 +635,20 @@ pub fn fields_of(event: &Event) -> Value {
 
 impl Context {
     pub fn new(data: &ReferenceData) -> Context {
-        Context { reference: Reference::new(data), learned: Learned::default() }
+        Context { reference: Arc::new(Reference::new(data)), learned: Learned::default() }
     }
 
-    /// The event as rules see it: its own fields (as the model serialises
-    /// them) and `ctx.*`. Also learns from it (call once per event, in seq order).
-    pub fn enrich(&mut self, event: &Event) -> Value {
-        self.enrich_fields(event, fields_of(event))
-    }
-
-    /// [`Context::enrich`] with the event's own fields given, equal to what
-    /// [`fields_of`] makes (a caller that read the event back from its
-    /// stored form has them already).
-    pub fn enrich_fields(&mut self, event: &Event, mut v: Value) -> Value {
-        let Value::Object(fields) = &mut v else { return v };
-        let (mut ctx, subject) = self.reference.context_of(event, fields);
-        self.learned.context_of(event, &self.reference, &subject, &mut ctx);
-        self.learned.learn(&self.reference, event, &subject, &ctx);
-        fields.insert("ctx".into(), Value::Object(ctx));
-        v
+    /// The event's `ctx.*`, from the reference data and what earlier
+    /// events taught; then learns from it (call once per event, in seq
+    /// order). `fields` are the event's own, as [`fields_of`] makes them
+    /// (a caller that read the event back from its stored form has them
+    /// already); `reference` is this context's (a clone of the `Arc`).
+    pub fn enrich<'a>(&mut self, reference: &'a Reference, event: &Event, fields: &'a Value) -> Facts<'a> {
+        let Value::Object(fields) = fields else { return Facts::default() };
+        let (mut ctx, subject) = reference.context_of(event, fields);
+        self.learned.context_of(event, reference, &subject, &mut ctx);
+        self.learned.learn(reference, event, &subject, &ctx);
+        ctx
     }
 }
 
@@ -440,33 +672,29 @@ impl Reference {
     /// The part of `ctx.*` that reference data alone gives, and the event's
     /// [`Subject`]. Reads nothing learned ([`Learned::context_of`] adds
     /// that, in seq order).
-    pub(crate) fn context_of<'a>(
-        &'a self,
-        event: &Event,
-        f: &'a Map<String, Value>,
-    ) -> (Map<String, Value>, Subject<'a>) {
+    pub(crate) fn context_of<'a>(&'a self, event: &Event, f: &'a Map<String, Value>) -> (Facts<'a>, Subject<'a>) {
         let r = self;
         // Sized for every ctx field: no rehashing as it fills.
-        let mut c = Map::with_capacity(CONTEXT_FIELDS.len());
+        let mut c = Facts { members: Vec::with_capacity(CONTEXT_FIELDS.len()) };
         let site = event.site.as_str();
-        c.insert("family".into(), event.body.kind().family().as_str().into());
+        c.insert("family", event.body.kind().family().as_str());
         let info = r.sites.get(site);
         let local = info.and_then(|s| s.tz).map(|tz| event.occurred_at.with_timezone(&tz));
         if let Some(l) = &local {
-            c.insert("local_time".into(), format!("{:02}:{:02}", l.hour(), l.minute()).into());
-            c.insert("local_hour".into(), l.hour().into());
-            c.insert("weekday".into(), l.weekday().number_from_monday().into());
+            c.insert("local_time", format!("{:02}:{:02}", l.hour(), l.minute()));
+            c.insert("local_hour", l.hour());
+            c.insert("weekday", l.weekday().number_from_monday());
             let working = info.is_some_and(|s| s.work.iter().any(|w| w.contains(l)));
-            c.insert("after_hours".into(), (!working).into());
+            c.insert("after_hours", !working);
         }
         // The door, then the zone: named, or the door's, the camera's, the location's.
         let n = Named::of(f);
         let door = n.door.or_else(|| n.reader.and_then(|x| r.readers.get(x)).map(String::as_str));
         let door_info = door.and_then(|d| r.doors.get(d));
         if let Some((_, dock, schedule)) = door_info {
-            c.insert("door_dock".into(), (*dock).into());
+            c.insert("door_dock", *dock);
             if let (false, Some(l)) = (schedule.is_empty(), &local) {
-                c.insert("door_scheduled".into(), schedule.iter().any(|s| r.in_shift(s, site, l)).into());
+                c.insert("door_scheduled", schedule.iter().any(|s| r.in_shift(s, site, l)));
             }
         }
         let zone = n
@@ -481,13 +709,13 @@ impl Reference {
             })
             .or_else(|| n.asset.and_then(|x| r.assets.get(x)).and_then(|a| a.1.as_deref()));
         if let Some(z) = zone {
-            c.insert("zone".into(), z.into());
+            c.insert("zone", z);
             if let Some(t) = r.zones.get(z) {
-                c.insert("zone_tier".into(), t.as_str().into());
+                c.insert("zone_tier", t.as_str());
             }
         }
         if let Some(t) = n.from_location.and_then(|x| r.locations.get(x)).and_then(|z| r.zones.get(z)) {
-            c.insert("from_zone_tier".into(), t.as_str().into());
+            c.insert("from_zone_tier", t.as_str());
         }
         // Who: named, or the badge's or account's holder.
         let badge = n.badge;
@@ -497,60 +725,60 @@ impl Reference {
             .or_else(|| n.account.and_then(|a| r.accounts.get(a)).map(String::as_str));
         let mut vendor = n.vendor;
         if let Some(p) = person {
-            c.insert("person".into(), p.into());
+            c.insert("person", p);
             if let Some(info) = r.people.get(p) {
-                c.insert("person_role".into(), info.role.as_str().into());
+                c.insert("person_role", info.role.as_str());
                 if let Some(v) = &info.vendor {
-                    c.insert("person_vendor".into(), v.as_str().into());
+                    c.insert("person_vendor", v.as_str());
                     vendor.get_or_insert(v.as_str());
                 }
                 if let (false, Some(l)) = (info.shifts.is_empty(), &local) {
-                    c.insert("person_on_shift".into(), info.shifts.iter().any(|s| r.in_shift(s, site, l)).into());
+                    c.insert("person_on_shift", info.shifts.iter().any(|s| r.in_shift(s, site, l)));
                 }
             }
         }
         if let Some(v) = vendor {
-            c.insert("vendor".into(), v.into());
+            c.insert("vendor", v);
             if let (Some(windows), Some(l)) = (r.vendors.get(v), &local)
                 && !windows.is_empty()
             {
-                c.insert("vendor_window".into(), windows.iter().any(|s| r.in_shift(s, site, l)).into());
+                c.insert("vendor_window", windows.iter().any(|s| r.in_shift(s, site, l)));
             }
         }
         if let Some(b) = badge
             && let Some((_, status, zones)) = r.badges.get(b)
         {
-            c.insert("badge_status".into(), status.as_str().into());
+            c.insert("badge_status", status.as_str());
             if let (false, Some(z)) = (zones.is_empty(), zone) {
-                c.insert("badge_zone_allowed".into(), zones.iter().any(|x| x == z).into());
+                c.insert("badge_zone_allowed", zones.iter().any(|x| x == z));
             }
         }
         let credential = badge.or(n.account).or(n.api_key);
         if let Some((value, tier)) = n.sku.and_then(|s| r.skus.get(s)) {
-            c.insert("sku_tier".into(), tier.as_str().into());
+            c.insert("sku_tier", tier.as_str());
             let units = n.quantity.or(n.delta).and_then(Value::as_f64).unwrap_or(0.0).abs();
-            c.insert("value_at_stake".into(), (units * value).into());
+            c.insert("value_at_stake", units * value);
         }
         let ip = n.source_ip;
         if let Some(ip) = ip
             && let Some(i) = internal(ip)
         {
-            c.insert("ip_internal".into(), i.into());
+            c.insert("ip_internal", i);
         }
         if let Some(ip) = ip
             && let Some(s) = r.ip_site(ip)
         {
-            c.insert("ip_site".into(), s.into());
+            c.insert("ip_site", s);
         }
         if let Some(a) = n.asset
             && let Some((Some(v), _)) = r.assets.get(a)
         {
-            c.insert("asset_maintainer".into(), v.as_str().into());
-            c.insert("by_maintainer".into(), (vendor == Some(v.as_str())).into());
+            c.insert("asset_maintainer", v.as_str());
+            c.insert("by_maintainer", vendor == Some(v.as_str()));
             if let (Some(windows), Some(l)) = (r.vendors.get(v), &local)
                 && !windows.is_empty()
             {
-                c.insert("maintainer_window".into(), windows.iter().any(|s| r.in_shift(s, site, l)).into());
+                c.insert("maintainer_window", windows.iter().any(|s| r.in_shift(s, site, l)));
             }
         }
         let to_location = n.to_location;
@@ -562,13 +790,13 @@ impl Learned {
     /// The part of `ctx.*` that earlier events taught, added to what
     /// [`Reference::context_of`] gave (call in seq order, before
     /// [`Learned::learn`] for the same event).
-    pub(crate) fn context_of(&self, event: &Event, r: &Reference, s: &Subject<'_>, c: &mut Map<String, Value>) {
+    pub(crate) fn context_of<'a>(&self, event: &Event, r: &'a Reference, s: &Subject<'a>, c: &mut Facts<'a>) {
         let site = event.site.as_str();
         let at = event.occurred_at.timestamp_micros();
         if let Some(p) = s.person {
             let status = as_of(self.status.get(p), at).or_else(|| r.people.get(p).map(|i| snake(&i.status)));
             if let Some(st) = status {
-                c.insert("person_status".into(), st.into());
+                c.insert("person_status", st);
             }
         }
         if let (Some(b), Some(d), EventBody::AccessGranted(read)) = (s.badge, s.door, &event.body)
@@ -590,20 +818,20 @@ impl Learned {
                 }
             };
             let jump = prev != d && gap <= JUMP_S * 1_000_000 && !reachable;
-            c.insert("badge_jump".into(), jump.into());
+            c.insert("badge_jump", jump);
         }
         if let Some(cred) = s.credential {
             let revoked = as_of(self.revoked.get(cred), at);
-            c.insert("credential_revoked".into(), revoked.unwrap_or(false).into());
+            c.insert("credential_revoked", revoked.unwrap_or(false));
         }
         if let (Some(p), Some(l), Some(fam)) = (s.person, &s.local, profiled(event)) {
             let profile = self.hours.get(&format!("{fam}|{p}"));
             let total: u32 = profile.map_or(0, |h| h.iter().sum());
-            c.insert("hour_history".into(), total.into());
+            c.insert("hour_history", total);
             if let Some(h) = profile.filter(|_| total > 0) {
                 let how = hour_of_week(l.weekday().number_from_monday(), l.hour());
                 let near: u32 = [23, 0, 1].iter().map(|d| h[(how / 24) * 24 + (how % 24 + d) % 24]).sum();
-                c.insert("hour_share".into(), (f64::from(near) / f64::from(total)).into());
+                c.insert("hour_share", f64::from(near) / f64::from(total));
             }
         }
         if let Some(p) = s.person
@@ -611,7 +839,7 @@ impl Learned {
         {
             let days = (at - h) as f64 / 86_400e6;
             if days >= 0.0 {
-                c.insert("person_tenure_days".into(), days.floor().into());
+                c.insert("person_tenure_days", days.floor());
             }
         }
         // Novelty, once the site has a history.
@@ -620,28 +848,28 @@ impl Learned {
         if let (Some(p), Some(z)) = (s.person, s.zone)
             && matches!(event.body, EventBody::AccessGranted(_))
         {
-            c.insert("novel_zone".into(), (seasoned && !self.zones_seen.contains(&format!("{p}|{z}"))).into());
+            c.insert("novel_zone", seasoned && !self.zones_seen.contains(&format!("{p}|{z}")));
         }
         if let (Some(cred), Some(net)) = (s.credential, s.ip.and_then(network)) {
             let key = format!("{cred}|{net}");
-            c.insert("novel_network".into(), (seasoned && !self.networks_seen.contains(&key)).into());
+            c.insert("novel_network", seasoned && !self.networks_seen.contains(&key));
         }
         let known_plan = seasoned || self.stocktaken.contains(site);
         if let (true, Some(to)) = (known_plan, s.to_location)
             && matches!(event.body, EventBody::InventoryMoved(_) | EventBody::InventoryPutAway(_))
         {
-            c.insert("to_location_counted".into(), self.counted.contains(&format!("{site}|{to}")).into());
+            c.insert("to_location_counted", self.counted.contains(&format!("{site}|{to}")));
         }
     }
 
     /// Learns from an event, with its subject and the context it was given
     /// (`ctx`: who, and the local time), as [`Reference::context_of`] and
     /// [`Learned::context_of`] worked them out.
-    pub(crate) fn learn(&mut self, r: &Reference, event: &Event, s: &Subject<'_>, ctx: &Map<String, Value>) {
+    pub(crate) fn learn(&mut self, r: &Reference, event: &Event, s: &Subject<'_>, ctx: &Facts<'_>) {
         let at = event.occurred_at.timestamp_micros();
         let n = &s.named;
-        let num = |k: &str| ctx.get(k).and_then(Value::as_u64).map(|n| n as u32);
-        let person = ctx.get("person").and_then(Value::as_str);
+        let num = |k: &str| ctx.get(k).and_then(Fact::as_u64).map(|n| n as u32);
+        let person = ctx.str("person");
         if let (Some(p), Some(weekday), Some(hour), Some(fam)) =
             (person, num("weekday"), num("local_hour"), profiled(event))
         {
@@ -702,5 +930,52 @@ impl Learned {
         if let (Some(cred), Some(net)) = (credential, n.source_ip.and_then(network)) {
             self.networks_seen.insert(format!("{cred}|{net}"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rsigma_eval::event::Event as _;
+    use serde_json::json;
+
+    #[test]
+    fn rules_read_facts_under_ctx_and_the_fields_beside_them() {
+        let fields = json!({"kind": "access.granted", "badge": "B-1", "nested": {"a": "x"}, "n": 2});
+        let mut facts = Facts::default();
+        facts.insert("zone", "CAGE");
+        facts.insert("local_hour", 23u32);
+        facts.insert("hour_share", 0.5);
+        facts.insert("after_hours", true);
+        facts.insert("zone", "DOCK".to_owned());
+        facts.insert("broken", f64::NAN);
+        let e = Enriched::new(&fields, facts);
+        assert_eq!(e.get_field("ctx.zone"), Some(EventValue::Str("DOCK".into())), "inserted again: replaced");
+        assert_eq!(e.get_field("ctx.local_hour"), Some(EventValue::Int(23)));
+        assert_eq!(e.get_field("ctx.hour_share"), Some(EventValue::Float(0.5)));
+        assert_eq!(e.get_field("ctx.broken"), Some(EventValue::Null));
+        assert_eq!(e.get_field("ctx.missing"), None);
+        assert_eq!(e.get_field("badge"), Some(EventValue::Str("B-1".into())));
+        assert_eq!(e.get_field("nested.a"), Some(EventValue::Str("x".into())));
+        assert_eq!(e.get_field("missing"), None);
+        assert!(e.any_string_value(&|s| s == "DOCK"), "keywords reach the facts");
+        assert!(e.any_string_value(&|s| s == "B-1"), "and the fields");
+        assert!(!e.any_string_value(&|s| s == "CAGE"));
+        let mut keys = Vec::new();
+        assert!(e.visit_top_level_keys(&mut |k| keys.push(k.to_owned())));
+        assert_eq!(keys, ["kind", "badge", "nested", "n", "ctx"]);
+        let whole = e.to_json();
+        assert_eq!(
+            whole["ctx"],
+            json!({"zone": "DOCK", "local_hour": 23, "hour_share": 0.5, "after_hours": true, "broken": null})
+        );
+        assert_eq!(whole["badge"], "B-1");
+        assert_eq!(e.text("ctx.zone").as_deref(), Some("DOCK"));
+        assert_eq!(e.text("ctx.after_hours").as_deref(), Some("true"));
+        assert_eq!(e.text("ctx.hour_share").as_deref(), Some("0.5"));
+        assert_eq!(e.text("ctx.broken"), None);
+        assert_eq!(e.text("nested.a").as_deref(), Some("x"));
+        assert_eq!(e.text("n").as_deref(), Some("2"));
+        assert_eq!(e.text("missing"), None);
     }
 }

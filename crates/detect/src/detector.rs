@@ -19,11 +19,10 @@
 
 use crate::alert::{Alert, Entity, EventKey};
 use crate::cases::{Cases, Opening};
-use crate::context::{Context, Learned};
+use crate::context::{Context, Enriched, Learned};
 use crate::pack::{Look, Pack};
 use crate::reconcile::Reconciler;
 use chrono::{DateTime, FixedOffset};
-use rsigma_eval::event::JsonEvent;
 use rsigma_eval::{CorrelationConfig, CorrelationEngine, CorrelationEventMode, CorrelationSnapshot, TimestampFallback};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -146,29 +145,12 @@ pub fn level_name(l: rsigma_parser::Level) -> &'static str {
     }
 }
 
-/// A dotted path's value in the enriched event, as text.
-fn lookup(v: &Value, path: &str) -> Option<String> {
-    let mut cur = v;
-    if let Some(x) = v.get(path) {
-        cur = x;
-    } else {
-        for part in path.split('.') {
-            cur = cur.get(part)?;
-        }
-    }
-    match cur {
-        Value::String(s) => Some(s.clone()),
-        Value::Null => None,
-        other => Some(other.to_string()),
-    }
-}
-
 /// The event's entities, worked out the first time they are asked for.
-fn entities_once<'a>(slot: &'a mut Option<Vec<Entity>>, event: &Event, enriched: &Value) -> &'a Vec<Entity> {
+fn entities_once<'a>(slot: &'a mut Option<Vec<Entity>>, event: &Event, enriched: &Enriched<'_>) -> &'a Vec<Entity> {
     slot.get_or_insert_with(|| entities(event, enriched))
 }
 
-fn entities(event: &Event, enriched: &Value) -> Vec<Entity> {
+fn entities(event: &Event, enriched: &Enriched<'_>) -> Vec<Entity> {
     let mut out: Vec<Entity> = event
         .entity_ids()
         .into_iter()
@@ -176,7 +158,7 @@ fn entities(event: &Event, enriched: &Value) -> Vec<Entity> {
         .map(|(t, id)| Entity { kind: t.as_str().to_owned(), id: id.to_owned() })
         .collect();
     for (kind, path) in [("person", "ctx.person"), ("zone", "ctx.zone")] {
-        if let Some(id) = lookup(enriched, path) {
+        if let Some(id) = enriched.text(path) {
             let e = Entity { kind: kind.into(), id };
             if !out.contains(&e) {
                 out.push(e);
@@ -234,7 +216,7 @@ impl Detector {
             pack.rules.values().filter_map(|i| i.absence.as_ref()).map(|a| a.within).max().unwrap_or(0);
         let b_sources = state.seen.values().map(|(_, source)| source.clone()).collect();
         let learned = std::mem::take(&mut state.learned);
-        let ctx = Context { reference: crate::context::Reference::new(reference), learned };
+        let ctx = Context { reference: std::sync::Arc::new(crate::context::Reference::new(reference)), learned };
         Detector {
             pack,
             engine,
@@ -265,7 +247,7 @@ impl Detector {
 
     /// New reference data (an import): rules see it from the next event on.
     pub fn set_reference(&mut self, reference: &ReferenceData) {
-        self.ctx.reference = crate::context::Reference::new(reference);
+        self.ctx.reference = std::sync::Arc::new(crate::context::Reference::new(reference));
         self.state.reconcile.thaw(reference);
         self.state.cases.set_broad(broad_zones(reference));
     }
@@ -335,15 +317,15 @@ impl Detector {
     /// Applies one event (call in seq order).
     pub fn observe(&mut self, seq: i64, event: &Event) -> Output {
         if event.body.kind().family() == stockade_model::event::Family::Record {
-            return self.observe_fields(seq, event, Value::Null);
+            return self.observe_fields(seq, event, &Value::Null);
         }
-        self.observe_fields(seq, event, crate::context::fields_of(event))
+        self.observe_fields(seq, event, &crate::context::fields_of(event))
     }
 
     /// [`Detector::observe`] with the event's own fields given, equal to
     /// [`crate::context::fields_of`]'s (any value for Stockade's records),
     /// for a caller that has them already.
-    pub fn observe_fields(&mut self, seq: i64, event: &Event, fields: Value) -> Output {
+    pub fn observe_fields(&mut self, seq: i64, event: &Event, fields: &Value) -> Output {
         self.take(seq, event, fields, true)
     }
 
@@ -354,18 +336,20 @@ impl Detector {
     /// before a period's start (`stockade detect --from`): the period's
     /// events are then judged as they would have been after all of it.
     /// (Waits that events observed before it started still end, and raise.)
-    pub fn learn_fields(&mut self, seq: i64, event: &Event, fields: Value) -> Output {
+    pub fn learn_fields(&mut self, seq: i64, event: &Event, fields: &Value) -> Output {
         self.take(seq, event, fields, false)
     }
 
-    fn take(&mut self, seq: i64, event: &Event, fields: Value, raise: bool) -> Output {
+    fn take(&mut self, seq: i64, event: &Event, fields: &Value, raise: bool) -> Output {
         // Stockade's own records: a containment changes what is watched,
         // and is no signal itself.
         if event.body.kind().family() == stockade_model::event::Family::Record {
             self.state.contained.observe(event);
             return Output::default();
         }
-        let enriched = self.ctx.enrich_fields(event, fields);
+        let reference = self.ctx.reference.clone();
+        let facts = self.ctx.enrich(&reference, event, fields);
+        let enriched = Enriched::new(fields, facts);
         let family = event.body.kind().family();
         let at = match self.logsources.iter().position(|(f, _)| *f == family) {
             Some(at) => at,
@@ -374,8 +358,8 @@ impl Detector {
                 self.logsources.len() - 1
             }
         };
-        let matches = self.engine.engine().evaluate_pruned(&JsonEvent::borrow(&enriched), &self.logsources[at].1);
-        self.apply(seq, event, enriched, matches, raise)
+        let matches = self.engine.engine().evaluate_pruned(&enriched, &self.logsources[at].1);
+        self.apply(seq, event, &enriched, &reference, matches, raise)
     }
 
     /// One event, enriched and matched (a signal, not a record), through
@@ -385,7 +369,8 @@ impl Detector {
         &mut self,
         seq: i64,
         event: &Event,
-        enriched: Value,
+        enriched: &Enriched<'_>,
+        reference: &crate::context::Reference,
         matches: Vec<rsigma_eval::EvaluationResult>,
         raise: bool,
     ) -> Output {
@@ -402,25 +387,25 @@ impl Detector {
             rule.and_then(|id| self.pack.rules.get(id)).is_some_and(|info| info.correlated)
         });
         if correlated {
-            let e = entities(event, &enriched);
+            let e = entities(event, enriched);
             self.remember(event, seq, &e);
             ents = Some(e);
         }
-        let shortage = self.state.reconcile.observe(seq, event, &enriched, &self.ctx.reference);
-        let results = self.engine.process_with_detections(&JsonEvent::borrow(&enriched), matches, at.timestamp());
+        let shortage = self.state.reconcile.observe(seq, event, enriched, reference);
+        let results = self.engine.process_with_detections(enriched, matches, at.timestamp());
         let mut alerts: Vec<Alert> = shortage.iter().map(|a| crate::reconcile::alert(a, event, seq)).collect();
         for s in self.state.reconcile.take_skipped() {
             alerts.push(crate::reconcile::skip_alert(&s, event, seq));
         }
-        if let Some(d) = self.state.peers.observe(event, &enriched) {
+        if let Some(d) = self.state.peers.observe(event, enriched.facts()) {
             alerts.push(crate::peers::alert(&d, event, seq));
         }
-        let ctx_str = |k: &str| enriched.get("ctx").and_then(|c| c.get(k)).and_then(serde_json::Value::as_str);
+        let ctx_str = |k: &str| enriched.facts().str(k);
         for b in self.state.volume.observe(event, ctx_str("person"), ctx_str("zone")) {
             alerts.push(crate::volume::alert(&b, event, seq));
         }
         for b in self.state.contained.observe(event) {
-            alerts.push(crate::contained::alert(&b, event, seq, entities_once(&mut ents, event, &enriched).clone()));
+            alerts.push(crate::contained::alert(&b, event, seq, entities_once(&mut ents, event, enriched).clone()));
         }
         if !raise {
             alerts.clear();
@@ -435,7 +420,7 @@ impl Detector {
                     continue;
                 }
                 let mut related = Vec::new();
-                let mut all = entities_once(&mut ents, event, &enriched).clone();
+                let mut all = entities_once(&mut ents, event, enriched).clone();
                 for er in c.event_refs.iter().flatten() {
                     if let Some((_, k, e)) = er.id.as_deref().and_then(|i| self.recalled(i)) {
                         if !is_this(k) && !related.contains(k) {
@@ -466,7 +451,7 @@ impl Detector {
             // This rule is some absence's B: it cancels waits and is remembered.
             for absence in self.awaited_by.get(&id).into_iter().flatten() {
                 let Some(a) = self.pack.rules.get(absence).and_then(|i| i.absence.as_ref()) else { continue };
-                let k = absence_key(absence, event.site.as_str(), &a.matching, &enriched);
+                let k = absence_key(absence, event.site.as_str(), &a.matching, enriched);
                 self.state.pending.retain(|p| !(p.key == k && now >= p.since && now <= p.deadline));
                 match self.state.seen.get_mut(&k) {
                     Some(slot) => slot.0 = slot.0.max(now),
@@ -486,7 +471,7 @@ impl Detector {
             // building block of its own.
             let wait = match &info.absence {
                 Some(a) => {
-                    let k = absence_key(&id, event.site.as_str(), &a.matching, &enriched);
+                    let k = absence_key(&id, event.site.as_str(), &a.matching, enriched);
                     let within = a.within * 1_000_000;
                     let before = self.state.seen.get(&k).is_some_and(|(t, _)| *t <= now && now - *t <= within);
                     match a.look {
@@ -504,7 +489,7 @@ impl Detector {
             } else {
                 format!("{} ({})", info.description.trim(), matched.join(", "))
             };
-            let alert = self.alert(&id, event, seq, entities_once(&mut ents, event, &enriched).clone(), reason);
+            let alert = self.alert(&id, event, seq, entities_once(&mut ents, event, enriched).clone(), reason);
             match wait {
                 Some((key, within)) => self.state.pending.push(Pending {
                     rule: id.clone(),
@@ -574,11 +559,11 @@ impl Detector {
     }
 }
 
-fn absence_key(rule: &str, site: &str, fields: &[String], v: &Value) -> String {
+fn absence_key(rule: &str, site: &str, fields: &[String], v: &Enriched<'_>) -> String {
     let mut k = format!("{rule}\u{1f}{site}");
     for f in fields {
         k.push('\u{1f}');
-        k.push_str(&lookup(v, f).unwrap_or_default());
+        k.push_str(&v.text(f).unwrap_or_default());
     }
     k
 }

@@ -21,7 +21,6 @@
 
 use crate::alert::{Alert, Entity, EventKey};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::{BTreeMap, VecDeque};
 use stockade_model::event::{Event, EventBody};
 
@@ -103,14 +102,13 @@ pub struct Peers {
 impl Peers {
     /// Counts a pick (others pass by); a person who now stands out from
     /// their peers comes back.
-    pub fn observe(&mut self, event: &Event, enriched: &Value) -> Option<Drift> {
+    pub fn observe(&mut self, event: &Event, ctx: &crate::context::Facts<'_>) -> Option<Drift> {
         if !matches!(event.body, EventBody::InventoryPicked(_)) {
             return None;
         }
-        let ctx = enriched.get("ctx")?;
-        let person = ctx.get("person").and_then(Value::as_str)?;
-        let role = ctx.get("person_role").and_then(Value::as_str)?;
-        let tier = ctx.get("sku_tier").and_then(Value::as_str)?;
+        let person = ctx.str("person")?;
+        let role = ctx.str("person_role")?;
+        let tier = ctx.str("sku_tier")?;
         let valuable = matches!(tier, "high" | "critical");
         let site = event.site.as_str();
         let day = event.occurred_at.timestamp().div_euclid(86_400);

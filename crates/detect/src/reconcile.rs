@@ -22,10 +22,9 @@
 //! window it explains; state is bounded by [`HORIZON_S`] per zone.
 
 use crate::alert::{Alert, Entity, EventKey};
-use crate::context::Reference;
+use crate::context::{Enriched, Fact, Reference};
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use stockade_model::book::{self, InventoryBook, Place, PlaceState};
 use stockade_model::event::{EntityType, Event, EventBody};
@@ -226,8 +225,8 @@ fn key3(a: &str, b: &str, c: &str) -> String {
     format!("{a}\x1f{b}\x1f{c}")
 }
 
-fn ctx<'a>(enriched: &'a Value, name: &str) -> Option<&'a Value> {
-    enriched.get("ctx").and_then(|c| c.get(name))
+fn ctx<'a>(enriched: &'a Enriched<'_>, name: &str) -> Option<&'a Fact<'a>> {
+    enriched.facts().get(name)
 }
 
 fn at(us: i64, offset: FixedOffset) -> DateTime<FixedOffset> {
@@ -395,7 +394,13 @@ impl Reconciler {
 
     /// Applies one event (in seq order); a count short beyond tolerance
     /// comes back as its attribution.
-    pub fn observe(&mut self, seq: i64, event: &Event, enriched: &Value, reference: &Reference) -> Option<Attribution> {
+    pub fn observe(
+        &mut self,
+        seq: i64,
+        event: &Event,
+        enriched: &Enriched<'_>,
+        reference: &Reference,
+    ) -> Option<Attribution> {
         let now = event.occurred_at.timestamp_micros();
         let moves = book::movements(event);
         let count = book::observation(event);
@@ -444,7 +449,14 @@ impl Reconciler {
     }
 
     /// Keeps what an event says about presence in a zone or stock leaving a place.
-    fn remember(&mut self, seq: i64, event: &Event, moves: &[book::Movement], enriched: &Value, reference: &Reference) {
+    fn remember(
+        &mut self,
+        seq: i64,
+        event: &Event,
+        moves: &[book::Movement],
+        enriched: &Enriched<'_>,
+        reference: &Reference,
+    ) {
         let (act, location, sku, units) = match &event.body {
             EventBody::AccessGranted(r) if r.direction != Some(stockade_model::event::Direction::Out) => {
                 (Act::Entry, None, None, 0.0)
@@ -465,7 +477,7 @@ impl Reconciler {
         };
         let zone = match &location {
             Some(l) => reference.location_zone(l).map(str::to_owned),
-            None => ctx(enriched, "zone").and_then(Value::as_str).map(str::to_owned),
+            None => ctx(enriched, "zone").and_then(Fact::as_str).map(str::to_owned),
         };
         let Some(zone) = zone else { return };
         let ids = event.entity_ids();
@@ -475,7 +487,7 @@ impl Reconciler {
             .or_else(|| id_of(EntityType::Account).map(|id| Entity { kind: "account".into(), id }))
             .or_else(|| id_of(EntityType::ApiKey).map(|id| Entity { kind: "api_key".into(), id }));
         let person =
-            ctx(enriched, "person").and_then(Value::as_str).map(|id| Entity { kind: "person".into(), id: id.into() });
+            ctx(enriched, "person").and_then(Fact::as_str).map(|id| Entity { kind: "person".into(), id: id.into() });
         let (actor, credential) = match person {
             Some(p) => (Some(p), credential),
             None => (credential, None),
@@ -495,7 +507,7 @@ impl Reconciler {
             location,
             sku,
             units,
-            after_hours: ctx(enriched, "after_hours").and_then(Value::as_bool).unwrap_or(false),
+            after_hours: ctx(enriched, "after_hours").and_then(Fact::as_bool).unwrap_or(false),
             secure: reference.zone_secure(&zone),
         });
         let floor = now - HORIZON_S * 1_000_000;
