@@ -770,17 +770,18 @@ impl Inner {
         let mut total = 0u64;
         loop {
             let q = EventQuery { after_seq: Some(upto), limit: PAGE * 5, ..Default::default() };
-            let page = self.store.events(&q).await?;
-            for e in page.iter().filter(|e| !Held::examined(held, e.seq, e.occurred_us)) {
-                if e.occurred_us >= to {
+            // Their times only: this pass plans what the replay reads.
+            let page = self.store.event_times(&q).await?;
+            for &(_, occurred_us) in page.iter().filter(|(seq, us)| !Held::examined(held, *seq, *us)) {
+                if occurred_us >= to {
                     left = true;
                 } else {
                     total += 1;
-                    first = first.min(e.occurred_us);
-                    last = last.max(e.occurred_us);
+                    first = first.min(occurred_us);
+                    last = last.max(occurred_us);
                 }
             }
-            let Some(l) = page.last().map(|e| e.seq) else { break };
+            let Some(l) = page.last().map(|e| e.0) else { break };
             upto = l;
             if page.len() < (PAGE * 5) as usize {
                 break;

@@ -527,4 +527,19 @@ pub async fn event_queries_filter(s: &dyn Store) {
     assert_eq!(first.len(), 1);
     let rest = q(EventQuery { after_seq: Some(first[0].seq), limit: 10, ..Default::default() }).await;
     assert_eq!(rest, ["2", "3"]);
+    // The times of what each query matches, without the events.
+    for query in [
+        EventQuery { site: Some("S1".into()), limit: 10, ..Default::default() },
+        EventQuery { kind: Some("access.denied".into()), limit: 10, ..Default::default() },
+        EventQuery { from_us: Some(150), to_us: Some(300), limit: 10, ..Default::default() },
+        EventQuery { after_seq: Some(first[0].seq), limit: 1, ..Default::default() },
+    ] {
+        let times = s.event_times(&query).await.unwrap();
+        let events: Vec<(i64, i64)> =
+            s.events(&query).await.unwrap().into_iter().map(|e| (e.seq, e.occurred_us)).collect();
+        assert!(!times.is_empty());
+        assert_eq!(times, events, "{query:?}");
+    }
+    let times = s.event_times(&EventQuery { limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(times.iter().map(|t| t.1).collect::<Vec<_>>(), [100, 200, 300]);
 }

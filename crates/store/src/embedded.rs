@@ -58,6 +58,12 @@ impl Store for EmbeddedStore {
         tokio::task::spawn_blocking(move || journal.scan(&q)).await?
     }
 
+    async fn event_times(&self, q: &EventQuery) -> Result<Vec<(i64, i64)>> {
+        let journal = self.journal.clone();
+        let q = q.clone();
+        tokio::task::spawn_blocking(move || journal.scan_times(&q)).await?
+    }
+
     async fn event_count(&self) -> Result<i64> {
         Ok(self.journal.len() as i64)
     }

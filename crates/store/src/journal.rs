@@ -436,6 +436,33 @@ impl Journal {
 
     /// Events matching `q`, in sequence order, at most `q.limit`.
     pub fn scan(&self, q: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
+        self.scan_with(q, |r| StoredEvent {
+            seq: r.seq as i64,
+            source: r.source.to_owned(),
+            event_id: r.id.to_owned(),
+            kind: r.kind.to_owned(),
+            site: r.site.to_owned(),
+            occurred_us: r.occurred_us,
+            offset_s: r.offset_s,
+            received_us: r.received_us,
+            hash: r.hash,
+            // Written from a String, so valid UTF-8: checked by the
+            // fast validator, the lossy one only for a damaged record.
+            payload: match std::str::from_utf8(r.payload) {
+                Ok(text) => text.to_owned(),
+                Err(_) => String::from_utf8_lossy(r.payload).into_owned(),
+            },
+        })
+    }
+
+    /// The sequence number and event time of the events matching `q`, in
+    /// sequence order, at most `q.limit`: [`Journal::scan`] without
+    /// copying anything out of the records.
+    pub fn scan_times(&self, q: &EventQuery) -> Result<Vec<(i64, i64)>, StoreError> {
+        self.scan_with(q, |r| (r.seq as i64, r.occurred_us))
+    }
+
+    fn scan_with<T>(&self, q: &EventQuery, mut each: impl FnMut(&RecordMeta<'_>) -> T) -> Result<Vec<T>, StoreError> {
         let (blocks, segments) = {
             let idx = self.index.read().map_err(|_| StoreError::Poisoned("journal index"))?;
             let start = q.after_seq.map_or(0, |a| idx.blocks.partition_point(|b| (b.last_seq as i64) <= a));
@@ -444,12 +471,13 @@ impl Journal {
         };
         let mut out = Vec::new();
         let mut files: Vec<Option<File>> = std::iter::repeat_with(|| None).take(segments.len()).collect();
+        let mut bytes = Vec::new();
         for b in blocks {
             let f = match &mut files[b.segment] {
                 Some(f) => f,
                 slot => slot.insert(File::open(&segments[b.segment]).map_err(|e| io(&segments[b.segment], e))?),
             };
-            let mut bytes = vec![0u8; b.len as usize];
+            bytes.resize(b.len as usize, 0);
             f.read_exact_at(&mut bytes, b.offset).map_err(|e| io(&segments[b.segment], e))?;
             let mut at = 0;
             while at + 8 <= bytes.len() {
@@ -465,23 +493,7 @@ impl Journal {
                     && q.from_us.is_none_or(|t| r.occurred_us >= t)
                     && q.to_us.is_none_or(|t| r.occurred_us < t);
                 if wanted {
-                    out.push(StoredEvent {
-                        seq: r.seq as i64,
-                        source: r.source.to_owned(),
-                        event_id: r.id.to_owned(),
-                        kind: r.kind.to_owned(),
-                        site: r.site.to_owned(),
-                        occurred_us: r.occurred_us,
-                        offset_s: r.offset_s,
-                        received_us: r.received_us,
-                        hash: r.hash,
-                        // Written from a String, so valid UTF-8: checked by the
-                        // fast validator, the lossy one only for a damaged record.
-                        payload: match std::str::from_utf8(r.payload) {
-                            Ok(text) => text.to_owned(),
-                            Err(_) => String::from_utf8_lossy(r.payload).into_owned(),
-                        },
-                    });
+                    out.push(each(&r));
                     if out.len() >= q.limit as usize {
                         return Ok(out);
                     }

@@ -348,6 +348,13 @@ pub trait Store: Send + Sync + 'static {
     /// Reads events in sequence order.
     async fn events(&self, q: &EventQuery) -> Result<Vec<StoredEvent>>;
 
+    /// The sequence number and event time (µs) of the events `q` matches,
+    /// in sequence order: what [`Store::events`] returns, without the
+    /// events (a pass that only plans what to read, such as a replay's).
+    async fn event_times(&self, q: &EventQuery) -> Result<Vec<(i64, i64)>> {
+        Ok(self.events(q).await?.into_iter().map(|e| (e.seq, e.occurred_us)).collect())
+    }
+
     /// Closes the store's connections. Call once, last, before the process
     /// exits (after the derived-state stage has saved its state); never
     /// needed for durability (an append is durable when it returns).
