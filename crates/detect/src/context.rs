@@ -878,8 +878,12 @@ impl Learned {
                 *slot += 1;
             }
         }
-        let since = self.site_since.entry(event.site.as_str().to_owned()).or_insert(at);
-        *since = (*since).min(at);
+        match self.site_since.get_mut(event.site.as_str()) {
+            Some(since) => *since = (*since).min(at),
+            None => {
+                self.site_since.insert(event.site.as_str().to_owned(), at);
+            }
+        }
         let ctx_person =
             || n.person.map(str::to_owned).or_else(|| n.badge.and_then(|b| r.badges.get(b)).map(|b| b.0.clone()));
         match &event.body {
