@@ -166,7 +166,7 @@ impl Ready {
     /// that again: a fifth of detection's time).
     fn of(stored: &stockade_store::StoredEvent) -> Ready {
         use serde::Deserialize;
-        let parsed = fields_from_str(&stored.payload).and_then(|fields| {
+        let parsed = serde_json::from_str::<serde_json::Value>(&stored.payload).and_then(|fields| {
             let event = match &fields {
                 serde_json::Value::Object(members) => stockade_model::Event::read_fields(members),
                 other => stockade_model::Event::deserialize(other),
@@ -181,92 +181,6 @@ impl Ready {
             }
         };
         Ready { seq: stored.seq, received_us: stored.received_us, event, fields }
-    }
-}
-
-/// JSON text as serde_json's own `Value` reads it (the same members in
-/// the same order), but each object made with room for an event's
-/// members: serde_json grows its maps from empty, moving and rehashing
-/// them as they grow (1-1.5% of a replay's CPU in a `perf` profile).
-fn fields_from_str(text: &str) -> serde_json::Result<serde_json::Value> {
-    use serde::de::DeserializeSeed;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let v = Fields.deserialize(&mut de)?;
-    de.end()?;
-    Ok(v)
-}
-
-/// Room for the members of most events (their fields and envelope).
-const EVENT_MEMBERS: usize = 16;
-
-struct Fields;
-
-impl<'de> serde::de::DeserializeSeed<'de> for Fields {
-    type Value = serde_json::Value;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<serde_json::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Fields {
-    type Value = serde_json::Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E>(self, b: bool) -> Result<serde_json::Value, E> {
-        Ok(serde_json::Value::Bool(b))
-    }
-
-    fn visit_i64<E>(self, n: i64) -> Result<serde_json::Value, E> {
-        Ok(serde_json::Value::Number(n.into()))
-    }
-
-    fn visit_u64<E>(self, n: u64) -> Result<serde_json::Value, E> {
-        Ok(serde_json::Value::Number(n.into()))
-    }
-
-    fn visit_f64<E>(self, x: f64) -> Result<serde_json::Value, E> {
-        Ok(serde_json::Value::from(x))
-    }
-
-    fn visit_str<E>(self, s: &str) -> Result<serde_json::Value, E> {
-        Ok(serde_json::Value::String(s.to_owned()))
-    }
-
-    fn visit_string<E>(self, s: String) -> Result<serde_json::Value, E> {
-        Ok(serde_json::Value::String(s))
-    }
-
-    fn visit_unit<E>(self) -> Result<serde_json::Value, E> {
-        Ok(serde_json::Value::Null)
-    }
-
-    fn visit_none<E>(self) -> Result<serde_json::Value, E> {
-        Ok(serde_json::Value::Null)
-    }
-
-    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<serde_json::Value, D::Error> {
-        serde::de::DeserializeSeed::deserialize(self, d)
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<serde_json::Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element_seed(Fields)? {
-            items.push(item);
-        }
-        Ok(serde_json::Value::Array(items))
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<serde_json::Value, A::Error> {
-        let mut members = serde_json::Map::with_capacity(map.size_hint().unwrap_or(EVENT_MEMBERS));
-        while let Some(name) = map.next_key::<String>()? {
-            let value = map.next_value_seed(Fields)?;
-            members.insert(name, value);
-        }
-        Ok(serde_json::Value::Object(members))
     }
 }
 
@@ -1247,29 +1161,7 @@ mod tests {
             });
             let event = ready.event.expect("every stored event reads back");
             assert_eq!(ready.fields, stockade_detect::context::fields_of(&event), "{}", stored.payload);
-            // As serde_json reads the text, members in the same order.
-            let own: serde_json::Value = serde_json::from_str(&stored.payload).unwrap();
-            assert_eq!(serde_json::to_string(&ready.fields).unwrap(), serde_json::to_string(&own).unwrap());
             assert_eq!(event, serde_json::from_str::<stockade_model::Event>(&stored.payload).unwrap());
-        }
-    }
-
-    #[test]
-    fn fields_read_as_serde_json_reads_them() {
-        for text in [
-            r#"{"a":1,"b":-2,"c":2.5,"d":18446744073709551615,"e":null,"f":true,"g":"x\"y","h":[1,{"i":[]}],"j":{}}"#,
-            r#"{"z":1,"a":2,"z":3}"#,
-            "[]",
-            "\"text\"",
-            " 1e3 ",
-        ] {
-            let ours = super::fields_from_str(text).unwrap();
-            let theirs: serde_json::Value = serde_json::from_str(text).unwrap();
-            assert_eq!(serde_json::to_string(&ours).unwrap(), serde_json::to_string(&theirs).unwrap(), "{text}");
-        }
-        for bad in ["", "{", r#"{"a":1} x"#, "{'a':1}", "[1,]", "nan"] {
-            assert!(super::fields_from_str(bad).is_err(), "{bad}");
-            assert!(serde_json::from_str::<serde_json::Value>(bad).is_err(), "{bad}");
         }
     }
 

@@ -176,14 +176,6 @@ impl<'a> Facts<'a> {
         self.get(name).and_then(Fact::as_str)
     }
 
-    pub fn bool(&self, name: &str) -> Option<bool> {
-        self.get(name).and_then(Fact::as_bool)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Fact<'a>)> {
-        self.members.iter().map(|(n, v)| (*n, v))
-    }
-
     /// As the JSON object rules read under `ctx`.
     pub fn to_json(&self) -> Value {
         Value::Object(self.members.iter().map(|(n, v)| ((*n).to_owned(), v.to_json())).collect())
@@ -207,10 +199,6 @@ impl<'a> Enriched<'a> {
 
     pub fn facts(&self) -> &Facts<'a> {
         &self.facts
-    }
-
-    pub fn fields(&self) -> &'a Value {
-        self.raw
     }
 
     /// A dotted path's value as text: a `ctx.*` fact, else the fields'
@@ -674,7 +662,7 @@ impl Reference {
     /// that, in seq order).
     pub(crate) fn context_of<'a>(&'a self, event: &Event, f: &'a Map<String, Value>) -> (Facts<'a>, Subject<'a>) {
         let r = self;
-        // Sized for every ctx field: no rehashing as it fills.
+        // Sized for every ctx field: no growing as it fills.
         let mut c = Facts { members: Vec::with_capacity(CONTEXT_FIELDS.len()) };
         let site = event.site.as_str();
         c.insert("family", event.body.kind().family().as_str());
