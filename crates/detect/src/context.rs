@@ -16,11 +16,11 @@ use chrono::{DateTime, Datelike, NaiveTime, Timelike};
 use chrono_tz::Tz;
 use rsigma_eval::event::{EventValue, JsonEvent};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
-use stockade_model::event::{Event, EventBody};
+use stockade_model::event::{Event, EventBody, Member};
 use stockade_model::reference::{EmploymentStatus, ReferenceData};
 
 /// Days of a site's history before `ctx.novel_*` fields may say `true`:
@@ -182,28 +182,43 @@ impl<'a> Facts<'a> {
     }
 }
 
-/// The event as rules see it: its own fields (the model's serialisation,
-/// a JSON object) with its [`Facts`] under `ctx`. What the Sigma engine
-/// evaluates, read in place: `ctx.*` from the facts, the rest from the
-/// fields as `rsigma-eval`'s own JSON events read them.
+/// The event as rules see it: its own fields (the members of the model's
+/// serialisation, a JSON object) with its [`Facts`] under `ctx`. What the
+/// Sigma engine evaluates, read in place: `ctx.*` from the facts, the
+/// event's top-level members from the typed event
+/// ([`Event::member`]), and what lies inside an object or list member
+/// (`epcis.biz_step`, `flags`) from the event's JSON form, made only when
+/// a rule asks for it.
 pub struct Enriched<'a> {
-    fields: JsonEvent<'a>,
-    raw: &'a Value,
+    event: &'a Event,
     facts: Facts<'a>,
+    /// The event's JSON form, made on the first read that needs it.
+    json: std::cell::OnceCell<Value>,
 }
 
 impl<'a> Enriched<'a> {
-    pub fn new(fields: &'a Value, facts: Facts<'a>) -> Enriched<'a> {
-        Enriched { fields: JsonEvent::borrow(fields), raw: fields, facts }
+    pub fn new(event: &'a Event, facts: Facts<'a>) -> Enriched<'a> {
+        Enriched { event, facts, json: std::cell::OnceCell::new() }
     }
 
     pub fn facts(&self) -> &Facts<'a> {
         &self.facts
     }
 
-    /// A dotted path's value as text: a `ctx.*` fact, else the fields'
-    /// member (flat name first, then nested), JSON for what is not text;
-    /// None where absent or null.
+    fn json(&self) -> &Value {
+        self.json.get_or_init(|| fields_of(self.event))
+    }
+
+    /// Whether a path reaches inside one of the event's object or list
+    /// members (read from the JSON form).
+    fn inside_structured(&self, path: &str) -> bool {
+        let root = path.split(['.', '[']).next().unwrap_or(path);
+        root.len() < path.len() && self.event.member(root) == Some(Member::Structured)
+    }
+
+    /// A dotted path's value as text: a `ctx.*` fact, else the event's
+    /// member (or a value inside one), JSON for what is not text; None
+    /// where absent or null.
     pub fn text(&self, path: &str) -> Option<String> {
         if let Some(name) = path.strip_prefix("ctx.") {
             return match self.facts.get(name)? {
@@ -212,15 +227,19 @@ impl<'a> Enriched<'a> {
                 other => Some(other.to_json().to_string()),
             };
         }
-        let mut cur = self.raw;
-        if let Some(x) = self.raw.get(path) {
-            cur = x;
-        } else {
-            for part in path.split('.') {
-                cur = cur.get(part)?;
+        let found = match self.event.member(path) {
+            Some(Member::Structured) => self.json().get(path)?,
+            Some(m) => return m.to_text(),
+            None if self.inside_structured(path) => {
+                let mut cur = self.json();
+                for part in path.split('.') {
+                    cur = cur.get(part)?;
+                }
+                cur
             }
-        }
-        match cur {
+            None => return None,
+        };
+        match found {
             Value::String(s) => Some(s.clone()),
             Value::Null => None,
             other => Some(other.to_string()),
@@ -228,11 +247,24 @@ impl<'a> Enriched<'a> {
     }
 }
 
+/// A member as the Sigma engine reads it (as `JsonEvent` reads the same
+/// member of the JSON form).
+fn member_value(m: Member<'_>) -> EventValue<'_> {
+    match m {
+        Member::Text(s) => EventValue::Str(Cow::Borrowed(s)),
+        Member::Int(n) => EventValue::Int(n),
+        Member::Float(x) => EventValue::Float(x),
+        Member::Bool(b) => EventValue::Bool(b),
+        other => match other.to_json() {
+            Some(Value::String(s)) => EventValue::Str(Cow::Owned(s)),
+            _ => EventValue::Null,
+        },
+    }
+}
+
 impl rsigma_eval::event::Event for Enriched<'_> {
     fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
-        if let Some(name) = path.strip_prefix("ctx.")
-            && self.raw.get(path).is_none()
-        {
+        if let Some(name) = path.strip_prefix("ctx.") {
             return self.facts.get(name).map(Fact::event_value);
         }
         if path == "ctx" {
@@ -240,28 +272,51 @@ impl rsigma_eval::event::Event for Enriched<'_> {
                 self.facts.members.iter().map(|(n, v)| (Cow::Borrowed(*n), v.event_value())).collect(),
             ));
         }
-        self.fields.get_field(path)
+        match self.event.member(path) {
+            Some(Member::Structured) => self.json().get(path).map(EventValue::from),
+            Some(m) => Some(member_value(m)),
+            None if self.inside_structured(path) => JsonEvent::borrow(self.json()).get_field(path).map(owned_value),
+            None => None,
+        }
     }
 
     fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {
-        self.fields.any_string_value(pred) || self.facts.members.iter().any(|(_, v)| v.as_str().is_some_and(pred))
+        let mut found = false;
+        self.visit_string_values(&mut |s| found = found || pred(s));
+        found
     }
 
     fn all_string_values(&self) -> Vec<Cow<'_, str>> {
-        let mut all = self.fields.all_string_values();
-        all.extend(self.facts.members.iter().filter_map(|(_, v)| v.as_str().map(Cow::Borrowed)));
+        let mut all = Vec::new();
+        self.visit_string_values(&mut |s| all.push(Cow::Owned(s.to_owned())));
         all
     }
 
     fn visit_string_values(&self, visit: &mut dyn FnMut(&str)) {
-        self.fields.visit_string_values(visit);
+        let mut structured = false;
+        self.event.each_member(&mut |_, m| match m {
+            Member::Text(s) => visit(s),
+            Member::Int(_) | Member::Float(_) | Member::Bool(_) => {}
+            Member::Structured => structured = true,
+            // Addresses and times, as the JSON form writes them.
+            other => {
+                if let Some(s) = other.to_text() {
+                    visit(&s)
+                }
+            }
+        });
+        if structured && let Value::Object(members) = self.json() {
+            for v in members.values().filter(|v| v.is_object() || v.is_array()) {
+                JsonEvent::borrow(v).visit_string_values(visit);
+            }
+        }
         for s in self.facts.members.iter().filter_map(|(_, v)| v.as_str()) {
             visit(s);
         }
     }
 
     fn to_json(&self) -> Value {
-        let mut v = self.raw.clone();
+        let mut v = self.json().clone();
         if let Value::Object(m) = &mut v {
             m.insert("ctx".into(), self.facts.to_json());
         }
@@ -269,17 +324,32 @@ impl rsigma_eval::event::Event for Enriched<'_> {
     }
 
     fn top_level_keys(&self) -> Option<Vec<Cow<'_, str>>> {
-        let mut keys = self.fields.top_level_keys()?;
+        let mut keys = Vec::new();
+        self.event.each_member(&mut |name, _| keys.push(Cow::Borrowed(name)));
         keys.push(Cow::Borrowed("ctx"));
         Some(keys)
     }
 
     fn visit_top_level_keys(&self, visit: &mut dyn FnMut(&str)) -> bool {
-        if !self.fields.visit_top_level_keys(visit) {
-            return false;
-        }
+        self.event.each_member(&mut |name, _| visit(name));
         visit("ctx");
         true
+    }
+}
+
+/// A value found by `JsonEvent`'s path walk, owned (the walk's answer
+/// borrows the walker, not the JSON form it walks).
+fn owned_value(v: EventValue<'_>) -> EventValue<'static> {
+    match v {
+        EventValue::Str(s) => EventValue::Str(Cow::Owned(s.into_owned())),
+        EventValue::Int(n) => EventValue::Int(n),
+        EventValue::Float(x) => EventValue::Float(x),
+        EventValue::Bool(b) => EventValue::Bool(b),
+        EventValue::Null => EventValue::Null,
+        EventValue::Array(a) => EventValue::Array(a.into_iter().map(owned_value).collect()),
+        EventValue::Map(m) => {
+            EventValue::Map(m.into_iter().map(|(k, v)| (Cow::Owned(k.into_owned()), owned_value(v))).collect())
+        }
     }
 }
 
@@ -448,8 +518,7 @@ impl Reference {
     }
 
     /// The site whose own networks hold an address.
-    fn ip_site(&self, ip: &str) -> Option<&str> {
-        let addr: std::net::IpAddr = ip.parse().ok()?;
+    fn ip_site(&self, addr: std::net::IpAddr) -> Option<&str> {
         self.networks.iter().find(|(n, _)| n.contains(&addr)).map(|(_, s)| s.as_str())
     }
 
@@ -536,16 +605,21 @@ struct Named<'a> {
     api_key: Option<&'a str>,
     vendor: Option<&'a str>,
     sku: Option<&'a str>,
-    source_ip: Option<&'a str>,
-    quantity: Option<&'a Value>,
-    delta: Option<&'a Value>,
+    source_ip: Option<std::net::IpAddr>,
+    quantity: Option<f64>,
+    delta: Option<f64>,
 }
 
 impl<'a> Named<'a> {
-    fn of(f: &'a Map<String, Value>) -> Named<'a> {
+    fn of(event: &'a Event) -> Named<'a> {
         let mut n = Named::default();
-        for (k, v) in f {
-            let slot = match k.as_str() {
+        event.each_member(&mut |k, v| {
+            let number = || match v {
+                Member::Int(i) => Some(i as f64),
+                Member::Float(x) => Some(x),
+                _ => None,
+            };
+            let slot = match k {
                 "door" => &mut n.door,
                 "reader" => &mut n.reader,
                 "zone" => &mut n.zone,
@@ -560,25 +634,31 @@ impl<'a> Named<'a> {
                 "api_key" => &mut n.api_key,
                 "vendor" => &mut n.vendor,
                 "sku" => &mut n.sku,
-                "source_ip" => &mut n.source_ip,
+                "source_ip" => {
+                    if let Member::Ip(ip) = v {
+                        n.source_ip = Some(ip);
+                    }
+                    return;
+                }
                 "quantity" => {
-                    n.quantity = Some(v);
-                    continue;
+                    n.quantity = number();
+                    return;
                 }
                 "delta" => {
-                    n.delta = Some(v);
-                    continue;
+                    n.delta = number();
+                    return;
                 }
-                _ => continue,
+                _ => return,
             };
-            *slot = v.as_str();
-        }
+            if let Member::Text(t) = v {
+                *slot = Some(t);
+            }
+        });
         n
     }
 }
 
-fn network(ip: &str) -> Option<String> {
-    let addr: std::net::IpAddr = ip.parse().ok()?;
+fn network(addr: std::net::IpAddr) -> Option<String> {
     Some(match addr {
         std::net::IpAddr::V4(v4) => {
             let o = v4.octets();
@@ -591,8 +671,7 @@ fn network(ip: &str) -> Option<String> {
     })
 }
 
-fn internal(ip: &str) -> Option<bool> {
-    let addr: std::net::IpAddr = ip.parse().ok()?;
+fn internal(addr: std::net::IpAddr) -> Option<bool> {
     Some(match addr {
         std::net::IpAddr::V4(v4) => v4.is_private() || v4.is_loopback() || v4.is_link_local(),
         std::net::IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
@@ -628,12 +707,9 @@ impl Context {
 
     /// The event's `ctx.*`, from the reference data and what earlier
     /// events taught; then learns from it (call once per event, in seq
-    /// order). `fields` are the event's own, as [`fields_of`] makes them
-    /// (a caller that read the event back from its stored form has them
-    /// already); `reference` is this context's (a clone of the `Arc`).
-    pub fn enrich<'a>(&mut self, reference: &'a Reference, event: &Event, fields: &'a Value) -> Facts<'a> {
-        let Value::Object(fields) = fields else { return Facts::default() };
-        let (mut ctx, subject) = reference.context_of(event, fields);
+    /// order). `reference` is this context's (a clone of the `Arc`).
+    pub fn enrich<'a>(&mut self, reference: &'a Reference, event: &'a Event) -> Facts<'a> {
+        let (mut ctx, subject) = reference.context_of(event);
         self.learned.context_of(event, reference, &subject, &mut ctx);
         self.learned.learn(reference, event, &subject, &ctx);
         ctx
@@ -652,7 +728,7 @@ pub(crate) struct Subject<'a> {
     person: Option<&'a str>,
     badge: Option<&'a str>,
     credential: Option<&'a str>,
-    ip: Option<&'a str>,
+    ip: Option<std::net::IpAddr>,
     to_location: Option<&'a str>,
 }
 
@@ -660,7 +736,7 @@ impl Reference {
     /// The part of `ctx.*` that reference data alone gives, and the event's
     /// [`Subject`]. Reads nothing learned ([`Learned::context_of`] adds
     /// that, in seq order).
-    pub(crate) fn context_of<'a>(&'a self, event: &Event, f: &'a Map<String, Value>) -> (Facts<'a>, Subject<'a>) {
+    pub(crate) fn context_of<'a>(&'a self, event: &'a Event) -> (Facts<'a>, Subject<'a>) {
         let r = self;
         // Sized for every ctx field: no growing as it fills.
         let mut c = Facts { members: Vec::with_capacity(CONTEXT_FIELDS.len()) };
@@ -676,7 +752,7 @@ impl Reference {
             c.insert("after_hours", !working);
         }
         // The door, then the zone: named, or the door's, the camera's, the location's.
-        let n = Named::of(f);
+        let n = Named::of(event);
         let door = n.door.or_else(|| n.reader.and_then(|x| r.readers.get(x)).map(String::as_str));
         let door_info = door.and_then(|d| r.doors.get(d));
         if let Some((_, dock, schedule)) = door_info {
@@ -744,7 +820,7 @@ impl Reference {
         let credential = badge.or(n.account).or(n.api_key);
         if let Some((value, tier)) = n.sku.and_then(|s| r.skus.get(s)) {
             c.insert("sku_tier", tier.as_str());
-            let units = n.quantity.or(n.delta).and_then(Value::as_f64).unwrap_or(0.0).abs();
+            let units = n.quantity.or(n.delta).unwrap_or(0.0).abs();
             c.insert("value_at_stake", units * value);
         }
         let ip = n.source_ip;
@@ -932,8 +1008,12 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn rules_read_facts_under_ctx_and_the_fields_beside_them() {
-        let fields = json!({"kind": "access.granted", "badge": "B-1", "nested": {"a": "x"}, "n": 2});
+    fn rules_read_facts_under_ctx_and_the_event_beside_them() {
+        let event: Event = serde_json::from_value(json!({"id": "e1", "source": "acs", "site": "S",
+            "occurred_at": "2026-11-02T22:14:07.5+01:00", "kind": "access.granted", "door": "D-1", "badge": "B-1",
+            "direction": "in", "flags": ["unknown_door"], "epcis": {"event_type": "ObjectEvent",
+            "event_id": "urn:uuid:1", "event_hash": "ni:///sha-256;00?ver=CBV2.0", "biz_step": "shipping"}}))
+        .unwrap();
         let mut facts = Facts::default();
         facts.insert("zone", "CAGE");
         facts.insert("local_hour", 23u32);
@@ -941,33 +1021,77 @@ mod tests {
         facts.insert("after_hours", true);
         facts.insert("zone", "DOCK".to_owned());
         facts.insert("broken", f64::NAN);
-        let e = Enriched::new(&fields, facts);
+        let e = Enriched::new(&event, facts);
         assert_eq!(e.get_field("ctx.zone"), Some(EventValue::Str("DOCK".into())), "inserted again: replaced");
         assert_eq!(e.get_field("ctx.local_hour"), Some(EventValue::Int(23)));
         assert_eq!(e.get_field("ctx.hour_share"), Some(EventValue::Float(0.5)));
         assert_eq!(e.get_field("ctx.broken"), Some(EventValue::Null));
         assert_eq!(e.get_field("ctx.missing"), None);
+        // The event's own members read as the Sigma engine reads its JSON form.
+        let fields = fields_of(&event);
+        let as_json = JsonEvent::borrow(&fields);
+        for path in [
+            "badge",
+            "door",
+            "direction",
+            "kind",
+            "id",
+            "site",
+            "occurred_at",
+            "flags",
+            "epcis",
+            "epcis.biz_step",
+            "epcis.nothing",
+            "flags[0]",
+            "badge.x",
+            "missing",
+            "received_at",
+            "zone",
+        ] {
+            assert_eq!(e.get_field(path), as_json.get_field(path), "{path}");
+        }
         assert_eq!(e.get_field("badge"), Some(EventValue::Str("B-1".into())));
-        assert_eq!(e.get_field("nested.a"), Some(EventValue::Str("x".into())));
-        assert_eq!(e.get_field("missing"), None);
+        assert_eq!(e.get_field("epcis.biz_step"), Some(EventValue::Str("shipping".into())));
+        assert_eq!(e.get_field("occurred_at"), Some(EventValue::Str("2026-11-02T22:14:07.500+01:00".into())));
         assert!(e.any_string_value(&|s| s == "DOCK"), "keywords reach the facts");
-        assert!(e.any_string_value(&|s| s == "B-1"), "and the fields");
+        assert!(e.any_string_value(&|s| s == "B-1"), "and the members");
+        assert!(e.any_string_value(&|s| s == "unknown_door"), "and inside lists and objects");
         assert!(!e.any_string_value(&|s| s == "CAGE"));
+        let mut mine = e.all_string_values().into_iter().map(|s| s.into_owned()).collect::<Vec<_>>();
+        let mut theirs = as_json.all_string_values().into_iter().map(|s| s.into_owned()).collect::<Vec<_>>();
+        theirs.push("DOCK".into());
+        mine.sort();
+        theirs.sort();
+        assert_eq!(mine, theirs);
         let mut keys = Vec::new();
         assert!(e.visit_top_level_keys(&mut |k| keys.push(k.to_owned())));
-        assert_eq!(keys, ["kind", "badge", "nested", "n", "ctx"]);
+        assert_eq!(
+            keys,
+            ["id", "source", "site", "occurred_at", "epcis", "flags", "kind", "door", "badge", "direction", "ctx"]
+        );
         let whole = e.to_json();
         assert_eq!(
             whole["ctx"],
             json!({"zone": "DOCK", "local_hour": 23, "hour_share": 0.5, "after_hours": true, "broken": null})
         );
-        assert_eq!(whole["badge"], "B-1");
+        let mut without = whole.clone();
+        without.as_object_mut().unwrap().shift_remove("ctx");
+        assert_eq!(without, fields);
         assert_eq!(e.text("ctx.zone").as_deref(), Some("DOCK"));
         assert_eq!(e.text("ctx.after_hours").as_deref(), Some("true"));
         assert_eq!(e.text("ctx.hour_share").as_deref(), Some("0.5"));
         assert_eq!(e.text("ctx.broken"), None);
-        assert_eq!(e.text("nested.a").as_deref(), Some("x"));
-        assert_eq!(e.text("n").as_deref(), Some("2"));
+        assert_eq!(e.text("epcis.biz_step").as_deref(), Some("shipping"));
+        assert_eq!(e.text("flags").as_deref(), Some(r#"["unknown_door"]"#));
+        assert_eq!(e.text("badge").as_deref(), Some("B-1"));
         assert_eq!(e.text("missing"), None);
+        let counted: Event = serde_json::from_value(json!({"id": "e2", "source": "wms", "site": "S",
+            "occurred_at": "2026-11-02T22:14:07Z", "kind": "inventory.counted", "sku": "K", "location": "L",
+            "quantity": 2.5, "count_type": "cycle"}))
+        .unwrap();
+        let e = Enriched::new(&counted, Facts::default());
+        assert_eq!(e.get_field("quantity"), Some(EventValue::Float(2.5)));
+        assert_eq!(e.text("quantity").as_deref(), Some("2.5"));
+        assert_eq!(e.text("count_type").as_deref(), Some("cycle"));
     }
 }

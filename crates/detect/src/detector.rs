@@ -25,7 +25,6 @@ use crate::reconcile::Reconciler;
 use chrono::{DateTime, FixedOffset};
 use rsigma_eval::{CorrelationConfig, CorrelationEngine, CorrelationEventMode, CorrelationSnapshot, TimestampFallback};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use stockade_model::event::Event;
 use stockade_model::reference::ReferenceData;
@@ -316,31 +315,21 @@ impl Detector {
 
     /// Applies one event (call in seq order).
     pub fn observe(&mut self, seq: i64, event: &Event) -> Output {
-        if event.body.kind().family() == stockade_model::event::Family::Record {
-            return self.observe_fields(seq, event, &Value::Null);
-        }
-        self.observe_fields(seq, event, &crate::context::fields_of(event))
+        self.take(seq, event, true)
     }
 
-    /// [`Detector::observe`] with the event's own fields given, equal to
-    /// [`crate::context::fields_of`]'s (any value for Stockade's records),
-    /// for a caller that has them already.
-    pub fn observe_fields(&mut self, seq: i64, event: &Event, fields: &Value) -> Output {
-        self.take(seq, event, fields, true)
+    /// Learns from one event as [`Detector::observe`] does (what context,
+    /// the book, baselines, peers, correlation windows and absences' Bs
+    /// carry to the events after it) but raises nothing of its own: no
+    /// alert, no wait for an absence's B, no case. For history before a
+    /// period's start (`stockade detect --from`): the period's events are
+    /// then judged as they would have been after all of it. (Waits that
+    /// events observed before it started still end, and raise.)
+    pub fn learn(&mut self, seq: i64, event: &Event) -> Output {
+        self.take(seq, event, false)
     }
 
-    /// Learns from one event as [`Detector::observe_fields`] does (what
-    /// context, the book, baselines, peers, correlation windows and
-    /// absences' Bs carry to the events after it) but raises nothing of its
-    /// own: no alert, no wait for an absence's B, no case. For history
-    /// before a period's start (`stockade detect --from`): the period's
-    /// events are then judged as they would have been after all of it.
-    /// (Waits that events observed before it started still end, and raise.)
-    pub fn learn_fields(&mut self, seq: i64, event: &Event, fields: &Value) -> Output {
-        self.take(seq, event, fields, false)
-    }
-
-    fn take(&mut self, seq: i64, event: &Event, fields: &Value, raise: bool) -> Output {
+    fn take(&mut self, seq: i64, event: &Event, raise: bool) -> Output {
         // Stockade's own records: a containment changes what is watched,
         // and is no signal itself.
         if event.body.kind().family() == stockade_model::event::Family::Record {
@@ -348,8 +337,8 @@ impl Detector {
             return Output::default();
         }
         let reference = self.ctx.reference.clone();
-        let facts = self.ctx.enrich(&reference, event, fields);
-        let enriched = Enriched::new(fields, facts);
+        let facts = self.ctx.enrich(&reference, event);
+        let enriched = Enriched::new(event, facts);
         let family = event.body.kind().family();
         let at = match self.logsources.iter().position(|(f, _)| *f == family) {
             Some(at) => at,

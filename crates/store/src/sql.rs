@@ -737,35 +737,53 @@ impl Store for SqlStore {
     }
 
     async fn add_alerts(&self, alerts: &[StoredAlert], cases: &[(u64, String)]) -> Result<()> {
+        // Many rows per statement: a replay stores hundreds of alerts at a
+        // time, and each statement is a round trip to the database.
         let mut tx = self.writer.begin().await?;
-        for a in alerts {
-            let inserted = sqlx::query(
-                "INSERT INTO alerts (n, seq, site, rule, at_us, case_n, record) VALUES ($1,$2,$3,$4,$5,$6,$7)",
-            )
-            .bind(a.n as i64)
-            .bind(a.seq)
-            .bind(&a.site)
-            .bind(&a.rule)
-            .bind(a.at_us)
-            .bind(a.case_n as i64)
-            .bind(&a.record)
-            .execute(&mut *tx)
-            .await;
-            match inserted {
+        let mut pos = 0;
+        for n in chunk_sizes(alerts.len()) {
+            let part = &alerts[pos..pos + n];
+            pos += n;
+            let sql = format!(
+                "INSERT INTO alerts (n, seq, site, rule, at_us, case_n, record) VALUES {}",
+                values_clause(n, 7, self.dialect)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for a in part {
+                q = q
+                    .bind(a.n as i64)
+                    .bind(a.seq)
+                    .bind(&a.site)
+                    .bind(&a.rule)
+                    .bind(a.at_us)
+                    .bind(a.case_n as i64)
+                    .bind(&a.record);
+            }
+            match q.execute(&mut *tx).await {
                 Ok(_) => {}
                 Err(err) if is_unique_violation(&err) => {
-                    return Err(StoreError::Conflict(format!("alert {} exists", a.n)));
+                    let numbers: Vec<String> = part.iter().map(|a| a.n.to_string()).collect();
+                    return Err(StoreError::Conflict(format!("one of alerts {} exists", numbers.join(", "))));
                 }
                 Err(err) => return Err(err.into()),
             }
-            for (kind, id) in a.entities.iter().collect::<std::collections::BTreeSet<_>>() {
-                sqlx::query("INSERT INTO alert_entities (n, kind, id) VALUES ($1,$2,$3)")
-                    .bind(a.n as i64)
-                    .bind(kind)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+        }
+        let entities: Vec<(i64, &String, &String)> = alerts
+            .iter()
+            .flat_map(|a| {
+                let named: std::collections::BTreeSet<_> = a.entities.iter().collect();
+                named.into_iter().map(move |(kind, id)| (a.n as i64, kind, id))
+            })
+            .collect();
+        let mut pos = 0;
+        for n in chunk_sizes(entities.len()) {
+            let sql = format!("INSERT INTO alert_entities (n, kind, id) VALUES {}", values_clause(n, 3, self.dialect));
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (alert, kind, id) in &entities[pos..pos + n] {
+                q = q.bind(*alert).bind(*kind).bind(*id);
             }
+            pos += n;
+            q.execute(&mut *tx).await?;
         }
         for (case, incident) in cases {
             sqlx::query("INSERT INTO alert_cases (case_n, incident) VALUES ($1,$2)")

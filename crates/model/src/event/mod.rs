@@ -195,6 +195,11 @@ macro_rules! event_kinds {
             pub fn parse(s: &str) -> Option<EventKind> {
                 match s { $( $name => Some(EventKind::$variant), )* _ => None }
             }
+
+            fn body_member_names(self) -> &'static [&'static str] {
+                use members::Members;
+                match self { $( EventKind::$variant => <$body as Members>::NAMES, )* }
+            }
         }
 
         impl EventBody {
@@ -202,13 +207,25 @@ macro_rules! event_kinds {
                 match self { $( EventBody::$variant(_) => EventKind::$variant, )* }
             }
 
+            /// The body's member named `name` ([`Event::member`]).
+            fn member(&self, name: &str) -> Option<members::Member<'_>> {
+                use members::Members;
+                match self { $( EventBody::$variant(b) => b.member(name), )* }
+            }
+
+            /// The body's members, in order ([`Event::each_member`]).
+            fn each_member<'a>(&'a self, f: &mut dyn FnMut(&'static str, members::Member<'a>)) {
+                use members::Members;
+                match self { $( EventBody::$variant(b) => b.each_member(f), )* }
+            }
+
             /// The body of kind `kind` read from an event's object (the
             /// envelope's members are ignored as unknown); None for a name
             /// that is no kind.
-            fn of_fields(
+            fn of_fields<'de, D: serde::Deserializer<'de>>(
                 kind: &str,
-                fields: &serde_json::Map<String, serde_json::Value>,
-            ) -> Option<Result<EventBody, serde_json::Error>> {
+                fields: D,
+            ) -> Option<Result<EventBody, D::Error>> {
                 match kind {
                     $( $name => Some(<$body>::deserialize(fields).map(EventBody::$variant)), )*
                     _ => None,
@@ -263,15 +280,97 @@ event_kinds! {
     RecordContainment(Containment) = Record, "record.containment", "Stockade contained an entity for an incident (a badge revoked, a door locked, a SKU quarantined...) or lifted it; later use of a contained entity is an alert (written by Stockade only).";
 }
 
+/// The envelope's members, as [`Event`] reads them (for the direct ways
+/// of reading an event).
+#[derive(Deserialize)]
+struct Envelope {
+    id: EventId,
+    source: SourceId,
+    site: SiteId,
+    #[serde(with = "rfc3339")]
+    occurred_at: DateTime<FixedOffset>,
+    #[serde(default)]
+    received_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    revision: Option<u32>,
+    #[serde(default)]
+    epcis: Option<Box<EpcisOrigin>>,
+    #[serde(default)]
+    flags: Vec<String>,
+}
+
+impl Envelope {
+    fn with(self, body: EventBody) -> Event {
+        Event {
+            id: self.id,
+            source: self.source,
+            site: self.site,
+            occurred_at: self.occurred_at,
+            received_at: self.received_at,
+            revision: self.revision,
+            epcis: self.epcis,
+            flags: self.flags,
+            body,
+        }
+    }
+}
+
+/// A JSON object's members in order, each value's text borrowed unparsed.
+struct RawMembers<'a>(Vec<(std::borrow::Cow<'a, str>, &'a serde_json::value::RawValue)>);
+
+impl<'de> Deserialize<'de> for RawMembers<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawMembers<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an event object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::with_capacity(16);
+                while let Some(member) = map.next_entry::<MemberName<'de>, &'de serde_json::value::RawValue>()? {
+                    members.push((member.0.0, member.1));
+                }
+                Ok(RawMembers(members))
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
+
+/// A member's name, borrowed from the text unless it holds an escape.
+struct MemberName<'a>(std::borrow::Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for MemberName<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = MemberName<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(MemberName(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(MemberName(std::borrow::Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
+
 mod body;
 mod check;
 mod entity;
+mod members;
 #[cfg(test)]
 mod tests;
 
 pub use body::*;
 pub use check::InvalidEvent;
 pub use entity::{EntityRef, EntityType};
+pub use members::Member;
 
 impl Event {
     pub fn kind(&self) -> EventKind {
@@ -280,7 +379,7 @@ impl Event {
 
     /// Parses one JSON event and validates it.
     pub fn from_json(bytes: &[u8]) -> Result<Event, EventError> {
-        let ev: Event = serde_json::from_slice(bytes).map_err(EventError::from_json)?;
+        let ev = Event::read_json(bytes).map_err(EventError::from_json)?;
         ev.validate()?;
         Ok(ev)
     }
@@ -309,37 +408,36 @@ impl Event {
 
     /// [`Event::read_fields`]'s direct way: None where it refuses.
     fn read_direct(fields: &serde_json::Map<String, serde_json::Value>) -> Option<Event> {
-        /// The envelope's members, as [`Event`] reads them.
-        #[derive(Deserialize)]
-        struct Envelope {
-            id: EventId,
-            source: SourceId,
-            site: SiteId,
-            #[serde(with = "rfc3339")]
-            occurred_at: DateTime<FixedOffset>,
-            #[serde(default)]
-            received_at: Option<DateTime<Utc>>,
-            #[serde(default)]
-            revision: Option<u32>,
-            #[serde(default)]
-            epcis: Option<Box<EpcisOrigin>>,
-            #[serde(default)]
-            flags: Vec<String>,
-        }
         let kind = fields.get("kind").and_then(serde_json::Value::as_str)?;
-        let body = EventBody::of_fields(kind, fields)?.ok()?;
-        let e = Envelope::deserialize(fields).ok()?;
-        Some(Event {
-            id: e.id,
-            source: e.source,
-            site: e.site,
-            occurred_at: e.occurred_at,
-            received_at: e.received_at,
-            revision: e.revision,
-            epcis: e.epcis,
-            flags: e.flags,
-            body,
-        })
+        let body = EventBody::of_fields(kind, fields).and_then(Result::ok)?;
+        Envelope::deserialize(fields).ok().map(|e| e.with(body))
+    }
+
+    /// `serde_json::from_slice::<Event>(bytes)`, without validation, read
+    /// the direct way: the object's members are first found in the text
+    /// (borrowed, not parsed), then the envelope and the body its `kind`
+    /// names are read from them, each member once (the derived reading
+    /// buffers every member in a tree of its own first to find the kind).
+    /// Gives what the derived reading gives, errors included: text the
+    /// direct way refuses is read again the derived way for its error.
+    pub fn read_json(bytes: &[u8]) -> Result<Event, serde_json::Error> {
+        match Event::read_text_direct(bytes) {
+            Some(ev) => Ok(ev),
+            None => serde_json::from_slice(bytes),
+        }
+    }
+
+    /// [`Event::read_json`]'s direct way: None where it refuses.
+    fn read_text_direct(bytes: &[u8]) -> Option<Event> {
+        use serde::de::value::MapDeserializer;
+        let RawMembers(members) = serde_json::from_slice(bytes).ok()?;
+        // One `kind` (a second is for the derived reading to judge).
+        let mut kinds = members.iter().filter(|(k, _)| k == "kind").map(|(_, v)| *v);
+        let (Some(kind), None) = (kinds.next(), kinds.next()) else { return None };
+        let kind: std::borrow::Cow<'_, str> = serde_json::from_str(kind.get()).ok()?;
+        let of = || MapDeserializer::<_, serde_json::Error>::new(members.iter().map(|(k, v)| (k.as_ref(), *v)));
+        let body = EventBody::of_fields(&kind, of()).and_then(Result::ok)?;
+        Envelope::deserialize(of()).ok().map(|e| e.with(body))
     }
 
     /// The event as stored and hashed: compact JSON in declaration order,

@@ -48,7 +48,17 @@ fn an_object_reads_as_its_json_text_does() {
     values.extend(refused);
     let mut failures = 0;
     for v in &values {
-        let from_text = Event::from_json(&serde_json::to_vec(v).unwrap());
+        // The text read directly is read as the derived reading reads it.
+        let bytes = serde_json::to_vec(v).unwrap();
+        match (serde_json::from_slice::<Event>(&bytes), Event::read_json(&bytes)) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a, b);
+                assert_eq!(Event::read_text_direct(&bytes).as_ref(), Some(&a), "{v}");
+            }
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{v}"),
+            (a, b) => panic!("{v}: derived {a:?}, direct {b:?}"),
+        }
+        let from_text = Event::from_json(&bytes);
         let from_fields = Event::from_fields(v.as_object().expect("an event is an object"));
         match (from_text, from_fields) {
             (Ok(a), Ok(b)) => {
@@ -200,4 +210,120 @@ fn containments_name_their_target_and_what_breaches_them() {
     assert!(!A::LockDoor.breached_by(EventKind::AccessDenied), "a refusal is the lock working");
     assert!(!A::EndVendorGrant.breached_by(EventKind::RecordContainment));
     assert_eq!(A::ALL.iter().filter(|a| a.target() == EntityType::Location).count(), 2);
+}
+
+/// Every value a property of the events' JSON Schema can take that the
+/// tests below exercise: each enumeration's every name, one of anything
+/// else (`i` picks among an enumeration's names).
+fn sample_value(name: &str, prop: &serde_json::Value, defs: &serde_json::Value, i: usize) -> serde_json::Value {
+    use serde_json::json;
+    let prop = prop.get("anyOf").and_then(|a| a.get(0)).unwrap_or(prop);
+    if let Some(r) = prop.get("$ref").and_then(|r| r.as_str()) {
+        let def = &defs[r.trim_start_matches("#/$defs/")];
+        let mut names: Vec<serde_json::Value> = Vec::new();
+        for choice in def.get("oneOf").and_then(|o| o.as_array()).map_or(std::slice::from_ref(def), Vec::as_slice) {
+            names.extend(choice.get("enum").and_then(|e| e.as_array()).into_iter().flatten().cloned());
+            names.extend(choice.get("const").cloned());
+        }
+        if !names.is_empty() {
+            return names[i % names.len()].clone();
+        }
+        return json!(format!("{name}-{i}"));
+    }
+    if name.ends_with("ip") {
+        return json!(if i.is_multiple_of(2) { "10.1.2.3" } else { "2001:db8::7" });
+    }
+    let ty = match &prop["type"] {
+        serde_json::Value::Array(a) => a[0].as_str().unwrap_or("string").to_owned(),
+        t => t.as_str().unwrap_or("string").to_owned(),
+    };
+    match ty.as_str() {
+        "integer" => json!(3 + i),
+        "number" => json!(if i.is_multiple_of(2) { 2.5 } else { 7.0 }),
+        "boolean" => json!(i.is_multiple_of(2)),
+        "array" if i % 3 == 2 => json!([]),
+        "array" => json!([[1, 4], [9, 9]]),
+        _ => json!(format!("{name} {i}")),
+    }
+}
+
+/// An event's members read in place are its JSON object's: every kind,
+/// with every optional member set and every enumeration's every name, and
+/// with the envelope's own members; the example feed too.
+#[test]
+fn members_read_in_place_are_the_json_objects() {
+    let schema = crate::schema::events_schema();
+    let defs = &schema["$defs"];
+    let mut events: Vec<Event> = Vec::new();
+    let mut kinds = std::collections::BTreeSet::new();
+    for variant in schema["oneOf"].as_array().unwrap() {
+        let kind = variant["properties"]["kind"]["const"].as_str().unwrap();
+        let body = &defs[variant["$ref"].as_str().unwrap().trim_start_matches("#/$defs/")];
+        let props = body["properties"].as_object().unwrap();
+        let names: Vec<&str> = props.keys().map(String::as_str).collect();
+        let mut known: Vec<&str> = EventKind::parse(kind).unwrap().member_names().to_vec();
+        known.sort_unstable();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(known, sorted, "{kind}: the members read in place are the schema's");
+        kinds.insert(kind);
+        for i in 0..9 {
+            let mut v = serde_json::json!({"id": format!("e-{i}"), "source": "s", "site": "S1",
+                "occurred_at": "2026-11-02T22:14:07.250+01:00", "kind": kind});
+            for (name, prop) in props {
+                v[name] = sample_value(name, prop, defs, i);
+            }
+            if i % 3 == 1 {
+                v["received_at"] = "2026-11-02T21:15:00.5Z".into();
+                v["revision"] = 2.into();
+                v["flags"] = serde_json::json!(["unknown_door"]);
+                v["epcis"] = serde_json::json!({"event_type": "ObjectEvent", "event_id": "urn:uuid:1",
+                    "event_hash": "ni:///sha-256;00?ver=CBV2.0", "biz_step": "shipping"});
+            }
+            let e: Event = serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{v}: {e}"));
+            assert_eq!(Event::read_text_direct(v.to_string().as_bytes()).as_ref(), Some(&e), "{v}");
+            events.push(e);
+        }
+    }
+    assert_eq!(kinds.len(), EventKind::ALL.len(), "every kind");
+    let text = include_str!("../../../../examples/events.ndjson");
+    events.extend(text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str::<Event>(l).unwrap()));
+    for e in &events {
+        let json = serde_json::to_value(e).unwrap();
+        let object = json.as_object().unwrap();
+        let mut seen = Vec::new();
+        e.each_member(&mut |name, m| seen.push((name, m)));
+        let names: Vec<&str> = seen.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, object.keys().map(String::as_str).collect::<Vec<_>>(), "{json}");
+        for (name, m) in &seen {
+            assert_eq!(e.member(name).as_ref(), Some(m), "{name} of {json}");
+            match m.to_json() {
+                Some(v) => {
+                    assert_eq!(&v, &object[*name], "{name} of {json}");
+                    let text = m.to_text().unwrap();
+                    assert_eq!(text, v.as_str().map_or_else(|| v.to_string(), str::to_owned));
+                }
+                None => assert!(object[*name].is_object() || object[*name].is_array(), "{name} of {json}"),
+            }
+        }
+        assert_eq!(e.member("no_such_member"), None);
+    }
+}
+
+/// Text the direct reading takes apart as the derived reading would: the
+/// kind anywhere, member names with escapes; a second `kind` is left to
+/// the derived reading (which refuses it).
+#[test]
+fn text_read_directly_reads_as_the_derived_reading() {
+    let kind_last = r#"{"id":"a","source":"s","site":"S","occurred_at":"2026-11-02T08:00:00Z","door":"D","badge":"B","kind":"access.granted"}"#;
+    let escaped = r#"{"id":"a","source":"s","site":"S","occurred_at":"2026-11-02T08:00:00Z","kind":"access.granted","d\u006for":"D","badge":"B\u00e9"}"#;
+    let twice = r#"{"id":"a","source":"s","site":"S","occurred_at":"2026-11-02T08:00:00Z","kind":"access.granted","kind":"access.denied","door":"D","badge":"B"}"#;
+    for text in [kind_last, escaped] {
+        let derived: Event = serde_json::from_str(text).unwrap();
+        assert_eq!(Event::read_text_direct(text.as_bytes()).as_ref(), Some(&derived), "{text}");
+    }
+    assert_eq!(Event::read_text_direct(twice.as_bytes()), None);
+    let derived = serde_json::from_str::<Event>(twice).map_err(|e| e.to_string());
+    assert_eq!(Event::read_json(twice.as_bytes()).map_err(|e| e.to_string()), derived);
+    assert!(derived.is_err(), "a second kind is refused");
 }
