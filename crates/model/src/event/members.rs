@@ -280,9 +280,4 @@ impl EventKind {
     pub fn member_names(self) -> &'static [&'static str] {
         self.body_member_names()
     }
-
-    /// The names of the envelope's members, `kind` last.
-    pub fn envelope_names() -> &'static [&'static str] {
-        &["id", "source", "site", "occurred_at", "received_at", "revision", "epcis", "flags", "kind"]
-    }
 }
