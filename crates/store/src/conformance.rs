@@ -171,6 +171,26 @@ pub async fn consumer_state_and_alerts(s: &dyn Store) {
     assert_eq!(n(s.alerts(&q(|q| q.incident = Some("INC-5".into()))).await.unwrap()), Vec::<u64>::new());
     let paged = s.alerts(&q(|q| (q.after, q.limit) = (1, 1))).await.unwrap();
     assert_eq!(paged[0].0.entities, alert(2, "S2", "r2", 200, 2).entities);
+    // Many at once (a replay's day): several statements' worth of alerts and
+    // entities, each stored once; a batch holding one that exists stores none.
+    let many: Vec<StoredAlert> = (4..=303).map(|n| alert(n, "S3", "r3", n as i64 * 100, 9)).collect();
+    s.add_alerts(&many, &[]).await.unwrap();
+    assert_eq!(s.last_alert().await.unwrap(), 303);
+    let mut clashing: Vec<StoredAlert> = (304..=310).map(|n| alert(n, "S3", "r3", 0, 9)).collect();
+    clashing.push(alert(303, "S3", "r3", 0, 9));
+    assert!(matches!(s.add_alerts(&clashing, &[]).await, Err(StoreError::Conflict(_))));
+    assert_eq!(s.last_alert().await.unwrap(), 303, "nothing of a refused batch is stored");
+    let wide = |f: fn(&mut AlertQuery)| {
+        let mut q = AlertQuery { limit: 1000, ..Default::default() };
+        f(&mut q);
+        q
+    };
+    let stored = s.alerts(&wide(|q| q.case = Some(9))).await.unwrap();
+    assert_eq!(n(stored.clone()), (4..=303).collect::<Vec<_>>());
+    assert!(stored.iter().all(|(a, _)| *a == alert(a.n, "S3", "r3", a.n as i64 * 100, 9)));
+    assert_eq!(n(s.alerts(&wide(|q| q.entity = Some(("person".into(), "P250".into())))).await.unwrap()), vec![250]);
+    let doors = s.alerts(&wide(|q| (q.entity, q.case) = (Some(("door".into(), "D0".into())), Some(9)))).await.unwrap();
+    assert_eq!(n(doors), (4..=303).filter(|n| n % 2 == 0).collect::<Vec<_>>());
 }
 
 pub async fn incidents(s: &dyn Store) {
